@@ -1,0 +1,183 @@
+#include "diag.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *pa_prog = "pa";
+
+#define MAX_CLASSES 64
+
+static struct {
+	const char *reason;
+	long count;
+} classes[MAX_CLASSES];
+static int nclasses;
+static long other_rejects;	/* rejects beyond MAX_CLASSES distinct reasons */
+
+static long nread, nrejected;
+static FILE *rejects;
+static const char *rejects_path;
+
+void
+pa_diag_init(const char *prog)
+{
+	const char *slash = strrchr(prog, '/');
+
+	pa_prog = slash ? slash + 1 : prog;
+}
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", pa_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+pa_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void
+pa_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void
+pa_rejects_open(const char *path)
+{
+	rejects = fopen(path, "w");
+	if (rejects == NULL)
+		pa_die(PA_EXIT_IO, "%s: cannot open rejects file: %s", path,
+		       strerror(errno));
+	rejects_path = path;
+}
+
+static void
+count_class(const char *reason)
+{
+	for (int i = 0; i < nclasses; i++) {
+		if (classes[i].reason == reason ||
+		    strcmp(classes[i].reason, reason) == 0) {
+			classes[i].count++;
+			return;
+		}
+	}
+	if (nclasses == MAX_CLASSES) {
+		other_rejects++;
+		return;
+	}
+	classes[nclasses].reason = reason;
+	classes[nclasses].count = 1;
+	nclasses++;
+}
+
+void
+pa_reject(const char *where, long lineno, const char *line, size_t len,
+	  const char *reason_class, const char *fmt, ...)
+{
+	va_list ap;
+
+	nrejected++;
+	count_class(reason_class);
+	if (nrejected <= PA_DIAG_SHOWN) {
+		fprintf(stderr, "%s: %s:%ld: ", pa_prog, where, lineno);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	if (rejects != NULL && line != NULL) {
+		fwrite(line, 1, len, rejects);
+		fputc('\n', rejects);
+	}
+}
+
+void
+pa_diag_count_read(void)
+{
+	nread++;
+}
+
+long
+pa_diag_read(void)
+{
+	return nread;
+}
+
+long
+pa_diag_rejected(void)
+{
+	return nrejected;
+}
+
+int
+pa_diag_finish(double max_bad)
+{
+	if (nrejected > PA_DIAG_SHOWN)
+		pa_warn("%ld more rejected lines not shown", nrejected - PA_DIAG_SHOWN);
+	if (nrejected > 0) {
+		for (int i = 0; i < nclasses; i++)
+			pa_warn("rejected %ld: %s", classes[i].count, classes[i].reason);
+		if (other_rejects > 0)
+			pa_warn("rejected %ld: other reasons", other_rejects);
+	}
+	if (rejects != NULL) {
+		if (fclose(rejects) != 0)
+			pa_die(PA_EXIT_IO, "%s: write failed: %s", rejects_path,
+			       strerror(errno));
+		rejects = NULL;
+	}
+	if (nrejected > 0 && nread > 0 && (double)nrejected / (double)nread > max_bad) {
+		pa_warn("rejected %ld of %ld records (%.1f%%), above --max-bad %g",
+			nrejected, nread, 100.0 * (double)nrejected / (double)nread,
+			max_bad);
+		return PA_EXIT_DATA;
+	}
+	return PA_EXIT_OK;
+}
+
+const char *
+pa_quote(const char *s, size_t len)
+{
+	static char buf[4][256];
+	static int slot;
+	char *out = buf[slot++ & 3];
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (size_t i = 0; i < len && o < 200; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 60) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(out + o, 8, "\\x%02x", c);
+		}
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}

@@ -1,0 +1,70 @@
+/*
+ * diag.h - diagnostics, rejected records and the exit-code table.
+ *
+ * Every pa tool reports problems in one grammar:
+ *
+ *	pa-ingest: access.log:1234: invalid status code "abc"
+ *
+ * lower case, no trailing period, the offending value quoted.  The first
+ * PA_DIAG_SHOWN rejects are printed; later ones are only counted per reason
+ * and summarised by pa_diag_finish().
+ */
+#ifndef PA_DIAG_H
+#define PA_DIAG_H
+
+#include <stdio.h>
+
+/* Exit codes shared by every tool and printed in every man page. */
+enum pa_exit {
+	PA_EXIT_OK = 0,		/* success, rejects (if any) under --max-bad */
+	PA_EXIT_DATA = 1,	/* rejected share above --max-bad, or unusable input */
+	PA_EXIT_USAGE = 2,	/* usage or configuration error */
+	PA_EXIT_IO = 3		/* I/O or system failure */
+};
+
+#define PA_DIAG_SHOWN 20	/* rejects printed before only counting */
+
+extern const char *pa_prog;	/* program name for messages, set by pa_diag_init */
+
+void pa_diag_init(const char *prog);
+
+/* Print "prog: message" on stderr. */
+void pa_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "prog: message" on stderr and exit with code. */
+void pa_die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * Open FILE for --rejects.  Every rejected line is appended there verbatim,
+ * one per line, so nothing read is ever lost.
+ */
+void pa_rejects_open(const char *path);
+
+/*
+ * Reject one input line: print "prog: where:line: reason" (while under the
+ * display cap), count it under reason_class, and copy the raw line to the
+ * rejects file.  reason_class is a short fixed phrase such as "invalid
+ * status code"; fmt is the full message with the value quoted.
+ */
+void pa_reject(const char *where, long lineno, const char *line, size_t len,
+	       const char *reason_class, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* Count one record read, for the rejected share. */
+void pa_diag_count_read(void);
+
+long pa_diag_read(void);
+long pa_diag_rejected(void);
+
+/*
+ * Print the repeat summary and per-reason counts (when anything was
+ * rejected), close the rejects file, and return PA_EXIT_DATA when the
+ * rejected share of records read exceeds max_bad, PA_EXIT_OK otherwise.
+ */
+int pa_diag_finish(double max_bad);
+
+/* Quote a value for a message: printable ASCII kept, the rest escaped, cut at 60 bytes. */
+const char *pa_quote(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * input.h - line reader over plain or gzip files and stdin.
+ *
+ * gzip is detected by its magic bytes, not the file name, so a rotated
+ * access.log.1 that happens to be compressed still reads.  Lines come back
+ * without their "\n" or a trailing "\r", NUL-terminated, with the file name
+ * and 1-based line number for diagnostics.  A UTF-8 byte order mark at the
+ * start of the file is dropped silently; one at the start of a later line
+ * (left by cat a b) is dropped with a warning.  UTF-16 input stops the
+ * reader with one error instead of an error per line.
+ */
+#ifndef PA_INPUT_H
+#define PA_INPUT_H
+
+#include <stddef.h>
+
+#define PA_MAX_LINE_DEFAULT (1u << 20)	/* 1 MiB */
+
+struct pa_reader;
+
+enum pa_line_status {
+	PA_LINE_OK,		/* a complete line */
+	PA_LINE_TRUNCATED,	/* the last line of input had no newline */
+	PA_LINE_TOO_LONG,	/* longer than the limit: the first bytes are returned */
+	PA_LINE_EOF,
+	PA_LINE_ERROR		/* read or decompression error, already reported */
+};
+
+struct pa_line {
+	char *text;		/* NUL-terminated, owned by the reader, valid until the next call */
+	size_t len;
+	long lineno;
+};
+
+/*
+ * Open path ("-" for stdin).  Returns NULL after reporting the error.
+ * max_line bounds the memory one line may take.
+ */
+struct pa_reader *pa_reader_open(const char *path, size_t max_line);
+
+/* The name used in diagnostics: the path, or "<stdin>". */
+const char *pa_reader_name(const struct pa_reader *r);
+
+enum pa_line_status pa_reader_next(struct pa_reader *r, struct pa_line *line);
+
+/* Set when a UTF-16 byte order mark was found at the start of the input. */
+int pa_reader_is_utf16(const struct pa_reader *r);
+
+void pa_reader_close(struct pa_reader *r);
+
+#endif

@@ -1,0 +1,235 @@
+#include "ndjson.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+static char outbuf[1 << 16];
+
+void
+pa_out_init(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+}
+
+static void
+write_failed(void)
+{
+	if (errno == EPIPE)
+		exit(PA_EXIT_OK);
+	pa_die(PA_EXIT_IO, "write to standard output failed: %s", strerror(errno));
+}
+
+void
+pa_out_write(const char *s, size_t len)
+{
+	if (fwrite(s, 1, len, stdout) != len)
+		write_failed();
+}
+
+void
+pa_out_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		write_failed();
+}
+
+static int
+dump_callback(const char *buffer, size_t size, void *data)
+{
+	(void)data;
+	pa_out_write(buffer, size);
+	return 0;
+}
+
+void
+pa_out_json(const json_t *rec)
+{
+	json_dump_callback(rec, dump_callback, NULL, PA_JSON_FLAGS);
+	if (putchar('\n') == EOF)
+		write_failed();
+}
+
+int
+pa_out_finish(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno == EPIPE)
+			return PA_EXIT_OK;
+		pa_warn("write to standard output failed: %s", strerror(errno));
+		return PA_EXIT_IO;
+	}
+	if (fclose(stdout) != 0 && errno != EPIPE) {
+		pa_warn("write to standard output failed: %s", strerror(errno));
+		return PA_EXIT_IO;
+	}
+	return PA_EXIT_OK;
+}
+
+json_t *
+pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (v == NULL) {
+		snprintf(err, errsize, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		snprintf(err, errsize, "not a JSON object");
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+const char *
+pa_rec_kind(const json_t *rec)
+{
+	return pa_rec_str(rec, "kind");
+}
+
+const char *
+pa_rec_str(const json_t *rec, const char *key)
+{
+	return json_string_value(json_object_get(rec, key));
+}
+
+int
+pa_rec_num(const json_t *rec, const char *key, double *out)
+{
+	const json_t *v = json_object_get(rec, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		return -1;
+	*out = json_number_value(v);
+	return isfinite(*out) ? 1 : -1;
+}
+
+int
+pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out)
+{
+	const json_t *v = json_object_get(rec, key);
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v))
+		return pa_time_parse(json_string_value(v), json_string_length(v), out) == 0 ? 1 : -1;
+	if (json_is_integer(v)) {
+		char buf[32];
+		int n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+
+		return pa_time_parse_epoch(buf, (size_t)n, out) == 0 ? 1 : -1;
+	}
+	if (json_is_real(v)) {
+		char buf[64];
+		int n = snprintf(buf, sizeof buf, "%.6f", json_real_value(v));
+
+		return n > 0 && (size_t)n < sizeof buf &&
+		       pa_time_parse_epoch(buf, (size_t)n, out) == 0 ? 1 : -1;
+	}
+	return -1;
+}
+
+void
+pa_rec_set_time(json_t *rec, const char *key, pa_usec_t t)
+{
+	char buf[40];
+
+	json_object_set_new(rec, key, json_string(pa_time_format(t, buf, sizeof buf)));
+}
+
+void
+pa_rec_set_num(json_t *rec, const char *key, double v)
+{
+	if (!isfinite(v))
+		json_object_set_new(rec, key, json_null());
+	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		json_object_set_new(rec, key, json_integer((json_int_t)v));
+	else
+		json_object_set_new(rec, key, json_real(v));
+}
+
+int
+pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx)
+{
+	static char *stdin_only[] = { "-" };
+	int rc = PA_EXIT_OK;
+
+	if (nfiles == 0) {
+		nfiles = 1;
+		files = stdin_only;
+	}
+	for (int i = 0; i < nfiles; i++) {
+		struct pa_reader *r = pa_reader_open(files[i], max_line);
+		struct pa_line line;
+		enum pa_line_status st;
+
+		if (r == NULL) {
+			rc = PA_EXIT_IO;
+			continue;
+		}
+		while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+			if (st == PA_LINE_ERROR) {
+				if (pa_reader_is_utf16(r)) {
+					if (rc == PA_EXIT_OK)
+						rc = PA_EXIT_DATA;
+				} else {
+					rc = PA_EXIT_IO;
+				}
+				break;
+			}
+			fn(pa_reader_name(r), &line, st, ctx);
+		}
+		pa_reader_close(r);
+	}
+	return rc;
+}
+
+json_t *
+pa_line_to_object(const char *name, struct pa_line *line, enum pa_line_status status)
+{
+	char err[200];
+	json_t *rec;
+	size_t i = 0;
+
+	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
+		i++;
+	if (i == line->len && status != PA_LINE_TOO_LONG)
+		return NULL;	/* blank lines carry no record */
+	pa_diag_count_read();
+
+	if (status == PA_LINE_TOO_LONG) {
+		pa_reject(name, line->lineno, line->text, line->len, "line too long",
+			  "line longer than %zu bytes (see --max-line)", line->len);
+		return NULL;
+	}
+	rec = pa_json_parse_object(line->text, line->len, err, sizeof err);
+	if (rec == NULL) {
+		if (status == PA_LINE_TRUNCATED)
+			pa_reject(name, line->lineno, line->text, line->len,
+				  "record cut off at end of input",
+				  "record cut off at end of input: %s", err);
+		else
+			pa_reject(name, line->lineno, line->text, line->len, "invalid JSON",
+				  "%s", err);
+	}
+	return rec;
+}

@@ -1,0 +1,92 @@
+/*
+ * ndjson.h - NDJSON records in and out, and checked stdout.
+ *
+ * Output goes through one buffered stdout.  A closed pipe (| head) ends the
+ * tool quietly with status 0; any other write failure, a full disk
+ * included, exits PA_EXIT_IO.  Records are written compactly, keys in
+ * insertion order, reals with 12 significant digits, so the same input
+ * gives byte-identical output.
+ */
+#ifndef PA_NDJSON_H
+#define PA_NDJSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "input.h"
+#include "timeutil.h"
+
+/* Ignore SIGPIPE and give stdout a large buffer.  Call once at start. */
+void pa_out_init(void);
+
+/* Write rec as one line.  Borrows rec. */
+void pa_out_json(const json_t *rec);
+
+/* Write raw bytes to stdout (for text outputs such as shell scripts). */
+void pa_out_write(const char *s, size_t len);
+void pa_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Flush and close stdout; returns PA_EXIT_IO on failure, PA_EXIT_OK otherwise. */
+int pa_out_finish(void);
+
+/* Flags every pa tool dumps JSON with. */
+#define PA_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
+
+/*
+ * Parse one line as a JSON object.  Returns a new reference, or NULL with a
+ * message in err (at least 160 bytes) such as "invalid JSON at column 7:
+ * unexpected token".
+ */
+json_t *pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize);
+
+/* The record's "kind", or NULL when absent or not a string. */
+const char *pa_rec_kind(const json_t *rec);
+
+/* A string field, or NULL when absent or not a string. */
+const char *pa_rec_str(const json_t *rec, const char *key);
+
+/*
+ * A numeric field.  Returns 1 and stores it when present and a finite
+ * number, 0 when absent or null, -1 when present but not a number.
+ */
+int pa_rec_num(const json_t *rec, const char *key, double *out);
+
+/* A timestamp field (string in any accepted form, or epoch number).  Same returns as pa_rec_num. */
+int pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out);
+
+/* Set key to an RFC 3339 UTC string. */
+void pa_rec_set_time(json_t *rec, const char *key, pa_usec_t t);
+
+/*
+ * Set key to a number: an integer when v is whole and small enough to be
+ * exact, a real otherwise.  NaN and infinities are not valid JSON and are
+ * written as null.
+ */
+void pa_rec_set_num(json_t *rec, const char *key, double v);
+
+/*
+ * Callback for pa_input_each: one line of one input.  status is PA_LINE_OK,
+ * PA_LINE_TRUNCATED (last line without newline, still to be parsed) or
+ * PA_LINE_TOO_LONG (to be rejected).
+ */
+typedef void (*pa_line_fn)(const char *name, struct pa_line *line,
+			   enum pa_line_status status, void *ctx);
+
+/*
+ * Read every operand in order ("-" or no operands: stdin) and call fn for
+ * each line.  Returns PA_EXIT_IO when an input could not be opened or read
+ * (the others are still read), PA_EXIT_DATA for UTF-16 input, PA_EXIT_OK
+ * otherwise.
+ */
+int pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx);
+
+/*
+ * Standard handling of a line for JSON-reading tools.  A blank line returns
+ * NULL silently.  Any other line counts as read; an over-long or invalid
+ * one is rejected with its reason (noting a cut-off last line) and NULL is
+ * returned, otherwise the parsed object.
+ */
+json_t *pa_line_to_object(const char *name, struct pa_line *line,
+			  enum pa_line_status status);
+
+#endif

@@ -1,0 +1,128 @@
+#include "opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+void
+pa_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", pa_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", pa_prog);
+	exit(PA_EXIT_USAGE);
+}
+
+double
+pa_opt_double(const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno != 0 || !isfinite(v))
+		pa_usage_error("invalid number for %s: \"%s\"", opt, arg);
+	if (v < min || v > max)
+		pa_usage_error("%s must be between %g and %g, got \"%s\"", opt, min, max, arg);
+	return v;
+}
+
+long
+pa_opt_long(const char *opt, const char *arg, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno != 0)
+		pa_usage_error("invalid integer for %s: \"%s\"", opt, arg);
+	if (v < min || v > max)
+		pa_usage_error("%s must be between %ld and %ld, got \"%s\"", opt, min, max, arg);
+	return v;
+}
+
+pa_usec_t
+pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max)
+{
+	pa_usec_t v;
+
+	if (pa_duration_parse(arg, &v) != 0)
+		pa_usage_error("invalid duration for %s: \"%s\" (use e.g. 30s, 5m, 1h, 1d)",
+			       opt, arg);
+	if (v < min || v > max)
+		pa_usage_error("%s is out of range: \"%s\"", opt, arg);
+	return v;
+}
+
+void
+pa_opt_shard(const char *arg, unsigned *k, unsigned *n)
+{
+	char *end;
+	unsigned long a, b;
+
+	errno = 0;
+	a = strtoul(arg, &end, 10);
+	if (end == arg || *end != '/' || errno != 0)
+		pa_usage_error("invalid --shard \"%s\": expected K/N", arg);
+	const char *rest = end + 1;
+
+	b = strtoul(rest, &end, 10);
+	if (end == rest || *end != '\0' || errno != 0 || b == 0 || b > 65536 || a >= b)
+		pa_usage_error("invalid --shard \"%s\": expected K/N with 0 <= K < N", arg);
+	*k = (unsigned)a;
+	*n = (unsigned)b;
+}
+
+unsigned long long
+pa_hash64(const char *s, size_t len)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void
+pa_print_version(void)
+{
+	printf("%s (pa) %s\n", pa_prog, PA_VERSION);
+}
+
+void
+pa_common_defaults(struct pa_common_opts *o)
+{
+	o->max_bad = PA_MAX_BAD_DEFAULT;
+	o->max_line = 1u << 20;
+}
+
+int
+pa_common_option(struct pa_common_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case PA_OPT_REJECTS:
+		pa_rejects_open(arg);
+		return 1;
+	case PA_OPT_MAX_BAD:
+		o->max_bad = pa_opt_double("--max-bad", arg, 0, 1);
+		return 1;
+	case PA_OPT_MAX_LINE:
+		o->max_line = (size_t)pa_opt_long("--max-line", arg, 64, 1L << 30);
+		return 1;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,71 @@
+/*
+ * opts.h - bounded parsing of option values, and the options every tool shares.
+ *
+ * Every number from the command line goes through these parsers, never
+ * atoi: a value that is not a number, or is out of range, is a usage error
+ * naming the option.
+ */
+#ifndef PA_OPTS_H
+#define PA_OPTS_H
+
+#include <stddef.h>
+
+#include "timeutil.h"
+
+/* Print "prog: message" and a hint to run --help, then exit PA_EXIT_USAGE. */
+void pa_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+double pa_opt_double(const char *opt, const char *arg, double min, double max);
+long pa_opt_long(const char *opt, const char *arg, long min, long max);
+pa_usec_t pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max);
+
+/* Parse "K/N" for --shard, 0 <= K < N. */
+void pa_opt_shard(const char *arg, unsigned *k, unsigned *n);
+
+/* Stable 64-bit FNV-1a hash, used for --shard so every machine agrees. */
+unsigned long long pa_hash64(const char *s, size_t len);
+
+/* Print "prog (pa) VERSION" for --version. */
+void pa_print_version(void);
+
+#define PA_VERSION "0.1.0"
+
+/*
+ * Options that every record-reading tool takes.  Their long-option numbers
+ * start at PA_OPT_BASE so tools can add their own below it.
+ */
+enum {
+	PA_OPT_BASE = 1000,
+	PA_OPT_REJECTS,
+	PA_OPT_MAX_BAD,
+	PA_OPT_MAX_LINE
+};
+
+struct pa_common_opts {
+	double max_bad;		/* rejected share above which the exit status is 1 */
+	size_t max_line;	/* longest accepted line in bytes */
+};
+
+#define PA_MAX_BAD_DEFAULT 0.05
+
+#define PA_COMMON_LONGOPTS                                              \
+	{ "rejects", required_argument, NULL, PA_OPT_REJECTS },         \
+	{ "max-bad", required_argument, NULL, PA_OPT_MAX_BAD },         \
+	{ "max-line", required_argument, NULL, PA_OPT_MAX_LINE },       \
+	{ "help", no_argument, NULL, 'h' },                             \
+	{ "version", no_argument, NULL, 'V' }
+
+#define PA_COMMON_USAGE                                                                  \
+	"      --rejects FILE     write every rejected input line to FILE verbatim\n"      \
+	"      --max-bad SHARE    exit 1 when more than SHARE (0-1) of records are\n"      \
+	"                         rejected (default 0.05)\n"                                \
+	"      --max-line BYTES   reject lines longer than BYTES (default 1048576)\n"      \
+	"  -h, --help             print this help and exit\n"                              \
+	"  -V, --version          print the version and exit\n"
+
+void pa_common_defaults(struct pa_common_opts *o);
+
+/* Handle one of the common options; returns 1 when c was one of them. */
+int pa_common_option(struct pa_common_opts *o, int c, const char *arg);
+
+#endif

@@ -1,0 +1,333 @@
+#include "timeutil.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Howard Hinnant's days-from-civil algorithm, valid for all int64 years in range. */
+int64_t
+pa_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int
+days_in_month(int64_t y, unsigned m)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : mdays[m - 1];
+}
+
+/* Read exactly n digits at s[*i]. */
+static int
+digits(const char *s, size_t len, size_t *i, int n, int *out)
+{
+	int v = 0;
+
+	if (*i + (size_t)n > len)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		char c = s[*i + (size_t)k];
+
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*i += (size_t)n;
+	*out = v;
+	return 0;
+}
+
+static int
+make_instant(int64_t y, int mo, int d, int h, int mi, int sec, long usec,
+	     long offset_s, pa_usec_t *out)
+{
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, (unsigned)mo) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	/* A leap second is read as the last instant of its minute. */
+	if (sec == 60)
+		sec = 59;
+	int64_t days = pa_days_from_civil(y, (unsigned)mo, (unsigned)d);
+	int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+
+	*out = secs * PA_USEC_PER_SEC + usec;
+	return 0;
+}
+
+/* Parse ".123456" (any number of digits, microseconds kept). */
+static void
+fraction(const char *s, size_t len, size_t *i, long *usec)
+{
+	long scale = 100000;
+
+	*usec = 0;
+	if (*i < len && (s[*i] == '.' || s[*i] == ',')) {
+		(*i)++;
+		while (*i < len && isdigit((unsigned char)s[*i])) {
+			*usec += (s[*i] - '0') * scale;
+			scale /= 10;
+			(*i)++;
+		}
+	}
+}
+
+int
+pa_time_parse_rfc3339(const char *s, size_t len, pa_usec_t *out)
+{
+	size_t i = 0;
+	int y, mo, d, h, mi, sec = 0, oh = 0, om = 0;
+	long usec = 0, offset = 0;
+
+	if (digits(s, len, &i, 4, &y) || i >= len || s[i++] != '-' ||
+	    digits(s, len, &i, 2, &mo) || i >= len || s[i++] != '-' ||
+	    digits(s, len, &i, 2, &d))
+		return -1;
+	if (i == len) /* a bare date is midnight UTC */
+		return make_instant(y, mo, d, 0, 0, 0, 0, 0, out);
+	if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
+		return -1;
+	i++;
+	if (digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':' ||
+	    digits(s, len, &i, 2, &mi))
+		return -1;
+	if (i < len && s[i] == ':') {
+		i++;
+		if (digits(s, len, &i, 2, &sec))
+			return -1;
+		fraction(s, len, &i, &usec);
+	}
+	if (i < len && s[i] == ' ')
+		i++;
+	if (i == len) {
+		/* No offset: taken as UTC, the only safe reading for a log. */
+	} else if (s[i] == 'Z' || s[i] == 'z') {
+		i++;
+	} else if (s[i] == '+' || s[i] == '-') {
+		int sign = s[i++] == '-' ? -1 : 1;
+
+		if (digits(s, len, &i, 2, &oh))
+			return -1;
+		if (i < len && s[i] == ':')
+			i++;
+		if (i < len && digits(s, len, &i, 2, &om))
+			return -1;
+		if (oh > 23 || om > 59)
+			return -1;
+		offset = sign * (oh * 3600L + om * 60L);
+	} else {
+		return -1;
+	}
+	if (i != len)
+		return -1;
+	return make_instant(y, mo, d, h, mi, sec, usec, offset, out);
+}
+
+static int
+month_from_name(const char *s)
+{
+	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	for (int m = 0; m < 12; m++)
+		if (strncmp(names + 3 * m, s, 3) == 0)
+			return m + 1;
+	return -1;
+}
+
+int
+pa_time_parse_clf(const char *s, size_t len, pa_usec_t *out)
+{
+	size_t i = 0;
+	int d, y, h, mi, sec, mo, oh, om;
+	long usec = 0, offset = 0;
+
+	if (len > 0 && s[0] == '[') {
+		s++;
+		len--;
+		if (len > 0 && s[len - 1] == ']')
+			len--;
+	}
+	if (digits(s, len, &i, 2, &d) || i + 5 > len || s[i++] != '/')
+		return -1;
+	mo = month_from_name(s + i);
+	if (mo < 0)
+		return -1;
+	i += 3;
+	if (s[i++] != '/' || digits(s, len, &i, 4, &y) || i >= len || s[i++] != ':' ||
+	    digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':' ||
+	    digits(s, len, &i, 2, &mi) || i >= len || s[i++] != ':' ||
+	    digits(s, len, &i, 2, &sec))
+		return -1;
+	fraction(s, len, &i, &usec);
+	if (i < len) {
+		int sign;
+
+		if (s[i++] != ' ' || i >= len || (s[i] != '+' && s[i] != '-'))
+			return -1;
+		sign = s[i++] == '-' ? -1 : 1;
+		if (digits(s, len, &i, 2, &oh))
+			return -1;
+		if (i < len && s[i] == ':')
+			i++;
+		if (digits(s, len, &i, 2, &om) || oh > 23 || om > 59)
+			return -1;
+		offset = sign * (oh * 3600L + om * 60L);
+	}
+	if (i != len)
+		return -1;
+	return make_instant(y, mo, d, h, mi, sec, usec, offset, out);
+}
+
+int
+pa_time_parse_epoch(const char *s, size_t len, pa_usec_t *out)
+{
+	char buf[40];
+	char *end;
+	double v;
+
+	if (len == 0 || len >= sizeof buf)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	for (size_t k = 0; k < len; k++)
+		if (!isdigit((unsigned char)buf[k]) && buf[k] != '.' &&
+		    !(k == 0 && buf[k] == '-'))
+			return -1;
+
+	/* Whole numbers go through integers so microseconds stay exact. */
+	if (strchr(buf, '.') == NULL) {
+		long long n = strtoll(buf, &end, 10);
+
+		if (*end != '\0')
+			return -1;
+		long long mag = n < 0 ? -n : n;
+
+		if (mag < 100000000000LL)
+			*out = n * PA_USEC_PER_SEC;
+		else if (mag < 100000000000000LL)
+			*out = n * 1000;
+		else
+			*out = n;
+		return 0;
+	}
+	v = strtod(buf, &end);
+	if (*end != '\0' || !isfinite(v))
+		return -1;
+	double mag = fabs(v);
+
+	if (mag < 1e11)
+		*out = (pa_usec_t)llround(v * 1e6);
+	else if (mag < 1e14)
+		*out = (pa_usec_t)llround(v * 1e3);
+	else
+		*out = (pa_usec_t)llround(v);
+	return 0;
+}
+
+int
+pa_time_parse(const char *s, size_t len, pa_usec_t *out)
+{
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len == 0)
+		return -1;
+	if (pa_time_parse_rfc3339(s, len, out) == 0)
+		return 0;
+	if (pa_time_parse_clf(s, len, out) == 0)
+		return 0;
+	return pa_time_parse_epoch(s, len, out);
+}
+
+char *
+pa_time_format(pa_usec_t t, char *buf, size_t size)
+{
+	int64_t secs = t >= 0 ? t / PA_USEC_PER_SEC : -((-t + PA_USEC_PER_SEC - 1) / PA_USEC_PER_SEC);
+	long usec = (long)(t - secs * PA_USEC_PER_SEC);
+	int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+	long sod = (long)(secs - days * 86400);
+	int64_t y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	if (usec == 0)
+		snprintf(buf, size, "%04lld-%02u-%02uT%02ld:%02ld:%02ldZ", (long long)y, m, d,
+			 sod / 3600, sod / 60 % 60, sod % 60);
+	else if (usec % 1000 == 0)
+		snprintf(buf, size, "%04lld-%02u-%02uT%02ld:%02ld:%02ld.%03ldZ", (long long)y,
+			 m, d, sod / 3600, sod / 60 % 60, sod % 60, usec / 1000);
+	else
+		snprintf(buf, size, "%04lld-%02u-%02uT%02ld:%02ld:%02ld.%06ldZ", (long long)y,
+			 m, d, sod / 3600, sod / 60 % 60, sod % 60, usec);
+	return buf;
+}
+
+int
+pa_duration_parse(const char *s, pa_usec_t *out)
+{
+	char *end;
+	double v, unit = 1;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	v = strtod(s, &end);
+	if (end == s || !isfinite(v) || v < 0)
+		return -1;
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		unit = 1;
+	else if (strcmp(end, "ms") == 0)
+		unit = 0.001;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		unit = 60;
+	else if (strcmp(end, "h") == 0)
+		unit = 3600;
+	else if (strcmp(end, "d") == 0)
+		unit = 86400;
+	else if (strcmp(end, "w") == 0)
+		unit = 7 * 86400;
+	else
+		return -1;
+	v *= unit * 1e6;
+	if (v > 1e17)
+		return -1;
+	*out = (pa_usec_t)llround(v);
+	return 0;
+}
+
+pa_usec_t
+pa_bucket_start(pa_usec_t t, pa_usec_t step)
+{
+	pa_usec_t r = t % step;
+
+	if (r < 0)
+		r += step;
+	return t - r;
+}

@@ -1,0 +1,53 @@
+/*
+ * timeutil.h - timestamps, durations and buckets.
+ *
+ * Instants are int64 microseconds since 1970-01-01T00:00:00Z (pa_usec_t).
+ * Inputs may be RFC 3339 with any offset, Common Log Format dates
+ * ("10/Oct/2000:13:55:36 -0700"), or epoch seconds, milliseconds or
+ * microseconds told apart by magnitude.  Outputs are RFC 3339 in UTC.
+ */
+#ifndef PA_TIMEUTIL_H
+#define PA_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t pa_usec_t;
+
+#define PA_USEC_PER_SEC 1000000LL
+
+/*
+ * Parse any accepted timestamp form from s[0..len).  Returns 0 and stores
+ * the instant, or -1 when the text is not a timestamp.
+ */
+int pa_time_parse(const char *s, size_t len, pa_usec_t *out);
+
+/* Parse only RFC 3339 ("2026-08-08T08:49:16.5+02:00", also with ' ' for 'T'). */
+int pa_time_parse_rfc3339(const char *s, size_t len, pa_usec_t *out);
+
+/* Parse only a Common Log Format date, without the brackets. */
+int pa_time_parse_clf(const char *s, size_t len, pa_usec_t *out);
+
+/*
+ * Parse epoch seconds, milliseconds or microseconds, with an optional
+ * fraction.  Magnitude decides the unit: below 1e11 seconds (until year
+ * 5138), below 1e14 milliseconds, otherwise microseconds.
+ */
+int pa_time_parse_epoch(const char *s, size_t len, pa_usec_t *out);
+
+/* Write t as RFC 3339 UTC into buf (at least 32 bytes); fraction only when non-zero. */
+char *pa_time_format(pa_usec_t t, char *buf, size_t size);
+
+/*
+ * Parse a duration: a number with unit s, m, h, d or w ("30s", "5m", "1.5h";
+ * a bare number is seconds).  Returns 0 and stores microseconds, or -1.
+ */
+int pa_duration_parse(const char *s, pa_usec_t *out);
+
+/* Start of the bucket of width step that contains t (floor, also before 1970). */
+pa_usec_t pa_bucket_start(pa_usec_t t, pa_usec_t step);
+
+/* Days since 1970-01-01 for a proleptic Gregorian date. */
+int64_t pa_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif
