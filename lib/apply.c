@@ -69,6 +69,8 @@ reject_value(const json_t *rec, const char *key)
 
 	if (v == NULL)
 		return "(missing)";
+	if (json_is_string(v))
+		return pa_quote(json_string_value(v), json_string_length(v));
 	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (text == NULL)
 		return "(unprintable)";
