@@ -69,8 +69,7 @@ reject_value(const json_t *rec, const char *key)
 
 	if (v == NULL)
 		return "(missing)";
-	if (json_is_string(v))
-		return pa_quote(json_string_value(v), json_string_length(v));
+	/* JSON text, so a number written as a string shows its quotes. */
 	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (text == NULL)
 		return "(unprintable)";
