@@ -228,7 +228,7 @@ emit_journal(struct runner *r, json_t *rec)
 
 /* Run argv; on failure report it.  Returns the exit status, -1 when it could not start. */
 static int
-run_logged(const struct pa_change *c, const struct pa_argv *argv,
+run_logged(const struct pa_change *c, const char *verb, const struct pa_argv *argv,
 	   struct pa_run_result *res)
 {
 	if (pa_run(argv, res) != 0) {
@@ -240,9 +240,8 @@ run_logged(const struct pa_change *c, const struct pa_argv *argv,
 
 		while (n > 0 && (res->err[n - 1] == '\n' || res->err[n - 1] == '\r'))
 			n--;
-		pa_warn("%s: %s %s failed with status %d: %s", c->target, argv->v[0],
-			argv->v[argv->n > 1 ? argv->n - 2 : 0], res->status,
-			pa_quote(res->err, n));
+		pa_warn("%s: %s %s failed with status %d: %s", c->target, argv->v[0], verb,
+			res->status, pa_quote(res->err, n));
 	}
 	return res->status;
 }
@@ -265,8 +264,10 @@ read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
 			pa_change_free(c);
 			continue;
 		}
+		/* What the cluster says counts, not what the plan assumed. */
+		c->current = -1;
 		pa_change_get_argv(c, r->kc, &argv);
-		if (run_logged(c, &argv, &res) == 0) {
+		if (run_logged(c, "get", &argv, &res) == 0) {
 			if (pa_change_read_current(c, res.out, why, sizeof why) == 0)
 				ok = 1;
 			else
@@ -311,7 +312,7 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 			continue;
 		}
 		pa_change_argv(c, r->kc, value, &argv);
-		int status = run_logged(c, &argv, &res);
+		int status = run_logged(c, c->op == PA_OP_SCALE ? "scale" : "patch", &argv, &res);
 
 		emit_journal(r, journal_record(c, status == 0 ? "ok" : "failed", value, &argv,
 					       &res));
