@@ -38,6 +38,7 @@ pa_pool_add(struct pa_pool *p, const char *name, const char *addr, double raw, i
 	s->name = dup_or_null(name ? name : addr);
 	s->addr = dup_or_null(addr);
 	s->raw = raw;
+	s->spare = NAN;
 	s->ready = ready;
 	s->phase = PA_PHASE_SERVING;
 }
@@ -372,11 +373,13 @@ pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 
 		if (!s->ready) {
 			s->raw = 0;
+			s->spare = 0;
 			continue;
 		}
 		/* An instance busier than its peers now is expected to stay busier. */
 		u = mean > 0 ? cpu[i] * predicted / mean : predicted;
 		s->raw = fmax(0, m->max_utilization - u);
+		s->spare = s->raw;
 		if (s->raw > 0)
 			fallback = 0;
 	}
@@ -386,6 +389,24 @@ pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 		return 1;
 	}
 	return 0;
+}
+
+int
+pa_pool_fallback_capacity(struct pa_pool *p)
+{
+	int changed = 0;
+
+	if (max_live(p) > 0)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct pa_server *s = &p->v[i];
+
+		if (s->ready && (s->phase == PA_PHASE_SERVING || s->phase == PA_PHASE_PROMOTING)) {
+			s->raw = 1;
+			changed = 1;
+		}
+	}
+	return changed;
 }
 
 const char *

@@ -40,6 +40,7 @@ struct pa_server {
 	double raw;		/* weight on any scale, >= 0 */
 	int ready;		/* 0: drained, weight 0 whatever raw says */
 	enum pa_phase phase;
+	double spare;		/* utilization left under the maximum, NAN when unknown */
 	double mirror;		/* share of requests mirrored to it, 0-1 (shadow only) */
 	int weight;		/* scaled for the router being written */
 };
@@ -105,9 +106,15 @@ int pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 			      const struct pa_capacity_model *m);
 
 /*
+ * When no server would take live traffic but some are ready and serving,
+ * give those equal weights (capacity alone).  Returns 1 when it did.
+ */
+int pa_pool_fallback_capacity(struct pa_pool *p);
+
+/*
  * Emitters.  Each writes one pool to fp, assuming the matching
- * pa_route_scale_* succeeded.  mirror_uri_prefix-style names are derived
- * from the backend name.
+ * pa_route_scale_* succeeded.  Shadow upstream, variable and location
+ * names are derived from the backend name.
  */
 void pa_emit_haproxy(FILE *fp, const struct pa_pool *p);	/* runtime API commands */
 void pa_emit_haproxy_config(FILE *fp, const struct pa_pool *p);	/* backend section */

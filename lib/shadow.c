@@ -296,8 +296,9 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 			double share = sh->conf.mirror;
 
 			/* The mirrored share must fit in the spare capacity of the shadow. */
-			if (isfinite(demand) && demand > 0 && isfinite(capacity))
-				share = fmin(share, srv->raw * capacity / demand);
+			if (isfinite(srv->spare) && isfinite(demand) && demand > 0 &&
+			    isfinite(capacity))
+				share = fmin(share, srv->spare * capacity / demand);
 			srv->mirror = fmax(0, share);
 			srv->raw = 0;
 		} else if (srv->phase == PA_PHASE_PROMOTING) {

@@ -67,8 +67,8 @@ int pa_shadow_add_request(struct pa_shadow *sh, const json_t *rec, char *why, si
  * Advance the state of every server in pool at time now and set each
  * server's phase, mirror share and live weight.  demand (work units per
  * second, NAN unknown) and capacity (per instance, NAN unknown) cap the
- * mirrored share by the shadow's spare capacity, which pool's raw weight
- * gives as a fraction of one instance.  now = 0 takes the latest request
+ * mirrored share by the shadow's spare capacity (the server's spare
+ * field, a fraction of one instance); without them the share is not capped.  now = 0 takes the latest request
  * time seen.
  */
 void pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand,

@@ -180,6 +180,14 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
 		}
 	}
 
+	if (cx->format == FMT_HAPROXY || cx->format == FMT_HAPROXY_CONFIG) {
+		for (size_t i = 0; i < p->n; i++)
+			if (p->v[i].phase == PA_PHASE_SHADOW && p->v[i].mirror > 0)
+				pa_warn("%s/%s: HAProxy 2.6 has no request mirroring, so the shadow "
+					"takes no traffic here; mirror with the nginx, envoy or istio "
+					"format", p->backend, p->v[i].name);
+	}
+
 	fp = open_memstream(&text, &len);
 	if (fp == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -268,12 +276,15 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 		struct pa_pool pool;
 		const char *series = pa_fleet_series_name(cx->fleet, i);
 
-		if (pa_fleet_pool(cx->fleet, i, backend_tmpl, m, &pool) == 1)
-			pa_warn("%s: predicted demand leaves no instance spare capacity; "
-				"weights follow capacity alone", series);
+		int fallback = pa_fleet_pool(cx->fleet, i, backend_tmpl, m, &pool);
+
 		if (cx->shadow != NULL)
 			pa_shadow_apply(cx->shadow, &pool, pa_fleet_demand(cx->fleet, i),
 					m->capacity, pa_fleet_latest(cx->fleet));
+		/* Shadowing can leave only servers without spare capacity live. */
+		if (pa_pool_fallback_capacity(&pool) || fallback)
+			pa_warn("%s: predicted demand leaves no serving instance spare capacity; "
+				"weights follow capacity alone", series);
 		if (emit_pool(cx, &pool, why, sizeof why) != 0) {
 			pa_warn("%s: %s", series, why);
 			cx->failed = 1;
