@@ -844,7 +844,8 @@ pa_fleet_series(struct pa_fleet *f)
 {
 	size_t n = 0;
 
-	qsort(f->v, f->n, sizeof *f->v, cmp_series);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof *f->v, cmp_series);
 	while (n < f->n && f->v[n].n > 0)
 		n++;
 	return n;

@@ -9,7 +9,7 @@ static struct pa_pool
 pool_of(const double *w, size_t n)
 {
 	struct pa_pool p = { 0 };
-	char name[16];
+	char name[32];
 
 	p.backend = strdup("b");
 	for (size_t i = 0; i < n; i++) {
