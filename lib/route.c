@@ -136,11 +136,15 @@ pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t 
 	pool->backend = dup_or_null(backend);
 	json_array_foreach(servers, i, s) {
 		const char *name = pa_rec_str(s, "name"), *addr = pa_rec_str(s, "addr");
-		const char *label = name ? name : addr ? addr : "(unnamed)";
+		const char *label = "(unnamed)";
 		const json_t *w = json_object_get(s, "weight");
 		const json_t *ready = json_object_get(s, "ready");
 		double weight;
 
+		if (name != NULL)
+			label = name;
+		else if (addr != NULL)
+			label = addr;
 		if (!json_is_object(s) || (name == NULL && addr == NULL)) {
 			snprintf(why, whysize, "%s %s server %zu has no \"name\" or \"addr\"", word,
 				 pa_quote(backend, strlen(backend)), i + 1);
@@ -861,17 +865,6 @@ double
 pa_fleet_demand(const struct pa_fleet *f, size_t i)
 {
 	return f->v[i].demand;
-}
-
-double
-pa_fleet_cpu(const struct pa_fleet *f, size_t i, const char *name)
-{
-	const struct series *s = &f->v[i];
-
-	for (size_t k = 0; k < s->n; k++)
-		if (strcmp(s->inst[k].server, name) == 0)
-			return s->inst[k].cpu;
-	return NAN;
 }
 
 pa_usec_t

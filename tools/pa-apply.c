@@ -264,7 +264,7 @@ read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
 			pa_change_free(c);
 			continue;
 		}
-		/* What the cluster says counts, not what the plan assumed. */
+		/* The count read from the cluster replaces the plan's current_instances. */
 		c->current = -1;
 		pa_change_get_argv(c, r->kc, &argv);
 		if (run_logged(c, "get", &argv, &res) == 0) {
