@@ -76,13 +76,19 @@ void pa_kube_argv_start(struct pa_argv *a, const struct pa_kube_conf *conf, cons
 
 struct pa_run_result {
 	int status;
+	int timed_out;		/* killed after the timeout; status is then 128+SIGKILL */
 	char *out, *err;
 	size_t out_len, err_len;
 	int out_cut, err_cut;
 };
 
-/* Run argv with fork and execvp, no shell, stdin from /dev/null.  Returns 0, or -1 when fork failed. */
-int pa_run(const struct pa_argv *argv, struct pa_run_result *res);
+/*
+ * Run argv with fork and execvp, no shell, stdin from /dev/null, in its own
+ * process group.  After timeout_ms (0: none) the whole group is killed, so
+ * a helper process that kubectl starts cannot keep it alive.  Returns 0, or
+ * -1 when a pipe or fork failed.
+ */
+int pa_run(const struct pa_argv *argv, long timeout_ms, struct pa_run_result *res);
 void pa_run_result_free(struct pa_run_result *res);
 
 /*

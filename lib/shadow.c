@@ -299,7 +299,8 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 			if (isfinite(srv->spare) && isfinite(demand) && demand > 0 &&
 			    isfinite(capacity))
 				share = fmin(share, srv->spare * capacity / demand);
-			srv->mirror = fmax(0, share);
+			/* nginx split_clients takes two decimals of a percent. */
+			srv->mirror = share < 0.0001 ? 0 : share;
 			srv->raw = 0;
 		} else if (srv->phase == PA_PHASE_PROMOTING) {
 			json_int_t step = json_integer_value(json_object_get(entry, "step"));
