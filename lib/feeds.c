@@ -53,7 +53,6 @@ static const struct {
 	[PA_T_MEMORY] = { "memory_usage", { "memory_usage", "memory", "mem", "mem_util",
 					    "mem_util_percent", "memory_util", "avg_mem" } },
 	[PA_T_NETWORK] = { "network_io", { "network_io", "network", "net_io", "net" } },
-	[PA_T_VALUE] = { "value", { "value", "count", "requests", "y" } },
 };
 
 const char *

@@ -326,6 +326,19 @@ scratch_reserve(struct pa_ingest *in, size_t n)
 		pa_die(PA_EXIT_IO, "out of memory");
 }
 
+/* Control bytes other than tab never occur in a text log line. */
+static int
+is_binary(const struct pa_line *line)
+{
+	for (size_t i = 0; i < line->len; i++) {
+		unsigned char c = (unsigned char)line->text[i];
+
+		if (c < 0x20 && c != '\t')
+			return 1;
+	}
+	return 0;
+}
+
 static void
 log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_line_status st)
 {
@@ -368,6 +381,10 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 	if (st == PA_LINE_TRUNCATED)
 		pa_reject(where, line->lineno, line->text, line->len, "record cut off at end of input",
 			  "record cut off at end of input: %s", err);
+	else if (is_binary(line))
+		pa_reject(where, line->lineno, line->text, line->len, "binary data",
+			  "binary data, not a log line (a TLS handshake sent to a plain-text port?): %s",
+			  pa_quote(line->text, line->len < 16 ? line->len : 16));
 	else
 		pa_reject(where, line->lineno, line->text, line->len, cls, "%s", err);
 }
@@ -426,6 +443,14 @@ guess_delim(const char *s, size_t len)
 	return ',';
 }
 
+static int
+held_blank(const struct held_line *h)
+{
+	struct pa_line l = { h->text, h->len, h->lineno };
+
+	return is_blank(&l);
+}
+
 /* Choose the format of one file from its first non-blank lines. */
 static void
 detect(struct pa_ingest *in, const char *where, struct held_line *held, int nheld)
@@ -434,11 +459,13 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 	int best = -1, best_hits = 0;
 
 	for (int i = 0; i < nheld && first == NULL; i++)
-		if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG)
+		if (!held_blank(&held[i]) && held[i].st != PA_LINE_TOO_LONG)
 			first = &held[i];
 	in->cur = PA_FMT_LOG;
-	if (first == NULL)
+	if (first == NULL) {
+		pa_logformat_preset("combined", &in->log);
 		return;
+	}
 	if (first->text[0] == '{') {
 		in->cur = PA_FMT_JSON;
 		return;
@@ -528,7 +555,7 @@ int
 pa_ingest_file(struct pa_ingest *in, const char *path)
 {
 	struct pa_reader *r = pa_reader_open(path, in->max_line);
-	struct held_line held[PA_DETECT_LINES];
+	struct held_line held[PA_DETECT_HELD];
 	struct pa_line line;
 	enum pa_line_status st;
 	int nheld = 0, nonblank = 0, rc = PA_EXIT_OK;
@@ -558,7 +585,7 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 			h->st = st;
 			if (!is_blank(&line))
 				nonblank++;
-			if (nheld == PA_DETECT_LINES)
+			if (nheld == PA_DETECT_HELD)
 				break;
 		}
 		detect(in, in->where, held, nheld);
@@ -588,6 +615,6 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 void
 pa_ingest_summary(const struct pa_ingest *in)
 {
-	pa_warn("%ld records read, %ld written, %ld passed through, %ld rejected",
+	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
 		pa_diag_read(), in->emitted, in->passed, pa_diag_rejected());
 }

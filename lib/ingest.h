@@ -40,7 +40,8 @@ enum {
 	PA_ADD_QUERY = 8
 };
 
-#define PA_DETECT_LINES 10	/* lines read before the format of a file is chosen */
+#define PA_DETECT_LINES 10	/* non-blank lines read before the format of a file is chosen */
+#define PA_DETECT_HELD 64	/* and at most this many lines in all */
 
 struct pa_ingest {
 	/* Settings, filled by the caller before pa_ingest_file. */

@@ -232,6 +232,49 @@ url_host(struct pa_span u)
 	return host_name(out);
 }
 
+static int
+is_ip_literal(struct pa_span s)
+{
+	size_t digits = 0, dots = 0;
+
+	if (memchr(s.p, ':', s.len) != NULL)
+		return 1;
+	for (size_t i = 0; i < s.len; i++) {
+		if (isdigit((unsigned char)s.p[i]))
+			digits++;
+		else if (s.p[i] == '.')
+			dots++;
+	}
+	return dots == 3 && digits + dots == s.len;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Clean one path segment after undoing its percent-encoding ("A%20B" is "a-b"). */
+static size_t
+clean_segment(const char *s, size_t len, char *out)
+{
+	char buf[256];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n < sizeof buf; i++) {
+		if (s[i] == '%' && i + 2 < len && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+			buf[n++] = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+			i += 2;
+		} else {
+			buf[n++] = s[i];
+		}
+	}
+	return pa_name_clean(buf, n, 1, out);
+}
+
 static size_t
 path_rule(const struct pa_rule *r, struct pa_span path, char *out)
 {
@@ -256,7 +299,7 @@ path_rule(const struct pa_rule *r, struct pa_span path, char *out)
 		/* A file in the site root is not a service of its own. */
 		if (e == end && r->segment == 1 && memchr(s, '.', (size_t)(e - s)) != NULL)
 			break;
-		return pa_name_clean(s, (size_t)(e - s), 1, out);
+		return clean_segment(s, (size_t)(e - s), out);
 	}
 	if (r->segment == 1) {
 		memcpy(out, "root", 5);
@@ -288,7 +331,10 @@ apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, char *out)
 		return pa_name_clean(r->arg, strlen(r->arg), 0, out);
 	case PA_RULE_HOST:
 		s = host_name(in->host);
-		return s.p ? pa_name_clean(s.p, s.len, 1, out) : 0;
+		/* A request to a bare IP address names no tenant. */
+		if (s.p == NULL || is_ip_literal(s))
+			return 0;
+		return pa_name_clean(s.p, s.len, 1, out);
 	case PA_RULE_SUBDOMAIN: {
 		const char *dot1, *dot2;
 
