@@ -132,7 +132,6 @@ emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *
 	if (in->add & PA_ADD_USER_AGENT)
 		emit_span(w, "user_agent", req->user_agent);
 	pa_jsonw_end(w);
-	in->emitted++;
 }
 
 #define ROW_REJECT(cls, ...)                                                         \
@@ -235,24 +234,20 @@ static void
 dispatch_row(struct pa_ingest *in, struct pa_row *row, const char *where, long lineno,
 	     const char *raw, size_t rawlen)
 {
-	int rc = 0;
-
 	switch (in->type) {
 	case PA_TYPE_REQUESTS:
 		row_request(in, row, where, lineno, raw, rawlen);
 		return;
 	case PA_TYPE_EVENTS:
-		rc = pa_feed_event(row, &in->feed, &in->w, where, lineno, raw, rawlen);
+		pa_feed_event(row, &in->feed, &in->w, where, lineno, raw, rawlen);
 		break;
 	case PA_TYPE_USAGE:
-		rc = pa_feed_usage(row, &in->feed, &in->w, where, lineno, raw, rawlen);
+		pa_feed_usage(row, &in->feed, &in->w, where, lineno, raw, rawlen);
 		break;
 	case PA_TYPE_SERIES:
-		rc = pa_feed_series(row, &in->feed, &in->series, &in->w, where, lineno, raw, rawlen);
+		pa_feed_series(row, &in->feed, &in->series, &in->w, where, lineno, raw, rawlen);
 		break;
 	}
-	if (rc == 0)
-		in->emitted++;
 }
 
 /* A JSON line: pass through when it has a kind, otherwise a row. */
@@ -296,7 +291,7 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 				pa_die(PA_EXIT_IO, "out of memory");
 		}
 		in->nheader = rec->nfields;
-		pa_row_columns(&in->fields, in->header, in->nheader, in->columns);
+		pa_row_columns(&in->fields, in->header, in->nheader, in->columns, in->columns2);
 		return;
 	}
 	pa_diag_count_read();
@@ -308,6 +303,7 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 	memset(&row, 0, sizeof row);
 	row.csv = rec;
 	row.columns = in->columns;
+	row.columns2 = in->columns2;
 	row.header = in->header;
 	row.nheader = in->nheader;
 	row.map = &in->fields;
@@ -616,5 +612,5 @@ void
 pa_ingest_summary(const struct pa_ingest *in)
 {
 	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
-		pa_diag_read(), in->emitted, in->passed, pa_diag_rejected());
+		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
 }

@@ -56,8 +56,7 @@ struct pa_ingest {
 	struct pa_feed_opts feed;
 	size_t max_line;
 
-	/* Counters for the summary line. */
-	long lines, emitted, passed;
+	long passed;			/* records passed through unchanged */
 
 	/* Working state. */
 	struct pa_jsonw w;
@@ -68,7 +67,7 @@ struct pa_ingest {
 	int csv_open;
 	char **header;			/* current CSV header, owned */
 	int nheader;
-	int columns[PA_T_COUNT];
+	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
 	struct pa_series_state series;
 	const char *where;
 };

@@ -276,7 +276,7 @@ clean_segment(const char *s, size_t len, char *out)
 }
 
 static size_t
-path_rule(const struct pa_rule *r, struct pa_span path, char *out)
+path_rule(const struct pa_rule *r, struct pa_span path, int service, char *out)
 {
 	const char *p = path.p, *end = path.p + path.len;
 	int seg = 0;
@@ -301,7 +301,7 @@ path_rule(const struct pa_rule *r, struct pa_span path, char *out)
 			break;
 		return clean_segment(s, (size_t)(e - s), out);
 	}
-	if (r->segment == 1) {
+	if (r->segment == 1 && service) {
 		memcpy(out, "root", 5);
 		return 4;
 	}
@@ -322,7 +322,7 @@ source_span(const struct pa_rule_input *in, enum pa_rule_source src)
 }
 
 static size_t
-apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, char *out)
+apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, int service, char *out)
 {
 	struct pa_span s;
 
@@ -350,7 +350,7 @@ apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, char *out)
 		s = url_host(in->referer);
 		return s.p ? pa_name_clean(s.p, s.len, 1, out) : 0;
 	case PA_RULE_PATH:
-		return path_rule(r, in->path, out);
+		return path_rule(r, in->path, service, out);
 	case PA_RULE_FIELD: {
 		size_t len;
 		const char *v = in->field ? in->field(in->field_ctx, r->arg, &len) : NULL;
@@ -528,12 +528,12 @@ pa_tenancy_resolve(const struct pa_tenancy *t, const struct pa_rule_input *in, c
 
 	tenant[0] = service[0] = '\0';
 	for (i = 0; i < t->ntenant; i++)
-		if (apply_rule(&t->tenant[i], in, tenant) > 0)
+		if (apply_rule(&t->tenant[i], in, 0, tenant) > 0)
 			break;
 	if (tenant[0] == '\0')
 		memcpy(tenant, t->fallback_tenant, strlen(t->fallback_tenant) + 1);
 	for (i = 0; i < t->nservice; i++)
-		if (apply_rule(&t->service[i], in, service) > 0)
+		if (apply_rule(&t->service[i], in, 1, service) > 0)
 			break;
 	if (service[0] == '\0')
 		memcpy(service, t->fallback_service, strlen(t->fallback_service) + 1);
