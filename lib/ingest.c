@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "diag.h"
 #include "input.h"
@@ -547,26 +549,24 @@ set_stem(struct pa_ingest *in, const char *path)
 	in->feed.stem = stem;
 }
 
-int
-pa_ingest_file(struct pa_ingest *in, const char *path)
+/*
+ * Read the first lines of a new input, choose its format and handle them.
+ * Returns the status of the last read (PA_LINE_ERROR stops the input).
+ */
+static enum pa_line_status
+begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 {
-	struct pa_reader *r = pa_reader_open(path, in->max_line);
 	struct held_line held[PA_DETECT_HELD];
 	struct pa_line line;
-	enum pa_line_status st;
-	int nheld = 0, nonblank = 0, rc = PA_EXIT_OK;
+	enum pa_line_status st = PA_LINE_EOF;
+	int nheld = 0, nonblank = 0;
 
-	if (r == NULL)
-		return PA_EXIT_IO;
 	in->where = pa_reader_name(r);
 	set_stem(in, path);
 	memset(&in->series, 0, sizeof in->series);
 
 	/* Hold the first lines until the format is known. */
 	in->cur = in->format;
-	if (in->format == PA_FMT_LOG)
-		in->cur = PA_FMT_LOG;
-	st = PA_LINE_EOF;
 	if (in->format == PA_FMT_AUTO) {
 		while (nonblank < PA_DETECT_LINES &&
 		       (st = pa_reader_next(r, &line)) != PA_LINE_EOF && st != PA_LINE_ERROR) {
@@ -594,18 +594,121 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 		handle_line(in, in->where, &line, held[i].st);
 		free(held[i].text);
 	}
-	if (st != PA_LINE_ERROR) {
-		while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
-			if (st == PA_LINE_ERROR)
-				break;
-			handle_line(in, in->where, &line, st);
-		}
+	return st;
+}
+
+/* Handle lines until end of input; returns PA_LINE_EOF or PA_LINE_ERROR. */
+static enum pa_line_status
+read_lines(struct pa_ingest *in, struct pa_reader *r)
+{
+	struct pa_line line;
+	enum pa_line_status st;
+
+	while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		if (st == PA_LINE_ERROR)
+			return st;
+		handle_line(in, in->where, &line, st);
 	}
+	return st;
+}
+
+static int
+finish_input(struct pa_ingest *in, struct pa_reader *r, enum pa_line_status st)
+{
+	int rc = PA_EXIT_OK;
+
 	if (st == PA_LINE_ERROR)
 		rc = pa_reader_is_utf16(r) ? PA_EXIT_DATA : PA_EXIT_IO;
 	end_file(in);
 	pa_reader_close(r);
 	return rc;
+}
+
+int
+pa_ingest_file(struct pa_ingest *in, const char *path)
+{
+	struct pa_reader *r = pa_reader_open(path, in->max_line);
+	enum pa_line_status st;
+
+	if (r == NULL)
+		return PA_EXIT_IO;
+	st = begin_input(in, r, path);
+	if (st != PA_LINE_ERROR)
+		st = read_lines(in, r);
+	return finish_input(in, r, st);
+}
+
+static void
+nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The file at path now is another file than the one open, or it shrank. */
+static int
+rotated(const char *path, struct stat *seen)
+{
+	struct stat now;
+
+	if (stat(path, &now) != 0)
+		return 0;	/* gone for now: keep reading the open file */
+	if (now.st_dev != seen->st_dev || now.st_ino != seen->st_ino || now.st_size < seen->st_size)
+		return 1;
+	seen->st_size = now.st_size;
+	return 0;
+}
+
+int
+pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *stop)
+{
+	struct pa_reader *r = NULL;
+	struct stat seen;
+	enum pa_line_status st;
+	int rc = PA_EXIT_OK;
+
+	while (!*stop) {
+		/* Wait for the file to exist and hold a first line, as tail -F does. */
+		if (r == NULL) {
+			if (stat(path, &seen) != 0 || seen.st_size == 0) {
+				nap(PA_FOLLOW_POLL_MS);
+				continue;
+			}
+			r = pa_reader_open(path, in->max_line);
+			if (r == NULL)
+				return PA_EXIT_IO;
+			pa_reader_set_follow(r, 1);
+			st = begin_input(in, r, path);
+		} else {
+			pa_reader_resume(r);
+			st = read_lines(in, r);
+		}
+		if (st == PA_LINE_ERROR)
+			break;
+		pa_out_flush();
+		if (rotated(path, &seen)) {
+			/* Drain what the old file still holds, then start on the new one. */
+			pa_reader_resume(r);
+			read_lines(in, r);
+			pa_reader_set_follow(r, 0);
+			st = read_lines(in, r);
+			rc = finish_input(in, r, st);
+			r = NULL;
+			continue;
+		}
+		nap(PA_FOLLOW_POLL_MS);
+	}
+	if (r == NULL)
+		return rc;
+
+	/* Stopping ends the input: a held fragment is handed over as the cut-off last line. */
+	pa_reader_set_follow(r, 0);
+	if (st != PA_LINE_ERROR) {
+		pa_reader_resume(r);
+		st = read_lines(in, r);
+	}
+	return finish_input(in, r, st);
 }
 
 void

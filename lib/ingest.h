@@ -13,6 +13,7 @@
 #ifndef PA_INGEST_H
 #define PA_INGEST_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "accesslog.h"
@@ -77,6 +78,18 @@ void pa_ingest_free(struct pa_ingest *in);
 
 /* Read one input ("-" is stdin).  Returns a PA_EXIT_* code for that input. */
 int pa_ingest_file(struct pa_ingest *in, const char *path);
+
+#define PA_FOLLOW_POLL_MS 200	/* how often a followed file is checked for more data */
+
+/*
+ * Follow one growing file like tail -F: read it from the start, then poll
+ * for appended lines, flushing output after each batch.  When the path is
+ * rotated (another file appears there) or truncated, the rest of the old
+ * file is read and the new file is read from its start.  A last line
+ * without its newline waits for more data.  Returns when *stop is set
+ * (by a signal handler), after reading what is there.
+ */
+int pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *stop);
 
 /* Print the summary line on stderr. */
 void pa_ingest_summary(const struct pa_ingest *in);
