@@ -389,7 +389,8 @@ struct service {
 	char *name;
 };
 
-/* A held record: a request (svc >= 0) or another kind (svc < 0). */
+/* A held record: a request to score (svc >= 0), one scored already
+ * (SVC_SCORED, complexity in partial) or another kind (SVC_OTHER). */
 struct held {
 	json_t *rec;
 	long svc;
@@ -476,14 +477,20 @@ calibrate(struct pa_scorer *sc, struct service *s)
 	s->scores = s->bytes_in = NULL;
 }
 
+enum { SVC_OTHER = -1, SVC_SCORED = -2 };
+
 static void
 emit_held(struct pa_scorer *sc, struct held *h)
 {
 	const struct pa_scale *scale;
 	double score;
 
-	if (h->svc < 0) {
+	if (h->svc == SVC_OTHER) {
 		sc->emit(h->rec, NAN, sc->emit_ctx);
+		return;
+	}
+	if (h->svc == SVC_SCORED) {
+		sc->emit(h->rec, h->partial, sc->emit_ctx);
 		return;
 	}
 	scale = sc->services[h->svc].scale;
@@ -604,9 +611,21 @@ pa_scorer_request(struct pa_scorer *sc, json_t *rec, const char *tenant_service_
 }
 
 void
+pa_scorer_scored(struct pa_scorer *sc, json_t *rec, double complexity)
+{
+	struct held h = { .rec = rec, .svc = SVC_SCORED, .partial = complexity };
+
+	if (sc->count == 0) {
+		emit_held(sc, &h);
+		return;
+	}
+	push(sc, &h);
+}
+
+void
 pa_scorer_other(struct pa_scorer *sc, json_t *rec, int bypass)
 {
-	struct held h = { .rec = rec, .svc = -1 };
+	struct held h = { .rec = rec, .svc = SVC_OTHER };
 
 	if (bypass || sc->count == 0) {
 		sc->emit(rec, NAN, sc->emit_ctx);

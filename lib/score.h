@@ -136,6 +136,9 @@ struct pa_scorer *pa_scorer_new(const struct pa_weights *heuristic, long calibra
 void pa_scorer_request(struct pa_scorer *sc, json_t *rec, const char *tenant_service_name,
 		       const struct pa_features *f);
 
+/* Queue a request that carries its complexity already.  Takes the reference. */
+void pa_scorer_scored(struct pa_scorer *sc, json_t *rec, double complexity);
+
 /*
  * Queue a record of another kind, to be emitted after the records before
  * it.  With bypass set it is emitted at once instead, ahead of any held

@@ -22,7 +22,8 @@ enum {
 	OPT_SHARD,
 	OPT_CALIBRATE,
 	OPT_HOLD,
-	OPT_MAX_DEPTH
+	OPT_MAX_DEPTH,
+	OPT_RESCORE
 };
 
 struct run {
@@ -34,6 +35,7 @@ struct run {
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
 	int max_depth;
+	int rescore;			/* score requests that carry a complexity */
 
 	struct pa_scorer *scorer;
 	struct pa_rollup *rollup;
@@ -66,6 +68,8 @@ usage(FILE *fp)
 		"                           calibrate (default 100000)\n"
 		"      --max-depth N        reject JSON bodies nested deeper than N levels\n"
 		"                           (default 64)\n"
+		"      --rescore            score requests that already carry a complexity\n"
+		"                           (by default their complexity is kept)\n"
 		PA_COMMON_USAGE);
 }
 
@@ -92,8 +96,9 @@ emit(json_t *rec, double complexity, void *ctx)
 	double v;
 
 	if (isnan(complexity) || run->rollup == NULL) {
+		/* Quantised as the rollup quantises it, so both agree. */
 		if (!isnan(complexity))
-			pa_rec_set_num(rec, "complexity", round(complexity * 1e6) / 1e6);
+			pa_rec_set_num(rec, "complexity", (double)llround(complexity * 1e6) / 1e6);
 		pa_out_json(rec);
 		json_decref(rec);
 		return;
@@ -188,6 +193,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	struct pa_features f;
 	const char *kind;
 	char err[300];
+	double complexity;
 
 	if (rec == NULL)
 		return;
@@ -222,6 +228,10 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
+	if (!run->rescore && pa_rec_num(rec, "complexity", &complexity) == 1 && complexity >= 0) {
+		pa_scorer_scored(run->scorer, rec, complexity);
+		return;
+	}
 	pa_scorer_request(run->scorer, rec, pa_rec_str(rec, "tenant_service_name"), &f);
 }
 
@@ -236,6 +246,7 @@ main(int argc, char **argv)
 		{ "calibrate", required_argument, NULL, OPT_CALIBRATE },
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "rescore", no_argument, NULL, OPT_RESCORE },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -275,6 +286,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_MAX_DEPTH:
 			run.max_depth = (int)pa_opt_long("--max-depth", optarg, 1, 4096);
+			break;
+		case OPT_RESCORE:
+			run.rescore = 1;
 			break;
 		case 'h':
 			usage(stdout);
