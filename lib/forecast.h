@@ -13,8 +13,10 @@
  *
  * Models (opts.model):
  *   "auto"     the candidates below that the history supports, chosen by
- *              the mean absolute error on a hold-out at the end of the
- *              history, then refitted on all of it
+ *              the mean absolute error over up to three rolling origins at
+ *              the end of the history, then refitted on all of it; the
+ *              hold-out errors also rescale the interval so that it covers
+ *              about the requested share of them
  *   "snaive"   seasonal naive: the value one period back
  *   "naive"    the last known value (random walk)
  *   "drift"    random walk with the average historical slope
@@ -54,6 +56,7 @@ struct pa_fc_result {
 	double sigma;		/* one-step residual standard deviation, on the fitted scale */
 	char model[PA_FC_NAME_MAX];	/* the model that produced the forecast, e.g. "hw(p=24)" */
 	char reason[PA_FC_REASON_MAX];	/* why it was chosen or why a fallback ran; may be "" */
+	int fallback;		/* 1: the requested model or period could not be used */
 };
 
 /* Return codes of pa_fc_forecast. */
