@@ -75,6 +75,7 @@ test_hw_tracks_season(void)
 	pa_fc_opts_default(&o);
 	o.period = 24;
 	o.model = "hw";
+	o.counts = 0;		/* else the Poisson floor hides the model's own widening */
 	CHECK("hw status", pa_fc_forecast(y, n, h, &o, &r) == PA_FC_OK);
 	CHECK_STR("hw name", r.model, "hw(p=24)");
 	for (size_t k = 0; k < h; k++)
@@ -83,7 +84,7 @@ test_hw_tracks_season(void)
 	CHECK("hw sigma near noise", r.sigma > 0.5 && r.sigma < 3);
 	CHECK("hw finite", all_finite(&r));
 	CHECK("hw bounds ordered", bounds_ordered(&r));
-	CHECK("hw interval not narrowing", r.upper[h - 1] - r.lower[h - 1] >= r.upper[0] - r.lower[0]);
+	CHECK("hw interval widens", r.upper[h - 1] - r.lower[h - 1] > r.upper[0] - r.lower[0]);
 	pa_fc_result_free(&r);
 	free(y);
 }
