@@ -189,6 +189,10 @@ choose_auto(const double *y, size_t n, size_t horizon, const struct pa_fc_opts *
 		add_candidate(&c, "hw", m);
 		add_candidate(&c, "hw-damped", m);
 		need = 2 * m;
+	} else if (o->period >= 2 && n > o->period) {
+		/* One season and a little more: enough to repeat it, not to fit one. */
+		add_candidate(&c, "snaive", o->period);
+		need = o->period + 1;
 	}
 	if (m2 && m2 != m) {
 		add_candidate(&c, "snaive", m2);
@@ -201,7 +205,7 @@ choose_auto(const double *y, size_t n, size_t horizon, const struct pa_fc_opts *
 	/* Hold out up to one horizon per origin, keeping 'need' values to train on. */
 	hold = horizon < n / 4 ? horizon : n / 4;
 	if (hold == 0 || n <= need) {
-		*chosen = m ? (struct model_ref){ "snaive", m } : (struct model_ref){ "naive", 0 };
+		*chosen = c.ref[0];
 		*scale = 1;
 		snprintf(reason, PA_FC_REASON_MAX, "history of %zu too short to compare models", n);
 		return 0;
