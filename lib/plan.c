@@ -72,8 +72,8 @@ sigma_from_bounds(double mean, double lower, double upper, double level)
 	z = gsl_cdf_ugaussian_Pinv((1 + level) / 2);
 	half = upper - mean;
 
-	/* A lower bound clamped at zero leaves the upper side as the only
-	 * honest width; a point at the upper bound falls back to the whole. */
+	/* A lower bound clamped at zero distorts the full width, so the upper
+	 * side is used.  A point at the upper bound falls back to the full width. */
 	if (half <= 0)
 		half = (upper - lower) / 2;
 	return half > 0 ? half / z : 0;
@@ -96,23 +96,33 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 		snprintf(err, errsize, "step_s %g is not a positive number", p->step_s);
 		return -1;
 	}
-	if (bad_value(p->volume) || bad_value(p->complexity)) {
-		snprintf(err, errsize, "predicted volume %g or complexity %g is negative or not finite",
-			 p->volume, p->complexity);
-		return -1;
-	}
-	if ((!isnan(p->volume_lower) && bad_value(p->volume_lower)) ||
-	    (!isnan(p->volume_upper) && bad_value(p->volume_upper)) ||
-	    (!isnan(p->complexity_lower) && bad_value(p->complexity_lower)) ||
-	    (!isnan(p->complexity_upper) && bad_value(p->complexity_upper))) {
-		snprintf(err, errsize, "an interval bound is negative or not finite");
-		return -1;
+	{
+		static const char *names[] = { "predicted_volume", "volume_lower", "volume_upper",
+					       "predicted_complexity", "complexity_lower",
+					       "complexity_upper" };
+		const double values[] = { p->volume, p->volume_lower, p->volume_upper,
+					  p->complexity, p->complexity_lower, p->complexity_upper };
+
+		/* Absent bounds are NAN; the two predictions must be present. */
+		for (size_t i = 0; i < 6; i++) {
+			if (isnan(values[i]) && i != 0 && i != 3)
+				continue;
+			if (bad_value(values[i])) {
+				snprintf(err, errsize, "%s %g is negative or not finite", names[i], values[i]);
+				return -1;
+			}
+		}
 	}
 	if ((!isnan(p->volume_lower) && p->volume_lower > p->volume) ||
-	    (!isnan(p->volume_upper) && p->volume_upper < p->volume) ||
-	    (!isnan(p->complexity_lower) && p->complexity_lower > p->complexity) ||
+	    (!isnan(p->volume_upper) && p->volume_upper < p->volume)) {
+		snprintf(err, errsize, "volume bounds %g..%g do not enclose predicted_volume %g",
+			 p->volume_lower, p->volume_upper, p->volume);
+		return -1;
+	}
+	if ((!isnan(p->complexity_lower) && p->complexity_lower > p->complexity) ||
 	    (!isnan(p->complexity_upper) && p->complexity_upper < p->complexity)) {
-		snprintf(err, errsize, "interval bounds do not enclose the prediction");
+		snprintf(err, errsize, "complexity bounds %g..%g do not enclose predicted_complexity %g",
+			 p->complexity_lower, p->complexity_upper, p->complexity);
 		return -1;
 	}
 	have_bounds = !isnan(p->volume_upper);
@@ -325,8 +335,8 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 		}
 		if (n < in->current && in->signals_missing > 0) {
 			snprintf(msg, sizeof msg,
-				 "utilization missing or invalid for %ld instances, scale-down blocked (need %ld)",
-				 in->signals_missing, n);
+				 "utilization missing or invalid on %ld of %ld instances, scale-down blocked (need %ld)",
+				 in->signals_missing, in->current, n);
 			n = in->current;
 			reason = "ScaleDownBlocked";
 		}

@@ -92,7 +92,7 @@ double pa_plan_work_quantile(const struct pa_work_dist *d, double risk);
 /* Smallest N >= 0 with N * per_instance >= work (work 0 needs 0). */
 long pa_plan_instances_for(double work, double per_instance);
 
-/* Instances needed for d under settings s: steps 1 of the order above. */
+/* Instances needed for d under settings s, step 1 of the order above. */
 long pa_plan_need(const struct pa_plan_settings *s, const struct pa_work_dist *d);
 
 /* P(work > capacity) and E[max(work - capacity, 0)] under d. */

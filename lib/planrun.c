@@ -152,16 +152,22 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			return;
 		}
 	}
-	if (optional_num(rec, "volume_lower", &p.volume_lower) ||
-	    optional_num(rec, "volume_upper", &p.volume_upper) ||
-	    optional_num(rec, "complexity_lower", &p.complexity_lower) ||
-	    optional_num(rec, "complexity_upper", &p.complexity_upper) ||
-	    optional_num(rec, "interval_level", &p.level)) {
-		snprintf(msg, sizeof msg, "%s: an interval field is not a number", name);
-		reject(where, line, "invalid forecast", msg);
-		snprintf(why, sizeof why, "forecast at %s:%ld has an invalid interval", where, line->lineno);
-		series_lose(s, why);
-		return;
+	{
+		static const char *bounds[] = { "volume_lower", "volume_upper", "complexity_lower",
+						"complexity_upper", "interval_level" };
+		double *bound_slots[] = { &p.volume_lower, &p.volume_upper, &p.complexity_lower,
+					  &p.complexity_upper, &p.level };
+
+		for (size_t i = 0; i < 5; i++) {
+			if (optional_num(rec, bounds[i], bound_slots[i]) == 0)
+				continue;
+			snprintf(msg, sizeof msg, "%s: field \"%s\" is not a number", name, bounds[i]);
+			reject(where, line, "invalid forecast", msg);
+			snprintf(why, sizeof why, "forecast at %s:%ld has an invalid %s", where,
+				 line->lineno, bounds[i]);
+			series_lose(s, why);
+			return;
+		}
 	}
 	if (pa_work_dist_from_forecast(&p, &dist, why, sizeof why) != 0) {
 		snprintf(msg, sizeof msg, "%s: %s", name, why);
@@ -428,7 +434,8 @@ plan_series(struct pa_plan_run *r, struct series *s)
 		const struct forecast *f = &s->forecasts[s->nforecasts - 1];
 
 		last_end = f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC);
-		pa_warn("%s: no plan: lead time ends at %s, after the last forecast bucket ends at %s",
+		pa_warn("%s: no plan: now + lead time is %s but the forecast ends at %s "
+			"(forecast a longer horizon or shorten --lead-time)",
 			s->name, pa_time_format(target, buf[0], sizeof buf[0]),
 			pa_time_format(last_end, buf[1], sizeof buf[1]));
 		return PA_EXIT_DATA;
