@@ -444,10 +444,14 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	/* Checked at intake, so the conversion cannot fail now. */
 	if (pa_work_dist_from_forecast(&hit->point, &in.target, err, sizeof err) != 0)
 		assert(0);
+	/* Scale-in looks from now, not from the target, because an instance
+	 * removed now cannot come back before the lead time has passed. */
 	in.window_need = -1;
-	for (const struct forecast *f = hit; f < s->forecasts + s->nforecasts && f->ts < window_end; f++) {
+	for (const struct forecast *f = s->forecasts; f < s->forecasts + s->nforecasts && f->ts < window_end; f++) {
 		long need;
 
+		if (f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC) <= now)
+			continue;
 		if (pa_work_dist_from_forecast(&f->point, &dist, err, sizeof err) != 0)
 			continue;
 		need = pa_plan_need(&set, &dist);
