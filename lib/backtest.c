@@ -102,6 +102,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 {
 	struct pa_bt_forecasts *f;
 	struct pa_fc_opts opts;
+	double *totals;
 	size_t every = c->forecast_every ? c->forecast_every : 1;
 
 	if (s->n <= c->warmup || c->warmup < 2) {
@@ -128,6 +129,18 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		return NULL;
 	}
 
+	/* Forecast work per bucket, a count-like total, so the count rules of
+	 * the forecaster (intervals at least Poisson-wide, clamped at zero)
+	 * apply at the scale they were made for. */
+	totals = malloc(s->n * sizeof *totals);
+	if (totals == NULL) {
+		snprintf(err, errsize, "out of memory");
+		pa_bt_forecasts_free(f);
+		return NULL;
+	}
+	for (size_t t = 0; t < s->n; t++)
+		totals[t] = s->work[t] * s->step_s;
+
 	pa_fc_opts_default(&opts);
 	opts.level = c->level;
 	opts.model = c->model;
@@ -140,7 +153,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 
 		/* Only buckets before t reach the forecaster. */
 		opts.period = pa_fc_supported_period(t - from, c->period);
-		rc = pa_fc_forecast(s->work + from, t - from, f->horizon, &opts, &r);
+		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
 		f->issue_at[i] = t;
 		for (size_t k = 0; k < every && t + k < s->n; k++)
 			f->issue_of[t + k] = i;
@@ -154,17 +167,21 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		if (rc != PA_FC_OK) {
 			snprintf(err, errsize, "forecast at bucket %zu failed: %s", t, r.reason);
 			pa_bt_forecasts_free(f);
+			free(totals);
 			return NULL;
 		}
 		if (f->model[0] == '\0')
 			snprintf(f->model, sizeof f->model, "%s", r.model);
 		else if (strcmp(f->model, r.model) != 0)
 			snprintf(f->model, sizeof f->model, "mixed");
-		memcpy(f->mean + i * f->horizon, r.mean, f->horizon * sizeof *r.mean);
-		memcpy(f->lower + i * f->horizon, r.lower, f->horizon * sizeof *r.lower);
-		memcpy(f->upper + i * f->horizon, r.upper, f->horizon * sizeof *r.upper);
+		for (size_t k = 0; k < f->horizon; k++) {
+			f->mean[i * f->horizon + k] = r.mean[k] / s->step_s;
+			f->lower[i * f->horizon + k] = r.lower[k] / s->step_s;
+			f->upper[i * f->horizon + k] = r.upper[k] / s->step_s;
+		}
 		pa_fc_result_free(&r);
 	}
+	free(totals);
 	return f;
 }
 
