@@ -8,6 +8,7 @@
 #include "diag.h"
 #include "influx.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "prom.h"
 
 static const char *const field_names[PA_F_NFIELDS] = {
@@ -651,4 +652,69 @@ pa_tsdb_emit_stdout(const json_t *rec, void *ctx)
 {
 	(void)ctx;
 	pa_out_json(rec);
+}
+
+/* The --output-format writer, made when the first record arrives. */
+static enum pa_tsdb_format output_format = PA_TSDB_NDJSON;
+static struct pa_tsdb_out *output;
+
+static void
+output_hook(const json_t *rec, void *ctx)
+{
+	(void)ctx;
+	if (output == NULL)
+		output = pa_tsdb_out_new(output_format);
+	pa_tsdb_out_record(output, rec);
+}
+
+void
+pa_tsdb_output_option(const char *arg)
+{
+	if (pa_tsdb_format_parse(arg, &output_format) != 0)
+		pa_usage_error("invalid value for --output-format: %s (use ndjson, openmetrics or influx)",
+			       pa_quote(arg, strlen(arg)));
+	pa_out_set_record_hook(output_format == PA_TSDB_NDJSON ? NULL : output_hook, NULL);
+}
+
+void
+pa_tsdb_output_finish(void)
+{
+	if (output_format == PA_TSDB_NDJSON)
+		return;
+	pa_out_set_record_hook(NULL, NULL);
+	if (output == NULL)
+		output = pa_tsdb_out_new(output_format);
+	pa_tsdb_out_finish(output);
+	output = NULL;
+}
+
+int
+pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg)
+{
+	char err[200];
+
+	switch (c) {
+	case PA_OPT_TSDB_LABEL:
+		if (pa_tsdb_map_label(map, arg, err, sizeof err) != 0)
+			pa_usage_error("%s", err);
+		return 1;
+	case PA_OPT_TSDB_METRIC:
+		map->metric = pa_tsdb_field_lookup(arg);
+		if (map->metric < 0)
+			pa_usage_error("invalid value for --metric: %s (use cpu_usage, memory_usage, "
+				       "network_io, requests, errors, complexity_sum, complexity_mean, "
+				       "bytes_in or bytes_out)", pa_quote(arg, strlen(arg)));
+		return 1;
+	case PA_OPT_TSDB_STEP:
+		map->step = pa_opt_duration("--step", arg, PA_USEC_PER_SEC / 1000,
+					    366LL * 86400 * PA_USEC_PER_SEC);
+		return 1;
+	case PA_OPT_TSDB_CPU_LIMIT:
+		map->cpu_limit = pa_opt_double("--cpu-limit", arg, 0.001, 1e6);
+		return 1;
+	case PA_OPT_TSDB_MEMORY_LIMIT:
+		map->memory_limit = pa_opt_double("--memory-limit", arg, 1, 1e18);
+		return 1;
+	}
+	return 0;
 }

@@ -192,6 +192,56 @@ enum pa_tsdb_input {
 int pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_line,
 		       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
 
+/*
+ * The --output-format option of pa-score and pa-forecast.  A tool adds
+ * { "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT } to its
+ * options, PA_TSDB_OUTPUT_USAGE to its usage text, calls
+ * pa_tsdb_output_option(optarg) for the option and pa_tsdb_output_finish()
+ * before pa_out_finish().  Every record the tool gives pa_out_json is then
+ * written in the chosen format.
+ */
+#define PA_OPT_OUTPUT_FORMAT 1100
+
+/* Parse FMT and route pa_out_json through its writer; a bad FMT is a usage error. */
+void pa_tsdb_output_option(const char *arg);
+
+/* Write what the format buffers (OpenMetrics families, "# EOF"); a no-op for ndjson. */
+void pa_tsdb_output_finish(void);
+
+/*
+ * pa-ingest's options for --format prometheus and --format influxdb: add
+ * PA_TSDB_INGEST_LONGOPTS to the option table, PA_TSDB_INGEST_USAGE to the
+ * usage text, and pass every option to pa_tsdb_ingest_option first.
+ */
+enum {
+	PA_OPT_TSDB_LABEL = 1110,
+	PA_OPT_TSDB_METRIC,
+	PA_OPT_TSDB_STEP,
+	PA_OPT_TSDB_CPU_LIMIT,
+	PA_OPT_TSDB_MEMORY_LIMIT
+};
+
+#define PA_TSDB_INGEST_LONGOPTS                                                   \
+	{ "label", required_argument, NULL, PA_OPT_TSDB_LABEL },                  \
+	{ "metric", required_argument, NULL, PA_OPT_TSDB_METRIC },                \
+	{ "step", required_argument, NULL, PA_OPT_TSDB_STEP },                    \
+	{ "cpu-limit", required_argument, NULL, PA_OPT_TSDB_CPU_LIMIT },          \
+	{ "memory-limit", required_argument, NULL, PA_OPT_TSDB_MEMORY_LIMIT }
+
+#define PA_TSDB_INGEST_USAGE                                                                 \
+	"  with --format prometheus (query API JSON) or influxdb (/query JSON or CSV):\n"    \
+	"      --label FIELD=LABEL  take tenant, service or instance_id from LABEL\n"        \
+	"                         (defaults: tenant|namespace, service|container|job,\n"    \
+	"                         instance_id|pod|instance)\n"                               \
+	"      --metric FIELD     record field every series fills, such as requests or\n"   \
+	"                         cpu_usage (default: by metric name, see pa-tsdb(7))\n"    \
+	"      --step DUR         bucket width (default: the sample spacing)\n"             \
+	"      --cpu-limit CORES  CPU limit per instance for CPU seconds (default 1)\n"      \
+	"      --memory-limit BYTES  memory limit per instance for byte gauges\n"
+
+/* Handle one of the options above; returns 1 when c was one of them. */
+int pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg);
+
 /* Print each emitted record with pa_out_json; ctx is unused. */
 void pa_tsdb_emit_stdout(const json_t *rec, void *ctx);
 
