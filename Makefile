@@ -31,7 +31,7 @@ MANS = $(sort $(wildcard man/*.[1-8]))
 
 .PHONY: all check test demo install uninstall clean deps lint-man asan
 
-all: $(TOOLS) $(UNIT)
+all: $(TOOLS) $(UNIT) $(BUILD)/gen-sample
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -48,6 +48,11 @@ $(BIN)/%: tools/%.c $(BUILD)/libpa.a $(LIB_HDR)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libpa.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpa.a $(LIBS) $(LDFLAGS)
+
+# Deterministic sample data for the demo and benchmarks; not installed.
+$(BUILD)/gen-sample: scripts/gen-sample.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lm $(LDFLAGS)
 
 deps:
 	sh scripts/install-deps all

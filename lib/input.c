@@ -171,6 +171,14 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 				continue;
 			}
 			r->lineno++;
+			if (len > r->max_line) {
+				base[r->max_line] = '\0';
+				line->text = base;
+				line->len = r->max_line;
+				line->lineno = r->lineno;
+				r->first = 0;
+				return PA_LINE_TOO_LONG;
+			}
 			finish_line(r, line, base, len);
 			return PA_LINE_OK;
 		}
