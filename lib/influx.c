@@ -196,7 +196,7 @@ read_series(struct read_ctx *r, const json_t *series)
 
 			if (role[c] != COL_FIELD || json_is_null(cell))
 				continue;
-			usage = field[c] <= PA_F_NETWORK_IO;
+			usage = field[c] <= PA_TSDB_F_NETWORK_IO;
 			g = &group[usage ? 0 : 1];
 			if (*g == -2) {
 				char *rowdesc = pa_tsdb_describe(name, labels);

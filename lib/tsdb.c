@@ -11,36 +11,36 @@
 #include "opts.h"
 #include "prom.h"
 
-static const char *const field_names[PA_F_NFIELDS] = {
+static const char *const field_names[PA_TSDB_F_NFIELDS] = {
 	"cpu_usage", "memory_usage", "network_io",
 	"requests", "errors", "complexity_sum", "complexity_mean", "bytes_in", "bytes_out",
 };
 
-static const char *const key_names[PA_K_NKEYS] = { "tenant", "service", "instance_id" };
+static const char *const key_names[PA_TSDB_K_NKEYS] = { "tenant", "service", "instance_id" };
 
 /* Labels tried in order when --label does not name one. */
-static const char *const default_labels[PA_K_NKEYS][4] = {
+static const char *const default_labels[PA_TSDB_K_NKEYS][4] = {
 	{ "tenant", "namespace", NULL },
 	{ "service", "container", "job", NULL },
 	{ "instance_id", "pod", "instance", NULL },
 };
 
 static const struct pa_tsdb_metric metric_table[] = {
-	{ "container_cpu_usage_seconds_total", PA_F_CPU_USAGE, PA_CONV_CPU },
-	{ "container_memory_working_set_bytes", PA_F_MEMORY_USAGE, PA_CONV_MEMORY },
-	{ "container_memory_usage_bytes", PA_F_MEMORY_USAGE, PA_CONV_MEMORY },
-	{ "container_network_receive_bytes_total", PA_F_NETWORK_IO, PA_CONV_RATE },
-	{ "container_network_transmit_bytes_total", PA_F_NETWORK_IO, PA_CONV_RATE },
-	{ "http_requests_total", PA_F_REQUESTS, PA_CONV_INCREASE },
-	{ "pa_usage_cpu_ratio", PA_F_CPU_USAGE, PA_CONV_GAUGE },
-	{ "pa_usage_memory_ratio", PA_F_MEMORY_USAGE, PA_CONV_GAUGE },
-	{ "pa_usage_network_bytes_per_second", PA_F_NETWORK_IO, PA_CONV_GAUGE },
-	{ "pa_bucket_requests", PA_F_REQUESTS, PA_CONV_GAUGE },
-	{ "pa_bucket_errors", PA_F_ERRORS, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity_sum", PA_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity_mean", PA_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
-	{ "pa_bucket_request_bytes", PA_F_BYTES_IN, PA_CONV_GAUGE },
-	{ "pa_bucket_response_bytes", PA_F_BYTES_OUT, PA_CONV_GAUGE },
+	{ "container_cpu_usage_seconds_total", PA_TSDB_F_CPU_USAGE, PA_CONV_CPU },
+	{ "container_memory_working_set_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
+	{ "container_memory_usage_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
+	{ "container_network_receive_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
+	{ "container_network_transmit_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
+	{ "http_requests_total", PA_TSDB_F_REQUESTS, PA_CONV_INCREASE },
+	{ "pa_usage_cpu_ratio", PA_TSDB_F_CPU_USAGE, PA_CONV_GAUGE },
+	{ "pa_usage_memory_ratio", PA_TSDB_F_MEMORY_USAGE, PA_CONV_GAUGE },
+	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_CONV_GAUGE },
+	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_CONV_GAUGE },
+	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_CONV_GAUGE },
+	{ "pa_bucket_complexity_sum", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
+	{ "pa_bucket_complexity_mean", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
+	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_CONV_GAUGE },
+	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_CONV_GAUGE },
 };
 
 void
@@ -61,7 +61,7 @@ pa_tsdb_map_label(struct pa_tsdb_map *map, const char *arg, char *err, size_t er
 			 pa_quote(arg, strlen(arg)));
 		return -1;
 	}
-	for (int k = 0; k < PA_K_NKEYS; k++) {
+	for (int k = 0; k < PA_TSDB_K_NKEYS; k++) {
 		if (strlen(key_names[k]) == (size_t)(eq - arg) &&
 		    strncmp(arg, key_names[k], (size_t)(eq - arg)) == 0) {
 			map->label[k] = eq + 1;
@@ -76,7 +76,7 @@ pa_tsdb_map_label(struct pa_tsdb_map *map, const char *arg, char *err, size_t er
 int
 pa_tsdb_field_lookup(const char *name)
 {
-	for (int f = 0; f < PA_F_NFIELDS; f++)
+	for (int f = 0; f < PA_TSDB_F_NFIELDS; f++)
 		if (strcmp(name, field_names[f]) == 0)
 			return f;
 	return -1;
@@ -85,7 +85,7 @@ pa_tsdb_field_lookup(const char *name)
 const char *
 pa_tsdb_field_name(enum pa_tsdb_field f)
 {
-	assert(f < PA_F_NFIELDS);
+	assert(f < PA_TSDB_F_NFIELDS);
 	return field_names[f];
 }
 
@@ -101,7 +101,7 @@ pa_tsdb_metric_lookup(const char *name)
 static int
 is_usage_field(enum pa_tsdb_field f)
 {
-	return f <= PA_F_NETWORK_IO;
+	return f <= PA_TSDB_F_NETWORK_IO;
 }
 
 char *
@@ -160,14 +160,14 @@ pa_tsdb_describe(const char *name, const json_t *labels)
 
 struct group {
 	int usage;			/* usage record, else bucket */
-	char *key[PA_K_NKEYS];
+	char *key[PA_TSDB_K_NKEYS];
 	char *desc;			/* first series seen, for messages */
 };
 
 struct entry {
 	int group;
 	pa_usec_t ts;
-	double val[PA_F_NFIELDS];
+	double val[PA_TSDB_F_NFIELDS];
 	unsigned have;			/* bit per field */
 };
 
@@ -241,7 +241,7 @@ bad_value_reason(int k, const char *v)
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return "contains a control character (such as a newline)";
-	if (k == PA_K_TENANT && strchr(v, '/') != NULL)
+	if (k == PA_TSDB_K_TENANT && strchr(v, '/') != NULL)
 		return "contains '/', which separates tenant from service";
 	return NULL;
 }
@@ -260,9 +260,9 @@ int
 pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_field field,
 		  const char *desc, const char *raw, size_t rawlen)
 {
-	const char *val[PA_K_NKEYS] = { NULL, NULL, NULL };
+	const char *val[PA_TSDB_K_NKEYS] = { NULL, NULL, NULL };
 	int usage = is_usage_field(field);
-	int nkeys = usage ? PA_K_NKEYS : PA_K_INSTANCE_ID;
+	int nkeys = usage ? PA_TSDB_K_NKEYS : PA_TSDB_K_INSTANCE_ID;
 	char *gkey = NULL;
 	size_t gsize = 0;
 	FILE *f;
@@ -368,14 +368,14 @@ set_ids(json_t *rec, const struct group *g)
 
 	if (f == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	fprintf(f, "%s/%s", g->key[PA_K_TENANT], g->key[PA_K_SERVICE]);
+	fprintf(f, "%s/%s", g->key[PA_TSDB_K_TENANT], g->key[PA_TSDB_K_SERVICE]);
 	if (fclose(f) != 0)
 		pa_die(PA_EXIT_IO, "out of memory");
 	if (g->usage)
-		json_object_set_new(rec, "instance_id", json_string(g->key[PA_K_INSTANCE_ID]));
+		json_object_set_new(rec, "instance_id", json_string(g->key[PA_TSDB_K_INSTANCE_ID]));
 	json_object_set_new(rec, "tenant_service_name", json_string(tsn));
-	json_object_set_new(rec, "tenant", json_string(g->key[PA_K_TENANT]));
-	json_object_set_new(rec, "service", json_string(g->key[PA_K_SERVICE]));
+	json_object_set_new(rec, "tenant", json_string(g->key[PA_TSDB_K_TENANT]));
+	json_object_set_new(rec, "service", json_string(g->key[PA_TSDB_K_SERVICE]));
 	free(tsn);
 }
 
@@ -387,7 +387,7 @@ usage_record(const struct group *g, const struct entry *e)
 	json_object_set_new(rec, "kind", json_string("usage"));
 	pa_rec_set_time(rec, "ts", e->ts);
 	set_ids(rec, g);
-	for (int f = PA_F_CPU_USAGE; f <= PA_F_NETWORK_IO; f++) {
+	for (int f = PA_TSDB_F_CPU_USAGE; f <= PA_TSDB_F_NETWORK_IO; f++) {
 		if (e->have & (1u << f))
 			pa_rec_set_num(rec, field_names[f], e->val[f]);
 		else
@@ -404,7 +404,7 @@ static json_t *
 bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 {
 	json_t *rec = json_object();
-	double requests = e->val[PA_F_REQUESTS];
+	double requests = e->val[PA_TSDB_F_REQUESTS];
 	double csum;
 
 	json_object_set_new(rec, "kind", json_string("bucket"));
@@ -412,22 +412,22 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 	pa_rec_set_num(rec, "step_s", (double)step / PA_USEC_PER_SEC);
 	set_ids(rec, g);
 	pa_rec_set_num(rec, "requests", requests);
-	if (e->have & (1u << PA_F_ERRORS))
-		pa_rec_set_num(rec, "errors", e->val[PA_F_ERRORS]);
+	if (e->have & (1u << PA_TSDB_F_ERRORS))
+		pa_rec_set_num(rec, "errors", e->val[PA_TSDB_F_ERRORS]);
 
-	if (e->have & (1u << PA_F_COMPLEXITY_SUM))
-		csum = e->val[PA_F_COMPLEXITY_SUM];
-	else if (e->have & (1u << PA_F_COMPLEXITY_MEAN))
-		csum = e->val[PA_F_COMPLEXITY_MEAN] * requests;
+	if (e->have & (1u << PA_TSDB_F_COMPLEXITY_SUM))
+		csum = e->val[PA_TSDB_F_COMPLEXITY_SUM];
+	else if (e->have & (1u << PA_TSDB_F_COMPLEXITY_MEAN))
+		csum = e->val[PA_TSDB_F_COMPLEXITY_MEAN] * requests;
 	else
 		csum = requests;
 	pa_rec_set_num(rec, "complexity_sum", csum);
 	pa_rec_set_num(rec, "complexity_mean", requests > 0 ? csum / requests : 0.0);
 
-	if (e->have & (1u << PA_F_BYTES_IN))
-		pa_rec_set_num(rec, "bytes_in", e->val[PA_F_BYTES_IN]);
-	if (e->have & (1u << PA_F_BYTES_OUT))
-		pa_rec_set_num(rec, "bytes_out", e->val[PA_F_BYTES_OUT]);
+	if (e->have & (1u << PA_TSDB_F_BYTES_IN))
+		pa_rec_set_num(rec, "bytes_in", e->val[PA_TSDB_F_BYTES_IN]);
+	if (e->have & (1u << PA_TSDB_F_BYTES_OUT))
+		pa_rec_set_num(rec, "bytes_out", e->val[PA_TSDB_F_BYTES_OUT]);
 	return rec;
 }
 
@@ -476,7 +476,7 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 			const struct entry *e = &acc->entries[i];
 			json_t *rec;
 
-			if (!g->usage && !(e->have & (1u << PA_F_REQUESTS))) {
+			if (!g->usage && !(e->have & (1u << PA_TSDB_F_REQUESTS))) {
 				char when[40];
 
 				pa_time_format(e->ts, when, sizeof when);
@@ -502,7 +502,7 @@ pa_tsdb_acc_free(struct pa_tsdb_acc *acc)
 	if (acc == NULL)
 		return;
 	for (size_t i = 0; i < acc->ngroups; i++) {
-		for (int k = 0; k < PA_K_NKEYS; k++)
+		for (int k = 0; k < PA_TSDB_K_NKEYS; k++)
 			free(acc->groups[i].key[k]);
 		free(acc->groups[i].desc);
 	}

@@ -35,24 +35,24 @@
 
 /* Record fields a query result can fill. */
 enum pa_tsdb_field {
-	PA_F_CPU_USAGE,
-	PA_F_MEMORY_USAGE,
-	PA_F_NETWORK_IO,
-	PA_F_REQUESTS,
-	PA_F_ERRORS,
-	PA_F_COMPLEXITY_SUM,
-	PA_F_COMPLEXITY_MEAN,
-	PA_F_BYTES_IN,
-	PA_F_BYTES_OUT,
-	PA_F_NFIELDS
+	PA_TSDB_F_CPU_USAGE,
+	PA_TSDB_F_MEMORY_USAGE,
+	PA_TSDB_F_NETWORK_IO,
+	PA_TSDB_F_REQUESTS,
+	PA_TSDB_F_ERRORS,
+	PA_TSDB_F_COMPLEXITY_SUM,
+	PA_TSDB_F_COMPLEXITY_MEAN,
+	PA_TSDB_F_BYTES_IN,
+	PA_TSDB_F_BYTES_OUT,
+	PA_TSDB_F_NFIELDS
 };
 
 /* Record fields that identify a series, filled from labels. */
 enum pa_tsdb_key {
-	PA_K_TENANT,
-	PA_K_SERVICE,
-	PA_K_INSTANCE_ID,
-	PA_K_NKEYS
+	PA_TSDB_K_TENANT,
+	PA_TSDB_K_SERVICE,
+	PA_TSDB_K_INSTANCE_ID,
+	PA_TSDB_K_NKEYS
 };
 
 /* How samples of a named metric become a field value. */
@@ -72,7 +72,7 @@ struct pa_tsdb_metric {
 
 /* Options of a read, set by pa_tsdb_map_init and the --label/--metric/--step options. */
 struct pa_tsdb_map {
-	const char *label[PA_K_NKEYS];	/* source label per key; NULL tries the defaults */
+	const char *label[PA_TSDB_K_NKEYS];	/* source label per key; NULL tries the defaults */
 	int metric;			/* field for unknown names, or -1 */
 	pa_usec_t step;			/* bucket width; 0 takes the sample spacing */
 	double cpu_limit;		/* cores per instance (default 1) */
@@ -158,11 +158,6 @@ enum pa_tsdb_format {
 /* Parse "ndjson", "openmetrics" or "influx"; returns 0, or -1. */
 int pa_tsdb_format_parse(const char *s, enum pa_tsdb_format *out);
 
-#define PA_TSDB_OUTPUT_USAGE                                                               \
-	"      --output-format FMT  ndjson (default), openmetrics (for promtool tsdb\n"     \
-	"                         create-blocks-from openmetrics) or influx (line\n"        \
-	"                         protocol for InfluxDB /write)\n"
-
 struct pa_tsdb_out;
 
 struct pa_tsdb_out *pa_tsdb_out_new(enum pa_tsdb_format format);
@@ -195,7 +190,7 @@ int pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t 
 /*
  * The --output-format option of pa-score and pa-forecast.  A tool adds
  * { "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT } to its
- * options, PA_TSDB_OUTPUT_USAGE to its usage text, calls
+ * options, a usage line, calls
  * pa_tsdb_output_option(optarg) for the option and pa_tsdb_output_finish()
  * before pa_out_finish().  Every record the tool gives pa_out_json is then
  * written in the chosen format.

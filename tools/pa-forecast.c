@@ -16,6 +16,7 @@
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 enum {
 	OPT_PERIOD2 = 1,
@@ -44,6 +45,8 @@ usage(void)
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
 	       "      --transform none|log1p  fit volume on log1p(requests) (none)\n"
+	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);
 }
 
@@ -90,6 +93,7 @@ main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "gaps", required_argument, NULL, OPT_GAPS },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -153,6 +157,9 @@ main(int argc, char **argv)
 				pa_usage_error("invalid value for --transform: \"%s\" (use none or log1p)",
 					       optarg);
 			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
 		case 'h':
 			usage();
 			return pa_out_finish();
@@ -175,6 +182,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < count; i++)
 		pa_fc_emit_series(series[i], &ro);
 	pa_fc_series_free(c.set);
+	pa_tsdb_output_finish();
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

@@ -14,6 +14,7 @@
 #include "rollup.h"
 #include "score.h"
 #include "timeutil.h"
+#include "tsdb.h"
 
 enum {
 	OPT_ROLLUP = 1,
@@ -70,6 +71,8 @@ usage(FILE *fp)
 		"                           (default 64)\n"
 		"      --rescore            score requests that already carry a complexity\n"
 		"                           (by default their complexity is kept)\n"
+		"      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+		"                           backfill) or influx (InfluxDB line protocol)\n"
 		PA_COMMON_USAGE);
 }
 
@@ -247,6 +250,7 @@ main(int argc, char **argv)
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "rescore", no_argument, NULL, OPT_RESCORE },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -290,6 +294,9 @@ main(int argc, char **argv)
 		case OPT_RESCORE:
 			run.rescore = 1;
 			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return pa_out_finish();
@@ -316,6 +323,7 @@ main(int argc, char **argv)
 	pa_scorer_finish(run.scorer);
 	if (run.rollup != NULL)
 		pa_rollup_finish(run.rollup);
+	pa_tsdb_output_finish();
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(run.common.max_bad);
 	else

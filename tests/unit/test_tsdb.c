@@ -87,14 +87,14 @@ test_map(void)
 
 	pa_tsdb_map_init(&map);
 	CHECK("map label tenant=namespace", pa_tsdb_map_label(&map, "tenant=namespace", err, sizeof err) == 0);
-	CHECK_STR("map label stored", map.label[PA_K_TENANT], "namespace");
+	CHECK_STR("map label stored", map.label[PA_TSDB_K_TENANT], "namespace");
 	CHECK("map label without =", pa_tsdb_map_label(&map, "tenant", err, sizeof err) == -1);
 	CHECK("map label unknown field", pa_tsdb_map_label(&map, "zone=az", err, sizeof err) == -1);
 	CHECK("map label empty label", pa_tsdb_map_label(&map, "service=", err, sizeof err) == -1);
-	CHECK("field lookup requests", pa_tsdb_field_lookup("requests") == PA_F_REQUESTS);
+	CHECK("field lookup requests", pa_tsdb_field_lookup("requests") == PA_TSDB_F_REQUESTS);
 	CHECK("field lookup unknown", pa_tsdb_field_lookup("ts") == -1);
 	CHECK("metric table cadvisor cpu",
-	      pa_tsdb_metric_lookup("container_cpu_usage_seconds_total")->field == PA_F_CPU_USAGE);
+	      pa_tsdb_metric_lookup("container_cpu_usage_seconds_total")->field == PA_TSDB_F_CPU_USAGE);
 	CHECK("metric table unknown", pa_tsdb_metric_lookup("up") == NULL);
 }
 
@@ -106,7 +106,7 @@ test_prom_vector(void)
 	long n;
 
 	pa_tsdb_map_init(&map);
-	map.metric = PA_F_CPU_USAGE;
+	map.metric = PA_TSDB_F_CPU_USAGE;
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
 		 "{\"metric\":{\"pod\":\"web-1\",\"namespace\":\"shop\",\"container\":\"web\"},"
 		 "\"value\":[1700000000.5,\"0.25\"]}]}}", &map, &n);
@@ -320,7 +320,7 @@ test_influx_read(void)
 		   &map, &n);
 	CHECK("influx unknown column rejected", n == 0);
 	json_decref(r);
-	map.metric = PA_F_CPU_USAGE;
+	map.metric = PA_TSDB_F_CPU_USAGE;
 	r = influx("{\"results\":[{\"series\":[{\"name\":\"cpu\",\"tags\":{\"tenant\":\"a\",\"service\":\"b\","
 		   "\"instance_id\":\"i\"},\"columns\":[\"time\",\"mean\"],\"values\":[[\"2001-09-09T01:46:40Z\",0.5]]}]}]}",
 		   &map, &n);
