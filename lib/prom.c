@@ -394,6 +394,8 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 char *
 pa_tsdb_format_double(double v, char *buf, size_t size)
 {
+	snprintf(buf, size, "%.12g", v);
+	v = strtod(buf, NULL);
 	if (v == 0) {
 		snprintf(buf, size, "0");
 		return buf;
@@ -402,7 +404,7 @@ pa_tsdb_format_double(double v, char *buf, size_t size)
 		snprintf(buf, size, "%.0f", v);
 		return buf;
 	}
-	for (int prec = 15; prec <= 17; prec++) {
+	for (int prec = 1; prec <= 12; prec++) {
 		snprintf(buf, size, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
 			break;

@@ -45,8 +45,10 @@ int pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, siz
 int pa_om_writer_finish(struct pa_om_writer *w, FILE *out);
 
 /*
- * Write v in the shortest decimal form that reads back as the same
- * double, into buf (at least 32 bytes).
+ * Write v rounded to 12 significant digits, the precision of pa's NDJSON
+ * output, in the shortest decimal form that reads back as that number,
+ * into buf (at least 32 bytes).  So every output format holds the same
+ * values as the NDJSON output would.
  */
 char *pa_tsdb_format_double(double v, char *buf, size_t size);
 

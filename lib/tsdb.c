@@ -49,6 +49,7 @@ pa_tsdb_map_init(struct pa_tsdb_map *map)
 	memset(map, 0, sizeof *map);
 	map->metric = -1;
 	map->cpu_limit = 1.0;
+	map->input = -1;
 }
 
 int
@@ -373,9 +374,9 @@ set_ids(json_t *rec, const struct group *g)
 		pa_die(PA_EXIT_IO, "out of memory");
 	if (g->usage)
 		json_object_set_new(rec, "instance_id", json_string(g->key[PA_TSDB_K_INSTANCE_ID]));
-	json_object_set_new(rec, "tenant_service_name", json_string(tsn));
 	json_object_set_new(rec, "tenant", json_string(g->key[PA_TSDB_K_TENANT]));
 	json_object_set_new(rec, "service", json_string(g->key[PA_TSDB_K_SERVICE]));
+	json_object_set_new(rec, "tenant_service_name", json_string(tsn));
 	free(tsn);
 }
 
@@ -694,6 +695,14 @@ pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg)
 	char err[200];
 
 	switch (c) {
+	case 'f':
+		if (strcmp(arg, "prometheus") == 0)
+			map->input = PA_TSDB_IN_PROMETHEUS;
+		else if (strcmp(arg, "influxdb") == 0)
+			map->input = PA_TSDB_IN_INFLUXDB;
+		else
+			map->input = -1;
+		return map->input >= 0;
 	case PA_OPT_TSDB_LABEL:
 		if (pa_tsdb_map_label(map, arg, err, sizeof err) != 0)
 			pa_usage_error("%s", err);
@@ -704,10 +713,6 @@ pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg)
 			pa_usage_error("invalid value for --metric: %s (use cpu_usage, memory_usage, "
 				       "network_io, requests, errors, complexity_sum, complexity_mean, "
 				       "bytes_in or bytes_out)", pa_quote(arg, strlen(arg)));
-		return 1;
-	case PA_OPT_TSDB_STEP:
-		map->step = pa_opt_duration("--step", arg, PA_USEC_PER_SEC / 1000,
-					    366LL * 86400 * PA_USEC_PER_SEC);
 		return 1;
 	case PA_OPT_TSDB_CPU_LIMIT:
 		map->cpu_limit = pa_opt_double("--cpu-limit", arg, 0.001, 1e6);

@@ -70,6 +70,11 @@ struct pa_tsdb_metric {
 	enum pa_tsdb_conv conv;
 };
 
+enum pa_tsdb_input {
+	PA_TSDB_IN_PROMETHEUS,
+	PA_TSDB_IN_INFLUXDB
+};
+
 /* Options of a read, set by pa_tsdb_map_init and the --label/--metric/--step options. */
 struct pa_tsdb_map {
 	const char *label[PA_TSDB_K_NKEYS];	/* source label per key; NULL tries the defaults */
@@ -77,6 +82,7 @@ struct pa_tsdb_map {
 	pa_usec_t step;			/* bucket width; 0 takes the sample spacing */
 	double cpu_limit;		/* cores per instance (default 1) */
 	double memory_limit;		/* bytes per instance; 0 rejects byte gauges */
+	int input;			/* --format: PA_TSDB_IN_*, or -1 for another format */
 };
 
 void pa_tsdb_map_init(struct pa_tsdb_map *map);
@@ -177,15 +183,13 @@ void pa_tsdb_out_finish(struct pa_tsdb_out *out);
  * documents (JSON documents may span lines and follow each other; an
  * InfluxDB CSV answer is one document per file) and emit records.
  * Returns PA_EXIT_IO when an input could not be read, PA_EXIT_OK otherwise;
- * rejected documents and samples go through pa_reject.
+ * rejected documents and samples go through pa_reject.  Adds the number of
+ * records emitted to *records.
  */
-enum pa_tsdb_input {
-	PA_TSDB_IN_PROMETHEUS,
-	PA_TSDB_IN_INFLUXDB
-};
 
 int pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_line,
-		       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
+		       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx,
+		       long *records);
 
 /*
  * The --output-format option of pa-score and pa-forecast.  A tool adds
@@ -207,11 +211,13 @@ void pa_tsdb_output_finish(void);
  * pa-ingest's options for --format prometheus and --format influxdb: add
  * PA_TSDB_INGEST_LONGOPTS to the option table, PA_TSDB_INGEST_USAGE to the
  * usage text, and pass every option to pa_tsdb_ingest_option first.
+ * pa-ingest's own --step (map->step) and -f/--format ('f') are shared:
+ * pa_tsdb_ingest_option takes --format's value when it names prometheus or
+ * influxdb and leaves the others to the tool.
  */
 enum {
 	PA_OPT_TSDB_LABEL = 1110,
 	PA_OPT_TSDB_METRIC,
-	PA_OPT_TSDB_STEP,
 	PA_OPT_TSDB_CPU_LIMIT,
 	PA_OPT_TSDB_MEMORY_LIMIT
 };
@@ -219,20 +225,20 @@ enum {
 #define PA_TSDB_INGEST_LONGOPTS                                                   \
 	{ "label", required_argument, NULL, PA_OPT_TSDB_LABEL },                  \
 	{ "metric", required_argument, NULL, PA_OPT_TSDB_METRIC },                \
-	{ "step", required_argument, NULL, PA_OPT_TSDB_STEP },                    \
 	{ "cpu-limit", required_argument, NULL, PA_OPT_TSDB_CPU_LIMIT },          \
 	{ "memory-limit", required_argument, NULL, PA_OPT_TSDB_MEMORY_LIMIT }
 
 #define PA_TSDB_INGEST_USAGE                                                                 \
-	"  with --format prometheus (query API JSON) or influxdb (/query JSON or CSV):\n"    \
-	"      --label FIELD=LABEL  take tenant, service or instance_id from LABEL\n"        \
-	"                         (defaults: tenant|namespace, service|container|job,\n"    \
-	"                         instance_id|pod|instance)\n"                               \
-	"      --metric FIELD     record field every series fills, such as requests or\n"   \
-	"                         cpu_usage (default: by metric name, see pa-tsdb(7))\n"    \
-	"      --step DUR         bucket width (default: the sample spacing)\n"             \
-	"      --cpu-limit CORES  CPU limit per instance for CPU seconds (default 1)\n"      \
-	"      --memory-limit BYTES  memory limit per instance for byte gauges\n"
+	"Query results (--format prometheus: HTTP API JSON; --format influxdb:\n"             \
+	"/query JSON or CSV):\n"                                                              \
+	"      --label FIELD=LABEL  take tenant, service or instance_id from LABEL\n"         \
+	"                         (default: tenant|namespace, service|container|job,\n"      \
+	"                         instance_id|pod|instance)\n"                                \
+	"      --metric FIELD     fill FIELD (requests, cpu_usage, ...) from every\n"         \
+	"                         series (default: by metric name, see pa-tsdb(7))\n"         \
+	"      --cpu-limit CORES  divide CPU seconds per second by CORES (default 1)\n"       \
+	"      --memory-limit BYTES  divide memory bytes by BYTES (no default)\n"             \
+	"      --step is the bucket width (default: the sample spacing)\n"
 
 /* Handle one of the options above; returns 1 when c was one of them. */
 int pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg);

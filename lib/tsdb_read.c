@@ -106,10 +106,12 @@ skip_space(const struct text *t, size_t off)
  * appended by a loop) and read each.  Invalid JSON ends the input, since
  * no later document boundary can be trusted.
  */
-static void
+static long
 read_documents(enum pa_tsdb_input fmt, const char *name, const struct text *t,
 	       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
+	long records = 0, n;
+
 	size_t off = skip_space(t, 0);
 
 	while (off < t->len) {
@@ -120,16 +122,29 @@ read_documents(enum pa_tsdb_input fmt, const char *name, const struct text *t,
 
 		json_decref(v);
 		if (fmt == PA_TSDB_IN_PROMETHEUS)
-			pa_prom_read(name, lineno, t->buf + off, end, map, emit, ctx);
+			n = pa_prom_read(name, lineno, t->buf + off, end, map, emit, ctx);
 		else
-			pa_influx_read(name, lineno, t->buf + off, end, map, emit, ctx);
+			n = pa_influx_read(name, lineno, t->buf + off, end, map, emit, ctx);
+		if (n > 0)
+			records += n;
 		off = skip_space(t, off + end);
 	}
+	return records;
+}
+
+static long
+read_csv_document(const char *name, const struct text *t, size_t off,
+		  const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	long n = pa_influx_read(name, line_of(t, off), t->buf + off, t->len - off, map, emit, ctx);
+
+	return n > 0 ? n : 0;
 }
 
 int
 pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_line,
-		   const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+		   const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx,
+		   long *records)
 {
 	static char *stdin_only[] = { "-" };
 	int rc = PA_EXIT_OK;
@@ -151,10 +166,9 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 			if (off == t.len)
 				pa_warn("%s: input is empty", name);
 			else if (fmt == PA_TSDB_IN_INFLUXDB && t.buf[off] != '{')
-				pa_influx_read(name, line_of(&t, off), t.buf + off, t.len - off, map,
-					       emit, ctx);
+				*records += read_csv_document(name, &t, off, map, emit, ctx);
 			else
-				read_documents(fmt, name, &t, map, emit, ctx);
+				*records += read_documents(fmt, name, &t, map, emit, ctx);
 		} else if (r == 0) {
 			pa_warn("%s: input is empty", name);
 		} else if (r == PA_EXIT_DATA && rc == PA_EXIT_OK) {
