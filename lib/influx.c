@@ -61,21 +61,23 @@ parse_time(const json_t *cell, pa_usec_t *out)
 	return -1;
 }
 
-enum column_role { COL_TIME, COL_FIELD, COL_LABEL };
+enum column_role { COL_TIME, COL_FIELD, COL_LABEL, COL_IGNORED };
 
 /*
- * Give each column a role.  A column named like a record field fills it;
- * a column holding strings is a label; another numeric column fills
- * --metric, when given and when it is the only one.  Returns 0, or -1
- * after rejecting the series.
+ * Give each column a role.  A column named like a record field fills it,
+ * and a column holding strings is a label.  Other numeric columns fill
+ * --metric when it is given (one at most); without it they are ignored
+ * when some column is a record field (SELECT * FROM pa_bucket), and
+ * rejected when none is (SELECT mean(x) without an alias).  Returns 0, or
+ * -1 after rejecting the series.
  */
 static int
 column_roles(const struct read_ctx *r, const json_t *series, const json_t *columns,
 	     const json_t *values, const char *desc, enum column_role *role, int *field)
 {
 	size_t ncol = json_array_size(columns), i, j;
-	const char *metric_col = NULL;
-	int have_time = 0;
+	const char *other = NULL;	/* first numeric column that is not a field */
+	int have_time = 0, nfields = 0, nother = 0;
 
 	for (i = 0; i < ncol; i++) {
 		const char *name = json_string_value(json_array_get(columns, i));
@@ -93,8 +95,9 @@ column_roles(const struct read_ctx *r, const json_t *series, const json_t *colum
 			continue;
 		}
 		field[i] = pa_tsdb_field_lookup(name);
-		if (field[i] >= 0) {
+		if (field[i] >= 0 && r->map->metric < 0) {
 			role[i] = COL_FIELD;
+			nfields++;
 			continue;
 		}
 		json_array_foreach(values, j, row)
@@ -104,25 +107,30 @@ column_roles(const struct read_ctx *r, const json_t *series, const json_t *colum
 			role[i] = COL_LABEL;
 			continue;
 		}
-		if (r->map->metric < 0) {
-			reject_json(r, series, "unknown column",
-				    "column %s of series %s is not a record field: alias it in the "
-				    "query (SELECT mean(x) AS requests) or give --metric FIELD",
-				    pa_quote(name, strlen(name)), desc);
-			return -1;
+		role[i] = COL_IGNORED;
+		if (nother++ == 0)
+			other = name;
+		if (r->map->metric >= 0) {
+			if (nother > 1) {
+				reject_json(r, series, "unknown column",
+					    "columns %s and %s both would fill --metric: select one",
+					    pa_quote(other, strlen(other)), pa_quote(name, strlen(name)));
+				return -1;
+			}
+			role[i] = COL_FIELD;
+			field[i] = r->map->metric;
 		}
-		if (metric_col != NULL) {
-			reject_json(r, series, "unknown column",
-				    "columns %s and %s both would fill --metric: select one",
-				    pa_quote(metric_col, strlen(metric_col)), pa_quote(name, strlen(name)));
-			return -1;
-		}
-		metric_col = name;
-		role[i] = COL_FIELD;
-		field[i] = r->map->metric;
 	}
 	if (!have_time) {
 		reject_json(r, series, "invalid series", "series %s has no time column%s", desc, "");
+		return -1;
+	}
+	if (r->map->metric < 0 && nfields == 0) {
+		reject_json(r, series, "unknown column",
+			    other ? "column %s of series %s is not a record field: alias it in the "
+				    "query (SELECT mean(x) AS requests) or give --metric FIELD"
+				  : "series %s%s has no value column",
+			    other ? pa_quote(other, strlen(other)) : desc, other ? desc : "");
 		return -1;
 	}
 	return 0;

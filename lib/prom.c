@@ -505,6 +505,22 @@ put_seconds(FILE *f, pa_usec_t t)
 	fprintf(f, "%lld.%s", sec, frac);
 }
 
+/*
+ * pa-score writes bytes_in 0 with bytes_in_known 0 when no request carried
+ * a size; that 0 means unknown and is not written.
+ */
+static int
+byte_count_known(const json_t *rec, const char *field)
+{
+	char known[32];
+	double n;
+
+	if (strcmp(field, "bytes_in") != 0 && strcmp(field, "bytes_out") != 0)
+		return 1;
+	snprintf(known, sizeof known, "%s_known", field);
+	return pa_rec_num(rec, known, &n) != 1 || n > 0;
+}
+
 int
 pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, size_t errsize)
 {
@@ -552,7 +568,8 @@ pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, size_t 
 			char num[40];
 			double v;
 
-			if (pa_rec_num(rec, families[i].field[b], &v) != 1)
+			if (pa_rec_num(rec, families[i].field[b], &v) != 1 ||
+			    !byte_count_known(rec, families[i].field[b]))
 				continue;
 			fputs(families[i].name, w->f[i]);
 			fputc('{', w->f[i]);
