@@ -16,6 +16,7 @@
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 enum {
 	OPT_PERIOD2 = 1,
@@ -43,8 +44,14 @@ usage(void)
 	       "                         hw-damped (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
+<<<<<<< HEAD
 	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
 	       "                         never, or when it wins the hold-out (auto)\n"
+=======
+	       "      --transform none|log1p  fit volume on log1p(requests) (none)\n"
+	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+	       "                         backfill) or influx (InfluxDB line protocol)\n"
+>>>>>>> tsdb
 	       PA_COMMON_USAGE);
 }
 
@@ -91,6 +98,7 @@ main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "gaps", required_argument, NULL, OPT_GAPS },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -157,6 +165,9 @@ main(int argc, char **argv)
 				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
 					       optarg);
 			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
 		case 'h':
 			usage();
 			return pa_out_finish();
@@ -179,6 +190,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < count; i++)
 		pa_fc_emit_series(series[i], &ro);
 	pa_fc_series_free(c.set);
+	pa_tsdb_output_finish();
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 static void
 usage(void)
@@ -51,8 +52,12 @@ usage(void)
 	       "      --percent          cpu and memory columns are percentages\n"
 	       "      --step DURATION    series step (default: from the first two rows)\n"
 	       "\n"
+<<<<<<< HEAD
 	       "      --follow           follow one growing FILE like tail -F, across\n"
 	       "                         rotation, until interrupted\n"
+=======
+	       PA_TSDB_INGEST_USAGE
+>>>>>>> tsdb
 	       "\n"
 	       "Output:\n"
 	       "  -q, --quiet            no summary line on stderr\n"
@@ -95,7 +100,11 @@ static const struct option longopts[] = {
 	{ "percent", no_argument, NULL, OPT_PERCENT },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "quiet", no_argument, NULL, 'q' },
+<<<<<<< HEAD
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
+=======
+	PA_TSDB_INGEST_LONGOPTS,
+>>>>>>> tsdb
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -159,6 +168,7 @@ main(int argc, char **argv)
 {
 	struct pa_common_opts common;
 	struct pa_ingest in;
+	struct pa_tsdb_map tsdb;
 	char err[512];
 	int c, quiet = 0, follow = 0, rc = PA_EXIT_OK, out;
 
@@ -166,9 +176,12 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 	pa_ingest_init(&in);
+	pa_tsdb_map_init(&tsdb);
 
 	while ((c = getopt_long(argc, argv, "t:f:qhV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
+			continue;
+		if (pa_tsdb_ingest_option(&tsdb, c, optarg))
 			continue;
 		switch (c) {
 		case 't':
@@ -274,6 +287,7 @@ main(int argc, char **argv)
 	if (in.format == PA_FMT_CSV && in.delim == 0)
 		in.delim = ',';
 
+<<<<<<< HEAD
 	if (follow) {
 		struct sigaction sa;
 
@@ -284,6 +298,12 @@ main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		rc = pa_ingest_follow(&in, argv[optind], &stop_requested);
+=======
+	if (tsdb.input >= 0) {
+		tsdb.step = in.feed.step;
+		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
+					&tsdb, pa_tsdb_emit_stdout, NULL, &in.emitted);
+>>>>>>> tsdb
 	} else if (optind == argc) {
 		rc = pa_ingest_file(&in, "-");
 	} else {
