@@ -44,14 +44,11 @@ usage(void)
 	       "                         hw-damped (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
-<<<<<<< HEAD
 	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
 	       "                         never, or when it wins the hold-out (auto)\n"
-=======
 	       "      --transform none|log1p  fit volume on log1p(requests) (none)\n"
 	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 	       "                         backfill) or influx (InfluxDB line protocol)\n"
->>>>>>> tsdb
 	       PA_COMMON_USAGE);
 }
 

@@ -52,12 +52,9 @@ usage(void)
 	       "      --percent          cpu and memory columns are percentages\n"
 	       "      --step DURATION    series step (default: from the first two rows)\n"
 	       "\n"
-<<<<<<< HEAD
 	       "      --follow           follow one growing FILE like tail -F, across\n"
 	       "                         rotation, until interrupted\n"
-=======
 	       PA_TSDB_INGEST_USAGE
->>>>>>> tsdb
 	       "\n"
 	       "Output:\n"
 	       "  -q, --quiet            no summary line on stderr\n"
@@ -100,11 +97,8 @@ static const struct option longopts[] = {
 	{ "percent", no_argument, NULL, OPT_PERCENT },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "quiet", no_argument, NULL, 'q' },
-<<<<<<< HEAD
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
-=======
 	PA_TSDB_INGEST_LONGOPTS,
->>>>>>> tsdb
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -287,7 +281,6 @@ main(int argc, char **argv)
 	if (in.format == PA_FMT_CSV && in.delim == 0)
 		in.delim = ',';
 
-<<<<<<< HEAD
 	if (follow) {
 		struct sigaction sa;
 
@@ -298,12 +291,12 @@ main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		rc = pa_ingest_follow(&in, argv[optind], &stop_requested);
-=======
-	if (tsdb.input >= 0) {
+	} else if (tsdb.input >= 0) {
+		long records = 0;
+
 		tsdb.step = in.feed.step;
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
-					&tsdb, pa_tsdb_emit_stdout, NULL, &in.emitted);
->>>>>>> tsdb
+					&tsdb, pa_tsdb_emit_stdout, NULL, &records);
 	} else if (optind == argc) {
 		rc = pa_ingest_file(&in, "-");
 	} else {

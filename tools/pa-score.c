@@ -390,6 +390,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_MODEL:
 			run.model_path = optarg;
+			break;
 		case PA_OPT_OUTPUT_FORMAT:
 			pa_tsdb_output_option(optarg);
 			break;
