@@ -625,7 +625,7 @@ struct instance {
 	char *id, *server, *addr;
 	double cpu;
 	int ready;
-	pa_usec_t ts;
+	pa_usec_t ts, started;
 };
 
 struct series {
@@ -696,7 +696,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	const json_t *ready = json_object_get(rec, "ready");
 	char rule[200];
 	double cpu;
-	pa_usec_t ts = 0;
+	pa_usec_t ts = 0, started = 0;
 	struct series *s;
 	struct instance *in = NULL;
 
@@ -731,6 +731,12 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 		*cls = "invalid ts";
 		return -1;
 	}
+	if (pa_rec_time(rec, "started_at", &started) < 0) {
+		snprintf(why, whysize, "field \"started_at\" is not a timestamp: %s",
+			 value_text(json_object_get(rec, "started_at")));
+		*cls = "invalid started_at";
+		return -1;
+	}
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
@@ -758,6 +764,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	in->cpu = cpu;
 	in->ready = ready == NULL || json_is_true(ready);
 	in->ts = ts;
+	in->started = started;
 	if (ts > f->latest)
 		f->latest = ts;
 	return 1;
@@ -889,6 +896,7 @@ pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
 	out->series = dup_or_null(s->name);
 	for (size_t k = 0; k < s->n; k++) {
 		pa_pool_add(out, s->inst[k].server, s->inst[k].addr, 0, s->inst[k].ready);
+		out->v[k].started = s->inst[k].started;
 		cpu[k] = s->inst[k].cpu;
 	}
 	model.demand = s->demand;

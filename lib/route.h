@@ -41,6 +41,7 @@ struct pa_server {
 	int ready;		/* 0: drained, weight 0 whatever raw says */
 	enum pa_phase phase;
 	double spare;		/* utilization left under the maximum, NAN when unknown */
+	pa_usec_t started;	/* when the instance started, 0 when unknown */
 	double mirror;		/* share of requests mirrored to it, 0-1 (shadow only) */
 	int weight;		/* scaled for the router being written */
 };
