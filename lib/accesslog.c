@@ -324,6 +324,18 @@ unescape(const char *s, size_t len, char *out)
 	return o;
 }
 
+/* True when lit[0..n) is at line[pos]; literals are a few bytes, so a loop beats memcmp. */
+static inline int
+lit_at(const char *line, size_t len, size_t pos, const char *lit, size_t n)
+{
+	if (len - pos < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (line[pos + i] != lit[i])
+			return 0;
+	return 1;
+}
+
 /*
  * Find the end of a quoted field starting at line[pos]: the first double
  * quote not escaped by a backslash that is followed by the rest of the
@@ -333,18 +345,25 @@ unescape(const char *s, size_t len, char *out)
 static long
 quoted_end(const char *line, size_t len, size_t pos, const struct pa_al_token *t, int last)
 {
-	for (size_t j = pos; j < len; j++) {
-		if (line[j] == '\\') {
-			j++;
+	size_t j = pos;
+
+	while (j < len) {
+		const char *q = memchr(line + j, '"', len - j);
+		const char *b;
+
+		if (q == NULL)
+			return -1;
+		/* A backslash before the quote escapes the character after it. */
+		b = memchr(line + j, '\\', (size_t)(q - line) - j);
+		if (b != NULL) {
+			j = (size_t)(b - line) + 2;
 			continue;
 		}
-		if (line[j] != '"')
-			continue;
-		if (len - j < t->litlen || memcmp(line + j, t->lit, t->litlen) != 0)
-			continue;
-		if (last && j + t->litlen != len && line[j + t->litlen] != ' ')
-			continue;
-		return (long)j;
+		j = (size_t)(q - line);
+		if (lit_at(line, len, j, t->lit, t->litlen) &&
+		    (!last || j + t->litlen == len || line[j + t->litlen] == ' '))
+			return (long)j;
+		j++;
 	}
 	return -1;
 }
@@ -477,6 +496,28 @@ pa_request_set_line(struct pa_request *req, const char *r, size_t len)
 	pa_request_set_uri(req, uri, ulen);
 }
 
+/* Consecutive log lines mostly share their second, so the last date is remembered. */
+static int
+parse_clf_cached(const char *v, size_t len, pa_usec_t *out)
+{
+	static char last[40];
+	static size_t lastlen;
+	static pa_usec_t last_ts;
+
+	if (len == lastlen && memcmp(v, last, len) == 0) {
+		*out = last_ts;
+		return 0;
+	}
+	if (pa_time_parse_clf(v, len, out) != 0)
+		return -1;
+	if (len < sizeof last) {
+		memcpy(last, v, len);
+		lastlen = len;
+		last_ts = *out;
+	}
+	return 0;
+}
+
 static void
 set_span(struct pa_span *s, const char *p, size_t len)
 {
@@ -578,7 +619,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 			break;
 		}
 		case PA_AL_TIME_CLF:
-			if (pa_time_parse_clf(v, vlen, &req->ts) != 0)
+			if (parse_clf_cached(v, vlen, &req->ts) != 0)
 				FAIL("invalid timestamp", "invalid timestamp %s", pa_quote(v, vlen));
 			have_time = 1;
 			break;
@@ -660,7 +701,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 
 		pos = end;
 		if (t->litlen > 0) {
-			if (len - pos < t->litlen || memcmp(line + pos, t->lit, t->litlen) != 0)
+			if (!lit_at(line, len, pos, t->lit, t->litlen))
 				FAIL("line does not match the log format",
 				     "line does not match the %s format at column %zu", f->name,
 				     pos + 1);

@@ -28,15 +28,20 @@ pa_jsonw_free(struct pa_jsonw *w)
 }
 
 static void
-reserve(struct pa_jsonw *w, size_t more)
+grow(struct pa_jsonw *w, size_t more)
 {
-	if (w->len + more <= w->cap)
-		return;
 	while (w->len + more > w->cap)
 		w->cap *= 2;
 	w->buf = realloc(w->buf, w->cap);
 	if (w->buf == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
+}
+
+static inline void
+reserve(struct pa_jsonw *w, size_t more)
+{
+	if (w->len + more > w->cap)
+		grow(w, more);
 }
 
 static void
@@ -55,20 +60,24 @@ pa_jsonw_begin(struct pa_jsonw *w)
 	put(w, "{", 1);
 }
 
+#define KEY_MAX 64		/* longest key name the code uses, with room to spare */
+
 /* Keys are fixed ASCII names from the code, so they need no escaping. */
-static void
+static inline void
 key(struct pa_jsonw *w, const char *k)
 {
-	size_t n = strlen(k);
+	char *o;
 
-	reserve(w, n + 4);
+	reserve(w, KEY_MAX + 4);
+	o = w->buf + w->len;
 	if (w->fields++ > 0)
-		w->buf[w->len++] = ',';
-	w->buf[w->len++] = '"';
-	memcpy(w->buf + w->len, k, n);
-	w->len += n;
-	w->buf[w->len++] = '"';
-	w->buf[w->len++] = ':';
+		*o++ = ',';
+	*o++ = '"';
+	for (int i = 0; k[i] != '\0' && i < KEY_MAX; i++)
+		*o++ = k[i];
+	*o++ = '"';
+	*o++ = ':';
+	w->len = (size_t)(o - w->buf);
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is invalid. */
@@ -100,6 +109,13 @@ utf8_seq(const unsigned char *s, size_t len)
 	return 0;
 }
 
+/* Bytes that need more than a copy: controls, '"', '\\' and every non-ASCII byte. */
+static inline int
+special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
 void
 pa_jsonw_escape(struct pa_jsonw *w, const char *str, size_t len)
 {
@@ -110,15 +126,22 @@ pa_jsonw_escape(struct pa_jsonw *w, const char *str, size_t len)
 	/* Worst case: every byte becomes a 6-byte escape. */
 	reserve(w, len * 6 + 2);
 	while (i < len) {
-		unsigned char c = s[i];
-		char *o = w->buf + w->len;
+		size_t run = i;
+		unsigned char c;
+		char *o;
 
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*o = (char)c;
-			w->len++;
-			i++;
-			continue;
+		/* Copy the plain run in one go. */
+		while (run < len && !special(s[run]))
+			run++;
+		if (run > i) {
+			memcpy(w->buf + w->len, s + i, run - i);
+			w->len += run - i;
+			i = run;
+			if (i == len)
+				break;
 		}
+		c = s[i];
+		o = w->buf + w->len;
 		if (c >= 0x80) {
 			size_t n = utf8_seq(s + i, len - i);
 
