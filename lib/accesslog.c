@@ -619,6 +619,11 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 			break;
 		}
 		case PA_AL_TIME_CLF:
+			/* Text that does not even start like a date means the layout is wrong. */
+			if (vlen == 0 || !isdigit((unsigned char)v[0]))
+				FAIL("line does not match the log format",
+				     "line does not match the %s format at column %zu: no date",
+				     f->name, pos + 1);
 			if (parse_clf_cached(v, vlen, &req->ts) != 0)
 				FAIL("invalid timestamp", "invalid timestamp %s", pa_quote(v, vlen));
 			have_time = 1;

@@ -259,9 +259,11 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage();
+			pa_ingest_free(&in);
 			return PA_EXIT_OK;
 		case 'V':
 			pa_print_version();
+			pa_ingest_free(&in);
 			return PA_EXIT_OK;
 		default:
 			pa_usage_error("invalid option");
