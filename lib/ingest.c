@@ -33,6 +33,7 @@ free_header(struct pa_ingest *in)
 void
 pa_ingest_free(struct pa_ingest *in)
 {
+	pa_jsonw_flush(&in->w);
 	pa_tenancy_free(&in->tenancy);
 	pa_fieldmap_free(&in->fields);
 	pa_jsonw_free(&in->w);
@@ -105,12 +106,13 @@ emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *
 	tsn[tl] = '/';
 	memcpy(tsn + tl + 1, service, sl);
 
+	/* Names are cleaned to [A-Za-z0-9._-], so they need no escaping. */
 	pa_jsonw_begin(w);
-	pa_jsonw_cstr(w, "kind", "request");
+	pa_jsonw_plain(w, "kind", "request", 7);
 	pa_jsonw_time(w, "ts", req->ts);
-	pa_jsonw_str(w, "tenant", tenant, tl);
-	pa_jsonw_str(w, "service", service, sl);
-	pa_jsonw_str(w, "tenant_service_name", tsn, tl + 1 + sl);
+	pa_jsonw_plain(w, "tenant", tenant, tl);
+	pa_jsonw_plain(w, "service", service, sl);
+	pa_jsonw_plain(w, "tenant_service_name", tsn, tl + 1 + sl);
 	emit_span(w, "client_id", req->client);
 	if (req->client.p != NULL && req->client.len >= 5 && memcmp(req->client.p, "unix:", 5) == 0)
 		pa_jsonw_cstr(w, "client_socket", "unix");
@@ -263,6 +265,7 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	if (obj == NULL)
 		return;
 	if (pa_rec_kind(obj) != NULL) {
+		pa_jsonw_flush(&in->w);
 		pa_out_write(line->text, line->len);
 		pa_out_write("\n", 1);
 		in->passed++;
@@ -686,6 +689,7 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 		}
 		if (st == PA_LINE_ERROR)
 			break;
+		pa_jsonw_flush(&in->w);
 		pa_out_flush();
 		if (rotated(path, &seen)) {
 			/* Drain what the old file still holds, then start on the new one. */

@@ -15,6 +15,8 @@ pa_jsonw_init(struct pa_jsonw *w)
 	w->len = 0;
 	w->fields = 0;
 	w->records = 0;
+	w->start = 0;
+	w->cap = PA_JSONW_BATCH * 2;
 	w->buf = malloc(w->cap);
 	if (w->buf == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -55,7 +57,8 @@ put(struct pa_jsonw *w, const char *s, size_t len)
 void
 pa_jsonw_begin(struct pa_jsonw *w)
 {
-	w->len = 0;
+	/* A record begun and not ended is dropped: rejects never half-emit. */
+	w->len = w->start;
 	w->fields = 0;
 	put(w, "{", 1);
 }
@@ -186,6 +189,17 @@ pa_jsonw_str(struct pa_jsonw *w, const char *k, const char *s, size_t len)
 }
 
 void
+pa_jsonw_plain(struct pa_jsonw *w, const char *k, const char *s, size_t len)
+{
+	key(w, k);
+	reserve(w, len + 2);
+	w->buf[w->len++] = '"';
+	memcpy(w->buf + w->len, s, len);
+	w->len += len;
+	w->buf[w->len++] = '"';
+}
+
+void
 pa_jsonw_cstr(struct pa_jsonw *w, const char *k, const char *s)
 {
 	pa_jsonw_str(w, k, s, strlen(s));
@@ -273,8 +287,17 @@ void
 pa_jsonw_end(struct pa_jsonw *w)
 {
 	put(w, "}\n", 2);
-	pa_out_write(w->buf, w->len);
 	w->records++;
-	w->len = 0;
 	w->fields = 0;
+	w->start = w->len;
+	if (w->len >= PA_JSONW_BATCH)
+		pa_jsonw_flush(w);
+}
+
+void
+pa_jsonw_flush(struct pa_jsonw *w)
+{
+	if (w->start > 0)
+		pa_out_write(w->buf, w->start);
+	w->len = w->start = 0;
 }

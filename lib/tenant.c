@@ -623,6 +623,15 @@ template_match(const struct pa_path_template *pt, const char *path, size_t len)
 	return k == pt->nseg;
 }
 
+static int
+has_digit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= '0' && s[i] <= '9')
+			return 1;
+	return 0;
+}
+
 size_t
 pa_path_normalise(const struct pa_tenancy *t, const char *path, size_t len, char *out,
 		  size_t outsize)
@@ -639,6 +648,13 @@ pa_path_normalise(const struct pa_tenancy *t, const char *path, size_t len, char
 			out[n] = '\0';
 			return n;
 		}
+	}
+	/* Every id form contains a digit, so most paths are copied as they are. */
+	if (t->keep_ids || !has_digit(path, len)) {
+		o = len < outsize ? len : outsize - 1;
+		memcpy(out, path, o);
+		out[o] = '\0';
+		return o;
 	}
 	for (size_t i = 0; i < len && o + 5 < outsize;) {
 		size_t j = i;
