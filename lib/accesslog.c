@@ -8,7 +8,11 @@
 
 #include "diag.h"
 
-/* Preset templates; the AWS layouts follow the field lists in the AWS load balancer documentation. */
+/*
+ * Preset templates.  The alb and elb layouts name the fields of AWS load
+ * balancer access logs in order, and fields after the last one named are
+ * ignored, so lines with fields added later still parse.
+ */
 static const struct {
 	const char *name;
 	enum pa_al_syntax syntax;
@@ -98,7 +102,7 @@ nginx_field(const char *name, size_t len)
 	return PA_AL_SKIP;
 }
 
-/* Map one Apache directive: letter c with optional {arg}.  Returns -1 when unsupported. */
+/* Map one Apache directive, letter c with an optional {arg}.  Returns -1 when it is unsupported. */
 static int
 apache_field(char c, const char *arg, size_t arglen, enum pa_al_field *out)
 {
@@ -107,7 +111,7 @@ apache_field(char c, const char *arg, size_t arglen, enum pa_al_field *out)
 		*out = PA_AL_CLIENT;
 		return 0;
 	case 't':
-		/* Only the default CLF date is understood; %{format}t is not. */
+		/* Only the default CLF date is read, not %{format}t. */
 		if (arglen > 0)
 			return -1;
 		*out = PA_AL_TIME_CLF;
@@ -175,7 +179,7 @@ add_field(struct pa_logformat *f, enum pa_al_field field, char *err, size_t errs
 		snprintf(err, errsize, "log format has more than %d fields", PA_AL_MAX_TOKENS);
 		return -1;
 	}
-	/* Two fields with nothing between them cannot be told apart. */
+	/* Two fields with nothing between them cannot be separated. */
 	if (f->ntok > 0 && f->tok[f->ntok - 1].litlen == 0) {
 		snprintf(err, errsize, "log format has two fields with no text between them");
 		return -1;
@@ -324,7 +328,7 @@ unescape(const char *s, size_t len, char *out)
 	return o;
 }
 
-/* True when lit[0..n) is at line[pos]; literals are a few bytes, so a loop beats memcmp. */
+/* True when lit[0..n) is at line[pos].  Literals are a few bytes, so a loop is faster than memcmp. */
 static inline int
 lit_at(const char *line, size_t len, size_t pos, const char *lit, size_t n)
 {
@@ -339,8 +343,8 @@ lit_at(const char *line, size_t len, size_t pos, const char *lit, size_t n)
 /*
  * Find the end of a quoted field starting at line[pos]: the first double
  * quote not escaped by a backslash that is followed by the rest of the
- * template's literal.  Requiring the literal as well lets an old Apache
- * line with a bare quote inside the user agent still parse.
+ * template's literal.  Requiring the literal as well lets a bare quote
+ * inside a field parse, unless the template's next text follows it.
  */
 static long
 quoted_end(const char *line, size_t len, size_t pos, const struct pa_al_token *t, int last)
@@ -384,7 +388,7 @@ parse_uint(const char *s, size_t len, long long *out)
 	return 0;
 }
 
-/* Parse a non-negative decimal like "0.000043"; -1 for "-1", "-" or junk. */
+/* Parse a non-negative decimal like "0.000043".  Returns -1 for "-1", "-" or junk. */
 static int
 parse_seconds(const char *s, size_t len, double *out)
 {
@@ -446,7 +450,12 @@ pa_request_set_uri(struct pa_request *req, const char *u, size_t len)
 	}
 	const char *q = memchr(u, '?', len);
 	const char *hash = memchr(u, '#', len);
-	size_t plen = q ? (size_t)(q - u) : hash ? (size_t)(hash - u) : len;
+	size_t plen = len;
+
+	if (q != NULL)
+		plen = (size_t)(q - u);
+	else if (hash != NULL)
+		plen = (size_t)(hash - u);
 
 	req->path.p = u;
 	req->path.len = plen;
@@ -677,7 +686,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 		case PA_AL_DUR_US: {
 			double d;
 
-			/* Load balancers write -1 when the backend never answered: unknown. */
+			/* Load balancers write -1 when the backend sent no response, so the duration is unknown. */
 			if (parse_seconds(v, vlen, &d) != 0) {
 				if ((vlen == 1 && v[0] == '-') || (vlen == 2 && memcmp(v, "-1", 2) == 0)) {
 					bad_duration = 1;
@@ -685,7 +694,11 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 				}
 				FAIL("invalid duration", "invalid duration %s", pa_quote(v, vlen));
 			}
-			seconds += t->field == PA_AL_DUR_S ? d : t->field == PA_AL_DUR_MS ? d / 1e3 : d / 1e6;
+			if (t->field == PA_AL_DUR_MS)
+				d /= 1e3;
+			else if (t->field == PA_AL_DUR_US)
+				d /= 1e6;
+			seconds += d;
 			req->has_duration = 1;
 			break;
 		}

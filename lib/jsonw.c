@@ -57,7 +57,7 @@ put(struct pa_jsonw *w, const char *s, size_t len)
 void
 pa_jsonw_begin(struct pa_jsonw *w)
 {
-	/* A record begun and not ended is dropped: rejects never half-emit. */
+	/* A record begun and not ended is dropped, so a rejected line never leaves half a record. */
 	w->len = w->start;
 	w->fields = 0;
 	put(w, "{", 1);
