@@ -159,6 +159,13 @@ pa_jsonw_escape(struct pa_jsonw *w, const char *str, size_t len)
 			}
 			continue;
 		}
+		/* jansson rejects \u0000 unless asked not to, so a NUL byte becomes U+FFFD. */
+		if (c == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			w->len += 3;
+			i++;
+			continue;
+		}
 		o[0] = '\\';
 		switch (c) {
 		case '"': o[1] = '"'; w->len += 2; break;
