@@ -296,6 +296,28 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	json_decref(obj);
 }
 
+/*
+ * Check before the first record that the header has the columns every
+ * record needs, so a wrong file or a missing --field stops with one
+ * message instead of a reject per line.
+ */
+static void
+check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
+{
+	enum pa_target need[2] = { PA_T_TS, PA_T_COUNT };
+
+	if (in->type == PA_TYPE_USAGE)
+		need[1] = PA_T_INSTANCE;
+	for (int i = 0; i < 2; i++) {
+		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
+			continue;
+		pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
+			rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
+		in->bad_header = 1;
+		return;
+	}
+}
+
 static void
 csv_record(void *ctx, const struct pa_csvrec *rec)
 {
@@ -314,8 +336,11 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 		}
 		in->nheader = rec->nfields;
 		pa_row_columns(&in->fields, in->header, in->nheader, in->columns, in->columns2);
+		check_header(in, rec);
 		return;
 	}
+	if (in->bad_header)
+		return;
 	pa_diag_count_read();
 	if (rec->too_many) {
 		pa_reject(rec->where, rec->lineno, rec->raw, rec->rawlen, "too many fields",
@@ -629,12 +654,12 @@ read_lines(struct pa_ingest *in, struct pa_reader *r)
 	struct pa_line line;
 	enum pa_line_status st;
 
-	while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+	while (!in->bad_header && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
 		if (st == PA_LINE_ERROR)
 			return st;
 		handle_line(in, in->where, &line, st);
 	}
-	return st;
+	return PA_LINE_EOF;
 }
 
 static int
@@ -644,6 +669,10 @@ finish_input(struct pa_ingest *in, struct pa_reader *r, enum pa_line_status st)
 
 	if (st == PA_LINE_ERROR)
 		rc = pa_reader_is_utf16(r) ? PA_EXIT_DATA : PA_EXIT_IO;
+	if (in->bad_header) {
+		rc = PA_EXIT_USAGE;
+		in->bad_header = 0;
+	}
 	end_file(in);
 	pa_reader_close(r);
 	return rc;
@@ -709,7 +738,7 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 			pa_reader_resume(r);
 			st = read_lines(in, r);
 		}
-		if (st == PA_LINE_ERROR)
+		if (st == PA_LINE_ERROR || in->bad_header)
 			break;
 		pa_jsonw_flush(&in->w);
 		pa_out_flush();

@@ -70,6 +70,7 @@ struct pa_ingest {
 	char **header;			/* current CSV header, owned */
 	int nheader;
 	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
+	int bad_header;			/* the CSV header lacks a required column: skip the file */
 	struct pa_series_state series;
 	const char *where;
 };
