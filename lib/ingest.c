@@ -239,6 +239,12 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 
 		keep_span(row, &uri, v, len, path_buf);
 		pa_request_set_uri(&req, uri.p, uri.len);
+	} else if ((v = pa_row_get(row, PA_T_REQUEST, &len, NULL)) != NULL && v != row->numbuf) {
+		struct pa_span method = req.method;
+
+		pa_request_set_line(&req, v, len);
+		if (method.p != NULL)
+			req.method = method;
 	}
 	if ((v = pa_row_get(row, PA_T_REFERER, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
 		req.referer.p = v;
