@@ -15,7 +15,8 @@ static const struct {
 	const char *aliases[14];
 } targets[PA_T_COUNT] = {
 	[PA_T_TS] = { "ts", { "ts", "time", "timestamp", "@timestamp", "start", "start_time",
-			      "date", "datetime", "ds", "period", "time_local", "StartUTC" } },
+			      "date", "datetime", "ds", "period", "time_local", "time_iso8601",
+			      "StartUTC" } },
 	[PA_T_END] = { "end", { "end", "end_time", "stop", "until" } },
 	[PA_T_CLIENT] = { "client_id", { "client_id", "client", "remote_addr", "client_ip",
 					 "clientip", "remote_ip", "remotehost", "remote_host",
@@ -53,6 +54,8 @@ static const struct {
 	[PA_T_MEMORY] = { "memory_usage", { "memory_usage", "memory", "mem", "mem_util",
 					    "mem_util_percent", "memory_util", "avg_mem" } },
 	[PA_T_NETWORK] = { "network_io", { "network_io", "network", "net_io", "net" } },
+	/* A whole request line, as nginx's $request writes it into JSON logs. */
+	[PA_T_REQUEST] = { "request", { "request", "request_line" } },
 };
 
 const char *

@@ -58,6 +58,7 @@ struct pa_ingest {
 	size_t max_line;
 
 	long passed;			/* records passed through unchanged */
+	long emitted;			/* records written by readers outside this loop (TSDB exports) */
 
 	/* Working state. */
 	struct pa_jsonw w;
@@ -69,6 +70,7 @@ struct pa_ingest {
 	char **header;			/* current CSV header, owned */
 	int nheader;
 	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
+	int bad_header;			/* the CSV header lacks a required column: skip the file */
 	struct pa_series_state series;
 	const char *where;
 };
