@@ -5,20 +5,27 @@
 #include "score.h"
 #include "unit.h"
 
+/* The query count of path; its template goes to t. */
+static int
+template_of(const char *path, char *t)
+{
+	return pa_path_template(path, strlen(path), t, PA_TEMPLATE_MAX);
+}
+
 static void
 test_templates(void)
 {
 	char t[PA_TEMPLATE_MAX];
 
-	CHECK("template query count", pa_path_template("/api/items/42?a=1&b=&&c", t, sizeof t) == 3);
+	CHECK("template query count", template_of("/api/items/42?a=1&b=&&c", t) == 3);
 	CHECK_STR("template numeric id", t, "/api/items/:id");
-	pa_path_template("/u/3f2b1c9e-0a4d-4e7b-9c1a-2b3c4d5e6f70/profile", t, sizeof t);
+	template_of("/u/3f2b1c9e-0a4d-4e7b-9c1a-2b3c4d5e6f70/profile", t);
 	CHECK_STR("template uuid", t, "/u/:id/profile");
-	pa_path_template("/static/app.js#x", t, sizeof t);
+	template_of("/static/app.js#x", t);
 	CHECK_STR("template keeps names", t, "/static/app.js");
-	CHECK("template no query", pa_path_template("", t, sizeof t) == 0);
+	CHECK("template no query", template_of("", t) == 0);
 	CHECK_STR("template root", t, "/");
-	pa_path_template("//a//b/", t, sizeof t);
+	template_of("//a//b/", t);
 	CHECK_STR("template empty segments", t, "/a/b");
 }
 
@@ -96,7 +103,7 @@ struct seen {
 };
 
 static void
-capture(json_t *rec, double complexity, void *ctx)
+capture(void *rec, double complexity, void *ctx)
 {
 	struct seen *s = ctx;
 
@@ -132,6 +139,43 @@ test_scorer_median(void)
 	CHECK("scorer other kinds pass", seen.n == 6 && isnan(seen.complexity[5]));
 }
 
+/* Lines the fast reader must leave to the full parser. */
+static void
+test_flat_fallback(void)
+{
+	static const char *const lines[] = {
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"ts\":2}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/\\u0061\",\"ts\":1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":01}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"b\":[1]}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"bytes_in\":-1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"status\":99}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":\"x\"}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1} x",
+		"{\"kind\":\"event\",\"tenant_service_name\":\"t/a\",\"ts\":1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":5,\"ts\":1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,}",
+	};
+	char buf[200];
+	struct pa_request_parts p;
+
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		snprintf(buf, sizeof buf, "%s", lines[i]);
+		CHECK("flat leaves line to full parser", pa_request_flat(buf, strlen(buf), &p) == -1);
+	}
+
+	snprintf(buf, sizeof buf, "%s", "{ \"kind\": \"request\", \"tenant_service_name\": \"t/a\", "
+		 "\"ts\": \"2026-01-01T00:00:00Z\", \"path\": \"/x?a=1\", \"bytes_in\": 2.5e3, "
+		 "\"status\": 503, \"ua\": null }");
+	CHECK("flat reads a request", pa_request_flat(buf, strlen(buf), &p) == 0);
+	CHECK("flat bytes_in", p.has_bytes_in && p.bytes_in == 2500 && !p.has_bytes_out);
+	CHECK("flat status", p.status == 503 && p.has_ts);
+	pa_request_parts_terminate(&p);
+	CHECK_STR("flat name", p.tenant_service_name, "t/a");
+	CHECK_STR("flat path", p.path, "/x?a=1");
+	CHECK("flat absent tenant", p.tenant == NULL && p.method == NULL);
+}
+
 int
 main(void)
 {
@@ -139,5 +183,6 @@ main(void)
 	test_features();
 	test_shape_deep();
 	test_scorer_median();
+	test_flat_fallback();
 	return unit_status();
 }
