@@ -216,6 +216,26 @@ scan_number(const char *s, size_t i, size_t len)
 	return i;
 }
 
+/*
+ * The value of a number literal checked by scan_number.  Plain integers
+ * of up to 15 digits are exact in a double and summed directly; the rest
+ * go to strtod, which stops at the separator after the literal.
+ */
+static double
+number_value(const char *s, size_t len)
+{
+	double v = 0;
+
+	if (len > 15)
+		return strtod(s, NULL);
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return strtod(s, NULL);
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
 static int
 scan_literal(const char *s, size_t i, size_t len, const char *word)
 {
@@ -298,9 +318,8 @@ pa_flat_scan(const char *line, size_t len, const char *const *keys, const size_t
 			    memcmp(keys[k], key, keylen) == 0)
 				want = k;
 		if (want >= 0) {
-			/* The literal ends at a separator, so strtod stops there. */
 			if (v.type == PA_FLAT_NUMBER)
-				v.num = strtod(v.s, NULL);
+				v.num = number_value(v.s, v.len);
 			values[want] = v;
 		}
 

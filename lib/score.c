@@ -142,61 +142,73 @@ count_segments(const char *template)
 	return n;
 }
 
-/* Does s[0..n) end in suffix, ignoring ASCII case? */
+/* A word of a fixed list, with its length so most comparisons stop there. */
+struct word {
+	const char *text;
+	size_t len;
+};
+
+#define W(s) { s, sizeof(s) - 1 }
+
+/* Is s[0..n) one of the words, ignoring ASCII case? */
 static int
-ends_with(const char *s, size_t n, const char *suffix)
+is_one_of(const char *s, size_t n, const struct word *words, size_t nwords)
 {
-	size_t m = strlen(suffix);
-
-	return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
-}
-
-static int
-path_is_static(const char *template, size_t n)
-{
-	static const char *const ext[] = {
-		".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".webp",
-		".woff", ".woff2", ".ttf", ".map", ".txt", ".xml", ".xbm", ".bmp", ".mp4"
-	};
-	size_t i = n;
-
-	/* Only a last segment with a dot can name a static file. */
-	while (i > 0 && template[i - 1] != '.' && template[i - 1] != '/')
-		i--;
-	if (i == 0 || template[i - 1] != '.')
-		return 0;
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-		if (ends_with(template, n, ext[i]))
+	for (size_t i = 0; i < nwords; i++)
+		if (words[i].len == n && strncasecmp(s, words[i].text, n) == 0)
 			return 1;
 	return 0;
 }
 
-static int
-path_is_health(const char *template, size_t n)
+#define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Set the path class features from a template: a static file by the
+ * extension of its last segment, a health probe by its last segment, a
+ * script or API endpoint by a script extension or any segment name.
+ */
+static void
+classify_path(struct pa_features *f, const char *template, size_t n)
 {
-	static const char *const last[] = {
-		"/health", "/healthz", "/healthcheck", "/ping", "/ready", "/readyz", "/live",
-		"/livez", "/status", "/metrics", "/server-status"
+	static const struct word static_ext[] = {
+		W("css"), W("js"), W("png"), W("jpg"), W("jpeg"), W("gif"), W("ico"), W("svg"),
+		W("webp"), W("woff"), W("woff2"), W("ttf"), W("map"), W("txt"), W("xml"),
+		W("xbm"), W("bmp"), W("mp4")
 	};
-
-	for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
-		if (ends_with(template, n, last[i]))
-			return 1;
-	return 0;
-}
-
-static int
-path_is_dynamic(const char *template)
-{
-	static const char *const marks[] = {
-		".php", ".cgi", ".asp", ".jsp", ".pl", "/cgi-bin/", "/htbin/", "/api/", "/graphql",
-		"/search", "/rpc"
+	static const struct word script_ext[] = {
+		W("php"), W("cgi"), W("asp"), W("aspx"), W("jsp"), W("pl")
 	};
+	static const struct word probes[] = {
+		W("health"), W("healthz"), W("healthcheck"), W("ping"), W("ready"), W("readyz"),
+		W("live"), W("livez"), W("status"), W("metrics"), W("server-status")
+	};
+	static const struct word dynamic_dirs[] = {
+		W("cgi-bin"), W("htbin"), W("api"), W("graphql"), W("search"), W("rpc")
+	};
+	size_t last = n, dot = 0;
 
-	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
-		if (strstr(template, marks[i]) != NULL)
-			return 1;
-	return strncmp(template, "/api", 4) == 0;
+	while (last > 0 && template[last - 1] != '/')
+		last--;
+	for (size_t i = last; i < n; i++)
+		if (template[i] == '.')
+			dot = i + 1;
+	if (dot > 0) {
+		f->x[PA_F_STATIC] = is_one_of(template + dot, n - dot, static_ext, NWORDS(static_ext));
+		f->x[PA_F_DYNAMIC] = is_one_of(template + dot, n - dot, script_ext,
+					       NWORDS(script_ext));
+	}
+	f->x[PA_F_HEALTH] = is_one_of(template + last, n - last, probes, NWORDS(probes));
+
+	/* Segments start after each '/'; the last one was covered above. */
+	for (size_t i = 0; i < last && !f->x[PA_F_DYNAMIC];) {
+		size_t j = i + 1;
+
+		while (j < n && template[j] != '/')
+			j++;
+		if (is_one_of(template + i + 1, j - i - 1, dynamic_dirs, NWORDS(dynamic_dirs)))
+			f->x[PA_F_DYNAMIC] = 1;
+		i = j;
+	}
 }
 
 /* Feature extraction */
@@ -296,9 +308,7 @@ features_route(struct pa_features *f, const char *method, size_t mlen, const cha
 
 		f->x[PA_F_QUERY] = nquery ? log1p(nquery) : 0;
 		f->x[PA_F_SEGMENTS] = count_segments(f->template);
-		f->x[PA_F_STATIC] = path_is_static(f->template, n);
-		f->x[PA_F_HEALTH] = path_is_health(f->template, n);
-		f->x[PA_F_DYNAMIC] = path_is_dynamic(f->template);
+		classify_path(f, f->template, n);
 	}
 }
 
@@ -306,7 +316,9 @@ void
 pa_features_basic(struct pa_features *f, const char *method, size_t mlen, const char *path,
 		  size_t plen, int bytes_in_known, double bytes_in, double bytes_out)
 {
-	memset(f, 0, sizeof *f);
+	/* The template buffer is written only when there is a path. */
+	memset(f->x, 0, sizeof f->x);
+	f->template[0] = '\0';
 	f->bytes_in_known = bytes_in_known;
 	if (bytes_in_known)
 		f->x[PA_F_BYTES_IN] = log1p(bytes_in / 1024);

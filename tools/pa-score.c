@@ -2,6 +2,7 @@
  * pa-score - give every request a complexity score and roll requests up
  * into bucket records.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@ enum {
 	OPT_FIT,
 	OPT_FIT_METHOD,
 	OPT_FEATURE,
-	OPT_MODEL
+	OPT_MODEL,
+	OPT_FOLLOW
 };
 
 struct run {
@@ -36,6 +38,7 @@ struct run {
 	pa_usec_t step;			/* 0: no rollup */
 	pa_usec_t lateness;		/* < 0: keep buckets open until the end */
 	int merge;
+	int follow;			/* flush each record and bucket as written */
 	int sharded;
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
@@ -72,6 +75,8 @@ usage(FILE *fp)
 		"      --lateness DURATION  write each bucket once requests are DURATION\n"
 		"                           past its end; later requests for it are\n"
 		"                           rejected (default: write all at end of input)\n"
+		"      --follow             write each bucket as soon as it closes and flush\n"
+		"                           it (for tail -f; --lateness defaults to 0)\n"
 		"      --merge              combine bucket records from partial rollups\n"
 		"      --shard K/N          keep only the series whose tenant_service_name\n"
 		"                           hashes to shard K of N\n"
@@ -154,6 +159,26 @@ rollup_add(struct run *run, const struct pa_rollup_request *req)
 		pa_die(PA_EXIT_IO, "internal error: request accepted as on time was late");
 }
 
+/* Push buffered output to the reader; a closed pipe ends the tool quietly. */
+static void
+flush_output(void)
+{
+	if (fflush(stdout) == 0)
+		return;
+	if (errno == EPIPE)
+		exit(PA_EXIT_OK);
+	pa_die(PA_EXIT_IO, "write to standard output failed: %s", strerror(errno));
+}
+
+/* Bucket writer for --follow: each bucket reaches the reader at once. */
+static void
+write_bucket_flushed(const char *tenant_service_name, const char *tenant, const char *service,
+		     pa_usec_t step, const struct pa_bucket *b, void *ctx)
+{
+	pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
+	flush_output();
+}
+
 /*
  * Scorer output.  Without a rollup every item is a record; with one, a
  * request is a held_request and anything else a record passing through.
@@ -171,6 +196,8 @@ emit(void *item, double complexity, void *ctx)
 			pa_rec_set_num(rec, "complexity", (double)llround(complexity * 1e6) / 1e6);
 		pa_out_json(rec);
 		json_decref(rec);
+		if (run->follow)
+			flush_output();
 		return;
 	}
 
@@ -461,6 +488,7 @@ main(int argc, char **argv)
 		{ "rollup", required_argument, NULL, 'r' },
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
 		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "calibrate", required_argument, NULL, OPT_CALIBRATE },
 		{ "hold", required_argument, NULL, OPT_HOLD },
@@ -496,6 +524,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_MERGE:
 			run.merge = 1;
+			break;
+		case OPT_FOLLOW:
+			run.follow = 1;
 			break;
 		case OPT_SHARD:
 			pa_opt_shard(optarg, &run.shard_k, &run.shard_n);
@@ -561,8 +592,15 @@ main(int argc, char **argv)
 		run.extra = *pa_model_extra(run.model);
 	}
 
+	if (run.follow && run.step == 0)
+		pa_usage_error("--follow needs --rollup");
+	if (run.follow && run.lateness < 0)
+		run.lateness = 0;
+
 	if (run.step != 0 || run.merge)
-		run.rollup = pa_rollup_new(run.step, run.lateness, pa_bucket_write_ndjson, NULL);
+		run.rollup = pa_rollup_new(run.step, run.lateness,
+					   run.follow ? write_bucket_flushed : pa_bucket_write_ndjson,
+					   NULL);
 	if (run.fit_path != NULL)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
 

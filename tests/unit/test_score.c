@@ -77,6 +77,39 @@ test_features(void)
 	json_decref(rec);
 }
 
+/* The path class features of path. */
+static void
+classes_of(const char *path, int *stat, int *health, int *dynamic)
+{
+	struct pa_features f;
+
+	pa_features_basic(&f, NULL, 0, path, strlen(path), 0, 0, 0);
+	*stat = f.x[PA_F_STATIC] == 1;
+	*health = f.x[PA_F_HEALTH] == 1;
+	*dynamic = f.x[PA_F_DYNAMIC] == 1;
+}
+
+static void
+test_path_classes(void)
+{
+	int st, he, dy;
+
+	classes_of("/images/KSC-logo.GIF", &st, &he, &dy);
+	CHECK("class static by extension", st && !he && !dy);
+	classes_of("/cgi-bin/imagemap/countdown?320,274", &st, &he, &dy);
+	CHECK("class dynamic by directory", !st && !he && dy);
+	classes_of("/shop/cart.php", &st, &he, &dy);
+	CHECK("class dynamic by extension", !st && dy);
+	classes_of("/v1/healthz", &st, &he, &dy);
+	CHECK("class health probe", !st && he && !dy);
+	classes_of("/api", &st, &he, &dy);
+	CHECK("class api last segment", dy);
+	classes_of("/apidocs/index.html", &st, &he, &dy);
+	CHECK("class plain page", !st && !he && !dy);
+	classes_of("/js.d/app", &st, &he, &dy);
+	CHECK("class dot in directory only", !st);
+}
+
 static void
 test_shape_deep(void)
 {
@@ -181,6 +214,7 @@ main(void)
 {
 	test_templates();
 	test_features();
+	test_path_classes();
 	test_shape_deep();
 	test_scorer_median();
 	test_flat_fallback();
