@@ -7,14 +7,17 @@
 enum pa_shape_status
 pa_json_shape_text(const char *s, size_t len, int max_depth, struct pa_json_shape *out)
 {
-	/* open[d] is '{' or '[' for the container at depth d + 1; seen[d] is 1
-	 * once that container holds a value, so "[]" counts no element. */
+	/*
+	 * open[d] is '{' or '[' for the container at depth d + 1.  seen[d] is 1
+	 * once that container contains a value, so "[]" counts no element.
+	 */
 	char open[PA_SHAPE_DEPTH_MAX];
 	char seen[PA_SHAPE_DEPTH_MAX];
 	int depth = 0;
 	size_t i = 0;
 
-	assert(max_depth >= 1 && max_depth <= PA_SHAPE_DEPTH_MAX);
+	assert(max_depth >= 1);
+	assert(max_depth <= PA_SHAPE_DEPTH_MAX);
 	memset(out, 0, sizeof *out);
 	while (i < len) {
 		char c = s[i++];
@@ -95,7 +98,8 @@ pa_json_shape_value(const json_t *v, int max_depth, struct pa_json_shape *out)
 	int depth = 0;
 	enum pa_shape_status rc = PA_SHAPE_OK;
 
-	assert(max_depth >= 1 && max_depth <= PA_SHAPE_DEPTH_MAX);
+	assert(max_depth >= 1);
+	assert(max_depth <= PA_SHAPE_DEPTH_MAX);
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(v) && !json_is_array(v))
 		return PA_SHAPE_OK;
@@ -218,8 +222,8 @@ scan_number(const char *s, size_t i, size_t len)
 
 /*
  * The value of a number literal checked by scan_number.  Plain integers
- * of up to 15 digits are exact in a double and summed directly; the rest
- * go to strtod, which stops at the separator after the literal.
+ * of up to 15 digits are exact in a double, so they are summed directly.
+ * Other literals go to strtod, which stops at the separator after them.
  */
 static double
 number_value(const char *s, size_t len)

@@ -18,8 +18,7 @@
 #include "timeutil.h"
 
 enum {
-	OPT_ROLLUP = 1,
-	OPT_LATENESS,
+	OPT_LATENESS = 1,
 	OPT_MERGE,
 	OPT_SHARD,
 	OPT_CALIBRATE,
