@@ -16,6 +16,7 @@
 #include "rollup.h"
 #include "score.h"
 #include "timeutil.h"
+#include "tsdb.h"
 
 enum {
 	OPT_LATENESS = 1,
@@ -93,6 +94,8 @@ usage(FILE *fp)
 		"      --feature FIELD      with --fit, also use numeric request field FIELD\n"
 		"                           as a feature (repeatable, up to 16)\n"
 		"      --model FILE         score with the weights of a --fit model\n"
+		"      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+		"                           backfill) or influx (InfluxDB line protocol)\n"
 		PA_COMMON_USAGE);
 }
 
@@ -497,6 +500,7 @@ main(int argc, char **argv)
 		{ "fit-method", required_argument, NULL, OPT_FIT_METHOD },
 		{ "feature", required_argument, NULL, OPT_FEATURE },
 		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -563,6 +567,9 @@ main(int argc, char **argv)
 		case OPT_MODEL:
 			run.model_path = optarg;
 			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return pa_out_finish();
@@ -621,6 +628,7 @@ main(int argc, char **argv)
 			rc = fit_rc;
 		pa_fitter_free(run.fitter);
 	}
+	pa_tsdb_output_finish();
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(run.common.max_bad);
 	else

@@ -1,0 +1,305 @@
+/*
+ * fc_ets.c - additive exponential smoothing: simple, Holt, damped Holt and
+ * additive Holt-Winters, written as the single-source-of-error state-space
+ * models ETS(A,N,N), ETS(A,A,N), ETS(A,Ad,N) and ETS(A,A|Ad|N,A) of Hyndman,
+ * Koehler, Ord and Snyder, "Forecasting with Exponential Smoothing" (2008).
+ *
+ * The smoothing parameters are fitted by Nelder-Mead (GSL nmsimplex2) on the
+ * sum of squared one-step errors, which for these Gaussian models is the
+ * maximum-likelihood fit.  The initial states come from the first seasons
+ * rather than being fitted, a simplification that costs a little accuracy
+ * on short series.  Unknown values (NAN) contribute no error: the states
+ * run forward on their own prediction across them.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_multimin.h>
+
+#include "fc_models.h"
+#include "forecast.h"
+
+/* The damping parameter stays in [0.80, 0.98], as R's ets restricts it. */
+#define PHI_MIN 0.80
+#define PHI_SPAN 0.18
+
+struct ets_params {
+	double alpha, beta, gamma, phi;
+};
+
+struct ets_state {
+	double level, trend;
+	double *season;		/* season[t % period]: the component for time t */
+};
+
+struct ets_problem {
+	const double *y;
+	size_t n;
+	const struct pa_fcm_ets_spec *spec;
+	double level0, trend0;
+	double *season0;
+	double *season;		/* scratch for one run */
+};
+
+static double
+logistic(double u)
+{
+	return 1 / (1 + exp(-u));
+}
+
+static double
+logit(double p)
+{
+	return log(p / (1 - p));
+}
+
+/*
+ * Map the unconstrained search vector to parameters inside the usual
+ * admissible region: 0 < beta < alpha < 1 and 0 < gamma < 1 - alpha.
+ */
+static struct ets_params
+params_from(const gsl_vector *u, const struct pa_fcm_ets_spec *spec)
+{
+	struct ets_params p = { 0, 0, 0, 1 };
+	size_t i = 0;
+
+	p.alpha = logistic(gsl_vector_get(u, i++));
+	if (spec->trend)
+		p.beta = p.alpha * logistic(gsl_vector_get(u, i++));
+	if (spec->period)
+		p.gamma = (1 - p.alpha) * logistic(gsl_vector_get(u, i++));
+	if (spec->damped)
+		p.phi = PHI_MIN + PHI_SPAN * logistic(gsl_vector_get(u, i++));
+	return p;
+}
+
+static size_t
+param_count(const struct pa_fcm_ets_spec *spec)
+{
+	return 1 + (spec->trend != 0) + (spec->period != 0) + (spec->damped != 0);
+}
+
+/*
+ * Run the filter over y and return the sum of squared one-step errors;
+ * *known receives how many errors it summed.  The final states are left in
+ * st, ready for forecasting.
+ */
+static double
+ets_run(const struct ets_problem *pr, const struct ets_params *p, struct ets_state *st,
+	size_t *known)
+{
+	size_t m = pr->spec->period;
+	double sse = 0;
+
+	st->level = pr->level0;
+	st->trend = pr->trend0;
+	if (m)
+		memcpy(st->season, pr->season0, m * sizeof *st->season);
+	*known = 0;
+
+	for (size_t t = 0; t < pr->n; t++) {
+		double s = m ? st->season[t % m] : 0;
+		double base = st->level + p->phi * st->trend;
+		double e = 0;
+
+		if (!isnan(pr->y[t])) {
+			e = pr->y[t] - (base + s);
+			sse += e * e;
+			(*known)++;
+		}
+		st->level = base + p->alpha * e;
+		st->trend = p->phi * st->trend + p->beta * e;
+		if (m)
+			st->season[t % m] = s + p->gamma * e;
+	}
+	return sse;
+}
+
+static double
+ets_objective(const gsl_vector *u, void *data)
+{
+	const struct ets_problem *pr = data;
+	struct ets_params p = params_from(u, pr->spec);
+	struct ets_state st = { 0, 0, pr->season };
+	size_t known;
+	double sse = ets_run(pr, &p, &st, &known);
+
+	return isfinite(sse) ? sse : HUGE_VAL;
+}
+
+static double
+mean_range(const double *y, size_t from, size_t to)
+{
+	double sum = 0;
+	size_t known = 0;
+
+	for (size_t i = from; i < to; i++) {
+		if (isnan(y[i]))
+			continue;
+		sum += y[i];
+		known++;
+	}
+	return known ? sum / (double)known : NAN;
+}
+
+/*
+ * Initial states.  With a season: the level is the mean of the first
+ * season, the trend the change of the season means, the season the first
+ * season's deviations from that line (centred to sum zero).  Without: the
+ * first known value and the least-squares slope of the first ten values.
+ * Returns -1 when the first seasons hold no known value.
+ */
+static int
+ets_init(struct ets_problem *pr)
+{
+	size_t m = pr->spec->period;
+
+	if (m) {
+		double first = mean_range(pr->y, 0, m), second = mean_range(pr->y, m, 2 * m);
+		double slope, centre = 0;
+
+		if (isnan(first) || isnan(second))
+			return -1;
+		slope = pr->spec->trend ? (second - first) / (double)m : 0;
+		for (size_t i = 0; i < m; i++) {
+			double line = first + ((double)i - (double)(m - 1) / 2) * slope;
+
+			pr->season0[i] = isnan(pr->y[i]) ? 0 : pr->y[i] - line;
+			centre += pr->season0[i];
+		}
+		for (size_t i = 0; i < m; i++)
+			pr->season0[i] -= centre / (double)m;
+		pr->trend0 = slope;
+		pr->level0 = first - slope * (double)(m + 1) / 2;
+		return 0;
+	}
+
+	double sx = 0, sy = 0, sxx = 0, sxy = 0, cnt = 0;
+	size_t first = 0;
+
+	while (first < pr->n && isnan(pr->y[first]))
+		first++;
+	if (first == pr->n)
+		return -1;
+	for (size_t i = first; i < pr->n && i < first + 10; i++) {
+		double x = (double)(i - first);
+
+		if (isnan(pr->y[i]))
+			continue;
+		sx += x;
+		sy += pr->y[i];
+		sxx += x * x;
+		sxy += x * pr->y[i];
+		cnt++;
+	}
+	pr->trend0 = 0;
+	if (pr->spec->trend && cnt > 1 && cnt * sxx - sx * sx > 0)
+		pr->trend0 = (cnt * sxy - sx * sy) / (cnt * sxx - sx * sx);
+	pr->level0 = pr->y[first] - pr->trend0;
+	return 0;
+}
+
+/* Minimise the squared error from a fixed, central starting point. */
+static void
+ets_fit(struct ets_problem *pr, gsl_vector *u)
+{
+	size_t dim = u->size, i = 0;
+	gsl_multimin_function f = { ets_objective, dim, pr };
+	const gsl_multimin_fminimizer_type *type = gsl_multimin_fminimizer_nmsimplex2;
+	gsl_multimin_fminimizer *s = gsl_multimin_fminimizer_alloc(type, dim);
+	gsl_vector *step = gsl_vector_alloc(dim);
+
+	gsl_vector_set(u, i++, logit(0.3));
+	if (pr->spec->trend)
+		gsl_vector_set(u, i++, logit(0.1));
+	if (pr->spec->period)
+		gsl_vector_set(u, i++, logit(0.1));
+	if (pr->spec->damped)
+		gsl_vector_set(u, i++, 0);
+	gsl_vector_set_all(step, 1.0);
+
+	gsl_multimin_fminimizer_set(s, &f, u, step);
+	for (int iter = 0; iter < 100 * (int)dim + 100; iter++) {
+		if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
+			break;
+		if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s), 1e-4) == GSL_SUCCESS)
+			break;
+	}
+	gsl_vector_memcpy(u, gsl_multimin_fminimizer_x(s));
+	gsl_multimin_fminimizer_free(s);
+	gsl_vector_free(step);
+}
+
+int
+pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
+	   size_t horizon, struct pa_fcm_out *out, char *why)
+{
+	size_t m = spec->period, dim = param_count(spec), known;
+	size_t need = m ? 2 * m : (spec->trend ? 4 : 3);
+	struct ets_problem pr = { y, n, spec, 0, 0, NULL, NULL };
+	struct ets_params p;
+	struct ets_state st;
+	gsl_vector *u;
+	double sse, sigma2, loglik, k, c = 0;
+	int rc = -1;
+
+	assert(!spec->damped || spec->trend);
+	if (n < need || pa_fcm_known(y, n) < need) {
+		snprintf(why, PA_FC_REASON_MAX, "history of %zu known values, need %zu",
+			 pa_fcm_known(y, n), need);
+		return -1;
+	}
+	if (m) {
+		pr.season0 = calloc(m, sizeof *pr.season0);
+		pr.season = calloc(m, sizeof *pr.season);
+		if (pr.season0 == NULL || pr.season == NULL) {
+			snprintf(why, PA_FC_REASON_MAX, "out of memory");
+			goto done;
+		}
+	}
+	if (ets_init(&pr) != 0) {
+		snprintf(why, PA_FC_REASON_MAX, "no known value in the first seasons");
+		goto done;
+	}
+
+	gsl_set_error_handler_off();
+	u = gsl_vector_alloc(dim);
+	ets_fit(&pr, u);
+	p = params_from(u, spec);
+	gsl_vector_free(u);
+
+	st.season = pr.season;
+	sse = ets_run(&pr, &p, &st, &known);
+	sigma2 = sse / (double)known;
+	out->sigma = sqrt(sigma2);
+
+	/* Parameters counted as R's ets counts them: smoothing, initial states, variance. */
+	k = (double)dim + 1 + (spec->trend ? 1 : 0) + (double)m + 1;
+	loglik = -0.5 * (double)known * (log(2 * M_PI * fmax(sigma2, 1e-300)) + 1);
+	out->aicc = (double)known - k - 1 > 0
+		? -2 * loglik + 2 * k + 2 * k * (k + 1) / ((double)known - k - 1)
+		: NAN;
+
+	/* h-step variance: sigma^2 (1 + sum_{j<h} c_j^2), c_j = alpha + beta phi_j + gamma [m | j]. */
+	double phisum = 0, phipow = 1;
+
+	for (size_t h = 1; h <= horizon; h++) {
+		phipow *= p.phi;
+		phisum += phipow;
+		out->mean[h - 1] = st.level + phisum * st.trend + (m ? st.season[(n + h - 1) % m] : 0);
+		out->sd[h - 1] = sqrt(sigma2 * (1 + c));
+
+		double cj = p.alpha + p.beta * phisum + ((m && h % m == 0) ? p.gamma : 0);
+
+		c += cj * cj;
+	}
+	rc = 0;
+done:
+	free(pr.season0);
+	free(pr.season);
+	return rc;
+}

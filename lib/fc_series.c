@@ -1,0 +1,337 @@
+/*
+ * fc_series.c - grouping bucket records per series.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "fc_series.h"
+#include "ndjson.h"
+#include "opts.h"
+
+struct pa_fc_series_set {
+	struct pa_fc_series **slot;	/* open-addressing table keyed by name */
+	size_t size, used;
+	struct pa_fc_series **sorted;
+};
+
+struct pa_fc_series_set *
+pa_fc_series_new(void)
+{
+	struct pa_fc_series_set *set = calloc(1, sizeof *set);
+
+	if (set == NULL)
+		return NULL;
+	set->size = 64;
+	set->slot = calloc(set->size, sizeof *set->slot);
+	if (set->slot == NULL) {
+		free(set);
+		return NULL;
+	}
+	return set;
+}
+
+void
+pa_fc_series_free(struct pa_fc_series_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->size; i++) {
+		struct pa_fc_series *s = set->slot[i];
+
+		if (s == NULL)
+			continue;
+		free(s->name);
+		free(s->tenant);
+		free(s->service);
+		free(s->points);
+		free(s);
+	}
+	free(set->slot);
+	free(set->sorted);
+	free(set);
+}
+
+static size_t
+slot_of(struct pa_fc_series **slot, size_t size, const char *name)
+{
+	size_t i = (size_t)pa_hash64(name, strlen(name)) & (size - 1);
+
+	while (slot[i] != NULL && strcmp(slot[i]->name, name) != 0)
+		i = (i + 1) & (size - 1);
+	return i;
+}
+
+static int
+grow(struct pa_fc_series_set *set)
+{
+	size_t size = set->size * 2;
+	struct pa_fc_series **slot = calloc(size, sizeof *slot);
+
+	if (slot == NULL)
+		return -1;
+	for (size_t i = 0; i < set->size; i++)
+		if (set->slot[i] != NULL)
+			slot[slot_of(slot, size, set->slot[i]->name)] = set->slot[i];
+	free(set->slot);
+	set->slot = slot;
+	set->size = size;
+	return 0;
+}
+
+static char *
+copy_part(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+static struct pa_fc_series *
+series_create(const char *name, const json_t *rec, pa_usec_t step)
+{
+	struct pa_fc_series *s = calloc(1, sizeof *s);
+	const char *tenant = pa_rec_str(rec, "tenant"), *service = pa_rec_str(rec, "service");
+	const char *slash = strchr(name, '/');
+
+	if (s == NULL)
+		return NULL;
+	s->name = copy_part(name, strlen(name));
+	if (tenant == NULL)
+		s->tenant = copy_part(name, slash ? (size_t)(slash - name) : strlen(name));
+	else
+		s->tenant = copy_part(tenant, strlen(tenant));
+	if (service == NULL)
+		s->service = copy_part(slash ? slash + 1 : "", slash ? strlen(slash + 1) : 0);
+	else
+		s->service = copy_part(service, strlen(service));
+	s->step = step;
+	if (s->name == NULL || s->tenant == NULL || s->service == NULL) {
+		free(s->name);
+		free(s->tenant);
+		free(s->service);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Write the value of field key for a message: a quoted string, or the JSON text. */
+static void
+describe_value(const json_t *rec, const char *key, char *buf, size_t size)
+{
+	const json_t *v = json_object_get(rec, key);
+	char *text;
+
+	if (json_is_string(v)) {
+		snprintf(buf, size, "%s", pa_quote(json_string_value(v), json_string_length(v)));
+		return;
+	}
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	snprintf(buf, size, "%.60s", text ? text : "?");
+	free(text);
+}
+
+/* Report field key as missing or invalid ("is not WHAT"). */
+static int
+bad_field(const json_t *rec, const char *key, const char *what, char *err, size_t errsize,
+	  const char **reason_class, const char *cls)
+{
+	char value[80];
+
+	*reason_class = cls;
+	if (json_object_get(rec, key) == NULL) {
+		snprintf(err, errsize, "missing field \"%s\"", key);
+		return -1;
+	}
+	describe_value(rec, key, value, sizeof value);
+	snprintf(err, errsize, "field \"%s\" is not %s: %s", key, what, value);
+	return -1;
+}
+
+int
+pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
+		 char *err, size_t errsize, const char **reason_class)
+{
+	const char *name = pa_rec_str(rec, "tenant_service_name");
+	const char *cfield = "complexity_sum";
+	double step_s, requests = NAN, csum = NAN, cmean;
+	pa_usec_t ts, step;
+	struct pa_fc_series *s;
+	size_t i;
+	int got;
+
+	if (name == NULL || name[0] == '\0')
+		return bad_field(rec, "tenant_service_name", "a non-empty string", err, errsize,
+				 reason_class, "invalid tenant_service_name");
+	if (pa_rec_time(rec, "ts", &ts) != 1)
+		return bad_field(rec, "ts", "a timestamp", err, errsize, reason_class, "invalid ts");
+	if (pa_rec_num(rec, "step_s", &step_s) != 1 || step_s < 1 || step_s > 366 * 86400.0)
+		return bad_field(rec, "step_s", "a bucket width from 1 to 31622400 seconds", err,
+				 errsize, reason_class, "invalid step_s");
+	step = (pa_usec_t)llround(step_s * (double)PA_USEC_PER_SEC);
+
+	/* requests null stands for an unknown bucket, as an empty CSV cell does. */
+	got = pa_rec_num(rec, "requests", &requests);
+	if (got < 0 || (got == 1 && requests < 0))
+		return bad_field(rec, "requests", "a count >= 0", err, errsize, reason_class,
+				 "invalid requests");
+	if (got == 0)
+		requests = NAN;
+
+	got = pa_rec_num(rec, "complexity_sum", &csum);
+	if (got == 0) {
+		cfield = "complexity_mean";
+		got = pa_rec_num(rec, "complexity_mean", &cmean);
+		if (got == 1)
+			csum = isnan(requests) ? NAN : cmean * requests;
+	}
+	if (got < 0 || (got == 1 && csum < 0))
+		return bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
+				 "invalid complexity");
+	if (got == 0)
+		csum = NAN;
+
+	if (set->used * 2 >= set->size && grow(set) != 0)
+		goto nomem;
+	i = slot_of(set->slot, set->size, name);
+	s = set->slot[i];
+	if (s == NULL) {
+		s = series_create(name, rec, step);
+		if (s == NULL)
+			goto nomem;
+		set->slot[i] = s;
+		set->used++;
+	} else if (s->step != step) {
+		*reason_class = "step differs within a series";
+		snprintf(err, errsize, "field \"step_s\" is %g but earlier buckets of %s have %g",
+			 step_s, pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC);
+		return -1;
+	}
+	if (s->count == s->alloc) {
+		size_t alloc = s->alloc ? s->alloc * 2 : 64;
+		struct pa_fc_point *p = realloc(s->points, alloc * sizeof *p);
+
+		if (p == NULL)
+			goto nomem;
+		s->points = p;
+		s->alloc = alloc;
+	}
+	s->points[s->count++] = (struct pa_fc_point){ pa_bucket_start(ts, step), requests, csum };
+	return 0;
+
+nomem:
+	*reason_class = "out of memory";
+	snprintf(err, errsize, "out of memory storing bucket %s", pa_quote(name, strlen(name)));
+	return -1;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	const struct pa_fc_series *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+struct pa_fc_series **
+pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count)
+{
+	size_t k = 0;
+
+	free(set->sorted);
+	set->sorted = malloc((set->used ? set->used : 1) * sizeof *set->sorted);
+	if (set->sorted == NULL) {
+		*count = 0;
+		return NULL;
+	}
+	for (size_t i = 0; i < set->size; i++)
+		if (set->slot[i] != NULL)
+			set->sorted[k++] = set->slot[i];
+	qsort(set->sorted, k, sizeof *set->sorted, by_name);
+	*count = k;
+	return set->sorted;
+}
+
+static int
+by_ts(const void *a, const void *b)
+{
+	const struct pa_fc_point *x = a, *y = b;
+
+	return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+/* Add b to a, where NAN means unknown: unknown plus known is the known part. */
+static double
+add_known(double a, double b)
+{
+	if (isnan(a))
+		return b;
+	if (isnan(b))
+		return a;
+	return a + b;
+}
+
+int
+pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
+		     double **complexity, size_t *n, pa_usec_t *first, size_t *missing)
+{
+	pa_usec_t span;
+	size_t len, filled = 0;
+	double *v, *c, *csum;
+
+	*volume = *complexity = NULL;
+	*n = *missing = 0;
+	if (s->count == 0)
+		return 0;
+	qsort(s->points, s->count, sizeof *s->points, by_ts);
+	*first = s->points[0].ts;
+	span = s->points[s->count - 1].ts - *first;
+	if (span / s->step >= PA_FC_MAX_BUCKETS)
+		return -1;
+	len = (size_t)(span / s->step) + 1;
+
+	v = malloc(len * sizeof *v);
+	c = malloc(len * sizeof *c);
+	csum = malloc(len * sizeof *csum);
+	if (v == NULL || c == NULL || csum == NULL) {
+		free(v);
+		free(c);
+		free(csum);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		v[i] = csum[i] = -1;	/* -1: no record for this bucket yet */
+
+	for (size_t j = 0; j < s->count; j++) {
+		size_t i = (size_t)((s->points[j].ts - *first) / s->step);
+
+		if (v[i] == -1) {
+			v[i] = s->points[j].requests;
+			csum[i] = s->points[j].complexity_sum;
+			filled++;
+		} else {
+			v[i] = add_known(v[i], s->points[j].requests);
+			csum[i] = add_known(csum[i], s->points[j].complexity_sum);
+		}
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == -1) {
+			v[i] = gaps_unknown ? NAN : 0;
+			csum[i] = NAN;
+		}
+		c[i] = (!isnan(v[i]) && v[i] > 0 && !isnan(csum[i])) ? csum[i] / v[i] : NAN;
+	}
+	free(csum);
+	*volume = v;
+	*complexity = c;
+	*n = len;
+	*missing = len - filled;
+	return 0;
+}

@@ -1,0 +1,100 @@
+/*
+ * forecast.h - point forecasts and prediction intervals for one series.
+ *
+ * The input is a regular series y[0..n) of bucket values, oldest first, one
+ * value per step.  NAN marks an unknown bucket; every model skips it when
+ * fitting and carries its state across it.  The caller owns y.
+ *
+ * pa_fc_forecast() fills a pa_fc_result whose arrays it allocates; release
+ * them with pa_fc_result_free().  A series too short or too flat for the
+ * requested model still gets a forecast from a simpler one, and the result's
+ * model and reason fields say which model ran and why it was chosen.  Only a
+ * series with no known value at all has no forecast.
+ *
+ * Models (opts.model):
+ *   "auto"     the candidates below that the history supports, chosen by
+ *              the mean absolute error over up to three rolling origins at
+ *              the end of the history, then refitted on all of it; the
+ *              hold-out errors also rescale the interval so that it covers
+ *              about the requested share of them
+ *   "snaive"   seasonal naive: the value one period back
+ *   "naive"    the last known value (random walk)
+ *   "drift"    random walk with the average historical slope
+ *   "mean"     the mean of the history
+ *   "hw"       additive Holt-Winters (level, trend, season), smoothing
+ *              parameters fitted by Nelder-Mead on the one-step squared error
+ *   "hw-damped" the same with a damped trend
+ *   "ses"      simple exponential smoothing (level only)
+ */
+#ifndef PA_FORECAST_H
+#define PA_FORECAST_H
+
+#include <stddef.h>
+
+#define PA_FC_NAME_MAX 96
+#define PA_FC_REASON_MAX 160
+
+struct pa_fc_opts {
+	size_t period;		/* season length in steps; 0 or 1: no season */
+	size_t period2;		/* a second, longer season (weekly beside daily); 0: none */
+	double level;		/* interval level as a fraction, 0 < level < 1 */
+	const char *model;	/* a name above; NULL means "auto" */
+	int counts;		/* 1: values are counts, so forecasts and bounds are
+				 * clamped at zero and a flat history still gets a
+				 * Poisson-sized interval */
+	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
+};
+
+/*
+ * Variance-stabilising transform.  With log1p the model is fitted on
+ * log1p(y) and the forecast mapped back with expm1, so the point forecast
+ * is a median rather than a mean.  AUTO lets the automatic choice try each
+ * candidate on both scales; with a named model it means NONE.
+ */
+enum {
+	PA_FC_TRANSFORM_NONE = 0,
+	PA_FC_TRANSFORM_LOG1P = 1,
+	PA_FC_TRANSFORM_AUTO = 2
+};
+
+/* Fill o with the defaults: no season, level 0.95, "auto", counts, transform AUTO. */
+void pa_fc_opts_default(struct pa_fc_opts *o);
+
+struct pa_fc_result {
+	size_t horizon;		/* length of the three arrays */
+	double *mean;		/* point forecast per step ahead, mean[0] one step ahead */
+	double *lower;		/* interval bounds at opts.level */
+	double *upper;
+	double sigma;		/* one-step residual standard deviation, on the fitted scale */
+	char model[PA_FC_NAME_MAX];	/* the model that produced the forecast, e.g. "hw(p=24)" */
+	char reason[PA_FC_REASON_MAX];	/* why it was chosen or why a fallback ran; may be "" */
+	int fallback;		/* 1: the requested model or period could not be used */
+};
+
+/* Return codes of pa_fc_forecast. */
+enum pa_fc_status {
+	PA_FC_OK = 0,
+	PA_FC_NO_DATA = 1,	/* no known value in y: result holds only the reason */
+	PA_FC_BAD_MODEL = 2,	/* opts.model is not a known name */
+	PA_FC_NO_MEMORY = 3
+};
+
+/*
+ * Forecast horizon steps past the end of y[0..n).  out is overwritten; on
+ * PA_FC_OK its arrays hold horizon values each and the caller frees them
+ * with pa_fc_result_free().  On any other status the arrays are NULL and
+ * out->reason says why.  Deterministic: the same input gives the same
+ * result bit for bit.
+ */
+int pa_fc_forecast(const double *y, size_t n, size_t horizon,
+		   const struct pa_fc_opts *opts, struct pa_fc_result *out);
+
+void pa_fc_result_free(struct pa_fc_result *r);
+
+/* Return 1 when name is a model pa_fc_forecast accepts. */
+int pa_fc_model_known(const char *name);
+
+/* Return period when n values hold at least two full seasons of it, else 0. */
+size_t pa_fc_supported_period(size_t n, size_t period);
+
+#endif

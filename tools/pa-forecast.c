@@ -1,0 +1,199 @@
+/*
+ * pa-forecast - forecast request volume and complexity per tenant service.
+ *
+ * Reads bucket records, forecasts each series once the input ends, and
+ * writes forecast records.  Records of other kinds pass through unchanged
+ * and in order as they arrive, so usage records reach pa-plan.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "fc_output.h"
+#include "fc_series.h"
+#include "forecast.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "tsdb.h"
+
+enum {
+	OPT_PERIOD2 = 1,
+	OPT_GAPS,
+	OPT_TRANSFORM
+};
+
+struct ctx {
+	struct pa_fc_series_set *set;
+	int fatal;		/* out of memory: stop collecting */
+};
+
+static void
+usage(void)
+{
+	printf("usage: pa-forecast [options] [file ...]\n"
+	       "Forecast request volume and complexity per tenant service from bucket\n"
+	       "records; other records pass through unchanged.\n"
+	       "\n"
+	       "  -H, --horizon N|DUR    steps ahead (24), or a duration such as 12h\n"
+	       "  -l, --level PCT        interval level in percent or as a fraction (95)\n"
+	       "  -p, --period DUR       main season (1d); 0 for none\n"
+	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
+	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
+	       "                         hw-damped (auto)\n"
+	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
+	       "                         or as unknown\n"
+	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
+	       "                         never, or when it wins the hold-out (auto)\n"
+	       "      --transform none|log1p  fit volume on log1p(requests) (none)\n"
+	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+	       "                         backfill) or influx (InfluxDB line protocol)\n"
+	       PA_COMMON_USAGE);
+}
+
+static void
+on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
+{
+	struct ctx *c = arg;
+	json_t *rec = pa_line_to_object(name, line, status);
+	const char *kind, *reason_class;
+	char err[300];
+
+	if (rec == NULL)
+		return;
+	kind = pa_rec_kind(rec);
+	if (kind == NULL || strcmp(kind, "bucket") != 0) {
+		pa_out_json(rec);
+		json_decref(rec);
+		return;
+	}
+	if (!c->fatal && pa_fc_series_add(c->set, rec, err, sizeof err, &reason_class) != 0) {
+		if (strcmp(reason_class, "out of memory") == 0)
+			c->fatal = 1;
+		pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
+	}
+	json_decref(rec);
+}
+
+static double
+parse_level(const char *arg)
+{
+	double v = pa_opt_double("--level", arg, 0.01, 99.99);
+
+	return v >= 1 ? v / 100 : v;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "horizon", required_argument, NULL, 'H' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "period", required_argument, NULL, 'p' },
+		{ "period2", required_argument, NULL, OPT_PERIOD2 },
+		{ "model", required_argument, NULL, 'm' },
+		{ "gaps", required_argument, NULL, OPT_GAPS },
+		{ "transform", required_argument, NULL, OPT_TRANSFORM },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
+		PA_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pa_common_opts common;
+	struct pa_fc_run_opts ro = {
+		.model = "auto", .level = 0.95, .horizon_steps = 24,
+		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
+		.transform = PA_FC_TRANSFORM_AUTO,
+	};
+	struct ctx c = { NULL, 0 };
+	struct pa_fc_series **series;
+	size_t count;
+	int opt, rc, in, out;
+
+	pa_diag_init(argv[0]);
+	pa_out_init();
+	pa_common_defaults(&common);
+
+	while ((opt = getopt_long(argc, argv, "H:l:p:m:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'H':
+			if (strspn(optarg, "0123456789") == strlen(optarg)) {
+				ro.horizon_steps = pa_opt_long("--horizon", optarg, 1, 100000);
+				ro.horizon = 0;
+			} else {
+				ro.horizon = pa_opt_duration("--horizon", optarg, 1,
+							     3660LL * 86400 * PA_USEC_PER_SEC);
+			}
+			break;
+		case 'l':
+			ro.level = parse_level(optarg);
+			break;
+		case 'p':
+			ro.period = pa_opt_duration("--period", optarg, 0,
+						    3660LL * 86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_PERIOD2:
+			ro.period2 = pa_opt_duration("--period2", optarg, 0,
+						     3660LL * 86400 * PA_USEC_PER_SEC);
+			ro.period2_explicit = 1;
+			break;
+		case 'm':
+			if (!pa_fc_model_known(optarg))
+				pa_usage_error("unknown model for --model: \"%s\"", optarg);
+			ro.model = optarg;
+			break;
+		case OPT_GAPS:
+			if (strcmp(optarg, "zero") == 0)
+				ro.gaps_unknown = 0;
+			else if (strcmp(optarg, "unknown") == 0)
+				ro.gaps_unknown = 1;
+			else
+				pa_usage_error("invalid value for --gaps: \"%s\" (use zero or unknown)",
+					       optarg);
+			break;
+		case OPT_TRANSFORM:
+			if (strcmp(optarg, "none") == 0)
+				ro.transform = PA_FC_TRANSFORM_NONE;
+			else if (strcmp(optarg, "log1p") == 0)
+				ro.transform = PA_FC_TRANSFORM_LOG1P;
+			else if (strcmp(optarg, "auto") == 0)
+				ro.transform = PA_FC_TRANSFORM_AUTO;
+			else
+				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
+					       optarg);
+			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
+		case 'h':
+			usage();
+			return pa_out_finish();
+		case 'V':
+			pa_print_version();
+			return pa_out_finish();
+		default:
+			if (!pa_common_option(&common, opt, optarg))
+				pa_usage_error("unknown option");
+		}
+	}
+
+	c.set = pa_fc_series_new();
+	if (c.set == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	in = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &c);
+
+	/* Forecasts follow the passed-through records, series in name order. */
+	series = pa_fc_series_sorted(c.set, &count);
+	for (size_t i = 0; i < count; i++)
+		pa_fc_emit_series(series[i], &ro);
+	pa_fc_series_free(c.set);
+	pa_tsdb_output_finish();
+
+	rc = pa_diag_finish(common.max_bad);
+	out = pa_out_finish();
+	if (out)
+		return out;
+	if (c.fatal || in == PA_EXIT_IO)
+		return PA_EXIT_IO;
+	return in ? in : rc;
+}
