@@ -245,18 +245,10 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 		       void *ctx)
 {
 	json_t *rec = pa_bucket_to_json(tenant_service_name, tenant, service, step, b);
-	char buf[8192];
-	size_t n;
 
-	/* One write per bucket instead of one per token: buckets are many. */
+	/* Through pa_out_json, so --output-format can take the record instead. */
 	(void)ctx;
-	n = json_dumpb(rec, buf, sizeof buf - 1, PA_JSON_FLAGS);
-	if (n > 0 && n < sizeof buf - 1) {
-		buf[n++] = '\n';
-		pa_out_write(buf, n);
-	} else {
-		pa_out_json(rec);
-	}
+	pa_out_json(rec);
 	json_decref(rec);
 }
 
