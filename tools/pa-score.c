@@ -39,6 +39,7 @@ struct run {
 	pa_usec_t lateness;		/* < 0: keep buckets open until the end */
 	int merge;
 	int follow;			/* flush each record and bucket as written */
+	int text_buckets;		/* NDJSON output: format buckets without jansson */
 	int sharded;
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
@@ -172,12 +173,27 @@ flush_output(void)
 	pa_die(PA_EXIT_IO, "write to standard output failed: %s", strerror(errno));
 }
 
+/*
+ * The bucket writer: text formatting for NDJSON, records through
+ * pa_out_json when --output-format has installed its hook there.
+ */
+static pa_bucket_writer
+bucket_writer(const struct run *run)
+{
+	return run->text_buckets ? pa_bucket_write_text : pa_bucket_write_ndjson;
+}
+
+static int follow_text_buckets;
+
 /* Bucket writer for --follow: each bucket reaches the reader at once. */
 static void
 write_bucket_flushed(const char *tenant_service_name, const char *tenant, const char *service,
 		     pa_usec_t step, const struct pa_bucket *b, void *ctx)
 {
-	pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
+	if (follow_text_buckets)
+		pa_bucket_write_text(tenant_service_name, tenant, service, step, b, ctx);
+	else
+		pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
 	flush_output();
 }
 
@@ -504,7 +520,7 @@ main(int argc, char **argv)
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct run run = { .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
+	struct run run = { .text_buckets = 1, .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
 			   .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;
 	int c, rc, out;
@@ -569,6 +585,7 @@ main(int argc, char **argv)
 			break;
 		case PA_OPT_OUTPUT_FORMAT:
 			pa_tsdb_output_option(optarg);
+			run.text_buckets = strcmp(optarg, "ndjson") == 0;
 			break;
 		case 'h':
 			usage(stdout);
@@ -602,10 +619,11 @@ main(int argc, char **argv)
 		pa_usage_error("--follow needs --rollup");
 	if (run.follow && run.lateness < 0)
 		run.lateness = 0;
+	follow_text_buckets = run.text_buckets;
 
 	if (run.step != 0 || run.merge)
 		run.rollup = pa_rollup_new(run.step, run.lateness,
-					   run.follow ? write_bucket_flushed : pa_bucket_write_ndjson,
+					   run.follow ? write_bucket_flushed : bucket_writer(&run),
 					   NULL);
 	if (run.fit_path != NULL)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
