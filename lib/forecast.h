@@ -31,7 +31,7 @@
 
 #include <stddef.h>
 
-#define PA_FC_NAME_MAX 96
+#define PA_FC_NAME_MAX 160
 #define PA_FC_REASON_MAX 160
 
 struct pa_fc_opts {
