@@ -58,7 +58,7 @@ model_text(const struct pa_fc_result *r, const char *period_note, char *buf, siz
 static void
 write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon, double level,
 	      const struct pa_fc_result *vol, const char *vol_model,
-	      const struct pa_fc_result *cx, const char *cx_model)
+	      const struct pa_fc_result *cx, const char *cx_model, const double *event_lift)
 {
 	for (size_t k = 0; k < horizon; k++) {
 		json_t *rec = json_object();
@@ -81,14 +81,143 @@ write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon, do
 		pa_rec_set_num(rec, "complexity_upper", cx ? cx->upper[k] : 1);
 		json_object_set_new(rec, "model", json_string(vol_model));
 		json_object_set_new(rec, "complexity_model", json_string(cx_model));
+		if (event_lift && event_lift[k] != 1)
+			pa_rec_set_num(rec, "event_lift", event_lift[k]);
 		pa_out_json(rec);
 		json_decref(rec);
+	}
+}
+
+/* Event windows over the history and the horizon of one series. */
+struct event_plan {
+	size_t ntypes, total;		/* total = history + horizon buckets */
+	unsigned char *mask;		/* type t at [t * total + i] */
+	unsigned char *any;		/* any type */
+	struct pa_fc_lift *lift;	/* per type, from the history */
+	size_t *marked;			/* history buckets marked per type */
+	double *factor;			/* per step ahead, product of applied lifts */
+};
+
+static void
+event_plan_free(struct event_plan *ep)
+{
+	free(ep->mask);
+	free(ep->any);
+	free(ep->lift);
+	free(ep->marked);
+	free(ep->factor);
+}
+
+/*
+ * Mark every event type's windows on the grid of s, and estimate each
+ * type's lift from its past windows.  Returns -1 when memory runs out.
+ */
+static int
+event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
+		 const struct pa_fc_series *s, const double *volume, size_t n, pa_usec_t first,
+		 size_t horizon, size_t period, double level)
+{
+	memset(ep, 0, sizeof *ep);
+	ep->ntypes = ev->ntypes;
+	ep->total = n + horizon;
+	ep->mask = calloc(ep->ntypes * ep->total, 1);
+	ep->any = calloc(ep->total, 1);
+	ep->lift = calloc(ep->ntypes, sizeof *ep->lift);
+	ep->marked = calloc(ep->ntypes, sizeof *ep->marked);
+	ep->factor = malloc(horizon * sizeof *ep->factor);
+	if (ep->mask == NULL || ep->any == NULL || ep->lift == NULL || ep->marked == NULL ||
+	    ep->factor == NULL)
+		return -1;
+
+	for (size_t t = 0; t < ep->ntypes; t++) {
+		unsigned char *m = ep->mask + t * ep->total;
+
+		pa_fc_event_mask(ev, ev->types[t], s->tenant, s->service, first, s->step,
+				 ep->total, m);
+		for (size_t i = 0; i < ep->total; i++) {
+			ep->any[i] |= m[i];
+			if (i < n)
+				ep->marked[t] += m[i];
+		}
+	}
+	for (size_t t = 0; t < ep->ntypes; t++)
+		if (ep->marked[t])
+			ep->lift[t] = pa_fc_event_lift(volume, n, ep->mask + t * ep->total,
+						       ep->any, period, level);
+	return 0;
+}
+
+/*
+ * Return 1 when a lift is applied to forecasts: it has an interval (two or
+ * more past windows) and the interval excludes 1.  A lift that the past
+ * windows do not separate from no effect would only add noise.
+ */
+static int
+lift_applies(const struct pa_fc_lift *l)
+{
+	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
+}
+
+static void
+write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
+		    const struct event_plan *ep, double level)
+{
+	for (size_t t = 0; t < ep->ntypes; t++) {
+		const struct pa_fc_lift *l = &ep->lift[t];
+		json_t *rec;
+
+		if (l->windows == 0)
+			continue;
+		rec = json_object();
+		json_object_set_new(rec, "kind", json_string("event_effect"));
+		json_object_set_new(rec, "event_type", json_string(ev->types[t]));
+		json_object_set_new(rec, "tenant_service_name", json_string(s->name));
+		json_object_set_new(rec, "tenant", json_string(s->tenant));
+		json_object_set_new(rec, "service", json_string(s->service));
+		pa_rec_set_num(rec, "lift", l->lift);
+		pa_rec_set_num(rec, "lift_lower", l->lower);
+		pa_rec_set_num(rec, "lift_upper", l->upper);
+		pa_rec_set_num(rec, "interval_level", level);
+		pa_rec_set_num(rec, "lag_steps", 0);
+		pa_rec_set_num(rec, "windows", (double)l->windows);
+		json_object_set_new(rec, "applied", json_boolean(lift_applies(l)));
+		pa_out_json(rec);
+		json_decref(rec);
+	}
+}
+
+/*
+ * Multiply the volume forecast inside future event windows by the lift of
+ * each type that applies; the bounds take the lift's bounds.
+ */
+static void
+apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
+{
+	for (size_t k = 0; k < vol->horizon; k++) {
+		double f = 1, lo = 1, hi = 1;
+
+		for (size_t t = 0; t < ep->ntypes; t++) {
+			const struct pa_fc_lift *l = &ep->lift[t];
+
+			if (!ep->mask[t * ep->total + n + k] || !lift_applies(l))
+				continue;
+			f *= l->lift;
+			lo *= l->lower;
+			hi *= l->upper;
+		}
+		ep->factor[k] = f;
+		vol->mean[k] *= f;
+		vol->lower[k] *= lo < f ? lo : f;
+		vol->upper[k] *= hi > f ? hi : f;
 	}
 }
 
 int
 pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 {
+	struct event_plan ep = { 0 };
+	int have_events = o->events && o->events->ntypes > 0;
+	double *fit = NULL;
 	double *volume, *complexity;
 	size_t n, missing, horizon, p1, p2;
 	pa_usec_t first;
@@ -159,7 +288,35 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	fo.period2 = p2;
 	fo.transform = o->transform;
 
-	if (pa_fc_forecast(volume, n, horizon, &fo, &vol) != PA_FC_OK) {
+	/*
+	 * Past windows of the event types whose lift is applied are left out
+	 * of the fit, so the model learns the usual pattern and the lift is
+	 * not counted twice.  Other windows stay: a type whose effect is not
+	 * clear is part of the usual pattern.
+	 */
+	if (have_events) {
+		size_t left = 0;
+
+		if (event_plan_build(&ep, o->events, s, volume, n, first, horizon,
+				     p1 ? p1 : p2, o->level) != 0 ||
+		    (fit = malloc(n * sizeof *fit)) == NULL) {
+			pa_warn("%s: out of memory for event windows, series skipped", s->name);
+			rc = 1;
+			goto done;
+		}
+		for (i = 0; i < n; i++) {
+			int applied = 0;
+
+			for (size_t t = 0; t < ep.ntypes; t++)
+				applied |= ep.mask[t * ep.total + i] && lift_applies(&ep.lift[t]);
+			fit[i] = applied ? NAN : volume[i];
+			left += !isnan(fit[i]);
+		}
+		if (left < known / 2)
+			memcpy(fit, volume, n * sizeof *fit);
+	}
+
+	if (pa_fc_forecast(fit ? fit : volume, n, horizon, &fo, &vol) != PA_FC_OK) {
 		pa_warn("%s: no forecast: %s", s->name, vol.reason);
 		rc = 1;
 		goto done;
@@ -174,12 +331,18 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	else
 		snprintf(cx_model, sizeof cx_model, "none; no complexity in the history, 1.0 assumed");
 
+	if (have_events)
+		apply_event_lifts(&ep, n, &vol);
 	write_records(s, first + (pa_usec_t)n * s->step, horizon, o->level, &vol, vol_model,
-		      have_cx ? &cx : NULL, cx_model);
+		      have_cx ? &cx : NULL, cx_model, have_events ? ep.factor : NULL);
+	if (have_events)
+		write_event_effects(s, o->events, &ep, o->level);
 	pa_fc_result_free(&vol);
 	if (have_cx)
 		pa_fc_result_free(&cx);
 done:
+	event_plan_free(&ep);
+	free(fit);
 	free(volume);
 	free(complexity);
 	return rc;

@@ -4,11 +4,15 @@
  * Turns a collected series into forecast records on stdout: lays it on its
  * grid, reports missing buckets, converts the season lengths from durations
  * to steps, forecasts volume (requests per bucket) and complexity (mean per
- * request), and writes one record per step ahead.
+ * request), and writes one record per step ahead.  With events, buckets
+ * inside event windows are left out of the fit, each event type's lift is
+ * estimated and written as an event_effect record, and forecasts inside a
+ * future window are multiplied by it.
  */
 #ifndef PA_FC_OUTPUT_H
 #define PA_FC_OUTPUT_H
 
+#include "fc_events.h"
 #include "fc_series.h"
 #include "forecast.h"
 #include "timeutil.h"
@@ -23,6 +27,7 @@ struct pa_fc_run_opts {
 	int period2_explicit;	/* 1: the user set period2, so a refusal is reported */
 	int gaps_unknown;	/* missing buckets are unknown instead of 0 */
 	int transform;		/* PA_FC_TRANSFORM_* for volume; complexity is never transformed */
+	const struct pa_fc_events *events;	/* borrowed; NULL or empty: none */
 };
 
 /*

@@ -1,9 +1,10 @@
 /*
  * pa-forecast - forecast request volume and complexity per tenant service.
  *
- * Reads bucket records, forecasts each series once the input ends, and
- * writes forecast records.  Records of other kinds pass through unchanged
- * and in order as they arrive, so usage records reach pa-plan.
+ * Reads bucket and event records, forecasts each series once the input
+ * ends, and writes forecast and event_effect records.  Records of other
+ * kinds pass through unchanged and in order as they arrive, so usage
+ * records reach pa-plan.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,11 +21,14 @@
 enum {
 	OPT_PERIOD2 = 1,
 	OPT_GAPS,
-	OPT_TRANSFORM
+	OPT_TRANSFORM,
+	OPT_EVENT_WINDOW
 };
 
 struct ctx {
 	struct pa_fc_series_set *set;
+	struct pa_fc_events events;
+	pa_usec_t event_window;	/* length of an event without "end" */
 	int fatal;		/* out of memory: stop collecting */
 };
 
@@ -33,7 +37,7 @@ usage(void)
 {
 	printf("usage: pa-forecast [options] [file ...]\n"
 	       "Forecast request volume and complexity per tenant service from bucket\n"
-	       "records; other records pass through unchanged.\n"
+	       "and event records; other records pass through unchanged.\n"
 	       "\n"
 	       "  -H, --horizon N|DUR    steps ahead (24), or a duration such as 12h\n"
 	       "  -l, --level PCT        interval level in percent or as a fraction (95)\n"
@@ -43,8 +47,9 @@ usage(void)
 	       "                         hw-damped (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
-	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
-	       "                         never, or when it wins the hold-out (auto)\n"
+	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
+	       "                         wins the hold-out (auto), never, or always\n"
+	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
 	       PA_COMMON_USAGE);
 }
 
@@ -59,6 +64,16 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (rec == NULL)
 		return;
 	kind = pa_rec_kind(rec);
+	if (kind != NULL && strcmp(kind, "event") == 0) {
+		if (!c->fatal && pa_fc_events_add(&c->events, rec, c->event_window, err, sizeof err,
+						  &reason_class) != 0) {
+			if (strcmp(reason_class, "out of memory") == 0)
+				c->fatal = 1;
+			pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
+		}
+		json_decref(rec);
+		return;
+	}
 	if (kind == NULL || strcmp(kind, "bucket") != 0) {
 		pa_out_json(rec);
 		json_decref(rec);
@@ -91,6 +106,7 @@ main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "gaps", required_argument, NULL, OPT_GAPS },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
+		{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -100,7 +116,7 @@ main(int argc, char **argv)
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
 		.transform = PA_FC_TRANSFORM_AUTO,
 	};
-	struct ctx c = { NULL, 0 };
+	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC };
 	struct pa_fc_series **series;
 	size_t count;
 	int opt, rc, in, out;
@@ -157,6 +173,10 @@ main(int argc, char **argv)
 				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
 					       optarg);
 			break;
+		case OPT_EVENT_WINDOW:
+			c.event_window = pa_opt_duration("--event-window", optarg, 1,
+							 366LL * 86400 * PA_USEC_PER_SEC);
+			break;
 		case 'h':
 			usage();
 			return pa_out_finish();
@@ -176,9 +196,11 @@ main(int argc, char **argv)
 
 	/* Forecasts follow the passed-through records, series in name order. */
 	series = pa_fc_series_sorted(c.set, &count);
+	ro.events = &c.events;
 	for (size_t i = 0; i < count; i++)
 		pa_fc_emit_series(series[i], &ro);
 	pa_fc_series_free(c.set);
+	pa_fc_events_free(&c.events);
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

@@ -77,4 +77,35 @@ printf '%s\n' '{"kind":"usage","ts":"1998-06-19T23:00:00Z","instance_id":"i-1","
 cat "$T_TMP/usage.ndjson" "$T_TMP/train.ndjson" | pa-forecast --horizon 2 | head -n 1 >"$T_TMP/first"
 check usage-passes-through cmp -s "$T_TMP/first" "$T_TMP/usage.ndjson"
 
+# Events: Peyton Manning's Wikipedia page views per day with his playoff
+# games as events (two days each).  Over the playoff games from 2011 on
+# with three years of history before them, the total error on the week
+# around the game falls when the events are given.
+awk -F, 'NR > 1 { gsub(/"/, "")
+	printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2
+}' "$SHARED/data/wikipedia-pageviews/peyton_manning_daily_views.csv" >"$T_TMP/peyton.ndjson"
+awk -F, 'NR > 1 {
+	printf "{\"kind\":\"event\",\"ts\":\"%sT00:00:00Z\",\"name\":\"%s\",\"event_type\":\"%s\",\"magnitude\":1}\n", $2, $1, $1
+}' "$SHARED/data/wikipedia-pageviews/peyton_manning_events.csv" >"$T_TMP/peyton-events.ndjson"
+: >"$T_TMP/peyton-errors"
+for start in 2011-01-06 2013-01-10 2014-01-10 2014-01-17 2014-01-31 2015-01-09 2016-01-15; do
+	n=$(grep -n "\"ts\":\"${start}T" "$T_TMP/peyton.ndjson" | cut -d: -f1)
+	head -n $((n - 1)) "$T_TMP/peyton.ndjson" | tail -n 1095 >"$T_TMP/p-train.ndjson"
+	head -n $((n + 6)) "$T_TMP/peyton.ndjson" | tail -n 7 >"$T_TMP/p-actual.ndjson"
+	plain=$(pa-forecast --horizon 7 --period 1w --period2 0 --gaps unknown \
+		"$T_TMP/p-train.ndjson" 2>/dev/null |
+		jq -s --slurpfile a "$T_TMP/p-actual.ndjson" \
+		'[range(0; 7) as $k | ($a[$k].requests - .[$k].predicted_volume | fabs)] | add')
+	events=$(cat "$T_TMP/peyton-events.ndjson" "$T_TMP/p-train.ndjson" |
+		pa-forecast --horizon 7 --period 1w --period2 0 --gaps unknown --event-window 2d 2>/dev/null |
+		jq -s --slurpfile a "$T_TMP/p-actual.ndjson" \
+		'[.[] | select(.kind == "forecast")] | [range(0; 7) as $k | ($a[$k].requests - .[$k].predicted_volume | fabs)] | add')
+	echo "$plain $events" >>"$T_TMP/peyton-errors"
+done
+check peyton-events-cut-error awk '{ plain += $1; events += $2 } END { exit !(NR == 7 && events < plain) }' "$T_TMP/peyton-errors"
+cat "$T_TMP/peyton-events.ndjson" "$T_TMP/p-train.ndjson" |
+	pa-forecast --horizon 7 --period 1w --period2 0 --gaps unknown --event-window 2d 2>/dev/null |
+	jq -s '[.[] | select(.kind == "event_effect" and .event_type == "playoff")][0] | .lift > 1.5 and .lift_lower > 1' >"$T_TMP/lift"
+check peyton-playoff-lift test "$(cat "$T_TMP/lift")" = true
+
 finish
