@@ -1,8 +1,8 @@
 /*
  * fc_ets.c - additive exponential smoothing: simple, Holt, damped Holt and
  * additive Holt-Winters, written as the single-source-of-error state-space
- * models ETS(A,N,N), ETS(A,A,N), ETS(A,Ad,N) and ETS(A,A|Ad|N,A) of Hyndman,
- * Koehler, Ord and Snyder, "Forecasting with Exponential Smoothing" (2008).
+ * models ETS(A,N,N), ETS(A,A,N), ETS(A,Ad,N) and ETS(A,A|Ad|N,A), in the
+ * ETS(error, trend, season) notation that R's forecast package also uses.
  *
  * The smoothing parameters are fitted by Nelder-Mead (GSL nmsimplex2) on the
  * sum of squared one-step errors, which for these Gaussian models is the
@@ -10,8 +10,9 @@
  * R's ets does: the season from each phase's mean deviation over all full
  * seasons, level and trend from the first and last season means.  With a
  * small gamma the season barely moves from its start, so a start averaged
- * over the whole history matters more than the level's.  Unknown values (NAN) contribute no error: the states
- * run forward on their own prediction across them.
+ * over the whole history matters more than the level's.  Unknown values
+ * (NAN) contribute no error, and the states run forward on their own
+ * prediction across them.
  */
 #include <assert.h>
 #include <math.h>
@@ -25,7 +26,7 @@
 #include "fc_models.h"
 #include "forecast.h"
 
-/* The damping parameter stays in [0.80, 0.98], as R's ets restricts it. */
+/* The damping parameter stays in [0.80, 0.98], the default bounds of ets() in R's forecast 8.20. */
 #define PHI_MIN 0.80
 #define PHI_SPAN 0.18
 
@@ -47,13 +48,15 @@ struct ets_problem {
 	double *season;		/* scratch for one run */
 };
 
-/* Logistic map kept inside [1e-4, 1 - 1e-4], the bounds R's ets uses for alpha. */
+/* Logistic map kept inside [1e-4, 0.9999], the default bounds of ets() in R's forecast 8.20. */
 static double
 logistic(double u)
 {
 	double p = 1 / (1 + exp(-u));
 
-	return p < 1e-4 ? 1e-4 : (p > 1 - 1e-4 ? 1 - 1e-4 : p);
+	if (p < 1e-4)
+		return 1e-4;
+	return p > 0.9999 ? 0.9999 : p;
 }
 
 static double
@@ -157,7 +160,7 @@ mean_range(const double *y, size_t from, size_t to)
  * mean, the season each phase's mean deviation from its season's mean
  * (centred to sum zero).  Without: the first known value and the
  * least-squares slope of the first ten values.  Returns -1 when the first
- * or last full season holds no known value.
+ * or last full season contains no known value.
  */
 static int
 ets_init(struct ets_problem *pr)
@@ -329,9 +332,6 @@ pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
 	st.season = pr.season;
 	sse = ets_run(&pr, &p, &st, &known);
 	sigma2 = sse / (double)known;
-	if (getenv("PA_FC_DEBUG"))
-		fprintf(stderr, "ets m=%zu trend=%d damped=%d alpha=%g beta=%g gamma=%g phi=%g mse=%g\n",
-			m, spec->trend, spec->damped, p.alpha, p.beta, p.gamma, p.phi, sigma2);
 	out->sigma = sqrt(sigma2);
 
 	/* Parameters counted as R's ets counts them: smoothing, initial states, variance. */

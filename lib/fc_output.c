@@ -257,7 +257,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	 * A season needs one full period and one more bucket for the seasonal
 	 * naive model, two periods for the fitted ones (the library checks
 	 * that).  A season the history cannot support is dropped, and the
-	 * record says so.
+	 * record's model field reports it.
 	 */
 	p1 = period_steps(o->period, s->step);
 	p2 = period_steps(o->period2, s->step);

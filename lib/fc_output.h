@@ -1,10 +1,10 @@
 /*
  * fc_output.h - forecast records for one series.
  *
- * Turns a collected series into forecast records on stdout: lays it on its
- * grid, reports missing buckets, converts the season lengths from durations
- * to steps, forecasts volume (requests per bucket) and complexity (mean per
- * request), and writes one record per step ahead.  With events, buckets
+ * Turns a collected series into forecast records on stdout.  The series is
+ * laid on its grid, missing buckets are reported, and season lengths are
+ * converted from durations to steps.  Volume (requests per bucket) and
+ * complexity (mean per request) are forecast, one record per step ahead.  With events, buckets
  * inside event windows are left out of the fit, each event type's lift is
  * estimated and written as an event_effect record, and forecasts inside a
  * future window are multiplied by it.

@@ -1,9 +1,9 @@
 /*
  * fc_simple.c - the benchmark models: seasonal naive, naive, drift, mean.
  *
- * Their error variances follow the usual random-walk algebra (Hyndman and
- * Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., 5.5):
- * the h-step error of a random walk sums h one-step errors.
+ * Their error variances follow random-walk algebra: the h-step error of a
+ * random walk sums h independent one-step errors, so its variance is h
+ * times the one-step variance.
  */
 #include <math.h>
 #include <stdio.h>
@@ -148,7 +148,7 @@ pa_fcm_naive(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, 
 	sigma = lag_rms(y, n, 1, 0, &pairs);
 
 	/*
-	 * A single value says nothing about the spread.  The interval then
+	 * A single value gives no estimate of the spread.  The interval then
 	 * spans the value itself on either side: wide, but never zero.
 	 */
 	if (pairs == 0)

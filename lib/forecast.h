@@ -8,7 +8,7 @@
  * pa_fc_forecast() fills a pa_fc_result whose arrays it allocates; release
  * them with pa_fc_result_free().  A series too short or too flat for the
  * requested model still gets a forecast from a simpler one, and the result's
- * model and reason fields say which model ran and why it was chosen.  Only a
+ * model and reason fields name the model that ran and the reason for it.  Only a
  * series with no known value at all has no forecast.
  *
  * Models (opts.model):
@@ -83,7 +83,7 @@ enum pa_fc_status {
  * Forecast horizon steps past the end of y[0..n).  out is overwritten; on
  * PA_FC_OK its arrays hold horizon values each and the caller frees them
  * with pa_fc_result_free().  On any other status the arrays are NULL and
- * out->reason says why.  Deterministic: the same input gives the same
+ * out->reason gives the cause.  Deterministic: the same input gives the same
  * result bit for bit.
  */
 int pa_fc_forecast(const double *y, size_t n, size_t horizon,
