@@ -55,11 +55,38 @@ model_text(const struct pa_fc_result *r, const char *period_note, char *buf, siz
 		snprintf(buf, size, "%s", r->model);
 }
 
-static void
-write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon, double level,
-	      const struct pa_fc_result *vol, const char *vol_model,
-	      const struct pa_fc_result *cx, const char *cx_model, const double *event_lift)
+/*
+ * All bounds of step k, one object per level, for the "intervals" field
+ * written when more than one level was requested.
+ */
+static json_t *
+intervals_at(const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
+	     const struct pa_fc_result *cx, size_t k)
 {
+	json_t *list = json_array();
+
+	for (size_t l = 0; l < o->nlevels; l++) {
+		json_t *one = json_object();
+
+		pa_rec_set_num(one, "interval_level", o->level[l]);
+		pa_rec_set_num(one, "volume_lower", vol[l].lower[k]);
+		pa_rec_set_num(one, "volume_upper", vol[l].upper[k]);
+		pa_rec_set_num(one, "complexity_lower", cx ? cx[l].lower[k] : 1);
+		pa_rec_set_num(one, "complexity_upper", cx ? cx[l].upper[k] : 1);
+		json_array_append_new(list, one);
+	}
+	return list;
+}
+
+/* vol and cx hold one result per level; cx is NULL without complexity. */
+static void
+write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon,
+	      const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
+	      const char *vol_model, const struct pa_fc_result *cx, const char *cx_model,
+	      const double *event_lift)
+{
+	double level = o->level[0];
+
 	for (size_t k = 0; k < horizon; k++) {
 		json_t *rec = json_object();
 
@@ -83,6 +110,8 @@ write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon, do
 		json_object_set_new(rec, "complexity_model", json_string(cx_model));
 		if (event_lift && event_lift[k] != 1)
 			pa_rec_set_num(rec, "event_lift", event_lift[k]);
+		if (o->nlevels > 1)
+			json_object_set_new(rec, "intervals", intervals_at(o, vol, cx, k));
 		pa_out_json(rec);
 		json_decref(rec);
 	}
@@ -222,7 +251,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	size_t n, missing, horizon, p1, p2;
 	pa_usec_t first;
 	struct pa_fc_opts fo;
-	struct pa_fc_result vol, cx;
+	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
+	size_t nvol = 0, ncx = 0;
 	char stepbuf[32], perbuf[32], period_note[160] = "";
 	char vol_model[MODEL_TEXT_MAX], cx_model[MODEL_TEXT_MAX];
 	size_t known, i;
@@ -283,7 +313,6 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 			     : (size_t)o->horizon_steps;
 	pa_fc_opts_default(&fo);
 	fo.model = o->model;
-	fo.level = o->level;
 	fo.period = p1;
 	fo.period2 = p2;
 	fo.transform = o->transform;
@@ -298,7 +327,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 		size_t left = 0;
 
 		if (event_plan_build(&ep, o->events, s, volume, n, first, horizon,
-				     p1 ? p1 : p2, o->level) != 0 ||
+				     p1 ? p1 : p2, o->level[0]) != 0 ||
 		    (fit = malloc(n * sizeof *fit)) == NULL) {
 			pa_warn("%s: out of memory for event windows, series skipped", s->name);
 			rc = 1;
@@ -316,31 +345,46 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 			memcpy(fit, volume, n * sizeof *fit);
 	}
 
-	if (pa_fc_forecast(fit ? fit : volume, n, horizon, &fo, &vol) != PA_FC_OK) {
-		pa_warn("%s: no forecast: %s", s->name, vol.reason);
-		rc = 1;
-		goto done;
+	/*
+	 * One fit per level: the point forecast does not depend on the level,
+	 * but the hold-out calibration of the interval does.
+	 */
+	for (nvol = 0; nvol < o->nlevels; nvol++) {
+		fo.level = o->level[nvol];
+		if (pa_fc_forecast(fit ? fit : volume, n, horizon, &fo, &vol[nvol]) != PA_FC_OK) {
+			pa_warn("%s: no forecast: %s", s->name, vol[nvol].reason);
+			rc = 1;
+			goto done;
+		}
 	}
-	model_text(&vol, period_note, vol_model, sizeof vol_model);
+	model_text(&vol[0], period_note, vol_model, sizeof vol_model);
 
 	fo.counts = 0;
 	fo.transform = PA_FC_TRANSFORM_NONE;
-	have_cx = pa_fc_forecast(complexity, n, horizon, &fo, &cx) == PA_FC_OK;
+	have_cx = 1;
+	for (ncx = 0; have_cx && ncx < o->nlevels; ncx++) {
+		fo.level = o->level[ncx];
+		if (pa_fc_forecast(complexity, n, horizon, &fo, &cx[ncx]) != PA_FC_OK)
+			have_cx = 0;
+	}
+	if (!have_cx)
+		ncx--;
 	if (have_cx)
-		model_text(&cx, period_note, cx_model, sizeof cx_model);
+		model_text(&cx[0], period_note, cx_model, sizeof cx_model);
 	else
 		snprintf(cx_model, sizeof cx_model, "none; no complexity in the history, 1.0 assumed");
 
+	for (size_t l = 0; have_events && l < nvol; l++)
+		apply_event_lifts(&ep, n, &vol[l]);
+	write_records(s, first + (pa_usec_t)n * s->step, horizon, o, vol, vol_model,
+		      have_cx ? cx : NULL, cx_model, have_events ? ep.factor : NULL);
 	if (have_events)
-		apply_event_lifts(&ep, n, &vol);
-	write_records(s, first + (pa_usec_t)n * s->step, horizon, o->level, &vol, vol_model,
-		      have_cx ? &cx : NULL, cx_model, have_events ? ep.factor : NULL);
-	if (have_events)
-		write_event_effects(s, o->events, &ep, o->level);
-	pa_fc_result_free(&vol);
-	if (have_cx)
-		pa_fc_result_free(&cx);
+		write_event_effects(s, o->events, &ep, o->level[0]);
 done:
+	for (size_t l = 0; l < nvol; l++)
+		pa_fc_result_free(&vol[l]);
+	for (size_t l = 0; l < ncx; l++)
+		pa_fc_result_free(&cx[l]);
 	event_plan_free(&ep);
 	free(fit);
 	free(volume);

@@ -17,9 +17,12 @@
 #include "forecast.h"
 #include "timeutil.h"
 
+#define PA_FC_LEVELS_MAX 8
+
 struct pa_fc_run_opts {
 	const char *model;	/* as for pa_fc_opts.model */
-	double level;		/* interval level, 0 < level < 1 */
+	double level[PA_FC_LEVELS_MAX];	/* interval levels, 0 < level < 1; the first is the main one */
+	size_t nlevels;		/* at least 1 */
 	long horizon_steps;	/* steps ahead; used when horizon is 0 */
 	pa_usec_t horizon;	/* the horizon as a duration, 0: use horizon_steps */
 	pa_usec_t period;	/* main season as a duration, 0: none */

@@ -40,7 +40,8 @@ usage(void)
 	       "and event records; other records pass through unchanged.\n"
 	       "\n"
 	       "  -H, --horizon N|DUR    steps ahead (24), or a duration such as 12h\n"
-	       "  -l, --level PCT        interval level in percent or as a fraction (95)\n"
+	       "  -l, --level PCT[,PCT]  interval levels in percent or as fractions (95);\n"
+	       "                         the first fills the bounds, all go in \"intervals\"\n"
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
@@ -87,12 +88,25 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
-static double
-parse_level(const char *arg)
+/* Parse "95", "0.95" or a comma-separated list such as "80,95" into ro. */
+static void
+parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 {
-	double v = pa_opt_double("--level", arg, 0.01, 99.99);
+	char buf[256], *item, *save = NULL;
 
-	return v >= 1 ? v / 100 : v;
+	if (strlen(arg) >= sizeof buf)
+		pa_usage_error("--level is too long: \"%.40s...\"", arg);
+	memcpy(buf, arg, strlen(arg) + 1);
+	ro->nlevels = 0;
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		double v = pa_opt_double("--level", item, 0.01, 99.99);
+
+		if (ro->nlevels == PA_FC_LEVELS_MAX)
+			pa_usage_error("--level takes at most %d levels", PA_FC_LEVELS_MAX);
+		ro->level[ro->nlevels++] = v >= 1 ? v / 100 : v;
+	}
+	if (ro->nlevels == 0)
+		pa_usage_error("--level needs at least one level");
 }
 
 int
@@ -112,7 +126,7 @@ main(int argc, char **argv)
 	};
 	struct pa_common_opts common;
 	struct pa_fc_run_opts ro = {
-		.model = "auto", .level = 0.95, .horizon_steps = 24,
+		.model = "auto", .level = { 0.95 }, .nlevels = 1, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
 		.transform = PA_FC_TRANSFORM_AUTO,
 	};
@@ -137,7 +151,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'l':
-			ro.level = parse_level(optarg);
+			parse_levels(optarg, &ro);
 			break;
 		case 'p':
 			ro.period = pa_opt_duration("--period", optarg, 0,
