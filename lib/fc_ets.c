@@ -323,11 +323,18 @@ pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
 		goto done;
 	}
 
-	gsl_set_error_handler_off();
-	u = gsl_vector_alloc(dim);
-	ets_fit(&pr, u);
-	p = params_from(u, spec);
-	gsl_vector_free(u);
+	if (spec->reuse && spec->reuse->valid) {
+		p = (struct ets_params){ spec->reuse->alpha, spec->reuse->beta,
+					 spec->reuse->gamma, spec->reuse->phi };
+	} else {
+		gsl_set_error_handler_off();
+		u = gsl_vector_alloc(dim);
+		ets_fit(&pr, u);
+		p = params_from(u, spec);
+		gsl_vector_free(u);
+		if (spec->reuse)
+			*spec->reuse = (struct pa_fcm_params){ 1, p.alpha, p.beta, p.gamma, p.phi };
+	}
 
 	st.season = pr.season;
 	sse = ets_run(&pr, &p, &st, &known);
