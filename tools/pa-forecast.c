@@ -17,6 +17,7 @@
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 enum {
 	OPT_PERIOD2 = 1,
@@ -51,6 +52,8 @@ usage(void)
 	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
+	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);
 }
 
@@ -121,6 +124,7 @@ main(int argc, char **argv)
 		{ "gaps", required_argument, NULL, OPT_GAPS },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
 		{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -191,6 +195,9 @@ main(int argc, char **argv)
 			c.event_window = pa_opt_duration("--event-window", optarg, 1,
 							 366LL * 86400 * PA_USEC_PER_SEC);
 			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
 		case 'h':
 			usage();
 			return pa_out_finish();
@@ -215,6 +222,7 @@ main(int argc, char **argv)
 		pa_fc_emit_series(series[i], &ro);
 	pa_fc_series_free(c.set);
 	pa_fc_events_free(&c.events);
+	pa_tsdb_output_finish();
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();
