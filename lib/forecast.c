@@ -41,6 +41,7 @@ pa_fc_opts_default(struct pa_fc_opts *o)
 	o->level = 0.95;
 	o->model = "auto";
 	o->counts = 1;
+	o->nonnegative = 1;
 	o->transform = PA_FC_TRANSFORM_AUTO;
 }
 
@@ -517,8 +518,11 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
 			if (lo > floor_mean - z * sqrt(floor_mean))
 				lo = floor_mean - z * sqrt(floor_mean);
 			mean = floor_mean;
-			if (lo < 0)
-				lo = 0;
+		}
+		if (o->counts || o->nonnegative) {
+			mean = mean > 0 ? mean : 0;
+			lo = lo > 0 ? lo : 0;
+			hi = hi > mean ? hi : mean;
 		}
 		out->mean[k] = mean;
 		out->lower[k] = lo;

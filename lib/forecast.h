@@ -43,6 +43,8 @@ struct pa_fc_opts {
 				 * clamped at zero and a flat history still gets a
 				 * Poisson-sized interval */
 	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
+	int nonnegative;	/* 1: forecasts and bounds are clamped at zero
+				 * (implied by counts) */
 };
 
 /*
@@ -57,7 +59,10 @@ enum {
 	PA_FC_TRANSFORM_AUTO = 2
 };
 
-/* Fill o with the defaults: no season, level 0.95, "auto", counts, transform AUTO. */
+/*
+ * Fill o with the defaults: no season, level 0.95, "auto", counts,
+ * nonnegative, transform AUTO.
+ */
 void pa_fc_opts_default(struct pa_fc_opts *o);
 
 struct pa_fc_result {

@@ -201,6 +201,28 @@ test_counts_not_negative(void)
 }
 
 static void
+test_non_count_not_negative(void)
+{
+	double y[20];
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+	int ok = 1;
+
+	for (size_t i = 0; i < 20; i++)
+		y[i] = 1.0 - 0.05 * (double)i + 0.01 * (double)(i % 3);
+	pa_fc_opts_default(&o);
+	o.counts = 0;
+	o.transform = PA_FC_TRANSFORM_NONE;
+	o.model = "drift";
+	CHECK("complexity decline status", pa_fc_forecast(y, 20, 40, &o, &r) == PA_FC_OK);
+	for (size_t k = 0; k < 40; k++)
+		if (r.mean[k] < 0 || r.lower[k] < 0)
+			ok = 0;
+	CHECK("complexity clamped at zero", ok);
+	pa_fc_result_free(&r);
+}
+
+static void
 test_unknown_buckets(void)
 {
 	size_t n = 24 * 4;
@@ -254,6 +276,7 @@ main(void)
 	test_short_histories();
 	test_fallback_and_bad_model();
 	test_counts_not_negative();
+	test_non_count_not_negative();
 	test_unknown_buckets();
 	test_log1p_transform();
 	return unit_status();
