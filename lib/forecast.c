@@ -23,6 +23,7 @@
 #define SCALE_MIN 0.5		/* bounds on that rescaling */
 #define SCALE_MAX 3.0
 #define COMBINE_MAX 3		/* most models averaged by the automatic choice */
+#define INTERMITTENT_SHARE 0.3	/* share of zero buckets from which Croston competes */
 
 struct model_ref {
 	const char *name;	/* as accepted by --model */
@@ -31,7 +32,7 @@ struct model_ref {
 };
 
 static const char *const model_names[] = {
-	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", NULL
+	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", NULL
 };
 
 void
@@ -82,6 +83,8 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_drift(y, n, horizon, out, why);
 	if (strcmp(mr->name, "mean") == 0)
 		return pa_fcm_mean(y, n, horizon, out, why);
+	if (strcmp(mr->name, "croston") == 0)
+		return pa_fcm_croston(y, n, horizon, out, why);
 	if (strcmp(mr->name, "hw") == 0) {
 		spec.trend = 1;
 	} else if (strcmp(mr->name, "hw-damped") == 0) {
@@ -107,6 +110,21 @@ format_model(const struct model_ref *mr, char *buf, size_t size)
 		snprintf(buf, size, "holt-damped%s", suffix);
 	else
 		snprintf(buf, size, "%s%s", mr->name, suffix);
+}
+
+/* Share of the known values that are zero. */
+static double
+zero_share(const double *y, size_t n)
+{
+	size_t known = 0, zeros = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(y[i]))
+			continue;
+		known++;
+		zeros += y[i] == 0;
+	}
+	return known ? (double)zeros / (double)known : 0;
 }
 
 /* Return 1 when every known value equals the first one. */
@@ -343,6 +361,8 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
 	add_candidate(&c, "drift", 0);
+	if (zero_share(y, n) >= INTERMITTENT_SHARE)
+		add_candidate(&c, "croston", 0);
 
 	ch->scale = 1;
 	ch->count = 1;

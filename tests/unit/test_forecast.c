@@ -223,6 +223,36 @@ test_non_count_not_negative(void)
 }
 
 static void
+test_croston_intermittent(void)
+{
+	double y[80] = { 0 };
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+
+	/* A demand of 8 every fourth bucket: a rate of 2 per bucket. */
+	for (size_t i = 3; i < 80; i += 4)
+		y[i] = 8;
+	pa_fc_opts_default(&o);
+	o.model = "croston";
+	o.transform = PA_FC_TRANSFORM_NONE;
+	CHECK("croston status", pa_fc_forecast(y, 80, 5, &o, &r) == PA_FC_OK);
+	CHECK_STR("croston name", r.model, "croston");
+	/* SBA deflates the rate by 1 - alpha/2 = 0.95. */
+	CHECK_NEAR("croston rate", r.mean[0], 2 * 0.95, 0.01);
+	CHECK("croston flat", r.mean[4] == r.mean[0]);
+	CHECK("croston lower zero", r.lower[0] == 0);
+	pa_fc_result_free(&r);
+
+	y[3] = 0;
+	for (size_t i = 4; i < 80; i++)
+		y[i] = 0;
+	y[40] = 3;
+	CHECK("croston one demand falls back", pa_fc_forecast(y, 80, 5, &o, &r) == PA_FC_OK);
+	CHECK("croston fallback flagged", r.fallback == 1);
+	pa_fc_result_free(&r);
+}
+
+static void
 test_unknown_buckets(void)
 {
 	size_t n = 24 * 4;
@@ -277,6 +307,7 @@ main(void)
 	test_fallback_and_bad_model();
 	test_counts_not_negative();
 	test_non_count_not_negative();
+	test_croston_intermittent();
 	test_unknown_buckets();
 	test_log1p_transform();
 	return unit_status();
