@@ -103,8 +103,8 @@ lookahead_buckets(const struct pa_bt_series *s, const struct pa_bt_config *c)
  * The root mean square error of the forecasts k steps ahead whose targets
  * were already observed when issue i was made, over the last window of
  * issues.  Model intervals fitted on one-step residuals are often far too
- * narrow for bursts; these errors come from the replay itself, so only
- * the past is used.
+ * narrow for bursts.  These errors come from the replay itself, and only
+ * from forecasts whose targets lie in the past.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -501,8 +501,8 @@ decide_oracle(const struct replay *r, long tick)
 
 /*
  * Between forecasts the plan only grows, to what the load already present
- * (as the HPA sees it) needs at full utilization, as pa-plan run from cron
- * on fresh usage would.
+ * needs at full utilization.  The load is the one the HPA observes, so
+ * this is pa-plan run from cron on fresh usage.
  */
 static long
 predictive_floor(const struct replay *r, long tick, long current)

@@ -14,12 +14,12 @@
  *   predictive  at each bucket start, a forecast from the buckets before it
  *               only (pa_fc_forecast on a trailing window), sized by
  *               pa_plan_decide at the risk budget
- *   reactive    the HPA algorithm: every tick, on the demand of
- *               hpa_metric_lag_s ago, desired = ceil(demand /
+ *   reactive    the HPA algorithm, every tick, on the demand of
+ *               hpa_metric_lag_s ago.  Desired = ceil(demand /
  *               (capacity * target)) unless the utilization ratio is within
- *               the tolerance; scale-in to the largest recommendation of the
- *               stabilization window; scale-up per tick limited to
- *               max(current + 4, 2 * current)
+ *               the tolerance.  Scale-in goes only to the largest
+ *               recommendation of the stabilization window, and scale-up
+ *               per tick is limited to max(current + 4, 2 * current).
  *   static      one count sized for the peak of the evaluated range
  *   oracle      knows the future: at every tick the largest need from
  *               now until a new instance would be ready

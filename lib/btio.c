@@ -394,7 +394,6 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 {
 	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
 	struct curve pred;
-	size_t nreactive = 0;
 	char setting[40];
 
 	if (header)
@@ -408,7 +407,6 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 			      rep->series->name, pa_bt_policy_name(r->policy), setting,
 			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
 			      100 * r->mean_utilization);
-		nreactive += r->policy == PA_BT_REACTIVE;
 	}
 
 	/* The comparison lines only mean something with a curve to read. */
@@ -442,7 +440,6 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 				      bound ? "<= " : "", hours, oracle->instance_hours,
 				      oracle->instance_hours > 0 ? hours / oracle->instance_hours : NAN);
 	}
-	(void)nreactive;
 }
 
 /* SVG drawing. */

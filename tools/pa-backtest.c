@@ -337,6 +337,8 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	}
 
 	/* The settings keep their scale-up default of no limit unless layered over. */
+	if (!json_is_number(json_object_get(conf.cli, "capacity")))
+		pa_usage_error("missing --capacity (work units per second one instance serves)");
 	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0 ||
 	    pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
 		pa_usage_error("%s", err);
