@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include "backtest.h"
 #include "forecast.h"
 
@@ -65,7 +67,7 @@ struct pa_bt_forecasts {
 	size_t *issue_at;
 	size_t *issue_of;		/* per bucket: the issue in force at its start */
 	double *mean, *lower, *upper;	/* nissues * horizon */
-	double *error_sd;		/* nissues * horizon: recent out-of-sample error, work/s */
+	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double level;
 	char model[PA_FC_NAME_MAX];
 };
@@ -80,7 +82,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 	free(f->mean);
 	free(f->lower);
 	free(f->upper);
-	free(f->error_sd);
+	free(f->error_q);
 	free(f);
 }
 
@@ -99,57 +101,100 @@ lookahead_buckets(const struct pa_bt_series *s, const struct pa_bt_config *c)
 	return (size_t)floor(span / s->step_s) + 1;
 }
 
+/* Levels at which the replay's own forecast errors are kept, as 1 - risk. */
+static const double error_levels[] = { 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.998, 0.999 };
+
+#define NLEVELS (sizeof error_levels / sizeof error_levels[0])
+#define ERRORS_MIN 24		/* known errors needed before they are trusted */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * The root mean square error of the forecasts k steps ahead whose targets
- * were already observed when issue i was made, over the last window of
- * issues.  Model intervals fitted on one-step residuals are often far too
- * narrow for bursts.  These errors come from the replay itself, and only
- * from forecasts whose targets lie in the past.
+ * Quantiles of the errors (actual - forecast) of the forecasts k steps
+ * ahead whose targets were already observed when issue i was made, over
+ * the last season of issues.  Model intervals fitted on one-step
+ * residuals are often far too narrow for bursts, and a normal width from
+ * the error variance lets one burst inflate a whole day, so the sizing
+ * reads the empirical quantile at its risk instead.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
 {
 	size_t every = c->forecast_every ? c->forecast_every : 1;
 	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
-	size_t window = season / every > 12 ? season / every : 12;
-	double *sum2 = calloc(f->nissues + 1, sizeof *sum2);
-	size_t *count = calloc(f->nissues + 1, sizeof *count);
+	size_t window = season / every > ERRORS_MIN ? season / every : ERRORS_MIN;
+	double *errors = malloc(f->nissues * sizeof *errors);
+	double *sorted = malloc(window * sizeof *sorted);
 
-	f->error_sd = calloc(f->nissues * f->horizon, sizeof *f->error_sd);
-	if (sum2 == NULL || count == NULL || f->error_sd == NULL) {
-		free(sum2);
-		free(count);
+	f->error_q = malloc(f->nissues * f->horizon * NLEVELS * sizeof *f->error_q);
+	if (errors == NULL || sorted == NULL || f->error_q == NULL) {
+		free(errors);
+		free(sorted);
 		return -1;
 	}
 	for (size_t k = 0; k < f->horizon; k++) {
-		/* Prefix sums of squared errors over issues, for this step ahead. */
 		for (size_t j = 0; j < f->nissues; j++) {
 			size_t target = f->issue_at[j] + k;
-			double e = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
 
-			sum2[j + 1] = sum2[j] + (isnan(e) ? 0 : e * e);
-			count[j + 1] = count[j] + !isnan(e);
+			errors[j] = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
 		}
 		for (size_t i = 0; i < f->nissues; i++) {
-			size_t t = f->issue_at[i], known, from;
+			double *q = f->error_q + (i * f->horizon + k) * NLEVELS;
+			size_t t = f->issue_at[i], known = 0, from, m = 0;
 
 			/* Issues j with issue_at[j] + k < t, that is j < known. */
-			if (t < c->warmup + k + 1) {
-				f->error_sd[i * f->horizon + k] = 0;
-				continue;
-			}
-			known = (t - k - 1 - c->warmup) / every + 1;
+			if (t >= c->warmup + k + 1)
+				known = (t - k - 1 - c->warmup) / every + 1;
 			if (known > i)
 				known = i;
 			from = known > window ? known - window : 0;
-			f->error_sd[i * f->horizon + k] = count[known] > count[from]
-				? sqrt((sum2[known] - sum2[from]) / (double)(count[known] - count[from]))
-				: 0;
+			for (size_t j = from; j < known; j++)
+				if (!isnan(errors[j]))
+					sorted[m++] = errors[j];
+			if (m < ERRORS_MIN) {
+				for (size_t l = 0; l < NLEVELS; l++)
+					q[l] = NAN;
+				continue;
+			}
+			qsort(sorted, m, sizeof *sorted, cmp_double);
+			for (size_t l = 0; l < NLEVELS; l++) {
+				double pos = error_levels[l] * (double)(m - 1);
+				size_t lo = (size_t)floor(pos);
+				size_t hi = lo + 1 < m ? lo + 1 : lo;
+
+				q[l] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - (double)lo);
+			}
 		}
 	}
-	free(sum2);
-	free(count);
+	free(errors);
+	free(sorted);
 	return 0;
+}
+
+/* The error quantile at level p from the stored ones; NAN when too few errors are known. */
+static double
+error_quantile(const double *q, double p)
+{
+	if (isnan(q[0]))
+		return NAN;
+	if (p <= error_levels[0])
+		return q[0];
+	for (size_t l = 1; l < NLEVELS; l++) {
+		if (p <= error_levels[l]) {
+			double w = (p - error_levels[l - 1]) / (error_levels[l] - error_levels[l - 1]);
+
+			return q[l - 1] + (q[l] - q[l - 1]) * w;
+		}
+	}
+
+	/* Beyond the last level a season of errors says nothing finer. */
+	return q[NLEVELS - 1];
 }
 
 struct pa_bt_forecasts *
@@ -247,14 +292,21 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	return f;
 }
 
-/* Work distribution forecast for bucket t + k, from the issue in force at t. */
+/*
+ * Work distribution forecast for bucket t + k, from the issue in force at
+ * t.  Its 1 - risk quantile is the larger of the model's and the forecast
+ * plus the replay's own error quantile; sigma is set so that pa-plan's
+ * normal quantile lands there.
+ */
 static void
-forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, struct pa_work_dist *d)
+forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, double risk,
+	      struct pa_work_dist *d)
 {
 	size_t i = f->issue_of[t];
 	size_t off = t - f->issue_at[i] + k;
 	struct pa_forecast_point p;
 	char err[160];
+	double z, q;
 
 	if (off >= f->horizon)
 		off = f->horizon - 1;
@@ -270,8 +322,18 @@ forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, struct pa_wor
 		d->sigma = 0;
 		d->level = 0;
 	}
-	if (f->error_sd[i * f->horizon + off] > d->sigma)
-		d->sigma = f->error_sd[i * f->horizon + off];
+
+	q = error_quantile(f->error_q + (i * f->horizon + off) * NLEVELS, 1 - risk);
+	if (isnan(q))
+		return;
+	z = gsl_cdf_ugaussian_Qinv(risk);
+	if (z > 1e-9) {
+		if (q > z * d->sigma)
+			d->sigma = q / z;
+	} else if (q > 0) {
+		/* At risk 0.5 the quantile is the mean, so the median error shifts it. */
+		d->mean += q;
+	}
 }
 
 /* The fleet: ready instances and orders still starting, oldest first. */
@@ -410,9 +472,9 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 
 	/* An order now serves from now + lead until the next decision's order
 	 * arrives one step later, so it covers the largest need in that span. */
-	forecast_dist(r->f, t, target, &in.target);
+	forecast_dist(r->f, t, target, r->plan.risk, &in.target);
 	for (size_t k = target + 1; k <= (size_t)floor((r->plan.lead_time_s + r->s->step_s - 1e-6) / r->s->step_s); k++) {
-		forecast_dist(r->f, t, k, &d);
+		forecast_dist(r->f, t, k, r->plan.risk, &d);
 		if (pa_plan_need(&r->plan, &d) > pa_plan_need(&r->plan, &in.target))
 			in.target = d;
 	}
@@ -423,7 +485,7 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	for (size_t k = 0; k <= last; k++) {
 		long need;
 
-		forecast_dist(r->f, t, k, &d);
+		forecast_dist(r->f, t, k, r->plan.risk, &d);
 		need = pa_plan_need(&r->plan, &d);
 		if (need > in.window_need)
 			in.window_need = need;
