@@ -348,6 +348,23 @@ test_backtest_jump(void)
 }
 
 static void
+test_learn_capacity(void)
+{
+	double work[] = { 10, 20, 40, 0, 80 }, load[] = { 0.5, 1.0, 2.0, 0.3, 4.0 };
+	double capacity = 0, r2 = 0;
+	char err[200];
+
+	CHECK("learn capacity fits", pa_plan_learn_capacity(work, load, 5, &capacity, &r2, err, sizeof err) == 0);
+	CHECK_NEAR("learn capacity value", capacity, 20, 1e-9);
+	CHECK_NEAR("learn capacity exact fit", r2, 1, 1e-12);
+	CHECK("learn capacity too few",
+	      pa_plan_learn_capacity(work, load, 2, &capacity, &r2, err, sizeof err) != 0);
+	load[0] = load[1] = load[2] = load[4] = 0;
+	CHECK("learn capacity flat load",
+	      pa_plan_learn_capacity(work, load, 5, &capacity, &r2, err, sizeof err) != 0);
+}
+
+static void
 test_interpolate(void)
 {
 	double xs[] = { 1, 2, 4 }, ys[] = { 10, 20, 0 };
@@ -369,5 +386,6 @@ main(void)
 	test_backtest_flat();
 	test_backtest_jump();
 	test_interpolate();
+	test_learn_capacity();
 	return unit_status();
 }
