@@ -31,7 +31,7 @@ MANS = $(sort $(wildcard man/*.[1-8]))
 
 .PHONY: all check test demo install uninstall clean deps lint-man asan
 
-all: $(TOOLS) $(UNIT)
+all: $(TOOLS) $(UNIT) $(BUILD)/gen-sample
 
 $(BUILD)/lib/%.o: lib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -49,6 +49,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libpa.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libpa.a $(LIBS) $(LDFLAGS)
 
+# Deterministic sample data for the demo and benchmarks; not installed.
+$(BUILD)/gen-sample: scripts/gen-sample.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lm $(LDFLAGS)
+
 deps:
 	sh scripts/install-deps all
 
@@ -62,10 +67,8 @@ asan:
 
 check: deps
 	$(MAKE) all
-	BIN=$(CURDIR)/$(BIN) UNITDIR=$(CURDIR)/$(BUILD)/tests sh tests/run
 	$(MAKE) asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		PA_SANITIZED=1 BIN=$(CURDIR)/build-asan/bin UNITDIR=$(CURDIR)/build-asan/tests sh tests/run
+	sh tests/check
 
 demo:
 	sh scripts/install-deps build

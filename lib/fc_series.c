@@ -122,60 +122,79 @@ series_create(const char *name, const json_t *rec, pa_usec_t step)
 	return s;
 }
 
+/* Write the value of field key for a message: a quoted string, or the JSON text. */
+static void
+describe_value(const json_t *rec, const char *key, char *buf, size_t size)
+{
+	const json_t *v = json_object_get(rec, key);
+	char *text;
+
+	if (json_is_string(v)) {
+		snprintf(buf, size, "%s", pa_quote(json_string_value(v), json_string_length(v)));
+		return;
+	}
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	snprintf(buf, size, "%.60s", text ? text : "?");
+	free(text);
+}
+
+/* Report field key as missing or invalid ("is not WHAT"). */
+static int
+bad_field(const json_t *rec, const char *key, const char *what, char *err, size_t errsize,
+	  const char **reason_class, const char *cls)
+{
+	char value[80];
+
+	*reason_class = cls;
+	if (json_object_get(rec, key) == NULL) {
+		snprintf(err, errsize, "missing field \"%s\"", key);
+		return -1;
+	}
+	describe_value(rec, key, value, sizeof value);
+	snprintf(err, errsize, "field \"%s\" is not %s: %s", key, what, value);
+	return -1;
+}
+
 int
 pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		 char *err, size_t errsize, const char **reason_class)
 {
 	const char *name = pa_rec_str(rec, "tenant_service_name");
+	const char *cfield = "complexity_sum";
 	double step_s, requests = NAN, csum = NAN, cmean;
 	pa_usec_t ts, step;
 	struct pa_fc_series *s;
 	size_t i;
 	int got;
 
-	if (name == NULL || name[0] == '\0') {
-		*reason_class = "missing tenant_service_name";
-		snprintf(err, errsize, "bucket without a \"tenant_service_name\" string");
-		return -1;
-	}
-	if (pa_rec_time(rec, "ts", &ts) != 1) {
-		*reason_class = "invalid ts";
-		snprintf(err, errsize, "field \"ts\" of bucket %s is missing or not a timestamp",
-			 pa_quote(name, strlen(name)));
-		return -1;
-	}
-	if (pa_rec_num(rec, "step_s", &step_s) != 1 || step_s < 1 || step_s > 366 * 86400.0) {
-		*reason_class = "invalid step_s";
-		snprintf(err, errsize,
-			 "field \"step_s\" of bucket %s is missing or not a number of seconds from 1 to 31622400",
-			 pa_quote(name, strlen(name)));
-		return -1;
-	}
+	if (name == NULL || name[0] == '\0')
+		return bad_field(rec, "tenant_service_name", "a non-empty string", err, errsize,
+				 reason_class, "invalid tenant_service_name");
+	if (pa_rec_time(rec, "ts", &ts) != 1)
+		return bad_field(rec, "ts", "a timestamp", err, errsize, reason_class, "invalid ts");
+	if (pa_rec_num(rec, "step_s", &step_s) != 1 || step_s < 1 || step_s > 366 * 86400.0)
+		return bad_field(rec, "step_s", "a bucket width from 1 to 31622400 seconds", err,
+				 errsize, reason_class, "invalid step_s");
 	step = (pa_usec_t)llround(step_s * (double)PA_USEC_PER_SEC);
 
 	/* requests null stands for an unknown bucket, as an empty CSV cell does. */
 	got = pa_rec_num(rec, "requests", &requests);
-	if (got < 0 || (got == 1 && requests < 0)) {
-		*reason_class = "invalid requests";
-		snprintf(err, errsize, "field \"requests\" of bucket %s is not a count >= 0",
-			 pa_quote(name, strlen(name)));
-		return -1;
-	}
+	if (got < 0 || (got == 1 && requests < 0))
+		return bad_field(rec, "requests", "a count >= 0", err, errsize, reason_class,
+				 "invalid requests");
 	if (got == 0)
 		requests = NAN;
 
 	got = pa_rec_num(rec, "complexity_sum", &csum);
 	if (got == 0) {
+		cfield = "complexity_mean";
 		got = pa_rec_num(rec, "complexity_mean", &cmean);
 		if (got == 1)
 			csum = isnan(requests) ? NAN : cmean * requests;
 	}
-	if (got < 0 || (got == 1 && csum < 0)) {
-		*reason_class = "invalid complexity";
-		snprintf(err, errsize, "complexity of bucket %s is not a number >= 0",
-			 pa_quote(name, strlen(name)));
-		return -1;
-	}
+	if (got < 0 || (got == 1 && csum < 0))
+		return bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
+				 "invalid complexity");
 	if (got == 0)
 		csum = NAN;
 
@@ -191,9 +210,8 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		set->used++;
 	} else if (s->step != step) {
 		*reason_class = "step differs within a series";
-		snprintf(err, errsize, "bucket %s has step_s %g, earlier buckets of the series %g",
-			 pa_quote(name, strlen(name)), step_s,
-			 (double)s->step / PA_USEC_PER_SEC);
+		snprintf(err, errsize, "field \"step_s\" is %g but earlier buckets of %s have %g",
+			 step_s, pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC);
 		return -1;
 	}
 	if (s->count == s->alloc) {

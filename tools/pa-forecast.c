@@ -16,6 +16,7 @@
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 enum {
 	OPT_PERIOD2 = 1,
@@ -43,7 +44,11 @@ usage(void)
 	       "                         hw-damped (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
+	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
+	       "                         never, or when it wins the hold-out (auto)\n"
 	       "      --transform none|log1p  fit volume on log1p(requests) (none)\n"
+	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);
 }
 
@@ -90,6 +95,7 @@ main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "gaps", required_argument, NULL, OPT_GAPS },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -97,6 +103,7 @@ main(int argc, char **argv)
 	struct pa_fc_run_opts ro = {
 		.model = "auto", .level = 0.95, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
+		.transform = PA_FC_TRANSFORM_AUTO,
 	};
 	struct ctx c = { NULL, 0 };
 	struct pa_fc_series **series;
@@ -146,12 +153,17 @@ main(int argc, char **argv)
 			break;
 		case OPT_TRANSFORM:
 			if (strcmp(optarg, "none") == 0)
-				ro.transform = 0;
+				ro.transform = PA_FC_TRANSFORM_NONE;
 			else if (strcmp(optarg, "log1p") == 0)
-				ro.transform = 1;
+				ro.transform = PA_FC_TRANSFORM_LOG1P;
+			else if (strcmp(optarg, "auto") == 0)
+				ro.transform = PA_FC_TRANSFORM_AUTO;
 			else
-				pa_usage_error("invalid value for --transform: \"%s\" (use none or log1p)",
+				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
 					       optarg);
+			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
 			break;
 		case 'h':
 			usage();
@@ -175,6 +187,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < count; i++)
 		pa_fc_emit_series(series[i], &ro);
 	pa_fc_series_free(c.set);
+	pa_tsdb_output_finish();
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

@@ -1,0 +1,653 @@
+#include "feeds.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "diag.h"
+
+/* Common source names per target, tried in order. */
+static const struct {
+	const char *name;
+	const char *aliases[14];
+} targets[PA_T_COUNT] = {
+	[PA_T_TS] = { "ts", { "ts", "time", "timestamp", "@timestamp", "start", "start_time",
+			      "date", "datetime", "ds", "period", "time_local", "StartUTC" } },
+	[PA_T_END] = { "end", { "end", "end_time", "stop", "until" } },
+	[PA_T_CLIENT] = { "client_id", { "client_id", "client", "remote_addr", "client_ip",
+					 "clientip", "remote_ip", "remotehost", "remote_host",
+					 "request.remote_ip", "request.client_ip", "ClientHost" } },
+	[PA_T_METHOD] = { "method", { "method", "request_method", "verb", "request.method",
+				      "RequestMethod" } },
+	[PA_T_PATH] = { "path", { "path", "uri", "url", "request_uri", "request_path",
+				  "request.uri", "request.path", "RequestPath" } },
+	[PA_T_STATUS] = { "status", { "status", "status_code", "response", "code",
+				      "response.status", "DownstreamStatus" } },
+	[PA_T_BYTES_OUT] = { "bytes_out", { "bytes_out", "bytes", "body_bytes_sent", "bytes_sent",
+					    "size", "response_size", "DownstreamContentSize" } },
+	[PA_T_BYTES_IN] = { "bytes_in", { "bytes_in", "request_length", "request_size",
+					  "bytes_read", "RequestContentSize" } },
+	[PA_T_DURATION_MS] = { "duration_ms", { "duration_ms", "latency_ms", "response_time_ms",
+						"elapsed_ms" } },
+	[PA_T_DURATION_S] = { "duration_s", { "duration_s", "request_time", "exec_time_seconds" } },
+	[PA_T_DURATION_US] = { "duration_us", { "duration_us" } },
+	[PA_T_DURATION_NS] = { "duration_ns", { "duration_ns", "Duration" } },
+	[PA_T_HOST] = { "host", { "http_host", "request_host", "vhost", "server_name",
+				  "request.host", "RequestHost" } },
+	[PA_T_REFERER] = { "referer", { "referer", "referrer", "http_referer" } },
+	[PA_T_USER_AGENT] = { "user_agent", { "user_agent", "useragent", "http_user_agent",
+					      "ua" } },
+	[PA_T_TENANT] = { "tenant", { "tenant", "tenant_id" } },
+	[PA_T_SERVICE] = { "service", { "service", "service_name" } },
+	[PA_T_TSN] = { "tenant_service_name", { "tenant_service_name" } },
+	[PA_T_NAME] = { "name", { "name", "event", "event_name", "title", "holiday" } },
+	[PA_T_EVENT_TYPE] = { "event_type", { "event_type", "type", "category" } },
+	[PA_T_MAGNITUDE] = { "magnitude", { "magnitude", "value", "count", "weight", "y" } },
+	[PA_T_INSTANCE] = { "instance_id", { "instance_id", "instance", "pod", "container",
+					     "container_ip", "vm", "machine_id", "host" } },
+	[PA_T_CPU] = { "cpu_usage", { "cpu_usage", "cpu", "cpu_util", "cpu_utilization",
+				      "cpu_util_percent", "avg_cpu", "CPU usage [%]" } },
+	[PA_T_MEMORY] = { "memory_usage", { "memory_usage", "memory", "mem", "mem_util",
+					    "mem_util_percent", "memory_util", "avg_mem" } },
+	[PA_T_NETWORK] = { "network_io", { "network_io", "network", "net_io", "net" } },
+};
+
+const char *
+pa_target_name(enum pa_target t)
+{
+	return targets[t].name;
+}
+
+int
+pa_fieldmap_set(struct pa_fieldmap *map, const char *spec, char *err, size_t errsize)
+{
+	const char *eq = strchr(spec, '=');
+
+	if (eq == NULL || eq == spec || eq[1] == '\0') {
+		snprintf(err, errsize, "invalid --field \"%s\": expected TARGET=SOURCE", spec);
+		return -1;
+	}
+	for (int t = 0; t < PA_T_COUNT; t++) {
+		if (strlen(targets[t].name) == (size_t)(eq - spec) &&
+		    strncmp(targets[t].name, spec, (size_t)(eq - spec)) == 0) {
+			free(map->source[t]);
+			map->source[t] = strdup(eq + 1);
+			if (map->source[t] == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			return 0;
+		}
+	}
+	size_t o = (size_t)snprintf(err, errsize, "invalid --field target \"%.*s\"; targets are",
+				    (int)(eq - spec), spec);
+
+	for (int t = 0; t < PA_T_COUNT && o < errsize; t++)
+		o += (size_t)snprintf(err + o, errsize - o, "%s%s", t ? ", " : " ", targets[t].name);
+	return -1;
+}
+
+void
+pa_fieldmap_free(struct pa_fieldmap *map)
+{
+	for (int t = 0; t < PA_T_COUNT; t++) {
+		free(map->source[t]);
+		map->source[t] = NULL;
+	}
+}
+
+static int
+find_column(char *const *header, int nheader, const char *name, size_t len)
+{
+	for (int c = 0; c < nheader; c++)
+		if (strlen(header[c]) == len && strncasecmp(header[c], name, len) == 0)
+			return c;
+	return -1;
+}
+
+void
+pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader, int *columns,
+	       int *columns2)
+{
+	for (int t = 0; t < PA_T_COUNT; t++) {
+		const char *src = map->source[t];
+
+		columns[t] = columns2[t] = -1;
+		if (src != NULL) {
+			const char *plus = strchr(src, '+');
+
+			columns[t] = find_column(header, nheader, src, strlen(src));
+			if (columns[t] < 0 && plus != NULL) {
+				columns[t] = find_column(header, nheader, src, (size_t)(plus - src));
+				columns2[t] = find_column(header, nheader, plus + 1, strlen(plus + 1));
+				if (columns2[t] < 0)
+					columns[t] = -1;
+			}
+			continue;
+		}
+		for (int a = 0; a < 14 && targets[t].aliases[a] != NULL && columns[t] < 0; a++)
+			for (int c = 0; c < nheader; c++)
+				if (strcasecmp(header[c], targets[t].aliases[a]) == 0) {
+					columns[t] = c;
+					break;
+				}
+	}
+}
+
+/* Find a key or dotted path in a JSON object. */
+static const json_t *
+json_path(const json_t *obj, const char *path)
+{
+	const json_t *v = json_object_get(obj, path);
+	char key[256];
+
+	if (v != NULL || strchr(path, '.') == NULL)
+		return v;
+	while (obj != NULL && json_is_object(obj)) {
+		const char *dot = strchr(path, '.');
+		size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		obj = json_object_get(obj, key);
+		if (dot == NULL)
+			return obj;
+		path = dot + 1;
+	}
+	return NULL;
+}
+
+static const char *
+json_text(struct pa_row *row, const json_t *v, size_t *len)
+{
+	int n;
+
+	if (v == NULL)
+		return NULL;
+	if (json_is_string(v)) {
+		*len = json_string_length(v);
+		return *len > 0 ? json_string_value(v) : NULL;
+	}
+	if (json_is_integer(v))
+		n = snprintf(row->numbuf, sizeof row->numbuf, "%" JSON_INTEGER_FORMAT,
+			     json_integer_value(v));
+	else if (json_is_real(v))
+		n = snprintf(row->numbuf, sizeof row->numbuf, "%.17g", json_real_value(v));
+	else
+		return NULL;
+	*len = (size_t)n;
+	return row->numbuf;
+}
+
+const char *
+pa_row_field(struct pa_row *row, const char *name, size_t *len)
+{
+	if (row->json != NULL)
+		return json_text(row, json_path(row->json, name), len);
+	for (int c = 0; c < row->nheader && c < row->csv->nfields; c++) {
+		if (strcasecmp(row->header[c], name) == 0) {
+			*len = row->csv->len[c];
+			return *len > 0 ? row->csv->field[c] : NULL;
+		}
+	}
+	return NULL;
+}
+
+const char *
+pa_row_field_cb(void *row, const char *name, size_t *len)
+{
+	return pa_row_field(row, name, len);
+}
+
+const char *
+pa_row_get(struct pa_row *row, enum pa_target t, size_t *len, const char **source_name)
+{
+	if (row->csv != NULL) {
+		int c = row->columns[t];
+
+		int c2 = row->columns2 != NULL ? row->columns2[t] : -1;
+
+		if (c < 0 || c >= row->csv->nfields || row->csv->len[c] == 0)
+			return NULL;
+		if (source_name != NULL)
+			*source_name = row->header[c];
+		*len = row->csv->len[c];
+		if (c2 >= 0 && c2 < row->csv->nfields &&
+		    *len + 1 + row->csv->len[c2] < sizeof row->joinbuf) {
+			memcpy(row->joinbuf, row->csv->field[c], *len);
+			row->joinbuf[*len] = ' ';
+			memcpy(row->joinbuf + *len + 1, row->csv->field[c2], row->csv->len[c2]);
+			*len += 1 + row->csv->len[c2];
+			return row->joinbuf;
+		}
+		return row->csv->field[c];
+	}
+	if (row->map != NULL && row->map->source[t] != NULL) {
+		if (source_name != NULL)
+			*source_name = row->map->source[t];
+		return json_text(row, json_path(row->json, row->map->source[t]), len);
+	}
+	for (int a = 0; a < 14 && targets[t].aliases[a] != NULL; a++) {
+		const json_t *v = json_path(row->json, targets[t].aliases[a]);
+
+		if (v != NULL && !json_is_null(v)) {
+			if (source_name != NULL)
+				*source_name = targets[t].aliases[a];
+			return json_text(row, v, len);
+		}
+	}
+	return NULL;
+}
+
+int
+pa_parse_number(const char *s, size_t len, double *out)
+{
+	char buf[64];
+	char *end;
+
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len == 0 || len >= sizeof buf)
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	*out = strtod(buf, &end);
+	/* strtod also takes "nan", "inf" and hex; none of them is a count. */
+	if (*end != '\0' || !isfinite(*out) || strpbrk(buf, "xXnN") != NULL)
+		return -1;
+	return 0;
+}
+
+/* True when an RFC 3339-like text ends without Z or an offset. */
+static int
+lacks_offset(const char *s, size_t len)
+{
+	if (len < 11 || s[4] != '-' || (s[10] != 'T' && s[10] != ' ' && s[10] != 't'))
+		return len == 10 && s[4] == '-';
+	for (size_t i = 11; i < len; i++)
+		if (s[i] == 'Z' || s[i] == 'z' || s[i] == '+' || s[i] == '-')
+			return 0;
+	return 1;
+}
+
+int
+pa_parse_time_local(const char *s, size_t len, pa_usec_t utc_offset, pa_usec_t *out)
+{
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (pa_time_parse(s, len, out) != 0)
+		return -1;
+	if (utc_offset != 0 && lacks_offset(s, len))
+		*out -= utc_offset;
+	return 0;
+}
+
+#define REJECT(cls, ...)                                                       \
+	do {                                                                   \
+		pa_reject(where, lineno, raw, rawlen, (cls), __VA_ARGS__);     \
+		return -1;                                                     \
+	} while (0)
+
+/* Reads the ts target or rejects, naming --field when the row has none. */
+#define NEED_TIME(t, out)                                                              \
+	do {                                                                           \
+		size_t tl_;                                                            \
+		const char *tv_ = pa_row_get(row, (t), &tl_, NULL);                    \
+		if (tv_ == NULL)                                                       \
+			REJECT("missing timestamp",                                    \
+			       "missing timestamp (name its column with --field %s=NAME)", \
+			       pa_target_name(t));                                     \
+		if (pa_parse_time_local(tv_, tl_, o->utc_offset, (out)) != 0)          \
+			REJECT("invalid timestamp", "invalid timestamp %s",            \
+			       pa_quote(tv_, tl_));                                    \
+	} while (0)
+
+static void
+write_series_names(struct pa_jsonw *w, const char *tenant, const char *service)
+{
+	char tsn[2 * PA_NAME_MAX];
+	size_t tl = strlen(tenant), sl = strlen(service);
+
+	memcpy(tsn, tenant, tl);
+	tsn[tl] = '/';
+	memcpy(tsn + tl + 1, service, sl);
+	pa_jsonw_cstr(w, "tenant", tenant);
+	pa_jsonw_cstr(w, "service", service);
+	pa_jsonw_str(w, "tenant_service_name", tsn, tl + 1 + sl);
+}
+
+/*
+ * Tenant and service of a feed row: a tenant_service_name column, then
+ * tenant and service columns, then the --tenant/--service rules.  Returns
+ * 1 when any of them applied, 0 when the row names no series.
+ */
+static int
+row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *tenant, char *service)
+{
+	size_t len;
+	const char *v;
+	int found = 0;
+
+	tenant[0] = service[0] = '\0';
+	if ((v = pa_row_get(row, PA_T_TSN, &len, NULL)) != NULL) {
+		const char *slash = memchr(v, '/', len);
+
+		if (slash != NULL) {
+			pa_name_clean(v, (size_t)(slash - v), 0, tenant);
+			pa_name_clean(slash + 1, len - (size_t)(slash - v) - 1, 0, service);
+			found = tenant[0] && service[0];
+		}
+	}
+	if (!found) {
+		if ((v = pa_row_get(row, PA_T_TENANT, &len, NULL)) != NULL)
+			found |= pa_name_clean(v, len, 0, tenant) > 0;
+		if ((v = pa_row_get(row, PA_T_SERVICE, &len, NULL)) != NULL)
+			found |= pa_name_clean(v, len, 0, service) > 0;
+	}
+	/* Explicit rules fill what the row left open. */
+	if (o->tenancy->custom[0] || o->tenancy->custom[1] || found || need) {
+		struct pa_rule_input in;
+		char t2[PA_NAME_MAX], s2[PA_NAME_MAX];
+
+		memset(&in, 0, sizeof in);
+		in.field = pa_row_field_cb;
+		in.field_ctx = row;
+		pa_tenancy_resolve(o->tenancy, &in, t2, s2);
+		if (tenant[0] == '\0' && (o->tenancy->custom[0] || need || found))
+			memcpy(tenant, t2, sizeof t2);
+		if (service[0] == '\0' && (o->tenancy->custom[1] || need || found))
+			memcpy(service, s2, sizeof s2);
+		found = 1;
+	}
+	return found;
+}
+
+int
+pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
+	      const char *where, long lineno, const char *raw, size_t rawlen)
+{
+	pa_usec_t start, end = 0;
+	const char *name, *type, *v;
+	size_t nlen, tlen, len;
+	double magnitude = 1;
+	int has_end = 0;
+	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
+
+	NEED_TIME(PA_T_TS, &start);
+	if ((v = pa_row_get(row, PA_T_END, &len, NULL)) != NULL) {
+		if (pa_parse_time_local(v, len, o->utc_offset, &end) != 0)
+			REJECT("invalid timestamp", "invalid end time %s", pa_quote(v, len));
+		if (end < start)
+			REJECT("event ends before it starts", "event ends before it starts: end %s",
+			       pa_quote(v, len));
+		has_end = 1;
+	}
+	if (o->event_name != NULL) {
+		name = o->event_name;
+		nlen = strlen(name);
+	} else if ((name = pa_row_get(row, PA_T_NAME, &nlen, NULL)) == NULL) {
+		name = o->stem;
+		nlen = strlen(name);
+	}
+	if (o->event_type != NULL) {
+		type = o->event_type;
+		tlen = strlen(type);
+	} else if ((type = pa_row_get(row, PA_T_EVENT_TYPE, &tlen, NULL)) == NULL) {
+		type = name;
+		tlen = nlen;
+	}
+	if ((v = pa_row_get(row, PA_T_MAGNITUDE, &len, NULL)) != NULL &&
+	    pa_parse_number(v, len, &magnitude) != 0)
+		REJECT("invalid magnitude", "invalid magnitude %s", pa_quote(v, len));
+
+	pa_jsonw_begin(w);
+	pa_jsonw_cstr(w, "kind", "event");
+	pa_jsonw_time(w, "ts", start);
+	pa_jsonw_str(w, "name", name, nlen);
+	pa_jsonw_str(w, "event_type", type, tlen);
+	pa_jsonw_num(w, "magnitude", magnitude);
+	if (has_end)
+		pa_jsonw_time(w, "end", end);
+	/* An event without a series applies to every series. */
+	if (row_series(row, o, 0, tenant, service)) {
+		if (tenant[0] != '\0')
+			pa_jsonw_cstr(w, "tenant", tenant);
+		if (service[0] != '\0')
+			pa_jsonw_cstr(w, "service", service);
+	}
+	pa_jsonw_end(w);
+	return 0;
+}
+
+/* A utilisation figure as a fraction: percent columns and --percent divide by 100. */
+static int
+usage_fraction(struct pa_row *row, enum pa_target t, const struct pa_feed_opts *o,
+	       double *out, const char **bad, size_t *badlen)
+{
+	const char *src = NULL, *v;
+	size_t len;
+
+	v = pa_row_get(row, t, &len, &src);
+	if (v == NULL)
+		return 0;
+	if (pa_parse_number(v, len, out) != 0) {
+		*bad = v;
+		*badlen = len;
+		return -1;
+	}
+	if (o->percent || (src != NULL && (strstr(src, "percent") != NULL ||
+					   strchr(src, '%') != NULL)))
+		*out /= 100;
+	return 1;
+}
+
+int
+pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
+	      const char *where, long lineno, const char *raw, size_t rawlen)
+{
+	static const enum pa_target metric[3] = { PA_T_CPU, PA_T_MEMORY, PA_T_NETWORK };
+	static const char *const key[3] = { "cpu_usage", "memory_usage", "network_io" };
+	pa_usec_t ts;
+	const char *inst, *bad = NULL;
+	size_t ilen, badlen = 0;
+	double val[3];
+	int have[3], any = 0;
+	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
+
+	NEED_TIME(PA_T_TS, &ts);
+	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
+	if (inst == NULL)
+		REJECT("missing instance_id",
+		       "missing instance_id (name its column with --field instance_id=NAME)");
+	for (int i = 0; i < 3; i++) {
+		if (i < 2) {
+			have[i] = usage_fraction(row, metric[i], o, &val[i], &bad, &badlen);
+		} else {
+			const char *v = pa_row_get(row, metric[i], &badlen, NULL);
+
+			have[i] = v == NULL ? 0 : pa_parse_number(v, badlen, &val[i]) == 0 ? 1 : -1;
+			if (have[i] < 0)
+				bad = v;
+		}
+		if (have[i] < 0)
+			REJECT("invalid number", "invalid %s %s", key[i], pa_quote(bad, badlen));
+		any |= have[i];
+	}
+	if (!any)
+		REJECT("missing utilization", "no cpu_usage, memory_usage or network_io column");
+	row_series(row, o, 1, tenant, service);
+
+	pa_jsonw_begin(w);
+	pa_jsonw_cstr(w, "kind", "usage");
+	pa_jsonw_time(w, "ts", ts);
+	pa_jsonw_str(w, "instance_id", inst, ilen);
+	write_series_names(w, tenant, service);
+	for (int i = 0; i < 3; i++)
+		if (have[i])
+			pa_jsonw_num(w, key[i], val[i]);
+	pa_jsonw_end(w);
+	return 0;
+}
+
+static void
+write_bucket(struct pa_jsonw *w, pa_usec_t ts, pa_usec_t step, const char *tenant,
+	     const char *service, double requests)
+{
+	pa_jsonw_begin(w);
+	pa_jsonw_cstr(w, "kind", "bucket");
+	pa_jsonw_time(w, "ts", ts);
+	pa_jsonw_num(w, "step_s", (double)step / PA_USEC_PER_SEC);
+	write_series_names(w, tenant, service);
+	pa_jsonw_num(w, "requests", requests);
+	pa_jsonw_int(w, "errors", 0);
+	/* Counts carry no cost information, so every request weighs 1.0. */
+	pa_jsonw_num(w, "complexity_sum", requests);
+	pa_jsonw_num(w, "complexity_mean", requests > 0 ? 1 : 0);
+
+	/*
+	 * Whole counts also get the partials pa-score --merge adds up: no byte
+	 * counts known, and a complexity sketch with every request in the bin
+	 * of 1.0 (key 0 at the sketch's alpha of 0.01).
+	 */
+	if (requests == floor(requests) && requests < 1e15) {
+		char sketch[128];
+		int n;
+		long long count = (long long)requests;
+
+		pa_jsonw_int(w, "bytes_in", 0);
+		pa_jsonw_int(w, "bytes_out", 0);
+		pa_jsonw_int(w, "bytes_in_known", 0);
+		pa_jsonw_int(w, "bytes_out_known", 0);
+		pa_jsonw_int(w, "complexity_sum_micro", count * 1000000);
+		if (count > 0)
+			n = snprintf(sketch, sizeof sketch,
+				     "{\"alpha\":0.01,\"zeros\":0,\"keys\":[0],\"counts\":[%lld]}", count);
+		else
+			n = snprintf(sketch, sizeof sketch,
+				     "{\"alpha\":0.01,\"zeros\":0,\"keys\":[],\"counts\":[]}");
+		pa_jsonw_raw(w, "complexity_sketch", sketch, (size_t)n);
+	}
+	pa_jsonw_end(w);
+}
+
+static void
+flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
+{
+	for (int i = 0; i < st->nvals; i++)
+		if (!isnan(st->val[i]))
+			write_bucket(w, pa_bucket_start(st->pending_ts, st->step), st->step, st->tenant, st->service[i],
+				     st->val[i]);
+	st->pending = 0;
+}
+
+int
+pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_series_state *st,
+	       struct pa_jsonw *w, const char *where, long lineno, const char *raw, size_t rawlen)
+{
+	pa_usec_t ts;
+	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
+	double val[PA_SERIES_MAX];
+	char names[PA_SERIES_MAX][PA_NAME_MAX];
+	int n = 0;
+	const char *tscol = NULL;
+	size_t len;
+
+	NEED_TIME(PA_T_TS, &ts);
+	pa_row_get(row, PA_T_TS, &len, &tscol);
+	row_series(row, o, 1, tenant, service);
+
+	/* Every other numeric column is a series of counts. */
+	if (row->csv != NULL) {
+		for (int c = 0; c < row->csv->nfields && c < row->nheader && n < PA_SERIES_MAX; c++) {
+			if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
+			    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN])
+				continue;
+			if (row->csv->len[c] == 0) {
+				val[n] = NAN;	/* a gap, not a zero */
+			} else if (pa_parse_number(row->csv->field[c], row->csv->len[c], &val[n]) != 0 ||
+				   val[n] < 0) {
+				REJECT("invalid count", "invalid count %s in column %s",
+				       pa_quote(row->csv->field[c], row->csv->len[c]),
+				       pa_quote(row->header[c], strlen(row->header[c])));
+			}
+			pa_name_clean(row->header[c], strlen(row->header[c]), 1, names[n]);
+			n++;
+		}
+	} else {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach((json_t *)row->json, k, v) {
+			if (n == PA_SERIES_MAX)
+				break;
+			if (!json_is_number(v) || strcmp(k, tscol) == 0)
+				continue;
+			val[n] = json_number_value(v);
+			if (val[n] < 0)
+				REJECT("invalid count", "invalid count in field %s", pa_quote(k, strlen(k)));
+			pa_name_clean(k, strlen(k), 1, names[n]);
+			n++;
+		}
+	}
+	if (n == 0)
+		REJECT("missing count", "no numeric column besides the timestamp");
+	if (n == 1 && !o->tenancy->custom[1] && row->columns != NULL &&
+	    row->columns[PA_T_SERVICE] < 0)
+		pa_name_clean(o->stem, strlen(o->stem), 1, names[0]);
+	else if (o->tenancy->custom[1] && n == 1)
+		memcpy(names[0], service, sizeof service);
+
+	if (st->step == 0 && o->step > 0)
+		st->step = o->step;
+	if (st->pending) {
+		if (st->step == 0) {
+			if (ts <= st->pending_ts)
+				REJECT("timestamps out of order",
+				       "timestamp is not after the first row; cannot infer the step (use --step)");
+			st->step = ts - st->pending_ts;
+		}
+		flush_pending(st, w);
+	}
+	if (st->step == 0) {
+		st->pending = 1;
+		st->pending_ts = ts;
+		st->nvals = n;
+		memcpy(st->val, val, sizeof val[0] * (size_t)n);
+		memcpy(st->service, names, sizeof names[0] * (size_t)n);
+		memcpy(st->tenant, tenant, sizeof tenant);
+		free(st->raw);
+		st->raw = malloc(rawlen + 1);
+		if (st->raw == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		memcpy(st->raw, raw, rawlen);
+		st->rawlen = rawlen;
+		st->lineno = lineno;
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+		if (!isnan(val[i]))
+			write_bucket(w, pa_bucket_start(ts, st->step), st->step, tenant, names[i], val[i]);
+	return 0;
+}
+
+void
+pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where)
+{
+	if (st->pending)
+		pa_reject(where, st->lineno, st->raw, st->rawlen, "series step unknown",
+			  "only one series row and no --step, so the step is unknown");
+	(void)w;
+	free(st->raw);
+	memset(st, 0, sizeof *st);
+}

@@ -1,0 +1,136 @@
+/*
+ * feeds.h - rows of JSON or CSV input, and the event, usage and series
+ * records made from them.
+ *
+ * A row is one JSON object or one CSV record with its header.  Record
+ * fields (targets such as ts, status or magnitude) are found in a row by
+ * a list of common source names, matched without regard to case, unless
+ * --field TARGET=SOURCE names the source.  In JSON a source may be a
+ * dotted path into nested objects ("request.uri"); a key that itself
+ * contains dots is found first.  In CSV, "A+B" joins columns A and B.
+ */
+#ifndef PA_FEEDS_H
+#define PA_FEEDS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "csvin.h"
+#include "jsonw.h"
+#include "tenant.h"
+#include "timeutil.h"
+
+enum pa_target {
+	PA_T_TS, PA_T_END, PA_T_CLIENT, PA_T_METHOD, PA_T_PATH, PA_T_STATUS,
+	PA_T_BYTES_OUT, PA_T_BYTES_IN, PA_T_DURATION_MS, PA_T_DURATION_S,
+	PA_T_DURATION_US, PA_T_DURATION_NS, PA_T_HOST, PA_T_REFERER,
+	PA_T_USER_AGENT, PA_T_TENANT, PA_T_SERVICE, PA_T_TSN, PA_T_NAME,
+	PA_T_EVENT_TYPE, PA_T_MAGNITUDE, PA_T_INSTANCE, PA_T_CPU, PA_T_MEMORY,
+	PA_T_NETWORK,
+	PA_T_COUNT
+};
+
+/* The target's name as used in --field, such as "bytes_out". */
+const char *pa_target_name(enum pa_target t);
+
+/* --field overrides, one source per target (NULL: use the common names). */
+struct pa_fieldmap {
+	char *source[PA_T_COUNT];	/* owned */
+};
+
+/*
+ * Parse "TARGET=SOURCE" into map.  Returns 0, or -1 with a message in err
+ * that lists the valid targets.
+ */
+int pa_fieldmap_set(struct pa_fieldmap *map, const char *spec, char *err, size_t errsize);
+void pa_fieldmap_free(struct pa_fieldmap *map);
+
+/* One input row.  Exactly one of json and csv is set; both are borrowed. */
+struct pa_row {
+	const json_t *json;
+	const struct pa_csvrec *csv;
+	const int *columns;	/* CSV: column of each target or -1, from pa_row_columns */
+	const int *columns2;	/* CSV: second column joined with a space ("date+time"), or -1 */
+	char joinbuf[256];
+	char *const *header;	/* CSV: header names */
+	int nheader;
+	const struct pa_fieldmap *map;
+	char numbuf[64];	/* JSON numbers are printed here */
+};
+
+/*
+ * Resolve the CSV column of every target from the header.  A --field
+ * source "A+B" joins two columns with a space, such as a date and a time
+ * column; columns2 then holds B.  Both arrays have PA_T_COUNT slots.
+ */
+void pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader,
+		    int *columns, int *columns2);
+
+/*
+ * The text of a target in the row, or NULL when absent, JSON null, empty
+ * or (for CSV) an empty cell.  The text is not NUL-terminated in general.
+ * When source_name is not NULL it receives the source name that matched.
+ */
+const char *pa_row_get(struct pa_row *row, enum pa_target t, size_t *len,
+		       const char **source_name);
+
+/* Look up any named field (for field: rules); same returns as pa_row_get. */
+const char *pa_row_field(struct pa_row *row, const char *name, size_t *len);
+
+/* pa_row_field as a pa_field_fn; ctx is the struct pa_row. */
+const char *pa_row_field_cb(void *row, const char *name, size_t *len);
+
+/* Options for events, usage and series records. */
+struct pa_feed_opts {
+	const char *event_name;		/* --event-name, else the name column, else the file stem */
+	const char *event_type;		/* --event-type, else the type column, else the name */
+	const char *stem;		/* file name without directory and extension */
+	pa_usec_t utc_offset;		/* --utc-offset for times written without one */
+	int percent;			/* --percent: cpu and memory are 0-100 */
+	pa_usec_t step;			/* --step for series; 0 = from the first two rows */
+	const struct pa_tenancy *tenancy;
+};
+
+/*
+ * Turn a row into one record written with w.  Each returns 0, or -1 after
+ * rejecting the row (with its physical line and raw text).
+ */
+int pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
+		  const char *where, long lineno, const char *raw, size_t rawlen);
+int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
+		  const char *where, long lineno, const char *raw, size_t rawlen);
+
+/*
+ * Series input: a timestamp plus one or more numeric columns of counts per
+ * step.  Every value column is a series; its service is the column name,
+ * or the file stem when there is a single value column.  State carries the
+ * previous timestamp so the step can be inferred.
+ */
+#define PA_SERIES_MAX 64	/* value columns per row */
+
+struct pa_series_state {
+	pa_usec_t step;		/* from --step, or inferred from the first two rows */
+	int pending;		/* the first row waits until the step is known */
+	pa_usec_t pending_ts;
+	int nvals;
+	double val[PA_SERIES_MAX];
+	char tenant[PA_NAME_MAX];
+	char service[PA_SERIES_MAX][PA_NAME_MAX];
+	char *raw;		/* the waiting row's text, for --rejects; owned */
+	size_t rawlen;
+	long lineno;
+};
+
+int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
+		   struct pa_series_state *st, struct pa_jsonw *w,
+		   const char *where, long lineno, const char *raw, size_t rawlen);
+/* End of one input: a lone first row is written with the --step given, or rejected. */
+void pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where);
+
+/* Parse a number (optional sign, fraction, exponent); 0 or -1. */
+int pa_parse_number(const char *s, size_t len, double *out);
+
+/* Parse a timestamp in any accepted form; a time without an offset gets utc_offset. */
+int pa_parse_time_local(const char *s, size_t len, pa_usec_t utc_offset, pa_usec_t *out);
+
+#endif

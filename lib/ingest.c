@@ -1,0 +1,719 @@
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "diag.h"
+#include "input.h"
+#include "ndjson.h"
+
+void
+pa_ingest_init(struct pa_ingest *in)
+{
+	memset(in, 0, sizeof *in);
+	pa_tenancy_init(&in->tenancy);
+	pa_jsonw_init(&in->w);
+	in->max_line = PA_MAX_LINE_DEFAULT;
+	in->feed.tenancy = &in->tenancy;
+}
+
+static void
+free_header(struct pa_ingest *in)
+{
+	for (int i = 0; i < in->nheader; i++)
+		free(in->header[i]);
+	free(in->header);
+	in->header = NULL;
+	in->nheader = 0;
+}
+
+void
+pa_ingest_free(struct pa_ingest *in)
+{
+	pa_tenancy_free(&in->tenancy);
+	pa_fieldmap_free(&in->fields);
+	pa_jsonw_free(&in->w);
+	free(in->scratch);
+	free_header(in);
+}
+
+static void
+emit_span(struct pa_jsonw *w, const char *key, struct pa_span s)
+{
+	if (s.p != NULL)
+		pa_jsonw_str(w, key, s.p, s.len);
+}
+
+/*
+ * Write one request record.  row is the JSON or CSV row it came from, or
+ * NULL for an access-log line; a row's tenant and service fields are used
+ * unless --tenant or --service rules were given.
+ */
+static void
+emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *row)
+{
+	struct pa_jsonw *w = &in->w;
+	struct pa_rule_input ri;
+	char tenant[PA_NAME_MAX], service[PA_NAME_MAX], tsn[2 * PA_NAME_MAX];
+	char path[2048];
+	size_t plen = 0, tl, sl;
+
+	if (req->path.p != NULL)
+		plen = pa_path_normalise(&in->tenancy, req->path.p, req->path.len, path, sizeof path);
+
+	memset(&ri, 0, sizeof ri);
+	ri.host = req->host;
+	ri.referer = req->referer;
+	ri.client = req->client;
+	ri.user_agent = req->user_agent;
+	if (req->path.p != NULL) {
+		ri.path.p = path;
+		ri.path.len = plen;
+	}
+	if (row != NULL) {
+		ri.field = pa_row_field_cb;
+		ri.field_ctx = row;
+	}
+	pa_tenancy_resolve(&in->tenancy, &ri, tenant, service);
+	if (row != NULL) {
+		const char *v;
+		size_t len;
+
+		if ((v = pa_row_get(row, PA_T_TSN, &len, NULL)) != NULL && memchr(v, '/', len) &&
+		    !in->tenancy.custom[0] && !in->tenancy.custom[1]) {
+			const char *slash = memchr(v, '/', len);
+
+			pa_name_clean(v, (size_t)(slash - v), 0, tenant);
+			pa_name_clean(slash + 1, len - (size_t)(slash - v) - 1, 0, service);
+		} else {
+			if (!in->tenancy.custom[0] && (v = pa_row_get(row, PA_T_TENANT, &len, NULL)) != NULL)
+				pa_name_clean(v, len, 0, tenant);
+			if (!in->tenancy.custom[1] && (v = pa_row_get(row, PA_T_SERVICE, &len, NULL)) != NULL)
+				pa_name_clean(v, len, 0, service);
+		}
+		if (tenant[0] == '\0')
+			memcpy(tenant, in->tenancy.fallback_tenant, PA_NAME_MAX);
+		if (service[0] == '\0')
+			memcpy(service, in->tenancy.fallback_service, PA_NAME_MAX);
+	}
+	tl = strlen(tenant);
+	sl = strlen(service);
+	memcpy(tsn, tenant, tl);
+	tsn[tl] = '/';
+	memcpy(tsn + tl + 1, service, sl);
+
+	pa_jsonw_begin(w);
+	pa_jsonw_cstr(w, "kind", "request");
+	pa_jsonw_time(w, "ts", req->ts);
+	pa_jsonw_str(w, "tenant", tenant, tl);
+	pa_jsonw_str(w, "service", service, sl);
+	pa_jsonw_str(w, "tenant_service_name", tsn, tl + 1 + sl);
+	emit_span(w, "client_id", req->client);
+	if (req->client.p != NULL && req->client.len >= 5 && memcmp(req->client.p, "unix:", 5) == 0)
+		pa_jsonw_cstr(w, "client_socket", "unix");
+	emit_span(w, "method", req->method);
+	if (req->path.p != NULL)
+		pa_jsonw_str(w, "path", path, plen);
+	if (req->status != 0)
+		pa_jsonw_int(w, "status", req->status);
+	if (req->has_bytes_in)
+		pa_jsonw_int(w, "bytes_in", req->bytes_in);
+	if (req->has_bytes_out)
+		pa_jsonw_int(w, "bytes_out", req->bytes_out);
+	if (req->has_duration)
+		pa_jsonw_num(w, "duration_ms", req->duration_ms);
+	if (in->add & PA_ADD_HOST)
+		emit_span(w, "host", req->host);
+	if (in->add & PA_ADD_QUERY)
+		emit_span(w, "query", req->query);
+	if (in->add & PA_ADD_REFERER)
+		emit_span(w, "referer", req->referer);
+	if (in->add & PA_ADD_USER_AGENT)
+		emit_span(w, "user_agent", req->user_agent);
+	pa_jsonw_end(w);
+}
+
+#define ROW_REJECT(cls, ...)                                                         \
+	do {                                                                         \
+		pa_reject(where, lineno, raw, rawlen, (cls), __VA_ARGS__);           \
+		return;                                                              \
+	} while (0)
+
+static int
+parse_count(const char *v, size_t len, long long *out)
+{
+	double d;
+
+	if (len == 1 && v[0] == '-') {
+		*out = 0;
+		return 0;
+	}
+	if (pa_parse_number(v, len, &d) != 0 || d < 0 || d != (double)(long long)d)
+		return -1;
+	*out = (long long)d;
+	return 0;
+}
+
+/* A request from a JSON object or a CSV record, with fields found by name. */
+static void
+row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long lineno,
+	    const char *raw, size_t rawlen)
+{
+	static const struct {
+		enum pa_target t;
+		double to_ms;
+	} durations[] = {
+		{ PA_T_DURATION_MS, 1 }, { PA_T_DURATION_S, 1e3 },
+		{ PA_T_DURATION_US, 1e-3 }, { PA_T_DURATION_NS, 1e-6 },
+	};
+	struct pa_request req;
+	const char *v;
+	size_t len;
+	double d;
+
+	memset(&req, 0, sizeof req);
+	v = pa_row_get(row, PA_T_TS, &len, NULL);
+	if (v == NULL)
+		ROW_REJECT("missing timestamp",
+			   "missing timestamp (name its field with --field ts=NAME)");
+	if (pa_parse_time_local(v, len, in->feed.utc_offset, &req.ts) != 0)
+		ROW_REJECT("invalid timestamp", "invalid timestamp %s", pa_quote(v, len));
+
+	if ((v = pa_row_get(row, PA_T_CLIENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
+		req.client.p = v;
+		req.client.len = len;
+	}
+	/* JSON numbers share one buffer, so copy out every text that may be a number. */
+	if ((v = pa_row_get(row, PA_T_STATUS, &len, NULL)) != NULL) {
+		if (pa_parse_number(v, len, &d) != 0 || d < 100 || d > 599 || d != (int)d)
+			ROW_REJECT("invalid status code", "invalid status code %s", pa_quote(v, len));
+		req.status = (int)d;
+	}
+	if ((v = pa_row_get(row, PA_T_BYTES_OUT, &len, NULL)) != NULL) {
+		if (parse_count(v, len, &req.bytes_out) != 0)
+			ROW_REJECT("invalid byte count", "invalid byte count %s", pa_quote(v, len));
+		req.has_bytes_out = 1;
+	}
+	if ((v = pa_row_get(row, PA_T_BYTES_IN, &len, NULL)) != NULL) {
+		if (parse_count(v, len, &req.bytes_in) != 0)
+			ROW_REJECT("invalid byte count", "invalid byte count %s", pa_quote(v, len));
+		req.has_bytes_in = 1;
+	}
+	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+		if ((v = pa_row_get(row, durations[i].t, &len, NULL)) == NULL)
+			continue;
+		if (pa_parse_number(v, len, &d) != 0 || d < 0)
+			ROW_REJECT("invalid duration", "invalid duration %s", pa_quote(v, len));
+		req.duration_ms = d * durations[i].to_ms;
+		req.has_duration = 1;
+		break;
+	}
+	if ((v = pa_row_get(row, PA_T_HOST, &len, NULL)) != NULL) {
+		req.host.p = v;
+		req.host.len = len;
+	}
+	if ((v = pa_row_get(row, PA_T_METHOD, &len, NULL)) != NULL) {
+		req.method.p = v;
+		req.method.len = len;
+	}
+	if ((v = pa_row_get(row, PA_T_PATH, &len, NULL)) != NULL)
+		pa_request_set_uri(&req, v, len);
+	if ((v = pa_row_get(row, PA_T_REFERER, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
+		req.referer.p = v;
+		req.referer.len = len;
+	}
+	if ((v = pa_row_get(row, PA_T_USER_AGENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
+		req.user_agent.p = v;
+		req.user_agent.len = len;
+	}
+	emit_request(in, &req, row);
+}
+
+static void
+dispatch_row(struct pa_ingest *in, struct pa_row *row, const char *where, long lineno,
+	     const char *raw, size_t rawlen)
+{
+	switch (in->type) {
+	case PA_TYPE_REQUESTS:
+		row_request(in, row, where, lineno, raw, rawlen);
+		return;
+	case PA_TYPE_EVENTS:
+		pa_feed_event(row, &in->feed, &in->w, where, lineno, raw, rawlen);
+		break;
+	case PA_TYPE_USAGE:
+		pa_feed_usage(row, &in->feed, &in->w, where, lineno, raw, rawlen);
+		break;
+	case PA_TYPE_SERIES:
+		pa_feed_series(row, &in->feed, &in->series, &in->w, where, lineno, raw, rawlen);
+		break;
+	}
+}
+
+/* A JSON line: pass through when it has a kind, otherwise a row. */
+static void
+json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
+	  enum pa_line_status st)
+{
+	json_t *obj = pa_line_to_object(where, line, st);
+	struct pa_row row;
+
+	if (obj == NULL)
+		return;
+	if (pa_rec_kind(obj) != NULL) {
+		pa_out_write(line->text, line->len);
+		pa_out_write("\n", 1);
+		in->passed++;
+		json_decref(obj);
+		return;
+	}
+	memset(&row, 0, sizeof row);
+	row.json = obj;
+	row.map = &in->fields;
+	dispatch_row(in, &row, where, line->lineno, line->text, line->len);
+	json_decref(obj);
+}
+
+static void
+csv_record(void *ctx, const struct pa_csvrec *rec)
+{
+	struct pa_ingest *in = ctx;
+	struct pa_row row;
+
+	if (in->header == NULL) {
+		in->header = calloc((size_t)rec->nfields + 1, sizeof *in->header);
+		if (in->header == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		for (int i = 0; i < rec->nfields; i++) {
+			/* Header names are compared trimmed, without surrounding quotes or spaces. */
+			in->header[i] = strdup(rec->field[i]);
+			if (in->header[i] == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+		}
+		in->nheader = rec->nfields;
+		pa_row_columns(&in->fields, in->header, in->nheader, in->columns, in->columns2);
+		return;
+	}
+	pa_diag_count_read();
+	if (rec->too_many) {
+		pa_reject(rec->where, rec->lineno, rec->raw, rec->rawlen, "too many fields",
+			  "more than %d fields", PA_CSV_MAX_FIELDS);
+		return;
+	}
+	memset(&row, 0, sizeof row);
+	row.csv = rec;
+	row.columns = in->columns;
+	row.columns2 = in->columns2;
+	row.header = in->header;
+	row.nheader = in->nheader;
+	row.map = &in->fields;
+	dispatch_row(in, &row, rec->where, rec->lineno, rec->raw, rec->rawlen);
+}
+
+static void
+scratch_reserve(struct pa_ingest *in, size_t n)
+{
+	if (n <= in->scratch_cap)
+		return;
+	in->scratch_cap = n < 4096 ? 4096 : n * 2;
+	free(in->scratch);
+	in->scratch = malloc(in->scratch_cap);
+	if (in->scratch == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+}
+
+/* Control bytes other than tab never occur in a text log line. */
+static int
+is_binary(const struct pa_line *line)
+{
+	for (size_t i = 0; i < line->len; i++) {
+		unsigned char c = (unsigned char)line->text[i];
+
+		if (c < 0x20 && c != '\t')
+			return 1;
+	}
+	return 0;
+}
+
+static void
+log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_line_status st)
+{
+	struct pa_request req;
+	const char *cls = NULL;
+	char err[256];
+
+	scratch_reserve(in, line->len + 1);
+	if (pa_logformat_parse(&in->log, line->text, line->len, in->scratch, &req, &cls, err,
+			       sizeof err) == 0) {
+		pa_diag_count_read();
+		emit_request(in, &req, NULL);
+		return;
+	}
+
+	/* A JSON record in a log stream: pass it through or read it as a JSON log line. */
+	if (line->text[0] == '{') {
+		json_line(in, where, line, st);
+		return;
+	}
+	pa_diag_count_read();
+
+	/* An auto-detected file may mix layouts, such as a vhost line among combined ones. */
+	if (!in->log_given) {
+		struct pa_logformat alt;
+		const char *cls2;
+		char err2[256];
+
+		for (int i = 0; pa_logformat_presets[i] != NULL; i++) {
+			if (strcmp(pa_logformat_presets[i], in->log.name) == 0 ||
+			    pa_logformat_preset(pa_logformat_presets[i], &alt) != 0)
+				continue;
+			if (pa_logformat_parse(&alt, line->text, line->len, in->scratch, &req, &cls2,
+					       err2, sizeof err2) == 0) {
+				emit_request(in, &req, NULL);
+				return;
+			}
+		}
+	}
+	if (st == PA_LINE_TRUNCATED)
+		pa_reject(where, line->lineno, line->text, line->len, "record cut off at end of input",
+			  "record cut off at end of input: %s", err);
+	else if (is_binary(line))
+		pa_reject(where, line->lineno, line->text, line->len, "binary data",
+			  "binary data, not a log line (a TLS handshake sent to a plain-text port?): %s",
+			  pa_quote(line->text, line->len < 16 ? line->len : 16));
+	else
+		pa_reject(where, line->lineno, line->text, line->len, cls, "%s", err);
+}
+
+static int
+is_blank(const struct pa_line *line)
+{
+	for (size_t i = 0; i < line->len; i++)
+		if (line->text[i] != ' ' && line->text[i] != '\t')
+			return 0;
+	return 1;
+}
+
+static void
+handle_line(struct pa_ingest *in, const char *where, struct pa_line *line,
+	    enum pa_line_status st)
+{
+	if (in->cur == PA_FMT_CSV || in->cur == PA_FMT_TSV) {
+		if (st == PA_LINE_TOO_LONG) {
+			pa_diag_count_read();
+			pa_reject(where, line->lineno, line->text, line->len, "line too long",
+				  "line longer than %zu bytes (see --max-line)", line->len);
+			return;
+		}
+		pa_csvin_line(&in->csv, where, line);
+		return;
+	}
+	if (is_blank(line) && st != PA_LINE_TOO_LONG)
+		return;
+	if (st == PA_LINE_TOO_LONG) {
+		pa_diag_count_read();
+		pa_reject(where, line->lineno, line->text, line->len, "line too long",
+			  "line longer than %zu bytes (see --max-line)", line->len);
+		return;
+	}
+	if (in->cur == PA_FMT_JSON)
+		json_line(in, where, line, st);
+	else
+		log_line(in, where, line, st);
+}
+
+struct held_line {
+	char *text;
+	size_t len;
+	long lineno;
+	enum pa_line_status st;
+};
+
+static unsigned char
+guess_delim(const char *s, size_t len)
+{
+	if (memchr(s, '\t', len) != NULL)
+		return '\t';
+	if (memchr(s, ';', len) != NULL && memchr(s, ',', len) == NULL)
+		return ';';
+	return ',';
+}
+
+static int
+held_blank(const struct held_line *h)
+{
+	struct pa_line l = { h->text, h->len, h->lineno };
+
+	return is_blank(&l);
+}
+
+/* Choose the format of one file from its first non-blank lines. */
+static void
+detect(struct pa_ingest *in, const char *where, struct held_line *held, int nheld)
+{
+	const struct held_line *first = NULL;
+	int best = -1, best_hits = 0;
+
+	for (int i = 0; i < nheld && first == NULL; i++)
+		if (!held_blank(&held[i]) && held[i].st != PA_LINE_TOO_LONG)
+			first = &held[i];
+	in->cur = PA_FMT_LOG;
+	if (first == NULL) {
+		pa_logformat_preset("combined", &in->log);
+		return;
+	}
+	if (first->text[0] == '{') {
+		in->cur = PA_FMT_JSON;
+		return;
+	}
+	if (in->type != PA_TYPE_REQUESTS) {
+		in->delim = guess_delim(first->text, first->len);
+		in->cur = in->delim == '\t' ? PA_FMT_TSV : PA_FMT_CSV;
+		return;
+	}
+
+	/* The preset that reads most of the first lines wins; ties go to the earlier one. */
+	scratch_reserve(in, in->max_line + 1);
+	for (int p = 0; pa_logformat_presets[p] != NULL; p++) {
+		struct pa_logformat f;
+		struct pa_request req;
+		const char *cls;
+		char err[256];
+		int hits = 0;
+
+		pa_logformat_preset(pa_logformat_presets[p], &f);
+		for (int i = 0; i < nheld; i++)
+			if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG &&
+			    pa_logformat_parse(&f, held[i].text, held[i].len, in->scratch, &req, &cls,
+					       err, sizeof err) == 0)
+				hits++;
+		if (hits > best_hits) {
+			best = p;
+			best_hits = hits;
+		}
+	}
+	if (best >= 0) {
+		pa_logformat_preset(pa_logformat_presets[best], &in->log);
+		return;
+	}
+	if (memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
+		in->delim = guess_delim(first->text, first->len);
+		in->cur = in->delim == '\t' ? PA_FMT_TSV : PA_FMT_CSV;
+		return;
+	}
+	pa_warn("%s: no known log format matches the first lines; reading it as combined "
+		"(name the layout with --format or --log-format)", where);
+	pa_logformat_preset("combined", &in->log);
+}
+
+static void
+start_file(struct pa_ingest *in)
+{
+	if (in->cur == PA_FMT_CSV || in->cur == PA_FMT_TSV) {
+		unsigned char delim = in->cur == PA_FMT_TSV ? '\t' : in->delim ? in->delim : ',';
+
+		pa_csvin_init(&in->csv, delim, in->cur == PA_FMT_CSV, in->max_line, csv_record, in);
+		in->csv_open = 1;
+	}
+}
+
+static void
+end_file(struct pa_ingest *in)
+{
+	if (in->csv_open) {
+		pa_csvin_finish(&in->csv);
+		pa_csvin_free(&in->csv);
+		in->csv_open = 0;
+	}
+	free_header(in);
+	if (in->type == PA_TYPE_SERIES)
+		pa_series_finish(&in->series, &in->w, in->where);
+}
+
+static void
+set_stem(struct pa_ingest *in, const char *path)
+{
+	static char stem[PA_NAME_MAX];
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strcspn(base, ".");
+	if (strcmp(path, "-") == 0 || n == 0) {
+		base = "stdin";
+		n = 5;
+	}
+	pa_name_clean(base, n, 0, stem);
+	in->feed.stem = stem;
+}
+
+/*
+ * Read the first lines of a new input, choose its format and handle them.
+ * Returns the status of the last read (PA_LINE_ERROR stops the input).
+ */
+static enum pa_line_status
+begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
+{
+	struct held_line held[PA_DETECT_HELD];
+	struct pa_line line;
+	enum pa_line_status st = PA_LINE_EOF;
+	int nheld = 0, nonblank = 0;
+
+	in->where = pa_reader_name(r);
+	set_stem(in, path);
+	memset(&in->series, 0, sizeof in->series);
+
+	/* Hold the first lines until the format is known. */
+	in->cur = in->format;
+	if (in->format == PA_FMT_AUTO) {
+		while (nonblank < PA_DETECT_LINES &&
+		       (st = pa_reader_next(r, &line)) != PA_LINE_EOF && st != PA_LINE_ERROR) {
+			struct held_line *h = &held[nheld++];
+
+			h->text = malloc(line.len + 1);
+			if (h->text == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			memcpy(h->text, line.text, line.len + 1);
+			h->len = line.len;
+			h->lineno = line.lineno;
+			h->st = st;
+			if (!is_blank(&line))
+				nonblank++;
+			if (nheld == PA_DETECT_HELD)
+				break;
+		}
+		detect(in, in->where, held, nheld);
+	}
+	start_file(in);
+	for (int i = 0; i < nheld; i++) {
+		line.text = held[i].text;
+		line.len = held[i].len;
+		line.lineno = held[i].lineno;
+		handle_line(in, in->where, &line, held[i].st);
+		free(held[i].text);
+	}
+	return st;
+}
+
+/* Handle lines until end of input; returns PA_LINE_EOF or PA_LINE_ERROR. */
+static enum pa_line_status
+read_lines(struct pa_ingest *in, struct pa_reader *r)
+{
+	struct pa_line line;
+	enum pa_line_status st;
+
+	while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		if (st == PA_LINE_ERROR)
+			return st;
+		handle_line(in, in->where, &line, st);
+	}
+	return st;
+}
+
+static int
+finish_input(struct pa_ingest *in, struct pa_reader *r, enum pa_line_status st)
+{
+	int rc = PA_EXIT_OK;
+
+	if (st == PA_LINE_ERROR)
+		rc = pa_reader_is_utf16(r) ? PA_EXIT_DATA : PA_EXIT_IO;
+	end_file(in);
+	pa_reader_close(r);
+	return rc;
+}
+
+int
+pa_ingest_file(struct pa_ingest *in, const char *path)
+{
+	struct pa_reader *r = pa_reader_open(path, in->max_line);
+	enum pa_line_status st;
+
+	if (r == NULL)
+		return PA_EXIT_IO;
+	st = begin_input(in, r, path);
+	if (st != PA_LINE_ERROR)
+		st = read_lines(in, r);
+	return finish_input(in, r, st);
+}
+
+static void
+nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The file at path now is another file than the one open, or it shrank. */
+static int
+rotated(const char *path, struct stat *seen)
+{
+	struct stat now;
+
+	if (stat(path, &now) != 0)
+		return 0;	/* gone for now: keep reading the open file */
+	if (now.st_dev != seen->st_dev || now.st_ino != seen->st_ino || now.st_size < seen->st_size)
+		return 1;
+	seen->st_size = now.st_size;
+	return 0;
+}
+
+int
+pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *stop)
+{
+	struct pa_reader *r = NULL;
+	struct stat seen;
+	enum pa_line_status st;
+	int rc = PA_EXIT_OK;
+
+	while (!*stop) {
+		/* Wait for the file to exist and hold a first line, as tail -F does. */
+		if (r == NULL) {
+			if (stat(path, &seen) != 0 || seen.st_size == 0) {
+				nap(PA_FOLLOW_POLL_MS);
+				continue;
+			}
+			r = pa_reader_open(path, in->max_line);
+			if (r == NULL)
+				return PA_EXIT_IO;
+			pa_reader_set_follow(r, 1);
+			st = begin_input(in, r, path);
+		} else {
+			pa_reader_resume(r);
+			st = read_lines(in, r);
+		}
+		if (st == PA_LINE_ERROR)
+			break;
+		pa_out_flush();
+		if (rotated(path, &seen)) {
+			/* Drain what the old file still holds, then start on the new one. */
+			pa_reader_resume(r);
+			read_lines(in, r);
+			pa_reader_set_follow(r, 0);
+			st = read_lines(in, r);
+			rc = finish_input(in, r, st);
+			r = NULL;
+			continue;
+		}
+		nap(PA_FOLLOW_POLL_MS);
+	}
+	if (r == NULL)
+		return rc;
+
+	/* Stopping ends the input: a held fragment is handed over as the cut-off last line. */
+	pa_reader_set_follow(r, 0);
+	if (st != PA_LINE_ERROR) {
+		pa_reader_resume(r);
+		st = read_lines(in, r);
+	}
+	return finish_input(in, r, st);
+}
+
+void
+pa_ingest_summary(const struct pa_ingest *in)
+{
+	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
+		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
+}

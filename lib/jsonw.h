@@ -1,0 +1,54 @@
+/*
+ * jsonw.h - a direct NDJSON record writer for the hot path.
+ *
+ * pa-ingest writes millions of request records, and building a jansson
+ * object per line costs more than parsing the line.  This writer appends
+ * keys and values straight into a growing buffer.  Strings are escaped by
+ * JSON rules, and bytes that are not valid UTF-8 are written as U+FFFD, so
+ * every line written is valid JSON whatever the log contained.  Numbers
+ * follow pa_rec_set_num: whole values as integers, others with 12
+ * significant digits, NaN and infinities as null.
+ */
+#ifndef PA_JSONW_H
+#define PA_JSONW_H
+
+#include <stddef.h>
+
+#include "timeutil.h"
+
+struct pa_jsonw {
+	char *buf;		/* owned by the writer */
+	size_t len, cap;
+	int fields;		/* fields written in the current record */
+	long records;		/* records written so far */
+};
+
+void pa_jsonw_init(struct pa_jsonw *w);
+void pa_jsonw_free(struct pa_jsonw *w);
+
+/* Start a record: "{". */
+void pa_jsonw_begin(struct pa_jsonw *w);
+
+/* Append "key":"value", escaping value (len bytes, need not be NUL-terminated). */
+void pa_jsonw_str(struct pa_jsonw *w, const char *key, const char *s, size_t len);
+void pa_jsonw_cstr(struct pa_jsonw *w, const char *key, const char *s);
+void pa_jsonw_int(struct pa_jsonw *w, const char *key, long long v);
+void pa_jsonw_num(struct pa_jsonw *w, const char *key, double v);
+void pa_jsonw_bool(struct pa_jsonw *w, const char *key, int v);
+
+/* Append "key":json where json is already valid JSON text (an object or array). */
+void pa_jsonw_raw(struct pa_jsonw *w, const char *key, const char *json, size_t len);
+
+/* Append "key":"RFC 3339 UTC time". */
+void pa_jsonw_time(struct pa_jsonw *w, const char *key, pa_usec_t t);
+
+/* End the record with "}\n" and write it to stdout through pa_out_write. */
+void pa_jsonw_end(struct pa_jsonw *w);
+
+/*
+ * Append s[0..len) to w as the body of a JSON string (no quotes): escapes
+ * '"', '\\' and control characters, and replaces invalid UTF-8 with U+FFFD.
+ */
+void pa_jsonw_escape(struct pa_jsonw *w, const char *s, size_t len);
+
+#endif

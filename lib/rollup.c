@@ -1,0 +1,690 @@
+#include "rollup.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "ndjson.h"
+#include "opts.h"
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return q;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = xrealloc(NULL, n);
+
+	memcpy(d, s, n);
+	return d;
+}
+
+/* Sketch */
+
+static double
+sketch_log_gamma(void)
+{
+	return log((1 + PA_SKETCH_ALPHA) / (1 - PA_SKETCH_ALPHA));
+}
+
+/* The index of the first bin whose key is >= key. */
+static size_t
+sketch_find(const struct pa_sketch *s, int32_t key)
+{
+	size_t lo = 0, hi = s->nbins;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+pa_sketch_add_bin(struct pa_sketch *s, int32_t key, uint64_t n)
+{
+	size_t i = sketch_find(s, key);
+
+	if (i < s->nbins && s->keys[i] == key) {
+		s->counts[i] += n;
+		return;
+	}
+	if (s->nbins == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 8;
+		s->keys = xrealloc(s->keys, s->cap * sizeof *s->keys);
+		s->counts = xrealloc(s->counts, s->cap * sizeof *s->counts);
+	}
+	memmove(s->keys + i + 1, s->keys + i, (s->nbins - i) * sizeof *s->keys);
+	memmove(s->counts + i + 1, s->counts + i, (s->nbins - i) * sizeof *s->counts);
+	s->keys[i] = key;
+	s->counts[i] = n;
+	s->nbins++;
+}
+
+void
+pa_sketch_add(struct pa_sketch *s, double x, uint64_t n)
+{
+	if (!(x > PA_SKETCH_MIN)) {
+		s->zeros += n;
+		return;
+	}
+	pa_sketch_add_bin(s, (int32_t)floor(log(x) / sketch_log_gamma() + 0.5), n);
+}
+
+void
+pa_sketch_merge(struct pa_sketch *into, const struct pa_sketch *from)
+{
+	into->zeros += from->zeros;
+	for (size_t i = 0; i < from->nbins; i++)
+		pa_sketch_add_bin(into, from->keys[i], from->counts[i]);
+}
+
+uint64_t
+pa_sketch_count(const struct pa_sketch *s)
+{
+	uint64_t n = s->zeros;
+
+	for (size_t i = 0; i < s->nbins; i++)
+		n += s->counts[i];
+	return n;
+}
+
+double
+pa_sketch_quantile(const struct pa_sketch *s, double q)
+{
+	uint64_t total = pa_sketch_count(s), rank, seen;
+	double lg = sketch_log_gamma();
+
+	if (total == 0)
+		return 0;
+
+	/* Nearest rank: the ceil(q * n)-th smallest value, counting from 1. */
+	rank = (uint64_t)ceil(q * (double)total);
+	rank = rank > 0 ? rank - 1 : 0;
+	if (rank < s->zeros)
+		return 0;
+	seen = s->zeros;
+	for (size_t i = 0; i < s->nbins; i++) {
+		seen += s->counts[i];
+		if (seen > rank)
+			return exp(lg * s->keys[i]);
+	}
+	return exp(lg * s->keys[s->nbins - 1]);
+}
+
+void
+pa_sketch_free(struct pa_sketch *s)
+{
+	free(s->keys);
+	free(s->counts);
+	memset(s, 0, sizeof *s);
+}
+
+json_t *
+pa_sketch_to_json(const struct pa_sketch *s)
+{
+	json_t *obj = json_object(), *keys = json_array(), *counts = json_array();
+
+	for (size_t i = 0; i < s->nbins; i++) {
+		json_array_append_new(keys, json_integer(s->keys[i]));
+		json_array_append_new(counts, json_integer((json_int_t)s->counts[i]));
+	}
+	json_object_set_new(obj, "alpha", json_real(PA_SKETCH_ALPHA));
+	json_object_set_new(obj, "zeros", json_integer((json_int_t)s->zeros));
+	json_object_set_new(obj, "keys", keys);
+	json_object_set_new(obj, "counts", counts);
+	return obj;
+}
+
+static int
+json_count(const json_t *v, uint64_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int
+pa_sketch_add_json(struct pa_sketch *s, const json_t *obj, char *err, size_t errsize)
+{
+	const json_t *alpha = json_object_get(obj, "alpha");
+	const json_t *keys = json_object_get(obj, "keys");
+	const json_t *counts = json_object_get(obj, "counts");
+	uint64_t zeros;
+
+	if (!json_is_object(obj) || !json_is_number(alpha) || !json_is_array(keys) ||
+	    !json_is_array(counts) || json_count(json_object_get(obj, "zeros"), &zeros) != 0 ||
+	    json_array_size(keys) != json_array_size(counts)) {
+		snprintf(err, errsize, "field \"complexity_sketch\" is malformed");
+		return -1;
+	}
+	if (fabs(json_number_value(alpha) - PA_SKETCH_ALPHA) > 1e-12) {
+		snprintf(err, errsize, "field \"complexity_sketch\" has alpha %g, expected %g",
+			 json_number_value(alpha), PA_SKETCH_ALPHA);
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(keys); i++) {
+		const json_t *k = json_array_get(keys, i);
+		uint64_t n;
+
+		if (!json_is_integer(k) || json_integer_value(k) < INT32_MIN ||
+		    json_integer_value(k) > INT32_MAX ||
+		    json_count(json_array_get(counts, i), &n) != 0) {
+			snprintf(err, errsize, "field \"complexity_sketch\" has an invalid bin");
+			return -1;
+		}
+	}
+
+	/* Validated first so a bad record adds nothing. */
+	s->zeros += zeros;
+	for (size_t i = 0; i < json_array_size(keys); i++)
+		pa_sketch_add_bin(s, (int32_t)json_integer_value(json_array_get(keys, i)),
+				  (uint64_t)json_integer_value(json_array_get(counts, i)));
+	return 0;
+}
+
+/* Bucket records */
+
+static void
+set_count(json_t *rec, const char *key, uint64_t v)
+{
+	json_object_set_new(rec, key, json_integer((json_int_t)v));
+}
+
+json_t *
+pa_bucket_to_json(const char *tenant_service_name, const char *tenant, const char *service,
+		  pa_usec_t step, const struct pa_bucket *b)
+{
+	json_t *rec = json_object();
+	double sum = (double)b->complexity_micro / 1e6;
+
+	json_object_set_new(rec, "kind", json_string("bucket"));
+	pa_rec_set_time(rec, "ts", b->start);
+	pa_rec_set_num(rec, "step_s", (double)step / PA_USEC_PER_SEC);
+	json_object_set_new(rec, "tenant", json_string(tenant));
+	json_object_set_new(rec, "service", json_string(service));
+	json_object_set_new(rec, "tenant_service_name", json_string(tenant_service_name));
+	set_count(rec, "requests", b->requests);
+	set_count(rec, "errors", b->errors);
+	pa_rec_set_num(rec, "complexity_sum", sum);
+	pa_rec_set_num(rec, "complexity_mean", b->requests ? sum / (double)b->requests : 0);
+	pa_rec_set_num(rec, "complexity_p50", pa_sketch_quantile(&b->sketch, 0.50));
+	pa_rec_set_num(rec, "complexity_p95", pa_sketch_quantile(&b->sketch, 0.95));
+	pa_rec_set_num(rec, "complexity_p99", pa_sketch_quantile(&b->sketch, 0.99));
+	set_count(rec, "bytes_in", b->bytes_in);
+	set_count(rec, "bytes_out", b->bytes_out);
+
+	/* Mergeable partials: --merge reads only these and the counts above. */
+	set_count(rec, "bytes_in_known", b->bytes_in_known);
+	set_count(rec, "bytes_out_known", b->bytes_out_known);
+	json_object_set_new(rec, "complexity_sum_micro", json_integer(b->complexity_micro));
+	json_object_set_new(rec, "complexity_sketch", pa_sketch_to_json(&b->sketch));
+	return rec;
+}
+
+void
+pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
+		       const char *service, pa_usec_t step, const struct pa_bucket *b,
+		       void *ctx)
+{
+	json_t *rec = pa_bucket_to_json(tenant_service_name, tenant, service, step, b);
+
+	(void)ctx;
+	pa_out_json(rec);
+	json_decref(rec);
+}
+
+/* Series table */
+
+/*
+ * One tenant service.  buckets[head..nbuckets) are the buckets not yet
+ * written, sorted by start; only buckets that received data are stored,
+ * the zero buckets between them are made when written.
+ */
+struct series {
+	char *name, *tenant, *service;
+	struct pa_bucket *buckets;
+	size_t head, nbuckets, cap;
+	pa_usec_t last;		/* start of the newest bucket with data */
+	pa_usec_t next;		/* start of the next bucket to write */
+};
+
+struct pa_rollup {
+	pa_usec_t step, lateness;
+	pa_bucket_writer writer;
+	void *ctx;
+
+	struct series **table;	/* open addressing, power-of-two size */
+	size_t nseries, tablesize;
+
+	int have_max;
+	pa_usec_t max_ts;	/* newest timestamp seen, for --lateness */
+	int have_closed;
+	pa_usec_t closed;	/* buckets starting before this are written */
+};
+
+struct pa_rollup *
+pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void *ctx)
+{
+	struct pa_rollup *r = xrealloc(NULL, sizeof *r);
+
+	memset(r, 0, sizeof *r);
+	r->step = step;
+	r->lateness = lateness;
+	r->writer = writer;
+	r->ctx = ctx;
+	r->tablesize = 64;
+	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	memset(r->table, 0, r->tablesize * sizeof *r->table);
+	return r;
+}
+
+static void
+table_grow(struct pa_rollup *r)
+{
+	size_t oldsize = r->tablesize;
+	struct series **old = r->table;
+
+	r->tablesize *= 2;
+	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	memset(r->table, 0, r->tablesize * sizeof *r->table);
+	for (size_t i = 0; i < oldsize; i++) {
+		if (old[i] == NULL)
+			continue;
+		size_t j = pa_hash64(old[i]->name, strlen(old[i]->name)) & (r->tablesize - 1);
+
+		while (r->table[j] != NULL)
+			j = (j + 1) & (r->tablesize - 1);
+		r->table[j] = old[i];
+	}
+	free(old);
+}
+
+/*
+ * Find or create the series.  tenant and service may be NULL, and are then
+ * split from the name at its first '/'.
+ */
+static struct series *
+series_get(struct pa_rollup *r, const char *name, const char *tenant, const char *service)
+{
+	size_t j = pa_hash64(name, strlen(name)) & (r->tablesize - 1);
+	struct series *s;
+
+	while (r->table[j] != NULL) {
+		if (strcmp(r->table[j]->name, name) == 0)
+			return r->table[j];
+		j = (j + 1) & (r->tablesize - 1);
+	}
+
+	s = xrealloc(NULL, sizeof *s);
+	memset(s, 0, sizeof *s);
+	s->name = xstrdup(name);
+	if (tenant != NULL && service != NULL) {
+		s->tenant = xstrdup(tenant);
+		s->service = xstrdup(service);
+	} else {
+		const char *slash = strchr(name, '/');
+		size_t n = slash ? (size_t)(slash - name) : strlen(name);
+
+		s->tenant = xrealloc(NULL, n + 1);
+		memcpy(s->tenant, name, n);
+		s->tenant[n] = '\0';
+		s->service = xstrdup(slash ? slash + 1 : "");
+	}
+	s->next = INT64_MIN;
+	r->table[j] = s;
+	r->nseries++;
+	if (2 * r->nseries > r->tablesize)
+		table_grow(r);
+	return s;
+}
+
+/* The bucket starting at start, created empty when missing. */
+static struct pa_bucket *
+series_bucket(struct series *s, pa_usec_t start)
+{
+	size_t lo = s->head, hi = s->nbuckets;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->buckets[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nbuckets && s->buckets[lo].start == start)
+		return &s->buckets[lo];
+
+	if (s->nbuckets == s->cap) {
+		/* Reclaim the written prefix before growing. */
+		if (s->head > 0) {
+			memmove(s->buckets, s->buckets + s->head,
+				(s->nbuckets - s->head) * sizeof *s->buckets);
+			s->nbuckets -= s->head;
+			lo -= s->head;
+			s->head = 0;
+		}
+		if (s->nbuckets == s->cap) {
+			s->cap = s->cap ? 2 * s->cap : 4;
+			s->buckets = xrealloc(s->buckets, s->cap * sizeof *s->buckets);
+		}
+	}
+	memmove(s->buckets + lo + 1, s->buckets + lo, (s->nbuckets - lo) * sizeof *s->buckets);
+	memset(&s->buckets[lo], 0, sizeof s->buckets[lo]);
+	s->buckets[lo].start = start;
+	s->nbuckets++;
+
+	if (s->next == INT64_MIN || start < s->next)
+		s->next = start;
+	if (s->nbuckets - s->head == 1 || start > s->last)
+		s->last = start;
+	return &s->buckets[lo];
+}
+
+/* Heap of series ordered by (next bucket start, name): the output order. */
+static int
+series_before(const struct series *a, const struct series *b)
+{
+	if (a->next != b->next)
+		return a->next < b->next;
+	return strcmp(a->name, b->name) < 0;
+}
+
+static void
+heap_push(struct series **heap, size_t *n, struct series *s)
+{
+	size_t i = (*n)++;
+
+	heap[i] = s;
+	while (i > 0 && series_before(heap[i], heap[(i - 1) / 2])) {
+		struct series *t = heap[i];
+
+		heap[i] = heap[(i - 1) / 2];
+		heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static struct series *
+heap_pop(struct series **heap, size_t *n)
+{
+	struct series *top = heap[0];
+	size_t i = 0;
+
+	heap[0] = heap[--*n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < *n && series_before(heap[l], heap[m]))
+			m = l;
+		if (r < *n && series_before(heap[r], heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct series *t = heap[i];
+
+		heap[i] = heap[m];
+		heap[m] = t;
+		i = m;
+	}
+	return top;
+}
+
+/*
+ * The last bucket start a series may write now.  Before the end of input
+ * (limit set) a series is padded with zero buckets up to the closed limit,
+ * so a quiet service reports zeros as time passes; at the end of input it
+ * stops at its last bucket with data.
+ */
+static pa_usec_t
+series_end(const struct pa_rollup *r, const struct series *s, int final, pa_usec_t limit)
+{
+	if (final)
+		return s->last;
+	return limit - r->step > s->last ? limit - r->step : s->last;
+}
+
+/* Write one bucket of s (data or zero) at s->next and advance. */
+static void
+series_write_next(struct pa_rollup *r, struct series *s)
+{
+	struct pa_bucket zero;
+	const struct pa_bucket *b;
+
+	if (s->head < s->nbuckets && s->buckets[s->head].start == s->next) {
+		b = &s->buckets[s->head];
+		r->writer(s->name, s->tenant, s->service, r->step, b, r->ctx);
+		pa_sketch_free(&s->buckets[s->head].sketch);
+		s->head++;
+	} else {
+		assert(s->head == s->nbuckets || s->buckets[s->head].start > s->next);
+		memset(&zero, 0, sizeof zero);
+		zero.start = s->next;
+		r->writer(s->name, s->tenant, s->service, r->step, &zero, r->ctx);
+	}
+	s->next += r->step;
+}
+
+/*
+ * Write every bucket starting before limit (or, when final, every bucket
+ * left), ordered by start and then tenant_service_name.
+ */
+static void
+rollup_flush(struct pa_rollup *r, int final, pa_usec_t limit)
+{
+	struct series **heap;
+	size_t n = 0;
+
+	if (r->nseries == 0)
+		return;
+	heap = xrealloc(NULL, r->nseries * sizeof *heap);
+	for (size_t i = 0; i < r->tablesize; i++) {
+		struct series *s = r->table[i];
+
+		if (s == NULL || s->next == INT64_MIN || s->next > series_end(r, s, final, limit))
+			continue;
+		if (!final && s->next >= limit)
+			continue;
+		heap_push(heap, &n, s);
+	}
+	while (n > 0) {
+		struct series *s = heap_pop(heap, &n);
+
+		series_write_next(r, s);
+		if (s->next <= series_end(r, s, final, limit) && (final || s->next < limit))
+			heap_push(heap, &n, s);
+	}
+	free(heap);
+}
+
+/* Advance the watermark to ts and write the buckets it closes. */
+static void
+rollup_advance(struct pa_rollup *r, pa_usec_t ts)
+{
+	pa_usec_t limit;
+
+	if (r->lateness < 0)
+		return;
+	if (r->have_max && ts <= r->max_ts)
+		return;
+	r->have_max = 1;
+	r->max_ts = ts;
+	limit = pa_bucket_start(ts - r->lateness, r->step);
+	if (r->have_closed && limit <= r->closed)
+		return;
+	rollup_flush(r, 0, limit);
+	r->have_closed = 1;
+	r->closed = limit;
+}
+
+static int
+rollup_is_late(const struct pa_rollup *r, pa_usec_t start)
+{
+	return r->have_closed && start < r->closed;
+}
+
+int
+pa_rollup_add(struct pa_rollup *r, const struct pa_rollup_request *req)
+{
+	pa_usec_t start = pa_bucket_start(req->ts, r->step);
+	struct series *s;
+	struct pa_bucket *b;
+	int64_t micro;
+
+	if (rollup_is_late(r, start))
+		return -1;
+	s = series_get(r, req->tenant_service_name, req->tenant, req->service);
+	b = series_bucket(s, start);
+
+	/* Quantised once, so the sum and the sketch see the same value. */
+	micro = llround(req->complexity * 1e6);
+	b->requests++;
+	if (req->status >= 500 && req->status <= 599)
+		b->errors++;
+	b->complexity_micro += micro;
+	pa_sketch_add(&b->sketch, (double)micro / 1e6, 1);
+	if (req->has_bytes_in) {
+		b->bytes_in += req->bytes_in;
+		b->bytes_in_known++;
+	}
+	if (req->has_bytes_out) {
+		b->bytes_out += req->bytes_out;
+		b->bytes_out_known++;
+	}
+	rollup_advance(r, req->ts);
+	return 0;
+}
+
+static int
+record_count(const json_t *rec, const char *key, uint64_t *out, char *err, size_t errsize)
+{
+	const json_t *v = json_object_get(rec, key);
+
+	if (v == NULL) {
+		snprintf(err, errsize, "field \"%s\" is missing", key);
+		return -1;
+	}
+	if (json_count(v, out) != 0) {
+		snprintf(err, errsize, "field \"%s\" is not a non-negative integer", key);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t errsize)
+{
+	static const char *const counts[] = {
+		"requests", "errors", "bytes_in", "bytes_in_known", "bytes_out", "bytes_out_known"
+	};
+	uint64_t v[6];
+	const char *name = pa_rec_str(rec, "tenant_service_name");
+	const json_t *micro = json_object_get(rec, "complexity_sum_micro");
+	struct pa_sketch sk = { 0 };
+	pa_usec_t ts, step, start;
+	double step_s;
+	struct series *s;
+	struct pa_bucket *b;
+
+	/* Validate the whole record before touching the table. */
+	if (name == NULL) {
+		snprintf(err, errsize, "field \"tenant_service_name\" is missing or not a string");
+		return -1;
+	}
+	if (pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(err, errsize, "field \"ts\" is missing or not a timestamp");
+		return -1;
+	}
+	if (pa_rec_num(rec, "step_s", &step_s) != 1 || step_s <= 0 || step_s > 86400 * 366.0) {
+		snprintf(err, errsize, "field \"step_s\" is missing or not a positive number");
+		return -1;
+	}
+	step = llround(step_s * PA_USEC_PER_SEC);
+	if (r->step == 0)
+		r->step = step;
+	if (step != r->step) {
+		snprintf(err, errsize, "step_s %g differs from the first bucket's %g",
+			 step_s, (double)r->step / PA_USEC_PER_SEC);
+		return -1;
+	}
+	start = pa_bucket_start(ts, step);
+	if (start != ts) {
+		snprintf(err, errsize, "field \"ts\" is not the start of a %g s bucket", step_s);
+		return -1;
+	}
+	for (size_t i = 0; i < 6; i++)
+		if (record_count(rec, counts[i], &v[i], err, errsize) != 0)
+			return -1;
+	if (!json_is_integer(micro)) {
+		snprintf(err, errsize, "field \"complexity_sum_micro\" is missing or not an integer");
+		return -1;
+	}
+	if (pa_sketch_add_json(&sk, json_object_get(rec, "complexity_sketch"), err, errsize) != 0) {
+		pa_sketch_free(&sk);
+		return -1;
+	}
+	if (pa_sketch_count(&sk) != v[0]) {
+		snprintf(err, errsize, "field \"complexity_sketch\" counts %" PRIu64
+			 " requests, field \"requests\" says %" PRIu64, pa_sketch_count(&sk), v[0]);
+		pa_sketch_free(&sk);
+		return -1;
+	}
+	if (rollup_is_late(r, start)) {
+		snprintf(err, errsize, "bucket already written (later than --lateness allows)");
+		pa_sketch_free(&sk);
+		return -1;
+	}
+
+	s = series_get(r, name, pa_rec_str(rec, "tenant"), pa_rec_str(rec, "service"));
+	b = series_bucket(s, start);
+	b->requests += v[0];
+	b->errors += v[1];
+	b->bytes_in += v[2];
+	b->bytes_in_known += v[3];
+	b->bytes_out += v[4];
+	b->bytes_out_known += v[5];
+	b->complexity_micro += json_integer_value(micro);
+	pa_sketch_merge(&b->sketch, &sk);
+	pa_sketch_free(&sk);
+	rollup_advance(r, ts);
+	return 0;
+}
+
+void
+pa_rollup_finish(struct pa_rollup *r)
+{
+	rollup_flush(r, 1, 0);
+	for (size_t i = 0; i < r->tablesize; i++) {
+		struct series *s = r->table[i];
+
+		if (s == NULL)
+			continue;
+		for (size_t j = s->head; j < s->nbuckets; j++)
+			pa_sketch_free(&s->buckets[j].sketch);
+		free(s->buckets);
+		free(s->name);
+		free(s->tenant);
+		free(s->service);
+		free(s);
+	}
+	free(r->table);
+	free(r);
+}

@@ -1,0 +1,131 @@
+/*
+ * rollup.h - bucket aggregation of scored requests, mergeable quantile
+ * sketches, and the merge of partial rollups.
+ *
+ * Every aggregate a bucket keeps is exactly mergeable: counts and byte sums
+ * are integers, the complexity sum is kept in integer millionths
+ * (complexity is quantised to 1e-6 before it is added), and the complexity
+ * quantiles come from a log-bucketed sketch whose bins add.  So a rollup of
+ * shards merged with --merge is byte-identical to the rollup of the whole
+ * input, whatever the order the parts arrive in.
+ */
+#ifndef PA_ROLLUP_H
+#define PA_ROLLUP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "timeutil.h"
+
+/*
+ * Relative accuracy of the complexity sketch: a reported quantile is within
+ * 1% of a value whose rank is the requested one.
+ */
+#define PA_SKETCH_ALPHA 0.01
+
+/*
+ * Log-bucketed sketch of positive values, after DDSketch.  A value x falls
+ * in bin k = round(log(x) / log(gamma)) with gamma = (1 + alpha) /
+ * (1 - alpha), and bin k reports gamma^k, so 1.0 is reported exactly and
+ * any value within a factor sqrt(gamma) (about 1%).  Values at or below
+ * PA_SKETCH_MIN count as zeros.  Bins are
+ * kept sparse and sorted by key, so memory grows with the spread of the
+ * values, not their number.
+ */
+struct pa_sketch {
+	int32_t *keys;
+	uint64_t *counts;
+	size_t nbins, cap;
+	uint64_t zeros;
+};
+
+#define PA_SKETCH_MIN 1e-9
+
+void pa_sketch_add(struct pa_sketch *s, double x, uint64_t n);
+void pa_sketch_add_bin(struct pa_sketch *s, int32_t key, uint64_t n);
+void pa_sketch_merge(struct pa_sketch *into, const struct pa_sketch *from);
+uint64_t pa_sketch_count(const struct pa_sketch *s);
+
+/* The q-quantile (0 <= q <= 1): the ceil(q * n)-th smallest value; 0 when empty. */
+double pa_sketch_quantile(const struct pa_sketch *s, double q);
+void pa_sketch_free(struct pa_sketch *s);
+
+/* A new {"alpha","zeros","keys","counts"} object. */
+json_t *pa_sketch_to_json(const struct pa_sketch *s);
+
+/*
+ * Add a sketch written by pa_sketch_to_json into s.  Returns 0, or -1 with
+ * a reason in err when it is malformed or was made with another alpha.
+ */
+int pa_sketch_add_json(struct pa_sketch *s, const json_t *obj, char *err, size_t errsize);
+
+/* One bucket of one series. */
+struct pa_bucket {
+	pa_usec_t start;
+	uint64_t requests;
+	uint64_t errors;		/* status 500-599 */
+	int64_t complexity_micro;	/* sum of complexities in millionths */
+	uint64_t bytes_in;		/* sum over requests whose bytes_in is known */
+	uint64_t bytes_in_known;	/* requests whose bytes_in is known */
+	uint64_t bytes_out;
+	uint64_t bytes_out_known;
+	struct pa_sketch sketch;
+};
+
+/* One request as the rollup sees it. */
+struct pa_rollup_request {
+	pa_usec_t ts;
+	const char *tenant_service_name;
+	const char *tenant;		/* may be NULL: taken from tenant_service_name */
+	const char *service;
+	int status;			/* 0 when unknown */
+	double complexity;
+	int has_bytes_in, has_bytes_out;
+	uint64_t bytes_in, bytes_out;
+};
+
+/*
+ * Writes one finished bucket.  The rollup keeps this in one function so
+ * another output format can replace it; ctx is passed through.
+ */
+typedef void (*pa_bucket_writer)(const char *tenant_service_name, const char *tenant,
+				 const char *service, pa_usec_t step,
+				 const struct pa_bucket *b, void *ctx);
+
+/* The default writer: one "bucket" NDJSON record on stdout. */
+void pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
+			    const char *service, pa_usec_t step,
+			    const struct pa_bucket *b, void *ctx);
+
+/* A new bucket record; the caller owns the reference. */
+json_t *pa_bucket_to_json(const char *tenant_service_name, const char *tenant,
+			  const char *service, pa_usec_t step, const struct pa_bucket *b);
+
+struct pa_rollup;
+
+/*
+ * A rollup with buckets of width step.  lateness < 0 keeps every bucket
+ * open until pa_rollup_finish (batch mode); otherwise a bucket is written
+ * once the newest request seen is lateness past its end.
+ */
+struct pa_rollup *pa_rollup_new(pa_usec_t step, pa_usec_t lateness,
+				pa_bucket_writer writer, void *ctx);
+
+/*
+ * Add one request.  Returns 0, or -1 when its bucket was already written
+ * (the request is later than --lateness allows); the caller rejects it.
+ */
+int pa_rollup_add(struct pa_rollup *r, const struct pa_rollup_request *req);
+
+/*
+ * Add a bucket record from a partial rollup (--merge).  Returns 0, or -1
+ * with a reason in err (a missing or invalid field, another step, a bucket
+ * already written).
+ */
+int pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t errsize);
+
+/* Write every bucket still open, in order, and free the rollup. */
+void pa_rollup_finish(struct pa_rollup *r);
+
+#endif

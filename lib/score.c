@@ -1,0 +1,653 @@
+#include "score.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "diag.h"
+#include "jsonshape.h"
+#include "ndjson.h"
+
+const char *const pa_feature_names[PA_F_BASE_COUNT] = {
+	"bytes_in", "bytes_out", "query_params", "path_segments", "method_write",
+	"method_light", "path_static", "path_health", "path_dynamic", "body_items",
+	"body_depth"
+};
+
+/*
+ * Chosen by judgement, not fitted; --fit replaces them.  In natural-log
+ * units: 0.30 on bytes_in means a 1 MiB upload costs about 8 times an empty
+ * one, a static file about a third of a page, a health probe a fifth.
+ */
+const double pa_heuristic_weights[PA_F_BASE_COUNT] = {
+	[PA_F_BYTES_IN] = 0.30,
+	[PA_F_BYTES_OUT] = 0.20,
+	[PA_F_QUERY] = 0.25,
+	[PA_F_SEGMENTS] = 0.05,
+	[PA_F_WRITE] = 0.40,
+	[PA_F_LIGHT] = -0.70,
+	[PA_F_STATIC] = -1.00,
+	[PA_F_HEALTH] = -1.60,
+	[PA_F_DYNAMIC] = 0.50,
+	[PA_F_BODY_ITEMS] = 0.10,
+	[PA_F_BODY_DEPTH] = 0.05,
+};
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return q;
+}
+
+/* Path templates */
+
+static int
+is_hex(char c)
+{
+	return isxdigit((unsigned char)c);
+}
+
+/* Does segment s[0..n) look like an identifier rather than a route name? */
+static int
+segment_is_id(const char *s, size_t n)
+{
+	size_t digits = 0, alpha = 0, hex = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isdigit((unsigned char)s[i]))
+			digits++;
+		else if (isalpha((unsigned char)s[i]))
+			alpha++;
+		if (is_hex(s[i]) || s[i] == '-')
+			hex++;
+	}
+	if (n > 0 && digits == n)
+		return 1;			/* 42 */
+	if (n >= 8 && hex == n && digits > 0)
+		return 1;			/* a UUID or a hex digest */
+	return n >= 16 && digits > 0 && alpha > 0 && memchr(s, '.', n) == NULL;	/* a token */
+}
+
+int
+pa_path_template(const char *path, char *out, size_t outsize)
+{
+	const char *q = strchr(path, '?');
+	size_t pathlen = q ? (size_t)(q - path) : strlen(path);
+	size_t o = 0;
+	int nquery = 0;
+
+	if (q != NULL) {
+		/* Count the non-empty parameters between '&' (or ';') separators. */
+		const char *p = q + 1;
+
+		while (*p != '\0' && *p != '#') {
+			size_t n = strcspn(p, "&;#");
+
+			if (n > 0)
+				nquery++;
+			p += n;
+			if (*p == '&' || *p == ';')
+				p++;
+		}
+	}
+	if (strcspn(path, "#") < pathlen)
+		pathlen = strcspn(path, "#");
+
+	for (size_t i = 0; i < pathlen;) {
+		size_t n;
+		const char *seg;
+
+		if (path[i] == '/') {
+			i++;
+			continue;
+		}
+		seg = path + i;
+		n = strcspn(seg, "/#");
+		if (i + n > pathlen)
+			n = pathlen - i;
+		i += n;
+		if (segment_is_id(seg, n)) {
+			seg = ":id";
+			n = 3;
+		}
+		if (o + n + 2 < outsize) {
+			out[o++] = '/';
+			memcpy(out + o, seg, n);
+			o += n;
+		}
+	}
+	if (o == 0 && outsize > 1)
+		out[o++] = '/';
+	out[o] = '\0';
+	return nquery;
+}
+
+static int
+count_segments(const char *template)
+{
+	int n = 0;
+
+	for (const char *p = template; *p != '\0'; p++)
+		if (*p == '/' && p[1] != '\0')
+			n++;
+	return n;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static int
+path_is_static(const char *template)
+{
+	static const char *const ext[] = {
+		".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".webp",
+		".woff", ".woff2", ".ttf", ".map", ".txt", ".xml", ".xbm", ".bmp", ".mp4"
+	};
+
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+		if (ends_with(template, ext[i]))
+			return 1;
+	return 0;
+}
+
+static int
+path_is_health(const char *template)
+{
+	static const char *const last[] = {
+		"/health", "/healthz", "/healthcheck", "/ping", "/ready", "/readyz", "/live",
+		"/livez", "/status", "/metrics", "/server-status"
+	};
+
+	for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
+		if (ends_with(template, last[i]))
+			return 1;
+	return 0;
+}
+
+static int
+path_is_dynamic(const char *template)
+{
+	static const char *const marks[] = {
+		".php", ".cgi", ".asp", ".jsp", ".pl", "/cgi-bin/", "/htbin/", "/api/", "/graphql",
+		"/search", "/rpc"
+	};
+
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+		if (strstr(template, marks[i]) != NULL)
+			return 1;
+	return strncmp(template, "/api", 4) == 0;
+}
+
+/* Feature extraction */
+
+const char *
+pa_quote_json(const json_t *v)
+{
+	char *text;
+	const char *q;
+
+	if (json_is_string(v))
+		return pa_quote(json_string_value(v), json_string_length(v));
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	q = pa_quote(text ? text : "?", text ? strlen(text) : 1);
+	free(text);
+	return q;
+}
+
+/* A size field: absent is unknown, otherwise a non-negative number. */
+static int
+size_field(const json_t *rec, const char *key, double *out, int *known, char *err,
+	   size_t errsize)
+{
+	const json_t *v = json_object_get(rec, key);
+
+	*known = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+	    json_number_value(v) < 0) {
+		snprintf(err, errsize, "field \"%s\" is not a non-negative number: %s", key,
+			 pa_quote_json(v));
+		return -1;
+	}
+	*out = json_number_value(v);
+	*known = 1;
+	return 0;
+}
+
+static int
+body_shape(const json_t *rec, const char *key, int max_depth, struct pa_json_shape *total,
+	   char *err, size_t errsize)
+{
+	const json_t *v = json_object_get(rec, key);
+	struct pa_json_shape sh;
+	enum pa_shape_status st;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v), i = 0;
+
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+		if (i == n || (s[i] != '{' && s[i] != '['))
+			return 0;	/* not logged as JSON: no structure to read */
+		st = pa_json_shape_text(s + i, n - i, max_depth, &sh);
+	} else {
+		st = pa_json_shape_value(v, max_depth, &sh);
+	}
+	if (st == PA_SHAPE_TOO_DEEP) {
+		snprintf(err, errsize, "field \"%s\" nests deeper than %d levels (see --max-depth)",
+			 key, max_depth);
+		return -1;
+	}
+	if (st == PA_SHAPE_INVALID) {
+		snprintf(err, errsize, "field \"%s\" is not valid JSON: brackets do not balance",
+			 key);
+		return -1;
+	}
+	total->keys += sh.keys;
+	total->elements += sh.elements;
+	if (sh.depth > total->depth)
+		total->depth = sh.depth;
+	return 0;
+}
+
+int
+pa_features_extract(const json_t *rec, const struct pa_extra *extra, int max_depth,
+		    struct pa_features *f, char *err, size_t errsize)
+{
+	const json_t *method = json_object_get(rec, "method");
+	const json_t *path = json_object_get(rec, "path");
+	struct pa_json_shape body = { 0 };
+	double bytes_in = 0, bytes_out = 0;
+	int known_out;
+
+	memset(f, 0, sizeof *f);
+	if (size_field(rec, "bytes_in", &bytes_in, &f->bytes_in_known, err, errsize) != 0 ||
+	    size_field(rec, "bytes_out", &bytes_out, &known_out, err, errsize) != 0)
+		return -1;
+	if (f->bytes_in_known)
+		f->x[PA_F_BYTES_IN] = log1p(bytes_in / 1024);
+
+	/* An unknown response size scores as an empty one: its term is 0. */
+	f->x[PA_F_BYTES_OUT] = log1p(bytes_out / 1024);
+
+	if (method != NULL && !json_is_null(method)) {
+		const char *m = json_string_value(method);
+
+		if (m == NULL) {
+			snprintf(err, errsize, "field \"method\" is not a string: %s",
+				 pa_quote_json(method));
+			return -1;
+		}
+		if (strcasecmp(m, "POST") == 0 || strcasecmp(m, "PUT") == 0 ||
+		    strcasecmp(m, "PATCH") == 0 || strcasecmp(m, "DELETE") == 0)
+			f->x[PA_F_WRITE] = 1;
+		else if (strcasecmp(m, "HEAD") == 0 || strcasecmp(m, "OPTIONS") == 0)
+			f->x[PA_F_LIGHT] = 1;
+	}
+
+	if (path != NULL && !json_is_null(path)) {
+		const char *p = json_string_value(path);
+
+		if (p == NULL) {
+			snprintf(err, errsize, "field \"path\" is not a string: %s",
+				 pa_quote_json(path));
+			return -1;
+		}
+		f->x[PA_F_QUERY] = log1p(pa_path_template(p, f->template, sizeof f->template));
+		f->x[PA_F_SEGMENTS] = count_segments(f->template);
+		f->x[PA_F_STATIC] = path_is_static(f->template);
+		f->x[PA_F_HEALTH] = path_is_health(f->template);
+		f->x[PA_F_DYNAMIC] = path_is_dynamic(f->template);
+	}
+
+	if (body_shape(rec, "request_body", max_depth, &body, err, errsize) != 0 ||
+	    body_shape(rec, "response_body", max_depth, &body, err, errsize) != 0)
+		return -1;
+	f->x[PA_F_BODY_ITEMS] = log1p((double)(body.keys + body.elements));
+	f->x[PA_F_BODY_DEPTH] = (double)body.depth;
+
+	for (int i = 0; extra != NULL && i < extra->n; i++) {
+		double v;
+		int rc = pa_rec_num(rec, extra->names[i], &v);
+
+		if (rc == 0) {
+			snprintf(err, errsize, "field \"%s\" is missing (the model uses it)",
+				 extra->names[i]);
+			return -1;
+		}
+		if (rc < 0 || v < 0) {
+			snprintf(err, errsize, "field \"%s\" is not a non-negative number: %s",
+				 extra->names[i], pa_quote_json(json_object_get(rec, extra->names[i])));
+			return -1;
+		}
+		f->x[PA_F_BASE_COUNT + i] = log1p(v);
+	}
+	return 0;
+}
+
+void
+pa_weights_heuristic(struct pa_weights *w)
+{
+	memset(w, 0, sizeof *w);
+	memcpy(w->w, pa_heuristic_weights, sizeof pa_heuristic_weights);
+	w->n = PA_F_BASE_COUNT;
+}
+
+double
+pa_score_linear(const struct pa_weights *w, const struct pa_features *f, double impute_bytes_in)
+{
+	double s = w->intercept;
+
+	for (int i = 0; i < w->n; i++) {
+		double x = f->x[i];
+
+		if (i == PA_F_BYTES_IN && !f->bytes_in_known)
+			x = impute_bytes_in;
+		s += w->w[i] * x;
+	}
+	return s;
+}
+
+double
+pa_complexity(double score, double reference)
+{
+	double e = score - reference;
+
+	if (e > 30)
+		e = 30;
+	if (e < -30)
+		e = -30;
+	return exp(e);
+}
+
+/* The scorer: per-service calibration and the hold queue */
+
+/* Calibration state of one service. */
+struct service {
+	const struct pa_scale *scale;	/* the model's scale, NULL to use own */
+	struct pa_scale own;		/* calibrated from the data */
+	int calibrated;
+	double *scores;		/* scores of the first requests, bytes_in term left out */
+	double *bytes_in;	/* their bytes_in features, NAN when unknown */
+	long n;
+	char *name;
+};
+
+/* A held record: a request to score (svc >= 0), one scored already
+ * (SVC_SCORED, complexity in partial) or another kind (SVC_OTHER). */
+struct held {
+	json_t *rec;
+	long svc;
+	double partial;		/* score without the bytes_in term */
+	double bytes_in;	/* bytes_in feature, NAN when unknown */
+};
+
+struct pa_scorer {
+	struct pa_weights heuristic;
+	long calibrate_n, hold_max;
+	pa_scale_lookup lookup;
+	void *lookup_ctx;
+	pa_scored_fn emit;
+	void *emit_ctx;
+
+	json_t *index;		/* tenant_service_name -> position in services */
+	struct service *services;
+	long nservices, capservices;
+
+	struct held *ring;	/* circular queue of held records, input order */
+	long head, count, cap;
+	int warned_full;
+};
+
+struct pa_scorer *
+pa_scorer_new(const struct pa_weights *heuristic, long calibrate_n, long hold_max,
+	      pa_scale_lookup lookup, void *lookup_ctx, pa_scored_fn emit, void *emit_ctx)
+{
+	struct pa_scorer *sc = xrealloc(NULL, sizeof *sc);
+
+	memset(sc, 0, sizeof *sc);
+	sc->heuristic = *heuristic;
+	sc->calibrate_n = calibrate_n;
+	sc->hold_max = hold_max;
+	sc->lookup = lookup;
+	sc->lookup_ctx = lookup_ctx;
+	sc->emit = emit;
+	sc->emit_ctx = emit_ctx;
+	sc->index = json_object();
+	return sc;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median of v[0..n), sorting v; the mean of the middle two when n is even. */
+static double
+median_sorting(double *v, long n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Fix a service's scale from its sampled requests: an unknown bytes_in is
+ * taken as the median known one, and the reference is the median score.
+ */
+static void
+calibrate(struct pa_scorer *sc, struct service *s)
+{
+	double *known = xrealloc(NULL, (size_t)(s->n + 1) * sizeof *known);
+	double wb = sc->heuristic.w[PA_F_BYTES_IN];
+	long nknown = 0;
+
+	for (long i = 0; i < s->n; i++)
+		if (!isnan(s->bytes_in[i]))
+			known[nknown++] = s->bytes_in[i];
+	s->own.w = sc->heuristic;
+	s->own.impute_bytes_in = median_sorting(known, nknown);
+	for (long i = 0; i < s->n; i++)
+		s->scores[i] += wb * (isnan(s->bytes_in[i]) ? s->own.impute_bytes_in : s->bytes_in[i]);
+	s->own.reference = median_sorting(s->scores, s->n);
+	s->calibrated = 1;
+	free(known);
+	free(s->scores);
+	free(s->bytes_in);
+	s->scores = s->bytes_in = NULL;
+}
+
+enum { SVC_OTHER = -1, SVC_SCORED = -2 };
+
+static void
+emit_held(struct pa_scorer *sc, struct held *h)
+{
+	const struct pa_scale *scale;
+	double score;
+
+	if (h->svc == SVC_OTHER) {
+		sc->emit(h->rec, NAN, sc->emit_ctx);
+		return;
+	}
+	if (h->svc == SVC_SCORED) {
+		sc->emit(h->rec, h->partial, sc->emit_ctx);
+		return;
+	}
+	scale = sc->services[h->svc].scale;
+	if (scale == NULL)
+		scale = &sc->services[h->svc].own;
+	score = h->partial + scale->w.w[PA_F_BYTES_IN] *
+		(isnan(h->bytes_in) ? scale->impute_bytes_in : h->bytes_in);
+	sc->emit(h->rec, pa_complexity(score, scale->reference), sc->emit_ctx);
+}
+
+/* Emit held records from the front while they are ready. */
+static void
+drain(struct pa_scorer *sc)
+{
+	while (sc->count > 0) {
+		struct held *h = &sc->ring[sc->head];
+
+		if (h->svc >= 0 && !sc->services[h->svc].calibrated)
+			return;
+		emit_held(sc, h);
+		sc->head = (sc->head + 1) % sc->cap;
+		sc->count--;
+	}
+}
+
+static void
+push(struct pa_scorer *sc, const struct held *h)
+{
+	if (sc->count == sc->cap) {
+		long newcap = sc->cap ? 2 * sc->cap : 1024;
+		struct held *ring = xrealloc(NULL, (size_t)newcap * sizeof *ring);
+
+		for (long i = 0; i < sc->count; i++)
+			ring[i] = sc->ring[(sc->head + i) % sc->cap];
+		free(sc->ring);
+		sc->ring = ring;
+		sc->cap = newcap;
+		sc->head = 0;
+	}
+	sc->ring[(sc->head + sc->count) % sc->cap] = *h;
+	sc->count++;
+}
+
+static long
+service_index(struct pa_scorer *sc, const char *name)
+{
+	json_t *pos = json_object_get(sc->index, name);
+	struct service *s;
+
+	if (pos != NULL)
+		return (long)json_integer_value(pos);
+	if (sc->nservices == sc->capservices) {
+		sc->capservices = sc->capservices ? 2 * sc->capservices : 16;
+		sc->services = xrealloc(sc->services,
+					(size_t)sc->capservices * sizeof *sc->services);
+	}
+	s = &sc->services[sc->nservices];
+	memset(s, 0, sizeof *s);
+	s->name = strdup(name);
+	if (s->name == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	if (sc->lookup != NULL)
+		s->scale = sc->lookup(name, sc->lookup_ctx);
+	if (s->scale != NULL) {
+		s->calibrated = 1;
+	} else {
+		s->scores = xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->scores);
+		s->bytes_in = xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->bytes_in);
+	}
+	json_object_set_new(sc->index, name, json_integer(sc->nservices));
+	return sc->nservices++;
+}
+
+void
+pa_scorer_request(struct pa_scorer *sc, json_t *rec, const char *tenant_service_name,
+		  const struct pa_features *f)
+{
+	struct held h = { .rec = rec };
+	struct pa_features without_bytes_in = *f;
+	struct service *s;
+
+	h.svc = service_index(sc, tenant_service_name);
+	s = &sc->services[h.svc];
+
+	/* The bytes_in term is added when emitted, once the imputed value is known. */
+	without_bytes_in.bytes_in_known = 0;
+	h.partial = pa_score_linear(s->scale ? &s->scale->w : &sc->heuristic,
+				    &without_bytes_in, 0);
+	h.bytes_in = f->bytes_in_known ? f->x[PA_F_BYTES_IN] : NAN;
+
+	if (!s->calibrated) {
+		s->scores[s->n] = h.partial;
+		s->bytes_in[s->n] = h.bytes_in;
+		s->n++;
+		if (s->n == sc->calibrate_n)
+			calibrate(sc, s);
+	}
+	if (sc->count == 0 && s->calibrated) {
+		emit_held(sc, &h);
+		return;
+	}
+	push(sc, &h);
+	drain(sc);
+
+	/* Bound the queue: calibrate the oldest waiting service early. */
+	while (sc->count >= sc->hold_max) {
+		struct service *oldest = &sc->services[sc->ring[sc->head].svc];
+
+		if (!sc->warned_full) {
+			pa_warn("service \"%s\" calibrated on its first %ld requests because "
+				"%ld records are held (see --hold)", oldest->name, oldest->n,
+				sc->hold_max);
+			sc->warned_full = 1;
+		}
+		calibrate(sc, oldest);
+		drain(sc);
+	}
+}
+
+void
+pa_scorer_scored(struct pa_scorer *sc, json_t *rec, double complexity)
+{
+	struct held h = { .rec = rec, .svc = SVC_SCORED, .partial = complexity };
+
+	if (sc->count == 0) {
+		emit_held(sc, &h);
+		return;
+	}
+	push(sc, &h);
+}
+
+void
+pa_scorer_other(struct pa_scorer *sc, json_t *rec, int bypass)
+{
+	struct held h = { .rec = rec, .svc = SVC_OTHER };
+
+	if (bypass || sc->count == 0) {
+		sc->emit(rec, NAN, sc->emit_ctx);
+		return;
+	}
+	push(sc, &h);
+}
+
+void
+pa_scorer_finish(struct pa_scorer *sc)
+{
+	for (long i = 0; i < sc->nservices; i++)
+		if (!sc->services[i].calibrated)
+			calibrate(sc, &sc->services[i]);
+	drain(sc);
+	for (long i = 0; i < sc->nservices; i++) {
+		free(sc->services[i].scores);
+		free(sc->services[i].bytes_in);
+		free(sc->services[i].name);
+	}
+	free(sc->services);
+	free(sc->ring);
+	json_decref(sc->index);
+	free(sc);
+}

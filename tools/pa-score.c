@@ -1,0 +1,454 @@
+/*
+ * pa-score - give every request a complexity score and roll requests up
+ * into bucket records.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "fit.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "rollup.h"
+#include "score.h"
+#include "timeutil.h"
+#include "tsdb.h"
+
+enum {
+	OPT_ROLLUP = 1,
+	OPT_LATENESS,
+	OPT_MERGE,
+	OPT_SHARD,
+	OPT_CALIBRATE,
+	OPT_HOLD,
+	OPT_MAX_DEPTH,
+	OPT_RESCORE,
+	OPT_FIT,
+	OPT_FIT_METHOD,
+	OPT_FEATURE,
+	OPT_MODEL
+};
+
+struct run {
+	struct pa_common_opts common;
+	pa_usec_t step;			/* 0: no rollup */
+	pa_usec_t lateness;		/* < 0: keep buckets open until the end */
+	int merge;
+	int sharded;
+	unsigned shard_k, shard_n;
+	long calibrate_n, hold_max;
+	int max_depth;
+	int rescore;			/* score requests that carry a complexity */
+	struct pa_extra extra;		/* --feature fields, or the model's */
+	const char *fit_path;
+	enum pa_fit_method fit_method;
+	struct pa_fitter *fitter;
+	long fit_skipped;		/* requests without duration_ms */
+	const char *model_path;
+	struct pa_model *model;
+
+	struct pa_scorer *scorer;
+	struct pa_rollup *rollup;
+
+	int have_max_ts;
+	pa_usec_t max_ts;		/* newest accepted request, for --lateness */
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: pa-score [options] [FILE...]\n"
+		"\n"
+		"Add a complexity score to every request record (1.0 = the median request\n"
+		"of its service), or roll requests up into bucket records.  Records of\n"
+		"other kinds pass through unchanged.\n"
+		"\n"
+		"  -r, --rollup STEP        write bucket records of width STEP (1s to 1d)\n"
+		"                           instead of requests\n"
+		"      --lateness DURATION  write each bucket once requests are DURATION\n"
+		"                           past its end; later requests for it are\n"
+		"                           rejected (default: write all at end of input)\n"
+		"      --merge              combine bucket records from partial rollups\n"
+		"      --shard K/N          keep only the series whose tenant_service_name\n"
+		"                           hashes to shard K of N\n"
+		"      --calibrate N        scale each service by the median of its first N\n"
+		"                           requests (default 1000)\n"
+		"      --hold RECORDS       hold at most RECORDS records back while services\n"
+		"                           calibrate (default 100000)\n"
+		"      --max-depth N        reject JSON bodies nested deeper than N levels\n"
+		"                           (default 64)\n"
+		"      --rescore            score requests that already carry a complexity\n"
+		"                           (by default their complexity is kept)\n"
+		"      --fit FILE           learn weights from requests with duration_ms and\n"
+		"                           write the model to FILE (nothing on stdout)\n"
+		"      --fit-method METHOD  huber (robust, default) or ridge\n"
+		"      --feature FIELD      with --fit, also use numeric request field FIELD\n"
+		"                           as a feature (repeatable, up to 16)\n"
+		"      --model FILE         score with the weights of a --fit model\n"
+		"      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+		"                           backfill) or influx (InfluxDB line protocol)\n"
+		PA_COMMON_USAGE);
+}
+
+static int
+keep_in_shard(const struct run *run, const json_t *rec)
+{
+	const char *name = pa_rec_str(rec, "tenant_service_name");
+
+	if (!run->sharded)
+		return 1;
+
+	/* Records of no series go to shard 0 only, so the shards' union is the input. */
+	if (name == NULL)
+		return run->shard_k == 0;
+	return pa_hash64(name, strlen(name)) % run->shard_n == run->shard_k;
+}
+
+/* Scorer output: a scored request or a passing record. */
+static void
+emit(json_t *rec, double complexity, void *ctx)
+{
+	struct run *run = ctx;
+	struct pa_rollup_request req = { 0 };
+	double v;
+
+	if (isnan(complexity) || run->rollup == NULL) {
+		/* Quantised as the rollup quantises it, so both agree. */
+		if (!isnan(complexity))
+			pa_rec_set_num(rec, "complexity", (double)llround(complexity * 1e6) / 1e6);
+		pa_out_json(rec);
+		json_decref(rec);
+		return;
+	}
+
+	/* Fields were checked on arrival. */
+	pa_rec_time(rec, "ts", &req.ts);
+	req.tenant_service_name = pa_rec_str(rec, "tenant_service_name");
+	req.tenant = pa_rec_str(rec, "tenant");
+	req.service = pa_rec_str(rec, "service");
+	if (pa_rec_num(rec, "status", &v) == 1)
+		req.status = (int)v;
+	req.complexity = complexity;
+	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
+		req.has_bytes_in = 1;
+		req.bytes_in = (uint64_t)llround(v);
+	}
+	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
+		req.has_bytes_out = 1;
+		req.bytes_out = (uint64_t)llround(v);
+	}
+	if (pa_rollup_add(run->rollup, &req) != 0)
+		pa_die(PA_EXIT_IO, "internal error: request accepted as on time was late");
+	json_decref(rec);
+}
+
+/* Check the fields a request needs; returns 0 or -1 after rejecting it. */
+static int
+check_request(struct run *run, const char *name, struct pa_line *line, const json_t *rec,
+	      struct pa_features *f)
+{
+	char err[300];
+	pa_usec_t ts;
+	double status;
+	int rc;
+
+	if (pa_rec_str(rec, "tenant_service_name") == NULL) {
+		pa_reject(name, line->lineno, line->text, line->len, "missing field",
+			  "field \"tenant_service_name\" is missing or not a string");
+		return -1;
+	}
+	rc = pa_rec_num(rec, "status", &status);
+	if (rc < 0 || (rc == 1 && (status != floor(status) || status < 100 || status > 599))) {
+		pa_reject(name, line->lineno, line->text, line->len, "invalid status",
+			  "field \"status\" is not an HTTP status code: %s",
+			  pa_quote_json(json_object_get(rec, "status")));
+		return -1;
+	}
+	if (pa_features_extract(rec, &run->extra, run->max_depth, f, err, sizeof err) != 0) {
+		pa_reject(name, line->lineno, line->text, line->len, "invalid field", "%s", err);
+		return -1;
+	}
+	if (run->step == 0)
+		return 0;
+
+	rc = pa_rec_time(rec, "ts", &ts);
+	if (rc == 0) {
+		pa_reject(name, line->lineno, line->text, line->len, "missing field",
+			  "field \"ts\" is missing");
+		return -1;
+	}
+	if (rc < 0) {
+		pa_reject(name, line->lineno, line->text, line->len, "invalid timestamp",
+			  "field \"ts\" is not a timestamp: %s",
+			  pa_quote_json(json_object_get(rec, "ts")));
+		return -1;
+	}
+
+	/* The same test the rollup makes when the request reaches it, in input order. */
+	if (run->lateness >= 0 && run->have_max_ts &&
+	    pa_bucket_start(ts, run->step) <
+		    pa_bucket_start(run->max_ts - run->lateness, run->step)) {
+		char when[40];
+
+		pa_reject(name, line->lineno, line->text, line->len, "late request",
+			  "request at %s is later than --lateness allows: its bucket was "
+			  "already written", pa_time_format(ts, when, sizeof when));
+		return -1;
+	}
+	if (!run->have_max_ts || ts > run->max_ts) {
+		run->have_max_ts = 1;
+		run->max_ts = ts;
+	}
+	return 0;
+}
+
+/* Add a request to the training rows when it carries duration_ms. */
+static void
+fit_row(struct run *run, const char *name, struct pa_line *line, const json_t *rec,
+	const struct pa_features *f)
+{
+	double duration;
+	int rc = pa_rec_num(rec, "duration_ms", &duration);
+
+	if (rc == 0) {
+		run->fit_skipped++;
+		return;
+	}
+	if (rc < 0 || duration < 0) {
+		pa_reject(name, line->lineno, line->text, line->len, "invalid field",
+			  "field \"duration_ms\" is not a non-negative number: %s",
+			  pa_quote_json(json_object_get(rec, "duration_ms")));
+		return;
+	}
+	pa_fitter_add(run->fitter, pa_rec_str(rec, "tenant_service_name"), f, duration);
+}
+
+/* Write the fitted model to run->fit_path through a temporary file. */
+static int
+write_model(struct run *run)
+{
+	char err[300], tmp[4096];
+	json_t *model = pa_fitter_model(run->fitter, err, sizeof err);
+	int n;
+
+	if (run->fit_skipped > 0)
+		pa_warn("%ld requests without duration_ms were not used for the fit",
+			run->fit_skipped);
+	if (model == NULL) {
+		pa_warn("cannot fit a model: %s", err);
+		return PA_EXIT_DATA;
+	}
+	n = snprintf(tmp, sizeof tmp, "%s.tmp", run->fit_path);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		pa_die(PA_EXIT_USAGE, "--fit path is too long");
+	if (json_dump_file(model, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) != 0 ||
+	    rename(tmp, run->fit_path) != 0) {
+		pa_warn("%s: cannot write the model", run->fit_path);
+		remove(tmp);
+		json_decref(model);
+		return PA_EXIT_IO;
+	}
+	json_decref(model);
+	return PA_EXIT_OK;
+}
+
+static void
+on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *ctx)
+{
+	struct run *run = ctx;
+	json_t *rec = pa_line_to_object(name, line, status);
+	struct pa_features f;
+	const char *kind;
+	char err[300];
+	double complexity;
+
+	if (rec == NULL)
+		return;
+	kind = pa_rec_kind(rec);
+	if (kind == NULL) {
+		pa_reject(name, line->lineno, line->text, line->len, "missing field",
+			  "field \"kind\" is missing or not a string");
+		json_decref(rec);
+		return;
+	}
+	if (!keep_in_shard(run, rec)) {
+		json_decref(rec);
+		return;
+	}
+
+	if (run->merge) {
+		if (strcmp(kind, "bucket") != 0) {
+			pa_out_json(rec);
+		} else if (pa_rollup_add_record(run->rollup, rec, err, sizeof err) != 0) {
+			pa_reject(name, line->lineno, line->text, line->len, "invalid bucket",
+				  "%s", err);
+		}
+		json_decref(rec);
+		return;
+	}
+
+	if (strcmp(kind, "request") != 0) {
+		pa_scorer_other(run->scorer, rec, run->rollup != NULL);
+		return;
+	}
+	if (check_request(run, name, line, rec, &f) != 0) {
+		json_decref(rec);
+		return;
+	}
+	if (run->fitter != NULL) {
+		fit_row(run, name, line, rec, &f);
+		json_decref(rec);
+		return;
+	}
+	if (!run->rescore && pa_rec_num(rec, "complexity", &complexity) == 1 && complexity >= 0) {
+		pa_scorer_scored(run->scorer, rec, complexity);
+		return;
+	}
+	pa_scorer_request(run->scorer, rec, pa_rec_str(rec, "tenant_service_name"), &f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rollup", required_argument, NULL, 'r' },
+		{ "lateness", required_argument, NULL, OPT_LATENESS },
+		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "calibrate", required_argument, NULL, OPT_CALIBRATE },
+		{ "hold", required_argument, NULL, OPT_HOLD },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "rescore", no_argument, NULL, OPT_RESCORE },
+		{ "fit", required_argument, NULL, OPT_FIT },
+		{ "fit-method", required_argument, NULL, OPT_FIT_METHOD },
+		{ "feature", required_argument, NULL, OPT_FEATURE },
+		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
+		PA_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run run = { .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
+			   .max_depth = PA_BODY_DEPTH_DEFAULT };
+	struct pa_weights heuristic;
+	int c, rc, out;
+
+	pa_diag_init(argv[0]);
+	pa_out_init();
+	pa_common_defaults(&run.common);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
+		if (pa_common_option(&run.common, c, optarg))
+			continue;
+		switch (c) {
+		case 'r':
+			run.step = pa_opt_duration("--rollup", optarg, PA_USEC_PER_SEC,
+						   86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_LATENESS:
+			run.lateness = pa_opt_duration("--lateness", optarg, 0,
+						       7 * 86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_MERGE:
+			run.merge = 1;
+			break;
+		case OPT_SHARD:
+			pa_opt_shard(optarg, &run.shard_k, &run.shard_n);
+			run.sharded = 1;
+			break;
+		case OPT_CALIBRATE:
+			run.calibrate_n = pa_opt_long("--calibrate", optarg, 1, 10000000);
+			break;
+		case OPT_HOLD:
+			run.hold_max = pa_opt_long("--hold", optarg, 1, 100000000);
+			break;
+		case OPT_MAX_DEPTH:
+			run.max_depth = (int)pa_opt_long("--max-depth", optarg, 1, 4096);
+			break;
+		case OPT_RESCORE:
+			run.rescore = 1;
+			break;
+		case OPT_FIT:
+			run.fit_path = optarg;
+			break;
+		case OPT_FIT_METHOD:
+			if (strcmp(optarg, "huber") == 0)
+				run.fit_method = PA_FIT_HUBER;
+			else if (strcmp(optarg, "ridge") == 0)
+				run.fit_method = PA_FIT_RIDGE;
+			else
+				pa_usage_error("invalid --fit-method \"%s\": expected huber or ridge",
+					       optarg);
+			break;
+		case OPT_FEATURE:
+			if (run.extra.n == PA_MAX_EXTRA)
+				pa_usage_error("at most %d --feature options", PA_MAX_EXTRA);
+			run.extra.names[run.extra.n++] = optarg;
+			break;
+		case OPT_MODEL:
+			run.model_path = optarg;
+			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return pa_out_finish();
+		case 'V':
+			pa_print_version();
+			return pa_out_finish();
+		default:
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
+		}
+	}
+	if (run.merge && run.step != 0)
+		pa_usage_error("--merge takes the step from its bucket records; drop --rollup");
+	if (run.lateness >= 0 && run.step == 0 && !run.merge)
+		pa_usage_error("--lateness needs --rollup or --merge");
+
+	if (run.fit_path != NULL && (run.step != 0 || run.merge || run.model_path != NULL))
+		pa_usage_error("--fit cannot be combined with --rollup, --merge or --model");
+	if (run.extra.n > 0 && run.fit_path == NULL)
+		pa_usage_error("--feature needs --fit (a model names its own features)");
+	if (run.model_path != NULL) {
+		char err[400];
+
+		run.model = pa_model_load(run.model_path, err, sizeof err);
+		if (run.model == NULL)
+			pa_usage_error("invalid --model: %s", err);
+		run.extra = *pa_model_extra(run.model);
+	}
+
+	if (run.step != 0 || run.merge)
+		run.rollup = pa_rollup_new(run.step, run.lateness, pa_bucket_write_ndjson, NULL);
+	if (run.fit_path != NULL)
+		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
+	pa_weights_heuristic(&heuristic);
+	run.scorer = pa_scorer_new(&heuristic, run.calibrate_n, run.hold_max,
+				   run.model ? pa_model_lookup : NULL, run.model, emit, &run);
+
+	rc = pa_input_each(argc - optind, argv + optind, run.common.max_line, on_line, &run);
+
+	pa_scorer_finish(run.scorer);
+	if (run.rollup != NULL)
+		pa_rollup_finish(run.rollup);
+	if (run.fitter != NULL) {
+		int fit_rc = write_model(&run);
+
+		if (rc == PA_EXIT_OK)
+			rc = fit_rc;
+		pa_fitter_free(run.fitter);
+	}
+	pa_tsdb_output_finish();
+	if (rc == PA_EXIT_OK)
+		rc = pa_diag_finish(run.common.max_bad);
+	else
+		pa_diag_finish(run.common.max_bad);
+	if (run.model != NULL)
+		pa_model_free(run.model);
+	out = pa_out_finish();
+	return out ? out : rc;
+}
