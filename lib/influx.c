@@ -149,6 +149,8 @@ read_series(struct read_ctx *r, const json_t *series)
 	int *field;
 	char *desc;
 	json_t *row;
+	int label_columns = 0, series_group[2] = { -1, -1 };
+	pa_usec_t prev_ts = 0, gap = 0;
 
 	desc = pa_tsdb_describe(name, json_is_object(tags) ? tags : NULL);
 	if (!json_is_array(columns) || !json_is_array(values)) {
@@ -166,6 +168,14 @@ read_series(struct read_ctx *r, const json_t *series)
 		pa_diag_count_read();
 		goto out;
 	}
+
+	/*
+	 * Without label columns every row belongs to the same records, so the
+	 * row spacing (rows of nulls included) is the series' sample spacing.
+	 */
+	for (c = 0; c < ncol; c++)
+		if (role[c] == COL_LABEL)
+			label_columns = 1;
 
 	json_array_foreach(values, i, row) {
 		json_t *labels = json_is_object(tags) ? json_deep_copy(tags) : json_object();
@@ -220,7 +230,19 @@ read_series(struct read_ctx *r, const json_t *series)
 						json_number_value(cell));
 		}
 		json_decref(labels);
+
+		if (!label_columns) {
+			if (i > 0 && ts - prev_ts > 0 && (gap == 0 || ts - prev_ts < gap))
+				gap = ts - prev_ts;
+			prev_ts = ts;
+			for (int k = 0; k < 2; k++)
+				if (group[k] >= 0)
+					series_group[k] = group[k];
+		}
 	}
+	for (int k = 0; k < 2; k++)
+		if (series_group[k] >= 0)
+			pa_tsdb_acc_spacing(r->acc, series_group[k], gap);
 out:
 	free(role);
 	free(field);
@@ -246,9 +268,9 @@ read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit,
 
 	root = json_loadb(doc, len, 0, &jerr);
 	if (root == NULL) {
-		snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
-		reject_doc(r->where, r->lineno, doc, len, "invalid JSON", msg);
+		snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		reject_doc(r->where, r->lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+			   "invalid JSON", msg);
 		return -1;
 	}
 	error = json_string_value(json_object_get(root, "error"));

@@ -281,7 +281,14 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 	if (ts == NULL || v == NULL || index == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	size_t good = 0;
+	pa_usec_t prev = 0;
 	for (size_t i = 0; i < n; i++) {
+		pa_usec_t t = (pa_usec_t)llround(json_number_value(json_array_get(
+			json_array_get(samples, i), 0)) * 1000.0) * 1000;
+
+		if (i > 0)
+			pa_tsdb_acc_spacing(s->acc, group, t - prev);
+		prev = t;
 		pa_diag_count_read();
 		if (parse_sample(s, json_array_get(samples, i), &ts[good], &v[good]) != 0)
 			continue;
@@ -325,9 +332,9 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 
 	root = json_loadb(doc, len, 0, &jerr);
 	if (root == NULL) {
-		snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
-		reject_doc(where, lineno, doc, len, "invalid JSON", msg);
+		snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+			   "invalid JSON", msg);
 		return -1;
 	}
 

@@ -163,6 +163,7 @@ struct group {
 	int usage;			/* usage record, else bucket */
 	char *key[PA_TSDB_K_NKEYS];
 	char *desc;			/* first series seen, for messages */
+	pa_usec_t spacing;		/* smallest gap noted by the reader, or 0 */
 };
 
 struct entry {
@@ -447,6 +448,17 @@ sample_spacing(const struct entry *e, size_t n)
 	return gap;
 }
 
+void
+pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap)
+{
+	struct group *g;
+
+	assert(group >= 0 && (size_t)group < acc->ngroups);
+	g = &acc->groups[group];
+	if (gap > 0 && (g->spacing == 0 || gap < g->spacing))
+		g->spacing = gap;
+}
+
 long
 pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 {
@@ -463,8 +475,11 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 		while (end < acc->nentries && acc->entries[end].group == acc->entries[i].group)
 			end++;
 
-		if (!g->usage && step == 0)
+		if (!g->usage && step == 0) {
 			step = sample_spacing(acc->entries + i, end - i);
+			if (g->spacing > 0 && (step == 0 || g->spacing < step))
+				step = g->spacing;
+		}
 		if (!g->usage && step == 0) {
 			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "unknown step",
 				  "series %s has one sample, so the bucket width is unknown: give --step",
@@ -643,7 +658,7 @@ pa_tsdb_out_finish(struct pa_tsdb_out *out)
 		free(buf);
 	}
 	if (out->skipped > 0)
-		pa_warn("%ld records of kinds without a %s form (first: %s) were not written",
+		pa_warn("%ld records not written: %s output has no form for their kind (first: %s)",
 			out->skipped, format_name(out->format), out->skipped_kind);
 	free(out);
 }

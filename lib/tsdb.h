@@ -127,6 +127,12 @@ void pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field fiel
 		     pa_usec_t ts, double value);
 
 /*
+ * Note the spacing of a group's samples, rejected ones included, so a
+ * bucket width taken from the spacing is not widened by a dropped sample.
+ */
+void pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap);
+
+/*
  * Emit every record, sorted by series (first seen first) and time, and
  * free the accumulator.  Returns the number of records emitted.
  */
