@@ -143,5 +143,33 @@ pa-ingest -q --format influxdb --step 1h "$T_TMP/sum.json" >"$T_TMP/out"
 check "aliased hourly sum" test "$(jq -r '[.ts, .step_s, .requests] | @tsv' "$T_TMP/out")" = \
 	"$(printf '1998-06-10T00:00:00Z\t3600\t%s' "$(head -n 60 "$T_TMP/wc98.want" | awk '{ s += $2 } END { print s }')")"
 
+# -- The documented cron example, end to end; it needs pa-plan.
+if command -v pa-plan >/dev/null 2>&1; then
+	store=$T_TMP/store
+	curl -sS -XPOST "http://127.0.0.1:$INFLUX_PORT/query" --data-urlencode 'q=CREATE DATABASE cron' \
+		>/dev/null
+	cron() {
+		PA_LOG=$apache PA_CAPACITY=5 PA_STORE=$store PA_STEP=1h PA_HORIZON=6h \
+			PA_INGEST_ARGS="--tenant value:elastic --service value:www" \
+			PA_INFLUX_URL="http://127.0.0.1:$INFLUX_PORT" PA_INFLUX_DB=cron \
+			sh "$PA_ROOT/scripts/cron-example"
+	}
+	cron
+	check "cron example runs" test $? -eq 0
+	check "cron example stores 84 buckets" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 84
+	check "cron example forecasts 6 hours" test "$(wc -l <"$store/forecast.ndjson")" -eq 6
+	check "cron example plans one service" test "$(jq -r .kind "$store/plan.ndjson")" = plan
+	q cron 'SELECT predicted_volume FROM pa_forecast' >"$T_TMP/cron.json"
+	check "cron example forecast is in InfluxDB" test \
+		"$(jq -r '.results[0].series[0].values[] | .[1]' "$T_TMP/cron.json")" = \
+		"$(jq -r .predicted_volume "$store/forecast.ndjson")"
+	cron
+	check "cron example runs again" test $? -eq 0
+	check "cron example appends buckets" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 168
+	check "cron example forecast is replaced" test "$(wc -l <"$store/forecast.ndjson")" -eq 6
+else
+	echo "skip cron example: pa-plan is not on the PATH"
+fi
+
 influx_stop
 finish
