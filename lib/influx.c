@@ -10,7 +10,7 @@
 #include "ndjson.h"
 #include "prom.h"
 
-/* ---- Reading /query answers ---- */
+/* ---- Reading /query responses ---- */
 
 struct read_ctx {
 	const char *where;
@@ -33,7 +33,7 @@ reject_json(const struct read_ctx *r, const json_t *raw, const char *reason_clas
 
 /*
  * Parse a time cell: RFC 3339 text, or an epoch number.  Numbers from
- * 1e17 up are nanoseconds (InfluxDB's epoch=ns, and every CSV answer);
+ * 1e17 up are nanoseconds (InfluxDB's epoch=ns, and every CSV response);
  * smaller ones follow pa_time_parse_epoch.  Returns 0 or -1.
  */
 static int
@@ -282,8 +282,8 @@ read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit,
 	}
 	results = json_object_get(root, "results");
 	if (!json_is_array(results)) {
-		reject_doc(r->where, r->lineno, doc, len, "not an InfluxDB answer",
-			   "not an InfluxDB /query answer: no \"results\" array");
+		reject_doc(r->where, r->lineno, doc, len, "not an InfluxDB response",
+			   "not an InfluxDB /query response: no \"results\" array");
 		json_decref(root);
 		return -1;
 	}
@@ -313,10 +313,10 @@ read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit,
 	return pa_tsdb_acc_finish(r->acc, emit, ctx);
 }
 
-/* ---- CSV answers ---- */
+/* ---- CSV responses ---- */
 
 /*
- * Rows of a CSV answer as JSON arrays of strings, with the physical line
+ * Rows of a CSV response as JSON arrays of strings, with the physical line
  * each starts on.
  */
 struct csv_rows {
@@ -428,7 +428,7 @@ csv_value(const char *s)
 	return json_string(s);
 }
 
-/* CSV answers always give epoch nanoseconds. */
+/* CSV responses always give epoch nanoseconds. */
 static int
 parse_nanoseconds(const char *s, pa_usec_t *out)
 {
@@ -444,7 +444,7 @@ parse_nanoseconds(const char *s, pa_usec_t *out)
 }
 
 /*
- * Turn a CSV answer into the JSON answer's shape: consecutive rows with
+ * Turn a CSV response into the JSON response's shape: consecutive rows with
  * the same name and tags make one series.  Times become RFC 3339 text.
  */
 static long

@@ -332,7 +332,8 @@ pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
 	json_t *idx;
 	struct entry *e;
 
-	assert(group >= 0 && (size_t)group < acc->ngroups);
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
 	assert(is_usage_field(field) == acc->groups[group].usage);
 
 	snprintf(key, sizeof key, "%d %lld", group, (long long)ts);
@@ -453,7 +454,8 @@ pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap)
 {
 	struct group *g;
 
-	assert(group >= 0 && (size_t)group < acc->ngroups);
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
 	g = &acc->groups[group];
 	if (gap > 0 && (g->spacing == 0 || gap < g->spacing))
 		g->spacing = gap;
@@ -595,7 +597,14 @@ pa_tsdb_out_new(enum pa_tsdb_format format)
 static const char *
 format_name(enum pa_tsdb_format f)
 {
-	return f == PA_TSDB_OPENMETRICS ? "openmetrics" : f == PA_TSDB_INFLUX ? "influx" : "ndjson";
+	switch (f) {
+	case PA_TSDB_OPENMETRICS:
+		return "openmetrics";
+	case PA_TSDB_INFLUX:
+		return "influx";
+	default:
+		return "ndjson";
+	}
 }
 
 void

@@ -55,7 +55,7 @@ enum pa_tsdb_key {
 	PA_TSDB_K_NKEYS
 };
 
-/* How samples of a named metric become a field value. */
+/* Conversion of a named metric's samples to a field value. */
 enum pa_tsdb_conv {
 	PA_CONV_GAUGE,		/* the value as it is */
 	PA_CONV_RATE,		/* counter: per-second rate between samples */
@@ -187,7 +187,7 @@ void pa_tsdb_out_finish(struct pa_tsdb_out *out);
 /*
  * Read every operand ("-" or none: stdin) as a sequence of query-result
  * documents (JSON documents may span lines and follow each other; an
- * InfluxDB CSV answer is one document per file) and emit records.
+ * InfluxDB CSV response is one document per file) and emit records.
  * Returns PA_EXIT_IO when an input could not be read, PA_EXIT_OK otherwise;
  * rejected documents and samples go through pa_reject.  Adds the number of
  * records emitted to *records.

@@ -102,7 +102,7 @@ skip_space(const struct text *t, size_t off)
 }
 
 /*
- * Split t into consecutive JSON documents (jq -c output, or curl answers
+ * Split t into consecutive JSON documents (jq -c output, or curl responses
  * appended by a loop) and read each.  Invalid JSON ends the input, since
  * no later document boundary can be trusted.
  */

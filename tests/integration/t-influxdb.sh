@@ -4,7 +4,7 @@
 # from /query as JSON and as CSV into pa-ingest, forecast with pa-forecast,
 # write the forecast as line protocol, and check that every value and tag
 # comes back exactly.  Then pa-score rollups of a real access log, tags that
-# need escaping, and InfluxDB's own bad answers.
+# need escaping, and InfluxDB's own bad responses.
 . "$PA_ROOT/tests/integration/lib.sh"
 . "$PA_ROOT/tests/integration/tsdb-lib.sh"
 
@@ -43,7 +43,7 @@ check "write wc98 series" test "$(write "$T_TMP/wc98.lp" s)" = 204
 
 q pa 'SELECT requests FROM wc98 GROUP BY tenant, service' >"$T_TMP/wc98.json"
 pa-ingest -q --format influxdb "$T_TMP/wc98.json" >"$T_TMP/buckets.ndjson" 2>"$T_TMP/err"
-check "pa-ingest reads the JSON answer quietly" test ! -s "$T_TMP/err"
+check "pa-ingest reads the JSON response quietly" test ! -s "$T_TMP/err"
 jq -r '[.ts, .requests] | @tsv' "$T_TMP/buckets.ndjson" >"$T_TMP/wc98.got"
 check "wc98 counts round-trip exactly (JSON)" cmp -s "$T_TMP/wc98.want" "$T_TMP/wc98.got"
 check "wc98 has 2880 minute buckets" test "$(wc -l <"$T_TMP/wc98.got")" -eq 2880
@@ -51,12 +51,12 @@ check "wc98 has 2880 minute buckets" test "$(wc -l <"$T_TMP/wc98.got")" -eq 2880
 q pa 'SELECT requests FROM wc98 GROUP BY tenant, service' -H 'Accept: application/csv' \
 	>"$T_TMP/wc98.csv"
 pa-ingest -q --format influxdb "$T_TMP/wc98.csv" >"$T_TMP/buckets-csv.ndjson"
-check "CSV answer gives the same buckets" cmp -s "$T_TMP/buckets.ndjson" "$T_TMP/buckets-csv.ndjson"
+check "CSV response gives the same buckets" cmp -s "$T_TMP/buckets.ndjson" "$T_TMP/buckets-csv.ndjson"
 
 q pa 'SELECT requests FROM wc98 GROUP BY tenant, service' --data-urlencode epoch=ns \
 	>"$T_TMP/wc98-ns.json"
 pa-ingest -q --format influxdb "$T_TMP/wc98-ns.json" >"$T_TMP/buckets-ns.ndjson"
-check "epoch=ns answer gives the same buckets" cmp -s "$T_TMP/buckets.ndjson" "$T_TMP/buckets-ns.ndjson"
+check "epoch=ns response gives the same buckets" cmp -s "$T_TMP/buckets.ndjson" "$T_TMP/buckets-ns.ndjson"
 
 # Without GROUP BY the tags arrive as string columns.
 q pa 'SELECT requests, tenant, service FROM wc98' >"$T_TMP/wc98-cols.json"
@@ -111,16 +111,16 @@ pa-forecast -H 2 --period 0 --output-format influx "$T_TMP/nl.ndjson" >"$T_TMP/n
 check "newline tag writes no line" test ! -s "$T_TMP/nl.lp"
 check "newline tag message" grep -q 'contains a newline or another control character' "$T_TMP/err"
 
-# -- Bad answers from the real server, each with its own message.
+# -- Bad responses from the real server, each with its own message.
 q pa 'SELEC requests FROM wc98' >"$T_TMP/bad.json"
 pa-ingest -q --format influxdb "$T_TMP/bad.json" >"$T_TMP/out" 2>"$T_TMP/err"
-check "error answer exits 1" test $? -eq 1
-check "error answer message" grep -q 'InfluxDB returned an error: error parsing query' "$T_TMP/err"
+check "error response exits 1" test $? -eq 1
+check "error response message" grep -q 'InfluxDB returned an error: error parsing query' "$T_TMP/err"
 
 q pa 'SELEC requests FROM wc98' -H 'Accept: application/csv' >"$T_TMP/bad.csv"
 pa-ingest -q --format influxdb "$T_TMP/bad.csv" >"$T_TMP/out" 2>"$T_TMP/err"
-check "CSV error answer exits 1" test $? -eq 1
-check "CSV error answer message" grep -q 'InfluxDB returned an error: error parsing query' "$T_TMP/err"
+check "CSV error response exits 1" test $? -eq 1
+check "CSV error response message" grep -q 'InfluxDB returned an error: error parsing query' "$T_TMP/err"
 
 q nodb 'SELECT requests FROM wc98' >"$T_TMP/nodb.json"
 pa-ingest -q --format influxdb "$T_TMP/nodb.json" >"$T_TMP/out" 2>"$T_TMP/err"

@@ -4,7 +4,7 @@
 # OpenMetrics counter, read them back with query_range into pa-ingest,
 # forecast with pa-forecast, backfill the forecast as OpenMetrics, and
 # check that every value comes back exactly.  Then the same for pa-score
-# rollups of a real access log, and Prometheus's own bad answers.
+# rollups of a real access log, and Prometheus's own bad responses.
 . "$PA_ROOT/tests/integration/lib.sh"
 . "$PA_ROOT/tests/integration/tsdb-lib.sh"
 
@@ -49,7 +49,7 @@ q() {	# q PATH ARGS...: a GET on the API with url-encoded arguments
 # -- The counter comes back as one bucket per minute, counts exact.
 q /api/v1/query_range --data-urlencode 'query=http_requests_total' \
 	-d start=$from -d end=$to -d step=60 >"$T_TMP/range.json"
-check "query_range answers a matrix" grep -q '"resultType":"matrix"' "$T_TMP/range.json"
+check "query_range responses a matrix" grep -q '"resultType":"matrix"' "$T_TMP/range.json"
 pa-ingest -q --format prometheus --label tenant=namespace "$T_TMP/range.json" \
 	>"$T_TMP/buckets.ndjson" 2>"$T_TMP/ingest.err"
 check "pa-ingest reads the matrix quietly" test ! -s "$T_TMP/ingest.err"
@@ -103,7 +103,7 @@ pa-ingest -q --format prometheus --metric requests --step 1m "$T_TMP/vec.json" >
 check "vector with --metric gives the last minute" \
 	test "$(jq -r '[.ts, .requests] | @tsv' "$T_TMP/out")" = "$(printf '1998-06-12T00:00:00Z\t%s' "$(tail -n 1 "$T_TMP/wc98.want" | cut -f 2)")"
 
-# -- Bad answers from the real server, each with its own message.
+# -- Bad responses from the real server, each with its own message.
 q /api/v1/query --data-urlencode 'query=rate(http_requests_total[' >"$T_TMP/bad.json"
 pa-ingest -q --format prometheus "$T_TMP/bad.json" >"$T_TMP/out" 2>"$T_TMP/err"
 check "error response exits 1" test $? -eq 1

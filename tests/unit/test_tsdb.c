@@ -302,10 +302,10 @@ test_influx_read(void)
 	json_decref(r);
 
 	r = influx("{\"error\":\"error parsing query: found SELEC\"}", &map, &n);
-	CHECK("influx error answer", n == -1);
+	CHECK("influx error response", n == -1);
 	json_decref(r);
 	r = influx("error\n\"error parsing query: found SELEC\"\n", &map, &n);
-	CHECK("influx csv error answer", n == -1);
+	CHECK("influx csv error response", n == -1);
 	json_decref(r);
 	r = influx("{\"results\":[{\"statement_id\":0,\"error\":\"database not found: nodb\"}]}", &map, &n);
 	CHECK("influx statement error", n == 0);
