@@ -400,15 +400,30 @@ usage_record(const struct group *g, const struct entry *e)
 }
 
 /*
- * A bucket without complexity series counts every request as typical
- * (complexity 1), which is what complexity 1.0 means.
+ * Give a bucket entry its complexity sum.  A bucket without complexity
+ * series counts every request as typical (complexity 1), which is what
+ * complexity 1.0 means.
  */
+static void
+bucket_complexity_sum(struct entry *e)
+{
+	unsigned sum_bit = 1u << PA_TSDB_F_COMPLEXITY_SUM;
+
+	if (e->have & sum_bit)
+		return;
+	if (e->have & (1u << PA_TSDB_F_COMPLEXITY_MEAN))
+		e->val[PA_TSDB_F_COMPLEXITY_SUM] = e->val[PA_TSDB_F_COMPLEXITY_MEAN] * e->val[PA_TSDB_F_REQUESTS];
+	else
+		e->val[PA_TSDB_F_COMPLEXITY_SUM] = e->val[PA_TSDB_F_REQUESTS];
+	e->have |= sum_bit;
+}
+
 static json_t *
 bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 {
 	json_t *rec = json_object();
 	double requests = e->val[PA_TSDB_F_REQUESTS];
-	double csum;
+	double csum = e->val[PA_TSDB_F_COMPLEXITY_SUM];
 
 	json_object_set_new(rec, "kind", json_string("bucket"));
 	pa_rec_set_time(rec, "ts", e->ts);
@@ -417,21 +432,69 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 	pa_rec_set_num(rec, "requests", requests);
 	if (e->have & (1u << PA_TSDB_F_ERRORS))
 		pa_rec_set_num(rec, "errors", e->val[PA_TSDB_F_ERRORS]);
-
-	if (e->have & (1u << PA_TSDB_F_COMPLEXITY_SUM))
-		csum = e->val[PA_TSDB_F_COMPLEXITY_SUM];
-	else if (e->have & (1u << PA_TSDB_F_COMPLEXITY_MEAN))
-		csum = e->val[PA_TSDB_F_COMPLEXITY_MEAN] * requests;
-	else
-		csum = requests;
 	pa_rec_set_num(rec, "complexity_sum", csum);
 	pa_rec_set_num(rec, "complexity_mean", requests > 0 ? csum / requests : 0.0);
-
 	if (e->have & (1u << PA_TSDB_F_BYTES_IN))
 		pa_rec_set_num(rec, "bytes_in", e->val[PA_TSDB_F_BYTES_IN]);
 	if (e->have & (1u << PA_TSDB_F_BYTES_OUT))
 		pa_rec_set_num(rec, "bytes_out", e->val[PA_TSDB_F_BYTES_OUT]);
 	return rec;
+}
+
+static void
+emit_record(json_t *rec, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	emit(rec, ctx);
+	json_decref(rec);
+	(*emitted)++;
+}
+
+/*
+ * Emit the buckets of one group, entries[0..n) sorted by time.  Each
+ * sample belongs to the bucket of width step that contains it, so samples
+ * taken at unaligned times land on bucket starts, and samples finer than
+ * the step add up (per-minute counts with --step 1h make hourly buckets).
+ */
+static void
+emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry *entries,
+	     size_t n, pa_usec_t step, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	struct entry cur;
+	int open = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &entries[i];
+		pa_usec_t start = pa_bucket_start(e->ts, step);
+
+		if (!(e->have & (1u << PA_TSDB_F_REQUESTS))) {
+			char when[40];
+
+			pa_time_format(e->ts, when, sizeof when);
+			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
+				  "bucket without requests",
+				  "series %s at %s has no requests sample, so no bucket is written",
+				  g->desc, when);
+			continue;
+		}
+		bucket_complexity_sum(e);
+
+		if (open && start != cur.ts) {
+			emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
+			open = 0;
+		}
+		if (!open) {
+			cur = *e;
+			cur.ts = start;
+			open = 1;
+			continue;
+		}
+		for (int f = 0; f < PA_TSDB_F_NFIELDS; f++)
+			if (e->have & (1u << f))
+				cur.val[f] += e->val[f];
+		cur.have |= e->have;
+	}
+	if (open)
+		emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
 }
 
 /* The smallest gap between the group's samples, which are sorted; 0 with one sample. */
@@ -490,24 +553,12 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 			continue;
 		}
 
-		for (; i < end; i++) {
-			const struct entry *e = &acc->entries[i];
-			json_t *rec;
-
-			if (!g->usage && !(e->have & (1u << PA_TSDB_F_REQUESTS))) {
-				char when[40];
-
-				pa_time_format(e->ts, when, sizeof when);
-				pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
-					  "bucket without requests",
-					  "series %s at %s has no requests sample, so no bucket is written",
-					  g->desc, when);
-				continue;
-			}
-			rec = g->usage ? usage_record(g, e) : bucket_record(g, e, step);
-			emit(rec, ctx);
-			json_decref(rec);
-			emitted++;
+		if (g->usage) {
+			for (; i < end; i++)
+				emit_record(usage_record(g, &acc->entries[i]), emit, ctx, &emitted);
+		} else {
+			emit_buckets(acc, g, acc->entries + i, end - i, step, emit, ctx, &emitted);
+			i = end;
 		}
 	}
 	pa_tsdb_acc_free(acc);

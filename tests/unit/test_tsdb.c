@@ -143,7 +143,8 @@ test_prom_matrix_counter(void)
 		 "[1700000180,\"15\"]]}]}}", &map, &n);
 	CHECK("counter three buckets", n == 3);
 	CHECK_STR("counter bucket kind", str_at(r, 0, "kind"), "bucket");
-	CHECK_STR("counter bucket start", str_at(r, 0, "ts"), "2023-11-14T22:13:20Z");
+	/* 1700000000 is 22:13:20; its 60 s bucket starts at 22:13:00. */
+	CHECK_STR("counter bucket start", str_at(r, 0, "ts"), "2023-11-14T22:13:00Z");
 	CHECK_NEAR("counter step from spacing", num_at(r, 0, "step_s"), 60, 0);
 	CHECK_NEAR("counter increase", num_at(r, 0, "requests"), 60, 0);
 	CHECK_NEAR("counter increase 2", num_at(r, 1, "requests"), 40, 0);
@@ -170,6 +171,24 @@ test_prom_matrix_counter(void)
 	CHECK_NEAR("cpu rate over limit", num_at(r, 0, "cpu_usage"), 0.15, 1e-12);
 	CHECK_STR("cpu rate at later sample", str_at(r, 0, "ts"), "2023-11-14T22:13:30Z");
 	json_decref(r);
+
+	/* With --step wider than the spacing, samples add up into its buckets. */
+	pa_tsdb_map_init(&map);
+	map.step = 3600 * PA_USEC_PER_SEC;
+	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+		 "{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "\"values\":[[1699999200,\"5\"],[1700002740,\"7\"],[1700002800,\"11\"]]},"
+		 "{\"metric\":{\"__name__\":\"pa_bucket_complexity_mean\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "\"values\":[[1699999200,\"2\"],[1700002740,\"1\"],[1700002800,\"3\"]]}]}}", &map, &n);
+	CHECK("rebucket two hours", n == 2);
+	CHECK_STR("rebucket first start", str_at(r, 0, "ts"), "2023-11-14T22:00:00Z");
+	CHECK_NEAR("rebucket requests added", num_at(r, 0, "requests"), 12, 0);
+	CHECK_NEAR("rebucket complexity sum", num_at(r, 0, "complexity_sum"), 17, 1e-12);
+	CHECK_NEAR("rebucket complexity mean", num_at(r, 0, "complexity_mean"), 17.0 / 12.0, 1e-12);
+	CHECK_NEAR("rebucket second", num_at(r, 1, "requests"), 11, 0);
+	json_decref(r);
+	pa_tsdb_map_init(&map);
+	map.cpu_limit = 2;
 
 	/* A counter needs a range. */
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
@@ -279,7 +298,7 @@ test_influx_read(void)
 	CHECK("influx json two buckets", n == 2);
 	CHECK_STR("influx json tenant", str_at(r, 0, "tenant"), "a b");
 	CHECK_STR("influx json tsn", str_at(r, 0, "tenant_service_name"), "a b/x,y");
-	CHECK_STR("influx json ns time", str_at(r, 0, "ts"), "2001-09-09T01:46:40Z");
+	CHECK_STR("influx json ns time", str_at(r, 0, "ts"), "2001-09-09T01:46:00Z");
 	CHECK_NEAR("influx json step", num_at(r, 1, "step_s"), 60, 0);
 	CHECK_NEAR("influx json value", num_at(r, 1, "requests"), 13.5, 0);
 	json_decref(r);
