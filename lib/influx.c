@@ -629,10 +629,12 @@ put_escaped(FILE *f, const char *s, const char *special)
 	}
 }
 
+/* Record keys that are not fields: the measurement, the time and the tags. InfluxDB reserves "time". */
 static int
 is_id_key(const char *key)
 {
-	return strcmp(key, "kind") == 0 || strcmp(key, "ts") == 0 || strcmp(key, "tenant") == 0 ||
+	return strcmp(key, "kind") == 0 || strcmp(key, "ts") == 0 || strcmp(key, "time") == 0 ||
+	       strcmp(key, "tenant") == 0 ||
 	       strcmp(key, "service") == 0 || strcmp(key, "instance_id") == 0 ||
 	       strcmp(key, "tenant_service_name") == 0;
 }
