@@ -258,33 +258,24 @@ reject_doc(const char *where, long lineno, const char *doc, size_t len, const ch
 }
 
 static long
-read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, void *ctx)
+read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
+	  pa_tsdb_emit_fn emit, void *ctx)
 {
-	json_error_t jerr;
-	json_t *root, *results, *result, *series, *s;
+	json_t *results, *result, *series, *s;
 	const char *error;
 	char msg[600];
 	size_t i, j, nseries = 0, nerrors = 0;
 
-	root = json_loadb(doc, len, 0, &jerr);
-	if (root == NULL) {
-		snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-		reject_doc(r->where, r->lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
-			   "invalid JSON", msg);
-		return -1;
-	}
 	error = json_string_value(json_object_get(root, "error"));
 	if (error != NULL) {
 		snprintf(msg, sizeof msg, "InfluxDB returned an error: %s", error);
 		reject_doc(r->where, r->lineno, doc, len, "InfluxDB error response", msg);
-		json_decref(root);
 		return -1;
 	}
 	results = json_object_get(root, "results");
 	if (!json_is_array(results)) {
 		reject_doc(r->where, r->lineno, doc, len, "not an InfluxDB response",
 			   "not an InfluxDB /query response: no \"results\" array");
-		json_decref(root);
 		return -1;
 	}
 
@@ -307,7 +298,6 @@ read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit,
 			nseries++;
 		}
 	}
-	json_decref(root);
 	if (nseries == 0 && nerrors == 0)
 		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
 	return pa_tsdb_acc_finish(r->acc, emit, ctx);
@@ -578,9 +568,32 @@ pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 
 	while (i < len && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r'))
 		i++;
-	if (i < len && doc[i] == '{')
-		return read_json(&r, doc, len, emit, ctx);
+	if (i < len && doc[i] == '{') {
+		json_error_t jerr;
+		json_t *root = json_loadb(doc, len, 0, &jerr);
+		long emitted;
+		char msg[300];
+
+		if (root == NULL) {
+			snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+			reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+				   "invalid JSON", msg);
+			return -1;
+		}
+		emitted = read_json(&r, root, doc, len, emit, ctx);
+		json_decref(root);
+		return emitted;
+	}
 	return read_csv(&r, doc, len, emit, ctx);
+}
+
+long
+pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		    size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	struct read_ctx r = { where, lineno, map, NULL };
+
+	return read_json(&r, root, doc, len, emit, ctx);
 }
 
 /* ---- Writing line protocol ---- */

@@ -30,6 +30,10 @@
 long pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 		    const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
 
+/* The same for a JSON document already parsed: root is borrowed, doc[0..len) is kept for --rejects. */
+long pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+			 size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
+
 /*
  * Write one record as a line of line protocol.  Borrows rec.  Returns 1
  * when written, 0 for a kind without a line-protocol form, -1 with a

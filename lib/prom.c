@@ -322,13 +322,9 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 	     const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
 	json_error_t jerr;
-	json_t *root, *data, *result, *warnings, *seen;
-	const char *status, *type;
-	struct series_ctx s;
+	json_t *root;
 	char msg[600];
 	long emitted;
-	size_t i;
-	json_t *w;
 
 	root = json_loadb(doc, len, 0, &jerr);
 	if (root == NULL) {
@@ -337,12 +333,27 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 			   "invalid JSON", msg);
 		return -1;
 	}
+	emitted = pa_prom_read_json(where, lineno, root, doc, len, map, emit, ctx);
+	json_decref(root);
+	return emitted;
+}
+
+long
+pa_prom_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		  size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	json_t *data, *result, *warnings, *seen;
+	const char *status, *type;
+	struct series_ctx s;
+	char msg[600];
+	long emitted;
+	size_t i;
+	json_t *w;
 
 	status = json_string_value(json_object_get(root, "status"));
 	if (status == NULL) {
 		reject_doc(where, lineno, doc, len, "not a Prometheus response",
 			   "not a Prometheus API response: no \"status\" field");
-		json_decref(root);
 		return -1;
 	}
 	if (strcmp(status, "success") != 0) {
@@ -352,7 +363,6 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 		snprintf(msg, sizeof msg, "Prometheus returned an error (%s): %s",
 			 etype ? etype : status, error ? error : "no message");
 		reject_doc(where, lineno, doc, len, "Prometheus error response", msg);
-		json_decref(root);
 		return -1;
 	}
 
@@ -367,19 +377,16 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 	if (type == NULL || !json_is_array(result)) {
 		reject_doc(where, lineno, doc, len, "not a Prometheus response",
 			   "not a query result: no \"data.resultType\" and \"data.result\"");
-		json_decref(root);
 		return -1;
 	}
 	if (strcmp(type, "vector") != 0 && strcmp(type, "matrix") != 0) {
 		snprintf(msg, sizeof msg, "result type %s has no series: query an instant vector "
 			 "or a range of one", pa_quote(type, strlen(type)));
 		reject_doc(where, lineno, doc, len, "scalar result", msg);
-		json_decref(root);
 		return -1;
 	}
 	if (json_array_size(result) == 0) {
 		pa_warn("%s:%ld: the query result is empty: no series matched", where, lineno);
-		json_decref(root);
 		return 0;
 	}
 
@@ -392,7 +399,6 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 		read_series(&s, w, strcmp(type, "matrix") == 0, seen);
 	emitted = pa_tsdb_acc_finish(s.acc, emit, ctx);
 	json_decref(seen);
-	json_decref(root);
 	return emitted;
 }
 
