@@ -162,6 +162,7 @@ pa_tsdb_describe(const char *name, const json_t *labels)
 struct group {
 	int usage;			/* usage record, else bucket */
 	char *key[PA_TSDB_K_NKEYS];
+	char *tenant_service_name;	/* "TENANT/SERVICE" */
 	char *desc;			/* first series seen, for messages */
 	pa_usec_t spacing;		/* smallest gap noted by the reader, or 0 */
 };
@@ -321,6 +322,10 @@ pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_fi
 	for (int k = 0; k < nkeys; k++)
 		g->key[k] = strdup(val[k]);
 	g->desc = strdup(desc);
+	g->tenant_service_name = malloc(strlen(val[0]) + strlen(val[1]) + 2);
+	if (g->tenant_service_name == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	snprintf(g->tenant_service_name, strlen(val[0]) + strlen(val[1]) + 2, "%s/%s", val[0], val[1]);
 	return (int)acc->ngroups++;
 }
 
@@ -365,21 +370,11 @@ entry_cmp(const void *a, const void *b)
 static void
 set_ids(json_t *rec, const struct group *g)
 {
-	char *tsn = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&tsn, &size);
-
-	if (f == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	fprintf(f, "%s/%s", g->key[PA_TSDB_K_TENANT], g->key[PA_TSDB_K_SERVICE]);
-	if (fclose(f) != 0)
-		pa_die(PA_EXIT_IO, "out of memory");
 	if (g->usage)
 		json_object_set_new(rec, "instance_id", json_string(g->key[PA_TSDB_K_INSTANCE_ID]));
 	json_object_set_new(rec, "tenant", json_string(g->key[PA_TSDB_K_TENANT]));
 	json_object_set_new(rec, "service", json_string(g->key[PA_TSDB_K_SERVICE]));
-	json_object_set_new(rec, "tenant_service_name", json_string(tsn));
-	free(tsn);
+	json_object_set_new(rec, "tenant_service_name", json_string(g->tenant_service_name));
 }
 
 static json_t *
@@ -574,6 +569,7 @@ pa_tsdb_acc_free(struct pa_tsdb_acc *acc)
 		for (int k = 0; k < PA_TSDB_K_NKEYS; k++)
 			free(acc->groups[i].key[k]);
 		free(acc->groups[i].desc);
+		free(acc->groups[i].tenant_service_name);
 	}
 	free(acc->groups);
 	free(acc->entries);
