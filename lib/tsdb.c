@@ -37,8 +37,8 @@ static const struct pa_tsdb_metric metric_table[] = {
 	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_CONV_GAUGE },
 	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_CONV_GAUGE },
 	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity_sum", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity_mean", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
+	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
+	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
 	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_CONV_GAUGE },
 	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_CONV_GAUGE },
 };

@@ -20,8 +20,8 @@
  *	container_network_transmit_bytes_total network_io    counter
  *	http_requests_total                    requests      counter, increase per step
  *	pa_usage_cpu_ratio, pa_usage_memory_ratio, pa_usage_network_bytes_per_second
- *	pa_bucket_requests, pa_bucket_errors, pa_bucket_complexity_sum,
- *	pa_bucket_complexity_mean, pa_bucket_request_bytes, pa_bucket_response_bytes
+ *	pa_bucket_requests, pa_bucket_errors, pa_bucket_work,
+ *	pa_bucket_complexity, pa_bucket_request_bytes, pa_bucket_response_bytes
  *
  * The pa_* names are the ones pa writes, so a write and a read round-trip.
  */

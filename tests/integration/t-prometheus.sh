@@ -63,6 +63,8 @@ check "wc98 buckets are 60 s wide" \
 pa-forecast -H 60 "$T_TMP/buckets.ndjson" >"$T_TMP/fc.ndjson"
 pa-forecast -H 60 --output-format openmetrics "$T_TMP/buckets.ndjson" >"$T_TMP/fc.om"
 check "forecast openmetrics ends in # EOF" test "$(tail -n 1 "$T_TMP/fc.om")" = "# EOF"
+check "forecast metric names pass promtool check" \
+	sh -c 'promtool check metrics <"$1" >"$2" 2>&1' sh "$T_TMP/fc.om" "$T_TMP/lint.out"
 check "forecast has 60 steps" test "$(wc -l <"$T_TMP/fc.ndjson")" -eq 60
 
 prom_stop
@@ -150,6 +152,8 @@ pa-ingest -q --tenant value:elastic --service value:www "$apache" | pa-score --r
 	>"$T_TMP/roll.ndjson"
 pa-ingest -q --tenant value:elastic --service value:www "$apache" | pa-score --rollup 1h \
 	--output-format openmetrics >"$T_TMP/roll.om"
+check "rollup metric names pass promtool check" \
+	sh -c 'promtool check metrics <"$1" >"$2" 2>&1' sh "$T_TMP/roll.om" "$T_TMP/lint.out"
 prom_stop
 check "promtool backfills pa-score rollups" \
 	sh -c 'promtool tsdb create-blocks-from openmetrics "$1" "$2" >"$3" 2>&1' \
@@ -157,7 +161,7 @@ check "promtool backfills pa-score rollups" \
 prom_start "$data" || finish
 rfrom=$(jq -r '.ts | fromdate' "$T_TMP/roll.ndjson" | head -n 1)
 rto=$(jq -r '.ts | fromdate' "$T_TMP/roll.ndjson" | tail -n 1)
-q /api/v1/query_range --data-urlencode 'query={__name__=~"pa_bucket_requests|pa_bucket_complexity_sum"}' \
+q /api/v1/query_range --data-urlencode 'query={__name__=~"pa_bucket_requests|pa_bucket_work"}' \
 	-d start="$rfrom" -d end="$rto" -d step=3600 >"$T_TMP/roll.json"
 pa-ingest -q --format prometheus "$T_TMP/roll.json" >"$T_TMP/roll.got.ndjson"
 jq -r '[.ts, .requests, .complexity_sum] | @tsv' "$T_TMP/roll.ndjson" >"$T_TMP/roll.want"

@@ -178,7 +178,7 @@ test_prom_matrix_counter(void)
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
 		 "{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
 		 "\"values\":[[1699999200,\"5\"],[1700002740,\"7\"],[1700002800,\"11\"]]},"
-		 "{\"metric\":{\"__name__\":\"pa_bucket_complexity_mean\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "{\"metric\":{\"__name__\":\"pa_bucket_complexity\",\"tenant\":\"a\",\"service\":\"b\"},"
 		 "\"values\":[[1699999200,\"2\"],[1700002740,\"1\"],[1700002800,\"3\"]]}]}}", &map, &n);
 	CHECK("rebucket two hours", n == 2);
 	CHECK_STR("rebucket first start", str_at(r, 0, "ts"), "2023-11-14T22:00:00Z");
