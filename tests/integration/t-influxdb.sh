@@ -1,10 +1,10 @@
 #!/bin/sh
-# Round trip through a real InfluxDB 1.x (Debian's influxdb): write two days
-# of the World Cup 1998 per-minute request counts to /write, read them back
-# from /query as JSON and as CSV into pa-ingest, forecast with pa-forecast,
-# write the forecast as line protocol, and check that every value and tag
-# comes back exactly.  Then pa-score rollups of a real access log, tags that
-# need escaping, and InfluxDB's own bad responses.
+# Round trip through a real InfluxDB 1.x (Debian's influxdb).  Two days of
+# the World Cup 1998 per-minute request counts go to /write and come back
+# from /query, as JSON and as CSV, into pa-ingest.  pa-forecast forecasts
+# them and writes the forecast as line protocol, and every value and tag
+# must come back exactly.  Then pa-score rollups of a real access log,
+# tags that need escaping, and InfluxDB's own bad responses.
 . "$PA_ROOT/tests/integration/lib.sh"
 . "$PA_ROOT/tests/integration/tsdb-lib.sh"
 
@@ -103,8 +103,8 @@ q pa 'SELECT predicted_volume FROM pa_forecast WHERE service != '"'web'"' GROUP 
 check "escaped tags round-trip" test "$(jq -r '.results[0].series[0].tags | .tenant + "|" + .service' \
 	"$T_TMP/odd.json")" = 'wc 98,x=y|we"b\c'
 
-# A newline cannot be carried in a tag: the record is not written, and
-# the message says why.
+# Line protocol has no escape for a newline in a tag, so the record is not
+# written and the message gives the reason.
 head -n 30 "$T_TMP/buckets.ndjson" |
 	jq -c '.tenant = "wc\n98" | .tenant_service_name = .tenant + "/" + .service' >"$T_TMP/nl.ndjson"
 pa-forecast -H 2 --period 0 --output-format influx "$T_TMP/nl.ndjson" >"$T_TMP/nl.lp" 2>"$T_TMP/err"

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Round trip through a real Prometheus (Debian's prometheus and promtool):
-# backfill two days of the World Cup 1998 per-minute request counts as an
-# OpenMetrics counter, read them back with query_range into pa-ingest,
-# forecast with pa-forecast, backfill the forecast as OpenMetrics, and
-# check that every value comes back exactly.  Then the same for pa-score
+# Round trip through a real Prometheus (Debian's prometheus and promtool).
+# Two days of the World Cup 1998 per-minute request counts are backfilled
+# as an OpenMetrics counter and read back with query_range into pa-ingest.
+# pa-forecast forecasts them, the forecast is backfilled as OpenMetrics,
+# and every value must come back exactly.  Then the same for pa-score
 # rollups of a real access log, and Prometheus's own bad responses.
 . "$PA_ROOT/tests/integration/lib.sh"
 . "$PA_ROOT/tests/integration/tsdb-lib.sh"
