@@ -67,10 +67,8 @@ asan:
 
 check: deps
 	$(MAKE) all
-	BIN=$(CURDIR)/$(BIN) UNITDIR=$(CURDIR)/$(BUILD)/tests sh tests/run
 	$(MAKE) asan
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-		PA_SANITIZED=1 BIN=$(CURDIR)/build-asan/bin UNITDIR=$(CURDIR)/build-asan/tests sh tests/run
+	sh tests/check
 
 demo:
 	sh scripts/install-deps build

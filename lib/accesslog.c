@@ -453,7 +453,7 @@ pa_request_set_line(struct pa_request *req, const char *r, size_t len)
 	if (sp == NULL)
 		return;
 	mlen = (size_t)(sp - r);
-	if (mlen == 0 || mlen > 32)
+	if (mlen == 0 || mlen > 32 || !isalpha((unsigned char)r[0]))
 		return;
 	for (size_t i = 0; i < mlen; i++)
 		if (!is_method_char(r[i]))
@@ -644,7 +644,9 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 			break;
 		}
 		case PA_AL_HOST:
-			set_span(&req->host, v, vlen);
+			/* "-" keeps a host already taken from an absolute request URI. */
+			if (!(vlen == 0 || (vlen == 1 && v[0] == '-')))
+				set_span(&req->host, v, vlen);
 			break;
 		case PA_AL_REFERER:
 			set_span(&req->referer, v, vlen);

@@ -28,7 +28,7 @@ pa_csvin_init(struct pa_csvin *c, unsigned char delim, int quoting, size_t max_r
 	      pa_csv_record_fn fn, void *ctx)
 {
 	memset(c, 0, sizeof *c);
-	if (csv_init(&c->parser, CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
+	if (csv_init(&c->parser, CSV_APPEND_NULL) != 0)
 		pa_die(PA_EXIT_IO, "out of memory");
 	csv_set_delim(&c->parser, delim);
 	/* A NUL never reaches the parser, so it disables quoting. */
@@ -96,6 +96,19 @@ on_record(int term, void *ctx)
 	reset(c);
 }
 
+/* Start the parser afresh after a record was dropped mid-way. */
+static void
+restart(struct pa_csvin *c, unsigned char delim, unsigned char quote)
+{
+	if (csv_init(&c->parser, CSV_APPEND_NULL) != 0)
+		pa_die(PA_EXIT_IO, "out of memory");
+	csv_set_delim(&c->parser, delim);
+	csv_set_quote(&c->parser, quote);
+	if (delim == '\t')
+		csv_set_space_func(&c->parser, space_only);
+	reset(c);
+}
+
 void
 pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line)
 {
@@ -120,15 +133,10 @@ pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line)
 		pa_diag_count_read();
 		pa_reject(where, c->start_line, c->raw, c->rawlen, "record too long",
 			  "record longer than %zu bytes (unclosed quote?)", c->max_record);
-		csv_free(&c->parser);
 		unsigned char delim = csv_get_delim(&c->parser), quote = csv_get_quote(&c->parser);
 
-		csv_init(&c->parser, CSV_STRICT_FINI | CSV_APPEND_NULL);
-		csv_set_delim(&c->parser, delim);
-		csv_set_quote(&c->parser, quote);
-		if (delim == '\t')
-			csv_set_space_func(&c->parser, space_only);
-		reset(c);
+		csv_free(&c->parser);
+		restart(c, delim, quote);
 		return;
 	}
 	csv_parse(&c->parser, line->text, line->len, on_field, on_record, c);
@@ -138,13 +146,21 @@ pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line)
 void
 pa_csvin_finish(struct pa_csvin *c)
 {
-	if (csv_fini(&c->parser, on_field, on_record, c) != 0 && c->in_record) {
+	/*
+	 * Every line is pushed with its newline, so a record still open here
+	 * is inside a quoted field that never closed.
+	 */
+	if (c->in_record) {
+		unsigned char delim = csv_get_delim(&c->parser), quote = csv_get_quote(&c->parser);
+
 		pa_diag_count_read();
 		pa_reject(c->where, c->start_line, c->raw, c->rawlen,
 			  "record cut off at end of input",
 			  "record cut off at end of input: unclosed quoted field");
-		reset(c);
+		csv_free(&c->parser);
+		restart(c, delim, quote);
+		return;
 	}
-	/* csv_fini leaves the parser ready for the next file. */
+	csv_fini(&c->parser, on_field, on_record, c);
 	reset(c);
 }

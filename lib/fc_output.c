@@ -167,7 +167,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	model_text(&vol, period_note, vol_model, sizeof vol_model);
 
 	fo.counts = 0;
-	fo.transform = 0;
+	fo.transform = PA_FC_TRANSFORM_NONE;
 	have_cx = pa_fc_forecast(complexity, n, horizon, &fo, &cx) == PA_FC_OK;
 	if (have_cx)
 		model_text(&cx, period_note, cx_model, sizeof cx_model);

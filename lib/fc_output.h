@@ -22,7 +22,7 @@ struct pa_fc_run_opts {
 	pa_usec_t period2;	/* second season, 0: none */
 	int period2_explicit;	/* 1: the user set period2, so a refusal is reported */
 	int gaps_unknown;	/* missing buckets are unknown instead of 0 */
-	int transform;		/* log1p for volume */
+	int transform;		/* PA_FC_TRANSFORM_* for volume; complexity is never transformed */
 };
 
 /*

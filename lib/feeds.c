@@ -53,7 +53,6 @@ static const struct {
 	[PA_T_MEMORY] = { "memory_usage", { "memory_usage", "memory", "mem", "mem_util",
 					    "mem_util_percent", "memory_util", "avg_mem" } },
 	[PA_T_NETWORK] = { "network_io", { "network_io", "network", "net_io", "net" } },
-	[PA_T_VALUE] = { "value", { "value", "count", "requests", "y" } },
 };
 
 const char *
@@ -98,17 +97,33 @@ pa_fieldmap_free(struct pa_fieldmap *map)
 	}
 }
 
+static int
+find_column(char *const *header, int nheader, const char *name, size_t len)
+{
+	for (int c = 0; c < nheader; c++)
+		if (strlen(header[c]) == len && strncasecmp(header[c], name, len) == 0)
+			return c;
+	return -1;
+}
+
 void
-pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader, int *columns)
+pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader, int *columns,
+	       int *columns2)
 {
 	for (int t = 0; t < PA_T_COUNT; t++) {
-		columns[t] = -1;
-		if (map->source[t] != NULL) {
-			for (int c = 0; c < nheader; c++)
-				if (strcasecmp(header[c], map->source[t]) == 0) {
-					columns[t] = c;
-					break;
-				}
+		const char *src = map->source[t];
+
+		columns[t] = columns2[t] = -1;
+		if (src != NULL) {
+			const char *plus = strchr(src, '+');
+
+			columns[t] = find_column(header, nheader, src, strlen(src));
+			if (columns[t] < 0 && plus != NULL) {
+				columns[t] = find_column(header, nheader, src, (size_t)(plus - src));
+				columns2[t] = find_column(header, nheader, plus + 1, strlen(plus + 1));
+				if (columns2[t] < 0)
+					columns[t] = -1;
+			}
 			continue;
 		}
 		for (int a = 0; a < 14 && targets[t].aliases[a] != NULL && columns[t] < 0; a++)
@@ -118,7 +133,6 @@ pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader, 
 					break;
 				}
 	}
-	/* One column serves one target: a "value" column that is the magnitude is not also the series value, and the ts column is never an event end. */
 }
 
 /* Find a key or dotted path in a JSON object. */
@@ -194,11 +208,21 @@ pa_row_get(struct pa_row *row, enum pa_target t, size_t *len, const char **sourc
 	if (row->csv != NULL) {
 		int c = row->columns[t];
 
+		int c2 = row->columns2 != NULL ? row->columns2[t] : -1;
+
 		if (c < 0 || c >= row->csv->nfields || row->csv->len[c] == 0)
 			return NULL;
 		if (source_name != NULL)
 			*source_name = row->header[c];
 		*len = row->csv->len[c];
+		if (c2 >= 0 && c2 < row->csv->nfields &&
+		    *len + 1 + row->csv->len[c2] < sizeof row->joinbuf) {
+			memcpy(row->joinbuf, row->csv->field[c], *len);
+			row->joinbuf[*len] = ' ';
+			memcpy(row->joinbuf + *len + 1, row->csv->field[c2], row->csv->len[c2]);
+			*len += 1 + row->csv->len[c2];
+			return row->joinbuf;
+		}
 		return row->csv->field[c];
 	}
 	if (row->map != NULL && row->map->source[t] != NULL) {
@@ -490,6 +514,30 @@ write_bucket(struct pa_jsonw *w, pa_usec_t ts, pa_usec_t step, const char *tenan
 	/* Counts carry no cost information, so every request weighs 1.0. */
 	pa_jsonw_num(w, "complexity_sum", requests);
 	pa_jsonw_num(w, "complexity_mean", requests > 0 ? 1 : 0);
+
+	/*
+	 * Whole counts also get the partials pa-score --merge adds up: no byte
+	 * counts known, and a complexity sketch with every request in the bin
+	 * of 1.0 (key 0 at the sketch's alpha of 0.01).
+	 */
+	if (requests == floor(requests) && requests < 1e15) {
+		char sketch[128];
+		int n;
+		long long count = (long long)requests;
+
+		pa_jsonw_int(w, "bytes_in", 0);
+		pa_jsonw_int(w, "bytes_out", 0);
+		pa_jsonw_int(w, "bytes_in_known", 0);
+		pa_jsonw_int(w, "bytes_out_known", 0);
+		pa_jsonw_int(w, "complexity_sum_micro", count * 1000000);
+		if (count > 0)
+			n = snprintf(sketch, sizeof sketch,
+				     "{\"alpha\":0.01,\"zeros\":0,\"keys\":[0],\"counts\":[%lld]}", count);
+		else
+			n = snprintf(sketch, sizeof sketch,
+				     "{\"alpha\":0.01,\"zeros\":0,\"keys\":[],\"counts\":[]}");
+		pa_jsonw_raw(w, "complexity_sketch", sketch, (size_t)n);
+	}
 	pa_jsonw_end(w);
 }
 
@@ -498,7 +546,7 @@ flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 {
 	for (int i = 0; i < st->nvals; i++)
 		if (!isnan(st->val[i]))
-			write_bucket(w, st->pending_ts, st->step, st->tenant, st->service[i],
+			write_bucket(w, pa_bucket_start(st->pending_ts, st->step), st->step, st->tenant, st->service[i],
 				     st->val[i]);
 	st->pending = 0;
 }
@@ -578,22 +626,28 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 		memcpy(st->val, val, sizeof val[0] * (size_t)n);
 		memcpy(st->service, names, sizeof names[0] * (size_t)n);
 		memcpy(st->tenant, tenant, sizeof tenant);
+		free(st->raw);
+		st->raw = malloc(rawlen + 1);
+		if (st->raw == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		memcpy(st->raw, raw, rawlen);
+		st->rawlen = rawlen;
+		st->lineno = lineno;
 		return 0;
 	}
 	for (int i = 0; i < n; i++)
 		if (!isnan(val[i]))
-			write_bucket(w, ts, st->step, tenant, names[i], val[i]);
+			write_bucket(w, pa_bucket_start(ts, st->step), st->step, tenant, names[i], val[i]);
 	return 0;
 }
 
 void
 pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where)
 {
-	if (st->pending) {
-		pa_warn("%s: one series row only and no --step: its step is unknown, row dropped",
-			where);
-		st->pending = 0;
-	}
+	if (st->pending)
+		pa_reject(where, st->lineno, st->raw, st->rawlen, "series step unknown",
+			  "only one series row and no --step, so the step is unknown");
 	(void)w;
-	st->step = 0;
+	free(st->raw);
+	memset(st, 0, sizeof *st);
 }

@@ -7,7 +7,7 @@
  * a list of common source names, matched without regard to case, unless
  * --field TARGET=SOURCE names the source.  In JSON a source may be a
  * dotted path into nested objects ("request.uri"); a key that itself
- * contains dots is found first.
+ * contains dots is found first.  In CSV, "A+B" joins columns A and B.
  */
 #ifndef PA_FEEDS_H
 #define PA_FEEDS_H
@@ -26,7 +26,7 @@ enum pa_target {
 	PA_T_DURATION_US, PA_T_DURATION_NS, PA_T_HOST, PA_T_REFERER,
 	PA_T_USER_AGENT, PA_T_TENANT, PA_T_SERVICE, PA_T_TSN, PA_T_NAME,
 	PA_T_EVENT_TYPE, PA_T_MAGNITUDE, PA_T_INSTANCE, PA_T_CPU, PA_T_MEMORY,
-	PA_T_NETWORK, PA_T_VALUE,
+	PA_T_NETWORK,
 	PA_T_COUNT
 };
 
@@ -50,15 +50,21 @@ struct pa_row {
 	const json_t *json;
 	const struct pa_csvrec *csv;
 	const int *columns;	/* CSV: column of each target or -1, from pa_row_columns */
+	const int *columns2;	/* CSV: second column joined with a space ("date+time"), or -1 */
+	char joinbuf[256];
 	char *const *header;	/* CSV: header names */
 	int nheader;
 	const struct pa_fieldmap *map;
 	char numbuf[64];	/* JSON numbers are printed here */
 };
 
-/* Resolve the CSV column of every target from the header (columns has PA_T_COUNT slots). */
+/*
+ * Resolve the CSV column of every target from the header.  A --field
+ * source "A+B" joins two columns with a space, such as a date and a time
+ * column; columns2 then holds B.  Both arrays have PA_T_COUNT slots.
+ */
 void pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader,
-		    int *columns);
+		    int *columns, int *columns2);
 
 /*
  * The text of a target in the row, or NULL when absent, JSON null, empty
@@ -110,6 +116,9 @@ struct pa_series_state {
 	double val[PA_SERIES_MAX];
 	char tenant[PA_NAME_MAX];
 	char service[PA_SERIES_MAX][PA_NAME_MAX];
+	char *raw;		/* the waiting row's text, for --rejects; owned */
+	size_t rawlen;
+	long lineno;
 };
 
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,

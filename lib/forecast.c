@@ -26,6 +26,7 @@
 struct model_ref {
 	const char *name;	/* as accepted by --model */
 	size_t period;		/* 0 for non-seasonal models */
+	int log1p;		/* fitted on log1p(y) */
 };
 
 static const char *const model_names[] = {
@@ -39,6 +40,7 @@ pa_fc_opts_default(struct pa_fc_opts *o)
 	o->level = 0.95;
 	o->model = "auto";
 	o->counts = 1;
+	o->transform = PA_FC_TRANSFORM_AUTO;
 }
 
 int
@@ -92,14 +94,16 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 static void
 format_model(const struct model_ref *mr, char *buf, size_t size)
 {
+	const char *suffix = mr->log1p ? "+log1p" : "";
+
 	if (mr->period)
-		snprintf(buf, size, "%s(p=%zu)", mr->name, mr->period);
+		snprintf(buf, size, "%s(p=%zu)%s", mr->name, mr->period, suffix);
 	else if (strcmp(mr->name, "hw") == 0)
-		snprintf(buf, size, "holt");
+		snprintf(buf, size, "holt%s", suffix);
 	else if (strcmp(mr->name, "hw-damped") == 0)
-		snprintf(buf, size, "holt-damped");
+		snprintf(buf, size, "holt-damped%s", suffix);
 	else
-		snprintf(buf, size, "%s", mr->name);
+		snprintf(buf, size, "%s%s", mr->name, suffix);
 }
 
 /* Return 1 when every known value equals the first one. */
@@ -120,27 +124,33 @@ is_flat(const double *y, size_t n)
 }
 
 struct candidates {
-	struct model_ref ref[8];
+	struct model_ref ref[16];
 	size_t count;
+	int transform;		/* PA_FC_TRANSFORM_*: which scales to try */
 };
 
 static void
 add_candidate(struct candidates *c, const char *name, size_t period)
 {
-	assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-	c->ref[c->count].name = name;
-	c->ref[c->count].period = period;
-	c->count++;
+	int from = c->transform == PA_FC_TRANSFORM_LOG1P;
+	int to = c->transform != PA_FC_TRANSFORM_NONE;
+
+	for (int log = from; log <= to; log++) {
+		assert(c->count < sizeof c->ref / sizeof c->ref[0]);
+		c->ref[c->count++] = (struct model_ref){ name, period, log };
+	}
 }
 
 /*
- * Mean absolute error of model mr over the rolling origins, storing each
- * error divided by the model's own standard deviation in zs (for interval
- * calibration).  Returns NAN when the model fails on any origin.
+ * Mean absolute error of model mr over the rolling origins, on the scale
+ * of y whatever scale mr fits on (fit is y or log1p(y)).  Each error on
+ * the fitted scale divided by the model's own standard deviation goes to
+ * zs, for interval calibration.  Returns NAN when the model fails on any
+ * origin.
  */
 static double
-holdout_error(const struct model_ref *mr, const double *y, size_t n, size_t hold,
-	      size_t origins, double *zs, size_t *nzs, double *mean, double *sd)
+holdout_error(const struct model_ref *mr, const double *y, const double *fit, size_t n,
+	      size_t hold, size_t origins, double *zs, size_t *nzs, double *mean, double *sd)
 {
 	struct pa_fcm_out out = { mean, sd, 0, 0 };
 	char why[PA_FC_REASON_MAX];
@@ -151,18 +161,18 @@ holdout_error(const struct model_ref *mr, const double *y, size_t n, size_t hold
 	for (size_t r = 1; r <= origins; r++) {
 		size_t train = n - r * hold;
 
-		if (run_model(mr, y, train, hold, &out, why) != 0)
+		if (run_model(mr, fit, train, hold, &out, why) != 0)
 			return NAN;
 		for (size_t k = 0; k < hold; k++) {
-			double actual = y[train + k], e;
+			double actual = y[train + k];
+			double point = mr->log1p ? expm1(mean[k]) : mean[k];
 
 			if (isnan(actual))
 				continue;
-			e = fabs(actual - mean[k]);
-			sum += e;
+			sum += fabs(actual - (point > 0 || !mr->log1p ? point : 0));
 			count++;
 			if (sd[k] > 0)
-				zs[(*nzs)++] = e / sd[k];
+				zs[(*nzs)++] = fabs(fit[train + k] - mean[k]) / sd[k];
 		}
 	}
 	return count ? sum / (double)count : NAN;
@@ -173,10 +183,10 @@ holdout_error(const struct model_ref *mr, const double *y, size_t n, size_t hold
  * set and *scale holds the interval rescaling (1 when too few errors).
  */
 static int
-choose_auto(const double *y, size_t n, size_t horizon, const struct pa_fc_opts *o,
-	    struct model_ref *chosen, double *scale, char *reason)
+choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t horizon,
+	    const struct pa_fc_opts *o, struct model_ref *chosen, double *scale, char *reason)
 {
-	struct candidates c = { .count = 0 };
+	struct candidates c = { .count = 0, .transform = transform };
 	size_t m = pa_fc_supported_period(n, o->period);
 	size_t m2 = pa_fc_supported_period(n, o->period2);
 	size_t need = 4, hold, origins, nzs, best_nzs = 0;
@@ -228,7 +238,8 @@ choose_auto(const double *y, size_t n, size_t horizon, const struct pa_fc_opts *
 		return -1;
 	}
 	for (size_t i = 0; i < c.count; i++) {
-		double err = holdout_error(&c.ref[i], y, n, hold, origins, zs, &nzs, mean, sd);
+		const double *fit = c.ref[i].log1p ? ylog : y;
+		double err = holdout_error(&c.ref[i], y, fit, n, hold, origins, zs, &nzs, mean, sd);
 
 		/* Ties keep the earlier, simpler-to-explain candidate. */
 		if (!isnan(err) && err < best) {
@@ -240,7 +251,7 @@ choose_auto(const double *y, size_t n, size_t horizon, const struct pa_fc_opts *
 		}
 	}
 	if (!found)
-		*chosen = (struct model_ref){ "naive", 0 };
+		*chosen = (struct model_ref){ "naive", 0, 0 };
 
 	/*
 	 * Scale the interval so it would have covered the requested share of
@@ -301,14 +312,15 @@ run_with_fallback(struct model_ref mr, const double *y, size_t n, size_t horizon
 	res->fallback = 1;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr.name, why);
 	if (mr.period) {
-		struct model_ref plain = { strcmp(mr.name, "snaive") == 0 ? "naive" : mr.name, 0 };
+		struct model_ref plain = { strcmp(mr.name, "snaive") == 0 ? "naive" : mr.name, 0,
+					   mr.log1p };
 
 		if (run_model(&plain, y, n, horizon, out, why) == 0) {
 			format_model(&plain, res->model, sizeof res->model);
 			return 0;
 		}
 	}
-	mr = (struct model_ref){ "naive", 0 };
+	mr = (struct model_ref){ "naive", 0, mr.log1p };
 	if (run_model(&mr, y, n, horizon, out, why) == 0) {
 		format_model(&mr, res->model, sizeof res->model);
 		return 0;
@@ -322,8 +334,8 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 {
 	struct pa_fc_opts o;
 	struct pa_fcm_out fit;
-	struct model_ref mr;
-	double *work = NULL, z, scale = 1;
+	struct model_ref mr = { "naive", 0, 0 };
+	double *ylog = NULL, z, scale = 1;
 	size_t known = pa_fcm_known(y, n);
 	int transform, rc = PA_FC_OK;
 
@@ -350,55 +362,59 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	out->mean = malloc(horizon * sizeof *out->mean);
 	out->lower = malloc(horizon * sizeof *out->lower);
 	out->upper = malloc(horizon * sizeof *out->upper);
-	work = malloc(n * sizeof *work);
-	if (out->mean == NULL || out->lower == NULL || out->upper == NULL || work == NULL) {
+	if (out->mean == NULL || out->lower == NULL || out->upper == NULL) {
 		rc = PA_FC_NO_MEMORY;
 		goto fail;
 	}
 
-	/* log1p needs values >= 0; a negative value switches it off silently. */
+	/* log1p needs values >= 0; a negative value switches it off. */
 	transform = o.transform;
-	for (size_t i = 0; transform && i < n; i++)
+	for (size_t i = 0; transform != PA_FC_TRANSFORM_NONE && i < n; i++)
 		if (!isnan(y[i]) && y[i] < 0)
-			transform = 0;
-	for (size_t i = 0; i < n; i++)
-		work[i] = transform ? log1p(y[i]) : y[i];
+			transform = PA_FC_TRANSFORM_NONE;
+	if (transform != PA_FC_TRANSFORM_NONE) {
+		ylog = malloc(n * sizeof *ylog);
+		if (ylog == NULL) {
+			rc = PA_FC_NO_MEMORY;
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			ylog[i] = log1p(y[i]);
+	}
 
 	fit.mean = out->mean;
 	fit.sd = out->lower;	/* reused as scratch, overwritten below */
 
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
-		transform = 0;
-		for (size_t i = 0; i < n; i++)
-			work[i] = y[i];
-		mr = (struct model_ref){ "naive", 0 };
-		if (run_with_fallback(mr, work, n, horizon, &fit, out) != 0)
+		if (run_with_fallback(mr, y, n, horizon, &fit, out) != 0)
 			goto nodata;
 		out->fallback = 1;
 		snprintf(out->reason, sizeof out->reason, "%s",
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
 	} else if (strcmp(o.model, "auto") == 0) {
-		if (choose_auto(work, n, horizon, &o, &mr, &scale, out->reason) != 0) {
+		if (choose_auto(y, ylog, transform, n, horizon, &o, &mr, &scale, out->reason) != 0) {
 			rc = PA_FC_NO_MEMORY;
 			goto fail;
 		}
-		if (run_with_fallback(mr, work, n, horizon, &fit, out) != 0)
+		if (run_with_fallback(mr, mr.log1p ? ylog : y, n, horizon, &fit, out) != 0)
 			goto nodata;
 	} else {
 		size_t m = o.period;
 
 		mr.name = o.model;
 		mr.period = is_seasonal(o.model) ? m : 0;
+		mr.log1p = transform == PA_FC_TRANSFORM_LOG1P;
 		if (mr.period && pa_fc_supported_period(n, m) == 0 && strcmp(o.model, "snaive") != 0) {
 			out->fallback = 1;
 			snprintf(out->reason, sizeof out->reason,
 				 "history of %zu shorter than 2 periods of %zu", n, m);
 			mr.period = 0;
 		}
-		if (run_with_fallback(mr, work, n, horizon, &fit, out) != 0)
+		if (run_with_fallback(mr, mr.log1p ? ylog : y, n, horizon, &fit, out) != 0)
 			goto nodata;
 	}
+	transform = mr.log1p;
 	out->sigma = fit.sigma;
 
 	/* Bounds on the fitted scale, then mapped back. */
@@ -431,13 +447,13 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		out->lower[k] = lo;
 		out->upper[k] = hi;
 	}
-	free(work);
+	free(ylog);
 	return PA_FC_OK;
 
 nodata:
 	rc = PA_FC_NO_DATA;
 fail:
-	free(work);
+	free(ylog);
 	pa_fc_result_free(out);
 	out->horizon = 0;
 	if (rc == PA_FC_NO_MEMORY)

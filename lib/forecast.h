@@ -42,10 +42,22 @@ struct pa_fc_opts {
 	int counts;		/* 1: values are counts, so forecasts and bounds are
 				 * clamped at zero and a flat history still gets a
 				 * Poisson-sized interval */
-	int transform;		/* 1: fit on log1p(y) and map back; needs y >= 0 */
+	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
 };
 
-/* Fill o with the defaults: no season, level 0.95, "auto", counts, no transform. */
+/*
+ * Variance-stabilising transform.  With log1p the model is fitted on
+ * log1p(y) and the forecast mapped back with expm1, so the point forecast
+ * is a median rather than a mean.  AUTO lets the automatic choice try each
+ * candidate on both scales; with a named model it means NONE.
+ */
+enum {
+	PA_FC_TRANSFORM_NONE = 0,
+	PA_FC_TRANSFORM_LOG1P = 1,
+	PA_FC_TRANSFORM_AUTO = 2
+};
+
+/* Fill o with the defaults: no season, level 0.95, "auto", counts, transform AUTO. */
 void pa_fc_opts_default(struct pa_fc_opts *o);
 
 struct pa_fc_result {

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "diag.h"
 #include "input.h"
@@ -132,7 +134,6 @@ emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *
 	if (in->add & PA_ADD_USER_AGENT)
 		emit_span(w, "user_agent", req->user_agent);
 	pa_jsonw_end(w);
-	in->emitted++;
 }
 
 #define ROW_REJECT(cls, ...)                                                         \
@@ -235,24 +236,20 @@ static void
 dispatch_row(struct pa_ingest *in, struct pa_row *row, const char *where, long lineno,
 	     const char *raw, size_t rawlen)
 {
-	int rc = 0;
-
 	switch (in->type) {
 	case PA_TYPE_REQUESTS:
 		row_request(in, row, where, lineno, raw, rawlen);
 		return;
 	case PA_TYPE_EVENTS:
-		rc = pa_feed_event(row, &in->feed, &in->w, where, lineno, raw, rawlen);
+		pa_feed_event(row, &in->feed, &in->w, where, lineno, raw, rawlen);
 		break;
 	case PA_TYPE_USAGE:
-		rc = pa_feed_usage(row, &in->feed, &in->w, where, lineno, raw, rawlen);
+		pa_feed_usage(row, &in->feed, &in->w, where, lineno, raw, rawlen);
 		break;
 	case PA_TYPE_SERIES:
-		rc = pa_feed_series(row, &in->feed, &in->series, &in->w, where, lineno, raw, rawlen);
+		pa_feed_series(row, &in->feed, &in->series, &in->w, where, lineno, raw, rawlen);
 		break;
 	}
-	if (rc == 0)
-		in->emitted++;
 }
 
 /* A JSON line: pass through when it has a kind, otherwise a row. */
@@ -296,7 +293,7 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 				pa_die(PA_EXIT_IO, "out of memory");
 		}
 		in->nheader = rec->nfields;
-		pa_row_columns(&in->fields, in->header, in->nheader, in->columns);
+		pa_row_columns(&in->fields, in->header, in->nheader, in->columns, in->columns2);
 		return;
 	}
 	pa_diag_count_read();
@@ -308,6 +305,7 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 	memset(&row, 0, sizeof row);
 	row.csv = rec;
 	row.columns = in->columns;
+	row.columns2 = in->columns2;
 	row.header = in->header;
 	row.nheader = in->nheader;
 	row.map = &in->fields;
@@ -324,6 +322,19 @@ scratch_reserve(struct pa_ingest *in, size_t n)
 	in->scratch = malloc(in->scratch_cap);
 	if (in->scratch == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
+}
+
+/* Control bytes other than tab never occur in a text log line. */
+static int
+is_binary(const struct pa_line *line)
+{
+	for (size_t i = 0; i < line->len; i++) {
+		unsigned char c = (unsigned char)line->text[i];
+
+		if (c < 0x20 && c != '\t')
+			return 1;
+	}
+	return 0;
 }
 
 static void
@@ -368,6 +379,10 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 	if (st == PA_LINE_TRUNCATED)
 		pa_reject(where, line->lineno, line->text, line->len, "record cut off at end of input",
 			  "record cut off at end of input: %s", err);
+	else if (is_binary(line))
+		pa_reject(where, line->lineno, line->text, line->len, "binary data",
+			  "binary data, not a log line (a TLS handshake sent to a plain-text port?): %s",
+			  pa_quote(line->text, line->len < 16 ? line->len : 16));
 	else
 		pa_reject(where, line->lineno, line->text, line->len, cls, "%s", err);
 }
@@ -426,6 +441,14 @@ guess_delim(const char *s, size_t len)
 	return ',';
 }
 
+static int
+held_blank(const struct held_line *h)
+{
+	struct pa_line l = { h->text, h->len, h->lineno };
+
+	return is_blank(&l);
+}
+
 /* Choose the format of one file from its first non-blank lines. */
 static void
 detect(struct pa_ingest *in, const char *where, struct held_line *held, int nheld)
@@ -434,11 +457,13 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 	int best = -1, best_hits = 0;
 
 	for (int i = 0; i < nheld && first == NULL; i++)
-		if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG)
+		if (!held_blank(&held[i]) && held[i].st != PA_LINE_TOO_LONG)
 			first = &held[i];
 	in->cur = PA_FMT_LOG;
-	if (first == NULL)
+	if (first == NULL) {
+		pa_logformat_preset("combined", &in->log);
 		return;
+	}
 	if (first->text[0] == '{') {
 		in->cur = PA_FMT_JSON;
 		return;
@@ -524,26 +549,24 @@ set_stem(struct pa_ingest *in, const char *path)
 	in->feed.stem = stem;
 }
 
-int
-pa_ingest_file(struct pa_ingest *in, const char *path)
+/*
+ * Read the first lines of a new input, choose its format and handle them.
+ * Returns the status of the last read (PA_LINE_ERROR stops the input).
+ */
+static enum pa_line_status
+begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 {
-	struct pa_reader *r = pa_reader_open(path, in->max_line);
-	struct held_line held[PA_DETECT_LINES];
+	struct held_line held[PA_DETECT_HELD];
 	struct pa_line line;
-	enum pa_line_status st;
-	int nheld = 0, nonblank = 0, rc = PA_EXIT_OK;
+	enum pa_line_status st = PA_LINE_EOF;
+	int nheld = 0, nonblank = 0;
 
-	if (r == NULL)
-		return PA_EXIT_IO;
 	in->where = pa_reader_name(r);
 	set_stem(in, path);
 	memset(&in->series, 0, sizeof in->series);
 
 	/* Hold the first lines until the format is known. */
 	in->cur = in->format;
-	if (in->format == PA_FMT_LOG)
-		in->cur = PA_FMT_LOG;
-	st = PA_LINE_EOF;
 	if (in->format == PA_FMT_AUTO) {
 		while (nonblank < PA_DETECT_LINES &&
 		       (st = pa_reader_next(r, &line)) != PA_LINE_EOF && st != PA_LINE_ERROR) {
@@ -558,7 +581,7 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 			h->st = st;
 			if (!is_blank(&line))
 				nonblank++;
-			if (nheld == PA_DETECT_LINES)
+			if (nheld == PA_DETECT_HELD)
 				break;
 		}
 		detect(in, in->where, held, nheld);
@@ -571,13 +594,29 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 		handle_line(in, in->where, &line, held[i].st);
 		free(held[i].text);
 	}
-	if (st != PA_LINE_ERROR) {
-		while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
-			if (st == PA_LINE_ERROR)
-				break;
-			handle_line(in, in->where, &line, st);
-		}
+	return st;
+}
+
+/* Handle lines until end of input; returns PA_LINE_EOF or PA_LINE_ERROR. */
+static enum pa_line_status
+read_lines(struct pa_ingest *in, struct pa_reader *r)
+{
+	struct pa_line line;
+	enum pa_line_status st;
+
+	while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		if (st == PA_LINE_ERROR)
+			return st;
+		handle_line(in, in->where, &line, st);
 	}
+	return st;
+}
+
+static int
+finish_input(struct pa_ingest *in, struct pa_reader *r, enum pa_line_status st)
+{
+	int rc = PA_EXIT_OK;
+
 	if (st == PA_LINE_ERROR)
 		rc = pa_reader_is_utf16(r) ? PA_EXIT_DATA : PA_EXIT_IO;
 	end_file(in);
@@ -585,9 +624,96 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 	return rc;
 }
 
+int
+pa_ingest_file(struct pa_ingest *in, const char *path)
+{
+	struct pa_reader *r = pa_reader_open(path, in->max_line);
+	enum pa_line_status st;
+
+	if (r == NULL)
+		return PA_EXIT_IO;
+	st = begin_input(in, r, path);
+	if (st != PA_LINE_ERROR)
+		st = read_lines(in, r);
+	return finish_input(in, r, st);
+}
+
+static void
+nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The file at path now is another file than the one open, or it shrank. */
+static int
+rotated(const char *path, struct stat *seen)
+{
+	struct stat now;
+
+	if (stat(path, &now) != 0)
+		return 0;	/* gone for now: keep reading the open file */
+	if (now.st_dev != seen->st_dev || now.st_ino != seen->st_ino || now.st_size < seen->st_size)
+		return 1;
+	seen->st_size = now.st_size;
+	return 0;
+}
+
+int
+pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *stop)
+{
+	struct pa_reader *r = NULL;
+	struct stat seen;
+	enum pa_line_status st;
+	int rc = PA_EXIT_OK;
+
+	while (!*stop) {
+		/* Wait for the file to exist and hold a first line, as tail -F does. */
+		if (r == NULL) {
+			if (stat(path, &seen) != 0 || seen.st_size == 0) {
+				nap(PA_FOLLOW_POLL_MS);
+				continue;
+			}
+			r = pa_reader_open(path, in->max_line);
+			if (r == NULL)
+				return PA_EXIT_IO;
+			pa_reader_set_follow(r, 1);
+			st = begin_input(in, r, path);
+		} else {
+			pa_reader_resume(r);
+			st = read_lines(in, r);
+		}
+		if (st == PA_LINE_ERROR)
+			break;
+		pa_out_flush();
+		if (rotated(path, &seen)) {
+			/* Drain what the old file still holds, then start on the new one. */
+			pa_reader_resume(r);
+			read_lines(in, r);
+			pa_reader_set_follow(r, 0);
+			st = read_lines(in, r);
+			rc = finish_input(in, r, st);
+			r = NULL;
+			continue;
+		}
+		nap(PA_FOLLOW_POLL_MS);
+	}
+	if (r == NULL)
+		return rc;
+
+	/* Stopping ends the input: a held fragment is handed over as the cut-off last line. */
+	pa_reader_set_follow(r, 0);
+	if (st != PA_LINE_ERROR) {
+		pa_reader_resume(r);
+		st = read_lines(in, r);
+	}
+	return finish_input(in, r, st);
+}
+
 void
 pa_ingest_summary(const struct pa_ingest *in)
 {
-	pa_warn("%ld records read, %ld written, %ld passed through, %ld rejected",
-		pa_diag_read(), in->emitted, in->passed, pa_diag_rejected());
+	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
+		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
 }

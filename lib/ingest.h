@@ -13,6 +13,7 @@
 #ifndef PA_INGEST_H
 #define PA_INGEST_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "accesslog.h"
@@ -40,7 +41,8 @@ enum {
 	PA_ADD_QUERY = 8
 };
 
-#define PA_DETECT_LINES 10	/* lines read before the format of a file is chosen */
+#define PA_DETECT_LINES 10	/* non-blank lines read before the format of a file is chosen */
+#define PA_DETECT_HELD 64	/* and at most this many lines in all */
 
 struct pa_ingest {
 	/* Settings, filled by the caller before pa_ingest_file. */
@@ -55,8 +57,7 @@ struct pa_ingest {
 	struct pa_feed_opts feed;
 	size_t max_line;
 
-	/* Counters for the summary line. */
-	long lines, emitted, passed;
+	long passed;			/* records passed through unchanged */
 
 	/* Working state. */
 	struct pa_jsonw w;
@@ -67,7 +68,7 @@ struct pa_ingest {
 	int csv_open;
 	char **header;			/* current CSV header, owned */
 	int nheader;
-	int columns[PA_T_COUNT];
+	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
 	struct pa_series_state series;
 	const char *where;
 };
@@ -77,6 +78,18 @@ void pa_ingest_free(struct pa_ingest *in);
 
 /* Read one input ("-" is stdin).  Returns a PA_EXIT_* code for that input. */
 int pa_ingest_file(struct pa_ingest *in, const char *path);
+
+#define PA_FOLLOW_POLL_MS 200	/* how often a followed file is checked for more data */
+
+/*
+ * Follow one growing file like tail -F: read it from the start, then poll
+ * for appended lines, flushing output after each batch.  When the path is
+ * rotated (another file appears there) or truncated, the rest of the old
+ * file is read and the new file is read from its start.  A last line
+ * without its newline waits for more data.  Returns when *stop is set
+ * (by a signal handler), after reading what is there.
+ */
+int pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *stop);
 
 /* Print the summary line on stderr. */
 void pa_ingest_summary(const struct pa_ingest *in);

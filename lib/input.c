@@ -22,6 +22,7 @@ struct pa_reader {
 	int first;		/* no line returned yet: a BOM here is silent */
 	int utf16;
 	int discarding;		/* skipping the rest of an over-long line */
+	int follow;		/* hold a final line without newline: more may come */
 };
 
 struct pa_reader *
@@ -209,9 +210,12 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 		if (got == 0) {
 			avail = r->end - r->start;
 			if (avail == 0 || r->discarding) {
-				r->discarding = 0;
+				if (!r->follow)
+					r->discarding = 0;
 				return PA_LINE_EOF;
 			}
+			if (r->follow)
+				return PA_LINE_EOF;
 			/* The final line has no newline: hand it over but flag it. */
 			r->lineno++;
 			base = r->buf + r->start;
@@ -220,6 +224,19 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 			return PA_LINE_TRUNCATED;
 		}
 	}
+}
+
+void
+pa_reader_set_follow(struct pa_reader *r, int on)
+{
+	r->follow = on;
+}
+
+void
+pa_reader_resume(struct pa_reader *r)
+{
+	r->eof = 0;
+	gzclearerr(r->gz);
 }
 
 void

@@ -46,6 +46,17 @@ enum pa_line_status pa_reader_next(struct pa_reader *r, struct pa_line *line);
 /* Set when a UTF-16 byte order mark was found at the start of the input. */
 int pa_reader_is_utf16(const struct pa_reader *r);
 
+/*
+ * Follow mode (tail -F): at end of input a final line without its newline
+ * is held back, not returned as PA_LINE_TRUNCATED, because the writer may
+ * not have finished it.  Turning follow mode off hands it over on the next
+ * call.
+ */
+void pa_reader_set_follow(struct pa_reader *r, int on);
+
+/* After PA_LINE_EOF, read again: data appended since then is returned. */
+void pa_reader_resume(struct pa_reader *r);
+
 void pa_reader_close(struct pa_reader *r);
 
 #endif

@@ -14,6 +14,7 @@ pa_jsonw_init(struct pa_jsonw *w)
 	w->cap = 4096;
 	w->len = 0;
 	w->fields = 0;
+	w->records = 0;
 	w->buf = malloc(w->cap);
 	if (w->buf == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -218,6 +219,13 @@ pa_jsonw_bool(struct pa_jsonw *w, const char *k, int v)
 }
 
 void
+pa_jsonw_raw(struct pa_jsonw *w, const char *k, const char *json, size_t len)
+{
+	key(w, k);
+	put(w, json, len);
+}
+
+void
 pa_jsonw_time(struct pa_jsonw *w, const char *k, pa_usec_t t)
 {
 	/* Consecutive log lines mostly share a second, so format it once. */
@@ -243,6 +251,7 @@ pa_jsonw_end(struct pa_jsonw *w)
 {
 	put(w, "}\n", 2);
 	pa_out_write(w->buf, w->len);
+	w->records++;
 	w->len = 0;
 	w->fields = 0;
 }

@@ -20,6 +20,7 @@ struct pa_jsonw {
 	char *buf;		/* owned by the writer */
 	size_t len, cap;
 	int fields;		/* fields written in the current record */
+	long records;		/* records written so far */
 };
 
 void pa_jsonw_init(struct pa_jsonw *w);
@@ -34,6 +35,9 @@ void pa_jsonw_cstr(struct pa_jsonw *w, const char *key, const char *s);
 void pa_jsonw_int(struct pa_jsonw *w, const char *key, long long v);
 void pa_jsonw_num(struct pa_jsonw *w, const char *key, double v);
 void pa_jsonw_bool(struct pa_jsonw *w, const char *key, int v);
+
+/* Append "key":json where json is already valid JSON text (an object or array). */
+void pa_jsonw_raw(struct pa_jsonw *w, const char *key, const char *json, size_t len);
 
 /* Append "key":"RFC 3339 UTC time". */
 void pa_jsonw_time(struct pa_jsonw *w, const char *key, pa_usec_t t);

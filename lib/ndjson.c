@@ -77,6 +77,13 @@ pa_out_json(const json_t *rec)
 		write_failed();
 }
 
+void
+pa_out_flush(void)
+{
+	if (fflush(stdout) != 0)
+		write_failed();
+}
+
 int
 pa_out_finish(void)
 {

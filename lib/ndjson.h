@@ -34,6 +34,13 @@ void pa_out_set_record_hook(pa_out_record_fn fn, void *ctx);
 void pa_out_write(const char *s, size_t len);
 void pa_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Flush stdout now, for a tool that waits for more input (follow mode) so
+ * readers see records promptly.  A closed pipe ends the tool quietly, any
+ * other failure exits PA_EXIT_IO.
+ */
+void pa_out_flush(void);
+
 /* Flush and close stdout; returns PA_EXIT_IO on failure, PA_EXIT_OK otherwise. */
 int pa_out_finish(void);
 

@@ -232,8 +232,51 @@ url_host(struct pa_span u)
 	return host_name(out);
 }
 
+static int
+is_ip_literal(struct pa_span s)
+{
+	size_t digits = 0, dots = 0;
+
+	if (memchr(s.p, ':', s.len) != NULL)
+		return 1;
+	for (size_t i = 0; i < s.len; i++) {
+		if (isdigit((unsigned char)s.p[i]))
+			digits++;
+		else if (s.p[i] == '.')
+			dots++;
+	}
+	return dots == 3 && digits + dots == s.len;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Clean one path segment after undoing its percent-encoding ("A%20B" is "a-b"). */
 static size_t
-path_rule(const struct pa_rule *r, struct pa_span path, char *out)
+clean_segment(const char *s, size_t len, char *out)
+{
+	char buf[256];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n < sizeof buf; i++) {
+		if (s[i] == '%' && i + 2 < len && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+			buf[n++] = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+			i += 2;
+		} else {
+			buf[n++] = s[i];
+		}
+	}
+	return pa_name_clean(buf, n, 1, out);
+}
+
+static size_t
+path_rule(const struct pa_rule *r, struct pa_span path, int service, char *out)
 {
 	const char *p = path.p, *end = path.p + path.len;
 	int seg = 0;
@@ -256,9 +299,9 @@ path_rule(const struct pa_rule *r, struct pa_span path, char *out)
 		/* A file in the site root is not a service of its own. */
 		if (e == end && r->segment == 1 && memchr(s, '.', (size_t)(e - s)) != NULL)
 			break;
-		return pa_name_clean(s, (size_t)(e - s), 1, out);
+		return clean_segment(s, (size_t)(e - s), out);
 	}
-	if (r->segment == 1) {
+	if (r->segment == 1 && service) {
 		memcpy(out, "root", 5);
 		return 4;
 	}
@@ -279,7 +322,7 @@ source_span(const struct pa_rule_input *in, enum pa_rule_source src)
 }
 
 static size_t
-apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, char *out)
+apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, int service, char *out)
 {
 	struct pa_span s;
 
@@ -288,7 +331,10 @@ apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, char *out)
 		return pa_name_clean(r->arg, strlen(r->arg), 0, out);
 	case PA_RULE_HOST:
 		s = host_name(in->host);
-		return s.p ? pa_name_clean(s.p, s.len, 1, out) : 0;
+		/* A request to a bare IP address names no tenant. */
+		if (s.p == NULL || is_ip_literal(s))
+			return 0;
+		return pa_name_clean(s.p, s.len, 1, out);
 	case PA_RULE_SUBDOMAIN: {
 		const char *dot1, *dot2;
 
@@ -304,7 +350,7 @@ apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, char *out)
 		s = url_host(in->referer);
 		return s.p ? pa_name_clean(s.p, s.len, 1, out) : 0;
 	case PA_RULE_PATH:
-		return path_rule(r, in->path, out);
+		return path_rule(r, in->path, service, out);
 	case PA_RULE_FIELD: {
 		size_t len;
 		const char *v = in->field ? in->field(in->field_ctx, r->arg, &len) : NULL;
@@ -482,12 +528,12 @@ pa_tenancy_resolve(const struct pa_tenancy *t, const struct pa_rule_input *in, c
 
 	tenant[0] = service[0] = '\0';
 	for (i = 0; i < t->ntenant; i++)
-		if (apply_rule(&t->tenant[i], in, tenant) > 0)
+		if (apply_rule(&t->tenant[i], in, 0, tenant) > 0)
 			break;
 	if (tenant[0] == '\0')
 		memcpy(tenant, t->fallback_tenant, strlen(t->fallback_tenant) + 1);
 	for (i = 0; i < t->nservice; i++)
-		if (apply_rule(&t->service[i], in, service) > 0)
+		if (apply_rule(&t->service[i], in, 1, service) > 0)
 			break;
 	if (service[0] == '\0')
 		memcpy(service, t->fallback_service, strlen(t->fallback_service) + 1);

@@ -8,8 +8,9 @@
  *	host		the Host header, lower case, without the port
  *	subdomain	the first label of a Host with three or more labels
  *	referer		the host of the Referer URL
- *	path[:N]	the Nth path segment (default 1); for N = 1 a request at
- *			the site root (/, /favicon.ico) gives "root"
+ *	path[:N]	the Nth path segment (default 1); as a service rule with
+ *			N = 1, a request at the site root (/, /favicon.ico)
+ *			gives "root"
  *	field:NAME	a field of JSON or CSV input (dots reach nested objects)
  *	regex:SRC:ERE	the first capture group (or the whole match) of a POSIX
  *			extended regex over SRC: host, path, referer, client or

@@ -1,6 +1,7 @@
 #include "timeutil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,9 @@ pa_time_parse_clf(const char *s, size_t len, pa_usec_t *out)
 	return make_instant(y, mo, d, h, mi, sec, usec, offset, out);
 }
 
+/* Epoch values must stay below 10^17 in magnitude, so microseconds never overflow. */
+#define EPOCH_MAX 100000000000000000LL
+
 int
 pa_time_parse_epoch(const char *s, size_t len, pa_usec_t *out)
 {
@@ -221,9 +225,10 @@ pa_time_parse_epoch(const char *s, size_t len, pa_usec_t *out)
 
 	/* Whole numbers go through integers so microseconds stay exact. */
 	if (strchr(buf, '.') == NULL) {
+		errno = 0;
 		long long n = strtoll(buf, &end, 10);
 
-		if (*end != '\0')
+		if (*end != '\0' || errno != 0 || n <= -EPOCH_MAX || n >= EPOCH_MAX)
 			return -1;
 		long long mag = n < 0 ? -n : n;
 
@@ -236,7 +241,7 @@ pa_time_parse_epoch(const char *s, size_t len, pa_usec_t *out)
 		return 0;
 	}
 	v = strtod(buf, &end);
-	if (*end != '\0' || !isfinite(v))
+	if (*end != '\0' || !isfinite(v) || fabs(v) >= (double)EPOCH_MAX)
 		return -1;
 	double mag = fabs(v);
 

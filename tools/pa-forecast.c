@@ -44,6 +44,8 @@ usage(void)
 	       "                         hw-damped (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
+	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
+	       "                         never, or when it wins the hold-out (auto)\n"
 	       "      --transform none|log1p  fit volume on log1p(requests) (none)\n"
 	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 	       "                         backfill) or influx (InfluxDB line protocol)\n"
@@ -101,6 +103,7 @@ main(int argc, char **argv)
 	struct pa_fc_run_opts ro = {
 		.model = "auto", .level = 0.95, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
+		.transform = PA_FC_TRANSFORM_AUTO,
 	};
 	struct ctx c = { NULL, 0 };
 	struct pa_fc_series **series;
@@ -150,11 +153,13 @@ main(int argc, char **argv)
 			break;
 		case OPT_TRANSFORM:
 			if (strcmp(optarg, "none") == 0)
-				ro.transform = 0;
+				ro.transform = PA_FC_TRANSFORM_NONE;
 			else if (strcmp(optarg, "log1p") == 0)
-				ro.transform = 1;
+				ro.transform = PA_FC_TRANSFORM_LOG1P;
+			else if (strcmp(optarg, "auto") == 0)
+				ro.transform = PA_FC_TRANSFORM_AUTO;
 			else
-				pa_usage_error("invalid value for --transform: \"%s\" (use none or log1p)",
+				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
 					       optarg);
 			break;
 		case PA_OPT_OUTPUT_FORMAT:

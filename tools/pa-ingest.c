@@ -3,6 +3,7 @@
  * pa records (NDJSON on stdout).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@ usage(void)
 	       "      --percent          cpu and memory columns are percentages\n"
 	       "      --step DURATION    series step (default: from the first two rows)\n"
 	       "\n"
+	       "      --follow           follow one growing FILE like tail -F, across\n"
+	       "                         rotation, until interrupted\n"
 	       PA_TSDB_INGEST_USAGE
 	       "\n"
 	       "Output:\n"
@@ -62,8 +65,17 @@ usage(void)
 enum {
 	OPT_LOG_FORMAT = 1, OPT_FIELD, OPT_DELIM, OPT_UTC_OFFSET, OPT_TENANT, OPT_SERVICE,
 	OPT_DEFAULT_TENANT, OPT_DEFAULT_SERVICE, OPT_MAP, OPT_PATH_TEMPLATE, OPT_KEEP_IDS,
-	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP
+	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP, OPT_FOLLOW
 };
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 static const struct option longopts[] = {
 	{ "type", required_argument, NULL, 't' },
@@ -85,6 +97,7 @@ static const struct option longopts[] = {
 	{ "percent", no_argument, NULL, OPT_PERCENT },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	PA_TSDB_INGEST_LONGOPTS,
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
@@ -151,7 +164,7 @@ main(int argc, char **argv)
 	struct pa_ingest in;
 	struct pa_tsdb_map tsdb;
 	char err[512];
-	int c, quiet = 0, rc = PA_EXIT_OK, out;
+	int c, quiet = 0, follow = 0, rc = PA_EXIT_OK, out;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -248,6 +261,9 @@ main(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
 		case 'h':
 			usage();
 			return PA_EXIT_OK;
@@ -265,10 +281,22 @@ main(int argc, char **argv)
 	if (in.format == PA_FMT_CSV && in.delim == 0)
 		in.delim = ',';
 
-	if (tsdb.input >= 0) {
+	if (follow) {
+		struct sigaction sa;
+
+		if (argc - optind != 1 || strcmp(argv[optind], "-") == 0)
+			pa_usage_error("--follow needs exactly one FILE (a pipe on stdin is followed anyway)");
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_stop;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		rc = pa_ingest_follow(&in, argv[optind], &stop_requested);
+	} else if (tsdb.input >= 0) {
+		long records = 0;
+
 		tsdb.step = in.feed.step;
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
-					&tsdb, pa_tsdb_emit_stdout, NULL, &in.emitted);
+					&tsdb, pa_tsdb_emit_stdout, NULL, &records);
 	} else if (optind == argc) {
 		rc = pa_ingest_file(&in, "-");
 	} else {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fit.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "rollup.h"
@@ -24,7 +25,11 @@ enum {
 	OPT_CALIBRATE,
 	OPT_HOLD,
 	OPT_MAX_DEPTH,
-	OPT_RESCORE
+	OPT_RESCORE,
+	OPT_FIT,
+	OPT_FIT_METHOD,
+	OPT_FEATURE,
+	OPT_MODEL
 };
 
 struct run {
@@ -37,6 +42,13 @@ struct run {
 	long calibrate_n, hold_max;
 	int max_depth;
 	int rescore;			/* score requests that carry a complexity */
+	struct pa_extra extra;		/* --feature fields, or the model's */
+	const char *fit_path;
+	enum pa_fit_method fit_method;
+	struct pa_fitter *fitter;
+	long fit_skipped;		/* requests without duration_ms */
+	const char *model_path;
+	struct pa_model *model;
 
 	struct pa_scorer *scorer;
 	struct pa_rollup *rollup;
@@ -71,6 +83,12 @@ usage(FILE *fp)
 		"                           (default 64)\n"
 		"      --rescore            score requests that already carry a complexity\n"
 		"                           (by default their complexity is kept)\n"
+		"      --fit FILE           learn weights from requests with duration_ms and\n"
+		"                           write the model to FILE (nothing on stdout)\n"
+		"      --fit-method METHOD  huber (robust, default) or ridge\n"
+		"      --feature FIELD      with --fit, also use numeric request field FIELD\n"
+		"                           as a feature (repeatable, up to 16)\n"
+		"      --model FILE         score with the weights of a --fit model\n"
 		"      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 		"                           backfill) or influx (InfluxDB line protocol)\n"
 		PA_COMMON_USAGE);
@@ -150,7 +168,7 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 			  pa_quote_json(json_object_get(rec, "status")));
 		return -1;
 	}
-	if (pa_features_extract(rec, NULL, run->max_depth, f, err, sizeof err) != 0) {
+	if (pa_features_extract(rec, &run->extra, run->max_depth, f, err, sizeof err) != 0) {
 		pa_reject(name, line->lineno, line->text, line->len, "invalid field", "%s", err);
 		return -1;
 	}
@@ -186,6 +204,56 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 		run->max_ts = ts;
 	}
 	return 0;
+}
+
+/* Add a request to the training rows when it carries duration_ms. */
+static void
+fit_row(struct run *run, const char *name, struct pa_line *line, const json_t *rec,
+	const struct pa_features *f)
+{
+	double duration;
+	int rc = pa_rec_num(rec, "duration_ms", &duration);
+
+	if (rc == 0) {
+		run->fit_skipped++;
+		return;
+	}
+	if (rc < 0 || duration < 0) {
+		pa_reject(name, line->lineno, line->text, line->len, "invalid field",
+			  "field \"duration_ms\" is not a non-negative number: %s",
+			  pa_quote_json(json_object_get(rec, "duration_ms")));
+		return;
+	}
+	pa_fitter_add(run->fitter, pa_rec_str(rec, "tenant_service_name"), f, duration);
+}
+
+/* Write the fitted model to run->fit_path through a temporary file. */
+static int
+write_model(struct run *run)
+{
+	char err[300], tmp[4096];
+	json_t *model = pa_fitter_model(run->fitter, err, sizeof err);
+	int n;
+
+	if (run->fit_skipped > 0)
+		pa_warn("%ld requests without duration_ms were not used for the fit",
+			run->fit_skipped);
+	if (model == NULL) {
+		pa_warn("cannot fit a model: %s", err);
+		return PA_EXIT_DATA;
+	}
+	n = snprintf(tmp, sizeof tmp, "%s.tmp", run->fit_path);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		pa_die(PA_EXIT_USAGE, "--fit path is too long");
+	if (json_dump_file(model, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) != 0 ||
+	    rename(tmp, run->fit_path) != 0) {
+		pa_warn("%s: cannot write the model", run->fit_path);
+		remove(tmp);
+		json_decref(model);
+		return PA_EXIT_IO;
+	}
+	json_decref(model);
+	return PA_EXIT_OK;
 }
 
 static void
@@ -231,6 +299,11 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
+	if (run->fitter != NULL) {
+		fit_row(run, name, line, rec, &f);
+		json_decref(rec);
+		return;
+	}
 	if (!run->rescore && pa_rec_num(rec, "complexity", &complexity) == 1 && complexity >= 0) {
 		pa_scorer_scored(run->scorer, rec, complexity);
 		return;
@@ -250,6 +323,10 @@ main(int argc, char **argv)
 		{ "hold", required_argument, NULL, OPT_HOLD },
 		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 		{ "rescore", no_argument, NULL, OPT_RESCORE },
+		{ "fit", required_argument, NULL, OPT_FIT },
+		{ "fit-method", required_argument, NULL, OPT_FIT_METHOD },
+		{ "feature", required_argument, NULL, OPT_FEATURE },
+		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -294,6 +371,26 @@ main(int argc, char **argv)
 		case OPT_RESCORE:
 			run.rescore = 1;
 			break;
+		case OPT_FIT:
+			run.fit_path = optarg;
+			break;
+		case OPT_FIT_METHOD:
+			if (strcmp(optarg, "huber") == 0)
+				run.fit_method = PA_FIT_HUBER;
+			else if (strcmp(optarg, "ridge") == 0)
+				run.fit_method = PA_FIT_RIDGE;
+			else
+				pa_usage_error("invalid --fit-method \"%s\": expected huber or ridge",
+					       optarg);
+			break;
+		case OPT_FEATURE:
+			if (run.extra.n == PA_MAX_EXTRA)
+				pa_usage_error("at most %d --feature options", PA_MAX_EXTRA);
+			run.extra.names[run.extra.n++] = optarg;
+			break;
+		case OPT_MODEL:
+			run.model_path = optarg;
+			break;
 		case PA_OPT_OUTPUT_FORMAT:
 			pa_tsdb_output_option(optarg);
 			break;
@@ -312,22 +409,46 @@ main(int argc, char **argv)
 	if (run.lateness >= 0 && run.step == 0 && !run.merge)
 		pa_usage_error("--lateness needs --rollup or --merge");
 
+	if (run.fit_path != NULL && (run.step != 0 || run.merge || run.model_path != NULL))
+		pa_usage_error("--fit cannot be combined with --rollup, --merge or --model");
+	if (run.extra.n > 0 && run.fit_path == NULL)
+		pa_usage_error("--feature needs --fit (a model names its own features)");
+	if (run.model_path != NULL) {
+		char err[400];
+
+		run.model = pa_model_load(run.model_path, err, sizeof err);
+		if (run.model == NULL)
+			pa_usage_error("invalid --model: %s", err);
+		run.extra = *pa_model_extra(run.model);
+	}
+
 	if (run.step != 0 || run.merge)
 		run.rollup = pa_rollup_new(run.step, run.lateness, pa_bucket_write_ndjson, NULL);
+	if (run.fit_path != NULL)
+		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
 	pa_weights_heuristic(&heuristic);
-	run.scorer = pa_scorer_new(&heuristic, run.calibrate_n, run.hold_max, NULL, NULL,
-				   emit, &run);
+	run.scorer = pa_scorer_new(&heuristic, run.calibrate_n, run.hold_max,
+				   run.model ? pa_model_lookup : NULL, run.model, emit, &run);
 
 	rc = pa_input_each(argc - optind, argv + optind, run.common.max_line, on_line, &run);
 
 	pa_scorer_finish(run.scorer);
 	if (run.rollup != NULL)
 		pa_rollup_finish(run.rollup);
+	if (run.fitter != NULL) {
+		int fit_rc = write_model(&run);
+
+		if (rc == PA_EXIT_OK)
+			rc = fit_rc;
+		pa_fitter_free(run.fitter);
+	}
 	pa_tsdb_output_finish();
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(run.common.max_bad);
 	else
 		pa_diag_finish(run.common.max_bad);
+	if (run.model != NULL)
+		pa_model_free(run.model);
 	out = pa_out_finish();
 	return out ? out : rc;
 }

@@ -11,6 +11,7 @@ cat >"$T_TMP/in.ndjson" <<'JSON'
 JSON
 
 for tool in "$BIN"/pa-*; do
+	[ -x "$tool" ] || continue
 	t=${tool##*/}
 
 	check "$t help" sh -c "'$tool' --help >'$T_TMP/help' && grep -q '^usage: $t' '$T_TMP/help'"

@@ -5,6 +5,7 @@
 check "pa-records.5 lints" mandoc -Tlint -Wwarning "$PA_ROOT/man/pa-records.5"
 
 for tool in "$BIN"/pa-*; do
+	[ -x "$tool" ] || continue
 	t=${tool##*/}
 	page=$PA_ROOT/man/$t.1
 

@@ -51,6 +51,9 @@ main(void)
 	CHECK("reject text", parse("yesterday") == -999);
 	CHECK("reject trailing junk", parse("2026-08-08T08:49:16Zjunk") == -999);
 	CHECK("reject empty", parse("") == -999);
+	CHECK("reject epoch overflow", parse("-9223372036854775808") == -999);
+	CHECK("reject huge epoch", parse("99999999999999999999") == -999);
+	CHECK("reject huge fraction", parse("1e300") == -999 && parse("9999999999999999999.5") == -999);
 
 	CHECK("duration 30s", pa_duration_parse("30s", &d) == 0 && d == 30 * PA_USEC_PER_SEC);
 	CHECK("duration 5m", pa_duration_parse("5m", &d) == 0 && d == 300 * PA_USEC_PER_SEC);

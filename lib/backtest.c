@@ -1,0 +1,588 @@
+/*
+ * backtest.c - the replay engine and the four policies.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backtest.h"
+#include "forecast.h"
+
+void
+pa_bt_series_free(struct pa_bt_series *s)
+{
+	free(s->name);
+	free(s->work);
+	s->name = NULL;
+	s->work = NULL;
+}
+
+void
+pa_bt_config_default(struct pa_bt_config *c)
+{
+	pa_plan_settings_default(&c->plan);
+
+	/* A backtest step is one bucket, far longer than the HPA's 15 s period,
+	 * so a per-plan growth limit would handicap the predictive policy only. */
+	c->plan.scale_up_factor = 0;
+	c->plan.stabilization_s = 300;
+	c->hpa_tolerance = 0.1;
+	c->hpa_stabilization_s = 300;
+	c->hpa_period_s = 15;
+	c->hpa_up_pods = 4;
+	c->hpa_up_percent = 100;
+	c->warmup = 0;
+	c->history = 0;
+	c->period = 0;
+	c->forecast_every = 1;
+	c->model = "auto";
+	c->level = 0.95;
+}
+
+const char *
+pa_bt_policy_name(enum pa_bt_policy p)
+{
+	switch (p) {
+	case PA_BT_PREDICTIVE:
+		return "predictive";
+	case PA_BT_REACTIVE:
+		return "reactive";
+	case PA_BT_STATIC:
+		return "static";
+	case PA_BT_ORACLE:
+		break;
+	}
+	return "oracle";
+}
+
+/* Forecast issues: issue i was made at bucket issue_at[i] and covers horizon buckets from it. */
+struct pa_bt_forecasts {
+	size_t horizon;
+	size_t nissues;
+	size_t *issue_at;
+	size_t *issue_of;		/* per bucket: the issue in force at its start */
+	double *mean, *lower, *upper;	/* nissues * horizon */
+	double level;
+	char model[PA_FC_NAME_MAX];
+};
+
+void
+pa_bt_forecasts_free(struct pa_bt_forecasts *f)
+{
+	if (f == NULL)
+		return;
+	free(f->issue_at);
+	free(f->issue_of);
+	free(f->mean);
+	free(f->lower);
+	free(f->upper);
+	free(f);
+}
+
+const char *
+pa_bt_forecasts_model(const struct pa_bt_forecasts *f)
+{
+	return f->model;
+}
+
+/* Buckets from a decision until the end of the stabilization window after the lead time. */
+static size_t
+lookahead_buckets(const struct pa_bt_series *s, const struct pa_bt_config *c)
+{
+	double span = c->plan.lead_time_s + c->plan.stabilization_s;
+
+	return (size_t)floor(span / s->step_s) + 1;
+}
+
+struct pa_bt_forecasts *
+pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
+		   char *err, size_t errsize)
+{
+	struct pa_bt_forecasts *f;
+	struct pa_fc_opts opts;
+	double *totals;
+	size_t every = c->forecast_every ? c->forecast_every : 1;
+
+	if (s->n <= c->warmup || c->warmup < 2) {
+		snprintf(err, errsize, "%zu buckets leave nothing after a warm-up of %zu (at least 2)",
+			 s->n, c->warmup);
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	if (f == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	f->horizon = lookahead_buckets(s, c) + every;
+	f->nissues = (s->n - c->warmup + every - 1) / every;
+	f->level = c->level;
+	f->issue_at = calloc(f->nissues, sizeof *f->issue_at);
+	f->issue_of = calloc(s->n, sizeof *f->issue_of);
+	f->mean = calloc(f->nissues * f->horizon, sizeof *f->mean);
+	f->lower = calloc(f->nissues * f->horizon, sizeof *f->lower);
+	f->upper = calloc(f->nissues * f->horizon, sizeof *f->upper);
+	if (!f->issue_at || !f->issue_of || !f->mean || !f->lower || !f->upper) {
+		snprintf(err, errsize, "out of memory");
+		pa_bt_forecasts_free(f);
+		return NULL;
+	}
+
+	/* Forecast work per bucket, a count-like total, so the count rules of
+	 * the forecaster (intervals at least Poisson-wide, clamped at zero)
+	 * apply at the scale they were made for. */
+	totals = malloc(s->n * sizeof *totals);
+	if (totals == NULL) {
+		snprintf(err, errsize, "out of memory");
+		pa_bt_forecasts_free(f);
+		return NULL;
+	}
+	for (size_t t = 0; t < s->n; t++)
+		totals[t] = s->work[t] * s->step_s;
+
+	pa_fc_opts_default(&opts);
+	opts.level = c->level;
+	opts.model = c->model;
+	opts.counts = 1;
+	for (size_t i = 0; i < f->nissues; i++) {
+		size_t t = c->warmup + i * every;
+		size_t from = c->history && t > c->history ? t - c->history : 0;
+		struct pa_fc_result r;
+		int rc;
+
+		/* Only buckets before t reach the forecaster. */
+		opts.period = pa_fc_supported_period(t - from, c->period);
+		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
+		f->issue_at[i] = t;
+		for (size_t k = 0; k < every && t + k < s->n; k++)
+			f->issue_of[t + k] = i;
+		if (rc == PA_FC_NO_DATA) {
+			/* No known history yet: an unknown forecast, planned as zero. */
+			for (size_t k = 0; k < f->horizon; k++)
+				f->mean[i * f->horizon + k] = f->lower[i * f->horizon + k] =
+					f->upper[i * f->horizon + k] = 0;
+			continue;
+		}
+		if (rc != PA_FC_OK) {
+			snprintf(err, errsize, "forecast at bucket %zu failed: %s", t, r.reason);
+			pa_bt_forecasts_free(f);
+			free(totals);
+			return NULL;
+		}
+		if (f->model[0] == '\0')
+			snprintf(f->model, sizeof f->model, "%s", r.model);
+		else if (strcmp(f->model, r.model) != 0)
+			snprintf(f->model, sizeof f->model, "mixed");
+		for (size_t k = 0; k < f->horizon; k++) {
+			f->mean[i * f->horizon + k] = r.mean[k] / s->step_s;
+			f->lower[i * f->horizon + k] = r.lower[k] / s->step_s;
+			f->upper[i * f->horizon + k] = r.upper[k] / s->step_s;
+		}
+		pa_fc_result_free(&r);
+	}
+	free(totals);
+	return f;
+}
+
+/* Work distribution forecast for bucket t + k, from the issue in force at t. */
+static void
+forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, struct pa_work_dist *d)
+{
+	size_t i = f->issue_of[t];
+	size_t off = t - f->issue_at[i] + k;
+	struct pa_forecast_point p;
+	char err[160];
+
+	if (off >= f->horizon)
+		off = f->horizon - 1;
+	p.step_s = 1;
+	p.volume = fmax(f->mean[i * f->horizon + off], 0);
+	p.volume_lower = fmin(fmax(f->lower[i * f->horizon + off], 0), p.volume);
+	p.volume_upper = fmax(f->upper[i * f->horizon + off], p.volume);
+	p.complexity = 1;
+	p.complexity_lower = p.complexity_upper = NAN;
+	p.level = f->level;
+	if (pa_work_dist_from_forecast(&p, d, err, sizeof err) != 0) {
+		d->mean = d->lower = d->upper = p.volume;
+		d->sigma = 0;
+		d->level = 0;
+	}
+}
+
+/* The fleet: ready instances and orders still starting, oldest first. */
+struct fleet {
+	long ready;
+	long pending;
+	size_t head, count, cap;
+	long *arrive_tick;
+	long *arrive_count;
+};
+
+static int
+fleet_order(struct fleet *fl, long tick, long n)
+{
+	if (fl->head + fl->count == fl->cap) {
+		if (fl->head > 0) {
+			memmove(fl->arrive_tick, fl->arrive_tick + fl->head, fl->count * sizeof(long));
+			memmove(fl->arrive_count, fl->arrive_count + fl->head, fl->count * sizeof(long));
+			fl->head = 0;
+		}
+		if (fl->count == fl->cap) {
+			size_t cap = fl->cap ? 2 * fl->cap : 64;
+			long *a = realloc(fl->arrive_tick, cap * sizeof(long));
+
+			if (a == NULL)
+				return -1;
+			fl->arrive_tick = a;
+			a = realloc(fl->arrive_count, cap * sizeof(long));
+			if (a == NULL)
+				return -1;
+			fl->arrive_count = a;
+			fl->cap = cap;
+		}
+	}
+	fl->arrive_tick[fl->head + fl->count] = tick;
+	fl->arrive_count[fl->head + fl->count] = n;
+	fl->count++;
+	fl->pending += n;
+	return 0;
+}
+
+/* Scale in: cancel the newest orders first, then stop ready instances. */
+static void
+fleet_remove(struct fleet *fl, long n)
+{
+	while (n > 0 && fl->count > 0) {
+		size_t last = fl->head + fl->count - 1;
+		long take = fl->arrive_count[last] < n ? fl->arrive_count[last] : n;
+
+		fl->arrive_count[last] -= take;
+		fl->pending -= take;
+		n -= take;
+		if (fl->arrive_count[last] == 0)
+			fl->count--;
+	}
+	fl->ready -= n < fl->ready ? n : fl->ready;
+}
+
+static void
+fleet_arrive(struct fleet *fl, long tick)
+{
+	while (fl->count > 0 && fl->arrive_tick[fl->head] <= tick) {
+		fl->ready += fl->arrive_count[fl->head];
+		fl->pending -= fl->arrive_count[fl->head];
+		fl->head++;
+		fl->count--;
+	}
+}
+
+static long
+clamp_count(const struct pa_plan_settings *p, long n)
+{
+	if (n > p->max_instances)
+		n = p->max_instances;
+	if (n < p->min_instances)
+		n = p->min_instances;
+	return n;
+}
+
+/* Replay state shared by the policies' decision functions. */
+struct replay {
+	const struct pa_bt_series *s;
+	const struct pa_bt_config *c;
+	const struct pa_bt_forecasts *f;
+	struct pa_plan_settings plan;
+	double setting;
+	double tick_s;
+	long ticks_per_bucket;
+	long lead_ticks;
+	long static_count;
+	double *hpa_recs;		/* recommendations of the stabilization window, a ring */
+	size_t hpa_window, hpa_next, hpa_filled;
+};
+
+static long
+decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
+{
+	struct pa_plan_input in;
+	struct pa_plan_result res;
+	struct pa_work_dist d;
+	size_t target = (size_t)floor(r->plan.lead_time_s / r->s->step_s);
+	size_t last = lookahead_buckets(r->s, r->c) - 1;
+
+	forecast_dist(r->f, t, target, &in.target);
+
+	/* Scale-in looks at every bucket from now until the window closes,
+	 * because a removed instance cannot return before the lead time. */
+	in.window_need = -1;
+	for (size_t k = 0; k <= last; k++) {
+		long need;
+
+		forecast_dist(r->f, t, k, &d);
+		need = pa_plan_need(&r->plan, &d);
+		if (need > in.window_need)
+			in.window_need = need;
+	}
+	in.current = fl->ready + fl->pending;
+	in.signals_missing = 0;
+	if (t > 0 && !isnan(r->s->work[t - 1])) {
+		in.current_load = r->s->work[t - 1] / r->plan.capacity;
+	} else {
+		in.current_load = -1;
+		in.signals_missing = 1;
+	}
+	pa_plan_decide(&r->plan, &in, &res);
+	return res.optimal;
+}
+
+static long
+decide_reactive(struct replay *r, const struct fleet *fl, double demand)
+{
+	long spec = fl->ready + fl->pending, rec, desired, limit;
+	double ratio;
+
+	/* No metric: the HPA leaves the count alone. */
+	if (isnan(demand))
+		return spec;
+	if (fl->ready > 0) {
+		ratio = demand / (fl->ready * r->plan.capacity) / r->setting;
+		if (fabs(ratio - 1) <= r->c->hpa_tolerance)
+			rec = spec;
+		else
+			rec = (long)ceil(demand / (r->plan.capacity * r->setting) - 1e-9);
+	} else {
+		rec = demand > 0 ? (long)ceil(demand / (r->plan.capacity * r->setting) - 1e-9) : spec;
+	}
+
+	/* Scale-in only to the largest recommendation of the window. */
+	r->hpa_recs[r->hpa_next] = (double)rec;
+	r->hpa_next = (r->hpa_next + 1) % r->hpa_window;
+	if (r->hpa_filled < r->hpa_window)
+		r->hpa_filled++;
+	desired = rec;
+	if (desired < spec) {
+		for (size_t i = 0; i < r->hpa_filled; i++)
+			if (r->hpa_recs[i] > desired)
+				desired = (long)r->hpa_recs[i];
+		if (desired > spec)
+			desired = spec;
+	}
+
+	limit = spec + r->c->hpa_up_pods;
+	if ((long)ceil(spec * (1 + r->c->hpa_up_percent / 100)) > limit)
+		limit = (long)ceil(spec * (1 + r->c->hpa_up_percent / 100));
+	if (desired > limit)
+		desired = limit;
+	return clamp_count(&r->plan, desired);
+}
+
+static long
+need_at_full(const struct replay *r, double work)
+{
+	return isnan(work) ? 0 : pa_plan_instances_for(work, r->plan.capacity);
+}
+
+static long
+decide_oracle(const struct replay *r, long tick)
+{
+	size_t first = (size_t)(tick / r->ticks_per_bucket);
+	size_t last = (size_t)((tick + r->lead_ticks) / r->ticks_per_bucket);
+	long need = 0;
+
+	if (last >= r->s->n)
+		last = r->s->n - 1;
+	for (size_t b = first; b <= last; b++) {
+		long n = need_at_full(r, r->s->work[b]);
+
+		if (n > need)
+			need = n;
+	}
+	return clamp_count(&r->plan, need);
+}
+
+static long
+decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long tick, size_t t,
+       int bucket_start, long current)
+{
+	switch (policy) {
+	case PA_BT_PREDICTIVE:
+		return bucket_start ? decide_predictive(r, fl, t) : current;
+	case PA_BT_REACTIVE:
+		return decide_reactive(r, fl, r->s->work[t]);
+	case PA_BT_STATIC:
+		return r->static_count;
+	case PA_BT_ORACLE:
+		break;
+	}
+	return decide_oracle(r, tick);
+}
+
+static int
+setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config *c,
+      const struct pa_bt_forecasts *f, enum pa_bt_policy policy, double setting,
+      char *err, size_t errsize)
+{
+	double peak = 0;
+
+	memset(r, 0, sizeof *r);
+	r->s = s;
+	r->c = c;
+	r->f = f;
+	r->plan = c->plan;
+	r->setting = setting;
+	if (policy == PA_BT_PREDICTIVE) {
+		if (f == NULL) {
+			snprintf(err, errsize, "the predictive policy needs forecasts");
+			return -1;
+		}
+		r->plan.risk = setting;
+	}
+	if (policy == PA_BT_REACTIVE && !(setting > 0 && setting <= 1)) {
+		snprintf(err, errsize, "target utilization %g is outside (0, 1]", setting);
+		return -1;
+	}
+	if (pa_plan_settings_check(&r->plan, err, errsize) != 0)
+		return -1;
+
+	/* The tick is the HPA's period when the step is a whole multiple of it. */
+	r->ticks_per_bucket = 1;
+	if (fmod(s->step_s, c->hpa_period_s) == 0 && s->step_s > c->hpa_period_s)
+		r->ticks_per_bucket = (long)(s->step_s / c->hpa_period_s);
+	r->tick_s = s->step_s / r->ticks_per_bucket;
+	r->lead_ticks = (long)ceil(c->plan.lead_time_s / r->tick_s - 1e-9);
+
+	for (size_t t = c->warmup; t < s->n; t++)
+		if (!isnan(s->work[t]) && s->work[t] > peak)
+			peak = s->work[t];
+	r->static_count = clamp_count(&r->plan, pa_plan_instances_for(peak, r->plan.capacity));
+
+	r->hpa_window = (size_t)ceil(c->hpa_stabilization_s / r->tick_s);
+	if (r->hpa_window == 0)
+		r->hpa_window = 1;
+	r->hpa_recs = calloc(r->hpa_window, sizeof *r->hpa_recs);
+	if (r->hpa_recs == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
+	  const struct pa_bt_forecasts *f, enum pa_bt_policy policy, double setting,
+	  int keep_capacity, struct pa_bt_result *out, char *err, size_t errsize)
+{
+	struct replay r;
+	struct fleet fl;
+	double scored_s = 0, overloaded_s = 0, unserved = 0, served = 0, capacity_work = 0;
+	double instance_s = 0;
+	long current = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof *out);
+	memset(&fl, 0, sizeof fl);
+	out->policy = policy;
+	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
+	if (s->n <= c->warmup) {
+		snprintf(err, errsize, "%zu buckets leave nothing after a warm-up of %zu", s->n, c->warmup);
+		return -1;
+	}
+	if (setup(&r, s, c, f, policy, setting, err, errsize) != 0)
+		return -1;
+	if (keep_capacity) {
+		out->capacity = calloc(s->n, sizeof *out->capacity);
+		if (out->capacity == NULL) {
+			snprintf(err, errsize, "out of memory");
+			free(r.hpa_recs);
+			return -1;
+		}
+	}
+
+	for (size_t t = c->warmup; t < s->n; t++) {
+		double demand = s->work[t], cap_sum = 0;
+
+		for (long k = 0; k < r.ticks_per_bucket; k++) {
+			long tick = (long)t * r.ticks_per_bucket + k;
+			int first = t == c->warmup && k == 0;
+			long desired, spec = fl.ready + fl.pending;
+			double capacity;
+
+			/* The first decision starts the fleet ready, with no lead time and no rate limit. */
+			if (first && policy == PA_BT_REACTIVE)
+				desired = clamp_count(&r.plan, isnan(demand) ? 0 :
+						      pa_plan_instances_for(demand, r.plan.capacity * setting));
+			else
+				desired = decide(&r, policy, &fl, tick, t, k == 0, current);
+			if (first) {
+				fl.ready = desired;
+			} else if (desired > spec) {
+				if (fleet_order(&fl, tick + r.lead_ticks, desired - spec) != 0) {
+					snprintf(err, errsize, "out of memory");
+					rc = -1;
+					goto done;
+				}
+			} else if (desired < spec) {
+				fleet_remove(&fl, spec - desired);
+			}
+			current = fl.ready + fl.pending;
+			fleet_arrive(&fl, tick);
+
+			capacity = fl.ready * r.plan.capacity;
+			cap_sum += capacity;
+			instance_s += (fl.ready + fl.pending) * r.tick_s;
+			if (isnan(demand))
+				continue;
+			scored_s += r.tick_s;
+			capacity_work += capacity * r.tick_s;
+			if (demand > capacity * (1 + 1e-9)) {
+				overloaded_s += r.tick_s;
+				unserved += (demand - capacity) * r.tick_s;
+				served += capacity * r.tick_s;
+			} else {
+				served += demand * r.tick_s;
+			}
+		}
+		if (!isnan(demand))
+			out->buckets++;
+		if (out->capacity)
+			out->capacity[t] = cap_sum / r.ticks_per_bucket;
+	}
+
+	out->overloaded_share = scored_s > 0 ? overloaded_s / scored_s : 0;
+	out->unserved_work = unserved;
+	out->instance_hours = instance_s / 3600;
+	out->cost = out->instance_hours * c->plan.on_demand_price;
+	out->mean_utilization = capacity_work > 0 ? served / capacity_work : 0;
+done:
+	free(r.hpa_recs);
+	free(fl.arrive_tick);
+	free(fl.arrive_count);
+	if (rc != 0)
+		pa_bt_result_free(out);
+	return rc;
+}
+
+void
+pa_bt_result_free(struct pa_bt_result *r)
+{
+	free(r->capacity);
+	r->capacity = NULL;
+}
+
+double
+pa_bt_interpolate(const double *xs, const double *ys, size_t n, double x)
+{
+	if (n == 0 || x < xs[0] || x > xs[n - 1])
+		return NAN;
+	for (size_t i = 1; i < n; i++) {
+		if (x <= xs[i]) {
+			double span = xs[i] - xs[i - 1];
+
+			if (span <= 0)
+				return ys[i];
+			return ys[i - 1] + (ys[i] - ys[i - 1]) * (x - xs[i - 1]) / span;
+		}
+	}
+	return ys[n - 1];
+}

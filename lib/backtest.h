@@ -1,0 +1,110 @@
+/*
+ * backtest.h - replay a bucket series through capacity policies.
+ *
+ * A series is work per second per bucket (requests times mean complexity
+ * over the step), NAN where a bucket is unknown.  The replay runs on a
+ * clock of ticks, 15 s (the HorizontalPodAutoscaler's sync period) when
+ * the step is a multiple of it, else one tick per bucket.  Demand is
+ * constant within a bucket.  Each policy decides a desired instance count;
+ * new instances serve only after the lead time and are billed from the
+ * moment they are ordered, removed ones stop at once.
+ *
+ * Policies:
+ *   predictive  at each bucket start, a forecast from the buckets before it
+ *               only (pa_fc_forecast on a trailing window), sized by
+ *               pa_plan_decide at the risk budget
+ *   reactive    the HPA algorithm: every tick, desired = ceil(demand /
+ *               (capacity * target)) unless the utilization ratio is within
+ *               the tolerance; scale-in to the largest recommendation of the
+ *               stabilization window; scale-up per tick limited to
+ *               max(current + 4, 2 * current)
+ *   static      one count sized for the peak of the evaluated range
+ *   oracle      knows the future: at every tick the largest need of the
+ *               buckets until a new instance would be ready
+ *
+ * Every policy is scored on the same buckets: those after the warm-up.
+ */
+#ifndef PA_BACKTEST_H
+#define PA_BACKTEST_H
+
+#include <stddef.h>
+
+#include "plan.h"
+#include "timeutil.h"
+
+struct pa_bt_series {
+	char *name;		/* owned */
+	pa_usec_t start;	/* ts of work[0] */
+	double step_s;
+	size_t n;
+	double *work;		/* owned, work units per second, NAN unknown */
+};
+
+void pa_bt_series_free(struct pa_bt_series *s);
+
+struct pa_bt_config {
+	struct pa_plan_settings plan;	/* capacity, lead time, bounds, prices, sizing */
+	double hpa_tolerance;		/* 0.1 */
+	double hpa_stabilization_s;	/* 300 */
+	double hpa_period_s;		/* 15 */
+	long hpa_up_pods;		/* 4 per period ... */
+	double hpa_up_percent;		/* ... or 100% per period, whichever is more */
+	size_t warmup;			/* buckets used only as forecast history */
+	size_t history;			/* trailing buckets given to the forecaster */
+	size_t period;			/* season in buckets for the forecaster, 0: none */
+	size_t forecast_every;		/* buckets between forecasts (1: every bucket) */
+	const char *model;		/* pa_fc model name */
+	double level;			/* forecast interval level */
+};
+
+void pa_bt_config_default(struct pa_bt_config *c);
+
+enum pa_bt_policy { PA_BT_PREDICTIVE, PA_BT_REACTIVE, PA_BT_STATIC, PA_BT_ORACLE };
+
+const char *pa_bt_policy_name(enum pa_bt_policy p);
+
+struct pa_bt_result {
+	enum pa_bt_policy policy;
+	double setting;			/* risk (predictive), target utilization (reactive), else NAN */
+	size_t buckets;			/* buckets scored (known demand) */
+	double overloaded_share;	/* share of scored time with demand above ready capacity */
+	double unserved_work;		/* work units not served over the scored range */
+	double instance_hours;		/* ordered or running instances, integrated */
+	double cost;			/* instance_hours times the on-demand price */
+	double mean_utilization;	/* served work over ready capacity */
+	double *capacity;		/* optional, per bucket mean ready capacity (owned) */
+};
+
+/*
+ * Forecasts for every decision bucket, computed once and shared by every
+ * risk setting.  Returns NULL with a message in err when the series is too
+ * short for the warm-up or the forecaster failed.
+ */
+struct pa_bt_forecasts;
+
+struct pa_bt_forecasts *pa_bt_forecast_all(const struct pa_bt_series *s,
+					   const struct pa_bt_config *c,
+					   char *err, size_t errsize);
+void pa_bt_forecasts_free(struct pa_bt_forecasts *f);
+
+/* The model names the forecaster used, "hw(p=288)" or "mixed", for the report. */
+const char *pa_bt_forecasts_model(const struct pa_bt_forecasts *f);
+
+/*
+ * Replay one policy.  setting is the risk for predictive (f required), the
+ * target utilization for reactive, ignored otherwise.  keep_capacity
+ * stores out->capacity for the chart.  Returns 0, or -1 with a message.
+ */
+int pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
+	      const struct pa_bt_forecasts *f, enum pa_bt_policy policy, double setting,
+	      int keep_capacity, struct pa_bt_result *out, char *err, size_t errsize);
+
+void pa_bt_result_free(struct pa_bt_result *r);
+
+/*
+ * Linear interpolation of y at x on points sorted by x; NAN outside the
+ * range.  Used to read one curve at another curve's instance-hours.
+ */
+double pa_bt_interpolate(const double *xs, const double *ys, size_t n, double x);
+
+#endif

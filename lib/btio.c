@@ -1,0 +1,637 @@
+/*
+ * btio.c - bucket intake and the backtest reports.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "btio.h"
+#include "diag.h"
+#include "ndjson.h"
+
+#define MAX_BUCKETS 20000000	/* a series span beyond this is almost surely a bad ts */
+
+struct raw {
+	pa_usec_t ts;
+	double work;		/* work units in the bucket */
+};
+
+struct raw_series {
+	char *name;
+	double step_s;
+	struct raw *rows;
+	size_t n, cap;
+};
+
+struct pa_bt_input {
+	json_t *index;		/* name -> position */
+	struct raw_series *list;
+	size_t n, cap;
+};
+
+struct pa_bt_input *
+pa_bt_input_new(void)
+{
+	struct pa_bt_input *in = calloc(1, sizeof *in);
+
+	if (in == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	in->index = json_object();
+	return in;
+}
+
+void
+pa_bt_input_free(struct pa_bt_input *in)
+{
+	if (in == NULL)
+		return;
+	for (size_t i = 0; i < in->n; i++) {
+		free(in->list[i].name);
+		free(in->list[i].rows);
+	}
+	free(in->list);
+	json_decref(in->index);
+	free(in);
+}
+
+size_t
+pa_bt_input_count(const struct pa_bt_input *in)
+{
+	return in->n;
+}
+
+static void
+reject(const char *where, const struct pa_line *line, const char *fmt, const char *name,
+       const char *field)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof msg, fmt, name, field);
+	pa_reject(where, line->lineno, line->text, line->len, "invalid bucket", "%s", msg);
+}
+
+/* Work units in a bucket record, or -1 with the offending field named. */
+static double
+bucket_work(const json_t *rec, const char **bad)
+{
+	double requests, sum, mean;
+	int got;
+
+	got = pa_rec_num(rec, "complexity_sum", &sum);
+	if (got == 1 && sum >= 0)
+		return sum;
+	if (got < 0 || (got == 1 && sum < 0)) {
+		*bad = "complexity_sum";
+		return -1;
+	}
+	if (pa_rec_num(rec, "requests", &requests) != 1 || requests < 0) {
+		*bad = "requests";
+		return -1;
+	}
+	got = pa_rec_num(rec, "complexity_mean", &mean);
+	if (got < 0 || (got == 1 && mean < 0)) {
+		*bad = "complexity_mean";
+		return -1;
+	}
+	return got == 1 ? requests * mean : requests;
+}
+
+int
+pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
+		   const struct pa_line *line)
+{
+	const char *kind = pa_rec_kind(rec), *name, *bad = NULL;
+	struct raw_series *s;
+	json_t *pos;
+	pa_usec_t ts;
+	double step, work;
+
+	if (kind == NULL || strcmp(kind, "bucket") != 0)
+		return 0;
+	name = pa_rec_str(rec, "tenant_service_name");
+	if (name == NULL || name[0] == '\0') {
+		reject(where, line, "field \"tenant_service_name\" is missing%s%s", "", "");
+		return 1;
+	}
+	if (pa_rec_time(rec, "ts", &ts) != 1) {
+		reject(where, line, "%s: field \"%s\" is missing or not a timestamp", name, "ts");
+		return 1;
+	}
+	if (pa_rec_num(rec, "step_s", &step) != 1 || !(step > 0) || step != floor(step)) {
+		reject(where, line, "%s: field \"%s\" is missing or not a whole positive number", name,
+		       "step_s");
+		return 1;
+	}
+	work = bucket_work(rec, &bad);
+	if (work < 0) {
+		reject(where, line, "%s: field \"%s\" is missing, negative or not a number", name, bad);
+		return 1;
+	}
+
+	pos = json_object_get(in->index, name);
+	if (pos == NULL) {
+		if (in->n == in->cap) {
+			in->cap = in->cap ? 2 * in->cap : 8;
+			in->list = realloc(in->list, in->cap * sizeof *in->list);
+			if (in->list == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+		}
+		s = &in->list[in->n];
+		memset(s, 0, sizeof *s);
+		s->name = strdup(name);
+		if (s->name == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		s->step_s = step;
+		json_object_set_new(in->index, name, json_integer((json_int_t)in->n));
+		in->n++;
+	} else {
+		s = &in->list[json_integer_value(pos)];
+	}
+	if (step != s->step_s) {
+		char msg[300];
+
+		snprintf(msg, sizeof msg, "%s: step_s %g differs from the series' step %g", name, step,
+			 s->step_s);
+		pa_reject(where, line->lineno, line->text, line->len, "invalid bucket", "%s", msg);
+		return 1;
+	}
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->rows = realloc(s->rows, s->cap * sizeof *s->rows);
+		if (s->rows == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+	}
+	s->rows[s->n].ts = ts;
+	s->rows[s->n].work = work;
+	s->n++;
+	return 1;
+}
+
+int
+pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *out,
+		   char *err, size_t errsize)
+{
+	const struct raw_series *s = &in->list[i];
+	pa_usec_t lo, hi, step = (pa_usec_t)s->step_s * PA_USEC_PER_SEC;
+	size_t n;
+
+	memset(out, 0, sizeof *out);
+	if (s->n == 0) {
+		snprintf(err, errsize, "no buckets");
+		return -1;
+	}
+	lo = hi = s->rows[0].ts;
+	for (size_t k = 1; k < s->n; k++) {
+		if (s->rows[k].ts < lo)
+			lo = s->rows[k].ts;
+		if (s->rows[k].ts > hi)
+			hi = s->rows[k].ts;
+	}
+	if ((hi - lo) / step >= MAX_BUCKETS) {
+		snprintf(err, errsize, "span of %lld buckets is more than %d",
+			 (long long)((hi - lo) / step), MAX_BUCKETS);
+		return -1;
+	}
+	n = (size_t)((hi - lo) / step) + 1;
+	out->work = malloc(n * sizeof *out->work);
+	out->name = strdup(s->name);
+	if (out->work == NULL || out->name == NULL) {
+		pa_bt_series_free(out);
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++)
+		out->work[k] = NAN;
+	for (size_t k = 0; k < s->n; k++) {
+		size_t b = (size_t)((s->rows[k].ts - lo) / step);
+
+		out->work[b] = (isnan(out->work[b]) ? 0 : out->work[b]) + s->rows[k].work;
+	}
+
+	/* Work units per bucket become work units per second. */
+	for (size_t k = 0; k < n; k++)
+		out->work[k] /= s->step_s;
+	out->start = lo;
+	out->step_s = s->step_s;
+	out->n = n;
+	return 0;
+}
+
+static void
+set_setting(json_t *rec, const struct pa_bt_result *r)
+{
+	if (r->policy == PA_BT_PREDICTIVE)
+		pa_rec_set_num(rec, "risk", r->setting);
+	else if (r->policy == PA_BT_REACTIVE)
+		pa_rec_set_num(rec, "target_utilization", r->setting);
+}
+
+void
+pa_bt_write_records(const struct pa_bt_report *rep)
+{
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+		json_t *rec = json_object();
+
+		json_object_set_new(rec, "kind", json_string("backtest"));
+		json_object_set_new(rec, "tenant_service_name", json_string(rep->series->name));
+		json_object_set_new(rec, "policy", json_string(pa_bt_policy_name(r->policy)));
+		set_setting(rec, r);
+		pa_rec_set_num(rec, "overloaded_share", r->overloaded_share);
+		pa_rec_set_num(rec, "unserved_work", r->unserved_work);
+		pa_rec_set_num(rec, "instance_hours", r->instance_hours);
+		pa_rec_set_num(rec, "cost", r->cost);
+		pa_rec_set_num(rec, "mean_utilization", r->mean_utilization);
+		pa_rec_set_num(rec, "buckets", (double)r->buckets);
+		if (r->policy == PA_BT_PREDICTIVE && rep->model != NULL)
+			json_object_set_new(rec, "model", json_string(rep->model));
+		pa_out_json(rec);
+		json_decref(rec);
+	}
+}
+
+/* Points of one policy sorted by x (instance-hours or overloaded share). */
+struct curve {
+	size_t n;
+	double x[64], y[64];
+};
+
+static void
+curve_of(const struct pa_bt_report *rep, enum pa_bt_policy policy, int by_hours, struct curve *c)
+{
+	c->n = 0;
+	for (size_t i = 0; i < rep->nresults && c->n < 64; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+		size_t j;
+
+		if (r->policy != policy)
+			continue;
+		j = c->n++;
+		c->x[j] = by_hours ? r->instance_hours : r->overloaded_share;
+		c->y[j] = by_hours ? r->overloaded_share : r->instance_hours;
+
+		/* Insertion sort: a sweep has a few dozen points. */
+		while (j > 0 && c->x[j - 1] > c->x[j]) {
+			double tx = c->x[j], ty = c->y[j];
+
+			c->x[j] = c->x[j - 1];
+			c->y[j] = c->y[j - 1];
+			c->x[j - 1] = tx;
+			c->y[j - 1] = ty;
+			j--;
+		}
+	}
+}
+
+/*
+ * The predictive overloaded share at hours.  Beyond the most expensive
+ * predictive point the share there is an upper bound (*bound = 1).
+ */
+static double
+predictive_share_at(const struct curve *pred, double hours, int *bound)
+{
+	*bound = 0;
+	if (pred->n == 0 || hours < pred->x[0])
+		return NAN;
+	if (hours > pred->x[pred->n - 1]) {
+		*bound = 1;
+		return pred->y[pred->n - 1];
+	}
+	return pa_bt_interpolate(pred->x, pred->y, pred->n, hours);
+}
+
+/* Predictive instance-hours at a 1% overloaded share; a bound when every point is below it. */
+static double
+predictive_hours_at_one_percent(const struct pa_bt_report *rep, int *bound)
+{
+	struct curve byshare;
+
+	curve_of(rep, PA_BT_PREDICTIVE, 0, &byshare);
+	*bound = 0;
+	if (byshare.n == 0 || byshare.x[0] > 0.01)
+		return NAN;
+	if (byshare.x[byshare.n - 1] < 0.01) {
+		*bound = 1;
+		return byshare.y[byshare.n - 1];
+	}
+	return pa_bt_interpolate(byshare.x, byshare.y, byshare.n, 0.01);
+}
+
+static const struct pa_bt_result *
+find_policy(const struct pa_bt_report *rep, enum pa_bt_policy policy)
+{
+	for (size_t i = 0; i < rep->nresults; i++)
+		if (rep->results[i].policy == policy)
+			return &rep->results[i];
+	return NULL;
+}
+
+void
+pa_bt_write_comparisons(const struct pa_bt_report *rep)
+{
+	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
+	struct curve pred;
+	double hours;
+	int bound;
+
+	curve_of(rep, PA_BT_PREDICTIVE, 1, &pred);
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+		json_t *rec;
+		double share;
+
+		if (r->policy != PA_BT_REACTIVE)
+			continue;
+		share = predictive_share_at(&pred, r->instance_hours, &bound);
+		rec = json_object();
+		json_object_set_new(rec, "kind", json_string("backtest_comparison"));
+		json_object_set_new(rec, "tenant_service_name", json_string(rep->series->name));
+		json_object_set_new(rec, "compare", json_string("equal_cost"));
+		pa_rec_set_num(rec, "target_utilization", r->setting);
+		pa_rec_set_num(rec, "instance_hours", r->instance_hours);
+		pa_rec_set_num(rec, "reactive_overloaded_share", r->overloaded_share);
+		pa_rec_set_num(rec, "predictive_overloaded_share", share);
+		json_object_set_new(rec, "predictive_is_upper_bound", json_boolean(bound));
+		pa_rec_set_num(rec, "share_ratio", r->overloaded_share > 0 ? share / r->overloaded_share : NAN);
+		pa_out_json(rec);
+		json_decref(rec);
+	}
+
+	if (oracle == NULL)
+		return;
+	hours = predictive_hours_at_one_percent(rep, &bound);
+	{
+		json_t *rec = json_object();
+
+		json_object_set_new(rec, "kind", json_string("backtest_comparison"));
+		json_object_set_new(rec, "tenant_service_name", json_string(rep->series->name));
+		json_object_set_new(rec, "compare", json_string("oracle_at_1pct"));
+		pa_rec_set_num(rec, "overloaded_share", 0.01);
+		pa_rec_set_num(rec, "predictive_instance_hours", hours);
+		json_object_set_new(rec, "predictive_is_upper_bound", json_boolean(bound));
+		pa_rec_set_num(rec, "oracle_instance_hours", oracle->instance_hours);
+		pa_rec_set_num(rec, "hours_ratio",
+			       oracle->instance_hours > 0 ? hours / oracle->instance_hours : NAN);
+		pa_out_json(rec);
+		json_decref(rec);
+	}
+}
+
+static void
+fmt_setting(const struct pa_bt_result *r, char *buf, size_t size)
+{
+	if (r->policy == PA_BT_PREDICTIVE)
+		snprintf(buf, size, "risk=%g", r->setting);
+	else if (r->policy == PA_BT_REACTIVE)
+		snprintf(buf, size, "target=%g", r->setting);
+	else
+		snprintf(buf, size, "-");
+}
+
+void
+pa_bt_write_table(const struct pa_bt_report *rep, int header)
+{
+	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
+	struct curve pred;
+	size_t nreactive = 0;
+	char setting[40];
+
+	if (header)
+		pa_out_printf("%-24s %-10s %-12s %10s %14s %12s %10s %6s\n", "series", "policy",
+			      "setting", "overloaded", "unserved_work", "inst_hours", "cost", "util");
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+
+		fmt_setting(r, setting, sizeof setting);
+		pa_out_printf("%-24s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%\n",
+			      rep->series->name, pa_bt_policy_name(r->policy), setting,
+			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
+			      100 * r->mean_utilization);
+		nreactive += r->policy == PA_BT_REACTIVE;
+	}
+
+	/* The comparison lines only mean something with a curve to read. */
+	curve_of(rep, PA_BT_PREDICTIVE, 1, &pred);
+	if (pred.n < 2)
+		return;
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+		double share;
+		int bound;
+
+		if (r->policy != PA_BT_REACTIVE)
+			continue;
+		share = predictive_share_at(&pred, r->instance_hours, &bound);
+		if (isnan(share))
+			pa_out_printf("  at reactive target %g (%.2f inst-h): predictive costs more at every risk\n",
+				      r->setting, r->instance_hours);
+		else
+			pa_out_printf("  at reactive target %g (%.2f inst-h): overloaded %.3f%% reactive, "
+				      "%s%.3f%% predictive\n", r->setting, r->instance_hours,
+				      100 * r->overloaded_share, bound ? "<= " : "", 100 * share);
+	}
+	if (oracle != NULL) {
+		int bound;
+		double hours = predictive_hours_at_one_percent(rep, &bound);
+
+		if (isnan(hours))
+			pa_out_printf("  at 1%% overloaded: predictive never reaches 1%% in this sweep\n");
+		else
+			pa_out_printf("  at 1%% overloaded: predictive %s%.2f inst-h, oracle %.2f (%.2fx)\n",
+				      bound ? "<= " : "", hours, oracle->instance_hours,
+				      oracle->instance_hours > 0 ? hours / oracle->instance_hours : NAN);
+	}
+	(void)nreactive;
+}
+
+/* SVG drawing. */
+
+#define SVG_W 900
+#define PANEL_H 320
+#define MARGIN 60
+
+static const char *
+policy_color(enum pa_bt_policy p)
+{
+	switch (p) {
+	case PA_BT_PREDICTIVE:
+		return "#1f77b4";
+	case PA_BT_REACTIVE:
+		return "#d62728";
+	case PA_BT_STATIC:
+		return "#7f7f7f";
+	case PA_BT_ORACLE:
+		break;
+	}
+	return "#2ca02c";
+}
+
+/* Series names come from logs, so they are escaped for XML. */
+static void
+svg_text(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&':
+			fputs("&amp;", fp);
+			break;
+		case '<':
+			fputs("&lt;", fp);
+			break;
+		case '>':
+			fputs("&gt;", fp);
+			break;
+		case '"':
+			fputs("&quot;", fp);
+			break;
+		default:
+			putc(*s, fp);
+		}
+	}
+}
+
+static void
+svg_axes(FILE *fp, double top, const char *title, const char *xlabel, const char *ylabel,
+	 double xmin, double xmax, double ymax)
+{
+	double w = SVG_W - 2 * MARGIN, h = PANEL_H - 2 * MARGIN;
+
+	fprintf(fp, "<text x=\"%d\" y=\"%.0f\" font-weight=\"bold\">", MARGIN, top + 25);
+	svg_text(fp, title);
+	fprintf(fp, "</text>\n");
+	fprintf(fp, "<rect x=\"%d\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#000\"/>\n",
+		MARGIN, top + MARGIN, w, h);
+	fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", MARGIN + w / 2,
+		top + PANEL_H - 15, xlabel);
+	fprintf(fp, "<text x=\"15\" y=\"%.0f\" transform=\"rotate(-90 15 %.0f)\" text-anchor=\"middle\">%s</text>\n",
+		top + PANEL_H / 2.0, top + PANEL_H / 2.0, ylabel);
+	fprintf(fp, "<text x=\"%d\" y=\"%.0f\" font-size=\"11\">%.4g</text>\n", MARGIN, top + PANEL_H - MARGIN + 15, xmin);
+	fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%.4g</text>\n",
+		MARGIN + w, top + PANEL_H - MARGIN + 15, xmax);
+	fprintf(fp, "<text x=\"%d\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">%.4g</text>\n", MARGIN - 4,
+		top + MARGIN + 10, ymax);
+	fprintf(fp, "<text x=\"%d\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\">0</text>\n", MARGIN - 4,
+		top + PANEL_H - MARGIN);
+}
+
+static double
+sx(double v, double lo, double hi)
+{
+	return MARGIN + (hi > lo ? (v - lo) / (hi - lo) : 0.5) * (SVG_W - 2 * MARGIN);
+}
+
+static double
+sy(double v, double top, double hi)
+{
+	return top + PANEL_H - MARGIN - (hi > 0 ? v / hi : 0) * (PANEL_H - 2 * MARGIN);
+}
+
+static void
+svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
+{
+	double xmin = INFINITY, xmax = 0, ymax = 0;
+	static const enum pa_bt_policy order[] = { PA_BT_REACTIVE, PA_BT_PREDICTIVE, PA_BT_STATIC, PA_BT_ORACLE };
+
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+
+		xmin = fmin(xmin, r->instance_hours);
+		xmax = fmax(xmax, r->instance_hours);
+		ymax = fmax(ymax, 100 * r->overloaded_share);
+	}
+	if (ymax <= 0)
+		ymax = 1;
+	svg_axes(fp, top, rep->series->name, "instance-hours", "overloaded buckets, %", xmin, xmax, ymax);
+	for (size_t p = 0; p < 4; p++) {
+		struct curve c;
+
+		curve_of(rep, order[p], 1, &c);
+		if (c.n == 0)
+			continue;
+		if (c.n > 1) {
+			fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+				policy_color(order[p]));
+			for (size_t i = 0; i < c.n; i++)
+				fprintf(fp, "%.1f,%.1f ", sx(c.x[i], xmin, xmax), sy(100 * c.y[i], top, ymax));
+			fprintf(fp, "\"/>\n");
+		}
+		for (size_t i = 0; i < c.n; i++)
+			fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n",
+				sx(c.x[i], xmin, xmax), sy(100 * c.y[i], top, ymax), policy_color(order[p]));
+		fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\" font-size=\"12\">%s</text>\n",
+			SVG_W - MARGIN - 90.0, top + MARGIN + 15.0 + 15.0 * p, policy_color(order[p]),
+			pa_bt_policy_name(order[p]));
+	}
+}
+
+/* Demand and capacity over time, each pixel column showing its bucket maximum. */
+static void
+svg_timeline(FILE *fp, const struct pa_bt_report *rep, double top, size_t warmup)
+{
+	const struct pa_bt_series *s = rep->series;
+	const struct pa_bt_result *lines[2] = { rep->chart_reactive, rep->chart_predictive };
+	size_t cols = SVG_W - 2 * MARGIN, n = s->n - warmup;
+	double ymax = 0;
+	char title[160];
+
+	for (size_t t = warmup; t < s->n; t++) {
+		if (!isnan(s->work[t]))
+			ymax = fmax(ymax, s->work[t]);
+		for (int l = 0; l < 2; l++)
+			if (lines[l] && lines[l]->capacity)
+				ymax = fmax(ymax, lines[l]->capacity[t]);
+	}
+	if (ymax <= 0)
+		ymax = 1;
+	snprintf(title, sizeof title, "%s: demand and capacity over time", s->name);
+	svg_axes(fp, top, title, "bucket", "work units per second", (double)warmup, (double)s->n - 1, ymax);
+	for (int l = -1; l < 2; l++) {
+		const double *v = l < 0 ? s->work : (lines[l] ? lines[l]->capacity : NULL);
+		const char *color = l < 0 ? "#000" : policy_color(lines[l]->policy);
+
+		if (v == NULL)
+			continue;
+		fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", color,
+			l < 0 ? "1" : "1.5");
+		for (size_t c = 0; c < cols && n > 0; c++) {
+			size_t a = warmup + c * n / cols, b = warmup + (c + 1) * n / cols;
+			double m = -1;
+
+			if (b <= a)
+				b = a + 1;
+			for (size_t t = a; t < b && t < s->n; t++)
+				if (!isnan(v[t]))
+					m = fmax(m, v[t]);
+			if (m >= 0)
+				fprintf(fp, "%.1f,%.1f ", MARGIN + (double)c, sy(m, top, ymax));
+		}
+		fprintf(fp, "\"/>\n");
+	}
+	fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">demand (black)</text>\n",
+		SVG_W - MARGIN - 180.0, top + MARGIN + 15.0);
+	for (int l = 0; l < 2; l++) {
+		char setting[40];
+
+		if (lines[l] == NULL)
+			continue;
+		fmt_setting(lines[l], setting, sizeof setting);
+		fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\" font-size=\"12\">%s %s</text>\n",
+			SVG_W - MARGIN - 180.0, top + MARGIN + 30.0 + 15.0 * l, policy_color(lines[l]->policy),
+			pa_bt_policy_name(lines[l]->policy), setting);
+	}
+}
+
+int
+pa_bt_write_svg(FILE *fp, const struct pa_bt_report *reps, size_t nreps)
+{
+	fprintf(fp, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%zu\" "
+		    "font-family=\"sans-serif\" font-size=\"13\">\n", SVG_W, nreps * 2 * PANEL_H);
+	fprintf(fp, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
+	for (size_t i = 0; i < nreps; i++) {
+		svg_tradeoff(fp, &reps[i], (double)(2 * i) * PANEL_H);
+		svg_timeline(fp, &reps[i], (double)(2 * i + 1) * PANEL_H, reps[i].warmup);
+	}
+	fprintf(fp, "</svg>\n");
+	return ferror(fp) ? -1 : 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * btio.h - pa-backtest's bucket intake and its reports (NDJSON, table, SVG).
+ *
+ * Bucket records are grouped per tenant_service_name in first-seen order.
+ * Work per bucket is complexity_sum, else requests * complexity_mean, else
+ * requests (complexity 1), over step_s.  Records for the same bucket add
+ * up, so shard partials merge; missing buckets inside the span are
+ * unknown (NAN), not zero.
+ */
+#ifndef PA_BTIO_H
+#define PA_BTIO_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "backtest.h"
+#include "input.h"
+
+struct pa_bt_input;
+
+struct pa_bt_input *pa_bt_input_new(void);
+void pa_bt_input_free(struct pa_bt_input *in);
+
+/*
+ * Take one record (borrowed).  Returns 1 when it was a bucket (taken or
+ * rejected with where:lineno), 0 for other kinds, which pa-backtest ignores.
+ */
+int pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
+		       const struct pa_line *line);
+
+size_t pa_bt_input_count(const struct pa_bt_input *in);
+
+/*
+ * Build series i as a regular array.  out->name and out->work are owned by
+ * the caller (pa_bt_series_free).  Returns 0, or -1 with a message.
+ */
+int pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *out,
+		       char *err, size_t errsize);
+
+/* Every result of one series, for the reports. */
+struct pa_bt_report {
+	const struct pa_bt_series *series;
+	size_t warmup;			/* first scored bucket */
+	const char *model;		/* forecaster's model, or NULL */
+	struct pa_bt_result *results;	/* borrowed */
+	size_t nresults;
+	const struct pa_bt_result *chart_predictive;	/* the chosen settings, or NULL */
+	const struct pa_bt_result *chart_reactive;
+};
+
+/* Write one "backtest" record per result. */
+void pa_bt_write_records(const struct pa_bt_report *rep);
+
+/*
+ * Write the equal-cost comparison records: for each reactive target, the
+ * predictive overloaded share interpolated at its instance-hours; and the
+ * predictive instance-hours at a 1% overloaded share against the oracle's.
+ */
+void pa_bt_write_comparisons(const struct pa_bt_report *rep);
+
+/* Write the readable table of one series (and its comparisons when swept). */
+void pa_bt_write_table(const struct pa_bt_report *rep, int header);
+
+/*
+ * Write an SVG with, per series, the cost/overload curves and demand
+ * against capacity over time.  Returns 0, or -1 with errno set.
+ */
+int pa_bt_write_svg(FILE *fp, const struct pa_bt_report *reps, size_t nreps);
+
+#endif

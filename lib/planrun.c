@@ -1,0 +1,509 @@
+/*
+ * planrun.c - collect forecasts and usage per series, then plan each once.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "ndjson.h"
+#include "plan.h"
+#include "planrun.h"
+
+struct forecast {
+	pa_usec_t ts;
+	size_t order;		/* input position, so a repeated bucket keeps the last */
+	struct pa_forecast_point point;
+};
+
+struct series {
+	char *name;
+	char *tenant, *service;
+	int has_forecast;
+	pa_usec_t issued_at;		/* latest issue seen; older issues are dropped */
+	struct forecast *forecasts;
+	size_t nforecasts, cap;
+	int have_usage;
+	pa_usec_t usage_ts;		/* latest usage timestamp */
+	json_t *instances;		/* instance_id -> cpu_usage, or null when invalid */
+	char *lost;			/* why the series cannot be planned, or NULL */
+};
+
+struct pa_plan_run {
+	const struct pa_planconf *conf;
+	int now_set;
+	pa_usec_t now;
+	int keep_input;
+	json_t *index;			/* name -> position in list */
+	struct series **list;
+	size_t n, cap;
+	size_t order;
+};
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return p;
+}
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (p == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return p;
+}
+
+struct pa_plan_run *
+pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int keep_input)
+{
+	struct pa_plan_run *r = calloc(1, sizeof *r);
+
+	if (r == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	r->conf = conf;
+	r->now_set = now_set;
+	r->now = now;
+	r->keep_input = keep_input;
+	r->index = json_object();
+	return r;
+}
+
+static struct series *
+series_get(struct pa_plan_run *r, const char *name)
+{
+	json_t *pos = json_object_get(r->index, name);
+	struct series *s;
+	const char *slash;
+
+	if (pos != NULL)
+		return r->list[json_integer_value(pos)];
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 16;
+		r->list = xrealloc(r->list, r->cap * sizeof *r->list);
+	}
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	s->name = xstrdup(name);
+	slash = strchr(name, '/');
+	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : xstrdup(name);
+	s->service = xstrdup(slash ? slash + 1 : "");
+	if (s->tenant == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	s->instances = json_object();
+	json_object_set_new(r->index, name, json_integer((json_int_t)r->n));
+	r->list[r->n++] = s;
+	return s;
+}
+
+static void
+series_lose(struct series *s, const char *why)
+{
+	if (s->lost == NULL)
+		s->lost = xstrdup(why);
+}
+
+/* An optional bound: NAN when absent or null, -1 returned when not a number. */
+static int
+optional_num(const json_t *rec, const char *key, double *out)
+{
+	int got = pa_rec_num(rec, key, out);
+
+	if (got == 0)
+		*out = NAN;
+	return got < 0 ? -1 : 0;
+}
+
+static void
+reject(const char *where, const struct pa_line *line, const char *cls, const char *msg)
+{
+	pa_reject(where, line->lineno, line->text, line->len, cls, "%s", msg);
+}
+
+static void
+take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const char *where,
+	      const struct pa_line *line)
+{
+	struct pa_forecast_point p;
+	struct pa_work_dist dist;
+	struct series *s;
+	pa_usec_t ts, issued = 0;
+	char msg[400], why[300];
+	static const char *required[] = { "step_s", "predicted_volume", "predicted_complexity" };
+	double *slots[] = { &p.step_s, &p.volume, &p.complexity };
+
+	s = series_get(r, name);
+	for (size_t i = 0; i < 3; i++) {
+		if (pa_rec_num(rec, required[i], slots[i]) != 1) {
+			snprintf(msg, sizeof msg, "%s: field \"%s\" is missing or not a number", name,
+				 required[i]);
+			reject(where, line, "invalid forecast", msg);
+			snprintf(why, sizeof why, "forecast at %s:%ld has no valid %s", where,
+				 line->lineno, required[i]);
+			series_lose(s, why);
+			return;
+		}
+	}
+	{
+		static const char *bounds[] = { "volume_lower", "volume_upper", "complexity_lower",
+						"complexity_upper", "interval_level" };
+		double *bound_slots[] = { &p.volume_lower, &p.volume_upper, &p.complexity_lower,
+					  &p.complexity_upper, &p.level };
+
+		for (size_t i = 0; i < 5; i++) {
+			if (optional_num(rec, bounds[i], bound_slots[i]) == 0)
+				continue;
+			snprintf(msg, sizeof msg, "%s: field \"%s\" is not a number", name, bounds[i]);
+			reject(where, line, "invalid forecast", msg);
+			snprintf(why, sizeof why, "forecast at %s:%ld has an invalid %s", where,
+				 line->lineno, bounds[i]);
+			series_lose(s, why);
+			return;
+		}
+	}
+	if (pa_work_dist_from_forecast(&p, &dist, why, sizeof why) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", name, why);
+		reject(where, line, "invalid forecast", msg);
+		snprintf(msg, sizeof msg, "forecast at %s:%ld: %s", where, line->lineno, why);
+		series_lose(s, msg);
+		return;
+	}
+	if (pa_rec_time(rec, "ts", &ts) != 1 ||
+	    (!r->now_set && pa_rec_time(rec, "issued_at", &issued) != 1)) {
+		snprintf(msg, sizeof msg, "%s: field \"ts\" or \"issued_at\" is missing or not a timestamp%s",
+			 name, r->now_set ? "" : " (--now plans without issued_at)");
+		reject(where, line, "invalid forecast", msg);
+		snprintf(why, sizeof why, "forecast at %s:%ld has no valid timestamp", where, line->lineno);
+		series_lose(s, why);
+		return;
+	}
+	if (r->now_set)
+		pa_rec_time(rec, "issued_at", &issued);
+
+	if (s->tenant[0] == '\0' || s->service[0] == '\0') {
+		const char *t = pa_rec_str(rec, "tenant"), *v = pa_rec_str(rec, "service");
+
+		if (t != NULL && v != NULL) {
+			free(s->tenant);
+			free(s->service);
+			s->tenant = xstrdup(t);
+			s->service = xstrdup(v);
+		}
+	}
+
+	/* Only the latest issue of a series is planned from. */
+	if (s->has_forecast && issued < s->issued_at)
+		return;
+	if (!s->has_forecast || issued > s->issued_at) {
+		s->nforecasts = 0;
+		s->issued_at = issued;
+		s->has_forecast = 1;
+	}
+	if (s->nforecasts == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->forecasts = xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
+	}
+	s->forecasts[s->nforecasts].ts = ts;
+	s->forecasts[s->nforecasts].order = r->order++;
+	s->forecasts[s->nforecasts].point = p;
+	s->nforecasts++;
+}
+
+static void
+take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const char *where,
+	   const struct pa_line *line)
+{
+	const char *id = pa_rec_str(rec, "instance_id");
+	struct series *s;
+	pa_usec_t ts;
+	double cpu;
+	char msg[300];
+
+	if (id == NULL || pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and \"instance_id\"", name);
+		reject(where, line, "invalid usage", msg);
+		return;
+	}
+	s = series_get(r, name);
+	if (s->have_usage && ts < s->usage_ts)
+		return;
+	if (!s->have_usage || ts > s->usage_ts) {
+		json_object_clear(s->instances);
+		s->usage_ts = ts;
+		s->have_usage = 1;
+	}
+
+	/* A missing or impossible reading is kept as null: it blocks scale-in. */
+	if (pa_rec_num(rec, "cpu_usage", &cpu) == 1 && cpu >= 0)
+		json_object_set_new(s->instances, id, json_real(cpu));
+	else
+		json_object_set_new(s->instances, id, json_null());
+}
+
+int
+pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
+		   const struct pa_line *line)
+{
+	const char *kind = pa_rec_kind(rec);
+	const char *name;
+	int forecast;
+
+	if (kind == NULL)
+		return 0;
+	forecast = strcmp(kind, "forecast") == 0;
+	if (!forecast && strcmp(kind, "usage") != 0)
+		return 0;
+
+	name = pa_rec_str(rec, "tenant_service_name");
+	if (name == NULL || name[0] == '\0') {
+		reject(where, line, forecast ? "invalid forecast" : "invalid usage",
+		       "field \"tenant_service_name\" is missing");
+		return 1;
+	}
+	if (r->keep_input)
+		pa_out_json(rec);
+	if (forecast)
+		take_forecast(r, rec, name, where, line);
+	else
+		take_usage(r, rec, name, where, line);
+	return 1;
+}
+
+static const char *
+find(const char *hay, size_t len, const char *needle, size_t nlen)
+{
+	for (size_t i = 0; i + nlen <= len; i++)
+		if (memcmp(hay + i, needle, nlen) == 0)
+			return hay + i;
+	return NULL;
+}
+
+void
+pa_plan_run_lost_line(struct pa_plan_run *r, const char *text, size_t len)
+{
+	static const char key[] = "\"tenant_service_name\"";
+	const char *end = text + len, *p, *q;
+	char name[256], why[320];
+
+	p = find(text, len, key, sizeof key - 1);
+	if (p == NULL)
+		return;
+	p += sizeof key - 1;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= end || *p++ != ':')
+		return;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p >= end || *p++ != '"')
+		return;
+	for (q = p; q < end && *q != '"' && *q != '\\'; q++)
+		;
+	if (q >= end || *q != '"' || q == p || (size_t)(q - p) >= sizeof name)
+		return;
+	memcpy(name, p, (size_t)(q - p));
+	name[q - p] = '\0';
+
+	/* Only a series that also has forecasts is at stake; usage-only stays quiet. */
+	snprintf(why, sizeof why, "an input line naming it was not valid JSON");
+	series_lose(series_get(r, name), why);
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+	const struct forecast *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Sort and drop repeated buckets, keeping the one read last. */
+static void
+sort_forecasts(struct series *s)
+{
+	size_t out = 0;
+
+	qsort(s->forecasts, s->nforecasts, sizeof *s->forecasts, by_time);
+	for (size_t i = 0; i < s->nforecasts; i++) {
+		if (out > 0 && s->forecasts[out - 1].ts == s->forecasts[i].ts)
+			out--;
+		s->forecasts[out++] = s->forecasts[i];
+	}
+	s->nforecasts = out;
+}
+
+static void
+write_plan(const struct series *s, pa_usec_t now, pa_usec_t target, long current,
+	   const struct pa_plan_result *res)
+{
+	json_t *rec = json_object();
+
+	json_object_set_new(rec, "kind", json_string("plan"));
+	json_object_set_new(rec, "tenant_service_name", json_string(s->name));
+	json_object_set_new(rec, "tenant", json_string(s->tenant));
+	json_object_set_new(rec, "service", json_string(s->service));
+	pa_rec_set_time(rec, "ts", now);
+	pa_rec_set_time(rec, "target_ts", target);
+	if (current >= 0)
+		pa_rec_set_num(rec, "current_instances", (double)current);
+	else
+		json_object_set_new(rec, "current_instances", json_null());
+	pa_rec_set_num(rec, "optimal_instances", (double)res->optimal);
+	pa_rec_set_num(rec, "on_demand_instances", (double)res->on_demand);
+	pa_rec_set_num(rec, "spot_instances", (double)res->spot);
+	json_object_set_new(rec, "action", json_string(pa_plan_action_name(res->action)));
+	if (current >= 0)
+		pa_rec_set_num(rec, "delta", (double)res->delta);
+	else
+		json_object_set_new(rec, "delta", json_null());
+	pa_rec_set_num(rec, "expected_utilization", res->expected_utilization);
+	pa_rec_set_num(rec, "overload_probability", res->overload_probability);
+	pa_rec_set_num(rec, "expected_unserved_work", res->expected_unserved);
+	pa_rec_set_num(rec, "hourly_cost", res->hourly_cost);
+	json_object_set_new(rec, "reason", json_string(res->reason));
+	json_object_set_new(rec, "message", json_string(res->message));
+	pa_out_json(rec);
+	json_decref(rec);
+}
+
+static void
+current_from_usage(const struct series *s, struct pa_plan_input *in)
+{
+	const char *id;
+	json_t *cpu;
+
+	in->current = -1;
+	in->current_load = -1;
+	in->signals_missing = 0;
+	if (!s->have_usage)
+		return;
+	in->current = (long)json_object_size(s->instances);
+	in->current_load = 0;
+	json_object_foreach(s->instances, id, cpu) {
+		if (json_is_number(cpu))
+			in->current_load += json_number_value(cpu);
+		else
+			in->signals_missing++;
+	}
+}
+
+/* Plan one series; returns an exit status for it. */
+static int
+plan_series(struct pa_plan_run *r, struct series *s)
+{
+	struct pa_plan_settings set;
+	struct pa_plan_input in;
+	struct pa_plan_result res;
+	struct pa_work_dist dist;
+	const struct forecast *hit = NULL;
+	pa_usec_t now, target, window_end, last_end;
+	char err[300], buf[2][40];
+
+	if (s->lost != NULL) {
+		pa_warn("%s: no plan: %s", s->name, s->lost);
+		return PA_EXIT_DATA;
+	}
+	if (pa_planconf_settings(r->conf, s->name, &set, err, sizeof err) != 0) {
+		pa_warn("%s: no plan: %s", s->name, err);
+		return PA_EXIT_USAGE;
+	}
+	sort_forecasts(s);
+	now = r->now_set ? r->now : s->issued_at;
+	target = now + (pa_usec_t)llround(set.lead_time_s * PA_USEC_PER_SEC);
+	window_end = target + (pa_usec_t)llround(set.stabilization_s * PA_USEC_PER_SEC);
+
+	for (size_t i = 0; i < s->nforecasts; i++) {
+		const struct forecast *f = &s->forecasts[i];
+
+		if (f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC) > target) {
+			hit = f;
+			break;
+		}
+	}
+	if (hit == NULL) {
+		const struct forecast *f = &s->forecasts[s->nforecasts - 1];
+
+		last_end = f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC);
+		pa_warn("%s: no plan: now + lead time is %s but the forecast ends at %s "
+			"(forecast a longer horizon or shorten --lead-time)",
+			s->name, pa_time_format(target, buf[0], sizeof buf[0]),
+			pa_time_format(last_end, buf[1], sizeof buf[1]));
+		return PA_EXIT_DATA;
+	}
+
+	/* Checked at intake, so the conversion cannot fail now. */
+	if (pa_work_dist_from_forecast(&hit->point, &in.target, err, sizeof err) != 0)
+		assert(0);
+	/* Scale-in looks from now, not from the target, because an instance
+	 * removed now cannot come back before the lead time has passed. */
+	in.window_need = -1;
+	for (const struct forecast *f = s->forecasts; f < s->forecasts + s->nforecasts && f->ts < window_end; f++) {
+		long need;
+
+		if (f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC) <= now)
+			continue;
+		if (pa_work_dist_from_forecast(&f->point, &dist, err, sizeof err) != 0)
+			continue;
+		need = pa_plan_need(&set, &dist);
+		if (need > in.window_need)
+			in.window_need = need;
+	}
+	current_from_usage(s, &in);
+	pa_plan_decide(&set, &in, &res);
+	write_plan(s, now, target, in.current, &res);
+	return PA_EXIT_OK;
+}
+
+int
+pa_plan_run_finish(struct pa_plan_run *r)
+{
+	int rc = PA_EXIT_OK;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct series *s = r->list[i];
+		int one;
+
+		if (!s->has_forecast && s->lost == NULL)
+			continue;
+		if (!s->has_forecast) {
+			pa_warn("%s: no plan: %s", s->name, s->lost);
+			one = PA_EXIT_DATA;
+		} else {
+			one = plan_series(r, s);
+		}
+		if (one > rc)
+			rc = one;
+	}
+	return rc;
+}
+
+void
+pa_plan_run_free(struct pa_plan_run *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		struct series *s = r->list[i];
+
+		free(s->name);
+		free(s->tenant);
+		free(s->service);
+		free(s->forecasts);
+		free(s->lost);
+		json_decref(s->instances);
+		free(s);
+	}
+	free(r->list);
+	json_decref(r->index);
+	free(r);
+}

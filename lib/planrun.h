@@ -1,0 +1,57 @@
+/*
+ * planrun.h - pa-plan's record intake and per-series planning.
+ *
+ * Forecast and usage records are collected per tenant service; every other
+ * kind is left to the caller to pass through.  At the end each series with
+ * forecasts is planned once and one plan record is written, in the order
+ * the series first appeared.  A series with a rejected forecast, bad
+ * settings or too short a horizon gets a message naming it and no plan;
+ * the others are still planned.
+ *
+ * Memory: one entry per forecast record of the latest issue per series,
+ * and the instance ids of the latest usage timestamp per series.
+ */
+#ifndef PA_PLANRUN_H
+#define PA_PLANRUN_H
+
+#include <jansson.h>
+
+#include "input.h"
+#include "planconf.h"
+#include "timeutil.h"
+
+struct pa_plan_run;
+
+/*
+ * conf is borrowed and must outlive the run.  now_set: plan at now instead
+ * of each series' latest issued_at.  keep_input: also pass forecast and
+ * usage records through.
+ */
+struct pa_plan_run *pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now,
+				    int keep_input);
+
+/*
+ * Take one parsed record (borrowed).  Returns 1 when the record was
+ * consumed or rejected, 0 when the caller should pass it through.  A bad
+ * forecast or usage record is rejected here with where:lineno.
+ */
+int pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
+		       const struct pa_line *line);
+
+/*
+ * Note an input line that was not valid JSON: when it names a
+ * tenant_service_name, that series is not planned, since one of its
+ * records was lost.
+ */
+void pa_plan_run_lost_line(struct pa_plan_run *r, const char *text, size_t len);
+
+/*
+ * Plan every series and write the plan records.  Returns PA_EXIT_OK,
+ * PA_EXIT_DATA when a series was skipped for its data, or PA_EXIT_USAGE
+ * when one was skipped for its settings.
+ */
+int pa_plan_run_finish(struct pa_plan_run *r);
+
+void pa_plan_run_free(struct pa_plan_run *r);
+
+#endif

@@ -1,0 +1,929 @@
+/* route.c - router weights: reading, scaling to each router's range, and emitters. */
+#include "route.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "kube.h"
+#include "ndjson.h"
+
+static char *
+dup_or_null(const char *s)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return d;
+}
+
+void
+pa_pool_add(struct pa_pool *p, const char *name, const char *addr, double raw, int ready)
+{
+	struct pa_server *s;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		p->v = realloc(p->v, p->cap * sizeof *p->v);
+		if (p->v == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+	}
+	s = &p->v[p->n++];
+	memset(s, 0, sizeof *s);
+	s->name = dup_or_null(name ? name : addr);
+	s->addr = dup_or_null(addr);
+	s->raw = raw;
+	s->spare = NAN;
+	s->ready = ready;
+	s->phase = PA_PHASE_SERVING;
+}
+
+void
+pa_pool_free(struct pa_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->v[i].name);
+		free(p->v[i].addr);
+	}
+	free(p->v);
+	free(p->backend);
+	free(p->series);
+	memset(p, 0, sizeof *p);
+}
+
+int
+pa_route_name_check(const char *s, int is_addr, char *why, size_t whysize)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 100) {
+		snprintf(why, whysize, "must be 1 to 100 bytes");
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.')
+			continue;
+		if (c == ':' || (is_addr && (c == '[' || c == ']')))
+			continue;
+		snprintf(why, whysize, "contains %s at position %zu", pa_quote(s + i, 1), i + 1);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *
+value_text(const json_t *v)
+{
+	char *text;
+	const char *q;
+
+	if (v == NULL)
+		return "(missing)";
+	if (json_is_string(v))
+		return pa_quote(json_string_value(v), json_string_length(v));
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (text == NULL)
+		return "(unprintable)";
+	q = pa_quote(text, strlen(text));
+	free(text);
+	return q;
+}
+
+int
+pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t whysize,
+		     const char **cls)
+{
+	const char *backend = pa_rec_str(rec, "backend");
+	const char *word = "backend";
+	const json_t *servers = json_object_get(rec, "servers");
+	char rule[200];
+	size_t i, bad = 0;
+	const json_t *s;
+
+	memset(pool, 0, sizeof *pool);
+	if (backend == NULL) {
+		backend = pa_rec_str(rec, "upstream");
+		word = "upstream";
+	}
+	if (servers == NULL)
+		servers = json_object_get(rec, "backends");
+	if (backend == NULL) {
+		snprintf(why, whysize, "route record has no \"backend\" or \"upstream\" name");
+		*cls = "missing backend";
+		return -1;
+	}
+	if (pa_route_name_check(backend, 0, rule, sizeof rule) != 0) {
+		snprintf(why, whysize, "%s name %s %s", word, pa_quote(backend, strlen(backend)),
+			 rule);
+		*cls = "invalid name";
+		return -1;
+	}
+	if (!json_is_array(servers) || json_array_size(servers) == 0) {
+		snprintf(why, whysize, "%s %s has no servers (a non-empty \"servers\" array)", word,
+			 pa_quote(backend, strlen(backend)));
+		*cls = "missing servers";
+		return -1;
+	}
+
+	pool->backend = dup_or_null(backend);
+	json_array_foreach(servers, i, s) {
+		const char *name = pa_rec_str(s, "name"), *addr = pa_rec_str(s, "addr");
+		const char *label = "(unnamed)";
+		const json_t *w = json_object_get(s, "weight");
+		const json_t *ready = json_object_get(s, "ready");
+		double weight;
+
+		if (name != NULL)
+			label = name;
+		else if (addr != NULL)
+			label = addr;
+		if (!json_is_object(s) || (name == NULL && addr == NULL)) {
+			snprintf(why, whysize, "%s %s server %zu has no \"name\" or \"addr\"", word,
+				 pa_quote(backend, strlen(backend)), i + 1);
+			*cls = "invalid name";
+			goto fail;
+		}
+		if ((name && pa_route_name_check(name, 0, rule, sizeof rule) != 0) ||
+		    (addr && pa_route_name_check(addr, 1, rule, sizeof rule) != 0)) {
+			snprintf(why, whysize, "%s %s server %s: name or address %s", word,
+				 pa_quote(backend, strlen(backend)), pa_quote(label, strlen(label)),
+				 rule);
+			*cls = "invalid name";
+			goto fail;
+		}
+		if (!json_is_number(w) || !isfinite(json_number_value(w)) ||
+		    json_number_value(w) < 0) {
+			/* Name every bad server of the backend in one message. */
+			size_t used = strlen(why);
+
+			if (bad == 0)
+				used = (size_t)snprintf(why, whysize, "%s %s:", word,
+							pa_quote(backend, strlen(backend)));
+			if (used < whysize)
+				snprintf(why + used, whysize - used, "%s server %s weight %s is %s",
+					 bad ? ";" : "", pa_quote(label, strlen(label)),
+					 value_text(w), json_is_number(w) ? "negative" : "not a number");
+			bad++;
+			continue;
+		}
+		weight = json_number_value(w);
+		pa_pool_add(pool, name, addr, weight, ready == NULL || json_is_true(ready));
+	}
+	if (bad > 0) {
+		*cls = "invalid weight";
+		goto fail;
+	}
+	pool->noun = strcmp(word, "upstream") == 0 ? "upstream" : "backend";
+	return 0;
+fail:
+	pa_pool_free(pool);
+	return -1;
+}
+
+static int
+is_live(const struct pa_server *s)
+{
+	return s->ready && s->raw > 0 &&
+	       (s->phase == PA_PHASE_SERVING || s->phase == PA_PHASE_PROMOTING);
+}
+
+static double
+max_live(const struct pa_pool *p)
+{
+	double m = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (is_live(&p->v[i]) && p->v[i].raw > m)
+			m = p->v[i].raw;
+	return m;
+}
+
+static int
+no_live(const struct pa_pool *p, char *why, size_t whysize)
+{
+	snprintf(why, whysize, "%s %s: every weight is 0 or its server is not ready, "
+		 "so no server would take traffic", p->noun ? p->noun : "backend",
+		 pa_quote(p->backend, strlen(p->backend)));
+	return -1;
+}
+
+int
+pa_route_scale_haproxy(struct pa_pool *p, char *why, size_t whysize)
+{
+	double m = max_live(p);
+
+	if (m <= 0)
+		return no_live(p, why, whysize);
+	for (size_t i = 0; i < p->n; i++) {
+		struct pa_server *s = &p->v[i];
+
+		s->weight = 0;
+		if (!is_live(s))
+			continue;
+		/* A live server keeps at least 1: rounding must not drain it. */
+		s->weight = (int)lround(s->raw / m * PA_HAPROXY_WEIGHT_MAX);
+		if (s->weight < 1)
+			s->weight = 1;
+	}
+	return 0;
+}
+
+static long
+gcd(long a, long b)
+{
+	while (b != 0) {
+		long t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Whether every live weight times scale is a whole number (within rounding of decimal input). */
+static int
+whole_at(const struct pa_pool *p, double scale)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		double v = p->v[i].raw * scale;
+
+		if (is_live(&p->v[i]) && (v > 1e9 || fabs(v - nearbyint(v)) > 1e-6 * fmax(1, v)))
+			return 0;
+	}
+	return 1;
+}
+
+int
+pa_route_scale_nginx(struct pa_pool *p, char *why, size_t whysize)
+{
+	double m = max_live(p), scale = 0;
+	long g = 0, top = 0;
+
+	if (m <= 0)
+		return no_live(p, why, whysize);
+
+	/* Decimal weights such as 0.5 and 0.25 become exact integers (2 and 1) when they can. */
+	for (double s = 1; s <= 1e4; s *= 10) {
+		if (whole_at(p, s)) {
+			scale = s;
+			break;
+		}
+	}
+	if (scale == 0)
+		scale = PA_NGINX_WEIGHT_MAX / m;
+	for (size_t i = 0; i < p->n; i++) {
+		struct pa_server *s = &p->v[i];
+
+		s->weight = 0;
+		if (!is_live(s))
+			continue;
+		s->weight = (int)fmax(1, nearbyint(fmin(s->raw * scale, 1e9)));
+		g = gcd(s->weight, g);
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->v[i].weight > 0)
+			p->v[i].weight = (int)(p->v[i].weight / g);
+		if (p->v[i].weight > top)
+			top = p->v[i].weight;
+	}
+	if (top > PA_NGINX_WEIGHT_MAX) {
+		for (size_t i = 0; i < p->n; i++) {
+			struct pa_server *s = &p->v[i];
+
+			if (s->weight > 0)
+				s->weight = (int)fmax(1, lround((double)s->weight / (double)top *
+								PA_NGINX_WEIGHT_MAX));
+		}
+	}
+	return 0;
+}
+
+int
+pa_route_scale_percent(struct pa_pool *p, char *why, size_t whysize)
+{
+	double sum = 0, *rem;
+	int total = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (is_live(&p->v[i]))
+			sum += p->v[i].raw;
+	if (sum <= 0)
+		return no_live(p, why, whysize);
+	rem = malloc(p->n * sizeof *rem);
+	if (rem == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+
+	/* Largest remainder: floors first, then the leftover points by largest fraction. */
+	for (size_t i = 0; i < p->n; i++) {
+		double exact = is_live(&p->v[i]) ? p->v[i].raw / sum * 100 : 0;
+
+		p->v[i].weight = (int)floor(exact);
+		rem[i] = is_live(&p->v[i]) ? exact - floor(exact) : -1;
+		total += p->v[i].weight;
+	}
+	while (total < 100) {
+		size_t best = 0;
+
+		for (size_t i = 1; i < p->n; i++)
+			if (rem[i] > rem[best])
+				best = i;
+		p->v[best].weight++;
+		rem[best] = -1;
+		total++;
+	}
+	free(rem);
+	return 0;
+}
+
+int
+pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
+			  const struct pa_capacity_model *m)
+{
+	double mean = 0, predicted;
+	size_t ready = 0;
+	int fallback = 1;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->v[i].ready)
+			continue;
+		mean += cpu[i];
+		ready++;
+	}
+	if (ready == 0) {
+		for (size_t i = 0; i < p->n; i++)
+			p->v[i].raw = 0;
+		return 0;
+	}
+	mean /= (double)ready;
+
+	if (isfinite(m->demand) && m->capacity > 0)
+		predicted = m->demand / (m->capacity * (double)ready);
+	else if (isfinite(m->expected_utilization))
+		predicted = m->expected_utilization;
+	else
+		predicted = mean;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct pa_server *s = &p->v[i];
+		double u;
+
+		if (!s->ready) {
+			s->raw = 0;
+			s->spare = 0;
+			continue;
+		}
+		/* An instance busier than its peers now is expected to stay busier. */
+		u = mean > 0 ? cpu[i] * predicted / mean : predicted;
+		s->raw = fmax(0, m->max_utilization - u);
+		s->spare = s->raw;
+		if (s->raw > 0)
+			fallback = 0;
+	}
+	if (fallback) {
+		for (size_t i = 0; i < p->n; i++)
+			p->v[i].raw = p->v[i].ready ? 1 : 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+pa_pool_fallback_capacity(struct pa_pool *p)
+{
+	int changed = 0;
+
+	if (max_live(p) > 0)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		struct pa_server *s = &p->v[i];
+
+		if (s->ready && (s->phase == PA_PHASE_SERVING || s->phase == PA_PHASE_PROMOTING)) {
+			s->raw = 1;
+			changed = 1;
+		}
+	}
+	return changed;
+}
+
+const char *
+pa_phase_name(enum pa_phase ph)
+{
+	switch (ph) {
+	case PA_PHASE_SERVING:
+		return "serving";
+	case PA_PHASE_SHADOW:
+		return "shadow";
+	case PA_PHASE_PROMOTING:
+		return "promoting";
+	case PA_PHASE_ROLLED_BACK:
+		return "rolled_back";
+	}
+	return "serving";
+}
+
+void
+pa_emit_haproxy(FILE *fp, const struct pa_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+
+		if (!s->ready || s->phase == PA_PHASE_ROLLED_BACK)
+			fprintf(fp, "set server %s/%s state drain\n", p->backend, s->name);
+		else if (s->phase == PA_PHASE_PROMOTING)
+			fprintf(fp, "set server %s/%s state ready\n", p->backend, s->name);
+		fprintf(fp, "set server %s/%s weight %d\n", p->backend, s->name, s->weight);
+	}
+}
+
+void
+pa_emit_haproxy_config(FILE *fp, const struct pa_pool *p)
+{
+	fprintf(fp, "backend %s\n", p->backend);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+
+		fprintf(fp, "    server %s %s weight %d\n", s->name, s->addr, s->weight);
+	}
+}
+
+/* nginx variable names take only letters, digits and _. */
+static void
+var_name(char *buf, size_t size, const char *backend)
+{
+	size_t o = (size_t)snprintf(buf, size, "pa_mirror_");
+
+	for (const char *c = backend; *c && o + 1 < size; c++)
+		buf[o++] = (*c == '-' || *c == '.' || *c == ':') ? '_' : *c;
+	buf[o] = '\0';
+}
+
+static int
+has_shadow(const struct pa_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].phase == PA_PHASE_SHADOW && p->v[i].ready && p->v[i].mirror > 0)
+			return 1;
+	return 0;
+}
+
+static double
+mirror_share(const struct pa_pool *p)
+{
+	double share = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].phase == PA_PHASE_SHADOW && p->v[i].ready)
+			share += p->v[i].mirror;
+	return fmin(share, 1);
+}
+
+void
+pa_emit_nginx(FILE *fp, const struct pa_pool *p)
+{
+	char var[160];
+
+	fprintf(fp, "upstream %s {\n", p->backend);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+
+		if (s->phase == PA_PHASE_SHADOW)
+			continue;
+		if (s->weight > 0)
+			fprintf(fp, "    server %s weight=%d;\n", s->addr, s->weight);
+		else
+			fprintf(fp, "    server %s down;\n", s->addr);
+	}
+	fprintf(fp, "}\n");
+	if (!has_shadow(p))
+		return;
+
+	/* The mirror subrequest goes out for every request; split_clients picks the share kept. */
+	fprintf(fp, "upstream %s_shadow {\n", p->backend);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+
+		if (s->phase == PA_PHASE_SHADOW && s->ready && s->mirror > 0)
+			fprintf(fp, "    server %s;\n", s->addr);
+	}
+	fprintf(fp, "}\n");
+	var_name(var, sizeof var, p->backend);
+	fprintf(fp, "split_clients \"${request_id}\" $%s {\n", var);
+	fprintf(fp, "    %.2f%% 1;\n", mirror_share(p) * 100);
+	fprintf(fp, "    * \"\";\n}\n");
+}
+
+void
+pa_emit_nginx_locations(FILE *fp, const struct pa_pool *p)
+{
+	char var[160];
+
+	if (!has_shadow(p))
+		return;
+	var_name(var, sizeof var, p->backend);
+	fprintf(fp, "# add \"mirror /_pa_mirror/%s;\" to the location that proxies to %s\n",
+		p->backend, p->backend);
+	fprintf(fp, "location = /_pa_mirror/%s {\n", p->backend);
+	fprintf(fp, "    internal;\n");
+	fprintf(fp, "    if ($%s = \"\") {\n        return 204;\n    }\n", var);
+	fprintf(fp, "    proxy_pass http://%s_shadow$request_uri;\n", p->backend);
+	fprintf(fp, "}\n");
+}
+
+void
+pa_emit_envoy(FILE *fp, const struct pa_pool *p)
+{
+	fprintf(fp, "- name: %s\n  match:\n    prefix: \"/\"\n  route:\n", p->backend);
+	fprintf(fp, "    weighted_clusters:\n      clusters:\n");
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].weight > 0)
+			fprintf(fp, "      - name: %s\n        weight: %d\n", p->v[i].name,
+				p->v[i].weight);
+	if (!has_shadow(p))
+		return;
+	fprintf(fp, "    request_mirror_policies:\n");
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+
+		if (s->phase != PA_PHASE_SHADOW || !s->ready || s->mirror <= 0)
+			continue;
+		/* Parts per million, so a share such as 0.5% stays exact. */
+		fprintf(fp, "    - cluster: %s\n      runtime_fraction:\n", s->name);
+		fprintf(fp, "        default_value:\n          numerator: %ld\n"
+			"          denominator: MILLION\n", lround(s->mirror * 1e6));
+		fprintf(fp, "        runtime_key: pa.mirror.%s.%s\n", p->backend, s->name);
+	}
+}
+
+void
+pa_emit_istio(FILE *fp, const struct pa_pool *p, const char *host)
+{
+	const char *h = host ? host : p->backend;
+	const struct pa_server *mirror = NULL;
+
+	fprintf(fp, "apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\n");
+	fprintf(fp, "metadata:\n  name: %s\nspec:\n  hosts:\n  - %s\n  http:\n  - route:\n",
+		p->backend, h);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+
+		if (s->phase == PA_PHASE_SHADOW && s->ready && s->mirror > 0 && mirror == NULL)
+			mirror = s;
+		if (s->weight > 0)
+			fprintf(fp, "    - destination:\n        host: %s\n        subset: %s\n"
+				"      weight: %d\n", h, s->name, s->weight);
+	}
+	if (mirror != NULL) {
+		/* NOTE: a VirtualService route has one mirror; further shadows are left out. */
+		fprintf(fp, "    mirror:\n      host: %s\n      subset: %s\n", h, mirror->name);
+		fprintf(fp, "    mirrorPercentage:\n      value: %.4g\n", mirror->mirror * 100);
+	}
+	fprintf(fp, "---\n");
+}
+
+json_t *
+pa_route_record(const struct pa_pool *p)
+{
+	json_t *rec = json_object(), *arr = json_array();
+	double sum = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		sum += p->v[i].weight;
+	json_object_set_new(rec, "kind", json_string("route"));
+	json_object_set_new(rec, "backend", json_string(p->backend));
+	if (p->series != NULL)
+		json_object_set_new(rec, "tenant_service_name", json_string(p->series));
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pa_server *s = &p->v[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(s->name));
+		if (s->addr != NULL)
+			json_object_set_new(o, "addr", json_string(s->addr));
+		json_object_set_new(o, "weight", json_integer(s->weight));
+		pa_rec_set_num(o, "share", sum > 0 ? round(s->weight / sum * 1e6) / 1e6 : 0);
+		json_object_set_new(o, "ready", json_boolean(s->ready));
+		json_object_set_new(o, "phase", json_string(pa_phase_name(s->phase)));
+		if (s->phase == PA_PHASE_SHADOW)
+			pa_rec_set_num(o, "mirror", round(s->mirror * 1e6) / 1e6);
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(rec, "servers", arr);
+	return rec;
+}
+
+/* The fleet: usage, forecasts and plans gathered per series. */
+
+struct instance {
+	char *id, *server, *addr;
+	double cpu;
+	int ready;
+	pa_usec_t ts, started;
+};
+
+struct series {
+	char *name, *tenant, *service;
+	struct instance *inst;
+	size_t n, cap;
+	double demand;		/* work units per second, NAN when no forecast */
+	pa_usec_t forecast_ts;
+	double expected_utilization;
+	pa_usec_t plan_ts;
+};
+
+struct pa_fleet {
+	struct series *v;
+	size_t n, cap;
+	pa_usec_t latest;
+};
+
+struct pa_fleet *
+pa_fleet_new(void)
+{
+	struct pa_fleet *f = calloc(1, sizeof *f);
+
+	if (f == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return f;
+}
+
+static struct series *
+series_get(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, const char **cls)
+{
+	const char *tsn = pa_rec_str(rec, "tenant_service_name");
+	const char *slash = tsn ? strchr(tsn, '/') : NULL;
+	struct series *s;
+
+	if (tsn == NULL || slash == NULL || slash == tsn || slash[1] == '\0') {
+		snprintf(why, whysize, "field \"tenant_service_name\" is not TENANT/SERVICE: %s",
+			 value_text(json_object_get(rec, "tenant_service_name")));
+		*cls = "invalid tenant_service_name";
+		return NULL;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->v[i].name, tsn) == 0)
+			return &f->v[i];
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->v = realloc(f->v, f->cap * sizeof *f->v);
+		if (f->v == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+	}
+	s = &f->v[f->n++];
+	memset(s, 0, sizeof *s);
+	s->name = dup_or_null(tsn);
+	s->tenant = strndup(tsn, (size_t)(slash - tsn));
+	s->service = dup_or_null(slash + 1);
+	if (s->tenant == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	s->demand = NAN;
+	s->expected_utilization = NAN;
+	return s;
+}
+
+static int
+fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, const char **cls)
+{
+	const char *id = pa_rec_str(rec, "instance_id");
+	const char *server = pa_rec_str(rec, "server"), *addr = pa_rec_str(rec, "addr");
+	const json_t *ready = json_object_get(rec, "ready");
+	char rule[200];
+	double cpu;
+	pa_usec_t ts = 0, started = 0;
+	struct series *s;
+	struct instance *in = NULL;
+
+	if (id == NULL) {
+		snprintf(why, whysize, "field \"instance_id\" is missing or not a string");
+		*cls = "missing instance_id";
+		return -1;
+	}
+	if (server == NULL)
+		server = id;
+	if (pa_route_name_check(server, 0, rule, sizeof rule) != 0 ||
+	    (addr != NULL && pa_route_name_check(addr, 1, rule, sizeof rule) != 0)) {
+		snprintf(why, whysize, "instance %s: server name or address %s",
+			 pa_quote(id, strlen(id)), rule);
+		*cls = "invalid name";
+		return -1;
+	}
+	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || cpu < 0 || cpu > 100) {
+		snprintf(why, whysize, "field \"cpu_usage\" is not a fraction of the limit: %s",
+			 value_text(json_object_get(rec, "cpu_usage")));
+		*cls = "invalid cpu_usage";
+		return -1;
+	}
+	if (ready != NULL && !json_is_boolean(ready)) {
+		snprintf(why, whysize, "field \"ready\" is not true or false: %s", value_text(ready));
+		*cls = "invalid ready";
+		return -1;
+	}
+	if (pa_rec_time(rec, "ts", &ts) < 0) {
+		snprintf(why, whysize, "field \"ts\" is not a timestamp: %s",
+			 value_text(json_object_get(rec, "ts")));
+		*cls = "invalid ts";
+		return -1;
+	}
+	if (pa_rec_time(rec, "started_at", &started) < 0) {
+		snprintf(why, whysize, "field \"started_at\" is not a timestamp: %s",
+			 value_text(json_object_get(rec, "started_at")));
+		*cls = "invalid started_at";
+		return -1;
+	}
+	s = series_get(f, rec, why, whysize, cls);
+	if (s == NULL)
+		return -1;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->inst[i].id, id) == 0)
+			in = &s->inst[i];
+	if (in != NULL && ts < in->ts)
+		return 1;	/* an older sample than the one kept */
+	if (in == NULL) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 8;
+			s->inst = realloc(s->inst, s->cap * sizeof *s->inst);
+			if (s->inst == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+		}
+		in = &s->inst[s->n++];
+		memset(in, 0, sizeof *in);
+		in->id = dup_or_null(id);
+	}
+	free(in->server);
+	free(in->addr);
+	in->server = dup_or_null(server);
+	in->addr = dup_or_null(addr);
+	in->cpu = cpu;
+	in->ready = ready == NULL || json_is_true(ready);
+	in->ts = ts;
+	in->started = started;
+	if (ts > f->latest)
+		f->latest = ts;
+	return 1;
+}
+
+static int
+fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
+	       const char **cls)
+{
+	double volume, complexity = 1, step;
+	pa_usec_t ts = 0;
+	struct series *s;
+
+	if (pa_rec_num(rec, "predicted_volume", &volume) != 1 || volume < 0 ||
+	    pa_rec_num(rec, "step_s", &step) != 1 || step <= 0 ||
+	    pa_rec_num(rec, "predicted_complexity", &complexity) < 0 || complexity < 0 ||
+	    pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(why, whysize, "forecast needs a timestamp \"ts\", a positive \"step_s\" "
+			 "and a non-negative \"predicted_volume\"");
+		*cls = "invalid forecast";
+		return -1;
+	}
+	s = series_get(f, rec, why, whysize, cls);
+	if (s == NULL)
+		return -1;
+	/* The nearest target bucket is the one the router serves next. */
+	if (isnan(s->demand) || ts < s->forecast_ts) {
+		s->demand = volume * complexity / step;
+		s->forecast_ts = ts;
+	}
+	return 1;
+}
+
+static int
+fleet_plan(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, const char **cls)
+{
+	double u;
+	pa_usec_t ts = 0;
+	struct series *s;
+	int got = pa_rec_num(rec, "expected_utilization", &u);
+
+	if (got < 0 || (got == 1 && u < 0)) {
+		snprintf(why, whysize, "field \"expected_utilization\" is not a fraction: %s",
+			 value_text(json_object_get(rec, "expected_utilization")));
+		*cls = "invalid plan";
+		return -1;
+	}
+	s = series_get(f, rec, why, whysize, cls);
+	if (s == NULL)
+		return -1;
+	pa_rec_time(rec, "ts", &ts);
+	if (got == 1 && (isnan(s->expected_utilization) || ts >= s->plan_ts)) {
+		s->expected_utilization = u;
+		s->plan_ts = ts;
+	}
+	return 1;
+}
+
+int
+pa_fleet_add(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
+	     const char **cls)
+{
+	const char *kind = pa_rec_kind(rec);
+
+	if (kind == NULL)
+		return 0;
+	if (strcmp(kind, "usage") == 0)
+		return fleet_usage(f, rec, why, whysize, cls);
+	if (strcmp(kind, "forecast") == 0)
+		return fleet_forecast(f, rec, why, whysize, cls);
+	if (strcmp(kind, "plan") == 0)
+		return fleet_plan(f, rec, why, whysize, cls);
+	return 0;
+}
+
+static int
+cmp_series(const void *a, const void *b)
+{
+	const struct series *x = a, *y = b;
+
+	if ((x->n == 0) != (y->n == 0))
+		return x->n == 0 ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+size_t
+pa_fleet_series(struct pa_fleet *f)
+{
+	size_t n = 0;
+
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof *f->v, cmp_series);
+	while (n < f->n && f->v[n].n > 0)
+		n++;
+	return n;
+}
+
+const char *
+pa_fleet_series_name(const struct pa_fleet *f, size_t i)
+{
+	return f->v[i].name;
+}
+
+double
+pa_fleet_demand(const struct pa_fleet *f, size_t i)
+{
+	return f->v[i].demand;
+}
+
+pa_usec_t
+pa_fleet_latest(const struct pa_fleet *f)
+{
+	return f->latest;
+}
+
+int
+pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
+	      const struct pa_capacity_model *m, struct pa_pool *out)
+{
+	const struct series *s = &f->v[i];
+	struct pa_capacity_model model = *m;
+	double *cpu = malloc((s->n ? s->n : 1) * sizeof *cpu);
+	int rc;
+
+	if (cpu == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	memset(out, 0, sizeof *out);
+	out->backend = pa_template_expand(backend_template, s->tenant, s->service);
+	out->series = dup_or_null(s->name);
+	for (size_t k = 0; k < s->n; k++) {
+		pa_pool_add(out, s->inst[k].server, s->inst[k].addr, 0, s->inst[k].ready);
+		out->v[k].started = s->inst[k].started;
+		cpu[k] = s->inst[k].cpu;
+	}
+	model.demand = s->demand;
+	model.expected_utilization = s->expected_utilization;
+	rc = pa_route_capacity_weights(out, cpu, &model);
+	free(cpu);
+	return rc;
+}
+
+void
+pa_fleet_free(struct pa_fleet *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		struct series *s = &f->v[i];
+
+		for (size_t k = 0; k < s->n; k++) {
+			free(s->inst[k].id);
+			free(s->inst[k].server);
+			free(s->inst[k].addr);
+		}
+		free(s->inst);
+		free(s->name);
+		free(s->tenant);
+		free(s->service);
+	}
+	free(f->v);
+	free(f);
+}

@@ -1,0 +1,165 @@
+/*
+ * route.h - router weights and the emitters that write them.
+ *
+ * A pool is one HAProxy backend or nginx upstream: servers with a raw
+ * weight (any non-negative scale), readiness, and an optional mirrored
+ * share for a shadow server.  Raw weights come either from route records
+ * that give them directly or from pa_route_capacity_weights, which
+ * divides predicted demand by the capacity each instance has left.  Each
+ * router then gets integers in its own range:
+ *
+ *	HAProxy	0-256, the largest weight scaled to 256; 0 takes no new traffic
+ *	nginx	positive integers reduced by their common divisor; 0 is "down"
+ *	Envoy, Istio	integer percentages that sum to exactly 100
+ *
+ * Ratios are kept to the precision of each range.  Strings in a pool are
+ * owned by the pool.
+ */
+#ifndef PA_ROUTE_H
+#define PA_ROUTE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "timeutil.h"
+
+#define PA_HAPROXY_WEIGHT_MAX 256
+#define PA_NGINX_WEIGHT_MAX 1000	/* a bound of ours: nginx sets none */
+
+enum pa_phase {
+	PA_PHASE_SERVING,	/* takes live traffic by its weight */
+	PA_PHASE_SHADOW,	/* takes only a mirrored share, no live traffic */
+	PA_PHASE_PROMOTING,	/* validated; live weight cut to a step of its share */
+	PA_PHASE_ROLLED_BACK	/* failed validation; drained */
+};
+
+struct pa_server {
+	char *name;		/* HAProxy server name; for nginx the address is used */
+	char *addr;		/* host:port, or NULL when unknown */
+	double raw;		/* weight on any scale, >= 0 */
+	int ready;		/* 0: drained, weight 0 whatever raw says */
+	enum pa_phase phase;
+	double spare;		/* utilization left under the maximum, NAN when unknown */
+	pa_usec_t started;	/* when the instance started, 0 when unknown */
+	double mirror;		/* share of requests mirrored to it, 0-1 (shadow only) */
+	int weight;		/* scaled for the router being written */
+};
+
+struct pa_pool {
+	char *backend;		/* HAProxy backend or nginx upstream name */
+	char *series;		/* tenant_service_name, or NULL */
+	const char *noun;	/* "backend" or "upstream" for messages; NULL: backend */
+	struct pa_server *v;
+	size_t n, cap;
+};
+
+void pa_pool_add(struct pa_pool *p, const char *name, const char *addr, double raw, int ready);
+void pa_pool_free(struct pa_pool *p);
+
+/*
+ * Names that reach a router configuration: letters, digits, and - _ . :
+ * (addresses may also hold [ ] for IPv6), 1-100 bytes.  Returns 0, or -1
+ * with the reason in why.
+ */
+int pa_route_name_check(const char *s, int is_addr, char *why, size_t whysize);
+
+/*
+ * Read a route record: backend (or upstream) and servers (or backends),
+ * each with name and/or addr and a weight.  Returns 0 and fills pool, or
+ * -1 with a message naming the backend, the server and the bad value in
+ * why, and a fixed phrase in *reason_class.  Borrows rec.
+ */
+int pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t whysize,
+			 const char **reason_class);
+
+/*
+ * Scale the live weights (ready servers not in shadow) into each router's
+ * range, storing them in weight.  Returns 0, or -1 when no server would
+ * take live traffic, with the reason in why.
+ */
+int pa_route_scale_haproxy(struct pa_pool *p, char *why, size_t whysize);
+int pa_route_scale_nginx(struct pa_pool *p, char *why, size_t whysize);
+int pa_route_scale_percent(struct pa_pool *p, char *why, size_t whysize);
+
+/*
+ * Inputs to capacity weights for one series.  demand is predicted work
+ * per second (NAN when there is no forecast), expected_utilization the
+ * plan's (NAN when absent).
+ */
+struct pa_capacity_model {
+	double capacity;	/* work units per second one instance handles */
+	double max_utilization;	/* utilization counted as full, 0-1 */
+	double demand;
+	double expected_utilization;
+};
+
+/*
+ * Set raw weights from spare capacity.  cpu[i] is instance i's current
+ * utilization (0-1).  The predicted utilization of the pool (demand over
+ * ready capacity, else the plan's expected_utilization, else the current
+ * mean) is spread over the instances in proportion to their current load,
+ * and each weight is the capacity left under max_utilization.  When no
+ * instance has any left, weights follow capacity alone and 1 is returned,
+ * so the caller can warn; otherwise 0.
+ */
+int pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
+			      const struct pa_capacity_model *m);
+
+/*
+ * When no server would take live traffic but some are ready and serving,
+ * give those equal weights (capacity alone).  Returns 1 when it did.
+ */
+int pa_pool_fallback_capacity(struct pa_pool *p);
+
+/*
+ * Emitters.  Each writes one pool to fp, assuming the matching
+ * pa_route_scale_* succeeded.  Shadow upstream, variable and location
+ * names are derived from the backend name.
+ */
+void pa_emit_haproxy(FILE *fp, const struct pa_pool *p);	/* runtime API commands */
+void pa_emit_haproxy_config(FILE *fp, const struct pa_pool *p);	/* backend section */
+void pa_emit_nginx(FILE *fp, const struct pa_pool *p);	/* http context */
+void pa_emit_nginx_locations(FILE *fp, const struct pa_pool *p);	/* server context */
+void pa_emit_envoy(FILE *fp, const struct pa_pool *p);	/* route_config YAML */
+void pa_emit_istio(FILE *fp, const struct pa_pool *p, const char *host);	/* VirtualService */
+
+/* An NDJSON route record (new reference): weights on the HAProxy scale and shares. */
+json_t *pa_route_record(const struct pa_pool *p);
+
+const char *pa_phase_name(enum pa_phase ph);
+
+/*
+ * The fleet: instances per series from usage records (the latest record
+ * of each instance wins), the nearest forecast and the latest plan per
+ * series.  The add functions return 1 when the record was taken, 0 when
+ * its kind is not theirs, and -1 when it is invalid, with why and
+ * *reason_class set.  They borrow rec.
+ */
+struct pa_fleet;
+
+struct pa_fleet *pa_fleet_new(void);
+int pa_fleet_add(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
+		 const char **reason_class);
+void pa_fleet_free(struct pa_fleet *f);
+
+/* Series with at least one instance, sorted by tenant_service_name. */
+size_t pa_fleet_series(struct pa_fleet *f);
+const char *pa_fleet_series_name(const struct pa_fleet *f, size_t i);
+
+/*
+ * Build series i's pool: backend from the template ({tenant}, {service}),
+ * raw weights from spare capacity.  m gives capacity and max_utilization;
+ * demand and expected_utilization come from the series' forecast and plan.
+ * Returns what pa_route_capacity_weights returns.
+ */
+int pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
+		  const struct pa_capacity_model *m, struct pa_pool *out);
+
+/* Predicted demand of series i in work units per second, NAN without a forecast. */
+double pa_fleet_demand(const struct pa_fleet *f, size_t i);
+
+/* Latest timestamp of any record the fleet took (0 when none). */
+pa_usec_t pa_fleet_latest(const struct pa_fleet *f);
+
+#endif

@@ -1,0 +1,174 @@
+#!/bin/sh
+# pa-apply against the real kubectl and a mock API server on 127.0.0.1.
+#
+# A Kubernetes API server cannot be installed here, so t-apply-kubemock.py
+# serves the endpoints kubectl calls: discovery, GET of a deployment and
+# its scale subresource, merge PATCH of the scale and of an HPA.  It logs
+# every request, and the checks read that log.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+if ! command -v kubectl >/dev/null 2>&1; then
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL kubectl (not installed; scripts/install-deps test installs it)"
+		exit 1
+	fi
+	echo "skip apply: kubectl not installed"
+	exit 0
+fi
+
+mock_pid=
+stop_mock() {
+	if [ -n "$mock_pid" ]; then
+		kill "$mock_pid" 2>/dev/null
+		wait "$mock_pid" 2>/dev/null
+		mock_pid=
+	fi
+}
+trap 'stop_mock; rm -rf "$T_TMP"' EXIT INT TERM
+
+# kubectl keeps its discovery cache under HOME; keep it in the temp dir.
+HOME=$T_TMP
+KUBECONFIG=$T_TMP/kubeconfig
+export HOME KUBECONFIG
+
+# Start a fresh mock (objects reset) and point the kubeconfig at it.
+start_mock() {
+	stop_mock
+	log=$T_TMP/requests.ndjson
+	: >"$log"
+	rm -f "$T_TMP/port"
+	python3 "$PA_ROOT/tests/integration/t-apply-kubemock.py" 0 "$log" "$T_TMP/port" &
+	mock_pid=$!
+	i=0
+	while [ ! -s "$T_TMP/port" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	port=$(cat "$T_TMP/port")
+	cat >"$KUBECONFIG" <<EOK
+apiVersion: v1
+kind: Config
+clusters:
+- name: mock
+  cluster:
+    server: http://127.0.0.1:$port
+contexts:
+- name: mock
+  context:
+    cluster: mock
+    user: nobody
+users:
+- name: nobody
+  user: {}
+current-context: mock
+EOK
+}
+
+# The object requests (not discovery) in the log, as "METHOD path body".
+requests() {
+	python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    path = r["path"].split("?")[0]
+    if "/namespaces/" not in path or path.count("/") < 5:
+        continue
+    print(r["method"], path, r["body"])
+' "$log"
+}
+
+patches() { requests | grep '^PATCH' || true; }
+
+plans=$T_TMP/plans.ndjson
+cat >"$plans" <<'EOF2'
+{"kind":"plan","tenant_service_name":"acme/api","tenant":"acme","service":"api","ts":"2026-08-08T10:00:00Z","current_instances":6,"optimal_instances":3,"on_demand_instances":2,"spot_instances":1,"action":"decommission","delta":-3,"reason":"upper bound needs 3"}
+{"kind":"plan","tenant_service_name":"acme/web","tenant":"acme","service":"web","ts":"2026-08-08T10:00:00Z","current_instances":2,"optimal_instances":5,"on_demand_instances":3,"spot_instances":2,"action":"provision","delta":3,"reason":"campaign"}
+{"kind":"plan","tenant_service_name":"acme/db","tenant":"acme","service":"db","ts":"2026-08-08T10:00:00Z","current_instances":3,"optimal_instances":4,"on_demand_instances":4,"spot_instances":0,"action":"provision","delta":1,"reason":"the plan's current is stale"}
+{"kind":"plan","tenant_service_name":"fail/one","tenant":"fail","service":"one","ts":"2026-08-08T10:00:00Z","current_instances":1,"optimal_instances":2,"action":"provision","delta":1,"reason":"the mock fails this patch"}
+EOF2
+
+# 1. The default script, run by sh, makes kubectl send one PATCH per change.
+start_mock
+pa-apply -n prod <"$plans" >"$T_TMP/script.sh" 2>"$T_TMP/err"
+sh "$T_TMP/script.sh" >"$T_TMP/sh.out" 2>&1
+patches >"$T_TMP/p1"
+check apply-script-patch-count [ "$(wc -l <"$T_TMP/p1")" -eq 4 ]
+check apply-script-patch-body grep -q '^PATCH /apis/apps/v1/namespaces/prod/deployments/acme-web/scale {"spec":{"replicas":5}}$' "$T_TMP/p1"
+check apply-script-up-first [ "$(head -1 "$T_TMP/p1" | cut -d' ' -f2)" = /apis/apps/v1/namespaces/prod/deployments/acme-web/scale ]
+check apply-script-down-last [ "$(tail -1 "$T_TMP/p1" | cut -d' ' -f2)" = /apis/apps/v1/namespaces/prod/deployments/acme-api/scale ]
+
+# 2. --execute reads the scale first, skips acme-db (already 4 in the
+# cluster though the plan's current_instances is 3), goes on after the failed patch, and
+# journals every object.
+start_mock
+pa-apply --execute -n prod --journal "$T_TMP/journal.ndjson" <"$plans" >"$T_TMP/out" 2>"$T_TMP/err"
+status=$?
+requests >"$T_TMP/r2"
+patches >"$T_TMP/p2"
+check apply-exec-status-3 [ "$status" -eq 3 ]
+check apply-exec-reads-scale [ "$(grep -c '^GET .*/scale ' "$T_TMP/r2")" -eq 4 ]
+check apply-exec-reads-before-patch [ "$(head -4 "$T_TMP/r2" | grep -c '^GET .*/scale ')" -eq 4 ]
+check apply-exec-skips-noop sh -c "! grep -q acme-db '$T_TMP/p2'"
+check apply-exec-continues grep -q 'acme-api/scale {"spec":{"replicas":3}}' "$T_TMP/p2"
+check apply-exec-order [ "$(cut -d' ' -f2 "$T_TMP/p2" | tr '\n' ' ')" = "/apis/apps/v1/namespaces/prod/deployments/acme-web/scale /apis/apps/v1/namespaces/prod/deployments/fail-one/scale /apis/apps/v1/namespaces/prod/deployments/acme-api/scale " ]
+check apply-exec-journal-file cmp -s "$T_TMP/out" "$T_TMP/journal.ndjson"
+check apply-exec-journal-tmp-gone [ ! -e "$T_TMP/journal.ndjson.tmp" ]
+check apply-exec-journal-results [ "$(jq -r '.target + " " + .result' "$T_TMP/out" | tr '\n' ,)" = "deployment/acme-web ok,deployment/acme-db unchanged,deployment/fail-one failed,deployment/acme-api ok," ]
+check apply-exec-journal-stderr [ "$(jq -r 'select(.result == "failed") | .stderr' "$T_TMP/out")" = "Error from server (InternalError): injected failure" ]
+check apply-exec-reports-failure grep -q 'deployment/fail-one: kubectl scale failed with status 1' "$T_TMP/err"
+
+# 3. --stop-on-error: nothing after the failed patch.
+start_mock
+pa-apply --execute --stop-on-error -n prod <"$plans" >"$T_TMP/out" 2>"$T_TMP/err"
+status=$?
+patches >"$T_TMP/p3"
+check apply-stop-status [ "$status" -eq 3 ]
+check apply-stop-no-more [ "$(wc -l <"$T_TMP/p3")" -eq 2 ]
+check apply-stop-last-is-failure grep -q 'fail-one/scale' "$T_TMP/p3"
+
+# 4. --max-step 1 moves acme-api from 6 to 5 and acme-web from 2 to 3.
+start_mock
+grep -v fail "$plans" | pa-apply --execute --max-step 1 -n prod >"$T_TMP/out" 2>"$T_TMP/err"
+patches >"$T_TMP/p4"
+check apply-step-up grep -q 'acme-web/scale {"spec":{"replicas":3}}' "$T_TMP/p4"
+check apply-step-down grep -q 'acme-api/scale {"spec":{"replicas":5}}' "$T_TMP/p4"
+check apply-step-db-unchanged sh -c "! grep -q acme-db '$T_TMP/p4'"
+
+# 5. hpa-floor patches minReplicas, held at the HPA's maxReplicas (4 for acme-web).
+start_mock
+grep 'acme/web\|acme/api' "$plans" | pa-apply --execute --mode hpa-floor -n prod >"$T_TMP/out" 2>"$T_TMP/err"
+status=$?
+requests >"$T_TMP/r5"
+patches >"$T_TMP/p5"
+check apply-hpa-status [ "$status" -eq 0 ]
+check apply-hpa-reads grep -q '^GET /apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers/acme-web ' "$T_TMP/r5"
+check apply-hpa-capped grep -q '^PATCH /apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers/acme-web {"spec":{"minReplicas":4}}$' "$T_TMP/p5"
+check apply-hpa-floor-unchanged sh -c "! grep -q horizontalpodautoscalers/acme-api '$T_TMP/p5'"
+check apply-hpa-warns grep -q "above the HPA's maxReplicas 4" "$T_TMP/err"
+
+# 6. The spot/on-demand split scales two deployments per plan.
+start_mock
+grep 'acme/web' "$plans" | pa-apply --execute -n prod --target 'deployment/{tenant}-{service}' --spot-target 'deployment/{tenant}-{service}-spot' >"$T_TMP/out" 2>"$T_TMP/err"
+patches >"$T_TMP/p6"
+check apply-split-on-demand grep -q 'acme-web/scale {"spec":{"replicas":3}}' "$T_TMP/p6"
+check apply-split-spot grep -q 'acme-web-spot/scale {"spec":{"replicas":2}}' "$T_TMP/p6"
+
+# 7. Invalid names never reach the server: only checkout is read and patched.
+if need_shared apply-bl18-execute; then
+	start_mock
+	pa-apply --execute <"$SHARED/cases/BL-18.ndjson" >"$T_TMP/out" 2>"$T_TMP/err"
+	status=$?
+	requests >"$T_TMP/r7"
+	check apply-bl18-status [ "$status" -eq 1 ]
+	check apply-bl18-only-checkout [ "$(grep -vc 'deployments/checkout' "$T_TMP/r7")" -eq 0 ]
+	check apply-bl18-one-patch [ "$(grep -c '^PATCH' "$T_TMP/r7")" -eq 1 ]
+	check apply-bl18-rejects-5 [ "$(grep -c '^pa-apply: <stdin>:[1-5]: ' "$T_TMP/err")" -eq 5 ]
+fi
+
+# 8. A missing kubectl is a failure per object, reported, exit 3.
+pa-apply --execute --kubectl "$T_TMP/no-such-kubectl" -n prod <"$plans" >"$T_TMP/out" 2>"$T_TMP/err"
+check apply-no-kubectl-status [ $? -eq 3 ]
+check apply-no-kubectl-journal [ "$(jq -r .status "$T_TMP/out" | sort -u)" = 127 ]
+
+stop_mock
+finish

@@ -1,0 +1,274 @@
+/*
+ * test_plan.c - sizing numerics, the scale rules and the settings layers.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "plan.h"
+#include "planconf.h"
+#include "unit.h"
+
+/* A work distribution with no interval: work is exactly mean. */
+static struct pa_work_dist
+exact(double mean)
+{
+	struct pa_work_dist d = { mean, 0, mean, mean, 0 };
+
+	return d;
+}
+
+static struct pa_plan_settings
+settings(double capacity, long min, long max)
+{
+	struct pa_plan_settings s;
+
+	pa_plan_settings_default(&s);
+	s.capacity = capacity;
+	s.min_instances = min;
+	s.max_instances = max;
+	return s;
+}
+
+static struct pa_plan_input
+input(double work, long current, double load)
+{
+	struct pa_plan_input in;
+
+	in.target = exact(work);
+	in.window_need = -1;
+	in.current = current;
+	in.current_load = load;
+	in.signals_missing = 0;
+	return in;
+}
+
+static void
+test_instances_for(void)
+{
+	CHECK("instances_for exact multiple", pa_plan_instances_for(100, 20) == 5);
+	CHECK("instances_for just above", pa_plan_instances_for(100.5, 20) == 6);
+	CHECK("instances_for zero work", pa_plan_instances_for(0, 20) == 0);
+	CHECK("instances_for tiny work", pa_plan_instances_for(1e-9, 20) == 1);
+}
+
+static void
+test_work_dist(void)
+{
+	struct pa_forecast_point p;
+	struct pa_work_dist d;
+	char err[200];
+	double z = 1.959963984540054;
+
+	/* Volume 100 per 10 s with sigma 10, complexity exactly 2. */
+	p.step_s = 10;
+	p.volume = 100;
+	p.volume_lower = 100 - 10 * z;
+	p.volume_upper = 100 + 10 * z;
+	p.complexity = 2;
+	p.complexity_lower = NAN;
+	p.complexity_upper = NAN;
+	p.level = 0.95;
+	CHECK("work dist accepts", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
+	CHECK_NEAR("work dist mean", d.mean, 20, 1e-9);
+	CHECK_NEAR("work dist sigma", d.sigma, 2, 1e-9);
+	CHECK_NEAR("work quantile median", pa_plan_work_quantile(&d, 0.5), 20, 1e-9);
+	CHECK_NEAR("work quantile 5%", pa_plan_work_quantile(&d, 0.05), 20 + 2 * 1.6448536269514722, 1e-6);
+	CHECK_NEAR("work quantile upper bound", pa_plan_work_quantile(&d, -1), d.upper, 1e-12);
+	CHECK_NEAR("overload at mean", pa_plan_overload_probability(&d, 20), 0.5, 1e-12);
+	CHECK_NEAR("unserved at mean", pa_plan_expected_unserved(&d, 20), 2 * 0.3989422804014327, 1e-9);
+
+	p.volume = NAN;
+	CHECK("work dist rejects NaN", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	p.volume = -1;
+	CHECK("work dist rejects negative", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	p.volume = 100;
+	p.volume_upper = 90;
+	CHECK("work dist rejects bounds below point",
+	      pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	p.volume_upper = 120;
+	p.level = 95;
+	CHECK("work dist rejects level as percent",
+	      pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+}
+
+static void
+test_decide_scaling(void)
+{
+	struct pa_plan_settings s = settings(10, 1, 100);
+	struct pa_plan_input in;
+	struct pa_plan_result r;
+
+	in = input(45, 2, 1.0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("scale up optimal", r.optimal == 5);
+	CHECK_STR("scale up reason", r.reason, "ScaleUpForecast");
+	CHECK_STR("scale up action", pa_plan_action_name(r.action), "provision");
+	CHECK("scale up delta", r.delta == 3);
+
+	in = input(15, 6, 2.0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("scale down optimal", r.optimal == 2);
+	CHECK_STR("scale down reason", r.reason, "ScaleDownForecast");
+	CHECK_STR("scale down action", pa_plan_action_name(r.action), "decommission");
+
+	/* The load present (4.2 instances' worth) outweighs a low forecast. */
+	in = input(15, 6, 4.2);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("current load floor", r.optimal == 5);
+	CHECK_STR("current load reason", r.reason, "CurrentLoad");
+
+	in = input(15, 6, 2.0);
+	in.window_need = 4;
+	pa_plan_decide(&s, &in, &r);
+	CHECK("stabilization holds", r.optimal == 4);
+	CHECK_STR("stabilization reason", r.reason, "ScaleDownStabilized");
+
+	in = input(15, 6, 2.0);
+	in.signals_missing = 1;
+	pa_plan_decide(&s, &in, &r);
+	CHECK("missing signals block scale-in", r.optimal == 6);
+	CHECK_STR("missing signals reason", r.reason, "ScaleDownBlocked");
+	CHECK_STR("missing signals action", pa_plan_action_name(r.action), "hold");
+
+	in = input(45, -1, -1);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("unknown current optimal", r.optimal == 5);
+	CHECK_STR("unknown current reason", r.reason, "CurrentUnknown");
+	CHECK("unknown current message", strstr(r.message, "unknown") != NULL);
+}
+
+/* The three scenarios of the autoscaler bug where a rate cap beat maxReplicas. */
+static void
+test_bounds_last(void)
+{
+	struct pa_plan_settings s;
+	struct pa_plan_input in;
+	struct pa_plan_result r;
+
+	s = settings(50, 2, 4);
+	in = input(1600, 4, 2.0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("rate cap above max", r.optimal == 4);
+	CHECK_STR("rate cap above max reason", r.reason, "TooManyReplicas");
+
+	s = settings(50, 1, 4);
+	in = input(400, 6, 3.0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("current above max", r.optimal == 4);
+	CHECK_STR("current above max action", pa_plan_action_name(r.action), "decommission");
+
+	s = settings(50, 1, 3);
+	in = input(1000, 1, 0.9);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("min step above max", r.optimal == 3);
+
+	/* Without a max in the way the step limit does apply. */
+	s = settings(50, 1, 100);
+	in = input(1600, 4, 2.0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("scale-up limit", r.optimal == 8);
+	CHECK_STR("scale-up limit reason", r.reason, "ScaleUpLimit");
+
+	s = settings(10, 1, 100);
+	s.scale_down_step = 2;
+	in = input(10, 10, 1.0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("scale-down step", r.optimal == 8);
+	CHECK_STR("scale-down step reason", r.reason, "ScaleDownLimit");
+
+	s = settings(10, 3, 100);
+	in = input(0, 5, 0);
+	pa_plan_decide(&s, &in, &r);
+	CHECK("zero forecast gives min", r.optimal == 3);
+	CHECK_STR("zero forecast reason", r.reason, "TooFewReplicas");
+}
+
+static void
+test_split(void)
+{
+	struct pa_plan_settings s = settings(10, 1, 100);
+	long od, spot;
+	double cost;
+
+	s.on_demand_price = 1.0;
+	pa_plan_split(&s, 10, 35, &od, &spot, &cost);
+	CHECK("no spot price means on-demand", od == 10 && spot == 0);
+	CHECK_NEAR("on-demand cost", cost, 10, 1e-12);
+
+	s.spot_price = 0.3;
+	pa_plan_split(&s, 10, 35, &od, &spot, &cost);
+	CHECK("lower bound stays on-demand", od == 4 && spot == 6);
+	CHECK_NEAR("split cost", cost, 4 + 6 * 0.3, 1e-12);
+
+	s.on_demand_share = 0.5;
+	pa_plan_split(&s, 10, 35, &od, &spot, &cost);
+	CHECK("on-demand share", od == 5);
+
+	s.on_demand_base = 7;
+	pa_plan_split(&s, 10, 35, &od, &spot, &cost);
+	CHECK("on-demand base", od == 7);
+
+	/* Replacing an interrupted spot instance for a lead time makes spot dearer. */
+	s.on_demand_base = 0;
+	s.on_demand_share = 0;
+	s.spot_interruption = 0.8;
+	s.lead_time_s = 3600;
+	pa_plan_split(&s, 10, 35, &od, &spot, &cost);
+	CHECK("interruptions rule out spot", od == 10 && spot == 0);
+}
+
+static void
+test_settings(void)
+{
+	struct pa_plan_settings s = settings(10, 5, 3);
+	struct pa_planconf conf;
+	json_t *obj;
+	char err[300];
+
+	CHECK("min above max rejected", pa_plan_settings_check(&s, err, sizeof err) != 0);
+	CHECK("min above max message", strstr(err, "min 5 is above max 3") != NULL);
+	s = settings(0, 1, 3);
+	CHECK("no capacity rejected", pa_plan_settings_check(&s, err, sizeof err) != 0);
+
+	pa_plan_settings_default(&s);
+	obj = json_pack("{s:f, s:s, s:i}", "capacity", 12.5, "lead_time", "5m", "max", 9);
+	CHECK("apply accepts", pa_planconf_apply(&s, obj, err, sizeof err) == 0);
+	CHECK_NEAR("apply capacity", s.capacity, 12.5, 0);
+	CHECK_NEAR("apply duration", s.lead_time_s, 300, 0);
+	CHECK("apply count", s.max_instances == 9);
+	json_decref(obj);
+
+	obj = json_pack("{s:i}", "capacty", 3);
+	CHECK("apply rejects unknown key", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
+	json_decref(obj);
+	obj = json_pack("{s:f}", "min", 1.5);
+	CHECK("apply rejects fractional count", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
+	json_decref(obj);
+
+	/* A service entry beats the options, which beat the file's defaults. */
+	pa_planconf_init(&conf);
+	json_object_set_new(conf.defaults, "capacity", json_real(5));
+	json_object_set_new(conf.defaults, "max", json_integer(50));
+	json_object_set_new(conf.cli, "capacity", json_real(7));
+	obj = json_pack("{s:i}", "max", 20);
+	json_object_set_new(conf.services, "t/api", obj);
+	CHECK("layers accept", pa_planconf_settings(&conf, "t/api", &s, err, sizeof err) == 0);
+	CHECK_NEAR("option beats defaults", s.capacity, 7, 0);
+	CHECK("service beats defaults", s.max_instances == 20);
+	CHECK("layers other service", pa_planconf_settings(&conf, "t/web", &s, err, sizeof err) == 0 &&
+					      s.max_instances == 50);
+	pa_planconf_free(&conf);
+}
+
+int
+main(void)
+{
+	test_instances_for();
+	test_work_dist();
+	test_decide_scaling();
+	test_bounds_last();
+	test_split();
+	test_settings();
+	return unit_status();
+}

@@ -1,0 +1,174 @@
+/* Unit tests for router weight scaling, capacity weights and shadow steps. */
+#include <stdlib.h>
+
+#include "route.h"
+#include "shadow.h"
+#include "unit.h"
+
+static struct pa_pool
+pool_of(const double *w, size_t n)
+{
+	struct pa_pool p = { 0 };
+	char name[32];
+
+	p.backend = strdup("b");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "s%zu", i + 1);
+		pa_pool_add(&p, name, NULL, w[i], 1);
+	}
+	return p;
+}
+
+static void
+test_haproxy(void)
+{
+	char why[200];
+	double w1[] = { 1000, 500, 0 }, w2[] = { 1, 1000 }, w3[] = { 0, 0 };
+	struct pa_pool p = pool_of(w1, 3);
+
+	CHECK("haproxy scales", pa_route_scale_haproxy(&p, why, sizeof why) == 0);
+	CHECK("haproxy max 256", p.v[0].weight == 256);
+	CHECK("haproxy ratio kept", p.v[1].weight == 128);
+	CHECK("haproxy zero kept", p.v[2].weight == 0);
+	pa_pool_free(&p);
+
+	p = pool_of(w2, 2);
+	pa_route_scale_haproxy(&p, why, sizeof why);
+	CHECK("haproxy small stays live", p.v[0].weight == 1);
+	pa_pool_free(&p);
+
+	p = pool_of(w3, 2);
+	CHECK("haproxy all zero rejected", pa_route_scale_haproxy(&p, why, sizeof why) != 0);
+	pa_pool_free(&p);
+
+	p = pool_of(w1, 3);
+	p.v[0].ready = 0;
+	pa_route_scale_haproxy(&p, why, sizeof why);
+	CHECK("haproxy not ready is 0", p.v[0].weight == 0);
+	CHECK("haproxy rest rescaled", p.v[1].weight == 256);
+	pa_pool_free(&p);
+}
+
+static void
+test_nginx(void)
+{
+	char why[200];
+	double w1[] = { 256, 0 }, w2[] = { 0.5, 0.25 }, w3[] = { 1.0 / 3, 2.0 / 3 },
+	       w4[] = { 7, 1e6 };
+	struct pa_pool p = pool_of(w1, 2);
+
+	CHECK("nginx scales", pa_route_scale_nginx(&p, why, sizeof why) == 0);
+	CHECK("nginx 256 becomes 1", p.v[0].weight == 1);
+	CHECK("nginx zero is down", p.v[1].weight == 0);
+	pa_pool_free(&p);
+
+	p = pool_of(w2, 2);
+	pa_route_scale_nginx(&p, why, sizeof why);
+	CHECK("nginx decimals first 2", p.v[0].weight == 2);
+	CHECK("nginx decimals second 1", p.v[1].weight == 1);
+	pa_pool_free(&p);
+
+	p = pool_of(w3, 2);
+	pa_route_scale_nginx(&p, why, sizeof why);
+	CHECK("nginx thirds first 1", p.v[0].weight == 1);
+	CHECK("nginx thirds second 2", p.v[1].weight == 2);
+	pa_pool_free(&p);
+
+	p = pool_of(w4, 2);
+	pa_route_scale_nginx(&p, why, sizeof why);
+	CHECK("nginx large capped", p.v[1].weight == PA_NGINX_WEIGHT_MAX);
+	CHECK("nginx small stays live", p.v[0].weight == 1);
+	pa_pool_free(&p);
+}
+
+static void
+test_percent(void)
+{
+	char why[200];
+	double w1[] = { 1, 1, 1 }, w2[] = { 2, 1, 0 };
+	struct pa_pool p = pool_of(w1, 3);
+
+	pa_route_scale_percent(&p, why, sizeof why);
+	CHECK("percent sums to 100", p.v[0].weight + p.v[1].weight + p.v[2].weight == 100);
+	CHECK("percent thirds first 34", p.v[0].weight == 34);
+	CHECK("percent thirds second 33", p.v[1].weight == 33);
+	pa_pool_free(&p);
+
+	p = pool_of(w2, 3);
+	pa_route_scale_percent(&p, why, sizeof why);
+	CHECK("percent 2:1 first 67", p.v[0].weight == 67);
+	CHECK("percent 2:1 second 33", p.v[1].weight == 33);
+	CHECK("percent zero stays 0", p.v[2].weight == 0);
+	pa_pool_free(&p);
+}
+
+static void
+test_capacity(void)
+{
+	double w[] = { 0, 0, 0 }, cpu[] = { 0.3, 0.6, 0.45 };
+	struct pa_pool p = pool_of(w, 3);
+	struct pa_capacity_model m = { 200, 0.9, 100, NAN };
+
+	/* 100 work/s over two ready instances of 200 is 25%; spread by current load. */
+	p.v[2].ready = 0;
+	CHECK("capacity ok", pa_route_capacity_weights(&p, cpu, &m) == 0);
+	CHECK_NEAR("capacity left 1", p.v[0].raw, 0.9 - 0.3 * 0.25 / 0.45, 1e-12);
+	CHECK_NEAR("capacity left 2", p.v[1].raw, 0.9 - 0.6 * 0.25 / 0.45, 1e-12);
+	CHECK("capacity not ready", p.v[2].raw == 0);
+
+	m.demand = NAN;
+	m.expected_utilization = 0.45;
+	pa_route_capacity_weights(&p, cpu, &m);
+	CHECK_NEAR("plan utilization used", p.v[0].raw, 0.6, 1e-12);
+
+	m.demand = 1e6;
+	CHECK("overload falls back", pa_route_capacity_weights(&p, cpu, &m) == 1);
+	CHECK("overload first 1", p.v[0].raw == 1);
+	CHECK("overload second 1", p.v[1].raw == 1);
+	CHECK("overload not ready 0", p.v[2].raw == 0);
+	pa_pool_free(&p);
+}
+
+static void
+test_steps(void)
+{
+	struct pa_shadow_conf c;
+	char why[200];
+
+	pa_shadow_defaults(&c);
+	CHECK("steps default count", c.nsteps == 3);
+	CHECK("steps default last", c.steps[2] == 1);
+	CHECK("steps parse", pa_shadow_parse_steps(&c, "10,50,100", why, sizeof why) == 0 &&
+				     c.nsteps == 3 && c.steps[0] == 0.1);
+	CHECK("steps decreasing", pa_shadow_parse_steps(&c, "50,10,100", why, sizeof why) != 0);
+	CHECK("steps not ending at 100", pa_shadow_parse_steps(&c, "10,50", why, sizeof why) != 0);
+	CHECK("steps junk", pa_shadow_parse_steps(&c, "10,x", why, sizeof why) != 0);
+	CHECK("steps empty", pa_shadow_parse_steps(&c, "", why, sizeof why) != 0);
+	CHECK("steps only 100", pa_shadow_parse_steps(&c, "100", why, sizeof why) == 0);
+}
+
+static void
+test_names(void)
+{
+	char why[200];
+
+	CHECK("name ok", pa_route_name_check("web-1_a.b:2", 0, why, sizeof why) == 0);
+	CHECK("name space", pa_route_name_check("a b", 0, why, sizeof why) != 0);
+	CHECK("name brace", pa_route_name_check("a}", 0, why, sizeof why) != 0);
+	CHECK("name semicolon", pa_route_name_check("a;", 0, why, sizeof why) != 0);
+	CHECK("addr ipv6", pa_route_name_check("[2001:db8::1]:80", 1, why, sizeof why) == 0);
+	CHECK("name brackets", pa_route_name_check("[a]", 0, why, sizeof why) != 0);
+	CHECK("name empty", pa_route_name_check("", 0, why, sizeof why) != 0);
+}
+
+int
+main(void)
+{
+	test_haproxy();
+	test_nginx();
+	test_percent();
+	test_capacity();
+	test_steps();
+	test_names();
+	return unit_status();
+}

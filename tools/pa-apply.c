@@ -1,0 +1,459 @@
+/*
+ * pa-apply - turn plan records into kubectl commands: a POSIX sh script on
+ * stdout, or, with --execute, commands run directly with a journal.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "diag.h"
+#include "kube.h"
+#include "ndjson.h"
+#include "opts.h"
+
+enum {
+	OPT_TARGET = 1,
+	OPT_SPOT_TARGET,
+	OPT_CONTEXT,
+	OPT_KUBECTL,
+	OPT_MODE,
+	OPT_MAX_STEP,
+	OPT_EXECUTE,
+	OPT_JOURNAL,
+	OPT_STOP_ON_ERROR,
+	OPT_REQUEST_TIMEOUT,
+	OPT_TIMEOUT
+};
+
+static const struct option longopts[] = {
+	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "spot-target", required_argument, NULL, OPT_SPOT_TARGET },
+	{ "namespace", required_argument, NULL, 'n' },
+	{ "context", required_argument, NULL, OPT_CONTEXT },
+	{ "kubectl", required_argument, NULL, OPT_KUBECTL },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "max-step", required_argument, NULL, OPT_MAX_STEP },
+	{ "execute", no_argument, NULL, OPT_EXECUTE },
+	{ "journal", required_argument, NULL, OPT_JOURNAL },
+	{ "stop-on-error", no_argument, NULL, OPT_STOP_ON_ERROR },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	PA_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(void)
+{
+	pa_out_printf(
+		"usage: pa-apply [options] [file ...]\n"
+		"Turn plan records into kubectl commands: a POSIX sh script on stdout, or\n"
+		"run them directly with --execute.\n"
+		"\n"
+		"      --mode MODE        scale (set replicas, default) or hpa-floor (patch\n"
+		"                         the HPA's minReplicas)\n"
+		"      --target TEMPLATE  object per plan, with {tenant} and {service}\n"
+		"                         (default deployment/{tenant}-{service}, or\n"
+		"                         horizontalpodautoscaler/{tenant}-{service} in hpa-floor)\n"
+		"      --spot-target TEMPLATE\n"
+		"                         split each plan: on_demand_instances go to --target,\n"
+		"                         spot_instances to this object\n"
+		"  -n, --namespace TEMPLATE\n"
+		"                         namespace, with {tenant} and {service}\n"
+		"      --context NAME     kubeconfig context\n"
+		"      --kubectl PATH     kubectl program (default kubectl)\n"
+		"      --request-timeout DURATION\n"
+		"                         passed to kubectl --request-timeout (such as 30s)\n"
+		"      --max-step N       change replicas by at most N per run\n"
+		"      --execute          run the commands (no shell); read current replicas\n"
+		"                         first and skip objects already at the plan\n"
+		"      --journal FILE     with --execute, also write the journal to FILE\n"
+		"      --stop-on-error    with --execute, stop at the first failed command\n"
+		"      --timeout DURATION with --execute, kill a kubectl command that runs\n"
+		"                         longer (default 1m)\n"
+		PA_COMMON_USAGE);
+}
+
+struct ctx {
+	struct pa_apply_conf conf;
+	struct pa_changes changes;
+	long seq;
+};
+
+static void
+on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
+{
+	struct ctx *cx = arg;
+	json_t *rec = pa_line_to_object(name, line, status);
+	struct pa_change out[2];
+	const char *cls = NULL;
+	char why[600];
+	int n, got;
+
+	if (rec == NULL)
+		return;
+	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
+	if (got < 0)
+		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
+	for (int i = 0; i < n; i++)
+		pa_changes_put(&cx->changes, &out[i]);
+	json_decref(rec);
+}
+
+static void
+print_comment(const struct pa_change *c, long value)
+{
+	char tbuf[40];
+	const char *field = c->op == PA_OP_SCALE ? "replicas" : "minReplicas";
+	char *series = pa_comment_text(c->series ? c->series : c->target);
+
+	pa_out_printf("\n# %s", series);
+	if (c->role != NULL)
+		pa_out_printf(" (%s)", c->role);
+	if (c->ts != 0)
+		pa_out_printf(" at %s", pa_time_format(c->ts, tbuf, sizeof tbuf));
+	if (c->action != NULL) {
+		char *action = pa_comment_text(c->action);
+
+		pa_out_printf(": %s", action);
+		free(action);
+	}
+	if (c->current >= 0)
+		pa_out_printf(", %s %ld -> %ld", field, c->current, value);
+	else
+		pa_out_printf(", %s -> %ld (current unknown)", field, value);
+	if (value != c->replicas)
+		pa_out_printf(" (plan %ld, capped by --max-step)", c->replicas);
+	if (c->reason != NULL) {
+		char *reason = pa_comment_text(c->reason);
+
+		pa_out_printf(": %s", reason);
+		free(reason);
+	}
+	pa_out_printf("\n");
+	free(series);
+}
+
+/* Print the changes as a script; returns the number of commands printed. */
+static size_t
+print_script(const struct pa_changes *cs, const struct pa_kube_conf *kc, long max_step)
+{
+	size_t printed = 0;
+
+	pa_out_printf("#!/bin/sh\n# kubectl commands from pa-apply, scale-ups first; "
+		      "review, then run with sh\n");
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct pa_change *c = &cs->v[i];
+		struct pa_argv argv = { 0 };
+		long value = pa_change_capped(c, max_step);
+		char *line;
+
+		if (c->current == c->replicas)
+			continue;	/* already at the plan */
+		if (max_step > 0 && c->current < 0) {
+			pa_warn("%s: current replicas unknown, so --max-step cannot be applied; "
+				"skipped (--execute reads them)", c->target);
+			continue;
+		}
+		print_comment(c, value);
+		pa_change_argv(c, kc, value, &argv);
+		line = pa_argv_render(&argv);
+		pa_out_printf("%s\n", line);
+		free(line);
+		pa_argv_free(&argv);
+		printed++;
+	}
+	return printed;
+}
+
+static json_t *
+argv_json(const struct pa_argv *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->n; i++)
+		json_array_append_new(arr, json_string(a->v[i]));
+	return arr;
+}
+
+/* A journal record for c; result is ok, failed, unchanged or skipped. */
+static json_t *
+journal_record(const struct pa_change *c, const char *result, long value,
+	       const struct pa_argv *argv, const struct pa_run_result *res)
+{
+	json_t *rec = json_object();
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	json_object_set_new(rec, "kind", json_string("journal"));
+	pa_rec_set_time(rec, "ts", (pa_usec_t)now.tv_sec * PA_USEC_PER_SEC +
+				   now.tv_nsec / 1000);
+	if (c->series != NULL)
+		json_object_set_new(rec, "series", json_string(c->series));
+	if (c->ns != NULL)
+		json_object_set_new(rec, "namespace", json_string(c->ns));
+	json_object_set_new(rec, "target", json_string(c->target));
+	json_object_set_new(rec, "op", json_string(c->op == PA_OP_SCALE ? "scale" : "hpa-floor"));
+	if (c->role != NULL)
+		json_object_set_new(rec, "role", json_string(c->role));
+	json_object_set_new(rec, "current", c->current >= 0 ? json_integer(c->current)
+							    : json_null());
+	json_object_set_new(rec, "planned", json_integer(c->replicas));
+	if (value >= 0)
+		json_object_set_new(rec, "set", json_integer(value));
+	json_object_set_new(rec, "result", json_string(result));
+	if (argv != NULL)
+		json_object_set_new(rec, "command", argv_json(argv));
+	if (res != NULL) {
+		json_object_set_new(rec, "status", json_integer(res->status));
+		if (res->timed_out)
+			json_object_set_new(rec, "timed_out", json_true());
+		json_object_set_new(rec, "stdout", json_stringn(res->out, res->out_len));
+		json_object_set_new(rec, "stderr", json_stringn(res->err, res->err_len));
+	}
+	return rec;
+}
+
+struct runner {
+	const struct pa_kube_conf *kc;
+	struct pa_journal *journal;
+	long timeout_ms;
+	long failures;
+};
+
+static void
+emit_journal(struct runner *r, json_t *rec)
+{
+	pa_out_json(rec);
+	if (r->journal != NULL && pa_journal_write(r->journal, rec) != 0)
+		r->failures++;
+	json_decref(rec);
+}
+
+/* Run argv; on failure report it.  Returns the exit status, -1 when it could not start. */
+static int
+run_logged(const struct runner *r, const struct pa_change *c, const char *verb,
+	   const struct pa_argv *argv, struct pa_run_result *res)
+{
+	if (pa_run(argv, r->timeout_ms, res) != 0) {
+		pa_warn("%s: cannot start %s: %s", c->target, argv->v[0], strerror(errno));
+		return -1;
+	}
+	if (res->timed_out) {
+		pa_warn("%s: %s %s timed out after %ld ms and was killed (see --timeout)",
+			c->target, argv->v[0], verb, r->timeout_ms);
+	} else if (res->status != 0) {
+		size_t n = res->err_len;
+
+		while (n > 0 && (res->err[n - 1] == '\n' || res->err[n - 1] == '\r'))
+			n--;
+		pa_warn("%s: %s %s failed with status %d: %s", c->target, argv->v[0], verb,
+			res->status, pa_quote(res->err, n));
+	}
+	return res->status;
+}
+
+/* Read every object's current value; a failed read is journalled and the change dropped. */
+static int
+read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
+{
+	size_t keep = 0;
+	int stopped = 0;
+
+	for (size_t i = 0; i < cs->n; i++) {
+		struct pa_change *c = &cs->v[i];
+		struct pa_argv argv = { 0 };
+		struct pa_run_result res;
+		char why[300];
+		int ok = 0;
+
+		if (stopped) {
+			pa_change_free(c);
+			continue;
+		}
+		/* The count read from the cluster replaces the plan's current_instances. */
+		c->current = -1;
+		pa_change_get_argv(c, r->kc, &argv);
+		if (run_logged(r, c, "get", &argv, &res) == 0) {
+			if (pa_change_read_current(c, res.out, why, sizeof why) == 0)
+				ok = 1;
+			else
+				pa_warn("%s: %s", c->target, why);
+		}
+		if (!ok) {
+			r->failures++;
+			emit_journal(r, journal_record(c, "failed", -1, &argv, &res));
+			pa_change_free(c);
+			stopped = stop_on_error;
+		} else {
+			cs->v[keep++] = *c;
+		}
+		pa_run_result_free(&res);
+		pa_argv_free(&argv);
+	}
+	cs->n = keep;
+	return stopped;
+}
+
+static void
+execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error)
+{
+	if (read_currents(r, cs, stop_on_error))
+		return;
+	pa_changes_order(cs);
+
+	for (size_t i = 0; i < cs->n; i++) {
+		struct pa_change *c = &cs->v[i];
+		struct pa_argv argv = { 0 };
+		struct pa_run_result res;
+		long value = pa_change_capped(c, max_step);
+
+		/* The API server rejects an HPA whose floor is above its ceiling. */
+		if (c->op == PA_OP_HPA_FLOOR && c->hpa_max >= 0 && value > c->hpa_max) {
+			pa_warn("%s: plan %ld is above the HPA's maxReplicas %ld; setting %ld",
+				c->target, value, c->hpa_max, c->hpa_max);
+			value = c->hpa_max;
+		}
+		if (value == c->current) {
+			emit_journal(r, journal_record(c, "unchanged", value, NULL, NULL));
+			continue;
+		}
+		pa_change_argv(c, r->kc, value, &argv);
+		int status = run_logged(r, c, c->op == PA_OP_SCALE ? "scale" : "patch", &argv,
+					&res);
+
+		emit_journal(r, journal_record(c, status == 0 ? "ok" : "failed", value, &argv,
+					       &res));
+		pa_run_result_free(&res);
+		pa_argv_free(&argv);
+		if (status != 0) {
+			r->failures++;
+			if (stop_on_error) {
+				pa_warn("stopping at the first failure (--stop-on-error); "
+					"%zu changes not made", cs->n - i - 1);
+				break;
+			}
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pa_common_opts common;
+	struct ctx cx = { 0 };
+	struct pa_kube_conf kc = { "kubectl", NULL, NULL };
+	const char *mode = "scale", *journal_path = NULL;
+	int do_execute = 0, stop_on_error = 0, c, rc, out;
+	long max_step = 0, timeout_ms = 60000;
+	char why[400];
+
+	pa_diag_init(argv[0]);
+	pa_out_init();
+	pa_common_defaults(&common);
+
+	while ((c = getopt_long(argc, argv, "n:hV", longopts, NULL)) != -1) {
+		if (pa_common_option(&common, c, optarg))
+			continue;
+		switch (c) {
+		case OPT_TARGET:
+			cx.conf.target = optarg;
+			break;
+		case OPT_SPOT_TARGET:
+			cx.conf.spot_target = optarg;
+			break;
+		case 'n':
+			cx.conf.ns = optarg;
+			break;
+		case OPT_CONTEXT:
+			kc.context = optarg;
+			break;
+		case OPT_KUBECTL:
+			kc.kubectl = optarg;
+			break;
+		case OPT_MODE:
+			mode = optarg;
+			break;
+		case OPT_MAX_STEP:
+			max_step = pa_opt_long("--max-step", optarg, 1, PA_REPLICAS_MAX);
+			break;
+		case OPT_EXECUTE:
+			do_execute = 1;
+			break;
+		case OPT_JOURNAL:
+			journal_path = optarg;
+			break;
+		case OPT_STOP_ON_ERROR:
+			stop_on_error = 1;
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			pa_opt_duration("--request-timeout", optarg, PA_USEC_PER_SEC,
+					86400 * PA_USEC_PER_SEC);
+			kc.timeout = optarg;
+			break;
+		case OPT_TIMEOUT:
+			timeout_ms = (long)(pa_opt_duration("--timeout", optarg, PA_USEC_PER_SEC / 10,
+							    86400 * PA_USEC_PER_SEC) / 1000);
+			break;
+		case 'h':
+			usage();
+			return pa_out_finish();
+		case 'V':
+			pa_print_version();
+			return pa_out_finish();
+		default:
+			pa_usage_error("unknown option");
+		}
+	}
+
+	if (strcmp(mode, "scale") == 0)
+		cx.conf.op = PA_OP_SCALE;
+	else if (strcmp(mode, "hpa-floor") == 0)
+		cx.conf.op = PA_OP_HPA_FLOOR;
+	else
+		pa_usage_error("--mode %s is not scale or hpa-floor", pa_quote(mode, strlen(mode)));
+	if (cx.conf.target == NULL)
+		cx.conf.target = cx.conf.op == PA_OP_SCALE
+					 ? "deployment/{tenant}-{service}"
+					 : "horizontalpodautoscaler/{tenant}-{service}";
+	if (pa_apply_conf_check(&cx.conf, why, sizeof why) != 0)
+		pa_usage_error("%s", why);
+	if (kc.kubectl[0] == '\0')
+		pa_usage_error("--kubectl is empty");
+	if ((journal_path != NULL || stop_on_error) && !do_execute)
+		pa_usage_error("--journal and --stop-on-error need --execute");
+
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
+	pa_changes_order(&cx.changes);
+
+	if (!do_execute) {
+		print_script(&cx.changes, &kc, max_step);
+	} else {
+		struct runner r = { &kc, NULL, timeout_ms, 0 };
+
+		if (journal_path != NULL) {
+			r.journal = pa_journal_open(journal_path);
+			if (r.journal == NULL)
+				return PA_EXIT_IO;
+		}
+		execute(&r, &cx.changes, max_step, stop_on_error);
+		if (r.journal != NULL && pa_journal_close(r.journal) != 0)
+			r.failures++;
+		if (r.failures > 0) {
+			pa_warn("failed kubectl commands: %ld", r.failures);
+			rc = PA_EXIT_IO;
+		}
+	}
+
+	pa_changes_free(&cx.changes);
+	if (rc == PA_EXIT_OK)
+		rc = pa_diag_finish(common.max_bad);
+	else
+		pa_diag_finish(common.max_bad);
+	out = pa_out_finish();
+	return out ? out : rc;
+}

@@ -1,0 +1,398 @@
+/*
+ * pa-backtest - replay bucket series through predictive, reactive (HPA),
+ * static and oracle capacity policies and compare what they cost.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backtest.h"
+#include "btio.h"
+#include "diag.h"
+#include "forecast.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "planconf.h"
+
+static void
+usage(void)
+{
+	printf("usage: pa-backtest [OPTION]... [FILE]...\n"
+	       "Replay bucket records per tenant service through a predictive policy (forecast\n"
+	       "from earlier buckets only, sized like pa-plan), a reactive HorizontalPodAutoscaler\n"
+	       "emulation, a static policy sized for the peak and an oracle, and report each\n"
+	       "policy's overloaded share, unserved work, instance-hours, cost and utilization.\n"
+	       "\n"
+	       "Sizing (as in pa-plan):\n"
+	       "      --capacity WORK        work units per second one instance serves (required)\n"
+	       "      --lead-time DUR        time until a new instance serves (default 0)\n"
+	       "      --min N, --max N       instance bounds (default 1 and 1000)\n"
+	       "      --risk P               predictive overload probability (default 0.025)\n"
+	       "      --target-utilization U predictive plans for this share of capacity (default 1)\n"
+	       "      --stabilization DUR    predictive scale-in window (default 5m)\n"
+	       "      --on-demand-price P    price per instance-hour, for the cost (default 0)\n"
+	       "Reactive:\n"
+	       "      --hpa-target U         HPA target utilization (default 0.7)\n"
+	       "Forecasting:\n"
+	       "      --model NAME           pa-forecast model (default auto)\n"
+	       "      --season DUR           season length (default 1d; 0: none)\n"
+	       "      --history DUR          trailing history per forecast (default 3 seasons or 3d)\n"
+	       "      --warmup DUR           history before scoring starts (default 2 seasons or 2d)\n"
+	       "      --forecast-every DUR   time between forecasts (default one bucket)\n"
+	       "      --level L              forecast interval level (default 0.95)\n"
+	       "Output:\n"
+	       "      --sweep                reactive over targets 0.5-0.95 and predictive over risks\n"
+	       "                             0.5-0.001, plus equal-cost comparison records\n"
+	       "      --table                a readable table instead of NDJSON\n"
+	       "      --svg FILE             write the cost/overload curves and demand against\n"
+	       "                             capacity over time as SVG\n"
+	       PA_COMMON_USAGE);
+}
+
+enum {
+	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
+	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
+	OPT_TABLE, OPT_SVG
+};
+
+static const struct option longopts[] = {
+	{ "capacity", required_argument, NULL, OPT_CAPACITY },
+	{ "lead-time", required_argument, NULL, OPT_LEAD },
+	{ "min", required_argument, NULL, OPT_MIN },
+	{ "max", required_argument, NULL, OPT_MAX },
+	{ "risk", required_argument, NULL, OPT_RISK },
+	{ "target-utilization", required_argument, NULL, OPT_TARGET },
+	{ "stabilization", required_argument, NULL, OPT_STAB },
+	{ "on-demand-price", required_argument, NULL, OPT_PRICE },
+	{ "hpa-target", required_argument, NULL, OPT_HPA },
+	{ "model", required_argument, NULL, OPT_MODEL },
+	{ "season", required_argument, NULL, OPT_SEASON },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "forecast-every", required_argument, NULL, OPT_EVERY },
+	{ "level", required_argument, NULL, OPT_LEVEL },
+	{ "sweep", no_argument, NULL, OPT_SWEEP },
+	{ "table", no_argument, NULL, OPT_TABLE },
+	{ "svg", required_argument, NULL, OPT_SVG },
+	PA_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static const double sweep_targets[] = { 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95 };
+static const double sweep_risks[] = { 0.5, 0.3, 0.2, 0.1, 0.05, 0.025, 0.01, 0.005, 0.002, 0.001 };
+
+#define NTARGETS (sizeof sweep_targets / sizeof sweep_targets[0])
+#define NRISKS (sizeof sweep_risks / sizeof sweep_risks[0])
+#define MAX_RESULTS (2 + NTARGETS + NRISKS + 2)
+
+struct options {
+	struct pa_bt_config config;
+	double risk, hpa_target;
+	double season_s, history_s, warmup_s, every_s;	/* < 0: default */
+	int sweep, table;
+	const char *svg;
+};
+
+/* One series' replay, kept until the SVG is written. */
+struct series_run {
+	struct pa_bt_series series;
+	struct pa_bt_result results[MAX_RESULTS];
+	size_t nresults;
+	struct pa_bt_report report;
+	char model[PA_FC_NAME_MAX];
+};
+
+static size_t
+buckets_of(double seconds, double step_s)
+{
+	return seconds <= 0 ? 0 : (size_t)ceil(seconds / step_s - 1e-9);
+}
+
+/* Per-series configuration: durations become bucket counts at the series' step. */
+static void
+series_config(const struct options *o, const struct pa_bt_series *s, struct pa_bt_config *c)
+{
+	double season = o->season_s < 0 ? 86400 : o->season_s;
+	double unit = season > 0 ? season : 86400;
+
+	*c = o->config;
+	c->period = buckets_of(season, s->step_s);
+	c->history = buckets_of(o->history_s < 0 ? 3 * unit : o->history_s, s->step_s);
+	c->warmup = buckets_of(o->warmup_s < 0 ? 2 * unit : o->warmup_s, s->step_s);
+	c->forecast_every = o->every_s < 0 ? 1 : buckets_of(o->every_s, s->step_s);
+	if (c->forecast_every == 0)
+		c->forecast_every = 1;
+}
+
+static int
+run_one(struct series_run *sr, const struct pa_bt_config *c, const struct pa_bt_forecasts *f,
+	enum pa_bt_policy policy, double setting, int keep)
+{
+	char err[300];
+
+	if (pa_bt_run(&sr->series, c, f, policy, setting, keep, &sr->results[sr->nresults], err,
+		      sizeof err) != 0) {
+		pa_warn("%s: %s backtest failed: %s", sr->series.name, pa_bt_policy_name(policy), err);
+		return -1;
+	}
+	sr->nresults++;
+	return 0;
+}
+
+/* Replay every policy and setting on one series.  Returns an exit status. */
+static int
+replay_series(struct series_run *sr, const struct options *o)
+{
+	struct pa_bt_config c;
+	struct pa_bt_forecasts *f;
+	char err[300];
+	int failed = 0;
+	size_t first_scored;
+
+	series_config(o, &sr->series, &c);
+	f = pa_bt_forecast_all(&sr->series, &c, err, sizeof err);
+	if (f == NULL) {
+		pa_warn("%s: no backtest: %s", sr->series.name, err);
+		return PA_EXIT_DATA;
+	}
+	snprintf(sr->model, sizeof sr->model, "%s", pa_bt_forecasts_model(f));
+
+	failed |= run_one(sr, &c, f, PA_BT_STATIC, NAN, 0);
+	failed |= run_one(sr, &c, f, PA_BT_ORACLE, NAN, 0);
+	if (o->sweep) {
+		for (size_t i = 0; i < NTARGETS; i++)
+			failed |= run_one(sr, &c, f, PA_BT_REACTIVE, sweep_targets[i], 0);
+		for (size_t i = 0; i < NRISKS; i++)
+			failed |= run_one(sr, &c, f, PA_BT_PREDICTIVE, sweep_risks[i], 0);
+	}
+	first_scored = sr->nresults;
+
+	/* The chosen settings: reported without --sweep, charted with --svg. */
+	if (!o->sweep || o->svg) {
+		failed |= run_one(sr, &c, f, PA_BT_REACTIVE, o->hpa_target, o->svg != NULL);
+		failed |= run_one(sr, &c, f, PA_BT_PREDICTIVE, o->risk, o->svg != NULL);
+	}
+	pa_bt_forecasts_free(f);
+	if (failed)
+		return PA_EXIT_USAGE;
+
+	sr->report.series = &sr->series;
+	sr->report.warmup = c.warmup;
+	sr->report.model = sr->model;
+	sr->report.results = sr->results;
+	sr->report.nresults = o->sweep ? first_scored : sr->nresults;
+	if (sr->nresults > first_scored) {
+		sr->report.chart_reactive = &sr->results[sr->nresults - 2];
+		sr->report.chart_predictive = &sr->results[sr->nresults - 1];
+	}
+	return PA_EXIT_OK;
+}
+
+static void
+on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
+{
+	struct pa_bt_input *in = arg;
+	json_t *rec = pa_line_to_object(name, line, status);
+
+	if (rec == NULL)
+		return;
+	pa_bt_input_record(in, rec, name, line);
+	json_decref(rec);
+}
+
+static int
+write_svg(const char *path, struct series_run *runs, size_t n)
+{
+	struct pa_bt_report *reps = calloc(n ? n : 1, sizeof *reps);
+	size_t len = strlen(path) + 16, k = 0;
+	char *tmp = malloc(len);
+	FILE *fp;
+	int rc = PA_EXIT_OK;
+
+	if (reps == NULL || tmp == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (runs[i].report.series != NULL)
+			reps[k++] = runs[i].report;
+
+	/* Written beside the target and renamed, so a reader never sees half a chart. */
+	snprintf(tmp, len, "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	if (fp == NULL) {
+		pa_warn("--svg: cannot create %s: %s", pa_quote(tmp, strlen(tmp)), strerror(errno));
+		rc = PA_EXIT_IO;
+	} else if (pa_bt_write_svg(fp, reps, k) != 0 || fclose(fp) != 0) {
+		pa_warn("--svg: write to %s failed: %s", pa_quote(tmp, strlen(tmp)), strerror(errno));
+		remove(tmp);
+		rc = PA_EXIT_IO;
+	} else if (rename(tmp, path) != 0) {
+		pa_warn("--svg: cannot rename to %s: %s", pa_quote(path, strlen(path)), strerror(errno));
+		remove(tmp);
+		rc = PA_EXIT_IO;
+	}
+	free(tmp);
+	free(reps);
+	return rc;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *common)
+{
+	struct pa_planconf conf;
+	char err[300];
+	int c;
+
+	memset(o, 0, sizeof *o);
+	pa_bt_config_default(&o->config);
+	o->risk = 0.025;
+	o->hpa_target = 0.7;
+	o->season_s = o->history_s = o->warmup_s = o->every_s = -1;
+	pa_planconf_init(&conf);
+
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		if (pa_common_option(common, c, optarg))
+			continue;
+		switch (c) {
+		case OPT_CAPACITY:
+			pa_planconf_set(&conf, "capacity", "--capacity", optarg);
+			break;
+		case OPT_LEAD:
+			pa_planconf_set(&conf, "lead_time", "--lead-time", optarg);
+			break;
+		case OPT_MIN:
+			pa_planconf_set(&conf, "min", "--min", optarg);
+			break;
+		case OPT_MAX:
+			pa_planconf_set(&conf, "max", "--max", optarg);
+			break;
+		case OPT_TARGET:
+			pa_planconf_set(&conf, "target_utilization", "--target-utilization", optarg);
+			break;
+		case OPT_STAB:
+			pa_planconf_set(&conf, "stabilization", "--stabilization", optarg);
+			break;
+		case OPT_PRICE:
+			pa_planconf_set(&conf, "on_demand_price", "--on-demand-price", optarg);
+			break;
+		case OPT_RISK:
+			o->risk = pa_opt_double("--risk", optarg, 1e-9, 0.999999);
+			break;
+		case OPT_HPA:
+			o->hpa_target = pa_opt_double("--hpa-target", optarg, 0.01, 1);
+			break;
+		case OPT_MODEL:
+			if (!pa_fc_model_known(optarg))
+				pa_usage_error("--model: unknown model %s", pa_quote(optarg, strlen(optarg)));
+			o->config.model = optarg;
+			break;
+		case OPT_SEASON:
+			o->season_s = (double)pa_opt_duration("--season", optarg, 0, 366LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
+			break;
+		case OPT_HISTORY:
+			o->history_s = (double)pa_opt_duration("--history", optarg, 1, 3660LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
+			break;
+		case OPT_WARMUP:
+			o->warmup_s = (double)pa_opt_duration("--warmup", optarg, 1, 3660LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
+			break;
+		case OPT_EVERY:
+			o->every_s = (double)pa_opt_duration("--forecast-every", optarg, 1, 366LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
+			break;
+		case OPT_LEVEL:
+			o->config.level = pa_opt_double("--level", optarg, 0.5, 0.999);
+			break;
+		case OPT_SWEEP:
+			o->sweep = 1;
+			break;
+		case OPT_TABLE:
+			o->table = 1;
+			break;
+		case OPT_SVG:
+			o->svg = optarg;
+			break;
+		case 'h':
+			usage();
+			pa_planconf_free(&conf);
+			exit(pa_out_finish());
+		case 'V':
+			pa_print_version();
+			pa_planconf_free(&conf);
+			exit(pa_out_finish());
+		default:
+			pa_usage_error("unknown option");
+		}
+	}
+
+	/* The settings keep their scale-up default of no limit unless layered over. */
+	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0 ||
+	    pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
+		pa_usage_error("%s", err);
+	pa_planconf_free(&conf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pa_common_opts common;
+	struct options o;
+	struct pa_bt_input *in;
+	struct series_run *runs;
+	size_t n;
+	int rc, out, header_done = 0;
+
+	pa_diag_init(argv[0]);
+	pa_out_init();
+	pa_common_defaults(&common);
+	parse_options(argc, argv, &o, &common);
+
+	in = pa_bt_input_new();
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, in);
+	n = pa_bt_input_count(in);
+	runs = calloc(n ? n : 1, sizeof *runs);
+	if (runs == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+
+	for (size_t i = 0; i < n; i++) {
+		char err[300];
+		int one;
+
+		if (pa_bt_input_series(in, i, &runs[i].series, err, sizeof err) != 0) {
+			pa_warn("series %zu: no backtest: %s", i + 1, err);
+			one = PA_EXIT_DATA;
+		} else {
+			one = replay_series(&runs[i], &o);
+		}
+		if (one == PA_EXIT_OK) {
+			if (o.table) {
+				pa_bt_write_table(&runs[i].report, !header_done);
+				header_done = 1;
+			} else {
+				pa_bt_write_records(&runs[i].report);
+				if (o.sweep)
+					pa_bt_write_comparisons(&runs[i].report);
+			}
+		}
+		if (one > rc && rc != PA_EXIT_IO)
+			rc = one;
+	}
+	if (o.svg != NULL && write_svg(o.svg, runs, n) != PA_EXIT_OK)
+		rc = PA_EXIT_IO;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < runs[i].nresults; k++)
+			pa_bt_result_free(&runs[i].results[k]);
+		pa_bt_series_free(&runs[i].series);
+	}
+	free(runs);
+	pa_bt_input_free(in);
+	{
+		int diag = pa_diag_finish(common.max_bad);
+
+		if (diag > rc && rc == PA_EXIT_OK)
+			rc = diag;
+	}
+	out = pa_out_finish();
+	return out ? out : rc;
+}

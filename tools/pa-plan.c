@@ -1,0 +1,206 @@
+/*
+ * pa-plan - instance plans from forecasts, current usage and a cost model.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "planconf.h"
+#include "planrun.h"
+
+static void
+usage(void)
+{
+	printf("usage: pa-plan [OPTION]... [FILE]...\n"
+	       "Turn forecast records into one plan record per tenant service: the instance\n"
+	       "count for the forecast at now + lead time, its on-demand/spot split, cost and\n"
+	       "risk.  Usage records give the current instances; other records pass through.\n"
+	       "\n"
+	       "Sizing (per service in --config; the options override its \"defaults\"):\n"
+	       "      --capacity WORK        work units per second one instance serves (required)\n"
+	       "      --lead-time DUR        start-up time of a new instance (default 0)\n"
+	       "      --min N, --max N       instance bounds (default 1 and 1000)\n"
+	       "      --target-utilization U plan for this share of capacity (default 1)\n"
+	       "      --risk P               accepted overload probability; the forecast quantile\n"
+	       "                             1-P is covered (default: the interval's upper bound)\n"
+	       "      --stabilization DUR    scale in no lower than the largest need from now\n"
+	       "                             until DUR past the target (default 5m)\n"
+	       "      --scale-up-factor F    grow to at most current*F or current+STEP (default 2;\n"
+	       "      --scale-up-step STEP   default 4); F 0: no scale-up limit\n"
+	       "      --scale-down-step N    remove at most N instances per plan (default 0: no limit)\n"
+	       "Cost:\n"
+	       "      --on-demand-price P    price per on-demand instance-hour (default 0)\n"
+	       "      --spot-price P         price per spot instance-hour (default: no spot)\n"
+	       "      --spot-interruption R  probability per hour that a spot instance is reclaimed\n"
+	       "      --on-demand-base N     on-demand instances kept before any spot (default 0)\n"
+	       "      --on-demand-share S    minimum on-demand share, 0-1 (default 0)\n"
+	       "Input and output:\n"
+	       "      --config FILE          JSON settings: {\"defaults\":{...},\"services\":{NAME:{...}}}\n"
+	       "      --now TIME             plan at TIME (default: each series' latest issued_at)\n"
+	       "      --keep-input           also pass forecast and usage records through\n"
+	       PA_COMMON_USAGE);
+}
+
+enum {
+	OPT_CONFIG = 1,
+	OPT_NOW,
+	OPT_KEEP,
+	OPT_SETTING		/* options mapped to a settings key */
+};
+
+struct setting_opt {
+	const char *option;
+	const char *key;
+};
+
+static const struct setting_opt setting_opts[] = {
+	{ "capacity", "capacity" },
+	{ "lead-time", "lead_time" },
+	{ "min", "min" },
+	{ "max", "max" },
+	{ "target-utilization", "target_utilization" },
+	{ "risk", "risk" },
+	{ "on-demand-price", "on_demand_price" },
+	{ "spot-price", "spot_price" },
+	{ "spot-interruption", "spot_interruption" },
+	{ "on-demand-base", "on_demand_base" },
+	{ "on-demand-share", "on_demand_share" },
+	{ "stabilization", "stabilization" },
+	{ "scale-up-factor", "scale_up_factor" },
+	{ "scale-up-step", "scale_up_step" },
+	{ "scale-down-step", "scale_down_step" },
+};
+
+#define NSETTINGS (sizeof setting_opts / sizeof setting_opts[0])
+
+struct ctx {
+	struct pa_plan_run *run;
+};
+
+static void
+on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
+{
+	struct ctx *c = arg;
+	json_t *rec = pa_line_to_object(name, line, status);
+
+	if (rec == NULL) {
+		if (line->len > 0)
+			pa_plan_run_lost_line(c->run, line->text, line->len);
+		return;
+	}
+	if (!pa_plan_run_record(c->run, rec, name, line))
+		pa_out_json(rec);
+	json_decref(rec);
+}
+
+/* Catch contradictions in the options and config defaults before reading. */
+static void
+check_global(const struct pa_planconf *conf)
+{
+	struct pa_plan_settings s;
+	char err[300];
+
+	pa_plan_settings_default(&s);
+	if (pa_planconf_apply(&s, conf->defaults, err, sizeof err) != 0 ||
+	    pa_planconf_apply(&s, conf->cli, err, sizeof err) != 0)
+		pa_usage_error("%s", err);
+	if (!(s.capacity > 0))
+		s.capacity = 1;		/* may still come per service */
+	if (pa_plan_settings_check(&s, err, sizeof err) != 0)
+		pa_usage_error("%s", err);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct option longopts[NSETTINGS + 3 + 6];	/* settings, own, common and the terminator */
+	struct pa_common_opts common;
+	struct pa_planconf conf;
+	struct ctx ctx;
+	const char *config = NULL;
+	pa_usec_t now = 0;
+	int now_set = 0, keep = 0, c, rc, run_rc, out;
+	size_t n = 0;
+	char err[400];
+
+	pa_diag_init(argv[0]);
+	pa_out_init();
+	pa_common_defaults(&common);
+	pa_planconf_init(&conf);
+
+	for (size_t i = 0; i < NSETTINGS; i++)
+		longopts[n++] = (struct option){ setting_opts[i].option, required_argument, NULL,
+						 OPT_SETTING + (int)i };
+	longopts[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
+	longopts[n++] = (struct option){ "now", required_argument, NULL, OPT_NOW };
+	longopts[n++] = (struct option){ "keep-input", no_argument, NULL, OPT_KEEP };
+	{
+		static const struct option common_opts[] = { PA_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+
+		for (size_t i = 0; i < sizeof common_opts / sizeof common_opts[0]; i++)
+			longopts[n++] = common_opts[i];
+	}
+
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		if (pa_common_option(&common, c, optarg))
+			continue;
+		if (c >= OPT_SETTING && c < OPT_SETTING + (int)NSETTINGS) {
+			const struct setting_opt *o = &setting_opts[c - OPT_SETTING];
+			char flag[40];
+
+			snprintf(flag, sizeof flag, "--%s", o->option);
+			pa_planconf_set(&conf, o->key, flag, optarg);
+			continue;
+		}
+		switch (c) {
+		case OPT_CONFIG:
+			config = optarg;
+			break;
+		case OPT_NOW:
+			if (pa_time_parse(optarg, strlen(optarg), &now) != 0)
+				pa_usage_error("--now: not a timestamp: %s", pa_quote(optarg, strlen(optarg)));
+			now_set = 1;
+			break;
+		case OPT_KEEP:
+			keep = 1;
+			break;
+		case 'h':
+			usage();
+			pa_planconf_free(&conf);
+			return pa_out_finish();
+		case 'V':
+			pa_print_version();
+			pa_planconf_free(&conf);
+			return pa_out_finish();
+		default:
+			pa_usage_error("unknown option");
+		}
+	}
+	if (config != NULL && pa_planconf_load(&conf, config, err, sizeof err) != 0) {
+		pa_warn("--config: %s", err);
+		pa_planconf_free(&conf);
+		return PA_EXIT_USAGE;
+	}
+	check_global(&conf);
+
+	ctx.run = pa_plan_run_new(&conf, now_set, now, keep);
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);
+	run_rc = pa_plan_run_finish(ctx.run);
+	pa_plan_run_free(ctx.run);
+	pa_planconf_free(&conf);
+
+	if (run_rc > rc && rc != PA_EXIT_IO)
+		rc = run_rc;
+	{
+		int diag = pa_diag_finish(common.max_bad);
+
+		if (diag > rc && rc != PA_EXIT_IO && rc != PA_EXIT_USAGE)
+			rc = diag;
+	}
+	out = pa_out_finish();
+	return out ? out : rc;
+}

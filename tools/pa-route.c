@@ -1,0 +1,459 @@
+/*
+ * pa-route - router weights from spare capacity after predicted demand.
+ * Output is HAProxy runtime commands, nginx, Envoy or Istio configuration,
+ * or NDJSON route records.  New instances can first take a mirrored share.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "kube.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "route.h"
+#include "shadow.h"
+
+enum format {
+	FMT_NDJSON,
+	FMT_HAPROXY,
+	FMT_HAPROXY_CONFIG,
+	FMT_NGINX,
+	FMT_NGINX_LOCATIONS,
+	FMT_ENVOY,
+	FMT_ISTIO
+};
+
+static const char *format_names[] = { "ndjson", "haproxy", "haproxy-config", "nginx",
+				      "nginx-locations", "envoy", "istio" };
+
+enum {
+	OPT_FORMAT = 1,
+	OPT_BACKEND,
+	OPT_CAPACITY,
+	OPT_MAX_UTIL,
+	OPT_OUTPUT,
+	OPT_STATE,
+	OPT_MIRROR,
+	OPT_WINDOW,
+	OPT_MIN_REQUESTS,
+	OPT_MAX_ERROR_DELTA,
+	OPT_MAX_LATENCY_RATIO,
+	OPT_STEPS,
+	OPT_ISTIO_HOST
+};
+
+static const struct option longopts[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "capacity", required_argument, NULL, OPT_CAPACITY },
+	{ "max-utilization", required_argument, NULL, OPT_MAX_UTIL },
+	{ "output", required_argument, NULL, 'o' },
+	{ "state", required_argument, NULL, OPT_STATE },
+	{ "mirror", required_argument, NULL, OPT_MIRROR },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "min-requests", required_argument, NULL, OPT_MIN_REQUESTS },
+	{ "max-error-delta", required_argument, NULL, OPT_MAX_ERROR_DELTA },
+	{ "max-latency-ratio", required_argument, NULL, OPT_MAX_LATENCY_RATIO },
+	{ "steps", required_argument, NULL, OPT_STEPS },
+	{ "istio-host", required_argument, NULL, OPT_ISTIO_HOST },
+	PA_COMMON_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(void)
+{
+	pa_out_printf(
+		"usage: pa-route [options] [file ...]\n"
+		"Set router weights from each instance's capacity left after predicted demand.\n"
+		"\n"
+		"  -f, --format FORMAT    ndjson (default), haproxy (runtime API commands),\n"
+		"                         haproxy-config, nginx, nginx-locations, envoy, istio\n"
+		"      --backend TEMPLATE backend or upstream name per series, with {tenant}\n"
+		"                         and {service} (default {tenant}-{service})\n"
+		"      --capacity N       work units per second one instance handles; with a\n"
+		"                         forecast this gives the predicted utilization\n"
+		"      --max-utilization U\n"
+		"                         utilization counted as full, 0-1 (default 0.9)\n"
+		"  -o, --output FILE      write to FILE by atomic rename, and only when no\n"
+		"                         input was rejected\n"
+		"      --state FILE       shadow state; new instances first take a mirrored share\n"
+		"      --mirror SHARE     share of requests mirrored to a new instance, 0-1\n"
+		"                         (default 0.05), capped by its spare capacity\n"
+		"      --window DURATION  validation window before a shadow is judged (default 10m)\n"
+		"      --min-requests N   shadow requests needed to judge it (default 100)\n"
+		"      --max-error-delta D\n"
+		"                         error rate the shadow may exceed serving by (default 0.01)\n"
+		"      --max-latency-ratio R\n"
+		"                         mean latency ratio shadow/serving allowed (default 1.2)\n"
+		"      --steps LIST       promotion steps in percent of the full weight\n"
+		"                         (default 25,50,100)\n"
+		"      --istio-host HOST  destination host for the istio format (default backend)\n"
+		PA_COMMON_USAGE);
+}
+
+/*
+ * Output goes through one sink: stdout, or a buffer written to --output
+ * only at the end, so a rejected upstream never leaves a half-changed file.
+ */
+struct sink {
+	FILE *mem;
+	char *buf;
+	size_t len;
+	const char *path;
+};
+
+static void
+sink_write(struct sink *s, const char *text, size_t len)
+{
+	if (s->path == NULL)
+		pa_out_write(text, len);
+	else
+		fwrite(text, 1, len, s->mem);
+}
+
+struct ctx {
+	enum format format;
+	struct sink sink;
+	struct pa_fleet *fleet;
+	struct pa_shadow *shadow;
+	const char *istio_host;
+	int failed;		/* a pool could not be written */
+};
+
+/* Scale for the format and write one pool.  Returns 0, or -1 with the reason in why. */
+static int
+emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int rc;
+
+	switch (cx->format) {
+	case FMT_NGINX:
+	case FMT_NGINX_LOCATIONS:
+		rc = pa_route_scale_nginx(p, why, whysize);
+		break;
+	case FMT_ENVOY:
+	case FMT_ISTIO:
+		rc = pa_route_scale_percent(p, why, whysize);
+		break;
+	default:
+		rc = pa_route_scale_haproxy(p, why, whysize);
+		break;
+	}
+	if (rc != 0)
+		return -1;
+	if (cx->format == FMT_NGINX || cx->format == FMT_HAPROXY_CONFIG) {
+		for (size_t i = 0; i < p->n; i++) {
+			if (p->v[i].addr == NULL) {
+				snprintf(why, whysize, "backend %s server %s has no address "
+					 "(field \"addr\"), which %s needs",
+					 pa_quote(p->backend, strlen(p->backend)),
+					 pa_quote(p->v[i].name, strlen(p->v[i].name)),
+					 format_names[cx->format]);
+				return -1;
+			}
+		}
+	}
+
+	if (cx->format == FMT_ISTIO) {
+		char rule[200];
+
+		/* Istio subset names are DNS-1123 labels. */
+		for (size_t i = 0; i < p->n; i++) {
+			if (p->v[i].weight > 0 || p->v[i].mirror > 0) {
+				if (pa_dns1123_label(p->v[i].name, rule, sizeof rule) != 0) {
+					snprintf(why, whysize, "backend %s server %s cannot be an "
+						 "Istio subset name: %s",
+						 pa_quote(p->backend, strlen(p->backend)),
+						 pa_quote(p->v[i].name, strlen(p->v[i].name)), rule);
+					return -1;
+				}
+			}
+		}
+	}
+
+	if (cx->format == FMT_HAPROXY || cx->format == FMT_HAPROXY_CONFIG) {
+		for (size_t i = 0; i < p->n; i++)
+			if (p->v[i].phase == PA_PHASE_SHADOW && p->v[i].mirror > 0)
+				pa_warn("%s/%s: HAProxy 2.6 has no request mirroring, so the shadow "
+					"takes no traffic here; mirror with the nginx, envoy or istio "
+					"format", p->backend, p->v[i].name);
+	}
+
+	fp = open_memstream(&text, &len);
+	if (fp == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	switch (cx->format) {
+	case FMT_NDJSON: {
+		json_t *rec = pa_route_record(p);
+
+		json_dumpf(rec, fp, PA_JSON_FLAGS);
+		fputc('\n', fp);
+		json_decref(rec);
+		break;
+	}
+	case FMT_HAPROXY:
+		pa_emit_haproxy(fp, p);
+		break;
+	case FMT_HAPROXY_CONFIG:
+		pa_emit_haproxy_config(fp, p);
+		break;
+	case FMT_NGINX:
+		pa_emit_nginx(fp, p);
+		break;
+	case FMT_NGINX_LOCATIONS:
+		pa_emit_nginx_locations(fp, p);
+		break;
+	case FMT_ENVOY:
+		pa_emit_envoy(fp, p);
+		break;
+	case FMT_ISTIO:
+		pa_emit_istio(fp, p, cx->istio_host);
+		break;
+	}
+	if (fclose(fp) != 0)
+		pa_die(PA_EXIT_IO, "out of memory");
+	sink_write(&cx->sink, text, len);
+	free(text);
+	return 0;
+}
+
+static void
+on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
+{
+	struct ctx *cx = arg;
+	json_t *rec = pa_line_to_object(name, line, status);
+	const char *kind, *cls = NULL;
+	char why[600];
+	int got;
+
+	if (rec == NULL)
+		return;
+	kind = pa_rec_kind(rec);
+
+	/* A route record gives weights directly; without a kind, a "router" field marks one. */
+	if ((kind != NULL && strcmp(kind, "route") == 0) ||
+	    (kind == NULL && json_object_get(rec, "router") != NULL)) {
+		struct pa_pool pool;
+
+		if (pa_route_from_record(rec, &pool, why, sizeof why, &cls) != 0) {
+			pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
+		} else {
+			if (emit_pool(cx, &pool, why, sizeof why) != 0)
+				pa_reject(name, line->lineno, line->text, line->len,
+					  "no live server", "%s", why);
+			pa_pool_free(&pool);
+		}
+		json_decref(rec);
+		return;
+	}
+
+	got = pa_fleet_add(cx->fleet, rec, why, sizeof why, &cls);
+	if (got == 0 && cx->shadow != NULL)
+		got = pa_shadow_add_request(cx->shadow, rec, why, sizeof why, &cls);
+	if (got < 0)
+		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
+	else if (cx->format == FMT_NDJSON)
+		sink_write(&cx->sink, line->text, line->len), sink_write(&cx->sink, "\n", 1);
+	json_decref(rec);
+}
+
+static void
+emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_model *m)
+{
+	size_t n = pa_fleet_series(cx->fleet);
+	char why[600];
+
+	for (size_t i = 0; i < n; i++) {
+		struct pa_pool pool;
+		const char *series = pa_fleet_series_name(cx->fleet, i);
+
+		int fallback = pa_fleet_pool(cx->fleet, i, backend_tmpl, m, &pool);
+
+		if (cx->shadow != NULL)
+			pa_shadow_apply(cx->shadow, &pool, pa_fleet_demand(cx->fleet, i),
+					m->capacity, pa_fleet_latest(cx->fleet));
+		/* Shadowing can leave only servers without spare capacity live. */
+		if (pa_pool_fallback_capacity(&pool) || fallback)
+			pa_warn("%s: predicted demand leaves no serving instance spare capacity; "
+				"weights follow capacity alone", series);
+		if (emit_pool(cx, &pool, why, sizeof why) != 0) {
+			pa_warn("%s: %s", series, why);
+			cx->failed = 1;
+		}
+		pa_pool_free(&pool);
+	}
+}
+
+/* Write the buffered output to path by a temporary file and rename. */
+static int
+write_atomically(const char *path, const char *buf, size_t len)
+{
+	size_t n = strlen(path) + 5;
+	char *tmp = malloc(n);
+	FILE *fp;
+	int rc = 0;
+
+	if (tmp == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	snprintf(tmp, n, "%s.tmp", path);
+	fp = fopen(tmp, "w");
+	if (fp == NULL) {
+		pa_warn("%s: cannot open: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fwrite(buf, 1, len, fp) != len || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+		pa_warn("%s: write failed: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (fclose(fp) != 0 && rc == 0) {
+		pa_warn("%s: write failed: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, path) != 0) {
+		pa_warn("%s: cannot rename into place: %s", path, strerror(errno));
+		rc = -1;
+	}
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pa_common_opts common;
+	struct ctx cx = { 0 };
+	struct pa_capacity_model model = { NAN, 0.9, NAN, NAN };
+	struct pa_shadow_conf sc;
+	const char *backend_tmpl = "{tenant}-{service}", *state_path = NULL;
+	char why[400];
+	int c, rc, out;
+
+	pa_diag_init(argv[0]);
+	pa_out_init();
+	pa_common_defaults(&common);
+	pa_shadow_defaults(&sc);
+
+	while ((c = getopt_long(argc, argv, "f:o:hV", longopts, NULL)) != -1) {
+		if (pa_common_option(&common, c, optarg))
+			continue;
+		switch (c) {
+		case 'f': {
+			size_t k;
+
+			for (k = 0; k < sizeof format_names / sizeof format_names[0]; k++)
+				if (strcmp(optarg, format_names[k]) == 0)
+					break;
+			if (k == sizeof format_names / sizeof format_names[0])
+				pa_usage_error("--format %s is not one of ndjson, haproxy, "
+					       "haproxy-config, nginx, nginx-locations, envoy, istio",
+					       pa_quote(optarg, strlen(optarg)));
+			cx.format = (enum format)k;
+			break;
+		}
+		case OPT_BACKEND:
+			backend_tmpl = optarg;
+			break;
+		case OPT_CAPACITY:
+			model.capacity = pa_opt_double("--capacity", optarg, 1e-9, 1e12);
+			break;
+		case OPT_MAX_UTIL:
+			model.max_utilization = pa_opt_double("--max-utilization", optarg, 0.01, 1);
+			break;
+		case 'o':
+			cx.sink.path = optarg;
+			break;
+		case OPT_STATE:
+			state_path = optarg;
+			break;
+		case OPT_MIRROR:
+			sc.mirror = pa_opt_double("--mirror", optarg, 0.0001, 1);
+			break;
+		case OPT_WINDOW:
+			sc.window = pa_opt_duration("--window", optarg, 0, 30 * 86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_MIN_REQUESTS:
+			sc.min_requests = pa_opt_long("--min-requests", optarg, 1, 1000000000L);
+			break;
+		case OPT_MAX_ERROR_DELTA:
+			sc.max_error_delta = pa_opt_double("--max-error-delta", optarg, 0, 1);
+			break;
+		case OPT_MAX_LATENCY_RATIO:
+			sc.max_latency_ratio = pa_opt_double("--max-latency-ratio", optarg, 1, 1000);
+			break;
+		case OPT_STEPS:
+			if (pa_shadow_parse_steps(&sc, optarg, why, sizeof why) != 0)
+				pa_usage_error("--steps %s", why);
+			break;
+		case OPT_ISTIO_HOST:
+			if (pa_route_name_check(optarg, 0, why, sizeof why) != 0)
+				pa_usage_error("--istio-host %s", why);
+			cx.istio_host = optarg;
+			break;
+		case 'h':
+			usage();
+			return pa_out_finish();
+		case 'V':
+			pa_print_version();
+			return pa_out_finish();
+		default:
+			pa_usage_error("unknown option");
+		}
+	}
+	if (pa_template_check(backend_tmpl, why, sizeof why) != 0)
+		pa_usage_error("--backend %s", why);
+
+	if (cx.sink.path != NULL) {
+		cx.sink.mem = open_memstream(&cx.sink.buf, &cx.sink.len);
+		if (cx.sink.mem == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+	}
+	if (state_path != NULL) {
+		cx.shadow = pa_shadow_open(state_path, &sc, why, sizeof why);
+		if (cx.shadow == NULL)
+			pa_die(PA_EXIT_USAGE, "%s", why);
+	}
+	cx.fleet = pa_fleet_new();
+
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
+	emit_fleet(&cx, backend_tmpl, &model);
+
+	if (cx.shadow != NULL) {
+		if (rc == PA_EXIT_OK && pa_shadow_save(cx.shadow) != 0)
+			rc = PA_EXIT_IO;
+		pa_shadow_free(cx.shadow);
+	}
+	pa_fleet_free(cx.fleet);
+
+	if (rc == PA_EXIT_OK)
+		rc = pa_diag_finish(common.max_bad);
+	else
+		pa_diag_finish(common.max_bad);
+	if (rc == PA_EXIT_OK && cx.failed)
+		rc = PA_EXIT_DATA;
+
+	if (cx.sink.path != NULL) {
+		fclose(cx.sink.mem);
+		if (pa_diag_rejected() > 0 || cx.failed || rc != PA_EXIT_OK) {
+			pa_warn("%s: not written, because input was rejected", cx.sink.path);
+			if (rc == PA_EXIT_OK)
+				rc = PA_EXIT_DATA;
+		} else if (write_atomically(cx.sink.path, cx.sink.buf, cx.sink.len) != 0) {
+			rc = PA_EXIT_IO;
+		}
+		free(cx.sink.buf);
+	}
+	out = pa_out_finish();
+	return out ? out : rc;
+}
