@@ -3,6 +3,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,7 @@ parse_time(const json_t *cell, pa_usec_t *out)
 		n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, v);
 		return pa_time_parse_epoch(buf, (size_t)n, out);
 	}
-	if (json_is_real(cell)) {
+	if (json_is_real(cell) && fabs(json_real_value(cell)) < 1e17) {
 		n = snprintf(buf, sizeof buf, "%.6f", json_real_value(cell));
 		return pa_time_parse_epoch(buf, (size_t)n, out);
 	}
@@ -668,6 +669,11 @@ pa_influx_write_record(FILE *out, const json_t *rec, char *err, size_t errsize)
 		return 0;
 	if (pa_rec_time(rec, "ts", &ts) != 1) {
 		snprintf(err, errsize, "field \"ts\" is missing or not a timestamp");
+		return -1;
+	}
+	/* Nanoseconds in an int64 reach from 1677 to 2262. */
+	if (ts > INT64_MAX / 1000 || ts < INT64_MIN / 1000) {
+		snprintf(err, errsize, "field \"ts\" is outside the nanosecond range of line protocol (years 1677 to 2262)");
 		return -1;
 	}
 	if (pa_tsdb_record_ids(rec, &tenant, &service, err, errsize) != 0)

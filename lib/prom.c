@@ -43,6 +43,22 @@ reject_sample(const struct series_ctx *s, const json_t *sample, const char *reas
 }
 
 /*
+ * Convert a sample time in seconds to microseconds, rounded to the
+ * millisecond that Prometheus stores.  Returns -1 for a time that is not a
+ * number or lies beyond year 9999 either way.
+ */
+static int
+sample_time(const json_t *t, pa_usec_t *out)
+{
+	double sec = json_number_value(t);
+
+	if (!json_is_number(t) || !(fabs(sec) < 253402300800.0))
+		return -1;
+	*out = (pa_usec_t)llround(sec * 1000.0) * 1000;
+	return 0;
+}
+
+/*
  * Parse one [time, "value"] pair.  Returns 0 with a finite value, or -1
  * after rejecting the sample.
  */
@@ -54,13 +70,12 @@ parse_sample(const struct series_ctx *s, const json_t *sample, pa_usec_t *ts, do
 	char *end;
 	char why[160];
 
-	if (!json_is_array(sample) || json_array_size(sample) != 2 || !json_is_number(t) ||
+	if (!json_is_array(sample) || json_array_size(sample) != 2 || sample_time(t, ts) != 0 ||
 	    text == NULL) {
 		reject_sample(s, sample, "invalid sample",
-			      "invalid sample: expected [unix_time, \"value\"]");
+			      "invalid sample: expected [unix_time, \"value\"] with a time before year 10000");
 		return -1;
 	}
-	*ts = (pa_usec_t)llround(json_number_value(t) * 1000.0) * 1000;
 
 	errno = 0;
 	*v = strtod(text, &end);
@@ -283,12 +298,13 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 	size_t good = 0;
 	pa_usec_t prev = 0;
 	for (size_t i = 0; i < n; i++) {
-		pa_usec_t t = (pa_usec_t)llround(json_number_value(json_array_get(
-			json_array_get(samples, i), 0)) * 1000.0) * 1000;
+		pa_usec_t t;
 
-		if (i > 0)
-			pa_tsdb_acc_spacing(s->acc, group, t - prev);
-		prev = t;
+		if (sample_time(json_array_get(json_array_get(samples, i), 0), &t) == 0) {
+			if (i > 0)
+				pa_tsdb_acc_spacing(s->acc, group, t - prev);
+			prev = t;
+		}
 		pa_diag_count_read();
 		if (parse_sample(s, json_array_get(samples, i), &ts[good], &v[good]) != 0)
 			continue;

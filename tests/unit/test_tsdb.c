@@ -222,6 +222,12 @@ test_prom_bad(void)
 	CHECK("scalar rejected", n == -1);
 	json_decref(r);
 
+	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+		 "{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "\"value\":[1e300,\"1\"]}]}}", &map, &n);
+	CHECK("time beyond year 9999 rejected", n == 0);
+	json_decref(r);
+
 	r = prom("{\"status\":\"succ", &map, &n);
 	CHECK("invalid JSON rejected", n == -1);
 	json_decref(r);
@@ -425,6 +431,12 @@ test_line_protocol(void)
 	text = influx_text("{\"kind\":\"bucket\",\"ts\":\"2001-09-09T01:46:40Z\",\"tenant\":\"a\\\\\","
 			   "\"service\":\"s\",\"requests\":1}", &res, err, sizeof err);
 	CHECK("lp tag trailing backslash rejected", res == -1);
+	free(text);
+
+	text = influx_text("{\"kind\":\"bucket\",\"ts\":\"4002-09-09T01:46:40Z\",\"tenant\":\"a\","
+			   "\"service\":\"s\",\"requests\":1}", &res, err, sizeof err);
+	CHECK("lp year 4002 rejected", res == -1);
+	CHECK_STR("lp year 4002 writes nothing", text, "");
 	free(text);
 
 	text = influx_text("{\"kind\":\"event\",\"ts\":\"2001-09-09T01:46:40Z\"}", &res, err, sizeof err);
