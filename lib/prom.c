@@ -70,10 +70,14 @@ parse_sample(const struct series_ctx *s, const json_t *sample, pa_usec_t *ts, do
 	char *end;
 	char why[160];
 
-	if (!json_is_array(sample) || json_array_size(sample) != 2 || sample_time(t, ts) != 0 ||
+	if (!json_is_array(sample) || json_array_size(sample) != 2 || !json_is_number(t) ||
 	    text == NULL) {
 		reject_sample(s, sample, "invalid sample",
-			      "invalid sample: expected [unix_time, \"value\"] with a time before year 10000");
+			      "invalid sample: expected [unix_time, \"value\"]");
+		return -1;
+	}
+	if (sample_time(t, ts) != 0) {
+		reject_sample(s, sample, "invalid sample", "sample time is beyond year 9999");
 		return -1;
 	}
 
