@@ -8,7 +8,11 @@
 
 #include "diag.h"
 
-/* Preset templates; the AWS layouts follow the field lists in the AWS load balancer documentation. */
+/*
+ * Preset templates.  The alb and elb layouts name the fields of AWS load
+ * balancer access logs in order, and fields after the last one named are
+ * ignored, so lines with fields added later still parse.
+ */
 static const struct {
 	const char *name;
 	enum pa_al_syntax syntax;
@@ -98,7 +102,7 @@ nginx_field(const char *name, size_t len)
 	return PA_AL_SKIP;
 }
 
-/* Map one Apache directive: letter c with optional {arg}.  Returns -1 when unsupported. */
+/* Map one Apache directive, letter c with an optional {arg}.  Returns -1 when it is unsupported. */
 static int
 apache_field(char c, const char *arg, size_t arglen, enum pa_al_field *out)
 {
@@ -107,7 +111,7 @@ apache_field(char c, const char *arg, size_t arglen, enum pa_al_field *out)
 		*out = PA_AL_CLIENT;
 		return 0;
 	case 't':
-		/* Only the default CLF date is understood; %{format}t is not. */
+		/* Only the default CLF date is read, not %{format}t. */
 		if (arglen > 0)
 			return -1;
 		*out = PA_AL_TIME_CLF;
@@ -175,7 +179,7 @@ add_field(struct pa_logformat *f, enum pa_al_field field, char *err, size_t errs
 		snprintf(err, errsize, "log format has more than %d fields", PA_AL_MAX_TOKENS);
 		return -1;
 	}
-	/* Two fields with nothing between them cannot be told apart. */
+	/* Two fields with nothing between them cannot be separated. */
 	if (f->ntok > 0 && f->tok[f->ntok - 1].litlen == 0) {
 		snprintf(err, errsize, "log format has two fields with no text between them");
 		return -1;
@@ -324,27 +328,46 @@ unescape(const char *s, size_t len, char *out)
 	return o;
 }
 
+/* True when lit[0..n) is at line[pos].  Literals are a few bytes, so a loop is faster than memcmp. */
+static inline int
+lit_at(const char *line, size_t len, size_t pos, const char *lit, size_t n)
+{
+	if (len - pos < n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (line[pos + i] != lit[i])
+			return 0;
+	return 1;
+}
+
 /*
  * Find the end of a quoted field starting at line[pos]: the first double
  * quote not escaped by a backslash that is followed by the rest of the
- * template's literal.  Requiring the literal as well lets an old Apache
- * line with a bare quote inside the user agent still parse.
+ * template's literal.  Requiring the literal as well lets a bare quote
+ * inside a field parse, unless the template's next text follows it.
  */
 static long
 quoted_end(const char *line, size_t len, size_t pos, const struct pa_al_token *t, int last)
 {
-	for (size_t j = pos; j < len; j++) {
-		if (line[j] == '\\') {
-			j++;
+	size_t j = pos;
+
+	while (j < len) {
+		const char *q = memchr(line + j, '"', len - j);
+		const char *b;
+
+		if (q == NULL)
+			return -1;
+		/* A backslash before the quote escapes the character after it. */
+		b = memchr(line + j, '\\', (size_t)(q - line) - j);
+		if (b != NULL) {
+			j = (size_t)(b - line) + 2;
 			continue;
 		}
-		if (line[j] != '"')
-			continue;
-		if (len - j < t->litlen || memcmp(line + j, t->lit, t->litlen) != 0)
-			continue;
-		if (last && j + t->litlen != len && line[j + t->litlen] != ' ')
-			continue;
-		return (long)j;
+		j = (size_t)(q - line);
+		if (lit_at(line, len, j, t->lit, t->litlen) &&
+		    (!last || j + t->litlen == len || line[j + t->litlen] == ' '))
+			return (long)j;
+		j++;
 	}
 	return -1;
 }
@@ -365,7 +388,7 @@ parse_uint(const char *s, size_t len, long long *out)
 	return 0;
 }
 
-/* Parse a non-negative decimal like "0.000043"; -1 for "-1", "-" or junk. */
+/* Parse a non-negative decimal like "0.000043".  Returns -1 for "-1", "-" or junk. */
 static int
 parse_seconds(const char *s, size_t len, double *out)
 {
@@ -427,7 +450,12 @@ pa_request_set_uri(struct pa_request *req, const char *u, size_t len)
 	}
 	const char *q = memchr(u, '?', len);
 	const char *hash = memchr(u, '#', len);
-	size_t plen = q ? (size_t)(q - u) : hash ? (size_t)(hash - u) : len;
+	size_t plen = len;
+
+	if (q != NULL)
+		plen = (size_t)(q - u);
+	else if (hash != NULL)
+		plen = (size_t)(hash - u);
 
 	req->path.p = u;
 	req->path.len = plen;
@@ -475,6 +503,28 @@ pa_request_set_line(struct pa_request *req, const char *r, size_t len)
 	req->method.p = r;
 	req->method.len = mlen;
 	pa_request_set_uri(req, uri, ulen);
+}
+
+/* Consecutive log lines mostly share their second, so the last date is remembered. */
+static int
+parse_clf_cached(const char *v, size_t len, pa_usec_t *out)
+{
+	static char last[40];
+	static size_t lastlen;
+	static pa_usec_t last_ts;
+
+	if (len == lastlen && memcmp(v, last, len) == 0) {
+		*out = last_ts;
+		return 0;
+	}
+	if (pa_time_parse_clf(v, len, out) != 0)
+		return -1;
+	if (len < sizeof last) {
+		memcpy(last, v, len);
+		lastlen = len;
+		last_ts = *out;
+	}
+	return 0;
 }
 
 static void
@@ -578,7 +628,12 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 			break;
 		}
 		case PA_AL_TIME_CLF:
-			if (pa_time_parse_clf(v, vlen, &req->ts) != 0)
+			/* Text that does not even start like a date means the layout is wrong. */
+			if (vlen == 0 || !isdigit((unsigned char)v[0]))
+				FAIL("line does not match the log format",
+				     "line does not match the %s format at column %zu: no date",
+				     f->name, pos + 1);
+			if (parse_clf_cached(v, vlen, &req->ts) != 0)
 				FAIL("invalid timestamp", "invalid timestamp %s", pa_quote(v, vlen));
 			have_time = 1;
 			break;
@@ -631,7 +686,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 		case PA_AL_DUR_US: {
 			double d;
 
-			/* Load balancers write -1 when the backend never answered: unknown. */
+			/* Load balancers write -1 when the backend sent no response, so the duration is unknown. */
 			if (parse_seconds(v, vlen, &d) != 0) {
 				if ((vlen == 1 && v[0] == '-') || (vlen == 2 && memcmp(v, "-1", 2) == 0)) {
 					bad_duration = 1;
@@ -639,7 +694,11 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 				}
 				FAIL("invalid duration", "invalid duration %s", pa_quote(v, vlen));
 			}
-			seconds += t->field == PA_AL_DUR_S ? d : t->field == PA_AL_DUR_MS ? d / 1e3 : d / 1e6;
+			if (t->field == PA_AL_DUR_MS)
+				d /= 1e3;
+			else if (t->field == PA_AL_DUR_US)
+				d /= 1e6;
+			seconds += d;
 			req->has_duration = 1;
 			break;
 		}
@@ -660,7 +719,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 
 		pos = end;
 		if (t->litlen > 0) {
-			if (len - pos < t->litlen || memcmp(line + pos, t->lit, t->litlen) != 0)
+			if (!lit_at(line, len, pos, t->lit, t->litlen))
 				FAIL("line does not match the log format",
 				     "line does not match the %s format at column %zu", f->name,
 				     pos + 1);

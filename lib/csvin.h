@@ -2,9 +2,10 @@
  * csvin.h - CSV and TSV records from physical lines, over libcsv.
  *
  * Lines from the line reader are pushed in one at a time.  A quoted field
- * may span several lines; the record is handed over when it is complete,
- * with the physical line where it started (for diagnostics) and the raw
- * text of all its lines (for --rejects).  CR before LF is already gone.
+ * may span several lines, so a record is handed over only when it is
+ * complete.  It comes with the physical line where it started, for
+ * diagnostics, and the raw text of all its lines, for --rejects.  The
+ * reader has already removed the CR of a CRLF line end.
  */
 #ifndef PA_CSVIN_H
 #define PA_CSVIN_H

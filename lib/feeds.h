@@ -61,7 +61,7 @@ struct pa_row {
 /*
  * Resolve the CSV column of every target from the header.  A --field
  * source "A+B" joins two columns with a space, such as a date and a time
- * column; columns2 then holds B.  Both arrays have PA_T_COUNT slots.
+ * column, and columns2 then contains B.  Both arrays have PA_T_COUNT slots.
  */
 void pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nheader,
 		    int *columns, int *columns2);
@@ -103,8 +103,8 @@ int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_js
 /*
  * Series input: a timestamp plus one or more numeric columns of counts per
  * step.  Every value column is a series; its service is the column name,
- * or the file stem when there is a single value column.  State carries the
- * previous timestamp so the step can be inferred.
+ * or the file stem when there is a single value column.  Without --step,
+ * the first row waits in the state until the second one gives the step.
  */
 #define PA_SERIES_MAX 64	/* value columns per row */
 
@@ -124,7 +124,7 @@ struct pa_series_state {
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
 		   struct pa_series_state *st, struct pa_jsonw *w,
 		   const char *where, long lineno, const char *raw, size_t rawlen);
-/* End of one input: a lone first row is written with the --step given, or rejected. */
+/* End one input.  A lone first row is rejected, because without --step its step is unknown. */
 void pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where);
 
 /* Parse a number (optional sign, fraction, exponent); 0 or -1. */

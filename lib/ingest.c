@@ -33,6 +33,7 @@ free_header(struct pa_ingest *in)
 void
 pa_ingest_free(struct pa_ingest *in)
 {
+	pa_jsonw_flush(&in->w);
 	pa_tenancy_free(&in->tenancy);
 	pa_fieldmap_free(&in->fields);
 	pa_jsonw_free(&in->w);
@@ -49,7 +50,7 @@ emit_span(struct pa_jsonw *w, const char *key, struct pa_span s)
 
 /*
  * Write one request record.  row is the JSON or CSV row it came from, or
- * NULL for an access-log line; a row's tenant and service fields are used
+ * NULL for an access-log line.  A row's tenant and service fields are used
  * unless --tenant or --service rules were given.
  */
 static void
@@ -105,12 +106,13 @@ emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *
 	tsn[tl] = '/';
 	memcpy(tsn + tl + 1, service, sl);
 
+	/* Names are cleaned to [A-Za-z0-9._-], so they need no escaping. */
 	pa_jsonw_begin(w);
-	pa_jsonw_cstr(w, "kind", "request");
+	pa_jsonw_plain(w, "kind", "request", 7);
 	pa_jsonw_time(w, "ts", req->ts);
-	pa_jsonw_str(w, "tenant", tenant, tl);
-	pa_jsonw_str(w, "service", service, sl);
-	pa_jsonw_str(w, "tenant_service_name", tsn, tl + 1 + sl);
+	pa_jsonw_plain(w, "tenant", tenant, tl);
+	pa_jsonw_plain(w, "service", service, sl);
+	pa_jsonw_plain(w, "tenant_service_name", tsn, tl + 1 + sl);
 	emit_span(w, "client_id", req->client);
 	if (req->client.p != NULL && req->client.len >= 5 && memcmp(req->client.p, "unix:", 5) == 0)
 		pa_jsonw_cstr(w, "client_socket", "unix");
@@ -157,6 +159,24 @@ parse_count(const char *v, size_t len, long long *out)
 	return 0;
 }
 
+/*
+ * Keep a field's text as a span.  A JSON number is printed into the row's
+ * one number buffer, which the next lookup overwrites, so it is copied
+ * into buf (64 bytes) first.
+ */
+static void
+keep_span(const struct pa_row *row, struct pa_span *span, const char *v, size_t len, char *buf)
+{
+	if (v == row->numbuf) {
+		if (len > 63)
+			len = 63;
+		memcpy(buf, v, len);
+		v = buf;
+	}
+	span->p = v;
+	span->len = len;
+}
+
 /* A request from a JSON object or a CSV record, with fields found by name. */
 static void
 row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long lineno,
@@ -173,6 +193,7 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	const char *v;
 	size_t len;
 	double d;
+	char client_buf[64], host_buf[64], method_buf[64], path_buf[64];
 
 	memset(&req, 0, sizeof req);
 	v = pa_row_get(row, PA_T_TS, &len, NULL);
@@ -182,11 +203,9 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	if (pa_parse_time_local(v, len, in->feed.utc_offset, &req.ts) != 0)
 		ROW_REJECT("invalid timestamp", "invalid timestamp %s", pa_quote(v, len));
 
-	if ((v = pa_row_get(row, PA_T_CLIENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
-		req.client.p = v;
-		req.client.len = len;
-	}
-	/* JSON numbers share one buffer, so copy out every text that may be a number. */
+	if ((v = pa_row_get(row, PA_T_CLIENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-'))
+		keep_span(row, &req.client, v, len, client_buf);
+	/* Status, sizes and durations are parsed at once; text fields are kept as spans below. */
 	if ((v = pa_row_get(row, PA_T_STATUS, &len, NULL)) != NULL) {
 		if (pa_parse_number(v, len, &d) != 0 || d < 100 || d > 599 || d != (int)d)
 			ROW_REJECT("invalid status code", "invalid status code %s", pa_quote(v, len));
@@ -211,16 +230,16 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		req.has_duration = 1;
 		break;
 	}
-	if ((v = pa_row_get(row, PA_T_HOST, &len, NULL)) != NULL) {
-		req.host.p = v;
-		req.host.len = len;
+	if ((v = pa_row_get(row, PA_T_HOST, &len, NULL)) != NULL)
+		keep_span(row, &req.host, v, len, host_buf);
+	if ((v = pa_row_get(row, PA_T_METHOD, &len, NULL)) != NULL)
+		keep_span(row, &req.method, v, len, method_buf);
+	if ((v = pa_row_get(row, PA_T_PATH, &len, NULL)) != NULL) {
+		struct pa_span uri;
+
+		keep_span(row, &uri, v, len, path_buf);
+		pa_request_set_uri(&req, uri.p, uri.len);
 	}
-	if ((v = pa_row_get(row, PA_T_METHOD, &len, NULL)) != NULL) {
-		req.method.p = v;
-		req.method.len = len;
-	}
-	if ((v = pa_row_get(row, PA_T_PATH, &len, NULL)) != NULL)
-		pa_request_set_uri(&req, v, len);
 	if ((v = pa_row_get(row, PA_T_REFERER, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
 		req.referer.p = v;
 		req.referer.len = len;
@@ -263,6 +282,7 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	if (obj == NULL)
 		return;
 	if (pa_rec_kind(obj) != NULL) {
+		pa_jsonw_flush(&in->w);
 		pa_out_write(line->text, line->len);
 		pa_out_write("\n", 1);
 		in->passed++;
@@ -287,7 +307,7 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 		if (in->header == NULL)
 			pa_die(PA_EXIT_IO, "out of memory");
 		for (int i = 0; i < rec->nfields; i++) {
-			/* Header names are compared trimmed, without surrounding quotes or spaces. */
+			/* libcsv has already removed the quotes and surrounding spaces. */
 			in->header[i] = strdup(rec->field[i]);
 			if (in->header[i] == NULL)
 				pa_die(PA_EXIT_IO, "out of memory");
@@ -512,7 +532,12 @@ static void
 start_file(struct pa_ingest *in)
 {
 	if (in->cur == PA_FMT_CSV || in->cur == PA_FMT_TSV) {
-		unsigned char delim = in->cur == PA_FMT_TSV ? '\t' : in->delim ? in->delim : ',';
+		unsigned char delim = ',';
+
+		if (in->cur == PA_FMT_TSV)
+			delim = '\t';
+		else if (in->delim != 0)
+			delim = in->delim;
 
 		pa_csvin_init(&in->csv, delim, in->cur == PA_FMT_CSV, in->max_line, csv_record, in);
 		in->csv_open = 1;
@@ -686,6 +711,7 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 		}
 		if (st == PA_LINE_ERROR)
 			break;
+		pa_jsonw_flush(&in->w);
 		pa_out_flush();
 		if (rotated(path, &seen)) {
 			/* Drain what the old file still holds, then start on the new one. */
@@ -715,5 +741,5 @@ void
 pa_ingest_summary(const struct pa_ingest *in)
 {
 	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
-		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
+		pa_diag_read(), in->w.records + in->emitted, in->passed, pa_diag_rejected());
 }

@@ -15,6 +15,8 @@ pa_jsonw_init(struct pa_jsonw *w)
 	w->len = 0;
 	w->fields = 0;
 	w->records = 0;
+	w->start = 0;
+	w->cap = PA_JSONW_BATCH * 2;
 	w->buf = malloc(w->cap);
 	if (w->buf == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -28,15 +30,20 @@ pa_jsonw_free(struct pa_jsonw *w)
 }
 
 static void
-reserve(struct pa_jsonw *w, size_t more)
+grow(struct pa_jsonw *w, size_t more)
 {
-	if (w->len + more <= w->cap)
-		return;
 	while (w->len + more > w->cap)
 		w->cap *= 2;
 	w->buf = realloc(w->buf, w->cap);
 	if (w->buf == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
+}
+
+static inline void
+reserve(struct pa_jsonw *w, size_t more)
+{
+	if (w->len + more > w->cap)
+		grow(w, more);
 }
 
 static void
@@ -50,25 +57,30 @@ put(struct pa_jsonw *w, const char *s, size_t len)
 void
 pa_jsonw_begin(struct pa_jsonw *w)
 {
-	w->len = 0;
+	/* A record begun and not ended is dropped, so a rejected line never leaves half a record. */
+	w->len = w->start;
 	w->fields = 0;
 	put(w, "{", 1);
 }
 
+#define KEY_MAX 64		/* longest key name the code uses, with room to spare */
+
 /* Keys are fixed ASCII names from the code, so they need no escaping. */
-static void
+static inline void
 key(struct pa_jsonw *w, const char *k)
 {
-	size_t n = strlen(k);
+	char *o;
 
-	reserve(w, n + 4);
+	reserve(w, KEY_MAX + 4);
+	o = w->buf + w->len;
 	if (w->fields++ > 0)
-		w->buf[w->len++] = ',';
-	w->buf[w->len++] = '"';
-	memcpy(w->buf + w->len, k, n);
-	w->len += n;
-	w->buf[w->len++] = '"';
-	w->buf[w->len++] = ':';
+		*o++ = ',';
+	*o++ = '"';
+	for (int i = 0; k[i] != '\0' && i < KEY_MAX; i++)
+		*o++ = k[i];
+	*o++ = '"';
+	*o++ = ':';
+	w->len = (size_t)(o - w->buf);
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is invalid. */
@@ -100,6 +112,13 @@ utf8_seq(const unsigned char *s, size_t len)
 	return 0;
 }
 
+/* Bytes that need more than a copy: controls, '"', '\\' and every non-ASCII byte. */
+static inline int
+special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
 void
 pa_jsonw_escape(struct pa_jsonw *w, const char *str, size_t len)
 {
@@ -110,15 +129,22 @@ pa_jsonw_escape(struct pa_jsonw *w, const char *str, size_t len)
 	/* Worst case: every byte becomes a 6-byte escape. */
 	reserve(w, len * 6 + 2);
 	while (i < len) {
-		unsigned char c = s[i];
-		char *o = w->buf + w->len;
+		size_t run = i;
+		unsigned char c;
+		char *o;
 
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*o = (char)c;
-			w->len++;
-			i++;
-			continue;
+		/* Copy the plain run in one go. */
+		while (run < len && !special(s[run]))
+			run++;
+		if (run > i) {
+			memcpy(w->buf + w->len, s + i, run - i);
+			w->len += run - i;
+			i = run;
+			if (i == len)
+				break;
 		}
+		c = s[i];
+		o = w->buf + w->len;
 		if (c >= 0x80) {
 			size_t n = utf8_seq(s + i, len - i);
 
@@ -160,6 +186,17 @@ pa_jsonw_str(struct pa_jsonw *w, const char *k, const char *s, size_t len)
 	put(w, "\"", 1);
 	pa_jsonw_escape(w, s, len);
 	put(w, "\"", 1);
+}
+
+void
+pa_jsonw_plain(struct pa_jsonw *w, const char *k, const char *s, size_t len)
+{
+	key(w, k);
+	reserve(w, len + 2);
+	w->buf[w->len++] = '"';
+	memcpy(w->buf + w->len, s, len);
+	w->len += len;
+	w->buf[w->len++] = '"';
 }
 
 void
@@ -250,8 +287,17 @@ void
 pa_jsonw_end(struct pa_jsonw *w)
 {
 	put(w, "}\n", 2);
-	pa_out_write(w->buf, w->len);
 	w->records++;
-	w->len = 0;
 	w->fields = 0;
+	w->start = w->len;
+	if (w->len >= PA_JSONW_BATCH)
+		pa_jsonw_flush(w);
+}
+
+void
+pa_jsonw_flush(struct pa_jsonw *w)
+{
+	if (w->start > 0)
+		pa_out_write(w->buf, w->start);
+	w->len = w->start = 0;
 }

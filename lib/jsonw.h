@@ -19,15 +19,22 @@
 struct pa_jsonw {
 	char *buf;		/* owned by the writer */
 	size_t len, cap;
+	size_t start;		/* where the current record starts in buf */
 	int fields;		/* fields written in the current record */
 	long records;		/* records written so far */
 };
+
+/* Finished records are kept in the buffer until this many bytes wait, then written at once. */
+#define PA_JSONW_BATCH (64u * 1024u)
 
 void pa_jsonw_init(struct pa_jsonw *w);
 void pa_jsonw_free(struct pa_jsonw *w);
 
 /* Start a record: "{". */
 void pa_jsonw_begin(struct pa_jsonw *w);
+
+/* Append "key":"value" for a value known to need no escaping, such as a cleaned name. */
+void pa_jsonw_plain(struct pa_jsonw *w, const char *key, const char *s, size_t len);
 
 /* Append "key":"value", escaping value (len bytes, need not be NUL-terminated). */
 void pa_jsonw_str(struct pa_jsonw *w, const char *key, const char *s, size_t len);
@@ -42,8 +49,15 @@ void pa_jsonw_raw(struct pa_jsonw *w, const char *key, const char *json, size_t 
 /* Append "key":"RFC 3339 UTC time". */
 void pa_jsonw_time(struct pa_jsonw *w, const char *key, pa_usec_t t);
 
-/* End the record with "}\n" and write it to stdout through pa_out_write. */
+/*
+ * End the record with "}\n".  Records are written to stdout through
+ * pa_out_write in batches, so call pa_jsonw_flush before writing anything
+ * else to stdout, and before exiting.
+ */
 void pa_jsonw_end(struct pa_jsonw *w);
+
+/* Write the finished records still in the buffer. */
+void pa_jsonw_flush(struct pa_jsonw *w);
 
 /*
  * Append s[0..len) to w as the body of a JSON string (no quotes): escapes

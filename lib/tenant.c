@@ -197,7 +197,7 @@ host_name(struct pa_span h)
 	}
 	const char *colon = memchr(h.p, ':', h.len);
 
-	/* Exactly one colon is a port; more would be a bare IPv6 address. */
+	/* Exactly one colon means a port follows, while more mean a bare IPv6 address. */
 	if (colon != NULL && memchr(colon + 1, ':', h.len - (size_t)(colon - h.p) - 1) == NULL)
 		out.len = (size_t)(colon - h.p);
 	if (out.len > 0 && out.p[out.len - 1] == '.')
@@ -364,7 +364,7 @@ apply_rule(const struct pa_rule *r, const struct pa_rule_input *in, int service,
 		s = source_span(in, r->source);
 		if (s.p == NULL)
 			return 0;
-		/* regexec needs a NUL-terminated string; long values are matched on their start. */
+		/* regexec needs a NUL-terminated string, so a long value is matched on its first 1023 bytes. */
 		size_t n = s.len < sizeof buf - 1 ? s.len : sizeof buf - 1;
 
 		memcpy(buf, s.p, n);
@@ -578,7 +578,7 @@ is_hex(char c)
 	return isxdigit((unsigned char)c) != 0;
 }
 
-/* An id: all digits, a UUID, or 16 or more hex digits. */
+/* True for an id: all digits, a UUID, or 16 or more hex digits. */
 static int
 looks_like_id(const char *s, size_t n)
 {
@@ -623,6 +623,15 @@ template_match(const struct pa_path_template *pt, const char *path, size_t len)
 	return k == pt->nseg;
 }
 
+static int
+has_digit(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= '0' && s[i] <= '9')
+			return 1;
+	return 0;
+}
+
 size_t
 pa_path_normalise(const struct pa_tenancy *t, const char *path, size_t len, char *out,
 		  size_t outsize)
@@ -639,6 +648,13 @@ pa_path_normalise(const struct pa_tenancy *t, const char *path, size_t len, char
 			out[n] = '\0';
 			return n;
 		}
+	}
+	/* Every id form contains a digit, so most paths are copied as they are. */
+	if (t->keep_ids || !has_digit(path, len)) {
+		o = len < outsize ? len : outsize - 1;
+		memcpy(out, path, o);
+		out[o] = '\0';
+		return o;
 	}
 	for (size_t i = 0; i < len && o + 5 < outsize;) {
 		size_t j = i;

@@ -165,6 +165,7 @@ main(int argc, char **argv)
 	struct pa_tsdb_map tsdb;
 	char err[512];
 	int c, quiet = 0, follow = 0, rc = PA_EXIT_OK, out;
+	const char *type_name = "requests";
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -179,6 +180,7 @@ main(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 't':
+			type_name = optarg;
 			if (strcmp(optarg, "requests") == 0)
 				in.type = PA_TYPE_REQUESTS;
 			else if (strcmp(optarg, "events") == 0)
@@ -266,9 +268,11 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage();
+			pa_ingest_free(&in);
 			return PA_EXIT_OK;
 		case 'V':
 			pa_print_version();
+			pa_ingest_free(&in);
 			return PA_EXIT_OK;
 		default:
 			pa_usage_error("invalid option");
@@ -276,8 +280,7 @@ main(int argc, char **argv)
 	}
 	in.max_line = common.max_line;
 	if (in.type != PA_TYPE_REQUESTS && in.format == PA_FMT_LOG)
-		pa_usage_error("--type %s reads JSON or CSV, not an access-log format",
-			       in.type == PA_TYPE_EVENTS ? "events" : in.type == PA_TYPE_USAGE ? "usage" : "series");
+		pa_usage_error("--type %s reads JSON or CSV, not an access-log format", type_name);
 	if (in.format == PA_FMT_CSV && in.delim == 0)
 		in.delim = ',';
 

@@ -19,6 +19,7 @@ wait_lines() {
 }
 
 line 1 a >"$log"
+: >"$out"
 pa-ingest --follow "$log" >"$out" 2>"$err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$T_TMP"' EXIT
