@@ -246,6 +246,7 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 {
 	json_t *rec = pa_bucket_to_json(tenant_service_name, tenant, service, step, b);
 
+	/* Through pa_out_json, so --output-format can take the record instead. */
 	(void)ctx;
 	pa_out_json(rec);
 	json_decref(rec);
@@ -255,8 +256,8 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 
 /*
  * One tenant service.  buckets[head..nbuckets) are the buckets not yet
- * written, sorted by start; only buckets that received data are stored,
- * the zero buckets between them are made when written.
+ * written, sorted by start.  Only buckets that received data are stored,
+ * and the zero buckets between them are made when written.
  */
 struct series {
 	char *name, *tenant, *service;
@@ -450,8 +451,8 @@ heap_pop(struct series **heap, size_t *n)
 
 /*
  * The last bucket start a series may write now.  Before the end of input
- * (limit set) a series is padded with zero buckets up to the closed limit,
- * so a quiet service reports zeros as time passes; at the end of input it
+ * a series is padded with zero buckets up to the closed limit, so a quiet
+ * service reports zeros as time passes.  At the end of input (final) it
  * stops at its last bucket with data.
  */
 static pa_usec_t

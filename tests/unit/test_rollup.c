@@ -110,12 +110,16 @@ test_rollup_order_and_gaps(void)
 	pa_rollup_finish(r);
 
 	CHECK("rollup writes span only", w.n == 6);
-	CHECK("rollup first is a/x at 0", w.start[0] == 0 && strcmp(w.name[0], "a/x") == 0);
-	CHECK("rollup sums in millionths", w.micro[0] == 3250000 && w.requests[0] == 2);
-	CHECK("rollup gap is zero", w.start[1] == 60 * PA_USEC_PER_SEC && w.requests[1] == 0);
+	CHECK("rollup first is a/x at 0", w.start[0] == 0);
+	CHECK("rollup first is a/x at 0", strcmp(w.name[0], "a/x") == 0);
+	CHECK("rollup sums in millionths", w.micro[0] == 3250000);
+	CHECK("rollup sums in millionths", w.requests[0] == 2);
+	CHECK("rollup gap is zero", w.start[1] == 60 * PA_USEC_PER_SEC);
+	CHECK("rollup gap is zero", w.requests[1] == 0);
 	CHECK("rollup ties ordered by name", w.start[2] == 120 * PA_USEC_PER_SEC &&
 	      strcmp(w.name[2], "a/x") == 0 && strcmp(w.name[3], "b/x") == 0 && w.requests[3] == 1);
-	CHECK("rollup last bucket", w.start[5] == 240 * PA_USEC_PER_SEC && w.requests[5] == 1);
+	CHECK("rollup last bucket", w.start[5] == 240 * PA_USEC_PER_SEC);
+	CHECK("rollup last bucket", w.requests[5] == 1);
 }
 
 static void
@@ -143,7 +147,8 @@ test_rollup_merge_exact(void)
 	CHECK("merge accepts first", pa_rollup_add_record(merged, j2, err, sizeof err) == 0);
 	CHECK("merge accepts second", pa_rollup_add_record(merged, j1, err, sizeof err) == 0);
 	pa_rollup_finish(merged);
-	CHECK("merge one bucket", w1.n == 1 && w1.requests[0] == 2);
+	CHECK("merge one bucket", w1.n == 1);
+	CHECK("merge one bucket", w1.requests[0] == 2);
 	CHECK("merge sum exact", w1.micro[0] == 300000);
 
 	json_object_set_new(j1, "requests", json_integer(5));
@@ -176,7 +181,8 @@ test_rollup_lateness(void)
 	req.ts = 190 * PA_USEC_PER_SEC;
 	CHECK("lateness accepts open bucket", pa_rollup_add(r, &req) == 0);
 	pa_rollup_finish(r);
-	CHECK("lateness final bucket", w.n == 4 && w.requests[3] == 2);
+	CHECK("lateness final bucket", w.n == 4);
+	CHECK("lateness final bucket", w.requests[3] == 2);
 }
 
 int
