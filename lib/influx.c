@@ -3,6 +3,7 @@
 #include <csv.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,7 @@
 #include "ndjson.h"
 #include "prom.h"
 
-/* ---- Reading /query answers ---- */
+/* ---- Reading /query responses ---- */
 
 struct read_ctx {
 	const char *where;
@@ -33,7 +34,7 @@ reject_json(const struct read_ctx *r, const json_t *raw, const char *reason_clas
 
 /*
  * Parse a time cell: RFC 3339 text, or an epoch number.  Numbers from
- * 1e17 up are nanoseconds (InfluxDB's epoch=ns, and every CSV answer);
+ * 1e17 up are nanoseconds (InfluxDB's epoch=ns, and every CSV response);
  * smaller ones follow pa_time_parse_epoch.  Returns 0 or -1.
  */
 static int
@@ -54,7 +55,7 @@ parse_time(const json_t *cell, pa_usec_t *out)
 		n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, v);
 		return pa_time_parse_epoch(buf, (size_t)n, out);
 	}
-	if (json_is_real(cell)) {
+	if (json_is_real(cell) && fabs(json_real_value(cell)) < 1e17) {
 		n = snprintf(buf, sizeof buf, "%.6f", json_real_value(cell));
 		return pa_time_parse_epoch(buf, (size_t)n, out);
 	}
@@ -149,6 +150,8 @@ read_series(struct read_ctx *r, const json_t *series)
 	int *field;
 	char *desc;
 	json_t *row;
+	int label_columns = 0, series_group[2] = { -1, -1 };
+	pa_usec_t prev_ts = 0, gap = 0;
 
 	desc = pa_tsdb_describe(name, json_is_object(tags) ? tags : NULL);
 	if (!json_is_array(columns) || !json_is_array(values)) {
@@ -166,6 +169,14 @@ read_series(struct read_ctx *r, const json_t *series)
 		pa_diag_count_read();
 		goto out;
 	}
+
+	/*
+	 * Without label columns every row belongs to the same records, so the
+	 * row spacing (rows of nulls included) is the series' sample spacing.
+	 */
+	for (c = 0; c < ncol; c++)
+		if (role[c] == COL_LABEL)
+			label_columns = 1;
 
 	json_array_foreach(values, i, row) {
 		json_t *labels = json_is_object(tags) ? json_deep_copy(tags) : json_object();
@@ -220,7 +231,19 @@ read_series(struct read_ctx *r, const json_t *series)
 						json_number_value(cell));
 		}
 		json_decref(labels);
+
+		if (!label_columns) {
+			if (i > 0 && ts - prev_ts > 0 && (gap == 0 || ts - prev_ts < gap))
+				gap = ts - prev_ts;
+			prev_ts = ts;
+			for (int k = 0; k < 2; k++)
+				if (group[k] >= 0)
+					series_group[k] = group[k];
+		}
 	}
+	for (int k = 0; k < 2; k++)
+		if (series_group[k] >= 0)
+			pa_tsdb_acc_spacing(r->acc, series_group[k], gap);
 out:
 	free(role);
 	free(field);
@@ -236,33 +259,24 @@ reject_doc(const char *where, long lineno, const char *doc, size_t len, const ch
 }
 
 static long
-read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, void *ctx)
+read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
+	  pa_tsdb_emit_fn emit, void *ctx)
 {
-	json_error_t jerr;
-	json_t *root, *results, *result, *series, *s;
+	json_t *results, *result, *series, *s;
 	const char *error;
 	char msg[600];
 	size_t i, j, nseries = 0, nerrors = 0;
 
-	root = json_loadb(doc, len, 0, &jerr);
-	if (root == NULL) {
-		snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
-		reject_doc(r->where, r->lineno, doc, len, "invalid JSON", msg);
-		return -1;
-	}
 	error = json_string_value(json_object_get(root, "error"));
 	if (error != NULL) {
 		snprintf(msg, sizeof msg, "InfluxDB returned an error: %s", error);
 		reject_doc(r->where, r->lineno, doc, len, "InfluxDB error response", msg);
-		json_decref(root);
 		return -1;
 	}
 	results = json_object_get(root, "results");
 	if (!json_is_array(results)) {
-		reject_doc(r->where, r->lineno, doc, len, "not an InfluxDB answer",
-			   "not an InfluxDB /query answer: no \"results\" array");
-		json_decref(root);
+		reject_doc(r->where, r->lineno, doc, len, "not an InfluxDB response",
+			   "not an InfluxDB /query response: no \"results\" array");
 		return -1;
 	}
 
@@ -285,16 +299,15 @@ read_json(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit,
 			nseries++;
 		}
 	}
-	json_decref(root);
 	if (nseries == 0 && nerrors == 0)
 		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
 	return pa_tsdb_acc_finish(r->acc, emit, ctx);
 }
 
-/* ---- CSV answers ---- */
+/* ---- CSV responses ---- */
 
 /*
- * Rows of a CSV answer as JSON arrays of strings, with the physical line
+ * Rows of a CSV response as JSON arrays of strings, with the physical line
  * each starts on.
  */
 struct csv_rows {
@@ -406,7 +419,7 @@ csv_value(const char *s)
 	return json_string(s);
 }
 
-/* CSV answers always give epoch nanoseconds. */
+/* CSV responses always give epoch nanoseconds. */
 static int
 parse_nanoseconds(const char *s, pa_usec_t *out)
 {
@@ -422,7 +435,7 @@ parse_nanoseconds(const char *s, pa_usec_t *out)
 }
 
 /*
- * Turn a CSV answer into the JSON answer's shape: consecutive rows with
+ * Turn a CSV response into the JSON response's shape: consecutive rows with
  * the same name and tags make one series.  Times become RFC 3339 text.
  */
 static long
@@ -556,9 +569,32 @@ pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 
 	while (i < len && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r'))
 		i++;
-	if (i < len && doc[i] == '{')
-		return read_json(&r, doc, len, emit, ctx);
+	if (i < len && doc[i] == '{') {
+		json_error_t jerr;
+		json_t *root = json_loadb(doc, len, 0, &jerr);
+		long emitted;
+		char msg[300];
+
+		if (root == NULL) {
+			snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+			reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+				   "invalid JSON", msg);
+			return -1;
+		}
+		emitted = read_json(&r, root, doc, len, emit, ctx);
+		json_decref(root);
+		return emitted;
+	}
 	return read_csv(&r, doc, len, emit, ctx);
+}
+
+long
+pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		    size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	struct read_ctx r = { where, lineno, map, NULL };
+
+	return read_json(&r, root, doc, len, emit, ctx);
 }
 
 /* ---- Writing line protocol ---- */
@@ -607,10 +643,12 @@ put_escaped(FILE *f, const char *s, const char *special)
 	}
 }
 
+/* Record keys that are not fields: the measurement, the time and the tags. InfluxDB reserves "time". */
 static int
 is_id_key(const char *key)
 {
-	return strcmp(key, "kind") == 0 || strcmp(key, "ts") == 0 || strcmp(key, "tenant") == 0 ||
+	return strcmp(key, "kind") == 0 || strcmp(key, "ts") == 0 || strcmp(key, "time") == 0 ||
+	       strcmp(key, "tenant") == 0 ||
 	       strcmp(key, "service") == 0 || strcmp(key, "instance_id") == 0 ||
 	       strcmp(key, "tenant_service_name") == 0;
 }
@@ -631,6 +669,11 @@ pa_influx_write_record(FILE *out, const json_t *rec, char *err, size_t errsize)
 		return 0;
 	if (pa_rec_time(rec, "ts", &ts) != 1) {
 		snprintf(err, errsize, "field \"ts\" is missing or not a timestamp");
+		return -1;
+	}
+	/* Nanoseconds in an int64 reach from 1677 to 2262. */
+	if (ts > INT64_MAX / 1000 || ts < INT64_MIN / 1000) {
+		snprintf(err, errsize, "field \"ts\" is outside the nanosecond range of line protocol (years 1677 to 2262)");
 		return -1;
 	}
 	if (pa_tsdb_record_ids(rec, &tenant, &service, err, errsize) != 0)

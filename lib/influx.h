@@ -1,7 +1,7 @@
 /*
  * influx.h - InfluxDB 1.x query results in, line protocol out.
  *
- * pa_influx_read takes one answer of /query, JSON
+ * pa_influx_read takes one response of /query, JSON
  * ({"results":[{"series":[...]}]}) or CSV (Accept: application/csv,
  * columns name,tags,time,...), and emits usage or bucket records through
  * the tsdb.h accumulator.  A column named like a record field
@@ -22,13 +22,17 @@
 #include "tsdb.h"
 
 /*
- * Read one /query answer doc[0..len) that starts on line lineno of where.
+ * Read one /query response doc[0..len) that starts on line lineno of where.
  * A document whose first byte is '{' is JSON, anything else CSV.  Returns
  * the number of records emitted, or -1 when the whole document was
- * rejected (an error answer, invalid JSON or CSV).
+ * rejected (an error response, invalid JSON or CSV).
  */
 long pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 		    const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
+
+/* The same for a JSON document already parsed: root is borrowed, doc[0..len) is kept for --rejects. */
+long pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+			 size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
 
 /*
  * Write one record as a line of line protocol.  Borrows rec.  Returns 1

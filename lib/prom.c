@@ -43,6 +43,22 @@ reject_sample(const struct series_ctx *s, const json_t *sample, const char *reas
 }
 
 /*
+ * Convert a sample time in seconds to microseconds, rounded to the
+ * millisecond that Prometheus stores.  Returns -1 for a time that is not a
+ * number or lies beyond year 9999 either way.
+ */
+static int
+sample_time(const json_t *t, pa_usec_t *out)
+{
+	double sec = json_number_value(t);
+
+	if (!json_is_number(t) || !(fabs(sec) < 253402300800.0))
+		return -1;
+	*out = (pa_usec_t)llround(sec * 1000.0) * 1000;
+	return 0;
+}
+
+/*
  * Parse one [time, "value"] pair.  Returns 0 with a finite value, or -1
  * after rejecting the sample.
  */
@@ -60,7 +76,10 @@ parse_sample(const struct series_ctx *s, const json_t *sample, pa_usec_t *ts, do
 			      "invalid sample: expected [unix_time, \"value\"]");
 		return -1;
 	}
-	*ts = (pa_usec_t)llround(json_number_value(t) * 1000.0) * 1000;
+	if (sample_time(t, ts) != 0) {
+		reject_sample(s, sample, "invalid sample", "sample time is beyond year 9999");
+		return -1;
+	}
 
 	errno = 0;
 	*v = strtod(text, &end);
@@ -281,7 +300,15 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 	if (ts == NULL || v == NULL || index == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	size_t good = 0;
+	pa_usec_t prev = 0;
 	for (size_t i = 0; i < n; i++) {
+		pa_usec_t t;
+
+		if (sample_time(json_array_get(json_array_get(samples, i), 0), &t) == 0) {
+			if (i > 0)
+				pa_tsdb_acc_spacing(s->acc, group, t - prev);
+			prev = t;
+		}
 		pa_diag_count_read();
 		if (parse_sample(s, json_array_get(samples, i), &ts[good], &v[good]) != 0)
 			continue;
@@ -315,7 +342,27 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 	     const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
 	json_error_t jerr;
-	json_t *root, *data, *result, *warnings, *seen;
+	json_t *root;
+	char msg[600];
+	long emitted;
+
+	root = json_loadb(doc, len, 0, &jerr);
+	if (root == NULL) {
+		snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+			   "invalid JSON", msg);
+		return -1;
+	}
+	emitted = pa_prom_read_json(where, lineno, root, doc, len, map, emit, ctx);
+	json_decref(root);
+	return emitted;
+}
+
+long
+pa_prom_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		  size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	json_t *data, *result, *warnings, *seen;
 	const char *status, *type;
 	struct series_ctx s;
 	char msg[600];
@@ -323,19 +370,10 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 	size_t i;
 	json_t *w;
 
-	root = json_loadb(doc, len, 0, &jerr);
-	if (root == NULL) {
-		snprintf(msg, sizeof msg, "invalid JSON at line %d, column %d: %s",
-			 jerr.line, jerr.column, jerr.text);
-		reject_doc(where, lineno, doc, len, "invalid JSON", msg);
-		return -1;
-	}
-
 	status = json_string_value(json_object_get(root, "status"));
 	if (status == NULL) {
 		reject_doc(where, lineno, doc, len, "not a Prometheus response",
 			   "not a Prometheus API response: no \"status\" field");
-		json_decref(root);
 		return -1;
 	}
 	if (strcmp(status, "success") != 0) {
@@ -345,7 +383,6 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 		snprintf(msg, sizeof msg, "Prometheus returned an error (%s): %s",
 			 etype ? etype : status, error ? error : "no message");
 		reject_doc(where, lineno, doc, len, "Prometheus error response", msg);
-		json_decref(root);
 		return -1;
 	}
 
@@ -360,19 +397,16 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 	if (type == NULL || !json_is_array(result)) {
 		reject_doc(where, lineno, doc, len, "not a Prometheus response",
 			   "not a query result: no \"data.resultType\" and \"data.result\"");
-		json_decref(root);
 		return -1;
 	}
 	if (strcmp(type, "vector") != 0 && strcmp(type, "matrix") != 0) {
 		snprintf(msg, sizeof msg, "result type %s has no series: query an instant vector "
 			 "or a range of one", pa_quote(type, strlen(type)));
 		reject_doc(where, lineno, doc, len, "scalar result", msg);
-		json_decref(root);
 		return -1;
 	}
 	if (json_array_size(result) == 0) {
 		pa_warn("%s:%ld: the query result is empty: no series matched", where, lineno);
-		json_decref(root);
 		return 0;
 	}
 
@@ -385,7 +419,6 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 		read_series(&s, w, strcmp(type, "matrix") == 0, seen);
 	emitted = pa_tsdb_acc_finish(s.acc, emit, ctx);
 	json_decref(seen);
-	json_decref(root);
 	return emitted;
 }
 
@@ -426,9 +459,9 @@ static const struct family families[] = {
 	{ "pa_bucket_requests", "Requests in the bucket that starts at the sample time.",
 	  "bucket", { "requests" } },
 	{ "pa_bucket_errors", "Failed requests in the bucket.", "bucket", { "errors" } },
-	{ "pa_bucket_complexity_sum", "Sum of request complexity in the bucket (1 is a typical request).",
+	{ "pa_bucket_work", "Work in the bucket: the sum of request complexity (1 is a typical request).",
 	  "bucket", { "complexity_sum" } },
-	{ "pa_bucket_complexity_mean", "Mean request complexity in the bucket.",
+	{ "pa_bucket_complexity", "Mean request complexity in the bucket.",
 	  "bucket", { "complexity_mean" } },
 	{ "pa_bucket_request_bytes", "Request payload bytes in the bucket.", "bucket", { "bytes_in" } },
 	{ "pa_bucket_response_bytes", "Response bytes in the bucket.", "bucket", { "bytes_out" } },

@@ -30,6 +30,10 @@
 long pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 		  const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
 
+/* The same for a document already parsed: root is borrowed, doc[0..len) is kept for --rejects. */
+long pa_prom_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		       size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
+
 struct pa_om_writer;
 
 struct pa_om_writer *pa_om_writer_new(void);

@@ -37,8 +37,8 @@ static const struct pa_tsdb_metric metric_table[] = {
 	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_CONV_GAUGE },
 	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_CONV_GAUGE },
 	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity_sum", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity_mean", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
+	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
+	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
 	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_CONV_GAUGE },
 	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_CONV_GAUGE },
 };
@@ -162,7 +162,9 @@ pa_tsdb_describe(const char *name, const json_t *labels)
 struct group {
 	int usage;			/* usage record, else bucket */
 	char *key[PA_TSDB_K_NKEYS];
+	char *tenant_service_name;	/* "TENANT/SERVICE" */
 	char *desc;			/* first series seen, for messages */
+	pa_usec_t spacing;		/* smallest gap noted by the reader, or 0 */
 };
 
 struct entry {
@@ -320,6 +322,10 @@ pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_fi
 	for (int k = 0; k < nkeys; k++)
 		g->key[k] = strdup(val[k]);
 	g->desc = strdup(desc);
+	g->tenant_service_name = malloc(strlen(val[0]) + strlen(val[1]) + 2);
+	if (g->tenant_service_name == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	snprintf(g->tenant_service_name, strlen(val[0]) + strlen(val[1]) + 2, "%s/%s", val[0], val[1]);
 	return (int)acc->ngroups++;
 }
 
@@ -331,7 +337,8 @@ pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
 	json_t *idx;
 	struct entry *e;
 
-	assert(group >= 0 && (size_t)group < acc->ngroups);
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
 	assert(is_usage_field(field) == acc->groups[group].usage);
 
 	snprintf(key, sizeof key, "%d %lld", group, (long long)ts);
@@ -363,21 +370,11 @@ entry_cmp(const void *a, const void *b)
 static void
 set_ids(json_t *rec, const struct group *g)
 {
-	char *tsn = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&tsn, &size);
-
-	if (f == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	fprintf(f, "%s/%s", g->key[PA_TSDB_K_TENANT], g->key[PA_TSDB_K_SERVICE]);
-	if (fclose(f) != 0)
-		pa_die(PA_EXIT_IO, "out of memory");
 	if (g->usage)
 		json_object_set_new(rec, "instance_id", json_string(g->key[PA_TSDB_K_INSTANCE_ID]));
 	json_object_set_new(rec, "tenant", json_string(g->key[PA_TSDB_K_TENANT]));
 	json_object_set_new(rec, "service", json_string(g->key[PA_TSDB_K_SERVICE]));
-	json_object_set_new(rec, "tenant_service_name", json_string(tsn));
-	free(tsn);
+	json_object_set_new(rec, "tenant_service_name", json_string(g->tenant_service_name));
 }
 
 static json_t *
@@ -398,15 +395,30 @@ usage_record(const struct group *g, const struct entry *e)
 }
 
 /*
- * A bucket without complexity series counts every request as typical
- * (complexity 1), which is what complexity 1.0 means.
+ * Give a bucket entry its complexity sum.  A bucket without complexity
+ * series counts every request as typical (complexity 1), which is what
+ * complexity 1.0 means.
  */
+static void
+bucket_complexity_sum(struct entry *e)
+{
+	unsigned sum_bit = 1u << PA_TSDB_F_COMPLEXITY_SUM;
+
+	if (e->have & sum_bit)
+		return;
+	if (e->have & (1u << PA_TSDB_F_COMPLEXITY_MEAN))
+		e->val[PA_TSDB_F_COMPLEXITY_SUM] = e->val[PA_TSDB_F_COMPLEXITY_MEAN] * e->val[PA_TSDB_F_REQUESTS];
+	else
+		e->val[PA_TSDB_F_COMPLEXITY_SUM] = e->val[PA_TSDB_F_REQUESTS];
+	e->have |= sum_bit;
+}
+
 static json_t *
 bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 {
 	json_t *rec = json_object();
 	double requests = e->val[PA_TSDB_F_REQUESTS];
-	double csum;
+	double csum = e->val[PA_TSDB_F_COMPLEXITY_SUM];
 
 	json_object_set_new(rec, "kind", json_string("bucket"));
 	pa_rec_set_time(rec, "ts", e->ts);
@@ -415,21 +427,69 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 	pa_rec_set_num(rec, "requests", requests);
 	if (e->have & (1u << PA_TSDB_F_ERRORS))
 		pa_rec_set_num(rec, "errors", e->val[PA_TSDB_F_ERRORS]);
-
-	if (e->have & (1u << PA_TSDB_F_COMPLEXITY_SUM))
-		csum = e->val[PA_TSDB_F_COMPLEXITY_SUM];
-	else if (e->have & (1u << PA_TSDB_F_COMPLEXITY_MEAN))
-		csum = e->val[PA_TSDB_F_COMPLEXITY_MEAN] * requests;
-	else
-		csum = requests;
 	pa_rec_set_num(rec, "complexity_sum", csum);
 	pa_rec_set_num(rec, "complexity_mean", requests > 0 ? csum / requests : 0.0);
-
 	if (e->have & (1u << PA_TSDB_F_BYTES_IN))
 		pa_rec_set_num(rec, "bytes_in", e->val[PA_TSDB_F_BYTES_IN]);
 	if (e->have & (1u << PA_TSDB_F_BYTES_OUT))
 		pa_rec_set_num(rec, "bytes_out", e->val[PA_TSDB_F_BYTES_OUT]);
 	return rec;
+}
+
+static void
+emit_record(json_t *rec, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	emit(rec, ctx);
+	json_decref(rec);
+	(*emitted)++;
+}
+
+/*
+ * Emit the buckets of one group, entries[0..n) sorted by time.  Each
+ * sample belongs to the bucket of width step that contains it, so samples
+ * taken at unaligned times land on bucket starts, and samples finer than
+ * the step add up (per-minute counts with --step 1h make hourly buckets).
+ */
+static void
+emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry *entries,
+	     size_t n, pa_usec_t step, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	struct entry cur;
+	int open = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &entries[i];
+		pa_usec_t start = pa_bucket_start(e->ts, step);
+
+		if (!(e->have & (1u << PA_TSDB_F_REQUESTS))) {
+			char when[40];
+
+			pa_time_format(e->ts, when, sizeof when);
+			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
+				  "bucket without requests",
+				  "series %s at %s has no requests sample, so no bucket is written",
+				  g->desc, when);
+			continue;
+		}
+		bucket_complexity_sum(e);
+
+		if (open && start != cur.ts) {
+			emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
+			open = 0;
+		}
+		if (!open) {
+			cur = *e;
+			cur.ts = start;
+			open = 1;
+			continue;
+		}
+		for (int f = 0; f < PA_TSDB_F_NFIELDS; f++)
+			if (e->have & (1u << f))
+				cur.val[f] += e->val[f];
+		cur.have |= e->have;
+	}
+	if (open)
+		emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
 }
 
 /* The smallest gap between the group's samples, which are sorted; 0 with one sample. */
@@ -445,6 +505,18 @@ sample_spacing(const struct entry *e, size_t n)
 			gap = d;
 	}
 	return gap;
+}
+
+void
+pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap)
+{
+	struct group *g;
+
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
+	g = &acc->groups[group];
+	if (gap > 0 && (g->spacing == 0 || gap < g->spacing))
+		g->spacing = gap;
 }
 
 long
@@ -463,8 +535,11 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 		while (end < acc->nentries && acc->entries[end].group == acc->entries[i].group)
 			end++;
 
-		if (!g->usage && step == 0)
+		if (!g->usage && step == 0) {
 			step = sample_spacing(acc->entries + i, end - i);
+			if (g->spacing > 0 && (step == 0 || g->spacing < step))
+				step = g->spacing;
+		}
 		if (!g->usage && step == 0) {
 			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "unknown step",
 				  "series %s has one sample, so the bucket width is unknown: give --step",
@@ -473,24 +548,12 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 			continue;
 		}
 
-		for (; i < end; i++) {
-			const struct entry *e = &acc->entries[i];
-			json_t *rec;
-
-			if (!g->usage && !(e->have & (1u << PA_TSDB_F_REQUESTS))) {
-				char when[40];
-
-				pa_time_format(e->ts, when, sizeof when);
-				pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
-					  "bucket without requests",
-					  "series %s at %s has no requests sample, so no bucket is written",
-					  g->desc, when);
-				continue;
-			}
-			rec = g->usage ? usage_record(g, e) : bucket_record(g, e, step);
-			emit(rec, ctx);
-			json_decref(rec);
-			emitted++;
+		if (g->usage) {
+			for (; i < end; i++)
+				emit_record(usage_record(g, &acc->entries[i]), emit, ctx, &emitted);
+		} else {
+			emit_buckets(acc, g, acc->entries + i, end - i, step, emit, ctx, &emitted);
+			i = end;
 		}
 	}
 	pa_tsdb_acc_free(acc);
@@ -506,6 +569,7 @@ pa_tsdb_acc_free(struct pa_tsdb_acc *acc)
 		for (int k = 0; k < PA_TSDB_K_NKEYS; k++)
 			free(acc->groups[i].key[k]);
 		free(acc->groups[i].desc);
+		free(acc->groups[i].tenant_service_name);
 	}
 	free(acc->groups);
 	free(acc->entries);
@@ -580,7 +644,14 @@ pa_tsdb_out_new(enum pa_tsdb_format format)
 static const char *
 format_name(enum pa_tsdb_format f)
 {
-	return f == PA_TSDB_OPENMETRICS ? "openmetrics" : f == PA_TSDB_INFLUX ? "influx" : "ndjson";
+	switch (f) {
+	case PA_TSDB_OPENMETRICS:
+		return "openmetrics";
+	case PA_TSDB_INFLUX:
+		return "influx";
+	default:
+		return "ndjson";
+	}
 }
 
 void
@@ -643,7 +714,7 @@ pa_tsdb_out_finish(struct pa_tsdb_out *out)
 		free(buf);
 	}
 	if (out->skipped > 0)
-		pa_warn("%ld records of kinds without a %s form (first: %s) were not written",
+		pa_warn("%ld records not written: %s output has no form for their kind (first: %s)",
 			out->skipped, format_name(out->format), out->skipped_kind);
 	free(out);
 }

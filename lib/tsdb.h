@@ -20,8 +20,8 @@
  *	container_network_transmit_bytes_total network_io    counter
  *	http_requests_total                    requests      counter, increase per step
  *	pa_usage_cpu_ratio, pa_usage_memory_ratio, pa_usage_network_bytes_per_second
- *	pa_bucket_requests, pa_bucket_errors, pa_bucket_complexity_sum,
- *	pa_bucket_complexity_mean, pa_bucket_request_bytes, pa_bucket_response_bytes
+ *	pa_bucket_requests, pa_bucket_errors, pa_bucket_work,
+ *	pa_bucket_complexity, pa_bucket_request_bytes, pa_bucket_response_bytes
  *
  * The pa_* names are the ones pa writes, so a write and a read round-trip.
  */
@@ -55,7 +55,7 @@ enum pa_tsdb_key {
 	PA_TSDB_K_NKEYS
 };
 
-/* How samples of a named metric become a field value. */
+/* Conversion of a named metric's samples to a field value. */
 enum pa_tsdb_conv {
 	PA_CONV_GAUGE,		/* the value as it is */
 	PA_CONV_RATE,		/* counter: per-second rate between samples */
@@ -127,6 +127,12 @@ void pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field fiel
 		     pa_usec_t ts, double value);
 
 /*
+ * Note the spacing of a group's samples, rejected ones included, so a
+ * bucket width taken from the spacing is not widened by a dropped sample.
+ */
+void pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap);
+
+/*
  * Emit every record, sorted by series (first seen first) and time, and
  * free the accumulator.  Returns the number of records emitted.
  */
@@ -181,7 +187,7 @@ void pa_tsdb_out_finish(struct pa_tsdb_out *out);
 /*
  * Read every operand ("-" or none: stdin) as a sequence of query-result
  * documents (JSON documents may span lines and follow each other; an
- * InfluxDB CSV answer is one document per file) and emit records.
+ * InfluxDB CSV response is one document per file) and emit records.
  * Returns PA_EXIT_IO when an input could not be read, PA_EXIT_OK otherwise;
  * rejected documents and samples go through pa_reject.  Adds the number of
  * records emitted to *records.

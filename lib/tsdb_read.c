@@ -102,7 +102,7 @@ skip_space(const struct text *t, size_t off)
 }
 
 /*
- * Split t into consecutive JSON documents (jq -c output, or curl answers
+ * Split t into consecutive JSON documents (jq -c output, or curl responses
  * appended by a loop) and read each.  Invalid JSON ends the input, since
  * no later document boundary can be trusted.
  */
@@ -120,11 +120,16 @@ read_documents(enum pa_tsdb_input fmt, const char *name, const struct text *t,
 		size_t end = v ? (size_t)jerr.position : t->len - off;
 		long lineno = line_of(t, off);
 
-		json_decref(v);
-		if (fmt == PA_TSDB_IN_PROMETHEUS)
+		/* Invalid JSON is parsed again by the reader, which reports it. */
+		if (v == NULL && fmt == PA_TSDB_IN_PROMETHEUS)
 			n = pa_prom_read(name, lineno, t->buf + off, end, map, emit, ctx);
-		else
+		else if (v == NULL)
 			n = pa_influx_read(name, lineno, t->buf + off, end, map, emit, ctx);
+		else if (fmt == PA_TSDB_IN_PROMETHEUS)
+			n = pa_prom_read_json(name, lineno, v, t->buf + off, end, map, emit, ctx);
+		else
+			n = pa_influx_read_json(name, lineno, v, t->buf + off, end, map, emit, ctx);
+		json_decref(v);
 		if (n > 0)
 			records += n;
 		off = skip_space(t, off + end);

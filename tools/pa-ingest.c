@@ -295,11 +295,9 @@ main(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		rc = pa_ingest_follow(&in, argv[optind], &stop_requested);
 	} else if (tsdb.input >= 0) {
-		long records = 0;
-
 		tsdb.step = in.feed.step;
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
-					&tsdb, pa_tsdb_emit_stdout, NULL, &records);
+					&tsdb, pa_tsdb_emit_stdout, NULL, &in.w.records);
 	} else if (optind == argc) {
 		rc = pa_ingest_file(&in, "-");
 	} else {

@@ -1,10 +1,10 @@
 #!/bin/sh
-# Round trip through a real Prometheus (Debian's prometheus and promtool):
-# backfill two days of the World Cup 1998 per-minute request counts as an
-# OpenMetrics counter, read them back with query_range into pa-ingest,
-# forecast with pa-forecast, backfill the forecast as OpenMetrics, and
-# check that every value comes back exactly.  Then the same for pa-score
-# rollups of a real access log, and Prometheus's own bad answers.
+# Round trip through a real Prometheus (Debian's prometheus and promtool).
+# Two days of the World Cup 1998 per-minute request counts are backfilled
+# as an OpenMetrics counter and read back with query_range into pa-ingest.
+# pa-forecast forecasts them, the forecast is backfilled as OpenMetrics,
+# and every value must come back exactly.  Then the same for pa-score
+# rollups of a real access log, and Prometheus's own bad responses.
 . "$PA_ROOT/tests/integration/lib.sh"
 . "$PA_ROOT/tests/integration/tsdb-lib.sh"
 
@@ -49,7 +49,7 @@ q() {	# q PATH ARGS...: a GET on the API with url-encoded arguments
 # -- The counter comes back as one bucket per minute, counts exact.
 q /api/v1/query_range --data-urlencode 'query=http_requests_total' \
 	-d start=$from -d end=$to -d step=60 >"$T_TMP/range.json"
-check "query_range answers a matrix" grep -q '"resultType":"matrix"' "$T_TMP/range.json"
+check "query_range responses a matrix" grep -q '"resultType":"matrix"' "$T_TMP/range.json"
 pa-ingest -q --format prometheus --label tenant=namespace "$T_TMP/range.json" \
 	>"$T_TMP/buckets.ndjson" 2>"$T_TMP/ingest.err"
 check "pa-ingest reads the matrix quietly" test ! -s "$T_TMP/ingest.err"
@@ -63,6 +63,8 @@ check "wc98 buckets are 60 s wide" \
 pa-forecast -H 60 "$T_TMP/buckets.ndjson" >"$T_TMP/fc.ndjson"
 pa-forecast -H 60 --output-format openmetrics "$T_TMP/buckets.ndjson" >"$T_TMP/fc.om"
 check "forecast openmetrics ends in # EOF" test "$(tail -n 1 "$T_TMP/fc.om")" = "# EOF"
+check "forecast metric names pass promtool check" \
+	sh -c 'promtool check metrics <"$1" >"$2" 2>&1' sh "$T_TMP/fc.om" "$T_TMP/lint.out"
 check "forecast has 60 steps" test "$(wc -l <"$T_TMP/fc.ndjson")" -eq 60
 
 prom_stop
@@ -103,7 +105,7 @@ pa-ingest -q --format prometheus --metric requests --step 1m "$T_TMP/vec.json" >
 check "vector with --metric gives the last minute" \
 	test "$(jq -r '[.ts, .requests] | @tsv' "$T_TMP/out")" = "$(printf '1998-06-12T00:00:00Z\t%s' "$(tail -n 1 "$T_TMP/wc98.want" | cut -f 2)")"
 
-# -- Bad answers from the real server, each with its own message.
+# -- Bad responses from the real server, each with its own message.
 q /api/v1/query --data-urlencode 'query=rate(http_requests_total[' >"$T_TMP/bad.json"
 pa-ingest -q --format prometheus "$T_TMP/bad.json" >"$T_TMP/out" 2>"$T_TMP/err"
 check "error response exits 1" test $? -eq 1
@@ -150,6 +152,8 @@ pa-ingest -q --tenant value:elastic --service value:www "$apache" | pa-score --r
 	>"$T_TMP/roll.ndjson"
 pa-ingest -q --tenant value:elastic --service value:www "$apache" | pa-score --rollup 1h \
 	--output-format openmetrics >"$T_TMP/roll.om"
+check "rollup metric names pass promtool check" \
+	sh -c 'promtool check metrics <"$1" >"$2" 2>&1' sh "$T_TMP/roll.om" "$T_TMP/lint.out"
 prom_stop
 check "promtool backfills pa-score rollups" \
 	sh -c 'promtool tsdb create-blocks-from openmetrics "$1" "$2" >"$3" 2>&1' \
@@ -157,7 +161,7 @@ check "promtool backfills pa-score rollups" \
 prom_start "$data" || finish
 rfrom=$(jq -r '.ts | fromdate' "$T_TMP/roll.ndjson" | head -n 1)
 rto=$(jq -r '.ts | fromdate' "$T_TMP/roll.ndjson" | tail -n 1)
-q /api/v1/query_range --data-urlencode 'query={__name__=~"pa_bucket_requests|pa_bucket_complexity_sum"}' \
+q /api/v1/query_range --data-urlencode 'query={__name__=~"pa_bucket_requests|pa_bucket_work"}' \
 	-d start="$rfrom" -d end="$rto" -d step=3600 >"$T_TMP/roll.json"
 pa-ingest -q --format prometheus "$T_TMP/roll.json" >"$T_TMP/roll.got.ndjson"
 jq -r '[.ts, .requests, .complexity_sum] | @tsv' "$T_TMP/roll.ndjson" >"$T_TMP/roll.want"

@@ -110,7 +110,8 @@ test_prom_vector(void)
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
 		 "{\"metric\":{\"pod\":\"web-1\",\"namespace\":\"shop\",\"container\":\"web\"},"
 		 "\"value\":[1700000000.5,\"0.25\"]}]}}", &map, &n);
-	CHECK("prom vector one record", n == 1 && json_array_size(r) == 1);
+	CHECK("prom vector result one", n == 1);
+	CHECK("prom vector one record", json_array_size(r) == 1);
 	CHECK_STR("prom vector kind", str_at(r, 0, "kind"), "usage");
 	CHECK_STR("prom vector instance from pod", str_at(r, 0, "instance_id"), "web-1");
 	CHECK_STR("prom vector tsn", str_at(r, 0, "tenant_service_name"), "shop/web");
@@ -143,7 +144,8 @@ test_prom_matrix_counter(void)
 		 "[1700000180,\"15\"]]}]}}", &map, &n);
 	CHECK("counter three buckets", n == 3);
 	CHECK_STR("counter bucket kind", str_at(r, 0, "kind"), "bucket");
-	CHECK_STR("counter bucket start", str_at(r, 0, "ts"), "2023-11-14T22:13:20Z");
+	/* 1700000000 is 22:13:20; its 60 s bucket starts at 22:13:00. */
+	CHECK_STR("counter bucket start", str_at(r, 0, "ts"), "2023-11-14T22:13:00Z");
 	CHECK_NEAR("counter step from spacing", num_at(r, 0, "step_s"), 60, 0);
 	CHECK_NEAR("counter increase", num_at(r, 0, "requests"), 60, 0);
 	CHECK_NEAR("counter increase 2", num_at(r, 1, "requests"), 40, 0);
@@ -171,6 +173,24 @@ test_prom_matrix_counter(void)
 	CHECK_STR("cpu rate at later sample", str_at(r, 0, "ts"), "2023-11-14T22:13:30Z");
 	json_decref(r);
 
+	/* With --step wider than the spacing, samples add up into its buckets. */
+	pa_tsdb_map_init(&map);
+	map.step = 3600 * PA_USEC_PER_SEC;
+	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+		 "{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "\"values\":[[1699999200,\"5\"],[1700002740,\"7\"],[1700002800,\"11\"]]},"
+		 "{\"metric\":{\"__name__\":\"pa_bucket_complexity\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "\"values\":[[1699999200,\"2\"],[1700002740,\"1\"],[1700002800,\"3\"]]}]}}", &map, &n);
+	CHECK("rebucket two hours", n == 2);
+	CHECK_STR("rebucket first start", str_at(r, 0, "ts"), "2023-11-14T22:00:00Z");
+	CHECK_NEAR("rebucket requests added", num_at(r, 0, "requests"), 12, 0);
+	CHECK_NEAR("rebucket complexity sum", num_at(r, 0, "complexity_sum"), 17, 1e-12);
+	CHECK_NEAR("rebucket complexity mean", num_at(r, 0, "complexity_mean"), 17.0 / 12.0, 1e-12);
+	CHECK_NEAR("rebucket second", num_at(r, 1, "requests"), 11, 0);
+	json_decref(r);
+	pa_tsdb_map_init(&map);
+	map.cpu_limit = 2;
+
 	/* A counter needs a range. */
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
 		 "{\"metric\":{\"__name__\":\"http_requests_total\",\"namespace\":\"a\",\"service\":\"b\"},"
@@ -189,15 +209,23 @@ test_prom_bad(void)
 	pa_tsdb_map_init(&map);
 	before = pa_diag_rejected();
 	r = prom("{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error\"}", &map, &n);
-	CHECK("error response rejected", n == -1 && pa_diag_rejected() == before + 1);
+	CHECK("error response result", n == -1);
+	CHECK("error response rejected once", pa_diag_rejected() == before + 1);
 	json_decref(r);
 
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", &map, &n);
-	CHECK("empty result no records", n == 0 && json_array_size(r) == 0);
+	CHECK("empty result zero", n == 0);
+	CHECK("empty result no records", json_array_size(r) == 0);
 	json_decref(r);
 
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"1\"]}}", &map, &n);
 	CHECK("scalar rejected", n == -1);
+	json_decref(r);
+
+	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+		 "{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		 "\"value\":[1e300,\"1\"]}]}}", &map, &n);
+	CHECK("time beyond year 9999 rejected", n == 0);
 	json_decref(r);
 
 	r = prom("{\"status\":\"succ", &map, &n);
@@ -212,7 +240,7 @@ test_prom_bad(void)
 		 "[1700000180,\"-Inf\"],[1700000240,\"8\"]]}]}}", &map, &n);
 	CHECK("nan inf two kept", n == 2);
 	CHECK("nan inf three rejected", pa_diag_rejected() == before + 3);
-	CHECK_NEAR("nan inf step from kept", num_at(r, 0, "step_s"), 120, 0);
+	CHECK_NEAR("nan inf step counts rejected samples", num_at(r, 0, "step_s"), 60, 0);
 	json_decref(r);
 
 	/* The same labels twice: the second series is not added. */
@@ -242,7 +270,8 @@ test_prom_bad(void)
 	r = prom("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
 		 "{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"job\":\"api\"},"
 		 "\"value\":[1700000000,\"3\"]}]}}", &map, &n);
-	CHECK("missing tenant rejected", n == 0 && pa_diag_rejected() == before + 1);
+	CHECK("missing tenant no records", n == 0);
+	CHECK("missing tenant rejected once", pa_diag_rejected() == before + 1);
 	json_decref(r);
 
 	/* No __name__ and no --metric. */
@@ -279,7 +308,7 @@ test_influx_read(void)
 	CHECK("influx json two buckets", n == 2);
 	CHECK_STR("influx json tenant", str_at(r, 0, "tenant"), "a b");
 	CHECK_STR("influx json tsn", str_at(r, 0, "tenant_service_name"), "a b/x,y");
-	CHECK_STR("influx json ns time", str_at(r, 0, "ts"), "2001-09-09T01:46:40Z");
+	CHECK_STR("influx json ns time", str_at(r, 0, "ts"), "2001-09-09T01:46:00Z");
 	CHECK_NEAR("influx json step", num_at(r, 1, "step_s"), 60, 0);
 	CHECK_NEAR("influx json value", num_at(r, 1, "requests"), 13.5, 0);
 	json_decref(r);
@@ -302,10 +331,10 @@ test_influx_read(void)
 	json_decref(r);
 
 	r = influx("{\"error\":\"error parsing query: found SELEC\"}", &map, &n);
-	CHECK("influx error answer", n == -1);
+	CHECK("influx error response", n == -1);
 	json_decref(r);
 	r = influx("error\n\"error parsing query: found SELEC\"\n", &map, &n);
-	CHECK("influx csv error answer", n == -1);
+	CHECK("influx csv error response", n == -1);
 	json_decref(r);
 	r = influx("{\"results\":[{\"statement_id\":0,\"error\":\"database not found: nodb\"}]}", &map, &n);
 	CHECK("influx statement error", n == 0);
@@ -402,6 +431,12 @@ test_line_protocol(void)
 	text = influx_text("{\"kind\":\"bucket\",\"ts\":\"2001-09-09T01:46:40Z\",\"tenant\":\"a\\\\\","
 			   "\"service\":\"s\",\"requests\":1}", &res, err, sizeof err);
 	CHECK("lp tag trailing backslash rejected", res == -1);
+	free(text);
+
+	text = influx_text("{\"kind\":\"bucket\",\"ts\":\"4002-09-09T01:46:40Z\",\"tenant\":\"a\","
+			   "\"service\":\"s\",\"requests\":1}", &res, err, sizeof err);
+	CHECK("lp year 4002 rejected", res == -1);
+	CHECK_STR("lp year 4002 writes nothing", text, "");
 	free(text);
 
 	text = influx_text("{\"kind\":\"event\",\"ts\":\"2001-09-09T01:46:40Z\"}", &res, err, sizeof err);
