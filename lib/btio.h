@@ -23,7 +23,7 @@ void pa_bt_input_free(struct pa_bt_input *in);
 
 /*
  * Take one record (borrowed).  Returns 1 when it was a bucket (taken or
- * rejected with where:lineno), 0 for other kinds, which pa-backtest ignores.
+ * rejected with where:lineno), 0 for other kinds, which pa-backtest passes through.
  */
 int pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		       const struct pa_line *line);

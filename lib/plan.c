@@ -103,9 +103,13 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 		const double values[] = { p->volume, p->volume_lower, p->volume_upper,
 					  p->complexity, p->complexity_lower, p->complexity_upper };
 
-		/* Absent bounds are NAN; the two predictions must be present. */
+		/* Absent bounds are NAN; the two predictions must be present.  A
+		 * symmetric interval may reach below zero, and a lower bound under
+		 * zero says no more than zero, so only the others must not. */
 		for (size_t i = 0; i < 6; i++) {
 			if (isnan(values[i]) && i != 0 && i != 3)
+				continue;
+			if ((i == 1 || i == 4) && isfinite(values[i]) && values[i] < 0)
 				continue;
 			if (bad_value(values[i])) {
 				snprintf(err, errsize, "%s %g is negative or not finite", names[i], values[i]);
@@ -139,8 +143,9 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 	out->mean = p->volume * p->complexity / p->step_s;
 	out->sigma = sqrt(var) / p->step_s;
 	out->level = have_bounds ? p->level : 0;
-	out->lower = (isnan(p->volume_lower) ? p->volume : p->volume_lower) *
-		     (isnan(p->complexity_lower) ? p->complexity : p->complexity_lower) / p->step_s;
+	out->lower = (isnan(p->volume_lower) ? p->volume : fmax(p->volume_lower, 0)) *
+		     (isnan(p->complexity_lower) ? p->complexity : fmax(p->complexity_lower, 0)) /
+		     p->step_s;
 	out->upper = (isnan(p->volume_upper) ? p->volume : p->volume_upper) *
 		     (isnan(p->complexity_upper) ? p->complexity : p->complexity_upper) / p->step_s;
 	return 0;

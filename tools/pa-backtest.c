@@ -95,6 +95,7 @@ struct options {
 	double risk, hpa_target;
 	double season_s, history_s, warmup_s, every_s;	/* < 0: default */
 	int sweep, table;
+	int capacity_missing;	/* no --capacity: an error once a series needs it */
 	const char *svg;
 };
 
@@ -193,15 +194,21 @@ replay_series(struct series_run *sr, const struct options *o)
 	return PA_EXIT_OK;
 }
 
+struct intake {
+	struct pa_bt_input *in;
+	int pass;		/* pass other kinds through (NDJSON output only) */
+};
+
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
 {
-	struct pa_bt_input *in = arg;
+	struct intake *ctx = arg;
 	json_t *rec = pa_line_to_object(name, line, status);
 
 	if (rec == NULL)
 		return;
-	pa_bt_input_record(in, rec, name, line);
+	if (!pa_bt_input_record(ctx->in, rec, name, line) && ctx->pass)
+		pa_out_json(rec);
 	json_decref(rec);
 }
 
@@ -337,10 +344,14 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	}
 
 	/* The settings keep their scale-up default of no limit unless layered over. */
-	if (!json_is_number(json_object_get(conf.cli, "capacity")))
-		pa_usage_error("missing --capacity (work units per second one instance serves)");
-	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0 ||
-	    pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
+	/* A missing capacity matters only once there is a series to replay. */
+	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0)
+		pa_usage_error("%s", err);
+	if (!(o->config.plan.capacity > 0)) {
+		o->config.plan.capacity = 1;
+		o->capacity_missing = 1;
+	}
+	if (pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
 		pa_usage_error("%s", err);
 	pa_planconf_free(&conf);
 }
@@ -351,6 +362,7 @@ main(int argc, char **argv)
 	struct pa_common_opts common;
 	struct options o;
 	struct pa_bt_input *in;
+	struct intake intake;
 	struct series_run *runs;
 	size_t n;
 	int rc, out, header_done = 0;
@@ -361,8 +373,15 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o, &common);
 
 	in = pa_bt_input_new();
-	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, in);
+	intake.in = in;
+	intake.pass = !o.table;
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &intake);
 	n = pa_bt_input_count(in);
+	if (n > 0 && o.capacity_missing) {
+		pa_warn("missing --capacity (work units per second one instance serves), nothing replayed");
+		n = 0;
+		rc = PA_EXIT_USAGE;
+	}
 	runs = calloc(n ? n : 1, sizeof *runs);
 	if (runs == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");

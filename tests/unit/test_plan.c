@@ -79,6 +79,14 @@ test_work_dist(void)
 	CHECK_NEAR("overload at mean", pa_plan_overload_probability(&d, 20), 0.5, 1e-12);
 	CHECK_NEAR("unserved at mean", pa_plan_expected_unserved(&d, 20), 2 * 0.3989422804014327, 1e-9);
 
+	/* A symmetric interval reaching below zero is accepted and read as zero. */
+	p.volume_lower = -5;
+	p.complexity_lower = -1;
+	CHECK("work dist accepts negative lower", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
+	CHECK_NEAR("negative lower read as zero", d.lower, 0, 0);
+	p.volume_lower = 100 - 10 * z;
+	p.complexity_lower = NAN;
+
 	p.volume = NAN;
 	CHECK("work dist rejects NaN", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
 	p.volume = -1;
