@@ -254,7 +254,7 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 
 /* Text formatting that matches jansson's compact output */
 
-/* A growing output buffer that fails once full. */
+/* A fixed output buffer that marks itself full instead of overflowing. */
 struct text {
 	char *buf;
 	size_t size, len;
@@ -278,19 +278,27 @@ text_str(struct text *t, const char *s)
 	text_add(t, s, strlen(s));
 }
 
+/* A decimal integer, written by hand because buckets carry many of them. */
 static void
 text_int(struct text *t, long long v)
 {
-	char num[32];
-	int n = snprintf(num, sizeof num, "%lld", v);
+	char num[24];
+	size_t i = sizeof num;
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
 
-	text_add(t, num, (size_t)n);
+	do {
+		num[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		num[--i] = '-';
+	text_add(t, num + i, sizeof num - i);
 }
 
 /*
- * A real as jansson 2.14 writes it with JSON_REAL_PRECISION(12): "%.12g",
- * ".0" added when the text has no '.' or 'e', and the exponent without '+'
- * or leading zeros.
+ * A real as jansson writes it with JSON_REAL_PRECISION(12): "%.12g", ".0"
+ * added when the text has no '.' or 'e', and the exponent without '+' or
+ * leading zeros.  test_rollup compares the result with the linked jansson.
  */
 static void
 text_real(struct text *t, double v)
