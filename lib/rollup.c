@@ -452,6 +452,65 @@ pa_bucket_write_text(const char *tenant_service_name, const char *tenant,
 	pa_out_write(buf, n);
 }
 
+/* Requests */
+
+/* A request copy: the struct first, so free() on it releases the names too. */
+struct request_copy {
+	struct pa_rollup_request req;
+	char names[];		/* tenant_service_name, tenant, service, each NUL-ended */
+};
+
+static char *
+copy_name(char **dst, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(*dst, s, n);
+	*dst += n;
+	return *dst - n;
+}
+
+struct pa_rollup_request *
+pa_rollup_request_copy(const struct pa_rollup_request *req)
+{
+	size_t n = strlen(req->tenant_service_name) + 1 +
+		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
+		   (req->service ? strlen(req->service) + 1 : 0);
+	struct request_copy *c = xrealloc(NULL, sizeof *c + n);
+	char *p = c->names;
+
+	c->req = *req;
+	c->req.tenant_service_name = copy_name(&p, req->tenant_service_name);
+	c->req.tenant = copy_name(&p, req->tenant);
+	c->req.service = copy_name(&p, req->service);
+	return &c->req;
+}
+
+void
+pa_rollup_request_of_record(const json_t *rec, struct pa_rollup_request *req)
+{
+	double v;
+
+	memset(req, 0, sizeof *req);
+	pa_rec_time(rec, "ts", &req->ts);
+	req->tenant_service_name = pa_rec_str(rec, "tenant_service_name");
+	req->tenant = pa_rec_str(rec, "tenant");
+	req->service = pa_rec_str(rec, "service");
+	if (pa_rec_num(rec, "status", &v) == 1)
+		req->status = (int)v;
+	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
+		req->has_bytes_in = 1;
+		req->bytes_in = (uint64_t)llround(v);
+	}
+	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
+		req->has_bytes_out = 1;
+		req->bytes_out = (uint64_t)llround(v);
+	}
+}
+
 /* Series table */
 
 /*

@@ -118,47 +118,6 @@ keep_in_shard(const struct run *run, const json_t *rec)
 	return pa_hash64(name, strlen(name)) % run->shard_n == run->shard_k;
 }
 
-/*
- * A request as the rollup needs it, copied out of its line while it waits
- * for its service to calibrate.
- */
-struct held_request {
-	struct pa_rollup_request req;
-	char names[];		/* tenant_service_name, tenant, service, each NUL-ended */
-};
-
-static char *
-copy_name(char **dst, const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) + 1;
-	memcpy(*dst, s, n);
-	*dst += n;
-	return *dst - n;
-}
-
-static struct held_request *
-hold_request(const struct pa_rollup_request *req)
-{
-	size_t n = strlen(req->tenant_service_name) + 1 +
-		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
-		   (req->service ? strlen(req->service) + 1 : 0);
-	struct held_request *h = malloc(sizeof *h + n);
-	char *p;
-
-	if (h == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	h->req = *req;
-	p = h->names;
-	h->req.tenant_service_name = copy_name(&p, req->tenant_service_name);
-	h->req.tenant = copy_name(&p, req->tenant);
-	h->req.service = copy_name(&p, req->service);
-	return h;
-}
-
 static void
 rollup_add(struct run *run, const struct pa_rollup_request *req)
 {
@@ -203,7 +162,8 @@ write_bucket_flushed(const char *tenant_service_name, const char *tenant, const 
 
 /*
  * Scorer output.  Without a rollup every item is a record; with one, a
- * request is a held_request and anything else a record passing through.
+ * request is a copy from pa_rollup_request_copy and anything else a
+ * record passing through.
  */
 static void
 emit(void *item, double complexity, void *ctx)
@@ -223,10 +183,10 @@ emit(void *item, double complexity, void *ctx)
 		return;
 	}
 
-	struct held_request *h = item;
+	struct pa_rollup_request *h = item;
 
-	h->req.complexity = complexity;
-	rollup_add(run, &h->req);
+	h->complexity = complexity;
+	rollup_add(run, h);
 	free(h);
 }
 
@@ -242,37 +202,14 @@ rollup_request(struct run *run, struct pa_rollup_request *req, const struct pa_f
 		if (pa_scorer_idle(run->scorer))
 			rollup_add(run, req);
 		else
-			pa_scorer_scored(run->scorer, hold_request(req), req->complexity);
+			pa_scorer_scored(run->scorer, pa_rollup_request_copy(req), req->complexity);
 		return;
 	}
 	if (pa_scorer_try_now(run->scorer, req->tenant_service_name, f, &req->complexity)) {
 		rollup_add(run, req);
 		return;
 	}
-	pa_scorer_request(run->scorer, hold_request(req), req->tenant_service_name, f);
-}
-
-/* The fields of a checked request record, for the rollup. */
-static void
-request_of_record(const json_t *rec, struct pa_rollup_request *req)
-{
-	double v;
-
-	memset(req, 0, sizeof *req);
-	pa_rec_time(rec, "ts", &req->ts);
-	req->tenant_service_name = pa_rec_str(rec, "tenant_service_name");
-	req->tenant = pa_rec_str(rec, "tenant");
-	req->service = pa_rec_str(rec, "service");
-	if (pa_rec_num(rec, "status", &v) == 1)
-		req->status = (int)v;
-	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
-		req->has_bytes_in = 1;
-		req->bytes_in = (uint64_t)llround(v);
-	}
-	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
-		req->has_bytes_out = 1;
-		req->bytes_out = (uint64_t)llround(v);
-	}
+	pa_scorer_request(run->scorer, pa_rollup_request_copy(req), req->tenant_service_name, f);
 }
 
 /*
@@ -491,7 +428,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (run->rollup != NULL) {
 		struct pa_rollup_request req;
 
-		request_of_record(rec, &req);
+		pa_rollup_request_of_record(rec, &req);
 		req.complexity = has_complexity ? complexity : 0;
 		rollup_request(run, &req, &f, has_complexity);
 		json_decref(rec);
