@@ -57,7 +57,7 @@ pa_fitter_new(enum pa_fit_method method, const struct pa_extra *extra)
 
 void
 pa_fitter_add(struct pa_fitter *ft, const char *tenant_service_name,
-	      const struct pa_features *f, double duration_ms)
+	      const struct pa_features *f, double cost)
 {
 	json_t *pos = json_object_get(ft->index, tenant_service_name);
 	struct rows *r;
@@ -86,7 +86,7 @@ pa_fitter_add(struct pa_fitter *ft, const char *tenant_service_name,
 	}
 	memcpy(r->x + r->n * PA_F_MAX, f->x, PA_F_MAX * sizeof *r->x);
 	r->bytes_in_known[r->n] = (unsigned char)f->bytes_in_known;
-	r->y[r->n] = log1p(duration_ms);
+	r->y[r->n] = log1p(cost);
 	r->n++;
 	ft->total++;
 }
@@ -315,19 +315,19 @@ design_of(const struct rows *r, struct design *d)
 }
 
 json_t *
-pa_fitter_model(struct pa_fitter *ft, char *err, size_t errsize)
+pa_fitter_model(struct pa_fitter *ft, const char *cost_field, char *err, size_t errsize)
 {
 	struct design all;
 	unsigned char *known;
 	struct fit_result global;
-	json_t *model, *features, *services;
+	json_t *model, *features, *services, *target;
 	double impute;
 	long k = 0;
 
 	/* Failures come back as return codes and fall back to ridge, never abort. */
 	gsl_set_error_handler_off();
 	if (ft->total < 2 * (ft->nfeatures + 1)) {
-		snprintf(err, errsize, "%ld rows with duration_ms, at least %d needed", ft->total,
+		snprintf(err, errsize, "%ld rows with %s, at least %d needed", ft->total, cost_field,
 			 2 * (ft->nfeatures + 1));
 		return NULL;
 	}
@@ -353,7 +353,8 @@ pa_fitter_model(struct pa_fitter *ft, char *err, size_t errsize)
 		json_array_append_new(features, json_string(j < PA_F_BASE_COUNT ?
 					pa_feature_names[j] : ft->extra.names[j - PA_F_BASE_COUNT]));
 	json_object_set_new(model, "pa_score_model", json_integer(1));
-	json_object_set_new(model, "target", json_string("ln(1 + duration_ms)"));
+	target = json_sprintf("ln(1 + %s)", cost_field);
+	json_object_set_new(model, "target", target ? target : json_string("ln(1 + cost)"));
 	json_object_set_new(model, "features", features);
 	json_object_set_new(model, "global",
 			    entry_json(ft, &global, reference_of(&all, known, &global.w, impute),

@@ -254,7 +254,7 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 
 /* Text formatting that matches jansson's compact output */
 
-/* A growing output buffer that fails once full. */
+/* A fixed output buffer that marks itself full instead of overflowing. */
 struct text {
 	char *buf;
 	size_t size, len;
@@ -278,19 +278,27 @@ text_str(struct text *t, const char *s)
 	text_add(t, s, strlen(s));
 }
 
+/* A decimal integer, written by hand because buckets carry many of them. */
 static void
 text_int(struct text *t, long long v)
 {
-	char num[32];
-	int n = snprintf(num, sizeof num, "%lld", v);
+	char num[24];
+	size_t i = sizeof num;
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
 
-	text_add(t, num, (size_t)n);
+	do {
+		num[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		num[--i] = '-';
+	text_add(t, num + i, sizeof num - i);
 }
 
 /*
- * A real as jansson 2.14 writes it with JSON_REAL_PRECISION(12): "%.12g",
- * ".0" added when the text has no '.' or 'e', and the exponent without '+'
- * or leading zeros.
+ * A real as jansson writes it with JSON_REAL_PRECISION(12): "%.12g", ".0"
+ * added when the text has no '.' or 'e', and the exponent without '+' or
+ * leading zeros.  test_rollup compares the result with the linked jansson.
  */
 static void
 text_real(struct text *t, double v)
@@ -442,6 +450,65 @@ pa_bucket_write_text(const char *tenant_service_name, const char *tenant,
 		return;
 	}
 	pa_out_write(buf, n);
+}
+
+/* Requests */
+
+/* A request copy: the struct first, so free() on it releases the names too. */
+struct request_copy {
+	struct pa_rollup_request req;
+	char names[];		/* tenant_service_name, tenant, service, each NUL-ended */
+};
+
+static char *
+copy_name(char **dst, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(*dst, s, n);
+	*dst += n;
+	return *dst - n;
+}
+
+struct pa_rollup_request *
+pa_rollup_request_copy(const struct pa_rollup_request *req)
+{
+	size_t n = strlen(req->tenant_service_name) + 1 +
+		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
+		   (req->service ? strlen(req->service) + 1 : 0);
+	struct request_copy *c = xrealloc(NULL, sizeof *c + n);
+	char *p = c->names;
+
+	c->req = *req;
+	c->req.tenant_service_name = copy_name(&p, req->tenant_service_name);
+	c->req.tenant = copy_name(&p, req->tenant);
+	c->req.service = copy_name(&p, req->service);
+	return &c->req;
+}
+
+void
+pa_rollup_request_of_record(const json_t *rec, struct pa_rollup_request *req)
+{
+	double v;
+
+	memset(req, 0, sizeof *req);
+	pa_rec_time(rec, "ts", &req->ts);
+	req->tenant_service_name = pa_rec_str(rec, "tenant_service_name");
+	req->tenant = pa_rec_str(rec, "tenant");
+	req->service = pa_rec_str(rec, "service");
+	if (pa_rec_num(rec, "status", &v) == 1)
+		req->status = (int)v;
+	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
+		req->has_bytes_in = 1;
+		req->bytes_in = (uint64_t)llround(v);
+	}
+	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
+		req->has_bytes_out = 1;
+		req->bytes_out = (uint64_t)llround(v);
+	}
 }
 
 /* Series table */

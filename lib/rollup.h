@@ -86,6 +86,18 @@ struct pa_rollup_request {
 };
 
 /*
+ * Copy a request and its names into one allocation, so it can wait in a
+ * queue after the line it came from is gone.  Release it with free().
+ */
+struct pa_rollup_request *pa_rollup_request_copy(const struct pa_rollup_request *req);
+
+/*
+ * Fill req from a request record whose fields were already checked; the
+ * complexity is left 0.  The names are borrowed from rec.
+ */
+void pa_rollup_request_of_record(const json_t *rec, struct pa_rollup_request *req);
+
+/*
  * Writes one finished bucket.  The rollup keeps this in one function so
  * another output format can replace it; ctx is passed through.
  */
