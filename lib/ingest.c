@@ -50,12 +50,28 @@ emit_span(struct pa_jsonw *w, const char *key, struct pa_span s)
 
 /*
  * Write one request record.  row is the JSON or CSV row it came from, or
- * NULL for an access-log line.  A row's tenant and service fields are used
- * unless --tenant or --service rules were given.
+ * NULL for an access-log line parsed with format.  A row's tenant and
+ * service fields are used unless --tenant or --service rules were given.
  */
-static void
-emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *row)
+/* Named fields of an access-log line, for field: rules. */
+struct log_fields {
+	const struct pa_logformat *format;
+	const struct pa_request *req;
+};
+
+static const char *
+log_field(void *ctx, const char *name, size_t *len)
 {
+	const struct log_fields *lf = ctx;
+
+	return pa_request_named(lf->format, lf->req, name, len);
+}
+
+static void
+emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *row,
+	     const struct pa_logformat *format)
+{
+	struct log_fields lf = { format, req };
 	struct pa_jsonw *w = &in->w;
 	struct pa_rule_input ri;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX], tsn[2 * PA_NAME_MAX];
@@ -77,6 +93,9 @@ emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *
 	if (row != NULL) {
 		ri.field = pa_row_field_cb;
 		ri.field_ctx = row;
+	} else if (format != NULL && format->nnamed > 0) {
+		ri.field = log_field;
+		ri.field_ctx = &lf;
 	}
 	pa_tenancy_resolve(&in->tenancy, &ri, tenant, service);
 	if (row != NULL) {
@@ -254,7 +273,7 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		req.user_agent.p = v;
 		req.user_agent.len = len;
 	}
-	emit_request(in, &req, row);
+	emit_request(in, &req, row, NULL);
 }
 
 static void
@@ -399,7 +418,7 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 	if (pa_logformat_parse(&in->log, line->text, line->len, in->scratch, &req, &cls, err,
 			       sizeof err) == 0) {
 		pa_diag_count_read();
-		emit_request(in, &req, NULL);
+		emit_request(in, &req, NULL, &in->log);
 		return;
 	}
 
@@ -422,7 +441,7 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 				continue;
 			if (pa_logformat_parse(&alt, line->text, line->len, in->scratch, &req, &cls2,
 					       err2, sizeof err2) == 0) {
-				emit_request(in, &req, NULL);
+				emit_request(in, &req, NULL, &alt);
 				return;
 			}
 		}
