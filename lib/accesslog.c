@@ -787,6 +787,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 		     pos + 1);
 	if (!have_time)
 		FAIL("invalid timestamp", "missing timestamp");
+	req->end = pos;
 	if (req->has_duration && !bad_duration)
 		req->duration_ms = seconds * 1e3;
 	else

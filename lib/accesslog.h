@@ -80,6 +80,7 @@ struct pa_request {
 	long long bytes_out, bytes_in;
 	double duration_ms;
 	struct pa_span named[PA_AL_MAX_NAMED];	/* values of the format's named fields */
+	size_t end;		/* bytes the template read; text after it was extra fields */
 };
 
 /* The preset names, in the order auto-detection tries them. NULL-terminated. */

@@ -414,11 +414,28 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 	const char *cls = NULL;
 	char err[256];
 
-	scratch_reserve(in, line->len + 1);
+	scratch_reserve(in, 2 * (line->len + 1));
 	if (pa_logformat_parse(&in->log, line->text, line->len, in->scratch, &req, &cls, err,
 			       sizeof err) == 0) {
+		const struct pa_logformat *used = &in->log;
+
+		/*
+		 * Common reads the start of a combined line, so take the whole line
+		 * when it is one.  The second half of scratch keeps the first
+		 * parse's decoded fields intact.
+		 */
+		if (req.end != line->len && in->wider.ntok > 0) {
+			struct pa_request whole;
+
+			if (pa_logformat_parse(&in->wider, line->text, line->len,
+					       in->scratch + line->len + 1, &whole, &cls, err,
+					       sizeof err) == 0) {
+				req = whole;
+				used = &in->wider;
+			}
+		}
 		pa_diag_count_read();
-		emit_request(in, &req, NULL, &in->log);
+		emit_request(in, &req, NULL, used);
 		return;
 	}
 
@@ -429,8 +446,12 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 	}
 	pa_diag_count_read();
 
-	/* An auto-detected file may mix layouts, such as a vhost line among combined ones. */
-	if (!in->log_given) {
+	/*
+	 * An auto-detected file may mix layouts, such as a vhost line among
+	 * combined ones.  A cut-off last line is not retried, because a shorter
+	 * layout would accept its first half.
+	 */
+	if (!in->log_given && st != PA_LINE_TRUNCATED) {
 		struct pa_logformat alt;
 		const char *cls2;
 		char err2[256];
@@ -544,7 +565,12 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 		return;
 	}
 
-	/* The preset that reads most of the first lines wins; ties go to the earlier one. */
+	/*
+	 * The preset that reads most of the first lines wins, and ties go to
+	 * the earlier one.  Lines it reads whole count first, so a combined log
+	 * is not taken for common, which reads the start of every combined
+	 * line; lines with extra fields at the end count next.
+	 */
 	scratch_reserve(in, in->max_line + 1);
 	for (int p = 0; pa_logformat_presets[p] != NULL; p++) {
 		struct pa_logformat f;
@@ -558,7 +584,7 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 			if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG &&
 			    pa_logformat_parse(&f, held[i].text, held[i].len, in->scratch, &req, &cls,
 					       err, sizeof err) == 0)
-				hits++;
+				hits += req.end == held[i].len ? PA_DETECT_HELD + 1 : 1;
 		if (hits > best_hits) {
 			best = p;
 			best_hits = hits;
@@ -566,6 +592,8 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 	}
 	if (best >= 0) {
 		pa_logformat_preset(pa_logformat_presets[best], &in->log);
+		if (strcmp(in->log.name, "common") == 0)
+			pa_logformat_preset("combined", &in->wider);
 		return;
 	}
 	if (memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
@@ -638,6 +666,7 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 
 	in->where = pa_reader_name(r);
 	set_stem(in, path);
+	in->wider.ntok = 0;
 	memset(&in->series, 0, sizeof in->series);
 
 	/* Hold the first lines until the format is known. */

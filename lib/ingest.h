@@ -49,6 +49,7 @@ struct pa_ingest {
 	enum pa_ingest_type type;
 	enum pa_ingest_format format;
 	struct pa_logformat log;	/* for PA_FMT_LOG */
+	struct pa_logformat wider;	/* combined, when log is a detected common */
 	int log_given;			/* --format named a preset or template */
 	unsigned char delim;		/* CSV delimiter, 0 = ',' or detected */
 	struct pa_tenancy tenancy;
