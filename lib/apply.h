@@ -22,7 +22,7 @@ enum pa_apply_op {
 	PA_OP_HPA_FLOOR		/* kubectl patch TARGET: spec.minReplicas = N */
 };
 
-/* How plan records map to objects. */
+/* Mapping from plan records to Kubernetes objects. */
 struct pa_apply_conf {
 	enum pa_apply_op op;
 	const char *target;	/* template, e.g. deployment/{tenant}-{service} */
@@ -59,7 +59,7 @@ int pa_apply_conf_check(const struct pa_apply_conf *conf, char *why, size_t whys
 /*
  * Turn one record into changes, stored in out[0..*nout) (at most 2).
  * Returns 1 when the record gave changes, 0 when its kind is not one
- * pa-apply consumes, and -1 when it is invalid: why holds the message and
+ * pa-apply consumes, and -1 when it is invalid: why contains the message and
  * *reason_class a fixed phrase for the reject summary.  Plan records
  * (kind "plan") and direct object records (kind deployment, statefulset,
  * replicaset or horizontalpodautoscaler, with name, replicas and optional

@@ -52,9 +52,10 @@ struct pa_bt_report {
 void pa_bt_write_records(const struct pa_bt_report *rep);
 
 /*
- * Write the equal-cost comparison records: for each reactive target, the
- * predictive overloaded share interpolated at its instance-hours; and the
- * predictive instance-hours at a 1% overloaded share against the oracle's.
+ * Write the comparison records.  For each reactive target, the predictive
+ * overloaded share is interpolated at its instance-hours.  A last record
+ * sets the predictive instance-hours at a 1% overloaded share against the
+ * oracle's.
  */
 void pa_bt_write_comparisons(const struct pa_bt_report *rep);
 

@@ -1,15 +1,18 @@
 /*
  * fc_ets.c - additive exponential smoothing: simple, Holt, damped Holt and
  * additive Holt-Winters, written as the single-source-of-error state-space
- * models ETS(A,N,N), ETS(A,A,N), ETS(A,Ad,N) and ETS(A,A|Ad|N,A) of Hyndman,
- * Koehler, Ord and Snyder, "Forecasting with Exponential Smoothing" (2008).
+ * models ETS(A,N,N), ETS(A,A,N), ETS(A,Ad,N) and ETS(A,A|Ad|N,A), in the
+ * ETS(error, trend, season) notation that R's forecast package also uses.
  *
  * The smoothing parameters are fitted by Nelder-Mead (GSL nmsimplex2) on the
  * sum of squared one-step errors, which for these Gaussian models is the
- * maximum-likelihood fit.  The initial states come from the first seasons
- * rather than being fitted, a simplification that costs a little accuracy
- * on short series.  Unknown values (NAN) contribute no error: the states
- * run forward on their own prediction across them.
+ * maximum-likelihood fit.  The initial states are estimated, not fitted as
+ * R's ets does: the season from each phase's mean deviation over all full
+ * seasons, level and trend from the first and last season means.  With a
+ * small gamma the season barely moves from its start, so a start averaged
+ * over the whole history matters more than the level's.  Unknown values
+ * (NAN) contribute no error, and the states run forward on their own
+ * prediction across them.
  */
 #include <assert.h>
 #include <math.h>
@@ -23,7 +26,7 @@
 #include "fc_models.h"
 #include "forecast.h"
 
-/* The damping parameter stays in [0.80, 0.98], as R's ets restricts it. */
+/* The damping parameter stays in [0.80, 0.98], the default bounds of ets() in R's forecast 8.20. */
 #define PHI_MIN 0.80
 #define PHI_SPAN 0.18
 
@@ -45,10 +48,15 @@ struct ets_problem {
 	double *season;		/* scratch for one run */
 };
 
+/* Logistic map kept inside [1e-4, 0.9999], the default bounds of ets() in R's forecast 8.20. */
 static double
 logistic(double u)
 {
-	return 1 / (1 + exp(-u));
+	double p = 1 / (1 + exp(-u));
+
+	if (p < 1e-4)
+		return 1e-4;
+	return p > 0.9999 ? 0.9999 : p;
 }
 
 static double
@@ -148,10 +156,11 @@ mean_range(const double *y, size_t from, size_t to)
 
 /*
  * Initial states.  With a season: the level is the mean of the first
- * season, the trend the change of the season means, the season the first
- * season's deviations from that line (centred to sum zero).  Without: the
- * first known value and the least-squares slope of the first ten values.
- * Returns -1 when the first seasons hold no known value.
+ * season, the trend the change from the first to the last full season's
+ * mean, the season each phase's mean deviation from its season's mean
+ * (centred to sum zero).  Without: the first known value and the
+ * least-squares slope of the first ten values.  Returns -1 when the first
+ * or last full season contains no known value.
  */
 static int
 ets_init(struct ets_problem *pr)
@@ -159,20 +168,40 @@ ets_init(struct ets_problem *pr)
 	size_t m = pr->spec->period;
 
 	if (m) {
-		double first = mean_range(pr->y, 0, m), second = mean_range(pr->y, m, 2 * m);
+		size_t seasons = pr->n / m;
+		double first = mean_range(pr->y, 0, m);
+		double last = mean_range(pr->y, (seasons - 1) * m, seasons * m);
 		double slope, centre = 0;
+		size_t *counts = calloc(m, sizeof *counts);
 
-		if (isnan(first) || isnan(second))
+		if (counts == NULL || isnan(first) || isnan(last)) {
+			free(counts);
 			return -1;
-		slope = pr->spec->trend ? (second - first) / (double)m : 0;
-		for (size_t i = 0; i < m; i++) {
-			double line = first + ((double)i - (double)(m - 1) / 2) * slope;
+		}
+		slope = pr->spec->trend ? (last - first) / (double)((seasons - 1) * m) : 0;
 
-			pr->season0[i] = isnan(pr->y[i]) ? 0 : pr->y[i] - line;
+		/* Each phase: its mean deviation from the season means over all full seasons. */
+		for (size_t i = 0; i < m; i++)
+			pr->season0[i] = 0;
+		for (size_t j = 0; j < seasons; j++) {
+			double level = mean_range(pr->y, j * m, (j + 1) * m);
+
+			for (size_t i = 0; i < m && !isnan(level); i++) {
+				double v = pr->y[j * m + i];
+
+				if (isnan(v))
+					continue;
+				pr->season0[i] += v - level - ((double)i - (double)(m - 1) / 2) * slope;
+				counts[i]++;
+			}
+		}
+		for (size_t i = 0; i < m; i++) {
+			pr->season0[i] = counts[i] ? pr->season0[i] / (double)counts[i] : 0;
 			centre += pr->season0[i];
 		}
 		for (size_t i = 0; i < m; i++)
 			pr->season0[i] -= centre / (double)m;
+		free(counts);
 		pr->trend0 = slope;
 		pr->level0 = first - slope * (double)(m + 1) / 2;
 		return 0;
@@ -203,25 +232,17 @@ ets_init(struct ets_problem *pr)
 	return 0;
 }
 
-/* Minimise the squared error from a fixed, central starting point. */
-static void
-ets_fit(struct ets_problem *pr, gsl_vector *u)
+/* One Nelder-Mead run from u; u receives the minimum found, the return its value. */
+static double
+ets_minimise(struct ets_problem *pr, gsl_vector *u)
 {
-	size_t dim = u->size, i = 0;
+	size_t dim = u->size;
 	gsl_multimin_function f = { ets_objective, dim, pr };
-	const gsl_multimin_fminimizer_type *type = gsl_multimin_fminimizer_nmsimplex2;
-	gsl_multimin_fminimizer *s = gsl_multimin_fminimizer_alloc(type, dim);
+	gsl_multimin_fminimizer *s = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, dim);
 	gsl_vector *step = gsl_vector_alloc(dim);
+	double best;
 
-	gsl_vector_set(u, i++, logit(0.3));
-	if (pr->spec->trend)
-		gsl_vector_set(u, i++, logit(0.1));
-	if (pr->spec->period)
-		gsl_vector_set(u, i++, logit(0.1));
-	if (pr->spec->damped)
-		gsl_vector_set(u, i++, 0);
 	gsl_vector_set_all(step, 1.0);
-
 	gsl_multimin_fminimizer_set(s, &f, u, step);
 	for (int iter = 0; iter < 100 * (int)dim + 100; iter++) {
 		if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
@@ -230,8 +251,44 @@ ets_fit(struct ets_problem *pr, gsl_vector *u)
 			break;
 	}
 	gsl_vector_memcpy(u, gsl_multimin_fminimizer_x(s));
+	best = gsl_multimin_fminimizer_minimum(s);
 	gsl_multimin_fminimizer_free(s);
 	gsl_vector_free(step);
+	return best;
+}
+
+/*
+ * Minimise the squared error.  The surface often has a second basin near
+ * alpha = 1, where the season stops updating, so the search starts from a
+ * slow and a fast level, keeps the better, and restarts once from there
+ * (a restart moves a simplex that has collapsed along one edge).
+ */
+static void
+ets_fit(struct ets_problem *pr, gsl_vector *u)
+{
+	static const double alpha_start[] = { 0.2, 0.7 };
+	gsl_vector *trial = gsl_vector_alloc(u->size);
+	double best = HUGE_VAL;
+
+	for (size_t a = 0; a < sizeof alpha_start / sizeof alpha_start[0]; a++) {
+		size_t i = 0;
+		double sse;
+
+		gsl_vector_set(trial, i++, logit(alpha_start[a]));
+		if (pr->spec->trend)
+			gsl_vector_set(trial, i++, logit(0.1));
+		if (pr->spec->period)
+			gsl_vector_set(trial, i++, logit(0.2));
+		if (pr->spec->damped)
+			gsl_vector_set(trial, i++, 0);
+		sse = ets_minimise(pr, trial);
+		if (sse < best) {
+			best = sse;
+			gsl_vector_memcpy(u, trial);
+		}
+	}
+	ets_minimise(pr, u);
+	gsl_vector_free(trial);
 }
 
 int
@@ -266,11 +323,18 @@ pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
 		goto done;
 	}
 
-	gsl_set_error_handler_off();
-	u = gsl_vector_alloc(dim);
-	ets_fit(&pr, u);
-	p = params_from(u, spec);
-	gsl_vector_free(u);
+	if (spec->reuse && spec->reuse->valid) {
+		p = (struct ets_params){ spec->reuse->alpha, spec->reuse->beta,
+					 spec->reuse->gamma, spec->reuse->phi };
+	} else {
+		gsl_set_error_handler_off();
+		u = gsl_vector_alloc(dim);
+		ets_fit(&pr, u);
+		p = params_from(u, spec);
+		gsl_vector_free(u);
+		if (spec->reuse)
+			*spec->reuse = (struct pa_fcm_params){ 1, p.alpha, p.beta, p.gamma, p.phi };
+	}
 
 	st.season = pr.season;
 	sse = ets_run(&pr, &p, &st, &known);

@@ -26,11 +26,28 @@ int pa_fcm_naive(const double *y, size_t n, size_t horizon, struct pa_fcm_out *o
 int pa_fcm_drift(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, char *why);
 int pa_fcm_mean(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, char *why);
 
+/*
+ * Croston's method with the Syntetos-Boylan correction (SBA) for
+ * intermittent counts: sizes of the non-zero values and the intervals
+ * between them are smoothed separately, and the forecast is their ratio
+ * times 1 - alpha/2.
+ */
+int pa_fcm_croston(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out,
+		   char *why);
+
+/* Smoothing parameters of a fitted ETS model, kept to reuse on another origin. */
+struct pa_fcm_params {
+	int valid;
+	double alpha, beta, gamma, phi;
+};
+
 /* Additive exponential smoothing in state-space form, ETS(A,N|A|Ad,N|A). */
 struct pa_fcm_ets_spec {
 	int trend;		/* 1: additive trend */
 	int damped;		/* 1: damped trend (needs trend) */
 	size_t period;		/* season length; 0: no season */
+	struct pa_fcm_params *reuse;	/* NULL: fit; valid: filter with these
+					 * parameters; otherwise fit and store */
 };
 
 int pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,

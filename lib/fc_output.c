@@ -55,11 +55,38 @@ model_text(const struct pa_fc_result *r, const char *period_note, char *buf, siz
 		snprintf(buf, size, "%s", r->model);
 }
 
-static void
-write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon, double level,
-	      const struct pa_fc_result *vol, const char *vol_model,
-	      const struct pa_fc_result *cx, const char *cx_model)
+/*
+ * All bounds of step k, one object per level, for the "intervals" field
+ * written when more than one level was requested.
+ */
+static json_t *
+intervals_at(const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
+	     const struct pa_fc_result *cx, size_t k)
 {
+	json_t *list = json_array();
+
+	for (size_t l = 0; l < o->nlevels; l++) {
+		json_t *one = json_object();
+
+		pa_rec_set_num(one, "interval_level", o->level[l]);
+		pa_rec_set_num(one, "volume_lower", vol[l].lower[k]);
+		pa_rec_set_num(one, "volume_upper", vol[l].upper[k]);
+		pa_rec_set_num(one, "complexity_lower", cx ? cx[l].lower[k] : 1);
+		pa_rec_set_num(one, "complexity_upper", cx ? cx[l].upper[k] : 1);
+		json_array_append_new(list, one);
+	}
+	return list;
+}
+
+/* vol and cx hold one result per level; cx is NULL without complexity. */
+static void
+write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon,
+	      const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
+	      const char *vol_model, const struct pa_fc_result *cx, const char *cx_model,
+	      const double *event_lift)
+{
+	double level = o->level[0];
+
 	for (size_t k = 0; k < horizon; k++) {
 		json_t *rec = json_object();
 
@@ -81,19 +108,151 @@ write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon, do
 		pa_rec_set_num(rec, "complexity_upper", cx ? cx->upper[k] : 1);
 		json_object_set_new(rec, "model", json_string(vol_model));
 		json_object_set_new(rec, "complexity_model", json_string(cx_model));
+		if (event_lift && event_lift[k] != 1)
+			pa_rec_set_num(rec, "event_lift", event_lift[k]);
+		if (o->nlevels > 1)
+			json_object_set_new(rec, "intervals", intervals_at(o, vol, cx, k));
 		pa_out_json(rec);
 		json_decref(rec);
+	}
+}
+
+/* Event windows over the history and the horizon of one series. */
+struct event_plan {
+	size_t ntypes, total;		/* total = history + horizon buckets */
+	unsigned char *mask;		/* type t at [t * total + i] */
+	unsigned char *any;		/* any type */
+	struct pa_fc_lift *lift;	/* per type, from the history */
+	size_t *marked;			/* history buckets marked per type */
+	double *factor;			/* per step ahead, product of applied lifts */
+};
+
+static void
+event_plan_free(struct event_plan *ep)
+{
+	free(ep->mask);
+	free(ep->any);
+	free(ep->lift);
+	free(ep->marked);
+	free(ep->factor);
+}
+
+/*
+ * Mark every event type's windows on the grid of s, and estimate each
+ * type's lift from its past windows.  Returns -1 when memory runs out.
+ */
+static int
+event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
+		 const struct pa_fc_series *s, const double *volume, size_t n, pa_usec_t first,
+		 size_t horizon, size_t period, double level)
+{
+	memset(ep, 0, sizeof *ep);
+	ep->ntypes = ev->ntypes;
+	ep->total = n + horizon;
+	ep->mask = calloc(ep->ntypes * ep->total, 1);
+	ep->any = calloc(ep->total, 1);
+	ep->lift = calloc(ep->ntypes, sizeof *ep->lift);
+	ep->marked = calloc(ep->ntypes, sizeof *ep->marked);
+	ep->factor = malloc(horizon * sizeof *ep->factor);
+	if (ep->mask == NULL || ep->any == NULL || ep->lift == NULL || ep->marked == NULL ||
+	    ep->factor == NULL)
+		return -1;
+
+	for (size_t t = 0; t < ep->ntypes; t++) {
+		unsigned char *m = ep->mask + t * ep->total;
+
+		pa_fc_event_mask(ev, ev->types[t], s->tenant, s->service, first, s->step,
+				 ep->total, m);
+		for (size_t i = 0; i < ep->total; i++) {
+			ep->any[i] |= m[i];
+			if (i < n)
+				ep->marked[t] += m[i];
+		}
+	}
+	for (size_t t = 0; t < ep->ntypes; t++)
+		if (ep->marked[t])
+			ep->lift[t] = pa_fc_event_lift(volume, n, ep->mask + t * ep->total,
+						       ep->any, period, level);
+	return 0;
+}
+
+/*
+ * Return 1 when a lift is applied to forecasts: it has an interval (two or
+ * more past windows) and the interval excludes 1.  A lift that the past
+ * windows do not separate from no effect would only add noise.
+ */
+static int
+lift_applies(const struct pa_fc_lift *l)
+{
+	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
+}
+
+static void
+write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
+		    const struct event_plan *ep, double level)
+{
+	for (size_t t = 0; t < ep->ntypes; t++) {
+		const struct pa_fc_lift *l = &ep->lift[t];
+		json_t *rec;
+
+		if (l->windows == 0)
+			continue;
+		rec = json_object();
+		json_object_set_new(rec, "kind", json_string("event_effect"));
+		json_object_set_new(rec, "event_type", json_string(ev->types[t]));
+		json_object_set_new(rec, "tenant_service_name", json_string(s->name));
+		json_object_set_new(rec, "tenant", json_string(s->tenant));
+		json_object_set_new(rec, "service", json_string(s->service));
+		pa_rec_set_num(rec, "lift", l->lift);
+		pa_rec_set_num(rec, "lift_lower", l->lower);
+		pa_rec_set_num(rec, "lift_upper", l->upper);
+		pa_rec_set_num(rec, "interval_level", level);
+		pa_rec_set_num(rec, "lag_steps", 0);
+		pa_rec_set_num(rec, "windows", (double)l->windows);
+		json_object_set_new(rec, "applied", json_boolean(lift_applies(l)));
+		pa_out_json(rec);
+		json_decref(rec);
+	}
+}
+
+/*
+ * Multiply the volume forecast inside future event windows by the lift of
+ * each type that applies; the bounds take the lift's bounds.
+ */
+static void
+apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
+{
+	for (size_t k = 0; k < vol->horizon; k++) {
+		double f = 1, lo = 1, hi = 1;
+
+		for (size_t t = 0; t < ep->ntypes; t++) {
+			const struct pa_fc_lift *l = &ep->lift[t];
+
+			if (!ep->mask[t * ep->total + n + k] || !lift_applies(l))
+				continue;
+			f *= l->lift;
+			lo *= l->lower;
+			hi *= l->upper;
+		}
+		ep->factor[k] = f;
+		vol->mean[k] *= f;
+		vol->lower[k] *= lo < f ? lo : f;
+		vol->upper[k] *= hi > f ? hi : f;
 	}
 }
 
 int
 pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 {
+	struct event_plan ep = { 0 };
+	int have_events = o->events && o->events->ntypes > 0;
+	double *fit = NULL;
 	double *volume, *complexity;
 	size_t n, missing, horizon, p1, p2;
 	pa_usec_t first;
 	struct pa_fc_opts fo;
-	struct pa_fc_result vol, cx;
+	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
+	size_t nvol = 0, ncx = 0;
 	char stepbuf[32], perbuf[32], period_note[160] = "";
 	char vol_model[MODEL_TEXT_MAX], cx_model[MODEL_TEXT_MAX];
 	size_t known, i;
@@ -128,7 +287,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	 * A season needs one full period and one more bucket for the seasonal
 	 * naive model, two periods for the fitted ones (the library checks
 	 * that).  A season the history cannot support is dropped, and the
-	 * record says so.
+	 * record's model field reports it.
 	 */
 	p1 = period_steps(o->period, s->step);
 	p2 = period_steps(o->period2, s->step);
@@ -154,32 +313,80 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 			     : (size_t)o->horizon_steps;
 	pa_fc_opts_default(&fo);
 	fo.model = o->model;
-	fo.level = o->level;
 	fo.period = p1;
 	fo.period2 = p2;
 	fo.transform = o->transform;
 
-	if (pa_fc_forecast(volume, n, horizon, &fo, &vol) != PA_FC_OK) {
-		pa_warn("%s: no forecast: %s", s->name, vol.reason);
-		rc = 1;
-		goto done;
+	/*
+	 * Past windows of the event types whose lift is applied are left out
+	 * of the fit, so the model learns the usual pattern and the lift is
+	 * not counted twice.  Other windows stay: a type whose effect is not
+	 * clear is part of the usual pattern.
+	 */
+	if (have_events) {
+		size_t left = 0;
+
+		if (event_plan_build(&ep, o->events, s, volume, n, first, horizon,
+				     p1 ? p1 : p2, o->level[0]) != 0 ||
+		    (fit = malloc(n * sizeof *fit)) == NULL) {
+			pa_warn("%s: out of memory for event windows, series skipped", s->name);
+			rc = 1;
+			goto done;
+		}
+		for (i = 0; i < n; i++) {
+			int applied = 0;
+
+			for (size_t t = 0; t < ep.ntypes; t++)
+				applied |= ep.mask[t * ep.total + i] && lift_applies(&ep.lift[t]);
+			fit[i] = applied ? NAN : volume[i];
+			left += !isnan(fit[i]);
+		}
+		if (left < known / 2)
+			memcpy(fit, volume, n * sizeof *fit);
 	}
-	model_text(&vol, period_note, vol_model, sizeof vol_model);
+
+	/*
+	 * One fit per level: the point forecast does not depend on the level,
+	 * but the hold-out calibration of the interval does.
+	 */
+	for (nvol = 0; nvol < o->nlevels; nvol++) {
+		fo.level = o->level[nvol];
+		if (pa_fc_forecast(fit ? fit : volume, n, horizon, &fo, &vol[nvol]) != PA_FC_OK) {
+			pa_warn("%s: no forecast: %s", s->name, vol[nvol].reason);
+			rc = 1;
+			goto done;
+		}
+	}
+	model_text(&vol[0], period_note, vol_model, sizeof vol_model);
 
 	fo.counts = 0;
 	fo.transform = PA_FC_TRANSFORM_NONE;
-	have_cx = pa_fc_forecast(complexity, n, horizon, &fo, &cx) == PA_FC_OK;
+	have_cx = 1;
+	for (ncx = 0; have_cx && ncx < o->nlevels; ncx++) {
+		fo.level = o->level[ncx];
+		if (pa_fc_forecast(complexity, n, horizon, &fo, &cx[ncx]) != PA_FC_OK)
+			have_cx = 0;
+	}
+	if (!have_cx)
+		ncx--;
 	if (have_cx)
-		model_text(&cx, period_note, cx_model, sizeof cx_model);
+		model_text(&cx[0], period_note, cx_model, sizeof cx_model);
 	else
 		snprintf(cx_model, sizeof cx_model, "none; no complexity in the history, 1.0 assumed");
 
-	write_records(s, first + (pa_usec_t)n * s->step, horizon, o->level, &vol, vol_model,
-		      have_cx ? &cx : NULL, cx_model);
-	pa_fc_result_free(&vol);
-	if (have_cx)
-		pa_fc_result_free(&cx);
+	for (size_t l = 0; have_events && l < nvol; l++)
+		apply_event_lifts(&ep, n, &vol[l]);
+	write_records(s, first + (pa_usec_t)n * s->step, horizon, o, vol, vol_model,
+		      have_cx ? cx : NULL, cx_model, have_events ? ep.factor : NULL);
+	if (have_events)
+		write_event_effects(s, o->events, &ep, o->level[0]);
 done:
+	for (size_t l = 0; l < nvol; l++)
+		pa_fc_result_free(&vol[l]);
+	for (size_t l = 0; l < ncx; l++)
+		pa_fc_result_free(&cx[l]);
+	event_plan_free(&ep);
+	free(fit);
 	free(volume);
 	free(complexity);
 	return rc;

@@ -1,21 +1,28 @@
 /*
  * fc_output.h - forecast records for one series.
  *
- * Turns a collected series into forecast records on stdout: lays it on its
- * grid, reports missing buckets, converts the season lengths from durations
- * to steps, forecasts volume (requests per bucket) and complexity (mean per
- * request), and writes one record per step ahead.
+ * Turns a collected series into forecast records on stdout.  The series is
+ * laid on its grid, missing buckets are reported, and season lengths are
+ * converted from durations to steps.  Volume (requests per bucket) and
+ * complexity (mean per request) are forecast, one record per step ahead.  With events, buckets
+ * inside event windows are left out of the fit, each event type's lift is
+ * estimated and written as an event_effect record, and forecasts inside a
+ * future window are multiplied by it.
  */
 #ifndef PA_FC_OUTPUT_H
 #define PA_FC_OUTPUT_H
 
+#include "fc_events.h"
 #include "fc_series.h"
 #include "forecast.h"
 #include "timeutil.h"
 
+#define PA_FC_LEVELS_MAX 8
+
 struct pa_fc_run_opts {
 	const char *model;	/* as for pa_fc_opts.model */
-	double level;		/* interval level, 0 < level < 1 */
+	double level[PA_FC_LEVELS_MAX];	/* interval levels, 0 < level < 1; the first is the main one */
+	size_t nlevels;		/* at least 1 */
 	long horizon_steps;	/* steps ahead; used when horizon is 0 */
 	pa_usec_t horizon;	/* the horizon as a duration, 0: use horizon_steps */
 	pa_usec_t period;	/* main season as a duration, 0: none */
@@ -23,6 +30,7 @@ struct pa_fc_run_opts {
 	int period2_explicit;	/* 1: the user set period2, so a refusal is reported */
 	int gaps_unknown;	/* missing buckets are unknown instead of 0 */
 	int transform;		/* PA_FC_TRANSFORM_* for volume; complexity is never transformed */
+	const struct pa_fc_events *events;	/* borrowed; NULL or empty: none */
 };
 
 /*

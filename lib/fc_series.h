@@ -3,9 +3,9 @@
  *
  * pa-forecast reads bucket records in any order, possibly several partial
  * buckets for the same series and start (shards of one rollup).  The set
- * collects them per tenant_service_name; pa_fc_series_regular() then sorts
- * one series, merges partial buckets by summing, and lays the values on a
- * regular grid from the first to the last bucket.
+ * collects them per tenant_service_name.  pa_fc_series_regular() then
+ * sorts one series and merges partial buckets by summing.  It lays the
+ * values on a regular grid from the first to the last bucket.
  *
  * Memory: every bucket of every series is kept until the end of input, 40
  * bytes each plus the series names.

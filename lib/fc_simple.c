@@ -1,9 +1,10 @@
 /*
- * fc_simple.c - the benchmark models: seasonal naive, naive, drift, mean.
+ * fc_simple.c - the benchmark models: seasonal naive, naive, drift, mean,
+ * and Croston's method for intermittent counts.
  *
- * Their error variances follow the usual random-walk algebra (Hyndman and
- * Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., 5.5):
- * the h-step error of a random walk sums h one-step errors.
+ * Their error variances follow random-walk algebra: the h-step error of a
+ * random walk sums h independent one-step errors, so its variance is h
+ * times the one-step variance.
  */
 #include <math.h>
 #include <stdio.h>
@@ -148,7 +149,7 @@ pa_fcm_naive(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, 
 	sigma = lag_rms(y, n, 1, 0, &pairs);
 
 	/*
-	 * A single value says nothing about the spread.  The interval then
+	 * A single value gives no estimate of the spread.  The interval then
 	 * spans the value itself on either side: wide, but never zero.
 	 */
 	if (pairs == 0)
@@ -207,6 +208,56 @@ pa_fcm_mean(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, c
 		out->sd[k] = sd * sqrt(1 + 1 / (double)known);
 	}
 	out->sigma = sd;
+	out->aicc = NAN;
+	return 0;
+}
+
+/* Smoothing constant for Croston's sizes and intervals, a usual choice for slow series. */
+#define CROSTON_ALPHA 0.1
+
+int
+pa_fcm_croston(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, char *why)
+{
+	double size = NAN, interval = NAN, forecast = NAN, ss = 0;
+	size_t since = 1, demands = 0, errors = 0;
+
+	for (size_t t = 0; t < n; t++) {
+		if (isnan(y[t])) {
+			since++;
+			continue;
+		}
+
+		/* The one-step error of the forecast made before this value. */
+		if (!isnan(forecast)) {
+			ss += (y[t] - forecast) * (y[t] - forecast);
+			errors++;
+		}
+		if (y[t] == 0) {
+			since++;
+			continue;
+		}
+		if (isnan(size)) {
+			size = y[t];
+			interval = (double)since;
+		} else {
+			size += CROSTON_ALPHA * (y[t] - size);
+			interval += CROSTON_ALPHA * ((double)since - interval);
+		}
+		since = 1;
+		demands++;
+		forecast = (1 - CROSTON_ALPHA / 2) * size / interval;
+	}
+	if (demands < 2 || errors == 0) {
+		snprintf(why, PA_FC_REASON_MAX, "fewer than 2 non-zero values");
+		return -1;
+	}
+
+	/* A flat forecast of a stationary rate: the one-step spread at every step. */
+	out->sigma = sqrt(ss / (double)errors);
+	for (size_t k = 0; k < horizon; k++) {
+		out->mean[k] = forecast;
+		out->sd[k] = out->sigma;
+	}
 	out->aicc = NAN;
 	return 0;
 }

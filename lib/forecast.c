@@ -22,6 +22,8 @@
 #define CALIBRATE_MIN 10	/* hold-out errors needed to rescale intervals */
 #define SCALE_MIN 0.5		/* bounds on that rescaling */
 #define SCALE_MAX 3.0
+#define COMBINE_MAX 3		/* most models averaged by the automatic choice */
+#define INTERMITTENT_SHARE 0.3	/* share of zero buckets from which Croston competes */
 
 struct model_ref {
 	const char *name;	/* as accepted by --model */
@@ -30,7 +32,7 @@ struct model_ref {
 };
 
 static const char *const model_names[] = {
-	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", NULL
+	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", NULL
 };
 
 void
@@ -40,6 +42,7 @@ pa_fc_opts_default(struct pa_fc_opts *o)
 	o->level = 0.95;
 	o->model = "auto";
 	o->counts = 1;
+	o->nonnegative = 1;
 	o->transform = PA_FC_TRANSFORM_AUTO;
 }
 
@@ -65,11 +68,12 @@ is_seasonal(const char *name)
 	       strcmp(name, "hw-damped") == 0;
 }
 
+/* Run model mr; reuse (may be NULL) carries ETS parameters between origins. */
 static int
 run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
-	  struct pa_fcm_out *out, char *why)
+	  struct pa_fcm_out *out, char *why, struct pa_fcm_params *reuse)
 {
-	struct pa_fcm_ets_spec spec = { 0, 0, 0 };
+	struct pa_fcm_ets_spec spec = { 0, 0, 0, reuse };
 
 	if (strcmp(mr->name, "snaive") == 0)
 		return pa_fcm_snaive(y, n, mr->period, horizon, out, why);
@@ -79,6 +83,8 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_drift(y, n, horizon, out, why);
 	if (strcmp(mr->name, "mean") == 0)
 		return pa_fcm_mean(y, n, horizon, out, why);
+	if (strcmp(mr->name, "croston") == 0)
+		return pa_fcm_croston(y, n, horizon, out, why);
 	if (strcmp(mr->name, "hw") == 0) {
 		spec.trend = 1;
 	} else if (strcmp(mr->name, "hw-damped") == 0) {
@@ -104,6 +110,21 @@ format_model(const struct model_ref *mr, char *buf, size_t size)
 		snprintf(buf, size, "holt-damped%s", suffix);
 	else
 		snprintf(buf, size, "%s%s", mr->name, suffix);
+}
+
+/* Share of the known values that are zero. */
+static double
+zero_share(const double *y, size_t n)
+{
+	size_t known = 0, zeros = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(y[i]))
+			continue;
+		known++;
+		zeros += y[i] == 0;
+	}
+	return known ? (double)zeros / (double)known : 0;
 }
 
 /* Return 1 when every known value equals the first one. */
@@ -141,58 +162,187 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 	}
 }
 
+/* A forecast path on the scale of y: point and bounds per step ahead. */
+struct path {
+	double *mean, *lower, *upper;
+};
+
 /*
- * Mean absolute error of model mr over the rolling origins, on the scale
- * of y whatever scale mr fits on (fit is y or log1p(y)).  Each error on
- * the fitted scale divided by the model's own standard deviation goes to
- * zs, for interval calibration.  Returns NAN when the model fails on any
- * origin.
+ * Run model mr on the first n values and write its path on the original
+ * scale, bounds at z standard deviations mapped back through expm1 when
+ * the model fits log1p(y).  sd is scratch of horizon values.
  */
-static double
-holdout_error(const struct model_ref *mr, const double *y, const double *fit, size_t n,
-	      size_t hold, size_t origins, double *zs, size_t *nzs, double *mean, double *sd)
+static int
+forecast_one(const struct model_ref *mr, const double *y, const double *ylog, size_t n,
+	     size_t horizon, double z, double *sd, struct path *p, double *sigma, char *why,
+	     struct pa_fcm_params *reuse)
 {
-	struct pa_fcm_out out = { mean, sd, 0, 0 };
-	char why[PA_FC_REASON_MAX];
-	double sum = 0;
-	size_t count = 0;
+	struct pa_fcm_out out = { p->mean, sd, 0, 0 };
 
-	*nzs = 0;
-	for (size_t r = 1; r <= origins; r++) {
-		size_t train = n - r * hold;
+	if (run_model(mr, mr->log1p ? ylog : y, n, horizon, &out, why, reuse) != 0)
+		return -1;
+	for (size_t k = 0; k < horizon; k++) {
+		double mean = p->mean[k], lo = mean - z * sd[k], hi = mean + z * sd[k];
 
-		if (run_model(mr, fit, train, hold, &out, why) != 0)
-			return NAN;
-		for (size_t k = 0; k < hold; k++) {
-			double actual = y[train + k];
-			double point = mr->log1p ? expm1(mean[k]) : mean[k];
-
-			if (isnan(actual))
-				continue;
-			sum += fabs(actual - (point > 0 || !mr->log1p ? point : 0));
-			count++;
-			if (sd[k] > 0)
-				zs[(*nzs)++] = fabs(fit[train + k] - mean[k]) / sd[k];
+		if (mr->log1p) {
+			mean = expm1(mean);
+			lo = expm1(lo);
+			hi = expm1(hi);
 		}
+		p->mean[k] = mean;
+		p->lower[k] = lo;
+		p->upper[k] = hi;
 	}
-	return count ? sum / (double)count : NAN;
+	*sigma = out.sigma;
+	return 0;
+}
+
+/* The models whose paths are averaged, and the interval rescaling. */
+struct choice {
+	struct model_ref ref[COMBINE_MAX];
+	size_t count;
+	double scale;
+};
+
+struct holdout {
+	size_t hold, origins, len;	/* len = hold * origins */
+	double *mean, *lower, *upper;	/* candidate i at [i * len + (r - 1) * hold + k] */
+	double *mae;
+	int *valid;
+	size_t *order;			/* valid candidates, lowest MAE first */
+	size_t nvalid;
+};
+
+static void
+holdout_free(struct holdout *h)
+{
+	free(h->mean);
+	free(h->lower);
+	free(h->upper);
+	free(h->mae);
+	free(h->valid);
+	free(h->order);
+}
+
+static double
+point_error(double actual, double point, int counts)
+{
+	return fabs(actual - (counts && point < 0 ? 0 : point));
 }
 
 /*
- * Choose among the candidates the history supports.  On return *chosen is
- * set and *scale holds the interval rescaling (1 when too few errors).
+ * Forecast every candidate from every rolling origin and record its paths
+ * and mean absolute error on the scale of y.
+ */
+static int
+run_holdout(const struct candidates *c, const double *y, const double *ylog, size_t n,
+	    double z, int counts, struct holdout *h)
+{
+	char why[PA_FC_REASON_MAX];
+	double *sd = malloc(h->hold * sizeof *sd), sigma;
+
+	h->len = h->hold * h->origins;
+	h->mean = malloc(c->count * h->len * sizeof *h->mean);
+	h->lower = malloc(c->count * h->len * sizeof *h->lower);
+	h->upper = malloc(c->count * h->len * sizeof *h->upper);
+	h->mae = malloc(c->count * sizeof *h->mae);
+	h->valid = calloc(c->count, sizeof *h->valid);
+	h->order = malloc(c->count * sizeof *h->order);
+	if (sd == NULL || h->mean == NULL || h->lower == NULL || h->upper == NULL ||
+	    h->mae == NULL || h->valid == NULL || h->order == NULL) {
+		free(sd);
+		return -1;
+	}
+
+	/*
+	 * The earliest origin fits the smoothing parameters and the later ones
+	 * only filter with them: five times fewer fits, and no parameter has
+	 * seen any hold-out value.
+	 */
+	for (size_t i = 0; i < c->count; i++) {
+		struct pa_fcm_params reuse = { 0, 0, 0, 0, 0 };
+		double sum = 0;
+		size_t count = 0;
+
+		h->valid[i] = 1;
+		for (size_t r = h->origins; r >= 1 && h->valid[i]; r--) {
+			size_t train = n - r * h->hold, at = i * h->len + (r - 1) * h->hold;
+			struct path p = { h->mean + at, h->lower + at, h->upper + at };
+
+			if (forecast_one(&c->ref[i], y, ylog, train, h->hold, z, sd, &p, &sigma,
+					 why, &reuse) != 0) {
+				h->valid[i] = 0;
+				break;
+			}
+			for (size_t k = 0; k < h->hold; k++) {
+				if (isnan(y[train + k]))
+					continue;
+				sum += point_error(y[train + k], p.mean[k], counts);
+				count++;
+			}
+		}
+		h->mae[i] = count ? sum / (double)count : NAN;
+		if (isnan(h->mae[i]))
+			h->valid[i] = 0;
+	}
+
+	/* Insertion sort by MAE; ties keep the earlier, simpler candidate. */
+	h->nvalid = 0;
+	for (size_t i = 0; i < c->count; i++) {
+		size_t j;
+
+		if (!h->valid[i])
+			continue;
+		for (j = h->nvalid; j > 0 && h->mae[h->order[j - 1]] > h->mae[i]; j--)
+			h->order[j] = h->order[j - 1];
+		h->order[j] = i;
+		h->nvalid++;
+	}
+	free(sd);
+	return 0;
+}
+
+/* The averaged hold-out path of the best 'top' candidates at position j. */
+static void
+combined_at(const struct holdout *h, size_t top, size_t j, double *mean, double *lo, double *hi)
+{
+	*mean = *lo = *hi = 0;
+	for (size_t t = 0; t < top; t++) {
+		size_t at = h->order[t] * h->len + j;
+
+		*mean += h->mean[at] / (double)top;
+		*lo += h->lower[at] / (double)top;
+		*hi += h->upper[at] / (double)top;
+	}
+}
+
+/* Actual value behind hold-out position j. */
+static double
+holdout_actual(const struct holdout *h, const double *y, size_t n, size_t j)
+{
+	size_t r = j / h->hold + 1, k = j % h->hold;
+
+	return y[n - r * h->hold + k];
+}
+
+/*
+ * Choose among the candidates the history supports: the best one by
+ * hold-out MAE, or the average of the best two or three when that average
+ * did better on the same hold-out.  Averaging a few good forecasts is
+ * seldom much worse than the best of them and often better, which guards
+ * against a hold-out that happened to favour one model.  The hold-out
+ * errors also give the interval rescaling.
  */
 static int
 choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t horizon,
-	    const struct pa_fc_opts *o, struct model_ref *chosen, double *scale, char *reason)
+	    const struct pa_fc_opts *o, struct choice *ch, char *reason)
 {
 	struct candidates c = { .count = 0, .transform = transform };
+	struct holdout h = { 0 };
 	size_t m = pa_fc_supported_period(n, o->period);
 	size_t m2 = pa_fc_supported_period(n, o->period2);
-	size_t need = 4, hold, origins, nzs, best_nzs = 0;
-	double *mean, *sd, *zs, *best_zs, best = HUGE_VAL;
-	double z = gsl_cdf_ugaussian_Pinv(0.5 + o->level / 2);
-	int found = 0;
+	size_t need = 4, top = 1, nratio = 0;
+	double z = gsl_cdf_ugaussian_Pinv(0.5 + o->level / 2), best = HUGE_VAL, *ratio;
 
 	if (m) {
 		add_candidate(&c, "snaive", m);
@@ -211,72 +361,91 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
 	add_candidate(&c, "drift", 0);
+	if (zero_share(y, n) >= INTERMITTENT_SHARE)
+		add_candidate(&c, "croston", 0);
+
+	ch->scale = 1;
+	ch->count = 1;
+	ch->ref[0] = c.ref[0];
 
 	/* Hold out up to one horizon per origin, keeping 'need' values to train on. */
-	hold = horizon < n / 4 ? horizon : n / 4;
-	if (hold == 0 || n <= need) {
-		*chosen = c.ref[0];
-		*scale = 1;
+	h.hold = horizon < n / 4 ? horizon : n / 4;
+	if (h.hold == 0 || n <= need) {
 		snprintf(reason, PA_FC_REASON_MAX, "history of %zu too short to compare models", n);
 		return 0;
 	}
-	if (n - need < hold)
-		hold = n - need;
-	origins = (n - need) / hold;
-	if (origins > ORIGINS_MAX)
-		origins = ORIGINS_MAX;
-
-	mean = malloc(hold * sizeof *mean);
-	sd = malloc(hold * sizeof *sd);
-	zs = malloc(hold * origins * sizeof *zs);
-	best_zs = malloc(hold * origins * sizeof *best_zs);
-	if (mean == NULL || sd == NULL || zs == NULL || best_zs == NULL) {
-		free(mean);
-		free(sd);
-		free(zs);
-		free(best_zs);
+	if (n - need < h.hold)
+		h.hold = n - need;
+	h.origins = (n - need) / h.hold;
+	if (h.origins > ORIGINS_MAX)
+		h.origins = ORIGINS_MAX;
+	if (run_holdout(&c, y, ylog, n, z, o->counts, &h) != 0) {
+		holdout_free(&h);
 		return -1;
 	}
-	for (size_t i = 0; i < c.count; i++) {
-		const double *fit = c.ref[i].log1p ? ylog : y;
-		double err = holdout_error(&c.ref[i], y, fit, n, hold, origins, zs, &nzs, mean, sd);
+	if (h.nvalid == 0) {
+		ch->ref[0] = (struct model_ref){ "naive", 0, 0 };
+		snprintf(reason, PA_FC_REASON_MAX, "no candidate model fitted the hold-out");
+		holdout_free(&h);
+		return 0;
+	}
 
-		/* Ties keep the earlier, simpler-to-explain candidate. */
-		if (!isnan(err) && err < best) {
-			best = err;
-			*chosen = c.ref[i];
-			memcpy(best_zs, zs, nzs * sizeof *zs);
-			best_nzs = nzs;
-			found = 1;
+	for (size_t t = 1; t <= COMBINE_MAX && t <= h.nvalid; t++) {
+		double sum = 0, mean, lo, hi;
+		size_t count = 0;
+
+		for (size_t j = 0; j < h.len; j++) {
+			double actual = holdout_actual(&h, y, n, j);
+
+			if (isnan(actual))
+				continue;
+			combined_at(&h, t, j, &mean, &lo, &hi);
+			sum += point_error(actual, mean, o->counts);
+			count++;
+		}
+		if (count && sum / (double)count < best) {
+			best = sum / (double)count;
+			top = t;
 		}
 	}
-	if (!found)
-		*chosen = (struct model_ref){ "naive", 0, 0 };
+	ch->count = top;
+	for (size_t t = 0; t < top; t++)
+		ch->ref[t] = c.ref[h.order[t]];
 
 	/*
-	 * Scale the interval so it would have covered the requested share of
-	 * the hold-out errors.  A few dozen errors give a rough quantile, so
-	 * the factor is bounded.
+	 * Rescale the interval so it would have covered the requested share of
+	 * the hold-out actuals: each error is measured in units of the
+	 * interval's half-width on its side.  A few dozen errors give a rough
+	 * quantile, so the factor is bounded.
 	 */
-	*scale = 1;
-	if (best_nzs >= CALIBRATE_MIN) {
-		double q;
+	ratio = malloc(h.len * sizeof *ratio);
+	if (ratio == NULL) {
+		holdout_free(&h);
+		return -1;
+	}
+	for (size_t j = 0; j < h.len; j++) {
+		double actual = holdout_actual(&h, y, n, j), mean, lo, hi, half;
 
-		gsl_sort(best_zs, 1, best_nzs);
-		q = best_zs[(size_t)floor(o->level * (double)(best_nzs - 1) + 0.5)];
-		*scale = q / z;
-		if (*scale < SCALE_MIN)
-			*scale = SCALE_MIN;
-		if (*scale > SCALE_MAX)
-			*scale = SCALE_MAX;
+		if (isnan(actual))
+			continue;
+		combined_at(&h, top, j, &mean, &lo, &hi);
+		half = actual >= mean ? hi - mean : mean - lo;
+		if (half > 0)
+			ratio[nratio++] = fabs(actual - mean) / half;
+	}
+	if (nratio >= CALIBRATE_MIN) {
+		gsl_sort(ratio, 1, nratio);
+		ch->scale = ratio[(size_t)floor(o->level * (double)(nratio - 1) + 0.5)];
+		if (ch->scale < SCALE_MIN)
+			ch->scale = SCALE_MIN;
+		if (ch->scale > SCALE_MAX)
+			ch->scale = SCALE_MAX;
 	}
 	snprintf(reason, PA_FC_REASON_MAX,
-		 "lowest hold-out MAE of %zu candidates over %zu origins of %zu steps; interval scale %.2f",
-		 c.count, origins, hold, *scale);
-	free(mean);
-	free(sd);
-	free(zs);
-	free(best_zs);
+		 "%s %zu of %zu candidates by hold-out MAE over %zu origins of %zu steps; interval scale %.2f",
+		 top == 1 ? "best" : "mean of best", top, c.count, h.origins, h.hold, ch->scale);
+	free(ratio);
+	holdout_free(&h);
 	return 0;
 }
 
@@ -300,32 +469,117 @@ pa_fc_result_free(struct pa_fc_result *r)
  * failure is kept so the caller can say why the fallback ran.
  */
 static int
-run_with_fallback(struct model_ref mr, const double *y, size_t n, size_t horizon,
-		  struct pa_fcm_out *out, struct pa_fc_result *res)
+run_with_fallback(struct model_ref *mr, const double *y, const double *ylog, size_t n,
+		  size_t horizon, double z, double *sd, struct path *p, struct pa_fc_result *res)
 {
 	char why[PA_FC_REASON_MAX];
 
-	if (run_model(&mr, y, n, horizon, out, why) == 0) {
-		format_model(&mr, res->model, sizeof res->model);
+	if (forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL) == 0)
 		return 0;
-	}
 	res->fallback = 1;
-	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr.name, why);
-	if (mr.period) {
-		struct model_ref plain = { strcmp(mr.name, "snaive") == 0 ? "naive" : mr.name, 0,
-					   mr.log1p };
+	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
+	if (mr->period) {
+		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
+					   mr->log1p };
 
-		if (run_model(&plain, y, n, horizon, out, why) == 0) {
-			format_model(&plain, res->model, sizeof res->model);
+		if (forecast_one(&plain, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL) == 0) {
+			*mr = plain;
 			return 0;
 		}
 	}
-	mr = (struct model_ref){ "naive", 0, mr.log1p };
-	if (run_model(&mr, y, n, horizon, out, why) == 0) {
-		format_model(&mr, res->model, sizeof res->model);
-		return 0;
+	*mr = (struct model_ref){ "naive", 0, mr->log1p };
+	return forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL);
+}
+
+/* Name the chosen models: one name, or "mean(a, b)" for an average. */
+static void
+format_choice(const struct choice *ch, char *buf, size_t size)
+{
+	char one[PA_FC_NAME_MAX];
+	size_t used;
+
+	if (ch->count == 1) {
+		format_model(&ch->ref[0], buf, size);
+		return;
 	}
-	return -1;
+	used = (size_t)snprintf(buf, size, "mean(");
+	for (size_t t = 0; t < ch->count && used < size; t++) {
+		format_model(&ch->ref[t], one, sizeof one);
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", t ? ", " : "", one);
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, ")");
+}
+
+/*
+ * Widen or narrow the averaged path around its point forecast, keep counts
+ * at or above zero, and give a count at least the spread of a Poisson
+ * variable with that mean.
+ */
+static void
+finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale, double z)
+{
+	for (size_t k = 0; k < out->horizon; k++) {
+		double mean = out->mean[k];
+		double lo = mean - scale * (mean - out->lower[k]);
+		double hi = mean + scale * (out->upper[k] - mean);
+
+		if (hi == lo && !o->counts) {
+			/* A flat non-count history: a 1% band rather than an empty interval. */
+			lo = mean - 0.01 * fabs(mean);
+			hi = mean + 0.01 * fabs(mean);
+		}
+		if (o->counts) {
+			double floor_mean = mean > 0 ? mean : 0;
+			double poisson = z * sqrt(floor_mean > 1 ? floor_mean : 1);
+
+			if (hi < floor_mean + poisson)
+				hi = floor_mean + poisson;
+			if (lo > floor_mean - z * sqrt(floor_mean))
+				lo = floor_mean - z * sqrt(floor_mean);
+			mean = floor_mean;
+		}
+		if (o->counts || o->nonnegative) {
+			mean = mean > 0 ? mean : 0;
+			lo = lo > 0 ? lo : 0;
+			hi = hi > mean ? hi : mean;
+		}
+		out->mean[k] = mean;
+		out->lower[k] = lo;
+		out->upper[k] = hi;
+	}
+}
+
+/* Average the paths of the chosen models, fitted on the whole history, into out. */
+static int
+run_choice(struct choice *ch, const double *y, const double *ylog, size_t n, double z,
+	   double *sd, struct path *tmp, struct pa_fc_result *out)
+{
+	char why[PA_FC_REASON_MAX];
+	size_t used = 0;
+	double sigma;
+
+	for (size_t k = 0; k < out->horizon; k++)
+		out->mean[k] = out->lower[k] = out->upper[k] = 0;
+	for (size_t t = 0; t < ch->count; t++) {
+		if (forecast_one(&ch->ref[t], y, ylog, n, out->horizon, z, sd, tmp, &sigma, why, NULL) != 0)
+			continue;
+		if (used == 0)
+			out->sigma = sigma;
+		ch->ref[used++] = ch->ref[t];
+		for (size_t k = 0; k < out->horizon; k++) {
+			out->mean[k] += tmp->mean[k];
+			out->lower[k] += tmp->lower[k];
+			out->upper[k] += tmp->upper[k];
+		}
+	}
+	ch->count = used;
+	for (size_t k = 0; used && k < out->horizon; k++) {
+		out->mean[k] /= (double)used;
+		out->lower[k] /= (double)used;
+		out->upper[k] /= (double)used;
+	}
+	return used ? 0 : -1;
 }
 
 int
@@ -333,9 +587,9 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	       const struct pa_fc_opts *opts, struct pa_fc_result *out)
 {
 	struct pa_fc_opts o;
-	struct pa_fcm_out fit;
-	struct model_ref mr = { "naive", 0, 0 };
-	double *ylog = NULL, z, scale = 1;
+	struct choice ch = { .count = 1, .scale = 1 };
+	struct path p, tmp = { NULL, NULL, NULL };
+	double *ylog = NULL, *sd = NULL, z;
 	size_t known = pa_fcm_known(y, n);
 	int transform, rc = PA_FC_OK;
 
@@ -362,10 +616,17 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	out->mean = malloc(horizon * sizeof *out->mean);
 	out->lower = malloc(horizon * sizeof *out->lower);
 	out->upper = malloc(horizon * sizeof *out->upper);
-	if (out->mean == NULL || out->lower == NULL || out->upper == NULL) {
+	sd = malloc(horizon * sizeof *sd);
+	tmp.mean = malloc(horizon * sizeof *tmp.mean);
+	tmp.lower = malloc(horizon * sizeof *tmp.lower);
+	tmp.upper = malloc(horizon * sizeof *tmp.upper);
+	if (out->mean == NULL || out->lower == NULL || out->upper == NULL || sd == NULL ||
+	    tmp.mean == NULL || tmp.lower == NULL || tmp.upper == NULL) {
 		rc = PA_FC_NO_MEMORY;
 		goto fail;
 	}
+	p = (struct path){ out->mean, out->lower, out->upper };
+	z = gsl_cdf_ugaussian_Pinv(0.5 + o.level / 2);
 
 	/* log1p needs values >= 0; a negative value switches it off. */
 	transform = o.transform;
@@ -382,81 +643,64 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 			ylog[i] = log1p(y[i]);
 	}
 
-	fit.mean = out->mean;
-	fit.sd = out->lower;	/* reused as scratch, overwritten below */
-
+	ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
-		if (run_with_fallback(mr, y, n, horizon, &fit, out) != 0)
+		if (run_with_fallback(&ch.ref[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;
 		out->fallback = 1;
 		snprintf(out->reason, sizeof out->reason, "%s",
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
 	} else if (strcmp(o.model, "auto") == 0) {
-		if (choose_auto(y, ylog, transform, n, horizon, &o, &mr, &scale, out->reason) != 0) {
+		if (choose_auto(y, ylog, transform, n, horizon, &o, &ch, out->reason) != 0) {
 			rc = PA_FC_NO_MEMORY;
 			goto fail;
 		}
-		if (run_with_fallback(mr, mr.log1p ? ylog : y, n, horizon, &fit, out) != 0)
-			goto nodata;
+		if (run_choice(&ch, y, ylog, n, z, sd, &tmp, out) != 0) {
+			ch.count = 1;
+			ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
+			if (run_with_fallback(&ch.ref[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
+				goto nodata;
+		}
 	} else {
 		size_t m = o.period;
+		struct model_ref *mr = &ch.ref[0];
 
-		mr.name = o.model;
-		mr.period = is_seasonal(o.model) ? m : 0;
-		mr.log1p = transform == PA_FC_TRANSFORM_LOG1P;
-		if (mr.period && pa_fc_supported_period(n, m) == 0 && strcmp(o.model, "snaive") != 0) {
+		mr->name = o.model;
+		mr->period = is_seasonal(o.model) ? m : 0;
+		mr->log1p = transform == PA_FC_TRANSFORM_LOG1P;
+		if (mr->period && pa_fc_supported_period(n, m) == 0 &&
+		    strcmp(o.model, "snaive") != 0) {
 			out->fallback = 1;
 			snprintf(out->reason, sizeof out->reason,
 				 "history of %zu shorter than 2 periods of %zu", n, m);
-			mr.period = 0;
+			mr->period = 0;
 		}
-		if (run_with_fallback(mr, mr.log1p ? ylog : y, n, horizon, &fit, out) != 0)
+		if (run_with_fallback(mr, y, ylog, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;
 	}
-	transform = mr.log1p;
-	out->sigma = fit.sigma;
-
-	/* Bounds on the fitted scale, then mapped back. */
-	z = gsl_cdf_ugaussian_Pinv(0.5 + o.level / 2);
-	for (size_t k = 0; k < horizon; k++) {
-		double mean = out->mean[k], sd = fit.sd[k] * scale;
-		double lo = mean - z * sd, hi = mean + z * sd;
-
-		if (transform) {
-			mean = expm1(mean);
-			lo = expm1(lo);
-			hi = expm1(hi);
-		}
-		if (!transform && sd == 0 && !o.counts)
-			lo = mean - 0.01 * fabs(mean), hi = mean + 0.01 * fabs(mean);
-		if (o.counts) {
-			/* A count varies at least as a Poisson variable would. */
-			double floor_mean = mean > 0 ? mean : 0;
-			double poisson = z * sqrt(floor_mean > 1 ? floor_mean : 1);
-
-			if (hi < floor_mean + poisson)
-				hi = floor_mean + poisson;
-			if (lo > floor_mean - z * sqrt(floor_mean))
-				lo = floor_mean - z * sqrt(floor_mean);
-			mean = floor_mean;
-			if (lo < 0)
-				lo = 0;
-		}
-		out->mean[k] = mean;
-		out->lower[k] = lo;
-		out->upper[k] = hi;
-	}
+	format_choice(&ch, out->model, sizeof out->model);
+	finish_bounds(out, &o, ch.scale, z);
 	free(ylog);
+	free(sd);
+	free(tmp.mean);
+	free(tmp.lower);
+	free(tmp.upper);
 	return PA_FC_OK;
 
 nodata:
 	rc = PA_FC_NO_DATA;
 fail:
 	free(ylog);
+	free(sd);
+	free(tmp.mean);
+	free(tmp.lower);
+	free(tmp.upper);
 	pa_fc_result_free(out);
 	out->horizon = 0;
 	if (rc == PA_FC_NO_MEMORY)
 		snprintf(out->reason, sizeof out->reason, "out of memory");
+	else if (rc == PA_FC_NO_DATA && out->reason[0] == '\0')
+		snprintf(out->reason, sizeof out->reason, "no model could be fitted");
 	return rc;
 }

@@ -8,7 +8,7 @@
  * pa_fc_forecast() fills a pa_fc_result whose arrays it allocates; release
  * them with pa_fc_result_free().  A series too short or too flat for the
  * requested model still gets a forecast from a simpler one, and the result's
- * model and reason fields say which model ran and why it was chosen.  Only a
+ * model and reason fields name the model that ran and the reason for it.  Only a
  * series with no known value at all has no forecast.
  *
  * Models (opts.model):
@@ -25,13 +25,16 @@
  *              parameters fitted by Nelder-Mead on the one-step squared error
  *   "hw-damped" the same with a damped trend
  *   "ses"      simple exponential smoothing (level only)
+ *   "croston"  Croston's method with the Syntetos-Boylan correction, for
+ *              intermittent counts; "auto" tries it when at least 30% of
+ *              the known values are zero
  */
 #ifndef PA_FORECAST_H
 #define PA_FORECAST_H
 
 #include <stddef.h>
 
-#define PA_FC_NAME_MAX 96
+#define PA_FC_NAME_MAX 160
 #define PA_FC_REASON_MAX 160
 
 struct pa_fc_opts {
@@ -43,6 +46,8 @@ struct pa_fc_opts {
 				 * clamped at zero and a flat history still gets a
 				 * Poisson-sized interval */
 	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
+	int nonnegative;	/* 1: forecasts and bounds are clamped at zero
+				 * (implied by counts) */
 };
 
 /*
@@ -57,7 +62,10 @@ enum {
 	PA_FC_TRANSFORM_AUTO = 2
 };
 
-/* Fill o with the defaults: no season, level 0.95, "auto", counts, transform AUTO. */
+/*
+ * Fill o with the defaults: no season, level 0.95, "auto", counts,
+ * nonnegative, transform AUTO.
+ */
 void pa_fc_opts_default(struct pa_fc_opts *o);
 
 struct pa_fc_result {
@@ -83,7 +91,7 @@ enum pa_fc_status {
  * Forecast horizon steps past the end of y[0..n).  out is overwritten; on
  * PA_FC_OK its arrays hold horizon values each and the caller frees them
  * with pa_fc_result_free().  On any other status the arrays are NULL and
- * out->reason says why.  Deterministic: the same input gives the same
+ * out->reason gives the cause.  Deterministic: the same input gives the same
  * result bit for bit.
  */
 int pa_fc_forecast(const double *y, size_t n, size_t horizon,

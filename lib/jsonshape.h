@@ -38,4 +38,38 @@ enum pa_shape_status pa_json_shape_text(const char *s, size_t len, int max_depth
 enum pa_shape_status pa_json_shape_value(const json_t *v, int max_depth,
 					 struct pa_json_shape *out);
 
+/*
+ * Fast reading of flat records.  pa_flat_scan accepts a line only when it
+ * is one JSON object whose values are all strings, numbers, true, false or
+ * null, with strings in plain ASCII without escapes, numbers in strict
+ * JSON syntax, and no key twice.  Any other line returns -1 and goes to
+ * the full parser, which accepts or rejects it with a message, so the fast
+ * path never changes what is accepted.
+ */
+enum pa_flat_type {
+	PA_FLAT_ABSENT = 0,
+	PA_FLAT_NULL,
+	PA_FLAT_STRING,		/* s, len: the text between the quotes */
+	PA_FLAT_NUMBER,		/* s, len: the literal; num: its value */
+	PA_FLAT_BOOL
+};
+
+struct pa_flat_value {
+	enum pa_flat_type type;
+	const char *s;		/* points into the scanned line */
+	size_t len;
+	double num;
+};
+
+#define PA_FLAT_MAX_KEYS 64	/* a line with more keys takes the full parser */
+
+/*
+ * Scan line[0..len) and store the value of each of the nkeys wanted keys
+ * (keys[i], keylens[i] bytes long) in values[i], PA_FLAT_ABSENT when
+ * missing.  Returns 0, or -1 when the line is not a flat record as defined
+ * above.
+ */
+int pa_flat_scan(const char *line, size_t len, const char *const *keys, const size_t *keylens,
+		 int nkeys, struct pa_flat_value *values);
+
 #endif

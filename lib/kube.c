@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -347,10 +348,20 @@ drain_fd(int fd, char **buf, size_t *len, int *cut)
 	return 1;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
-pa_run(const struct pa_argv *argv, struct pa_run_result *res)
+pa_run(const struct pa_argv *argv, long timeout_ms, struct pa_run_result *res)
 {
 	int outp[2], errp[2], st;
+	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	pid_t pid;
 
 	assert(argv->n > 0);
@@ -376,6 +387,7 @@ pa_run(const struct pa_argv *argv, struct pa_run_result *res)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDONLY);
 
+		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		if (devnull >= 0)
 			dup2(devnull, 0);
@@ -394,8 +406,22 @@ pa_run(const struct pa_argv *argv, struct pa_run_result *res)
 	struct pollfd pfd[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
 	int open_fds = 2;
 
+	setpgid(pid, pid);	/* also here, so the group exists before a kill */
 	while (open_fds > 0) {
-		if (poll(pfd, 2, -1) < 0) {
+		int wait_ms = -1, ready;
+
+		if (deadline > 0) {
+			long long left = deadline - now_ms();
+
+			if (left <= 0) {
+				kill(-pid, SIGKILL);
+				res->timed_out = 1;
+				break;
+			}
+			wait_ms = left > 1000 ? 1000 : (int)left;
+		}
+		ready = poll(pfd, 2, wait_ms);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			break;

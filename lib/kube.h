@@ -6,7 +6,7 @@
  * kubectl is checked against the DNS-1123 rules the API server applies and
  * is never rewritten: a lowercased name would point at a different object.
  * Strings returned by functions here are malloc'd and owned by the caller
- * unless a comment says otherwise.
+ * unless noted.
  */
 #ifndef PA_KUBE_H
 #define PA_KUBE_H
@@ -56,7 +56,7 @@ void pa_argv_free(struct pa_argv *a);
 /* Render as one sh command line: every argument single-quoted, the program word too. */
 char *pa_argv_render(const struct pa_argv *a);
 
-/* Where kubectl runs: program path, optional --context and --request-timeout. */
+/* kubectl program path and the optional --context and --request-timeout values. */
 struct pa_kube_conf {
 	const char *kubectl;
 	const char *context;	/* NULL: kubectl's current context */
@@ -70,19 +70,25 @@ void pa_kube_argv_start(struct pa_argv *a, const struct pa_kube_conf *conf, cons
  * Output of a finished command.  out and err are NUL-terminated and hold
  * at most PA_RUN_CAPTURE bytes each; longer output is cut and marked in
  * out_cut / err_cut.  status is the exit status, 128+N for a signal, or
- * 127 when the program could not be started (err then says why).
+ * 127 when the program could not be started (err then gives the reason).
  */
 #define PA_RUN_CAPTURE (256u * 1024u)
 
 struct pa_run_result {
 	int status;
+	int timed_out;		/* killed after the timeout; status is then 128+SIGKILL */
 	char *out, *err;
 	size_t out_len, err_len;
 	int out_cut, err_cut;
 };
 
-/* Run argv with fork and execvp, no shell, stdin from /dev/null.  Returns 0, or -1 when fork failed. */
-int pa_run(const struct pa_argv *argv, struct pa_run_result *res);
+/*
+ * Run argv with fork and execvp, no shell, stdin from /dev/null, in its own
+ * process group.  After timeout_ms (0: none) the whole group is killed, so
+ * a helper process that kubectl starts cannot keep it alive.  Returns 0, or
+ * -1 when a pipe or fork failed.
+ */
+int pa_run(const struct pa_argv *argv, long timeout_ms, struct pa_run_result *res);
 void pa_run_result_free(struct pa_run_result *res);
 
 /*

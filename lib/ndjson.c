@@ -55,9 +55,23 @@ dump_callback(const char *buffer, size_t size, void *data)
 	return 0;
 }
 
+static pa_out_record_fn record_hook;
+static void *record_hook_ctx;
+
+void
+pa_out_set_record_hook(pa_out_record_fn fn, void *ctx)
+{
+	record_hook = fn;
+	record_hook_ctx = ctx;
+}
+
 void
 pa_out_json(const json_t *rec)
 {
+	if (record_hook != NULL) {
+		record_hook(rec, record_hook_ctx);
+		return;
+	}
 	json_dump_callback(rec, dump_callback, NULL, PA_JSON_FLAGS);
 	if (putchar('\n') == EOF)
 		write_failed();

@@ -22,6 +22,14 @@ void pa_out_init(void);
 /* Write rec as one line.  Borrows rec. */
 void pa_out_json(const json_t *rec);
 
+/*
+ * Send every record given to pa_out_json to fn instead, for output formats
+ * other than NDJSON (tsdb.h); fn writes with pa_out_write.  NULL restores
+ * NDJSON.
+ */
+typedef void (*pa_out_record_fn)(const json_t *rec, void *ctx);
+void pa_out_set_record_hook(pa_out_record_fn fn, void *ctx);
+
 /* Write raw bytes to stdout (for text outputs such as shell scripts). */
 void pa_out_write(const char *s, size_t len);
 void pa_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -203,6 +203,40 @@ pa_plan_expected_unserved(const struct pa_work_dist *d, double capacity)
 	return d->sigma * (gsl_ran_ugaussian_pdf(z) - z * gsl_cdf_ugaussian_Q(z));
 }
 
+int
+pa_plan_learn_capacity(const double *work, const double *load, size_t n,
+		       double *capacity, double *r2, char *err, size_t errsize)
+{
+	double wl = 0, ww = 0, ll = 0, slope, residual = 0;
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(work[i] > 0) || !(load[i] >= 0) || !isfinite(work[i]) || !isfinite(load[i]))
+			continue;
+		wl += work[i] * load[i];
+		ww += work[i] * work[i];
+		ll += load[i] * load[i];
+		used++;
+	}
+	if (used < 3) {
+		snprintf(err, errsize, "%zu usage samples with work beside them, at least 3 needed", used);
+		return -1;
+	}
+	slope = wl / ww;
+	if (!(slope > 0)) {
+		snprintf(err, errsize, "utilization does not rise with work");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(work[i] > 0) || !(load[i] >= 0) || !isfinite(work[i]) || !isfinite(load[i]))
+			continue;
+		residual += (load[i] - slope * work[i]) * (load[i] - slope * work[i]);
+	}
+	*capacity = 1 / slope;
+	*r2 = ll > 0 ? 1 - residual / ll : 0;
+	return 0;
+}
+
 const char *
 pa_plan_action_name(enum pa_plan_action a)
 {

@@ -246,17 +246,210 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 {
 	json_t *rec = pa_bucket_to_json(tenant_service_name, tenant, service, step, b);
 
+	/* Through pa_out_json, so --output-format can take the record instead. */
 	(void)ctx;
 	pa_out_json(rec);
 	json_decref(rec);
+}
+
+/* Text formatting that matches jansson's compact output */
+
+/* A growing output buffer that fails once full. */
+struct text {
+	char *buf;
+	size_t size, len;
+	int full;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->full || t->len + n >= t->size) {
+		t->full = 1;
+		return;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+}
+
+static void
+text_str(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+static void
+text_int(struct text *t, long long v)
+{
+	char num[32];
+	int n = snprintf(num, sizeof num, "%lld", v);
+
+	text_add(t, num, (size_t)n);
+}
+
+/*
+ * A real as jansson 2.14 writes it with JSON_REAL_PRECISION(12): "%.12g",
+ * ".0" added when the text has no '.' or 'e', and the exponent without '+'
+ * or leading zeros.
+ */
+static void
+text_real(struct text *t, double v)
+{
+	char num[40];
+	int n = snprintf(num, sizeof num, "%.12g", v);
+	char *e;
+
+	if (n < 0 || (size_t)n >= sizeof num - 3) {
+		t->full = 1;
+		return;
+	}
+	if (strchr(num, '.') == NULL && strchr(num, 'e') == NULL) {
+		num[n++] = '.';
+		num[n++] = '0';
+		num[n] = '\0';
+	}
+	e = strchr(num, 'e');
+	if (e != NULL) {
+		char *start = e + 1, *end = e + 2;
+
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, (size_t)(num + n - end) + 1);
+			n -= (int)(end - start);
+		}
+	}
+	text_add(t, num, (size_t)n);
+}
+
+/* A number as pa_rec_set_num stores it: an integer when whole and exact. */
+static void
+text_num(struct text *t, double v)
+{
+	if (!isfinite(v))
+		text_str(t, "null");
+	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		text_int(t, (long long)v);
+	else
+		text_real(t, v);
+}
+
+/* A string that needs no JSON escape: printable ASCII without '"' or '\\'. */
+static int
+plain(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+static void
+text_key(struct text *t, const char *key)
+{
+	text_add(t, ",\"", 2);
+	text_str(t, key);
+	text_add(t, "\":", 2);
+}
+
+size_t
+pa_bucket_format(char *buf, size_t size, const char *tenant_service_name, const char *tenant,
+		 const char *service, pa_usec_t step, const struct pa_bucket *b)
+{
+	struct text t = { .buf = buf, .size = size };
+	char when[40];
+	double sum = (double)b->complexity_micro / 1e6;
+
+	if (!plain(tenant_service_name) || !plain(tenant) || !plain(service))
+		return 0;
+	text_str(&t, "{\"kind\":\"bucket\",\"ts\":\"");
+	text_str(&t, pa_time_format(b->start, when, sizeof when));
+	text_str(&t, "\"");
+	text_key(&t, "step_s");
+	text_num(&t, (double)step / PA_USEC_PER_SEC);
+	text_key(&t, "tenant");
+	text_add(&t, "\"", 1);
+	text_str(&t, tenant);
+	text_add(&t, "\"", 1);
+	text_key(&t, "service");
+	text_add(&t, "\"", 1);
+	text_str(&t, service);
+	text_add(&t, "\"", 1);
+	text_key(&t, "tenant_service_name");
+	text_add(&t, "\"", 1);
+	text_str(&t, tenant_service_name);
+	text_add(&t, "\"", 1);
+	text_key(&t, "requests");
+	text_int(&t, (long long)b->requests);
+	text_key(&t, "errors");
+	text_int(&t, (long long)b->errors);
+	text_key(&t, "complexity_sum");
+	text_num(&t, sum);
+	text_key(&t, "complexity_mean");
+	text_num(&t, b->requests ? sum / (double)b->requests : 0);
+	text_key(&t, "complexity_p50");
+	text_num(&t, pa_sketch_quantile(&b->sketch, 0.50));
+	text_key(&t, "complexity_p95");
+	text_num(&t, pa_sketch_quantile(&b->sketch, 0.95));
+	text_key(&t, "complexity_p99");
+	text_num(&t, pa_sketch_quantile(&b->sketch, 0.99));
+	text_key(&t, "bytes_in");
+	text_int(&t, (long long)b->bytes_in);
+	text_key(&t, "bytes_out");
+	text_int(&t, (long long)b->bytes_out);
+	text_key(&t, "bytes_in_known");
+	text_int(&t, (long long)b->bytes_in_known);
+	text_key(&t, "bytes_out_known");
+	text_int(&t, (long long)b->bytes_out_known);
+	text_key(&t, "complexity_sum_micro");
+	text_int(&t, b->complexity_micro);
+	text_key(&t, "complexity_sketch");
+	text_str(&t, "{\"alpha\":");
+	text_real(&t, PA_SKETCH_ALPHA);
+	text_key(&t, "zeros");
+	text_int(&t, (long long)b->sketch.zeros);
+	text_key(&t, "keys");
+	text_add(&t, "[", 1);
+	for (size_t i = 0; i < b->sketch.nbins; i++) {
+		if (i > 0)
+			text_add(&t, ",", 1);
+		text_int(&t, b->sketch.keys[i]);
+	}
+	text_str(&t, "]");
+	text_key(&t, "counts");
+	text_add(&t, "[", 1);
+	for (size_t i = 0; i < b->sketch.nbins; i++) {
+		if (i > 0)
+			text_add(&t, ",", 1);
+		text_int(&t, (long long)b->sketch.counts[i]);
+	}
+	text_str(&t, "]}}\n");
+	return t.full ? 0 : t.len;
+}
+
+void
+pa_bucket_write_text(const char *tenant_service_name, const char *tenant,
+		     const char *service, pa_usec_t step, const struct pa_bucket *b, void *ctx)
+{
+	char buf[4096];
+	size_t n = pa_bucket_format(buf, sizeof buf, tenant_service_name, tenant, service,
+				    step, b);
+
+	if (n == 0) {
+		pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
+		return;
+	}
+	pa_out_write(buf, n);
 }
 
 /* Series table */
 
 /*
  * One tenant service.  buckets[head..nbuckets) are the buckets not yet
- * written, sorted by start; only buckets that received data are stored,
- * the zero buckets between them are made when written.
+ * written, sorted by start.  Only buckets that received data are stored,
+ * and the zero buckets between them are made when written.
  */
 struct series {
 	char *name, *tenant, *service;
@@ -450,8 +643,8 @@ heap_pop(struct series **heap, size_t *n)
 
 /*
  * The last bucket start a series may write now.  Before the end of input
- * (limit set) a series is padded with zero buckets up to the closed limit,
- * so a quiet service reports zeros as time passes; at the end of input it
+ * a series is padded with zero buckets up to the closed limit, so a quiet
+ * service reports zeros as time passes.  At the end of input (final) it
  * stops at its last bucket with data.
  */
 static pa_usec_t

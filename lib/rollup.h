@@ -98,6 +98,24 @@ void pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 			    const char *service, pa_usec_t step,
 			    const struct pa_bucket *b, void *ctx);
 
+/*
+ * The same bucket record as NDJSON text, written straight to stdout without
+ * building a JSON tree: byte-identical to pa_bucket_write_ndjson's output
+ * without a record hook.  Use it only when no --output-format hook is set.
+ */
+void pa_bucket_write_text(const char *tenant_service_name, const char *tenant,
+			  const char *service, pa_usec_t step, const struct pa_bucket *b,
+			  void *ctx);
+
+/*
+ * Format the bucket record into buf (with its newline).  Returns the length,
+ * or 0 when it does not fit or a name needs JSON escapes; the caller then
+ * takes pa_bucket_to_json.
+ */
+size_t pa_bucket_format(char *buf, size_t size, const char *tenant_service_name,
+			const char *tenant, const char *service, pa_usec_t step,
+			const struct pa_bucket *b);
+
 /* A new bucket record; the caller owns the reference. */
 json_t *pa_bucket_to_json(const char *tenant_service_name, const char *tenant,
 			  const char *service, pa_usec_t step, const struct pa_bucket *b);

@@ -136,11 +136,15 @@ pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t 
 	pool->backend = dup_or_null(backend);
 	json_array_foreach(servers, i, s) {
 		const char *name = pa_rec_str(s, "name"), *addr = pa_rec_str(s, "addr");
-		const char *label = name ? name : addr ? addr : "(unnamed)";
+		const char *label = "(unnamed)";
 		const json_t *w = json_object_get(s, "weight");
 		const json_t *ready = json_object_get(s, "ready");
 		double weight;
 
+		if (name != NULL)
+			label = name;
+		else if (addr != NULL)
+			label = addr;
 		if (!json_is_object(s) || (name == NULL && addr == NULL)) {
 			snprintf(why, whysize, "%s %s server %zu has no \"name\" or \"addr\"", word,
 				 pa_quote(backend, strlen(backend)), i + 1);
@@ -621,7 +625,7 @@ struct instance {
 	char *id, *server, *addr;
 	double cpu;
 	int ready;
-	pa_usec_t ts;
+	pa_usec_t ts, started;
 };
 
 struct series {
@@ -692,7 +696,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	const json_t *ready = json_object_get(rec, "ready");
 	char rule[200];
 	double cpu;
-	pa_usec_t ts = 0;
+	pa_usec_t ts = 0, started = 0;
 	struct series *s;
 	struct instance *in = NULL;
 
@@ -727,6 +731,12 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 		*cls = "invalid ts";
 		return -1;
 	}
+	if (pa_rec_time(rec, "started_at", &started) < 0) {
+		snprintf(why, whysize, "field \"started_at\" is not a timestamp: %s",
+			 value_text(json_object_get(rec, "started_at")));
+		*cls = "invalid started_at";
+		return -1;
+	}
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
@@ -754,6 +764,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	in->cpu = cpu;
 	in->ready = ready == NULL || json_is_true(ready);
 	in->ts = ts;
+	in->started = started;
 	if (ts > f->latest)
 		f->latest = ts;
 	return 1;
@@ -844,7 +855,8 @@ pa_fleet_series(struct pa_fleet *f)
 {
 	size_t n = 0;
 
-	qsort(f->v, f->n, sizeof *f->v, cmp_series);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof *f->v, cmp_series);
 	while (n < f->n && f->v[n].n > 0)
 		n++;
 	return n;
@@ -860,17 +872,6 @@ double
 pa_fleet_demand(const struct pa_fleet *f, size_t i)
 {
 	return f->v[i].demand;
-}
-
-double
-pa_fleet_cpu(const struct pa_fleet *f, size_t i, const char *name)
-{
-	const struct series *s = &f->v[i];
-
-	for (size_t k = 0; k < s->n; k++)
-		if (strcmp(s->inst[k].server, name) == 0)
-			return s->inst[k].cpu;
-	return NAN;
 }
 
 pa_usec_t
@@ -895,6 +896,7 @@ pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
 	out->series = dup_or_null(s->name);
 	for (size_t k = 0; k < s->n; k++) {
 		pa_pool_add(out, s->inst[k].server, s->inst[k].addr, 0, s->inst[k].ready);
+		out->v[k].started = s->inst[k].started;
 		cpu[k] = s->inst[k].cpu;
 	}
 	model.demand = s->demand;

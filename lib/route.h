@@ -41,6 +41,7 @@ struct pa_server {
 	int ready;		/* 0: drained, weight 0 whatever raw says */
 	enum pa_phase phase;
 	double spare;		/* utilization left under the maximum, NAN when unknown */
+	pa_usec_t started;	/* when the instance started, 0 when unknown */
 	double mirror;		/* share of requests mirrored to it, 0-1 (shadow only) */
 	int weight;		/* scaled for the router being written */
 };
@@ -157,9 +158,6 @@ int pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_templa
 
 /* Predicted demand of series i in work units per second, NAN without a forecast. */
 double pa_fleet_demand(const struct pa_fleet *f, size_t i);
-
-/* Current utilization of instance name in series i, NAN when unknown. */
-double pa_fleet_cpu(const struct pa_fleet *f, size_t i, const char *name);
 
 /* Latest timestamp of any record the fleet took (0 when none). */
 pa_usec_t pa_fleet_latest(const struct pa_fleet *f);

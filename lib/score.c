@@ -76,32 +76,35 @@ segment_is_id(const char *s, size_t n)
 }
 
 int
-pa_path_template(const char *path, char *out, size_t outsize)
+pa_path_template(const char *path, size_t len, char *out, size_t outsize)
 {
-	const char *q = strchr(path, '?');
-	size_t pathlen = q ? (size_t)(q - path) : strlen(path);
-	size_t o = 0;
+	const char *hash = memchr(path, '#', len);
+	const char *q;
+	size_t pathlen, o = 0;
 	int nquery = 0;
+
+	if (hash != NULL)
+		len = (size_t)(hash - path);
+	q = memchr(path, '?', len);
+	pathlen = q ? (size_t)(q - path) : len;
 
 	if (q != NULL) {
 		/* Count the non-empty parameters between '&' (or ';') separators. */
-		const char *p = q + 1;
+		const char *p = q + 1, *end = path + len;
 
-		while (*p != '\0' && *p != '#') {
-			size_t n = strcspn(p, "&;#");
+		while (p < end) {
+			const char *sep = p;
 
-			if (n > 0)
+			while (sep < end && *sep != '&' && *sep != ';')
+				sep++;
+			if (sep > p)
 				nquery++;
-			p += n;
-			if (*p == '&' || *p == ';')
-				p++;
+			p = sep + 1;
 		}
 	}
-	if (strcspn(path, "#") < pathlen)
-		pathlen = strcspn(path, "#");
 
 	for (size_t i = 0; i < pathlen;) {
-		size_t n;
+		size_t n = 0;
 		const char *seg;
 
 		if (path[i] == '/') {
@@ -109,9 +112,8 @@ pa_path_template(const char *path, char *out, size_t outsize)
 			continue;
 		}
 		seg = path + i;
-		n = strcspn(seg, "/#");
-		if (i + n > pathlen)
-			n = pathlen - i;
+		while (i + n < pathlen && seg[n] != '/')
+			n++;
 		i += n;
 		if (segment_is_id(seg, n)) {
 			seg = ":id";
@@ -140,54 +142,73 @@ count_segments(const char *template)
 	return n;
 }
 
+/* A word of a fixed list, with its length so most comparisons stop there. */
+struct word {
+	const char *text;
+	size_t len;
+};
+
+#define W(s) { s, sizeof(s) - 1 }
+
+/* Is s[0..n) one of the words, ignoring ASCII case? */
 static int
-ends_with(const char *s, const char *suffix)
+is_one_of(const char *s, size_t n, const struct word *words, size_t nwords)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
-static int
-path_is_static(const char *template)
-{
-	static const char *const ext[] = {
-		".css", ".js", ".png", ".jpg", ".jpeg", ".gif", ".ico", ".svg", ".webp",
-		".woff", ".woff2", ".ttf", ".map", ".txt", ".xml", ".xbm", ".bmp", ".mp4"
-	};
-
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-		if (ends_with(template, ext[i]))
+	for (size_t i = 0; i < nwords; i++)
+		if (words[i].len == n && strncasecmp(s, words[i].text, n) == 0)
 			return 1;
 	return 0;
 }
 
-static int
-path_is_health(const char *template)
+#define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Set the path class features from a template: a static file by the
+ * extension of its last segment, a health probe by its last segment, a
+ * script or API endpoint by a script extension or any segment name.
+ */
+static void
+classify_path(struct pa_features *f, const char *template, size_t n)
 {
-	static const char *const last[] = {
-		"/health", "/healthz", "/healthcheck", "/ping", "/ready", "/readyz", "/live",
-		"/livez", "/status", "/metrics", "/server-status"
+	static const struct word static_ext[] = {
+		W("css"), W("js"), W("png"), W("jpg"), W("jpeg"), W("gif"), W("ico"), W("svg"),
+		W("webp"), W("woff"), W("woff2"), W("ttf"), W("map"), W("txt"), W("xml"),
+		W("xbm"), W("bmp"), W("mp4")
 	};
-
-	for (size_t i = 0; i < sizeof last / sizeof last[0]; i++)
-		if (ends_with(template, last[i]))
-			return 1;
-	return 0;
-}
-
-static int
-path_is_dynamic(const char *template)
-{
-	static const char *const marks[] = {
-		".php", ".cgi", ".asp", ".jsp", ".pl", "/cgi-bin/", "/htbin/", "/api/", "/graphql",
-		"/search", "/rpc"
+	static const struct word script_ext[] = {
+		W("php"), W("cgi"), W("asp"), W("aspx"), W("jsp"), W("pl")
 	};
+	static const struct word probes[] = {
+		W("health"), W("healthz"), W("healthcheck"), W("ping"), W("ready"), W("readyz"),
+		W("live"), W("livez"), W("status"), W("metrics"), W("server-status")
+	};
+	static const struct word dynamic_dirs[] = {
+		W("cgi-bin"), W("htbin"), W("api"), W("graphql"), W("search"), W("rpc")
+	};
+	size_t last = n, dot = 0;
 
-	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
-		if (strstr(template, marks[i]) != NULL)
-			return 1;
-	return strncmp(template, "/api", 4) == 0;
+	while (last > 0 && template[last - 1] != '/')
+		last--;
+	for (size_t i = last; i < n; i++)
+		if (template[i] == '.')
+			dot = i + 1;
+	if (dot > 0) {
+		f->x[PA_F_STATIC] = is_one_of(template + dot, n - dot, static_ext, NWORDS(static_ext));
+		f->x[PA_F_DYNAMIC] = is_one_of(template + dot, n - dot, script_ext,
+					       NWORDS(script_ext));
+	}
+	f->x[PA_F_HEALTH] = is_one_of(template + last, n - last, probes, NWORDS(probes));
+
+	/* Segments start after each '/'; the last one was covered above. */
+	for (size_t i = 0; i < last && !f->x[PA_F_DYNAMIC];) {
+		size_t j = i + 1;
+
+		while (j < n && template[j] != '/')
+			j++;
+		if (is_one_of(template + i + 1, j - i - 1, dynamic_dirs, NWORDS(dynamic_dirs)))
+			f->x[PA_F_DYNAMIC] = 1;
+		i = j;
+	}
 }
 
 /* Feature extraction */
@@ -266,6 +287,47 @@ body_shape(const json_t *rec, const char *key, int max_depth, struct pa_json_sha
 	return 0;
 }
 
+/* The method and path features, from text that need not be NUL-terminated. */
+static void
+features_route(struct pa_features *f, const char *method, size_t mlen, const char *path,
+	       size_t plen)
+{
+	if (method != NULL) {
+		if ((mlen == 4 && strncasecmp(method, "POST", 4) == 0) ||
+		    (mlen == 3 && strncasecmp(method, "PUT", 3) == 0) ||
+		    (mlen == 5 && strncasecmp(method, "PATCH", 5) == 0) ||
+		    (mlen == 6 && strncasecmp(method, "DELETE", 6) == 0))
+			f->x[PA_F_WRITE] = 1;
+		else if ((mlen == 4 && strncasecmp(method, "HEAD", 4) == 0) ||
+			 (mlen == 7 && strncasecmp(method, "OPTIONS", 7) == 0))
+			f->x[PA_F_LIGHT] = 1;
+	}
+	if (path != NULL) {
+		int nquery = pa_path_template(path, plen, f->template, sizeof f->template);
+		size_t n = strlen(f->template);
+
+		f->x[PA_F_QUERY] = nquery ? log1p(nquery) : 0;
+		f->x[PA_F_SEGMENTS] = count_segments(f->template);
+		classify_path(f, f->template, n);
+	}
+}
+
+void
+pa_features_basic(struct pa_features *f, const char *method, size_t mlen, const char *path,
+		  size_t plen, int bytes_in_known, double bytes_in, double bytes_out)
+{
+	/* The template buffer is written only when there is a path. */
+	memset(f->x, 0, sizeof f->x);
+	f->template[0] = '\0';
+	f->bytes_in_known = bytes_in_known;
+	if (bytes_in_known)
+		f->x[PA_F_BYTES_IN] = log1p(bytes_in / 1024);
+
+	/* An unknown response size scores as an empty one: its term is 0. */
+	f->x[PA_F_BYTES_OUT] = bytes_out > 0 ? log1p(bytes_out / 1024) : 0;
+	features_route(f, method, mlen, path, plen);
+}
+
 int
 pa_features_extract(const json_t *rec, const struct pa_extra *extra, int max_depth,
 		    struct pa_features *f, char *err, size_t errsize)
@@ -274,47 +336,23 @@ pa_features_extract(const json_t *rec, const struct pa_extra *extra, int max_dep
 	const json_t *path = json_object_get(rec, "path");
 	struct pa_json_shape body = { 0 };
 	double bytes_in = 0, bytes_out = 0;
-	int known_out;
+	int known_in, known_out;
 
-	memset(f, 0, sizeof *f);
-	if (size_field(rec, "bytes_in", &bytes_in, &f->bytes_in_known, err, errsize) != 0 ||
+	if (size_field(rec, "bytes_in", &bytes_in, &known_in, err, errsize) != 0 ||
 	    size_field(rec, "bytes_out", &bytes_out, &known_out, err, errsize) != 0)
 		return -1;
-	if (f->bytes_in_known)
-		f->x[PA_F_BYTES_IN] = log1p(bytes_in / 1024);
-
-	/* An unknown response size scores as an empty one: its term is 0. */
-	f->x[PA_F_BYTES_OUT] = log1p(bytes_out / 1024);
-
-	if (method != NULL && !json_is_null(method)) {
-		const char *m = json_string_value(method);
-
-		if (m == NULL) {
-			snprintf(err, errsize, "field \"method\" is not a string: %s",
-				 pa_quote_json(method));
-			return -1;
-		}
-		if (strcasecmp(m, "POST") == 0 || strcasecmp(m, "PUT") == 0 ||
-		    strcasecmp(m, "PATCH") == 0 || strcasecmp(m, "DELETE") == 0)
-			f->x[PA_F_WRITE] = 1;
-		else if (strcasecmp(m, "HEAD") == 0 || strcasecmp(m, "OPTIONS") == 0)
-			f->x[PA_F_LIGHT] = 1;
+	if (method != NULL && !json_is_null(method) && !json_is_string(method)) {
+		snprintf(err, errsize, "field \"method\" is not a string: %s",
+			 pa_quote_json(method));
+		return -1;
 	}
-
-	if (path != NULL && !json_is_null(path)) {
-		const char *p = json_string_value(path);
-
-		if (p == NULL) {
-			snprintf(err, errsize, "field \"path\" is not a string: %s",
-				 pa_quote_json(path));
-			return -1;
-		}
-		f->x[PA_F_QUERY] = log1p(pa_path_template(p, f->template, sizeof f->template));
-		f->x[PA_F_SEGMENTS] = count_segments(f->template);
-		f->x[PA_F_STATIC] = path_is_static(f->template);
-		f->x[PA_F_HEALTH] = path_is_health(f->template);
-		f->x[PA_F_DYNAMIC] = path_is_dynamic(f->template);
+	if (path != NULL && !json_is_null(path) && !json_is_string(path)) {
+		snprintf(err, errsize, "field \"path\" is not a string: %s", pa_quote_json(path));
+		return -1;
 	}
+	pa_features_basic(f, json_string_value(method), json_string_length(method),
+			  json_string_value(path), json_string_length(path), known_in, bytes_in,
+			  bytes_out);
 
 	if (body_shape(rec, "request_body", max_depth, &body, err, errsize) != 0 ||
 	    body_shape(rec, "response_body", max_depth, &body, err, errsize) != 0)
@@ -392,7 +430,7 @@ struct service {
 /* A held record: a request to score (svc >= 0), one scored already
  * (SVC_SCORED, complexity in partial) or another kind (SVC_OTHER). */
 struct held {
-	json_t *rec;
+	void *item;
 	long svc;
 	double partial;		/* score without the bytes_in term */
 	double bytes_in;	/* bytes_in feature, NAN when unknown */
@@ -486,11 +524,11 @@ emit_held(struct pa_scorer *sc, struct held *h)
 	double score;
 
 	if (h->svc == SVC_OTHER) {
-		sc->emit(h->rec, NAN, sc->emit_ctx);
+		sc->emit(h->item, NAN, sc->emit_ctx);
 		return;
 	}
 	if (h->svc == SVC_SCORED) {
-		sc->emit(h->rec, h->partial, sc->emit_ctx);
+		sc->emit(h->item, h->partial, sc->emit_ctx);
 		return;
 	}
 	scale = sc->services[h->svc].scale;
@@ -498,7 +536,7 @@ emit_held(struct pa_scorer *sc, struct held *h)
 		scale = &sc->services[h->svc].own;
 	score = h->partial + scale->w.w[PA_F_BYTES_IN] *
 		(isnan(h->bytes_in) ? scale->impute_bytes_in : h->bytes_in);
-	sc->emit(h->rec, pa_complexity(score, scale->reference), sc->emit_ctx);
+	sc->emit(h->item, pa_complexity(score, scale->reference), sc->emit_ctx);
 }
 
 /* Emit held records from the front while they are ready. */
@@ -564,11 +602,39 @@ service_index(struct pa_scorer *sc, const char *name)
 	return sc->nservices++;
 }
 
+int
+pa_scorer_idle(const struct pa_scorer *sc)
+{
+	return sc->count == 0;
+}
+
+int
+pa_scorer_try_now(struct pa_scorer *sc, const char *tenant_service_name,
+		  const struct pa_features *f, double *complexity)
+{
+	json_t *pos;
+	const struct service *s;
+	const struct pa_scale *scale;
+
+	if (sc->count > 0)
+		return 0;
+	pos = json_object_get(sc->index, tenant_service_name);
+	if (pos == NULL)
+		return 0;
+	s = &sc->services[json_integer_value(pos)];
+	if (!s->calibrated)
+		return 0;
+	scale = s->scale ? s->scale : &s->own;
+	*complexity = pa_complexity(pa_score_linear(&scale->w, f, scale->impute_bytes_in),
+				    scale->reference);
+	return 1;
+}
+
 void
-pa_scorer_request(struct pa_scorer *sc, json_t *rec, const char *tenant_service_name,
+pa_scorer_request(struct pa_scorer *sc, void *item, const char *tenant_service_name,
 		  const struct pa_features *f)
 {
-	struct held h = { .rec = rec };
+	struct held h = { .item = item };
 	struct pa_features without_bytes_in = *f;
 	struct service *s;
 
@@ -611,9 +677,9 @@ pa_scorer_request(struct pa_scorer *sc, json_t *rec, const char *tenant_service_
 }
 
 void
-pa_scorer_scored(struct pa_scorer *sc, json_t *rec, double complexity)
+pa_scorer_scored(struct pa_scorer *sc, void *item, double complexity)
 {
-	struct held h = { .rec = rec, .svc = SVC_SCORED, .partial = complexity };
+	struct held h = { .item = item, .svc = SVC_SCORED, .partial = complexity };
 
 	if (sc->count == 0) {
 		emit_held(sc, &h);
@@ -623,12 +689,12 @@ pa_scorer_scored(struct pa_scorer *sc, json_t *rec, double complexity)
 }
 
 void
-pa_scorer_other(struct pa_scorer *sc, json_t *rec, int bypass)
+pa_scorer_other(struct pa_scorer *sc, void *item, int bypass)
 {
-	struct held h = { .rec = rec, .svc = SVC_OTHER };
+	struct held h = { .item = item, .svc = SVC_OTHER };
 
 	if (bypass || sc->count == 0) {
-		sc->emit(rec, NAN, sc->emit_ctx);
+		sc->emit(item, NAN, sc->emit_ctx);
 		return;
 	}
 	push(sc, &h);
@@ -650,4 +716,118 @@ pa_scorer_finish(struct pa_scorer *sc)
 	free(sc->ring);
 	json_decref(sc->index);
 	free(sc);
+}
+
+/* Fast reading of flat request lines */
+
+enum {
+	K_KIND, K_TS, K_TENANT, K_SERVICE, K_TSN, K_METHOD, K_PATH, K_STATUS, K_BYTES_IN,
+	K_BYTES_OUT, K_COMPLEXITY, K_REQUEST_BODY, K_RESPONSE_BODY, K_COUNT
+};
+
+static const char *const flat_keys[K_COUNT] = {
+	"kind", "ts", "tenant", "service", "tenant_service_name", "method", "path", "status",
+	"bytes_in", "bytes_out", "complexity", "request_body", "response_body"
+};
+
+static const size_t flat_keylens[K_COUNT] = { 4, 2, 6, 7, 19, 6, 4, 6, 8, 9, 10, 12, 13 };
+
+/*
+ * An optional string of line: absent or null gives NULL, another type
+ * fails.
+ */
+static int
+flat_string(char *line, const struct pa_flat_value *v, char **s, size_t *len)
+{
+	*s = NULL;
+	*len = 0;
+	if (v->type == PA_FLAT_ABSENT || v->type == PA_FLAT_NULL)
+		return 0;
+	if (v->type != PA_FLAT_STRING)
+		return -1;
+	*s = line + (v->s - line);
+	*len = v->len;
+	return 0;
+}
+
+/* An optional non-negative number. */
+static int
+flat_size(const struct pa_flat_value *v, int *known, double *out)
+{
+	*known = 0;
+	if (v->type == PA_FLAT_ABSENT || v->type == PA_FLAT_NULL)
+		return 0;
+	if (v->type != PA_FLAT_NUMBER || !isfinite(v->num) || v->num < 0)
+		return -1;
+	*known = 1;
+	*out = v->num;
+	return 0;
+}
+
+static int
+flat_time(const struct pa_flat_value *v, pa_usec_t *ts)
+{
+	if (v->type == PA_FLAT_STRING)
+		return pa_time_parse(v->s, v->len, ts);
+
+	/* Fractional or exponent epochs take the full path, which rounds them. */
+	if (v->type == PA_FLAT_NUMBER && strspn(v->s, "0123456789") == v->len)
+		return pa_time_parse_epoch(v->s, v->len, ts);
+	return -1;
+}
+
+int
+pa_request_flat(char *line, size_t len, struct pa_request_parts *p)
+{
+	struct pa_flat_value v[K_COUNT];
+	int has_status;
+	double status = 0;
+
+	if (pa_flat_scan(line, len, flat_keys, flat_keylens, K_COUNT, v) != 0)
+		return -1;
+	if (v[K_KIND].type != PA_FLAT_STRING || v[K_KIND].len != 7 ||
+	    memcmp(v[K_KIND].s, "request", 7) != 0)
+		return -1;
+	if ((v[K_REQUEST_BODY].type != PA_FLAT_ABSENT && v[K_REQUEST_BODY].type != PA_FLAT_NULL) ||
+	    (v[K_RESPONSE_BODY].type != PA_FLAT_ABSENT && v[K_RESPONSE_BODY].type != PA_FLAT_NULL))
+		return -1;
+
+	memset(p, 0, sizeof *p);
+	if (flat_string(line, &v[K_TSN], &p->tenant_service_name,
+			&p->tenant_service_name_len) != 0 || p->tenant_service_name == NULL ||
+	    flat_string(line, &v[K_TENANT], &p->tenant, &p->tenant_len) != 0 ||
+	    flat_string(line, &v[K_SERVICE], &p->service, &p->service_len) != 0 ||
+	    flat_string(line, &v[K_METHOD], &p->method, &p->method_len) != 0 ||
+	    flat_string(line, &v[K_PATH], &p->path, &p->path_len) != 0 ||
+	    flat_size(&v[K_BYTES_IN], &p->has_bytes_in, &p->bytes_in) != 0 ||
+	    flat_size(&v[K_BYTES_OUT], &p->has_bytes_out, &p->bytes_out) != 0 ||
+	    flat_size(&v[K_STATUS], &has_status, &status) != 0 ||
+	    flat_size(&v[K_COMPLEXITY], &p->has_complexity, &p->complexity) != 0)
+		return -1;
+	if (has_status) {
+		if (status != floor(status) || status < 100 || status > 599)
+			return -1;
+		p->status = (int)status;
+	}
+	if (v[K_TS].type != PA_FLAT_ABSENT && v[K_TS].type != PA_FLAT_NULL) {
+		if (flat_time(&v[K_TS], &p->ts) != 0)
+			return -1;
+		p->has_ts = 1;
+	}
+	return 0;
+}
+
+void
+pa_request_parts_terminate(struct pa_request_parts *p)
+{
+	/* Each string ends at its closing quote, inside the caller's line. */
+	p->tenant_service_name[p->tenant_service_name_len] = '\0';
+	if (p->tenant != NULL)
+		p->tenant[p->tenant_len] = '\0';
+	if (p->service != NULL)
+		p->service[p->service_len] = '\0';
+	if (p->method != NULL)
+		p->method[p->method_len] = '\0';
+	if (p->path != NULL)
+		p->path[p->path_len] = '\0';
 }

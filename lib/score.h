@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "timeutil.h"
+
 /* Feature indexes; every feature is 0 for a typical GET of an HTML page. */
 enum pa_feature {
 	PA_F_BYTES_IN,		/* ln(1 + bytes_in / 1024) */
@@ -70,7 +72,16 @@ int pa_features_extract(const json_t *rec, const struct pa_extra *extra, int max
  * long hex or mixed tokens) become ":id".  Returns the query parameter
  * count.
  */
-int pa_path_template(const char *path, char *out, size_t outsize);
+int pa_path_template(const char *path, size_t len, char *out, size_t outsize);
+
+/*
+ * The features of a request from already checked parts: method and path
+ * (NULL when absent; len bytes, not NUL-terminated) and sizes.  No body
+ * or extra features.
+ */
+void pa_features_basic(struct pa_features *f, const char *method, size_t mlen,
+		       const char *path, size_t plen, int bytes_in_known, double bytes_in,
+		       double bytes_out);
 
 /* A JSON value quoted for a message: a string's text, anything else as JSON. */
 const char *pa_quote_json(const json_t *v);
@@ -112,11 +123,11 @@ double pa_complexity(double score, double reference);
 typedef const struct pa_scale *(*pa_scale_lookup)(const char *tenant_service_name, void *ctx);
 
 /*
- * Called for every record in input order once its complexity is known.
- * complexity is NAN for records that are not requests.  Takes the
- * reference to rec.
+ * Called for every queued item in input order once its complexity is
+ * known.  complexity is NAN for records that are not requests.  The item
+ * is the caller's (a record, or a summary of one) and passes back to it.
  */
-typedef void (*pa_scored_fn)(json_t *rec, double complexity, void *ctx);
+typedef void (*pa_scored_fn)(void *item, double complexity, void *ctx);
 
 /*
  * The scorer holds records back, in input order, until the services of the
@@ -132,21 +143,63 @@ struct pa_scorer *pa_scorer_new(const struct pa_weights *heuristic, long calibra
 				long hold_max, pa_scale_lookup lookup, void *lookup_ctx,
 				pa_scored_fn emit, void *emit_ctx);
 
-/* Queue a request with its features.  Takes the reference to rec. */
-void pa_scorer_request(struct pa_scorer *sc, json_t *rec, const char *tenant_service_name,
+/*
+ * Score a request at once when nothing is held and its service is
+ * calibrated: returns 1 and stores the complexity.  Returns 0 when the
+ * request must go through pa_scorer_request instead.
+ */
+int pa_scorer_try_now(struct pa_scorer *sc, const char *tenant_service_name,
+		      const struct pa_features *f, double *complexity);
+
+/* Is nothing held? */
+int pa_scorer_idle(const struct pa_scorer *sc);
+
+/* Queue a request with its features. */
+void pa_scorer_request(struct pa_scorer *sc, void *item, const char *tenant_service_name,
 		       const struct pa_features *f);
 
-/* Queue a request that carries its complexity already.  Takes the reference. */
-void pa_scorer_scored(struct pa_scorer *sc, json_t *rec, double complexity);
+/* Queue a request that carries its complexity already. */
+void pa_scorer_scored(struct pa_scorer *sc, void *item, double complexity);
 
 /*
  * Queue a record of another kind, to be emitted after the records before
  * it.  With bypass set it is emitted at once instead, ahead of any held
  * requests: rollup mode does that because requests are not written there.
  */
-void pa_scorer_other(struct pa_scorer *sc, json_t *rec, int bypass);
+void pa_scorer_other(struct pa_scorer *sc, void *item, int bypass);
 
 /* Calibrate every service still waiting, emit everything held, and free. */
 void pa_scorer_finish(struct pa_scorer *sc);
+
+/*
+ * The fields of a request record that scoring and rollups use, read by
+ * pa_request_flat straight from the line.  Strings point into the line.
+ */
+struct pa_request_parts {
+	char *tenant_service_name, *tenant, *service;	/* tenant, service may be NULL */
+	size_t tenant_service_name_len, tenant_len, service_len;
+	char *method, *path;		/* NULL when absent */
+	size_t method_len, path_len;
+	pa_usec_t ts;
+	int has_ts;
+	int status;			/* 0 when absent */
+	int has_bytes_in, has_bytes_out, has_complexity;
+	double bytes_in, bytes_out, complexity;
+};
+
+/*
+ * Read a request from a flat line (see pa_flat_scan) when every field
+ * scoring uses is present and valid, and there are no body fields.
+ * Returns 0, or -1 for anything else: another kind, a field to reject, a
+ * line the full parser must see.  The caller then takes the full path,
+ * which reports what is wrong.
+ */
+int pa_request_flat(char *line, size_t len, struct pa_request_parts *p);
+
+/*
+ * NUL-terminate the strings of p in the line they point into, by
+ * overwriting their closing quotes.  The line is no longer JSON after this.
+ */
+void pa_request_parts_terminate(struct pa_request_parts *p);
 
 #endif

@@ -167,6 +167,13 @@ serving_stats(struct pa_shadow *sh, const struct pa_pool *pool)
 	return sum;
 }
 
+/* Whether s started less than a validation window before now. */
+static int
+is_young(const struct pa_shadow *sh, const struct pa_server *s, pa_usec_t now)
+{
+	return s->started != 0 && now - s->started < sh->conf.window;
+}
+
 enum verdict { WAIT, PASS, FAIL };
 
 /* Compare one server with the serving ones; why gets the numbers. */
@@ -259,7 +266,7 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 {
 	json_t *backends = json_object_get(sh->state, "backends");
 	json_t *bk = json_object_get(backends, pool->backend), *next;
-	int known_backend = bk != NULL;
+	int known_backend = bk != NULL, has_older = 0;
 	struct stats base;
 
 	if (now == 0)
@@ -268,12 +275,24 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 		now = sh->latest;
 	next = json_object();
 
-	/* Phases as stored first, so the serving comparison uses the right servers. */
+	/*
+	 * Phases as stored first, so the serving comparison uses the right
+	 * servers.  A server missing from the state is new when its backend is
+	 * known, or when it started less than a window ago while an older
+	 * server can serve: a backend of only young servers serves as it is.
+	 */
 	for (size_t i = 0; i < pool->n; i++) {
-		json_t *entry = bk ? json_object_get(bk, pool->v[i].name) : NULL;
+		const struct pa_server *s = &pool->v[i];
+		json_t *entry = bk ? json_object_get(bk, s->name) : NULL;
 
-		pool->v[i].phase = entry ? phase_of(pa_rec_str(entry, "phase"))
-					 : known_backend ? PA_PHASE_SHADOW : PA_PHASE_SERVING;
+		if (entry != NULL)
+			pool->v[i].phase = phase_of(pa_rec_str(entry, "phase"));
+		else if (known_backend || is_young(sh, s, now))
+			pool->v[i].phase = PA_PHASE_SHADOW;
+		else
+			pool->v[i].phase = PA_PHASE_SERVING;
+		if (pool->v[i].phase != PA_PHASE_SHADOW)
+			has_older = 1;
 	}
 	base = serving_stats(sh, pool);
 
@@ -283,9 +302,10 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 
 		entry = entry ? json_deep_copy(entry) : json_object();
 		if (json_object_size(entry) == 0) {
-			/* A backend seen for the first time serves as it is. */
-			set_phase(entry, known_backend ? "shadow" : "serving", now, 0);
-			if (known_backend)
+			int shadow = srv->phase == PA_PHASE_SHADOW && has_older;
+
+			set_phase(entry, shadow ? "shadow" : "serving", now, 0);
+			if (shadow)
 				pa_warn("%s/%s: new instance, shadowed", pool->backend, srv->name);
 		} else {
 			advance(sh, pool, srv, entry, &base, now);
@@ -299,7 +319,8 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 			if (isfinite(srv->spare) && isfinite(demand) && demand > 0 &&
 			    isfinite(capacity))
 				share = fmin(share, srv->spare * capacity / demand);
-			srv->mirror = fmax(0, share);
+			/* nginx split_clients takes two decimals of a percent. */
+			srv->mirror = share < 0.0001 ? 0 : share;
 			srv->raw = 0;
 		} else if (srv->phase == PA_PHASE_PROMOTING) {
 			json_int_t step = json_integer_value(json_object_get(entry, "step"));

@@ -1,7 +1,7 @@
 /*
  * shadow.h - the shadow state machine for new instances.
  *
- * A server that appears in a backend the state file already knows starts
+ * A server that appears in a backend already in the state file starts
  * in shadow: it takes no live traffic, only a mirrored share of requests
  * (--mirror, capped by its spare capacity).  Once the validation window
  * has passed and it has served enough mirrored requests, its error rate
@@ -65,10 +65,10 @@ int pa_shadow_add_request(struct pa_shadow *sh, const json_t *rec, char *why, si
 
 /*
  * Advance the state of every server in pool at time now and set each
- * server's phase, mirror share and live weight.  demand (work units per
- * second, NAN unknown) and capacity (per instance, NAN unknown) cap the
- * mirrored share by the shadow's spare capacity (the server's spare
- * field, a fraction of one instance); without them the share is not capped.  now = 0 takes the latest request
+ * server's phase, mirror share and live weight.  The mirrored share is
+ * capped by the shadow's spare capacity: its spare field (a fraction of one
+ * instance) times capacity, over demand (both in work units per second).
+ * When demand or capacity is NAN, the share is not capped.  now = 0 takes the latest request
  * time seen.
  */
 void pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand,

@@ -290,7 +290,7 @@ main(int argc, char **argv)
 			for (int i = 0; i < 2; i++) {
 				print_iso(f, t);
 				fprintf(f, ",%s-search-%d,%s/search,%.2f,%.2f,%d\n", tenant, i, tenant,
-					0.35 + 0.1 * k, 0.5, 250000);
+					0.25 + 0.1 * k + 0.3 * i, 0.5, 250000);
 			}
 		}
 		if (fclose(f) != 0)

@@ -2,6 +2,7 @@
  * pa-apply - turn plan records into kubectl commands: a POSIX sh script on
  * stdout, or, with --execute, commands run directly with a journal.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,8 @@ enum {
 	OPT_EXECUTE,
 	OPT_JOURNAL,
 	OPT_STOP_ON_ERROR,
-	OPT_REQUEST_TIMEOUT
+	OPT_REQUEST_TIMEOUT,
+	OPT_TIMEOUT
 };
 
 static const struct option longopts[] = {
@@ -39,6 +41,7 @@ static const struct option longopts[] = {
 	{ "journal", required_argument, NULL, OPT_JOURNAL },
 	{ "stop-on-error", no_argument, NULL, OPT_STOP_ON_ERROR },
 	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -70,6 +73,8 @@ usage(void)
 		"                         first and skip objects already at the plan\n"
 		"      --journal FILE     with --execute, also write the journal to FILE\n"
 		"      --stop-on-error    with --execute, stop at the first failed command\n"
+		"      --timeout DURATION with --execute, kill a kubectl command that runs\n"
+		"                         longer (default 1m)\n"
 		PA_COMMON_USAGE);
 }
 
@@ -205,6 +210,8 @@ journal_record(const struct pa_change *c, const char *result, long value,
 		json_object_set_new(rec, "command", argv_json(argv));
 	if (res != NULL) {
 		json_object_set_new(rec, "status", json_integer(res->status));
+		if (res->timed_out)
+			json_object_set_new(rec, "timed_out", json_true());
 		json_object_set_new(rec, "stdout", json_stringn(res->out, res->out_len));
 		json_object_set_new(rec, "stderr", json_stringn(res->err, res->err_len));
 	}
@@ -214,6 +221,7 @@ journal_record(const struct pa_change *c, const char *result, long value,
 struct runner {
 	const struct pa_kube_conf *kc;
 	struct pa_journal *journal;
+	long timeout_ms;
 	long failures;
 };
 
@@ -228,14 +236,17 @@ emit_journal(struct runner *r, json_t *rec)
 
 /* Run argv; on failure report it.  Returns the exit status, -1 when it could not start. */
 static int
-run_logged(const struct pa_change *c, const char *verb, const struct pa_argv *argv,
-	   struct pa_run_result *res)
+run_logged(const struct runner *r, const struct pa_change *c, const char *verb,
+	   const struct pa_argv *argv, struct pa_run_result *res)
 {
-	if (pa_run(argv, res) != 0) {
-		pa_warn("%s: cannot start %s", c->target, argv->v[0]);
+	if (pa_run(argv, r->timeout_ms, res) != 0) {
+		pa_warn("%s: cannot start %s: %s", c->target, argv->v[0], strerror(errno));
 		return -1;
 	}
-	if (res->status != 0) {
+	if (res->timed_out) {
+		pa_warn("%s: %s %s timed out after %ld ms and was killed (see --timeout)",
+			c->target, argv->v[0], verb, r->timeout_ms);
+	} else if (res->status != 0) {
 		size_t n = res->err_len;
 
 		while (n > 0 && (res->err[n - 1] == '\n' || res->err[n - 1] == '\r'))
@@ -264,10 +275,10 @@ read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
 			pa_change_free(c);
 			continue;
 		}
-		/* What the cluster says counts, not what the plan assumed. */
+		/* The count read from the cluster replaces the plan's current_instances. */
 		c->current = -1;
 		pa_change_get_argv(c, r->kc, &argv);
-		if (run_logged(c, "get", &argv, &res) == 0) {
+		if (run_logged(r, c, "get", &argv, &res) == 0) {
 			if (pa_change_read_current(c, res.out, why, sizeof why) == 0)
 				ok = 1;
 			else
@@ -312,7 +323,8 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 			continue;
 		}
 		pa_change_argv(c, r->kc, value, &argv);
-		int status = run_logged(c, c->op == PA_OP_SCALE ? "scale" : "patch", &argv, &res);
+		int status = run_logged(r, c, c->op == PA_OP_SCALE ? "scale" : "patch", &argv,
+					&res);
 
 		emit_journal(r, journal_record(c, status == 0 ? "ok" : "failed", value, &argv,
 					       &res));
@@ -337,7 +349,7 @@ main(int argc, char **argv)
 	struct pa_kube_conf kc = { "kubectl", NULL, NULL };
 	const char *mode = "scale", *journal_path = NULL;
 	int do_execute = 0, stop_on_error = 0, c, rc, out;
-	long max_step = 0;
+	long max_step = 0, timeout_ms = 60000;
 	char why[400];
 
 	pa_diag_init(argv[0]);
@@ -383,6 +395,10 @@ main(int argc, char **argv)
 					86400 * PA_USEC_PER_SEC);
 			kc.timeout = optarg;
 			break;
+		case OPT_TIMEOUT:
+			timeout_ms = (long)(pa_opt_duration("--timeout", optarg, PA_USEC_PER_SEC / 10,
+							    86400 * PA_USEC_PER_SEC) / 1000);
+			break;
 		case 'h':
 			usage();
 			return pa_out_finish();
@@ -417,7 +433,7 @@ main(int argc, char **argv)
 	if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
-		struct runner r = { &kc, NULL, 0 };
+		struct runner r = { &kc, NULL, timeout_ms, 0 };
 
 		if (journal_path != NULL) {
 			r.journal = pa_journal_open(journal_path);
@@ -428,7 +444,7 @@ main(int argc, char **argv)
 		if (r.journal != NULL && pa_journal_close(r.journal) != 0)
 			r.failures++;
 		if (r.failures > 0) {
-			pa_warn("%ld commands failed", r.failures);
+			pa_warn("failed kubectl commands: %ld", r.failures);
 			rc = PA_EXIT_IO;
 		}
 	}

@@ -43,6 +43,7 @@ usage(void)
 	       "      --warmup DUR           history before scoring starts (default 2 seasons or 2d)\n"
 	       "      --forecast-every DUR   time between forecasts (default one bucket)\n"
 	       "      --level L              forecast interval level (default 0.95)\n"
+	       "      --transform none|log1p fit the forecaster on log1p(work) (default none)\n"
 	       "Output:\n"
 	       "      --sweep                reactive over targets 0.5-0.95 and predictive over risks\n"
 	       "                             0.5-0.001, plus equal-cost comparison records\n"
@@ -55,7 +56,7 @@ usage(void)
 enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
-	OPT_TABLE, OPT_SVG
+	OPT_TABLE, OPT_SVG, OPT_TRANSFORM
 };
 
 static const struct option longopts[] = {
@@ -77,6 +78,7 @@ static const struct option longopts[] = {
 	{ "sweep", no_argument, NULL, OPT_SWEEP },
 	{ "table", no_argument, NULL, OPT_TABLE },
 	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "transform", required_argument, NULL, OPT_TRANSFORM },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -303,6 +305,15 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 		case OPT_LEVEL:
 			o->config.level = pa_opt_double("--level", optarg, 0.5, 0.999);
 			break;
+		case OPT_TRANSFORM:
+			if (strcmp(optarg, "none") == 0)
+				o->config.transform = 0;
+			else if (strcmp(optarg, "log1p") == 0)
+				o->config.transform = 1;
+			else
+				pa_usage_error("invalid value for --transform: %s (use none or log1p)",
+					       pa_quote(optarg, strlen(optarg)));
+			break;
 		case OPT_SWEEP:
 			o->sweep = 1;
 			break;
@@ -326,6 +337,8 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	}
 
 	/* The settings keep their scale-up default of no limit unless layered over. */
+	if (!json_is_number(json_object_get(conf.cli, "capacity")))
+		pa_usage_error("missing --capacity (work units per second one instance serves)");
 	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0 ||
 	    pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
 		pa_usage_error("%s", err);

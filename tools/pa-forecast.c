@@ -1,9 +1,10 @@
 /*
  * pa-forecast - forecast request volume and complexity per tenant service.
  *
- * Reads bucket records, forecasts each series once the input ends, and
- * writes forecast records.  Records of other kinds pass through unchanged
- * and in order as they arrive, so usage records reach pa-plan.
+ * Reads bucket and event records, forecasts each series once the input
+ * ends, and writes forecast and event_effect records.  Records of other
+ * kinds pass through unchanged and in order as they arrive, so usage
+ * records reach pa-plan.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,15 +17,19 @@
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 enum {
 	OPT_PERIOD2 = 1,
 	OPT_GAPS,
-	OPT_TRANSFORM
+	OPT_TRANSFORM,
+	OPT_EVENT_WINDOW
 };
 
 struct ctx {
 	struct pa_fc_series_set *set;
+	struct pa_fc_events events;
+	pa_usec_t event_window;	/* length of an event without "end" */
 	int fatal;		/* out of memory: stop collecting */
 };
 
@@ -33,18 +38,22 @@ usage(void)
 {
 	printf("usage: pa-forecast [options] [file ...]\n"
 	       "Forecast request volume and complexity per tenant service from bucket\n"
-	       "records; other records pass through unchanged.\n"
+	       "and event records; other records pass through unchanged.\n"
 	       "\n"
 	       "  -H, --horizon N|DUR    steps ahead (24), or a duration such as 12h\n"
-	       "  -l, --level PCT        interval level in percent or as a fraction (95)\n"
+	       "  -l, --level PCT[,PCT]  interval levels in percent or as fractions (95);\n"
+	       "                         the first fills the bounds, all go in \"intervals\"\n"
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped (auto)\n"
+	       "                         hw-damped, croston (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
-	       "      --transform auto|none|log1p  fit volume on log1p(requests): always,\n"
-	       "                         never, or when it wins the hold-out (auto)\n"
+	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
+	       "                         wins the hold-out (auto), never, or always\n"
+	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
+	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);
 }
 
@@ -59,6 +68,16 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (rec == NULL)
 		return;
 	kind = pa_rec_kind(rec);
+	if (kind != NULL && strcmp(kind, "event") == 0) {
+		if (!c->fatal && pa_fc_events_add(&c->events, rec, c->event_window, err, sizeof err,
+						  &reason_class) != 0) {
+			if (strcmp(reason_class, "out of memory") == 0)
+				c->fatal = 1;
+			pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
+		}
+		json_decref(rec);
+		return;
+	}
 	if (kind == NULL || strcmp(kind, "bucket") != 0) {
 		pa_out_json(rec);
 		json_decref(rec);
@@ -72,12 +91,25 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
-static double
-parse_level(const char *arg)
+/* Parse "95", "0.95" or a comma-separated list such as "80,95" into ro. */
+static void
+parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 {
-	double v = pa_opt_double("--level", arg, 0.01, 99.99);
+	char buf[256], *item, *save = NULL;
 
-	return v >= 1 ? v / 100 : v;
+	if (strlen(arg) >= sizeof buf)
+		pa_usage_error("--level is too long: \"%.40s...\"", arg);
+	memcpy(buf, arg, strlen(arg) + 1);
+	ro->nlevels = 0;
+	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		double v = pa_opt_double("--level", item, 0.01, 99.99);
+
+		if (ro->nlevels == PA_FC_LEVELS_MAX)
+			pa_usage_error("--level takes at most %d levels", PA_FC_LEVELS_MAX);
+		ro->level[ro->nlevels++] = v >= 1 ? v / 100 : v;
+	}
+	if (ro->nlevels == 0)
+		pa_usage_error("--level needs at least one level");
 }
 
 int
@@ -91,16 +123,18 @@ main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },
 		{ "gaps", required_argument, NULL, OPT_GAPS },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
+		{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct pa_common_opts common;
 	struct pa_fc_run_opts ro = {
-		.model = "auto", .level = 0.95, .horizon_steps = 24,
+		.model = "auto", .level = { 0.95 }, .nlevels = 1, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
 		.transform = PA_FC_TRANSFORM_AUTO,
 	};
-	struct ctx c = { NULL, 0 };
+	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC };
 	struct pa_fc_series **series;
 	size_t count;
 	int opt, rc, in, out;
@@ -121,7 +155,7 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'l':
-			ro.level = parse_level(optarg);
+			parse_levels(optarg, &ro);
 			break;
 		case 'p':
 			ro.period = pa_opt_duration("--period", optarg, 0,
@@ -157,6 +191,13 @@ main(int argc, char **argv)
 				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
 					       optarg);
 			break;
+		case OPT_EVENT_WINDOW:
+			c.event_window = pa_opt_duration("--event-window", optarg, 1,
+							 366LL * 86400 * PA_USEC_PER_SEC);
+			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			break;
 		case 'h':
 			usage();
 			return pa_out_finish();
@@ -176,9 +217,12 @@ main(int argc, char **argv)
 
 	/* Forecasts follow the passed-through records, series in name order. */
 	series = pa_fc_series_sorted(c.set, &count);
+	ro.events = &c.events;
 	for (size_t i = 0; i < count; i++)
 		pa_fc_emit_series(series[i], &ro);
 	pa_fc_series_free(c.set);
+	pa_fc_events_free(&c.events);
+	pa_tsdb_output_finish();
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "tsdb.h"
 
 static void
 usage(void)
@@ -53,6 +54,7 @@ usage(void)
 	       "\n"
 	       "      --follow           follow one growing FILE like tail -F, across\n"
 	       "                         rotation, until interrupted\n"
+	       PA_TSDB_INGEST_USAGE
 	       "\n"
 	       "Output:\n"
 	       "  -q, --quiet            no summary line on stderr\n"
@@ -96,6 +98,7 @@ static const struct option longopts[] = {
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	PA_TSDB_INGEST_LONGOPTS,
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -159,6 +162,7 @@ main(int argc, char **argv)
 {
 	struct pa_common_opts common;
 	struct pa_ingest in;
+	struct pa_tsdb_map tsdb;
 	char err[512];
 	int c, quiet = 0, follow = 0, rc = PA_EXIT_OK, out;
 	const char *type_name = "requests";
@@ -167,9 +171,12 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 	pa_ingest_init(&in);
+	pa_tsdb_map_init(&tsdb);
 
 	while ((c = getopt_long(argc, argv, "t:f:qhV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
+			continue;
+		if (pa_tsdb_ingest_option(&tsdb, c, optarg))
 			continue;
 		switch (c) {
 		case 't':
@@ -287,6 +294,10 @@ main(int argc, char **argv)
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		rc = pa_ingest_follow(&in, argv[optind], &stop_requested);
+	} else if (tsdb.input >= 0) {
+		tsdb.step = in.feed.step;
+		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
+					&tsdb, pa_tsdb_emit_stdout, NULL, &in.w.records);
 	} else if (optind == argc) {
 		rc = pa_ingest_file(&in, "-");
 	} else {

@@ -1,7 +1,7 @@
 /*
- * pa-route - router weights from spare capacity after predicted demand,
- * written as HAProxy runtime commands, nginx, Envoy or Istio configuration,
- * or NDJSON route records; new instances can first take a mirrored share.
+ * pa-route - router weights from spare capacity after predicted demand.
+ * Output is HAProxy runtime commands, nginx, Envoy or Istio configuration,
+ * or NDJSON route records.  New instances can first take a mirrored share.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -2,6 +2,7 @@
  * pa-score - give every request a complexity score and roll requests up
  * into bucket records.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,10 +16,10 @@
 #include "rollup.h"
 #include "score.h"
 #include "timeutil.h"
+#include "tsdb.h"
 
 enum {
-	OPT_ROLLUP = 1,
-	OPT_LATENESS,
+	OPT_LATENESS = 1,
 	OPT_MERGE,
 	OPT_SHARD,
 	OPT_CALIBRATE,
@@ -28,7 +29,8 @@ enum {
 	OPT_FIT,
 	OPT_FIT_METHOD,
 	OPT_FEATURE,
-	OPT_MODEL
+	OPT_MODEL,
+	OPT_FOLLOW
 };
 
 struct run {
@@ -36,10 +38,13 @@ struct run {
 	pa_usec_t step;			/* 0: no rollup */
 	pa_usec_t lateness;		/* < 0: keep buckets open until the end */
 	int merge;
+	int follow;			/* flush each record and bucket as written */
+	int text_buckets;		/* NDJSON output: format buckets without jansson */
 	int sharded;
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
 	int max_depth;
+	int fast;			/* roll up flat request lines without jansson */
 	int rescore;			/* score requests that carry a complexity */
 	struct pa_extra extra;		/* --feature fields, or the model's */
 	const char *fit_path;
@@ -71,6 +76,8 @@ usage(FILE *fp)
 		"      --lateness DURATION  write each bucket once requests are DURATION\n"
 		"                           past its end; later requests for it are\n"
 		"                           rejected (default: write all at end of input)\n"
+		"      --follow             write each bucket as soon as it closes and flush\n"
+		"                           it (for tail -f; --lateness defaults to 0)\n"
 		"      --merge              combine bucket records from partial rollups\n"
 		"      --shard K/N          keep only the series whose tenant_service_name\n"
 		"                           hashes to shard K of N\n"
@@ -88,6 +95,8 @@ usage(FILE *fp)
 		"      --feature FIELD      with --fit, also use numeric request field FIELD\n"
 		"                           as a feature (repeatable, up to 16)\n"
 		"      --model FILE         score with the weights of a --fit model\n"
+		"      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
+		"                           backfill) or influx (InfluxDB line protocol)\n"
 		PA_COMMON_USAGE);
 }
 
@@ -105,42 +114,225 @@ keep_in_shard(const struct run *run, const json_t *rec)
 	return pa_hash64(name, strlen(name)) % run->shard_n == run->shard_k;
 }
 
-/* Scorer output: a scored request or a passing record. */
+/*
+ * A request as the rollup needs it, copied out of its line while it waits
+ * for its service to calibrate.
+ */
+struct held_request {
+	struct pa_rollup_request req;
+	char names[];		/* tenant_service_name, tenant, service, each NUL-ended */
+};
+
+static char *
+copy_name(char **dst, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(*dst, s, n);
+	*dst += n;
+	return *dst - n;
+}
+
+static struct held_request *
+hold_request(const struct pa_rollup_request *req)
+{
+	size_t n = strlen(req->tenant_service_name) + 1 +
+		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
+		   (req->service ? strlen(req->service) + 1 : 0);
+	struct held_request *h = malloc(sizeof *h + n);
+	char *p;
+
+	if (h == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	h->req = *req;
+	p = h->names;
+	h->req.tenant_service_name = copy_name(&p, req->tenant_service_name);
+	h->req.tenant = copy_name(&p, req->tenant);
+	h->req.service = copy_name(&p, req->service);
+	return h;
+}
+
 static void
-emit(json_t *rec, double complexity, void *ctx)
+rollup_add(struct run *run, const struct pa_rollup_request *req)
+{
+	if (pa_rollup_add(run->rollup, req) != 0)
+		pa_die(PA_EXIT_IO, "internal error: request accepted as on time was late");
+}
+
+/* Push buffered output to the reader; a closed pipe ends the tool quietly. */
+static void
+flush_output(void)
+{
+	if (fflush(stdout) == 0)
+		return;
+	if (errno == EPIPE)
+		exit(PA_EXIT_OK);
+	pa_die(PA_EXIT_IO, "write to standard output failed: %s", strerror(errno));
+}
+
+/*
+ * The bucket writer: text formatting for NDJSON, records through
+ * pa_out_json when --output-format has installed its hook there.
+ */
+static pa_bucket_writer
+bucket_writer(const struct run *run)
+{
+	return run->text_buckets ? pa_bucket_write_text : pa_bucket_write_ndjson;
+}
+
+static int follow_text_buckets;
+
+/* Bucket writer for --follow: each bucket reaches the reader at once. */
+static void
+write_bucket_flushed(const char *tenant_service_name, const char *tenant, const char *service,
+		     pa_usec_t step, const struct pa_bucket *b, void *ctx)
+{
+	if (follow_text_buckets)
+		pa_bucket_write_text(tenant_service_name, tenant, service, step, b, ctx);
+	else
+		pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
+	flush_output();
+}
+
+/*
+ * Scorer output.  Without a rollup every item is a record; with one, a
+ * request is a held_request and anything else a record passing through.
+ */
+static void
+emit(void *item, double complexity, void *ctx)
 {
 	struct run *run = ctx;
-	struct pa_rollup_request req = { 0 };
-	double v;
 
 	if (isnan(complexity) || run->rollup == NULL) {
+		json_t *rec = item;
+
 		/* Quantised as the rollup quantises it, so both agree. */
 		if (!isnan(complexity))
 			pa_rec_set_num(rec, "complexity", (double)llround(complexity * 1e6) / 1e6);
 		pa_out_json(rec);
 		json_decref(rec);
+		if (run->follow)
+			flush_output();
 		return;
 	}
 
-	/* Fields were checked on arrival. */
-	pa_rec_time(rec, "ts", &req.ts);
-	req.tenant_service_name = pa_rec_str(rec, "tenant_service_name");
-	req.tenant = pa_rec_str(rec, "tenant");
-	req.service = pa_rec_str(rec, "service");
+	struct held_request *h = item;
+
+	h->req.complexity = complexity;
+	rollup_add(run, &h->req);
+	free(h);
+}
+
+/*
+ * Score a request for the rollup: at once when its service is calibrated
+ * and nothing is held, otherwise through the hold queue.
+ */
+static void
+rollup_request(struct run *run, struct pa_rollup_request *req, const struct pa_features *f,
+	       int has_complexity)
+{
+	if (has_complexity) {
+		if (pa_scorer_idle(run->scorer))
+			rollup_add(run, req);
+		else
+			pa_scorer_scored(run->scorer, hold_request(req), req->complexity);
+		return;
+	}
+	if (pa_scorer_try_now(run->scorer, req->tenant_service_name, f, &req->complexity)) {
+		rollup_add(run, req);
+		return;
+	}
+	pa_scorer_request(run->scorer, hold_request(req), req->tenant_service_name, f);
+}
+
+/* The fields of a checked request record, for the rollup. */
+static void
+request_of_record(const json_t *rec, struct pa_rollup_request *req)
+{
+	double v;
+
+	memset(req, 0, sizeof *req);
+	pa_rec_time(rec, "ts", &req->ts);
+	req->tenant_service_name = pa_rec_str(rec, "tenant_service_name");
+	req->tenant = pa_rec_str(rec, "tenant");
+	req->service = pa_rec_str(rec, "service");
 	if (pa_rec_num(rec, "status", &v) == 1)
-		req.status = (int)v;
-	req.complexity = complexity;
+		req->status = (int)v;
 	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
-		req.has_bytes_in = 1;
-		req.bytes_in = (uint64_t)llround(v);
+		req->has_bytes_in = 1;
+		req->bytes_in = (uint64_t)llround(v);
 	}
 	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
-		req.has_bytes_out = 1;
-		req.bytes_out = (uint64_t)llround(v);
+		req->has_bytes_out = 1;
+		req->bytes_out = (uint64_t)llround(v);
 	}
-	if (pa_rollup_add(run->rollup, &req) != 0)
-		pa_die(PA_EXIT_IO, "internal error: request accepted as on time was late");
-	json_decref(rec);
+}
+
+/*
+ * Reject a request whose bucket --lateness has already closed; otherwise
+ * advance the newest time seen.  This is the test the rollup makes when
+ * the request reaches it, since requests reach it in input order.
+ */
+static int
+check_late(struct run *run, const char *name, struct pa_line *line, pa_usec_t ts)
+{
+	if (run->lateness >= 0 && run->have_max_ts &&
+	    pa_bucket_start(ts, run->step) <
+		    pa_bucket_start(run->max_ts - run->lateness, run->step)) {
+		char when[40];
+
+		pa_reject(name, line->lineno, line->text, line->len, "late request",
+			  "request at %s is later than --lateness allows: its bucket was "
+			  "already written", pa_time_format(ts, when, sizeof when));
+		return -1;
+	}
+	if (!run->have_max_ts || ts > run->max_ts) {
+		run->have_max_ts = 1;
+		run->max_ts = ts;
+	}
+	return 0;
+}
+
+/*
+ * Roll up a flat, valid request line without building a JSON tree.
+ * Returns 0 when the line needs the full path (which also reports any
+ * problem), 1 when it was handled.
+ */
+static int
+fast_request(struct run *run, const char *name, struct pa_line *line)
+{
+	struct pa_request_parts p;
+	struct pa_rollup_request req;
+	struct pa_features f;
+
+	if (pa_request_flat(line->text, line->len, &p) != 0 || !p.has_ts)
+		return 0;
+	pa_diag_count_read();
+	if (run->sharded && pa_hash64(p.tenant_service_name, p.tenant_service_name_len) %
+				    run->shard_n != run->shard_k)
+		return 1;
+	if (check_late(run, name, line, p.ts) != 0)
+		return 1;
+
+	pa_request_parts_terminate(&p);
+	memset(&req, 0, sizeof req);
+	req.ts = p.ts;
+	req.tenant_service_name = p.tenant_service_name;
+	req.tenant = p.tenant;
+	req.service = p.service;
+	req.status = p.status;
+	req.has_bytes_in = p.has_bytes_in;
+	req.bytes_in = (uint64_t)llround(p.bytes_in);
+	req.has_bytes_out = p.has_bytes_out;
+	req.bytes_out = (uint64_t)llround(p.bytes_out);
+	req.complexity = p.complexity;
+	pa_features_basic(&f, p.method, p.method_len, p.path, p.path_len, p.has_bytes_in,
+			  p.bytes_in, p.bytes_out);
+	rollup_request(run, &req, &f, p.has_complexity && !run->rescore);
+	return 1;
 }
 
 /* Check the fields a request needs; returns 0 or -1 after rejecting it. */
@@ -185,22 +377,7 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 		return -1;
 	}
 
-	/* The same test the rollup makes when the request reaches it, in input order. */
-	if (run->lateness >= 0 && run->have_max_ts &&
-	    pa_bucket_start(ts, run->step) <
-		    pa_bucket_start(run->max_ts - run->lateness, run->step)) {
-		char when[40];
-
-		pa_reject(name, line->lineno, line->text, line->len, "late request",
-			  "request at %s is later than --lateness allows: its bucket was "
-			  "already written", pa_time_format(ts, when, sizeof when));
-		return -1;
-	}
-	if (!run->have_max_ts || ts > run->max_ts) {
-		run->have_max_ts = 1;
-		run->max_ts = ts;
-	}
-	return 0;
+	return check_late(run, name, line, ts);
 }
 
 /* Add a request to the training rows when it carries duration_ms. */
@@ -257,12 +434,16 @@ static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *ctx)
 {
 	struct run *run = ctx;
-	json_t *rec = pa_line_to_object(name, line, status);
+	json_t *rec;
 	struct pa_features f;
 	const char *kind;
 	char err[300];
 	double complexity;
+	int has_complexity;
 
+	if (run->fast && status == PA_LINE_OK && fast_request(run, name, line))
+		return;
+	rec = pa_line_to_object(name, line, status);
 	if (rec == NULL)
 		return;
 	kind = pa_rec_kind(rec);
@@ -301,11 +482,21 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
-	if (!run->rescore && pa_rec_num(rec, "complexity", &complexity) == 1 && complexity >= 0) {
-		pa_scorer_scored(run->scorer, rec, complexity);
+	has_complexity = !run->rescore && pa_rec_num(rec, "complexity", &complexity) == 1 &&
+			 complexity >= 0;
+	if (run->rollup != NULL) {
+		struct pa_rollup_request req;
+
+		request_of_record(rec, &req);
+		req.complexity = has_complexity ? complexity : 0;
+		rollup_request(run, &req, &f, has_complexity);
+		json_decref(rec);
 		return;
 	}
-	pa_scorer_request(run->scorer, rec, pa_rec_str(rec, "tenant_service_name"), &f);
+	if (has_complexity)
+		pa_scorer_scored(run->scorer, rec, complexity);
+	else
+		pa_scorer_request(run->scorer, rec, pa_rec_str(rec, "tenant_service_name"), &f);
 }
 
 int
@@ -315,6 +506,7 @@ main(int argc, char **argv)
 		{ "rollup", required_argument, NULL, 'r' },
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
 		{ "merge", no_argument, NULL, OPT_MERGE },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "calibrate", required_argument, NULL, OPT_CALIBRATE },
 		{ "hold", required_argument, NULL, OPT_HOLD },
@@ -324,10 +516,11 @@ main(int argc, char **argv)
 		{ "fit-method", required_argument, NULL, OPT_FIT_METHOD },
 		{ "feature", required_argument, NULL, OPT_FEATURE },
 		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct run run = { .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
+	struct run run = { .text_buckets = 1, .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
 			   .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;
 	int c, rc, out;
@@ -350,6 +543,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_MERGE:
 			run.merge = 1;
+			break;
+		case OPT_FOLLOW:
+			run.follow = 1;
 			break;
 		case OPT_SHARD:
 			pa_opt_shard(optarg, &run.shard_k, &run.shard_n);
@@ -387,6 +583,10 @@ main(int argc, char **argv)
 		case OPT_MODEL:
 			run.model_path = optarg;
 			break;
+		case PA_OPT_OUTPUT_FORMAT:
+			pa_tsdb_output_option(optarg);
+			run.text_buckets = strcmp(optarg, "ndjson") == 0;
+			break;
 		case 'h':
 			usage(stdout);
 			return pa_out_finish();
@@ -415,10 +615,21 @@ main(int argc, char **argv)
 		run.extra = *pa_model_extra(run.model);
 	}
 
+	if (run.follow && run.step == 0)
+		pa_usage_error("--follow needs --rollup");
+	if (run.follow && run.lateness < 0)
+		run.lateness = 0;
+	follow_text_buckets = run.text_buckets;
+
 	if (run.step != 0 || run.merge)
-		run.rollup = pa_rollup_new(run.step, run.lateness, pa_bucket_write_ndjson, NULL);
+		run.rollup = pa_rollup_new(run.step, run.lateness,
+					   run.follow ? write_bucket_flushed : bucket_writer(&run),
+					   NULL);
 	if (run.fit_path != NULL)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
+
+	/* Extra features and the fit need fields the fast reader does not keep. */
+	run.fast = run.step != 0 && run.extra.n == 0;
 	pa_weights_heuristic(&heuristic);
 	run.scorer = pa_scorer_new(&heuristic, run.calibrate_n, run.hold_max,
 				   run.model ? pa_model_lookup : NULL, run.model, emit, &run);
@@ -435,6 +646,7 @@ main(int argc, char **argv)
 			rc = fit_rc;
 		pa_fitter_free(run.fitter);
 	}
+	pa_tsdb_output_finish();
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(run.common.max_bad);
 	else

@@ -1,9 +1,10 @@
 """A stand-in for the few Kubernetes API endpoints kubectl uses for pa-apply.
 
-Serves legacy discovery, GET of deployments, GET and merge PATCH of the
-scale subresource of deployments and of HorizontalPodAutoscalers, keeps the objects in memory,
-and appends every request it receives (method, path, content type, body)
-as one JSON line to the log file, so a test can check what kubectl sent.
+It serves legacy discovery, GET of deployments, and GET and merge PATCH of
+the scale subresource of deployments and of HorizontalPodAutoscalers.  The
+objects live in memory.  Every request received (method, path, content
+type, body) is appended as one JSON line to the log file, so a test can
+check what kubectl sent.
 
 usage: python3 t-apply-kubemock.py PORT LOGFILE PORTFILE
 Objects are seeded below; a PATCH of any object named fail-* answers 500.

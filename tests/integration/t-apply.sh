@@ -2,9 +2,9 @@
 # pa-apply against the real kubectl and a mock API server on 127.0.0.1.
 #
 # A Kubernetes API server cannot be installed here, so t-apply-kubemock.py
-# serves the endpoints kubectl calls (discovery, GET of a deployment and
-# its scale subresource, merge PATCH of the scale and of an HPA) and logs
-# every request; the checks read that log.
+# serves the endpoints kubectl calls: discovery, GET of a deployment and
+# its scale subresource, merge PATCH of the scale and of an HPA.  It logs
+# every request, and the checks read that log.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 if ! command -v kubectl >/dev/null 2>&1; then
@@ -98,7 +98,7 @@ check apply-script-up-first [ "$(head -1 "$T_TMP/p1" | cut -d' ' -f2)" = /apis/a
 check apply-script-down-last [ "$(tail -1 "$T_TMP/p1" | cut -d' ' -f2)" = /apis/apps/v1/namespaces/prod/deployments/acme-api/scale ]
 
 # 2. --execute reads the scale first, skips acme-db (already 4 in the
-# cluster though the plan says 3), goes on after the failed patch, and
+# cluster though the plan's current_instances is 3), goes on after the failed patch, and
 # journals every object.
 start_mock
 pa-apply --execute -n prod --journal "$T_TMP/journal.ndjson" <"$plans" >"$T_TMP/out" 2>"$T_TMP/err"

@@ -1,8 +1,8 @@
 """Tiny HTTP backends and a request sender for the pa-route router tests.
 
-serve LOG PORTFILE N  start N backends on 127.0.0.1 ephemeral ports; each
-                      answers 200 with its index (1..N) as the body and
-                      appends the index to LOG per request; the ports go
+serve LOG PORTFILE N  start N backends on 127.0.0.1 ephemeral ports.  Each
+                      returns 200 with its index (1..N) as the body and
+                      appends the index to LOG per request.  The ports go
                       to PORTFILE, one per line, once all are listening
 send URL N            send N GET requests, each on a new connection, and
                       print {"body": count, ...} as JSON

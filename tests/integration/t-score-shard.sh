@@ -43,6 +43,16 @@ disjoint_series() {
 }
 check "nasa shards disjoint" disjoint_series
 
+# Flat lines take a fast reader; an object-valued field sends the same
+# records through jansson.  Both give the same rollup.
+fast_equals_full() {
+	pa-score --rollup 1m "$T_TMP/nasa.ndjson" >"$T_TMP/fast" || return 1
+	sed 's/}$/,"extra":{}}/' "$T_TMP/nasa.ndjson" | pa-score --rollup 1m >"$T_TMP/full" ||
+		return 1
+	cmp "$T_TMP/fast" "$T_TMP/full"
+}
+check "nasa fast reader equals full parser" fast_equals_full
+
 # Two halves of the same series (odd and even lines), scored once first so
 # both halves share the scale, merge to the rollup of the whole.
 halves_equal_whole() {

@@ -81,7 +81,8 @@ test_hw_tracks_season(void)
 	for (size_t k = 0; k < h; k++)
 		worst = fmax(worst, fabs(r.mean[k] - (y[n + k])));
 	CHECK("hw error below 15", worst < 15);
-	CHECK("hw sigma near noise", r.sigma > 0.5 && r.sigma < 3);
+	CHECK("hw sigma above 0.5", r.sigma > 0.5);
+	CHECK("hw sigma below 3", r.sigma < 3);
 	CHECK("hw finite", all_finite(&r));
 	CHECK("hw bounds ordered", bounds_ordered(&r));
 	CHECK("hw interval widens", r.upper[h - 1] - r.lower[h - 1] > r.upper[0] - r.lower[0]);
@@ -123,13 +124,15 @@ test_flat_series(void)
 	CHECK("zeros status", pa_fc_forecast(zeros, 12, 6, &o, &r) == PA_FC_OK);
 	CHECK_NEAR("zeros mean", r.mean[5], 0, 0);
 	CHECK_NEAR("zeros lower", r.lower[5], 0, 0);
-	CHECK("zeros upper finite", isfinite(r.upper[5]) && r.upper[5] >= 0);
+	CHECK("zeros upper finite", isfinite(r.upper[5]));
+	CHECK("zeros upper not negative", r.upper[5] >= 0);
 	CHECK_STR("zeros reason", r.reason, "history has zero variance");
 	pa_fc_result_free(&r);
 
 	CHECK("fives status", pa_fc_forecast(fives, 12, 6, &o, &r) == PA_FC_OK);
 	CHECK_NEAR("fives mean", r.mean[0], 5, 0);
-	CHECK("fives interval not empty", r.lower[0] < 5 && r.upper[0] > 5);
+	CHECK("fives lower below 5", r.lower[0] < 5);
+	CHECK("fives upper above 5", r.upper[0] > 5);
 	CHECK("fives lower not negative", r.lower[0] >= 0);
 	pa_fc_result_free(&r);
 }
@@ -150,7 +153,8 @@ test_short_histories(void)
 	pa_fc_result_free(&r);
 
 	CHECK("no data status", pa_fc_forecast(none, 2, 6, &o, &r) == PA_FC_NO_DATA);
-	CHECK("no data arrays null", r.mean == NULL && r.lower == NULL);
+	CHECK("no data mean null", r.mean == NULL);
+	CHECK("no data lower null", r.lower == NULL);
 	CHECK("no data reason", strlen(r.reason) > 0);
 }
 
@@ -193,6 +197,58 @@ test_counts_not_negative(void)
 		if (r.mean[k] < 0 || r.lower[k] < 0)
 			ok = 0;
 	CHECK("decline clamped at zero", ok);
+	pa_fc_result_free(&r);
+}
+
+static void
+test_non_count_not_negative(void)
+{
+	double y[20];
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+	int ok = 1;
+
+	for (size_t i = 0; i < 20; i++)
+		y[i] = 1.0 - 0.05 * (double)i + 0.01 * (double)(i % 3);
+	pa_fc_opts_default(&o);
+	o.counts = 0;
+	o.transform = PA_FC_TRANSFORM_NONE;
+	o.model = "drift";
+	CHECK("complexity decline status", pa_fc_forecast(y, 20, 40, &o, &r) == PA_FC_OK);
+	for (size_t k = 0; k < 40; k++)
+		if (r.mean[k] < 0 || r.lower[k] < 0)
+			ok = 0;
+	CHECK("complexity clamped at zero", ok);
+	pa_fc_result_free(&r);
+}
+
+static void
+test_croston_intermittent(void)
+{
+	double y[80] = { 0 };
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+
+	/* A demand of 8 every fourth bucket: a rate of 2 per bucket. */
+	for (size_t i = 3; i < 80; i += 4)
+		y[i] = 8;
+	pa_fc_opts_default(&o);
+	o.model = "croston";
+	o.transform = PA_FC_TRANSFORM_NONE;
+	CHECK("croston status", pa_fc_forecast(y, 80, 5, &o, &r) == PA_FC_OK);
+	CHECK_STR("croston name", r.model, "croston");
+	/* SBA deflates the rate by 1 - alpha/2 = 0.95. */
+	CHECK_NEAR("croston rate", r.mean[0], 2 * 0.95, 0.01);
+	CHECK("croston flat", r.mean[4] == r.mean[0]);
+	CHECK("croston lower zero", r.lower[0] == 0);
+	pa_fc_result_free(&r);
+
+	y[3] = 0;
+	for (size_t i = 4; i < 80; i++)
+		y[i] = 0;
+	y[40] = 3;
+	CHECK("croston one demand falls back", pa_fc_forecast(y, 80, 5, &o, &r) == PA_FC_OK);
+	CHECK("croston fallback flagged", r.fallback == 1);
 	pa_fc_result_free(&r);
 }
 
@@ -250,6 +306,8 @@ main(void)
 	test_short_histories();
 	test_fallback_and_bad_model();
 	test_counts_not_negative();
+	test_non_count_not_negative();
+	test_croston_intermittent();
 	test_unknown_buckets();
 	test_log1p_transform();
 	return unit_status();

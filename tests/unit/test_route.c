@@ -9,7 +9,7 @@ static struct pa_pool
 pool_of(const double *w, size_t n)
 {
 	struct pa_pool p = { 0 };
-	char name[16];
+	char name[32];
 
 	p.backend = strdup("b");
 	for (size_t i = 0; i < n; i++) {
@@ -64,12 +64,14 @@ test_nginx(void)
 
 	p = pool_of(w2, 2);
 	pa_route_scale_nginx(&p, why, sizeof why);
-	CHECK("nginx decimals 2:1", p.v[0].weight == 2 && p.v[1].weight == 1);
+	CHECK("nginx decimals first 2", p.v[0].weight == 2);
+	CHECK("nginx decimals second 1", p.v[1].weight == 1);
 	pa_pool_free(&p);
 
 	p = pool_of(w3, 2);
 	pa_route_scale_nginx(&p, why, sizeof why);
-	CHECK("nginx thirds 1:2", p.v[0].weight == 1 && p.v[1].weight == 2);
+	CHECK("nginx thirds first 1", p.v[0].weight == 1);
+	CHECK("nginx thirds second 2", p.v[1].weight == 2);
 	pa_pool_free(&p);
 
 	p = pool_of(w4, 2);
@@ -88,12 +90,15 @@ test_percent(void)
 
 	pa_route_scale_percent(&p, why, sizeof why);
 	CHECK("percent sums to 100", p.v[0].weight + p.v[1].weight + p.v[2].weight == 100);
-	CHECK("percent thirds", p.v[0].weight == 34 && p.v[1].weight == 33);
+	CHECK("percent thirds first 34", p.v[0].weight == 34);
+	CHECK("percent thirds second 33", p.v[1].weight == 33);
 	pa_pool_free(&p);
 
 	p = pool_of(w2, 3);
 	pa_route_scale_percent(&p, why, sizeof why);
-	CHECK("percent 2:1", p.v[0].weight == 67 && p.v[1].weight == 33 && p.v[2].weight == 0);
+	CHECK("percent 2:1 first 67", p.v[0].weight == 67);
+	CHECK("percent 2:1 second 33", p.v[1].weight == 33);
+	CHECK("percent zero stays 0", p.v[2].weight == 0);
 	pa_pool_free(&p);
 }
 
@@ -118,7 +123,9 @@ test_capacity(void)
 
 	m.demand = 1e6;
 	CHECK("overload falls back", pa_route_capacity_weights(&p, cpu, &m) == 1);
-	CHECK("overload equal", p.v[0].raw == 1 && p.v[1].raw == 1 && p.v[2].raw == 0);
+	CHECK("overload first 1", p.v[0].raw == 1);
+	CHECK("overload second 1", p.v[1].raw == 1);
+	CHECK("overload not ready 0", p.v[2].raw == 0);
 	pa_pool_free(&p);
 }
 
@@ -129,7 +136,8 @@ test_steps(void)
 	char why[200];
 
 	pa_shadow_defaults(&c);
-	CHECK("steps default", c.nsteps == 3 && c.steps[2] == 1);
+	CHECK("steps default count", c.nsteps == 3);
+	CHECK("steps default last", c.steps[2] == 1);
 	CHECK("steps parse", pa_shadow_parse_steps(&c, "10,50,100", why, sizeof why) == 0 &&
 				     c.nsteps == 3 && c.steps[0] == 0.1);
 	CHECK("steps decreasing", pa_shadow_parse_steps(&c, "50,10,100", why, sizeof why) != 0);

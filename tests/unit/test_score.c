@@ -5,20 +5,27 @@
 #include "score.h"
 #include "unit.h"
 
+/* The query count of path; its template goes to t. */
+static int
+template_of(const char *path, char *t)
+{
+	return pa_path_template(path, strlen(path), t, PA_TEMPLATE_MAX);
+}
+
 static void
 test_templates(void)
 {
 	char t[PA_TEMPLATE_MAX];
 
-	CHECK("template query count", pa_path_template("/api/items/42?a=1&b=&&c", t, sizeof t) == 3);
+	CHECK("template query count", template_of("/api/items/42?a=1&b=&&c", t) == 3);
 	CHECK_STR("template numeric id", t, "/api/items/:id");
-	pa_path_template("/u/3f2b1c9e-0a4d-4e7b-9c1a-2b3c4d5e6f70/profile", t, sizeof t);
+	template_of("/u/3f2b1c9e-0a4d-4e7b-9c1a-2b3c4d5e6f70/profile", t);
 	CHECK_STR("template uuid", t, "/u/:id/profile");
-	pa_path_template("/static/app.js#x", t, sizeof t);
+	template_of("/static/app.js#x", t);
 	CHECK_STR("template keeps names", t, "/static/app.js");
-	CHECK("template no query", pa_path_template("", t, sizeof t) == 0);
+	CHECK("template no query", template_of("", t) == 0);
 	CHECK_STR("template root", t, "/");
-	pa_path_template("//a//b/", t, sizeof t);
+	template_of("//a//b/", t);
 	CHECK_STR("template empty segments", t, "/a/b");
 }
 
@@ -41,8 +48,10 @@ test_features(void)
 	CHECK("features ok", pa_features_extract(rec, NULL, 64, &f, err, sizeof err) == 0);
 	CHECK("features bytes_in known", f.bytes_in_known);
 	CHECK_NEAR("features bytes_in log", f.x[PA_F_BYTES_IN], log(2), 1e-12);
-	CHECK("features write method", f.x[PA_F_WRITE] == 1 && f.x[PA_F_LIGHT] == 0);
-	CHECK("features dynamic path", f.x[PA_F_DYNAMIC] == 1 && f.x[PA_F_STATIC] == 0);
+	CHECK("features write method", f.x[PA_F_WRITE] == 1);
+	CHECK("features write method", f.x[PA_F_LIGHT] == 0);
+	CHECK("features dynamic path", f.x[PA_F_DYNAMIC] == 1);
+	CHECK("features dynamic path", f.x[PA_F_STATIC] == 0);
 	CHECK_NEAR("features one query param", f.x[PA_F_QUERY], log(2), 1e-12);
 	json_decref(rec);
 
@@ -68,6 +77,48 @@ test_features(void)
 	CHECK_NEAR("features body text items", f.x[PA_F_BODY_ITEMS], log1p(3 + 3), 1e-12);
 	CHECK("features body text depth", f.x[PA_F_BODY_DEPTH] == 3);
 	json_decref(rec);
+}
+
+/* The path class features of path. */
+static void
+classes_of(const char *path, int *stat, int *health, int *dynamic)
+{
+	struct pa_features f;
+
+	pa_features_basic(&f, NULL, 0, path, strlen(path), 0, 0, 0);
+	*stat = f.x[PA_F_STATIC] == 1;
+	*health = f.x[PA_F_HEALTH] == 1;
+	*dynamic = f.x[PA_F_DYNAMIC] == 1;
+}
+
+static void
+test_path_classes(void)
+{
+	int st, he, dy;
+
+	classes_of("/images/KSC-logo.GIF", &st, &he, &dy);
+	CHECK("class static by extension", st);
+	CHECK("class static by extension", !he);
+	CHECK("class static by extension", !dy);
+	classes_of("/cgi-bin/imagemap/countdown?320,274", &st, &he, &dy);
+	CHECK("class dynamic by directory", !st);
+	CHECK("class dynamic by directory", !he);
+	CHECK("class dynamic by directory", dy);
+	classes_of("/shop/cart.php", &st, &he, &dy);
+	CHECK("class dynamic by extension", !st);
+	CHECK("class dynamic by extension", dy);
+	classes_of("/v1/healthz", &st, &he, &dy);
+	CHECK("class health probe", !st);
+	CHECK("class health probe", he);
+	CHECK("class health probe", !dy);
+	classes_of("/api", &st, &he, &dy);
+	CHECK("class api last segment", dy);
+	classes_of("/apidocs/index.html", &st, &he, &dy);
+	CHECK("class plain page", !st);
+	CHECK("class plain page", !he);
+	CHECK("class plain page", !dy);
+	classes_of("/js.d/app", &st, &he, &dy);
+	CHECK("class dot in directory only", !st);
 }
 
 static void
@@ -96,7 +147,7 @@ struct seen {
 };
 
 static void
-capture(json_t *rec, double complexity, void *ctx)
+capture(void *rec, double complexity, void *ctx)
 {
 	struct seen *s = ctx;
 
@@ -129,7 +180,49 @@ test_scorer_median(void)
 	CHECK_NEAR("scorer median is 1", seen.complexity[2], 1.0, 1e-12);
 	CHECK("scorer order kept", seen.complexity[0] < seen.complexity[1] &&
 	      seen.complexity[3] < seen.complexity[4]);
-	CHECK("scorer other kinds pass", seen.n == 6 && isnan(seen.complexity[5]));
+	CHECK("scorer other kinds pass", seen.n == 6);
+	CHECK("scorer other kinds pass", isnan(seen.complexity[5]));
+}
+
+/* Lines the fast reader must leave to the full parser. */
+static void
+test_flat_fallback(void)
+{
+	static const char *const lines[] = {
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"ts\":2}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/\\u0061\",\"ts\":1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":01}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"b\":[1]}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"bytes_in\":-1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,\"status\":99}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":\"x\"}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1} x",
+		"{\"kind\":\"event\",\"tenant_service_name\":\"t/a\",\"ts\":1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":5,\"ts\":1}",
+		"{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"ts\":1,}",
+	};
+	char buf[200];
+	struct pa_request_parts p;
+
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		snprintf(buf, sizeof buf, "%s", lines[i]);
+		CHECK("flat leaves line to full parser", pa_request_flat(buf, strlen(buf), &p) == -1);
+	}
+
+	snprintf(buf, sizeof buf, "%s", "{ \"kind\": \"request\", \"tenant_service_name\": \"t/a\", "
+		 "\"ts\": \"2026-01-01T00:00:00Z\", \"path\": \"/x?a=1\", \"bytes_in\": 2.5e3, "
+		 "\"status\": 503, \"ua\": null }");
+	CHECK("flat reads a request", pa_request_flat(buf, strlen(buf), &p) == 0);
+	CHECK("flat bytes_in", p.has_bytes_in);
+	CHECK("flat bytes_in", p.bytes_in == 2500);
+	CHECK("flat bytes_in", !p.has_bytes_out);
+	CHECK("flat status", p.status == 503);
+	CHECK("flat status", p.has_ts);
+	pa_request_parts_terminate(&p);
+	CHECK_STR("flat name", p.tenant_service_name, "t/a");
+	CHECK_STR("flat path", p.path, "/x?a=1");
+	CHECK("flat absent tenant", p.tenant == NULL);
+	CHECK("flat absent tenant", p.method == NULL);
 }
 
 int
@@ -137,7 +230,9 @@ main(void)
 {
 	test_templates();
 	test_features();
+	test_path_classes();
 	test_shape_deep();
 	test_scorer_median();
+	test_flat_fallback();
 	return unit_status();
 }

@@ -1,0 +1,69 @@
+/*
+ * fc_events.h - scheduled events as regressors for the forecast.
+ *
+ * Event records mark windows (a match, a campaign, a holiday) when a
+ * series may run above or below its usual pattern.  For each event type
+ * that touches a series, pa_fc_event_lift() estimates a multiplicative
+ * lift from the past windows, and pa-forecast multiplies forecasts that
+ * fall in a future window by it.
+ *
+ * The lift of one past window is the mean over its buckets of
+ * log1p(actual) - log1p(baseline), the baseline being the mean of the same
+ * bucket one, two and three seasons earlier outside any event window.  The
+ * lift is exp of the mean over windows, with a t interval across windows.
+ */
+#ifndef PA_FC_EVENTS_H
+#define PA_FC_EVENTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "timeutil.h"
+
+struct pa_fc_event {
+	pa_usec_t start, end;	/* window [start, end) */
+	char *type;		/* event_type, owned */
+	char *tenant;		/* owned; NULL: every tenant */
+	char *service;		/* owned; NULL: every service */
+};
+
+struct pa_fc_events {
+	struct pa_fc_event *v;
+	size_t count, alloc;
+	char **types;		/* distinct event types in byte order, owned */
+	size_t ntypes;
+};
+
+/*
+ * Add one event record (borrowed).  An event without "end" lasts window.
+ * Returns 0, or -1 with a message in err and a reason class, for
+ * pa_reject.
+ */
+int pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
+		     char *err, size_t errsize, const char **reason_class);
+
+void pa_fc_events_free(struct pa_fc_events *e);
+
+/*
+ * Mark in mask[0..n) the buckets [first + i * step, + step) that overlap a
+ * window of event type 'type' applying to tenant/service.  Returns how
+ * many were marked.
+ */
+size_t pa_fc_event_mask(const struct pa_fc_events *e, const char *type, const char *tenant,
+			const char *service, pa_usec_t first, pa_usec_t step, size_t n,
+			unsigned char *mask);
+
+struct pa_fc_lift {
+	double lift, lower, upper;	/* lower and upper NAN with fewer than 2 windows */
+	size_t windows;			/* past windows with a usable baseline */
+};
+
+/*
+ * Estimate the lift of the windows in mask[0..n) on y, with baseline
+ * buckets taken period steps back (1 when there is no season), skipping
+ * any bucket in other[] (all event windows).  level is the interval level.
+ */
+struct pa_fc_lift pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
+				   const unsigned char *other, size_t period, double level);
+
+#endif

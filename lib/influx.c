@@ -1,0 +1,746 @@
+#include "influx.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "ndjson.h"
+#include "prom.h"
+
+/* ---- Reading /query responses ---- */
+
+struct read_ctx {
+	const char *where;
+	long lineno;
+	const struct pa_tsdb_map *map;
+	struct pa_tsdb_acc *acc;
+};
+
+static void
+reject_json(const struct read_ctx *r, const json_t *raw, const char *reason_class, const char *fmt,
+	    const char *a, const char *b)
+{
+	char *text = pa_tsdb_dump(raw);
+	char msg[600];
+
+	snprintf(msg, sizeof msg, fmt, a, b);
+	pa_reject(r->where, r->lineno, text, strlen(text), reason_class, "%s", msg);
+	free(text);
+}
+
+/*
+ * Parse a time cell: RFC 3339 text, or an epoch number.  Numbers from
+ * 1e17 up are nanoseconds (InfluxDB's epoch=ns, and every CSV response);
+ * smaller ones follow pa_time_parse_epoch.  Returns 0 or -1.
+ */
+static int
+parse_time(const json_t *cell, pa_usec_t *out)
+{
+	char buf[64];
+	int n;
+
+	if (json_is_string(cell))
+		return pa_time_parse_rfc3339(json_string_value(cell), json_string_length(cell), out);
+	if (json_is_integer(cell)) {
+		json_int_t v = json_integer_value(cell);
+
+		if (v >= 100000000000000000LL) {
+			*out = v / 1000;
+			return 0;
+		}
+		n = snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, v);
+		return pa_time_parse_epoch(buf, (size_t)n, out);
+	}
+	if (json_is_real(cell) && fabs(json_real_value(cell)) < 1e17) {
+		n = snprintf(buf, sizeof buf, "%.6f", json_real_value(cell));
+		return pa_time_parse_epoch(buf, (size_t)n, out);
+	}
+	return -1;
+}
+
+enum column_role { COL_TIME, COL_FIELD, COL_LABEL, COL_IGNORED };
+
+/*
+ * Give each column a role.  A column named like a record field fills it,
+ * and a column holding strings is a label.  Other numeric columns fill
+ * --metric when it is given (one at most); without it they are ignored
+ * when some column is a record field (SELECT * FROM pa_bucket), and
+ * rejected when none is (SELECT mean(x) without an alias).  Returns 0, or
+ * -1 after rejecting the series.
+ */
+static int
+column_roles(const struct read_ctx *r, const json_t *series, const json_t *columns,
+	     const json_t *values, const char *desc, enum column_role *role, int *field)
+{
+	size_t ncol = json_array_size(columns), i, j;
+	const char *other = NULL;	/* first numeric column that is not a field */
+	int have_time = 0, nfields = 0, nother = 0;
+
+	for (i = 0; i < ncol; i++) {
+		const char *name = json_string_value(json_array_get(columns, i));
+		int is_text = 0;
+		json_t *row;
+
+		if (name == NULL) {
+			reject_json(r, series, "invalid series", "series %s has a column name that is not a string%s",
+				    desc, "");
+			return -1;
+		}
+		if (strcmp(name, "time") == 0) {
+			role[i] = COL_TIME;
+			have_time = 1;
+			continue;
+		}
+		field[i] = pa_tsdb_field_lookup(name);
+		if (field[i] >= 0 && r->map->metric < 0) {
+			role[i] = COL_FIELD;
+			nfields++;
+			continue;
+		}
+		json_array_foreach(values, j, row)
+			if (json_is_string(json_array_get(row, i)))
+				is_text = 1;
+		if (is_text) {
+			role[i] = COL_LABEL;
+			continue;
+		}
+		role[i] = COL_IGNORED;
+		if (nother++ == 0)
+			other = name;
+		if (r->map->metric >= 0) {
+			if (nother > 1) {
+				reject_json(r, series, "unknown column",
+					    "columns %s and %s both would fill --metric: select one",
+					    pa_quote(other, strlen(other)), pa_quote(name, strlen(name)));
+				return -1;
+			}
+			role[i] = COL_FIELD;
+			field[i] = r->map->metric;
+		}
+	}
+	if (!have_time) {
+		reject_json(r, series, "invalid series", "series %s has no time column%s", desc, "");
+		return -1;
+	}
+	if (r->map->metric < 0 && nfields == 0) {
+		reject_json(r, series, "unknown column",
+			    other ? "column %s of series %s is not a record field: alias it in the "
+				    "query (SELECT mean(x) AS requests) or give --metric FIELD"
+				  : "series %s%s has no value column",
+			    other ? pa_quote(other, strlen(other)) : desc, other ? desc : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the rows of one series: {"name", "tags", "columns", "values"}. */
+static void
+read_series(struct read_ctx *r, const json_t *series)
+{
+	const char *name = json_string_value(json_object_get(series, "name"));
+	const json_t *tags = json_object_get(series, "tags");
+	const json_t *columns = json_object_get(series, "columns");
+	const json_t *values = json_object_get(series, "values");
+	size_t ncol = json_array_size(columns), i, c;
+	enum column_role *role;
+	int *field;
+	char *desc;
+	json_t *row;
+	int label_columns = 0, series_group[2] = { -1, -1 };
+	pa_usec_t prev_ts = 0, gap = 0;
+
+	desc = pa_tsdb_describe(name, json_is_object(tags) ? tags : NULL);
+	if (!json_is_array(columns) || !json_is_array(values)) {
+		pa_diag_count_read();
+		reject_json(r, series, "invalid series",
+			    "series %s has no \"columns\" and \"values\" arrays%s", desc, "");
+		free(desc);
+		return;
+	}
+	role = calloc(ncol + 1, sizeof *role);
+	field = calloc(ncol + 1, sizeof *field);
+	if (role == NULL || field == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	if (column_roles(r, series, columns, values, desc, role, field) != 0) {
+		pa_diag_count_read();
+		goto out;
+	}
+
+	/*
+	 * Without label columns every row belongs to the same records, so the
+	 * row spacing (rows of nulls included) is the series' sample spacing.
+	 */
+	for (c = 0; c < ncol; c++)
+		if (role[c] == COL_LABEL)
+			label_columns = 1;
+
+	json_array_foreach(values, i, row) {
+		json_t *labels = json_is_object(tags) ? json_deep_copy(tags) : json_object();
+		int group[2] = { -2, -2 };	/* usage, bucket; -2 not resolved yet */
+		pa_usec_t ts = 0;
+		int bad = 0;
+
+		pa_diag_count_read();
+		for (c = 0; c < ncol; c++) {
+			json_t *cell = json_array_get(row, c);
+
+			if (role[c] == COL_LABEL && json_is_string(cell))
+				json_object_set(labels, json_string_value(json_array_get(columns, c)), cell);
+			if (role[c] == COL_TIME && parse_time(cell, &ts) != 0)
+				bad = 1;
+			if (role[c] == COL_FIELD && !json_is_null(cell) &&
+			    (!json_is_number(cell) || !isfinite(json_number_value(cell))))
+				bad = 2;
+		}
+		if (!json_is_array(row) || json_array_size(row) != ncol || bad) {
+			char *rowdesc = pa_tsdb_describe(name, labels);
+
+			reject_json(r, row, "invalid row",
+				    bad == 1 ? "series %s: row time is not a timestamp%s"
+					     : "series %s: row has a value that is not a number or a "
+					       "cell count unlike its columns%s",
+				    rowdesc, "");
+			free(rowdesc);
+			json_decref(labels);
+			continue;
+		}
+
+		for (c = 0; c < ncol; c++) {
+			json_t *cell = json_array_get(row, c);
+			int usage, *g;
+
+			if (role[c] != COL_FIELD || json_is_null(cell))
+				continue;
+			usage = field[c] <= PA_TSDB_F_NETWORK_IO;
+			g = &group[usage ? 0 : 1];
+			if (*g == -2) {
+				char *rowdesc = pa_tsdb_describe(name, labels);
+				char *raw = pa_tsdb_dump(row);
+
+				*g = pa_tsdb_acc_group(r->acc, labels, (enum pa_tsdb_field)field[c],
+						       rowdesc, raw, strlen(raw));
+				free(rowdesc);
+				free(raw);
+			}
+			if (*g >= 0)
+				pa_tsdb_acc_add(r->acc, *g, (enum pa_tsdb_field)field[c], ts,
+						json_number_value(cell));
+		}
+		json_decref(labels);
+
+		if (!label_columns) {
+			if (i > 0 && ts - prev_ts > 0 && (gap == 0 || ts - prev_ts < gap))
+				gap = ts - prev_ts;
+			prev_ts = ts;
+			for (int k = 0; k < 2; k++)
+				if (group[k] >= 0)
+					series_group[k] = group[k];
+		}
+	}
+	for (int k = 0; k < 2; k++)
+		if (series_group[k] >= 0)
+			pa_tsdb_acc_spacing(r->acc, series_group[k], gap);
+out:
+	free(role);
+	free(field);
+	free(desc);
+}
+
+static void
+reject_doc(const char *where, long lineno, const char *doc, size_t len, const char *reason_class,
+	   const char *message)
+{
+	pa_diag_count_read();
+	pa_reject(where, lineno, doc, len, reason_class, "%s", message);
+}
+
+static long
+read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
+	  pa_tsdb_emit_fn emit, void *ctx)
+{
+	json_t *results, *result, *series, *s;
+	const char *error;
+	char msg[600];
+	size_t i, j, nseries = 0, nerrors = 0;
+
+	error = json_string_value(json_object_get(root, "error"));
+	if (error != NULL) {
+		snprintf(msg, sizeof msg, "InfluxDB returned an error: %s", error);
+		reject_doc(r->where, r->lineno, doc, len, "InfluxDB error response", msg);
+		return -1;
+	}
+	results = json_object_get(root, "results");
+	if (!json_is_array(results)) {
+		reject_doc(r->where, r->lineno, doc, len, "not an InfluxDB response",
+			   "not an InfluxDB /query response: no \"results\" array");
+		return -1;
+	}
+
+	r->acc = pa_tsdb_acc_new(r->map, r->where, r->lineno);
+	json_array_foreach(results, i, result) {
+		error = json_string_value(json_object_get(result, "error"));
+		if (error != NULL) {
+			char num[24];
+
+			pa_diag_count_read();
+			nerrors++;
+			snprintf(num, sizeof num, "%zu", i);
+			reject_json(r, result, "InfluxDB error response",
+				    "InfluxDB statement %s failed: %s", num, error);
+			continue;
+		}
+		series = json_object_get(result, "series");
+		json_array_foreach(series, j, s) {
+			read_series(r, s);
+			nseries++;
+		}
+	}
+	if (nseries == 0 && nerrors == 0)
+		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
+	return pa_tsdb_acc_finish(r->acc, emit, ctx);
+}
+
+/* ---- CSV responses ---- */
+
+/*
+ * Rows of a CSV response as JSON arrays of strings, with the physical line
+ * each starts on.
+ */
+struct csv_rows {
+	json_t *rows;
+	json_t *row;
+	json_t *lines;
+	long line;		/* current physical line */
+};
+
+static void
+csv_field(void *s, size_t len, void *data)
+{
+	struct csv_rows *c = data;
+
+	if (c->row == NULL) {
+		c->row = json_array();
+		json_array_append_new(c->lines, json_integer(c->line));
+	}
+	json_array_append_new(c->row, json_stringn(s ? s : "", s ? len : 0));
+}
+
+static void
+csv_row(int term, void *data)
+{
+	struct csv_rows *c = data;
+
+	(void)term;
+	if (c->row == NULL) {
+		c->row = json_array();
+		json_array_append_new(c->lines, json_integer(c->line));
+	}
+	json_array_append_new(c->rows, c->row);
+	c->row = NULL;
+}
+
+/*
+ * Split InfluxDB's CSV tags cell, "host=a,region=us\ west", into an
+ * object.  Backslash escapes the next byte, as line protocol does.
+ * Returns NULL when a pair has no '='.
+ */
+static json_t *
+parse_tags(const char *s)
+{
+	json_t *tags = json_object();
+	char *key = NULL, *val = NULL;
+	size_t klen = 0, vlen = 0;
+	FILE *k = open_memstream(&key, &klen), *v = NULL;
+	int ok = 1;
+
+	if (k == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	if (*s == '\0') {
+		fclose(k);
+		free(key);
+		return tags;
+	}
+	for (;; s++) {
+		if (*s == '\\' && s[1] != '\0') {
+			fputc(*++s, v ? v : k);
+			continue;
+		}
+		if (*s == '=' && v == NULL) {
+			v = open_memstream(&val, &vlen);
+			if (v == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			continue;
+		}
+		if (*s == ',' || *s == '\0') {
+			fclose(k);
+			if (v == NULL) {
+				ok = 0;
+				free(key);
+				break;
+			}
+			fclose(v);
+			json_object_set_new(tags, key, json_string(val));
+			free(key);
+			free(val);
+			v = NULL;
+			if (*s == '\0')
+				break;
+			k = open_memstream(&key, &klen);
+			if (k == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			continue;
+		}
+		fputc(*s, v ? v : k);
+	}
+	if (!ok) {
+		json_decref(tags);
+		return NULL;
+	}
+	return tags;
+}
+
+/* A cell of a CSV value column: null when empty, a number when it reads as one, else text. */
+static json_t *
+csv_value(const char *s)
+{
+	char *end;
+	double v;
+
+	if (*s == '\0')
+		return json_null();
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end == '\0' && isfinite(v))
+		return json_real(v);
+	return json_string(s);
+}
+
+/* CSV responses always give epoch nanoseconds. */
+static int
+parse_nanoseconds(const char *s, pa_usec_t *out)
+{
+	long long ns;
+	char *end;
+
+	errno = 0;
+	ns = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0)
+		return -1;
+	*out = ns / 1000;
+	return 0;
+}
+
+/*
+ * Turn a CSV response into the JSON response's shape: consecutive rows with
+ * the same name and tags make one series.  Times become RFC 3339 text.
+ */
+static long
+read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, void *ctx)
+{
+	struct csv_parser p;
+	struct csv_rows c = { json_array(), NULL, json_array(), 1 };
+	json_t *header = NULL, *series = NULL, *list = json_array();
+	const char *prev_name = NULL, *prev_tags = NULL;
+	size_t i, off = 0;
+	long emitted;
+	json_t *row;
+
+	if (csv_init(&p, CSV_APPEND_NULL) != 0)
+		pa_die(PA_EXIT_IO, "out of memory");
+	while (off < len) {
+		const char *nl = memchr(doc + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (doc + off)) + 1 : len - off;
+
+		if (csv_parse(&p, doc + off, n, csv_field, csv_row, &c) != n) {
+			char msg[200];
+
+			snprintf(msg, sizeof msg, "invalid CSV at line %ld: %s", c.line,
+				 csv_strerror(csv_error(&p)));
+			reject_doc(r->where, r->lineno, doc, len, "invalid CSV", msg);
+			csv_free(&p);
+			json_decref(c.rows);
+			json_decref(c.lines);
+			json_decref(list);
+			return -1;
+		}
+		off += n;
+		c.line++;
+	}
+	csv_fini(&p, csv_field, csv_row, &c);
+	csv_free(&p);
+
+	header = json_array_get(c.rows, 0);
+	if (header != NULL && json_array_size(header) >= 1 &&
+	    strcmp(json_string_value(json_array_get(header, 0)), "error") == 0) {
+		const char *error = json_string_value(json_array_get(json_array_get(c.rows, 1), 0));
+		char msg[600];
+
+		snprintf(msg, sizeof msg, "InfluxDB returned an error: %s", error ? error : "no message");
+		reject_doc(r->where, r->lineno, doc, len, "InfluxDB error response", msg);
+		json_decref(c.rows);
+		json_decref(c.lines);
+		json_decref(list);
+		return -1;
+	}
+
+	header = NULL;
+	json_array_foreach(c.rows, i, row) {
+		const char *first = json_string_value(json_array_get(row, 0));
+		const char *tagtext = json_string_value(json_array_get(row, 1));
+		const char *time = json_string_value(json_array_get(row, 2));
+		json_t *values, *tags;
+		pa_usec_t ts;
+		char when[40];
+
+		if (json_array_size(row) >= 3 && strcmp(first, "name") == 0 &&
+		    strcmp(tagtext, "tags") == 0 && strcmp(time, "time") == 0) {
+			json_t *columns = json_array();
+
+			json_array_append_new(columns, json_string("time"));
+			for (size_t k = 3; k < json_array_size(row); k++)
+				json_array_append(columns, json_array_get(row, k));
+			json_decref(header);
+			header = columns;
+			series = NULL;
+			continue;
+		}
+		if (header == NULL || json_array_size(row) != json_array_size(header) + 2 ||
+		    parse_nanoseconds(time, &ts) != 0) {
+			char *text = pa_tsdb_dump(row);
+			long line = r->lineno + (long)json_integer_value(json_array_get(c.lines, i)) - 1;
+
+			pa_diag_count_read();
+			pa_reject(r->where, line, text, strlen(text), "invalid row",
+				  header == NULL ? "CSV row before a name,tags,time header"
+						 : "CSV row does not match its header, or its time is not "
+						   "epoch nanoseconds");
+			free(text);
+			continue;
+		}
+
+		if (series == NULL || strcmp(first, prev_name) != 0 || strcmp(tagtext, prev_tags) != 0) {
+			tags = parse_tags(tagtext);
+			if (tags == NULL) {
+				char *text = pa_tsdb_dump(row);
+
+				pa_diag_count_read();
+				pa_reject(r->where, r->lineno, text, strlen(text), "invalid row",
+					  "CSV tags cell %s is not KEY=VALUE pairs",
+					  pa_quote(tagtext, strlen(tagtext)));
+				free(text);
+				continue;
+			}
+			series = json_pack("{s:s,s:o,s:O,s:[]}", "name", first, "tags", tags,
+					   "columns", header, "values");
+			json_array_append_new(list, series);
+			prev_name = first;
+			prev_tags = tagtext;
+		}
+		values = json_array();
+		json_array_append_new(values, json_string(pa_time_format(ts, when, sizeof when)));
+		for (size_t k = 3; k < json_array_size(row); k++)
+			json_array_append_new(values, csv_value(json_string_value(json_array_get(row, k))));
+		json_array_append_new(json_object_get(series, "values"), values);
+	}
+
+	r->acc = pa_tsdb_acc_new(r->map, r->where, r->lineno);
+	json_array_foreach(list, i, series)
+		read_series(r, series);
+	if (json_array_size(list) == 0)
+		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
+	emitted = pa_tsdb_acc_finish(r->acc, emit, ctx);
+	json_decref(header);
+	json_decref(list);
+	json_decref(c.rows);
+	json_decref(c.lines);
+	return emitted;
+}
+
+long
+pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
+	       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	struct read_ctx r = { where, lineno, map, NULL };
+	size_t i = 0;
+
+	while (i < len && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r'))
+		i++;
+	if (i < len && doc[i] == '{') {
+		json_error_t jerr;
+		json_t *root = json_loadb(doc, len, 0, &jerr);
+		long emitted;
+		char msg[300];
+
+		if (root == NULL) {
+			snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+			reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+				   "invalid JSON", msg);
+			return -1;
+		}
+		emitted = read_json(&r, root, doc, len, emit, ctx);
+		json_decref(root);
+		return emitted;
+	}
+	return read_csv(&r, doc, len, emit, ctx);
+}
+
+long
+pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		    size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	struct read_ctx r = { where, lineno, map, NULL };
+
+	return read_json(&r, root, doc, len, emit, ctx);
+}
+
+/* ---- Writing line protocol ---- */
+
+static const char *
+measurement_for(const char *kind)
+{
+	if (kind == NULL)
+		return NULL;
+	if (strcmp(kind, "bucket") == 0)
+		return "pa_bucket";
+	if (strcmp(kind, "forecast") == 0)
+		return "pa_forecast";
+	if (strcmp(kind, "usage") == 0)
+		return "pa_usage";
+	return NULL;
+}
+
+/*
+ * Why a tag value cannot be written, or NULL.  InfluxDB 1.x keeps a
+ * backslash literally unless it precedes a comma, '=' or space, so a
+ * value cannot end in one; no escape exists for control characters.
+ */
+static const char *
+tag_problem(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0)
+		return "is empty";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return "contains a newline or another control character";
+	if (v[n - 1] == '\\')
+		return "ends in a backslash";
+	return NULL;
+}
+
+static void
+put_escaped(FILE *f, const char *s, const char *special)
+{
+	for (; *s; s++) {
+		if (strchr(special, *s) != NULL)
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+/* Record keys that are not fields: the measurement, the time and the tags. InfluxDB reserves "time". */
+static int
+is_id_key(const char *key)
+{
+	return strcmp(key, "kind") == 0 || strcmp(key, "ts") == 0 || strcmp(key, "time") == 0 ||
+	       strcmp(key, "tenant") == 0 ||
+	       strcmp(key, "service") == 0 || strcmp(key, "instance_id") == 0 ||
+	       strcmp(key, "tenant_service_name") == 0;
+}
+
+int
+pa_influx_write_record(FILE *out, const json_t *rec, char *err, size_t errsize)
+{
+	const char *measurement = measurement_for(pa_rec_kind(rec));
+	const char *instance = pa_rec_str(rec, "instance_id");
+	const char *tag[3], *tagname[3] = { "tenant", "service", "instance_id" };
+	char *tenant, *service;
+	const char *key;
+	json_t *v;
+	pa_usec_t ts;
+	int ntags = 2, nfields = 0;
+
+	if (measurement == NULL)
+		return 0;
+	if (pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(err, errsize, "field \"ts\" is missing or not a timestamp");
+		return -1;
+	}
+	/* Nanoseconds in an int64 reach from 1677 to 2262. */
+	if (ts > INT64_MAX / 1000 || ts < INT64_MIN / 1000) {
+		snprintf(err, errsize, "field \"ts\" is outside the nanosecond range of line protocol (years 1677 to 2262)");
+		return -1;
+	}
+	if (pa_tsdb_record_ids(rec, &tenant, &service, err, errsize) != 0)
+		return -1;
+	tag[0] = tenant;
+	tag[1] = service;
+	if (strcmp(measurement, "pa_usage") == 0) {
+		tag[2] = instance ? instance : "";
+		ntags = 3;
+	}
+
+	/* Check everything before writing, so a line is never half written. */
+	for (int i = 0; i < ntags; i++) {
+		const char *why = tag_problem(tag[i]);
+
+		if (why != NULL) {
+			snprintf(err, errsize, "tag %s value %s %s, which line protocol cannot carry",
+				 tagname[i], pa_quote(tag[i], strlen(tag[i])), why);
+			goto fail;
+		}
+	}
+	json_object_foreach((json_t *)rec, key, v) {
+		if (is_id_key(key))
+			continue;
+		if (json_is_string(v) && strchr(json_string_value(v), '\n') != NULL) {
+			snprintf(err, errsize, "field %s contains a newline, which line protocol cannot carry",
+				 key);
+			goto fail;
+		}
+		if (json_is_number(v) || json_is_string(v) || json_is_boolean(v))
+			nfields++;
+	}
+	if (nfields == 0) {
+		snprintf(err, errsize, "record has no fields to write");
+		goto fail;
+	}
+
+	put_escaped(out, measurement, ", ");
+	for (int i = 0; i < ntags; i++) {
+		fprintf(out, ",%s=", tagname[i]);
+		put_escaped(out, tag[i], ", =");
+	}
+	nfields = 0;
+	json_object_foreach((json_t *)rec, key, v) {
+		char num[40];
+
+		if (is_id_key(key) || !(json_is_number(v) || json_is_string(v) || json_is_boolean(v)))
+			continue;
+		fputc(nfields++ ? ',' : ' ', out);
+		put_escaped(out, key, ", =");
+		fputc('=', out);
+		if (json_is_number(v)) {
+			fputs(pa_tsdb_format_double(json_number_value(v), num, sizeof num), out);
+		} else if (json_is_boolean(v)) {
+			fputs(json_is_true(v) ? "true" : "false", out);
+		} else {
+			fputc('"', out);
+			put_escaped(out, json_string_value(v), "\"\\");
+			fputc('"', out);
+		}
+	}
+	fprintf(out, " %lld\n", (long long)ts * 1000);
+	free(tenant);
+	free(service);
+	return 1;
+fail:
+	free(tenant);
+	free(service);
+	return -1;
+}

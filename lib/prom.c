@@ -1,0 +1,644 @@
+#include "prom.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "ndjson.h"
+
+/* ---- Reading API responses ---- */
+
+struct series_ctx {
+	const char *where;
+	long lineno;
+	const struct pa_tsdb_map *map;
+	struct pa_tsdb_acc *acc;
+	const json_t *labels;
+	const char *desc;
+};
+
+static void
+reject_json(const struct series_ctx *s, const json_t *raw, const char *reason_class,
+	    const char *message)
+{
+	char *text = pa_tsdb_dump(raw);
+
+	pa_reject(s->where, s->lineno, text, strlen(text), reason_class, "%s", message);
+	free(text);
+}
+
+/* Reject one sample, keeping it with its labels in the rejects file. */
+static void
+reject_sample(const struct series_ctx *s, const json_t *sample, const char *reason_class,
+	      const char *why)
+{
+	json_t *raw = json_pack("{s:O,s:O}", "metric", s->labels, "value", sample);
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "series %s: %s", s->desc, why);
+	reject_json(s, raw, reason_class, msg);
+	json_decref(raw);
+}
+
+/*
+ * Convert a sample time in seconds to microseconds, rounded to the
+ * millisecond that Prometheus stores.  Returns -1 for a time that is not a
+ * number or lies beyond year 9999 either way.
+ */
+static int
+sample_time(const json_t *t, pa_usec_t *out)
+{
+	double sec = json_number_value(t);
+
+	if (!json_is_number(t) || !(fabs(sec) < 253402300800.0))
+		return -1;
+	*out = (pa_usec_t)llround(sec * 1000.0) * 1000;
+	return 0;
+}
+
+/*
+ * Parse one [time, "value"] pair.  Returns 0 with a finite value, or -1
+ * after rejecting the sample.
+ */
+static int
+parse_sample(const struct series_ctx *s, const json_t *sample, pa_usec_t *ts, double *v)
+{
+	const json_t *t = json_array_get(sample, 0);
+	const char *text = json_string_value(json_array_get(sample, 1));
+	char *end;
+	char why[160];
+
+	if (!json_is_array(sample) || json_array_size(sample) != 2 || !json_is_number(t) ||
+	    text == NULL) {
+		reject_sample(s, sample, "invalid sample",
+			      "invalid sample: expected [unix_time, \"value\"]");
+		return -1;
+	}
+	if (sample_time(t, ts) != 0) {
+		reject_sample(s, sample, "invalid sample", "sample time is beyond year 9999");
+		return -1;
+	}
+
+	errno = 0;
+	*v = strtod(text, &end);
+	if (end == text || *end != '\0') {
+		snprintf(why, sizeof why, "sample value %s is not a number", pa_quote(text, strlen(text)));
+		reject_sample(s, sample, "invalid sample", why);
+		return -1;
+	}
+	if (isnan(*v)) {
+		char when[40];
+
+		snprintf(why, sizeof why,
+			 "sample at %s is NaN (a stale marker or an undefined result such as 0/0)",
+			 pa_time_format(*ts, when, sizeof when));
+		reject_sample(s, sample, "NaN sample", why);
+		return -1;
+	}
+	if (isinf(*v)) {
+		char when[40];
+
+		snprintf(why, sizeof why, "sample at %s is %s, which no record field can hold",
+			 pa_time_format(*ts, when, sizeof when), *v > 0 ? "+Inf" : "-Inf");
+		reject_sample(s, sample, "infinite sample", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+add_gauge(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
+	  pa_usec_t ts, double v)
+{
+	if (m->conv == PA_CONV_MEMORY)
+		v /= s->map->memory_limit;
+	pa_tsdb_acc_add(s->acc, group, m->field, ts, v);
+}
+
+/*
+ * Turn counter samples into rates or increases.  A rate belongs to the
+ * later sample (as rate() reports at the end of its window); an increase
+ * belongs to the bucket starting at the earlier one.  A counter that went
+ * down was reset, and its new value is the increase.  An increase across a
+ * gap wider than the series' sample spacing (the series went stale for a
+ * while) is not attributed to one bucket and is rejected.
+ */
+static void
+add_counter(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
+	    size_t n, const pa_usec_t *ts, const double *v, const json_t *samples,
+	    const size_t *index)
+{
+	pa_usec_t spacing = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		pa_usec_t d = ts[i] - ts[i - 1];
+
+		if (d > 0 && (spacing == 0 || d < spacing))
+			spacing = d;
+	}
+
+	for (size_t i = 1; i < n; i++) {
+		double dv = v[i] >= v[i - 1] ? v[i] - v[i - 1] : v[i];
+		double dt = (double)(ts[i] - ts[i - 1]) / PA_USEC_PER_SEC;
+
+		if (dt <= 0)
+			continue;
+		if (m->conv == PA_CONV_INCREASE) {
+			if (ts[i] - ts[i - 1] > spacing + spacing / 2) {
+				char a[40], b[40], why[200];
+
+				snprintf(why, sizeof why,
+					 "no samples between %s and %s (the series went stale), so "
+					 "that increase is not attributed to a bucket",
+					 pa_time_format(ts[i - 1], a, sizeof a),
+					 pa_time_format(ts[i], b, sizeof b));
+				reject_sample(s, json_array_get(samples, index[i]), "stale gap", why);
+				continue;
+			}
+			pa_tsdb_acc_add(s->acc, group, m->field, ts[i - 1], dv);
+		} else if (m->conv == PA_CONV_CPU) {
+			pa_tsdb_acc_add(s->acc, group, m->field, ts[i], dv / dt / s->map->cpu_limit);
+		} else {
+			pa_tsdb_acc_add(s->acc, group, m->field, ts[i], dv / dt);
+		}
+	}
+}
+
+static const char *
+field_list(void)
+{
+	return "cpu_usage, memory_usage, network_io, requests, errors, complexity_sum, "
+	       "complexity_mean, bytes_in or bytes_out";
+}
+
+/*
+ * Decide which field a series fills.  --metric applies to every series;
+ * without it the __name__ table decides.  Returns 0, or -1 after rejecting.
+ */
+static int
+series_metric(const struct series_ctx *s, const json_t *series, struct pa_tsdb_metric *out)
+{
+	const char *name = json_string_value(json_object_get(s->labels, "__name__"));
+	const struct pa_tsdb_metric *m;
+	char msg[600];
+
+	if (s->map->metric >= 0) {
+		out->name = name;
+		out->field = (enum pa_tsdb_field)s->map->metric;
+		out->conv = PA_CONV_GAUGE;
+		return 0;
+	}
+	m = name ? pa_tsdb_metric_lookup(name) : NULL;
+	if (m != NULL) {
+		*out = *m;
+		return 0;
+	}
+	if (name == NULL)
+		snprintf(msg, sizeof msg,
+			 "series %s has no __name__ (the query applied a function such as "
+			 "rate()), so its field is unknown: give --metric FIELD (%s)",
+			 s->desc, field_list());
+	else
+		snprintf(msg, sizeof msg,
+			 "metric %s is not in the table of known names: give --metric FIELD (%s)",
+			 pa_quote(name, strlen(name)), field_list());
+	reject_json(s, series, "unknown metric", msg);
+	return -1;
+}
+
+static void
+read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen)
+{
+	const json_t *samples;
+	struct pa_tsdb_metric m;
+	char *raw, *sig;
+	int group;
+	size_t n;
+	pa_usec_t *ts;
+	double *v;
+	size_t *index;
+	char msg[600];
+
+	s->labels = json_object_get(series, "metric");
+	if (!json_is_object(s->labels)) {
+		pa_diag_count_read();
+		reject_json(s, series, "invalid series", "series without a \"metric\" object");
+		return;
+	}
+	s->desc = pa_tsdb_describe(json_string_value(json_object_get(s->labels, "__name__")),
+				   s->labels);
+
+	if (json_object_get(series, "histogram") || json_object_get(series, "histograms")) {
+		pa_diag_count_read();
+		snprintf(msg, sizeof msg, "series %s has native histogram samples, which pa does not read",
+			 s->desc);
+		reject_json(s, series, "native histogram", msg);
+		goto out;
+	}
+
+	/* The same label set twice in one result would count its samples twice. */
+	sig = json_dumps(s->labels, JSON_COMPACT | JSON_SORT_KEYS);
+	if (json_object_get(seen, sig) != NULL) {
+		pa_diag_count_read();
+		snprintf(msg, sizeof msg, "duplicate series %s: the same labels already appeared "
+			 "in this result, so these samples are not counted twice", s->desc);
+		reject_json(s, series, "duplicate series", msg);
+		free(sig);
+		goto out;
+	}
+	json_object_set_new(seen, sig, json_true());
+	free(sig);
+
+	if (series_metric(s, series, &m) != 0) {
+		pa_diag_count_read();
+		goto out;
+	}
+	if (m.conv == PA_CONV_MEMORY && s->map->memory_limit <= 0) {
+		pa_diag_count_read();
+		snprintf(msg, sizeof msg, "series %s is memory in bytes: give --memory-limit BYTES "
+			 "to make it a fraction of the instance limit", s->desc);
+		reject_json(s, series, "memory limit unknown", msg);
+		goto out;
+	}
+	if (m.conv != PA_CONV_GAUGE && m.conv != PA_CONV_MEMORY && !matrix) {
+		pa_diag_count_read();
+		snprintf(msg, sizeof msg, "series %s is a counter, and one sample has no rate: "
+			 "query a range (query_range) or wrap it in rate()", s->desc);
+		reject_json(s, series, "counter without range", msg);
+		goto out;
+	}
+
+	raw = pa_tsdb_dump(series);
+	group = pa_tsdb_acc_group(s->acc, s->labels, m.field, s->desc, raw, strlen(raw));
+	free(raw);
+	if (group < 0) {
+		pa_diag_count_read();
+		goto out;
+	}
+
+	if (matrix) {
+		samples = json_object_get(series, "values");
+	} else {
+		json_t *one = json_array();
+
+		json_array_append(one, json_object_get(series, "value"));
+		samples = one;
+	}
+	if (!json_is_array(samples)) {
+		pa_diag_count_read();
+		reject_json(s, series, "invalid series",
+			    matrix ? "series without a \"values\" array" : "series without a \"value\"");
+		goto out;
+	}
+
+	n = json_array_size(samples);
+	ts = calloc(n + 1, sizeof *ts);
+	v = calloc(n + 1, sizeof *v);
+	index = calloc(n + 1, sizeof *index);
+	if (ts == NULL || v == NULL || index == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	size_t good = 0;
+	pa_usec_t prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		pa_usec_t t;
+
+		if (sample_time(json_array_get(json_array_get(samples, i), 0), &t) == 0) {
+			if (i > 0)
+				pa_tsdb_acc_spacing(s->acc, group, t - prev);
+			prev = t;
+		}
+		pa_diag_count_read();
+		if (parse_sample(s, json_array_get(samples, i), &ts[good], &v[good]) != 0)
+			continue;
+		index[good++] = i;
+	}
+	if (m.conv == PA_CONV_GAUGE || m.conv == PA_CONV_MEMORY)
+		for (size_t i = 0; i < good; i++)
+			add_gauge(s, group, &m, ts[i], v[i]);
+	else
+		add_counter(s, group, &m, good, ts, v, samples, index);
+	free(ts);
+	free(v);
+	free(index);
+	if (!matrix)
+		json_decref((json_t *)samples);
+out:
+	free((char *)s->desc);
+	s->desc = NULL;
+}
+
+static void
+reject_doc(const char *where, long lineno, const char *doc, size_t len, const char *reason_class,
+	   const char *message)
+{
+	pa_diag_count_read();
+	pa_reject(where, lineno, doc, len, reason_class, "%s", message);
+}
+
+long
+pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
+	     const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	json_error_t jerr;
+	json_t *root;
+	char msg[600];
+	long emitted;
+
+	root = json_loadb(doc, len, 0, &jerr);
+	if (root == NULL) {
+		snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
+			   "invalid JSON", msg);
+		return -1;
+	}
+	emitted = pa_prom_read_json(where, lineno, root, doc, len, map, emit, ctx);
+	json_decref(root);
+	return emitted;
+}
+
+long
+pa_prom_read_json(const char *where, long lineno, const json_t *root, const char *doc,
+		  size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+{
+	json_t *data, *result, *warnings, *seen;
+	const char *status, *type;
+	struct series_ctx s;
+	char msg[600];
+	long emitted;
+	size_t i;
+	json_t *w;
+
+	status = json_string_value(json_object_get(root, "status"));
+	if (status == NULL) {
+		reject_doc(where, lineno, doc, len, "not a Prometheus response",
+			   "not a Prometheus API response: no \"status\" field");
+		return -1;
+	}
+	if (strcmp(status, "success") != 0) {
+		const char *etype = json_string_value(json_object_get(root, "errorType"));
+		const char *error = json_string_value(json_object_get(root, "error"));
+
+		snprintf(msg, sizeof msg, "Prometheus returned an error (%s): %s",
+			 etype ? etype : status, error ? error : "no message");
+		reject_doc(where, lineno, doc, len, "Prometheus error response", msg);
+		return -1;
+	}
+
+	warnings = json_object_get(root, "warnings");
+	json_array_foreach(warnings, i, w)
+		if (json_is_string(w))
+			pa_warn("%s:%ld: Prometheus warning: %s", where, lineno, json_string_value(w));
+
+	data = json_object_get(root, "data");
+	type = json_string_value(json_object_get(data, "resultType"));
+	result = json_object_get(data, "result");
+	if (type == NULL || !json_is_array(result)) {
+		reject_doc(where, lineno, doc, len, "not a Prometheus response",
+			   "not a query result: no \"data.resultType\" and \"data.result\"");
+		return -1;
+	}
+	if (strcmp(type, "vector") != 0 && strcmp(type, "matrix") != 0) {
+		snprintf(msg, sizeof msg, "result type %s has no series: query an instant vector "
+			 "or a range of one", pa_quote(type, strlen(type)));
+		reject_doc(where, lineno, doc, len, "scalar result", msg);
+		return -1;
+	}
+	if (json_array_size(result) == 0) {
+		pa_warn("%s:%ld: the query result is empty: no series matched", where, lineno);
+		return 0;
+	}
+
+	s.where = where;
+	s.lineno = lineno;
+	s.map = map;
+	s.acc = pa_tsdb_acc_new(map, where, lineno);
+	seen = json_object();
+	json_array_foreach(result, i, w)
+		read_series(&s, w, strcmp(type, "matrix") == 0, seen);
+	emitted = pa_tsdb_acc_finish(s.acc, emit, ctx);
+	json_decref(seen);
+	return emitted;
+}
+
+/* ---- Writing OpenMetrics ---- */
+
+char *
+pa_tsdb_format_double(double v, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.12g", v);
+	v = strtod(buf, NULL);
+	if (v == 0) {
+		snprintf(buf, size, "0");
+		return buf;
+	}
+	if (fabs(v) < 9007199254740992.0 && v == floor(v)) {
+		snprintf(buf, size, "%.0f", v);
+		return buf;
+	}
+	for (int prec = 1; prec <= 12; prec++) {
+		snprintf(buf, size, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
+/* A gauge family and the record fields it is filled from. */
+struct family {
+	const char *name;
+	const char *help;
+	const char *kind;
+	const char *field[3];		/* one field, or point, lower and upper */
+};
+
+static const char *const bounds[3] = { "point", "lower", "upper" };
+
+static const struct family families[] = {
+	{ "pa_bucket_requests", "Requests in the bucket that starts at the sample time.",
+	  "bucket", { "requests" } },
+	{ "pa_bucket_errors", "Failed requests in the bucket.", "bucket", { "errors" } },
+	{ "pa_bucket_work", "Work in the bucket: the sum of request complexity (1 is a typical request).",
+	  "bucket", { "complexity_sum" } },
+	{ "pa_bucket_complexity", "Mean request complexity in the bucket.",
+	  "bucket", { "complexity_mean" } },
+	{ "pa_bucket_request_bytes", "Request payload bytes in the bucket.", "bucket", { "bytes_in" } },
+	{ "pa_bucket_response_bytes", "Response bytes in the bucket.", "bucket", { "bytes_out" } },
+	{ "pa_forecast_requests", "Forecast requests per bucket; bound is point, lower or upper.",
+	  "forecast", { "predicted_volume", "volume_lower", "volume_upper" } },
+	{ "pa_forecast_complexity", "Forecast mean complexity per bucket; bound is point, lower or upper.",
+	  "forecast", { "predicted_complexity", "complexity_lower", "complexity_upper" } },
+	{ "pa_usage_cpu_ratio", "CPU use as a fraction of the instance limit.", "usage", { "cpu_usage" } },
+	{ "pa_usage_memory_ratio", "Memory use as a fraction of the instance limit.",
+	  "usage", { "memory_usage" } },
+	{ "pa_usage_network_bytes_per_second", "Network traffic of the instance.",
+	  "usage", { "network_io" } },
+};
+
+#define NFAMILIES (sizeof families / sizeof families[0])
+
+struct pa_om_writer {
+	FILE *f[NFAMILIES];
+	char *buf[NFAMILIES];
+	size_t size[NFAMILIES];
+};
+
+struct pa_om_writer *
+pa_om_writer_new(void)
+{
+	struct pa_om_writer *w = calloc(1, sizeof *w);
+
+	if (w == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	for (size_t i = 0; i < NFAMILIES; i++) {
+		w->f[i] = open_memstream(&w->buf[i], &w->size[i]);
+		if (w->f[i] == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+	}
+	return w;
+}
+
+static void
+put_label(FILE *f, const char *name, const char *value, int first)
+{
+	fprintf(f, "%s%s=\"", first ? "" : ",", name);
+	for (const char *p = value; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '"')
+			fputs("\\\"", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* Seconds with up to microsecond digits, trailing zeros dropped. */
+static void
+put_seconds(FILE *f, pa_usec_t t)
+{
+	long long sec = t / PA_USEC_PER_SEC, usec = t % PA_USEC_PER_SEC;
+	char frac[8];
+	int n;
+
+	if (usec < 0) {
+		sec -= 1;
+		usec += PA_USEC_PER_SEC;
+	}
+	if (usec == 0) {
+		fprintf(f, "%lld", sec);
+		return;
+	}
+	n = snprintf(frac, sizeof frac, "%06lld", usec);
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = '\0';
+	fprintf(f, "%lld.%s", sec, frac);
+}
+
+/*
+ * pa-score writes bytes_in 0 with bytes_in_known 0 when no request carried
+ * a size; that 0 means unknown and is not written.
+ */
+static int
+byte_count_known(const json_t *rec, const char *field)
+{
+	char known[32];
+	double n;
+
+	if (strcmp(field, "bytes_in") != 0 && strcmp(field, "bytes_out") != 0)
+		return 1;
+	snprintf(known, sizeof known, "%s_known", field);
+	return pa_rec_num(rec, known, &n) != 1 || n > 0;
+}
+
+int
+pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, size_t errsize)
+{
+	const char *kind = pa_rec_kind(rec);
+	const char *instance = pa_rec_str(rec, "instance_id");
+	char *tenant, *service;
+	pa_usec_t ts;
+	int known = 0;
+
+	for (size_t i = 0; i < NFAMILIES; i++)
+		if (kind != NULL && strcmp(kind, families[i].kind) == 0)
+			known = 1;
+	if (!known)
+		return 0;
+
+	if (pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(err, errsize, "field \"ts\" is missing or not a timestamp");
+		return -1;
+	}
+	if (strcmp(kind, "usage") == 0 && (instance == NULL || *instance == '\0')) {
+		snprintf(err, errsize, "usage record has no instance_id");
+		return -1;
+	}
+	/* Check every value before writing any, so a record is never half written. */
+	for (size_t i = 0; i < NFAMILIES; i++) {
+		double v;
+
+		if (strcmp(kind, families[i].kind) != 0)
+			continue;
+		for (int b = 0; b < 3 && families[i].field[b] != NULL; b++) {
+			if (pa_rec_num(rec, families[i].field[b], &v) < 0) {
+				snprintf(err, errsize, "field \"%s\" is not a finite number",
+					 families[i].field[b]);
+				return -1;
+			}
+		}
+	}
+	if (pa_tsdb_record_ids(rec, &tenant, &service, err, errsize) != 0)
+		return -1;
+
+	for (size_t i = 0; i < NFAMILIES; i++) {
+		if (strcmp(kind, families[i].kind) != 0)
+			continue;
+		for (int b = 0; b < 3 && families[i].field[b] != NULL; b++) {
+			char num[40];
+			double v;
+
+			if (pa_rec_num(rec, families[i].field[b], &v) != 1 ||
+			    !byte_count_known(rec, families[i].field[b]))
+				continue;
+			fputs(families[i].name, w->f[i]);
+			fputc('{', w->f[i]);
+			put_label(w->f[i], "tenant", tenant, 1);
+			put_label(w->f[i], "service", service, 0);
+			if (strcmp(kind, "usage") == 0)
+				put_label(w->f[i], "instance_id", instance, 0);
+			if (families[i].field[1] != NULL)
+				put_label(w->f[i], "bound", bounds[b], 0);
+			fprintf(w->f[i], "} %s ", pa_tsdb_format_double(v, num, sizeof num));
+			put_seconds(w->f[i], ts);
+			fputc('\n', w->f[i]);
+		}
+	}
+	free(tenant);
+	free(service);
+	return 1;
+}
+
+int
+pa_om_writer_finish(struct pa_om_writer *w, FILE *out)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < NFAMILIES; i++) {
+		if (fclose(w->f[i]) != 0)
+			pa_die(PA_EXIT_IO, "out of memory");
+		if (w->size[i] > 0) {
+			fprintf(out, "# TYPE %s gauge\n# HELP %s %s\n", families[i].name,
+				families[i].name, families[i].help);
+			if (fwrite(w->buf[i], 1, w->size[i], out) != w->size[i])
+				rc = -1;
+		}
+		free(w->buf[i]);
+	}
+	fputs("# EOF\n", out);
+	free(w);
+	return ferror(out) ? -1 : rc;
+}

@@ -1,0 +1,796 @@
+#include "tsdb.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "influx.h"
+#include "ndjson.h"
+#include "opts.h"
+#include "prom.h"
+
+static const char *const field_names[PA_TSDB_F_NFIELDS] = {
+	"cpu_usage", "memory_usage", "network_io",
+	"requests", "errors", "complexity_sum", "complexity_mean", "bytes_in", "bytes_out",
+};
+
+static const char *const key_names[PA_TSDB_K_NKEYS] = { "tenant", "service", "instance_id" };
+
+/* Labels tried in order when --label does not name one. */
+static const char *const default_labels[PA_TSDB_K_NKEYS][4] = {
+	{ "tenant", "namespace", NULL },
+	{ "service", "container", "job", NULL },
+	{ "instance_id", "pod", "instance", NULL },
+};
+
+static const struct pa_tsdb_metric metric_table[] = {
+	{ "container_cpu_usage_seconds_total", PA_TSDB_F_CPU_USAGE, PA_CONV_CPU },
+	{ "container_memory_working_set_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
+	{ "container_memory_usage_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
+	{ "container_network_receive_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
+	{ "container_network_transmit_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
+	{ "http_requests_total", PA_TSDB_F_REQUESTS, PA_CONV_INCREASE },
+	{ "pa_usage_cpu_ratio", PA_TSDB_F_CPU_USAGE, PA_CONV_GAUGE },
+	{ "pa_usage_memory_ratio", PA_TSDB_F_MEMORY_USAGE, PA_CONV_GAUGE },
+	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_CONV_GAUGE },
+	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_CONV_GAUGE },
+	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_CONV_GAUGE },
+	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
+	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
+	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_CONV_GAUGE },
+	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_CONV_GAUGE },
+};
+
+void
+pa_tsdb_map_init(struct pa_tsdb_map *map)
+{
+	memset(map, 0, sizeof *map);
+	map->metric = -1;
+	map->cpu_limit = 1.0;
+	map->input = -1;
+}
+
+int
+pa_tsdb_map_label(struct pa_tsdb_map *map, const char *arg, char *err, size_t errsize)
+{
+	const char *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq[1] == '\0') {
+		snprintf(err, errsize, "invalid --label %s: expected FIELD=LABEL, such as tenant=namespace",
+			 pa_quote(arg, strlen(arg)));
+		return -1;
+	}
+	for (int k = 0; k < PA_TSDB_K_NKEYS; k++) {
+		if (strlen(key_names[k]) == (size_t)(eq - arg) &&
+		    strncmp(arg, key_names[k], (size_t)(eq - arg)) == 0) {
+			map->label[k] = eq + 1;
+			return 0;
+		}
+	}
+	snprintf(err, errsize, "invalid --label %s: FIELD must be tenant, service or instance_id",
+		 pa_quote(arg, strlen(arg)));
+	return -1;
+}
+
+int
+pa_tsdb_field_lookup(const char *name)
+{
+	for (int f = 0; f < PA_TSDB_F_NFIELDS; f++)
+		if (strcmp(name, field_names[f]) == 0)
+			return f;
+	return -1;
+}
+
+const char *
+pa_tsdb_field_name(enum pa_tsdb_field f)
+{
+	assert(f < PA_TSDB_F_NFIELDS);
+	return field_names[f];
+}
+
+const struct pa_tsdb_metric *
+pa_tsdb_metric_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof metric_table / sizeof metric_table[0]; i++)
+		if (strcmp(name, metric_table[i].name) == 0)
+			return &metric_table[i];
+	return NULL;
+}
+
+static int
+is_usage_field(enum pa_tsdb_field f)
+{
+	return f <= PA_TSDB_F_NETWORK_IO;
+}
+
+char *
+pa_tsdb_dump(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+
+	if (s == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return s;
+}
+
+static void
+put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+char *
+pa_tsdb_describe(const char *name, const json_t *labels)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	const char *key;
+	const json_t *v;
+	int first = 1;
+
+	if (f == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	if (name != NULL)
+		fputs(name, f);
+	fputc('{', f);
+	json_object_foreach((json_t *)labels, key, v) {
+		if (strcmp(key, "__name__") == 0 || !json_is_string(v))
+			continue;
+		fprintf(f, "%s%s=\"", first ? "" : ",", key);
+		put_escaped(f, json_string_value(v));
+		fputc('"', f);
+		first = 0;
+	}
+	fputc('}', f);
+	if (fclose(f) != 0)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return buf;
+}
+
+/* ---- Accumulator ---- */
+
+struct group {
+	int usage;			/* usage record, else bucket */
+	char *key[PA_TSDB_K_NKEYS];
+	char *tenant_service_name;	/* "TENANT/SERVICE" */
+	char *desc;			/* first series seen, for messages */
+	pa_usec_t spacing;		/* smallest gap noted by the reader, or 0 */
+};
+
+struct entry {
+	int group;
+	pa_usec_t ts;
+	double val[PA_TSDB_F_NFIELDS];
+	unsigned have;			/* bit per field */
+};
+
+struct pa_tsdb_acc {
+	const struct pa_tsdb_map *map;
+	const char *where;
+	long lineno;
+	struct group *groups;
+	size_t ngroups, group_cap;
+	struct entry *entries;
+	size_t nentries, entry_cap;
+	json_t *group_index;		/* group key -> index into groups */
+	json_t *entry_index;		/* "group ts" -> index into entries */
+};
+
+struct pa_tsdb_acc *
+pa_tsdb_acc_new(const struct pa_tsdb_map *map, const char *where, long lineno)
+{
+	struct pa_tsdb_acc *acc = calloc(1, sizeof *acc);
+
+	if (acc == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	acc->map = map;
+	acc->where = where;
+	acc->lineno = lineno;
+	acc->group_index = json_object();
+	acc->entry_index = json_object();
+	return acc;
+}
+
+static void *
+grow(void *p, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 64;
+	p = realloc(p, *cap * size);
+	if (p == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return p;
+}
+
+/*
+ * Find the label for key k, storing its name in *used.  Returns the value,
+ * or NULL when no candidate label is present.
+ */
+static const char *
+find_label(const struct pa_tsdb_map *map, const json_t *labels, int k, const char **used)
+{
+	if (map->label[k] != NULL) {
+		*used = map->label[k];
+		return json_string_value(json_object_get(labels, map->label[k]));
+	}
+	for (int i = 0; default_labels[k][i] != NULL; i++) {
+		const char *v = json_string_value(json_object_get(labels, default_labels[k][i]));
+
+		if (v != NULL) {
+			*used = default_labels[k][i];
+			return v;
+		}
+	}
+	*used = NULL;
+	return NULL;
+}
+
+static const char *
+bad_value_reason(int k, const char *v)
+{
+	if (*v == '\0')
+		return "is empty";
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return "contains a control character (such as a newline)";
+	if (k == PA_TSDB_K_TENANT && strchr(v, '/') != NULL)
+		return "contains '/', which separates tenant from service";
+	return NULL;
+}
+
+static void
+tried_list(char *buf, size_t size, int k)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; default_labels[k][i] != NULL && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ", " : "", default_labels[k][i]);
+}
+
+int
+pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_field field,
+		  const char *desc, const char *raw, size_t rawlen)
+{
+	const char *val[PA_TSDB_K_NKEYS] = { NULL, NULL, NULL };
+	int usage = is_usage_field(field);
+	int nkeys = usage ? PA_TSDB_K_NKEYS : PA_TSDB_K_INSTANCE_ID;
+	char *gkey = NULL;
+	size_t gsize = 0;
+	FILE *f;
+	json_t *idx;
+	struct group *g;
+
+	for (int k = 0; k < nkeys; k++) {
+		const char *used, *why;
+
+		val[k] = find_label(acc->map, labels, k, &used);
+		if (val[k] == NULL) {
+			char tried[80];
+
+			tried_list(tried, sizeof tried, k);
+			if (acc->map->label[k] != NULL)
+				pa_reject(acc->where, acc->lineno, raw, rawlen, "missing label",
+					  "series %s has no label %s for %s", desc,
+					  pa_quote(used, strlen(used)), key_names[k]);
+			else
+				pa_reject(acc->where, acc->lineno, raw, rawlen, "missing label",
+					  "series %s has no label for %s (looked for %s): give --label %s=LABEL",
+					  desc, key_names[k], tried, key_names[k]);
+			return -1;
+		}
+		why = bad_value_reason(k, val[k]);
+		if (why != NULL) {
+			pa_reject(acc->where, acc->lineno, raw, rawlen, "invalid label value",
+				  "series %s: label %s value %s %s", desc, used,
+				  pa_quote(val[k], strlen(val[k])), why);
+			return -1;
+		}
+	}
+
+	/* The unit separator cannot occur in a value: control characters were rejected. */
+	f = open_memstream(&gkey, &gsize);
+	if (f == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	fprintf(f, "%c\x1f%s\x1f%s\x1f%s", usage ? 'u' : 'b', val[0], val[1], val[2] ? val[2] : "");
+	if (fclose(f) != 0)
+		pa_die(PA_EXIT_IO, "out of memory");
+
+	idx = json_object_get(acc->group_index, gkey);
+	if (idx != NULL) {
+		free(gkey);
+		return (int)json_integer_value(idx);
+	}
+	json_object_set_new(acc->group_index, gkey, json_integer((json_int_t)acc->ngroups));
+	free(gkey);
+
+	acc->groups = grow(acc->groups, &acc->group_cap, acc->ngroups, sizeof *acc->groups);
+	g = &acc->groups[acc->ngroups];
+	memset(g, 0, sizeof *g);
+	g->usage = usage;
+	for (int k = 0; k < nkeys; k++)
+		g->key[k] = strdup(val[k]);
+	g->desc = strdup(desc);
+	g->tenant_service_name = malloc(strlen(val[0]) + strlen(val[1]) + 2);
+	if (g->tenant_service_name == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	snprintf(g->tenant_service_name, strlen(val[0]) + strlen(val[1]) + 2, "%s/%s", val[0], val[1]);
+	return (int)acc->ngroups++;
+}
+
+void
+pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
+		pa_usec_t ts, double value)
+{
+	char key[64];
+	json_t *idx;
+	struct entry *e;
+
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
+	assert(is_usage_field(field) == acc->groups[group].usage);
+
+	snprintf(key, sizeof key, "%d %lld", group, (long long)ts);
+	idx = json_object_get(acc->entry_index, key);
+	if (idx != NULL) {
+		e = &acc->entries[json_integer_value(idx)];
+	} else {
+		json_object_set_new(acc->entry_index, key, json_integer((json_int_t)acc->nentries));
+		acc->entries = grow(acc->entries, &acc->entry_cap, acc->nentries, sizeof *acc->entries);
+		e = &acc->entries[acc->nentries++];
+		memset(e, 0, sizeof *e);
+		e->group = group;
+		e->ts = ts;
+	}
+	e->val[field] += value;
+	e->have |= 1u << field;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return (x->ts > y->ts) - (x->ts < y->ts);
+}
+
+static void
+set_ids(json_t *rec, const struct group *g)
+{
+	if (g->usage)
+		json_object_set_new(rec, "instance_id", json_string(g->key[PA_TSDB_K_INSTANCE_ID]));
+	json_object_set_new(rec, "tenant", json_string(g->key[PA_TSDB_K_TENANT]));
+	json_object_set_new(rec, "service", json_string(g->key[PA_TSDB_K_SERVICE]));
+	json_object_set_new(rec, "tenant_service_name", json_string(g->tenant_service_name));
+}
+
+static json_t *
+usage_record(const struct group *g, const struct entry *e)
+{
+	json_t *rec = json_object();
+
+	json_object_set_new(rec, "kind", json_string("usage"));
+	pa_rec_set_time(rec, "ts", e->ts);
+	set_ids(rec, g);
+	for (int f = PA_TSDB_F_CPU_USAGE; f <= PA_TSDB_F_NETWORK_IO; f++) {
+		if (e->have & (1u << f))
+			pa_rec_set_num(rec, field_names[f], e->val[f]);
+		else
+			json_object_set_new(rec, field_names[f], json_null());
+	}
+	return rec;
+}
+
+/*
+ * Give a bucket entry its complexity sum.  A bucket without complexity
+ * series counts every request as typical (complexity 1), which is what
+ * complexity 1.0 means.
+ */
+static void
+bucket_complexity_sum(struct entry *e)
+{
+	unsigned sum_bit = 1u << PA_TSDB_F_COMPLEXITY_SUM;
+
+	if (e->have & sum_bit)
+		return;
+	if (e->have & (1u << PA_TSDB_F_COMPLEXITY_MEAN))
+		e->val[PA_TSDB_F_COMPLEXITY_SUM] = e->val[PA_TSDB_F_COMPLEXITY_MEAN] * e->val[PA_TSDB_F_REQUESTS];
+	else
+		e->val[PA_TSDB_F_COMPLEXITY_SUM] = e->val[PA_TSDB_F_REQUESTS];
+	e->have |= sum_bit;
+}
+
+static json_t *
+bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
+{
+	json_t *rec = json_object();
+	double requests = e->val[PA_TSDB_F_REQUESTS];
+	double csum = e->val[PA_TSDB_F_COMPLEXITY_SUM];
+
+	json_object_set_new(rec, "kind", json_string("bucket"));
+	pa_rec_set_time(rec, "ts", e->ts);
+	pa_rec_set_num(rec, "step_s", (double)step / PA_USEC_PER_SEC);
+	set_ids(rec, g);
+	pa_rec_set_num(rec, "requests", requests);
+	if (e->have & (1u << PA_TSDB_F_ERRORS))
+		pa_rec_set_num(rec, "errors", e->val[PA_TSDB_F_ERRORS]);
+	pa_rec_set_num(rec, "complexity_sum", csum);
+	pa_rec_set_num(rec, "complexity_mean", requests > 0 ? csum / requests : 0.0);
+	if (e->have & (1u << PA_TSDB_F_BYTES_IN))
+		pa_rec_set_num(rec, "bytes_in", e->val[PA_TSDB_F_BYTES_IN]);
+	if (e->have & (1u << PA_TSDB_F_BYTES_OUT))
+		pa_rec_set_num(rec, "bytes_out", e->val[PA_TSDB_F_BYTES_OUT]);
+	return rec;
+}
+
+static void
+emit_record(json_t *rec, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	emit(rec, ctx);
+	json_decref(rec);
+	(*emitted)++;
+}
+
+/*
+ * Emit the buckets of one group, entries[0..n) sorted by time.  Each
+ * sample belongs to the bucket of width step that contains it, so samples
+ * taken at unaligned times land on bucket starts, and samples finer than
+ * the step add up (per-minute counts with --step 1h make hourly buckets).
+ */
+static void
+emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry *entries,
+	     size_t n, pa_usec_t step, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	struct entry cur;
+	int open = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct entry *e = &entries[i];
+		pa_usec_t start = pa_bucket_start(e->ts, step);
+
+		if (!(e->have & (1u << PA_TSDB_F_REQUESTS))) {
+			char when[40];
+
+			pa_time_format(e->ts, when, sizeof when);
+			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
+				  "bucket without requests",
+				  "series %s at %s has no requests sample, so no bucket is written",
+				  g->desc, when);
+			continue;
+		}
+		bucket_complexity_sum(e);
+
+		if (open && start != cur.ts) {
+			emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
+			open = 0;
+		}
+		if (!open) {
+			cur = *e;
+			cur.ts = start;
+			open = 1;
+			continue;
+		}
+		for (int f = 0; f < PA_TSDB_F_NFIELDS; f++)
+			if (e->have & (1u << f))
+				cur.val[f] += e->val[f];
+		cur.have |= e->have;
+	}
+	if (open)
+		emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
+}
+
+/* The smallest gap between the group's samples, which are sorted; 0 with one sample. */
+static pa_usec_t
+sample_spacing(const struct entry *e, size_t n)
+{
+	pa_usec_t gap = 0;
+
+	for (size_t i = 1; i < n; i++) {
+		pa_usec_t d = e[i].ts - e[i - 1].ts;
+
+		if (d > 0 && (gap == 0 || d < gap))
+			gap = d;
+	}
+	return gap;
+}
+
+void
+pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap)
+{
+	struct group *g;
+
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
+	g = &acc->groups[group];
+	if (gap > 0 && (g->spacing == 0 || gap < g->spacing))
+		g->spacing = gap;
+}
+
+long
+pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
+{
+	long emitted = 0;
+	size_t i = 0;
+
+	if (acc->nentries > 0)
+		qsort(acc->entries, acc->nentries, sizeof *acc->entries, entry_cmp);
+	while (i < acc->nentries) {
+		const struct group *g = &acc->groups[acc->entries[i].group];
+		size_t end = i;
+		pa_usec_t step = acc->map->step;
+
+		while (end < acc->nentries && acc->entries[end].group == acc->entries[i].group)
+			end++;
+
+		if (!g->usage && step == 0) {
+			step = sample_spacing(acc->entries + i, end - i);
+			if (g->spacing > 0 && (step == 0 || g->spacing < step))
+				step = g->spacing;
+		}
+		if (!g->usage && step == 0) {
+			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "unknown step",
+				  "series %s has one sample, so the bucket width is unknown: give --step",
+				  g->desc);
+			i = end;
+			continue;
+		}
+
+		if (g->usage) {
+			for (; i < end; i++)
+				emit_record(usage_record(g, &acc->entries[i]), emit, ctx, &emitted);
+		} else {
+			emit_buckets(acc, g, acc->entries + i, end - i, step, emit, ctx, &emitted);
+			i = end;
+		}
+	}
+	pa_tsdb_acc_free(acc);
+	return emitted;
+}
+
+void
+pa_tsdb_acc_free(struct pa_tsdb_acc *acc)
+{
+	if (acc == NULL)
+		return;
+	for (size_t i = 0; i < acc->ngroups; i++) {
+		for (int k = 0; k < PA_TSDB_K_NKEYS; k++)
+			free(acc->groups[i].key[k]);
+		free(acc->groups[i].desc);
+		free(acc->groups[i].tenant_service_name);
+	}
+	free(acc->groups);
+	free(acc->entries);
+	json_decref(acc->group_index);
+	json_decref(acc->entry_index);
+	free(acc);
+}
+
+int
+pa_tsdb_record_ids(const json_t *rec, char **tenant, char **service, char *err, size_t errsize)
+{
+	const char *t = pa_rec_str(rec, "tenant"), *s = pa_rec_str(rec, "service");
+	const char *tsn = pa_rec_str(rec, "tenant_service_name");
+
+	if (t != NULL && s != NULL) {
+		*tenant = strdup(t);
+		*service = strdup(s);
+	} else if (tsn != NULL && strchr(tsn, '/') != NULL) {
+		const char *slash = strchr(tsn, '/');
+
+		*tenant = strndup(tsn, (size_t)(slash - tsn));
+		*service = strdup(slash + 1);
+	} else {
+		snprintf(err, errsize, "record has no tenant and service, nor a tenant_service_name TENANT/SERVICE");
+		return -1;
+	}
+	if (**tenant == '\0' || **service == '\0') {
+		snprintf(err, errsize, "tenant or service is empty");
+		free(*tenant);
+		free(*service);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Output ---- */
+
+int
+pa_tsdb_format_parse(const char *s, enum pa_tsdb_format *out)
+{
+	if (strcmp(s, "ndjson") == 0)
+		*out = PA_TSDB_NDJSON;
+	else if (strcmp(s, "openmetrics") == 0)
+		*out = PA_TSDB_OPENMETRICS;
+	else if (strcmp(s, "influx") == 0)
+		*out = PA_TSDB_INFLUX;
+	else
+		return -1;
+	return 0;
+}
+
+struct pa_tsdb_out {
+	enum pa_tsdb_format format;
+	struct pa_om_writer *om;
+	long skipped;			/* records of kinds without a form */
+	char skipped_kind[32];		/* the first such kind, for the message */
+};
+
+struct pa_tsdb_out *
+pa_tsdb_out_new(enum pa_tsdb_format format)
+{
+	struct pa_tsdb_out *out = calloc(1, sizeof *out);
+
+	if (out == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	out->format = format;
+	if (format == PA_TSDB_OPENMETRICS)
+		out->om = pa_om_writer_new();
+	return out;
+}
+
+static const char *
+format_name(enum pa_tsdb_format f)
+{
+	switch (f) {
+	case PA_TSDB_OPENMETRICS:
+		return "openmetrics";
+	case PA_TSDB_INFLUX:
+		return "influx";
+	default:
+		return "ndjson";
+	}
+}
+
+void
+pa_tsdb_out_record(struct pa_tsdb_out *out, const json_t *rec)
+{
+	char err[200];
+	int r;
+
+	if (out->format == PA_TSDB_NDJSON) {
+		pa_out_json(rec);
+		return;
+	}
+
+	if (out->format == PA_TSDB_OPENMETRICS) {
+		r = pa_om_write_record(out->om, rec, err, sizeof err);
+	} else {
+		char *buf = NULL;
+		size_t size = 0;
+		FILE *f = open_memstream(&buf, &size);
+
+		if (f == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		r = pa_influx_write_record(f, rec, err, sizeof err);
+		if (fclose(f) != 0)
+			pa_die(PA_EXIT_IO, "out of memory");
+		pa_out_write(buf, size);
+		free(buf);
+	}
+
+	if (r == 0) {
+		const char *kind = pa_rec_kind(rec);
+
+		if (out->skipped++ == 0)
+			snprintf(out->skipped_kind, sizeof out->skipped_kind, "%s", kind ? kind : "(none)");
+	} else if (r < 0) {
+		const char *tsn = pa_rec_str(rec, "tenant_service_name");
+
+		pa_warn("%s record for %s not written as %s: %s", pa_rec_kind(rec),
+			tsn ? pa_quote(tsn, strlen(tsn)) : "(no tenant_service_name)",
+			format_name(out->format), err);
+	}
+}
+
+void
+pa_tsdb_out_finish(struct pa_tsdb_out *out)
+{
+	if (out == NULL)
+		return;
+	if (out->om != NULL) {
+		char *buf = NULL;
+		size_t size = 0;
+		FILE *f = open_memstream(&buf, &size);
+
+		if (f == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		pa_om_writer_finish(out->om, f);
+		if (fclose(f) != 0)
+			pa_die(PA_EXIT_IO, "out of memory");
+		pa_out_write(buf, size);
+		free(buf);
+	}
+	if (out->skipped > 0)
+		pa_warn("%ld records not written: %s output has no form for their kind (first: %s)",
+			out->skipped, format_name(out->format), out->skipped_kind);
+	free(out);
+}
+
+void
+pa_tsdb_emit_stdout(const json_t *rec, void *ctx)
+{
+	(void)ctx;
+	pa_out_json(rec);
+}
+
+/* The --output-format writer, made when the first record arrives. */
+static enum pa_tsdb_format output_format = PA_TSDB_NDJSON;
+static struct pa_tsdb_out *output;
+
+static void
+output_hook(const json_t *rec, void *ctx)
+{
+	(void)ctx;
+	if (output == NULL)
+		output = pa_tsdb_out_new(output_format);
+	pa_tsdb_out_record(output, rec);
+}
+
+void
+pa_tsdb_output_option(const char *arg)
+{
+	if (pa_tsdb_format_parse(arg, &output_format) != 0)
+		pa_usage_error("invalid value for --output-format: %s (use ndjson, openmetrics or influx)",
+			       pa_quote(arg, strlen(arg)));
+	pa_out_set_record_hook(output_format == PA_TSDB_NDJSON ? NULL : output_hook, NULL);
+}
+
+void
+pa_tsdb_output_finish(void)
+{
+	if (output_format == PA_TSDB_NDJSON)
+		return;
+	pa_out_set_record_hook(NULL, NULL);
+	if (output == NULL)
+		output = pa_tsdb_out_new(output_format);
+	pa_tsdb_out_finish(output);
+	output = NULL;
+}
+
+int
+pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg)
+{
+	char err[200];
+
+	switch (c) {
+	case 'f':
+		if (strcmp(arg, "prometheus") == 0)
+			map->input = PA_TSDB_IN_PROMETHEUS;
+		else if (strcmp(arg, "influxdb") == 0)
+			map->input = PA_TSDB_IN_INFLUXDB;
+		else
+			map->input = -1;
+		return map->input >= 0;
+	case PA_OPT_TSDB_LABEL:
+		if (pa_tsdb_map_label(map, arg, err, sizeof err) != 0)
+			pa_usage_error("%s", err);
+		return 1;
+	case PA_OPT_TSDB_METRIC:
+		map->metric = pa_tsdb_field_lookup(arg);
+		if (map->metric < 0)
+			pa_usage_error("invalid value for --metric: %s (use cpu_usage, memory_usage, "
+				       "network_io, requests, errors, complexity_sum, complexity_mean, "
+				       "bytes_in or bytes_out)", pa_quote(arg, strlen(arg)));
+		return 1;
+	case PA_OPT_TSDB_CPU_LIMIT:
+		map->cpu_limit = pa_opt_double("--cpu-limit", arg, 0.001, 1e6);
+		return 1;
+	case PA_OPT_TSDB_MEMORY_LIMIT:
+		map->memory_limit = pa_opt_double("--memory-limit", arg, 1, 1e18);
+		return 1;
+	}
+	return 0;
+}

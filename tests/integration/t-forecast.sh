@@ -1,0 +1,111 @@
+#!/bin/sh
+# pa-forecast on real series: the 1998 World Cup site's requests per hour
+# and New York taxi passengers per half hour.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+need_shared forecast-real-series || finish
+
+# Hourly buckets from per-minute counts; the CSV is sorted by time.
+awk -F, 'NR > 1 {
+	hour = substr($1, 1, 10) "T" substr($1, 12, 2) ":00:00Z"
+	if (hour != last && last != "") {
+		printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":3600,\"tenant_service_name\":\"wc98/www\",\"requests\":%d}\n", last, sum
+		sum = 0
+	}
+	last = hour
+	sum += $2
+}' "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" >"$T_TMP/wc98.ndjson"
+
+# Four weeks of history ending 1998-06-20, and the day after it.
+grep -n '"ts":"1998-06-20T00:00:00Z"' "$T_TMP/wc98.ndjson" | cut -d: -f1 >"$T_TMP/cut"
+cut=$(cat "$T_TMP/cut")
+head -n $((cut - 1)) "$T_TMP/wc98.ndjson" | tail -n 672 >"$T_TMP/train.ndjson"
+head -n $((cut + 23)) "$T_TMP/wc98.ndjson" | tail -n 24 >"$T_TMP/actual.ndjson"
+pa-forecast --horizon 24 "$T_TMP/train.ndjson" >"$T_TMP/fc.ndjson"
+
+check wc98-24-records test "$(wc -l <"$T_TMP/fc.ndjson")" -eq 24
+check wc98-targets-follow-history \
+	test "$(jq -r 'select(.horizon_steps == 1) | .ts' "$T_TMP/fc.ndjson")" = 1998-06-20T00:00:00Z
+check wc98-bounds-hold-point \
+	test "$(jq -s 'all(.[]; .volume_lower <= .predicted_volume and .predicted_volume <= .volume_upper and .volume_lower >= 0)' "$T_TMP/fc.ndjson")" = true
+check wc98-seasonal-model \
+	test "$(jq -s 'all(.[]; .model | test("p=24|p=168"))' "$T_TMP/fc.ndjson")" = true
+
+# Accuracy: over seven daily origins, 1998-06-14 to 06-20, the forecasts'
+# total absolute error on the next day is below that of repeating the last
+# hour, the simplest forecast there is.  One day alone can go either way:
+# the day after a big match often falls below the hour before.
+: >"$T_TMP/errors"
+for day in 0 1 2 3 4 5 6; do
+	end=$((cut - 1 - 24 * day))
+	head -n "$end" "$T_TMP/wc98.ndjson" | tail -n 672 >"$T_TMP/day-train.ndjson"
+	head -n $((end + 24)) "$T_TMP/wc98.ndjson" | tail -n 24 >"$T_TMP/day-actual.ndjson"
+	last=$(tail -n 1 "$T_TMP/day-train.ndjson" | jq .requests)
+	pa-forecast --horizon 24 "$T_TMP/day-train.ndjson" |
+		jq -s -r --argjson last "$last" --slurpfile actual "$T_TMP/day-actual.ndjson" '
+		[range(0; 24) as $k | ($actual[$k].requests - .[$k].predicted_volume | fabs)] as $pa
+		| [range(0; 24) as $k | ($actual[$k].requests - $last | fabs)] as $naive
+		| "\($pa | add) \($naive | add)"' >>"$T_TMP/errors"
+done
+check wc98-beats-naive awk '{ pa += $1; naive += $2 } END { exit !(NR == 7 && pa < naive) }' "$T_TMP/errors"
+
+# Same input, same bytes; gzip input reads the same.
+pa-forecast --horizon 24 "$T_TMP/train.ndjson" >"$T_TMP/fc2.ndjson"
+check forecast-deterministic cmp -s "$T_TMP/fc.ndjson" "$T_TMP/fc2.ndjson"
+gzip -c "$T_TMP/train.ndjson" >"$T_TMP/train.ndjson.gz"
+pa-forecast --horizon 24 "$T_TMP/train.ndjson.gz" >"$T_TMP/fc3.ndjson"
+check forecast-gzip-input cmp -s "$T_TMP/fc.ndjson" "$T_TMP/fc3.ndjson"
+
+# Half-hourly taxi passengers: three weeks, then a day ahead at 80%.
+awk -F, 'NR > 1 {
+	ts = substr($1, 1, 10) "T" substr($1, 12, 8) "Z"
+	printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":1800,\"tenant_service_name\":\"nyc/taxi\",\"requests\":%d}\n", ts, $2
+}' "$SHARED/data/nab-known-cause/nyc_taxi.csv" | head -n 9024 >"$T_TMP/taxi.ndjson"
+head -n 8976 "$T_TMP/taxi.ndjson" | tail -n 1008 >"$T_TMP/taxi-train.ndjson"
+tail -n 48 "$T_TMP/taxi.ndjson" >"$T_TMP/taxi-actual.ndjson"
+pa-forecast --horizon 1d --level 80 "$T_TMP/taxi-train.ndjson" >"$T_TMP/taxi-fc.ndjson"
+check taxi-48-records test "$(wc -l <"$T_TMP/taxi-fc.ndjson")" -eq 48
+jq -s --slurpfile actual "$T_TMP/taxi-actual.ndjson" '
+	[range(0; 48) as $k | select($actual[$k].requests >= .[$k].volume_lower
+	    and $actual[$k].requests <= .[$k].volume_upper)] | length' \
+	"$T_TMP/taxi-fc.ndjson" >"$T_TMP/inside"
+# 80% of 48 is 38; a day is a small sample, so accept 28 or more.
+check taxi-80-interval-covers test "$(cat "$T_TMP/inside")" -ge 28
+
+# Usage records pass through a real pipeline stage unchanged and first.
+printf '%s\n' '{"kind":"usage","ts":"1998-06-19T23:00:00Z","instance_id":"i-1","tenant_service_name":"wc98/www","cpu_usage":0.5,"memory_usage":0.25,"network_io":10}' >"$T_TMP/usage.ndjson"
+cat "$T_TMP/usage.ndjson" "$T_TMP/train.ndjson" | pa-forecast --horizon 2 | head -n 1 >"$T_TMP/first"
+check usage-passes-through cmp -s "$T_TMP/first" "$T_TMP/usage.ndjson"
+
+# Events: Peyton Manning's Wikipedia page views per day with his playoff
+# games as events (two days each).  Over the playoff games from 2011 on
+# with three years of history before them, the total error on the week
+# around the game falls when the events are given.
+awk -F, 'NR > 1 { gsub(/"/, "")
+	printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2
+}' "$SHARED/data/wikipedia-pageviews/peyton_manning_daily_views.csv" >"$T_TMP/peyton.ndjson"
+awk -F, 'NR > 1 {
+	printf "{\"kind\":\"event\",\"ts\":\"%sT00:00:00Z\",\"name\":\"%s\",\"event_type\":\"%s\",\"magnitude\":1}\n", $2, $1, $1
+}' "$SHARED/data/wikipedia-pageviews/peyton_manning_events.csv" >"$T_TMP/peyton-events.ndjson"
+: >"$T_TMP/peyton-errors"
+for start in 2011-01-06 2013-01-10 2014-01-10 2014-01-17 2014-01-31 2015-01-09 2016-01-15; do
+	n=$(grep -n "\"ts\":\"${start}T" "$T_TMP/peyton.ndjson" | cut -d: -f1)
+	head -n $((n - 1)) "$T_TMP/peyton.ndjson" | tail -n 1095 >"$T_TMP/p-train.ndjson"
+	head -n $((n + 6)) "$T_TMP/peyton.ndjson" | tail -n 7 >"$T_TMP/p-actual.ndjson"
+	plain=$(pa-forecast --horizon 7 --period 1w --period2 0 --gaps unknown \
+		"$T_TMP/p-train.ndjson" 2>/dev/null |
+		jq -s --slurpfile a "$T_TMP/p-actual.ndjson" \
+		'[range(0; 7) as $k | ($a[$k].requests - .[$k].predicted_volume | fabs)] | add')
+	events=$(cat "$T_TMP/peyton-events.ndjson" "$T_TMP/p-train.ndjson" |
+		pa-forecast --horizon 7 --period 1w --period2 0 --gaps unknown --event-window 2d 2>/dev/null |
+		jq -s --slurpfile a "$T_TMP/p-actual.ndjson" \
+		'[.[] | select(.kind == "forecast")] | [range(0; 7) as $k | ($a[$k].requests - .[$k].predicted_volume | fabs)] | add')
+	echo "$plain $events" >>"$T_TMP/peyton-errors"
+done
+check peyton-events-cut-error awk '{ plain += $1; events += $2 } END { exit !(NR == 7 && events < plain) }' "$T_TMP/peyton-errors"
+cat "$T_TMP/peyton-events.ndjson" "$T_TMP/p-train.ndjson" |
+	pa-forecast --horizon 7 --period 1w --period2 0 --gaps unknown --event-window 2d 2>/dev/null |
+	jq -s '[.[] | select(.kind == "event_effect" and .event_type == "playoff")][0] | .lift > 1.5 and .lift_lower > 1' >"$T_TMP/lift"
+check peyton-playoff-lift test "$(cat "$T_TMP/lift")" = true
+
+finish
