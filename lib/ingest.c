@@ -824,5 +824,5 @@ void
 pa_ingest_summary(const struct pa_ingest *in)
 {
 	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
-		pa_diag_read(), in->w.records + in->emitted, in->passed, pa_diag_rejected());
+		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
 }

@@ -59,7 +59,6 @@ struct pa_ingest {
 	size_t max_line;
 
 	long passed;			/* records passed through unchanged */
-	long emitted;			/* records written by readers outside this loop (TSDB exports) */
 
 	/* Working state. */
 	struct pa_jsonw w;
