@@ -556,13 +556,13 @@ pa_request_set_line(struct pa_request *req, const char *r, size_t len)
 	pa_request_set_uri(req, uri, ulen);
 }
 
-/* Consecutive log lines mostly share their second, so the last date is remembered. */
+/* Consecutive log lines mostly share their second, so each thread remembers its last date. */
 static int
 parse_clf_cached(const char *v, size_t len, pa_usec_t *out)
 {
-	static char last[40];
-	static size_t lastlen;
-	static pa_usec_t last_ts;
+	static _Thread_local char last[40];
+	static _Thread_local size_t lastlen;
+	static _Thread_local pa_usec_t last_ts;
 
 	if (len == lastlen && memcmp(v, last, len) == 0) {
 		*out = last_ts;

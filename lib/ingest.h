@@ -57,6 +57,7 @@ struct pa_ingest {
 	unsigned add;			/* PA_ADD_* */
 	struct pa_feed_opts feed;
 	size_t max_line;
+	int threads;			/* parser threads for access logs; 1 parses in the reading thread */
 
 	long passed;			/* records passed through unchanged */
 
@@ -81,6 +82,7 @@ void pa_ingest_free(struct pa_ingest *in);
 /* Read one input ("-" is stdin).  Returns a PA_EXIT_* code for that input. */
 int pa_ingest_file(struct pa_ingest *in, const char *path);
 
+#define PA_THREADS_MAX 16
 #define PA_FOLLOW_POLL_MS 200	/* how often a followed file is checked for more data */
 
 /*
