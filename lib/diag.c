@@ -154,8 +154,9 @@ pa_diag_finish(double max_bad)
 const char *
 pa_quote(const char *s, size_t len)
 {
-	static char buf[4][256];
-	static int slot;
+	/* Per thread, so pa-ingest's parser threads can quote values in messages. */
+	static _Thread_local char buf[4][256];
+	static _Thread_local int slot;
 	char *out = buf[slot++ & 3];
 	size_t o = 0;
 

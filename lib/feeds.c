@@ -332,8 +332,10 @@ write_series_names(struct pa_jsonw *w, const char *tenant, const char *service)
 
 /*
  * Tenant and service of a feed row: a tenant_service_name column, then
- * tenant and service columns, then the --tenant/--service rules.  Returns
- * 1 when any of them applied, 0 when the row names no series.
+ * tenant and service columns, then the --tenant/--service rules.  When
+ * need is set (usage, series) both are always filled, with the fallbacks
+ * if nothing else.  Returns 1 when any of them applied, 0 when the row
+ * names no series.
  */
 static int
 row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *tenant, char *service)
@@ -367,9 +369,10 @@ row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *ten
 		in.field = pa_row_field_cb;
 		in.field_ctx = row;
 		pa_tenancy_resolve(o->tenancy, &in, t2, s2);
-		if (tenant[0] == '\0' && (o->tenancy->custom[0] || need || found))
+		/* An event that names only its tenant applies to every service of it. */
+		if (tenant[0] == '\0' && (o->tenancy->custom[0] || need))
 			memcpy(tenant, t2, sizeof t2);
-		if (service[0] == '\0' && (o->tenancy->custom[1] || need || found))
+		if (service[0] == '\0' && (o->tenancy->custom[1] || need))
 			memcpy(service, s2, sizeof s2);
 		found = 1;
 	}

@@ -23,6 +23,7 @@ struct pa_jsonw {
 	size_t start;		/* where the current record starts in buf */
 	int fields;		/* fields written in the current record */
 	long records;		/* records written so far */
+	int hold;		/* keep every record in buf: its owner writes buf out itself */
 };
 
 /* Finished records are kept in the buffer until this many bytes wait, then written at once. */
