@@ -256,7 +256,7 @@ run_holdout(const struct candidates *c, const double *y, const double *ylog, siz
 
 	/*
 	 * The earliest origin fits the smoothing parameters and the later ones
-	 * only filter with them: five times fewer fits, and no parameter has
+	 * only filter with them: one fit per candidate instead of one per origin, and no parameter has
 	 * seen any hold-out value.
 	 */
 	for (size_t i = 0; i < c->count; i++) {
