@@ -256,8 +256,8 @@ run_holdout(const struct candidates *c, const double *y, const double *ylog, siz
 
 	/*
 	 * The earliest origin fits the smoothing parameters and the later ones
-	 * only filter with them: one fit per candidate instead of one per origin, and no parameter has
-	 * seen any hold-out value.
+	 * only filter with them.  That is one fit per candidate instead of one
+	 * per origin, and no parameter has seen any hold-out value.
 	 */
 	for (size_t i = 0; i < c->count; i++) {
 		struct pa_fcm_params reuse = { 0, 0, 0, 0, 0 };

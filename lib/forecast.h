@@ -12,11 +12,12 @@
  * series with no known value at all has no forecast.
  *
  * Models (opts.model):
- *   "auto"     the candidates below that the history supports, chosen by
+ *   "auto"     the candidates below that the history supports, compared by
  *              the mean absolute error over up to ten rolling origins at
- *              the end of the history, then refitted on all of it; the
- *              hold-out errors also rescale the interval so that it covers
- *              about the requested share of them
+ *              the end of the history.  The best one, or the average of the
+ *              best two or three when that did better, is refitted on all
+ *              of it.  The hold-out errors also rescale the interval so
+ *              that it covers about the requested share of them.
  *   "snaive"   seasonal naive: the value one period back
  *   "naive"    the last known value (random walk)
  *   "drift"    random walk with the average historical slope
