@@ -37,6 +37,7 @@
 
 #define PA_FC_NAME_MAX 160
 #define PA_FC_REASON_MAX 160
+#define PA_FC_SPEC_MAX 640
 
 struct pa_fc_opts {
 	size_t period;		/* season length in steps; 0 or 1: no season */
@@ -49,6 +50,9 @@ struct pa_fc_opts {
 	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
 	int nonnegative;	/* 1: forecasts and bounds are clamped at zero
 				 * (implied by counts) */
+	const char *reuse;	/* NULL, or the spec of an earlier automatic
+				 * choice: its models, parameters and interval
+				 * scale are used without a new search or fit */
 };
 
 /*
@@ -78,6 +82,9 @@ struct pa_fc_result {
 	char model[PA_FC_NAME_MAX];	/* the model that produced the forecast, e.g. "hw(p=24)" */
 	char reason[PA_FC_REASON_MAX];	/* why it was chosen or why a fallback ran; may be "" */
 	int fallback;		/* 1: the requested model or period could not be used */
+	char spec[PA_FC_SPEC_MAX];	/* the automatic choice as text for opts.reuse;
+					 * "" for a named model or a fallback */
+	int reused;		/* 1: opts.reuse was used */
 };
 
 /* Return codes of pa_fc_forecast. */
