@@ -27,8 +27,8 @@
  *   "hw-damped" the same with a damped trend
  *   "ses"      simple exponential smoothing (level only)
  *   "croston"  Croston's method with the Syntetos-Boylan correction, for
- *              intermittent counts; "auto" tries it when at least 30% of
- *              the known values are zero
+ *              intermittent counts.  "auto" tries it when at least 30% of
+ *              the known values are zero.
  */
 #ifndef PA_FORECAST_H
 #define PA_FORECAST_H
