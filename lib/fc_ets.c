@@ -333,7 +333,7 @@ pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
 		p = params_from(u, spec);
 		gsl_vector_free(u);
 		if (spec->reuse)
-			*spec->reuse = (struct pa_fcm_params){ 1, p.alpha, p.beta, p.gamma, p.phi };
+			*spec->reuse = (struct pa_fcm_params){ .valid = 1, .alpha = p.alpha, .beta = p.beta, .gamma = p.gamma, .phi = p.phi };
 	}
 
 	st.season = pr.season;

@@ -35,10 +35,59 @@ int pa_fcm_mean(const double *y, size_t n, size_t horizon, struct pa_fcm_out *ou
 int pa_fcm_croston(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out,
 		   char *why);
 
-/* Smoothing parameters of a fitted ETS model, kept to reuse on another origin. */
+/*
+ * Seasonal ARIMA(p,d,q)(P,D,Q)m fitted by conditional sum of squares, with
+ * d and D from unit-root style rules and the orders by a stepwise AICc
+ * search (fc_arima.c explains each rule).
+ */
+enum pa_fcm_arima_state {
+	PA_FCM_ARIMA_EMPTY = 0,	/* choose differences and orders, then fit */
+	PA_FCM_ARIMA_ORDER,	/* fit the coefficients of the given d, D and orders */
+	PA_FCM_ARIMA_FITTED	/* forecast with the stored coefficients */
+};
+
+#define PA_FCM_ARIMA_COEF_MAX 8
+
+struct pa_fcm_arima_fit {
+	enum pa_fcm_arima_state state;
+	int p, d, q, sp, sd, sq;	/* sp, sd, sq: the seasonal P, D, Q */
+	size_t period;			/* 0: no seasonal part */
+	int has_mean;			/* 1 when d + D < 2 */
+	double mean;			/* of the differenced series */
+	double coef[PA_FCM_ARIMA_COEF_MAX];	/* AR p, MA q, SAR P, SMA Q */
+	double sigma2;			/* residual variance */
+	double aicc;
+};
+
+/*
+ * Forecast with ARIMA.  fit may be NULL; otherwise it is read according to
+ * its state and left FITTED with the model that made the forecast.  A
+ * seasonal part at period needs 3 * period + 16 values, else the model is
+ * non-seasonal.
+ */
+int pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
+		 struct pa_fcm_arima_fit *fit, struct pa_fcm_out *out, char *why);
+
+/* Name a fit as "arima(p,d,q)(P,D,Q)[m]" or "arima(p,d,q)". */
+void pa_fcm_arima_format(const struct pa_fcm_arima_fit *fit, char *buf, size_t size);
+
+/* KPSS level-stationarity statistic of x[0..n); 0 for a constant series. */
+double pa_fcm_arima_kpss(const double *x, size_t n);
+
+/* First differences (0 to 2) after which the KPSS test no longer rejects at 5%. */
+int pa_fcm_arima_ndiffs(const double *x, size_t n);
+
+/* Seasonal strength in [0, 1] of a moving-average decomposition at period. */
+double pa_fcm_arima_seasonal_strength(const double *x, size_t n, size_t period);
+
+/*
+ * Parameters of a fitted model, kept to reuse on another origin: the ETS
+ * smoothing parameters (valid) or an ARIMA fit.
+ */
 struct pa_fcm_params {
 	int valid;
 	double alpha, beta, gamma, phi;
+	struct pa_fcm_arima_fit arima;
 };
 
 /* Additive exponential smoothing in state-space form, ETS(A,N|A|Ad,N|A). */

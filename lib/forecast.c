@@ -32,7 +32,8 @@ struct model_ref {
 };
 
 static const char *const model_names[] = {
-	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", NULL
+	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", "arima",
+	NULL
 };
 
 void
@@ -65,10 +66,10 @@ static int
 is_seasonal(const char *name)
 {
 	return strcmp(name, "snaive") == 0 || strcmp(name, "hw") == 0 ||
-	       strcmp(name, "hw-damped") == 0;
+	       strcmp(name, "hw-damped") == 0 || strcmp(name, "arima") == 0;
 }
 
-/* Run model mr; reuse (may be NULL) carries ETS parameters between origins. */
+/* Run model mr; reuse (may be NULL) carries ETS or ARIMA parameters between origins. */
 static int
 run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 	  struct pa_fcm_out *out, char *why, struct pa_fcm_params *reuse)
@@ -85,6 +86,8 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_mean(y, n, horizon, out, why);
 	if (strcmp(mr->name, "croston") == 0)
 		return pa_fcm_croston(y, n, horizon, out, why);
+	if (strcmp(mr->name, "arima") == 0)
+		return pa_fcm_arima(y, n, mr->period, horizon, reuse ? &reuse->arima : NULL, out, why);
 	if (strcmp(mr->name, "hw") == 0) {
 		spec.trend = 1;
 	} else if (strcmp(mr->name, "hw-damped") == 0) {
@@ -97,12 +100,18 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 	return pa_fcm_ets(y, n, &spec, horizon, out, why);
 }
 
+/* Name mr; params (may be NULL) gives a fitted ARIMA its orders. */
 static void
-format_model(const struct model_ref *mr, char *buf, size_t size)
+format_model(const struct model_ref *mr, const struct pa_fcm_params *params, char *buf,
+	     size_t size)
 {
 	const char *suffix = mr->log1p ? "+log1p" : "";
+	char orders[64];
 
-	if (mr->period)
+	if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
+		pa_fcm_arima_format(&params->arima, orders, sizeof orders);
+		snprintf(buf, size, "%s%s", orders, suffix);
+	} else if (mr->period)
 		snprintf(buf, size, "%s(p=%zu)%s", mr->name, mr->period, suffix);
 	else if (strcmp(mr->name, "hw") == 0)
 		snprintf(buf, size, "holt%s", suffix);
@@ -145,7 +154,7 @@ is_flat(const double *y, size_t n)
 }
 
 struct candidates {
-	struct model_ref ref[16];
+	struct model_ref ref[20];
 	size_t count;
 	int transform;		/* PA_FC_TRANSFORM_*: which scales to try */
 };
@@ -261,7 +270,7 @@ run_holdout(const struct candidates *c, const double *y, const double *ylog, siz
 	 * per origin, and no parameter has seen any hold-out value.
 	 */
 	for (size_t i = 0; i < c->count; i++) {
-		struct pa_fcm_params reuse = { 0, 0, 0, 0, 0 };
+		struct pa_fcm_params reuse = { .valid = 0 };
 		double sum = 0;
 		size_t count = 0;
 
@@ -349,6 +358,7 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		add_candidate(&c, "snaive", m);
 		add_candidate(&c, "hw", m);
 		add_candidate(&c, "hw-damped", m);
+		add_candidate(&c, "arima", m);
 		need = 2 * m;
 	} else if (o->period >= 2 && n > o->period) {
 		/* One season and a little more: enough to repeat it, not to fit one. */
@@ -363,6 +373,8 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
 	add_candidate(&c, "drift", 0);
+	if (!m)
+		add_candidate(&c, "arima", 0);
 	if (zero_share(y, n) >= INTERMITTENT_SHARE)
 		add_candidate(&c, "croston", 0);
 
@@ -471,12 +483,13 @@ pa_fc_result_free(struct pa_fc_result *r)
  * failure is kept so the caller can say why the fallback ran.
  */
 static int
-run_with_fallback(struct model_ref *mr, const double *y, const double *ylog, size_t n,
-		  size_t horizon, double z, double *sd, struct path *p, struct pa_fc_result *res)
+run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const double *y,
+		  const double *ylog, size_t n, size_t horizon, double z, double *sd,
+		  struct path *p, struct pa_fc_result *res)
 {
 	char why[PA_FC_REASON_MAX];
 
-	if (forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL) == 0)
+	if (forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, params) == 0)
 		return 0;
 	res->fallback = 1;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
@@ -484,12 +497,16 @@ run_with_fallback(struct model_ref *mr, const double *y, const double *ylog, siz
 		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
 					   mr->log1p };
 
-		if (forecast_one(&plain, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL) == 0) {
+		if (params)
+			memset(params, 0, sizeof *params);
+		if (forecast_one(&plain, y, ylog, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
 			*mr = plain;
 			return 0;
 		}
 	}
 	*mr = (struct model_ref){ "naive", 0, mr->log1p };
+	if (params)
+		memset(params, 0, sizeof *params);
 	return forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL);
 }
 
@@ -501,12 +518,12 @@ format_choice(const struct choice *ch, char *buf, size_t size)
 	size_t used;
 
 	if (ch->count == 1) {
-		format_model(&ch->ref[0], buf, size);
+		format_model(&ch->ref[0], &ch->params[0], buf, size);
 		return;
 	}
 	used = (size_t)snprintf(buf, size, "mean(");
 	for (size_t t = 0; t < ch->count && used < size; t++) {
-		format_model(&ch->ref[t], one, sizeof one);
+		format_model(&ch->ref[t], &ch->params[t], one, sizeof one);
 		used += (size_t)snprintf(buf + used, size - used, "%s%s", t ? ", " : "", one);
 	}
 	if (used < size)
@@ -624,7 +641,9 @@ decode_choice(const char *spec, int log_ok, struct choice *ch)
 		if (v[0] < 0 || v[0] > 1e9 || (v[1] != 0 && v[1] != 1) || (v[1] == 1 && !log_ok))
 			return -1;
 		ch->ref[ch->count] = (struct model_ref){ model_names[i], (size_t)v[0], (int)v[1] };
-		ch->params[ch->count] = (struct pa_fcm_params){ v[5] != 0, v[2], v[3], v[4], v[5] };
+		ch->params[ch->count] = (struct pa_fcm_params){
+			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5]
+		};
 		ch->count++;
 	}
 	return ch->count ? 0 : -1;
@@ -728,7 +747,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
-		if (run_with_fallback(&ch.ref[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
+		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;
 		out->fallback = 1;
 		snprintf(out->reason, sizeof out->reason, "%s",
@@ -752,7 +771,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		else {
 			ch.count = 1;
 			ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
-			if (run_with_fallback(&ch.ref[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
+			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
 				goto nodata;
 		}
 	} else {
@@ -769,7 +788,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 				 "history of %zu shorter than 2 periods of %zu", n, m);
 			mr->period = 0;
 		}
-		if (run_with_fallback(mr, y, ylog, n, horizon, z, sd, &p, out) != 0)
+		if (run_with_fallback(mr, &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;
 	}
 	format_choice(&ch, out->model, sizeof out->model);
