@@ -1,11 +1,13 @@
 /*
  * fc_arima.c - seasonal ARIMA(p,d,q)(P,D,Q)m with automatic order choice.
  *
- * Differencing: D = 1 when the seasonal strength of a moving-average
- * decomposition, 1 - Var(remainder) / Var(detrended), exceeds 0.64 (the
- * threshold of nsdiffs() in R's forecast 8.20).  Then d is the number of
- * first differences, at most two, after which the KPSS level-stationarity
- * statistic falls below its 5% critical value 0.463.  d + D is at most 2.
+ * Differencing: D = 1 when the seasonal strength 1 - Var(remainder) /
+ * Var(detrended) exceeds 0.64, the threshold of nsdiffs() in R's forecast
+ * 8.20, which measures it on an STL decomposition where this file uses a
+ * moving average and phase means.  Then d is the number of first
+ * differences, at most two, after which the KPSS level-stationarity
+ * statistic falls below its 5% critical value 0.463 (urca's ur.kpss, as
+ * ndiffs() uses it).  d + D is at most 2.
  *
  * Coefficients are fitted by conditional sum of squares (CSS): residuals
  * start at zero before the first full set of AR lags, and Nelder-Mead
@@ -14,12 +16,13 @@
  * optimised.  Coefficients outside the stationary or invertible region get
  * a prohibitive objective value, so the fit never leaves that region.
  *
- * Orders are chosen by AICc with a stepwise search in the spirit of
- * Hyndman and Khandakar (2008): four starting orders, then moves of +-1 in
- * p, q, P, Q (and p and q together) from the best so far, until no move
- * improves or ARIMA_MODELS_MAX orders have been fitted.  All orders of one
- * search sum their squares from the same first residual, so their AICc
- * values compare like with like.
+ * Orders are chosen by AICc with a stepwise search like that of R's
+ * auto.arima (Hyndman and Khandakar 2008), with smaller bounds.  It fits
+ * four starting orders, then moves p, q, P or Q (or p and q together) by
+ * one from the best so far.  It stops when no move improves or after
+ * ARIMA_MODELS_MAX orders.  All orders of one search sum their squares
+ * from the same first residual, so their AICc values compare like with
+ * like.
  *
  * Unknown values (NAN) inside the history are interpolated linearly, ones
  * at the end repeat the last known value, and leading ones are dropped.
@@ -67,7 +70,7 @@ struct css_problem {
 	double *resid;		/* nw residuals, scratch */
 };
 
-/* Fill unknown values; returns the filled copy (caller frees) and its length. */
+/* Fill unknown values into a copy that the caller frees, and store its length in len. */
 static double *
 fill_history(const double *y, size_t n, size_t *len)
 {
@@ -255,7 +258,7 @@ ma_invertible(const double *theta, int order)
 /*
  * Multiply (1 +- sum a_i B^i)(1 +- sum s_j B^{jm}) and list the non-zero
  * lags.  sign is -1 for AR polynomials (x_t - sum a x_{t-i}) and +1 for MA
- * ones; the listed coefficients are those of the right-hand side sum.
+ * ones.  The listed coefficients are those of the right-hand side sum.
  */
 static void
 multiply(const double *a, int order, const double *s, int sorder, size_t period, int sign,
@@ -339,7 +342,7 @@ css_objective(const gsl_vector *u, void *params)
 	return 0.5 * neff * log(ss / neff > DBL_MIN ? ss / neff : DBL_MIN);
 }
 
-/* Fit the coefficients of pr's order by Nelder-Mead from zero; writes them to v. */
+/* Fit the coefficients of pr's order by Nelder-Mead, starting from zero, into v. */
 static void
 css_fit(struct css_problem *pr, double *v)
 {
@@ -389,7 +392,7 @@ aicc_of(double ss, size_t neff, int k)
 	return n * log(var) + 2.0 * k + 2.0 * k * (k + 1) / (n - k - 1);
 }
 
-/* Fit one order, storing coefficients, variance and AICc in fit; returns -1 if too short. */
+/* Fit one order into fit (coefficients, variance, AICc); returns -1 when the history is too short. */
 static int
 fit_order(struct css_problem *pr, struct pa_fcm_arima_fit *fit)
 {
@@ -427,7 +430,7 @@ order_allowed(struct order o, size_t period)
 	return o.p + o.q + o.sp + o.sq <= ORDER_SUM_MAX;
 }
 
-/* Stepwise AICc search over the orders; leaves the best fit in best. */
+/* Search the orders stepwise by AICc and leave the best fit in best. */
 static int
 search_orders(struct css_problem *pr, struct pa_fcm_arima_fit *best)
 {
@@ -552,7 +555,7 @@ forecast_path(const double *x, size_t len, const double *resid, size_t period,
 		for (size_t i = 0; i < mal.count; i++) {
 			size_t lag = mal.lag[i];
 
-			/* Future residuals are zero; past ones are on the differenced index. */
+			/* Future residuals are zero, and past ones sit at the differenced index. */
 			if (lag > h && t - lag >= off && t - lag < len)
 				value += mal.coef[i] * resid[t - lag - off];
 		}
@@ -664,7 +667,7 @@ pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
 				goto done;
 			}
 		} else {
-			/* Filter with the stored coefficients; only the variance is re-estimated. */
+			/* Filter with the stored coefficients and re-estimate only the variance. */
 			double ss;
 
 			if (pr.nw <= pr.start + 1 || (ss = css_sum(&pr, f->coef)) >= PENALTY) {
