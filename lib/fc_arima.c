@@ -624,6 +624,12 @@ pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
 		f->d = pa_fcm_arima_ndiffs(w, wlen);
 		if (f->d + f->sd > 2)
 			f->d = 2 - f->sd;
+	} else if (f->p < 0 || f->p > P_MAX || f->q < 0 || f->q > Q_MAX || f->sp < 0 ||
+		   f->sp > SP_MAX || f->sq < 0 || f->sq > SQ_MAX || f->d < 0 || f->sd < 0 ||
+		   f->sd > 1 || f->d + f->sd > 2) {
+		snprintf(why, PA_FC_REASON_MAX, "ARIMA order outside p, q <= %d, P, Q <= %d, d + D <= 2",
+			 P_MAX, SP_MAX);
+		goto done;
 	} else if (f->period != m && f->period != 0) {
 		snprintf(why, PA_FC_REASON_MAX, "history of %zu too short for period %zu", len,
 			 f->period);

@@ -42,7 +42,7 @@ int pa_fcm_croston(const double *y, size_t n, size_t horizon, struct pa_fcm_out 
  */
 enum pa_fcm_arima_state {
 	PA_FCM_ARIMA_EMPTY = 0,	/* choose differences and orders, then fit */
-	PA_FCM_ARIMA_ORDER,	/* fit the coefficients of the given d, D and orders */
+	PA_FCM_ARIMA_ORDER,	/* fit the coefficients of the given period, d, D and orders */
 	PA_FCM_ARIMA_FITTED	/* forecast with the stored coefficients */
 };
 

@@ -58,6 +58,8 @@ test_ar1_recovered(void)
 
 	simulate_arma(x, N, 0.7, 0, 50, 1);
 	CHECK("ar1 fit succeeds", fit_fixed(x, N, 1, 0, &fit, mean, sd) == 0);
+	CHECK("order above bound rejected", fit_fixed(x, N, 4, 0, &fit, mean, sd) == -1);
+	CHECK("ar1 refit succeeds", fit_fixed(x, N, 1, 0, &fit, mean, sd) == 0);
 	CHECK_NEAR("ar1 coefficient", fit.coef[0], 0.7, 0.06);
 	CHECK_NEAR("ar1 mean", fit.mean, 50, 0.5);
 	CHECK_NEAR("ar1 residual variance", fit.sigma2, 1.0, 0.1);
