@@ -56,25 +56,6 @@ struct pa_plan_run {
 	size_t order;
 };
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
-
 struct pa_plan_run *
 pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int keep_input)
 {
@@ -101,15 +82,15 @@ series_get(struct pa_plan_run *r, const char *name)
 		return r->list[json_integer_value(pos)];
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 16;
-		r->list = xrealloc(r->list, r->cap * sizeof *r->list);
+		r->list = pa_xrealloc(r->list, r->cap * sizeof *r->list);
 	}
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	s->name = xstrdup(name);
+	s->name = pa_xstrdup(name);
 	slash = strchr(name, '/');
-	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : xstrdup(name);
-	s->service = xstrdup(slash ? slash + 1 : "");
+	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : pa_xstrdup(name);
+	s->service = pa_xstrdup(slash ? slash + 1 : "");
 	if (s->tenant == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	s->instances = json_object();
@@ -122,7 +103,7 @@ static void
 series_lose(struct series *s, const char *why)
 {
 	if (s->lost == NULL)
-		s->lost = xstrdup(why);
+		s->lost = pa_xstrdup(why);
 }
 
 void
@@ -158,9 +139,9 @@ history_usage(struct series *s, pa_usec_t ts, double cpu, int valid)
 	} else {
 		if (h->nusage == h->usage_cap) {
 			h->usage_cap = h->usage_cap ? 2 * h->usage_cap : 64;
-			h->usage_ts = xrealloc(h->usage_ts, h->usage_cap * sizeof *h->usage_ts);
-			h->usage_load = xrealloc(h->usage_load, h->usage_cap * sizeof *h->usage_load);
-			h->usage_bad = xrealloc(h->usage_bad, h->usage_cap * sizeof *h->usage_bad);
+			h->usage_ts = pa_xrealloc(h->usage_ts, h->usage_cap * sizeof *h->usage_ts);
+			h->usage_load = pa_xrealloc(h->usage_load, h->usage_cap * sizeof *h->usage_load);
+			h->usage_bad = pa_xrealloc(h->usage_bad, h->usage_cap * sizeof *h->usage_bad);
 		}
 		i = h->nusage++;
 		h->usage_ts[i] = ts;
@@ -198,9 +179,9 @@ take_bucket(struct pa_plan_run *r, const json_t *rec)
 	h = history_of(series_get(r, name));
 	if (h->nbuckets == h->bucket_cap) {
 		h->bucket_cap = h->bucket_cap ? 2 * h->bucket_cap : 64;
-		h->bucket_ts = xrealloc(h->bucket_ts, h->bucket_cap * sizeof *h->bucket_ts);
-		h->bucket_step_s = xrealloc(h->bucket_step_s, h->bucket_cap * sizeof *h->bucket_step_s);
-		h->bucket_work = xrealloc(h->bucket_work, h->bucket_cap * sizeof *h->bucket_work);
+		h->bucket_ts = pa_xrealloc(h->bucket_ts, h->bucket_cap * sizeof *h->bucket_ts);
+		h->bucket_step_s = pa_xrealloc(h->bucket_step_s, h->bucket_cap * sizeof *h->bucket_step_s);
+		h->bucket_work = pa_xrealloc(h->bucket_work, h->bucket_cap * sizeof *h->bucket_work);
 	}
 	h->bucket_ts[h->nbuckets] = ts;
 	h->bucket_step_s[h->nbuckets] = step;
@@ -350,8 +331,8 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 		if (t != NULL && v != NULL) {
 			free(s->tenant);
 			free(s->service);
-			s->tenant = xstrdup(t);
-			s->service = xstrdup(v);
+			s->tenant = pa_xstrdup(t);
+			s->service = pa_xstrdup(v);
 		}
 	}
 
@@ -365,7 +346,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	}
 	if (s->nforecasts == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
-		s->forecasts = xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
+		s->forecasts = pa_xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
 	}
 	s->forecasts[s->nforecasts].ts = ts;
 	s->forecasts[s->nforecasts].order = r->order++;

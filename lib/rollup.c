@@ -11,26 +11,6 @@
 #include "ndjson.h"
 #include "opts.h"
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return q;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = xrealloc(NULL, n);
-
-	memcpy(d, s, n);
-	return d;
-}
-
 /* Sketch */
 
 static double
@@ -67,8 +47,8 @@ pa_sketch_add_bin(struct pa_sketch *s, int32_t key, uint64_t n)
 	}
 	if (s->nbins == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 8;
-		s->keys = xrealloc(s->keys, s->cap * sizeof *s->keys);
-		s->counts = xrealloc(s->counts, s->cap * sizeof *s->counts);
+		s->keys = pa_xrealloc(s->keys, s->cap * sizeof *s->keys);
+		s->counts = pa_xrealloc(s->counts, s->cap * sizeof *s->counts);
 	}
 	memmove(s->keys + i + 1, s->keys + i, (s->nbins - i) * sizeof *s->keys);
 	memmove(s->counts + i + 1, s->counts + i, (s->nbins - i) * sizeof *s->counts);
@@ -479,7 +459,7 @@ pa_rollup_request_copy(const struct pa_rollup_request *req)
 	size_t n = strlen(req->tenant_service_name) + 1 +
 		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
 		   (req->service ? strlen(req->service) + 1 : 0);
-	struct request_copy *c = xrealloc(NULL, sizeof *c + n);
+	struct request_copy *c = pa_xrealloc(NULL, sizeof *c + n);
 	char *p = c->names;
 
 	c->req = *req;
@@ -543,7 +523,7 @@ struct pa_rollup {
 struct pa_rollup *
 pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void *ctx)
 {
-	struct pa_rollup *r = xrealloc(NULL, sizeof *r);
+	struct pa_rollup *r = pa_xrealloc(NULL, sizeof *r);
 
 	memset(r, 0, sizeof *r);
 	r->step = step;
@@ -551,7 +531,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 	r->writer = writer;
 	r->ctx = ctx;
 	r->tablesize = 64;
-	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
 	return r;
 }
@@ -563,7 +543,7 @@ table_grow(struct pa_rollup *r)
 	struct series **old = r->table;
 
 	r->tablesize *= 2;
-	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
 	for (size_t i = 0; i < oldsize; i++) {
 		if (old[i] == NULL)
@@ -593,20 +573,20 @@ series_get(struct pa_rollup *r, const char *name, const char *tenant, const char
 		j = (j + 1) & (r->tablesize - 1);
 	}
 
-	s = xrealloc(NULL, sizeof *s);
+	s = pa_xrealloc(NULL, sizeof *s);
 	memset(s, 0, sizeof *s);
-	s->name = xstrdup(name);
+	s->name = pa_xstrdup(name);
 	if (tenant != NULL && service != NULL) {
-		s->tenant = xstrdup(tenant);
-		s->service = xstrdup(service);
+		s->tenant = pa_xstrdup(tenant);
+		s->service = pa_xstrdup(service);
 	} else {
 		const char *slash = strchr(name, '/');
 		size_t n = slash ? (size_t)(slash - name) : strlen(name);
 
-		s->tenant = xrealloc(NULL, n + 1);
+		s->tenant = pa_xrealloc(NULL, n + 1);
 		memcpy(s->tenant, name, n);
 		s->tenant[n] = '\0';
-		s->service = xstrdup(slash ? slash + 1 : "");
+		s->service = pa_xstrdup(slash ? slash + 1 : "");
 	}
 	s->next = INT64_MIN;
 	r->table[j] = s;
@@ -644,7 +624,7 @@ series_bucket(struct series *s, pa_usec_t start)
 		}
 		if (s->nbuckets == s->cap) {
 			s->cap = s->cap ? 2 * s->cap : 4;
-			s->buckets = xrealloc(s->buckets, s->cap * sizeof *s->buckets);
+			s->buckets = pa_xrealloc(s->buckets, s->cap * sizeof *s->buckets);
 		}
 	}
 	memmove(s->buckets + lo + 1, s->buckets + lo, (s->nbuckets - lo) * sizeof *s->buckets);
@@ -755,7 +735,7 @@ rollup_flush(struct pa_rollup *r, int final, pa_usec_t limit)
 
 	if (r->nseries == 0)
 		return;
-	heap = xrealloc(NULL, r->nseries * sizeof *heap);
+	heap = pa_xrealloc(NULL, r->nseries * sizeof *heap);
 	for (size_t i = 0; i < r->tablesize; i++) {
 		struct series *s = r->table[i];
 
