@@ -508,6 +508,7 @@ struct series {
 
 struct pa_rollup {
 	pa_usec_t step, lateness;
+	long max_fill;		/* longest run of zero buckets written in a gap */
 	pa_bucket_writer writer;
 	void *ctx;
 
@@ -530,6 +531,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 	r->lateness = lateness;
 	r->writer = writer;
 	r->ctx = ctx;
+	r->max_fill = PA_ROLLUP_MAX_FILL;
 	r->tablesize = 64;
 	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
@@ -703,11 +705,30 @@ series_end(const struct pa_rollup *r, const struct series *s, int final, pa_usec
 }
 
 /* Write one bucket of s (data or zero) at s->next and advance. */
+void
+pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
+{
+	r->max_fill = max_fill;
+}
+
 static void
 series_write_next(struct pa_rollup *r, struct series *s)
 {
 	struct pa_bucket zero;
 	const struct pa_bucket *b;
+
+	/* Skip a gap too long to fill, and say where it was. */
+	if (s->head < s->nbuckets && s->buckets[s->head].start > s->next &&
+	    (s->buckets[s->head].start - s->next) / r->step > r->max_fill) {
+		char from[40], to[40];
+
+		pa_warn("%s: %lld empty buckets between %s and %s not written as zeros "
+			"(more than --max-fill %ld); is a timestamp wrong?", s->name,
+			(long long)((s->buckets[s->head].start - s->next) / r->step),
+			pa_time_format(s->next, from, sizeof from),
+			pa_time_format(s->buckets[s->head].start, to, sizeof to), r->max_fill);
+		s->next = s->buckets[s->head].start;
+	}
 
 	if (s->head < s->nbuckets && s->buckets[s->head].start == s->next) {
 		b = &s->buckets[s->head];
