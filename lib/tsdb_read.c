@@ -158,6 +158,12 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 		nfiles = 1;
 		files = stdin_only;
 	}
+	/*
+	 * A query_range response often comes as one line of many megabytes, so
+	 * the default line limit, sized for log lines, is raised for documents.
+	 */
+	if (max_line == PA_MAX_LINE_DEFAULT)
+		max_line = PA_TSDB_MAX_LINE_DEFAULT;
 	for (int i = 0; i < nfiles; i++) {
 		struct text t = { 0 };
 		const char *name = NULL;
