@@ -27,21 +27,21 @@ static const char *const default_labels[PA_TSDB_K_NKEYS][4] = {
 };
 
 static const struct pa_tsdb_metric metric_table[] = {
-	{ "container_cpu_usage_seconds_total", PA_TSDB_F_CPU_USAGE, PA_CONV_CPU },
-	{ "container_memory_working_set_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
-	{ "container_memory_usage_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
-	{ "container_network_receive_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
-	{ "container_network_transmit_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
-	{ "http_requests_total", PA_TSDB_F_REQUESTS, PA_CONV_INCREASE },
-	{ "pa_usage_cpu_ratio", PA_TSDB_F_CPU_USAGE, PA_CONV_GAUGE },
-	{ "pa_usage_memory_ratio", PA_TSDB_F_MEMORY_USAGE, PA_CONV_GAUGE },
-	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_CONV_GAUGE },
-	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_CONV_GAUGE },
-	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_CONV_GAUGE },
-	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
-	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_CONV_GAUGE },
-	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_CONV_GAUGE },
+	{ "container_cpu_usage_seconds_total", PA_TSDB_F_CPU_USAGE, PA_TSDB_CONV_CPU },
+	{ "container_memory_working_set_bytes", PA_TSDB_F_MEMORY_USAGE, PA_TSDB_CONV_MEMORY },
+	{ "container_memory_usage_bytes", PA_TSDB_F_MEMORY_USAGE, PA_TSDB_CONV_MEMORY },
+	{ "container_network_receive_bytes_total", PA_TSDB_F_NETWORK_IO, PA_TSDB_CONV_RATE },
+	{ "container_network_transmit_bytes_total", PA_TSDB_F_NETWORK_IO, PA_TSDB_CONV_RATE },
+	{ "http_requests_total", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_INCREASE },
+	{ "pa_usage_cpu_ratio", PA_TSDB_F_CPU_USAGE, PA_TSDB_CONV_GAUGE },
+	{ "pa_usage_memory_ratio", PA_TSDB_F_MEMORY_USAGE, PA_TSDB_CONV_GAUGE },
+	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_TSDB_CONV_GAUGE },
 };
 
 void

@@ -57,11 +57,11 @@ enum pa_tsdb_key {
 
 /* Conversion of a named metric's samples to a field value. */
 enum pa_tsdb_conv {
-	PA_CONV_GAUGE,		/* the value as it is */
-	PA_CONV_RATE,		/* counter: per-second rate between samples */
-	PA_CONV_INCREASE,	/* counter: increase from one sample to the next */
-	PA_CONV_CPU,		/* counter of CPU seconds: rate / cpu_limit */
-	PA_CONV_MEMORY		/* gauge of bytes: value / memory_limit */
+	PA_TSDB_CONV_GAUGE,		/* the value as it is */
+	PA_TSDB_CONV_RATE,		/* counter: per-second rate between samples */
+	PA_TSDB_CONV_INCREASE,	/* counter: increase from one sample to the next */
+	PA_TSDB_CONV_CPU,		/* counter of CPU seconds: rate / cpu_limit */
+	PA_TSDB_CONV_MEMORY		/* gauge of bytes: value / memory_limit */
 };
 
 struct pa_tsdb_metric {
