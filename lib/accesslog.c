@@ -99,7 +99,40 @@ nginx_field(const char *name, size_t len)
 		if (strlen(nginx_vars[i].name) == len &&
 		    memcmp(nginx_vars[i].name, name, len) == 0)
 			return nginx_vars[i].field;
-	return PA_AL_SKIP;
+	/* Any other variable is kept by name for field: rules, such as $http_x_tenant. */
+	return PA_AL_NAMED;
+}
+
+void
+pa_al_name_canon(const char *name, size_t len, char *out)
+{
+	size_t o = 0;
+
+	if (len > 5 && strncasecmp(name, "http", 4) == 0 && (name[4] == '_' || name[4] == '-')) {
+		name += 5;
+		len -= 5;
+	}
+	for (size_t i = 0; i < len && o < 31; i++)
+		out[o++] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+	out[o] = '\0';
+}
+
+const char *
+pa_request_named(const struct pa_logformat *f, const struct pa_request *req, const char *name,
+		 size_t *len)
+{
+	char canon[32];
+
+	pa_al_name_canon(name, strlen(name), canon);
+	for (int i = 0; i < f->ntok; i++) {
+		const struct pa_al_token *t = &f->tok[i];
+
+		if (t->field == PA_AL_NAMED && strcmp(t->name, canon) == 0) {
+			*len = req->named[t->slot].len;
+			return req->named[t->slot].p;
+		}
+	}
+	return NULL;
 }
 
 /* Map one Apache directive, letter c with an optional {arg}.  Returns -1 when it is unsupported. */
@@ -142,11 +175,15 @@ apache_field(char c, const char *arg, size_t arglen, enum pa_al_field *out)
 		else if (arglen == 10 && strncasecmp(arg, "User-Agent", 10) == 0)
 			*out = PA_AL_USER_AGENT;
 		else
-			*out = PA_AL_SKIP;
+			*out = PA_AL_NAMED;
+		return 0;
+	case 'e': case 'n': case 'C':
+		/* Environment variables, notes and cookies are kept by name. */
+		*out = arglen > 0 ? PA_AL_NAMED : PA_AL_SKIP;
 		return 0;
 	case 'l': case 'u': case 'p': case 'P': case 'q': case 'H': case 'k':
-	case 'L': case 'X': case 'e': case 'n': case 'o': case 'R': case 'f':
-	case 'A': case 'C': case 'S': case '^':
+	case 'L': case 'X': case 'o': case 'R': case 'f':
+	case 'A': case 'S': case '^':
 		*out = PA_AL_SKIP;
 		return 0;
 	default:
@@ -171,9 +208,13 @@ append_lit(struct pa_logformat *f, char c, char *err, size_t errsize)
 }
 
 static int
-add_field(struct pa_logformat *f, enum pa_al_field field, char *err, size_t errsize)
+add_field(struct pa_logformat *f, enum pa_al_field field, const char *name, size_t namelen,
+	  char *err, size_t errsize)
 {
 	struct pa_al_token *t;
+
+	if (field == PA_AL_NAMED && (f->nnamed == PA_AL_MAX_NAMED || name == NULL))
+		field = PA_AL_SKIP;
 
 	if (f->ntok == PA_AL_MAX_TOKENS) {
 		snprintf(err, errsize, "log format has more than %d fields", PA_AL_MAX_TOKENS);
@@ -187,6 +228,10 @@ add_field(struct pa_logformat *f, enum pa_al_field field, char *err, size_t errs
 	t = &f->tok[f->ntok++];
 	memset(t, 0, sizeof *t);
 	t->field = field;
+	if (field == PA_AL_NAMED) {
+		pa_al_name_canon(name, namelen, t->name);
+		t->slot = f->nnamed++;
+	}
 	f->have |= 1u << field;
 	return 0;
 }
@@ -201,6 +246,8 @@ pa_logformat_compile(const char *tpl, enum pa_al_syntax syntax, struct pa_logfor
 	snprintf(f->name, sizeof f->name, "template");
 	while (*p != '\0') {
 		enum pa_al_field field;
+		const char *fname = NULL;
+		size_t fnamelen = 0;
 
 		if (syntax == PA_AL_APACHE && *p == '%') {
 			const char *arg = NULL;
@@ -228,6 +275,8 @@ pa_logformat_compile(const char *tpl, enum pa_al_syntax syntax, struct pa_logfor
 				arglen = (size_t)(close - arg);
 				p = close + 1;
 			}
+			fname = arg;
+			fnamelen = arglen;
 			if (*p == '\0' || apache_field(*p, arg, arglen, &field) != 0) {
 				snprintf(err, errsize, "log format: unsupported directive \"%%%.*s%c\"",
 					 arg ? (int)arglen + 2 : 0, arg ? arg - 1 : "", *p ? *p : ' ');
@@ -248,6 +297,8 @@ pa_logformat_compile(const char *tpl, enum pa_al_syntax syntax, struct pa_logfor
 				return -1;
 			}
 			field = nginx_field(name, n);
+			fname = name;
+			fnamelen = n;
 			p = name + n + braced;
 		} else {
 			if (append_lit(f, *p, err, errsize) != 0)
@@ -255,7 +306,7 @@ pa_logformat_compile(const char *tpl, enum pa_al_syntax syntax, struct pa_logfor
 			p++;
 			continue;
 		}
-		if (add_field(f, field, err, errsize) != 0)
+		if (add_field(f, field, fname, fnamelen, err, errsize) != 0)
 			return -1;
 	}
 
@@ -505,13 +556,13 @@ pa_request_set_line(struct pa_request *req, const char *r, size_t len)
 	pa_request_set_uri(req, uri, ulen);
 }
 
-/* Consecutive log lines mostly share their second, so the last date is remembered. */
+/* Consecutive log lines mostly share their second, so each thread remembers its last date. */
 static int
 parse_clf_cached(const char *v, size_t len, pa_usec_t *out)
 {
-	static char last[40];
-	static size_t lastlen;
-	static pa_usec_t last_ts;
+	static _Thread_local char last[40];
+	static _Thread_local size_t lastlen;
+	static _Thread_local pa_usec_t last_ts;
 
 	if (len == lastlen && memcmp(v, last, len) == 0) {
 		*out = last_ts;
@@ -713,6 +764,9 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 		case PA_AL_USER_AGENT:
 			set_span(&req->user_agent, v, vlen);
 			break;
+		case PA_AL_NAMED:
+			set_span(&req->named[t->slot], v, vlen);
+			break;
 		case PA_AL_NFIELDS:
 			break;
 		}
@@ -733,6 +787,7 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 		     pos + 1);
 	if (!have_time)
 		FAIL("invalid timestamp", "missing timestamp");
+	req->end = pos;
 	if (req->has_duration && !bad_duration)
 		req->duration_ms = seconds * 1e3;
 	else

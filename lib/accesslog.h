@@ -38,16 +38,20 @@ enum pa_al_field {
 	PA_AL_HOST,		/* %v, %{Host}i, $host */
 	PA_AL_REFERER,		/* %{Referer}i, $http_referer */
 	PA_AL_USER_AGENT,	/* %{User-Agent}i, $http_user_agent */
+	PA_AL_NAMED,		/* any other header or variable, kept for field: rules */
 	PA_AL_NFIELDS
 };
 
 #define PA_AL_MAX_TOKENS 64
+#define PA_AL_MAX_NAMED 8	/* named fields kept per format; later ones are skipped */
 
 struct pa_al_token {
 	enum pa_al_field field;
 	int quoted;		/* the field sits between double quotes */
 	char lit[32];		/* literal text that follows the field */
 	size_t litlen;
+	char name[32];		/* PA_AL_NAMED: canonical name (see pa_al_name_canon) */
+	int slot;		/* PA_AL_NAMED: index into pa_request.named */
 };
 
 struct pa_logformat {
@@ -57,6 +61,7 @@ struct pa_logformat {
 	int ntok;
 	struct pa_al_token tok[PA_AL_MAX_TOKENS];
 	unsigned have;		/* bit (1 << field) for every field present */
+	int nnamed;
 };
 
 enum pa_al_syntax { PA_AL_APACHE, PA_AL_NGINX };
@@ -74,6 +79,8 @@ struct pa_request {
 	int has_bytes_out, has_bytes_in, has_duration;
 	long long bytes_out, bytes_in;
 	double duration_ms;
+	struct pa_span named[PA_AL_MAX_NAMED];	/* values of the format's named fields */
+	size_t end;		/* bytes the template read; text after it was extra fields */
 };
 
 /* The preset names, in the order auto-detection tries them. NULL-terminated. */
@@ -105,6 +112,18 @@ int pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t le
  * into uri.
  */
 void pa_request_set_uri(struct pa_request *req, const char *uri, size_t len);
+
+/*
+ * Canonical form of a header or variable name, so that Apache's
+ * %{X-Tenant}i, nginx's $http_x_tenant and a rule's field:X-Tenant meet:
+ * lower case, '_' as '-', and no "http-" in front.  Writes at most 31
+ * bytes and a NUL into out (32 bytes).
+ */
+void pa_al_name_canon(const char *name, size_t len, char *out);
+
+/* The value of the named field name in req, parsed with f; NULL when absent. */
+const char *pa_request_named(const struct pa_logformat *f, const struct pa_request *req,
+			     const char *name, size_t *len);
 
 /* Set method, path and query from a request line "GET /p HTTP/1.1"; junk leaves them absent. */
 void pa_request_set_line(struct pa_request *req, const char *line, size_t len);

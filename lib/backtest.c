@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include "backtest.h"
 #include "forecast.h"
 
@@ -31,6 +33,7 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->hpa_tolerance = 0.1;
 	c->hpa_stabilization_s = 300;
 	c->hpa_period_s = 15;
+	c->hpa_metric_lag_s = 30;
 	c->hpa_up_pods = 4;
 	c->hpa_up_percent = 100;
 	c->warmup = 0;
@@ -64,6 +67,7 @@ struct pa_bt_forecasts {
 	size_t *issue_at;
 	size_t *issue_of;		/* per bucket: the issue in force at its start */
 	double *mean, *lower, *upper;	/* nissues * horizon */
+	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double level;
 	char model[PA_FC_NAME_MAX];
 };
@@ -78,6 +82,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 	free(f->mean);
 	free(f->lower);
 	free(f->upper);
+	free(f->error_q);
 	free(f);
 }
 
@@ -94,6 +99,102 @@ lookahead_buckets(const struct pa_bt_series *s, const struct pa_bt_config *c)
 	double span = c->plan.lead_time_s + c->plan.stabilization_s;
 
 	return (size_t)floor(span / s->step_s) + 1;
+}
+
+/* Levels at which the replay's own forecast errors are kept, as 1 - risk. */
+static const double error_levels[] = { 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.998, 0.999 };
+
+#define NLEVELS (sizeof error_levels / sizeof error_levels[0])
+#define ERRORS_MIN 24		/* known errors needed before they are trusted */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Quantiles of the errors (actual - forecast) of the forecasts k steps
+ * ahead whose targets were already observed when issue i was made, over
+ * the last season of issues.  Model intervals fitted on one-step
+ * residuals are often far too narrow for bursts, and a normal width from
+ * the error variance lets one burst inflate a whole day, so the sizing
+ * reads the empirical quantile at its risk instead.
+ */
+static int
+calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
+{
+	size_t every = c->forecast_every ? c->forecast_every : 1;
+	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
+	size_t window = season / every > ERRORS_MIN ? season / every : ERRORS_MIN;
+	double *errors = malloc(f->nissues * sizeof *errors);
+	double *sorted = malloc(window * sizeof *sorted);
+
+	f->error_q = malloc(f->nissues * f->horizon * NLEVELS * sizeof *f->error_q);
+	if (errors == NULL || sorted == NULL || f->error_q == NULL) {
+		free(errors);
+		free(sorted);
+		return -1;
+	}
+	for (size_t k = 0; k < f->horizon; k++) {
+		for (size_t j = 0; j < f->nissues; j++) {
+			size_t target = f->issue_at[j] + k;
+
+			errors[j] = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
+		}
+		for (size_t i = 0; i < f->nissues; i++) {
+			double *q = f->error_q + (i * f->horizon + k) * NLEVELS;
+			size_t t = f->issue_at[i], known = 0, from, m = 0;
+
+			/* Issues j with issue_at[j] + k < t, that is j < known. */
+			if (t >= c->warmup + k + 1)
+				known = (t - k - 1 - c->warmup) / every + 1;
+			if (known > i)
+				known = i;
+			from = known > window ? known - window : 0;
+			for (size_t j = from; j < known; j++)
+				if (!isnan(errors[j]))
+					sorted[m++] = errors[j];
+			if (m < ERRORS_MIN) {
+				for (size_t l = 0; l < NLEVELS; l++)
+					q[l] = NAN;
+				continue;
+			}
+			qsort(sorted, m, sizeof *sorted, cmp_double);
+			for (size_t l = 0; l < NLEVELS; l++) {
+				double pos = error_levels[l] * (double)(m - 1);
+				size_t lo = (size_t)floor(pos);
+				size_t hi = lo + 1 < m ? lo + 1 : lo;
+
+				q[l] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - (double)lo);
+			}
+		}
+	}
+	free(errors);
+	free(sorted);
+	return 0;
+}
+
+/* The error quantile at level p from the stored ones; NAN when too few errors are known. */
+static double
+error_quantile(const double *q, double p)
+{
+	if (isnan(q[0]))
+		return NAN;
+	if (p <= error_levels[0])
+		return q[0];
+	for (size_t l = 1; l < NLEVELS; l++) {
+		if (p <= error_levels[l]) {
+			double w = (p - error_levels[l - 1]) / (error_levels[l] - error_levels[l - 1]);
+
+			return q[l - 1] + (q[l] - q[l - 1]) * w;
+		}
+	}
+
+	/* Beyond the last level a season of errors says nothing finer. */
+	return q[NLEVELS - 1];
 }
 
 struct pa_bt_forecasts *
@@ -145,6 +246,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	opts.level = c->level;
 	opts.model = c->model;
 	opts.counts = 1;
+	opts.transform = c->transform;
 	for (size_t i = 0; i < f->nissues; i++) {
 		size_t t = c->warmup + i * every;
 		size_t from = c->history && t > c->history ? t - c->history : 0;
@@ -182,17 +284,29 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		pa_fc_result_free(&r);
 	}
 	free(totals);
+	if (calibrate(f, s, c) != 0) {
+		snprintf(err, errsize, "out of memory");
+		pa_bt_forecasts_free(f);
+		return NULL;
+	}
 	return f;
 }
 
-/* Work distribution forecast for bucket t + k, from the issue in force at t. */
+/*
+ * Work distribution forecast for bucket t + k, from the issue in force at
+ * t.  Its 1 - risk quantile is the larger of the model's and the forecast
+ * plus the replay's own error quantile; sigma is set so that pa-plan's
+ * normal quantile lands there.
+ */
 static void
-forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, struct pa_work_dist *d)
+forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, double risk,
+	      struct pa_work_dist *d)
 {
 	size_t i = f->issue_of[t];
 	size_t off = t - f->issue_at[i] + k;
 	struct pa_forecast_point p;
 	char err[160];
+	double z, q;
 
 	if (off >= f->horizon)
 		off = f->horizon - 1;
@@ -207,6 +321,18 @@ forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, struct pa_wor
 		d->mean = d->lower = d->upper = p.volume;
 		d->sigma = 0;
 		d->level = 0;
+	}
+
+	q = error_quantile(f->error_q + (i * f->horizon + off) * NLEVELS, 1 - risk);
+	if (isnan(q))
+		return;
+	z = gsl_cdf_ugaussian_Qinv(risk);
+	if (z > 1e-9) {
+		if (q > z * d->sigma)
+			d->sigma = q / z;
+	} else if (q > 0) {
+		/* At risk 0.5 the quantile is the mean, so the median error shifts it. */
+		d->mean += q;
 	}
 }
 
@@ -298,9 +424,41 @@ struct replay {
 	long ticks_per_bucket;
 	long lead_ticks;
 	long static_count;
+	long metric_lag_ticks;		/* age of the utilization the HPA sees */
 	double *hpa_recs;		/* recommendations of the stabilization window, a ring */
 	size_t hpa_window, hpa_next, hpa_filled;
 };
+
+/*
+ * Demand at a tick: linear between bucket midpoints, so a change between
+ * buckets ramps instead of jumping, as real traffic does.  An unknown
+ * neighbour keeps the bucket's own value; an unknown bucket is NAN.
+ */
+static double
+demand_at(const struct replay *r, long tick)
+{
+	const double *w = r->s->work;
+	size_t t;
+	long k;
+	double x, next;
+
+	if (tick < 0)
+		tick = 0;
+	t = (size_t)(tick / r->ticks_per_bucket);
+	if (t >= r->s->n)
+		t = r->s->n - 1;
+	if (r->ticks_per_bucket == 1 || isnan(w[t]))
+		return w[t];
+	k = tick - (long)t * r->ticks_per_bucket;
+	x = (k + 0.5) / r->ticks_per_bucket - 0.5;
+	if (x < 0)
+		next = t > 0 ? w[t - 1] : NAN;
+	else
+		next = t + 1 < r->s->n ? w[t + 1] : NAN;
+	if (isnan(next))
+		return w[t];
+	return w[t] + (next - w[t]) * fabs(x);
+}
 
 static long
 decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
@@ -308,10 +466,18 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	struct pa_plan_input in;
 	struct pa_plan_result res;
 	struct pa_work_dist d;
+	double observed;
 	size_t target = (size_t)floor(r->plan.lead_time_s / r->s->step_s);
 	size_t last = lookahead_buckets(r->s, r->c) - 1;
 
-	forecast_dist(r->f, t, target, &in.target);
+	/* An order now serves from now + lead until the next decision's order
+	 * arrives one step later, so it covers the largest need in that span. */
+	forecast_dist(r->f, t, target, r->plan.risk, &in.target);
+	for (size_t k = target + 1; k <= (size_t)floor((r->plan.lead_time_s + r->s->step_s - 1e-6) / r->s->step_s); k++) {
+		forecast_dist(r->f, t, k, r->plan.risk, &d);
+		if (pa_plan_need(&r->plan, &d) > pa_plan_need(&r->plan, &in.target))
+			in.target = d;
+	}
 
 	/* Scale-in looks at every bucket from now until the window closes,
 	 * because a removed instance cannot return before the lead time. */
@@ -319,15 +485,16 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	for (size_t k = 0; k <= last; k++) {
 		long need;
 
-		forecast_dist(r->f, t, k, &d);
+		forecast_dist(r->f, t, k, r->plan.risk, &d);
 		need = pa_plan_need(&r->plan, &d);
 		if (need > in.window_need)
 			in.window_need = need;
 	}
 	in.current = fl->ready + fl->pending;
 	in.signals_missing = 0;
-	if (t > 0 && !isnan(r->s->work[t - 1])) {
-		in.current_load = r->s->work[t - 1] / r->plan.capacity;
+	observed = demand_at(r, (long)t * r->ticks_per_bucket - r->metric_lag_ticks);
+	if (t > 0 && !isnan(observed)) {
+		in.current_load = observed / r->plan.capacity;
 	} else {
 		in.current_load = -1;
 		in.signals_missing = 1;
@@ -378,27 +545,37 @@ decide_reactive(struct replay *r, const struct fleet *fl, double demand)
 }
 
 static long
-need_at_full(const struct replay *r, double work)
-{
-	return isnan(work) ? 0 : pa_plan_instances_for(work, r->plan.capacity);
-}
-
-static long
 decide_oracle(const struct replay *r, long tick)
 {
-	size_t first = (size_t)(tick / r->ticks_per_bucket);
-	size_t last = (size_t)((tick + r->lead_ticks) / r->ticks_per_bucket);
+	long last = (long)r->s->n * r->ticks_per_bucket - 1;
 	long need = 0;
 
-	if (last >= r->s->n)
-		last = r->s->n - 1;
-	for (size_t b = first; b <= last; b++) {
-		long n = need_at_full(r, r->s->work[b]);
+	/* Everything until an instance ordered now would be ready. */
+	for (long u = tick; u <= tick + r->lead_ticks && u <= last; u++) {
+		double d = demand_at(r, u);
+		long n = isnan(d) ? 0 : pa_plan_instances_for(d, r->plan.capacity);
 
 		if (n > need)
 			need = n;
 	}
 	return clamp_count(&r->plan, need);
+}
+
+/*
+ * Between forecasts the plan only grows, to what the load already present
+ * needs at full utilization.  The load is the one the HPA observes, so
+ * this is pa-plan run from cron on fresh usage.
+ */
+static long
+predictive_floor(const struct replay *r, long tick, long current)
+{
+	double d = demand_at(r, tick - r->metric_lag_ticks);
+	long n;
+
+	if (isnan(d))
+		return current;
+	n = clamp_count(&r->plan, pa_plan_instances_for(d, r->plan.capacity));
+	return n > current ? n : current;
 }
 
 static long
@@ -407,9 +584,11 @@ decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long 
 {
 	switch (policy) {
 	case PA_BT_PREDICTIVE:
-		return bucket_start ? decide_predictive(r, fl, t) : current;
+		if (bucket_start)
+			return decide_predictive(r, fl, t);
+		return predictive_floor(r, tick, current);
 	case PA_BT_REACTIVE:
-		return decide_reactive(r, fl, r->s->work[t]);
+		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks));
 	case PA_BT_STATIC:
 		return r->static_count;
 	case PA_BT_ORACLE:
@@ -451,10 +630,14 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 		r->ticks_per_bucket = (long)(s->step_s / c->hpa_period_s);
 	r->tick_s = s->step_s / r->ticks_per_bucket;
 	r->lead_ticks = (long)ceil(c->plan.lead_time_s / r->tick_s - 1e-9);
+	r->metric_lag_ticks = (long)ceil(c->hpa_metric_lag_s / r->tick_s - 1e-9);
 
-	for (size_t t = c->warmup; t < s->n; t++)
-		if (!isnan(s->work[t]) && s->work[t] > peak)
-			peak = s->work[t];
+	for (long u = (long)c->warmup * r->ticks_per_bucket; u < (long)s->n * r->ticks_per_bucket; u++) {
+		double d = demand_at(r, u);
+
+		if (!isnan(d) && d > peak)
+			peak = d;
+	}
 	r->static_count = clamp_count(&r->plan, pa_plan_instances_for(peak, r->plan.capacity));
 
 	r->hpa_window = (size_t)ceil(c->hpa_stabilization_s / r->tick_s);
@@ -500,13 +683,13 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 
 	for (size_t t = c->warmup; t < s->n; t++) {
-		double demand = s->work[t], cap_sum = 0;
+		double cap_sum = 0;
 
 		for (long k = 0; k < r.ticks_per_bucket; k++) {
 			long tick = (long)t * r.ticks_per_bucket + k;
 			int first = t == c->warmup && k == 0;
 			long desired, spec = fl.ready + fl.pending;
-			double capacity;
+			double capacity, demand = demand_at(&r, tick);
 
 			/* The first decision starts the fleet ready, with no lead time and no rate limit. */
 			if (first && policy == PA_BT_REACTIVE)
@@ -543,7 +726,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 				served += demand * r.tick_s;
 			}
 		}
-		if (!isnan(demand))
+		if (!isnan(s->work[t]))
 			out->buckets++;
 		if (out->capacity)
 			out->capacity[t] = cap_sum / r.ticks_per_bucket;

@@ -4,8 +4,9 @@
  * A series is work per second per bucket (requests times mean complexity
  * over the step), NAN where a bucket is unknown.  The replay runs on a
  * clock of ticks, 15 s (the HorizontalPodAutoscaler's sync period) when
- * the step is a multiple of it, else one tick per bucket.  Demand is
- * constant within a bucket.  Each policy decides a desired instance count;
+ * the step is a multiple of it, else one tick per bucket.  Demand within
+ * a bucket is linear between bucket midpoints.  Each policy decides a
+ * desired instance count;
  * new instances serve only after the lead time and are billed from the
  * moment they are ordered, removed ones stop at once.
  *
@@ -13,14 +14,15 @@
  *   predictive  at each bucket start, a forecast from the buckets before it
  *               only (pa_fc_forecast on a trailing window), sized by
  *               pa_plan_decide at the risk budget
- *   reactive    the HPA algorithm: every tick, desired = ceil(demand /
+ *   reactive    the HPA algorithm, every tick, on the demand of
+ *               hpa_metric_lag_s ago.  Desired = ceil(demand /
  *               (capacity * target)) unless the utilization ratio is within
- *               the tolerance; scale-in to the largest recommendation of the
- *               stabilization window; scale-up per tick limited to
- *               max(current + 4, 2 * current)
+ *               the tolerance.  Scale-in goes only to the largest
+ *               recommendation of the stabilization window, and scale-up
+ *               per tick is limited to max(current + 4, 2 * current).
  *   static      one count sized for the peak of the evaluated range
- *   oracle      knows the future: at every tick the largest need of the
- *               buckets until a new instance would be ready
+ *   oracle      knows the future: at every tick the largest need from
+ *               now until a new instance would be ready
  *
  * Every policy is scored on the same buckets: those after the warm-up.
  */
@@ -47,6 +49,7 @@ struct pa_bt_config {
 	double hpa_tolerance;		/* 0.1 */
 	double hpa_stabilization_s;	/* 300 */
 	double hpa_period_s;		/* 15 */
+	double hpa_metric_lag_s;	/* age of the utilization the HPA acts on, 30 */
 	long hpa_up_pods;		/* 4 per period ... */
 	double hpa_up_percent;		/* ... or 100% per period, whichever is more */
 	size_t warmup;			/* buckets used only as forecast history */
@@ -55,6 +58,7 @@ struct pa_bt_config {
 	size_t forecast_every;		/* buckets between forecasts (1: every bucket) */
 	const char *model;		/* pa_fc model name */
 	double level;			/* forecast interval level */
+	int transform;			/* 1: the forecaster fits log1p of the series */
 };
 
 void pa_bt_config_default(struct pa_bt_config *c);

@@ -394,7 +394,6 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 {
 	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
 	struct curve pred;
-	size_t nreactive = 0;
 	char setting[40];
 
 	if (header)
@@ -408,7 +407,6 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 			      rep->series->name, pa_bt_policy_name(r->policy), setting,
 			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
 			      100 * r->mean_utilization);
-		nreactive += r->policy == PA_BT_REACTIVE;
 	}
 
 	/* The comparison lines only mean something with a curve to read. */
@@ -442,7 +440,6 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 				      bound ? "<= " : "", hours, oracle->instance_hours,
 				      oracle->instance_hours > 0 ? hours / oracle->instance_hours : NAN);
 	}
-	(void)nreactive;
 }
 
 /* SVG drawing. */
@@ -533,13 +530,29 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 	double xmin = INFINITY, xmax = 0, ymax = 0;
 	static const enum pa_bt_policy order[] = { PA_BT_REACTIVE, PA_BT_PREDICTIVE, PA_BT_STATIC, PA_BT_ORACLE };
 
+	const struct pa_bt_result *stat = find_policy(rep, PA_BT_STATIC);
+	int static_off = 0;
+
 	for (size_t i = 0; i < rep->nresults; i++) {
 		const struct pa_bt_result *r = &rep->results[i];
 
+		if (r->policy == PA_BT_STATIC)
+			continue;
 		xmin = fmin(xmin, r->instance_hours);
 		xmax = fmax(xmax, r->instance_hours);
 		ymax = fmax(ymax, 100 * r->overloaded_share);
 	}
+
+	/* A peak-sized fleet often costs many times the rest; it would squash the curves. */
+	if (stat != NULL && (xmax <= 0 || stat->instance_hours <= 1.5 * xmax)) {
+		xmin = fmin(xmin, stat->instance_hours);
+		xmax = fmax(xmax, stat->instance_hours);
+		ymax = fmax(ymax, 100 * stat->overloaded_share);
+	} else if (stat != NULL) {
+		static_off = 1;
+	}
+	if (!isfinite(xmin))
+		xmin = 0;
 	if (ymax <= 0)
 		ymax = 1;
 	svg_axes(fp, top, rep->series->name, "instance-hours", "overloaded buckets, %", xmin, xmax, ymax);
@@ -549,6 +562,13 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 		curve_of(rep, order[p], 1, &c);
 		if (c.n == 0)
 			continue;
+		if (order[p] == PA_BT_STATIC && static_off) {
+			fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\" font-size=\"12\">"
+				    "static: %.0f inst-h, %.3g%% (off scale)</text>\n",
+				SVG_W - MARGIN - 250.0, top + MARGIN + 15.0 + 15.0 * p, policy_color(order[p]),
+				stat->instance_hours, 100 * stat->overloaded_share);
+			continue;
+		}
 		if (c.n > 1) {
 			fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
 				policy_color(order[p]));

@@ -23,7 +23,7 @@ void pa_bt_input_free(struct pa_bt_input *in);
 
 /*
  * Take one record (borrowed).  Returns 1 when it was a bucket (taken or
- * rejected with where:lineno), 0 for other kinds, which pa-backtest ignores.
+ * rejected with where:lineno), 0 for other kinds, which pa-backtest passes through.
  */
 int pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		       const struct pa_line *line);
@@ -52,9 +52,10 @@ struct pa_bt_report {
 void pa_bt_write_records(const struct pa_bt_report *rep);
 
 /*
- * Write the equal-cost comparison records: for each reactive target, the
- * predictive overloaded share interpolated at its instance-hours; and the
- * predictive instance-hours at a 1% overloaded share against the oracle's.
+ * Write the comparison records.  For each reactive target, the predictive
+ * overloaded share is interpolated at its instance-hours.  A last record
+ * sets the predictive instance-hours at a 1% overloaded share against the
+ * oracle's.
  */
 void pa_bt_write_comparisons(const struct pa_bt_report *rep);
 

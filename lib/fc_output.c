@@ -241,6 +241,60 @@ apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
 	}
 }
 
+/*
+ * The earlier choice for series s and level index l from the state, or
+ * NULL when there is none, the levels differ, or a refit is due.
+ */
+static const char *
+state_spec(const struct pa_fc_run_opts *o, const struct pa_fc_series *s, const char *which,
+	   size_t l)
+{
+	const json_t *prev, *levels;
+
+	if (o->state_in == NULL)
+		return NULL;
+	prev = json_object_get(json_object_get(o->state_in, "series"), s->name);
+	levels = json_object_get(prev, "levels");
+	if (!json_is_array(levels) || json_array_size(levels) != o->nlevels ||
+	    json_integer_value(json_object_get(prev, "reuses")) >= o->refit_every)
+		return NULL;
+	for (size_t i = 0; i < o->nlevels; i++)
+		if (fabs(json_number_value(json_array_get(levels, i)) - o->level[i]) > 1e-9)
+			return NULL;
+	return json_string_value(json_array_get(json_object_get(prev, which), l));
+}
+
+/* Record this run's choices for s in the state, counting reuses since the last fit. */
+static void
+state_record(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
+	     const struct pa_fc_result *vol, const struct pa_fc_result *cx, pa_usec_t history_end)
+{
+	json_t *entry, *levels, *volume, *complexity;
+	const json_t *prev;
+	int reused = 1;
+
+	if (o->state_out == NULL)
+		return;
+	prev = o->state_in ? json_object_get(json_object_get(o->state_in, "series"), s->name) : NULL;
+	entry = json_object();
+	levels = json_array();
+	volume = json_array();
+	complexity = json_array();
+	for (size_t l = 0; l < o->nlevels; l++) {
+		json_array_append_new(levels, json_real(o->level[l]));
+		json_array_append_new(volume, json_string(vol[l].spec));
+		json_array_append_new(complexity, json_string(cx ? cx[l].spec : ""));
+		reused &= vol[l].reused;
+	}
+	json_object_set_new(entry, "levels", levels);
+	json_object_set_new(entry, "volume", volume);
+	json_object_set_new(entry, "complexity", complexity);
+	pa_rec_set_num(entry, "reuses",
+		       reused ? (double)json_integer_value(json_object_get(prev, "reuses")) + 1 : 0);
+	pa_rec_set_time(entry, "history_end", history_end);
+	json_object_set_new(json_object_get(o->state_out, "series"), s->name, entry);
+}
+
 int
 pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 {
@@ -351,6 +405,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	 */
 	for (nvol = 0; nvol < o->nlevels; nvol++) {
 		fo.level = o->level[nvol];
+		fo.reuse = state_spec(o, s, "volume", nvol);
 		if (pa_fc_forecast(fit ? fit : volume, n, horizon, &fo, &vol[nvol]) != PA_FC_OK) {
 			pa_warn("%s: no forecast: %s", s->name, vol[nvol].reason);
 			rc = 1;
@@ -364,6 +419,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	have_cx = 1;
 	for (ncx = 0; have_cx && ncx < o->nlevels; ncx++) {
 		fo.level = o->level[ncx];
+		fo.reuse = state_spec(o, s, "complexity", ncx);
 		if (pa_fc_forecast(complexity, n, horizon, &fo, &cx[ncx]) != PA_FC_OK)
 			have_cx = 0;
 	}
@@ -380,6 +436,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 		      have_cx ? cx : NULL, cx_model, have_events ? ep.factor : NULL);
 	if (have_events)
 		write_event_effects(s, o->events, &ep, o->level[0]);
+	state_record(o, s, vol, have_cx ? cx : NULL, first + (pa_usec_t)n * s->step);
 done:
 	for (size_t l = 0; l < nvol; l++)
 		pa_fc_result_free(&vol[l]);

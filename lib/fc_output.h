@@ -31,6 +31,9 @@ struct pa_fc_run_opts {
 	int gaps_unknown;	/* missing buckets are unknown instead of 0 */
 	int transform;		/* PA_FC_TRANSFORM_* for volume; complexity is never transformed */
 	const struct pa_fc_events *events;	/* borrowed; NULL or empty: none */
+	const json_t *state_in;	/* borrowed state file contents (fcstate.h), or NULL */
+	json_t *state_out;	/* borrowed; receives each series' entry, or NULL */
+	long refit_every;	/* runs an earlier choice is reused before a full fit */
 };
 
 /*

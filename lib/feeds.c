@@ -15,7 +15,8 @@ static const struct {
 	const char *aliases[14];
 } targets[PA_T_COUNT] = {
 	[PA_T_TS] = { "ts", { "ts", "time", "timestamp", "@timestamp", "start", "start_time",
-			      "date", "datetime", "ds", "period", "time_local", "StartUTC" } },
+			      "date", "datetime", "ds", "period", "time_local", "time_iso8601",
+			      "StartUTC" } },
 	[PA_T_END] = { "end", { "end", "end_time", "stop", "until" } },
 	[PA_T_CLIENT] = { "client_id", { "client_id", "client", "remote_addr", "client_ip",
 					 "clientip", "remote_ip", "remotehost", "remote_host",
@@ -53,6 +54,8 @@ static const struct {
 	[PA_T_MEMORY] = { "memory_usage", { "memory_usage", "memory", "mem", "mem_util",
 					    "mem_util_percent", "memory_util", "avg_mem" } },
 	[PA_T_NETWORK] = { "network_io", { "network_io", "network", "net_io", "net" } },
+	/* A whole request line, as nginx's $request writes it into JSON logs. */
+	[PA_T_REQUEST] = { "request", { "request", "request_line" } },
 };
 
 const char *
@@ -329,8 +332,10 @@ write_series_names(struct pa_jsonw *w, const char *tenant, const char *service)
 
 /*
  * Tenant and service of a feed row: a tenant_service_name column, then
- * tenant and service columns, then the --tenant/--service rules.  Returns
- * 1 when any of them applied, 0 when the row names no series.
+ * tenant and service columns, then the --tenant/--service rules.  When
+ * need is set (usage, series) both are always filled, with the fallbacks
+ * if nothing else.  Returns 1 when any of them applied, 0 when the row
+ * names no series.
  */
 static int
 row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *tenant, char *service)
@@ -364,9 +369,10 @@ row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *ten
 		in.field = pa_row_field_cb;
 		in.field_ctx = row;
 		pa_tenancy_resolve(o->tenancy, &in, t2, s2);
-		if (tenant[0] == '\0' && (o->tenancy->custom[0] || need || found))
+		/* An event that names only its tenant applies to every service of it. */
+		if (tenant[0] == '\0' && (o->tenancy->custom[0] || need))
 			memcpy(tenant, t2, sizeof t2);
-		if (service[0] == '\0' && (o->tenancy->custom[1] || need || found))
+		if (service[0] == '\0' && (o->tenancy->custom[1] || need))
 			memcpy(service, s2, sizeof s2);
 		found = 1;
 	}

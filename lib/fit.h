@@ -2,7 +2,8 @@
  * fit.h - learn complexity weights from observed request cost, and the
  * model file that stores them.
  *
- * The target is ln(1 + duration_ms).  The features are those of score.h
+ * The target is ln(1 + cost), the cost being duration_ms or another
+ * observed cost field (--cost).  The features are those of score.h
  * plus any extra numeric fields named with --feature.  One fit runs over
  * all rows (the global scale, used for services the model has not seen),
  * and one per service that has at least PA_FIT_MIN_ROWS rows; smaller
@@ -31,15 +32,17 @@ struct pa_fitter *pa_fitter_new(enum pa_fit_method method, const struct pa_extra
 
 /* Add one training row. */
 void pa_fitter_add(struct pa_fitter *ft, const char *tenant_service_name,
-		   const struct pa_features *f, double duration_ms);
+		   const struct pa_features *f, double cost);
 
 long pa_fitter_rows(const struct pa_fitter *ft);
 
 /*
  * Fit and return the model as a new JSON object, or NULL with a reason in
- * err when there are too few rows.  Frees nothing: call pa_fitter_free.
+ * err when there are too few rows.  cost_field names the target in the
+ * model and in messages.  Frees nothing: call pa_fitter_free.
  */
-json_t *pa_fitter_model(struct pa_fitter *ft, char *err, size_t errsize);
+json_t *pa_fitter_model(struct pa_fitter *ft, const char *cost_field, char *err,
+			size_t errsize);
 void pa_fitter_free(struct pa_fitter *ft);
 
 /* A model loaded from its file. */

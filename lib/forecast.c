@@ -18,7 +18,7 @@
 #include "fc_models.h"
 #include "forecast.h"
 
-#define ORIGINS_MAX 3		/* rolling origins for the automatic choice */
+#define ORIGINS_MAX 10		/* rolling origins for the automatic choice */
 #define CALIBRATE_MIN 10	/* hold-out errors needed to rescale intervals */
 #define SCALE_MIN 0.5		/* bounds on that rescaling */
 #define SCALE_MAX 3.0
@@ -200,6 +200,7 @@ forecast_one(const struct model_ref *mr, const double *y, const double *ylog, si
 /* The models whose paths are averaged, and the interval rescaling. */
 struct choice {
 	struct model_ref ref[COMBINE_MAX];
+	struct pa_fcm_params params[COMBINE_MAX];	/* ETS parameters once fitted */
 	size_t count;
 	double scale;
 };
@@ -256,8 +257,8 @@ run_holdout(const struct candidates *c, const double *y, const double *ylog, siz
 
 	/*
 	 * The earliest origin fits the smoothing parameters and the later ones
-	 * only filter with them: five times fewer fits, and no parameter has
-	 * seen any hold-out value.
+	 * only filter with them.  That is one fit per candidate instead of one
+	 * per origin, and no parameter has seen any hold-out value.
 	 */
 	for (size_t i = 0; i < c->count; i++) {
 		struct pa_fcm_params reuse = { 0, 0, 0, 0, 0 };
@@ -355,8 +356,9 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		need = o->period + 1;
 	}
 	if (m2 && m2 != m) {
+		/* The seasonal naive model needs one season and one value to train on. */
 		add_candidate(&c, "snaive", m2);
-		need = need > 2 * m2 ? need : 2 * m2;
+		need = need > m2 + 1 ? need : m2 + 1;
 	}
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
@@ -550,6 +552,84 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
 	}
 }
 
+/*
+ * Write ch as "v1 scale=S NAME/PERIOD/LOG1P/ALPHA/BETA/GAMMA/PHI ...",
+ * with 17 significant digits so a reused choice forecasts bit for bit as
+ * the fit it came from.
+ */
+static void
+encode_choice(const struct choice *ch, char *buf, size_t size)
+{
+	size_t used = (size_t)snprintf(buf, size, "v1 scale=%.17g", ch->scale);
+
+	for (size_t t = 0; t < ch->count && used < size; t++) {
+		const struct pa_fcm_params *p = &ch->params[t];
+
+		used += (size_t)snprintf(buf + used, size - used, " %s/%zu/%d/%.17g/%.17g/%.17g/%.17g",
+					 ch->ref[t].name, ch->ref[t].period, ch->ref[t].log1p,
+					 p->valid ? p->alpha : 0, p->valid ? p->beta : 0,
+					 p->valid ? p->gamma : 0, p->valid ? p->phi : 0);
+	}
+	if (used >= size)
+		buf[0] = '\0';	/* too long to reuse: store nothing */
+}
+
+/* Parse a finite number that must fill the token; returns -1 otherwise. */
+static int
+parse_number(const char *s, double *out)
+{
+	char *end;
+
+	*out = strtod(s, &end);
+	return end != s && *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+/*
+ * Parse encode_choice's text into ch.  Returns -1 when it is malformed,
+ * names an unknown model, or needs log1p where the data cannot take it.
+ */
+static int
+decode_choice(const char *spec, int log_ok, struct choice *ch)
+{
+	char buf[PA_FC_SPEC_MAX], *save = NULL, *tok;
+
+	if (strlen(spec) >= sizeof buf)
+		return -1;
+	memcpy(buf, spec, strlen(spec) + 1);
+	memset(ch, 0, sizeof *ch);
+	tok = strtok_r(buf, " ", &save);
+	if (tok == NULL || strcmp(tok, "v1") != 0)
+		return -1;
+	tok = strtok_r(NULL, " ", &save);
+	if (tok == NULL || strncmp(tok, "scale=", 6) != 0 || parse_number(tok + 6, &ch->scale) != 0)
+		return -1;
+	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+		char *field[7], *fsave = NULL;
+		double v[6];
+		size_t nf = 0, i;
+
+		if (ch->count == COMBINE_MAX)
+			return -1;
+		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 7; f = strtok_r(NULL, "/", &fsave))
+			field[nf++] = f;
+		if (nf != 7)
+			return -1;
+		for (i = 0; model_names[i] && strcmp(model_names[i], field[0]) != 0; i++)
+			;
+		if (model_names[i] == NULL || strcmp(field[0], "auto") == 0)
+			return -1;
+		for (size_t f = 0; f < 6; f++)
+			if (parse_number(field[f + 1], &v[f]) != 0)
+				return -1;
+		if (v[0] < 0 || v[0] > 1e9 || (v[1] != 0 && v[1] != 1) || (v[1] == 1 && !log_ok))
+			return -1;
+		ch->ref[ch->count] = (struct model_ref){ model_names[i], (size_t)v[0], (int)v[1] };
+		ch->params[ch->count] = (struct pa_fcm_params){ v[5] != 0, v[2], v[3], v[4], v[5] };
+		ch->count++;
+	}
+	return ch->count ? 0 : -1;
+}
+
 /* Average the paths of the chosen models, fitted on the whole history, into out. */
 static int
 run_choice(struct choice *ch, const double *y, const double *ylog, size_t n, double z,
@@ -562,10 +642,12 @@ run_choice(struct choice *ch, const double *y, const double *ylog, size_t n, dou
 	for (size_t k = 0; k < out->horizon; k++)
 		out->mean[k] = out->lower[k] = out->upper[k] = 0;
 	for (size_t t = 0; t < ch->count; t++) {
-		if (forecast_one(&ch->ref[t], y, ylog, n, out->horizon, z, sd, tmp, &sigma, why, NULL) != 0)
+		if (forecast_one(&ch->ref[t], y, ylog, n, out->horizon, z, sd, tmp, &sigma, why,
+				 &ch->params[t]) != 0)
 			continue;
 		if (used == 0)
 			out->sigma = sigma;
+		ch->params[used] = ch->params[t];
 		ch->ref[used++] = ch->ref[t];
 		for (size_t k = 0; k < out->horizon; k++) {
 			out->mean[k] += tmp->mean[k];
@@ -651,12 +733,23 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		out->fallback = 1;
 		snprintf(out->reason, sizeof out->reason, "%s",
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
+	} else if (strcmp(o.model, "auto") == 0 && o.reuse && decode_choice(o.reuse, ylog != NULL, &ch) == 0 &&
+		   run_choice(&ch, y, ylog, n, z, sd, &tmp, out) == 0) {
+		out->reused = 1;
+		snprintf(out->reason, sizeof out->reason, "reused an earlier choice; interval scale %.2f",
+			 ch.scale);
+		encode_choice(&ch, out->spec, sizeof out->spec);
 	} else if (strcmp(o.model, "auto") == 0) {
+		memset(&ch, 0, sizeof ch);
+		ch.count = 1;
+		ch.scale = 1;
 		if (choose_auto(y, ylog, transform, n, horizon, &o, &ch, out->reason) != 0) {
 			rc = PA_FC_NO_MEMORY;
 			goto fail;
 		}
-		if (run_choice(&ch, y, ylog, n, z, sd, &tmp, out) != 0) {
+		if (run_choice(&ch, y, ylog, n, z, sd, &tmp, out) == 0)
+			encode_choice(&ch, out->spec, sizeof out->spec);
+		else {
 			ch.count = 1;
 			ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
 			if (run_with_fallback(&ch.ref[0], y, ylog, n, horizon, z, sd, &p, out) != 0)

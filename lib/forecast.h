@@ -12,11 +12,12 @@
  * series with no known value at all has no forecast.
  *
  * Models (opts.model):
- *   "auto"     the candidates below that the history supports, chosen by
- *              the mean absolute error over up to three rolling origins at
- *              the end of the history, then refitted on all of it; the
- *              hold-out errors also rescale the interval so that it covers
- *              about the requested share of them
+ *   "auto"     the candidates below that the history supports, compared by
+ *              the mean absolute error over up to ten rolling origins at
+ *              the end of the history.  The best one, or the average of the
+ *              best two or three when that did better, is refitted on all
+ *              of it.  The hold-out errors also rescale the interval so
+ *              that it covers about the requested share of them.
  *   "snaive"   seasonal naive: the value one period back
  *   "naive"    the last known value (random walk)
  *   "drift"    random walk with the average historical slope
@@ -26,8 +27,8 @@
  *   "hw-damped" the same with a damped trend
  *   "ses"      simple exponential smoothing (level only)
  *   "croston"  Croston's method with the Syntetos-Boylan correction, for
- *              intermittent counts; "auto" tries it when at least 30% of
- *              the known values are zero
+ *              intermittent counts.  "auto" tries it when at least 30% of
+ *              the known values are zero.
  */
 #ifndef PA_FORECAST_H
 #define PA_FORECAST_H
@@ -36,6 +37,7 @@
 
 #define PA_FC_NAME_MAX 160
 #define PA_FC_REASON_MAX 160
+#define PA_FC_SPEC_MAX 640
 
 struct pa_fc_opts {
 	size_t period;		/* season length in steps; 0 or 1: no season */
@@ -48,6 +50,9 @@ struct pa_fc_opts {
 	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
 	int nonnegative;	/* 1: forecasts and bounds are clamped at zero
 				 * (implied by counts) */
+	const char *reuse;	/* NULL, or the spec of an earlier automatic
+				 * choice: its models, parameters and interval
+				 * scale are used without a new search or fit */
 };
 
 /*
@@ -77,6 +82,9 @@ struct pa_fc_result {
 	char model[PA_FC_NAME_MAX];	/* the model that produced the forecast, e.g. "hw(p=24)" */
 	char reason[PA_FC_REASON_MAX];	/* why it was chosen or why a fallback ran; may be "" */
 	int fallback;		/* 1: the requested model or period could not be used */
+	char spec[PA_FC_SPEC_MAX];	/* the automatic choice as text for opts.reuse;
+					 * "" for a named model or a fallback */
+	int reused;		/* 1: opts.reuse was used */
 };
 
 /* Return codes of pa_fc_forecast. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -17,6 +18,7 @@ pa_ingest_init(struct pa_ingest *in)
 	pa_tenancy_init(&in->tenancy);
 	pa_jsonw_init(&in->w);
 	in->max_line = PA_MAX_LINE_DEFAULT;
+	in->threads = 1;
 	in->feed.tenancy = &in->tenancy;
 }
 
@@ -50,13 +52,28 @@ emit_span(struct pa_jsonw *w, const char *key, struct pa_span s)
 
 /*
  * Write one request record.  row is the JSON or CSV row it came from, or
- * NULL for an access-log line.  A row's tenant and service fields are used
- * unless --tenant or --service rules were given.
+ * NULL for an access-log line parsed with format.  A row's tenant and
+ * service fields are used unless --tenant or --service rules were given.
  */
-static void
-emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *row)
+/* Named fields of an access-log line, for field: rules. */
+struct log_fields {
+	const struct pa_logformat *format;
+	const struct pa_request *req;
+};
+
+static const char *
+log_field(void *ctx, const char *name, size_t *len)
 {
-	struct pa_jsonw *w = &in->w;
+	const struct log_fields *lf = ctx;
+
+	return pa_request_named(lf->format, lf->req, name, len);
+}
+
+static void
+emit_request(const struct pa_ingest *in, struct pa_jsonw *w, const struct pa_request *req,
+	     struct pa_row *row, const struct pa_logformat *format)
+{
+	struct log_fields lf = { format, req };
 	struct pa_rule_input ri;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX], tsn[2 * PA_NAME_MAX];
 	char path[2048];
@@ -77,6 +94,9 @@ emit_request(struct pa_ingest *in, const struct pa_request *req, struct pa_row *
 	if (row != NULL) {
 		ri.field = pa_row_field_cb;
 		ri.field_ctx = row;
+	} else if (format != NULL && format->nnamed > 0) {
+		ri.field = log_field;
+		ri.field_ctx = &lf;
 	}
 	pa_tenancy_resolve(&in->tenancy, &ri, tenant, service);
 	if (row != NULL) {
@@ -239,6 +259,12 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 
 		keep_span(row, &uri, v, len, path_buf);
 		pa_request_set_uri(&req, uri.p, uri.len);
+	} else if ((v = pa_row_get(row, PA_T_REQUEST, &len, NULL)) != NULL && v != row->numbuf) {
+		struct pa_span method = req.method;
+
+		pa_request_set_line(&req, v, len);
+		if (method.p != NULL)
+			req.method = method;
 	}
 	if ((v = pa_row_get(row, PA_T_REFERER, &len, NULL)) != NULL && !(len == 1 && v[0] == '-')) {
 		req.referer.p = v;
@@ -248,7 +274,7 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		req.user_agent.p = v;
 		req.user_agent.len = len;
 	}
-	emit_request(in, &req, row);
+	emit_request(in, &in->w, &req, row, NULL);
 }
 
 static void
@@ -296,6 +322,28 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	json_decref(obj);
 }
 
+/*
+ * Check before the first record that the header has the columns every
+ * record needs, so a wrong file or a missing --field stops with one
+ * message instead of a reject per line.
+ */
+static void
+check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
+{
+	enum pa_target need[2] = { PA_T_TS, PA_T_COUNT };
+
+	if (in->type == PA_TYPE_USAGE)
+		need[1] = PA_T_INSTANCE;
+	for (int i = 0; i < 2; i++) {
+		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
+			continue;
+		pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
+			rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
+		in->bad_header = 1;
+		return;
+	}
+}
+
 static void
 csv_record(void *ctx, const struct pa_csvrec *rec)
 {
@@ -314,8 +362,11 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 		}
 		in->nheader = rec->nfields;
 		pa_row_columns(&in->fields, in->header, in->nheader, in->columns, in->columns2);
+		check_header(in, rec);
 		return;
 	}
+	if (in->bad_header)
+		return;
 	pa_diag_count_read();
 	if (rec->too_many) {
 		pa_reject(rec->where, rec->lineno, rec->raw, rec->rawlen, "too many fields",
@@ -357,30 +408,67 @@ is_binary(const struct pa_line *line)
 	return 0;
 }
 
-static void
-log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_line_status st)
+/* Outcome of parsing one access-log line. */
+enum line_result { LINE_WRITTEN, LINE_REJECTED, LINE_JSON };
+
+struct reject_note {
+	const char *cls;	/* reason class for the summary */
+	char msg[320];
+};
+
+/*
+ * Parse one access-log line and write its record with w.  A rejected line
+ * gets its reason in note, and a JSON line is left to the caller.  scratch
+ * has room for at least 2 * (line->len + 1) bytes.  Touches no shared
+ * state, so parser threads can call it.
+ */
+static enum line_result
+parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
+	       const struct pa_line *line, enum pa_line_status st, struct reject_note *note)
 {
 	struct pa_request req;
 	const char *cls = NULL;
 	char err[256];
 
-	scratch_reserve(in, line->len + 1);
-	if (pa_logformat_parse(&in->log, line->text, line->len, in->scratch, &req, &cls, err,
+	if (st == PA_LINE_TOO_LONG) {
+		note->cls = "line too long";
+		snprintf(note->msg, sizeof note->msg, "line longer than %zu bytes (see --max-line)",
+			 line->len);
+		return LINE_REJECTED;
+	}
+	if (pa_logformat_parse(&in->log, line->text, line->len, scratch, &req, &cls, err,
 			       sizeof err) == 0) {
-		pa_diag_count_read();
-		emit_request(in, &req, NULL);
-		return;
+		const struct pa_logformat *used = &in->log;
+
+		/*
+		 * Common reads the start of a combined line, so take the whole line
+		 * when it is one.  The second half of scratch keeps the first
+		 * parse's decoded fields intact.
+		 */
+		if (req.end != line->len && in->wider.ntok > 0) {
+			struct pa_request whole;
+
+			if (pa_logformat_parse(&in->wider, line->text, line->len,
+					       scratch + line->len + 1, &whole, &cls, err,
+					       sizeof err) == 0) {
+				req = whole;
+				used = &in->wider;
+			}
+		}
+		emit_request(in, w, &req, NULL, used);
+		return LINE_WRITTEN;
 	}
 
 	/* A JSON record in a log stream: pass it through or read it as a JSON log line. */
-	if (line->text[0] == '{') {
-		json_line(in, where, line, st);
-		return;
-	}
-	pa_diag_count_read();
+	if (line->text[0] == '{')
+		return LINE_JSON;
 
-	/* An auto-detected file may mix layouts, such as a vhost line among combined ones. */
-	if (!in->log_given) {
+	/*
+	 * An auto-detected file may mix layouts, such as a vhost line among
+	 * combined ones.  A cut-off last line is not retried, because a shorter
+	 * layout would accept its first half.
+	 */
+	if (!in->log_given && st != PA_LINE_TRUNCATED) {
 		struct pa_logformat alt;
 		const char *cls2;
 		char err2[256];
@@ -389,22 +477,46 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 			if (strcmp(pa_logformat_presets[i], in->log.name) == 0 ||
 			    pa_logformat_preset(pa_logformat_presets[i], &alt) != 0)
 				continue;
-			if (pa_logformat_parse(&alt, line->text, line->len, in->scratch, &req, &cls2,
+			if (pa_logformat_parse(&alt, line->text, line->len, scratch, &req, &cls2,
 					       err2, sizeof err2) == 0) {
-				emit_request(in, &req, NULL);
-				return;
+				emit_request(in, w, &req, NULL, &alt);
+				return LINE_WRITTEN;
 			}
 		}
 	}
-	if (st == PA_LINE_TRUNCATED)
-		pa_reject(where, line->lineno, line->text, line->len, "record cut off at end of input",
-			  "record cut off at end of input: %s", err);
-	else if (is_binary(line))
-		pa_reject(where, line->lineno, line->text, line->len, "binary data",
-			  "binary data, not a log line (a TLS handshake sent to a plain-text port?): %s",
-			  pa_quote(line->text, line->len < 16 ? line->len : 16));
-	else
-		pa_reject(where, line->lineno, line->text, line->len, cls, "%s", err);
+	if (st == PA_LINE_TRUNCATED) {
+		note->cls = "record cut off at end of input";
+		snprintf(note->msg, sizeof note->msg, "record cut off at end of input: %s", err);
+	} else if (is_binary(line)) {
+		note->cls = "binary data";
+		snprintf(note->msg, sizeof note->msg,
+			 "binary data, not a log line (a TLS handshake sent to a plain-text port?): %s",
+			 pa_quote(line->text, line->len < 16 ? line->len : 16));
+	} else {
+		note->cls = cls;
+		snprintf(note->msg, sizeof note->msg, "%s", err);
+	}
+	return LINE_REJECTED;
+}
+
+static void
+log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_line_status st)
+{
+	struct reject_note note;
+
+	scratch_reserve(in, 2 * (line->len + 1));
+	switch (parse_log_line(in, &in->w, in->scratch, line, st, &note)) {
+	case LINE_WRITTEN:
+		pa_diag_count_read();
+		break;
+	case LINE_JSON:
+		json_line(in, where, line, st);
+		break;
+	case LINE_REJECTED:
+		pa_diag_count_read();
+		pa_reject(where, line->lineno, line->text, line->len, note.cls, "%s", note.msg);
+		break;
+	}
 }
 
 static int
@@ -494,7 +606,12 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 		return;
 	}
 
-	/* The preset that reads most of the first lines wins; ties go to the earlier one. */
+	/*
+	 * The preset that reads most of the first lines wins, and ties go to
+	 * the earlier one.  Lines it reads whole count before lines with extra
+	 * fields at the end.  So a combined log is not taken for common, which
+	 * reads the start of every combined line.
+	 */
 	scratch_reserve(in, in->max_line + 1);
 	for (int p = 0; pa_logformat_presets[p] != NULL; p++) {
 		struct pa_logformat f;
@@ -508,7 +625,7 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 			if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG &&
 			    pa_logformat_parse(&f, held[i].text, held[i].len, in->scratch, &req, &cls,
 					       err, sizeof err) == 0)
-				hits++;
+				hits += req.end == held[i].len ? PA_DETECT_HELD + 1 : 1;
 		if (hits > best_hits) {
 			best = p;
 			best_hits = hits;
@@ -516,6 +633,8 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 	}
 	if (best >= 0) {
 		pa_logformat_preset(pa_logformat_presets[best], &in->log);
+		if (strcmp(in->log.name, "common") == 0)
+			pa_logformat_preset("combined", &in->wider);
 		return;
 	}
 	if (memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
@@ -575,6 +694,236 @@ set_stem(struct pa_ingest *in, const char *path)
 }
 
 /*
+ * Parallel parsing of access logs.  The reading thread copies lines into
+ * batches.  Parser threads turn each batch into records in the batch's own
+ * buffer, and note rejects and JSON lines instead of reporting them.  The
+ * reading thread writes the batches out in input order and reports the
+ * notes at their place, so the output is the same as a serial run's.
+ * Memory stays bounded by PAR_SLOTS batches of PAR_LINES lines each.
+ */
+#define PAR_LINES 2048
+#define PAR_SLOTS 6
+
+struct par_line {
+	size_t off, len;
+	long lineno;
+	enum pa_line_status st;
+};
+
+struct par_note {
+	size_t out;		/* bytes of output written before the line */
+	int line;		/* index into lines */
+	int json;		/* a JSON line for the reading thread, not a reject */
+	struct reject_note note;
+};
+
+enum { SLOT_FREE, SLOT_FILLED, SLOT_DONE };
+
+struct par_batch {
+	char *text;
+	size_t textlen, textcap;
+	struct par_line lines[PAR_LINES];
+	int nlines;
+	struct par_note *notes;
+	int nnotes, notecap;
+	long nread;
+	struct pa_jsonw w;
+	char *scratch;
+	size_t scratchcap;
+	int state;
+};
+
+struct par {
+	struct pa_ingest *in;
+	struct par_batch slot[PAR_SLOTS];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	long filled, taken, written;	/* batches submitted, taken by parsers, written out */
+	int stop;
+	pthread_t th[PA_THREADS_MAX];
+	int nth;
+};
+
+static void
+par_parse(const struct pa_ingest *in, struct par_batch *b)
+{
+	for (int i = 0; i < b->nlines; i++) {
+		struct par_line *pl = &b->lines[i];
+		struct pa_line line = { b->text + pl->off, pl->len, pl->lineno };
+		struct reject_note note;
+		enum line_result r;
+
+		if (pl->st != PA_LINE_TOO_LONG && is_blank(&line))
+			continue;
+		if (b->scratchcap < 2 * (line.len + 1)) {
+			b->scratchcap = 2 * (line.len + 1);
+			b->scratch = pa_xrealloc(b->scratch, b->scratchcap);
+		}
+		r = parse_log_line(in, &b->w, b->scratch, &line, pl->st, &note);
+		if (r == LINE_WRITTEN) {
+			b->nread++;
+			continue;
+		}
+		if (b->nnotes == b->notecap) {
+			b->notecap = b->notecap ? 2 * b->notecap : 16;
+			b->notes = pa_xrealloc(b->notes, (size_t)b->notecap * sizeof *b->notes);
+		}
+		b->notes[b->nnotes].out = b->w.start;
+		b->notes[b->nnotes].line = i;
+		b->notes[b->nnotes].json = r == LINE_JSON;
+		b->notes[b->nnotes].note = note;
+		b->nnotes++;
+	}
+}
+
+static void *
+par_worker(void *arg)
+{
+	struct par *p = arg;
+
+	for (;;) {
+		struct par_batch *b;
+
+		pthread_mutex_lock(&p->mu);
+		while (!p->stop && p->taken == p->filled)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->taken == p->filled) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		b = &p->slot[p->taken++ % PAR_SLOTS];
+		pthread_mutex_unlock(&p->mu);
+
+		par_parse(p->in, b);
+
+		pthread_mutex_lock(&p->mu);
+		b->state = SLOT_DONE;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Wait for the oldest batch in flight, write it out and free its slot. */
+static void
+par_write_next(struct par *p)
+{
+	struct pa_ingest *in = p->in;
+	struct par_batch *b = &p->slot[p->written % PAR_SLOTS];
+	size_t done = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (b->state != SLOT_DONE)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+
+	for (long i = 0; i < b->nread; i++)
+		pa_diag_count_read();
+	for (int i = 0; i < b->nnotes; i++) {
+		struct par_note *n = &b->notes[i];
+		struct par_line *pl = &b->lines[n->line];
+		struct pa_line line = { b->text + pl->off, pl->len, pl->lineno };
+
+		pa_out_write(b->w.buf + done, n->out - done);
+		done = n->out;
+		if (n->json) {
+			json_line(in, in->where, &line, pl->st);
+			pa_jsonw_flush(&in->w);
+		} else {
+			pa_diag_count_read();
+			pa_reject(in->where, line.lineno, line.text, line.len, n->note.cls, "%s",
+				  n->note.msg);
+		}
+	}
+	pa_out_write(b->w.buf + done, b->w.start - done);
+	in->w.records += b->w.records;
+
+	b->w.len = b->w.start = 0;
+	b->w.records = 0;
+	b->nlines = b->nnotes = 0;
+	b->nread = 0;
+	b->textlen = 0;
+	b->state = SLOT_FREE;
+	p->written++;
+}
+
+static void
+par_submit(struct par *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->slot[p->filled % PAR_SLOTS].state = SLOT_FILLED;
+	p->filled++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Read the rest of an access log with parser threads.  Returns PA_LINE_EOF or PA_LINE_ERROR. */
+static enum pa_line_status
+read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
+{
+	struct par *p = calloc(1, sizeof *p);
+	struct pa_line line;
+	enum pa_line_status st;
+
+	if (p == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	p->in = in;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	for (int i = 0; i < PAR_SLOTS; i++) {
+		pa_jsonw_init(&p->slot[i].w);
+		p->slot[i].w.hold = 1;
+	}
+	for (p->nth = 0; p->nth < in->threads; p->nth++)
+		if (pthread_create(&p->th[p->nth], NULL, par_worker, p) != 0)
+			pa_die(PA_EXIT_IO, "cannot start a parser thread");
+
+	/* Records of the lines read before the format was known go first. */
+	pa_jsonw_flush(&in->w);
+	while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF && st != PA_LINE_ERROR) {
+		struct par_batch *b = &p->slot[p->filled % PAR_SLOTS];
+		struct par_line *pl;
+
+		/* Only this thread changes filled and written, so it reads them unlocked. */
+		if (p->filled - p->written == PAR_SLOTS)
+			par_write_next(p);
+		if (b->textlen + line.len + 1 > b->textcap) {
+			b->textcap = (b->textlen + line.len + 1) * 2;
+			b->text = pa_xrealloc(b->text, b->textcap);
+		}
+		pl = &b->lines[b->nlines++];
+		pl->off = b->textlen;
+		pl->len = line.len;
+		pl->lineno = line.lineno;
+		pl->st = st;
+		memcpy(b->text + b->textlen, line.text, line.len + 1);
+		b->textlen += line.len + 1;
+		if (b->nlines == PAR_LINES || b->textlen > PA_JSONW_BATCH * 4)
+			par_submit(p);
+	}
+	if (p->slot[p->filled % PAR_SLOTS].nlines > 0)
+		par_submit(p);
+	while (p->written < p->filled)
+		par_write_next(p);
+
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	for (int i = 0; i < PAR_SLOTS; i++) {
+		free(p->slot[i].text);
+		free(p->slot[i].notes);
+		free(p->slot[i].scratch);
+		pa_jsonw_free(&p->slot[i].w);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+	return st == PA_LINE_ERROR ? st : PA_LINE_EOF;
+}
+
+/*
  * Read the first lines of a new input, choose its format and handle them.
  * Returns the status of the last read (PA_LINE_ERROR stops the input).
  */
@@ -588,6 +937,7 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 
 	in->where = pa_reader_name(r);
 	set_stem(in, path);
+	in->wider.ntok = 0;
 	memset(&in->series, 0, sizeof in->series);
 
 	/* Hold the first lines until the format is known. */
@@ -629,12 +979,12 @@ read_lines(struct pa_ingest *in, struct pa_reader *r)
 	struct pa_line line;
 	enum pa_line_status st;
 
-	while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+	while (!in->bad_header && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
 		if (st == PA_LINE_ERROR)
 			return st;
 		handle_line(in, in->where, &line, st);
 	}
-	return st;
+	return PA_LINE_EOF;
 }
 
 static int
@@ -644,6 +994,10 @@ finish_input(struct pa_ingest *in, struct pa_reader *r, enum pa_line_status st)
 
 	if (st == PA_LINE_ERROR)
 		rc = pa_reader_is_utf16(r) ? PA_EXIT_DATA : PA_EXIT_IO;
+	if (in->bad_header) {
+		rc = PA_EXIT_USAGE;
+		in->bad_header = 0;
+	}
 	end_file(in);
 	pa_reader_close(r);
 	return rc;
@@ -658,8 +1012,12 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 	if (r == NULL)
 		return PA_EXIT_IO;
 	st = begin_input(in, r, path);
-	if (st != PA_LINE_ERROR)
-		st = read_lines(in, r);
+	if (st != PA_LINE_ERROR) {
+		if (in->cur == PA_FMT_LOG && in->threads > 1)
+			st = read_lines_parallel(in, r);
+		else
+			st = read_lines(in, r);
+	}
 	return finish_input(in, r, st);
 }
 
@@ -709,7 +1067,7 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 			pa_reader_resume(r);
 			st = read_lines(in, r);
 		}
-		if (st == PA_LINE_ERROR)
+		if (st == PA_LINE_ERROR || in->bad_header)
 			break;
 		pa_jsonw_flush(&in->w);
 		pa_out_flush();
@@ -741,5 +1099,5 @@ void
 pa_ingest_summary(const struct pa_ingest *in)
 {
 	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
-		pa_diag_read(), in->w.records + in->emitted, in->passed, pa_diag_rejected());
+		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
 }

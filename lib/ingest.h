@@ -49,6 +49,7 @@ struct pa_ingest {
 	enum pa_ingest_type type;
 	enum pa_ingest_format format;
 	struct pa_logformat log;	/* for PA_FMT_LOG */
+	struct pa_logformat wider;	/* combined, when log is a detected common */
 	int log_given;			/* --format named a preset or template */
 	unsigned char delim;		/* CSV delimiter, 0 = ',' or detected */
 	struct pa_tenancy tenancy;
@@ -56,9 +57,9 @@ struct pa_ingest {
 	unsigned add;			/* PA_ADD_* */
 	struct pa_feed_opts feed;
 	size_t max_line;
+	int threads;			/* parser threads for access logs; 1 parses in the reading thread */
 
 	long passed;			/* records passed through unchanged */
-	long emitted;			/* records written by readers outside this loop (TSDB exports) */
 
 	/* Working state. */
 	struct pa_jsonw w;
@@ -70,6 +71,7 @@ struct pa_ingest {
 	char **header;			/* current CSV header, owned */
 	int nheader;
 	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
+	int bad_header;			/* the CSV header lacks a required column: skip the file */
 	struct pa_series_state series;
 	const char *where;
 };
@@ -80,6 +82,7 @@ void pa_ingest_free(struct pa_ingest *in);
 /* Read one input ("-" is stdin).  Returns a PA_EXIT_* code for that input. */
 int pa_ingest_file(struct pa_ingest *in, const char *path);
 
+#define PA_THREADS_MAX 16
 #define PA_FOLLOW_POLL_MS 200	/* how often a followed file is checked for more data */
 
 /*

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -11,9 +13,17 @@
 
 #define CHUNK (256u * 1024u)
 
+enum source_mode { SOURCE_UNKNOWN, SOURCE_PLAIN, SOURCE_GZIP };
+
 struct pa_reader {
 	char *name;
-	gzFile gz;
+	int fd;
+	int interactive;	/* a pipe or terminal: flush output before waiting on it */
+	enum source_mode mode;	/* decided by the first bytes read */
+	z_stream zs;		/* raw bytes from fd wait in zs.next_in/avail_in */
+	unsigned char *raw;
+	int in_member;		/* inside a gzip member: EOF here means it was cut off */
+	long members;		/* gzip members decoded to their end */
 	char *buf;		/* holds [start, end) unread bytes */
 	size_t cap, start, end;
 	size_t max_line;
@@ -44,6 +54,7 @@ pa_reader_open(const char *path, size_t max_line)
 	r = calloc(1, sizeof *r);
 	if (r == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
+	r->fd = -1;
 	r->name = strdup(strcmp(path, "-") == 0 ? "<stdin>" : path);
 	r->max_line = max_line ? max_line : PA_MAX_LINE_DEFAULT;
 	r->cap = r->max_line + CHUNK + 1;
@@ -52,15 +63,15 @@ pa_reader_open(const char *path, size_t max_line)
 	if (r->name == NULL || r->buf == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 
-	/* gzdopen reads plain files transparently, so one path serves both. */
-	r->gz = gzdopen(fd, "rb");
-	if (r->gz == NULL) {
-		close(fd);
-		pa_warn("%s: cannot open: %s", r->name, strerror(errno));
-		pa_reader_close(r);
-		return NULL;
+	r->fd = fd;
+	{
+		struct stat st;
+
+		r->interactive = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 	}
-	gzbuffer(r->gz, CHUNK);
+	r->raw = malloc(CHUNK);
+	if (r->raw == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
 	return r;
 }
 
@@ -76,11 +87,164 @@ pa_reader_is_utf16(const struct pa_reader *r)
 	return r->utf16;
 }
 
+/*
+ * read(2) that first flushes standard output when the input is a pipe or
+ * terminal, so records already made reach the next tool while this one
+ * waits for a slow writer such as tail -f.
+ */
+static ssize_t
+read_input(struct pa_reader *r, void *buf, size_t size)
+{
+	ssize_t n;
+
+	if (r->interactive)
+		fflush(stdout);
+	do
+		n = read(r->fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * Read from the file into the raw buffer once it is empty.  read(2) returns
+ * what a pipe has now, so lines reach the caller as they are written.
+ * Returns the raw bytes waiting, 0 at end of file, -1 on error.
+ */
+static ssize_t
+raw_fill(struct pa_reader *r)
+{
+	ssize_t n;
+
+	if (r->zs.avail_in > 0)
+		return (ssize_t)r->zs.avail_in;
+	n = read_input(r, r->raw, CHUNK);
+	if (n < 0) {
+		pa_warn("%s: read failed: %s", r->name, strerror(errno));
+		return -1;
+	}
+	r->zs.next_in = r->raw;
+	r->zs.avail_in = (uInt)n;
+	return n;
+}
+
+/* Choose plain or gzip from the magic bytes 1f 8b at the start of the input. */
+static int
+detect_mode(struct pa_reader *r)
+{
+	ssize_t n = raw_fill(r);
+
+	if (n < 0)
+		return -1;
+	/* One byte that could start the magic: wait for the second. */
+	while (n == 1 && r->raw[0] == 0x1f) {
+		ssize_t more;
+
+		more = read_input(r, r->raw + 1, CHUNK - 1);
+		if (more < 0) {
+			pa_warn("%s: read failed: %s", r->name, strerror(errno));
+			return -1;
+		}
+		if (more == 0)
+			break;
+		r->zs.avail_in += (uInt)more;
+		n += more;
+	}
+	if (n >= 2 && r->raw[0] == 0x1f && r->raw[1] == 0x8b) {
+		/* 15 + 16: a gzip wrapper only, with the largest window. */
+		if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
+			pa_warn("%s: cannot start gzip decoding", r->name);
+			return -1;
+		}
+		r->mode = SOURCE_GZIP;
+	} else if (n > 0) {
+		r->mode = SOURCE_PLAIN;
+	}
+	return 0;
+}
+
+/* Decode gzip input into dst.  Returns bytes produced, 0 at end, -1 on error. */
+static ssize_t
+gzip_read(struct pa_reader *r, char *dst, size_t cap)
+{
+	for (;;) {
+		ssize_t avail = raw_fill(r);
+		int ret;
+
+		if (avail < 0)
+			return -1;
+		if (avail == 0) {
+			if (r->in_member) {
+				pa_warn("%s: gzip input cut off before its end", r->name);
+				return -1;
+			}
+			return 0;
+		}
+
+		r->zs.next_out = (Bytef *)dst;
+		r->zs.avail_out = (uInt)cap;
+		int starting = !r->in_member;
+
+		ret = inflate(&r->zs, Z_NO_FLUSH);
+		r->in_member = 1;
+		size_t produced = cap - r->zs.avail_out;
+
+		if (ret == Z_STREAM_END) {
+			/* Concatenated members (cat a.gz b.gz) decode as one stream. */
+			r->in_member = 0;
+			r->members++;
+			inflateReset(&r->zs);
+		} else if (ret == Z_DATA_ERROR && starting && r->members > 0) {
+			/* Like gzip(1), ignore padding after the last member, but say so. */
+			pa_warn("%s: ignored data after the end of the gzip stream", r->name);
+			r->in_member = 0;
+			r->zs.avail_in = 0;
+			while (read(r->fd, r->raw, CHUNK) > 0)
+				;
+			return 0;
+		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			pa_warn("%s: invalid gzip data: %s", r->name,
+				r->zs.msg ? r->zs.msg : "decoding failed");
+			return -1;
+		}
+		if (produced > 0)
+			return (ssize_t)produced;
+	}
+}
+
+/* Read decoded input into dst.  Returns bytes read, 0 at end of input, -1 on error. */
+static ssize_t
+source_read(struct pa_reader *r, char *dst, size_t cap)
+{
+	ssize_t n;
+
+	if (r->mode == SOURCE_UNKNOWN) {
+		if (detect_mode(r) < 0)
+			return -1;
+		if (r->mode == SOURCE_UNKNOWN)
+			return 0;	/* empty so far */
+	}
+	if (r->mode == SOURCE_GZIP)
+		return gzip_read(r, dst, cap);
+
+	/* Plain input: hand over bytes read during detection, then read directly. */
+	if (r->zs.avail_in > 0) {
+		n = (ssize_t)(r->zs.avail_in < cap ? r->zs.avail_in : cap);
+		memcpy(dst, r->zs.next_in, (size_t)n);
+		r->zs.next_in += n;
+		r->zs.avail_in -= (uInt)n;
+		return n;
+	}
+	n = read_input(r, dst, cap);
+	if (n < 0)
+		pa_warn("%s: read failed: %s", r->name, strerror(errno));
+	return n;
+}
+
 /* Read more input after the unread bytes.  Returns 0 at end of input, -1 on error. */
 static int
 fill(struct pa_reader *r)
 {
-	int n;
+	ssize_t n;
 
 	if (r->start > 0) {
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
@@ -89,25 +253,11 @@ fill(struct pa_reader *r)
 	}
 	if (r->eof || r->end == r->cap - 1)
 		return 0;
-	n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - 1 - r->end));
-	if (n < 0) {
-		int errnum;
-		const char *msg = gzerror(r->gz, &errnum);
-
-		pa_warn("%s: read failed: %s", r->name,
-			errnum == Z_ERRNO ? strerror(errno) : msg);
+	n = source_read(r, r->buf + r->end, r->cap - 1 - r->end);
+	if (n < 0)
 		return -1;
-	}
 	if (n == 0) {
-		/* A cut-off gzip member reads as end of input; say so. */
-		int errnum;
-		const char *msg = gzerror(r->gz, &errnum);
-
 		r->eof = 1;
-		if (errnum != Z_OK && errnum != Z_STREAM_END) {
-			pa_warn("%s: read failed: %s", r->name, msg);
-			return -1;
-		}
 		return 0;
 	}
 	r->end += (size_t)n;
@@ -236,7 +386,6 @@ void
 pa_reader_resume(struct pa_reader *r)
 {
 	r->eof = 0;
-	gzclearerr(r->gz);
 }
 
 void
@@ -244,8 +393,11 @@ pa_reader_close(struct pa_reader *r)
 {
 	if (r == NULL)
 		return;
-	if (r->gz != NULL)
-		gzclose(r->gz);
+	if (r->mode == SOURCE_GZIP)
+		inflateEnd(&r->zs);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->raw);
 	free(r->buf);
 	free(r->name);
 	free(r);

@@ -16,6 +16,7 @@ pa_jsonw_init(struct pa_jsonw *w)
 	w->fields = 0;
 	w->records = 0;
 	w->start = 0;
+	w->hold = 0;
 	w->cap = PA_JSONW_BATCH * 2;
 	w->buf = malloc(w->cap);
 	if (w->buf == NULL)
@@ -159,6 +160,13 @@ pa_jsonw_escape(struct pa_jsonw *w, const char *str, size_t len)
 			}
 			continue;
 		}
+		/* jansson rejects \u0000 unless asked not to, so a NUL byte becomes U+FFFD. */
+		if (c == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			w->len += 3;
+			i++;
+			continue;
+		}
 		o[0] = '\\';
 		switch (c) {
 		case '"': o[1] = '"'; w->len += 2; break;
@@ -265,10 +273,10 @@ pa_jsonw_raw(struct pa_jsonw *w, const char *k, const char *json, size_t len)
 void
 pa_jsonw_time(struct pa_jsonw *w, const char *k, pa_usec_t t)
 {
-	/* Consecutive log lines mostly share a second, so format it once. */
-	static pa_usec_t last = INT64_MIN;
-	static char text[40];
-	static size_t textlen;
+	/* Consecutive log lines mostly share a second, so format it once per thread. */
+	static _Thread_local pa_usec_t last = INT64_MIN;
+	static _Thread_local char text[40];
+	static _Thread_local size_t textlen;
 
 	if (t != last) {
 		pa_time_format(t, text, sizeof text);
@@ -290,7 +298,7 @@ pa_jsonw_end(struct pa_jsonw *w)
 	w->records++;
 	w->fields = 0;
 	w->start = w->len;
-	if (w->len >= PA_JSONW_BATCH)
+	if (w->len >= PA_JSONW_BATCH && !w->hold)
 		pa_jsonw_flush(w);
 }
 

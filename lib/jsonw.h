@@ -4,8 +4,9 @@
  * pa-ingest writes millions of request records, and building a jansson
  * object per line costs more than parsing the line.  This writer appends
  * keys and values straight into a growing buffer.  Strings are escaped by
- * JSON rules, and bytes that are not valid UTF-8 are written as U+FFFD, so
- * every line written is valid JSON whatever the log contained.  Numbers
+ * JSON rules, and bytes that are not valid UTF-8, and NUL, are written as
+ * U+FFFD, so every line written is valid JSON that jansson reads with its
+ * default flags, whatever the log contained.  Numbers
  * follow pa_rec_set_num: whole values as integers, others with 12
  * significant digits, NaN and infinities as null.
  */
@@ -22,6 +23,7 @@ struct pa_jsonw {
 	size_t start;		/* where the current record starts in buf */
 	int fields;		/* fields written in the current record */
 	long records;		/* records written so far */
+	int hold;		/* keep every record in buf: its owner writes buf out itself */
 };
 
 /* Finished records are kept in the buffer until this many bytes wait, then written at once. */
@@ -61,7 +63,8 @@ void pa_jsonw_flush(struct pa_jsonw *w);
 
 /*
  * Append s[0..len) to w as the body of a JSON string (no quotes): escapes
- * '"', '\\' and control characters, and replaces invalid UTF-8 with U+FFFD.
+ * '"', '\\' and control characters, and replaces NUL and invalid UTF-8
+ * with U+FFFD.
  */
 void pa_jsonw_escape(struct pa_jsonw *w, const char *s, size_t len);
 

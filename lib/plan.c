@@ -103,9 +103,13 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 		const double values[] = { p->volume, p->volume_lower, p->volume_upper,
 					  p->complexity, p->complexity_lower, p->complexity_upper };
 
-		/* Absent bounds are NAN; the two predictions must be present. */
+		/* Absent bounds are NAN; the two predictions must be present.  A
+		 * symmetric interval may reach below zero, and a lower bound under
+		 * zero says no more than zero, so only the others must not. */
 		for (size_t i = 0; i < 6; i++) {
 			if (isnan(values[i]) && i != 0 && i != 3)
+				continue;
+			if ((i == 1 || i == 4) && isfinite(values[i]) && values[i] < 0)
 				continue;
 			if (bad_value(values[i])) {
 				snprintf(err, errsize, "%s %g is negative or not finite", names[i], values[i]);
@@ -139,8 +143,9 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 	out->mean = p->volume * p->complexity / p->step_s;
 	out->sigma = sqrt(var) / p->step_s;
 	out->level = have_bounds ? p->level : 0;
-	out->lower = (isnan(p->volume_lower) ? p->volume : p->volume_lower) *
-		     (isnan(p->complexity_lower) ? p->complexity : p->complexity_lower) / p->step_s;
+	out->lower = (isnan(p->volume_lower) ? p->volume : fmax(p->volume_lower, 0)) *
+		     (isnan(p->complexity_lower) ? p->complexity : fmax(p->complexity_lower, 0)) /
+		     p->step_s;
 	out->upper = (isnan(p->volume_upper) ? p->volume : p->volume_upper) *
 		     (isnan(p->complexity_upper) ? p->complexity : p->complexity_upper) / p->step_s;
 	return 0;
@@ -201,6 +206,40 @@ pa_plan_expected_unserved(const struct pa_work_dist *d, double capacity)
 	/* E[(W - c)+] for W ~ N(mu, sigma^2): sigma * (phi(z) - z Q(z)). */
 	z = (capacity - d->mean) / d->sigma;
 	return d->sigma * (gsl_ran_ugaussian_pdf(z) - z * gsl_cdf_ugaussian_Q(z));
+}
+
+int
+pa_plan_learn_capacity(const double *work, const double *load, size_t n,
+		       double *capacity, double *r2, char *err, size_t errsize)
+{
+	double wl = 0, ww = 0, ll = 0, slope, residual = 0;
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(work[i] > 0) || !(load[i] >= 0) || !isfinite(work[i]) || !isfinite(load[i]))
+			continue;
+		wl += work[i] * load[i];
+		ww += work[i] * work[i];
+		ll += load[i] * load[i];
+		used++;
+	}
+	if (used < 3) {
+		snprintf(err, errsize, "%zu usage samples with work beside them, at least 3 needed", used);
+		return -1;
+	}
+	slope = wl / ww;
+	if (!(slope > 0)) {
+		snprintf(err, errsize, "utilization does not rise with work");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(work[i] > 0) || !(load[i] >= 0) || !isfinite(work[i]) || !isfinite(load[i]))
+			continue;
+		residual += (load[i] - slope * work[i]) * (load[i] - slope * work[i]);
+	}
+	*capacity = 1 / slope;
+	*r2 = ll > 0 ? 1 - residual / ll : 0;
+	return 0;
 }
 
 const char *

@@ -26,6 +26,8 @@
 #ifndef PA_PLAN_H
 #define PA_PLAN_H
 
+#include <stddef.h>
+
 /* Per-service settings.  Durations in seconds, prices per instance-hour. */
 struct pa_plan_settings {
 	double capacity;		/* work units per second per instance; <= 0: unset */
@@ -98,6 +100,17 @@ long pa_plan_need(const struct pa_plan_settings *s, const struct pa_work_dist *d
 /* P(work > capacity) and E[max(work - capacity, 0)] under d. */
 double pa_plan_overload_probability(const struct pa_work_dist *d, double capacity);
 double pa_plan_expected_unserved(const struct pa_work_dist *d, double capacity);
+
+/*
+ * Learn capacity per instance from history: load[i] (instances' worth of
+ * utilization, the sum of cpu_usage) against work[i] (work units per
+ * second) by least squares through the origin, load = work / capacity.
+ * Returns 0 and stores the capacity and R^2 (about the origin), or -1
+ * with the reason when fewer than 3 points carry work or the slope is
+ * not positive.
+ */
+int pa_plan_learn_capacity(const double *work, const double *load, size_t n,
+			   double *capacity, double *r2, char *err, size_t errsize);
 
 enum pa_plan_action { PA_PLAN_HOLD, PA_PLAN_PROVISION, PA_PLAN_DECOMMISSION };
 

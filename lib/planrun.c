@@ -18,6 +18,18 @@ struct forecast {
 	struct pa_forecast_point point;
 };
 
+/* Usage sums per timestamp and bucket work, kept only when learning capacity. */
+struct history {
+	json_t *usage_at;		/* decimal usec timestamp -> index into usage arrays */
+	pa_usec_t *usage_ts;
+	double *usage_load;		/* sum of cpu_usage at that timestamp */
+	int *usage_bad;			/* a reading there was missing or invalid */
+	size_t nusage, usage_cap;
+	pa_usec_t *bucket_ts;
+	double *bucket_step_s, *bucket_work;	/* work units per second */
+	size_t nbuckets, bucket_cap;
+};
+
 struct series {
 	char *name;
 	char *tenant, *service;
@@ -29,6 +41,7 @@ struct series {
 	pa_usec_t usage_ts;		/* latest usage timestamp */
 	json_t *instances;		/* instance_id -> cpu_usage, or null when invalid */
 	char *lost;			/* why the series cannot be planned, or NULL */
+	struct history *history;	/* for learning the capacity, or NULL */
 };
 
 struct pa_plan_run {
@@ -36,30 +49,12 @@ struct pa_plan_run {
 	int now_set;
 	pa_usec_t now;
 	int keep_input;
+	int learn;
 	json_t *index;			/* name -> position in list */
 	struct series **list;
 	size_t n, cap;
 	size_t order;
 };
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
 
 struct pa_plan_run *
 pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int keep_input)
@@ -87,15 +82,15 @@ series_get(struct pa_plan_run *r, const char *name)
 		return r->list[json_integer_value(pos)];
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 16;
-		r->list = xrealloc(r->list, r->cap * sizeof *r->list);
+		r->list = pa_xrealloc(r->list, r->cap * sizeof *r->list);
 	}
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	s->name = xstrdup(name);
+	s->name = pa_xstrdup(name);
 	slash = strchr(name, '/');
-	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : xstrdup(name);
-	s->service = xstrdup(slash ? slash + 1 : "");
+	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : pa_xstrdup(name);
+	s->service = pa_xstrdup(slash ? slash + 1 : "");
 	if (s->tenant == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	s->instances = json_object();
@@ -108,7 +103,149 @@ static void
 series_lose(struct series *s, const char *why)
 {
 	if (s->lost == NULL)
-		s->lost = xstrdup(why);
+		s->lost = pa_xstrdup(why);
+}
+
+void
+pa_plan_run_learn_capacity(struct pa_plan_run *r)
+{
+	r->learn = 1;
+}
+
+static struct history *
+history_of(struct series *s)
+{
+	if (s->history == NULL) {
+		s->history = calloc(1, sizeof *s->history);
+		if (s->history == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		s->history->usage_at = json_object();
+	}
+	return s->history;
+}
+
+static void
+history_usage(struct series *s, pa_usec_t ts, double cpu, int valid)
+{
+	struct history *h = history_of(s);
+	char key[32];
+	json_t *pos;
+	size_t i;
+
+	snprintf(key, sizeof key, "%lld", (long long)ts);
+	pos = json_object_get(h->usage_at, key);
+	if (pos != NULL) {
+		i = (size_t)json_integer_value(pos);
+	} else {
+		if (h->nusage == h->usage_cap) {
+			h->usage_cap = h->usage_cap ? 2 * h->usage_cap : 64;
+			h->usage_ts = pa_xrealloc(h->usage_ts, h->usage_cap * sizeof *h->usage_ts);
+			h->usage_load = pa_xrealloc(h->usage_load, h->usage_cap * sizeof *h->usage_load);
+			h->usage_bad = pa_xrealloc(h->usage_bad, h->usage_cap * sizeof *h->usage_bad);
+		}
+		i = h->nusage++;
+		h->usage_ts[i] = ts;
+		h->usage_load[i] = 0;
+		h->usage_bad[i] = 0;
+		json_object_set_new(h->usage_at, key, json_integer((json_int_t)i));
+	}
+
+	/* NOTE: a repeated instance_id at one timestamp is summed twice here. */
+	if (valid)
+		h->usage_load[i] += cpu;
+	else
+		h->usage_bad[i] = 1;
+}
+
+static void
+take_bucket(struct pa_plan_run *r, const json_t *rec)
+{
+	const char *name = pa_rec_str(rec, "tenant_service_name");
+	struct history *h;
+	double step, requests, sum, mean;
+	pa_usec_t ts;
+
+	/* Buckets only feed learning; an unusable one is left to later tools. */
+	if (name == NULL || pa_rec_time(rec, "ts", &ts) != 1 ||
+	    pa_rec_num(rec, "step_s", &step) != 1 || !(step > 0))
+		return;
+	if (pa_rec_num(rec, "complexity_sum", &sum) != 1) {
+		if (pa_rec_num(rec, "requests", &requests) != 1)
+			return;
+		sum = pa_rec_num(rec, "complexity_mean", &mean) == 1 ? requests * mean : requests;
+	}
+	if (!(sum >= 0))
+		return;
+	h = history_of(series_get(r, name));
+	if (h->nbuckets == h->bucket_cap) {
+		h->bucket_cap = h->bucket_cap ? 2 * h->bucket_cap : 64;
+		h->bucket_ts = pa_xrealloc(h->bucket_ts, h->bucket_cap * sizeof *h->bucket_ts);
+		h->bucket_step_s = pa_xrealloc(h->bucket_step_s, h->bucket_cap * sizeof *h->bucket_step_s);
+		h->bucket_work = pa_xrealloc(h->bucket_work, h->bucket_cap * sizeof *h->bucket_work);
+	}
+	h->bucket_ts[h->nbuckets] = ts;
+	h->bucket_step_s[h->nbuckets] = step;
+	h->bucket_work[h->nbuckets] = sum / step;
+	h->nbuckets++;
+}
+
+/*
+ * Pair each usage timestamp with the bucket containing it and fit the
+ * capacity.  Returns 0, or -1 with the reason.
+ */
+static int
+learn_capacity(const struct series *s, double *capacity, double *r2, size_t *samples,
+	       char *err, size_t errsize)
+{
+	const struct history *h = s->history;
+	double *work, *load;
+	size_t n = 0;
+	int rc;
+
+	if (h == NULL || h->nusage == 0 || h->nbuckets == 0) {
+		snprintf(err, errsize, "no capacity set, and no usage history with bucket records to learn it from");
+		return -1;
+	}
+	work = malloc(h->nusage * sizeof *work);
+	load = malloc(h->nusage * sizeof *load);
+	if (work == NULL || load == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	for (size_t u = 0; u < h->nusage; u++) {
+		if (h->usage_bad[u])
+			continue;
+
+		/* Linear search: learning runs once per series, over its own records. */
+		for (size_t b = 0; b < h->nbuckets; b++) {
+			pa_usec_t end = h->bucket_ts[b] + (pa_usec_t)llround(h->bucket_step_s[b] * PA_USEC_PER_SEC);
+
+			if (h->usage_ts[u] >= h->bucket_ts[b] && h->usage_ts[u] < end) {
+				work[n] = h->bucket_work[b];
+				load[n] = h->usage_load[u];
+				n++;
+				break;
+			}
+		}
+	}
+	rc = pa_plan_learn_capacity(work, load, n, capacity, r2, err, errsize);
+	*samples = n;
+	free(work);
+	free(load);
+	return rc;
+}
+
+static void
+history_free(struct history *h)
+{
+	if (h == NULL)
+		return;
+	json_decref(h->usage_at);
+	free(h->usage_ts);
+	free(h->usage_load);
+	free(h->usage_bad);
+	free(h->bucket_ts);
+	free(h->bucket_step_s);
+	free(h->bucket_work);
+	free(h);
 }
 
 /* An optional bound: NAN when absent or null, -1 returned when not a number. */
@@ -194,8 +331,8 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 		if (t != NULL && v != NULL) {
 			free(s->tenant);
 			free(s->service);
-			s->tenant = xstrdup(t);
-			s->service = xstrdup(v);
+			s->tenant = pa_xstrdup(t);
+			s->service = pa_xstrdup(v);
 		}
 	}
 
@@ -209,7 +346,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	}
 	if (s->nforecasts == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
-		s->forecasts = xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
+		s->forecasts = pa_xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
 	}
 	s->forecasts[s->nforecasts].ts = ts;
 	s->forecasts[s->nforecasts].order = r->order++;
@@ -233,6 +370,11 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 		return;
 	}
 	s = series_get(r, name);
+	if (r->learn) {
+		int valid = pa_rec_num(rec, "cpu_usage", &cpu) == 1 && cpu >= 0;
+
+		history_usage(s, ts, valid ? cpu : 0, valid);
+	}
 	if (s->have_usage && ts < s->usage_ts)
 		return;
 	if (!s->have_usage || ts > s->usage_ts) {
@@ -258,6 +400,10 @@ pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
 
 	if (kind == NULL)
 		return 0;
+	if (r->learn && strcmp(kind, "bucket") == 0) {
+		take_bucket(r, rec);
+		return 0;
+	}
 	forecast = strcmp(kind, "forecast") == 0;
 	if (!forecast && strcmp(kind, "usage") != 0)
 		return 0;
@@ -407,15 +553,32 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	struct pa_work_dist dist;
 	const struct forecast *hit = NULL;
 	pa_usec_t now, target, window_end, last_end;
-	char err[300], buf[2][40];
+	char err[300], buf[2][40], learned[120];
 
 	if (s->lost != NULL) {
 		pa_warn("%s: no plan: %s", s->name, s->lost);
 		return PA_EXIT_DATA;
 	}
+	learned[0] = '\0';
 	if (pa_planconf_settings(r->conf, s->name, &set, err, sizeof err) != 0) {
-		pa_warn("%s: no plan: %s", s->name, err);
-		return PA_EXIT_USAGE;
+		double capacity, r2;
+		size_t samples;
+
+		if (!r->learn || set.capacity > 0) {
+			pa_warn("%s: no plan: %s", s->name, err);
+			return PA_EXIT_USAGE;
+		}
+		if (learn_capacity(s, &capacity, &r2, &samples, err, sizeof err) != 0) {
+			pa_warn("%s: no plan: cannot learn the capacity: %s", s->name, err);
+			return PA_EXIT_DATA;
+		}
+		set.capacity = capacity;
+		if (pa_plan_settings_check(&set, err, sizeof err) != 0) {
+			pa_warn("%s: no plan: %s", s->name, err);
+			return PA_EXIT_USAGE;
+		}
+		snprintf(learned, sizeof learned, "capacity %.4g/s learned from %zu usage samples (R^2 %.2f)",
+			 capacity, samples, r2);
 	}
 	sort_forecasts(s);
 	now = r->now_set ? r->now : s->issued_at;
@@ -460,6 +623,11 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	}
 	current_from_usage(s, &in);
 	pa_plan_decide(&set, &in, &res);
+	if (learned[0] != '\0') {
+		size_t used = strlen(res.message);
+
+		snprintf(res.message + used, sizeof res.message - used, "; %s", learned);
+	}
 	write_plan(s, now, target, in.current, &res);
 	return PA_EXIT_OK;
 }
@@ -501,6 +669,7 @@ pa_plan_run_free(struct pa_plan_run *r)
 		free(s->forecasts);
 		free(s->lost);
 		json_decref(s->instances);
+		history_free(s->history);
 		free(s);
 	}
 	free(r->list);

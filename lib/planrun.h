@@ -31,8 +31,18 @@ struct pa_plan_run *pa_plan_run_new(const struct pa_planconf *conf, int now_set,
 				    int keep_input);
 
 /*
+ * Learn the capacity of a series that has none configured from its usage
+ * history against its bucket records (which still pass through): the
+ * summed cpu_usage at each usage timestamp against the work per second of
+ * the bucket containing it.  Memory grows by one entry per usage
+ * timestamp and per bucket record of such series.
+ */
+void pa_plan_run_learn_capacity(struct pa_plan_run *r);
+
+/*
  * Take one parsed record (borrowed).  Returns 1 when the record was
- * consumed or rejected, 0 when the caller should pass it through.  A bad
+ * consumed or rejected, 0 when the caller should pass it through.  Bucket
+ * records pass through and, when learning, are also kept.  A bad
  * forecast or usage record is rejected here with where:lineno.
  */
 int pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,

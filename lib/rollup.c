@@ -11,26 +11,6 @@
 #include "ndjson.h"
 #include "opts.h"
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return q;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = xrealloc(NULL, n);
-
-	memcpy(d, s, n);
-	return d;
-}
-
 /* Sketch */
 
 static double
@@ -67,8 +47,8 @@ pa_sketch_add_bin(struct pa_sketch *s, int32_t key, uint64_t n)
 	}
 	if (s->nbins == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 8;
-		s->keys = xrealloc(s->keys, s->cap * sizeof *s->keys);
-		s->counts = xrealloc(s->counts, s->cap * sizeof *s->counts);
+		s->keys = pa_xrealloc(s->keys, s->cap * sizeof *s->keys);
+		s->counts = pa_xrealloc(s->counts, s->cap * sizeof *s->counts);
 	}
 	memmove(s->keys + i + 1, s->keys + i, (s->nbins - i) * sizeof *s->keys);
 	memmove(s->counts + i + 1, s->counts + i, (s->nbins - i) * sizeof *s->counts);
@@ -252,6 +232,265 @@ pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 	json_decref(rec);
 }
 
+/* Text formatting that matches jansson's compact output */
+
+/* A fixed output buffer that marks itself full instead of overflowing. */
+struct text {
+	char *buf;
+	size_t size, len;
+	int full;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->full || t->len + n >= t->size) {
+		t->full = 1;
+		return;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+}
+
+static void
+text_str(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+/* A decimal integer, written by hand because buckets carry many of them. */
+static void
+text_int(struct text *t, long long v)
+{
+	char num[24];
+	size_t i = sizeof num;
+	unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		num[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		num[--i] = '-';
+	text_add(t, num + i, sizeof num - i);
+}
+
+/*
+ * A real as jansson writes it with JSON_REAL_PRECISION(12): "%.12g", ".0"
+ * added when the text has no '.' or 'e', and the exponent without '+' or
+ * leading zeros.  test_rollup compares the result with the linked jansson.
+ */
+static void
+text_real(struct text *t, double v)
+{
+	char num[40];
+	int n = snprintf(num, sizeof num, "%.12g", v);
+	char *e;
+
+	if (n < 0 || (size_t)n >= sizeof num - 3) {
+		t->full = 1;
+		return;
+	}
+	if (strchr(num, '.') == NULL && strchr(num, 'e') == NULL) {
+		num[n++] = '.';
+		num[n++] = '0';
+		num[n] = '\0';
+	}
+	e = strchr(num, 'e');
+	if (e != NULL) {
+		char *start = e + 1, *end = e + 2;
+
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, (size_t)(num + n - end) + 1);
+			n -= (int)(end - start);
+		}
+	}
+	text_add(t, num, (size_t)n);
+}
+
+/* A number as pa_rec_set_num stores it: an integer when whole and exact. */
+static void
+text_num(struct text *t, double v)
+{
+	if (!isfinite(v))
+		text_str(t, "null");
+	else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		text_int(t, (long long)v);
+	else
+		text_real(t, v);
+}
+
+/* A string that needs no JSON escape: printable ASCII without '"' or '\\'. */
+static int
+plain(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f || *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+static void
+text_key(struct text *t, const char *key)
+{
+	text_add(t, ",\"", 2);
+	text_str(t, key);
+	text_add(t, "\":", 2);
+}
+
+size_t
+pa_bucket_format(char *buf, size_t size, const char *tenant_service_name, const char *tenant,
+		 const char *service, pa_usec_t step, const struct pa_bucket *b)
+{
+	struct text t = { .buf = buf, .size = size };
+	char when[40];
+	double sum = (double)b->complexity_micro / 1e6;
+
+	if (!plain(tenant_service_name) || !plain(tenant) || !plain(service))
+		return 0;
+	text_str(&t, "{\"kind\":\"bucket\",\"ts\":\"");
+	text_str(&t, pa_time_format(b->start, when, sizeof when));
+	text_str(&t, "\"");
+	text_key(&t, "step_s");
+	text_num(&t, (double)step / PA_USEC_PER_SEC);
+	text_key(&t, "tenant");
+	text_add(&t, "\"", 1);
+	text_str(&t, tenant);
+	text_add(&t, "\"", 1);
+	text_key(&t, "service");
+	text_add(&t, "\"", 1);
+	text_str(&t, service);
+	text_add(&t, "\"", 1);
+	text_key(&t, "tenant_service_name");
+	text_add(&t, "\"", 1);
+	text_str(&t, tenant_service_name);
+	text_add(&t, "\"", 1);
+	text_key(&t, "requests");
+	text_int(&t, (long long)b->requests);
+	text_key(&t, "errors");
+	text_int(&t, (long long)b->errors);
+	text_key(&t, "complexity_sum");
+	text_num(&t, sum);
+	text_key(&t, "complexity_mean");
+	text_num(&t, b->requests ? sum / (double)b->requests : 0);
+	text_key(&t, "complexity_p50");
+	text_num(&t, pa_sketch_quantile(&b->sketch, 0.50));
+	text_key(&t, "complexity_p95");
+	text_num(&t, pa_sketch_quantile(&b->sketch, 0.95));
+	text_key(&t, "complexity_p99");
+	text_num(&t, pa_sketch_quantile(&b->sketch, 0.99));
+	text_key(&t, "bytes_in");
+	text_int(&t, (long long)b->bytes_in);
+	text_key(&t, "bytes_out");
+	text_int(&t, (long long)b->bytes_out);
+	text_key(&t, "bytes_in_known");
+	text_int(&t, (long long)b->bytes_in_known);
+	text_key(&t, "bytes_out_known");
+	text_int(&t, (long long)b->bytes_out_known);
+	text_key(&t, "complexity_sum_micro");
+	text_int(&t, b->complexity_micro);
+	text_key(&t, "complexity_sketch");
+	text_str(&t, "{\"alpha\":");
+	text_real(&t, PA_SKETCH_ALPHA);
+	text_key(&t, "zeros");
+	text_int(&t, (long long)b->sketch.zeros);
+	text_key(&t, "keys");
+	text_add(&t, "[", 1);
+	for (size_t i = 0; i < b->sketch.nbins; i++) {
+		if (i > 0)
+			text_add(&t, ",", 1);
+		text_int(&t, b->sketch.keys[i]);
+	}
+	text_str(&t, "]");
+	text_key(&t, "counts");
+	text_add(&t, "[", 1);
+	for (size_t i = 0; i < b->sketch.nbins; i++) {
+		if (i > 0)
+			text_add(&t, ",", 1);
+		text_int(&t, (long long)b->sketch.counts[i]);
+	}
+	text_str(&t, "]}}\n");
+	return t.full ? 0 : t.len;
+}
+
+void
+pa_bucket_write_text(const char *tenant_service_name, const char *tenant,
+		     const char *service, pa_usec_t step, const struct pa_bucket *b, void *ctx)
+{
+	char buf[4096];
+	size_t n = pa_bucket_format(buf, sizeof buf, tenant_service_name, tenant, service,
+				    step, b);
+
+	if (n == 0) {
+		pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
+		return;
+	}
+	pa_out_write(buf, n);
+}
+
+/* Requests */
+
+/* A request copy: the struct first, so free() on it releases the names too. */
+struct request_copy {
+	struct pa_rollup_request req;
+	char names[];		/* tenant_service_name, tenant, service, each NUL-ended */
+};
+
+static char *
+copy_name(char **dst, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(*dst, s, n);
+	*dst += n;
+	return *dst - n;
+}
+
+struct pa_rollup_request *
+pa_rollup_request_copy(const struct pa_rollup_request *req)
+{
+	size_t n = strlen(req->tenant_service_name) + 1 +
+		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
+		   (req->service ? strlen(req->service) + 1 : 0);
+	struct request_copy *c = pa_xrealloc(NULL, sizeof *c + n);
+	char *p = c->names;
+
+	c->req = *req;
+	c->req.tenant_service_name = copy_name(&p, req->tenant_service_name);
+	c->req.tenant = copy_name(&p, req->tenant);
+	c->req.service = copy_name(&p, req->service);
+	return &c->req;
+}
+
+void
+pa_rollup_request_of_record(const json_t *rec, struct pa_rollup_request *req)
+{
+	double v;
+
+	memset(req, 0, sizeof *req);
+	pa_rec_time(rec, "ts", &req->ts);
+	req->tenant_service_name = pa_rec_str(rec, "tenant_service_name");
+	req->tenant = pa_rec_str(rec, "tenant");
+	req->service = pa_rec_str(rec, "service");
+	if (pa_rec_num(rec, "status", &v) == 1)
+		req->status = (int)v;
+	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
+		req->has_bytes_in = 1;
+		req->bytes_in = (uint64_t)llround(v);
+	}
+	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
+		req->has_bytes_out = 1;
+		req->bytes_out = (uint64_t)llround(v);
+	}
+}
+
 /* Series table */
 
 /*
@@ -284,7 +523,7 @@ struct pa_rollup {
 struct pa_rollup *
 pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void *ctx)
 {
-	struct pa_rollup *r = xrealloc(NULL, sizeof *r);
+	struct pa_rollup *r = pa_xrealloc(NULL, sizeof *r);
 
 	memset(r, 0, sizeof *r);
 	r->step = step;
@@ -292,7 +531,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 	r->writer = writer;
 	r->ctx = ctx;
 	r->tablesize = 64;
-	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
 	return r;
 }
@@ -304,7 +543,7 @@ table_grow(struct pa_rollup *r)
 	struct series **old = r->table;
 
 	r->tablesize *= 2;
-	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
 	for (size_t i = 0; i < oldsize; i++) {
 		if (old[i] == NULL)
@@ -334,20 +573,20 @@ series_get(struct pa_rollup *r, const char *name, const char *tenant, const char
 		j = (j + 1) & (r->tablesize - 1);
 	}
 
-	s = xrealloc(NULL, sizeof *s);
+	s = pa_xrealloc(NULL, sizeof *s);
 	memset(s, 0, sizeof *s);
-	s->name = xstrdup(name);
+	s->name = pa_xstrdup(name);
 	if (tenant != NULL && service != NULL) {
-		s->tenant = xstrdup(tenant);
-		s->service = xstrdup(service);
+		s->tenant = pa_xstrdup(tenant);
+		s->service = pa_xstrdup(service);
 	} else {
 		const char *slash = strchr(name, '/');
 		size_t n = slash ? (size_t)(slash - name) : strlen(name);
 
-		s->tenant = xrealloc(NULL, n + 1);
+		s->tenant = pa_xrealloc(NULL, n + 1);
 		memcpy(s->tenant, name, n);
 		s->tenant[n] = '\0';
-		s->service = xstrdup(slash ? slash + 1 : "");
+		s->service = pa_xstrdup(slash ? slash + 1 : "");
 	}
 	s->next = INT64_MIN;
 	r->table[j] = s;
@@ -385,7 +624,7 @@ series_bucket(struct series *s, pa_usec_t start)
 		}
 		if (s->nbuckets == s->cap) {
 			s->cap = s->cap ? 2 * s->cap : 4;
-			s->buckets = xrealloc(s->buckets, s->cap * sizeof *s->buckets);
+			s->buckets = pa_xrealloc(s->buckets, s->cap * sizeof *s->buckets);
 		}
 	}
 	memmove(s->buckets + lo + 1, s->buckets + lo, (s->nbuckets - lo) * sizeof *s->buckets);
@@ -496,7 +735,7 @@ rollup_flush(struct pa_rollup *r, int final, pa_usec_t limit)
 
 	if (r->nseries == 0)
 		return;
-	heap = xrealloc(NULL, r->nseries * sizeof *heap);
+	heap = pa_xrealloc(NULL, r->nseries * sizeof *heap);
 	for (size_t i = 0; i < r->tablesize; i++) {
 		struct series *s = r->table[i];
 

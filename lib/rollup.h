@@ -86,6 +86,18 @@ struct pa_rollup_request {
 };
 
 /*
+ * Copy a request and its names into one allocation, so it can wait in a
+ * queue after the line it came from is gone.  Release it with free().
+ */
+struct pa_rollup_request *pa_rollup_request_copy(const struct pa_rollup_request *req);
+
+/*
+ * Fill req from a request record whose fields were already checked; the
+ * complexity is left 0.  The names are borrowed from rec.
+ */
+void pa_rollup_request_of_record(const json_t *rec, struct pa_rollup_request *req);
+
+/*
  * Writes one finished bucket.  The rollup keeps this in one function so
  * another output format can replace it; ctx is passed through.
  */
@@ -97,6 +109,24 @@ typedef void (*pa_bucket_writer)(const char *tenant_service_name, const char *te
 void pa_bucket_write_ndjson(const char *tenant_service_name, const char *tenant,
 			    const char *service, pa_usec_t step,
 			    const struct pa_bucket *b, void *ctx);
+
+/*
+ * The same bucket record as NDJSON text, written straight to stdout without
+ * building a JSON tree: byte-identical to pa_bucket_write_ndjson's output
+ * without a record hook.  Use it only when no --output-format hook is set.
+ */
+void pa_bucket_write_text(const char *tenant_service_name, const char *tenant,
+			  const char *service, pa_usec_t step, const struct pa_bucket *b,
+			  void *ctx);
+
+/*
+ * Format the bucket record into buf (with its newline).  Returns the length,
+ * or 0 when it does not fit or a name needs JSON escapes; the caller then
+ * takes pa_bucket_to_json.
+ */
+size_t pa_bucket_format(char *buf, size_t size, const char *tenant_service_name,
+			const char *tenant, const char *service, pa_usec_t step,
+			const struct pa_bucket *b);
 
 /* A new bucket record; the caller owns the reference. */
 json_t *pa_bucket_to_json(const char *tenant_service_name, const char *tenant,

@@ -43,6 +43,7 @@ usage(void)
 	       "      --warmup DUR           history before scoring starts (default 2 seasons or 2d)\n"
 	       "      --forecast-every DUR   time between forecasts (default one bucket)\n"
 	       "      --level L              forecast interval level (default 0.95)\n"
+	       "      --transform none|log1p fit the forecaster on log1p(work) (default none)\n"
 	       "Output:\n"
 	       "      --sweep                reactive over targets 0.5-0.95 and predictive over risks\n"
 	       "                             0.5-0.001, plus equal-cost comparison records\n"
@@ -55,7 +56,7 @@ usage(void)
 enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
-	OPT_TABLE, OPT_SVG
+	OPT_TABLE, OPT_SVG, OPT_TRANSFORM
 };
 
 static const struct option longopts[] = {
@@ -77,6 +78,7 @@ static const struct option longopts[] = {
 	{ "sweep", no_argument, NULL, OPT_SWEEP },
 	{ "table", no_argument, NULL, OPT_TABLE },
 	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "transform", required_argument, NULL, OPT_TRANSFORM },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -93,6 +95,7 @@ struct options {
 	double risk, hpa_target;
 	double season_s, history_s, warmup_s, every_s;	/* < 0: default */
 	int sweep, table;
+	int capacity_missing;	/* no --capacity: an error once a series needs it */
 	const char *svg;
 };
 
@@ -191,15 +194,21 @@ replay_series(struct series_run *sr, const struct options *o)
 	return PA_EXIT_OK;
 }
 
+struct intake {
+	struct pa_bt_input *in;
+	int pass;		/* pass other kinds through (NDJSON output only) */
+};
+
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
 {
-	struct pa_bt_input *in = arg;
+	struct intake *ctx = arg;
 	json_t *rec = pa_line_to_object(name, line, status);
 
 	if (rec == NULL)
 		return;
-	pa_bt_input_record(in, rec, name, line);
+	if (!pa_bt_input_record(ctx->in, rec, name, line) && ctx->pass)
+		pa_out_json(rec);
 	json_decref(rec);
 }
 
@@ -303,6 +312,15 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 		case OPT_LEVEL:
 			o->config.level = pa_opt_double("--level", optarg, 0.5, 0.999);
 			break;
+		case OPT_TRANSFORM:
+			if (strcmp(optarg, "none") == 0)
+				o->config.transform = 0;
+			else if (strcmp(optarg, "log1p") == 0)
+				o->config.transform = 1;
+			else
+				pa_usage_error("invalid value for --transform: %s (use none or log1p)",
+					       pa_quote(optarg, strlen(optarg)));
+			break;
 		case OPT_SWEEP:
 			o->sweep = 1;
 			break;
@@ -326,8 +344,14 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	}
 
 	/* The settings keep their scale-up default of no limit unless layered over. */
-	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0 ||
-	    pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
+	/* A missing capacity matters only once there is a series to replay. */
+	if (pa_planconf_apply(&o->config.plan, conf.cli, err, sizeof err) != 0)
+		pa_usage_error("%s", err);
+	if (!(o->config.plan.capacity > 0)) {
+		o->config.plan.capacity = 1;
+		o->capacity_missing = 1;
+	}
+	if (pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
 		pa_usage_error("%s", err);
 	pa_planconf_free(&conf);
 }
@@ -338,6 +362,7 @@ main(int argc, char **argv)
 	struct pa_common_opts common;
 	struct options o;
 	struct pa_bt_input *in;
+	struct intake intake;
 	struct series_run *runs;
 	size_t n;
 	int rc, out, header_done = 0;
@@ -348,8 +373,15 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o, &common);
 
 	in = pa_bt_input_new();
-	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, in);
+	intake.in = in;
+	intake.pass = !o.table;
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &intake);
 	n = pa_bt_input_count(in);
+	if (n > 0 && o.capacity_missing) {
+		pa_warn("missing --capacity (work units per second one instance serves), nothing replayed");
+		n = 0;
+		rc = PA_EXIT_USAGE;
+	}
 	runs = calloc(n ? n : 1, sizeof *runs);
 	if (runs == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");

@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "fc_output.h"
 #include "fc_series.h"
+#include "fcstate.h"
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
@@ -23,7 +24,9 @@ enum {
 	OPT_PERIOD2 = 1,
 	OPT_GAPS,
 	OPT_TRANSFORM,
-	OPT_EVENT_WINDOW
+	OPT_EVENT_WINDOW,
+	OPT_STATE,
+	OPT_REFIT_EVERY
 };
 
 struct ctx {
@@ -52,6 +55,9 @@ usage(void)
 	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
+	       "      --state FILE       keep each series' chosen models and parameters in\n"
+	       "                         FILE and reuse them on the next run\n"
+	       "      --refit-every N    runs a kept choice is reused before a full fit (24)\n"
 	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);
@@ -125,6 +131,8 @@ main(int argc, char **argv)
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
 		{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
 		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "refit-every", required_argument, NULL, OPT_REFIT_EVERY },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -132,8 +140,11 @@ main(int argc, char **argv)
 	struct pa_fc_run_opts ro = {
 		.model = "auto", .level = { 0.95 }, .nlevels = 1, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
-		.transform = PA_FC_TRANSFORM_AUTO,
+		.transform = PA_FC_TRANSFORM_AUTO, .refit_every = 24,
 	};
+	const char *state_path = NULL;
+	json_t *state_in = NULL, *state_out = NULL;
+	char err[400];
 	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC };
 	struct pa_fc_series **series;
 	size_t count;
@@ -195,6 +206,12 @@ main(int argc, char **argv)
 			c.event_window = pa_opt_duration("--event-window", optarg, 1,
 							 366LL * 86400 * PA_USEC_PER_SEC);
 			break;
+		case OPT_STATE:
+			state_path = optarg;
+			break;
+		case OPT_REFIT_EVERY:
+			ro.refit_every = pa_opt_long("--refit-every", optarg, 1, 1000000);
+			break;
 		case PA_OPT_OUTPUT_FORMAT:
 			pa_tsdb_output_option(optarg);
 			break;
@@ -210,6 +227,16 @@ main(int argc, char **argv)
 		}
 	}
 
+	/* The old state is read before any output, so a bad file changes nothing. */
+	if (state_path) {
+		state_in = pa_fcstate_load(state_path, err, sizeof err);
+		if (state_in == NULL)
+			pa_die(PA_EXIT_USAGE, "%s", err);
+		state_out = json_deep_copy(state_in);
+		ro.state_in = state_in;
+		ro.state_out = state_out;
+	}
+
 	c.set = pa_fc_series_new();
 	if (c.set == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -223,6 +250,12 @@ main(int argc, char **argv)
 	pa_fc_series_free(c.set);
 	pa_fc_events_free(&c.events);
 	pa_tsdb_output_finish();
+	if (state_path && pa_fcstate_save(state_path, state_out, err, sizeof err) != 0) {
+		pa_warn("%s", err);
+		c.fatal = 1;
+	}
+	json_decref(state_in);
+	json_decref(state_out);
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

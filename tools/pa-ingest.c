@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "ingest.h"
@@ -52,6 +53,8 @@ usage(void)
 	       "      --percent          cpu and memory columns are percentages\n"
 	       "      --step DURATION    series step (default: from the first two rows)\n"
 	       "\n"
+	       "      --threads N        parser threads for access logs (default: 2 on\n"
+	       "                         a machine with 2 or more CPUs, else 1)\n"
 	       "      --follow           follow one growing FILE like tail -F, across\n"
 	       "                         rotation, until interrupted\n"
 	       PA_TSDB_INGEST_USAGE
@@ -65,7 +68,7 @@ usage(void)
 enum {
 	OPT_LOG_FORMAT = 1, OPT_FIELD, OPT_DELIM, OPT_UTC_OFFSET, OPT_TENANT, OPT_SERVICE,
 	OPT_DEFAULT_TENANT, OPT_DEFAULT_SERVICE, OPT_MAP, OPT_PATH_TEMPLATE, OPT_KEEP_IDS,
-	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP, OPT_FOLLOW
+	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP, OPT_FOLLOW, OPT_THREADS
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -98,6 +101,7 @@ static const struct option longopts[] = {
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	PA_TSDB_INGEST_LONGOPTS,
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
@@ -171,6 +175,7 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 	pa_ingest_init(&in);
+	in.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	pa_tsdb_map_init(&tsdb);
 
 	while ((c = getopt_long(argc, argv, "t:f:qhV", longopts, NULL)) != -1) {
@@ -265,6 +270,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_FOLLOW:
 			follow = 1;
+			break;
+		case OPT_THREADS:
+			in.threads = (int)pa_opt_long("--threads", optarg, 1, PA_THREADS_MAX);
 			break;
 		case 'h':
 			usage();

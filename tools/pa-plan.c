@@ -21,7 +21,10 @@ usage(void)
 	       "risk.  Usage records give the current instances; other records pass through.\n"
 	       "\n"
 	       "Sizing (per service in --config; the options override its \"defaults\"):\n"
-	       "      --capacity WORK        work units per second one instance serves (required)\n"
+	       "      --capacity WORK        work units per second one instance serves (required\n"
+	       "                             unless --learn-capacity)\n"
+	       "      --learn-capacity       for a service without a capacity, fit it from usage\n"
+	       "                             history against bucket records in the input\n"
 	       "      --lead-time DUR        start-up time of a new instance (default 0)\n"
 	       "      --min N, --max N       instance bounds (default 1 and 1000)\n"
 	       "      --target-utilization U plan for this share of capacity (default 1)\n"
@@ -49,6 +52,7 @@ enum {
 	OPT_CONFIG = 1,
 	OPT_NOW,
 	OPT_KEEP,
+	OPT_LEARN,
 	OPT_SETTING		/* options mapped to a settings key */
 };
 
@@ -117,13 +121,13 @@ check_global(const struct pa_planconf *conf)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[NSETTINGS + 3 + 6];	/* settings, own, common and the terminator */
+	struct option longopts[NSETTINGS + 4 + 6];	/* settings, own, common and the terminator */
 	struct pa_common_opts common;
 	struct pa_planconf conf;
 	struct ctx ctx;
 	const char *config = NULL;
 	pa_usec_t now = 0;
-	int now_set = 0, keep = 0, c, rc, run_rc, out;
+	int now_set = 0, keep = 0, learn = 0, c, rc, run_rc, out;
 	size_t n = 0;
 	char err[400];
 
@@ -138,6 +142,7 @@ main(int argc, char **argv)
 	longopts[n++] = (struct option){ "config", required_argument, NULL, OPT_CONFIG };
 	longopts[n++] = (struct option){ "now", required_argument, NULL, OPT_NOW };
 	longopts[n++] = (struct option){ "keep-input", no_argument, NULL, OPT_KEEP };
+	longopts[n++] = (struct option){ "learn-capacity", no_argument, NULL, OPT_LEARN };
 	{
 		static const struct option common_opts[] = { PA_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 
@@ -168,6 +173,9 @@ main(int argc, char **argv)
 		case OPT_KEEP:
 			keep = 1;
 			break;
+		case OPT_LEARN:
+			learn = 1;
+			break;
 		case 'h':
 			usage();
 			pa_planconf_free(&conf);
@@ -188,6 +196,8 @@ main(int argc, char **argv)
 	check_global(&conf);
 
 	ctx.run = pa_plan_run_new(&conf, now_set, now, keep);
+	if (learn)
+		pa_plan_run_learn_capacity(ctx.run);
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);
 	run_rc = pa_plan_run_finish(ctx.run);
 	pa_plan_run_free(ctx.run);

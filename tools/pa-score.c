@@ -30,7 +30,8 @@ enum {
 	OPT_FIT_METHOD,
 	OPT_FEATURE,
 	OPT_MODEL,
-	OPT_FOLLOW
+	OPT_FOLLOW,
+	OPT_COST
 };
 
 struct run {
@@ -39,6 +40,7 @@ struct run {
 	pa_usec_t lateness;		/* < 0: keep buckets open until the end */
 	int merge;
 	int follow;			/* flush each record and bucket as written */
+	int text_buckets;		/* NDJSON output: format buckets without jansson */
 	int sharded;
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
@@ -49,7 +51,8 @@ struct run {
 	const char *fit_path;
 	enum pa_fit_method fit_method;
 	struct pa_fitter *fitter;
-	long fit_skipped;		/* requests without duration_ms */
+	const char *cost_field;		/* observed cost for --fit, duration_ms by default */
+	long fit_skipped;		/* requests without the cost field */
 	const char *model_path;
 	struct pa_model *model;
 
@@ -90,6 +93,8 @@ usage(FILE *fp)
 		"                           (by default their complexity is kept)\n"
 		"      --fit FILE           learn weights from requests with duration_ms and\n"
 		"                           write the model to FILE (nothing on stdout)\n"
+		"      --cost FIELD         with --fit, the observed cost field instead of\n"
+		"                           duration_ms (such as a CPU time)\n"
 		"      --fit-method METHOD  huber (robust, default) or ridge\n"
 		"      --feature FIELD      with --fit, also use numeric request field FIELD\n"
 		"                           as a feature (repeatable, up to 16)\n"
@@ -113,47 +118,6 @@ keep_in_shard(const struct run *run, const json_t *rec)
 	return pa_hash64(name, strlen(name)) % run->shard_n == run->shard_k;
 }
 
-/*
- * A request as the rollup needs it, copied out of its line while it waits
- * for its service to calibrate.
- */
-struct held_request {
-	struct pa_rollup_request req;
-	char names[];		/* tenant_service_name, tenant, service, each NUL-ended */
-};
-
-static char *
-copy_name(char **dst, const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return NULL;
-	n = strlen(s) + 1;
-	memcpy(*dst, s, n);
-	*dst += n;
-	return *dst - n;
-}
-
-static struct held_request *
-hold_request(const struct pa_rollup_request *req)
-{
-	size_t n = strlen(req->tenant_service_name) + 1 +
-		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
-		   (req->service ? strlen(req->service) + 1 : 0);
-	struct held_request *h = malloc(sizeof *h + n);
-	char *p;
-
-	if (h == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	h->req = *req;
-	p = h->names;
-	h->req.tenant_service_name = copy_name(&p, req->tenant_service_name);
-	h->req.tenant = copy_name(&p, req->tenant);
-	h->req.service = copy_name(&p, req->service);
-	return h;
-}
-
 static void
 rollup_add(struct run *run, const struct pa_rollup_request *req)
 {
@@ -172,18 +136,34 @@ flush_output(void)
 	pa_die(PA_EXIT_IO, "write to standard output failed: %s", strerror(errno));
 }
 
+/*
+ * The bucket writer: text formatting for NDJSON, records through
+ * pa_out_json when --output-format has installed its hook there.
+ */
+static pa_bucket_writer
+bucket_writer(const struct run *run)
+{
+	return run->text_buckets ? pa_bucket_write_text : pa_bucket_write_ndjson;
+}
+
+static int follow_text_buckets;
+
 /* Bucket writer for --follow: each bucket reaches the reader at once. */
 static void
 write_bucket_flushed(const char *tenant_service_name, const char *tenant, const char *service,
 		     pa_usec_t step, const struct pa_bucket *b, void *ctx)
 {
-	pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
+	if (follow_text_buckets)
+		pa_bucket_write_text(tenant_service_name, tenant, service, step, b, ctx);
+	else
+		pa_bucket_write_ndjson(tenant_service_name, tenant, service, step, b, ctx);
 	flush_output();
 }
 
 /*
  * Scorer output.  Without a rollup every item is a record; with one, a
- * request is a held_request and anything else a record passing through.
+ * request is a copy from pa_rollup_request_copy and anything else a
+ * record passing through.
  */
 static void
 emit(void *item, double complexity, void *ctx)
@@ -203,10 +183,10 @@ emit(void *item, double complexity, void *ctx)
 		return;
 	}
 
-	struct held_request *h = item;
+	struct pa_rollup_request *h = item;
 
-	h->req.complexity = complexity;
-	rollup_add(run, &h->req);
+	h->complexity = complexity;
+	rollup_add(run, h);
 	free(h);
 }
 
@@ -222,37 +202,14 @@ rollup_request(struct run *run, struct pa_rollup_request *req, const struct pa_f
 		if (pa_scorer_idle(run->scorer))
 			rollup_add(run, req);
 		else
-			pa_scorer_scored(run->scorer, hold_request(req), req->complexity);
+			pa_scorer_scored(run->scorer, pa_rollup_request_copy(req), req->complexity);
 		return;
 	}
 	if (pa_scorer_try_now(run->scorer, req->tenant_service_name, f, &req->complexity)) {
 		rollup_add(run, req);
 		return;
 	}
-	pa_scorer_request(run->scorer, hold_request(req), req->tenant_service_name, f);
-}
-
-/* The fields of a checked request record, for the rollup. */
-static void
-request_of_record(const json_t *rec, struct pa_rollup_request *req)
-{
-	double v;
-
-	memset(req, 0, sizeof *req);
-	pa_rec_time(rec, "ts", &req->ts);
-	req->tenant_service_name = pa_rec_str(rec, "tenant_service_name");
-	req->tenant = pa_rec_str(rec, "tenant");
-	req->service = pa_rec_str(rec, "service");
-	if (pa_rec_num(rec, "status", &v) == 1)
-		req->status = (int)v;
-	if (pa_rec_num(rec, "bytes_in", &v) == 1) {
-		req->has_bytes_in = 1;
-		req->bytes_in = (uint64_t)llround(v);
-	}
-	if (pa_rec_num(rec, "bytes_out", &v) == 1) {
-		req->has_bytes_out = 1;
-		req->bytes_out = (uint64_t)llround(v);
-	}
+	pa_scorer_request(run->scorer, pa_rollup_request_copy(req), req->tenant_service_name, f);
 }
 
 /*
@@ -364,13 +321,13 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 	return check_late(run, name, line, ts);
 }
 
-/* Add a request to the training rows when it carries duration_ms. */
+/* Add a request to the training rows when it carries the cost field. */
 static void
 fit_row(struct run *run, const char *name, struct pa_line *line, const json_t *rec,
 	const struct pa_features *f)
 {
 	double duration;
-	int rc = pa_rec_num(rec, "duration_ms", &duration);
+	int rc = pa_rec_num(rec, run->cost_field, &duration);
 
 	if (rc == 0) {
 		run->fit_skipped++;
@@ -378,8 +335,8 @@ fit_row(struct run *run, const char *name, struct pa_line *line, const json_t *r
 	}
 	if (rc < 0 || duration < 0) {
 		pa_reject(name, line->lineno, line->text, line->len, "invalid field",
-			  "field \"duration_ms\" is not a non-negative number: %s",
-			  pa_quote_json(json_object_get(rec, "duration_ms")));
+			  "field \"%s\" is not a non-negative number: %s", run->cost_field,
+			  pa_quote_json(json_object_get(rec, run->cost_field)));
 		return;
 	}
 	pa_fitter_add(run->fitter, pa_rec_str(rec, "tenant_service_name"), f, duration);
@@ -390,12 +347,12 @@ static int
 write_model(struct run *run)
 {
 	char err[300], tmp[4096];
-	json_t *model = pa_fitter_model(run->fitter, err, sizeof err);
+	json_t *model = pa_fitter_model(run->fitter, run->cost_field, err, sizeof err);
 	int n;
 
 	if (run->fit_skipped > 0)
-		pa_warn("%ld requests without duration_ms were not used for the fit",
-			run->fit_skipped);
+		pa_warn("%ld requests without %s were not used for the fit",
+			run->fit_skipped, run->cost_field);
 	if (model == NULL) {
 		pa_warn("cannot fit a model: %s", err);
 		return PA_EXIT_DATA;
@@ -471,7 +428,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (run->rollup != NULL) {
 		struct pa_rollup_request req;
 
-		request_of_record(rec, &req);
+		pa_rollup_request_of_record(rec, &req);
 		req.complexity = has_complexity ? complexity : 0;
 		rollup_request(run, &req, &f, has_complexity);
 		json_decref(rec);
@@ -500,11 +457,12 @@ main(int argc, char **argv)
 		{ "fit-method", required_argument, NULL, OPT_FIT_METHOD },
 		{ "feature", required_argument, NULL, OPT_FEATURE },
 		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "cost", required_argument, NULL, OPT_COST },
 		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct run run = { .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
+	struct run run = { .cost_field = "duration_ms", .text_buckets = 1, .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
 			   .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;
 	int c, rc, out;
@@ -567,8 +525,12 @@ main(int argc, char **argv)
 		case OPT_MODEL:
 			run.model_path = optarg;
 			break;
+		case OPT_COST:
+			run.cost_field = optarg;
+			break;
 		case PA_OPT_OUTPUT_FORMAT:
 			pa_tsdb_output_option(optarg);
+			run.text_buckets = strcmp(optarg, "ndjson") == 0;
 			break;
 		case 'h':
 			usage(stdout);
@@ -587,6 +549,8 @@ main(int argc, char **argv)
 
 	if (run.fit_path != NULL && (run.step != 0 || run.merge || run.model_path != NULL))
 		pa_usage_error("--fit cannot be combined with --rollup, --merge or --model");
+	if (strcmp(run.cost_field, "duration_ms") != 0 && run.fit_path == NULL)
+		pa_usage_error("--cost needs --fit");
 	if (run.extra.n > 0 && run.fit_path == NULL)
 		pa_usage_error("--feature needs --fit (a model names its own features)");
 	if (run.model_path != NULL) {
@@ -602,10 +566,11 @@ main(int argc, char **argv)
 		pa_usage_error("--follow needs --rollup");
 	if (run.follow && run.lateness < 0)
 		run.lateness = 0;
+	follow_text_buckets = run.text_buckets;
 
 	if (run.step != 0 || run.merge)
 		run.rollup = pa_rollup_new(run.step, run.lateness,
-					   run.follow ? write_bucket_flushed : pa_bucket_write_ndjson,
+					   run.follow ? write_bucket_flushed : bucket_writer(&run),
 					   NULL);
 	if (run.fit_path != NULL)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);

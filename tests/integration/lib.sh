@@ -1,6 +1,7 @@
 # Helpers for integration scripts: source with . "$PA_ROOT/tests/integration/lib.sh".
 #
-# check NAME COMMAND...   run COMMAND; print "ok NAME" or "FAIL NAME"
+# check NAME COMMAND...   run COMMAND; print "ok NAME" or "FAIL NAME" and,
+#                         on failure, what COMMAND wrote to stdout
 # need_shared NAME        return 1 (after skip, or FAIL under CI=true) when
 #                         the shared data folder is missing
 # free_port               print a free TCP port on 127.0.0.1
@@ -13,10 +14,11 @@ trap 'rm -rf "$T_TMP"' EXIT
 check() {
 	name=$1
 	shift
-	if "$@"; then
+	if "$@" >"$T_TMP/.check.out"; then
 		echo "ok $name"
 	else
 		echo "FAIL $name"
+		sed 's/^/  output: /' "$T_TMP/.check.out" | head -20
 		t_failed=1
 	fi
 }

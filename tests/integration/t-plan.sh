@@ -39,7 +39,7 @@ check bl16-every-plan-within-bounds test "$(cat "$T_TMP/bl16.bounds")" = true
 awk -F, 'NR > 1 { printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":3600,\"tenant_service_name\":\"%s\",\"requests\":%s,\"complexity_sum\":%s,\"complexity_mean\":1}\n", $2, $1, $3, $3 }' \
 	"$cases/BL-12.csv" >"$T_TMP/bl12.buckets"
 if command -v pa-forecast >/dev/null 2>&1; then
-	pa-forecast --horizon 6 "$T_TMP/bl12.buckets" >"$T_TMP/bl12.fc"
+	pa-forecast --horizon 6 "$T_TMP/bl12.buckets" >"$T_TMP/bl12.fc" 2>"$T_TMP/bl12.fc.err"
 else
 	jq -c 'select(.ts == "2026-06-01T11:00:00Z") | {kind: "forecast",
 		tenant_service_name, ts: "2026-06-01T12:00:00Z", issued_at: "2026-06-01T12:00:00Z",

@@ -46,6 +46,29 @@ too_few_rows() {
 }
 check "score fit too few rows" too_few_rows
 
+# A ridge fit on a cost field other than duration_ms: 1 + cost doubles
+# with each extra path segment, so the fitted weight is ln 2.  Against the
+# median request (two segments), three segments score 2 and one scores
+# 0.5, also for a service the model has not seen.
+ridge_on_cpu_ms() {
+	awk 'BEGIN {
+		for (i = 0; i < 60; i++) {
+			d = i % 3
+			p = (d == 0) ? "/a" : (d == 1) ? "/a/b" : "/a/b/c"
+			printf "{\"kind\":\"request\",\"tenant_service_name\":\"t/a\",\"path\":\"%s\",\"cpu_ms\":%d}\n", p, 2 ^ (d + 3) - 1
+		}
+	}' >"$T_TMP/cpu"
+	pa-score --fit "$T_TMP/ridge.json" --fit-method ridge --cost cpu_ms "$T_TMP/cpu" || return 1
+	grep -q '"target": "ln(1 + cpu_ms)"' "$T_TMP/ridge.json" || return 1
+	grep -q '"fit": "ridge"' "$T_TMP/ridge.json" || return 1
+	printf '%s\n' '{"kind":"request","tenant_service_name":"t/a","path":"/x/y/z"}' \
+		'{"kind":"request","tenant_service_name":"other/svc","path":"/x"}' |
+		pa-score --model "$T_TMP/ridge.json" >"$T_TMP/scored" || return 1
+	sed 's/.*"complexity":\([0-9.]*\)}/\1/' "$T_TMP/scored" | tr '\n' ' ' |
+		awk '{ exit !($1 > 1.999 && $1 < 2.001 && $2 > 0.4999 && $2 < 0.5001) }'
+}
+check "score ridge fit on cpu_ms" ridge_on_cpu_ms
+
 need_shared "score fit held out" || finish
 
 sh "$PA_ROOT/scripts/eval-score" >"$T_TMP/eval" || { echo "FAIL eval-score ran"; finish; }

@@ -131,6 +131,29 @@ main(void)
 	      pa_logformat_compile("${remote_addr} [$time_local]", PA_AL_NGINX, &f, err, sizeof err) == 0 &&
 	      (f.have & (1u << PA_AL_CLIENT)));
 
+	/* Other headers and variables are kept by canonical name for field: rules. */
+	{
+		size_t len = 0;
+		const char *v;
+
+		CHECK("named header compiles",
+		      pa_logformat_compile("%h %t \"%{X-Tenant}i\" %{SVC}e", PA_AL_APACHE, &f, err,
+					   sizeof err) == 0 && f.nnamed == 2);
+		CHECK("named header parses",
+		      parse(&f, "h [01/Jan/2026:00:00:00 +0000] \"acme\" web", &req, &cls) == 0);
+		v = pa_request_named(&f, &req, "x_tenant", &len);
+		CHECK("named header by other spelling", v != NULL && len == 4 && memcmp(v, "acme", 4) == 0);
+		v = pa_request_named(&f, &req, "HTTP_X_TENANT", &len);
+		CHECK("named header with http prefix", v != NULL && len == 4);
+		CHECK("named env variable", pa_request_named(&f, &req, "svc", &len) != NULL && len == 3);
+		CHECK("unknown name absent", pa_request_named(&f, &req, "x-other", &len) == NULL);
+		CHECK("nginx variable named",
+		      pa_logformat_compile("$remote_addr [$time_local] $http_x_tenant", PA_AL_NGINX, &f, err,
+					   sizeof err) == 0 &&
+		      parse(&f, "h [01/Jan/2026:00:00:00 +0000] globex", &req, &cls) == 0 &&
+		      pa_request_named(&f, &req, "X-Tenant", &len) != NULL && len == 6);
+	}
+
 	/* ALB: three processing times summed, -1 means unknown. */
 	pa_logformat_preset("alb", &f);
 	CHECK("alb parses",

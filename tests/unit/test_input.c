@@ -71,6 +71,30 @@ main(void)
 	p = write_file("gz", "x\ny\n", 4, 1);
 	CHECK_STR("gzip by magic", read_all(p, 0), "1:x|2:y");
 
+	/* Two gzip members back to back, as cat a.gz b.gz leaves them. */
+	{
+		char two[256];
+		size_t n1, n2;
+		FILE *f;
+
+		write_file("m1", "one\n", 4, 1);
+		write_file("m2", "two\n", 4, 1);
+		snprintf(two, sizeof two, "%s/m1", dir);
+		f = fopen(two, "rb");
+		n1 = fread(two + 100, 1, 70, f);
+		fclose(f);
+		snprintf(two, sizeof two, "%s/m2", dir);
+		f = fopen(two, "rb");
+		n2 = fread(two + 100 + n1, 1, 70, f);
+		fclose(f);
+		p = write_file("concat", two + 100, n1 + n2, 0);
+		CHECK_STR("gzip members concatenated", read_all(p, 0), "1:one|2:two");
+
+		/* The first member cut short is an error, not a quiet end. */
+		p = write_file("gzcut", two + 100, n1 - 6, 0);
+		CHECK("gzip cut off", strstr(read_all(p, 0), "error") != NULL);
+	}
+
 	p = write_file("bom", "\xef\xbb\xbf{}\n{}\n\xef\xbb\xbf{}\n", 15, 0);
 	CHECK_STR("bom removed", read_all(p, 0), "1:{}|2:{}|3:{}");
 

@@ -44,6 +44,10 @@ main(void)
 	CHECK("invalid UTF-8 output is valid JSON", valid_json(text(&w)));
 
 	pa_jsonw_begin(&w);
+	pa_jsonw_str(&w, "z", "a\0b", 3);
+	CHECK_STR("NUL replaced", text(&w), "{\"z\":\"a\xef\xbf\xbd" "b\"}");
+
+	pa_jsonw_begin(&w);
 	pa_jsonw_str(&w, "u", "\xed\xa0\x80\xc0\xaf", 5);
 	CHECK("surrogates and overlong forms replaced", valid_json(text(&w)));
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backtest.h"
 #include "plan.h"
 #include "planconf.h"
 #include "unit.h"
@@ -77,6 +78,14 @@ test_work_dist(void)
 	CHECK_NEAR("work quantile upper bound", pa_plan_work_quantile(&d, -1), d.upper, 1e-12);
 	CHECK_NEAR("overload at mean", pa_plan_overload_probability(&d, 20), 0.5, 1e-12);
 	CHECK_NEAR("unserved at mean", pa_plan_expected_unserved(&d, 20), 2 * 0.3989422804014327, 1e-9);
+
+	/* A symmetric interval reaching below zero is accepted and read as zero. */
+	p.volume_lower = -5;
+	p.complexity_lower = -1;
+	CHECK("work dist accepts negative lower", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
+	CHECK_NEAR("negative lower read as zero", d.lower, 0, 0);
+	p.volume_lower = 100 - 10 * z;
+	p.complexity_lower = NAN;
 
 	p.volume = NAN;
 	CHECK("work dist rejects NaN", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
@@ -261,6 +270,118 @@ test_settings(void)
 	pa_planconf_free(&conf);
 }
 
+/* A series of n five-minute buckets at level, jumping to high from bucket jump on. */
+static struct pa_bt_series
+step_series(size_t n, double level, double high, size_t jump)
+{
+	static double work[800];
+	struct pa_bt_series s = { NULL, 0, 300, n, work };
+
+	for (size_t i = 0; i < n && i < 800; i++)
+		work[i] = i < jump ? level : high;
+	return s;
+}
+
+static struct pa_bt_config
+bt_config(double lead_s)
+{
+	struct pa_bt_config c;
+
+	pa_bt_config_default(&c);
+	c.plan.capacity = 1;
+	c.plan.lead_time_s = lead_s;
+	c.warmup = 288;
+	c.history = 288;
+	c.period = 0;
+	c.model = "naive";
+	return c;
+}
+
+static void
+test_backtest_flat(void)
+{
+	struct pa_bt_series s = step_series(600, 10, 10, 600);
+	struct pa_bt_config c = bt_config(60);
+	struct pa_bt_forecasts *f;
+	struct pa_bt_result r;
+	char err[200];
+	double hours = 312 * 300 / 3600.0;
+
+	CHECK("backtest static runs", pa_bt_run(&s, &c, NULL, PA_BT_STATIC, NAN, 0, &r, err, sizeof err) == 0);
+	CHECK_NEAR("static sized for peak", r.instance_hours, 10 * hours, 1e-9);
+	CHECK_NEAR("static never overloaded", r.overloaded_share, 0, 0);
+	CHECK("static scores every bucket", r.buckets == 312);
+
+	CHECK("backtest oracle runs", pa_bt_run(&s, &c, NULL, PA_BT_ORACLE, NAN, 0, &r, err, sizeof err) == 0);
+	CHECK_NEAR("oracle on flat demand", r.instance_hours, 10 * hours, 1e-9);
+	CHECK_NEAR("oracle full utilization", r.mean_utilization, 1, 1e-12);
+
+	CHECK("backtest reactive runs",
+	      pa_bt_run(&s, &c, NULL, PA_BT_REACTIVE, 0.5, 0, &r, err, sizeof err) == 0);
+	CHECK_NEAR("reactive holds headroom", r.instance_hours, 20 * hours, 1e-9);
+	CHECK_NEAR("reactive utilization at target", r.mean_utilization, 0.5, 1e-12);
+
+	CHECK("predictive needs forecasts",
+	      pa_bt_run(&s, &c, NULL, PA_BT_PREDICTIVE, 0.05, 0, &r, err, sizeof err) != 0);
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("forecasts made", f != NULL);
+	if (f == NULL)
+		return;
+	CHECK("backtest predictive runs",
+	      pa_bt_run(&s, &c, f, PA_BT_PREDICTIVE, 0.05, 1, &r, err, sizeof err) == 0);
+	CHECK_NEAR("predictive not overloaded", r.overloaded_share, 0, 0);
+	CHECK("predictive at least the load", r.instance_hours >= 10 * hours - 1e-9);
+	CHECK("predictive below reactive", r.instance_hours < 20 * hours);
+	CHECK("predictive capacity kept", r.capacity != NULL && r.capacity[400] >= 10);
+	pa_bt_result_free(&r);
+	pa_bt_forecasts_free(f);
+}
+
+static void
+test_backtest_jump(void)
+{
+	struct pa_bt_series s = step_series(600, 10, 40, 450);
+	struct pa_bt_config c = bt_config(120);
+	struct pa_bt_result reactive, oracle;
+	char err[200];
+
+	CHECK("jump reactive runs",
+	      pa_bt_run(&s, &c, NULL, PA_BT_REACTIVE, 0.7, 0, &reactive, err, sizeof err) == 0);
+	CHECK("jump oracle runs", pa_bt_run(&s, &c, NULL, PA_BT_ORACLE, NAN, 0, &oracle, err, sizeof err) == 0);
+
+	/* The HPA sees the ramp late and its instances start two minutes later. */
+	CHECK("reactive overloaded by jump", reactive.overloaded_share > 0);
+	CHECK("reactive unserved work", reactive.unserved_work > 0);
+	CHECK_NEAR("oracle ahead of jump", oracle.overloaded_share, 0, 0);
+}
+
+static void
+test_learn_capacity(void)
+{
+	double work[] = { 10, 20, 40, 0, 80 }, load[] = { 0.5, 1.0, 2.0, 0.3, 4.0 };
+	double capacity = 0, r2 = 0;
+	char err[200];
+
+	CHECK("learn capacity fits", pa_plan_learn_capacity(work, load, 5, &capacity, &r2, err, sizeof err) == 0);
+	CHECK_NEAR("learn capacity value", capacity, 20, 1e-9);
+	CHECK_NEAR("learn capacity exact fit", r2, 1, 1e-12);
+	CHECK("learn capacity too few",
+	      pa_plan_learn_capacity(work, load, 2, &capacity, &r2, err, sizeof err) != 0);
+	load[0] = load[1] = load[2] = load[4] = 0;
+	CHECK("learn capacity flat load",
+	      pa_plan_learn_capacity(work, load, 5, &capacity, &r2, err, sizeof err) != 0);
+}
+
+static void
+test_interpolate(void)
+{
+	double xs[] = { 1, 2, 4 }, ys[] = { 10, 20, 0 };
+
+	CHECK_NEAR("interpolate inside", pa_bt_interpolate(xs, ys, 3, 3), 10, 1e-12);
+	CHECK_NEAR("interpolate at point", pa_bt_interpolate(xs, ys, 3, 2), 20, 1e-12);
+	CHECK("interpolate outside", isnan(pa_bt_interpolate(xs, ys, 3, 5)));
+}
+
 int
 main(void)
 {
@@ -270,5 +391,9 @@ main(void)
 	test_bounds_last();
 	test_split();
 	test_settings();
+	test_backtest_flat();
+	test_backtest_jump();
+	test_interpolate();
+	test_learn_capacity();
 	return unit_status();
 }

@@ -1,5 +1,8 @@
 /* Unit tests for the complexity sketch and bucket aggregation. */
+#include <math.h>
 #include <stdlib.h>
+
+#include "ndjson.h"
 
 #include "rollup.h"
 #include "unit.h"
@@ -185,6 +188,58 @@ test_rollup_lateness(void)
 	CHECK("lateness final bucket", w.requests[3] == 2);
 }
 
+/* The text formatter writes exactly what jansson writes for the same bucket. */
+static void
+test_bucket_text_matches_json(void)
+{
+	static const double values[] = {
+		1.0, 0.5, 1e-7, 123456.789012, 3.14159265358979, 0.07667, 2.5e-5, 1e12, 7.0 / 3
+	};
+	unsigned long long seed = 42;
+	int same = 1, formatted = 0;
+
+	for (int i = 0; i < 500; i++) {
+		struct pa_bucket b = { 0 };
+		char buf[4096], *json;
+		size_t n;
+		json_t *rec;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		b.start = (pa_usec_t)(seed >> 40) * PA_USEC_PER_SEC;
+		b.requests = i % 7;
+		b.errors = i % 3;
+		b.bytes_in = seed >> 20;
+		b.bytes_in_known = i % 5;
+		b.bytes_out = seed >> 30;
+		b.bytes_out_known = i % 4;
+		for (uint64_t r = 0; r < b.requests; r++) {
+			double c = values[(i + r) % (sizeof values / sizeof values[0])];
+
+			b.complexity_micro += llround(c * 1e6);
+			pa_sketch_add(&b.sketch, (double)llround(c * 1e6) / 1e6, 1);
+		}
+		rec = pa_bucket_to_json("t/a b", "t", "a b", (pa_usec_t)(i % 4 + 1) * 90 * PA_USEC_PER_SEC / 4, &b);
+		json = json_dumps(rec, PA_JSON_FLAGS);
+		n = pa_bucket_format(buf, sizeof buf, "t/a b", "t", "a b",
+				     (pa_usec_t)(i % 4 + 1) * 90 * PA_USEC_PER_SEC / 4, &b);
+		if (n > 0) {
+			formatted++;
+			if (n != strlen(json) + 1 || memcmp(buf, json, n - 1) != 0 || buf[n - 1] != '\n') {
+				if (same)
+					printf("# text: %.*s# json: %s\n", (int)n, buf, json);
+				same = 0;
+			}
+		}
+		free(json);
+		json_decref(rec);
+		pa_sketch_free(&b.sketch);
+	}
+	CHECK("bucket text formatted", formatted == 500);
+	CHECK("bucket text equals jansson", same);
+	CHECK("bucket text escapes fall back",
+	      pa_bucket_format((char[4096]){ 0 }, 4096, "t/\"x", "t", "\"x", 60, &(struct pa_bucket){ 0 }) == 0);
+}
+
 int
 main(void)
 {
@@ -193,5 +248,6 @@ main(void)
 	test_rollup_order_and_gaps();
 	test_rollup_merge_exact();
 	test_rollup_lateness();
+	test_bucket_text_matches_json();
 	return unit_status();
 }
