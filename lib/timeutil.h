@@ -15,6 +15,7 @@
 typedef int64_t pa_usec_t;
 
 #define PA_USEC_PER_SEC 1000000LL
+#define PA_USEC_MIN INT64_MIN
 
 /*
  * Parse any accepted timestamp form from s[0..len).  Returns 0 and stores
