@@ -194,7 +194,7 @@ gzip_read(struct pa_reader *r, char *dst, size_t cap)
 			r->members++;
 			inflateReset(&r->zs);
 		} else if (ret == Z_DATA_ERROR && starting && r->members > 0) {
-			/* Like gzip(1), ignore padding after the last member, but say so. */
+			/* Like gzip(1), ignore padding after the last member, but report it. */
 			pa_warn("%s: ignored data after the end of the gzip stream", r->name);
 			r->in_member = 0;
 			r->zs.avail_in = 0;

@@ -6,7 +6,7 @@ event='{"kind":"event","ts":"2026-01-05T12:00:00Z","name":"launch","event_type":
 fifo=$T_TMP/fifo
 mkfifo "$fifo"
 
-# The writer holds the pipe open for 3 seconds after the first line; the
+# The writer keeps the pipe open for 3 seconds after the first line; the
 # reader is stopped after 1, so only a record passed on early is seen.
 (printf '%s\n' "$event"; sleep 3) >"$fifo" &
 writer=$!
