@@ -598,16 +598,17 @@ struct usage_view {
  * window that ends at the series' latest sample, each with its own latest
  * cpu_usage, because exporters do not sample every instance at the same
  * second.  An instance in the window whose last sample is more than 1.5 of
- * its own sample interval older than the series' latest sample has
- * vanished: its utilization is unknown, so it counts as a missing signal,
- * which blocks a scale-in as the HorizontalPodAutoscaler does for pods
- * without metrics.  Usage older than the maximum age leaves current unknown.
+ * its own sample interval (with one sample, the shortest interval of the
+ * others) older than the series' latest sample has vanished.  Its
+ * utilization is unknown, so it counts as a missing signal, which blocks a
+ * scale-in as the HorizontalPodAutoscaler does for pods without metrics.
+ * Usage older than the maximum age leaves current unknown.
  */
 static void
 current_from_usage(const struct pa_plan_run *r, const struct series *s, pa_usec_t now,
 		   struct pa_plan_input *in, struct usage_view *view)
 {
-	pa_usec_t window_start;
+	pa_usec_t window_start, shortest;
 
 	in->current = -1;
 	in->current_load = -1;
@@ -622,20 +623,30 @@ current_from_usage(const struct pa_plan_run *r, const struct series *s, pa_usec_
 	}
 
 	window_start = s->usage_ts - r->usage_window;
+
+	/* An instance with one sample is judged by the shortest interval of the others. */
+	shortest = -1;
+	for (size_t i = 0; i < s->ninstances; i++) {
+		const struct instance *inst = &s->instances[i];
+
+		if (inst->last_ts >= window_start && inst->prev_ts >= 0 &&
+		    (shortest < 0 || inst->last_ts - inst->prev_ts < shortest))
+			shortest = inst->last_ts - inst->prev_ts;
+	}
+
 	in->current = 0;
 	in->current_load = 0;
 	for (size_t i = 0; i < s->ninstances; i++) {
 		const struct instance *inst = &s->instances[i];
 		int missing = isnan(inst->cpu);
+		pa_usec_t interval = inst->prev_ts >= 0 ? inst->last_ts - inst->prev_ts : shortest;
 
 		if (inst->last_ts < window_start)
 			continue;
 		in->current++;
 		if (!missing)
 			in->current_load += inst->cpu;
-		if (inst->prev_ts >= 0) {
-			pa_usec_t interval = inst->last_ts - inst->prev_ts;
-
+		if (interval >= 0) {
 			if (s->usage_ts - inst->last_ts > interval + interval / 2) {
 				if (view->vanished++ == 0)
 					view->first_vanished = inst;

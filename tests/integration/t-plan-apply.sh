@@ -4,7 +4,7 @@
 # silent, and usage years older than the forecast must never scale in.
 . "$PA_ROOT/tests/integration/lib.sh"
 
-# The stub logs its arguments and answers every get with 4 replicas.
+# The stub logs its arguments and prints a Scale of 4 replicas for every get.
 cat >"$T_TMP/kubectl" <<'EOS'
 #!/bin/sh
 echo "$*" >>"$STUB_LOG"
