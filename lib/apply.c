@@ -12,14 +12,7 @@
 static char *
 dup_or_null(const char *s)
 {
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	d = strdup(s);
-	if (d == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return d;
+	return s == NULL ? NULL : pa_xstrdup(s);
 }
 
 int
@@ -41,6 +34,37 @@ pa_apply_conf_check(const struct pa_apply_conf *conf, char *why, size_t whysize)
 		snprintf(why, whysize, "a target template must be TYPE/NAME, such as "
 			 "deployment/{tenant}-{service}");
 		return -1;
+	}
+
+	/*
+	 * "a" is the shortest valid value for a placeholder and adds no
+	 * character that could fix a name.  A template that fails with it
+	 * fails for every tenant and service, so it is one usage error
+	 * instead of a reject per record.
+	 */
+	for (int i = 0; i < 3; i++) {
+		char *sample;
+		int bad;
+
+		if (vals[i] == NULL)
+			continue;
+		sample = pa_template_expand(vals[i], "a", "a");
+		bad = i == 2 ? pa_dns1123_label(sample, rule, sizeof rule)
+			     : pa_kube_target_check(sample, rule, sizeof rule);
+		if (bad != 0) {
+			char shown[300];
+
+			/* Positions in the rule count in the expanded name, so show it. */
+			snprintf(shown, sizeof shown, "%s", pa_quote(vals[i], strlen(vals[i])));
+			snprintf(why, whysize, "%s %s can never give a valid %s: %s%s%s %s", names[i],
+				 shown, i == 2 ? "DNS-1123 label" : "object name",
+				 pa_quote(sample, strlen(sample)),
+				 strchr(vals[i], '{') != NULL ? " (each placeholder as \"a\")" : "",
+				 i == 2 ? "" : ":", rule);
+		}
+		free(sample);
+		if (bad != 0)
+			return -1;
 	}
 	return 0;
 }

@@ -151,6 +151,44 @@ pa_diag_finish(double max_bad)
 	return PA_EXIT_OK;
 }
 
+void *
+pa_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return p;
+}
+
+void *
+pa_xcalloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size ? size : 1);
+
+	if (p == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return p;
+}
+
+void *
+pa_xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+
+	if (q == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return q;
+}
+
+char *
+pa_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(pa_xmalloc(n), s, n);
+}
+
 const char *
 pa_quote(const char *s, size_t len)
 {

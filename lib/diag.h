@@ -12,6 +12,7 @@
 #ifndef PA_DIAG_H
 #define PA_DIAG_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Exit codes shared by every tool and printed in every man page. */
@@ -63,6 +64,17 @@ long pa_diag_rejected(void);
  * rejected share of records read exceeds max_bad, PA_EXIT_OK otherwise.
  */
 int pa_diag_finish(double max_bad);
+
+/*
+ * Allocation that cannot fail: on exhaustion the tool reports "out of
+ * memory" and exits PA_EXIT_IO, because no pa tool can do useful work
+ * without the memory it asked for.  A size of 0 allocates one byte, so the
+ * result is never NULL.  The caller frees the result.
+ */
+void *pa_xmalloc(size_t size);
+void *pa_xcalloc(size_t count, size_t size);
+void *pa_xrealloc(void *p, size_t size);
+char *pa_xstrdup(const char *s);
 
 /* Quote a value for a message: printable ASCII kept, the rest escaped, cut at 60 bytes. */
 const char *pa_quote(const char *s, size_t len);

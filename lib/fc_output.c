@@ -302,7 +302,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	int have_events = o->events && o->events->ntypes > 0;
 	double *fit = NULL;
 	double *volume, *complexity;
-	size_t n, missing, horizon, p1, p2;
+	size_t n, missing, trailing, horizon, p1, p2;
 	pa_usec_t first;
 	struct pa_fc_opts fo;
 	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
@@ -314,17 +314,28 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 
 	pa_fc_format_step(s->step, stepbuf, sizeof stepbuf);
 	if (pa_fc_series_regular(s, o->gaps_unknown, &volume, &complexity, &n, &first,
-				 &missing) != 0) {
+				 &missing, &trailing) != 0) {
 		pa_warn("%s: more than %d buckets of %s between the first and last bucket, series skipped",
 			s->name, PA_FC_MAX_BUCKETS, stepbuf);
 		return 1;
 	}
+	if (trailing) {
+		char from[40];
+
+		pa_warn("%s: no bucket in the last %zu step%s of %s before the end of input at "
+			"%s, read as %s (see --no-align-end)", s->name, trailing,
+			trailing == 1 ? "" : "s", stepbuf,
+			pa_time_format(first + (pa_usec_t)(n - 1) * s->step, from, sizeof from),
+			o->gaps_unknown ? "unknown" : "0 requests");
+		missing -= trailing;
+	}
 	if (missing) {
 		char from[40], to[40];
 
-		pa_warn("%s: %zu buckets of %s missing between %s and %s, read as %s",
-			s->name, missing, stepbuf, pa_time_format(first, from, sizeof from),
-			pa_time_format(first + (pa_usec_t)(n - 1) * s->step, to, sizeof to),
+		pa_warn("%s: %zu bucket%s of %s missing between %s and %s, read as %s",
+			s->name, missing, missing == 1 ? "" : "s", stepbuf,
+			pa_time_format(first, from, sizeof from),
+			pa_time_format(first + (pa_usec_t)(n - 1 - trailing) * s->step, to, sizeof to),
 			o->gaps_unknown ? "unknown" : "0 requests (see --gaps)");
 	}
 

@@ -214,6 +214,17 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 			 step_s, pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC);
 		return -1;
 	}
+	if (s->count == 0) {
+		s->anchor = ts;
+	} else if ((ts - s->anchor) % step != 0) {
+		char a[40];
+
+		*reason_class = "bucket not aligned with its series";
+		snprintf(err, errsize, "bucket \"ts\" does not lie a whole number of steps (%g s) "
+			 "from the first bucket of %s at %s", step_s, pa_quote(name, strlen(name)),
+			 pa_time_format(s->anchor, a, sizeof a));
+		return -1;
+	}
 	if (s->count == s->alloc) {
 		size_t alloc = s->alloc ? s->alloc * 2 : 64;
 		struct pa_fc_point *p = realloc(s->points, alloc * sizeof *p);
@@ -223,7 +234,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		s->points = p;
 		s->alloc = alloc;
 	}
-	s->points[s->count++] = (struct pa_fc_point){ pa_bucket_start(ts, step), requests, csum };
+	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum };
 	return 0;
 
 nomem:
@@ -278,21 +289,71 @@ add_known(double a, double b)
 	return a + b;
 }
 
+size_t
+pa_fc_series_align_end(struct pa_fc_series_set *set)
+{
+	size_t extended = 0;
+
+	for (size_t i = 0; i < set->size; i++) {
+		struct pa_fc_series *s = set->slot[i];
+		pa_usec_t last = PA_USEC_MIN;
+
+		if (s == NULL || s->count == 0)
+			continue;
+		for (size_t k = 0; k < s->count; k++)
+			if (s->points[k].ts > last)
+				last = s->points[k].ts;
+		s->end = last;
+	}
+	for (size_t i = 0; i < set->size; i++) {
+		struct pa_fc_series *s = set->slot[i];
+		pa_usec_t end;
+		size_t known = 0;
+
+		if (s == NULL || s->count == 0)
+			continue;
+		/* A series with no known count stays empty rather than made of zeros. */
+		for (size_t k = 0; k < s->count; k++)
+			known += !isnan(s->points[k].requests);
+		if (known == 0)
+			continue;
+		end = s->end;
+		for (size_t j = 0; j < set->size; j++) {
+			const struct pa_fc_series *o = set->slot[j];
+
+			/* Only a grid that lines up with this one extends it. */
+			if (o != NULL && o->count > 0 && o->step == s->step && o->end > end &&
+			    (o->end - s->anchor) % s->step == 0)
+				end = o->end;
+		}
+		if (end > s->end)
+			extended++;
+		s->end = end;
+	}
+	return extended;
+}
+
 int
 pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
-		     double **complexity, size_t *n, pa_usec_t *first, size_t *missing)
+		     double **complexity, size_t *n, pa_usec_t *first, size_t *missing,
+		     size_t *trailing)
 {
-	pa_usec_t span;
+	pa_usec_t span, last;
 	size_t len, filled = 0;
 	double *v, *c, *csum;
 
 	*volume = *complexity = NULL;
-	*n = *missing = 0;
+	*n = *missing = *trailing = 0;
 	if (s->count == 0)
 		return 0;
 	qsort(s->points, s->count, sizeof *s->points, by_ts);
 	*first = s->points[0].ts;
-	span = s->points[s->count - 1].ts - *first;
+	last = s->points[s->count - 1].ts;
+	if (s->end > last) {
+		*trailing = (size_t)((s->end - last) / s->step);
+		last = s->end;
+	}
+	span = last - *first;
 	if (span / s->step >= PA_FC_MAX_BUCKETS)
 		return -1;
 	len = (size_t)(span / s->step) + 1;

@@ -32,6 +32,8 @@ struct pa_fc_series {
 	char *tenant;		/* owned; from the record, else the part before '/' */
 	char *service;		/* owned; from the record, else the part after '/' */
 	pa_usec_t step;
+	pa_usec_t anchor;	/* start of the first bucket read: others lie whole steps from it */
+	pa_usec_t end;		/* last bucket of the grid; 0: the series' own last bucket */
 	struct pa_fc_point *points;
 	size_t count, alloc;
 };
@@ -53,14 +55,24 @@ int pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count);
 
 /*
+ * Extend every series to the last bucket of any series with the same step,
+ * so all forecasts start from the end of the input.  A service that went
+ * quiet before the others then gets a forecast from now, not from its
+ * last request.  Returns the number of series extended.
+ */
+size_t pa_fc_series_align_end(struct pa_fc_series_set *set);
+
+/*
  * Lay series s on its grid.  *volume and *complexity (mean per request,
  * NAN where unknown or no requests) receive new arrays of *n values that
  * the caller frees; *first is the start of the first bucket.  A bucket
- * absent from the input counts in *missing and reads as 0 requests, or as
- * unknown when gaps_unknown is set.  Returns 0, or -1 when the grid would
+ * absent from the input counts in *missing, and in *trailing too when it
+ * lies after the series' own last bucket (see pa_fc_series_align_end); it
+ * reads as 0 requests, or as unknown when gaps_unknown is set.  Returns 0, or -1 when the grid would
  * pass PA_FC_MAX_BUCKETS or memory runs out.
  */
 int pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
-			 double **complexity, size_t *n, pa_usec_t *first, size_t *missing);
+			 double **complexity, size_t *n, pa_usec_t *first, size_t *missing,
+			 size_t *trailing);
 
 #endif

@@ -12,16 +12,6 @@
 
 #include "diag.h"
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return q;
-}
-
 /* Training rows of one service: features row-major, PA_F_MAX per row. */
 struct rows {
 	char *name;
@@ -44,7 +34,7 @@ struct pa_fitter {
 struct pa_fitter *
 pa_fitter_new(enum pa_fit_method method, const struct pa_extra *extra)
 {
-	struct pa_fitter *ft = xrealloc(NULL, sizeof *ft);
+	struct pa_fitter *ft = pa_xrealloc(NULL, sizeof *ft);
 
 	memset(ft, 0, sizeof *ft);
 	ft->method = method;
@@ -65,7 +55,7 @@ pa_fitter_add(struct pa_fitter *ft, const char *tenant_service_name,
 	if (pos == NULL) {
 		if (ft->nservices == ft->capservices) {
 			ft->capservices = ft->capservices ? 2 * ft->capservices : 8;
-			ft->services = xrealloc(ft->services,
+			ft->services = pa_xrealloc(ft->services,
 						(size_t)ft->capservices * sizeof *ft->services);
 		}
 		r = &ft->services[ft->nservices];
@@ -80,9 +70,9 @@ pa_fitter_add(struct pa_fitter *ft, const char *tenant_service_name,
 	}
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 256;
-		r->x = xrealloc(r->x, (size_t)r->cap * PA_F_MAX * sizeof *r->x);
-		r->y = xrealloc(r->y, (size_t)r->cap * sizeof *r->y);
-		r->bytes_in_known = xrealloc(r->bytes_in_known, (size_t)r->cap);
+		r->x = pa_xrealloc(r->x, (size_t)r->cap * PA_F_MAX * sizeof *r->x);
+		r->y = pa_xrealloc(r->y, (size_t)r->cap * sizeof *r->y);
+		r->bytes_in_known = pa_xrealloc(r->bytes_in_known, (size_t)r->cap);
 	}
 	memcpy(r->x + r->n * PA_F_MAX, f->x, PA_F_MAX * sizeof *r->x);
 	r->bytes_in_known[r->n] = (unsigned char)f->bytes_in_known;
@@ -229,7 +219,7 @@ fit_design(const struct pa_fitter *ft, const struct design *d, const unsigned ch
 		res->w.w[cols[c]] = gsl_vector_get(b, (size_t)c + 1);
 	gsl_blas_dgemv(CblasNoTrans, 1.0, X, b, 0.0, r);
 
-	absres = xrealloc(NULL, (size_t)d->n * sizeof *absres);
+	absres = pa_xrealloc(NULL, (size_t)d->n * sizeof *absres);
 	for (long i = 0; i < d->n; i++) {
 		double e = d->y[i] - gsl_vector_get(r, (size_t)i);
 
@@ -252,7 +242,7 @@ fit_design(const struct pa_fitter *ft, const struct design *d, const unsigned ch
 static double
 impute_of(const struct design *d, const unsigned char *known)
 {
-	double *v = xrealloc(NULL, (size_t)d->n * sizeof *v), m;
+	double *v = pa_xrealloc(NULL, (size_t)d->n * sizeof *v), m;
 	long k = 0;
 
 	for (long i = 0; i < d->n; i++)
@@ -268,7 +258,7 @@ static double
 reference_of(const struct design *d, const unsigned char *known, const struct pa_weights *w,
 	     double impute)
 {
-	double *v = xrealloc(NULL, (size_t)d->n * sizeof *v), m;
+	double *v = pa_xrealloc(NULL, (size_t)d->n * sizeof *v), m;
 
 	for (long i = 0; i < d->n; i++) {
 		struct pa_features f;
@@ -308,7 +298,7 @@ static void
 design_of(const struct rows *r, struct design *d)
 {
 	d->n = r->n;
-	d->x = xrealloc(NULL, (size_t)r->n * sizeof *d->x);
+	d->x = pa_xrealloc(NULL, (size_t)r->n * sizeof *d->x);
 	d->y = r->y;
 	for (long i = 0; i < r->n; i++)
 		d->x[i] = r->x + i * PA_F_MAX;
@@ -334,9 +324,9 @@ pa_fitter_model(struct pa_fitter *ft, const char *cost_field, char *err, size_t 
 
 	/* The global design spans every service's rows. */
 	all.n = ft->total;
-	all.x = xrealloc(NULL, (size_t)ft->total * sizeof *all.x);
-	all.y = xrealloc(NULL, (size_t)ft->total * sizeof *all.y);
-	known = xrealloc(NULL, (size_t)ft->total);
+	all.x = pa_xrealloc(NULL, (size_t)ft->total * sizeof *all.x);
+	all.y = pa_xrealloc(NULL, (size_t)ft->total * sizeof *all.y);
+	known = pa_xrealloc(NULL, (size_t)ft->total);
 	for (long s = 0; s < ft->nservices; s++) {
 		for (long i = 0; i < ft->services[s].n; i++, k++) {
 			all.x[k] = ft->services[s].x + i * PA_F_MAX;
@@ -451,7 +441,7 @@ struct pa_model *
 pa_model_load(const char *path, char *err, size_t errsize)
 {
 	json_error_t jerr;
-	struct pa_model *m = xrealloc(NULL, sizeof *m);
+	struct pa_model *m = pa_xrealloc(NULL, sizeof *m);
 	const json_t *features, *services, *e;
 	const char *name;
 	char why[200];
@@ -503,7 +493,7 @@ pa_model_load(const char *path, char *err, size_t errsize)
 		snprintf(err, errsize, "%s: global: %s", path, why);
 		goto fail;
 	}
-	m->scales = xrealloc(NULL, (json_object_size(services) + 1) * sizeof *m->scales);
+	m->scales = pa_xrealloc(NULL, (json_object_size(services) + 1) * sizeof *m->scales);
 	json_object_foreach((json_t *)services, name, e) {
 		if (scale_from_json(m, e, &m->scales[m->nscales], why, sizeof why) != 0) {
 			snprintf(err, errsize, "%s: service \"%s\": %s", path, name, why);

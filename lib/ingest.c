@@ -744,15 +744,6 @@ struct par {
 	int nth;
 };
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
-
 static void
 par_parse(const struct pa_ingest *in, struct par_batch *b)
 {
@@ -766,7 +757,7 @@ par_parse(const struct pa_ingest *in, struct par_batch *b)
 			continue;
 		if (b->scratchcap < 2 * (line.len + 1)) {
 			b->scratchcap = 2 * (line.len + 1);
-			b->scratch = xrealloc(b->scratch, b->scratchcap);
+			b->scratch = pa_xrealloc(b->scratch, b->scratchcap);
 		}
 		r = parse_log_line(in, &b->w, b->scratch, &line, pl->st, &note);
 		if (r == LINE_WRITTEN) {
@@ -775,7 +766,7 @@ par_parse(const struct pa_ingest *in, struct par_batch *b)
 		}
 		if (b->nnotes == b->notecap) {
 			b->notecap = b->notecap ? 2 * b->notecap : 16;
-			b->notes = xrealloc(b->notes, (size_t)b->notecap * sizeof *b->notes);
+			b->notes = pa_xrealloc(b->notes, (size_t)b->notecap * sizeof *b->notes);
 		}
 		b->notes[b->nnotes].out = b->w.start;
 		b->notes[b->nnotes].line = i;
@@ -897,7 +888,7 @@ read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
 			par_write_next(p);
 		if (b->textlen + line.len + 1 > b->textcap) {
 			b->textcap = (b->textlen + line.len + 1) * 2;
-			b->text = xrealloc(b->text, b->textcap);
+			b->text = pa_xrealloc(b->text, b->textcap);
 		}
 		pl = &b->lines[b->nlines++];
 		pl->off = b->textlen;

@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -16,6 +18,7 @@ enum source_mode { SOURCE_UNKNOWN, SOURCE_PLAIN, SOURCE_GZIP };
 struct pa_reader {
 	char *name;
 	int fd;
+	int interactive;	/* a pipe or terminal: flush output before waiting on it */
 	enum source_mode mode;	/* decided by the first bytes read */
 	z_stream zs;		/* raw bytes from fd wait in zs.next_in/avail_in */
 	unsigned char *raw;
@@ -61,6 +64,11 @@ pa_reader_open(const char *path, size_t max_line)
 		pa_die(PA_EXIT_IO, "out of memory");
 
 	r->fd = fd;
+	{
+		struct stat st;
+
+		r->interactive = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+	}
 	r->raw = malloc(CHUNK);
 	if (r->raw == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -80,6 +88,24 @@ pa_reader_is_utf16(const struct pa_reader *r)
 }
 
 /*
+ * read(2) that first flushes standard output when the input is a pipe or
+ * terminal, so records already made reach the next tool while this one
+ * waits for a slow writer such as tail -f.
+ */
+static ssize_t
+read_input(struct pa_reader *r, void *buf, size_t size)
+{
+	ssize_t n;
+
+	if (r->interactive)
+		fflush(stdout);
+	do
+		n = read(r->fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
  * Read from the file into the raw buffer once it is empty.  read(2) returns
  * what a pipe has now, so lines reach the caller as they are written.
  * Returns the raw bytes waiting, 0 at end of file, -1 on error.
@@ -91,9 +117,7 @@ raw_fill(struct pa_reader *r)
 
 	if (r->zs.avail_in > 0)
 		return (ssize_t)r->zs.avail_in;
-	do
-		n = read(r->fd, r->raw, CHUNK);
-	while (n < 0 && errno == EINTR);
+	n = read_input(r, r->raw, CHUNK);
 	if (n < 0) {
 		pa_warn("%s: read failed: %s", r->name, strerror(errno));
 		return -1;
@@ -115,9 +139,7 @@ detect_mode(struct pa_reader *r)
 	while (n == 1 && r->raw[0] == 0x1f) {
 		ssize_t more;
 
-		do
-			more = read(r->fd, r->raw + 1, CHUNK - 1);
-		while (more < 0 && errno == EINTR);
+		more = read_input(r, r->raw + 1, CHUNK - 1);
 		if (more < 0) {
 			pa_warn("%s: read failed: %s", r->name, strerror(errno));
 			return -1;
@@ -172,7 +194,7 @@ gzip_read(struct pa_reader *r, char *dst, size_t cap)
 			r->members++;
 			inflateReset(&r->zs);
 		} else if (ret == Z_DATA_ERROR && starting && r->members > 0) {
-			/* Like gzip(1), ignore padding after the last member, but say so. */
+			/* Like gzip(1), ignore padding after the last member, but report it. */
 			pa_warn("%s: ignored data after the end of the gzip stream", r->name);
 			r->in_member = 0;
 			r->zs.avail_in = 0;
@@ -212,9 +234,7 @@ source_read(struct pa_reader *r, char *dst, size_t cap)
 		r->zs.avail_in -= (uInt)n;
 		return n;
 	}
-	do
-		n = read(r->fd, dst, cap);
-	while (n < 0 && errno == EINTR);
+	n = read_input(r, dst, cap);
 	if (n < 0)
 		pa_warn("%s: read failed: %s", r->name, strerror(errno));
 	return n;

@@ -16,25 +16,6 @@
 #include "diag.h"
 #include "ndjson.h"
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = xrealloc(NULL, n);
-
-	memcpy(d, s, n);
-	return d;
-}
-
 /* A byte for a message: printable as itself, anything else as \xNN. */
 static const char *
 show_byte(unsigned char c, char *buf, size_t size)
@@ -173,7 +154,7 @@ pa_sh_quote(const char *s)
 
 	for (const char *p = s; *p; p++)
 		n += *p == '\'' ? 4 : 1;
-	q = o = xrealloc(NULL, n);
+	q = o = pa_xrealloc(NULL, n);
 	*o++ = '\'';
 	for (const char *p = s; *p; p++) {
 		if (*p == '\'') {
@@ -235,7 +216,7 @@ char *
 pa_template_expand(const char *tmpl, const char *tenant, const char *service)
 {
 	size_t cap = strlen(tmpl) + strlen(tenant) * 4 + strlen(service) * 4 + 1;
-	char *out = xrealloc(NULL, cap), *o = out;
+	char *out = pa_xrealloc(NULL, cap), *o = out;
 	size_t len;
 	int which;
 
@@ -250,7 +231,7 @@ pa_template_expand(const char *tmpl, const char *tenant, const char *service)
 
 		if (used + vlen + strlen(p) + 1 > cap) {
 			cap = used + vlen + strlen(p) + 1;
-			out = xrealloc(out, cap);
+			out = pa_xrealloc(out, cap);
 			o = out + used;
 		}
 		memcpy(o, v, vlen);
@@ -266,9 +247,9 @@ pa_argv_push(struct pa_argv *a, const char *s)
 {
 	if (a->n + 2 > a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 16;
-		a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+		a->v = pa_xrealloc(a->v, a->cap * sizeof *a->v);
 	}
-	a->v[a->n++] = xstrdup(s);
+	a->v[a->n++] = pa_xstrdup(s);
 	a->v[a->n] = NULL;
 }
 
@@ -286,7 +267,7 @@ char *
 pa_argv_render(const struct pa_argv *a)
 {
 	size_t len = 0, cap = 64;
-	char *line = xrealloc(NULL, cap);
+	char *line = pa_xrealloc(NULL, cap);
 
 	line[0] = '\0';
 	for (size_t i = 0; i < a->n; i++) {
@@ -295,7 +276,7 @@ pa_argv_render(const struct pa_argv *a)
 
 		if (len + qlen + 2 > cap) {
 			cap = (len + qlen + 2) * 2;
-			line = xrealloc(line, cap);
+			line = pa_xrealloc(line, cap);
 		}
 		if (i > 0)
 			line[len++] = ' ';
@@ -341,7 +322,7 @@ drain_fd(int fd, char **buf, size_t *len, int *cut)
 		keep = PA_RUN_CAPTURE - *len;
 		*cut = 1;
 	}
-	*buf = xrealloc(*buf, *len + keep + 1);
+	*buf = pa_xrealloc(*buf, *len + keep + 1);
 	memcpy(*buf + *len, chunk, keep);
 	*len += keep;
 	(*buf)[*len] = '\0';
@@ -366,8 +347,8 @@ pa_run(const struct pa_argv *argv, long timeout_ms, struct pa_run_result *res)
 
 	assert(argv->n > 0);
 	memset(res, 0, sizeof *res);
-	res->out = xstrdup("");
-	res->err = xstrdup("");
+	res->out = pa_xstrdup("");
+	res->err = pa_xstrdup("");
 	if (pipe(outp) != 0)
 		return -1;
 	if (pipe(errp) != 0) {
@@ -469,11 +450,11 @@ struct pa_journal {
 struct pa_journal *
 pa_journal_open(const char *path)
 {
-	struct pa_journal *j = xrealloc(NULL, sizeof *j);
+	struct pa_journal *j = pa_xrealloc(NULL, sizeof *j);
 	size_t n = strlen(path) + 5;
 
-	j->path = xstrdup(path);
-	j->tmp = xrealloc(NULL, n);
+	j->path = pa_xstrdup(path);
+	j->tmp = pa_xrealloc(NULL, n);
 	snprintf(j->tmp, n, "%s.tmp", path);
 	j->fp = fopen(j->tmp, "w");
 	if (j->fp == NULL) {

@@ -285,6 +285,12 @@ pa_plan_split(const struct pa_plan_settings *s, long n, double work_lower,
 	*hourly_cost = keep * s->on_demand_price + (n - keep) * spot_expected;
 }
 
+static const char *
+instances_word(long n)
+{
+	return n == 1 ? "instance" : "instances";
+}
+
 /* Steps 5 and 6: step limits against current, then min and max. */
 static long
 limit_and_clamp(const struct pa_plan_settings *s, const struct pa_plan_input *in, long want,
@@ -308,8 +314,8 @@ limit_and_clamp(const struct pa_plan_settings *s, const struct pa_plan_input *in
 	if (in->current >= 0 && s->scale_down_step > 0 && n < in->current - s->scale_down_step) {
 		n = in->current - s->scale_down_step;
 		*reason = "ScaleDownLimit";
-		snprintf(msg, msgsize, "scale-down limited to %ld instances at a time (need %ld)",
-			 s->scale_down_step, want);
+		snprintf(msg, msgsize, "scale-down limited to %ld %s at a time (need %ld)",
+			 s->scale_down_step, instances_word(s->scale_down_step), want);
 	}
 
 	/* Bounds last: a step limit never carries a count past them. */
@@ -347,7 +353,8 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 	} else {
 		reason = "DesiredWithinRange";
 	}
-	snprintf(msg, sizeof msg, "forecast work %.4g/s at the target needs %ld instances", work, n);
+	snprintf(msg, sizeof msg, "forecast work %.4g/s at the target needs %ld %s", work, n,
+		 instances_word(n));
 
 	/* Step 2: the load already present is a floor a forecast miss cannot cut. */
 	if (in->current_load > 0) {
@@ -374,8 +381,8 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 		}
 		if (n < in->current && in->signals_missing > 0) {
 			snprintf(msg, sizeof msg,
-				 "utilization missing or invalid on %ld of %ld instances, scale-down blocked (need %ld)",
-				 in->signals_missing, in->current, n);
+				 "utilization missing or invalid on %ld of %ld %s, scale-down blocked (need %ld)",
+				 in->signals_missing, in->current, instances_word(in->current), n);
 			n = in->current;
 			reason = "ScaleDownBlocked";
 		}
@@ -389,8 +396,7 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 	if (in->current < 0) {
 		out->action = PA_PLAN_PROVISION;
 		out->delta = 0;
-		snprintf(out->message, sizeof out->message,
-			 "current instances unknown (no usage records): %s", msg);
+		snprintf(out->message, sizeof out->message, "%s%s", PA_PLAN_UNKNOWN_PREFIX, msg);
 		reason = "CurrentUnknown";
 	} else {
 		out->delta = n - in->current;

@@ -126,6 +126,9 @@ struct pa_plan_input {
 
 #define PA_PLAN_MESSAGE_MAX 320
 
+/* Start of the message when current is unknown; callers may replace it with a cause. */
+#define PA_PLAN_UNKNOWN_PREFIX "current instances unknown (no usage records): "
+
 struct pa_plan_result {
 	long need;			/* step 1 alone */
 	long optimal;			/* the final count */

@@ -19,26 +19,27 @@ struct key {
 	enum key_type type;
 	size_t offset;
 	double min, max;	/* accepted range, checked for files and options alike */
+	int above_min;		/* the value must be greater than min, not equal to it */
 };
 
 #define F(field) offsetof(struct pa_plan_settings, field)
 
 static const struct key keys[] = {
-	{ "capacity", KEY_REAL, F(capacity), 0, 1e12 },
-	{ "lead_time", KEY_DURATION, F(lead_time_s), 0, 365 * 86400.0 },
-	{ "min", KEY_COUNT, F(min_instances), 0, 1e9 },
-	{ "max", KEY_COUNT, F(max_instances), 0, 1e9 },
-	{ "target_utilization", KEY_REAL, F(target_utilization), 0, 1 },
-	{ "risk", KEY_REAL, F(risk), 0, 1 },
-	{ "on_demand_price", KEY_REAL, F(on_demand_price), 0, 1e9 },
-	{ "spot_price", KEY_REAL, F(spot_price), 0, 1e9 },
-	{ "spot_interruption", KEY_REAL, F(spot_interruption), 0, 1 },
-	{ "on_demand_base", KEY_COUNT, F(on_demand_base), 0, 1e9 },
-	{ "on_demand_share", KEY_REAL, F(on_demand_share), 0, 1 },
-	{ "stabilization", KEY_DURATION, F(stabilization_s), 0, 365 * 86400.0 },
-	{ "scale_up_factor", KEY_REAL, F(scale_up_factor), 0, 1e6 },
-	{ "scale_up_step", KEY_COUNT, F(scale_up_step), 0, 1e9 },
-	{ "scale_down_step", KEY_COUNT, F(scale_down_step), 0, 1e9 },
+	{ "capacity", KEY_REAL, F(capacity), 0, 1e12, 1 },
+	{ "lead_time", KEY_DURATION, F(lead_time_s), 0, 365 * 86400.0, 0 },
+	{ "min", KEY_COUNT, F(min_instances), 0, 1e9, 0 },
+	{ "max", KEY_COUNT, F(max_instances), 0, 1e9, 0 },
+	{ "target_utilization", KEY_REAL, F(target_utilization), 0, 1, 1 },
+	{ "risk", KEY_REAL, F(risk), 0, 1, 1 },
+	{ "on_demand_price", KEY_REAL, F(on_demand_price), 0, 1e9, 0 },
+	{ "spot_price", KEY_REAL, F(spot_price), 0, 1e9, 0 },
+	{ "spot_interruption", KEY_REAL, F(spot_interruption), 0, 1, 0 },
+	{ "on_demand_base", KEY_COUNT, F(on_demand_base), 0, 1e9, 0 },
+	{ "on_demand_share", KEY_REAL, F(on_demand_share), 0, 1, 0 },
+	{ "stabilization", KEY_DURATION, F(stabilization_s), 0, 365 * 86400.0, 0 },
+	{ "scale_up_factor", KEY_REAL, F(scale_up_factor), 0, 1e6, 0 },
+	{ "scale_up_step", KEY_COUNT, F(scale_up_step), 0, 1e9, 0 },
+	{ "scale_down_step", KEY_COUNT, F(scale_down_step), 0, 1e9, 0 },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -97,6 +98,8 @@ pa_planconf_set(struct pa_planconf *c, const char *key, const char *option, cons
 		v = pa_opt_double(option, arg, k->min, k->max);
 		break;
 	}
+	if (k->above_min && !(v > k->min))
+		pa_usage_error("%s must be greater than %g, got \"%s\"", option, k->min, arg);
 	json_object_set_new(c->cli, key, json_real(v));
 }
 
@@ -124,6 +127,10 @@ convert(const struct key *k, const json_t *val, double *out, char *err, size_t e
 	}
 	if (!isfinite(v) || v < k->min || v > k->max) {
 		snprintf(err, errsize, "\"%s\" %g is outside [%g, %g]", k->name, v, k->min, k->max);
+		return -1;
+	}
+	if (k->above_min && !(v > k->min)) {
+		snprintf(err, errsize, "\"%s\" must be greater than %g, got %g", k->name, k->min, v);
 		return -1;
 	}
 	if (k->type == KEY_COUNT && v != floor(v)) {
@@ -172,8 +179,16 @@ pa_planconf_load(struct pa_planconf *c, const char *path, char *err, size_t errs
 	const char *name;
 	json_t *root, *val;
 	char inner[256];
+	FILE *fp;
 
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	/* Opened here, so a missing file is reported with the system's reason. */
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		snprintf(err, errsize, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(fp);
 	if (root == NULL) {
 		snprintf(err, errsize, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
 		return -1;

@@ -30,6 +30,14 @@ struct history {
 	size_t nbuckets, bucket_cap;
 };
 
+/* The latest usage sample of one instance. */
+struct instance {
+	char *id;
+	pa_usec_t last_ts;
+	pa_usec_t prev_ts;		/* the sample before last_ts, or -1 */
+	double cpu;			/* cpu_usage at last_ts; NAN when missing or invalid */
+};
+
 struct series {
 	char *name;
 	char *tenant, *service;
@@ -38,8 +46,10 @@ struct series {
 	struct forecast *forecasts;
 	size_t nforecasts, cap;
 	int have_usage;
-	pa_usec_t usage_ts;		/* latest usage timestamp */
-	json_t *instances;		/* instance_id -> cpu_usage, or null when invalid */
+	pa_usec_t usage_ts;		/* latest usage timestamp of any instance */
+	json_t *instance_at;		/* instance_id -> index into instances */
+	struct instance *instances;
+	size_t ninstances, instance_cap;
 	char *lost;			/* why the series cannot be planned, or NULL */
 	struct history *history;	/* for learning the capacity, or NULL */
 };
@@ -48,6 +58,7 @@ struct pa_plan_run {
 	const struct pa_planconf *conf;
 	int now_set;
 	pa_usec_t now;
+	pa_usec_t usage_window, usage_max_age;
 	int keep_input;
 	int learn;
 	json_t *index;			/* name -> position in list */
@@ -55,25 +66,6 @@ struct pa_plan_run {
 	size_t n, cap;
 	size_t order;
 };
-
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (p == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return p;
-}
 
 struct pa_plan_run *
 pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int keep_input)
@@ -86,8 +78,19 @@ pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int 
 	r->now_set = now_set;
 	r->now = now;
 	r->keep_input = keep_input;
+	r->usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
+	r->usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
 	r->index = json_object();
 	return r;
+}
+
+void
+pa_plan_run_usage_limits(struct pa_plan_run *r, pa_usec_t window, pa_usec_t max_age)
+{
+	assert(window > 0);
+	assert(max_age > 0);
+	r->usage_window = window;
+	r->usage_max_age = max_age;
 }
 
 static struct series *
@@ -101,18 +104,18 @@ series_get(struct pa_plan_run *r, const char *name)
 		return r->list[json_integer_value(pos)];
 	if (r->n == r->cap) {
 		r->cap = r->cap ? 2 * r->cap : 16;
-		r->list = xrealloc(r->list, r->cap * sizeof *r->list);
+		r->list = pa_xrealloc(r->list, r->cap * sizeof *r->list);
 	}
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	s->name = xstrdup(name);
+	s->name = pa_xstrdup(name);
 	slash = strchr(name, '/');
-	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : xstrdup(name);
-	s->service = xstrdup(slash ? slash + 1 : "");
+	s->tenant = slash ? strndup(name, (size_t)(slash - name)) : pa_xstrdup(name);
+	s->service = pa_xstrdup(slash ? slash + 1 : "");
 	if (s->tenant == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	s->instances = json_object();
+	s->instance_at = json_object();
 	json_object_set_new(r->index, name, json_integer((json_int_t)r->n));
 	r->list[r->n++] = s;
 	return s;
@@ -122,7 +125,7 @@ static void
 series_lose(struct series *s, const char *why)
 {
 	if (s->lost == NULL)
-		s->lost = xstrdup(why);
+		s->lost = pa_xstrdup(why);
 }
 
 void
@@ -158,9 +161,9 @@ history_usage(struct series *s, pa_usec_t ts, double cpu, int valid)
 	} else {
 		if (h->nusage == h->usage_cap) {
 			h->usage_cap = h->usage_cap ? 2 * h->usage_cap : 64;
-			h->usage_ts = xrealloc(h->usage_ts, h->usage_cap * sizeof *h->usage_ts);
-			h->usage_load = xrealloc(h->usage_load, h->usage_cap * sizeof *h->usage_load);
-			h->usage_bad = xrealloc(h->usage_bad, h->usage_cap * sizeof *h->usage_bad);
+			h->usage_ts = pa_xrealloc(h->usage_ts, h->usage_cap * sizeof *h->usage_ts);
+			h->usage_load = pa_xrealloc(h->usage_load, h->usage_cap * sizeof *h->usage_load);
+			h->usage_bad = pa_xrealloc(h->usage_bad, h->usage_cap * sizeof *h->usage_bad);
 		}
 		i = h->nusage++;
 		h->usage_ts[i] = ts;
@@ -198,9 +201,9 @@ take_bucket(struct pa_plan_run *r, const json_t *rec)
 	h = history_of(series_get(r, name));
 	if (h->nbuckets == h->bucket_cap) {
 		h->bucket_cap = h->bucket_cap ? 2 * h->bucket_cap : 64;
-		h->bucket_ts = xrealloc(h->bucket_ts, h->bucket_cap * sizeof *h->bucket_ts);
-		h->bucket_step_s = xrealloc(h->bucket_step_s, h->bucket_cap * sizeof *h->bucket_step_s);
-		h->bucket_work = xrealloc(h->bucket_work, h->bucket_cap * sizeof *h->bucket_work);
+		h->bucket_ts = pa_xrealloc(h->bucket_ts, h->bucket_cap * sizeof *h->bucket_ts);
+		h->bucket_step_s = pa_xrealloc(h->bucket_step_s, h->bucket_cap * sizeof *h->bucket_step_s);
+		h->bucket_work = pa_xrealloc(h->bucket_work, h->bucket_cap * sizeof *h->bucket_work);
 	}
 	h->bucket_ts[h->nbuckets] = ts;
 	h->bucket_step_s[h->nbuckets] = step;
@@ -350,8 +353,8 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 		if (t != NULL && v != NULL) {
 			free(s->tenant);
 			free(s->service);
-			s->tenant = xstrdup(t);
-			s->service = xstrdup(v);
+			s->tenant = pa_xstrdup(t);
+			s->service = pa_xstrdup(v);
 		}
 	}
 
@@ -365,12 +368,59 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	}
 	if (s->nforecasts == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
-		s->forecasts = xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
+		s->forecasts = pa_xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
 	}
 	s->forecasts[s->nforecasts].ts = ts;
 	s->forecasts[s->nforecasts].order = r->order++;
 	s->forecasts[s->nforecasts].point = p;
 	s->nforecasts++;
+}
+
+static struct instance *
+instance_get(struct series *s, const char *id, int *created)
+{
+	json_t *pos = json_object_get(s->instance_at, id);
+	struct instance *inst;
+
+	*created = pos == NULL;
+	if (pos != NULL)
+		return &s->instances[json_integer_value(pos)];
+	if (s->ninstances == s->instance_cap) {
+		s->instance_cap = s->instance_cap ? 2 * s->instance_cap : 16;
+		s->instances = pa_xrealloc(s->instances, s->instance_cap * sizeof *s->instances);
+	}
+	json_object_set_new(s->instance_at, id, json_integer((json_int_t)s->ninstances));
+	inst = &s->instances[s->ninstances++];
+	inst->id = pa_xstrdup(id);
+	inst->last_ts = 0;
+	inst->prev_ts = -1;
+	inst->cpu = NAN;
+	return inst;
+}
+
+/*
+ * Keep the instance's latest sample, and the one before it for its sample
+ * interval.  A sample older than the latest only refines that interval.
+ * At one timestamp the reading read last wins.
+ */
+static void
+instance_sample(struct series *s, const char *id, pa_usec_t ts, double cpu)
+{
+	int created;
+	struct instance *inst = instance_get(s, id, &created);
+
+	if (created) {
+		inst->last_ts = ts;
+		inst->cpu = cpu;
+	} else if (ts > inst->last_ts) {
+		inst->prev_ts = inst->last_ts;
+		inst->last_ts = ts;
+		inst->cpu = cpu;
+	} else if (ts == inst->last_ts) {
+		inst->cpu = cpu;
+	} else if (ts > inst->prev_ts) {
+		inst->prev_ts = ts;
+	}
 }
 
 static void
@@ -394,19 +444,13 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 
 		history_usage(s, ts, valid ? cpu : 0, valid);
 	}
-	if (s->have_usage && ts < s->usage_ts)
-		return;
+	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || !(cpu >= 0))
+		cpu = NAN;
+	instance_sample(s, id, ts, cpu);
 	if (!s->have_usage || ts > s->usage_ts) {
-		json_object_clear(s->instances);
 		s->usage_ts = ts;
 		s->have_usage = 1;
 	}
-
-	/* A missing or impossible reading is kept as null: it blocks scale-in. */
-	if (pa_rec_num(rec, "cpu_usage", &cpu) == 1 && cpu >= 0)
-		json_object_set_new(s->instances, id, json_real(cpu));
-	else
-		json_object_set_new(s->instances, id, json_null());
 }
 
 int
@@ -541,24 +585,123 @@ write_plan(const struct series *s, pa_usec_t now, pa_usec_t target, long current
 	json_decref(rec);
 }
 
+/* Facts from the usage records about the instances running at the plan time. */
+struct usage_view {
+	int stale;			/* the latest sample is older than the maximum age */
+	pa_usec_t age;			/* now minus the latest sample */
+	long vanished;			/* seen in the window but silent since */
+	const struct instance *first_vanished;
+};
+
+/*
+ * Current instances: every instance_id with a sample inside the usage
+ * window that ends at the series' latest sample, each with its own latest
+ * cpu_usage, because exporters do not sample every instance at the same
+ * second.  An instance in the window whose last sample is more than 1.5 of
+ * its own sample interval (with one sample, the shortest interval of the
+ * others) older than the series' latest sample has vanished.  Its
+ * utilization is unknown, so it counts as a missing signal, which blocks a
+ * scale-in as the HorizontalPodAutoscaler does for pods without metrics.
+ * Usage older than the maximum age leaves current unknown.
+ */
 static void
-current_from_usage(const struct series *s, struct pa_plan_input *in)
+current_from_usage(const struct pa_plan_run *r, const struct series *s, pa_usec_t now,
+		   struct pa_plan_input *in, struct usage_view *view)
 {
-	const char *id;
-	json_t *cpu;
+	pa_usec_t window_start, shortest;
 
 	in->current = -1;
 	in->current_load = -1;
 	in->signals_missing = 0;
+	memset(view, 0, sizeof *view);
 	if (!s->have_usage)
 		return;
-	in->current = (long)json_object_size(s->instances);
+	if (now - s->usage_ts > r->usage_max_age) {
+		view->stale = 1;
+		view->age = now - s->usage_ts;
+		return;
+	}
+
+	window_start = s->usage_ts - r->usage_window;
+
+	/* An instance with one sample is judged by the shortest interval of the others. */
+	shortest = -1;
+	for (size_t i = 0; i < s->ninstances; i++) {
+		const struct instance *inst = &s->instances[i];
+
+		if (inst->last_ts >= window_start && inst->prev_ts >= 0 &&
+		    (shortest < 0 || inst->last_ts - inst->prev_ts < shortest))
+			shortest = inst->last_ts - inst->prev_ts;
+	}
+
+	in->current = 0;
 	in->current_load = 0;
-	json_object_foreach(s->instances, id, cpu) {
-		if (json_is_number(cpu))
-			in->current_load += json_number_value(cpu);
-		else
+	for (size_t i = 0; i < s->ninstances; i++) {
+		const struct instance *inst = &s->instances[i];
+		int missing = isnan(inst->cpu);
+		pa_usec_t interval = inst->prev_ts >= 0 ? inst->last_ts - inst->prev_ts : shortest;
+
+		if (inst->last_ts < window_start)
+			continue;
+		in->current++;
+		if (!missing)
+			in->current_load += inst->cpu;
+		if (interval >= 0) {
+			if (s->usage_ts - inst->last_ts > interval + interval / 2) {
+				if (view->vanished++ == 0)
+					view->first_vanished = inst;
+				missing = 1;
+			}
+		}
+		if (missing)
 			in->signals_missing++;
+	}
+}
+
+/* A duration in its largest whole unit, for messages: "90s", "45m", "30h", "731d". */
+static const char *
+format_age(pa_usec_t age, char *buf, size_t size)
+{
+	long long s = (long long)(age / PA_USEC_PER_SEC);
+
+	if (s < 120)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 2 * 3600)
+		snprintf(buf, size, "%lldm", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(buf, size, "%lldh", s / 3600);
+	else
+		snprintf(buf, size, "%lldd", s / 86400);
+	return buf;
+}
+
+/* Put in the plan's message why current is unknown or why a scale-in was blocked. */
+static void
+explain_usage(const struct pa_plan_run *r, const struct usage_view *view, struct pa_plan_result *res)
+{
+	static const char prefix[] = PA_PLAN_UNKNOWN_PREFIX;
+	char rest[PA_PLAN_MESSAGE_MAX], age[32], limit[32], at[40];
+	int len;
+
+	/* A message longer than PA_PLAN_MESSAGE_MAX is cut there; the reason word is not. */
+	if (view->stale && strncmp(res->message, prefix, sizeof prefix - 1) == 0) {
+		snprintf(rest, sizeof rest, "%s", res->message + sizeof prefix - 1);
+		len = snprintf(res->message, sizeof res->message,
+			 "current instances unknown (stale usage: the latest sample is %s old, "
+			 "more than --usage-max-age %s): %s",
+			 format_age(view->age, age, sizeof age),
+			 format_age(r->usage_max_age, limit, sizeof limit), rest);
+		assert(len > 0);
+		res->reason = "StaleUsage";
+	}
+	if (view->vanished > 0 && strcmp(res->reason, "ScaleDownBlocked") == 0) {
+		snprintf(rest, sizeof rest, "%s", res->message);
+		len = snprintf(res->message, sizeof res->message,
+			 "no usage sample from %s since %s (%ld instance%s silent): %s",
+			 pa_quote(view->first_vanished->id, strlen(view->first_vanished->id)),
+			 pa_time_format(view->first_vanished->last_ts, at, sizeof at),
+			 view->vanished, view->vanished == 1 ? "" : "s", rest);
+		assert(len > 0);
 	}
 }
 
@@ -570,6 +713,7 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	struct pa_plan_input in;
 	struct pa_plan_result res;
 	struct pa_work_dist dist;
+	struct usage_view view;
 	const struct forecast *hit = NULL;
 	pa_usec_t now, target, window_end, last_end;
 	char err[300], buf[2][40], learned[120];
@@ -640,8 +784,17 @@ plan_series(struct pa_plan_run *r, struct series *s)
 		if (need > in.window_need)
 			in.window_need = need;
 	}
-	current_from_usage(s, &in);
+	current_from_usage(r, s, now, &in, &view);
+	if (view.stale) {
+		char age[32], at[40];
+
+		pa_warn("%s: stale usage: the latest sample, at %s, is %s older than the plan time "
+			"(--usage-max-age %s); current instances unknown", s->name,
+			pa_time_format(s->usage_ts, at, sizeof at), format_age(view.age, age, sizeof age),
+			format_age(r->usage_max_age, buf[0], sizeof buf[0]));
+	}
 	pa_plan_decide(&set, &in, &res);
+	explain_usage(r, &view, &res);
 	if (learned[0] != '\0') {
 		size_t used = strlen(res.message);
 
@@ -687,7 +840,10 @@ pa_plan_run_free(struct pa_plan_run *r)
 		free(s->service);
 		free(s->forecasts);
 		free(s->lost);
-		json_decref(s->instances);
+		json_decref(s->instance_at);
+		for (size_t k = 0; k < s->ninstances; k++)
+			free(s->instances[k].id);
+		free(s->instances);
 		history_free(s->history);
 		free(s);
 	}

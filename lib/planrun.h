@@ -9,7 +9,7 @@
  * the others are still planned.
  *
  * Memory: one entry per forecast record of the latest issue per series,
- * and the instance ids of the latest usage timestamp per series.
+ * and one entry per distinct instance_id ever seen per series.
  */
 #ifndef PA_PLANRUN_H
 #define PA_PLANRUN_H
@@ -29,6 +29,17 @@ struct pa_plan_run;
  */
 struct pa_plan_run *pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now,
 				    int keep_input);
+
+#define PA_PLAN_USAGE_WINDOW_DEFAULT (5 * 60 * PA_USEC_PER_SEC)
+#define PA_PLAN_USAGE_MAX_AGE_DEFAULT (15 * 60 * PA_USEC_PER_SEC)
+
+/*
+ * Set how current instances are read from usage records (both > 0): every
+ * instance with a sample within window before the series' latest sample
+ * counts, and usage whose latest sample is more than max_age before the
+ * plan time leaves current unknown.  Defaults: 5 minutes and 15 minutes.
+ */
+void pa_plan_run_usage_limits(struct pa_plan_run *r, pa_usec_t window, pa_usec_t max_age);
 
 /*
  * Learn the capacity of a series that has none configured from its usage

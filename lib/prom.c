@@ -112,7 +112,7 @@ static void
 add_gauge(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
 	  pa_usec_t ts, double v)
 {
-	if (m->conv == PA_CONV_MEMORY)
+	if (m->conv == PA_TSDB_CONV_MEMORY)
 		v /= s->map->memory_limit;
 	pa_tsdb_acc_add(s->acc, group, m->field, ts, v);
 }
@@ -145,7 +145,7 @@ add_counter(const struct series_ctx *s, int group, const struct pa_tsdb_metric *
 
 		if (dt <= 0)
 			continue;
-		if (m->conv == PA_CONV_INCREASE) {
+		if (m->conv == PA_TSDB_CONV_INCREASE) {
 			if (ts[i] - ts[i - 1] > spacing + spacing / 2) {
 				char a[40], b[40], why[200];
 
@@ -158,7 +158,7 @@ add_counter(const struct series_ctx *s, int group, const struct pa_tsdb_metric *
 				continue;
 			}
 			pa_tsdb_acc_add(s->acc, group, m->field, ts[i - 1], dv);
-		} else if (m->conv == PA_CONV_CPU) {
+		} else if (m->conv == PA_TSDB_CONV_CPU) {
 			pa_tsdb_acc_add(s->acc, group, m->field, ts[i], dv / dt / s->map->cpu_limit);
 		} else {
 			pa_tsdb_acc_add(s->acc, group, m->field, ts[i], dv / dt);
@@ -187,7 +187,7 @@ series_metric(const struct series_ctx *s, const json_t *series, struct pa_tsdb_m
 	if (s->map->metric >= 0) {
 		out->name = name;
 		out->field = (enum pa_tsdb_field)s->map->metric;
-		out->conv = PA_CONV_GAUGE;
+		out->conv = PA_TSDB_CONV_GAUGE;
 		return 0;
 	}
 	m = name ? pa_tsdb_metric_lookup(name) : NULL;
@@ -255,14 +255,14 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		goto out;
 	}
-	if (m.conv == PA_CONV_MEMORY && s->map->memory_limit <= 0) {
+	if (m.conv == PA_TSDB_CONV_MEMORY && s->map->memory_limit <= 0) {
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "series %s is memory in bytes: give --memory-limit BYTES "
 			 "to make it a fraction of the instance limit", s->desc);
 		reject_json(s, series, "memory limit unknown", msg);
 		goto out;
 	}
-	if (m.conv != PA_CONV_GAUGE && m.conv != PA_CONV_MEMORY && !matrix) {
+	if (m.conv != PA_TSDB_CONV_GAUGE && m.conv != PA_TSDB_CONV_MEMORY && !matrix) {
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "series %s is a counter, and one sample has no rate: "
 			 "query a range (query_range) or wrap it in rate()", s->desc);
@@ -314,7 +314,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 			continue;
 		index[good++] = i;
 	}
-	if (m.conv == PA_CONV_GAUGE || m.conv == PA_CONV_MEMORY)
+	if (m.conv == PA_TSDB_CONV_GAUGE || m.conv == PA_TSDB_CONV_MEMORY)
 		for (size_t i = 0; i < good; i++)
 			add_gauge(s, group, &m, ts[i], v[i]);
 	else

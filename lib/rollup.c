@@ -11,26 +11,6 @@
 #include "ndjson.h"
 #include "opts.h"
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return q;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = xrealloc(NULL, n);
-
-	memcpy(d, s, n);
-	return d;
-}
-
 /* Sketch */
 
 static double
@@ -67,8 +47,8 @@ pa_sketch_add_bin(struct pa_sketch *s, int32_t key, uint64_t n)
 	}
 	if (s->nbins == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 8;
-		s->keys = xrealloc(s->keys, s->cap * sizeof *s->keys);
-		s->counts = xrealloc(s->counts, s->cap * sizeof *s->counts);
+		s->keys = pa_xrealloc(s->keys, s->cap * sizeof *s->keys);
+		s->counts = pa_xrealloc(s->counts, s->cap * sizeof *s->counts);
 	}
 	memmove(s->keys + i + 1, s->keys + i, (s->nbins - i) * sizeof *s->keys);
 	memmove(s->counts + i + 1, s->counts + i, (s->nbins - i) * sizeof *s->counts);
@@ -479,7 +459,7 @@ pa_rollup_request_copy(const struct pa_rollup_request *req)
 	size_t n = strlen(req->tenant_service_name) + 1 +
 		   (req->tenant ? strlen(req->tenant) + 1 : 0) +
 		   (req->service ? strlen(req->service) + 1 : 0);
-	struct request_copy *c = xrealloc(NULL, sizeof *c + n);
+	struct request_copy *c = pa_xrealloc(NULL, sizeof *c + n);
 	char *p = c->names;
 
 	c->req = *req;
@@ -528,6 +508,7 @@ struct series {
 
 struct pa_rollup {
 	pa_usec_t step, lateness;
+	long max_fill;		/* longest run of zero buckets written in a gap */
 	pa_bucket_writer writer;
 	void *ctx;
 
@@ -543,15 +524,16 @@ struct pa_rollup {
 struct pa_rollup *
 pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void *ctx)
 {
-	struct pa_rollup *r = xrealloc(NULL, sizeof *r);
+	struct pa_rollup *r = pa_xrealloc(NULL, sizeof *r);
 
 	memset(r, 0, sizeof *r);
 	r->step = step;
 	r->lateness = lateness;
 	r->writer = writer;
 	r->ctx = ctx;
+	r->max_fill = PA_ROLLUP_MAX_FILL;
 	r->tablesize = 64;
-	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
 	return r;
 }
@@ -563,7 +545,7 @@ table_grow(struct pa_rollup *r)
 	struct series **old = r->table;
 
 	r->tablesize *= 2;
-	r->table = xrealloc(NULL, r->tablesize * sizeof *r->table);
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
 	for (size_t i = 0; i < oldsize; i++) {
 		if (old[i] == NULL)
@@ -593,20 +575,20 @@ series_get(struct pa_rollup *r, const char *name, const char *tenant, const char
 		j = (j + 1) & (r->tablesize - 1);
 	}
 
-	s = xrealloc(NULL, sizeof *s);
+	s = pa_xrealloc(NULL, sizeof *s);
 	memset(s, 0, sizeof *s);
-	s->name = xstrdup(name);
+	s->name = pa_xstrdup(name);
 	if (tenant != NULL && service != NULL) {
-		s->tenant = xstrdup(tenant);
-		s->service = xstrdup(service);
+		s->tenant = pa_xstrdup(tenant);
+		s->service = pa_xstrdup(service);
 	} else {
 		const char *slash = strchr(name, '/');
 		size_t n = slash ? (size_t)(slash - name) : strlen(name);
 
-		s->tenant = xrealloc(NULL, n + 1);
+		s->tenant = pa_xrealloc(NULL, n + 1);
 		memcpy(s->tenant, name, n);
 		s->tenant[n] = '\0';
-		s->service = xstrdup(slash ? slash + 1 : "");
+		s->service = pa_xstrdup(slash ? slash + 1 : "");
 	}
 	s->next = INT64_MIN;
 	r->table[j] = s;
@@ -644,7 +626,7 @@ series_bucket(struct series *s, pa_usec_t start)
 		}
 		if (s->nbuckets == s->cap) {
 			s->cap = s->cap ? 2 * s->cap : 4;
-			s->buckets = xrealloc(s->buckets, s->cap * sizeof *s->buckets);
+			s->buckets = pa_xrealloc(s->buckets, s->cap * sizeof *s->buckets);
 		}
 	}
 	memmove(s->buckets + lo + 1, s->buckets + lo, (s->nbuckets - lo) * sizeof *s->buckets);
@@ -723,11 +705,30 @@ series_end(const struct pa_rollup *r, const struct series *s, int final, pa_usec
 }
 
 /* Write one bucket of s (data or zero) at s->next and advance. */
+void
+pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
+{
+	r->max_fill = max_fill;
+}
+
 static void
 series_write_next(struct pa_rollup *r, struct series *s)
 {
 	struct pa_bucket zero;
 	const struct pa_bucket *b;
+
+	/* Skip a gap too long to fill, and say where it was. */
+	if (s->head < s->nbuckets && s->buckets[s->head].start > s->next &&
+	    (s->buckets[s->head].start - s->next) / r->step > r->max_fill) {
+		char from[40], to[40];
+
+		pa_warn("%s: %lld empty buckets between %s and %s not written as zeros "
+			"(more than --max-fill %ld); is a timestamp wrong?", s->name,
+			(long long)((s->buckets[s->head].start - s->next) / r->step),
+			pa_time_format(s->next, from, sizeof from),
+			pa_time_format(s->buckets[s->head].start, to, sizeof to), r->max_fill);
+		s->next = s->buckets[s->head].start;
+	}
 
 	if (s->head < s->nbuckets && s->buckets[s->head].start == s->next) {
 		b = &s->buckets[s->head];
@@ -755,7 +756,7 @@ rollup_flush(struct pa_rollup *r, int final, pa_usec_t limit)
 
 	if (r->nseries == 0)
 		return;
-	heap = xrealloc(NULL, r->nseries * sizeof *heap);
+	heap = pa_xrealloc(NULL, r->nseries * sizeof *heap);
 	for (size_t i = 0; i < r->tablesize; i++) {
 		struct series *s = r->table[i];
 

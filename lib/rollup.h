@@ -142,6 +142,17 @@ struct pa_rollup;
 struct pa_rollup *pa_rollup_new(pa_usec_t step, pa_usec_t lateness,
 				pa_bucket_writer writer, void *ctx);
 
+/* Longest run of empty buckets written as zeros by default; see pa_rollup_set_max_fill. */
+#define PA_ROLLUP_MAX_FILL 100000
+
+/*
+ * Write at most max_fill zero buckets between two buckets of one series.
+ * A longer gap, usually a stray timestamp far from the rest, is left
+ * unfilled with a warning naming the series, so one bad clock cannot make
+ * the output unbounded.
+ */
+void pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill);
+
 /*
  * Add one request.  Returns 0, or -1 when its bucket was already written
  * (the request is later than --lateness allows); the caller rejects it.

@@ -12,14 +12,7 @@
 static char *
 dup_or_null(const char *s)
 {
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	d = strdup(s);
-	if (d == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return d;
+	return s == NULL ? NULL : pa_xstrdup(s);
 }
 
 void

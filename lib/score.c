@@ -36,16 +36,6 @@ const double pa_heuristic_weights[PA_F_BASE_COUNT] = {
 	[PA_F_BODY_DEPTH] = 0.05,
 };
 
-static void *
-xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n ? n : 1);
-
-	if (q == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return q;
-}
-
 /* Path templates */
 
 static int
@@ -457,7 +447,7 @@ struct pa_scorer *
 pa_scorer_new(const struct pa_weights *heuristic, long calibrate_n, long hold_max,
 	      pa_scale_lookup lookup, void *lookup_ctx, pa_scored_fn emit, void *emit_ctx)
 {
-	struct pa_scorer *sc = xrealloc(NULL, sizeof *sc);
+	struct pa_scorer *sc = pa_xrealloc(NULL, sizeof *sc);
 
 	memset(sc, 0, sizeof *sc);
 	sc->heuristic = *heuristic;
@@ -496,7 +486,7 @@ median_sorting(double *v, long n)
 static void
 calibrate(struct pa_scorer *sc, struct service *s)
 {
-	double *known = xrealloc(NULL, (size_t)(s->n + 1) * sizeof *known);
+	double *known = pa_xrealloc(NULL, (size_t)(s->n + 1) * sizeof *known);
 	double wb = sc->heuristic.w[PA_F_BYTES_IN];
 	long nknown = 0;
 
@@ -559,7 +549,7 @@ push(struct pa_scorer *sc, const struct held *h)
 {
 	if (sc->count == sc->cap) {
 		long newcap = sc->cap ? 2 * sc->cap : 1024;
-		struct held *ring = xrealloc(NULL, (size_t)newcap * sizeof *ring);
+		struct held *ring = pa_xrealloc(NULL, (size_t)newcap * sizeof *ring);
 
 		for (long i = 0; i < sc->count; i++)
 			ring[i] = sc->ring[(sc->head + i) % sc->cap];
@@ -582,7 +572,7 @@ service_index(struct pa_scorer *sc, const char *name)
 		return (long)json_integer_value(pos);
 	if (sc->nservices == sc->capservices) {
 		sc->capservices = sc->capservices ? 2 * sc->capservices : 16;
-		sc->services = xrealloc(sc->services,
+		sc->services = pa_xrealloc(sc->services,
 					(size_t)sc->capservices * sizeof *sc->services);
 	}
 	s = &sc->services[sc->nservices];
@@ -595,8 +585,8 @@ service_index(struct pa_scorer *sc, const char *name)
 	if (s->scale != NULL) {
 		s->calibrated = 1;
 	} else {
-		s->scores = xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->scores);
-		s->bytes_in = xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->bytes_in);
+		s->scores = pa_xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->scores);
+		s->bytes_in = pa_xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->bytes_in);
 	}
 	json_object_set_new(sc->index, name, json_integer(sc->nservices));
 	return sc->nservices++;

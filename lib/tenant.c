@@ -49,16 +49,6 @@ pa_tenancy_free(struct pa_tenancy *t)
 	t->map = NULL;
 }
 
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return d;
-}
-
 int
 pa_rule_parse(const char *spec, struct pa_rule *r, char *err, size_t errsize)
 {
@@ -91,7 +81,7 @@ pa_rule_parse(const char *spec, struct pa_rule *r, char *err, size_t errsize)
 			return -1;
 		}
 		r->kind = PA_RULE_FIELD;
-		r->arg = xstrdup(spec + 6);
+		r->arg = pa_xstrdup(spec + 6);
 	} else if (strncmp(spec, "regex:", 6) == 0) {
 		const char *src = spec + 6;
 		const char *colon = strchr(src, ':');
@@ -128,7 +118,7 @@ pa_rule_parse(const char *spec, struct pa_rule *r, char *err, size_t errsize)
 			return -1;
 		}
 		r->kind = PA_RULE_VALUE;
-		r->arg = xstrdup(clean);
+		r->arg = pa_xstrdup(clean);
 	}
 	return 0;
 }
@@ -430,7 +420,7 @@ map_insert(struct pa_tenancy *t, const char *key, const char *tenant, const char
 		i = (i + 1) & (t->map_size - 1);
 	}
 	if (t->map[i].key == NULL) {
-		t->map[i].key = xstrdup(key);
+		t->map[i].key = pa_xstrdup(key);
 		t->map_count++;
 	}
 	snprintf(t->map[i].tenant, PA_NAME_MAX, "%s", tenant);
@@ -556,9 +546,9 @@ pa_tenancy_add_template(struct pa_tenancy *t, const char *text, char *err, size_
 		return -1;
 	}
 	pt = &t->templates[t->ntemplates];
-	pt->text = xstrdup(text);
+	pt->text = pa_xstrdup(text);
 	pt->nseg = 0;
-	p = pt->copy = xstrdup(text);
+	p = pt->copy = pa_xstrdup(text);
 	for (char *s = strtok(p, "/"); s != NULL; s = strtok(NULL, "/")) {
 		if (pt->nseg == 32) {
 			snprintf(err, errsize, "path template \"%s\" has more than 32 segments", text);

@@ -4,7 +4,7 @@
  * Instants are int64 microseconds since 1970-01-01T00:00:00Z (pa_usec_t).
  * Inputs may be RFC 3339 with any offset, Common Log Format dates
  * ("10/Oct/2000:13:55:36 -0700"), or epoch seconds, milliseconds or
- * microseconds told apart by magnitude.  Outputs are RFC 3339 in UTC.
+ * microseconds distinguished by magnitude.  Outputs are RFC 3339 in UTC.
  */
 #ifndef PA_TIMEUTIL_H
 #define PA_TIMEUTIL_H
@@ -15,6 +15,7 @@
 typedef int64_t pa_usec_t;
 
 #define PA_USEC_PER_SEC 1000000LL
+#define PA_USEC_MIN INT64_MIN
 
 /*
  * Parse any accepted timestamp form from s[0..len).  Returns 0 and stores

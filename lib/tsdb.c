@@ -1,6 +1,7 @@
 #include "tsdb.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +27,21 @@ static const char *const default_labels[PA_TSDB_K_NKEYS][4] = {
 };
 
 static const struct pa_tsdb_metric metric_table[] = {
-	{ "container_cpu_usage_seconds_total", PA_TSDB_F_CPU_USAGE, PA_CONV_CPU },
-	{ "container_memory_working_set_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
-	{ "container_memory_usage_bytes", PA_TSDB_F_MEMORY_USAGE, PA_CONV_MEMORY },
-	{ "container_network_receive_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
-	{ "container_network_transmit_bytes_total", PA_TSDB_F_NETWORK_IO, PA_CONV_RATE },
-	{ "http_requests_total", PA_TSDB_F_REQUESTS, PA_CONV_INCREASE },
-	{ "pa_usage_cpu_ratio", PA_TSDB_F_CPU_USAGE, PA_CONV_GAUGE },
-	{ "pa_usage_memory_ratio", PA_TSDB_F_MEMORY_USAGE, PA_CONV_GAUGE },
-	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_CONV_GAUGE },
-	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_CONV_GAUGE },
-	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_CONV_GAUGE },
-	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_CONV_GAUGE },
-	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_CONV_GAUGE },
-	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_CONV_GAUGE },
-	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_CONV_GAUGE },
+	{ "container_cpu_usage_seconds_total", PA_TSDB_F_CPU_USAGE, PA_TSDB_CONV_CPU },
+	{ "container_memory_working_set_bytes", PA_TSDB_F_MEMORY_USAGE, PA_TSDB_CONV_MEMORY },
+	{ "container_memory_usage_bytes", PA_TSDB_F_MEMORY_USAGE, PA_TSDB_CONV_MEMORY },
+	{ "container_network_receive_bytes_total", PA_TSDB_F_NETWORK_IO, PA_TSDB_CONV_RATE },
+	{ "container_network_transmit_bytes_total", PA_TSDB_F_NETWORK_IO, PA_TSDB_CONV_RATE },
+	{ "http_requests_total", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_INCREASE },
+	{ "pa_usage_cpu_ratio", PA_TSDB_F_CPU_USAGE, PA_TSDB_CONV_GAUGE },
+	{ "pa_usage_memory_ratio", PA_TSDB_F_MEMORY_USAGE, PA_TSDB_CONV_GAUGE },
+	{ "pa_usage_network_bytes_per_second", PA_TSDB_F_NETWORK_IO, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_requests", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_errors", PA_TSDB_F_ERRORS, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_work", PA_TSDB_F_COMPLEXITY_SUM, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_TSDB_CONV_GAUGE },
 };
 
 void
@@ -183,7 +184,8 @@ struct pa_tsdb_acc {
 	struct entry *entries;
 	size_t nentries, entry_cap;
 	json_t *group_index;		/* group key -> index into groups */
-	json_t *entry_index;		/* "group ts" -> index into entries */
+	size_t *slots;			/* open-addressing table: entry index + 1, 0 empty */
+	size_t nslots;			/* a power of two, kept above twice nentries */
 };
 
 struct pa_tsdb_acc *
@@ -197,7 +199,6 @@ pa_tsdb_acc_new(const struct pa_tsdb_map *map, const char *where, long lineno)
 	acc->where = where;
 	acc->lineno = lineno;
 	acc->group_index = json_object();
-	acc->entry_index = json_object();
 	return acc;
 }
 
@@ -329,29 +330,62 @@ pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_fi
 	return (int)acc->ngroups++;
 }
 
+static size_t
+slot_of(int group, pa_usec_t ts, size_t nslots)
+{
+	uint64_t h = (uint64_t)ts * 0x9e3779b97f4a7c15ULL ^ (uint64_t)group * 0xff51afd7ed558ccdULL;
+
+	return (size_t)(h ^ (h >> 29)) & (nslots - 1);
+}
+
+/* Double the table and put every entry back. */
+static void
+grow_slots(struct pa_tsdb_acc *acc)
+{
+	size_t n = acc->nslots ? acc->nslots * 2 : 1024;
+
+	free(acc->slots);
+	acc->slots = calloc(n, sizeof *acc->slots);
+	if (acc->slots == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	acc->nslots = n;
+	for (size_t i = 0; i < acc->nentries; i++) {
+		size_t j = slot_of(acc->entries[i].group, acc->entries[i].ts, n);
+
+		while (acc->slots[j] != 0)
+			j = (j + 1) & (n - 1);
+		acc->slots[j] = i + 1;
+	}
+}
+
 void
 pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
 		pa_usec_t ts, double value)
 {
-	char key[64];
-	json_t *idx;
-	struct entry *e;
+	struct entry *e = NULL;
+	size_t j;
 
 	assert(group >= 0);
 	assert((size_t)group < acc->ngroups);
 	assert(is_usage_field(field) == acc->groups[group].usage);
 
-	snprintf(key, sizeof key, "%d %lld", group, (long long)ts);
-	idx = json_object_get(acc->entry_index, key);
-	if (idx != NULL) {
-		e = &acc->entries[json_integer_value(idx)];
-	} else {
-		json_object_set_new(acc->entry_index, key, json_integer((json_int_t)acc->nentries));
+	if (acc->nentries * 2 >= acc->nslots)
+		grow_slots(acc);
+	for (j = slot_of(group, ts, acc->nslots); acc->slots[j] != 0; j = (j + 1) & (acc->nslots - 1)) {
+		struct entry *x = &acc->entries[acc->slots[j] - 1];
+
+		if (x->group == group && x->ts == ts) {
+			e = x;
+			break;
+		}
+	}
+	if (e == NULL) {
 		acc->entries = grow(acc->entries, &acc->entry_cap, acc->nentries, sizeof *acc->entries);
 		e = &acc->entries[acc->nentries++];
 		memset(e, 0, sizeof *e);
 		e->group = group;
 		e->ts = ts;
+		acc->slots[j] = acc->nentries;
 	}
 	e->val[field] += value;
 	e->have |= 1u << field;
@@ -574,7 +608,7 @@ pa_tsdb_acc_free(struct pa_tsdb_acc *acc)
 	free(acc->groups);
 	free(acc->entries);
 	json_decref(acc->group_index);
-	json_decref(acc->entry_index);
+	free(acc->slots);
 	free(acc);
 }
 

@@ -57,11 +57,11 @@ enum pa_tsdb_key {
 
 /* Conversion of a named metric's samples to a field value. */
 enum pa_tsdb_conv {
-	PA_CONV_GAUGE,		/* the value as it is */
-	PA_CONV_RATE,		/* counter: per-second rate between samples */
-	PA_CONV_INCREASE,	/* counter: increase from one sample to the next */
-	PA_CONV_CPU,		/* counter of CPU seconds: rate / cpu_limit */
-	PA_CONV_MEMORY		/* gauge of bytes: value / memory_limit */
+	PA_TSDB_CONV_GAUGE,		/* the value as it is */
+	PA_TSDB_CONV_RATE,		/* counter: per-second rate between samples */
+	PA_TSDB_CONV_INCREASE,	/* counter: increase from one sample to the next */
+	PA_TSDB_CONV_CPU,		/* counter of CPU seconds: rate / cpu_limit */
+	PA_TSDB_CONV_MEMORY		/* gauge of bytes: value / memory_limit */
 };
 
 struct pa_tsdb_metric {
@@ -188,10 +188,13 @@ void pa_tsdb_out_finish(struct pa_tsdb_out *out);
  * Read every operand ("-" or none: stdin) as a sequence of query-result
  * documents (JSON documents may span lines and follow each other; an
  * InfluxDB CSV response is one document per file) and emit records.
+ * A max_line of PA_MAX_LINE_DEFAULT reads as PA_TSDB_MAX_LINE_DEFAULT.
  * Returns PA_EXIT_IO when an input could not be read, PA_EXIT_OK otherwise;
  * rejected documents and samples go through pa_reject.  Adds the number of
  * records emitted to *records.
  */
+
+#define PA_TSDB_MAX_LINE_DEFAULT (256u << 20)	/* 256 MiB, used when max_line is the default */
 
 int pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_line,
 		       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx,

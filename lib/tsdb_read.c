@@ -33,9 +33,10 @@ append(struct text *t, const char *s, size_t n)
 }
 
 /*
- * Read path whole.  Returns 0, or PA_EXIT_IO after the reader reported
- * the failure.  A line over max_line is reported and ends the input,
- * because a document cut in the middle cannot be parsed.
+ * Read path whole.  Returns 0; PA_EXIT_IO after the reader reported the
+ * failure; PA_EXIT_DATA for UTF-16 input; or -1 after rejecting a line
+ * over max_line, which ends the input because a document cut in the
+ * middle cannot be parsed.
  */
 static int
 slurp(const char *path, size_t max_line, struct text *t, const char **name)
@@ -58,6 +59,7 @@ slurp(const char *path, size_t max_line, struct text *t, const char **name)
 			pa_reject(*name, line.lineno, line.text, line.len, "line too long",
 				  "line %ld is longer than %zu bytes, so the document cannot be read: "
 				  "raise --max-line", line.lineno, max_line);
+			rc = -1;
 			break;
 		}
 		if (t->nlines == t->lines_cap) {
@@ -158,6 +160,12 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 		nfiles = 1;
 		files = stdin_only;
 	}
+	/*
+	 * A query_range response often comes as one line of many megabytes, so
+	 * the default line limit, sized for log lines, is raised for documents.
+	 */
+	if (max_line == PA_MAX_LINE_DEFAULT)
+		max_line = PA_TSDB_MAX_LINE_DEFAULT;
 	for (int i = 0; i < nfiles; i++) {
 		struct text t = { 0 };
 		const char *name = NULL;
@@ -176,7 +184,7 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 				*records += read_documents(fmt, name, &t, map, emit, ctx);
 		} else if (r == 0) {
 			pa_warn("%s: input is empty", name);
-		} else if (r == PA_EXIT_DATA && rc == PA_EXIT_OK) {
+		} else if (r == PA_EXIT_DATA && rc != PA_EXIT_IO) {
 			rc = PA_EXIT_DATA;
 		}
 		free((char *)name);

@@ -299,6 +299,31 @@ read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
 	return stopped;
 }
 
+/* The value execute() sets on c: the plan after the step cap, at most the HPA's maxReplicas. */
+static long
+value_to_set(const struct pa_change *c, long max_step)
+{
+	long value = pa_change_capped(c, max_step);
+
+	if (c->op == PA_OP_HPA_FLOOR && c->hpa_max >= 0 && value > c->hpa_max)
+		value = c->hpa_max;
+	return value;
+}
+
+/* Warn that execution stopped, counting only the later objects that needed a change. */
+static void
+warn_stopped(const struct pa_changes *cs, size_t next, long max_step)
+{
+	size_t pending = 0;
+
+	for (size_t j = next; j < cs->n; j++)
+		if (value_to_set(&cs->v[j], max_step) != cs->v[j].current)
+			pending++;
+	pa_warn("stopping at the first failure (--stop-on-error); %zu change%s not made, "
+		"%zu other object%s already at the plan", pending, pending == 1 ? "" : "s",
+		cs->n - next - pending, cs->n - next - pending == 1 ? "" : "s");
+}
+
 static void
 execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error)
 {
@@ -310,14 +335,12 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 		struct pa_change *c = &cs->v[i];
 		struct pa_argv argv = { 0 };
 		struct pa_run_result res;
-		long value = pa_change_capped(c, max_step);
+		long value = value_to_set(c, max_step);
 
 		/* The API server rejects an HPA whose floor is above its ceiling. */
-		if (c->op == PA_OP_HPA_FLOOR && c->hpa_max >= 0 && value > c->hpa_max) {
+		if (value != pa_change_capped(c, max_step))
 			pa_warn("%s: plan %ld is above the HPA's maxReplicas %ld; setting %ld",
-				c->target, value, c->hpa_max, c->hpa_max);
-			value = c->hpa_max;
-		}
+				c->target, pa_change_capped(c, max_step), c->hpa_max, c->hpa_max);
 		if (value == c->current) {
 			emit_journal(r, journal_record(c, "unchanged", value, NULL, NULL));
 			continue;
@@ -333,8 +356,7 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 		if (status != 0) {
 			r->failures++;
 			if (stop_on_error) {
-				pa_warn("stopping at the first failure (--stop-on-error); "
-					"%zu changes not made", cs->n - i - 1);
+				warn_stopped(cs, i + 1, max_step);
 				break;
 			}
 		}

@@ -23,6 +23,7 @@
 enum {
 	OPT_PERIOD2 = 1,
 	OPT_GAPS,
+	OPT_NO_ALIGN_END,
 	OPT_TRANSFORM,
 	OPT_EVENT_WINDOW,
 	OPT_STATE,
@@ -52,6 +53,9 @@ usage(void)
 	       "                         hw-damped, croston, arima (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
+	       "      --no-align-end     forecast each series from its own last bucket;\n"
+	       "                         by default series end together, at the last\n"
+	       "                         bucket of the input\n"
 	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
@@ -128,6 +132,7 @@ main(int argc, char **argv)
 		{ "period2", required_argument, NULL, OPT_PERIOD2 },
 		{ "model", required_argument, NULL, 'm' },
 		{ "gaps", required_argument, NULL, OPT_GAPS },
+		{ "no-align-end", no_argument, NULL, OPT_NO_ALIGN_END },
 		{ "transform", required_argument, NULL, OPT_TRANSFORM },
 		{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
 		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
@@ -149,6 +154,7 @@ main(int argc, char **argv)
 	struct pa_fc_series **series;
 	size_t count;
 	int opt, rc, in, out;
+	int align_end = 1;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -181,6 +187,9 @@ main(int argc, char **argv)
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\"", optarg);
 			ro.model = optarg;
+			break;
+		case OPT_NO_ALIGN_END:
+			align_end = 0;
 			break;
 		case OPT_GAPS:
 			if (strcmp(optarg, "zero") == 0)
@@ -243,6 +252,8 @@ main(int argc, char **argv)
 	in = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &c);
 
 	/* Forecasts follow the passed-through records, series in name order. */
+	if (align_end)
+		pa_fc_series_align_end(c.set);
 	series = pa_fc_series_sorted(c.set, &count);
 	ro.events = &c.events;
 	for (size_t i = 0; i < count; i++)

@@ -44,6 +44,10 @@ usage(void)
 	       "Input and output:\n"
 	       "      --config FILE          JSON settings: {\"defaults\":{...},\"services\":{NAME:{...}}}\n"
 	       "      --now TIME             plan at TIME (default: each series' latest issued_at)\n"
+	       "      --usage-window DUR     current instances: every instance_id with a usage\n"
+	       "                             sample within DUR before the latest one (default 5m)\n"
+	       "      --usage-max-age DUR    usage whose latest sample is older than DUR at the\n"
+	       "                             plan time leaves current unknown (default 15m)\n"
 	       "      --keep-input           also pass forecast and usage records through\n"
 	       PA_COMMON_USAGE);
 }
@@ -53,6 +57,8 @@ enum {
 	OPT_NOW,
 	OPT_KEEP,
 	OPT_LEARN,
+	OPT_USAGE_WINDOW,
+	OPT_USAGE_MAX_AGE,
 	OPT_SETTING		/* options mapped to a settings key */
 };
 
@@ -121,12 +127,14 @@ check_global(const struct pa_planconf *conf)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[NSETTINGS + 4 + 6];	/* settings, own, common and the terminator */
+	struct option longopts[NSETTINGS + 6 + 6];	/* settings, own, common and the terminator */
 	struct pa_common_opts common;
 	struct pa_planconf conf;
 	struct ctx ctx;
 	const char *config = NULL;
 	pa_usec_t now = 0;
+	pa_usec_t usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
+	pa_usec_t usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
 	int now_set = 0, keep = 0, learn = 0, c, rc, run_rc, out;
 	size_t n = 0;
 	char err[400];
@@ -143,6 +151,8 @@ main(int argc, char **argv)
 	longopts[n++] = (struct option){ "now", required_argument, NULL, OPT_NOW };
 	longopts[n++] = (struct option){ "keep-input", no_argument, NULL, OPT_KEEP };
 	longopts[n++] = (struct option){ "learn-capacity", no_argument, NULL, OPT_LEARN };
+	longopts[n++] = (struct option){ "usage-window", required_argument, NULL, OPT_USAGE_WINDOW };
+	longopts[n++] = (struct option){ "usage-max-age", required_argument, NULL, OPT_USAGE_MAX_AGE };
 	{
 		static const struct option common_opts[] = { PA_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 
@@ -176,6 +186,14 @@ main(int argc, char **argv)
 		case OPT_LEARN:
 			learn = 1;
 			break;
+		case OPT_USAGE_WINDOW:
+			usage_window = pa_opt_duration("--usage-window", optarg, 1,
+						       (pa_usec_t)7 * 86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_USAGE_MAX_AGE:
+			usage_max_age = pa_opt_duration("--usage-max-age", optarg, 1,
+							(pa_usec_t)3650 * 86400 * PA_USEC_PER_SEC);
+			break;
 		case 'h':
 			usage();
 			pa_planconf_free(&conf);
@@ -196,6 +214,7 @@ main(int argc, char **argv)
 	check_global(&conf);
 
 	ctx.run = pa_plan_run_new(&conf, now_set, now, keep);
+	pa_plan_run_usage_limits(ctx.run, usage_window, usage_max_age);
 	if (learn)
 		pa_plan_run_learn_capacity(ctx.run);
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);

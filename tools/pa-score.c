@@ -20,6 +20,7 @@
 
 enum {
 	OPT_LATENESS = 1,
+	OPT_MAX_FILL,
 	OPT_MERGE,
 	OPT_SHARD,
 	OPT_CALIBRATE,
@@ -44,6 +45,7 @@ struct run {
 	int sharded;
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
+	long max_fill;			/* longest gap written as zero buckets */
 	int max_depth;
 	int fast;			/* roll up flat request lines without jansson */
 	int rescore;			/* score requests that carry a complexity */
@@ -78,6 +80,9 @@ usage(FILE *fp)
 		"      --lateness DURATION  write each bucket once requests are DURATION\n"
 		"                           past its end; later requests for it are\n"
 		"                           rejected (default: write all at end of input)\n"
+		"      --max-fill N         write at most N zero buckets in one gap of a\n"
+		"                           series; a longer gap is reported and left\n"
+		"                           empty (default 100000)\n"
 		"      --follow             write each bucket as soon as it closes and flush\n"
 		"                           it (for tail -f; --lateness defaults to 0)\n"
 		"      --merge              combine bucket records from partial rollups\n"
@@ -446,6 +451,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "rollup", required_argument, NULL, 'r' },
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
+		{ "max-fill", required_argument, NULL, OPT_MAX_FILL },
 		{ "merge", no_argument, NULL, OPT_MERGE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "shard", required_argument, NULL, OPT_SHARD },
@@ -463,6 +469,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct run run = { .cost_field = "duration_ms", .text_buckets = 1, .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
+		.max_fill = PA_ROLLUP_MAX_FILL,
 			   .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;
 	int c, rc, out;
@@ -478,6 +485,9 @@ main(int argc, char **argv)
 		case 'r':
 			run.step = pa_opt_duration("--rollup", optarg, PA_USEC_PER_SEC,
 						   86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_MAX_FILL:
+			run.max_fill = pa_opt_long("--max-fill", optarg, 0, 100000000);
 			break;
 		case OPT_LATENESS:
 			run.lateness = pa_opt_duration("--lateness", optarg, 0,
@@ -572,6 +582,8 @@ main(int argc, char **argv)
 		run.rollup = pa_rollup_new(run.step, run.lateness,
 					   run.follow ? write_bucket_flushed : bucket_writer(&run),
 					   NULL);
+	if (run.rollup != NULL)
+		pa_rollup_set_max_fill(run.rollup, run.max_fill);
 	if (run.fit_path != NULL)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
 

@@ -117,14 +117,18 @@ check apply-exec-journal-results [ "$(jq -r '.target + " " + .result' "$T_TMP/ou
 check apply-exec-journal-stderr [ "$(jq -r 'select(.result == "failed") | .stderr' "$T_TMP/out")" = "Error from server (InternalError): injected failure" ]
 check apply-exec-reports-failure grep -q 'deployment/fail-one: kubectl scale failed with status 1' "$T_TMP/err"
 
-# 3. --stop-on-error: nothing after the failed patch.
+# 3. --stop-on-error: nothing after the failed patch.  acme-db comes last
+# in the input, so after fail-one remain acme-db (already at its plan of 4)
+# and acme-api (a scale-down): only acme-api counts as a change not made.
 start_mock
-pa-apply --execute --stop-on-error -n prod <"$plans" >"$T_TMP/out" 2>"$T_TMP/err"
+{ grep -v acme/db "$plans"; grep acme/db "$plans"; } |
+	pa-apply --execute --stop-on-error -n prod >"$T_TMP/out" 2>"$T_TMP/err"
 status=$?
 patches >"$T_TMP/p3"
 check apply-stop-status [ "$status" -eq 3 ]
 check apply-stop-no-more [ "$(wc -l <"$T_TMP/p3")" -eq 2 ]
 check apply-stop-last-is-failure grep -q 'fail-one/scale' "$T_TMP/p3"
+check apply-stop-counts-changes grep -q 'stopping at the first failure (--stop-on-error); 1 change not made, 1 other object already at the plan$' "$T_TMP/err"
 
 # 4. --max-step 1 moves acme-api from 6 to 5 and acme-web from 2 to 3.
 start_mock

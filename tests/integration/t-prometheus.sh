@@ -38,6 +38,33 @@ check "promtool backfills wc98 counter" \
 	sh -c 'promtool tsdb create-blocks-from openmetrics "$1" "$2" >"$3" 2>&1' \
 	sh "$T_TMP/wc98.om" "$data" "$T_TMP/promtool.log"
 
+# One day of a real EC2 instance's CPU use (percent, 5-minute samples) as
+# three series: a ratio gauge, a cAdvisor CPU-seconds counter and a memory
+# gauge of that share of 1 GiB.
+awk -F, '
+BEGIN { sec = 0 }
+NR > 1 && NR <= 289 {
+	t = epoch($1)
+	r = $2 / 100
+	g = g sprintf("pa_usage_cpu_ratio{tenant=\"aws\",service=\"ec2\",instance_id=\"gauge\"} %.12g %d\n", r, t)
+	c = c sprintf("container_cpu_usage_seconds_total{namespace=\"aws\",container=\"ec2\",pod=\"cadvisor\"} %.17g %d\n", sec, t)
+	m = m sprintf("container_memory_working_set_bytes{namespace=\"aws\",container=\"ec2\",pod=\"cadvisor\"} %.17g %d\n", r * 1073741824, t)
+	sec += r * 300
+	print t "\t" r >"/dev/stderr"
+}
+END {
+	printf "# TYPE pa_usage_cpu_ratio gauge\n%s", g
+	printf "# TYPE container_cpu_usage_seconds counter\n%s", c
+	printf "# TYPE container_memory_working_set_bytes gauge\n%s# EOF\n", m
+}
+'"$AWK_EPOCH" "$SHARED/data/nab-aws-cloudwatch/ec2_cpu_utilization_24ae8d.csv" \
+	>"$T_TMP/cpu.om" 2>"$T_TMP/cpu.want"
+check "promtool backfills EC2 CPU series" \
+	sh -c 'promtool tsdb create-blocks-from openmetrics "$1" "$2" >"$3" 2>&1' \
+	sh "$T_TMP/cpu.om" "$data" "$T_TMP/promtool.log"
+cfrom=$(head -n 1 "$T_TMP/cpu.want" | cut -f 1)
+cto=$(tail -n 1 "$T_TMP/cpu.want" | cut -f 1)
+
 prom_start "$data" || finish
 
 q() {	# q PATH ARGS...: a GET on the API with url-encoded arguments
@@ -58,6 +85,32 @@ check "wc98 counts round-trip exactly" cmp -s "$T_TMP/wc98.want" "$T_TMP/wc98.go
 check "wc98 has 2880 minute buckets" test "$(wc -l <"$T_TMP/wc98.got")" -eq 2880
 check "wc98 buckets are 60 s wide" \
 	test "$(jq -r .step_s "$T_TMP/buckets.ndjson" | sort -u)" = 60
+
+# -- Usage records: the gauge exactly, the counter's rate to 1e-9.
+q /api/v1/query_range --data-urlencode 'query=pa_usage_cpu_ratio' \
+	-d start="$cfrom" -d end="$cto" -d step=300 >"$T_TMP/gauge.json"
+pa-ingest -q --format prometheus "$T_TMP/gauge.json" >"$T_TMP/gauge.ndjson"
+check "usage gauge gives 288 records" test "$(wc -l <"$T_TMP/gauge.ndjson")" -eq 288
+check "usage gauge round-trips exactly" test \
+	"$(jq -r '[(.ts | fromdate), .cpu_usage, .instance_id] | @tsv' "$T_TMP/gauge.ndjson")" = \
+	"$(jq -rR 'split("\t") | [(.[0] | tonumber), (.[1] | tonumber), "gauge"] | @tsv' "$T_TMP/cpu.want")"
+
+q /api/v1/query_range --data-urlencode 'query={pod="cadvisor"}' \
+	-d start="$cfrom" -d end="$cto" -d step=300 >"$T_TMP/cadvisor.json"
+pa-ingest -q --format prometheus --memory-limit 1073741824 "$T_TMP/cadvisor.json" \
+	>"$T_TMP/cadvisor.ndjson"
+check "cadvisor gives 288 usage records" test "$(wc -l <"$T_TMP/cadvisor.ndjson")" -eq 288
+check "cadvisor first record has no rate" test "$(head -n 1 "$T_TMP/cadvisor.ndjson" | jq .cpu_usage)" = null
+# The rate at each sample is the CPU share of the 5 minutes before it.
+jq -r '[(.ts | fromdate), .cpu_usage, .memory_usage] | @tsv' "$T_TMP/cadvisor.ndjson" |
+	paste - "$T_TMP/cpu.want" >"$T_TMP/cadvisor.cmp" 2>/dev/null
+check "cadvisor cpu rate matches the share" awk -F '\t' '
+	NR > 1 { d = $2 - prev; if (d < 0) d = -d; if (d > 1e-9) bad++ }
+	{ prev = $5 }
+	END { exit bad > 0 }' "$T_TMP/cadvisor.cmp"
+check "cadvisor memory share is exact" test \
+	"$(jq -r '[(.ts | fromdate), .memory_usage] | @tsv' "$T_TMP/cadvisor.ndjson")" = \
+	"$(jq -rR 'split("\t") | [(.[0] | tonumber), (.[1] | tonumber)] | @tsv' "$T_TMP/cpu.want")"
 
 # -- The forecast written as OpenMetrics equals its NDJSON form.
 pa-forecast -H 60 "$T_TMP/buckets.ndjson" >"$T_TMP/fc.ndjson"

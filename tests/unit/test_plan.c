@@ -227,6 +227,26 @@ test_split(void)
 	CHECK("interruptions rule out spot", od == 10 && spot == 0);
 }
 
+/* Counts of one read "1 instance", every other count "N instances". */
+static void
+test_message_plural(void)
+{
+	struct pa_plan_settings s = settings(10, 0, 100);
+	struct pa_plan_input in = input(10, -1, -1);
+	struct pa_plan_result res;
+
+	pa_plan_decide(&s, &in, &res);
+	CHECK("need one singular", strstr(res.message, "needs 1 instance") != NULL);
+	CHECK("need one not plural", strstr(res.message, "needs 1 instances") == NULL);
+	in = input(30, -1, -1);
+	pa_plan_decide(&s, &in, &res);
+	CHECK("need three plural", strstr(res.message, "needs 3 instances") != NULL);
+	in = input(0, 1, -1);
+	in.signals_missing = 1;
+	pa_plan_decide(&s, &in, &res);
+	CHECK("blocked of one singular", strstr(res.message, "on 1 of 1 instance,") != NULL);
+}
+
 static void
 test_settings(void)
 {
@@ -253,6 +273,13 @@ test_settings(void)
 	json_decref(obj);
 	obj = json_pack("{s:f}", "min", 1.5);
 	CHECK("apply rejects fractional count", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
+	json_decref(obj);
+	obj = json_pack("{s:i}", "capacity", 0);
+	CHECK("apply rejects capacity 0", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
+	CHECK("capacity 0 message", strstr(err, "must be greater than 0") != NULL);
+	json_decref(obj);
+	obj = json_pack("{s:f}", "target_utilization", 0.0);
+	CHECK("apply rejects utilization 0", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
 	json_decref(obj);
 
 	/* A service entry beats the options, which beat the file's defaults. */
@@ -391,6 +418,7 @@ main(void)
 	test_bounds_last();
 	test_split();
 	test_settings();
+	test_message_plural();
 	test_backtest_flat();
 	test_backtest_jump();
 	test_interpolate();
