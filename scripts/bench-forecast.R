@@ -111,7 +111,9 @@ for (s in series) {
 	for (lvl in c(80, 95)) {
 		outf <- tempfile()
 		t0 <- proc.time()[["elapsed"]]
-		system2(pa, c("--horizon", s$h, "--level", lvl, s$pa_args, nd), stdout = outf, stderr = FALSE)
+		# The origins end at different times, so each must forecast from its own end.
+		system2(pa, c("--horizon", s$h, "--level", lvl, "--no-align-end", s$pa_args, nd),
+			stdout = outf, stderr = FALSE)
 		if (lvl == 95)
 			secs <- proc.time()[["elapsed"]] - t0
 		res[[as.character(lvl)]] <- read_pa(outf)
