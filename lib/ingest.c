@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "input.h"
@@ -693,6 +695,37 @@ set_stem(struct pa_ingest *in, const char *path)
 	in->feed.stem = stem;
 }
 
+int
+pa_ingest_is_regular(const char *path)
+{
+	struct stat sb;
+	int rc = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &sb) : stat(path, &sb);
+
+	return rc == 0 && S_ISREG(sb.st_mode);
+}
+
+/*
+ * Whether reading the next line of a streamed input may block, so what
+ * was read should be written first.  Returns 0 for a regular file.  The
+ * reader may still hold buffered lines when the descriptor has no data,
+ * which costs only an early flush.  A named FIFO's descriptor belongs to
+ * the reader, so there every line counts as the last one waiting.
+ */
+static int
+input_idle(const struct pa_ingest *in)
+{
+	struct pollfd pfd;
+
+	if (!in->streaming)
+		return 0;
+	if (in->stream_fd < 0)
+		return 1;
+	pfd.fd = in->stream_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
 /*
  * Parallel parsing of access logs.  The reading thread copies lines into
  * batches.  Parser threads turn each batch into records in the batch's own
@@ -899,6 +932,15 @@ read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
 		b->textlen += line.len + 1;
 		if (b->nlines == PAR_LINES || b->textlen > PA_JSONW_BATCH * 4)
 			par_submit(p);
+
+		/* A streamed input with nothing waiting: hand over and write all read so far. */
+		if (input_idle(in)) {
+			if (p->slot[p->filled % PAR_SLOTS].nlines > 0)
+				par_submit(p);
+			while (p->written < p->filled)
+				par_write_next(p);
+			pa_out_flush();
+		}
 	}
 	if (p->slot[p->filled % PAR_SLOTS].nlines > 0)
 		par_submit(p);
@@ -956,7 +998,7 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 			h->st = st;
 			if (!is_blank(&line))
 				nonblank++;
-			if (nheld == PA_DETECT_HELD)
+			if (nheld == PA_DETECT_HELD || (nonblank > 0 && input_idle(in)))
 				break;
 		}
 		detect(in, in->where, held, nheld);
@@ -968,6 +1010,10 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 		line.lineno = held[i].lineno;
 		handle_line(in, in->where, &line, held[i].st);
 		free(held[i].text);
+	}
+	if (input_idle(in)) {
+		pa_jsonw_flush(&in->w);
+		pa_out_flush();
 	}
 	return st;
 }
@@ -983,6 +1029,10 @@ read_lines(struct pa_ingest *in, struct pa_reader *r)
 		if (st == PA_LINE_ERROR)
 			return st;
 		handle_line(in, in->where, &line, st);
+		if (input_idle(in)) {
+			pa_jsonw_flush(&in->w);
+			pa_out_flush();
+		}
 	}
 	return PA_LINE_EOF;
 }
@@ -1011,6 +1061,8 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 
 	if (r == NULL)
 		return PA_EXIT_IO;
+	in->streaming = !pa_ingest_is_regular(path);
+	in->stream_fd = strcmp(path, "-") == 0 ? STDIN_FILENO : -1;
 	st = begin_input(in, r, path);
 	if (st != PA_LINE_ERROR) {
 		if (in->cur == PA_FMT_LOG && in->threads > 1)

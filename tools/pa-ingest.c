@@ -54,7 +54,8 @@ usage(void)
 	       "      --step DURATION    series step (default: from the first two rows)\n"
 	       "\n"
 	       "      --threads N        parser threads for access logs (default: 2 on\n"
-	       "                         a machine with 2 or more CPUs, else 1)\n"
+	       "                         a machine with 2 or more CPUs, else 1; 1 for a\n"
+	       "                         pipe or terminal)\n"
 	       "      --follow           follow one growing FILE like tail -F, across\n"
 	       "                         rotation, until interrupted\n"
 	       PA_TSDB_INGEST_USAGE
@@ -123,7 +124,8 @@ set_format(struct pa_ingest *in, const char *arg)
 		in->log_given = 1;
 	} else
 		pa_usage_error("unknown --format \"%s\"; expected combined, common, vhost_combined, "
-			       "nginx, nginx_vhost, alb, elb, json, csv, tsv or auto", arg);
+			       "nginx, nginx_vhost, alb, elb, json, csv, tsv, prometheus, influxdb "
+			       "or auto", arg);
 }
 
 static void
@@ -168,7 +170,7 @@ main(int argc, char **argv)
 	struct pa_ingest in;
 	struct pa_tsdb_map tsdb;
 	char err[512];
-	int c, quiet = 0, follow = 0, rc = PA_EXIT_OK, out;
+	int c, quiet = 0, follow = 0, threads_given = 0, rc = PA_EXIT_OK, out;
 	const char *type_name = "requests";
 
 	pa_diag_init(argv[0]);
@@ -178,6 +180,7 @@ main(int argc, char **argv)
 	in.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	pa_tsdb_map_init(&tsdb);
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "t:f:qhV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
 			continue;
@@ -218,6 +221,7 @@ main(int argc, char **argv)
 			if (strlen(optarg) != 1 && strcmp(optarg, "\\t") != 0)
 				pa_usage_error("invalid --delimiter \"%s\": expected one character", optarg);
 			in.delim = optarg[0] == '\\' ? '\t' : (unsigned char)optarg[0];
+			in.delim_given = 1;
 			break;
 		case OPT_UTC_OFFSET:
 			in.feed.utc_offset = parse_offset(optarg);
@@ -273,6 +277,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_THREADS:
 			in.threads = (int)pa_opt_long("--threads", optarg, 1, PA_THREADS_MAX);
+			threads_given = 1;
 			break;
 		case 'h':
 			usage();
@@ -283,7 +288,7 @@ main(int argc, char **argv)
 			pa_ingest_free(&in);
 			return PA_EXIT_OK;
 		default:
-			pa_usage_error("invalid option");
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	in.max_line = common.max_line;
@@ -291,6 +296,19 @@ main(int argc, char **argv)
 		pa_usage_error("--type %s reads JSON or CSV, not an access-log format", type_name);
 	if (in.format == PA_FMT_CSV && in.delim == 0)
 		in.delim = ',';
+
+	/*
+	 * Parser threads hand records over a batch at a time, so a pipe or a
+	 * terminal is read in the calling thread unless --threads asks
+	 * otherwise: each record is then written as soon as its line is read.
+	 */
+	if (!threads_given) {
+		if (optind == argc && !pa_ingest_is_regular("-"))
+			in.threads = 1;
+		for (int i = optind; i < argc; i++)
+			if (!pa_ingest_is_regular(argv[i]))
+				in.threads = 1;
+	}
 
 	if (follow) {
 		struct sigaction sa;

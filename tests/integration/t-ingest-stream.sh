@@ -1,0 +1,49 @@
+# pa-ingest reading a pipe writes each record while the writer still holds
+# the pipe open: with the default threads, with --threads 2, from stdin
+# and from a named FIFO.  A writer that never closes would otherwise keep
+# the records in pa-ingest's buffers.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+fifo=$T_TMP/live.fifo
+out=$T_TMP/out.ndjson
+mkfifo "$fifo"
+line() { printf '192.0.2.%s - - [01/Jan/2026:00:00:0%s +0000] "GET /%s HTTP/1.1" 200 5 "-" "t"\n' "$1" "$1" "$2"; }
+
+# Wait up to 5 s for the output to reach N lines.
+wait_lines() {
+	i=0
+	while [ "$(wc -l <"$out")" -lt "$1" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(wc -l <"$out")" -eq "$1" ]
+}
+
+# stream NAME stdin|file PA-INGEST-ARGS...: start pa-ingest on the FIFO,
+# write one line, check it arrives, write a second, check again, then close.
+stream() {
+	label=$1
+	how=$2
+	shift 2
+	: >"$out"
+	if [ "$how" = stdin ]; then
+		pa-ingest -q "$@" <"$fifo" >"$out" 2>"$T_TMP/err" &
+	else
+		pa-ingest -q "$@" "$fifo" >"$out" 2>"$T_TMP/err" &
+	fi
+	pid=$!
+	exec 3>"$fifo"
+	line 1 a >&3
+	check "$label: first line written before the writer closes" wait_lines 1
+	line 2 b >&3
+	check "$label: second line follows" wait_lines 2
+	exec 3>&-
+	wait $pid
+	check "$label: exit status 0 after the writer closes" test $? -eq 0
+}
+
+stream "stream stdin" stdin
+stream "stream stdin, 2 threads" stdin --threads 2
+stream "stream named FIFO" file
+stream "stream named FIFO, 2 threads" file --threads 2
+finish
