@@ -557,6 +557,29 @@ flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 	st->pending = 0;
 }
 
+/* A column that a field: rule for the tenant or the service reads, so a label. */
+static int
+is_rule_field(const struct pa_tenancy *t, const char *column)
+{
+	for (int i = 0; i < t->ntenant; i++)
+		if (t->tenant[i].kind == PA_RULE_FIELD && strcasecmp(t->tenant[i].arg, column) == 0)
+			return 1;
+	for (int i = 0; i < t->nservice; i++)
+		if (t->service[i].kind == PA_RULE_FIELD && strcasecmp(t->service[i].arg, column) == 0)
+			return 1;
+	return 0;
+}
+
+/* The row has a service or tenant_service_name of its own. */
+static int
+row_names_service(struct pa_row *row)
+{
+	size_t len;
+
+	return pa_row_get(row, PA_T_SERVICE, &len, NULL) != NULL ||
+	       pa_row_get(row, PA_T_TSN, &len, NULL) != NULL;
+}
+
 int
 pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_series_state *st,
 	       struct pa_jsonw *w, const char *where, long lineno, const char *raw, size_t rawlen)
@@ -576,17 +599,33 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	/* Every other numeric column is a series of counts. */
 	if (row->csv != NULL) {
 		for (int c = 0; c < row->csv->nfields && c < row->nheader && n < PA_SERIES_MAX; c++) {
+			const char *cell = row->csv->field[c];
+			size_t cellen = row->csv->len[c];
+
 			if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
-			    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN])
+			    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN] ||
+			    is_rule_field(o->tenancy, row->header[c]) ||
+			    st->column_kind[c] == PA_COLUMN_TEXT)
 				continue;
-			if (row->csv->len[c] == 0) {
+			if (cellen == 0 && st->column_kind[c] == PA_COLUMN_UNKNOWN)
+				continue;	/* text or numbers: its first cell decides */
+			if (cellen == 0) {
 				val[n] = NAN;	/* a gap, not a zero */
-			} else if (pa_parse_number(row->csv->field[c], row->csv->len[c], &val[n]) != 0 ||
-				   val[n] < 0) {
+			} else if (pa_parse_number(cell, cellen, &val[n]) != 0) {
+				if (st->column_kind[c] == PA_COLUMN_UNKNOWN) {
+					st->column_kind[c] = PA_COLUMN_TEXT;
+					continue;
+				}
 				REJECT("invalid count", "invalid count %s in column %s",
-				       pa_quote(row->csv->field[c], row->csv->len[c]),
+				       pa_quote(cell, cellen),
+				       pa_quote(row->header[c], strlen(row->header[c])));
+			} else if (val[n] < 0) {
+				REJECT("invalid count", "negative count %s in column %s",
+				       pa_quote(cell, cellen),
 				       pa_quote(row->header[c], strlen(row->header[c])));
 			}
+			if (cellen > 0)
+				st->column_kind[c] = PA_COLUMN_NUMBER;
 			pa_name_clean(row->header[c], strlen(row->header[c]), 1, names[n]);
 			n++;
 		}
@@ -608,11 +647,10 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	}
 	if (n == 0)
 		REJECT("missing count", "no numeric column besides the timestamp");
-	if (n == 1 && !o->tenancy->custom[1] && row->columns != NULL &&
-	    row->columns[PA_T_SERVICE] < 0)
-		pa_name_clean(o->stem, strlen(o->stem), 1, names[0]);
-	else if (o->tenancy->custom[1] && n == 1)
+	if (n == 1 && (o->tenancy->custom[1] || row_names_service(row)))
 		memcpy(names[0], service, sizeof service);
+	else if (n == 1 && row->columns != NULL)
+		pa_name_clean(o->stem, strlen(o->stem), 1, names[0]);
 
 	if (st->step == 0 && o->step > 0)
 		st->step = o->step;

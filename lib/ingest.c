@@ -339,8 +339,14 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 	for (int i = 0; i < 2; i++) {
 		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
 			continue;
-		pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
-			rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
+		if (in->fields.source[need[i]] != NULL)
+			pa_warn("%s:%ld: column %s (from --field %s=%s) not found in the header",
+				rec->where, rec->lineno,
+				pa_quote(in->fields.source[need[i]], strlen(in->fields.source[need[i]])),
+				pa_target_name(need[i]), in->fields.source[need[i]]);
+		else
+			pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
+				rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
 		in->bad_header = 1;
 		return;
 	}
@@ -603,7 +609,8 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 		return;
 	}
 	if (in->type != PA_TYPE_REQUESTS) {
-		in->delim = guess_delim(first->text, first->len);
+		if (!in->delim_given)
+			in->delim = guess_delim(first->text, first->len);
 		in->cur = in->delim == '\t' ? PA_FMT_TSV : PA_FMT_CSV;
 		return;
 	}
@@ -639,8 +646,10 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 			pa_logformat_preset("combined", &in->wider);
 		return;
 	}
-	if (memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
-		in->delim = guess_delim(first->text, first->len);
+	if ((in->delim_given && memchr(first->text, in->delim, first->len) != NULL) ||
+	    memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
+		if (!in->delim_given)
+			in->delim = guess_delim(first->text, first->len);
 		in->cur = in->delim == '\t' ? PA_FMT_TSV : PA_FMT_CSV;
 		return;
 	}
