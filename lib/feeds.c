@@ -1,5 +1,6 @@
 #include "feeds.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ static const struct {
 	[PA_T_END] = { "end", { "end", "end_time", "stop", "until" } },
 	[PA_T_CLIENT] = { "client_id", { "client_id", "client", "remote_addr", "client_ip",
 					 "clientip", "remote_ip", "remotehost", "remote_host",
-					 "request.remote_ip", "request.client_ip", "ClientHost" } },
+					 "request.remote_ip", "request.client_ip", "ClientHost",
+					 "host" } },
 	[PA_T_METHOD] = { "method", { "method", "request_method", "verb", "request.method",
 				      "RequestMethod" } },
 	[PA_T_PATH] = { "path", { "path", "uri", "url", "request_uri", "request_path",
@@ -458,6 +460,16 @@ usage_fraction(struct pa_row *row, enum pa_target t, const struct pa_feed_opts *
 	return 1;
 }
 
+/* The text of a target that pa_row_get found before. */
+static const char *
+row_text(struct pa_row *row, enum pa_target t, size_t *len)
+{
+	const char *v = pa_row_get(row, t, len, NULL);
+
+	assert(v != NULL);
+	return v;
+}
+
 int
 pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
 	      const char *where, long lineno, const char *raw, size_t rawlen)
@@ -473,6 +485,12 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 
 	NEED_TIME(PA_T_TS, &ts);
 	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
+	if (inst == NULL && row->csv != NULL && row->columns[PA_T_INSTANCE] >= 0) {
+		const char *col = row->header[row->columns[PA_T_INSTANCE]];
+
+		REJECT("empty instance_id", "empty instance_id in column %s",
+		       pa_quote(col, strlen(col)));
+	}
 	if (inst == NULL)
 		REJECT("missing instance_id",
 		       "missing instance_id (name its column with --field instance_id=NAME)");
@@ -488,6 +506,13 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 		}
 		if (have[i] < 0)
 			REJECT("invalid number", "invalid %s %s", key[i], pa_quote(bad, badlen));
+
+		/* Utilization and throughput cannot fall below zero; a negative figure is an exporter fault. */
+		if (have[i] > 0 && val[i] < 0) {
+			bad = row_text(row, metric[i], &badlen);
+			REJECT("negative utilization", "negative %s %s", key[i],
+			       pa_quote(bad, badlen));
+		}
 		any |= have[i];
 	}
 	if (!any)

@@ -324,6 +324,8 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	json_decref(obj);
 }
 
+static int is_binary(const struct pa_line *line);
+
 /*
  * Check before the first record that the header has the columns every
  * record needs, so a wrong file or a missing --field stops with one
@@ -336,6 +338,12 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 
 	if (in->type == PA_TYPE_USAGE)
 		need[1] = PA_T_INSTANCE;
+	if (is_binary(&(struct pa_line){ (char *)rec->raw, rec->rawlen, rec->lineno })) {
+		pa_warn("%s:%ld: binary data, not a text, JSON or CSV header: %s", rec->where,
+			rec->lineno, pa_quote(rec->raw, rec->rawlen < 16 ? rec->rawlen : 16));
+		in->bad_header = 1;
+		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
 			continue;
@@ -403,14 +411,18 @@ scratch_reserve(struct pa_ingest *in, size_t n)
 		pa_die(PA_EXIT_IO, "out of memory");
 }
 
-/* Control bytes other than tab never occur in a text log line. */
+/*
+ * Control bytes other than tab never occur in a text log line or CSV
+ * header.  A newline and a carriage return are allowed, because a quoted
+ * CSV field may span lines.
+ */
 static int
 is_binary(const struct pa_line *line)
 {
 	for (size_t i = 0; i < line->len; i++) {
 		unsigned char c = (unsigned char)line->text[i];
 
-		if (c < 0x20 && c != '\t')
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
 			return 1;
 	}
 	return 0;
@@ -644,6 +656,12 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 		pa_logformat_preset(pa_logformat_presets[best], &in->log);
 		if (strcmp(in->log.name, "common") == 0)
 			pa_logformat_preset("combined", &in->wider);
+		return;
+	}
+
+	/* Binary data is no CSV either: read it as a log, so each line is rejected as binary. */
+	if (is_binary(&(struct pa_line){ first->text, first->len, first->lineno })) {
+		pa_logformat_preset("combined", &in->log);
 		return;
 	}
 	if ((in->delim_given && memchr(first->text, in->delim, first->len) != NULL) ||
