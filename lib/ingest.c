@@ -732,7 +732,7 @@ pa_ingest_is_regular(const char *path)
 }
 
 /*
- * Whether reading the next line of a streamed input may block, so what
+ * Check whether reading the next line of a streamed input may block, so what
  * was read should be written first.  Returns 0 for a regular file.  The
  * reader may still hold buffered lines when the descriptor has no data,
  * which costs only an early flush.  A named FIFO's descriptor belongs to
