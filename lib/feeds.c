@@ -460,7 +460,7 @@ usage_fraction(struct pa_row *row, enum pa_target t, const struct pa_feed_opts *
 	return 1;
 }
 
-/* The text of a target that pa_row_get found before. */
+/* Return the text of a target that pa_row_get has found before. */
 static const char *
 row_text(struct pa_row *row, enum pa_target t, size_t *len)
 {
@@ -582,7 +582,7 @@ flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 	st->pending = 0;
 }
 
-/* A column that a field: rule for the tenant or the service reads, so a label. */
+/* Check whether a field: rule for the tenant or the service reads column, so it is a label. */
 static int
 is_rule_field(const struct pa_tenancy *t, const char *column)
 {
@@ -595,7 +595,7 @@ is_rule_field(const struct pa_tenancy *t, const char *column)
 	return 0;
 }
 
-/* The row has a service or tenant_service_name of its own. */
+/* Check whether the row has a service or tenant_service_name of its own. */
 static int
 row_names_service(struct pa_row *row)
 {

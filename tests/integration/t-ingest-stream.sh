@@ -1,4 +1,4 @@
-# pa-ingest reading a pipe writes each record while the writer still holds
+# pa-ingest reading a pipe writes each record while the writer keeps
 # the pipe open: with the default threads, with --threads 2, from stdin
 # and from a named FIFO.  A writer that never closes would otherwise keep
 # the records in pa-ingest's buffers.
