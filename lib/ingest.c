@@ -753,6 +753,19 @@ input_idle(const struct pa_ingest *in)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+static void
+set_drained(struct pa_ingest *in, int on)
+{
+	if (in->drained != NULL)
+		*in->drained = on;
+}
+
+static int
+stop_requested(const struct pa_ingest *in)
+{
+	return in->stop != NULL && *in->stop;
+}
+
 /*
  * Parallel parsing of access logs.  The reading thread copies lines into
  * batches.  Parser threads turn each batch into records in the batch's own
@@ -943,6 +956,7 @@ read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
 		struct par_batch *b = &p->slot[p->filled % PAR_SLOTS];
 		struct par_line *pl;
 
+		set_drained(in, 0);
 		/* Only this thread changes filled and written, so it reads them unlocked. */
 		if (p->filled - p->written == PAR_SLOTS)
 			par_write_next(p);
@@ -967,8 +981,12 @@ read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
 			while (p->written < p->filled)
 				par_write_next(p);
 			pa_out_flush();
+			set_drained(in, 1);
 		}
+		if (stop_requested(in))
+			break;
 	}
+	set_drained(in, 0);
 	if (p->slot[p->filled % PAR_SLOTS].nlines > 0)
 		par_submit(p);
 	while (p->written < p->filled)
@@ -1053,14 +1071,19 @@ read_lines(struct pa_ingest *in, struct pa_reader *r)
 	enum pa_line_status st;
 
 	while (!in->bad_header && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		set_drained(in, 0);
 		if (st == PA_LINE_ERROR)
 			return st;
 		handle_line(in, in->where, &line, st);
 		if (input_idle(in)) {
 			pa_jsonw_flush(&in->w);
 			pa_out_flush();
+			set_drained(in, 1);
 		}
+		if (stop_requested(in))
+			break;
 	}
+	set_drained(in, 0);
 	return PA_LINE_EOF;
 }
 

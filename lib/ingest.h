@@ -77,6 +77,15 @@ struct pa_ingest {
 	const char *where;
 	int streaming;			/* the current input is not a regular file (pipe, FIFO, tty) */
 	int stream_fd;			/* descriptor to poll for pending data, or -1 when unknown */
+
+	/*
+	 * Stop handshake with a signal handler, both optional and owned by the
+	 * caller.  *stop asks the readers to finish after the current line.
+	 * *drained is 1 while a reader waits for input with every record
+	 * written, so the handler may end the process at once.
+	 */
+	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *drained;
 };
 
 void pa_ingest_init(struct pa_ingest *in);

@@ -72,12 +72,29 @@ enum {
 	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP, OPT_FOLLOW, OPT_THREADS
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, input_drained;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
+	stop_requested = 1;
+}
+
+/*
+ * Handle a stop signal while a pipe is read.  With every record written and the
+ * reader waiting, end at once by the default action.  Otherwise let the
+ * reader finish the current line and write what it has.  A second signal
+ * always ends at once, for a reader that waits in the middle of a line.
+ */
+static void
+on_stop_stream(int sig)
+{
+	if (input_drained || stop_requested) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	stop_requested = 1;
 }
 
@@ -161,6 +178,26 @@ parse_offset(const char *arg)
 	if (pa_time_parse_rfc3339(buf, strlen(buf), &t) != 0)
 		pa_usage_error("invalid --utc-offset \"%s\": expected +HH:MM or -HH:MM", arg);
 	return -t;
+}
+
+/* Catch SIGINT and SIGTERM when any input (stdin when none is named) is not a regular file. */
+static void
+catch_stop_streaming(struct pa_ingest *in, int npaths, char **paths)
+{
+	struct sigaction sa;
+	int streaming = npaths == 0 && !pa_ingest_is_regular("-");
+
+	for (int i = 0; i < npaths; i++)
+		if (!pa_ingest_is_regular(paths[i]))
+			streaming = 1;
+	if (!streaming)
+		return;
+	in->stop = &stop_requested;
+	in->drained = &input_drained;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_stream;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }
 
 int
@@ -325,9 +362,11 @@ main(int argc, char **argv)
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
 					&tsdb, pa_tsdb_emit_stdout, NULL, &in.w.records);
 	} else if (optind == argc) {
+		catch_stop_streaming(&in, 0, NULL);
 		rc = pa_ingest_file(&in, "-");
 	} else {
-		for (int i = optind; i < argc; i++) {
+		catch_stop_streaming(&in, argc - optind, argv + optind);
+		for (int i = optind; i < argc && !stop_requested; i++) {
 			int frc = pa_ingest_file(&in, argv[i]);
 
 			if (frc > rc)
