@@ -1,5 +1,6 @@
 #include "feeds.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@ static const struct {
 	[PA_T_END] = { "end", { "end", "end_time", "stop", "until" } },
 	[PA_T_CLIENT] = { "client_id", { "client_id", "client", "remote_addr", "client_ip",
 					 "clientip", "remote_ip", "remotehost", "remote_host",
-					 "request.remote_ip", "request.client_ip", "ClientHost" } },
+					 "request.remote_ip", "request.client_ip", "ClientHost",
+					 "host" } },
 	[PA_T_METHOD] = { "method", { "method", "request_method", "verb", "request.method",
 				      "RequestMethod" } },
 	[PA_T_PATH] = { "path", { "path", "uri", "url", "request_uri", "request_path",
@@ -458,6 +460,16 @@ usage_fraction(struct pa_row *row, enum pa_target t, const struct pa_feed_opts *
 	return 1;
 }
 
+/* Return the text of a target that pa_row_get has found before. */
+static const char *
+row_text(struct pa_row *row, enum pa_target t, size_t *len)
+{
+	const char *v = pa_row_get(row, t, len, NULL);
+
+	assert(v != NULL);
+	return v;
+}
+
 int
 pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
 	      const char *where, long lineno, const char *raw, size_t rawlen)
@@ -473,6 +485,12 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 
 	NEED_TIME(PA_T_TS, &ts);
 	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
+	if (inst == NULL && row->csv != NULL && row->columns[PA_T_INSTANCE] >= 0) {
+		const char *col = row->header[row->columns[PA_T_INSTANCE]];
+
+		REJECT("empty instance_id", "empty instance_id in column %s",
+		       pa_quote(col, strlen(col)));
+	}
 	if (inst == NULL)
 		REJECT("missing instance_id",
 		       "missing instance_id (name its column with --field instance_id=NAME)");
@@ -488,6 +506,13 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 		}
 		if (have[i] < 0)
 			REJECT("invalid number", "invalid %s %s", key[i], pa_quote(bad, badlen));
+
+		/* Utilization and throughput cannot fall below zero; a negative figure is an exporter fault. */
+		if (have[i] > 0 && val[i] < 0) {
+			bad = row_text(row, metric[i], &badlen);
+			REJECT("negative utilization", "negative %s %s", key[i],
+			       pa_quote(bad, badlen));
+		}
 		any |= have[i];
 	}
 	if (!any)
@@ -557,6 +582,29 @@ flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 	st->pending = 0;
 }
 
+/* Check whether a field: rule for the tenant or the service reads column, so it is a label. */
+static int
+is_rule_field(const struct pa_tenancy *t, const char *column)
+{
+	for (int i = 0; i < t->ntenant; i++)
+		if (t->tenant[i].kind == PA_RULE_FIELD && strcasecmp(t->tenant[i].arg, column) == 0)
+			return 1;
+	for (int i = 0; i < t->nservice; i++)
+		if (t->service[i].kind == PA_RULE_FIELD && strcasecmp(t->service[i].arg, column) == 0)
+			return 1;
+	return 0;
+}
+
+/* Check whether the row has a service or tenant_service_name of its own. */
+static int
+row_names_service(struct pa_row *row)
+{
+	size_t len;
+
+	return pa_row_get(row, PA_T_SERVICE, &len, NULL) != NULL ||
+	       pa_row_get(row, PA_T_TSN, &len, NULL) != NULL;
+}
+
 int
 pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_series_state *st,
 	       struct pa_jsonw *w, const char *where, long lineno, const char *raw, size_t rawlen)
@@ -576,17 +624,33 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	/* Every other numeric column is a series of counts. */
 	if (row->csv != NULL) {
 		for (int c = 0; c < row->csv->nfields && c < row->nheader && n < PA_SERIES_MAX; c++) {
+			const char *cell = row->csv->field[c];
+			size_t cellen = row->csv->len[c];
+
 			if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
-			    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN])
+			    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN] ||
+			    is_rule_field(o->tenancy, row->header[c]) ||
+			    st->column_kind[c] == PA_COLUMN_TEXT)
 				continue;
-			if (row->csv->len[c] == 0) {
+			if (cellen == 0 && st->column_kind[c] == PA_COLUMN_UNKNOWN)
+				continue;	/* text or numbers: its first cell decides */
+			if (cellen == 0) {
 				val[n] = NAN;	/* a gap, not a zero */
-			} else if (pa_parse_number(row->csv->field[c], row->csv->len[c], &val[n]) != 0 ||
-				   val[n] < 0) {
+			} else if (pa_parse_number(cell, cellen, &val[n]) != 0) {
+				if (st->column_kind[c] == PA_COLUMN_UNKNOWN) {
+					st->column_kind[c] = PA_COLUMN_TEXT;
+					continue;
+				}
 				REJECT("invalid count", "invalid count %s in column %s",
-				       pa_quote(row->csv->field[c], row->csv->len[c]),
+				       pa_quote(cell, cellen),
+				       pa_quote(row->header[c], strlen(row->header[c])));
+			} else if (val[n] < 0) {
+				REJECT("invalid count", "negative count %s in column %s",
+				       pa_quote(cell, cellen),
 				       pa_quote(row->header[c], strlen(row->header[c])));
 			}
+			if (cellen > 0)
+				st->column_kind[c] = PA_COLUMN_NUMBER;
 			pa_name_clean(row->header[c], strlen(row->header[c]), 1, names[n]);
 			n++;
 		}
@@ -608,11 +672,10 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	}
 	if (n == 0)
 		REJECT("missing count", "no numeric column besides the timestamp");
-	if (n == 1 && !o->tenancy->custom[1] && row->columns != NULL &&
-	    row->columns[PA_T_SERVICE] < 0)
-		pa_name_clean(o->stem, strlen(o->stem), 1, names[0]);
-	else if (o->tenancy->custom[1] && n == 1)
+	if (n == 1 && (o->tenancy->custom[1] || row_names_service(row)))
 		memcpy(names[0], service, sizeof service);
+	else if (n == 1 && row->columns != NULL)
+		pa_name_clean(o->stem, strlen(o->stem), 1, names[0]);
 
 	if (st->step == 0 && o->step > 0)
 		st->step = o->step;

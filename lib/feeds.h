@@ -102,11 +102,22 @@ int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_js
 
 /*
  * Series input: a timestamp plus one or more numeric columns of counts per
- * step.  Every value column is a series; its service is the column name,
- * or the file stem when there is a single value column.  Without --step,
+ * step.  Every value column is a series; its service is the column name.
+ * With a single value column the service is the row's service instead
+ * (a service column, or a --service rule such as field:request_type), or
+ * else the file stem.  Columns named by field: rules are labels, not
+ * series.  Without --step,
  * the first row waits in the state until the second one gives the step.
  */
 #define PA_SERIES_MAX 64	/* value columns per row */
+
+/*
+ * Kind of a CSV column in series input.  A column whose first non-empty
+ * cell is not a number is text and never a series, so a label such as a
+ * request type is skipped.  A number later in a text column is skipped
+ * too, and text later in a numeric column is an invalid count.
+ */
+enum { PA_COLUMN_UNKNOWN, PA_COLUMN_NUMBER, PA_COLUMN_TEXT };
 
 struct pa_series_state {
 	pa_usec_t step;		/* from --step, or inferred from the first two rows */
@@ -116,6 +127,7 @@ struct pa_series_state {
 	double val[PA_SERIES_MAX];
 	char tenant[PA_NAME_MAX];
 	char service[PA_SERIES_MAX][PA_NAME_MAX];
+	unsigned char column_kind[PA_CSV_MAX_FIELDS];	/* PA_COLUMN_*, set by a column's first non-empty cell */
 	char *raw;		/* the waiting row's text, for --rejects; owned */
 	size_t rawlen;
 	long lineno;

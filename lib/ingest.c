@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "input.h"
@@ -322,6 +324,8 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	json_decref(obj);
 }
 
+static int is_binary(const struct pa_line *line);
+
 /*
  * Check before the first record that the header has the columns every
  * record needs, so a wrong file or a missing --field stops with one
@@ -334,11 +338,23 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 
 	if (in->type == PA_TYPE_USAGE)
 		need[1] = PA_T_INSTANCE;
+	if (is_binary(&(struct pa_line){ (char *)rec->raw, rec->rawlen, rec->lineno })) {
+		pa_warn("%s:%ld: binary data, not a text, JSON or CSV header: %s", rec->where,
+			rec->lineno, pa_quote(rec->raw, rec->rawlen < 16 ? rec->rawlen : 16));
+		in->bad_header = 1;
+		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
 			continue;
-		pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
-			rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
+		if (in->fields.source[need[i]] != NULL)
+			pa_warn("%s:%ld: column %s (from --field %s=%s) not found in the header",
+				rec->where, rec->lineno,
+				pa_quote(in->fields.source[need[i]], strlen(in->fields.source[need[i]])),
+				pa_target_name(need[i]), in->fields.source[need[i]]);
+		else
+			pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
+				rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
 		in->bad_header = 1;
 		return;
 	}
@@ -395,14 +411,18 @@ scratch_reserve(struct pa_ingest *in, size_t n)
 		pa_die(PA_EXIT_IO, "out of memory");
 }
 
-/* Control bytes other than tab never occur in a text log line. */
+/*
+ * Control bytes other than tab never occur in a text log line or CSV
+ * header.  A newline and a carriage return are allowed, because a quoted
+ * CSV field may span lines.
+ */
 static int
 is_binary(const struct pa_line *line)
 {
 	for (size_t i = 0; i < line->len; i++) {
 		unsigned char c = (unsigned char)line->text[i];
 
-		if (c < 0x20 && c != '\t')
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
 			return 1;
 	}
 	return 0;
@@ -601,7 +621,8 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 		return;
 	}
 	if (in->type != PA_TYPE_REQUESTS) {
-		in->delim = guess_delim(first->text, first->len);
+		if (!in->delim_given)
+			in->delim = guess_delim(first->text, first->len);
 		in->cur = in->delim == '\t' ? PA_FMT_TSV : PA_FMT_CSV;
 		return;
 	}
@@ -637,8 +658,16 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 			pa_logformat_preset("combined", &in->wider);
 		return;
 	}
-	if (memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
-		in->delim = guess_delim(first->text, first->len);
+
+	/* Binary data is no CSV either: read it as a log, so each line is rejected as binary. */
+	if (is_binary(&(struct pa_line){ first->text, first->len, first->lineno })) {
+		pa_logformat_preset("combined", &in->log);
+		return;
+	}
+	if ((in->delim_given && memchr(first->text, in->delim, first->len) != NULL) ||
+	    memchr(first->text, '\t', first->len) != NULL || memchr(first->text, ',', first->len) != NULL) {
+		if (!in->delim_given)
+			in->delim = guess_delim(first->text, first->len);
 		in->cur = in->delim == '\t' ? PA_FMT_TSV : PA_FMT_CSV;
 		return;
 	}
@@ -691,6 +720,50 @@ set_stem(struct pa_ingest *in, const char *path)
 	}
 	pa_name_clean(base, n, 0, stem);
 	in->feed.stem = stem;
+}
+
+int
+pa_ingest_is_regular(const char *path)
+{
+	struct stat sb;
+	int rc = strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &sb) : stat(path, &sb);
+
+	return rc == 0 && S_ISREG(sb.st_mode);
+}
+
+/*
+ * Check whether reading the next line of a streamed input may block, so what
+ * was read should be written first.  Returns 0 for a regular file.  The
+ * reader may still hold buffered lines when the descriptor has no data,
+ * which costs only an early flush.  A named FIFO's descriptor belongs to
+ * the reader, so there every line counts as the last one waiting.
+ */
+static int
+input_idle(const struct pa_ingest *in)
+{
+	struct pollfd pfd;
+
+	if (!in->streaming)
+		return 0;
+	if (in->stream_fd < 0)
+		return 1;
+	pfd.fd = in->stream_fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+static void
+set_drained(struct pa_ingest *in, int on)
+{
+	if (in->drained != NULL)
+		*in->drained = on;
+}
+
+static int
+stop_requested(const struct pa_ingest *in)
+{
+	return in->stop != NULL && *in->stop;
 }
 
 /*
@@ -883,6 +956,7 @@ read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
 		struct par_batch *b = &p->slot[p->filled % PAR_SLOTS];
 		struct par_line *pl;
 
+		set_drained(in, 0);
 		/* Only this thread changes filled and written, so it reads them unlocked. */
 		if (p->filled - p->written == PAR_SLOTS)
 			par_write_next(p);
@@ -899,7 +973,20 @@ read_lines_parallel(struct pa_ingest *in, struct pa_reader *r)
 		b->textlen += line.len + 1;
 		if (b->nlines == PAR_LINES || b->textlen > PA_JSONW_BATCH * 4)
 			par_submit(p);
+
+		/* A streamed input with nothing waiting: hand over and write all read so far. */
+		if (input_idle(in)) {
+			if (p->slot[p->filled % PAR_SLOTS].nlines > 0)
+				par_submit(p);
+			while (p->written < p->filled)
+				par_write_next(p);
+			pa_out_flush();
+			set_drained(in, 1);
+		}
+		if (stop_requested(in))
+			break;
 	}
+	set_drained(in, 0);
 	if (p->slot[p->filled % PAR_SLOTS].nlines > 0)
 		par_submit(p);
 	while (p->written < p->filled)
@@ -956,7 +1043,7 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 			h->st = st;
 			if (!is_blank(&line))
 				nonblank++;
-			if (nheld == PA_DETECT_HELD)
+			if (nheld == PA_DETECT_HELD || (nonblank > 0 && input_idle(in)))
 				break;
 		}
 		detect(in, in->where, held, nheld);
@@ -969,6 +1056,10 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 		handle_line(in, in->where, &line, held[i].st);
 		free(held[i].text);
 	}
+	if (input_idle(in)) {
+		pa_jsonw_flush(&in->w);
+		pa_out_flush();
+	}
 	return st;
 }
 
@@ -980,10 +1071,19 @@ read_lines(struct pa_ingest *in, struct pa_reader *r)
 	enum pa_line_status st;
 
 	while (!in->bad_header && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		set_drained(in, 0);
 		if (st == PA_LINE_ERROR)
 			return st;
 		handle_line(in, in->where, &line, st);
+		if (input_idle(in)) {
+			pa_jsonw_flush(&in->w);
+			pa_out_flush();
+			set_drained(in, 1);
+		}
+		if (stop_requested(in))
+			break;
 	}
+	set_drained(in, 0);
 	return PA_LINE_EOF;
 }
 
@@ -1011,6 +1111,8 @@ pa_ingest_file(struct pa_ingest *in, const char *path)
 
 	if (r == NULL)
 		return PA_EXIT_IO;
+	in->streaming = !pa_ingest_is_regular(path);
+	in->stream_fd = strcmp(path, "-") == 0 ? STDIN_FILENO : -1;
 	st = begin_input(in, r, path);
 	if (st != PA_LINE_ERROR) {
 		if (in->cur == PA_FMT_LOG && in->threads > 1)

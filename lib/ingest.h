@@ -52,6 +52,7 @@ struct pa_ingest {
 	struct pa_logformat wider;	/* combined, when log is a detected common */
 	int log_given;			/* --format named a preset or template */
 	unsigned char delim;		/* CSV delimiter, 0 = ',' or detected */
+	int delim_given;		/* --delimiter: use delim for every CSV input, detected or not */
 	struct pa_tenancy tenancy;
 	struct pa_fieldmap fields;
 	unsigned add;			/* PA_ADD_* */
@@ -74,12 +75,34 @@ struct pa_ingest {
 	int bad_header;			/* the CSV header lacks a required column: skip the file */
 	struct pa_series_state series;
 	const char *where;
+	int streaming;			/* the current input is not a regular file (pipe, FIFO, tty) */
+	int stream_fd;			/* descriptor to poll for pending data, or -1 when unknown */
+
+	/*
+	 * Stop handshake with a signal handler, both optional and owned by the
+	 * caller.  *stop asks the readers to finish after the current line.
+	 * *drained is 1 while a reader waits for input with every record
+	 * written, so the handler may end the process at once.
+	 */
+	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *drained;
 };
 
 void pa_ingest_init(struct pa_ingest *in);
 void pa_ingest_free(struct pa_ingest *in);
 
-/* Read one input ("-" is stdin).  Returns a PA_EXIT_* code for that input. */
+/*
+ * Return 1 when path ("-" is stdin) is a regular file, 0 for a pipe, FIFO,
+ * terminal or socket, or a path that cannot be checked.
+ */
+int pa_ingest_is_regular(const char *path);
+
+/*
+ * Read one input ("-" is stdin).  Returns a PA_EXIT_* code for that input.
+ * Input that is not a regular file is streamed: whenever no more data is
+ * waiting, the records of the lines read so far are written and stdout is
+ * flushed, in the serial and the threaded reader alike.
+ */
 int pa_ingest_file(struct pa_ingest *in, const char *path);
 
 #define PA_THREADS_MAX 16

@@ -54,7 +54,8 @@ usage(void)
 	       "      --step DURATION    series step (default: from the first two rows)\n"
 	       "\n"
 	       "      --threads N        parser threads for access logs (default: 2 on\n"
-	       "                         a machine with 2 or more CPUs, else 1)\n"
+	       "                         a machine with 2 or more CPUs, else 1; 1 for a\n"
+	       "                         pipe or terminal)\n"
 	       "      --follow           follow one growing FILE like tail -F, across\n"
 	       "                         rotation, until interrupted\n"
 	       PA_TSDB_INGEST_USAGE
@@ -71,12 +72,29 @@ enum {
 	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP, OPT_FOLLOW, OPT_THREADS
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, input_drained;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
+	stop_requested = 1;
+}
+
+/*
+ * Handle a stop signal while a pipe is read.  With every record written and the
+ * reader waiting, end at once by the default action.  Otherwise let the
+ * reader finish the current line and write what it has.  A second signal
+ * always ends at once, for a reader that waits in the middle of a line.
+ */
+static void
+on_stop_stream(int sig)
+{
+	if (input_drained || stop_requested) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	stop_requested = 1;
 }
 
@@ -123,7 +141,8 @@ set_format(struct pa_ingest *in, const char *arg)
 		in->log_given = 1;
 	} else
 		pa_usage_error("unknown --format \"%s\"; expected combined, common, vhost_combined, "
-			       "nginx, nginx_vhost, alb, elb, json, csv, tsv or auto", arg);
+			       "nginx, nginx_vhost, alb, elb, json, csv, tsv, prometheus, influxdb "
+			       "or auto", arg);
 }
 
 static void
@@ -161,6 +180,26 @@ parse_offset(const char *arg)
 	return -t;
 }
 
+/* Catch SIGINT and SIGTERM when any input (stdin when none is named) is not a regular file. */
+static void
+catch_stop_streaming(struct pa_ingest *in, int npaths, char **paths)
+{
+	struct sigaction sa;
+	int streaming = npaths == 0 && !pa_ingest_is_regular("-");
+
+	for (int i = 0; i < npaths; i++)
+		if (!pa_ingest_is_regular(paths[i]))
+			streaming = 1;
+	if (!streaming)
+		return;
+	in->stop = &stop_requested;
+	in->drained = &input_drained;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_stream;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,7 +207,7 @@ main(int argc, char **argv)
 	struct pa_ingest in;
 	struct pa_tsdb_map tsdb;
 	char err[512];
-	int c, quiet = 0, follow = 0, rc = PA_EXIT_OK, out;
+	int c, quiet = 0, follow = 0, threads_given = 0, rc = PA_EXIT_OK, out;
 	const char *type_name = "requests";
 
 	pa_diag_init(argv[0]);
@@ -178,6 +217,7 @@ main(int argc, char **argv)
 	in.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	pa_tsdb_map_init(&tsdb);
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "t:f:qhV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
 			continue;
@@ -218,6 +258,7 @@ main(int argc, char **argv)
 			if (strlen(optarg) != 1 && strcmp(optarg, "\\t") != 0)
 				pa_usage_error("invalid --delimiter \"%s\": expected one character", optarg);
 			in.delim = optarg[0] == '\\' ? '\t' : (unsigned char)optarg[0];
+			in.delim_given = 1;
 			break;
 		case OPT_UTC_OFFSET:
 			in.feed.utc_offset = parse_offset(optarg);
@@ -273,6 +314,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_THREADS:
 			in.threads = (int)pa_opt_long("--threads", optarg, 1, PA_THREADS_MAX);
+			threads_given = 1;
 			break;
 		case 'h':
 			usage();
@@ -283,7 +325,7 @@ main(int argc, char **argv)
 			pa_ingest_free(&in);
 			return PA_EXIT_OK;
 		default:
-			pa_usage_error("invalid option");
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	in.max_line = common.max_line;
@@ -291,6 +333,19 @@ main(int argc, char **argv)
 		pa_usage_error("--type %s reads JSON or CSV, not an access-log format", type_name);
 	if (in.format == PA_FMT_CSV && in.delim == 0)
 		in.delim = ',';
+
+	/*
+	 * Parser threads hand records over a batch at a time, so a pipe or a
+	 * terminal is read in the calling thread unless --threads asks
+	 * otherwise: each record is then written as soon as its line is read.
+	 */
+	if (!threads_given) {
+		if (optind == argc && !pa_ingest_is_regular("-"))
+			in.threads = 1;
+		for (int i = optind; i < argc; i++)
+			if (!pa_ingest_is_regular(argv[i]))
+				in.threads = 1;
+	}
 
 	if (follow) {
 		struct sigaction sa;
@@ -307,9 +362,11 @@ main(int argc, char **argv)
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
 					&tsdb, pa_tsdb_emit_stdout, NULL, &in.w.records);
 	} else if (optind == argc) {
+		catch_stop_streaming(&in, 0, NULL);
 		rc = pa_ingest_file(&in, "-");
 	} else {
-		for (int i = optind; i < argc; i++) {
+		catch_stop_streaming(&in, argc - optind, argv + optind);
+		for (int i = optind; i < argc && !stop_requested; i++) {
 			int frc = pa_ingest_file(&in, argv[i]);
 
 			if (frc > rc)

@@ -1,0 +1,38 @@
+# Every command in the EXAMPLES section of pa-ingest(1), as mandoc renders
+# it, runs on fixture files with exit status 0 and writes records.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+need_shared "ingest man examples" || finish
+
+dir=$T_TMP/work
+mkdir "$dir"
+apache=$SHARED/data/http-apache-combined-elastic/apache_logs.log
+
+# Fixtures under the file names the examples use.
+cp "$apache" "$dir/access.log"
+head -100 "$apache" >"$dir/access.log.1"
+head -100 "$apache" | gzip >"$dir/access.log.2.gz"
+printf '192.0.2.%s - - [01/Jan/2026:00:00:0%s +0000] "GET /api/%s HTTP/1.1" 200 512 231 0.012\n' \
+	1 1 a 2 2 b 3 3 c >"$dir/nginx.log"
+head -2 "$PA_ROOT/tests/cases/pa-ingest/json-caddy-nested/stdin" >"$dir/caddy.log"
+cp "$SHARED/data/wc98-requests/wc98_matches_fjelstul.csv" "$dir/matches.csv"
+cp "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" "$dir/requests_per_minute.csv"
+
+# A code block is a run of lines indented by 11 spaces. Prose and blank lines end it.
+mandoc -Tascii "$PA_ROOT/man/pa-ingest.1" | sed 's/.\x08//g' |
+	sed -n '/^EXAMPLES/,/^[A-Z]/p' |
+	awk -v out="$T_TMP/example" '
+		/^           / { if (!open) { n++; open = 1 } print substr($0, 12) > (out n); next }
+		{ open = 0 }'
+
+count=$(ls "$T_TMP"/example* | wc -l)
+check "man examples: all six found" test "$count" -eq 6
+for ex in "$T_TMP"/example*; do
+	first=$(grep -m1 pa-ingest "$ex" | cut -c1-50)
+	(cd "$dir" && PATH=$BIN:$PATH sh "$ex" >"$T_TMP/out" 2>"$T_TMP/err")
+	status=$?
+	check "man example exits 0: $first" test "$status" -eq 0
+	check "man example writes output: $first" test -s "$T_TMP/out"
+	[ "$status" -eq 0 ] || sed 's/^/  stderr: /' "$T_TMP/err" | head -5
+done
+finish

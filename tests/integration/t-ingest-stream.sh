@@ -1,0 +1,88 @@
+# pa-ingest reading a pipe writes each record while the writer keeps
+# the pipe open: with the default threads, with --threads 2, from stdin
+# and from a named FIFO.  A writer that never closes would otherwise keep
+# the records in pa-ingest's buffers.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+fifo=$T_TMP/live.fifo
+out=$T_TMP/out.ndjson
+mkfifo "$fifo"
+line() { printf '192.0.2.%s - - [01/Jan/2026:00:00:0%s +0000] "GET /%s HTTP/1.1" 200 5 "-" "t"\n' "$1" "$1" "$2"; }
+
+# Wait up to 5 s for the output to reach N lines.
+wait_lines() {
+	i=0
+	while [ "$(wc -l <"$out")" -lt "$1" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(wc -l <"$out")" -eq "$1" ]
+}
+
+# stream NAME stdin|file PA-INGEST-ARGS...: start pa-ingest on the FIFO,
+# write one line, check it arrives, write a second, check again, then close.
+stream() {
+	label=$1
+	how=$2
+	shift 2
+	: >"$out"
+	if [ "$how" = stdin ]; then
+		pa-ingest -q "$@" <"$fifo" >"$out" 2>"$T_TMP/err" &
+	else
+		pa-ingest -q "$@" "$fifo" >"$out" 2>"$T_TMP/err" &
+	fi
+	pid=$!
+	exec 3>"$fifo"
+	line 1 a >&3
+	check "$label: first line written before the writer closes" wait_lines 1
+	line 2 b >&3
+	check "$label: second line follows" wait_lines 2
+	exec 3>&-
+	wait $pid
+	check "$label: exit status 0 after the writer closes" test $? -eq 0
+}
+
+stream "stream stdin" stdin
+stream "stream stdin, 2 threads" stdin --threads 2
+stream "stream named FIFO" file
+stream "stream named FIFO, 2 threads" file --threads 2
+
+# A stop signal while input is waiting: the lines read so far are written
+# and the summary counts them.  The writer is faster than the parser and
+# keeps the pipe open, so input is waiting when the signal arrives.
+big=$T_TMP/big.log
+i=0
+while [ $i -lt 3000 ]; do
+	line 1 a
+	line 2 b
+	i=$((i + 1))
+done >"$T_TMP/chunk.log"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
+	cat "$T_TMP/chunk.log" "$T_TMP/chunk.log"
+done >"$big"
+
+for threads in 1 2; do
+	: >"$out"
+	pa-ingest --threads $threads <"$fifo" >"$out" 2>"$T_TMP/err" &
+	pid=$!
+	exec 3>"$fifo"
+	cat "$big" >&3 &
+	writer=$!
+	sleep 0.3
+	kill -TERM $pid
+	wait $pid
+	status=$?
+	kill $writer 2>/dev/null
+	wait $writer 2>/dev/null
+	exec 3>&-
+	written=$(sed -n 's/.*summary: [0-9]* read, \([0-9]*\) written.*/\1/p' "$T_TMP/err")
+	check "stop with input waiting, $threads threads: exit status 0" test "$status" -eq 0
+	check "stop with input waiting, $threads threads: summary written" test -n "$written"
+	check "stop with input waiting, $threads threads: summary counts the output" \
+		test "$written" = "$(wc -l <"$out")"
+	check "stop with input waiting, $threads threads: stopped before the end" \
+		test "$(wc -l <"$out")" -lt "$(wc -l <"$big")"
+	check "stop with input waiting, $threads threads: last record complete" \
+		sh -c "tail -1 '$out' | jq -e .ts >/dev/null"
+done
+finish
