@@ -236,11 +236,29 @@ pa_row_get(struct pa_row *row, enum pa_target t, size_t *len, const char **sourc
 		return json_text(row, json_path(row->json, row->map->source[t]), len);
 	}
 	for (int a = 0; a < 14 && targets[t].aliases[a] != NULL; a++) {
-		const json_t *v = json_path(row->json, targets[t].aliases[a]);
+		const char *alias = targets[t].aliases[a];
+		const json_t *v;
 
+		/*
+		 * In JSON access logs (nginx "host": "$host", Caddy, Traefik) a
+		 * plain "host" key is the virtual host, not the client as in the
+		 * CSV traces of the Internet Traffic Archive.
+		 */
+		if (t == PA_T_CLIENT && strcmp(alias, "host") == 0)
+			continue;
+		v = json_path(row->json, alias);
 		if (v != NULL && !json_is_null(v)) {
 			if (source_name != NULL)
-				*source_name = targets[t].aliases[a];
+				*source_name = alias;
+			return json_text(row, v, len);
+		}
+	}
+	if (t == PA_T_HOST) {
+		const json_t *v = json_path(row->json, "host");
+
+		if (v != NULL && json_is_string(v)) {
+			if (source_name != NULL)
+				*source_name = "host";
 			return json_text(row, v, len);
 		}
 	}
