@@ -18,7 +18,7 @@
 #include "fc_models.h"
 #include "forecast.h"
 
-#define ORIGINS_MAX 3		/* rolling origins for the automatic choice */
+#define ORIGINS_MAX 10		/* rolling origins for the automatic choice */
 #define CALIBRATE_MIN 10	/* hold-out errors needed to rescale intervals */
 #define SCALE_MIN 0.5		/* bounds on that rescaling */
 #define SCALE_MAX 3.0
@@ -256,7 +256,7 @@ run_holdout(const struct candidates *c, const double *y, const double *ylog, siz
 
 	/*
 	 * The earliest origin fits the smoothing parameters and the later ones
-	 * only filter with them: five times fewer fits, and no parameter has
+	 * only filter with them: one fit per candidate instead of one per origin, and no parameter has
 	 * seen any hold-out value.
 	 */
 	for (size_t i = 0; i < c->count; i++) {
@@ -355,8 +355,9 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		need = o->period + 1;
 	}
 	if (m2 && m2 != m) {
+		/* The seasonal naive model needs one season and one value to train on. */
 		add_candidate(&c, "snaive", m2);
-		need = need > 2 * m2 ? need : 2 * m2;
+		need = need > m2 + 1 ? need : m2 + 1;
 	}
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);

@@ -13,7 +13,7 @@
  *
  * Models (opts.model):
  *   "auto"     the candidates below that the history supports, chosen by
- *              the mean absolute error over up to three rolling origins at
+ *              the mean absolute error over up to ten rolling origins at
  *              the end of the history, then refitted on all of it; the
  *              hold-out errors also rescale the interval so that it covers
  *              about the requested share of them
