@@ -69,6 +69,7 @@ struct pa_bt_forecasts {
 	double *mean, *lower, *upper;	/* nissues * horizon */
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double level;
+	size_t lifted;			/* issues with a lift applied to some step */
 	char model[PA_FC_NAME_MAX];
 };
 
@@ -90,6 +91,155 @@ const char *
 pa_bt_forecasts_model(const struct pa_bt_forecasts *f)
 {
 	return f->model;
+}
+
+size_t
+pa_bt_forecasts_lifted(const struct pa_bt_forecasts *f)
+{
+	return f->lifted;
+}
+
+/*
+ * Lifts are estimated from the windows of the last EVENT_SEASONS seasons
+ * before a decision: enough windows for a t interval on a daily schedule,
+ * and a bounded cost per decision.
+ */
+#define EVENT_SEASONS 14
+
+/* Event windows of every type on the series' grid, past and future. */
+struct event_grid {
+	size_t ntypes, total;
+	unsigned char *mask;		/* type i at [i * total + bucket] */
+	unsigned char *any;		/* any type */
+	struct pa_fc_lift *lift;	/* per type, at the current decision */
+	double *fit;			/* history given to the forecaster */
+};
+
+static void
+event_grid_free(struct event_grid *g)
+{
+	free(g->mask);
+	free(g->any);
+	free(g->lift);
+	free(g->fit);
+}
+
+/* Mark the windows of every event type on buckets 0 .. total.  Returns -1 when memory runs out. */
+static int
+event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
+		 const struct pa_bt_series *s, size_t total, size_t history)
+{
+	const char *slash = strchr(s->name, '/');
+	size_t tenant_len = slash ? (size_t)(slash - s->name) : strlen(s->name);
+	char *tenant = malloc(tenant_len + 1);
+	const char *service = slash ? slash + 1 : "";
+	pa_usec_t step = (pa_usec_t)llround(s->step_s * PA_USEC_PER_SEC);
+
+	memset(g, 0, sizeof *g);
+	g->ntypes = ev ? ev->ntypes : 0;
+	g->total = total;
+	if (g->ntypes == 0) {
+		free(tenant);
+		return 0;
+	}
+	g->mask = calloc(g->ntypes * total, 1);
+	g->any = calloc(total, 1);
+	g->lift = calloc(g->ntypes, sizeof *g->lift);
+	g->fit = malloc((history ? history : 1) * sizeof *g->fit);
+	if (tenant == NULL || !g->mask || !g->any || !g->lift || !g->fit) {
+		free(tenant);
+		return -1;
+	}
+	memcpy(tenant, s->name, tenant_len);
+	tenant[tenant_len] = '\0';
+	for (size_t i = 0; i < g->ntypes; i++) {
+		unsigned char *m = g->mask + i * total;
+
+		pa_fc_event_mask(ev, ev->types[i], tenant, service, s->start, step, total, m);
+		for (size_t b = 0; b < total; b++)
+			g->any[b] |= m[b];
+	}
+	free(tenant);
+	return 0;
+}
+
+/*
+ * A lift is applied when two or more past windows give it an interval
+ * that excludes 1, the rule pa-forecast applies; a lift the past does
+ * not separate from no effect would only add noise.
+ */
+static int
+lift_applies(const struct pa_fc_lift *l)
+{
+	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
+}
+
+/*
+ * Estimate every type's lift from totals[lift_from, t) and return the
+ * history [from, t) to fit: the buckets of applied types' past windows
+ * become unknown, so the model learns the usual pattern and the lift is
+ * not counted twice, unless that would leave less than half the history.
+ */
+static const double *
+event_history(struct event_grid *g, const double *totals, size_t lift_from, size_t from,
+	      size_t t, size_t period, double level)
+{
+	size_t known = 0, left = 0;
+	int any_applies = 0;
+
+	for (size_t i = 0; i < g->ntypes; i++) {
+		const unsigned char *m = g->mask + i * g->total;
+
+		g->lift[i] = pa_fc_event_lift(totals + lift_from, t - lift_from, m + lift_from,
+					      g->any + lift_from, period, level);
+		any_applies |= lift_applies(&g->lift[i]);
+	}
+	if (!any_applies)
+		return totals + from;
+
+	for (size_t b = from; b < t; b++) {
+		int applied = 0;
+
+		for (size_t i = 0; i < g->ntypes; i++)
+			applied |= g->mask[i * g->total + b] && lift_applies(&g->lift[i]);
+		g->fit[b - from] = applied ? NAN : totals[b];
+		known += !isnan(totals[b]);
+		left += !isnan(g->fit[b - from]);
+	}
+	return left < known / 2 ? totals + from : g->fit;
+}
+
+/*
+ * Multiply the forecast of issue i (made at bucket t) inside future event
+ * windows by the lift of each applied type; the bounds take the lift's
+ * bounds.  Returns 1 when some step changed.
+ */
+static int
+apply_lifts(const struct event_grid *g, struct pa_bt_forecasts *f, size_t i, size_t t)
+{
+	int changed = 0;
+
+	for (size_t k = 0; k < f->horizon && g->ntypes > 0; k++) {
+		double lift = 1, lo = 1, hi = 1;
+		double *mean = &f->mean[i * f->horizon + k];
+
+		for (size_t e = 0; e < g->ntypes; e++) {
+			const struct pa_fc_lift *l = &g->lift[e];
+
+			if (!g->mask[e * g->total + t + k] || !lift_applies(l))
+				continue;
+			lift *= l->lift;
+			lo *= l->lower;
+			hi *= l->upper;
+		}
+		if (lift == 1)
+			continue;
+		*mean *= lift;
+		f->lower[i * f->horizon + k] *= lo < lift ? lo : lift;
+		f->upper[i * f->horizon + k] *= hi > lift ? hi : lift;
+		changed = 1;
+	}
+	return changed;
 }
 
 /* Buckets from a decision until the end of the stabilization window after the lead time. */
@@ -203,8 +353,10 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 {
 	struct pa_bt_forecasts *f;
 	struct pa_fc_opts opts;
+	struct event_grid events;
 	double *totals;
 	size_t every = c->forecast_every ? c->forecast_every : 1;
+	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
 
 	if (s->n <= c->warmup || c->warmup < 2) {
 		snprintf(err, errsize, "%zu buckets leave nothing after a warm-up of %zu (at least 2)",
@@ -241,6 +393,14 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	for (size_t t = 0; t < s->n; t++)
 		totals[t] = s->work[t] * s->step_s;
+	if (event_grid_build(&events, c->events, s, s->n + f->horizon,
+			     c->history ? c->history : s->n) != 0) {
+		snprintf(err, errsize, "out of memory");
+		event_grid_free(&events);
+		pa_bt_forecasts_free(f);
+		free(totals);
+		return NULL;
+	}
 
 	pa_fc_opts_default(&opts);
 	opts.level = c->level;
@@ -250,12 +410,17 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	for (size_t i = 0; i < f->nissues; i++) {
 		size_t t = c->warmup + i * every;
 		size_t from = c->history && t > c->history ? t - c->history : 0;
+		size_t lift_span = EVENT_SEASONS * season;
+		size_t lift_from = t > lift_span ? t - lift_span : 0;
+		const double *history = totals + from;
 		struct pa_fc_result r;
 		int rc;
 
-		/* Only buckets before t reach the forecaster. */
+		/* Only buckets before t reach the forecaster and the lift estimates. */
+		if (events.ntypes > 0)
+			history = event_history(&events, totals, lift_from, from, t, season, c->level);
 		opts.period = pa_fc_supported_period(t - from, c->period);
-		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
+		rc = pa_fc_forecast(history, t - from, f->horizon, &opts, &r);
 		f->issue_at[i] = t;
 		for (size_t k = 0; k < every && t + k < s->n; k++)
 			f->issue_of[t + k] = i;
@@ -268,6 +433,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		}
 		if (rc != PA_FC_OK) {
 			snprintf(err, errsize, "forecast at bucket %zu failed: %s", t, r.reason);
+			event_grid_free(&events);
 			pa_bt_forecasts_free(f);
 			free(totals);
 			return NULL;
@@ -282,7 +448,9 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			f->upper[i * f->horizon + k] = r.upper[k] / s->step_s;
 		}
 		pa_fc_result_free(&r);
+		f->lifted += (size_t)apply_lifts(&events, f, i, t);
 	}
+	event_grid_free(&events);
 	free(totals);
 	if (calibrate(f, s, c) != 0) {
 		snprintf(err, errsize, "out of memory");
@@ -426,6 +594,7 @@ struct replay {
 	long static_count;
 	long metric_lag_ticks;		/* age of the utilization the HPA sees */
 	double *hpa_recs;		/* recommendations of the stabilization window, a ring */
+	long *ready_at;			/* ready instances per scored tick, for the lagged metric */
 	size_t hpa_window, hpa_next, hpa_filled;
 };
 
@@ -503,23 +672,49 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	return res.optimal;
 }
 
+/*
+ * The HorizontalPodAutoscaler's algorithm as the Kubernetes documentation
+ * describes it (kubernetes.io/docs/tasks/run-application/
+ * horizontal-pod-autoscale, "Algorithm details" and "Configurable scaling
+ * behavior"; the defaults are the controller's flags):
+ *
+ *  1. The metric is mean CPU utilization of the ready pods, read
+ *     hpa_metric_lag_s ago (the metrics pipeline's delay; an estimate,
+ *     the scrape and averaging windows are tens of seconds).  A pod
+ *     cannot use more than its CPU, so utilization is served work over
+ *     the ready capacity and never exceeds 1.
+ *  2. ratio = utilization / target.  Within hpa_tolerance of 1 (0.1,
+ *     --horizontal-pod-autoscaler-tolerance) nothing changes.
+ *  3. Scaling up with pods not yet ready, the controller counts those at
+ *     0% utilization and recomputes the ratio; if the new ratio is within
+ *     the tolerance or points down, nothing changes.
+ *  4. desired = ceil(utilization * ready / target).
+ *  5. Scale-in goes only to the largest recommendation of the last
+ *     hpa_stabilization_s (300 s, the default scale-down stabilization
+ *     window).
+ *  6. Scale-up per hpa_period_s (15 s, the default sync period) is at most
+ *     the larger of 4 pods and 100% of the current count (the default
+ *     scale-up policies).
+ */
 static long
-decide_reactive(struct replay *r, const struct fleet *fl, double demand)
+decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_seen)
 {
 	long spec = fl->ready + fl->pending, rec, desired, limit;
-	double ratio;
+	double utilization, ratio;
 
-	/* No metric: the HPA leaves the count alone. */
-	if (isnan(demand))
+	/* No metric, or no ready pod to read it from: the HPA leaves the count alone. */
+	if (isnan(demand) || ready_seen <= 0 || fl->ready <= 0)
 		return spec;
-	if (fl->ready > 0) {
-		ratio = demand / (fl->ready * r->plan.capacity) / r->setting;
-		if (fabs(ratio - 1) <= r->c->hpa_tolerance)
+	utilization = fmin(demand / (ready_seen * r->plan.capacity), 1);
+	ratio = utilization / r->setting;
+	rec = (long)ceil(utilization * (double)fl->ready / r->setting - 1e-9);
+	if (fabs(ratio - 1) <= r->c->hpa_tolerance) {
+		rec = spec;
+	} else if (ratio > 1 && fl->pending > 0) {
+		double counted = (double)fl->ready / (double)(fl->ready + fl->pending);
+
+		if (ratio * counted <= 1 + r->c->hpa_tolerance)
 			rec = spec;
-		else
-			rec = (long)ceil(demand / (r->plan.capacity * r->setting) - 1e-9);
-	} else {
-		rec = demand > 0 ? (long)ceil(demand / (r->plan.capacity * r->setting) - 1e-9) : spec;
 	}
 
 	/* Scale-in only to the largest recommendation of the window. */
@@ -578,6 +773,17 @@ predictive_floor(const struct replay *r, long tick, long current)
 	return n > current ? n : current;
 }
 
+/* Ready instances at a past tick, the current ones before the first. */
+static long
+ready_seen(const struct replay *r, const struct fleet *fl, long tick)
+{
+	long first = (long)r->c->warmup * r->ticks_per_bucket;
+
+	if (tick < first || r->metric_lag_ticks == 0)
+		return fl->ready;
+	return r->ready_at[tick - first];
+}
+
 static long
 decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long tick, size_t t,
        int bucket_start, long current)
@@ -588,7 +794,8 @@ decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long 
 			return decide_predictive(r, fl, t);
 		return predictive_floor(r, tick, current);
 	case PA_BT_REACTIVE:
-		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks));
+		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks),
+				       ready_seen(r, fl, tick - r->metric_lag_ticks));
 	case PA_BT_STATIC:
 		return r->static_count;
 	case PA_BT_ORACLE:
@@ -644,7 +851,10 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 	if (r->hpa_window == 0)
 		r->hpa_window = 1;
 	r->hpa_recs = calloc(r->hpa_window, sizeof *r->hpa_recs);
-	if (r->hpa_recs == NULL) {
+	r->ready_at = calloc((s->n - c->warmup) * (size_t)r->ticks_per_bucket, sizeof *r->ready_at);
+	if (r->hpa_recs == NULL || r->ready_at == NULL) {
+		free(r->hpa_recs);
+		free(r->ready_at);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
@@ -678,6 +888,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		if (out->capacity == NULL) {
 			snprintf(err, errsize, "out of memory");
 			free(r.hpa_recs);
+			free(r.ready_at);
 			return -1;
 		}
 	}
@@ -710,6 +921,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			}
 			current = fl.ready + fl.pending;
 			fleet_arrive(&fl, tick);
+			r.ready_at[tick - (long)c->warmup * r.ticks_per_bucket] = fl.ready;
 
 			capacity = fl.ready * r.plan.capacity;
 			cap_sum += capacity;
@@ -739,6 +951,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->mean_utilization = capacity_work > 0 ? served / capacity_work : 0;
 done:
 	free(r.hpa_recs);
+	free(r.ready_at);
 	free(fl.arrive_tick);
 	free(fl.arrive_count);
 	if (rc != 0)
