@@ -112,7 +112,6 @@ struct event_grid {
 	unsigned char *mask;		/* type i at [i * total + bucket] */
 	unsigned char *any;		/* any type */
 	struct pa_fc_lift *lift;	/* per type, at the current decision */
-	double *fit;			/* history given to the forecaster */
 };
 
 static void
@@ -121,13 +120,12 @@ event_grid_free(struct event_grid *g)
 	free(g->mask);
 	free(g->any);
 	free(g->lift);
-	free(g->fit);
 }
 
 /* Mark the windows of every event type on buckets 0 .. total.  Returns -1 when memory runs out. */
 static int
 event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
-		 const struct pa_bt_series *s, size_t total, size_t history)
+		 const struct pa_bt_series *s, size_t total)
 {
 	const char *slash = strchr(s->name, '/');
 	size_t tenant_len = slash ? (size_t)(slash - s->name) : strlen(s->name);
@@ -145,8 +143,7 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 	g->mask = calloc(g->ntypes * total, 1);
 	g->any = calloc(total, 1);
 	g->lift = calloc(g->ntypes, sizeof *g->lift);
-	g->fit = malloc((history ? history : 1) * sizeof *g->fit);
-	if (tenant == NULL || !g->mask || !g->any || !g->lift || !g->fit) {
+	if (tenant == NULL || !g->mask || !g->any || !g->lift) {
 		free(tenant);
 		return -1;
 	}
@@ -174,69 +171,58 @@ lift_applies(const struct pa_fc_lift *l)
 	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
 }
 
-/*
- * Estimate every type's lift from totals[lift_from, t) and return the
- * history [from, t) to fit: the buckets of applied types' past windows
- * become unknown, so the model learns the usual pattern and the lift is
- * not counted twice, unless that would leave less than half the history.
- */
-static const double *
-event_history(struct event_grid *g, const double *totals, size_t lift_from, size_t from,
-	      size_t t, size_t period, double level)
+/* Estimate every type's lift at decision t from totals[lift_from, t). */
+static void
+estimate_lifts(struct event_grid *g, const double *totals, size_t lift_from, size_t t,
+	       size_t period, double level)
 {
-	size_t known = 0, left = 0;
-	int any_applies = 0;
-
 	for (size_t i = 0; i < g->ntypes; i++) {
 		const unsigned char *m = g->mask + i * g->total;
 
 		g->lift[i] = pa_fc_event_lift(totals + lift_from, t - lift_from, m + lift_from,
 					      g->any + lift_from, period, level);
-		any_applies |= lift_applies(&g->lift[i]);
 	}
-	if (!any_applies)
-		return totals + from;
+}
 
-	for (size_t b = from; b < t; b++) {
-		int applied = 0;
+/* Product of the applied lifts of the types whose windows cover bucket b. */
+static double
+lift_at(const struct event_grid *g, size_t b)
+{
+	double lift = 1;
 
-		for (size_t i = 0; i < g->ntypes; i++)
-			applied |= g->mask[i * g->total + b] && lift_applies(&g->lift[i]);
-		g->fit[b - from] = applied ? NAN : totals[b];
-		known += !isnan(totals[b]);
-		left += !isnan(g->fit[b - from]);
-	}
-	return left < known / 2 ? totals + from : g->fit;
+	for (size_t e = 0; e < g->ntypes; e++)
+		if (g->mask[e * g->total + b] && lift_applies(&g->lift[e]))
+			lift *= g->lift[e].lift;
+	return lift;
 }
 
 /*
- * Multiply the forecast of issue i (made at bucket t) inside future event
- * windows by the lift of each applied type; the bounds take the lift's
- * bounds.  Returns 1 when some step changed.
+ * Multiply the forecast of issue i (made at bucket t) for bucket t + k by
+ * lift(t + k) / lift(t - 1).  The forecaster fits the history as observed,
+ * so when the last bucket already lies in a window its level carries that
+ * window's lift, and only the change of lift ahead is applied.  The
+ * bounds scale by the same factor, not by the lift's interval: that
+ * interval is the uncertainty of the mean lift, and the spread of single
+ * windows around it reaches the sizing through the replay's own forecast
+ * errors (calibrate()).  Returns 1 when some step changed.
  */
 static int
 apply_lifts(const struct event_grid *g, struct pa_bt_forecasts *f, size_t i, size_t t)
 {
+	double now;
 	int changed = 0;
 
-	for (size_t k = 0; k < f->horizon && g->ntypes > 0; k++) {
-		double lift = 1, lo = 1, hi = 1;
-		double *mean = &f->mean[i * f->horizon + k];
+	if (g->ntypes == 0 || t == 0)
+		return 0;
+	now = lift_at(g, t - 1);
+	for (size_t k = 0; k < f->horizon; k++) {
+		double factor = lift_at(g, t + k) / now;
 
-		for (size_t e = 0; e < g->ntypes; e++) {
-			const struct pa_fc_lift *l = &g->lift[e];
-
-			if (!g->mask[e * g->total + t + k] || !lift_applies(l))
-				continue;
-			lift *= l->lift;
-			lo *= l->lower;
-			hi *= l->upper;
-		}
-		if (lift == 1)
+		if (factor == 1)
 			continue;
-		*mean *= lift;
-		f->lower[i * f->horizon + k] *= lo < lift ? lo : lift;
-		f->upper[i * f->horizon + k] *= hi > lift ? hi : lift;
+		f->mean[i * f->horizon + k] *= factor;
+		f->lower[i * f->horizon + k] *= factor;
+		f->upper[i * f->horizon + k] *= factor;
 		changed = 1;
 	}
 	return changed;
@@ -393,8 +379,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	for (size_t t = 0; t < s->n; t++)
 		totals[t] = s->work[t] * s->step_s;
-	if (event_grid_build(&events, c->events, s, s->n + f->horizon,
-			     c->history ? c->history : s->n) != 0) {
+	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0) {
 		snprintf(err, errsize, "out of memory");
 		event_grid_free(&events);
 		pa_bt_forecasts_free(f);
@@ -412,15 +397,14 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		size_t from = c->history && t > c->history ? t - c->history : 0;
 		size_t lift_span = EVENT_SEASONS * season;
 		size_t lift_from = t > lift_span ? t - lift_span : 0;
-		const double *history = totals + from;
 		struct pa_fc_result r;
 		int rc;
 
 		/* Only buckets before t reach the forecaster and the lift estimates. */
 		if (events.ntypes > 0)
-			history = event_history(&events, totals, lift_from, from, t, season, c->level);
+			estimate_lifts(&events, totals, lift_from, t, season, c->level);
 		opts.period = pa_fc_supported_period(t - from, c->period);
-		rc = pa_fc_forecast(history, t - from, f->horizon, &opts, &r);
+		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
 		f->issue_at[i] = t;
 		for (size_t k = 0; k < every && t + k < s->n; k++)
 			f->issue_of[t + k] = i;
