@@ -845,6 +845,15 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 	return 0;
 }
 
+/* The fleet is taken to have run at its first count for a whole stabilization window. */
+static void
+seed_recommendations(struct replay *r, long count)
+{
+	for (size_t i = 0; i < r->hpa_window; i++)
+		r->hpa_recs[i] = (double)count;
+	r->hpa_filled = r->hpa_window;
+}
+
 int
 pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	  const struct pa_bt_forecasts *f, enum pa_bt_policy policy, double setting,
@@ -894,6 +903,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 				desired = decide(&r, policy, &fl, tick, t, k == 0, current);
 			if (first) {
 				fl.ready = desired;
+				seed_recommendations(&r, desired);
 			} else if (desired > spec) {
 				if (fleet_order(&fl, tick + r.lead_ticks, desired - spec) != 0) {
 					snprintf(err, errsize, "out of memory");
