@@ -99,13 +99,6 @@ pa_bt_forecasts_lifted(const struct pa_bt_forecasts *f)
 	return f->lifted;
 }
 
-/*
- * Lifts are estimated from the windows of the last EVENT_SEASONS seasons
- * before a decision: enough windows for a t interval on a daily schedule,
- * and a bounded cost per decision.
- */
-#define EVENT_SEASONS 14
-
 /* Event windows of every type on the series' grid, past and future. */
 struct event_grid {
 	size_t ntypes, total;
@@ -171,16 +164,24 @@ lift_applies(const struct pa_fc_lift *l)
 	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
 }
 
-/* Estimate every type's lift at decision t from totals[lift_from, t). */
+/*
+ * Estimate, from every bucket before decision t, the lift of each type
+ * whose windows touch buckets t - 1 .. t + horizon, the only ones
+ * apply_lifts() reads.  Other types keep a lift of 1 with no windows.
+ */
 static void
-estimate_lifts(struct event_grid *g, const double *totals, size_t lift_from, size_t t,
+estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t horizon,
 	       size_t period, double level)
 {
 	for (size_t i = 0; i < g->ntypes; i++) {
 		const unsigned char *m = g->mask + i * g->total;
+		int near = 0;
 
-		g->lift[i] = pa_fc_event_lift(totals + lift_from, t - lift_from, m + lift_from,
-					      g->any + lift_from, period, level);
+		for (size_t b = t > 0 ? t - 1 : 0; b < t + horizon && b < g->total; b++)
+			near |= m[b];
+		g->lift[i] = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
+		if (near)
+			g->lift[i] = pa_fc_event_lift(totals, t, m, g->any, period, level);
 	}
 }
 
@@ -395,14 +396,12 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	for (size_t i = 0; i < f->nissues; i++) {
 		size_t t = c->warmup + i * every;
 		size_t from = c->history && t > c->history ? t - c->history : 0;
-		size_t lift_span = EVENT_SEASONS * season;
-		size_t lift_from = t > lift_span ? t - lift_span : 0;
 		struct pa_fc_result r;
 		int rc;
 
 		/* Only buckets before t reach the forecaster and the lift estimates. */
 		if (events.ntypes > 0)
-			estimate_lifts(&events, totals, lift_from, t, season, c->level);
+			estimate_lifts(&events, totals, t, f->horizon, season, c->level);
 		opts.period = pa_fc_supported_period(t - from, c->period);
 		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
 		f->issue_at[i] = t;
