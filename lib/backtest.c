@@ -42,6 +42,8 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->forecast_every = 1;
 	c->model = "auto";
 	c->level = 0.95;
+	c->transform = 0;
+	c->events = NULL;
 }
 
 const char *
@@ -120,19 +122,19 @@ static int
 event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 		 const struct pa_bt_series *s, size_t total)
 {
-	const char *slash = strchr(s->name, '/');
-	size_t tenant_len = slash ? (size_t)(slash - s->name) : strlen(s->name);
-	char *tenant = malloc(tenant_len + 1);
+	const char *name = s->name ? s->name : "";
+	const char *slash = strchr(name, '/');
+	size_t tenant_len = slash ? (size_t)(slash - name) : strlen(name);
 	const char *service = slash ? slash + 1 : "";
 	pa_usec_t step = (pa_usec_t)llround(s->step_s * PA_USEC_PER_SEC);
+	char *tenant;
 
 	memset(g, 0, sizeof *g);
 	g->ntypes = ev ? ev->ntypes : 0;
 	g->total = total;
-	if (g->ntypes == 0) {
-		free(tenant);
+	if (g->ntypes == 0)
 		return 0;
-	}
+	tenant = malloc(tenant_len + 1);
 	g->mask = calloc(g->ntypes * total, 1);
 	g->any = calloc(total, 1);
 	g->lift = calloc(g->ntypes, sizeof *g->lift);
@@ -140,7 +142,7 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 		free(tenant);
 		return -1;
 	}
-	memcpy(tenant, s->name, tenant_len);
+	memcpy(tenant, name, tenant_len);
 	tenant[tenant_len] = '\0';
 	for (size_t i = 0; i < g->ntypes; i++) {
 		unsigned char *m = g->mask + i * total;
