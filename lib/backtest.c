@@ -157,8 +157,8 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 
 /*
  * A lift is applied when two or more past windows give it an interval
- * that excludes 1, the rule pa-forecast applies; a lift the past does
- * not separate from no effect would only add noise.
+ * that excludes 1, the rule pa-forecast applies.  A lift that the past
+ * does not separate from no effect would only add noise.
  */
 static int
 lift_applies(const struct pa_fc_lift *l)
