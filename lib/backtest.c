@@ -614,6 +614,8 @@ demand_at(const struct replay *r, long tick)
 	return w[t] + (next - w[t]) * fabs(x);
 }
 
+static double observed_load(const struct replay *r, const struct fleet *fl, long tick);
+
 static long
 decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 {
@@ -646,7 +648,7 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	}
 	in.current = fl->ready + fl->pending;
 	in.signals_missing = 0;
-	observed = demand_at(r, (long)t * r->ticks_per_bucket - r->metric_lag_ticks);
+	observed = observed_load(r, fl, (long)t * r->ticks_per_bucket);
 	if (t > 0 && !isnan(observed)) {
 		in.current_load = observed / r->plan.capacity;
 	} else {
@@ -741,23 +743,6 @@ decide_oracle(const struct replay *r, long tick)
 	return clamp_count(&r->plan, need);
 }
 
-/*
- * Between forecasts the plan only grows, to what the load already present
- * needs at full utilization.  The load is the one the HPA observes, so
- * this is pa-plan run from cron on fresh usage.
- */
-static long
-predictive_floor(const struct replay *r, long tick, long current)
-{
-	double d = demand_at(r, tick - r->metric_lag_ticks);
-	long n;
-
-	if (isnan(d))
-		return current;
-	n = clamp_count(&r->plan, pa_plan_instances_for(d, r->plan.capacity));
-	return n > current ? n : current;
-}
-
 /* Ready instances at a past tick, the current ones before the first. */
 static long
 ready_seen(const struct replay *r, const struct fleet *fl, long tick)
@@ -769,6 +754,36 @@ ready_seen(const struct replay *r, const struct fleet *fl, long tick)
 	return r->ready_at[tick - first];
 }
 
+/*
+ * The load present as usage records show it: work served hpa_metric_lag_s
+ * ago, at most the ready capacity then, since CPU use saturates as the
+ * HPA's metric does.  NAN when the bucket is unknown.
+ */
+static double
+observed_load(const struct replay *r, const struct fleet *fl, long tick)
+{
+	long then = tick - r->metric_lag_ticks;
+
+	return fmin(demand_at(r, then), (double)ready_seen(r, fl, then) * r->plan.capacity);
+}
+
+/*
+ * Between forecasts the plan only grows, to what the load already present
+ * needs at full utilization.  The load is the one the HPA observes, so
+ * this is pa-plan run from cron on fresh usage.
+ */
+static long
+predictive_floor(const struct replay *r, const struct fleet *fl, long tick, long current)
+{
+	double d = observed_load(r, fl, tick);
+	long n;
+
+	if (isnan(d))
+		return current;
+	n = clamp_count(&r->plan, pa_plan_instances_for(d, r->plan.capacity));
+	return n > current ? n : current;
+}
+
 static long
 decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long tick, size_t t,
        int bucket_start, long current)
@@ -777,7 +792,7 @@ decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long 
 	case PA_BT_PREDICTIVE:
 		if (bucket_start)
 			return decide_predictive(r, fl, t);
-		return predictive_floor(r, tick, current);
+		return predictive_floor(r, fl, tick, current);
 	case PA_BT_REACTIVE:
 		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks),
 				       ready_seen(r, fl, tick - r->metric_lag_ticks));
