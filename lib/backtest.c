@@ -42,6 +42,8 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->forecast_every = 1;
 	c->model = "auto";
 	c->level = 0.95;
+	c->transform = 0;
+	c->events = NULL;
 }
 
 const char *
@@ -69,6 +71,7 @@ struct pa_bt_forecasts {
 	double *mean, *lower, *upper;	/* nissues * horizon */
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double level;
+	size_t lifted;			/* issues with a lift applied to some step */
 	char model[PA_FC_NAME_MAX];
 };
 
@@ -90,6 +93,142 @@ const char *
 pa_bt_forecasts_model(const struct pa_bt_forecasts *f)
 {
 	return f->model;
+}
+
+size_t
+pa_bt_forecasts_lifted(const struct pa_bt_forecasts *f)
+{
+	return f->lifted;
+}
+
+/* Event windows of every type on the series' grid, past and future. */
+struct event_grid {
+	size_t ntypes, total;
+	unsigned char *mask;		/* type i at [i * total + bucket] */
+	unsigned char *any;		/* any type */
+	struct pa_fc_lift *lift;	/* per type, at the current decision */
+};
+
+static void
+event_grid_free(struct event_grid *g)
+{
+	free(g->mask);
+	free(g->any);
+	free(g->lift);
+}
+
+/* Mark the windows of every event type on buckets 0 .. total.  Returns -1 when memory runs out. */
+static int
+event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
+		 const struct pa_bt_series *s, size_t total)
+{
+	const char *name = s->name ? s->name : "";
+	const char *slash = strchr(name, '/');
+	size_t tenant_len = slash ? (size_t)(slash - name) : strlen(name);
+	const char *service = slash ? slash + 1 : "";
+	pa_usec_t step = (pa_usec_t)llround(s->step_s * PA_USEC_PER_SEC);
+	char *tenant;
+
+	memset(g, 0, sizeof *g);
+	g->ntypes = ev ? ev->ntypes : 0;
+	g->total = total;
+	if (g->ntypes == 0)
+		return 0;
+	tenant = malloc(tenant_len + 1);
+	g->mask = calloc(g->ntypes * total, 1);
+	g->any = calloc(total, 1);
+	g->lift = calloc(g->ntypes, sizeof *g->lift);
+	if (tenant == NULL || !g->mask || !g->any || !g->lift) {
+		free(tenant);
+		return -1;
+	}
+	memcpy(tenant, name, tenant_len);
+	tenant[tenant_len] = '\0';
+	for (size_t i = 0; i < g->ntypes; i++) {
+		unsigned char *m = g->mask + i * total;
+
+		pa_fc_event_mask(ev, ev->types[i], tenant, service, s->start, step, total, m);
+		for (size_t b = 0; b < total; b++)
+			g->any[b] |= m[b];
+	}
+	free(tenant);
+	return 0;
+}
+
+/*
+ * A lift is applied when two or more past windows give it an interval
+ * that excludes 1, the rule pa-forecast applies.  A lift that the past
+ * does not separate from no effect would only add noise.
+ */
+static int
+lift_applies(const struct pa_fc_lift *l)
+{
+	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
+}
+
+/*
+ * Estimate, from every bucket before decision t, the lift of each type
+ * whose windows touch buckets t - 1 .. t + horizon, the only ones
+ * apply_lifts() reads.  Other types keep a lift of 1 with no windows.
+ */
+static void
+estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t horizon,
+	       size_t period, double level)
+{
+	for (size_t i = 0; i < g->ntypes; i++) {
+		const unsigned char *m = g->mask + i * g->total;
+		int near = 0;
+
+		for (size_t b = t > 0 ? t - 1 : 0; b < t + horizon && b < g->total; b++)
+			near |= m[b];
+		g->lift[i] = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
+		if (near)
+			g->lift[i] = pa_fc_event_lift(totals, t, m, g->any, period, level);
+	}
+}
+
+/* Product of the applied lifts of the types whose windows cover bucket b. */
+static double
+lift_at(const struct event_grid *g, size_t b)
+{
+	double lift = 1;
+
+	for (size_t e = 0; e < g->ntypes; e++)
+		if (g->mask[e * g->total + b] && lift_applies(&g->lift[e]))
+			lift *= g->lift[e].lift;
+	return lift;
+}
+
+/*
+ * Multiply the forecast of issue i (made at bucket t) for bucket t + k by
+ * lift(t + k) / lift(t - 1).  The forecaster fits the history as observed,
+ * so when the last bucket already lies in a window its level carries that
+ * window's lift, and only the change of lift ahead is applied.  The
+ * bounds scale by the same factor, not by the lift's interval: that
+ * interval is the uncertainty of the mean lift, and the spread of single
+ * windows around it reaches the sizing through the replay's own forecast
+ * errors (calibrate()).  Returns 1 when some step changed.
+ */
+static int
+apply_lifts(const struct event_grid *g, struct pa_bt_forecasts *f, size_t i, size_t t)
+{
+	double now;
+	int changed = 0;
+
+	if (g->ntypes == 0 || t == 0)
+		return 0;
+	now = lift_at(g, t - 1);
+	for (size_t k = 0; k < f->horizon; k++) {
+		double factor = lift_at(g, t + k) / now;
+
+		if (factor == 1)
+			continue;
+		f->mean[i * f->horizon + k] *= factor;
+		f->lower[i * f->horizon + k] *= factor;
+		f->upper[i * f->horizon + k] *= factor;
+		changed = 1;
+	}
+	return changed;
 }
 
 /* Buckets from a decision until the end of the stabilization window after the lead time. */
@@ -203,8 +342,10 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 {
 	struct pa_bt_forecasts *f;
 	struct pa_fc_opts opts;
+	struct event_grid events;
 	double *totals;
 	size_t every = c->forecast_every ? c->forecast_every : 1;
+	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
 
 	if (s->n <= c->warmup || c->warmup < 2) {
 		snprintf(err, errsize, "%zu buckets leave nothing after a warm-up of %zu (at least 2)",
@@ -241,6 +382,13 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	for (size_t t = 0; t < s->n; t++)
 		totals[t] = s->work[t] * s->step_s;
+	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0) {
+		snprintf(err, errsize, "out of memory");
+		event_grid_free(&events);
+		pa_bt_forecasts_free(f);
+		free(totals);
+		return NULL;
+	}
 
 	pa_fc_opts_default(&opts);
 	opts.level = c->level;
@@ -253,7 +401,9 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		struct pa_fc_result r;
 		int rc;
 
-		/* Only buckets before t reach the forecaster. */
+		/* Only buckets before t reach the forecaster and the lift estimates. */
+		if (events.ntypes > 0)
+			estimate_lifts(&events, totals, t, f->horizon, season, c->level);
 		opts.period = pa_fc_supported_period(t - from, c->period);
 		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
 		f->issue_at[i] = t;
@@ -268,6 +418,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		}
 		if (rc != PA_FC_OK) {
 			snprintf(err, errsize, "forecast at bucket %zu failed: %s", t, r.reason);
+			event_grid_free(&events);
 			pa_bt_forecasts_free(f);
 			free(totals);
 			return NULL;
@@ -282,7 +433,9 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			f->upper[i * f->horizon + k] = r.upper[k] / s->step_s;
 		}
 		pa_fc_result_free(&r);
+		f->lifted += (size_t)apply_lifts(&events, f, i, t);
 	}
+	event_grid_free(&events);
 	free(totals);
 	if (calibrate(f, s, c) != 0) {
 		snprintf(err, errsize, "out of memory");
@@ -426,6 +579,7 @@ struct replay {
 	long static_count;
 	long metric_lag_ticks;		/* age of the utilization the HPA sees */
 	double *hpa_recs;		/* recommendations of the stabilization window, a ring */
+	long *ready_at;			/* ready instances per scored tick, for the lagged metric */
 	size_t hpa_window, hpa_next, hpa_filled;
 };
 
@@ -460,6 +614,8 @@ demand_at(const struct replay *r, long tick)
 	return w[t] + (next - w[t]) * fabs(x);
 }
 
+static double observed_load(const struct replay *r, const struct fleet *fl, long tick);
+
 static long
 decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 {
@@ -492,7 +648,7 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	}
 	in.current = fl->ready + fl->pending;
 	in.signals_missing = 0;
-	observed = demand_at(r, (long)t * r->ticks_per_bucket - r->metric_lag_ticks);
+	observed = observed_load(r, fl, (long)t * r->ticks_per_bucket);
 	if (t > 0 && !isnan(observed)) {
 		in.current_load = observed / r->plan.capacity;
 	} else {
@@ -503,23 +659,49 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	return res.optimal;
 }
 
+/*
+ * The HorizontalPodAutoscaler's algorithm as the Kubernetes documentation
+ * describes it (kubernetes.io/docs/tasks/run-application/
+ * horizontal-pod-autoscale, "Algorithm details" and "Configurable scaling
+ * behavior"; the defaults are the controller's flags):
+ *
+ *  1. The metric is mean CPU utilization of the ready pods, read
+ *     hpa_metric_lag_s ago (the metrics pipeline's delay; an estimate,
+ *     the scrape and averaging windows are tens of seconds).  A pod
+ *     cannot use more than its CPU, so utilization is served work over
+ *     the ready capacity and never exceeds 1.
+ *  2. ratio = utilization / target.  Within hpa_tolerance of 1 (0.1,
+ *     --horizontal-pod-autoscaler-tolerance) nothing changes.
+ *  3. Scaling up with pods not yet ready, the controller counts those at
+ *     0% utilization and recomputes the ratio; if the new ratio is within
+ *     the tolerance or points down, nothing changes.
+ *  4. desired = ceil(utilization * ready / target).
+ *  5. Scale-in goes only to the largest recommendation of the last
+ *     hpa_stabilization_s (300 s, the default scale-down stabilization
+ *     window).
+ *  6. Scale-up per hpa_period_s (15 s, the default sync period) is at most
+ *     the larger of 4 pods and 100% of the current count (the default
+ *     scale-up policies).
+ */
 static long
-decide_reactive(struct replay *r, const struct fleet *fl, double demand)
+decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_seen)
 {
 	long spec = fl->ready + fl->pending, rec, desired, limit;
-	double ratio;
+	double utilization, ratio;
 
-	/* No metric: the HPA leaves the count alone. */
-	if (isnan(demand))
+	/* No metric, or no ready pod to read it from: the HPA leaves the count alone. */
+	if (isnan(demand) || ready_seen <= 0 || fl->ready <= 0)
 		return spec;
-	if (fl->ready > 0) {
-		ratio = demand / (fl->ready * r->plan.capacity) / r->setting;
-		if (fabs(ratio - 1) <= r->c->hpa_tolerance)
+	utilization = fmin(demand / (ready_seen * r->plan.capacity), 1);
+	ratio = utilization / r->setting;
+	rec = (long)ceil(utilization * (double)fl->ready / r->setting - 1e-9);
+	if (fabs(ratio - 1) <= r->c->hpa_tolerance) {
+		rec = spec;
+	} else if (ratio > 1 && fl->pending > 0) {
+		double counted = (double)fl->ready / (double)(fl->ready + fl->pending);
+
+		if (ratio * counted <= 1 + r->c->hpa_tolerance)
 			rec = spec;
-		else
-			rec = (long)ceil(demand / (r->plan.capacity * r->setting) - 1e-9);
-	} else {
-		rec = demand > 0 ? (long)ceil(demand / (r->plan.capacity * r->setting) - 1e-9) : spec;
 	}
 
 	/* Scale-in only to the largest recommendation of the window. */
@@ -561,15 +743,39 @@ decide_oracle(const struct replay *r, long tick)
 	return clamp_count(&r->plan, need);
 }
 
+/* Ready instances at a past tick, the current ones before the first. */
+static long
+ready_seen(const struct replay *r, const struct fleet *fl, long tick)
+{
+	long first = (long)r->c->warmup * r->ticks_per_bucket;
+
+	if (tick < first || r->metric_lag_ticks == 0)
+		return fl->ready;
+	return r->ready_at[tick - first];
+}
+
+/*
+ * The load present as usage records show it: work served hpa_metric_lag_s
+ * ago, at most the ready capacity then, since CPU use saturates as the
+ * HPA's metric does.  NAN when the bucket is unknown.
+ */
+static double
+observed_load(const struct replay *r, const struct fleet *fl, long tick)
+{
+	long then = tick - r->metric_lag_ticks;
+
+	return fmin(demand_at(r, then), (double)ready_seen(r, fl, then) * r->plan.capacity);
+}
+
 /*
  * Between forecasts the plan only grows, to what the load already present
  * needs at full utilization.  The load is the one the HPA observes, so
  * this is pa-plan run from cron on fresh usage.
  */
 static long
-predictive_floor(const struct replay *r, long tick, long current)
+predictive_floor(const struct replay *r, const struct fleet *fl, long tick, long current)
 {
-	double d = demand_at(r, tick - r->metric_lag_ticks);
+	double d = observed_load(r, fl, tick);
 	long n;
 
 	if (isnan(d))
@@ -586,9 +792,10 @@ decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long 
 	case PA_BT_PREDICTIVE:
 		if (bucket_start)
 			return decide_predictive(r, fl, t);
-		return predictive_floor(r, tick, current);
+		return predictive_floor(r, fl, tick, current);
 	case PA_BT_REACTIVE:
-		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks));
+		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks),
+				       ready_seen(r, fl, tick - r->metric_lag_ticks));
 	case PA_BT_STATIC:
 		return r->static_count;
 	case PA_BT_ORACLE:
@@ -644,11 +851,23 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 	if (r->hpa_window == 0)
 		r->hpa_window = 1;
 	r->hpa_recs = calloc(r->hpa_window, sizeof *r->hpa_recs);
-	if (r->hpa_recs == NULL) {
+	r->ready_at = calloc((s->n - c->warmup) * (size_t)r->ticks_per_bucket, sizeof *r->ready_at);
+	if (r->hpa_recs == NULL || r->ready_at == NULL) {
+		free(r->hpa_recs);
+		free(r->ready_at);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
 	return 0;
+}
+
+/* The fleet is taken to have run at its first count for a whole stabilization window. */
+static void
+seed_recommendations(struct replay *r, long count)
+{
+	for (size_t i = 0; i < r->hpa_window; i++)
+		r->hpa_recs[i] = (double)count;
+	r->hpa_filled = r->hpa_window;
 }
 
 int
@@ -678,6 +897,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		if (out->capacity == NULL) {
 			snprintf(err, errsize, "out of memory");
 			free(r.hpa_recs);
+			free(r.ready_at);
 			return -1;
 		}
 	}
@@ -699,6 +919,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 				desired = decide(&r, policy, &fl, tick, t, k == 0, current);
 			if (first) {
 				fl.ready = desired;
+				seed_recommendations(&r, desired);
 			} else if (desired > spec) {
 				if (fleet_order(&fl, tick + r.lead_ticks, desired - spec) != 0) {
 					snprintf(err, errsize, "out of memory");
@@ -710,6 +931,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			}
 			current = fl.ready + fl.pending;
 			fleet_arrive(&fl, tick);
+			r.ready_at[tick - (long)c->warmup * r.ticks_per_bucket] = fl.ready;
 
 			capacity = fl.ready * r.plan.capacity;
 			cap_sum += capacity;
@@ -739,6 +961,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->mean_utilization = capacity_work > 0 ? served / capacity_work : 0;
 done:
 	free(r.hpa_recs);
+	free(r.ready_at);
 	free(fl.arrive_tick);
 	free(fl.arrive_count);
 	if (rc != 0)

@@ -12,14 +12,15 @@
  *
  * Policies:
  *   predictive  at each bucket start, a forecast from the buckets before it
- *               only (pa_fc_forecast on a trailing window), sized by
- *               pa_plan_decide at the risk budget
- *   reactive    the HPA algorithm, every tick, on the demand of
- *               hpa_metric_lag_s ago.  Desired = ceil(demand /
- *               (capacity * target)) unless the utilization ratio is within
- *               the tolerance.  Scale-in goes only to the largest
- *               recommendation of the stabilization window, and scale-up
- *               per tick is limited to max(current + 4, 2 * current).
+ *               only (pa_fc_forecast on a trailing window), times the lift
+ *               of known event windows ahead, sized by pa_plan_decide at
+ *               the risk budget
+ *   reactive    the HPA algorithm, every tick, on the CPU utilization of
+ *               hpa_metric_lag_s ago.  Utilization is served work over the
+ *               ready instances' capacity, so it saturates at 1: the HPA
+ *               cannot see how far demand exceeds capacity.  See
+ *               decide_reactive() in backtest.c for the steps and the
+ *               source of each parameter.
  *   static      one count sized for the peak of the evaluated range
  *   oracle      knows the future: at every tick the largest need from
  *               now until a new instance would be ready
@@ -31,6 +32,7 @@
 
 #include <stddef.h>
 
+#include "fc_events.h"
 #include "plan.h"
 #include "timeutil.h"
 
@@ -59,6 +61,7 @@ struct pa_bt_config {
 	const char *model;		/* pa_fc model name */
 	double level;			/* forecast interval level */
 	int transform;			/* 1: the forecaster fits log1p of the series */
+	const struct pa_fc_events *events;	/* borrowed; NULL: no events */
 };
 
 void pa_bt_config_default(struct pa_bt_config *c);
@@ -81,8 +84,14 @@ struct pa_bt_result {
 
 /*
  * Forecasts for every decision bucket, computed once and shared by every
- * risk setting.  Returns NULL with a message in err when the series is too
- * short for the warm-up or the forecaster failed.
+ * risk setting.  With c->events, each forecast is multiplied inside the
+ * future windows of an event type by that type's lift, estimated (as
+ * pa-forecast does) from the type's windows before the decision only; the
+ * event records themselves are known in advance, as scheduled events are.
+ * Events apply to a series when their tenant and service match the parts
+ * of its name before and after the first '/', or are absent.  Returns NULL
+ * with a message in err when the series is too short for the warm-up or
+ * the forecaster failed.
  */
 struct pa_bt_forecasts;
 
@@ -93,6 +102,9 @@ void pa_bt_forecasts_free(struct pa_bt_forecasts *f);
 
 /* The model names the forecaster used, "hw(p=288)" or "mixed", for the report. */
 const char *pa_bt_forecasts_model(const struct pa_bt_forecasts *f);
+
+/* How many forecasts a lift changed, for the report. */
+size_t pa_bt_forecasts_lifted(const struct pa_bt_forecasts *f);
 
 /*
  * Replay one policy.  setting is the risk for predictive (f required), the

@@ -12,6 +12,7 @@
 #include "backtest.h"
 #include "btio.h"
 #include "diag.h"
+#include "fc_events.h"
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
@@ -25,6 +26,9 @@ usage(void)
 	       "from earlier buckets only, sized like pa-plan), a reactive HorizontalPodAutoscaler\n"
 	       "emulation, a static policy sized for the peak and an oracle, and report each\n"
 	       "policy's overloaded share, unserved work, instance-hours, cost and utilization.\n"
+	       "Event records (scheduled matches, holidays) are read as known in advance: the\n"
+	       "predictive forecast is multiplied inside their windows by the lift that earlier\n"
+	       "windows of the same event_type showed.  Other records pass through unchanged.\n"
 	       "\n"
 	       "Sizing (as in pa-plan):\n"
 	       "      --capacity WORK        work units per second one instance serves (required)\n"
@@ -44,6 +48,7 @@ usage(void)
 	       "      --forecast-every DUR   time between forecasts (default one bucket)\n"
 	       "      --level L              forecast interval level (default 0.95)\n"
 	       "      --transform none|log1p fit the forecaster on log1p(work) (default none)\n"
+	       "      --event-window DUR     length of an event record without \"end\" (default 2h)\n"
 	       "Output:\n"
 	       "      --sweep                reactive over targets 0.5-0.95 and predictive over risks\n"
 	       "                             0.5-0.001, plus equal-cost comparison records\n"
@@ -56,7 +61,7 @@ usage(void)
 enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
-	OPT_TABLE, OPT_SVG, OPT_TRANSFORM
+	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW
 };
 
 static const struct option longopts[] = {
@@ -79,6 +84,7 @@ static const struct option longopts[] = {
 	{ "table", no_argument, NULL, OPT_TABLE },
 	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "transform", required_argument, NULL, OPT_TRANSFORM },
+	{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -97,6 +103,7 @@ struct options {
 	int sweep, table;
 	int capacity_missing;	/* no --capacity: an error once a series needs it */
 	const char *svg;
+	pa_usec_t event_window;	/* length of an event record without "end" */
 };
 
 /* One series' replay, kept until the SVG is written. */
@@ -196,18 +203,42 @@ replay_series(struct series_run *sr, const struct options *o)
 
 struct intake {
 	struct pa_bt_input *in;
+	struct pa_fc_events *events;
+	pa_usec_t event_window;
 	int pass;		/* pass other kinds through (NDJSON output only) */
+	int out_of_memory;	/* stop taking events */
 };
+
+/* Take an event record for the forecasts; a bad one is rejected with its line. */
+static void
+take_event(struct intake *ctx, const json_t *rec, const char *name, const struct pa_line *line)
+{
+	const char *reason_class;
+	char err[300];
+
+	if (ctx->out_of_memory)
+		return;
+	if (pa_fc_events_add(ctx->events, rec, ctx->event_window, err, sizeof err,
+			     &reason_class) != 0) {
+		if (strcmp(reason_class, "out of memory") == 0)
+			ctx->out_of_memory = 1;
+		pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
+	}
+}
 
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
 {
 	struct intake *ctx = arg;
 	json_t *rec = pa_line_to_object(name, line, status);
+	const char *kind;
 
 	if (rec == NULL)
 		return;
-	if (!pa_bt_input_record(ctx->in, rec, name, line) && ctx->pass)
+	kind = pa_rec_kind(rec);
+	if (kind != NULL && strcmp(kind, "event") == 0)
+		take_event(ctx, rec, name, line);
+	else if (!pa_bt_input_record(ctx->in, rec, name, line) && ctx->pass)
 		pa_out_json(rec);
 	json_decref(rec);
 }
@@ -259,6 +290,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	o->risk = 0.025;
 	o->hpa_target = 0.7;
 	o->season_s = o->history_s = o->warmup_s = o->every_s = -1;
+	o->event_window = 2 * 3600 * PA_USEC_PER_SEC;
 	pa_planconf_init(&conf);
 
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
@@ -321,6 +353,10 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 				pa_usage_error("invalid value for --transform: %s (use none or log1p)",
 					       pa_quote(optarg, strlen(optarg)));
 			break;
+		case OPT_EVENT_WINDOW:
+			o->event_window = pa_opt_duration("--event-window", optarg, 1,
+							  366LL * 86400 * PA_USEC_PER_SEC);
+			break;
 		case OPT_SWEEP:
 			o->sweep = 1;
 			break;
@@ -362,7 +398,8 @@ main(int argc, char **argv)
 	struct pa_common_opts common;
 	struct options o;
 	struct pa_bt_input *in;
-	struct intake intake;
+	struct pa_fc_events events = { 0 };
+	struct intake intake = { 0 };
 	struct series_run *runs;
 	size_t n;
 	int rc, out, header_done = 0;
@@ -374,9 +411,12 @@ main(int argc, char **argv)
 
 	in = pa_bt_input_new();
 	intake.in = in;
+	intake.events = &events;
+	intake.event_window = o.event_window;
 	intake.pass = !o.table;
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &intake);
 	n = pa_bt_input_count(in);
+	o.config.events = &events;
 	if (n > 0 && o.capacity_missing) {
 		pa_warn("missing --capacity (work units per second one instance serves), nothing replayed");
 		n = 0;
@@ -419,6 +459,7 @@ main(int argc, char **argv)
 	}
 	free(runs);
 	pa_bt_input_free(in);
+	pa_fc_events_free(&events);
 	{
 		int diag = pa_diag_finish(common.max_bad);
 

@@ -1,0 +1,246 @@
+/*
+ * test_backtest.c - the HPA emulation's saturated utilization and event
+ * lifts in the predictive forecasts, on crafted series whose results
+ * follow from the documented algorithm.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backtest.h"
+#include "fc_events.h"
+#include "unit.h"
+
+#define STEP_S 15		/* one bucket per HPA period: one tick per bucket */
+
+/* A series of n buckets: first, then rest in every later bucket. */
+static void
+make_series(struct pa_bt_series *s, size_t n, double first, double rest)
+{
+	s->name = strdup("shop/api");
+	s->start = 0;
+	s->step_s = STEP_S;
+	s->n = n;
+	s->work = malloc(n * sizeof *s->work);
+	s->work[0] = first;
+	for (size_t t = 1; t < n; t++)
+		s->work[t] = rest;
+}
+
+/* Reactive settings: capacity 1, no metric lag, the given lead time. */
+static void
+reactive_config(struct pa_bt_config *c, double lead_s)
+{
+	pa_bt_config_default(c);
+	c->plan.capacity = 1;
+	c->plan.lead_time_s = lead_s;
+	c->hpa_metric_lag_s = 0;
+	c->warmup = 0;
+}
+
+/* Replay the reactive policy and return its ready instances per bucket (owned). */
+static double *
+replay_reactive(const struct pa_bt_series *s, const struct pa_bt_config *c, double target)
+{
+	struct pa_bt_result r;
+	char err[200];
+	double *capacity;
+
+	if (pa_bt_run(s, c, NULL, PA_BT_REACTIVE, target, 1, &r, err, sizeof err) != 0) {
+		printf("# %s\n", err);
+		return NULL;
+	}
+	capacity = r.capacity;
+	r.capacity = NULL;
+	pa_bt_result_free(&r);
+	return capacity;
+}
+
+/*
+ * Demand jumps from 1 to 100 with 2 ready instances at target 0.5.  The
+ * HPA sees utilization 1 (saturated), so it asks for ceil(1 * 2 / 0.5) = 4,
+ * not for the 200 that true demand needs (which the rate limit would cut
+ * to max(2 + 4, 2 * 2) = 6).  The count doubles each period until it
+ * covers demand, then settles at ceil(100 / 0.5) = 200.
+ */
+static void
+test_saturated_doubling(void)
+{
+	static const double want[] = { 2, 4, 8, 16, 32, 64, 128, 200, 200, 200 };
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	double *got;
+
+	make_series(&s, 10, 1, 100);
+	reactive_config(&c, 0);
+	got = replay_reactive(&s, &c, 0.5);
+	CHECK("saturated hpa replays", got != NULL);
+	for (size_t t = 0; got && t < 10; t++) {
+		char name[64];
+
+		snprintf(name, sizeof name, "saturated hpa count at tick %zu", t);
+		CHECK_NEAR(name, got[t], want[t], 1e-9);
+	}
+	free(got);
+	pa_bt_series_free(&s);
+}
+
+/*
+ * With a lead time of two periods, pods not yet ready count at 0%: after
+ * ordering 2 more, the recomputed ratio is 1 * 2 / (4 * 0.5) = 1, within
+ * the tolerance, so the HPA waits for them before it doubles again.
+ */
+static void
+test_pending_pods_count_zero(void)
+{
+	static const double want[] = { 2, 2, 2, 4, 4, 4, 8, 8, 8, 16 };
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	double *got;
+
+	make_series(&s, 10, 1, 100);
+	reactive_config(&c, 2 * STEP_S);
+	got = replay_reactive(&s, &c, 0.5);
+	CHECK("pending hpa replays", got != NULL);
+	for (size_t t = 0; got && t < 10; t++) {
+		char name[64];
+
+		snprintf(name, sizeof name, "pending hpa count at tick %zu", t);
+		CHECK_NEAR(name, got[t], want[t], 1e-9);
+	}
+	free(got);
+	pa_bt_series_free(&s);
+}
+
+/*
+ * Above a target of 1 / 1.1 a saturated fleet never scales: utilization
+ * 1 over target 0.95 is a ratio of 1.053, inside the 0.1 tolerance.
+ */
+static void
+test_saturated_high_target_stuck(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_bt_result r;
+	char err[200];
+	double *got;
+
+	make_series(&s, 20, 1.9, 100);
+	reactive_config(&c, 0);
+	got = replay_reactive(&s, &c, 0.95);
+	CHECK("stuck hpa replays", got != NULL);
+	CHECK_NEAR("stuck hpa starts at 2", got ? got[0] : -1, 2, 1e-9);
+	CHECK_NEAR("stuck hpa still 2 at the end", got ? got[19] : -1, 2, 1e-9);
+	free(got);
+
+	CHECK("stuck hpa run", pa_bt_run(&s, &c, NULL, PA_BT_REACTIVE, 0.95, 0, &r, err,
+					 sizeof err) == 0);
+	CHECK_NEAR("stuck hpa overloaded after the first tick", r.overloaded_share, 19.0 / 20, 1e-9);
+	pa_bt_result_free(&r);
+	pa_bt_series_free(&s);
+}
+
+/* A scale-down waits for the stabilization window: 300 s is 20 periods. */
+static void
+test_scale_down_stabilized(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	double *got;
+
+	make_series(&s, 40, 100, 10);
+	reactive_config(&c, 0);
+	got = replay_reactive(&s, &c, 0.5);
+	CHECK("scale-down hpa replays", got != NULL);
+	CHECK_NEAR("scale-down holds inside the window", got ? got[19] : -1, 200, 1e-9);
+	CHECK_NEAR("scale-down after the window", got ? got[21] : -1, 20, 1e-9);
+	free(got);
+	pa_bt_series_free(&s);
+}
+
+/* Add an event record of type with a window [start_s, end_s). */
+static void
+add_event(struct pa_fc_events *e, const char *type, long start_s, long end_s)
+{
+	json_t *rec = json_pack("{s:s, s:I, s:I, s:s, s:s, s:i}", "kind", "event",
+				"ts", (json_int_t)start_s, "end", (json_int_t)end_s,
+				"name", "match", "event_type", type, "magnitude", 1);
+	const char *reason;
+	char err[200];
+
+	if (pa_fc_events_add(e, rec, 3600 * PA_USEC_PER_SEC, err, sizeof err, &reason) != 0)
+		printf("# %s\n", err);
+	json_decref(rec);
+}
+
+/*
+ * Hourly buckets over six days, 100 per second, tripled from 12:00 to
+ * 14:00 on days 1, 2, 4 and 5 when an event runs.  Days 0 and 3 give the
+ * baseline.  After the warm-up the two past windows give a lift of 3,
+ * and the forecasts made before the windows of days 4 and 5 get it, but
+ * only for the series the events name.
+ */
+static void
+test_events_lift_forecasts(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_fc_events events = { 0 };
+	struct pa_bt_forecasts *f;
+	char err[200];
+
+	s.name = strdup("shop/api");
+	s.start = 0;
+	s.step_s = 3600;
+	s.n = 6 * 24;
+	s.work = malloc(s.n * sizeof *s.work);
+	for (size_t t = 0; t < s.n; t++) {
+		size_t day = t / 24, hour = t % 24;
+		int event_day = day != 0 && day != 3;
+
+		s.work[t] = event_day && (hour == 12 || hour == 13) ? 300 : 100;
+	}
+	for (long d = 0; d < 6; d++)
+		if (d != 0 && d != 3)
+			add_event(&events, "match", d * 86400 + 12 * 3600, d * 86400 + 14 * 3600);
+
+	pa_bt_config_default(&c);
+	c.plan.capacity = 10;
+	c.period = 24;
+	c.history = 3 * 24;
+	c.warmup = 3 * 24;
+	c.model = "naive";
+	c.events = &events;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("events forecasts made", f != NULL);
+	if (f != NULL)
+		CHECK("events lift some forecasts", pa_bt_forecasts_lifted(f) > 0);
+	pa_bt_forecasts_free(f);
+
+	free(s.name);
+	s.name = strdup("other/api");
+	for (size_t i = 0; i < events.count; i++) {
+		free(events.v[i].tenant);
+		events.v[i].tenant = strdup("shop");
+	}
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("events of another tenant forecasts made", f != NULL);
+	if (f != NULL)
+		CHECK("events of another tenant lift nothing", pa_bt_forecasts_lifted(f) == 0);
+	pa_bt_forecasts_free(f);
+
+	pa_fc_events_free(&events);
+	pa_bt_series_free(&s);
+}
+
+int
+main(void)
+{
+	test_saturated_doubling();
+	test_pending_pods_count_zero();
+	test_saturated_high_target_stuck();
+	test_scale_down_stabilized();
+	test_events_lift_forecasts();
+	return unit_status();
+}
