@@ -660,10 +660,14 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 }
 
 /*
- * The HorizontalPodAutoscaler's algorithm as the Kubernetes documentation
- * describes it (kubernetes.io/docs/tasks/run-application/
- * horizontal-pod-autoscale, "Algorithm details" and "Configurable scaling
- * behavior"; the defaults are the controller's flags):
+ * The HorizontalPodAutoscaler's algorithm with its defaults.  Sources: the
+ * autoscaling/v2 HPAScalingRules API reference (default scale-up policies:
+ * double the pods or add 4 per 15 s window, the larger wins), the
+ * Kubernetes v1.33 blog post on configurable tolerance (desiredReplicas =
+ * ceil(currentReplicas * current / target), 10% default tolerance), and
+ * the AKS autoscaling guide (5-minute default scale-down stabilization).
+ * NOTE: the treatment of pods that are not ready (step 3) follows the
+ * controller's documented behaviour but was not checked against its code.
  *
  *  1. The metric is mean CPU utilization of the ready pods, read
  *     hpa_metric_lag_s ago (the metrics pipeline's delay; an estimate,
