@@ -66,9 +66,10 @@ size_t pa_fc_series_align_end(struct pa_fc_series_set *set);
  * Lay series s on its grid.  *volume and *complexity (mean per request,
  * NAN where unknown or no requests) receive new arrays of *n values that
  * the caller frees; *first is the start of the first bucket.  A bucket
- * absent from the input counts in *missing, and in *trailing too when it
- * lies after the series' own last bucket (see pa_fc_series_align_end); it
- * reads as 0 requests, or as unknown when gaps_unknown is set.  Returns 0, or -1 when the grid would
+ * absent from the input counts in *missing.  When it lies after the
+ * series' own last bucket (see pa_fc_series_align_end) it also counts in
+ * *trailing.  It reads as 0 requests, or as unknown when gaps_unknown is
+ * set.  Returns 0, or -1 when the grid would
  * pass PA_FC_MAX_BUCKETS or memory runs out.
  */
 int pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,

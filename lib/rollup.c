@@ -717,7 +717,7 @@ series_write_next(struct pa_rollup *r, struct series *s)
 	struct pa_bucket zero;
 	const struct pa_bucket *b;
 
-	/* Skip a gap too long to fill, and say where it was. */
+	/* Skip a gap too long to fill, and report where it was. */
 	if (s->head < s->nbuckets && s->buckets[s->head].start > s->next &&
 	    (s->buckets[s->head].start - s->next) / r->step > r->max_fill) {
 		char from[40], to[40];

@@ -142,7 +142,7 @@ struct pa_rollup;
 struct pa_rollup *pa_rollup_new(pa_usec_t step, pa_usec_t lateness,
 				pa_bucket_writer writer, void *ctx);
 
-/* Longest run of empty buckets written as zeros by default; see pa_rollup_set_max_fill. */
+/* Default maximum run of empty buckets written as zeros; see pa_rollup_set_max_fill. */
 #define PA_ROLLUP_MAX_FILL 100000
 
 /*
