@@ -185,7 +185,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			if (!pa_fc_model_known(optarg))
-				pa_usage_error("unknown model for --model: \"%s\"", optarg);
+				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
+					       "naive, drift, mean, ses, hw, hw-damped, croston or arima)",
+					       optarg);
 			ro.model = optarg;
 			break;
 		case OPT_NO_ALIGN_END:
