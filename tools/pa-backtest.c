@@ -422,6 +422,8 @@ main(int argc, char **argv)
 		n = 0;
 		rc = PA_EXIT_USAGE;
 	}
+	size_t replayed = 0, skipped = 0;
+
 	runs = calloc(n ? n : 1, sizeof *runs);
 	if (runs == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -446,9 +448,21 @@ main(int argc, char **argv)
 					pa_bt_write_comparisons(&runs[i].report);
 			}
 		}
-		if (one > rc && rc != PA_EXIT_IO)
+		if (one == PA_EXIT_OK)
+			replayed++;
+		else if (one == PA_EXIT_DATA)
+			skipped++;
+		else if (one > rc && rc != PA_EXIT_IO)
 			rc = one;
 	}
+
+	/*
+	 * A series too short for the warm-up is reported and skipped, as
+	 * pa-forecast skips one it cannot forecast; the run fails only when
+	 * no series could be replayed.
+	 */
+	if (skipped > 0 && replayed == 0 && rc == PA_EXIT_OK)
+		rc = PA_EXIT_DATA;
 	if (o.svg != NULL && write_svg(o.svg, runs, n) != PA_EXIT_OK)
 		rc = PA_EXIT_IO;
 
