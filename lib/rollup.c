@@ -508,6 +508,7 @@ struct series {
 
 struct pa_rollup {
 	pa_usec_t step, lateness;
+	int coarsen;		/* the step was given: bucket records of a step dividing it merge up */
 	long max_fill;		/* longest run of zero buckets written in a gap */
 	pa_bucket_writer writer;
 	void *ctx;
@@ -528,6 +529,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 
 	memset(r, 0, sizeof *r);
 	r->step = step;
+	r->coarsen = step != 0;
 	r->lateness = lateness;
 	r->writer = writer;
 	r->ctx = ctx;
@@ -881,7 +883,12 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	step = llround(step_s * PA_USEC_PER_SEC);
 	if (r->step == 0)
 		r->step = step;
-	if (step != r->step) {
+	if (r->coarsen && (step > r->step || r->step % step != 0)) {
+		snprintf(err, errsize, "step_s %g does not divide the rollup step of %g s",
+			 step_s, (double)r->step / PA_USEC_PER_SEC);
+		return -1;
+	}
+	if (!r->coarsen && step != r->step) {
 		snprintf(err, errsize, "step_s %g differs from the first bucket's %g",
 			 step_s, (double)r->step / PA_USEC_PER_SEC);
 		return -1;
@@ -891,6 +898,8 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 		snprintf(err, errsize, "field \"ts\" is not the start of a %g s bucket", step_s);
 		return -1;
 	}
+	/* Finer buckets add into the coarser one that contains them, exactly. */
+	start = pa_bucket_start(ts, r->step);
 	for (size_t i = 0; i < 6; i++)
 		if (record_count(rec, counts[i], &v[i], err, errsize) != 0)
 			return -1;

@@ -85,7 +85,9 @@ usage(FILE *fp)
 		"                           empty (default 100000)\n"
 		"      --follow             write each bucket as soon as it closes and flush\n"
 		"                           it (for tail -f; --lateness defaults to 0)\n"
-		"      --merge              combine bucket records from partial rollups\n"
+		"      --merge              combine bucket records from partial rollups;\n"
+		"                           with --rollup STEP, also coarsen finer buckets\n"
+		"                           into buckets of STEP\n"
 		"      --shard K/N          keep only the series whose tenant_service_name\n"
 		"                           hashes to shard K of N\n"
 		"      --calibrate N        scale each service by the median of its first N\n"
@@ -552,8 +554,6 @@ main(int argc, char **argv)
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
-	if (run.merge && run.step != 0)
-		pa_usage_error("--merge takes the step from its bucket records; drop --rollup");
 	if (run.lateness >= 0 && run.step == 0 && !run.merge)
 		pa_usage_error("--lateness needs --rollup or --merge");
 
@@ -588,7 +588,7 @@ main(int argc, char **argv)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
 
 	/* Extra features and the fit need fields the fast reader does not keep. */
-	run.fast = run.step != 0 && run.extra.n == 0;
+	run.fast = run.step != 0 && !run.merge && run.extra.n == 0;
 	pa_weights_heuristic(&heuristic);
 	run.scorer = pa_scorer_new(&heuristic, run.calibrate_n, run.hold_max,
 				   run.model ? pa_model_lookup : NULL, run.model, emit, &run);
