@@ -164,7 +164,7 @@ int pa_rollup_add(struct pa_rollup *r, const struct pa_rollup_request *req);
  * with a reason in err (a missing or invalid field, another step, a bucket
  * already written).  When the rollup was made with a step, records of any
  * step that divides it are added into the bucket containing them, so
- * per-minute buckets merge exactly into hourly ones; otherwise every
+ * per-minute buckets merge exactly into hourly ones.  Otherwise every
  * record must have the step of the first.
  */
 int pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t errsize);

@@ -458,7 +458,7 @@ main(int argc, char **argv)
 
 	/*
 	 * A series too short for the warm-up is reported and skipped, as
-	 * pa-forecast skips one it cannot forecast; the run fails only when
+	 * pa-forecast skips one it cannot forecast.  The run fails only when
 	 * no series could be replayed.
 	 */
 	if (skipped > 0 && replayed == 0 && rc == PA_EXIT_OK)

@@ -53,13 +53,19 @@ main(void)
 	CHECK("reject empty", parse("") == -999);
 	CHECK("reject epoch overflow", parse("-9223372036854775808") == -999);
 	CHECK("reject huge epoch", parse("99999999999999999999") == -999);
-	CHECK("reject huge fraction", parse("1e300") == -999 && parse("9999999999999999999.5") == -999);
+	CHECK("reject exponent", parse("1e300") == -999);
+	CHECK("reject huge fraction", parse("9999999999999999999.5") == -999);
 
-	CHECK("duration 30s", pa_duration_parse("30s", &d) == 0 && d == 30 * PA_USEC_PER_SEC);
-	CHECK("duration 5m", pa_duration_parse("5m", &d) == 0 && d == 300 * PA_USEC_PER_SEC);
-	CHECK("duration 1h", pa_duration_parse("1h", &d) == 0 && d == 3600 * PA_USEC_PER_SEC);
-	CHECK("duration 1d", pa_duration_parse("1d", &d) == 0 && d == 86400 * PA_USEC_PER_SEC);
-	CHECK("duration 1.5h", pa_duration_parse("1.5h", &d) == 0 && d == 5400 * PA_USEC_PER_SEC);
+	CHECK("duration 30s parses", pa_duration_parse("30s", &d) == 0);
+	CHECK("duration 30s value", d == 30 * PA_USEC_PER_SEC);
+	CHECK("duration 5m parses", pa_duration_parse("5m", &d) == 0);
+	CHECK("duration 5m value", d == 300 * PA_USEC_PER_SEC);
+	CHECK("duration 1h parses", pa_duration_parse("1h", &d) == 0);
+	CHECK("duration 1h value", d == 3600 * PA_USEC_PER_SEC);
+	CHECK("duration 1d parses", pa_duration_parse("1d", &d) == 0);
+	CHECK("duration 1d value", d == 86400 * PA_USEC_PER_SEC);
+	CHECK("duration 1.5h parses", pa_duration_parse("1.5h", &d) == 0);
+	CHECK("duration 1.5h value", d == 5400 * PA_USEC_PER_SEC);
 	CHECK("duration bad unit", pa_duration_parse("5x", &d) != 0);
 	CHECK("duration negative", pa_duration_parse("-5m", &d) != 0);
 
