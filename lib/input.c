@@ -292,6 +292,18 @@ finish_line(struct pa_reader *r, struct pa_line *line, char *text, size_t len)
 	line->lineno = r->lineno;
 }
 
+/* Hand over the first max_line bytes of an over-long line for its reject message. */
+static enum pa_line_status
+too_long_line(struct pa_reader *r, struct pa_line *line, char *base)
+{
+	base[r->max_line] = '\0';
+	line->text = base;
+	line->len = r->max_line;
+	line->lineno = r->lineno;
+	r->first = 0;
+	return PA_LINE_TOO_LONG;
+}
+
 enum pa_line_status
 pa_reader_next(struct pa_reader *r, struct pa_line *line)
 {
@@ -322,14 +334,8 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 				continue;
 			}
 			r->lineno++;
-			if (len > r->max_line) {
-				base[r->max_line] = '\0';
-				line->text = base;
-				line->len = r->max_line;
-				line->lineno = r->lineno;
-				r->first = 0;
-				return PA_LINE_TOO_LONG;
-			}
+			if (len > r->max_line)
+				return too_long_line(r, line, base);
 			finish_line(r, line, base, len);
 			return PA_LINE_OK;
 		}
@@ -339,12 +345,7 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 			r->lineno++;
 			r->discarding = 1;
 			r->start += r->max_line;
-			base[r->max_line] = '\0';
-			line->text = base;
-			line->len = r->max_line;
-			line->lineno = r->lineno;
-			r->first = 0;
-			return PA_LINE_TOO_LONG;
+			return too_long_line(r, line, base);
 		}
 		if (r->discarding) {
 			r->start = r->end;

@@ -169,6 +169,24 @@ pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out)
 	return -1;
 }
 
+const char *
+pa_quote_json(const json_t *v)
+{
+	char *text;
+	const char *q;
+
+	if (v == NULL)
+		return "(missing)";
+	if (json_is_string(v))
+		return pa_quote(json_string_value(v), json_string_length(v));
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (text == NULL)
+		return "(unprintable)";
+	q = pa_quote(text, strlen(text));
+	free(text);
+	return q;
+}
+
 void
 pa_rec_set_time(json_t *rec, const char *key, pa_usec_t t)
 {

@@ -69,6 +69,13 @@ int pa_rec_num(const json_t *rec, const char *key, double *out);
 /* A timestamp field (string in any accepted form, or epoch number).  Same returns as pa_rec_num. */
 int pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out);
 
+/*
+ * Quote a JSON value for a message: a string's text, anything else as
+ * compact JSON, "(missing)" for NULL.  The result is pa_quote's buffer,
+ * so use it before the fourth next call.
+ */
+const char *pa_quote_json(const json_t *v);
+
 /* Set key to an RFC 3339 UTC string. */
 void pa_rec_set_time(json_t *rec, const char *key, pa_usec_t t);
 

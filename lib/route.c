@@ -72,24 +72,6 @@ pa_route_name_check(const char *s, int is_addr, char *why, size_t whysize)
 	return 0;
 }
 
-static const char *
-value_text(const json_t *v)
-{
-	char *text;
-	const char *q;
-
-	if (v == NULL)
-		return "(missing)";
-	if (json_is_string(v))
-		return pa_quote(json_string_value(v), json_string_length(v));
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (text == NULL)
-		return "(unprintable)";
-	q = pa_quote(text, strlen(text));
-	free(text);
-	return q;
-}
-
 int
 pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t whysize,
 		     const char **cls)
@@ -163,7 +145,7 @@ pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t 
 			if (used < whysize)
 				snprintf(why + used, whysize - used, "%s server %s weight %s is %s",
 					 bad ? ";" : "", pa_quote(label, strlen(label)),
-					 value_text(w), json_is_number(w) ? "negative" : "not a number");
+					 pa_quote_json(w), json_is_number(w) ? "negative" : "not a number");
 			bad++;
 			continue;
 		}
@@ -656,7 +638,7 @@ series_get(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 
 	if (tsn == NULL || slash == NULL || slash == tsn || slash[1] == '\0') {
 		snprintf(why, whysize, "field \"tenant_service_name\" is not TENANT/SERVICE: %s",
-			 value_text(json_object_get(rec, "tenant_service_name")));
+			 pa_quote_json(json_object_get(rec, "tenant_service_name")));
 		*cls = "invalid tenant_service_name";
 		return NULL;
 	}
@@ -709,24 +691,24 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	}
 	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || cpu < 0 || cpu > 100) {
 		snprintf(why, whysize, "field \"cpu_usage\" is not a fraction of the limit: %s",
-			 value_text(json_object_get(rec, "cpu_usage")));
+			 pa_quote_json(json_object_get(rec, "cpu_usage")));
 		*cls = "invalid cpu_usage";
 		return -1;
 	}
 	if (ready != NULL && !json_is_boolean(ready)) {
-		snprintf(why, whysize, "field \"ready\" is not true or false: %s", value_text(ready));
+		snprintf(why, whysize, "field \"ready\" is not true or false: %s", pa_quote_json(ready));
 		*cls = "invalid ready";
 		return -1;
 	}
 	if (pa_rec_time(rec, "ts", &ts) < 0) {
 		snprintf(why, whysize, "field \"ts\" is not a timestamp: %s",
-			 value_text(json_object_get(rec, "ts")));
+			 pa_quote_json(json_object_get(rec, "ts")));
 		*cls = "invalid ts";
 		return -1;
 	}
 	if (pa_rec_time(rec, "started_at", &started) < 0) {
 		snprintf(why, whysize, "field \"started_at\" is not a timestamp: %s",
-			 value_text(json_object_get(rec, "started_at")));
+			 pa_quote_json(json_object_get(rec, "started_at")));
 		*cls = "invalid started_at";
 		return -1;
 	}
@@ -801,7 +783,7 @@ fleet_plan(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 
 	if (got < 0 || (got == 1 && u < 0)) {
 		snprintf(why, whysize, "field \"expected_utilization\" is not a fraction: %s",
-			 value_text(json_object_get(rec, "expected_utilization")));
+			 pa_quote_json(json_object_get(rec, "expected_utilization")));
 		*cls = "invalid plan";
 		return -1;
 	}

@@ -203,20 +203,6 @@ classify_path(struct pa_features *f, const char *template, size_t n)
 
 /* Feature extraction */
 
-const char *
-pa_quote_json(const json_t *v)
-{
-	char *text;
-	const char *q;
-
-	if (json_is_string(v))
-		return pa_quote(json_string_value(v), json_string_length(v));
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	q = pa_quote(text ? text : "?", text ? strlen(text) : 1);
-	free(text);
-	return q;
-}
-
 /* A size field: absent is unknown, otherwise a non-negative number. */
 static int
 size_field(const json_t *rec, const char *key, double *out, int *known, char *err,

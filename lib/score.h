@@ -83,8 +83,6 @@ void pa_features_basic(struct pa_features *f, const char *method, size_t mlen,
 		       const char *path, size_t plen, int bytes_in_known, double bytes_in,
 		       double bytes_out);
 
-/* A JSON value quoted for a message: a string's text, anything else as JSON. */
-const char *pa_quote_json(const json_t *v);
 
 /* Coefficients of one linear score over the features. */
 struct pa_weights {

@@ -123,22 +123,31 @@ campaign_lift(int tenant, int day, int hour)
 	return lift;
 }
 
+/* Split epoch seconds into a civil date and seconds of the day (Hinnant's algorithm). */
 static void
-print_time(FILE *f, long long t, int offset_min)
+civil(long long t, long long *y, unsigned *m, unsigned *d, long long *sod)
 {
-	long long local = t + offset_min * 60;
-	long long days = local / 86400, sod = local % 86400;
-	/* civil date from days since 1970-01-01 */
+	long long days = t / 86400;
 	long long z = days + 719468, era = z / 146097;
 	unsigned doe = (unsigned)(z - era * 146097);
 	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	unsigned mp = (5 * doy + 2) / 153;
-	unsigned d = doy - (153 * mp + 2) / 5 + 1;
-	unsigned m = mp < 10 ? mp + 3 : mp - 9;
-	long long y = yoe + era * 400 + (m <= 2);
+
+	*sod = t % 86400;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static void
+print_time(FILE *f, long long t, int offset_min)
+{
+	long long y, sod;
+	unsigned m, d;
 	int off = offset_min < 0 ? -offset_min : offset_min;
 
+	civil(t + offset_min * 60, &y, &m, &d, &sod);
 	fprintf(f, "[%02u/%s/%04lld:%02lld:%02lld:%02lld %c%02d%02d]", d, months[m - 1], y,
 		sod / 3600, sod / 60 % 60, sod % 60, offset_min < 0 ? '-' : '+', off / 60,
 		off % 60);
@@ -147,16 +156,10 @@ print_time(FILE *f, long long t, int offset_min)
 static void
 print_iso(FILE *f, long long t)
 {
-	long long days = t / 86400, sod = t % 86400;
-	long long z = days + 719468, era = z / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	unsigned d = doy - (153 * mp + 2) / 5 + 1;
-	unsigned m = mp < 10 ? mp + 3 : mp - 9;
-	long long y = yoe + era * 400 + (m <= 2);
+	long long y, sod;
+	unsigned m, d;
 
+	civil(t, &y, &m, &d, &sod);
 	fprintf(f, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", y, m, d, sod / 3600,
 		sod / 60 % 60, sod % 60);
 }
