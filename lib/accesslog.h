@@ -18,7 +18,7 @@
 
 #include "timeutil.h"
 
-/* What one template field carries. */
+/* Contents of one template field. */
 enum pa_al_field {
 	PA_AL_SKIP,		/* logged but not used */
 	PA_AL_CLIENT,		/* %h, $remote_addr */

@@ -332,7 +332,7 @@ error_quantile(const double *q, double p)
 		}
 	}
 
-	/* Beyond the last level a season of errors says nothing finer. */
+	/* Beyond the last level a season of errors adds no finer detail. */
 	return q[NLEVELS - 1];
 }
 

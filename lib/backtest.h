@@ -22,7 +22,7 @@
  *               decide_reactive() in backtest.c for the steps and the
  *               source of each parameter.
  *   static      one count sized for the peak of the evaluated range
- *   oracle      knows the future: at every tick the largest need from
+ *   oracle      uses the future: at every tick the largest need from
  *               now until a new instance would be ready
  *
  * Every policy is scored on the same buckets: those after the warm-up.

@@ -80,7 +80,7 @@ struct pa_ingest {
 
 	/*
 	 * Stop handshake with a signal handler, both optional and owned by the
-	 * caller.  *stop asks the readers to finish after the current line.
+	 * caller.  *stop tells the readers to finish after the current line.
 	 * *drained is 1 while a reader waits for input with every record
 	 * written, so the handler may end the process at once.
 	 */

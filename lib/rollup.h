@@ -73,7 +73,7 @@ struct pa_bucket {
 	struct pa_sketch sketch;
 };
 
-/* One request as the rollup sees it. */
+/* One request, with the fields the rollup uses. */
 struct pa_rollup_request {
 	pa_usec_t ts;
 	const char *tenant_service_name;

@@ -60,7 +60,7 @@ struct pa_rule {
 /* Looks up a named input field for field: rules; returns NULL when absent. */
 typedef const char *(*pa_field_fn)(void *ctx, const char *name, size_t *len);
 
-/* What the rules look at for one request. */
+/* Inputs the rules read for one request. */
 struct pa_rule_input {
 	struct pa_span host, referer, path, client, user_agent;
 	pa_field_fn field;	/* may be NULL for access logs */

@@ -44,7 +44,7 @@ check "every command is kubectl scale" sh -c "grep -v '^#' '$out/apply.sh' | gre
 	grep -vE \"^'kubectl' 'scale' '(deployment|statefulset|replicaset)/[a-z0-9]([-a-z0-9.]*[a-z0-9])?' '--replicas=[0-9]+'( '-n' '[a-z0-9-]+')?\$\" | grep -q . && exit 1 || exit 0"
 
 # The real kubectl runs the script against the API stand-in on loopback.
-# The stand-in has none of these deployments and answers NotFound, but a
+# The stand-in has none of these deployments and returns NotFound, but a
 # request for every object shows that kubectl accepted each command line.
 if command -v kubectl >/dev/null 2>&1; then
 	HOME=$T_TMP

@@ -6,8 +6,8 @@ event='{"kind":"event","ts":"2026-01-05T12:00:00Z","name":"launch","event_type":
 fifo=$T_TMP/fifo
 mkfifo "$fifo"
 
-# The writer keeps the pipe open for 3 seconds after the first line; the
-# reader is stopped after 1, so only a record passed on early is seen.
+# The writer keeps the pipe open for 3 seconds after the first line.
+# The reader is stopped after 1 second, so only a record passed on early is seen.
 (printf '%s\n' "$event"; sleep 3) >"$fifo" &
 writer=$!
 timeout 1 pa-score <"$fifo" >"$T_TMP/out" 2>/dev/null
