@@ -87,6 +87,7 @@ double pa_fcm_arima_seasonal_strength(const double *x, size_t n, size_t period);
 struct pa_fcm_params {
 	int valid;
 	double alpha, beta, gamma, phi;
+	int ets_form;		/* the ETS form of pa_fcm_etsx, PA_FCM_ETS_FORM() */
 	struct pa_fcm_arima_fit arima;
 };
 
@@ -101,6 +102,56 @@ struct pa_fcm_ets_spec {
 
 int pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
 	       size_t horizon, struct pa_fcm_out *out, char *why);
+
+/*
+ * Exponential smoothing in the state-space form of Hyndman, Koehler, Ord
+ * and Snyder (2008): error additive or multiplicative, trend none, additive
+ * or damped, season none, additive or multiplicative.  A form is
+ * PA_FCM_ETS_FORM(error, trend, season) with error 0 (A) or 1 (M), trend
+ * 0 (N), 1 (A) or 2 (Ad), season 0 (N), 1 (A) or 2 (M).
+ */
+#define PA_FCM_ETS_FORM(error, trend, season) ((error) * 9 + (trend) * 3 + (season))
+#define PA_FCM_ETS_ERROR(form) ((form) / 9)
+#define PA_FCM_ETS_TREND(form) ((form) / 3 % 3)
+#define PA_FCM_ETS_SEASON(form) ((form) % 3)
+#define PA_FCM_ETS_AUTO (-1)	/* choose the form by AICc */
+
+/*
+ * Forecast with ETS of the given form, or of the admissible form with the
+ * lowest AICc when form is PA_FCM_ETS_AUTO.  The parameters are fitted by
+ * maximum likelihood.  reuse works as for pa_fcm_ets, and its ets_form
+ * gives the form when form is AUTO and reuse is valid.  A multiplicative
+ * form needs every known value above zero: a fixed one fails on other
+ * data, and AUTO then tries the additive forms only and writes a note into
+ * why while still returning 0.  A form with a season at period needs 2 *
+ * period values.
+ */
+int pa_fcm_etsx(const double *y, size_t n, size_t period, int form, size_t horizon,
+		struct pa_fcm_params *reuse, struct pa_fcm_out *out, char *why);
+
+/* Parse a form code such as "MAdM" or "ANN"; returns -1 for an unknown or
+ * inadmissible one (additive error with a multiplicative season). */
+int pa_fcm_etsx_parse(const char *code);
+
+/* Name a form as "ets(M,Ad,M)[24]", or "ets(A,N,N)" without a season. */
+void pa_fcm_etsx_format(int form, size_t period, char *buf, size_t size);
+
+/* The --model name of a form, "ets:MAdM": a static string. */
+const char *pa_fcm_etsx_model_name(int form);
+
+/*
+ * Guerrero's choice of the Box-Cox lambda in [lo, hi] for y[0..n) + shift:
+ * the lambda that makes the standard deviation of subseries of length
+ * period (2 when period < 2) most nearly proportional to their mean to the
+ * power 1 - lambda.  Returns NAN when fewer than two subseries have a
+ * positive mean and a spread.
+ */
+double pa_fcm_guerrero(const double *y, size_t n, size_t period, double shift, double lo,
+		       double hi);
+
+/* Box-Cox transform of y + shift, and its inverse. */
+double pa_fcm_boxcox(double y, double lambda, double shift);
+double pa_fcm_boxcox_inverse(double w, double lambda, double shift);
 
 /* Count of known (non-NAN) values in y[0..n). */
 size_t pa_fcm_known(const double *y, size_t n);

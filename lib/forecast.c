@@ -4,7 +4,7 @@
  * The models in fc_simple.c and fc_ets.c return a point forecast and an
  * error standard deviation per step.  This file decides which model runs,
  * turns the standard deviation into bounds at the requested level, maps a
- * log1p fit back, and keeps counts at or above zero.
+ * log1p or Box-Cox fit back, and keeps counts at or above zero.
  */
 #include <assert.h>
 #include <math.h>
@@ -28,12 +28,21 @@
 struct model_ref {
 	const char *name;	/* as accepted by --model */
 	size_t period;		/* 0 for non-seasonal models */
-	int log1p;		/* fitted on log1p(y) */
+	int transform;		/* PA_FC_TRANSFORM_NONE, _LOG1P or _BOXCOX: the scale fitted */
+};
+
+/* The history on the transformed scales that the models may be fitted on. */
+struct scales {
+	double *log1p;		/* log1p(y); NULL when not used */
+	double *boxcox;		/* Box-Cox of y + shift; NULL when not used */
+	double lambda, shift;
+	double cap;		/* largest value a back-transformed bound may take */
+	int boxcox_distinct;	/* lambda is far enough from 0 and 1 to try beside log1p and raw */
 };
 
 static const char *const model_names[] = {
 	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", "arima",
-	NULL
+	"ets", NULL
 };
 
 void
@@ -53,7 +62,7 @@ pa_fc_model_known(const char *name)
 	for (size_t i = 0; model_names[i]; i++)
 		if (strcmp(name, model_names[i]) == 0)
 			return 1;
-	return 0;
+	return strncmp(name, "ets:", 4) == 0 && pa_fcm_etsx_parse(name + 4) >= 0;
 }
 
 size_t
@@ -66,7 +75,8 @@ static int
 is_seasonal(const char *name)
 {
 	return strcmp(name, "snaive") == 0 || strcmp(name, "hw") == 0 ||
-	       strcmp(name, "hw-damped") == 0 || strcmp(name, "arima") == 0;
+	       strcmp(name, "hw-damped") == 0 || strcmp(name, "arima") == 0 ||
+	       strncmp(name, "ets", 3) == 0;
 }
 
 /* Run model mr; reuse (may be NULL) carries ETS or ARIMA parameters between origins. */
@@ -88,6 +98,10 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_croston(y, n, horizon, out, why);
 	if (strcmp(mr->name, "arima") == 0)
 		return pa_fcm_arima(y, n, mr->period, horizon, reuse ? &reuse->arima : NULL, out, why);
+	if (strncmp(mr->name, "ets", 3) == 0)
+		return pa_fcm_etsx(y, n, mr->period,
+				   mr->name[3] == ':' ? pa_fcm_etsx_parse(mr->name + 4) : PA_FCM_ETS_AUTO,
+				   horizon, reuse, out, why);
 	if (strcmp(mr->name, "hw") == 0) {
 		spec.trend = 1;
 	} else if (strcmp(mr->name, "hw-damped") == 0) {
@@ -105,10 +119,19 @@ static void
 format_model(const struct model_ref *mr, const struct pa_fcm_params *params, char *buf,
 	     size_t size)
 {
-	const char *suffix = mr->log1p ? "+log1p" : "";
+	const char *suffix = mr->transform == PA_FC_TRANSFORM_LOG1P ? "+log1p"
+			     : mr->transform == PA_FC_TRANSFORM_BOXCOX ? "+boxcox" : "";
 	char orders[64];
+	int form = -1;
 
-	if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
+	if (strncmp(mr->name, "ets:", 4) == 0)
+		form = pa_fcm_etsx_parse(mr->name + 4);
+	else if (strcmp(mr->name, "ets") == 0 && params && params->valid)
+		form = params->ets_form;
+	if (form >= 0) {
+		pa_fcm_etsx_format(form, mr->period, orders, sizeof orders);
+		snprintf(buf, size, "%s%s", orders, suffix);
+	} else if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
 		pa_fcm_arima_format(&params->arima, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (mr->period)
@@ -154,20 +177,34 @@ is_flat(const double *y, size_t n)
 }
 
 struct candidates {
-	struct model_ref ref[20];
+	struct model_ref ref[32];
 	size_t count;
 	int transform;		/* PA_FC_TRANSFORM_*: which scales to try */
+	int boxcox;		/* with AUTO: try the Box-Cox scale too */
 };
 
+/*
+ * Add name on each scale the transform allows.  With AUTO, ETS runs on the
+ * raw scale only: its multiplicative forms already let the spread grow
+ * with the level, which is what the transforms are for.
+ */
 static void
 add_candidate(struct candidates *c, const char *name, size_t period)
 {
-	int from = c->transform == PA_FC_TRANSFORM_LOG1P;
-	int to = c->transform != PA_FC_TRANSFORM_NONE;
+	static const int scale[] = { PA_FC_TRANSFORM_NONE, PA_FC_TRANSFORM_LOG1P,
+				     PA_FC_TRANSFORM_BOXCOX };
 
-	for (int log = from; log <= to; log++) {
+	for (size_t i = 0; i < sizeof scale / sizeof scale[0]; i++) {
+		if (c->transform == PA_FC_TRANSFORM_AUTO) {
+			if (scale[i] == PA_FC_TRANSFORM_BOXCOX && !c->boxcox)
+				continue;
+			if (scale[i] != PA_FC_TRANSFORM_NONE && strcmp(name, "ets") == 0)
+				continue;
+		} else if (c->transform != scale[i]) {
+			continue;
+		}
 		assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-		c->ref[c->count++] = (struct model_ref){ name, period, log };
+		c->ref[c->count++] = (struct model_ref){ name, period, scale[i] };
 	}
 }
 
@@ -178,25 +215,33 @@ struct path {
 
 /*
  * Run model mr on the first n values and write its path on the original
- * scale, bounds at z standard deviations mapped back through expm1 when
- * the model fits log1p(y).  sd is scratch of horizon values.
+ * scale, bounds at z standard deviations mapped back through expm1 or the
+ * inverse Box-Cox when the model fits a transformed series.  The point
+ * forecast maps back without bias adjustment, so it is a median.  sd is
+ * scratch of horizon values.
  */
 static int
-forecast_one(const struct model_ref *mr, const double *y, const double *ylog, size_t n,
+forecast_one(const struct model_ref *mr, const double *y, const struct scales *ys, size_t n,
 	     size_t horizon, double z, double *sd, struct path *p, double *sigma, char *why,
 	     struct pa_fcm_params *reuse)
 {
 	struct pa_fcm_out out = { p->mean, sd, 0, 0 };
+	const double *fitted = mr->transform == PA_FC_TRANSFORM_LOG1P ? ys->log1p
+			       : mr->transform == PA_FC_TRANSFORM_BOXCOX ? ys->boxcox : y;
 
-	if (run_model(mr, mr->log1p ? ylog : y, n, horizon, &out, why, reuse) != 0)
+	if (run_model(mr, fitted, n, horizon, &out, why, reuse) != 0)
 		return -1;
 	for (size_t k = 0; k < horizon; k++) {
 		double mean = p->mean[k], lo = mean - z * sd[k], hi = mean + z * sd[k];
 
-		if (mr->log1p) {
+		if (mr->transform == PA_FC_TRANSFORM_LOG1P) {
 			mean = expm1(mean);
 			lo = expm1(lo);
 			hi = expm1(hi);
+		} else if (mr->transform == PA_FC_TRANSFORM_BOXCOX) {
+			mean = fmin(pa_fcm_boxcox_inverse(mean, ys->lambda, ys->shift), ys->cap);
+			lo = fmin(pa_fcm_boxcox_inverse(lo, ys->lambda, ys->shift), ys->cap);
+			hi = fmin(pa_fcm_boxcox_inverse(hi, ys->lambda, ys->shift), ys->cap);
 		}
 		p->mean[k] = mean;
 		p->lower[k] = lo;
@@ -245,7 +290,7 @@ point_error(double actual, double point, int counts)
  * and mean absolute error on the scale of y.
  */
 static int
-run_holdout(const struct candidates *c, const double *y, const double *ylog, size_t n,
+run_holdout(const struct candidates *c, const double *y, const struct scales *ys, size_t n,
 	    double z, int counts, struct holdout *h)
 {
 	char why[PA_FC_REASON_MAX];
@@ -279,7 +324,7 @@ run_holdout(const struct candidates *c, const double *y, const double *ylog, siz
 			size_t train = n - r * h->hold, at = i * h->len + (r - 1) * h->hold;
 			struct path p = { h->mean + at, h->lower + at, h->upper + at };
 
-			if (forecast_one(&c->ref[i], y, ylog, train, h->hold, z, sd, &p, &sigma,
+			if (forecast_one(&c->ref[i], y, ys, train, h->hold, z, sd, &p, &sigma,
 					 why, &reuse) != 0) {
 				h->valid[i] = 0;
 				break;
@@ -344,10 +389,10 @@ holdout_actual(const struct holdout *h, const double *y, size_t n, size_t j)
  * errors also give the interval rescaling.
  */
 static int
-choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t horizon,
+choose_auto(const double *y, const struct scales *ys, int transform, size_t n, size_t horizon,
 	    const struct pa_fc_opts *o, struct choice *ch, char *reason)
 {
-	struct candidates c = { .count = 0, .transform = transform };
+	struct candidates c = { .count = 0, .transform = transform, .boxcox = ys->boxcox_distinct };
 	struct holdout h = { 0 };
 	size_t m = pa_fc_supported_period(n, o->period);
 	size_t m2 = pa_fc_supported_period(n, o->period2);
@@ -359,6 +404,7 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		add_candidate(&c, "hw", m);
 		add_candidate(&c, "hw-damped", m);
 		add_candidate(&c, "arima", m);
+		add_candidate(&c, "ets", m);
 		need = 2 * m;
 	} else if (o->period >= 2 && n > o->period) {
 		/* One season and a little more: enough to repeat it, not to fit one. */
@@ -373,8 +419,10 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
 	add_candidate(&c, "drift", 0);
-	if (!m)
+	if (!m) {
 		add_candidate(&c, "arima", 0);
+		add_candidate(&c, "ets", 0);
+	}
 	if (zero_share(y, n) >= INTERMITTENT_SHARE)
 		add_candidate(&c, "croston", 0);
 
@@ -393,7 +441,7 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 	h.origins = (n - need) / h.hold;
 	if (h.origins > ORIGINS_MAX)
 		h.origins = ORIGINS_MAX;
-	if (run_holdout(&c, y, ylog, n, z, o->counts, &h) != 0) {
+	if (run_holdout(&c, y, ys, n, z, o->counts, &h) != 0) {
 		holdout_free(&h);
 		return -1;
 	}
@@ -479,35 +527,54 @@ pa_fc_result_free(struct pa_fc_result *r)
 }
 
 /*
- * Try mr, then its non-seasonal form, then naive.  The reason of the first
- * failure is kept so the caller can say why the fallback ran.
+ * Try mr, then its non-seasonal form, then naive; a fixed ETS form first
+ * falls back to the automatic choice among the forms the data allows.  The
+ * reason of the first failure is kept so the caller can say why the
+ * fallback ran.  An automatic ETS fit that had to leave out the
+ * multiplicative forms counts as a fallback too, with its note as the
+ * reason.
  */
 static int
 run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const double *y,
-		  const double *ylog, size_t n, size_t horizon, double z, double *sd,
+		  const struct scales *ys, size_t n, size_t horizon, double z, double *sd,
 		  struct path *p, struct pa_fc_result *res)
 {
-	char why[PA_FC_REASON_MAX];
+	char why[PA_FC_REASON_MAX] = "";
 
-	if (forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, params) == 0)
+	if (forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
+		if (strncmp(mr->name, "ets", 3) == 0 && why[0] && res->reason[0] == '\0') {
+			res->fallback = 1;
+			snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
+		}
 		return 0;
+	}
 	res->fallback = 1;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
-	if (mr->period) {
-		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
-					   mr->log1p };
+	if (strncmp(mr->name, "ets:", 4) == 0) {
+		struct model_ref any = { "ets", mr->period, mr->transform };
 
 		if (params)
 			memset(params, 0, sizeof *params);
-		if (forecast_one(&plain, y, ylog, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
+		if (forecast_one(&any, y, ys, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
+			*mr = any;
+			return 0;
+		}
+	}
+	if (mr->period) {
+		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
+					   mr->transform };
+
+		if (params)
+			memset(params, 0, sizeof *params);
+		if (forecast_one(&plain, y, ys, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
 			*mr = plain;
 			return 0;
 		}
 	}
-	*mr = (struct model_ref){ "naive", 0, mr->log1p };
+	*mr = (struct model_ref){ "naive", 0, mr->transform };
 	if (params)
 		memset(params, 0, sizeof *params);
-	return forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL);
+	return forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, NULL);
 }
 
 /* Name the chosen models: one name, or "mean(a, b)" for an average. */
@@ -583,7 +650,7 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 		const struct pa_fcm_params *p = &ch->params[t];
 
 		used += (size_t)snprintf(buf + used, size - used, " %s/%zu/%d/%.17g/%.17g/%.17g/%.17g",
-					 ch->ref[t].name, ch->ref[t].period, ch->ref[t].log1p,
+					 ch->ref[t].name, ch->ref[t].period, ch->ref[t].transform,
 					 p->valid ? p->alpha : 0, p->valid ? p->beta : 0,
 					 p->valid ? p->gamma : 0, p->valid ? p->phi : 0);
 	}
@@ -603,10 +670,10 @@ parse_number(const char *s, double *out)
 
 /*
  * Parse encode_choice's text into ch.  Returns -1 when it is malformed,
- * names an unknown model, or needs log1p where the data cannot take it.
+ * names an unknown model, or needs a transform the data cannot take.
  */
 static int
-decode_choice(const char *spec, int log_ok, struct choice *ch)
+decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 {
 	char buf[PA_FC_SPEC_MAX], *save = NULL, *tok;
 
@@ -631,16 +698,24 @@ decode_choice(const char *spec, int log_ok, struct choice *ch)
 			field[nf++] = f;
 		if (nf != 7)
 			return -1;
+		const char *name;
+
 		for (i = 0; model_names[i] && strcmp(model_names[i], field[0]) != 0; i++)
 			;
-		if (model_names[i] == NULL || strcmp(field[0], "auto") == 0)
+		name = model_names[i];
+		if (name == NULL && strncmp(field[0], "ets:", 4) == 0)
+			name = pa_fcm_etsx_model_name(pa_fcm_etsx_parse(field[0] + 4));
+		if (name == NULL || strcmp(name, "auto") == 0)
 			return -1;
 		for (size_t f = 0; f < 6; f++)
 			if (parse_number(field[f + 1], &v[f]) != 0)
 				return -1;
-		if (v[0] < 0 || v[0] > 1e9 || (v[1] != 0 && v[1] != 1) || (v[1] == 1 && !log_ok))
+		if (v[0] < 0 || v[0] > 1e9)
 			return -1;
-		ch->ref[ch->count] = (struct model_ref){ model_names[i], (size_t)v[0], (int)v[1] };
+		if (!(v[1] == PA_FC_TRANSFORM_NONE || (v[1] == PA_FC_TRANSFORM_LOG1P && ys->log1p) ||
+		      (v[1] == PA_FC_TRANSFORM_BOXCOX && ys->boxcox)))
+			return -1;
+		ch->ref[ch->count] = (struct model_ref){ name, (size_t)v[0], (int)v[1] };
 		ch->params[ch->count] = (struct pa_fcm_params){
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5]
 		};
@@ -651,7 +726,7 @@ decode_choice(const char *spec, int log_ok, struct choice *ch)
 
 /* Average the paths of the chosen models, fitted on the whole history, into out. */
 static int
-run_choice(struct choice *ch, const double *y, const double *ylog, size_t n, double z,
+run_choice(struct choice *ch, const double *y, const struct scales *ys, size_t n, double z,
 	   double *sd, struct path *tmp, struct pa_fc_result *out)
 {
 	char why[PA_FC_REASON_MAX];
@@ -661,9 +736,12 @@ run_choice(struct choice *ch, const double *y, const double *ylog, size_t n, dou
 	for (size_t k = 0; k < out->horizon; k++)
 		out->mean[k] = out->lower[k] = out->upper[k] = 0;
 	for (size_t t = 0; t < ch->count; t++) {
-		if (forecast_one(&ch->ref[t], y, ylog, n, out->horizon, z, sd, tmp, &sigma, why,
+		if (forecast_one(&ch->ref[t], y, ys, n, out->horizon, z, sd, tmp, &sigma, why,
 				 &ch->params[t]) != 0)
 			continue;
+		/* Name the ETS form found, so a reused choice filters with the same one. */
+		if (strcmp(ch->ref[t].name, "ets") == 0 && ch->params[t].valid)
+			ch->ref[t].name = pa_fcm_etsx_model_name(ch->params[t].ets_form);
 		if (used == 0)
 			out->sigma = sigma;
 		ch->params[used] = ch->params[t];
@@ -683,6 +761,69 @@ run_choice(struct choice *ch, const double *y, const double *ylog, size_t n, dou
 	return used ? 0 : -1;
 }
 
+/* A Box-Cox lambda this close to 0 or 1 adds nothing beside the log1p and raw scales. */
+#define BOXCOX_DISTINCT 0.1
+
+/*
+ * Fill ys with the scales *transform needs.  Box-Cox works on y + 1 when a
+ * known value is zero, else on y, with Guerrero's lambda in [0, 1] for
+ * counts and [-1, 2] otherwise.  Counts need no power above 1, and below 0
+ * the inverse grows without bound as a forecast nears -1 / lambda.  When
+ * no lambda can be estimated, an explicit boxcox becomes none, with a
+ * note in out->reason.  Returns -1 when out of memory.
+ */
+static int
+scales_init(struct scales *ys, const double *y, size_t n, const struct pa_fc_opts *o,
+	    int *transform, struct pa_fc_result *out)
+{
+	double max = 0;
+	int zero = 0;
+
+	if (*transform == PA_FC_TRANSFORM_LOG1P || *transform == PA_FC_TRANSFORM_AUTO) {
+		ys->log1p = malloc(n * sizeof *ys->log1p);
+		if (ys->log1p == NULL)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			ys->log1p[i] = log1p(y[i]);
+	}
+	if (*transform != PA_FC_TRANSFORM_BOXCOX && *transform != PA_FC_TRANSFORM_AUTO)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(y[i]))
+			continue;
+		zero |= y[i] == 0;
+		max = fmax(max, y[i]);
+	}
+	ys->shift = zero ? 1 : 0;
+	ys->lambda = pa_fcm_guerrero(y, n, o->period, ys->shift, o->counts ? 0 : -1,
+				     o->counts ? 1 : 2);
+	if (isnan(ys->lambda)) {
+		if (*transform == PA_FC_TRANSFORM_BOXCOX) {
+			*transform = PA_FC_TRANSFORM_NONE;
+			snprintf(out->reason, sizeof out->reason,
+				 "boxcox: too few subseries with a spread to choose lambda; not transformed");
+		}
+		return 0;
+	}
+	/* With lambda < 0 an upper bound could reach infinity: stop it at 10 times the history's maximum. */
+	ys->cap = ys->lambda < 0 ? 10 * (max + ys->shift) : HUGE_VAL;
+	ys->boxcox_distinct = fabs(ys->lambda) >= BOXCOX_DISTINCT &&
+			      fabs(ys->lambda - 1) >= BOXCOX_DISTINCT;
+	ys->boxcox = malloc(n * sizeof *ys->boxcox);
+	if (ys->boxcox == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ys->boxcox[i] = pa_fcm_boxcox(y[i], ys->lambda, ys->shift);
+	return 0;
+}
+
+static void
+scales_free(struct scales *ys)
+{
+	free(ys->log1p);
+	free(ys->boxcox);
+}
+
 int
 pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	       const struct pa_fc_opts *opts, struct pa_fc_result *out)
@@ -690,7 +831,8 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	struct pa_fc_opts o;
 	struct choice ch = { .count = 1, .scale = 1 };
 	struct path p, tmp = { NULL, NULL, NULL };
-	double *ylog = NULL, *sd = NULL, z;
+	struct scales ys = { NULL, NULL, 0, 0, HUGE_VAL, 0 };
+	double *sd = NULL, z;
 	size_t known = pa_fcm_known(y, n);
 	int transform, rc = PA_FC_OK;
 
@@ -729,31 +871,26 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	p = (struct path){ out->mean, out->lower, out->upper };
 	z = gsl_cdf_ugaussian_Pinv(0.5 + o.level / 2);
 
-	/* log1p needs values >= 0; a negative value switches it off. */
+	/* log1p and Box-Cox need values >= 0; a negative value switches them off. */
 	transform = o.transform;
 	for (size_t i = 0; transform != PA_FC_TRANSFORM_NONE && i < n; i++)
 		if (!isnan(y[i]) && y[i] < 0)
 			transform = PA_FC_TRANSFORM_NONE;
-	if (transform != PA_FC_TRANSFORM_NONE) {
-		ylog = malloc(n * sizeof *ylog);
-		if (ylog == NULL) {
-			rc = PA_FC_NO_MEMORY;
-			goto fail;
-		}
-		for (size_t i = 0; i < n; i++)
-			ylog[i] = log1p(y[i]);
+	if (scales_init(&ys, y, n, &o, &transform, out) != 0) {
+		rc = PA_FC_NO_MEMORY;
+		goto fail;
 	}
 
 	ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
-		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
+		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;
 		out->fallback = 1;
 		snprintf(out->reason, sizeof out->reason, "%s",
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
-	} else if (strcmp(o.model, "auto") == 0 && o.reuse && decode_choice(o.reuse, ylog != NULL, &ch) == 0 &&
-		   run_choice(&ch, y, ylog, n, z, sd, &tmp, out) == 0) {
+	} else if (strcmp(o.model, "auto") == 0 && o.reuse && decode_choice(o.reuse, &ys, &ch) == 0 &&
+		   run_choice(&ch, y, &ys, n, z, sd, &tmp, out) == 0) {
 		out->reused = 1;
 		snprintf(out->reason, sizeof out->reason, "reused an earlier choice; interval scale %.2f",
 			 ch.scale);
@@ -762,16 +899,16 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		memset(&ch, 0, sizeof ch);
 		ch.count = 1;
 		ch.scale = 1;
-		if (choose_auto(y, ylog, transform, n, horizon, &o, &ch, out->reason) != 0) {
+		if (choose_auto(y, &ys, transform, n, horizon, &o, &ch, out->reason) != 0) {
 			rc = PA_FC_NO_MEMORY;
 			goto fail;
 		}
-		if (run_choice(&ch, y, ylog, n, z, sd, &tmp, out) == 0)
+		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out) == 0)
 			encode_choice(&ch, out->spec, sizeof out->spec);
 		else {
 			ch.count = 1;
 			ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
-			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
+			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 				goto nodata;
 		}
 	} else {
@@ -780,7 +917,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 
 		mr->name = o.model;
 		mr->period = is_seasonal(o.model) ? m : 0;
-		mr->log1p = transform == PA_FC_TRANSFORM_LOG1P;
+		mr->transform = transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_NONE : transform;
 		if (mr->period && pa_fc_supported_period(n, m) == 0 &&
 		    strcmp(o.model, "snaive") != 0) {
 			out->fallback = 1;
@@ -788,12 +925,12 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 				 "history of %zu shorter than 2 periods of %zu", n, m);
 			mr->period = 0;
 		}
-		if (run_with_fallback(mr, &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
+		if (run_with_fallback(mr, &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;
 	}
 	format_choice(&ch, out->model, sizeof out->model);
 	finish_bounds(out, &o, ch.scale, z);
-	free(ylog);
+	scales_free(&ys);
 	free(sd);
 	free(tmp.mean);
 	free(tmp.lower);
@@ -803,7 +940,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 nodata:
 	rc = PA_FC_NO_DATA;
 fail:
-	free(ylog);
+	scales_free(&ys);
 	free(sd);
 	free(tmp.mean);
 	free(tmp.lower);

@@ -29,6 +29,12 @@
  *   "croston"  Croston's method with the Syntetos-Boylan correction, for
  *              intermittent counts.  "auto" tries it when at least 30% of
  *              the known values are zero.
+ *   "ets"      exponential smoothing in state-space form, error A or M,
+ *              trend N, A or Ad, season N, A or M, with the form chosen by
+ *              AICc and the parameters by maximum likelihood; named like
+ *              "ets(M,Ad,M)[24]".  "auto" tries it on the raw scale.
+ *   "ets:FORM" one fixed form, such as "ets:MAdM"; a multiplicative form
+ *              on data with a value <= 0 falls back to "ets".
  */
 #ifndef PA_FORECAST_H
 #define PA_FORECAST_H
@@ -47,7 +53,7 @@ struct pa_fc_opts {
 	int counts;		/* 1: values are counts, so forecasts and bounds are
 				 * clamped at zero and a flat history still gets a
 				 * Poisson-sized interval */
-	int transform;		/* PA_FC_TRANSFORM_*; log1p needs every y >= 0 */
+	int transform;		/* PA_FC_TRANSFORM_*; log1p and Box-Cox need every y >= 0 */
 	int nonnegative;	/* 1: forecasts and bounds are clamped at zero
 				 * (implied by counts) */
 	const char *reuse;	/* NULL, or the spec of an earlier automatic
@@ -58,13 +64,18 @@ struct pa_fc_opts {
 /*
  * Variance-stabilising transform.  With log1p the model is fitted on
  * log1p(y) and the forecast mapped back with expm1, so the point forecast
- * is a median rather than a mean.  AUTO lets the automatic choice try each
- * candidate on both scales; with a named model it means NONE.
+ * is a median rather than a mean.  BOXCOX fits on the Box-Cox transform of
+ * y (of y + 1 when a value is zero) with Guerrero's lambda, in [0, 1] for
+ * counts and [-1, 2] otherwise, and maps back to a median the same way.
+ * AUTO lets the automatic choice try each candidate on the raw and log1p
+ * scales, and on the Box-Cox scale when lambda is at least 0.1 away from
+ * 0 and 1; with a named model it means NONE.
  */
 enum {
 	PA_FC_TRANSFORM_NONE = 0,
 	PA_FC_TRANSFORM_LOG1P = 1,
-	PA_FC_TRANSFORM_AUTO = 2
+	PA_FC_TRANSFORM_AUTO = 2,
+	PA_FC_TRANSFORM_BOXCOX = 3
 };
 
 /*

@@ -50,13 +50,15 @@ usage(void)
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped, croston, arima (auto)\n"
+	       "                         hw-damped, croston, arima, ets (form by AICc)\n"
+	       "                         or a fixed ETS form such as ets:MAdM (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
 	       "      --no-align-end     forecast each series from its own last bucket;\n"
 	       "                         by default series end together, at the last\n"
 	       "                         bucket of the input\n"
-	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
+	       "      --transform auto|none|log1p|boxcox  fit volume on log1p(requests) or\n"
+	       "                         a Box-Cox power chosen per series: whichever\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
 	       "      --state FILE       keep each series' chosen models and parameters in\n"
@@ -184,9 +186,14 @@ main(int argc, char **argv)
 			ro.period2_explicit = 1;
 			break;
 		case 'm':
+			if (strncmp(optarg, "ets:", 4) == 0 && !pa_fc_model_known(optarg))
+				pa_usage_error("invalid ETS form for --model: \"%s\" (error A or M, trend N, "
+					       "A or Ad, season N, A or M; additive error with a "
+					       "multiplicative season is not offered)", optarg);
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston or arima)",
+					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, "
+					       "ets or ets:FORM such as ets:MAdM)",
 					       optarg);
 			ro.model = optarg;
 			break;
@@ -209,9 +216,11 @@ main(int argc, char **argv)
 				ro.transform = PA_FC_TRANSFORM_LOG1P;
 			else if (strcmp(optarg, "auto") == 0)
 				ro.transform = PA_FC_TRANSFORM_AUTO;
+			else if (strcmp(optarg, "boxcox") == 0)
+				ro.transform = PA_FC_TRANSFORM_BOXCOX;
 			else
-				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none or log1p)",
-					       optarg);
+				pa_usage_error("invalid value for --transform: \"%s\" (use auto, none, log1p "
+					       "or boxcox)", optarg);
 			break;
 		case OPT_EVENT_WINDOW:
 			c.event_window = pa_opt_duration("--event-window", optarg, 1,

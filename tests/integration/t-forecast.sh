@@ -29,7 +29,20 @@ check wc98-targets-follow-history \
 check wc98-bounds-hold-point \
 	test "$(jq -s 'all(.[]; .volume_lower <= .predicted_volume and .predicted_volume <= .volume_upper and .volume_lower >= 0)' "$T_TMP/fc.ndjson")" = true
 check wc98-seasonal-model \
-	test "$(jq -s 'all(.[]; .model | test("p=24|p=168"))' "$T_TMP/fc.ndjson")" = true
+	test "$(jq -s 'all(.[]; .model | test("p=24|p=168|\\[(24|168)\\]"))' "$T_TMP/fc.ndjson")" = true
+
+# The automatic ETS form on the same history: seasonal, multiplicative
+# (every hour has requests), bounds around the point.
+pa-forecast --horizon 24 --model ets "$T_TMP/train.ndjson" >"$T_TMP/ets.ndjson"
+check wc98-ets-form \
+	test "$(jq -s -r '.[0].model' "$T_TMP/ets.ndjson" | cut -c1-6)" = "ets(M,"
+check wc98-ets-seasonal test "$(jq -s 'all(.[]; .model | endswith(")[24]"))' "$T_TMP/ets.ndjson")" = true
+check wc98-ets-bounds-hold-point \
+	test "$(jq -s 'all(.[]; .volume_lower <= .predicted_volume and .predicted_volume <= .volume_upper)' "$T_TMP/ets.ndjson")" = true
+pa-forecast --horizon 24 --model hw --transform boxcox "$T_TMP/train.ndjson" >"$T_TMP/boxcox.ndjson"
+check wc98-boxcox-named test "$(jq -s 'all(.[]; .model == "hw(p=24)+boxcox")' "$T_TMP/boxcox.ndjson")" = true
+check wc98-boxcox-bounds-hold-point \
+	test "$(jq -s 'all(.[]; .volume_lower <= .predicted_volume and .predicted_volume <= .volume_upper and .volume_lower >= 0)' "$T_TMP/boxcox.ndjson")" = true
 
 # Accuracy: over seven daily origins, 1998-06-14 to 06-20, the forecasts'
 # total absolute error on the next day is below that of repeating the last
