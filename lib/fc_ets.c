@@ -109,8 +109,9 @@ ets_run(const struct ets_problem *pr, const struct ets_params *p, struct ets_sta
 		memcpy(st->season, pr->season0, m * sizeof *st->season);
 	*known = 0;
 
-	for (size_t t = 0; t < pr->n; t++) {
-		double s = m ? st->season[t % m] : 0;
+	/* phase is t % m, kept without a division in this hot loop. */
+	for (size_t t = 0, phase = 0; t < pr->n; t++) {
+		double s = m ? st->season[phase] : 0;
 		double base = st->level + p->phi * st->trend;
 		double e = 0;
 
@@ -121,8 +122,11 @@ ets_run(const struct ets_problem *pr, const struct ets_params *p, struct ets_sta
 		}
 		st->level = base + p->alpha * e;
 		st->trend = p->phi * st->trend + p->beta * e;
-		if (m)
-			st->season[t % m] = s + p->gamma * e;
+		if (m) {
+			st->season[phase] = s + p->gamma * e;
+			if (++phase == m)
+				phase = 0;
+		}
 	}
 	return sse;
 }
