@@ -159,6 +159,16 @@ zero_share(const double *y, size_t n)
 	return known ? (double)zeros / (double)known : 0;
 }
 
+/* Return 1 when every known value is above zero. */
+static int
+all_positive(const double *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(y[i]) && !(y[i] > 0))
+			return 0;
+	return 1;
+}
+
 /* Return 1 when every known value equals the first one. */
 static int
 is_flat(const double *y, size_t n)
@@ -181,12 +191,15 @@ struct candidates {
 	size_t count;
 	int transform;		/* PA_FC_TRANSFORM_*: which scales to try */
 	int boxcox;		/* with AUTO: try the Box-Cox scale too */
+	int positive;		/* every known value is above zero */
 };
 
 /*
  * Add name on each scale the transform allows.  With AUTO, ETS runs on the
- * raw scale only: its multiplicative forms already let the spread grow
- * with the level, which is what the transforms are for.
+ * raw scale only when every value is positive: its multiplicative forms
+ * then already let the spread grow with the level, which is what the
+ * transforms are for.  A zero rules those forms out, so then ETS runs on
+ * every scale.
  */
 static void
 add_candidate(struct candidates *c, const char *name, size_t period)
@@ -198,13 +211,50 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 		if (c->transform == PA_FC_TRANSFORM_AUTO) {
 			if (scale[i] == PA_FC_TRANSFORM_BOXCOX && !c->boxcox)
 				continue;
-			if (scale[i] != PA_FC_TRANSFORM_NONE && strcmp(name, "ets") == 0)
+			if (scale[i] != PA_FC_TRANSFORM_NONE && strcmp(name, "ets") == 0 &&
+			    c->positive)
 				continue;
 		} else if (c->transform != scale[i]) {
 			continue;
 		}
 		assert(c->count < sizeof c->ref / sizeof c->ref[0]);
 		c->ref[c->count++] = (struct model_ref){ name, period, scale[i] };
+	}
+}
+
+/* The history on the scale that mr is fitted on. */
+static const double *
+scaled(const struct model_ref *mr, const double *y, const struct scales *ys)
+{
+	if (mr->transform == PA_FC_TRANSFORM_LOG1P)
+		return ys->log1p;
+	if (mr->transform == PA_FC_TRANSFORM_BOXCOX)
+		return ys->boxcox;
+	return y;
+}
+
+/*
+ * Fix the form of each automatic ETS candidate by AICc on the whole
+ * history, so that the hold-out judges the form that will forecast.
+ * Chosen at the earliest origin instead, on as little as two seasons, the
+ * AICc prefers the forms without a season, which pay for m - 1 fewer
+ * states.  The form sees the hold-out values through the in-sample
+ * likelihood, but the parameters, fitted at the earliest origin, do not.
+ */
+static void
+fix_ets_forms(struct candidates *c, const double *y, const struct scales *ys, size_t n)
+{
+	for (size_t i = 0; i < c->count; i++) {
+		struct pa_fcm_params params = { .valid = 0 };
+		double mean, sd;
+		struct pa_fcm_out out = { &mean, &sd, 0, 0 };
+		char why[PA_FC_REASON_MAX];
+
+		if (strcmp(c->ref[i].name, "ets") != 0)
+			continue;
+		if (pa_fcm_etsx(scaled(&c->ref[i], y, ys), n, c->ref[i].period, PA_FCM_ETS_AUTO, 1,
+				&params, &out, why) == 0)
+			c->ref[i].name = pa_fcm_etsx_model_name(params.ets_form);
 	}
 }
 
@@ -226,10 +276,8 @@ forecast_one(const struct model_ref *mr, const double *y, const struct scales *y
 	     struct pa_fcm_params *reuse)
 {
 	struct pa_fcm_out out = { p->mean, sd, 0, 0 };
-	const double *fitted = mr->transform == PA_FC_TRANSFORM_LOG1P ? ys->log1p
-			       : mr->transform == PA_FC_TRANSFORM_BOXCOX ? ys->boxcox : y;
 
-	if (run_model(mr, fitted, n, horizon, &out, why, reuse) != 0)
+	if (run_model(mr, scaled(mr, y, ys), n, horizon, &out, why, reuse) != 0)
 		return -1;
 	for (size_t k = 0; k < horizon; k++) {
 		double mean = p->mean[k], lo = mean - z * sd[k], hi = mean + z * sd[k];
@@ -392,7 +440,8 @@ static int
 choose_auto(const double *y, const struct scales *ys, int transform, size_t n, size_t horizon,
 	    const struct pa_fc_opts *o, struct choice *ch, char *reason)
 {
-	struct candidates c = { .count = 0, .transform = transform, .boxcox = ys->boxcox_distinct };
+	struct candidates c = { .count = 0, .transform = transform, .boxcox = ys->boxcox_distinct,
+				.positive = all_positive(y, n) };
 	struct holdout h = { 0 };
 	size_t m = pa_fc_supported_period(n, o->period);
 	size_t m2 = pa_fc_supported_period(n, o->period2);
@@ -441,6 +490,7 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 	h.origins = (n - need) / h.hold;
 	if (h.origins > ORIGINS_MAX)
 		h.origins = ORIGINS_MAX;
+	fix_ets_forms(&c, y, ys, n);
 	if (run_holdout(&c, y, ys, n, z, o->counts, &h) != 0) {
 		holdout_free(&h);
 		return -1;

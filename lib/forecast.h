@@ -32,7 +32,8 @@
  *   "ets"      exponential smoothing in state-space form, error A or M,
  *              trend N, A or Ad, season N, A or M, with the form chosen by
  *              AICc and the parameters by maximum likelihood; named like
- *              "ets(M,Ad,M)[24]".  "auto" tries it on the raw scale.
+ *              "ets(M,Ad,M)[24]".  "auto" tries it on the raw scale, and
+ *              on the transformed ones too when a value is <= 0.
  *   "ets:FORM" one fixed form, such as "ets:MAdM"; a multiplicative form
  *              on data with a value <= 0 falls back to "ets".
  */
