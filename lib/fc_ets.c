@@ -100,34 +100,41 @@ static double
 ets_run(const struct ets_problem *pr, const struct ets_params *p, struct ets_state *st,
 	size_t *known)
 {
-	size_t m = pr->spec->period;
-	double sse = 0;
+	size_t m = pr->spec->period, count = 0;
+	const double *y = pr->y;
+	double *season = st->season;
+	double level = pr->level0, trend = pr->trend0, sse = 0;
+	double alpha = p->alpha, beta = p->beta, gamma = p->gamma, phi = p->phi;
 
-	st->level = pr->level0;
-	st->trend = pr->trend0;
 	if (m)
-		memcpy(st->season, pr->season0, m * sizeof *st->season);
-	*known = 0;
+		memcpy(season, pr->season0, m * sizeof *season);
 
-	/* phase is t % m, kept without a division in this hot loop. */
+	/*
+	 * The states live in locals, which the compiler keeps in registers,
+	 * and phase is t % m without a division: this loop is most of the
+	 * time of a Holt-Winters fit.
+	 */
 	for (size_t t = 0, phase = 0; t < pr->n; t++) {
-		double s = m ? st->season[phase] : 0;
-		double base = st->level + p->phi * st->trend;
+		double s = m ? season[phase] : 0;
+		double base = level + phi * trend;
 		double e = 0;
 
-		if (!isnan(pr->y[t])) {
-			e = pr->y[t] - (base + s);
+		if (!isnan(y[t])) {
+			e = y[t] - (base + s);
 			sse += e * e;
-			(*known)++;
+			count++;
 		}
-		st->level = base + p->alpha * e;
-		st->trend = p->phi * st->trend + p->beta * e;
+		level = base + alpha * e;
+		trend = phi * trend + beta * e;
 		if (m) {
-			st->season[phase] = s + p->gamma * e;
+			season[phase] = s + gamma * e;
 			if (++phase == m)
 				phase = 0;
 		}
 	}
+	st->level = level;
+	st->trend = trend;
+	*known = count;
 	return sse;
 }
 

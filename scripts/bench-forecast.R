@@ -8,6 +8,8 @@
 #   R_CACHE      optional results.tsv of an earlier run: R's rows are read
 #                from it instead of refitting, so a change to pa-forecast
 #                can be measured in seconds against the same R numbers
+#   PA_ARGS      optional extra pa-forecast options, split at spaces, such
+#                as "--model ets" to measure one model instead of auto
 suppressMessages(library(forecast))
 
 shared <- Sys.getenv("SHARED")
@@ -16,6 +18,8 @@ origins <- as.integer(Sys.getenv("ORIGINS", "4"))
 r_methods <- strsplit(Sys.getenv("R_METHODS", "snaive,ets,arima,stlf,tbats"), ",")[[1]]
 out_dir <- Sys.getenv("OUT")
 cache_file <- Sys.getenv("R_CACHE")
+pa_extra <- strsplit(Sys.getenv("PA_ARGS", ""), " ", fixed = TRUE)[[1]]
+pa_extra <- pa_extra[pa_extra != ""]
 cached <- NULL
 if (cache_file != "" && file.exists(cache_file)) {
 	cached <- read.delim(cache_file, stringsAsFactors = FALSE)
@@ -112,7 +116,7 @@ for (s in series) {
 		outf <- tempfile()
 		t0 <- proc.time()[["elapsed"]]
 		# The origins end at different times, so each must forecast from its own end.
-		system2(pa, c("--horizon", s$h, "--level", lvl, "--no-align-end", s$pa_args, nd),
+		system2(pa, c("--horizon", s$h, "--level", lvl, "--no-align-end", s$pa_args, pa_extra, nd),
 			stdout = outf, stderr = FALSE)
 		if (lvl == 95)
 			secs <- proc.time()[["elapsed"]] - t0
