@@ -1,12 +1,12 @@
 /*
  * fc_boxcox.c - the Box-Cox transform and Guerrero's choice of its lambda.
  *
- * Guerrero (1993, "Time-series analysis supported by power
- * transformations", Journal of Forecasting 12) picks the lambda under which
- * the ratio sd_i / mean_i^(1 - lambda) of subseries i varies least, so
- * that the transformed series has about the same spread at every level.
- * The minimum of that coefficient of variation is found by a grid over
- * [lo, hi] refined with GSL's Brent minimiser.
+ * Guerrero's method, as BoxCox.lambda in R's forecast package documents
+ * it, picks the lambda under which the ratio sd_i / mean_i^(1 - lambda) of
+ * subseries i varies least.  The transformed series then has about the
+ * same spread at every level.  The minimum of that coefficient of
+ * variation is found on a grid over [lo, hi], refined with GSL's Brent
+ * minimiser.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,10 +25,10 @@ pa_fcm_boxcox(double y, double lambda, double shift)
 }
 
 /*
- * Values below the range of the transform (lambda w + 1 <= 0) map to the
+ * Values outside the range of the transform (lambda w + 1 <= 0) map to the
  * bottom of the original range, -shift, when lambda > 0.  With lambda < 0
- * the top of the transformed range is unbounded in y, so they map to
- * HUGE_VAL, and the caller decides how far an upper bound may reach.
+ * they lie above every finite y, so they map to HUGE_VAL, and the caller
+ * decides how far an upper bound may reach.
  */
 double
 pa_fcm_boxcox_inverse(double w, double lambda, double shift)
@@ -66,7 +66,11 @@ guerrero_cv(double lambda, void *data)
 	return sqrt(fmax(var, 0)) / mean;
 }
 
-/* Mean and sample standard deviation of the subseries ending at the end of y, latest last. */
+/*
+ * Fill mean and sd with the mean and sample standard deviation of each
+ * whole subseries of len values of y + shift, and return their count.
+ * Subseries with a mean at or below zero or no spread are left out.
+ */
 static size_t
 subseries_stats(const double *y, size_t n, size_t len, double shift, double *mean, double *sd)
 {

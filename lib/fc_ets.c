@@ -110,9 +110,9 @@ ets_run(const struct ets_problem *pr, const struct ets_params *p, struct ets_sta
 		memcpy(season, pr->season0, m * sizeof *season);
 
 	/*
-	 * The states live in locals, which the compiler keeps in registers,
-	 * and phase is t % m without a division: this loop is most of the
-	 * time of a Holt-Winters fit.
+	 * This loop runs once per likelihood evaluation.  The states live in
+	 * locals, so they need not be stored and reloaded through st on every
+	 * step, and phase is t % m without a division.
 	 */
 	for (size_t t = 0, phase = 0; t < pr->n; t++) {
 		double s = m ? season[phase] : 0;

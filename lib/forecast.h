@@ -29,12 +29,12 @@
  *   "croston"  Croston's method with the Syntetos-Boylan correction, for
  *              intermittent counts.  "auto" tries it when at least 30% of
  *              the known values are zero.
- *   "ets"      exponential smoothing in state-space form, error A or M,
- *              trend N, A or Ad, season N, A or M, with the form chosen by
- *              AICc and the parameters by maximum likelihood; named like
- *              "ets(M,Ad,M)[24]".  "auto" tries it on the raw scale, and
- *              on the transformed ones too when a value is <= 0.
- *   "ets:FORM" one fixed form, such as "ets:MAdM"; a multiplicative form
+ *   "ets"      exponential smoothing in state-space form: error A or M,
+ *              trend N, A or Ad, season N, A or M.  AICc chooses the form
+ *              and maximum likelihood fits the parameters.  The result is
+ *              named like "ets(M,Ad,M)[24]".  "auto" tries it on the raw
+ *              scale, and on the transformed ones too when a value is <= 0.
+ *   "ets:FORM" one fixed form, such as "ets:MAdM".  A multiplicative form
  *              on data with a value <= 0 falls back to "ets".
  */
 #ifndef PA_FORECAST_H
@@ -66,11 +66,11 @@ struct pa_fc_opts {
  * Variance-stabilising transform.  With log1p the model is fitted on
  * log1p(y) and the forecast mapped back with expm1, so the point forecast
  * is a median rather than a mean.  BOXCOX fits on the Box-Cox transform of
- * y (of y + 1 when a value is zero) with Guerrero's lambda, in [0, 1] for
- * counts and [-1, 2] otherwise, and maps back to a median the same way.
- * AUTO lets the automatic choice try each candidate on the raw and log1p
- * scales, and on the Box-Cox scale when lambda is at least 0.1 away from
- * 0 and 1; with a named model it means NONE.
+ * y, or of y + 1 when a value is zero, and maps back to a median the same
+ * way.  Its lambda comes from Guerrero's method, in [0, 1] for counts and
+ * [-1, 2] otherwise.  AUTO lets the automatic choice try each candidate on
+ * the raw and log1p scales, and on the Box-Cox scale when lambda is at
+ * least 0.1 away from 0 and 1.  With a named model AUTO means NONE.
  */
 enum {
 	PA_FC_TRANSFORM_NONE = 0,
