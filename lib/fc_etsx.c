@@ -14,11 +14,11 @@
  * where e = (y - mu) / mu, which is -2 log-likelihood up to a constant once
  * the variance is profiled out.
  *
- * Unlike R's ets the initial states are not fitted but taken from a simple
- * decomposition (ets_init explains it), so a season of 168 or 336 steps
- * costs one pass over the history per likelihood evaluation instead of a
- * search in 170 or more dimensions.  They are still counted as parameters
- * in the AICc, as R counts them.
+ * Unlike R's ets, the initial states are not fitted but taken from a simple
+ * decomposition (etsx_init).  So a season of 168 or 336 steps costs one
+ * pass over the history per likelihood evaluation, where fitting the
+ * states would be a search in 170 or more dimensions.  The AICc still
+ * counts them as parameters, as R does.
  *
  * The automatic choice keeps the admissible form with the lowest AICc
  * (etsx_choose).  Additive error is not combined with a multiplicative

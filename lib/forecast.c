@@ -238,8 +238,9 @@ scaled(const struct model_ref *mr, const double *y, const struct scales *ys)
  * history, so that the hold-out judges the form that will forecast.
  * Chosen at the earliest origin instead, on as little as two seasons, the
  * AICc prefers the forms without a season, which pay for m - 1 fewer
- * states.  The form sees the hold-out values through the in-sample
- * likelihood, but the parameters, fitted at the earliest origin, do not.
+ * states.  The hold-out values enter the choice of the form through the
+ * in-sample likelihood, but not the parameters, which are fitted at the
+ * earliest origin.
  */
 static void
 fix_ets_forms(struct candidates *c, const double *y, const struct scales *ys, size_t n)
