@@ -12,6 +12,9 @@
  *     alpha-hat 0.296 (sd 0.047), beta-hat 0.097 (sd 0.025), phi-hat 0.900
  *     (sd 0.038), mean absolute distance from the true conditional mean
  *     0.53 (sd 0.51, largest 2.23); AICc chose ETS(A,Ad,N) 57 times.
+ *   Guerrero's lambda, 720 values of period 24: 0.000 (sd 0.016, largest
+ *     |lambda| 0.042) for lognormal noise on exponential growth, 1.003 (sd
+ *     0.024, smallest 0.950) for constant noise on a level from 100 to 1180.
  * Each parameter check allows about 4 of those standard deviations, and
  * each forecast check the mean plus 5.
  */
@@ -230,11 +233,11 @@ test_guerrero_log(void)
 		y[t] = 10 * exp(0.005 * (double)t) * (1 + 0.3 * sin(2 * M_PI * (double)t / PERIOD)) *
 		       exp(gsl_ran_gaussian(rng, 0.1));
 	lambda = pa_fcm_guerrero(y, N_SEASONAL, PERIOD, 0, -1, 2);
-	CHECK_NEAR("guerrero growing spread", lambda, 0, 0.15);
+	CHECK_NEAR("guerrero growing spread", lambda, 0, 0.07);
 	gsl_rng_free(rng);
 }
 
-/* The same spread at every level: lambda near 1. */
+/* The same spread at every level, over a tenfold range of levels: lambda near 1. */
 static void
 test_guerrero_flat(void)
 {
@@ -243,9 +246,9 @@ test_guerrero_flat(void)
 
 	gsl_rng_set(rng, 5);
 	for (size_t t = 0; t < N_SEASONAL; t++)
-		y[t] = 100 + 0.1 * (double)t + gsl_ran_gaussian(rng, 5);
+		y[t] = 100 + 1.5 * (double)t + gsl_ran_gaussian(rng, 5);
 	lambda = pa_fcm_guerrero(y, N_SEASONAL, PERIOD, 0, -1, 2);
-	CHECK_NEAR("guerrero constant spread", lambda, 1, 0.25);
+	CHECK_NEAR("guerrero constant spread", lambda, 1, 0.1);
 	CHECK("guerrero too short", isnan(pa_fcm_guerrero(y, 3, PERIOD, 0, -1, 2)));
 	gsl_rng_free(rng);
 }
