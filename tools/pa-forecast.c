@@ -50,7 +50,7 @@ usage(void)
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped, croston, arima (auto)\n"
+	       "                         hw-damped, croston, arima, mstl (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
 	       "      --no-align-end     forecast each series from its own last bucket;\n"
@@ -186,7 +186,7 @@ main(int argc, char **argv)
 		case 'm':
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston or arima)",
+					       "naive, drift, mean, ses, hw, hw-damped, croston, arima or mstl)",
 					       optarg);
 			ro.model = optarg;
 			break;
