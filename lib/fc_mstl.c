@@ -17,8 +17,10 @@
  * The forecast adds the last cycle of each seasonal component to a
  * non-seasonal forecast of the seasonally adjusted series, which is
  * ETS(A,N,N), or ETS(A,Ad,N) when the adjusted series shows a trend and
- * the damped model has the lower AICc.  The interval is that model's: the
- * seasonal components count as known.
+ * the damped model has the lower AICc.  Both run through pa_fcm_ets; the
+ * ETS(A,N,N) smoothing parameter is fitted here, by a grid and Brent's
+ * method, which costs a small fraction of a simplex search.  The interval
+ * is the smoothing model's: the seasonal components count as known.
  *
  * Unknown values (NAN) are interpolated for the decomposition only.  The
  * adjusted series keeps them unknown, so the smoothing model skips them.
@@ -28,6 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_min.h>
+
 #include "fc_models.h"
 #include "forecast.h"
 
@@ -35,6 +40,9 @@
 #define STL_INNER 2		/* inner loop passes per STL, as R's stl() without robustness */
 #define SEASON_WINDOW(k) (7 + 4 * (k))	/* cycles in the k-th season's window, k from 1 */
 #define TREND_T 2.0		/* |t| of the level model's mean error that calls for a trend */
+#define ALPHA_MIN 1e-4		/* smoothing parameter bounds of fc_ets.c and R's ets() */
+#define ALPHA_MAX 0.9999
+#define ALPHA_GRID 20		/* grid steps before the Brent refinement */
 
 static size_t
 odd_at_least(double x)
@@ -361,17 +369,22 @@ done:
 	return rc;
 }
 
+/* One-step errors of simple exponential smoothing: their sum of squares, sum and count. */
+struct ses_errors {
+	double sse, sum;
+	size_t count;
+};
+
 /*
- * t statistic of the mean one-step error of simple exponential smoothing
- * with smoothing parameter alpha over the known values of y, started at
- * the first known value as fc_ets.c starts it.  Smoothing lags behind a
- * trend, so its errors then share one sign.
+ * Run simple exponential smoothing with smoothing parameter alpha over the
+ * known values of y, started at the first known value as fc_ets.c starts
+ * ETS(A,N,N), so the squared errors are the ones it minimises.
  */
-static double
-ses_error_t(const double *y, size_t n, double alpha)
+static struct ses_errors
+ses_run(const double *y, size_t n, double alpha)
 {
-	double level = NAN, sum = 0, sumsq = 0, mean, var;
-	size_t count = 0;
+	struct ses_errors r = { 0, 0, 0 };
+	double level = NAN;
 
 	for (size_t t = 0; t < n; t++) {
 		double e;
@@ -384,15 +397,87 @@ ses_error_t(const double *y, size_t n, double alpha)
 		}
 		e = y[t] - level;
 		level += alpha * e;
-		sum += e;
-		sumsq += e * e;
-		count++;
+		r.sse += e * e;
+		r.sum += e;
+		r.count++;
 	}
-	if (count < 2)
+	return r;
+}
+
+struct ses_problem {
+	const double *y;
+	size_t n;
+};
+
+static double
+ses_sse(double alpha, void *data)
+{
+	const struct ses_problem *pr = data;
+
+	return ses_run(pr->y, pr->n, alpha).sse;
+}
+
+/*
+ * Fit the smoothing parameter of ETS(A,N,N) by least squares: the best of
+ * a grid over [ALPHA_MIN, ALPHA_MAX], refined by Brent's method (GSL)
+ * between its neighbours.  One parameter needs no simplex, and the grid
+ * keeps the search from stalling at the bound alpha = 1, where a series
+ * close to a random walk puts the minimum.
+ */
+static double
+fit_ses_alpha(const double *y, size_t n)
+{
+	struct ses_problem pr = { y, n };
+	gsl_function f = { ses_sse, &pr };
+	gsl_min_fminimizer *s;
+	double value[ALPHA_GRID + 1], best;
+	size_t at = 0;
+
+	for (size_t i = 0; i <= ALPHA_GRID; i++) {
+		value[i] = ses_sse(ALPHA_MIN + (ALPHA_MAX - ALPHA_MIN) * (double)i / ALPHA_GRID, &pr);
+		if (value[i] < value[at])
+			at = i;
+	}
+	best = ALPHA_MIN + (ALPHA_MAX - ALPHA_MIN) * (double)at / ALPHA_GRID;
+	if (at == 0 || at == ALPHA_GRID || !(value[at] < value[at - 1] && value[at] < value[at + 1]))
+		return best;
+
+	gsl_set_error_handler_off();
+	s = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
+	if (s == NULL)
+		return best;
+	if (gsl_min_fminimizer_set_with_values(s, &f, best, value[at],
+					       best - (ALPHA_MAX - ALPHA_MIN) / ALPHA_GRID, value[at - 1],
+					       best + (ALPHA_MAX - ALPHA_MIN) / ALPHA_GRID, value[at + 1]) == GSL_SUCCESS) {
+		for (int iter = 0; iter < 50; iter++) {
+			if (gsl_min_fminimizer_iterate(s) != GSL_SUCCESS)
+				break;
+			if (gsl_min_test_interval(gsl_min_fminimizer_x_lower(s),
+						  gsl_min_fminimizer_x_upper(s), 1e-6, 0) == GSL_SUCCESS)
+				break;
+		}
+		best = gsl_min_fminimizer_x_minimum(s);
+	}
+	gsl_min_fminimizer_free(s);
+	return best;
+}
+
+/*
+ * t statistic of the mean one-step error of simple exponential smoothing
+ * with smoothing parameter alpha.  Smoothing lags behind a trend, so its
+ * errors then share one sign.
+ */
+static double
+ses_error_t(const double *y, size_t n, double alpha)
+{
+	struct ses_errors r = ses_run(y, n, alpha);
+	double mean, var;
+
+	if (r.count < 2)
 		return 0;
-	mean = sum / (double)count;
-	var = (sumsq - (double)count * mean * mean) / (double)(count - 1);
-	return var > 0 ? mean / sqrt(var / (double)count) : 0;
+	mean = r.sum / (double)r.count;
+	var = (r.sse - (double)r.count * mean * mean) / (double)(r.count - 1);
+	return var > 0 ? mean / sqrt(var / (double)r.count) : 0;
 }
 
 /*
@@ -422,8 +507,9 @@ forecast_adjusted(const double *adjusted, size_t n, size_t horizon, struct pa_fc
 		return pa_fcm_ets(adjusted, n, &spec, horizon, out, why);
 	}
 
+	level_fit = (struct pa_fcm_params){ .valid = 1, .alpha = fit_ses_alpha(adjusted, n), .phi = 1,
+					    .adjusted = PA_FCM_ADJ_SES };
 	rc = pa_fcm_ets(adjusted, n, &level_spec, horizon, out, why);
-	level_fit.adjusted = PA_FCM_ADJ_SES;
 	if (rc == 0 && reuse)
 		*reuse = level_fit;
 	if (rc != 0 || fabs(ses_error_t(adjusted, n, level_fit.alpha)) <= TREND_T)
