@@ -122,11 +122,12 @@ int pa_fcm_mstl_decompose(const double *y, size_t n, const size_t *periods, size
 			  double *seasons, double *trend);
 
 /*
- * Forecast with the decomposition at period and period2 (0: none): each
+ * Forecast with the decomposition at period and period2 (0: none).  Each
  * season repeats its last cycle, and the seasonally adjusted series is
- * forecast by ETS(A,N,N) or ETS(A,Ad,N), the lower AICc.  A season is left
- * out unless n exceeds it.  reuse (may be NULL) is read when valid and
- * otherwise receives the smoothing model and its parameters.
+ * forecast by ETS(A,N,N), or by ETS(A,Ad,N) when it trends and has the
+ * lower AICc.  A season is left out unless n exceeds it.  reuse (may be
+ * NULL) is read when valid and otherwise receives the smoothing model and
+ * its parameters.
  */
 int pa_fcm_mstl(const double *y, size_t n, size_t period, size_t period2, size_t horizon,
 		struct pa_fcm_params *reuse, struct pa_fcm_out *out, char *why);

@@ -1,18 +1,16 @@
 /*
  * fc_mstl.c - forecasts from a decomposition with one or two seasons.
  *
- * The decomposition is STL (Cleveland, Cleveland, McRae and Terpenning,
- * "STL: A Seasonal-Trend Decomposition Procedure Based on Loess", Journal
- * of Official Statistics 6(1), 1990) run once per season, shortest first,
- * on the series with the other seasons removed, and repeated
+ * The decomposition is STL, seasonal-trend decomposition by loess
+ * (Cleveland, Cleveland, McRae and Terpenning, Journal of Official
+ * Statistics 6(1), 1990), with the defaults of R's stats::stl() in R 4.2:
+ * local-constant loess across cycles, local-linear loess for the trend
+ * and the low-pass filter, two inner passes and no robustness weights.
+ * It runs once per season, shortest first, on the series with the other
+ * seasons taken out.  The round over all seasons is repeated
  * MSTL_ITERATIONS times so that each season is estimated free of the
- * others (the MSTL scheme of Bandara, Hyndman and Bergmeir, 2021).  Each
- * STL pass alternates two inner steps: every phase's values (a
- * cycle-subseries) are smoothed by local-constant loess, a low-pass filter
- * takes their slow part out, and the trend is a local-linear loess of the
- * deseasonalised series.  No robustness weights are used, as in R's stl()
- * by default.  The window lengths follow the paper's rules and R's
- * mstl(): the k-th season's cycle-subseries window is 7 + 4k cycles.
+ * others, and the k-th season's window spans 7 + 4k cycles, as in
+ * mstl() of R's forecast package (iterate = 2).
  *
  * The forecast adds the last cycle of each seasonal component to a
  * non-seasonal forecast of the seasonally adjusted series, which is
@@ -124,10 +122,10 @@ loess_at(const double *y, size_t n, size_t q, double x, int degree)
 /*
  * Loess of y[0..n) at every jump-th position and the last, with linear
  * interpolation between them, as STL does to save work.  Where the
- * window lies wholly inside the series (q odd, below n), the weights are
- * the same symmetric tricube kernel at every position and the local
- * line's slope term vanishes, so the kernel is computed once into kernel
- * (q values of scratch).
+ * window lies wholly inside the series (q odd, below n), every position
+ * has the same symmetric tricube kernel and the local line's slope term
+ * vanishes.  So the kernel is computed once, into kernel (q values of
+ * scratch).
  */
 static void
 loess_smooth(const double *y, size_t n, size_t q, int degree, size_t jump, double *kernel,
@@ -142,7 +140,12 @@ loess_smooth(const double *y, size_t n, size_t q, int degree, size_t jump, doubl
 		for (size_t k = 0; k < q; k++) {
 			double u = fabs((double)k - (double)half) / (double)half, v = 1 - u * u * u;
 
-			kernel[k] = u > 0.999 ? 0 : u <= 0.001 ? 1 : v * v * v;
+			if (u > 0.999)
+				kernel[k] = 0;
+			else if (u <= 0.001)
+				kernel[k] = 1;
+			else
+				kernel[k] = v * v * v;
 			sum += kernel[k];
 		}
 		for (size_t k = 0; k < q; k++)
@@ -341,7 +344,7 @@ pa_fcm_mstl_decompose(const double *y, size_t n, const size_t *periods, size_t c
 		goto done;
 
 	/*
-	 * adjusted holds the series less every season.  Each pass puts one
+	 * adjusted contains the series less every season.  Each pass puts one
 	 * season back, estimates it again and takes the new estimate out.
 	 * A straight line drawn across a long gap has no seasonal swing and
 	 * would flatten the seasons there, so after each pass an unknown

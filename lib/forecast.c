@@ -180,9 +180,9 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 
 /*
  * Add the decomposition at period and period2 (0: one season).  With the
- * transform left to the automatic choice it runs on log1p only: an
- * additive decomposition of log1p(y) is a multiplicative one of y, whose
- * seasonal swings grow with the level as request counts' do, and one
+ * transform left to the automatic choice it runs on log1p only, because an
+ * additive decomposition of log1p(y) is a multiplicative one of y.  Its
+ * seasonal swings then grow with the level, as request counts' do, and one
  * scale instead of two halves its cost in the hold-out.
  */
 static void

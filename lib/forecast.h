@@ -30,10 +30,10 @@
  *              intermittent counts.  "auto" tries it when at least 30% of
  *              the known values are zero.
  *   "arima"    seasonal ARIMA with orders chosen by AICc
- *   "mstl"     STL decomposition at period and period2 together; the
- *              adjusted series is forecast by ETS(A,N,N) or ETS(A,Ad,N)
+ *   "mstl"     STL decomposition at period and period2 together.  The
+ *              adjusted series is forecast by ETS(A,N,N) or ETS(A,Ad,N),
  *              and each season repeats its last cycle.  "auto" tries it
- *              on log1p, at both periods when the history holds two
+ *              on log1p, at both periods when the history contains two
  *              seasons of period2, else at period alone.
  */
 #ifndef PA_FORECAST_H

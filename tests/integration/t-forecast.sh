@@ -73,7 +73,7 @@ jq -s --slurpfile actual "$T_TMP/taxi-actual.ndjson" '
 check taxi-80-interval-covers test "$(cat "$T_TMP/inside")" -ge 28
 
 # The decomposition with a daily and a weekly season on the taxi series,
-# read by pa-ingest as a series export: over seven daily origins,
+# read by pa-ingest as a series export.  Over seven daily origins,
 # 2014-09-15 to 09-21, each with three weeks of history, its total
 # absolute error on the next day is below that of the daily seasonal
 # naive forecast, which misses the weekday-to-weekend swing.

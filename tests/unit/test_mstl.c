@@ -145,7 +145,8 @@ test_forecast_week(void)
 	CHECK("mstl beats weekly snaive", ss < naive_ss);
 	CHECK("mstl sd positive", sd[0] > 0);
 	CHECK("mstl sd grows", sd[WEEK - 1] >= sd[0]);
-	CHECK("mstl level model stored", params.valid && params.adjusted != PA_FCM_ADJ_NONE);
+	CHECK("mstl parameters stored", params.valid);
+	CHECK("mstl level model stored", params.adjusted != PA_FCM_ADJ_NONE);
 	pa_fcm_mstl_format(DAY, WEEK, &params, name, sizeof name);
 	CHECK("mstl name two seasons", strncmp(name, "mstl(p=24,168)+ets(A,", 21) == 0);
 	free(y);
@@ -237,8 +238,8 @@ test_period_out_of_range(void)
 }
 
 /*
- * Ten days of history cannot hold two weeks: the named model keeps the
- * daily season, drops the weekly one and says so in the reason.
+ * Ten days of history are shorter than two weeks: the named model keeps
+ * the daily season, drops the weekly one and names it in the reason.
  */
 static void
 test_short_history_drops_week(void)
@@ -306,7 +307,8 @@ test_all_zero(void)
 	o.period = DAY;
 	o.period2 = WEEK;
 	CHECK("zero named forecast ok", pa_fc_forecast(y, 4 * WEEK, DAY, &o, &r) == PA_FC_OK);
-	CHECK("zero named point zero", r.mean[0] == 0 && r.lower[0] == 0);
+	CHECK("zero named point zero", r.mean[0] == 0);
+	CHECK("zero named lower zero", r.lower[0] == 0);
 	pa_fc_result_free(&r);
 }
 
