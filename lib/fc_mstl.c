@@ -3,9 +3,10 @@
  *
  * The decomposition is STL, seasonal-trend decomposition by loess
  * (Cleveland, Cleveland, McRae and Terpenning, Journal of Official
- * Statistics 6(1), 1990), with the defaults of R's stats::stl() in R 4.2:
- * local-constant loess across cycles, local-linear loess for the trend
- * and the low-pass filter, two inner passes and no robustness weights.
+ * Statistics 6(1), 1990).  It uses the defaults documented for R's
+ * stats::stl(): local-constant loess across cycles, local-linear loess for
+ * the trend and the low-pass filter, two inner passes, no robustness
+ * weights, and the window and jump lengths computed in stl() below.
  * It runs once per season, shortest first, on the series with the other
  * seasons taken out.  The round over all seasons is repeated
  * MSTL_ITERATIONS times so that each season is estimated free of the
@@ -347,7 +348,7 @@ pa_fcm_mstl_decompose(const double *y, size_t n, const size_t *periods, size_t c
 	 * adjusted contains the series less every season.  Each pass puts one
 	 * season back, estimates it again and takes the new estimate out.
 	 * A straight line drawn across a long gap has no seasonal swing and
-	 * would flatten the seasons there, so after each pass an unknown
+	 * would flatten the seasons there.  So after each pass an unknown
 	 * value is refilled with its fitted value (trend plus seasons), and
 	 * a history with gaps gets one pass more.
 	 */
@@ -596,9 +597,15 @@ pa_fcm_mstl_format(size_t period, size_t period2, const struct pa_fcm_params *pa
 {
 	const char *ets = params && params->adjusted == PA_FCM_ADJ_DAMPED ? "ets(A,Ad,N)"
 									  : "ets(A,N,N)";
-	size_t shorter = period < period2 ? period : period2;
-	size_t longer = period < period2 ? period2 : period;
+	size_t shorter, longer;
 
+	/* A second period without a first one is decomposed alone, as pa_fcm_mstl does. */
+	if (period < 2) {
+		period = period2;
+		period2 = 0;
+	}
+	shorter = period < period2 ? period : period2;
+	longer = period < period2 ? period2 : period;
 	if (period < 2)
 		snprintf(buf, size, "%s", ets);
 	else if (period2 >= 2 && period2 != period)

@@ -343,7 +343,11 @@ test_reuse_spec(void)
 	free(y);
 }
 
-/* The automatic choice, given both seasons and enough history, includes the decomposition. */
+/*
+ * Given both seasons, eight weeks of history and a shape that no single
+ * season carries, the automatic choice picks the decomposition, and its
+ * stored choice forecasts the same bits again.
+ */
 static void
 test_auto_spec_round_trip(void)
 {
@@ -357,7 +361,8 @@ test_auto_spec_round_trip(void)
 	o.period = DAY;
 	o.period2 = WEEK;
 	CHECK("auto forecast ok", pa_fc_forecast(y, N, DAY, &o, &first) == PA_FC_OK);
-	CHECK("auto spec stored", first.spec[0] != '\0');
+	CHECK("auto picks mstl", strncmp(first.model, "mstl(p=24,168)+ets(A,", 21) == 0);
+	CHECK("auto spec names mstl", strstr(first.spec, " mstl/24/") != NULL);
 	o.reuse = first.spec;
 	CHECK("auto reuse ok", pa_fc_forecast(y, N, DAY, &o, &again) == PA_FC_OK);
 	CHECK("auto reuse used", again.reused == 1);
@@ -368,6 +373,24 @@ test_auto_spec_round_trip(void)
 	pa_fc_result_free(&first);
 	pa_fc_result_free(&again);
 	free(y);
+}
+
+static void
+test_format_names(void)
+{
+	struct pa_fcm_params damped = { .valid = 1, .adjusted = PA_FCM_ADJ_DAMPED };
+	char name[PA_FC_NAME_MAX];
+
+	pa_fcm_mstl_format(48, 336, NULL, name, sizeof name);
+	CHECK_STR("format two seasons", name, "mstl(p=48,336)+ets(A,N,N)");
+	pa_fcm_mstl_format(336, 48, &damped, name, sizeof name);
+	CHECK_STR("format sorts seasons", name, "mstl(p=48,336)+ets(A,Ad,N)");
+	pa_fcm_mstl_format(24, 0, NULL, name, sizeof name);
+	CHECK_STR("format one season", name, "mstl(p=24)+ets(A,N,N)");
+	pa_fcm_mstl_format(0, 168, NULL, name, sizeof name);
+	CHECK_STR("format second season alone", name, "mstl(p=168)+ets(A,N,N)");
+	pa_fcm_mstl_format(0, 0, &damped, name, sizeof name);
+	CHECK_STR("format no season", name, "ets(A,Ad,N)");
 }
 
 static void
@@ -391,6 +414,7 @@ main(void)
 	test_all_zero();
 	test_reuse_spec();
 	test_auto_spec_round_trip();
+	test_format_names();
 	test_model_known();
 	return unit_status();
 }
