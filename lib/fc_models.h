@@ -84,11 +84,19 @@ double pa_fcm_arima_seasonal_strength(const double *x, size_t n, size_t period);
  * Parameters of a fitted model, kept to reuse on another origin: the ETS
  * smoothing parameters (valid) or an ARIMA fit.
  */
+/* Non-seasonal model of a decomposition forecast (pa_fcm_mstl). */
+enum pa_fcm_adjusted {
+	PA_FCM_ADJ_NONE = 0,	/* not chosen yet */
+	PA_FCM_ADJ_SES,		/* ETS(A,N,N) */
+	PA_FCM_ADJ_DAMPED	/* ETS(A,Ad,N) */
+};
+
 struct pa_fcm_params {
 	int valid;
 	double alpha, beta, gamma, phi;
 	int ets_form;		/* the ETS form of pa_fcm_etsx, PA_FCM_ETS_FORM() */
 	struct pa_fcm_arima_fit arima;
+	enum pa_fcm_adjusted adjusted;	/* pa_fcm_mstl: which ETS the parameters are for */
 };
 
 /* Additive exponential smoothing in state-space form, ETS(A,N|A|Ad,N|A). */
@@ -152,6 +160,32 @@ double pa_fcm_guerrero(const double *y, size_t n, size_t period, double shift, d
 /* Box-Cox transform of y + shift, and its inverse. */
 double pa_fcm_boxcox(double y, double lambda, double shift);
 double pa_fcm_boxcox_inverse(double w, double lambda, double shift);
+
+/*
+ * Decompose y[0..n) into one seasonal component per period (count of
+ * them, shortest first, each at least 2 and below n) and a trend, by STL
+ * per period repeated over all of them (fc_mstl.c).  seasons receives
+ * count * n values, season k at seasons[k * n]; trend n values.  Unknown
+ * values are interpolated first.  Returns -1 when no value is known, a
+ * period is out of range, or memory runs out.
+ */
+int pa_fcm_mstl_decompose(const double *y, size_t n, const size_t *periods, size_t count,
+			  double *seasons, double *trend);
+
+/*
+ * Forecast with the decomposition at period and period2 (0: none).  Each
+ * season repeats its last cycle, and the seasonally adjusted series is
+ * forecast by ETS(A,N,N), or by ETS(A,Ad,N) when it trends and has the
+ * lower AICc.  A season is left out unless n exceeds it.  reuse (may be
+ * NULL) is read when valid and otherwise receives the smoothing model and
+ * its parameters.
+ */
+int pa_fcm_mstl(const double *y, size_t n, size_t period, size_t period2, size_t horizon,
+		struct pa_fcm_params *reuse, struct pa_fcm_out *out, char *why);
+
+/* Name a fit as "mstl(p=48,336)+ets(A,Ad,N)", or the ETS model alone without a period. */
+void pa_fcm_mstl_format(size_t period, size_t period2, const struct pa_fcm_params *params,
+			char *buf, size_t size);
 
 /* Count of known (non-NAN) values in y[0..n). */
 size_t pa_fcm_known(const double *y, size_t n);

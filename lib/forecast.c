@@ -29,6 +29,7 @@ struct model_ref {
 	const char *name;	/* as accepted by --model */
 	size_t period;		/* 0 for non-seasonal models */
 	int transform;		/* PA_FC_TRANSFORM_NONE, _LOG1P or _BOXCOX: the scale fitted */
+	size_t period2;		/* mstl's second season; 0 for none and for other models */
 };
 
 /* The history on the transformed scales that the models may be fitted on. */
@@ -42,7 +43,7 @@ struct scales {
 
 static const char *const model_names[] = {
 	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", "arima",
-	"ets", NULL
+	"ets", "mstl", NULL
 };
 
 void
@@ -76,7 +77,7 @@ is_seasonal(const char *name)
 {
 	return strcmp(name, "snaive") == 0 || strcmp(name, "hw") == 0 ||
 	       strcmp(name, "hw-damped") == 0 || strcmp(name, "arima") == 0 ||
-	       strncmp(name, "ets", 3) == 0;
+	       strncmp(name, "ets", 3) == 0 || strcmp(name, "mstl") == 0;
 }
 
 /* Run model mr; reuse (may be NULL) carries ETS or ARIMA parameters between origins. */
@@ -98,6 +99,8 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_croston(y, n, horizon, out, why);
 	if (strcmp(mr->name, "arima") == 0)
 		return pa_fcm_arima(y, n, mr->period, horizon, reuse ? &reuse->arima : NULL, out, why);
+	if (strcmp(mr->name, "mstl") == 0)
+		return pa_fcm_mstl(y, n, mr->period, mr->period2, horizon, reuse, out, why);
 	if (strncmp(mr->name, "ets", 3) == 0)
 		return pa_fcm_etsx(y, n, mr->period,
 				   mr->name[3] == ':' ? pa_fcm_etsx_parse(mr->name + 4) : PA_FCM_ETS_AUTO,
@@ -133,6 +136,9 @@ format_model(const struct model_ref *mr, const struct pa_fcm_params *params, cha
 		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
 		pa_fcm_arima_format(&params->arima, orders, sizeof orders);
+		snprintf(buf, size, "%s%s", orders, suffix);
+	} else if (strcmp(mr->name, "mstl") == 0) {
+		pa_fcm_mstl_format(mr->period, mr->period2, params, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (mr->period)
 		snprintf(buf, size, "%s(p=%zu)%s", mr->name, mr->period, suffix);
@@ -218,8 +224,24 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 			continue;
 		}
 		assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-		c->ref[c->count++] = (struct model_ref){ name, period, scale[i] };
+		c->ref[c->count++] = (struct model_ref){ name, period, scale[i], 0 };
 	}
+}
+
+/*
+ * Add the decomposition at period and period2 (0: one season).  With the
+ * transform left to the automatic choice it runs on log1p only, because an
+ * additive decomposition of log1p(y) is a multiplicative one of y.  Its
+ * seasonal swings then grow with the level, as request counts' do, and one
+ * scale instead of two halves its cost in the hold-out.
+ */
+static void
+add_mstl_candidate(struct candidates *c, size_t period, size_t period2)
+{
+	int scale = c->transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_LOG1P : c->transform;
+
+	assert(c->count < sizeof c->ref / sizeof c->ref[0]);
+	c->ref[c->count++] = (struct model_ref){ "mstl", period, scale, period2 };
 }
 
 /* The history on the scale that mr is fitted on. */
@@ -465,6 +487,11 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 		/* The seasonal naive model needs one season and one value to train on. */
 		add_candidate(&c, "snaive", m2);
 		need = need > m2 + 1 ? need : m2 + 1;
+		if (m)
+			add_mstl_candidate(&c, m, m2);
+	} else if (m) {
+		/* One season, as R's stlf() forecasts a single-season series. */
+		add_mstl_candidate(&c, m, 0);
 	}
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
@@ -497,7 +524,7 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 		return -1;
 	}
 	if (h.nvalid == 0) {
-		ch->ref[0] = (struct model_ref){ "naive", 0, 0 };
+		ch->ref[0] = (struct model_ref){ "naive", 0, 0, 0 };
 		snprintf(reason, PA_FC_REASON_MAX, "no candidate model fitted the hold-out");
 		holdout_free(&h);
 		return 0;
@@ -602,7 +629,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 	res->fallback = 1;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
 	if (strncmp(mr->name, "ets:", 4) == 0) {
-		struct model_ref any = { "ets", mr->period, mr->transform };
+		struct model_ref any = { "ets", mr->period, mr->transform, 0 };
 
 		if (params)
 			memset(params, 0, sizeof *params);
@@ -613,7 +640,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 	}
 	if (mr->period) {
 		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
-					   mr->transform };
+					   mr->transform, 0 };
 
 		if (params)
 			memset(params, 0, sizeof *params);
@@ -622,7 +649,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 			return 0;
 		}
 	}
-	*mr = (struct model_ref){ "naive", 0, mr->transform };
+	*mr = (struct model_ref){ "naive", 0, mr->transform, 0 };
 	if (params)
 		memset(params, 0, sizeof *params);
 	return forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, NULL);
@@ -690,7 +717,8 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
 /*
  * Write ch as "v1 scale=S NAME/PERIOD/LOG1P/ALPHA/BETA/GAMMA/PHI ...",
  * with 17 significant digits so a reused choice forecasts bit for bit as
- * the fit it came from.
+ * the fit it came from.  An mstl model adds "/PERIOD2/ADJUSTED", its
+ * second season and the pa_fcm_adjusted value of its smoothing model.
  */
 static void
 encode_choice(const struct choice *ch, char *buf, size_t size)
@@ -704,6 +732,9 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 					 ch->ref[t].name, ch->ref[t].period, ch->ref[t].transform,
 					 p->valid ? p->alpha : 0, p->valid ? p->beta : 0,
 					 p->valid ? p->gamma : 0, p->valid ? p->phi : 0);
+		if (strcmp(ch->ref[t].name, "mstl") == 0 && used < size)
+			used += (size_t)snprintf(buf + used, size - used, "/%zu/%d", ch->ref[t].period2,
+						 p->valid ? (int)p->adjusted : 0);
 	}
 	if (used >= size)
 		buf[0] = '\0';	/* too long to reuse: store nothing */
@@ -739,15 +770,16 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 	if (tok == NULL || strncmp(tok, "scale=", 6) != 0 || parse_number(tok + 6, &ch->scale) != 0)
 		return -1;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-		char *field[7], *fsave = NULL;
-		double v[6];
+		char *field[9], *fsave = NULL;
+		double v[8];
 		size_t nf = 0, i;
 
 		if (ch->count == COMBINE_MAX)
 			return -1;
-		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 7; f = strtok_r(NULL, "/", &fsave))
+		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 9; f = strtok_r(NULL, "/", &fsave))
 			field[nf++] = f;
-		if (nf != 7)
+		if (nf == 0 || nf != (strcmp(field[0], "mstl") == 0 ? 9u : 7u) ||
+		    strtok_r(NULL, "/", &fsave))
 			return -1;
 		const char *name;
 
@@ -758,7 +790,7 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 			name = pa_fcm_etsx_model_name(pa_fcm_etsx_parse(field[0] + 4));
 		if (name == NULL || strcmp(name, "auto") == 0)
 			return -1;
-		for (size_t f = 0; f < 6; f++)
+		for (size_t f = 0; f + 1 < nf; f++)
 			if (parse_number(field[f + 1], &v[f]) != 0)
 				return -1;
 		if (v[0] < 0 || v[0] > 1e9)
@@ -766,9 +798,14 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 		if (!(v[1] == PA_FC_TRANSFORM_NONE || (v[1] == PA_FC_TRANSFORM_LOG1P && ys->log1p) ||
 		      (v[1] == PA_FC_TRANSFORM_BOXCOX && ys->boxcox)))
 			return -1;
-		ch->ref[ch->count] = (struct model_ref){ name, (size_t)v[0], (int)v[1] };
+		if (nf == 9 && (v[6] < 0 || v[6] > 1e9 || v[7] < PA_FCM_ADJ_NONE ||
+				v[7] > PA_FCM_ADJ_DAMPED))
+			return -1;
+		ch->ref[ch->count] = (struct model_ref){ name, (size_t)v[0], (int)v[1],
+							 nf == 9 ? (size_t)v[6] : 0 };
 		ch->params[ch->count] = (struct pa_fcm_params){
-			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5]
+			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5],
+			.adjusted = nf == 9 ? (enum pa_fcm_adjusted)(int)v[7] : PA_FCM_ADJ_NONE
 		};
 		ch->count++;
 	}
@@ -932,7 +969,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		goto fail;
 	}
 
-	ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
+	ch.ref[0] = (struct model_ref){ "naive", 0, 0, 0 };
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
 		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
@@ -958,7 +995,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 			encode_choice(&ch, out->spec, sizeof out->spec);
 		else {
 			ch.count = 1;
-			ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
+			ch.ref[0] = (struct model_ref){ "naive", 0, 0, 0 };
 			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 				goto nodata;
 		}
@@ -975,6 +1012,15 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 			snprintf(out->reason, sizeof out->reason,
 				 "history of %zu shorter than 2 periods of %zu", n, m);
 			mr->period = 0;
+		}
+		if (strcmp(o.model, "mstl") == 0 && mr->period && o.period2 >= 2 &&
+		    o.period2 != m) {
+			/* The second season, like the first, needs two full cycles. */
+			mr->period2 = pa_fc_supported_period(n, o.period2);
+			if (mr->period2 == 0)
+				snprintf(out->reason, sizeof out->reason,
+					 "history of %zu shorter than 2 periods of %zu, second season left out",
+					 n, o.period2);
 		}
 		if (run_with_fallback(mr, &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;

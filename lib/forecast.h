@@ -36,6 +36,12 @@
  *              scale, and on the transformed ones too when a value is <= 0.
  *   "ets:FORM" one fixed form, such as "ets:MAdM".  A multiplicative form
  *              on data with a value <= 0 falls back to "ets".
+ *   "arima"    seasonal ARIMA with orders chosen by AICc
+ *   "mstl"     STL decomposition at period and period2 together.  The
+ *              adjusted series is forecast by ETS(A,N,N) or ETS(A,Ad,N),
+ *              and each season repeats its last cycle.  "auto" tries it
+ *              on log1p, at both periods when the history contains two
+ *              seasons of period2, else at period alone.
  */
 #ifndef PA_FORECAST_H
 #define PA_FORECAST_H

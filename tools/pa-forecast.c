@@ -50,7 +50,7 @@ usage(void)
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped, croston, arima, ets (form by AICc)\n"
+	       "                         hw-damped, croston, arima, mstl, ets (form by AICc)\n"
 	       "                         or a fixed ETS form such as ets:MAdM (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 					       "multiplicative season is not offered)", optarg);
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, "
+					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, mstl, "
 					       "ets or ets:FORM such as ets:MAdM)",
 					       optarg);
 			ro.model = optarg;

@@ -85,6 +85,34 @@ jq -s --slurpfile actual "$T_TMP/taxi-actual.ndjson" '
 # 80% of 48 is 38; a day is a small sample, so accept 28 or more.
 check taxi-80-interval-covers test "$(cat "$T_TMP/inside")" -ge 28
 
+# The decomposition with a daily and a weekly season on the taxi series,
+# read by pa-ingest as a series export.  Over seven daily origins,
+# 2014-09-15 to 09-21, each with three weeks of history, its total
+# absolute error on the next day is below that of the daily seasonal
+# naive forecast, which misses the weekday-to-weekend swing.
+pa-ingest -q -t series --step 30m --tenant nyc --service value:taxi \
+	"$SHARED/data/nab-known-cause/nyc_taxi.csv" >"$T_TMP/taxi-series.ndjson"
+grep -n '"ts":"2014-09-22T00:00:00Z"' "$T_TMP/taxi-series.ndjson" | cut -d: -f1 >"$T_TMP/taxi-cut"
+taxi_cut=$(cat "$T_TMP/taxi-cut")
+: >"$T_TMP/mstl-errors"
+: >"$T_TMP/mstl-models"
+for day in 0 1 2 3 4 5 6; do
+	end=$((taxi_cut - 1 - 48 * day))
+	head -n "$end" "$T_TMP/taxi-series.ndjson" | tail -n 1008 >"$T_TMP/m-train.ndjson"
+	head -n $((end + 48)) "$T_TMP/taxi-series.ndjson" | tail -n 48 >"$T_TMP/m-actual.ndjson"
+	pa-forecast --horizon 1d --model mstl "$T_TMP/m-train.ndjson" >"$T_TMP/m-fc.ndjson"
+	pa-forecast --horizon 1d --model snaive --period2 0 "$T_TMP/m-train.ndjson" >"$T_TMP/m-naive.ndjson"
+	jq -r 'select(.horizon_steps == 1) | .model' "$T_TMP/m-fc.ndjson" >>"$T_TMP/mstl-models"
+	for f in m-fc m-naive; do
+		jq -s --slurpfile a "$T_TMP/m-actual.ndjson" \
+			'[range(0; 48) as $k | ($a[$k].requests - .[$k].predicted_volume | fabs)] | add' \
+			"$T_TMP/$f.ndjson"
+	done | paste -s -d ' ' >>"$T_TMP/mstl-errors"
+done
+check taxi-mstl-both-seasons test "$(grep -c '^mstl(p=48,336)+ets(A,' "$T_TMP/mstl-models")" -eq 7
+check taxi-mstl-beats-daily-snaive \
+	awk '{ mstl += $1; naive += $2 } END { exit !(NR == 7 && mstl < naive) }' "$T_TMP/mstl-errors"
+
 # Usage records pass through a real pipeline stage unchanged and first.
 printf '%s\n' '{"kind":"usage","ts":"1998-06-19T23:00:00Z","instance_id":"i-1","tenant_service_name":"wc98/www","cpu_usage":0.5,"memory_usage":0.25,"network_io":10}' >"$T_TMP/usage.ndjson"
 cat "$T_TMP/usage.ndjson" "$T_TMP/train.ndjson" | pa-forecast --horizon 2 | head -n 1 >"$T_TMP/first"
