@@ -477,11 +477,12 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		snprintf(period_note, sizeof period_note,
 			 "history of %zu bucket%s not longer than the period of %s", n,
 			 n == 1 ? "" : "s", pa_fc_format_step(o->period, perbuf, sizeof perbuf));
-		pa_warn("%s: %s, forecasting without that season", s->name, period_note);
+		if (!o->follow || o->verbose)
+			pa_warn("%s: %s, forecasting without that season", s->name, period_note);
 		p1 = 0;
 	}
 	if (p2 && pa_fc_supported_period(n, p2) == 0) {
-		if (o->period2_explicit)
+		if (o->period2_explicit && (!o->follow || o->verbose))
 			pa_warn("%s: history of %zu buckets shorter than 2 periods of %s, forecasting without that season",
 				s->name, n, pa_fc_format_step(o->period2, perbuf, sizeof perbuf));
 		p2 = 0;
@@ -564,7 +565,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 			fit_label = "kept";
 		} else {
 			fit_label = "full";
-			if (wp.keep && vol[0].spec[0] != '\0')
+			if (wp.keep && kept_spec(&wp, "volume", 0) != NULL &&
+			    kept_spec(&wp, "volume", 0)[0] != '\0')
 				snprintf(wp.reason, sizeof wp.reason, "the kept choice could not be used");
 			wp.keep = 0;
 			json_decref(wp.vol_outside);

@@ -264,9 +264,11 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		set->used++;
 	} else if (s->step != step) {
 		*reason_class = "step differs within a series";
-		snprintf(err, errsize, "field \"step_s\" is %g but %s of %s have %g",
+		snprintf(err, errsize, "field \"step_s\" is %g but %s of %s have %g%s",
 			 step_s, s->has_kept ? "the buckets kept in the state file" : "earlier buckets",
-			 pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC);
+			 pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC,
+			 s->has_kept ? " (remove the series from the state file to change its step)"
+				     : "");
 		return -1;
 	}
 	if (s->has_kept && ts < s->kept_first) {

@@ -572,7 +572,9 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
 /*
  * Write ch as "v1 scale=S NAME/PERIOD/LOG1P/ALPHA/BETA/GAMMA/PHI ...",
  * with 17 significant digits so a reused choice forecasts bit for bit as
- * the fit it came from.
+ * the fit it came from.  A fitted ARIMA adds an eighth field,
+ * "p,d,q,P,D,Q,m,MEAN,COEF...", so its reuse neither searches orders nor
+ * fits coefficients; a reader that knows only seven fields ignores it.
  */
 static void
 encode_choice(const struct choice *ch, char *buf, size_t size)
@@ -581,11 +583,19 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 
 	for (size_t t = 0; t < ch->count && used < size; t++) {
 		const struct pa_fcm_params *p = &ch->params[t];
+		const struct pa_fcm_arima_fit *a = &p->arima;
 
 		used += (size_t)snprintf(buf + used, size - used, " %s/%zu/%d/%.17g/%.17g/%.17g/%.17g",
 					 ch->ref[t].name, ch->ref[t].period, ch->ref[t].log1p,
 					 p->valid ? p->alpha : 0, p->valid ? p->beta : 0,
 					 p->valid ? p->gamma : 0, p->valid ? p->phi : 0);
+		if (strcmp(ch->ref[t].name, "arima") != 0 || a->state != PA_FCM_ARIMA_FITTED ||
+		    used >= size)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "/%d,%d,%d,%d,%d,%d,%zu,%.17g",
+					 a->p, a->d, a->q, a->sp, a->sd, a->sq, a->period, a->mean);
+		for (int c = 0; c < a->p + a->q + a->sp + a->sq && used < size; c++)
+			used += (size_t)snprintf(buf + used, size - used, ",%.17g", a->coef[c]);
 	}
 	if (used >= size)
 		buf[0] = '\0';	/* too long to reuse: store nothing */
@@ -599,6 +609,39 @@ parse_number(const char *s, double *out)
 
 	*out = strtod(s, &end);
 	return end != s && *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+/* Parse encode_choice's ARIMA field into a FITTED fit.  Returns -1 when malformed. */
+static int
+decode_arima(char *text, struct pa_fcm_arima_fit *a)
+{
+	double v[8 + PA_FCM_ARIMA_COEF_MAX];
+	char *save = NULL;
+	size_t nv = 0, ncoef;
+
+	for (char *f = strtok_r(text, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (nv == sizeof v / sizeof v[0] || parse_number(f, &v[nv]) != 0)
+			return -1;
+		nv++;
+	}
+	if (nv < 8)
+		return -1;
+	for (size_t i = 0; i < 7; i++)
+		if (v[i] < 0 || v[i] > 1e6 || v[i] != floor(v[i]))
+			return -1;
+	memset(a, 0, sizeof *a);
+	a->p = (int)v[0], a->d = (int)v[1], a->q = (int)v[2];
+	a->sp = (int)v[3], a->sd = (int)v[4], a->sq = (int)v[5];
+	a->period = (size_t)v[6];
+	a->mean = v[7];
+	ncoef = (size_t)(a->p + a->q + a->sp + a->sq);
+	if (ncoef > PA_FCM_ARIMA_COEF_MAX || nv != 8 + ncoef)
+		return -1;
+	for (size_t c = 0; c < ncoef; c++)
+		a->coef[c] = v[8 + c];
+	a->has_mean = a->d + a->sd < 2;
+	a->state = PA_FCM_ARIMA_FITTED;
+	return 0;
 }
 
 /*
@@ -621,15 +664,15 @@ decode_choice(const char *spec, int log_ok, struct choice *ch)
 	if (tok == NULL || strncmp(tok, "scale=", 6) != 0 || parse_number(tok + 6, &ch->scale) != 0)
 		return -1;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-		char *field[7], *fsave = NULL;
+		char *field[8], *fsave = NULL;
 		double v[6];
 		size_t nf = 0, i;
 
 		if (ch->count == COMBINE_MAX)
 			return -1;
-		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 7; f = strtok_r(NULL, "/", &fsave))
+		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 8; f = strtok_r(NULL, "/", &fsave))
 			field[nf++] = f;
-		if (nf != 7)
+		if (nf != 7 && nf != 8)
 			return -1;
 		for (i = 0; model_names[i] && strcmp(model_names[i], field[0]) != 0; i++)
 			;
@@ -644,6 +687,9 @@ decode_choice(const char *spec, int log_ok, struct choice *ch)
 		ch->params[ch->count] = (struct pa_fcm_params){
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5]
 		};
+		if (nf == 8 && (strcmp(field[0], "arima") != 0 ||
+				decode_arima(field[7], &ch->params[ch->count].arima) != 0))
+			return -1;
 		ch->count++;
 	}
 	return ch->count ? 0 : -1;
