@@ -247,7 +247,7 @@ apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
 	}
 }
 
-/* How a series with a state entry is fitted in this update. */
+/* Choice of fit for a series with a state entry in this update. */
 struct warm_plan {
 	const json_t *entry;	/* the series' entry before this update, or NULL */
 	int keep;		/* 1: forecast with the kept choice */
@@ -294,9 +294,9 @@ drifted(const struct pa_fc_run_opts *o, const json_t *outside, const char *measu
 
 /*
  * Score the forecasts kept for s against the actuals that arrived since,
- * and decide between the kept choice and a full fit: a full fit runs
- * without an entry, when the options or the seasons the history supports
- * changed, on the --refit-every schedule, and when either measure drifted.
+ * and decide between the kept choice and a full fit.  A full fit runs
+ * without an entry, when the options or the supported seasons changed, on
+ * the --refit-every schedule, and when either measure drifted.
  */
 static void
 plan_fit(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
@@ -334,8 +334,9 @@ plan_fit(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
 			 "(see --refit-every)", pa_fc_format_step(issued - fitted_end, step, sizeof step));
 	} else if (!drifted(o, wp->vol_outside, "volume", wp->reason, sizeof wp->reason) &&
 		   !drifted(o, wp->cx_outside, "complexity", wp->reason, sizeof wp->reason)) {
+		/* A run that brought no bucket after the kept history is no update. */
 		wp->keep = 1;
-		wp->updates = updates + 1;
+		wp->updates = issued - s->step > s->kept_last ? updates + 1 : updates;
 		wp->fitted_end = fitted_end;
 		return;
 	}
@@ -556,9 +557,9 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		ncx--;
 
 	/*
-	 * The kept choice is dropped for a full search when it no longer
-	 * decodes or runs; a named model or a flat history keeps no choice and
-	 * is fitted on every update.
+	 * The library searches afresh when the kept choice no longer decodes
+	 * or runs.  A named model or a flat history keeps no choice, so it is
+	 * fitted on every update.
 	 */
 	if (o->state != NULL) {
 		if (wp.keep && all_reused(vol, nvol) && (!have_cx || all_reused(cx, ncx))) {

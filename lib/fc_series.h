@@ -119,7 +119,7 @@ void pa_fc_grid_free(struct pa_fc_grid *g);
 
 /*
  * Replace the buckets of s up to limit by the kept buckets g[from..n), so
- * a long --follow run holds a bounded window.  Buckets after limit stay.
+ * a long --follow run keeps a bounded window.  Buckets after limit stay.
  * Returns 0, or -1 when memory runs out (s is then unchanged).
  */
 int pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t from,

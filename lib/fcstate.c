@@ -275,9 +275,9 @@ pa_fcstate_window(size_t period, size_t period2, size_t horizon)
 	size_t need = 64;
 
 	/*
-	 * Seasonal ARIMA needs three seasons and 16 buckets, Holt-Winters two
-	 * seasons, and pa-forecast tries the second season only on two of
-	 * them; the automatic choice then holds out ten horizons.
+	 * Seasonal ARIMA needs three seasons and 16 buckets, and Holt-Winters
+	 * two.  pa-forecast tries the second season only on two of them.  The
+	 * automatic choice then holds out ten horizons.
 	 */
 	if (main && 3 * main + 16 > need)
 		need = 3 * main + 16;

@@ -92,7 +92,7 @@ json_t *pa_fcstate_score(const json_t *measure, const double *actual, size_t n,
  */
 double pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *scored);
 
-/* What a new entry for one series records. */
+/* Contents of a new entry for one series. */
 struct pa_fcstate_update {
 	const struct pa_fc_series *series;
 	const struct pa_fc_grid *grid;

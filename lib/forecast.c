@@ -574,7 +574,7 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
  * with 17 significant digits so a reused choice forecasts bit for bit as
  * the fit it came from.  A fitted ARIMA adds an eighth field,
  * "p,d,q,P,D,Q,m,MEAN,COEF...", so its reuse neither searches orders nor
- * fits coefficients; a reader that knows only seven fields ignores it.
+ * fits coefficients.  A reader that knows only seven fields ignores it.
  */
 static void
 encode_choice(const struct choice *ch, char *buf, size_t size)

@@ -43,7 +43,7 @@ feed() {
 	done
 }
 
-# With a full fit on every update and a window that holds the whole
+# With a full fit on every update and a window that contains the whole
 # history (three days, 16 buckets and ten horizons: 208 buckets), warm
 # equals cold bit for bit.
 for s in shop/cart shop/search; do gen "$s" 0 200; done >"$T_TMP/short"
@@ -136,7 +136,7 @@ chmod 755 "$T_TMP/ro"
 
 # --follow: a pipe written one bucket at a time.  Forecasts for a bucket
 # appear once the next bucket of its series arrives, before the writer
-# closes the pipe; a stop signal ends the input and saves the state.
+# closes the pipe.  A stop signal ends the input and saves the state.
 fifo=$T_TMP/fifo
 mkfifo "$fifo"
 gen shop/cart 0 40 >"$T_TMP/stream"

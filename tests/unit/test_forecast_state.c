@@ -111,9 +111,14 @@ test_seed_marks_kept(void)
 	CHECK("seed", pa_fcstate_seed(state, set) == 0);
 	s = pa_fc_series_find(set, "a/b");
 	CHECK("seeded series found", s != NULL);
-	CHECK("seeded series kept", s != NULL && s->has_kept);
-	CHECK("seeded step", s != NULL && s->step == 3600 * PA_USEC_PER_SEC);
-	CHECK("grid", s != NULL && pa_fc_series_regular(s, 0, PA_FC_NO_LIMIT, &g) == 0);
+	if (s == NULL) {
+		pa_fc_series_free(set);
+		json_decref(state);
+		return;
+	}
+	CHECK("seeded series kept", s->has_kept);
+	CHECK("seeded step", s->step == 3600 * PA_USEC_PER_SEC);
+	CHECK("grid", pa_fc_series_regular(s, 0, PA_FC_NO_LIMIT, &g) == 0);
 	CHECK("grid length", g.n == 3);
 	CHECK("kept unknown stays unknown", isnan(g.volume[1]));
 	CHECK_NEAR("kept complexity", g.complexity[2], 1.5, 1e-12);
@@ -126,7 +131,7 @@ test_seed_marks_kept(void)
 static void
 test_window_covers_models(void)
 {
-	/* Hourly, daily and weekly seasons, one day ahead: two weeks and ten days. */
+	/* Hourly buckets, daily and weekly seasons, a day ahead: two weeks and ten days. */
 	CHECK("window two second seasons", pa_fcstate_window(24, 168, 24) == 336 + 240);
 	/* Three main seasons and 16 buckets for seasonal ARIMA. */
 	CHECK("window three main seasons", pa_fcstate_window(24, 0, 12) == 88 + 120);
