@@ -181,4 +181,31 @@ check "follow kept choice on later buckets" \
 sed -n '32,40p' "$T_TMP/stream" | pa-forecast --horizon 2 --state "$T_TMP/f.json" >"$T_TMP/f2.out" 2>/dev/null
 check "follow state continues in batch" \
 	test "$(jq -r 'select(.horizon_steps == 1) | .ts' "$T_TMP/f2.out")" = 2026-06-02T16:00:00Z
+
+# Real series: the 1998 World Cup site's hourly requests, four weeks to
+# 1998-06-20.  Fitted on the first 600 hours and updated three times with a
+# day each, the warm forecasts stay within the same quarter half-width of a
+# cold fit on all 672 hours.
+need_shared forecast-state-wc98 || finish
+awk -F, 'NR > 1 {
+	hour = substr($1, 1, 10) "T" substr($1, 12, 2) ":00:00Z"
+	if (hour != last && last != "") {
+		printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":3600,\"tenant_service_name\":\"wc98/www\",\"requests\":%d}\n", last, sum
+		sum = 0
+	}
+	last = hour
+	sum += $2
+}' "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" >"$T_TMP/wc98"
+cut=$(grep -n '"ts":"1998-06-20T00:00:00Z"' "$T_TMP/wc98" | cut -d: -f1)
+head -n $((cut - 1)) "$T_TMP/wc98" | tail -n 672 >"$T_TMP/wc98-train"
+head -n 600 "$T_TMP/wc98-train" | pa-forecast --horizon 24 --state "$T_TMP/wc.json" >/dev/null 2>&1
+for from in 601 625 649; do
+	sed -n "$from,$((from + 23))p" "$T_TMP/wc98-train" |
+		pa-forecast --horizon 24 --drift 0 --state "$T_TMP/wc.json" >"$T_TMP/wc-warm" 2>/dev/null
+done
+pa-forecast --horizon 24 "$T_TMP/wc98-train" >"$T_TMP/wc-cold" 2>/dev/null
+check "wc98 warm uses kept parameters" test "$(jq -r .fit "$T_TMP/wc-warm" | sort -u)" = kept
+check "wc98 warm within quarter half-width" test "$(jq -s --slurpfile c "$T_TMP/wc-cold" '
+	[range(0; 24) as $i | (.[$i].predicted_volume - $c[$i].predicted_volume | fabs)
+	 <= 0.25 * $c[$i].confidence_interval] | length == 24 and all' "$T_TMP/wc-warm")" = true
 finish
