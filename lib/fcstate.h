@@ -28,6 +28,9 @@
  * The file is written to FILE.tmp, flushed to disk, renamed into place and
  * the directory synced, so a crash leaves the old file or the new one,
  * never half of one.
+ *
+ * NOTE: the whole file is parsed into one jansson tree, about 150 bytes of
+ * memory per kept bucket, several times the bytes of the points it seeds.
  */
 #ifndef PA_FCSTATE_H
 #define PA_FCSTATE_H
