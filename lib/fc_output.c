@@ -8,6 +8,7 @@
 
 #include "diag.h"
 #include "fc_output.h"
+#include "fcstate.h"
 #include "ndjson.h"
 
 #define MODEL_TEXT_MAX 400
@@ -78,12 +79,15 @@ intervals_at(const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
 	return list;
 }
 
-/* vol and cx hold one result per level; cx is NULL without complexity. */
+/*
+ * vol and cx hold one result per level; cx is NULL without complexity.
+ * fit_label, when not NULL, fills the "fit" field: kept or full.
+ */
 static void
 write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon,
 	      const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
 	      const char *vol_model, const struct pa_fc_result *cx, const char *cx_model,
-	      const double *event_lift)
+	      const double *event_lift, const char *fit_label)
 {
 	double level = o->level[0];
 
@@ -108,6 +112,8 @@ write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon,
 		pa_rec_set_num(rec, "complexity_upper", cx ? cx->upper[k] : 1);
 		json_object_set_new(rec, "model", json_string(vol_model));
 		json_object_set_new(rec, "complexity_model", json_string(cx_model));
+		if (fit_label != NULL)
+			json_object_set_new(rec, "fit", json_string(fit_label));
 		if (event_lift && event_lift[k] != 1)
 			pa_rec_set_num(rec, "event_lift", event_lift[k]);
 		if (o->nlevels > 1)
@@ -241,103 +247,215 @@ apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
 	}
 }
 
-/*
- * The earlier choice for series s and level index l from the state, or
- * NULL when there is none, the levels differ, or a refit is due.
- */
-static const char *
-state_spec(const struct pa_fc_run_opts *o, const struct pa_fc_series *s, const char *which,
-	   size_t l)
-{
-	const json_t *prev, *levels;
+/* Choice of fit for a series with a state entry in this update. */
+struct warm_plan {
+	const json_t *entry;	/* the series' entry before this update, or NULL */
+	int keep;		/* 1: forecast with the kept choice */
+	char reason[240];	/* why a full fit runs although there is an entry */
+	long updates;		/* updates with kept parameters, this one included */
+	pa_usec_t fitted_end;
+	json_t *vol_outside, *cx_outside;	/* new references, or NULL */
+};
 
-	if (o->state_in == NULL)
-		return NULL;
-	prev = json_object_get(json_object_get(o->state_in, "series"), s->name);
-	levels = json_object_get(prev, "levels");
-	if (!json_is_array(levels) || json_array_size(levels) != o->nlevels ||
-	    json_integer_value(json_object_get(prev, "reuses")) >= o->refit_every)
-		return NULL;
+/* Return 1 when the entry's fit options are the ones of this update. */
+static int
+fit_matches(const json_t *fit, const struct pa_fc_run_opts *o, size_t p1, size_t p2)
+{
+	const json_t *levels = json_object_get(fit, "levels");
+	const char *model = json_string_value(json_object_get(fit, "model"));
+	const char *transform = json_string_value(json_object_get(fit, "transform"));
+
+	if (model == NULL || strcmp(model, o->model) != 0 || transform == NULL ||
+	    strcmp(transform, pa_fcstate_transform_name(o->transform)) != 0 ||
+	    json_integer_value(json_object_get(fit, "period_steps")) != (json_int_t)p1 ||
+	    json_integer_value(json_object_get(fit, "period2_steps")) != (json_int_t)p2 ||
+	    !json_is_array(levels) || json_array_size(levels) != o->nlevels)
+		return 0;
 	for (size_t i = 0; i < o->nlevels; i++)
 		if (fabs(json_number_value(json_array_get(levels, i)) - o->level[i]) > 1e-9)
-			return NULL;
-	return json_string_value(json_array_get(json_object_get(prev, which), l));
+			return 0;
+	return 1;
 }
 
-/* Record this run's choices for s in the state, counting reuses since the last fit. */
+/* Write the drift finding for one measure into buf when it calls for a refit. */
+static int
+drifted(const struct pa_fc_run_opts *o, const json_t *outside, const char *measure, char *buf,
+	size_t size)
+{
+	size_t misses, scored;
+	double p = pa_fcstate_drift_p(outside, o->level[0], &misses, &scored);
+
+	if (o->drift <= 0 || p >= o->drift)
+		return 0;
+	snprintf(buf, size, "drift in %s, %zu of the last %zu actuals outside the %g%% interval "
+		 "(p = %.2g)", measure, misses, scored, o->level[0] * 100, p);
+	return 1;
+}
+
+/*
+ * Score the forecasts kept for s against the actuals that arrived since,
+ * and decide between the kept choice and a full fit.  A full fit runs
+ * without an entry, when the options or the supported seasons changed, on
+ * the --refit-every schedule, and when either measure drifted.
+ */
 static void
-state_record(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
-	     const struct pa_fc_result *vol, const struct pa_fc_result *cx, pa_usec_t history_end)
+plan_fit(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
+	 const struct pa_fc_grid *g, size_t p1, size_t p2, pa_usec_t issued,
+	 struct warm_plan *wp)
 {
-	json_t *entry, *levels, *volume, *complexity;
-	const json_t *prev;
-	int reused = 1;
+	const json_t *fit;
+	long updates;
+	pa_usec_t fitted_end = 0;
+	char step[32];
 
-	if (o->state_out == NULL)
+	memset(wp, 0, sizeof *wp);
+	wp->fitted_end = issued;
+	if (o->state == NULL)
 		return;
-	prev = o->state_in ? json_object_get(json_object_get(o->state_in, "series"), s->name) : NULL;
-	entry = json_object();
-	levels = json_array();
-	volume = json_array();
-	complexity = json_array();
-	for (size_t l = 0; l < o->nlevels; l++) {
-		json_array_append_new(levels, json_real(o->level[l]));
-		json_array_append_new(volume, json_string(vol[l].spec));
-		json_array_append_new(complexity, json_string(cx ? cx[l].spec : ""));
-		reused &= vol[l].reused;
+	wp->entry = json_object_get(json_object_get(o->state, "series"), s->name);
+	if (wp->entry == NULL || !s->has_kept)
+		return;
+	wp->vol_outside = pa_fcstate_score(json_object_get(wp->entry, "volume"), g->volume, g->n,
+					   g->first, s->step, s->kept_last);
+	wp->cx_outside = pa_fcstate_score(json_object_get(wp->entry, "complexity"), g->complexity,
+					  g->n, g->first, s->step, s->kept_last);
+	fit = json_object_get(wp->entry, "fit");
+	updates = (long)json_integer_value(json_object_get(fit, "updates"));
+	pa_rec_time(fit, "fitted_end", &fitted_end);
+
+	if (!fit_matches(fit, o, p1, p2)) {
+		snprintf(wp->reason, sizeof wp->reason,
+			 "options or supported seasons differ from the kept fit");
+	} else if (o->refit_span == 0 && updates >= o->refit_every) {
+		snprintf(wp->reason, sizeof wp->reason, "%ld update%s since the last full fit "
+			 "(see --refit-every)", updates, updates == 1 ? "" : "s");
+	} else if (o->refit_span > 0 && issued - fitted_end >= o->refit_span) {
+		snprintf(wp->reason, sizeof wp->reason, "%s of history since the last full fit "
+			 "(see --refit-every)", pa_fc_format_step(issued - fitted_end, step, sizeof step));
+	} else if (!drifted(o, wp->vol_outside, "volume", wp->reason, sizeof wp->reason) &&
+		   !drifted(o, wp->cx_outside, "complexity", wp->reason, sizeof wp->reason)) {
+		/* A run that brought no bucket after the kept history is no update. */
+		wp->keep = 1;
+		wp->updates = issued - s->step > s->kept_last ? updates + 1 : updates;
+		wp->fitted_end = fitted_end;
+		return;
 	}
-	json_object_set_new(entry, "levels", levels);
-	json_object_set_new(entry, "volume", volume);
-	json_object_set_new(entry, "complexity", complexity);
-	pa_rec_set_num(entry, "reuses",
-		       reused ? (double)json_integer_value(json_object_get(prev, "reuses")) + 1 : 0);
-	pa_rec_set_time(entry, "history_end", history_end);
-	json_object_set_new(json_object_get(o->state_out, "series"), s->name, entry);
+	/* A full fit starts the drift check afresh. */
+	json_decref(wp->vol_outside);
+	json_decref(wp->cx_outside);
+	wp->vol_outside = wp->cx_outside = NULL;
 }
 
-int
-pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
+/* The kept choice for one measure and level, or NULL. */
+static const char *
+kept_spec(const struct warm_plan *wp, const char *measure, size_t l)
 {
-	struct event_plan ep = { 0 };
-	int have_events = o->events && o->events->ntypes > 0;
-	double *fit = NULL;
-	double *volume, *complexity;
-	size_t n, missing, trailing, horizon, p1, p2;
-	pa_usec_t first;
-	struct pa_fc_opts fo;
-	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
-	size_t nvol = 0, ncx = 0;
-	char stepbuf[32], perbuf[32], period_note[160] = "";
-	char vol_model[MODEL_TEXT_MAX], cx_model[MODEL_TEXT_MAX];
-	size_t known, i;
-	int have_cx, rc = 0;
+	if (!wp->keep)
+		return NULL;
+	return json_string_value(json_array_get(
+		json_object_get(json_object_get(wp->entry, measure), "spec"), l));
+}
+
+/* Return 1 when every result of the nres ran on the kept choice. */
+static int
+all_reused(const struct pa_fc_result *r, size_t nres)
+{
+	for (size_t l = 0; l < nres; l++)
+		if (!r[l].reused)
+			return 0;
+	return 1;
+}
+
+/* Replace the state entry of s after this update. */
+static void
+record_state(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
+	     const struct pa_fc_grid *g, size_t keep_from, size_t p1, size_t p2, pa_usec_t issued,
+	     struct warm_plan *wp, const struct pa_fc_result *vol, const struct pa_fc_result *cx)
+{
+	struct pa_fcstate_update u = {
+		.series = s, .grid = g, .keep_from = keep_from, .model = o->model,
+		.level = o->level, .nlevels = o->nlevels, .period = p1, .period2 = p2,
+		.transform = o->transform, .updates = wp->keep ? wp->updates : 0,
+		.fitted_end = wp->keep ? wp->fitted_end : issued, .issued = issued,
+		.volume = vol, .complexity = cx, .volume_outside = wp->vol_outside,
+		.complexity_outside = wp->cx_outside,
+	};
+	json_t *entry;
+
+	wp->vol_outside = wp->cx_outside = NULL;	/* stolen by pa_fcstate_entry */
+	entry = pa_fcstate_entry(&u);
+	if (entry == NULL) {
+		pa_warn("%s: out of memory for the state entry, the old one is kept", s->name);
+		return;
+	}
+	json_object_set_new(json_object_get(o->state, "series"), s->name, entry);
+}
+
+/* Lay s on its grid and report the buckets that no record filled. */
+static int
+lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
+	struct pa_fc_grid *g)
+{
+	char stepbuf[32];
+	size_t missing;
 
 	pa_fc_format_step(s->step, stepbuf, sizeof stepbuf);
-	if (pa_fc_series_regular(s, o->gaps_unknown, &volume, &complexity, &n, &first,
-				 &missing, &trailing) != 0) {
+	if (pa_fc_series_regular(s, o->gaps_unknown, limit, g) != 0) {
 		pa_warn("%s: more than %d buckets of %s between the first and last bucket, series skipped",
 			s->name, PA_FC_MAX_BUCKETS, stepbuf);
-		return 1;
+		return -1;
 	}
-	if (trailing) {
+	missing = g->missing;
+	if (g->trailing) {
 		char from[40];
 
 		pa_warn("%s: no bucket in the last %zu step%s of %s before the end of input at "
-			"%s, read as %s (see --no-align-end)", s->name, trailing,
-			trailing == 1 ? "" : "s", stepbuf,
-			pa_time_format(first + (pa_usec_t)(n - 1) * s->step, from, sizeof from),
+			"%s, read as %s (see --no-align-end)", s->name, g->trailing,
+			g->trailing == 1 ? "" : "s", stepbuf,
+			pa_time_format(g->first + (pa_usec_t)(g->n - 1) * s->step, from, sizeof from),
 			o->gaps_unknown ? "unknown" : "0 requests");
-		missing -= trailing;
+		missing -= g->trailing;
 	}
 	if (missing) {
 		char from[40], to[40];
 
 		pa_warn("%s: %zu bucket%s of %s missing between %s and %s, read as %s",
 			s->name, missing, missing == 1 ? "" : "s", stepbuf,
-			pa_time_format(first, from, sizeof from),
-			pa_time_format(first + (pa_usec_t)(n - 1 - trailing) * s->step, to, sizeof to),
+			pa_time_format(g->first, from, sizeof from),
+			pa_time_format(g->first + (pa_usec_t)(g->n - 1 - g->trailing) * s->step, to,
+				       sizeof to),
 			o->gaps_unknown ? "unknown" : "0 requests (see --gaps)");
 	}
+	return 0;
+}
+
+int
+pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit)
+{
+	struct event_plan ep = { 0 };
+	struct pa_fc_grid g;
+	struct warm_plan wp = { 0 };
+	int have_events = o->events && o->events->ntypes > 0;
+	double *fit = NULL;
+	double *volume, *complexity;
+	size_t n, horizon, p1, p2, p1_all, p2_all, keep_from;
+	pa_usec_t first, issued;
+	struct pa_fc_opts fo;
+	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
+	size_t nvol = 0, ncx = 0;
+	char perbuf[32], period_note[160] = "";
+	char vol_model[MODEL_TEXT_MAX], cx_model[MODEL_TEXT_MAX];
+	const char *fit_label = NULL;
+	size_t known, i;
+	int have_cx, rc = 0;
+
+	if (lay_out(s, o, limit, &g) != 0)
+		return 1;
+	volume = g.volume;
+	complexity = g.complexity;
+	n = g.n;
+	first = g.first;
+	issued = first + (pa_usec_t)n * s->step;
 
 	for (known = 0, i = 0; i < n; i++)
 		known += !isnan(volume[i]);
@@ -354,17 +472,18 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	 * that).  A season the history cannot support is dropped, and the
 	 * record's model field reports it.
 	 */
-	p1 = period_steps(o->period, s->step);
-	p2 = period_steps(o->period2, s->step);
+	p1 = p1_all = period_steps(o->period, s->step);
+	p2 = p2_all = period_steps(o->period2, s->step);
 	if (p1 && n <= p1) {
 		snprintf(period_note, sizeof period_note,
 			 "history of %zu bucket%s not longer than the period of %s", n,
 			 n == 1 ? "" : "s", pa_fc_format_step(o->period, perbuf, sizeof perbuf));
-		pa_warn("%s: %s, forecasting without that season", s->name, period_note);
+		if (!o->follow || o->verbose)
+			pa_warn("%s: %s, forecasting without that season", s->name, period_note);
 		p1 = 0;
 	}
 	if (p2 && pa_fc_supported_period(n, p2) == 0) {
-		if (o->period2_explicit)
+		if (o->period2_explicit && (!o->follow || o->verbose))
 			pa_warn("%s: history of %zu buckets shorter than 2 periods of %s, forecasting without that season",
 				s->name, n, pa_fc_format_step(o->period2, perbuf, sizeof perbuf));
 		p2 = 0;
@@ -381,6 +500,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	fo.period = p1;
 	fo.period2 = p2;
 	fo.transform = o->transform;
+	plan_fit(o, s, &g, p1, p2, issued, &wp);
 
 	/*
 	 * Past windows of the event types whose lift is applied are left out
@@ -416,46 +536,87 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	 */
 	for (nvol = 0; nvol < o->nlevels; nvol++) {
 		fo.level = o->level[nvol];
-		fo.reuse = state_spec(o, s, "volume", nvol);
+		fo.reuse = kept_spec(&wp, "volume", nvol);
 		if (pa_fc_forecast(fit ? fit : volume, n, horizon, &fo, &vol[nvol]) != PA_FC_OK) {
 			pa_warn("%s: no forecast: %s", s->name, vol[nvol].reason);
 			rc = 1;
 			goto done;
 		}
 	}
-	model_text(&vol[0], period_note, vol_model, sizeof vol_model);
 
 	fo.counts = 0;
 	fo.transform = PA_FC_TRANSFORM_NONE;
 	have_cx = 1;
 	for (ncx = 0; have_cx && ncx < o->nlevels; ncx++) {
 		fo.level = o->level[ncx];
-		fo.reuse = state_spec(o, s, "complexity", ncx);
+		fo.reuse = kept_spec(&wp, "complexity", ncx);
 		if (pa_fc_forecast(complexity, n, horizon, &fo, &cx[ncx]) != PA_FC_OK)
 			have_cx = 0;
 	}
 	if (!have_cx)
 		ncx--;
+
+	/*
+	 * The library searches afresh when the kept choice no longer decodes
+	 * or runs.  A named model or a flat history keeps no choice, so it is
+	 * fitted on every update.
+	 */
+	if (o->state != NULL) {
+		if (wp.keep && all_reused(vol, nvol) && (!have_cx || all_reused(cx, ncx))) {
+			fit_label = "kept";
+		} else {
+			fit_label = "full";
+			if (wp.keep && kept_spec(&wp, "volume", 0) != NULL &&
+			    kept_spec(&wp, "volume", 0)[0] != '\0')
+				snprintf(wp.reason, sizeof wp.reason, "the kept choice could not be used");
+			wp.keep = 0;
+			json_decref(wp.vol_outside);
+			json_decref(wp.cx_outside);
+			wp.vol_outside = wp.cx_outside = NULL;
+		}
+		if (o->verbose)
+			pa_warn("%s: %s%s%s", s->name,
+				wp.keep ? "forecast with the kept parameters" : "full fit",
+				wp.reason[0] ? ", refit: " : "", wp.reason);
+	}
+
+	model_text(&vol[0], period_note, vol_model, sizeof vol_model);
 	if (have_cx)
 		model_text(&cx[0], period_note, cx_model, sizeof cx_model);
 	else
 		snprintf(cx_model, sizeof cx_model, "none; no complexity in the history, 1.0 assumed");
+	if (wp.reason[0]) {
+		size_t used = strlen(vol_model);
+
+		snprintf(vol_model + used, sizeof vol_model - used, "; refit: %s", wp.reason);
+		used = strlen(cx_model);
+		snprintf(cx_model + used, sizeof cx_model - used, "; refit: %s", wp.reason);
+	}
 
 	for (size_t l = 0; have_events && l < nvol; l++)
 		apply_event_lifts(&ep, n, &vol[l]);
-	write_records(s, first + (pa_usec_t)n * s->step, horizon, o, vol, vol_model,
-		      have_cx ? cx : NULL, cx_model, have_events ? ep.factor : NULL);
+	write_records(s, issued, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
+		      have_events ? ep.factor : NULL, fit_label);
 	if (have_events)
 		write_event_effects(s, o->events, &ep, o->level[0]);
-	state_record(o, s, vol, have_cx ? cx : NULL, first + (pa_usec_t)n * s->step);
+
+	keep_from = n - (n < pa_fcstate_window(p1_all, p2_all, horizon)
+				 ? n : pa_fcstate_window(p1_all, p2_all, horizon));
+	if (o->state != NULL)
+		record_state(o, s, &g, keep_from, p1, p2, issued, &wp, vol, have_cx ? cx : NULL);
+	if (o->follow && pa_fc_series_keep(s, &g, keep_from, limit) != 0)
+		pa_warn("%s: out of memory trimming the kept history", s->name);
+	s->has_kept = 1;
+	s->kept_last = issued - s->step;
 done:
+	json_decref(wp.vol_outside);
+	json_decref(wp.cx_outside);
 	for (size_t l = 0; l < nvol; l++)
 		pa_fc_result_free(&vol[l]);
 	for (size_t l = 0; l < ncx; l++)
 		pa_fc_result_free(&cx[l]);
 	event_plan_free(&ep);
 	free(fit);
-	free(volume);
-	free(complexity);
+	pa_fc_grid_free(&g);
 	return rc;
 }

@@ -31,16 +31,24 @@ struct pa_fc_run_opts {
 	int gaps_unknown;	/* missing buckets are unknown instead of 0 */
 	int transform;		/* PA_FC_TRANSFORM_* for volume; complexity is never transformed */
 	const struct pa_fc_events *events;	/* borrowed; NULL or empty: none */
-	const json_t *state_in;	/* borrowed state file contents (fcstate.h), or NULL */
-	json_t *state_out;	/* borrowed; receives each series' entry, or NULL */
-	long refit_every;	/* runs an earlier choice is reused before a full fit */
+	json_t *state;		/* borrowed state (fcstate.h), read and updated per
+				 * series, or NULL: no state */
+	long refit_every;	/* updates with kept parameters before a full fit */
+	pa_usec_t refit_span;	/* or history since the last full fit; 0: use refit_every */
+	double drift;		/* full fit when the binomial tail of the interval
+				 * misses is below this; 0: no drift check */
+	int follow;		/* 1: trim each series to its kept window after forecasting */
+	int verbose;		/* 1: say on stderr which fit each series got */
 };
 
 /*
- * Forecast series s and write its records.  Returns 0, or 1 when the
- * series was skipped after a message on stderr naming it.
+ * Forecast series s from its buckets up to and including limit
+ * (PA_FC_NO_LIMIT: all) and write its records.  With a state, the kept
+ * choice is reused unless a full fit is due, and the series' entry is
+ * replaced.  Returns 0, or 1 when the series was skipped after a message
+ * on stderr naming it.
  */
-int pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o);
+int pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit);
 
 /* Write a step as the shortest exact duration ("1h", "5m", "90s") into buf. */
 char *pa_fc_format_step(pa_usec_t step, char *buf, size_t size);

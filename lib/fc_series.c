@@ -94,10 +94,9 @@ copy_part(const char *s, size_t len)
 }
 
 static struct pa_fc_series *
-series_create(const char *name, const json_t *rec, pa_usec_t step)
+series_create(const char *name, const char *tenant, const char *service, pa_usec_t step)
 {
 	struct pa_fc_series *s = calloc(1, sizeof *s);
-	const char *tenant = pa_rec_str(rec, "tenant"), *service = pa_rec_str(rec, "service");
 	const char *slash = strchr(name, '/');
 
 	if (s == NULL)
@@ -120,6 +119,61 @@ series_create(const char *name, const json_t *rec, pa_usec_t step)
 		return NULL;
 	}
 	return s;
+}
+
+static int
+reserve_points(struct pa_fc_series *s, size_t more)
+{
+	size_t alloc = s->alloc ? s->alloc : 64;
+	struct pa_fc_point *p;
+
+	while (alloc < s->count + more)
+		alloc *= 2;
+	if (alloc == s->alloc)
+		return 0;
+	p = realloc(s->points, alloc * sizeof *p);
+	if (p == NULL)
+		return -1;
+	s->points = p;
+	s->alloc = alloc;
+	return 0;
+}
+
+int
+pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *tenant,
+		  const char *service, pa_usec_t step, pa_usec_t first, const double *requests,
+		  const double *complexity_sum, size_t n)
+{
+	struct pa_fc_series *s;
+	size_t i;
+
+	if (set->used * 2 >= set->size && grow(set) != 0)
+		return -1;
+	i = slot_of(set->slot, set->size, name);
+	if (set->slot[i] != NULL)
+		return -1;
+	s = series_create(name, tenant, service, step);
+	if (s == NULL || reserve_points(s, n) != 0) {
+		if (s != NULL) {
+			free(s->name);
+			free(s->tenant);
+			free(s->service);
+			free(s);
+		}
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++)
+		s->points[k] = (struct pa_fc_point){ first + (pa_usec_t)k * step, requests[k],
+						     complexity_sum[k], 1 };
+	s->count = n;
+	s->anchor = first;
+	s->has_kept = 1;
+	s->kept_first = first;
+	s->kept_last = first + (pa_usec_t)(n ? n - 1 : 0) * step;
+	s->open = s->kept_last;
+	set->slot[i] = s;
+	set->used++;
+	return 0;
 }
 
 /* Write the value of field key for a message: a quoted string, or the JSON text. */
@@ -203,18 +257,30 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	i = slot_of(set->slot, set->size, name);
 	s = set->slot[i];
 	if (s == NULL) {
-		s = series_create(name, rec, step);
+		s = series_create(name, pa_rec_str(rec, "tenant"), pa_rec_str(rec, "service"), step);
 		if (s == NULL)
 			goto nomem;
 		set->slot[i] = s;
 		set->used++;
 	} else if (s->step != step) {
 		*reason_class = "step differs within a series";
-		snprintf(err, errsize, "field \"step_s\" is %g but earlier buckets of %s have %g",
-			 step_s, pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC);
+		snprintf(err, errsize, "field \"step_s\" is %g but %s of %s have %g%s",
+			 step_s, s->has_kept ? "the buckets kept in the state file" : "earlier buckets",
+			 pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC,
+			 s->has_kept ? " (remove the series from the state file to change its step)"
+				     : "");
 		return -1;
 	}
-	if (s->count == 0) {
+	if (s->has_kept && ts < s->kept_first) {
+		char a[40], b[40];
+
+		*reason_class = "bucket older than the state";
+		snprintf(err, errsize, "bucket \"ts\" %s is before the history of %s kept in the "
+			 "state file, which starts at %s", pa_time_format(ts, a, sizeof a),
+			 pa_quote(name, strlen(name)), pa_time_format(s->kept_first, b, sizeof b));
+		return -1;
+	}
+	if (s->count == 0 && !s->has_kept) {
 		s->anchor = ts;
 	} else if ((ts - s->anchor) % step != 0) {
 		char a[40];
@@ -225,22 +291,21 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 			 pa_time_format(s->anchor, a, sizeof a));
 		return -1;
 	}
-	if (s->count == s->alloc) {
-		size_t alloc = s->alloc ? s->alloc * 2 : 64;
-		struct pa_fc_point *p = realloc(s->points, alloc * sizeof *p);
-
-		if (p == NULL)
-			goto nomem;
-		s->points = p;
-		s->alloc = alloc;
-	}
-	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum };
+	if (reserve_points(s, 1) != 0)
+		goto nomem;
+	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0 };
 	return 0;
 
 nomem:
 	*reason_class = "out of memory";
 	snprintf(err, errsize, "out of memory storing bucket %s", pa_quote(name, strlen(name)));
 	return -1;
+}
+
+struct pa_fc_series *
+pa_fc_series_find(struct pa_fc_series_set *set, const char *name)
+{
+	return set->slot[slot_of(set->slot, set->size, name)];
 }
 
 static int
@@ -333,27 +398,37 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 	return extended;
 }
 
+void
+pa_fc_grid_free(struct pa_fc_grid *g)
+{
+	free(g->volume);
+	free(g->complexity);
+	free(g->complexity_sum);
+	memset(g, 0, sizeof *g);
+}
+
 int
-pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
-		     double **complexity, size_t *n, pa_usec_t *first, size_t *missing,
-		     size_t *trailing)
+pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
+		     struct pa_fc_grid *g)
 {
 	pa_usec_t span, last;
-	size_t len, filled = 0;
+	size_t len, filled = 0, count;
 	double *v, *c, *csum;
+	unsigned char *fresh;
 
-	*volume = *complexity = NULL;
-	*n = *missing = *trailing = 0;
-	if (s->count == 0)
-		return 0;
+	memset(g, 0, sizeof *g);
 	qsort(s->points, s->count, sizeof *s->points, by_ts);
-	*first = s->points[0].ts;
-	last = s->points[s->count - 1].ts;
+	for (count = s->count; count > 0 && s->points[count - 1].ts > limit; count--)
+		;
+	if (count == 0)
+		return 0;
+	g->first = s->points[0].ts;
+	last = s->points[count - 1].ts;
 	if (s->end > last) {
-		*trailing = (size_t)((s->end - last) / s->step);
+		g->trailing = (size_t)((s->end - last) / s->step);
 		last = s->end;
 	}
-	span = last - *first;
+	span = last - g->first;
 	if (span / s->step >= PA_FC_MAX_BUCKETS)
 		return -1;
 	len = (size_t)(span / s->step) + 1;
@@ -361,18 +436,26 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
 	v = malloc(len * sizeof *v);
 	c = malloc(len * sizeof *c);
 	csum = malloc(len * sizeof *csum);
-	if (v == NULL || c == NULL || csum == NULL) {
+	fresh = calloc(len, 1);
+	if (v == NULL || c == NULL || csum == NULL || fresh == NULL) {
 		free(v);
 		free(c);
 		free(csum);
+		free(fresh);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++)
 		v[i] = csum[i] = -1;	/* -1: no record for this bucket yet */
 
-	for (size_t j = 0; j < s->count; j++) {
-		size_t i = (size_t)((s->points[j].ts - *first) / s->step);
+	/* A bucket read from the input replaces the kept one for the same start. */
+	for (size_t j = 0; j < count; j++)
+		if (!s->points[j].kept)
+			fresh[(size_t)((s->points[j].ts - g->first) / s->step)] = 1;
+	for (size_t j = 0; j < count; j++) {
+		size_t i = (size_t)((s->points[j].ts - g->first) / s->step);
 
+		if (s->points[j].kept && fresh[i])
+			continue;
 		if (v[i] == -1) {
 			v[i] = s->points[j].requests;
 			csum[i] = s->points[j].complexity_sum;
@@ -382,6 +465,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
 			csum[i] = add_known(csum[i], s->points[j].complexity_sum);
 		}
 	}
+	free(fresh);
 	for (size_t i = 0; i < len; i++) {
 		if (v[i] == -1) {
 			v[i] = gaps_unknown ? NAN : 0;
@@ -389,10 +473,39 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
 		}
 		c[i] = (!isnan(v[i]) && v[i] > 0 && !isnan(csum[i])) ? csum[i] / v[i] : NAN;
 	}
-	free(csum);
-	*volume = v;
-	*complexity = c;
-	*n = len;
-	*missing = len - filled;
+	g->volume = v;
+	g->complexity = c;
+	g->complexity_sum = csum;
+	g->n = len;
+	g->missing = len - filled;
+	return 0;
+}
+
+int
+pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t from,
+		  pa_usec_t limit)
+{
+	size_t later = 0, k = 0;
+	struct pa_fc_point *p;
+
+	for (size_t j = 0; j < s->count; j++)
+		later += s->points[j].ts > limit;
+	p = malloc((g->n - from + later + 1) * sizeof *p);
+	if (p == NULL)
+		return -1;
+	for (size_t i = from; i < g->n; i++)
+		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)i * s->step, g->volume[i],
+					       g->complexity_sum[i], 1 };
+	for (size_t j = 0; j < s->count; j++)
+		if (s->points[j].ts > limit)
+			p[k++] = s->points[j];
+	free(s->points);
+	s->points = p;
+	s->count = k;
+	s->alloc = g->n - from + later + 1;
+	if (g->n > from) {
+		s->has_kept = 1;
+		s->kept_first = g->first + (pa_usec_t)from * s->step;
+	}
 	return 0;
 }

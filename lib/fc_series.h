@@ -7,24 +7,34 @@
  * sorts one series and merges partial buckets by summing.  It lays the
  * values on a regular grid from the first to the last bucket.
  *
+ * A series may also start from the window of history kept in a state file
+ * (fcstate.h).  Those buckets are marked kept: a bucket read from the
+ * input for the same start replaces a kept one instead of adding to it,
+ * and a bucket before the kept window is rejected.
+ *
  * Memory: every bucket of every series is kept until the end of input, 40
- * bytes each plus the series names.
+ * bytes each plus the series names, unless pa_fc_series_keep() trims it.
  */
 #ifndef PA_FC_SERIES_H
 #define PA_FC_SERIES_H
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "timeutil.h"
 
 /* No series is laid out on a grid longer than this many buckets. */
 #define PA_FC_MAX_BUCKETS 10000000
 
+/* A limit for pa_fc_series_regular() that takes every bucket. */
+#define PA_FC_NO_LIMIT INT64_MAX
+
 struct pa_fc_point {
 	pa_usec_t ts;
 	double requests;	/* NAN: unknown */
 	double complexity_sum;	/* NAN: no complexity in the record */
+	int kept;		/* 1: from the state's kept window */
 };
 
 struct pa_fc_series {
@@ -36,6 +46,25 @@ struct pa_fc_series {
 	pa_usec_t end;		/* last bucket of the grid; 0: the series' own last bucket */
 	struct pa_fc_point *points;
 	size_t count, alloc;
+	int has_kept;		/* 1: the series started from a kept window */
+	pa_usec_t kept_first;	/* first bucket of that window */
+	pa_usec_t kept_last;	/* last bucket of the history already forecast from */
+	pa_usec_t open;		/* --follow: start of the newest bucket read */
+	int has_open;		/* 1: open is set and that bucket has input records */
+};
+
+/*
+ * A series laid on its grid: one value per step from first.  The arrays
+ * hold n values each and belong to the caller (pa_fc_grid_free).
+ */
+struct pa_fc_grid {
+	double *volume;		/* requests; NAN unknown */
+	double *complexity;	/* mean per request; NAN unknown or no requests */
+	double *complexity_sum;	/* NAN: unknown */
+	size_t n;
+	pa_usec_t first;
+	size_t missing;		/* buckets with no record, gaps read per gaps_unknown */
+	size_t trailing;	/* of those, after the series' own last bucket */
 };
 
 struct pa_fc_series_set;
@@ -51,6 +80,9 @@ void pa_fc_series_free(struct pa_fc_series_set *set);
 int pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		     char *err, size_t errsize, const char **reason_class);
 
+/* The series named name, or NULL.  Owned by the set. */
+struct pa_fc_series *pa_fc_series_find(struct pa_fc_series_set *set, const char *name);
+
 /* The series sorted by name, for deterministic output.  Owned by the set. */
 struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count);
 
@@ -63,17 +95,34 @@ struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *
 size_t pa_fc_series_align_end(struct pa_fc_series_set *set);
 
 /*
- * Lay series s on its grid.  *volume and *complexity (mean per request,
- * NAN where unknown or no requests) receive new arrays of *n values that
- * the caller frees; *first is the start of the first bucket.  A bucket
- * absent from the input counts in *missing.  When it lies after the
- * series' own last bucket (see pa_fc_series_align_end) it also counts in
- * *trailing.  It reads as 0 requests, or as unknown when gaps_unknown is
- * set.  Returns 0, or -1 when the grid would
- * pass PA_FC_MAX_BUCKETS or memory runs out.
+ * Start series name from a kept window of n buckets from first (borrowed
+ * arrays; NAN unknown).  Call before any input record of that series.
+ * Returns 0, or -1 when memory runs out.
  */
-int pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, double **volume,
-			 double **complexity, size_t *n, pa_usec_t *first, size_t *missing,
-			 size_t *trailing);
+int pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *tenant,
+		      const char *service, pa_usec_t step, pa_usec_t first,
+		      const double *requests, const double *complexity_sum, size_t n);
+
+/*
+ * Lay the buckets of series s up to and including limit (PA_FC_NO_LIMIT: all)
+ * on its grid, into g.  A bucket absent from the input counts in
+ * g->missing.  When it lies after the series' own last bucket (see
+ * pa_fc_series_align_end) it also counts in g->trailing.  It reads as 0
+ * requests, or as unknown when gaps_unknown is set.  Returns 0, or -1 when
+ * the grid would pass PA_FC_MAX_BUCKETS or memory runs out.  An empty
+ * series gives n = 0.
+ */
+int pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
+			 struct pa_fc_grid *g);
+
+void pa_fc_grid_free(struct pa_fc_grid *g);
+
+/*
+ * Replace the buckets of s up to limit by the kept buckets g[from..n), so
+ * a long --follow run keeps a bounded window.  Buckets after limit stay.
+ * Returns 0, or -1 when memory runs out (s is then unchanged).
+ */
+int pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t from,
+		      pa_usec_t limit);
 
 #endif

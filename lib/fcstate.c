@@ -1,20 +1,92 @@
 /*
- * fcstate.c - loading and atomically saving the forecast state file.
+ * fcstate.c - the forecast state file: loading, checking, atomic saving,
+ * and the parts of an entry (kept window, drift flags).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <gsl/gsl_cdf.h>
+
+#include "diag.h"
 #include "fcstate.h"
 #include "ndjson.h"
+
+/* Rolling origins of the automatic choice (forecast.c), each one horizon long. */
+#define HOLDOUT_ORIGINS 10
+
+static json_t *
+empty_state(void)
+{
+	json_t *state = json_object();
+
+	json_object_set_new(state, "format_version", json_integer(PA_FCSTATE_VERSION));
+	json_object_set_new(state, "series", json_object());
+	return state;
+}
+
+static int
+is_number_array(const json_t *a, size_t len)
+{
+	size_t i;
+	const json_t *v;
+
+	if (!json_is_array(a) || json_array_size(a) != len)
+		return 0;
+	json_array_foreach(a, i, v)
+		if (!json_is_number(v) && !json_is_null(v))
+			return 0;
+	return 1;
+}
+
+/* Check one series entry; on failure write what is wrong into why. */
+static int
+entry_valid(const json_t *e, char *why, size_t size)
+{
+	const json_t *req = json_object_get(e, "requests");
+	pa_usec_t first;
+	double step;
+
+	if (!json_is_object(e)) {
+		snprintf(why, size, "is not an object");
+		return 0;
+	}
+	if (pa_rec_num(e, "step_s", &step) != 1 || step < 1 || step > 366 * 86400.0) {
+		snprintf(why, size, "has no valid \"step_s\"");
+		return 0;
+	}
+	if (pa_rec_time(e, "first", &first) != 1) {
+		snprintf(why, size, "has no valid \"first\" timestamp");
+		return 0;
+	}
+	if (!json_is_array(req) || json_array_size(req) == 0 ||
+	    json_array_size(req) > PA_FC_MAX_BUCKETS || !is_number_array(req, json_array_size(req)) ||
+	    !is_number_array(json_object_get(e, "complexity_sum"), json_array_size(req))) {
+		snprintf(why, size, "has no \"requests\" and \"complexity_sum\" arrays of "
+			 "numbers or null of one length");
+		return 0;
+	}
+	if (!json_is_string(json_object_get(e, "tenant")) ||
+	    !json_is_string(json_object_get(e, "service"))) {
+		snprintf(why, size, "has no \"tenant\" and \"service\" strings");
+		return 0;
+	}
+	return 1;
+}
 
 json_t *
 pa_fcstate_load(const char *path, char *err, size_t errsize)
 {
 	json_error_t jerr;
-	json_t *state, *series;
+	json_t *state, *series, *entry;
+	json_int_t version;
+	const char *name;
+	char why[120];
 	FILE *f = fopen(path, "rb");
 
 	if (f == NULL) {
@@ -22,29 +94,96 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 			snprintf(err, errsize, "cannot read state file %s: %s", path, strerror(errno));
 			return NULL;
 		}
-		state = json_object();
-		json_object_set_new(state, "format_version", json_integer(PA_FCSTATE_VERSION));
-		json_object_set_new(state, "series", json_object());
-		return state;
+		return empty_state();
 	}
 	state = json_loadf(f, 0, &jerr);
 	fclose(f);
 	if (state == NULL) {
-		snprintf(err, errsize, "state file %s: invalid JSON at line %d: %s", path, jerr.line,
-			 jerr.text);
+		snprintf(err, errsize, "state file %s: invalid JSON at line %d: %s (remove the "
+			 "file to start a new state)", path, jerr.line, jerr.text);
 		return NULL;
 	}
+	version = json_integer_value(json_object_get(state, "format_version"));
 	series = json_object_get(state, "series");
-	if (!json_is_object(state) ||
-	    json_integer_value(json_object_get(state, "format_version")) != PA_FCSTATE_VERSION ||
-	    !json_is_object(series)) {
+	if (json_is_object(state) && version == 1 && json_is_object(series)) {
+		pa_warn("state file %s has format_version 1, which keeps no history: starting a "
+			"new state of format_version %d", path, PA_FCSTATE_VERSION);
+		json_decref(state);
+		return empty_state();
+	}
+	if (!json_is_object(state) || version != PA_FCSTATE_VERSION || !json_is_object(series)) {
 		snprintf(err, errsize,
 			 "state file %s is not a pa-forecast state of format_version %d (remove it to start afresh)",
 			 path, PA_FCSTATE_VERSION);
 		json_decref(state);
 		return NULL;
 	}
+	json_object_foreach(series, name, entry) {
+		if (!entry_valid(entry, why, sizeof why)) {
+			snprintf(err, errsize, "state file %s: series %s %s (remove the file to start "
+				 "a new state)", path, pa_quote(name, strlen(name)), why);
+			json_decref(state);
+			return NULL;
+		}
+	}
 	return state;
+}
+
+/* The directory of path, in a new string. */
+static char *
+dir_of(const char *path)
+{
+	char *copy = strdup(path), *dir;
+
+	if (copy == NULL)
+		return NULL;
+	dir = strdup(dirname(copy));
+	free(copy);
+	return dir;
+}
+
+int
+pa_fcstate_check_writable(const char *path, char *err, size_t errsize)
+{
+	size_t len = strlen(path) + 5;
+	char *tmp = malloc(len);
+	int fd;
+
+	if (tmp == NULL) {
+		snprintf(err, errsize, "out of memory checking state file %s", path);
+		return -1;
+	}
+	snprintf(tmp, len, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0 && errno != EEXIST) {
+		snprintf(err, errsize, "cannot write state file %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	return 0;
+}
+
+/* fsync the directory of path, so the rename itself survives a crash. */
+static int
+sync_dir(const char *path)
+{
+	char *dir = dir_of(path);
+	int fd, rc;
+
+	if (dir == NULL)
+		return -1;
+	fd = open(dir, O_RDONLY);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
 }
 
 int
@@ -78,5 +217,210 @@ pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize
 		return -1;
 	}
 	free(tmp);
+	if (sync_dir(path) != 0) {
+		snprintf(err, errsize, "cannot sync the directory of state file %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
 	return 0;
+}
+
+static double
+number_or_nan(const json_t *v)
+{
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+int
+pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set)
+{
+	const json_t *entry;
+	const char *name;
+
+	json_object_foreach(json_object_get(state, "series"), name, entry) {
+		const json_t *req = json_object_get(entry, "requests");
+		const json_t *csum = json_object_get(entry, "complexity_sum");
+		size_t n = json_array_size(req);
+		double *r = malloc(n * sizeof *r), *c = malloc(n * sizeof *c), step_s = 0;
+		pa_usec_t first = 0;
+		int rc;
+
+		if (r == NULL || c == NULL) {
+			free(r);
+			free(c);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			r[i] = number_or_nan(json_array_get(req, i));
+			c[i] = number_or_nan(json_array_get(csum, i));
+		}
+		pa_rec_num(entry, "step_s", &step_s);
+		pa_rec_time(entry, "first", &first);
+		rc = pa_fc_series_seed(set, name, pa_rec_str(entry, "tenant"),
+				       pa_rec_str(entry, "service"),
+				       (pa_usec_t)llround(step_s * (double)PA_USEC_PER_SEC), first, r, c,
+				       n);
+		free(r);
+		free(c);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+size_t
+pa_fcstate_window(size_t period, size_t period2, size_t horizon)
+{
+	size_t main = period ? period : period2, second = period ? period2 : 0;
+	size_t need = 64;
+
+	/*
+	 * Seasonal ARIMA needs three seasons and 16 buckets, and Holt-Winters
+	 * two.  pa-forecast tries the second season only on two of them.  The
+	 * automatic choice then holds out ten horizons.
+	 */
+	if (main && 3 * main + 16 > need)
+		need = 3 * main + 16;
+	if (second && 2 * second > need)
+		need = 2 * second;
+	return need + HOLDOUT_ORIGINS * horizon;
+}
+
+json_t *
+pa_fcstate_score(const json_t *measure, const double *actual, size_t n, pa_usec_t first,
+		 pa_usec_t step, pa_usec_t after)
+{
+	const json_t *lower = json_object_get(measure, "lower");
+	const json_t *upper = json_object_get(measure, "upper");
+	const json_t *flag;
+	json_t *all = json_array(), *out = json_array();
+	pa_usec_t issued;
+	size_t i, from;
+
+	json_array_foreach(json_object_get(measure, "outside"), i, flag)
+		json_array_append_new(all, json_integer(json_integer_value(flag) != 0));
+
+	if (measure != NULL && pa_rec_time(measure, "issued_at", &issued) == 1 && issued >= first) {
+		for (i = (size_t)((issued - first) / step); i < n; i++) {
+			pa_usec_t ts = first + (pa_usec_t)i * step;
+			size_t k = (size_t)((ts - issued) / step);
+			double lo, hi;
+
+			if (k >= json_array_size(lower))
+				break;
+			lo = number_or_nan(json_array_get(lower, k));
+			hi = number_or_nan(json_array_get(upper, k));
+			if (ts <= after || isnan(actual[i]) || isnan(lo) || isnan(hi))
+				continue;
+			json_array_append_new(all, json_integer(actual[i] < lo || actual[i] > hi));
+		}
+	}
+
+	/* Keep the newest PA_FCSTATE_SCORED flags. */
+	from = json_array_size(all) > PA_FCSTATE_SCORED ? json_array_size(all) - PA_FCSTATE_SCORED : 0;
+	for (i = from; i < json_array_size(all); i++)
+		json_array_append(out, json_array_get(all, i));
+	json_decref(all);
+	return out;
+}
+
+double
+pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *scored)
+{
+	const json_t *flag;
+	size_t i;
+
+	*misses = 0;
+	*scored = json_array_size(outside);
+	json_array_foreach(outside, i, flag)
+		*misses += json_integer_value(flag) != 0;
+	if (*misses == 0)
+		return 1;
+	/* P(X >= misses) for X ~ Binomial(scored, 1 - level). */
+	return gsl_cdf_binomial_Q((unsigned int)(*misses - 1), 1 - level, (unsigned int)*scored);
+}
+
+const char *
+pa_fcstate_transform_name(int t)
+{
+	if (t == PA_FC_TRANSFORM_NONE)
+		return "none";
+	if (t == PA_FC_TRANSFORM_LOG1P)
+		return "log1p";
+	return "auto";
+}
+
+/* An array of x[0..n), null where NAN, integers where whole, so counts stay short. */
+static json_t *
+number_array(const double *x, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(x[i]))
+			json_array_append_new(a, json_null());
+		else if (x[i] == floor(x[i]) && fabs(x[i]) < 1e15)
+			json_array_append_new(a, json_integer((json_int_t)x[i]));
+		else
+			json_array_append_new(a, json_real(x[i]));
+	}
+	return a;
+}
+
+static json_t *
+measure_entry(const struct pa_fcstate_update *u, const struct pa_fc_result *r, json_t *outside)
+{
+	json_t *m = json_object(), *spec = json_array();
+
+	for (size_t l = 0; l < u->nlevels; l++)
+		json_array_append_new(spec, json_string(r ? r[l].spec : ""));
+	json_object_set_new(m, "spec", spec);
+	if (r != NULL) {
+		pa_rec_set_time(m, "issued_at", u->issued);
+		json_object_set_new(m, "mean", number_array(r[0].mean, r[0].horizon));
+		json_object_set_new(m, "lower", number_array(r[0].lower, r[0].horizon));
+		json_object_set_new(m, "upper", number_array(r[0].upper, r[0].horizon));
+	}
+	json_object_set_new(m, "outside", outside ? outside : json_array());
+	return m;
+}
+
+json_t *
+pa_fcstate_entry(const struct pa_fcstate_update *u)
+{
+	const struct pa_fc_series *s = u->series;
+	const struct pa_fc_grid *g = u->grid;
+	json_t *e = json_object(), *fit = json_object(), *levels = json_array();
+
+	if (e == NULL || fit == NULL || levels == NULL) {
+		json_decref(e);
+		json_decref(fit);
+		json_decref(levels);
+		json_decref(u->volume_outside);
+		json_decref(u->complexity_outside);
+		return NULL;
+	}
+	json_object_set_new(e, "tenant", json_string(s->tenant));
+	json_object_set_new(e, "service", json_string(s->service));
+	pa_rec_set_num(e, "step_s", (double)s->step / PA_USEC_PER_SEC);
+	pa_rec_set_time(e, "first", g->first + (pa_usec_t)u->keep_from * s->step);
+	json_object_set_new(e, "requests", number_array(g->volume + u->keep_from,
+							 g->n - u->keep_from));
+	json_object_set_new(e, "complexity_sum",
+			    number_array(g->complexity_sum + u->keep_from, g->n - u->keep_from));
+
+	for (size_t l = 0; l < u->nlevels; l++)
+		json_array_append_new(levels, json_real(u->level[l]));
+	json_object_set_new(fit, "model", json_string(u->model));
+	json_object_set_new(fit, "levels", levels);
+	json_object_set_new(fit, "period_steps", json_integer((json_int_t)u->period));
+	json_object_set_new(fit, "period2_steps", json_integer((json_int_t)u->period2));
+	json_object_set_new(fit, "transform", json_string(pa_fcstate_transform_name(u->transform)));
+	json_object_set_new(fit, "updates", json_integer(u->updates));
+	pa_rec_set_time(fit, "fitted_end", u->fitted_end);
+	json_object_set_new(e, "fit", fit);
+
+	json_object_set_new(e, "volume", measure_entry(u, u->volume, u->volume_outside));
+	json_object_set_new(e, "complexity", measure_entry(u, u->complexity, u->complexity_outside));
+	return e;
 }

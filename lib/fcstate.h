@@ -1,16 +1,36 @@
 /*
  * fcstate.h - the model state file of pa-forecast --state.
  *
- * The file is one JSON object:
+ * The file is one JSON object, format_version 2:
  *
- *	{"format_version": 1,
- *	 "series": {"NAME": {"levels": [0.95], "volume": [SPEC], "complexity": [SPEC],
- *	                     "reuses": 3, "history_end": "2026-06-04T00:00:00Z"}}}
+ *	{"format_version": 2,
+ *	 "series": {"NAME": {
+ *	   "tenant": "t", "service": "api", "step_s": 300,
+ *	   "first": "2026-06-01T00:00:00Z",
+ *	   "requests": [10, 14, null, ...], "complexity_sum": [15.5, null, ...],
+ *	   "fit": {"model": "auto", "levels": [0.95], "period_steps": 288,
+ *	           "period2_steps": 0, "transform": "auto", "updates": 3,
+ *	           "fitted_end": "2026-06-05T00:00:00Z"},
+ *	   "volume": {"spec": [SPEC], "issued_at": "...", "mean": [...],
+ *	              "lower": [...], "upper": [...], "outside": [0, 1, 0]},
+ *	   "complexity": {...}}}}
  *
- * where SPEC is a pa_fc_result.spec per interval level ("" when there is
- * nothing to reuse) and reuses counts the runs since the last full fit.
- * It is written to a temporary file beside it and renamed into place, so a
- * crash leaves the old file or the new one, never half of one.
+ * requests and complexity_sum are the kept window of history, one value
+ * per step from "first" (null: unknown); its last bucket is the last one
+ * forecast from.  "fit" holds the options the kept choice was made under,
+ * the updates with kept parameters since the last full fit, and the end
+ * of the history of that fit.  Per measure, SPEC is a pa_fc_result.spec per
+ * interval level ("" when there is nothing to reuse), mean, lower and
+ * upper the forecasts last written at the first level, and outside the
+ * last PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
+ * interval.
+ *
+ * The file is written to FILE.tmp, flushed to disk, renamed into place and
+ * the directory synced, so a crash leaves the old file or the new one,
+ * never half of one.
+ *
+ * NOTE: the whole file is parsed into one jansson tree, about 150 bytes of
+ * memory per kept bucket, several times the bytes of the points it seeds.
  */
 #ifndef PA_FCSTATE_H
 #define PA_FCSTATE_H
@@ -18,16 +38,86 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define PA_FCSTATE_VERSION 1
+#include "fc_series.h"
+#include "forecast.h"
+
+#define PA_FCSTATE_VERSION 2
+
+/* Scored actuals kept per measure for the drift check. */
+#define PA_FCSTATE_SCORED 24
 
 /*
- * Load path.  A missing file gives a new, empty state.  Returns a new
- * reference, or NULL with a message in err when the file cannot be read
- * or is not a state file of this version.
+ * Load path.  A missing file, or one of format_version 1 (which keeps no
+ * history, after a message), gives a new, empty state.  Returns a new
+ * reference, or NULL with a message naming the file in err when it cannot
+ * be read, is not valid JSON, is of another version, or has a series entry
+ * of the wrong shape.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 
 /* Write state to path atomically.  Returns 0, or -1 with a message in err. */
 int pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize);
+
+/*
+ * Check that the state file's directory takes a new file, so a run that
+ * could not save its state stops before reading input.  Returns 0, or -1
+ * with a message in err.
+ */
+int pa_fcstate_check_writable(const char *path, char *err, size_t errsize);
+
+/*
+ * Start every series of state (as loaded) in set from its kept window.
+ * Returns 0, or -1 when memory runs out.
+ */
+int pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set);
+
+/*
+ * Buckets of history kept per series for a main season of period steps, a
+ * second of period2 (0: none) and horizon steps ahead: what the automatic
+ * choice needs to compare every model at those seasons over ten origins.
+ */
+size_t pa_fcstate_window(size_t period, size_t period2, size_t horizon);
+
+/*
+ * Score the forecasts kept in measure (a "volume" or "complexity" object
+ * of an entry, may be NULL) against the actuals of the buckets after
+ * `after`: actual[i] is the bucket at first + i * step, NAN unknown.
+ * Returns a new array of the last PA_FCSTATE_SCORED outside flags, the
+ * kept ones followed by the new ones.
+ */
+json_t *pa_fcstate_score(const json_t *measure, const double *actual, size_t n,
+			 pa_usec_t first, pa_usec_t step, pa_usec_t after);
+
+/*
+ * Probability that a calibrated interval at level leaves at least as many
+ * of the flags in outside (an array of 0 and 1) outside as it did: the
+ * binomial upper tail.  1 when no actual was outside.
+ */
+double pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *scored);
+
+/* Contents of a new entry for one series. */
+struct pa_fcstate_update {
+	const struct pa_fc_series *series;
+	const struct pa_fc_grid *grid;
+	size_t keep_from;		/* first grid bucket of the kept window */
+	const char *model;		/* --model */
+	const double *level;		/* nlevels interval levels */
+	size_t nlevels;
+	size_t period, period2;		/* seasons in steps the fit used */
+	int transform;			/* PA_FC_TRANSFORM_* */
+	long updates;			/* updates with kept parameters since the last full fit */
+	pa_usec_t fitted_end;		/* history end at the last full fit */
+	pa_usec_t issued;		/* issued_at of the forecasts */
+	const struct pa_fc_result *volume;	/* nlevels results */
+	const struct pa_fc_result *complexity;	/* nlevels results, or NULL */
+	json_t *volume_outside;		/* stolen, may be NULL */
+	json_t *complexity_outside;	/* stolen, may be NULL */
+};
+
+/* Build a series entry.  Returns a new reference, or NULL when memory runs out. */
+json_t *pa_fcstate_entry(const struct pa_fcstate_update *u);
+
+/* Name of transform t for the "fit" object. */
+const char *pa_fcstate_transform_name(int t);
 
 #endif

@@ -719,6 +719,8 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
  * with 17 significant digits so a reused choice forecasts bit for bit as
  * the fit it came from.  An mstl model adds "/PERIOD2/ADJUSTED", its
  * second season and the pa_fcm_adjusted value of its smoothing model.
+ * A fitted ARIMA adds an eighth field, "p,d,q,P,D,Q,m,MEAN,COEF...", so
+ * its reuse neither searches orders nor fits coefficients.
  */
 static void
 encode_choice(const struct choice *ch, char *buf, size_t size)
@@ -727,6 +729,7 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 
 	for (size_t t = 0; t < ch->count && used < size; t++) {
 		const struct pa_fcm_params *p = &ch->params[t];
+		const struct pa_fcm_arima_fit *a = &p->arima;
 
 		used += (size_t)snprintf(buf + used, size - used, " %s/%zu/%d/%.17g/%.17g/%.17g/%.17g",
 					 ch->ref[t].name, ch->ref[t].period, ch->ref[t].transform,
@@ -735,6 +738,13 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 		if (strcmp(ch->ref[t].name, "mstl") == 0 && used < size)
 			used += (size_t)snprintf(buf + used, size - used, "/%zu/%d", ch->ref[t].period2,
 						 p->valid ? (int)p->adjusted : 0);
+		if (strcmp(ch->ref[t].name, "arima") != 0 || a->state != PA_FCM_ARIMA_FITTED ||
+		    used >= size)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "/%d,%d,%d,%d,%d,%d,%zu,%.17g",
+					 a->p, a->d, a->q, a->sp, a->sd, a->sq, a->period, a->mean);
+		for (int c = 0; c < a->p + a->q + a->sp + a->sq && used < size; c++)
+			used += (size_t)snprintf(buf + used, size - used, ",%.17g", a->coef[c]);
 	}
 	if (used >= size)
 		buf[0] = '\0';	/* too long to reuse: store nothing */
@@ -748,6 +758,39 @@ parse_number(const char *s, double *out)
 
 	*out = strtod(s, &end);
 	return end != s && *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+/* Parse encode_choice's ARIMA field into a FITTED fit.  Returns -1 when malformed. */
+static int
+decode_arima(char *text, struct pa_fcm_arima_fit *a)
+{
+	double v[8 + PA_FCM_ARIMA_COEF_MAX];
+	char *save = NULL;
+	size_t nv = 0, ncoef;
+
+	for (char *f = strtok_r(text, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		if (nv == sizeof v / sizeof v[0] || parse_number(f, &v[nv]) != 0)
+			return -1;
+		nv++;
+	}
+	if (nv < 8)
+		return -1;
+	for (size_t i = 0; i < 7; i++)
+		if (v[i] < 0 || v[i] > 1e6 || v[i] != floor(v[i]))
+			return -1;
+	memset(a, 0, sizeof *a);
+	a->p = (int)v[0], a->d = (int)v[1], a->q = (int)v[2];
+	a->sp = (int)v[3], a->sd = (int)v[4], a->sq = (int)v[5];
+	a->period = (size_t)v[6];
+	a->mean = v[7];
+	ncoef = (size_t)(a->p + a->q + a->sp + a->sq);
+	if (ncoef > PA_FCM_ARIMA_COEF_MAX || nv != 8 + ncoef)
+		return -1;
+	for (size_t c = 0; c < ncoef; c++)
+		a->coef[c] = v[8 + c];
+	a->has_mean = a->d + a->sd < 2;
+	a->state = PA_FCM_ARIMA_FITTED;
+	return 0;
 }
 
 /*
@@ -773,12 +816,15 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 		char *field[9], *fsave = NULL;
 		double v[8];
 		size_t nf = 0, i;
+		int mstl, arima;
 
 		if (ch->count == COMBINE_MAX)
 			return -1;
 		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 9; f = strtok_r(NULL, "/", &fsave))
 			field[nf++] = f;
-		if (nf == 0 || nf != (strcmp(field[0], "mstl") == 0 ? 9u : 7u) ||
+		mstl = nf > 0 && strcmp(field[0], "mstl") == 0;
+		arima = nf > 0 && strcmp(field[0], "arima") == 0;
+		if ((nf != (mstl ? 9u : 7u) && !(arima && nf == 8)) ||
 		    strtok_r(NULL, "/", &fsave))
 			return -1;
 		const char *name;
@@ -790,7 +836,8 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 			name = pa_fcm_etsx_model_name(pa_fcm_etsx_parse(field[0] + 4));
 		if (name == NULL || strcmp(name, "auto") == 0)
 			return -1;
-		for (size_t f = 0; f + 1 < nf; f++)
+		/* Numbers follow the name; an ARIMA's eighth field is its own list. */
+		for (size_t f = 0; f < (mstl ? 8u : 6u); f++)
 			if (parse_number(field[f + 1], &v[f]) != 0)
 				return -1;
 		if (v[0] < 0 || v[0] > 1e9)
@@ -807,6 +854,8 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5],
 			.adjusted = nf == 9 ? (enum pa_fcm_adjusted)(int)v[7] : PA_FCM_ADJ_NONE
 		};
+		if (arima && nf == 8 && decode_arima(field[7], &ch->params[ch->count].arima) != 0)
+			return -1;
 		ch->count++;
 	}
 	return ch->count ? 0 : -1;

@@ -33,6 +33,7 @@ struct pa_reader {
 	int utf16;
 	int discarding;		/* skipping the rest of an over-long line */
 	int follow;		/* hold a final line without newline: more may come */
+	volatile sig_atomic_t *stop;	/* set: end the input at the next read */
 };
 
 struct pa_reader *
@@ -99,9 +100,11 @@ read_input(struct pa_reader *r, void *buf, size_t size)
 
 	if (r->interactive)
 		fflush(stdout);
-	do
+	do {
+		if (r->stop != NULL && *r->stop)
+			return 0;
 		n = read(r->fd, buf, size);
-	while (n < 0 && errno == EINTR);
+	} while (n < 0 && errno == EINTR);
 	return n;
 }
 
@@ -381,6 +384,12 @@ void
 pa_reader_set_follow(struct pa_reader *r, int on)
 {
 	r->follow = on;
+}
+
+void
+pa_reader_set_stop(struct pa_reader *r, volatile sig_atomic_t *stop)
+{
+	r->stop = stop;
 }
 
 void

@@ -12,6 +12,7 @@
 #ifndef PA_INPUT_H
 #define PA_INPUT_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #define PA_MAX_LINE_DEFAULT (1u << 20)	/* 1 MiB */
@@ -53,6 +54,13 @@ int pa_reader_is_utf16(const struct pa_reader *r);
  * call.
  */
 void pa_reader_set_follow(struct pa_reader *r, int on);
+
+/*
+ * End the input when *stop is set: before each read, and when a signal
+ * interrupts a read that waits for a slow writer.  The caller's handler
+ * sets *stop and must be installed without SA_RESTART.
+ */
+void pa_reader_set_stop(struct pa_reader *r, volatile sig_atomic_t *stop);
 
 /* After PA_LINE_EOF, read again: data appended since then is returned. */
 void pa_reader_resume(struct pa_reader *r);

@@ -2,20 +2,24 @@
  * pa-forecast - forecast request volume and complexity per tenant service.
  *
  * Reads bucket and event records, forecasts each series once the input
- * ends, and writes forecast and event_effect records.  Records of other
- * kinds pass through unchanged and in order as they arrive, so usage
- * records reach pa-plan.
+ * ends (or, with --follow, each time one of its buckets closes), and
+ * writes forecast and event_effect records.  Records of other kinds pass
+ * through unchanged and in order as they arrive, so usage records reach
+ * pa-plan.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "diag.h"
 #include "fc_output.h"
 #include "fc_series.h"
 #include "fcstate.h"
 #include "forecast.h"
+#include "input.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "tsdb.h"
@@ -27,7 +31,10 @@ enum {
 	OPT_TRANSFORM,
 	OPT_EVENT_WINDOW,
 	OPT_STATE,
-	OPT_REFIT_EVERY
+	OPT_REFIT_EVERY,
+	OPT_DRIFT,
+	OPT_FOLLOW,
+	OPT_SAVE_EVERY
 };
 
 struct ctx {
@@ -35,7 +42,14 @@ struct ctx {
 	struct pa_fc_events events;
 	pa_usec_t event_window;	/* length of an event without "end" */
 	int fatal;		/* out of memory: stop collecting */
+	int follow;		/* forecast a series each time one of its buckets closes */
+	struct pa_fc_run_opts *ro;
+	const char *state_path;	/* NULL: no state file */
+	double save_every;	/* seconds between saves in --follow */
+	struct timespec saved;	/* last save */
 };
+
+static volatile sig_atomic_t stop_requested;
 
 static void
 usage(void)
@@ -61,12 +75,94 @@ usage(void)
 	       "                         a Box-Cox power chosen per series: whichever\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
-	       "      --state FILE       keep each series' chosen models and parameters in\n"
-	       "                         FILE and reuse them on the next run\n"
-	       "      --refit-every N    runs a kept choice is reused before a full fit (24)\n"
+	       "      --state FILE       keep each series' fitted models and recent history\n"
+	       "                         in FILE; the next run needs only the new buckets\n"
+	       "      --refit-every N|DUR  updates with kept parameters before a full fit\n"
+	       "                         (24), or a duration of new history such as 1d\n"
+	       "      --drift P          full fit when the interval misses of the last 24\n"
+	       "                         actuals have a binomial tail below P (0.01); 0: off\n"
+	       "      --follow           forecast a series each time one of its buckets\n"
+	       "                         closes, reading an endless stream\n"
+	       "      --save-every DUR   with --follow and --state, save at most this often\n"
+	       "                         (1m), and at the end of input or on SIGTERM\n"
+	       "  -v, --verbose          say on stderr which fit each series got\n"
 	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);
+}
+
+static void
+save_state(struct ctx *c)
+{
+	char err[400];
+
+	if (c->state_path == NULL)
+		return;
+	if (pa_fcstate_save(c->state_path, c->ro->state, err, sizeof err) != 0) {
+		pa_warn("%s", err);
+		c->fatal = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &c->saved);
+}
+
+/* Save in --follow once save_every seconds have passed since the last save. */
+static void
+save_if_due(struct ctx *c)
+{
+	struct timespec now;
+
+	if (c->state_path == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((double)(now.tv_sec - c->saved.tv_sec) +
+	    (double)(now.tv_nsec - c->saved.tv_nsec) / 1e9 >= c->save_every)
+		save_state(c);
+}
+
+/*
+ * In --follow, reject a bucket of a series whose later bucket was already
+ * read (or forecast from): its bucket has closed.  Returns 1 when rejected.
+ */
+static int
+reject_late(struct ctx *c, const char *name, struct pa_line *line, const json_t *rec)
+{
+	const char *series = pa_rec_str(rec, "tenant_service_name");
+	struct pa_fc_series *s = series ? pa_fc_series_find(c->set, series) : NULL;
+	pa_usec_t ts, closed;
+	char a[40], b[40];
+
+	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
+		return 0;
+	if (s->has_open && ts < s->open)
+		closed = s->open;
+	else if (!s->has_open && s->has_kept && ts <= s->kept_last)
+		closed = s->kept_last;
+	else
+		return 0;
+	pa_reject(name, line->lineno, line->text, line->len, "bucket after its series moved on",
+		  "bucket \"ts\" %s of %s arrived after the bucket at %s, so it has closed",
+		  pa_time_format(ts, a, sizeof a), pa_quote(series, strlen(series)),
+		  pa_time_format(closed, b, sizeof b));
+	return 1;
+}
+
+/* In --follow, forecast the series of rec when rec opens a later bucket. */
+static void
+close_bucket(struct ctx *c, const json_t *rec)
+{
+	struct pa_fc_series *s = pa_fc_series_find(c->set, pa_rec_str(rec, "tenant_service_name"));
+	pa_usec_t ts;
+
+	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
+		return;
+	if (s->has_open && ts > s->open) {
+		pa_fc_emit_series(s, c->ro, s->open);
+		save_if_due(c);
+	}
+	if (!s->has_open || ts > s->open) {
+		s->open = ts;
+		s->has_open = 1;
+	}
 }
 
 static void
@@ -95,12 +191,77 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
+	if (c->follow && reject_late(c, name, line, rec)) {
+		json_decref(rec);
+		return;
+	}
 	if (!c->fatal && pa_fc_series_add(c->set, rec, err, sizeof err, &reason_class) != 0) {
 		if (strcmp(reason_class, "out of memory") == 0)
 			c->fatal = 1;
 		pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
+	} else if (c->follow && !c->fatal) {
+		close_bucket(c, rec);
 	}
 	json_decref(rec);
+}
+
+static void
+on_stop(int sig)
+{
+	if (stop_requested) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_requested = 1;
+}
+
+/*
+ * Read the inputs as a stream.  A stop signal ends the input as its end
+ * does: every open bucket closes and is forecast, and the state is saved.
+ */
+static int
+follow_inputs(int nfiles, char **files, struct ctx *c)
+{
+	static char *stdin_only[] = { "-" };
+	struct sigaction sa;
+	struct pa_fc_series **series;
+	size_t count;
+	int rc = PA_EXIT_OK;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (nfiles == 0) {
+		nfiles = 1;
+		files = stdin_only;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &c->saved);
+	for (int i = 0; i < nfiles && !stop_requested; i++) {
+		struct pa_reader *r = pa_reader_open(files[i], 0);
+		struct pa_line line;
+		enum pa_line_status st;
+
+		if (r == NULL) {
+			rc = PA_EXIT_IO;
+			continue;
+		}
+		pa_reader_set_stop(r, &stop_requested);
+		while (!stop_requested && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+			if (st == PA_LINE_ERROR) {
+				rc = PA_EXIT_IO;
+				break;
+			}
+			on_line(pa_reader_name(r), &line, st, c);
+		}
+		pa_reader_close(r);
+	}
+	series = pa_fc_series_sorted(c->set, &count);
+	for (size_t i = 0; i < count; i++)
+		if (series[i]->has_open && series[i]->open > series[i]->kept_last)
+			pa_fc_emit_series(series[i], c->ro, series[i]->open);
+	return rc;
 }
 
 /* Parse "95", "0.95" or a comma-separated list such as "80,95" into ro. */
@@ -140,6 +301,10 @@ main(int argc, char **argv)
 		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "refit-every", required_argument, NULL, OPT_REFIT_EVERY },
+		{ "drift", required_argument, NULL, OPT_DRIFT },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
+		{ "verbose", no_argument, NULL, 'v' },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -147,12 +312,10 @@ main(int argc, char **argv)
 	struct pa_fc_run_opts ro = {
 		.model = "auto", .level = { 0.95 }, .nlevels = 1, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
-		.transform = PA_FC_TRANSFORM_AUTO, .refit_every = 24,
+		.transform = PA_FC_TRANSFORM_AUTO, .refit_every = 24, .drift = 0.01,
 	};
-	const char *state_path = NULL;
-	json_t *state_in = NULL, *state_out = NULL;
 	char err[400];
-	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC };
+	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC, .save_every = 60, .ro = &ro };
 	struct pa_fc_series **series;
 	size_t count;
 	int opt, rc, in, out;
@@ -162,7 +325,7 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 
-	while ((opt = getopt_long(argc, argv, "H:l:p:m:hV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "H:l:p:m:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
 			if (strspn(optarg, "0123456789") == strlen(optarg)) {
@@ -227,10 +390,31 @@ main(int argc, char **argv)
 							 366LL * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_STATE:
-			state_path = optarg;
+			c.state_path = optarg;
 			break;
 		case OPT_REFIT_EVERY:
-			ro.refit_every = pa_opt_long("--refit-every", optarg, 1, 1000000);
+			if (strspn(optarg, "0123456789") == strlen(optarg)) {
+				ro.refit_every = pa_opt_long("--refit-every", optarg, 0, 1000000);
+				ro.refit_span = 0;
+			} else {
+				ro.refit_span = pa_opt_duration("--refit-every", optarg, 1,
+								3660LL * 86400 * PA_USEC_PER_SEC);
+			}
+			break;
+		case OPT_DRIFT:
+			ro.drift = pa_opt_double("--drift", optarg, 0, 0.5);
+			break;
+		case OPT_FOLLOW:
+			c.follow = 1;
+			ro.follow = 1;
+			break;
+		case OPT_SAVE_EVERY:
+			c.save_every = (double)pa_opt_duration("--save-every", optarg, 0,
+							       366LL * 86400 * PA_USEC_PER_SEC) /
+				       PA_USEC_PER_SEC;
+			break;
+		case 'v':
+			ro.verbose = 1;
 			break;
 		case PA_OPT_OUTPUT_FORMAT:
 			pa_tsdb_output_option(optarg);
@@ -247,37 +431,44 @@ main(int argc, char **argv)
 		}
 	}
 
-	/* The old state is read before any output, so a bad file changes nothing. */
-	if (state_path) {
-		state_in = pa_fcstate_load(state_path, err, sizeof err);
-		if (state_in == NULL)
-			pa_die(PA_EXIT_USAGE, "%s", err);
-		state_out = json_deep_copy(state_in);
-		ro.state_in = state_in;
-		ro.state_out = state_out;
-	}
-
+	/*
+	 * The old state is read, and the directory checked for the new one,
+	 * before any output, so a bad file changes nothing.
+	 */
 	c.set = pa_fc_series_new();
 	if (c.set == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	in = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &c);
-
-	/* Forecasts follow the passed-through records, series in name order. */
-	if (align_end)
-		pa_fc_series_align_end(c.set);
-	series = pa_fc_series_sorted(c.set, &count);
+	if (c.state_path) {
+		ro.state = pa_fcstate_load(c.state_path, err, sizeof err);
+		if (ro.state == NULL)
+			pa_die(PA_EXIT_USAGE, "%s", err);
+		if (pa_fcstate_check_writable(c.state_path, err, sizeof err) != 0)
+			pa_die(PA_EXIT_IO, "%s", err);
+		if (pa_fcstate_seed(ro.state, c.set) != 0)
+			pa_die(PA_EXIT_IO, "out of memory loading state file %s", c.state_path);
+	} else if (c.follow) {
+		/* --follow keeps the state in memory, so updates reuse the kept choice. */
+		ro.state = json_pack("{s:i, s:{}}", "format_version", PA_FCSTATE_VERSION, "series");
+	}
 	ro.events = &c.events;
-	for (size_t i = 0; i < count; i++)
-		pa_fc_emit_series(series[i], &ro);
+
+	if (c.follow) {
+		in = follow_inputs(argc - optind, argv + optind, &c);
+	} else {
+		in = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &c);
+
+		/* Forecasts follow the passed-through records, series in name order. */
+		if (align_end)
+			pa_fc_series_align_end(c.set);
+		series = pa_fc_series_sorted(c.set, &count);
+		for (size_t i = 0; i < count; i++)
+			pa_fc_emit_series(series[i], &ro, PA_FC_NO_LIMIT);
+	}
 	pa_fc_series_free(c.set);
 	pa_fc_events_free(&c.events);
 	pa_tsdb_output_finish();
-	if (state_path && pa_fcstate_save(state_path, state_out, err, sizeof err) != 0) {
-		pa_warn("%s", err);
-		c.fatal = 1;
-	}
-	json_decref(state_in);
-	json_decref(state_out);
+	save_state(&c);
+	json_decref(ro.state);
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

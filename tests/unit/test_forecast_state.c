@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fc_series.h"
 #include "fcstate.h"
 #include "forecast.h"
 #include "unit.h"
@@ -43,6 +44,16 @@ test_reuse_matches_fit(void)
 	free(y);
 }
 
+/* A state with one valid series entry of three buckets. */
+static json_t *
+small_state(void)
+{
+	return json_pack("{s:i, s:{s:{s:s, s:s, s:i, s:s, s:[i, n, i], s:[f, n, f]}}}",
+			 "format_version", PA_FCSTATE_VERSION, "series", "a/b", "tenant", "a",
+			 "service", "b", "step_s", 3600, "first", "2026-06-01T00:00:00Z", "requests",
+			 10, 12, "complexity_sum", 15.0, 18.0);
+}
+
 static void
 test_state_file_round_trip(void)
 {
@@ -55,7 +66,9 @@ test_state_file_round_trip(void)
 
 	state = pa_fcstate_load(path, err, sizeof err);
 	CHECK("missing file gives state", state != NULL);
-	json_object_set_new(json_object_get(state, "series"), "a/b", json_string("x"));
+	CHECK("missing file gives no series", json_object_size(json_object_get(state, "series")) == 0);
+	json_decref(state);
+	state = small_state();
 	CHECK("save", pa_fcstate_save(path, state, err, sizeof err) == 0);
 	CHECK("no temporary left", access(tmp, F_OK) != 0);
 	loaded = pa_fcstate_load(path, err, sizeof err);
@@ -67,10 +80,130 @@ test_state_file_round_trip(void)
 	rmdir(dir);
 }
 
+static void
+test_state_entry_checked(void)
+{
+	char dir[] = "/tmp/pa-state-XXXXXX", path[64], err[300];
+	json_t *state = small_state(), *loaded;
+
+	CHECK("mkdtemp", mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/s.json", dir);
+	json_array_append_new(json_object_get(json_object_get(json_object_get(state, "series"), "a/b"),
+					      "requests"), json_integer(1));
+	CHECK("save uneven arrays", pa_fcstate_save(path, state, err, sizeof err) == 0);
+	loaded = pa_fcstate_load(path, err, sizeof err);
+	CHECK("uneven arrays rejected", loaded == NULL);
+	CHECK("uneven arrays message names file", strstr(err, path) != NULL);
+	CHECK("uneven arrays message names series", strstr(err, "\"a/b\"") != NULL);
+	json_decref(state);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_seed_marks_kept(void)
+{
+	json_t *state = small_state();
+	struct pa_fc_series_set *set = pa_fc_series_new();
+	struct pa_fc_series *s;
+	struct pa_fc_grid g;
+
+	CHECK("seed", pa_fcstate_seed(state, set) == 0);
+	s = pa_fc_series_find(set, "a/b");
+	CHECK("seeded series found", s != NULL);
+	if (s == NULL) {
+		pa_fc_series_free(set);
+		json_decref(state);
+		return;
+	}
+	CHECK("seeded series kept", s->has_kept);
+	CHECK("seeded step", s->step == 3600 * PA_USEC_PER_SEC);
+	CHECK("grid", pa_fc_series_regular(s, 0, PA_FC_NO_LIMIT, &g) == 0);
+	CHECK("grid length", g.n == 3);
+	CHECK("kept unknown stays unknown", isnan(g.volume[1]));
+	CHECK_NEAR("kept complexity", g.complexity[2], 1.5, 1e-12);
+	CHECK("no bucket missing", g.missing == 0);
+	pa_fc_grid_free(&g);
+	pa_fc_series_free(set);
+	json_decref(state);
+}
+
+static void
+test_window_covers_models(void)
+{
+	/* Hourly buckets, daily and weekly seasons, a day ahead: two weeks and ten days. */
+	CHECK("window two second seasons", pa_fcstate_window(24, 168, 24) == 336 + 240);
+	/* Three main seasons and 16 buckets for seasonal ARIMA. */
+	CHECK("window three main seasons", pa_fcstate_window(24, 0, 12) == 88 + 120);
+	CHECK("window without season", pa_fcstate_window(0, 0, 6) == 64 + 60);
+	CHECK("window second season alone", pa_fcstate_window(0, 168, 1) == 3 * 168 + 16 + 10);
+}
+
+static void
+test_drift_scoring(void)
+{
+	json_t *measure = json_pack("{s:s, s:[f, f, f, f], s:[f, f, f, f], s:[i]}", "issued_at",
+				    "2026-06-01T03:00:00Z", "lower", 9.0, 9.0, 9.0, 9.0, "upper",
+				    11.0, 11.0, 11.0, 11.0, "outside", 0);
+	double actual[6] = { 1, 2, 3, 10, 30, NAN };
+	pa_usec_t first, after;
+	json_t *flags;
+	size_t misses, scored;
+	double p;
+
+	pa_time_parse_rfc3339("2026-06-01T00:00:00Z", 20, &first);
+	after = first + 2 * 3600 * PA_USEC_PER_SEC;
+	flags = pa_fcstate_score(measure, actual, 6, first, 3600 * PA_USEC_PER_SEC, after);
+	CHECK("scored kept and new", json_array_size(flags) == 3);
+	CHECK("inside scored 0", json_integer_value(json_array_get(flags, 1)) == 0);
+	CHECK("outside scored 1", json_integer_value(json_array_get(flags, 2)) == 1);
+	p = pa_fcstate_drift_p(flags, 0.95, &misses, &scored);
+	CHECK("one miss counted", misses == 1);
+	CHECK_NEAR("tail of one miss in three", p, 1 - pow(0.95, 3), 1e-12);
+	json_decref(flags);
+
+	flags = json_pack("[i, i, i, i]", 1, 1, 0, 1);
+	p = pa_fcstate_drift_p(flags, 0.95, &misses, &scored);
+	CHECK("three misses of four improbable", p < 0.001);
+	json_decref(flags);
+	json_decref(measure);
+}
+
+static void
+test_arima_spec_reused(void)
+{
+	size_t n = 24 * 10;
+	double *y = malloc(n * sizeof *y);
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+
+	for (size_t t = 0; t < n; t++)
+		y[t] = 100 + 30 * sin(2 * M_PI * (double)(t % 24) / 24) + (double)((t * 11) % 7);
+	pa_fc_opts_default(&o);
+	o.period = 24;
+	o.reuse = "v1 scale=1 arima/24/0/0/0/0/0/0,0,0,0,1,1,24,0,-0.5";
+	CHECK("arima spec status", pa_fc_forecast(y, n, 6, &o, &r) == PA_FC_OK);
+	CHECK("arima spec reused", r.reused == 1);
+	CHECK_STR("arima spec orders kept", r.model, "arima(0,0,0)(0,1,1)[24]");
+	CHECK("arima spec written back", strstr(r.spec, "0,0,0,0,1,1,24,0,-0.5") != NULL);
+	pa_fc_result_free(&r);
+
+	o.reuse = "v1 scale=1 arima/24/0/0/0/0/0/0,0,0,0,1,1,24,0";
+	CHECK("short arima spec status", pa_fc_forecast(y, n, 6, &o, &r) == PA_FC_OK);
+	CHECK("short arima spec searched afresh", r.reused == 0);
+	pa_fc_result_free(&r);
+	free(y);
+}
+
 int
 main(void)
 {
 	test_reuse_matches_fit();
 	test_state_file_round_trip();
+	test_state_entry_checked();
+	test_seed_marks_kept();
+	test_window_covers_models();
+	test_drift_scoring();
+	test_arima_spec_reused();
 	return unit_status();
 }
