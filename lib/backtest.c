@@ -661,51 +661,64 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 
 /*
  * The HorizontalPodAutoscaler's algorithm with its defaults.  Sources: the
- * autoscaling/v2 HPAScalingRules API reference (default scale-up policies:
- * double the pods or add 4 per 15 s window, the larger wins), the
- * Kubernetes v1.33 blog post on configurable tolerance (desiredReplicas =
- * ceil(currentReplicas * current / target), 10% default tolerance), and
+ * Kubernetes "Horizontal Pod Autoscaling" page (algorithm details, the
+ * treatment of pods that are not ready or lack metrics, the readiness
+ * flags), the autoscaling/v2 HPAScalingRules API reference (default
+ * scale-up policies: double the pods or add 4 per 15 s window, the larger
+ * wins), the v1.33 blog post on configurable tolerance (10% default) and
  * the AKS autoscaling guide (5-minute default scale-down stabilization).
- * NOTE: the treatment of pods that are not ready (step 3) follows the
- * controller's documented behaviour but was not checked against its code.
  *
- *  1. The metric is mean CPU utilization of the ready pods, read
- *     hpa_metric_lag_s ago (the metrics pipeline's delay; an estimate,
- *     the scrape and averaging windows are tens of seconds).  A pod
- *     cannot use more than its CPU, so utilization is served work over
- *     the ready capacity and never exceeds 1.
- *  2. ratio = utilization / target.  Within hpa_tolerance of 1 (0.1,
- *     --horizontal-pod-autoscaler-tolerance) nothing changes.
- *  3. Scaling up with pods not yet ready, the controller counts those at
- *     0% utilization and recomputes the ratio; if the new ratio is within
- *     the tolerance or points down, nothing changes.
- *  4. desired = ceil(utilization * ready / target).
+ *  1. The metric is mean CPU utilization, sampled hpa_metric_lag_s ago
+ *     (the metrics pipeline's delay; an estimate, the scrape and
+ *     averaging windows are tens of seconds).  A pod cannot use more than
+ *     its CPU, so utilization is served work over the capacity then ready
+ *     and never exceeds 1.
+ *  2. Pods with a usable sample: those ready both then and now.  A pod
+ *     that became ready since has only a sample from before it served
+ *     (the CPU initialization period, 5 minutes by default, sets such a
+ *     sample aside; past that period it reads as idle, which comes to the
+ *     same count below), and a pod still starting has none.  Those are
+ *     the pods not yet ready.  Removed pods drop out of the list.
+ *  3. ratio = utilization / target.  With no pod waiting, nothing changes
+ *     within hpa_tolerance of 1 (0.1, --horizontal-pod-autoscaler-
+ *     tolerance), else desired = ceil(ratio * sampled pods).
+ *  4. Scaling up (ratio > 1) with pods not yet ready, those count at 0%
+ *     and the ratio is recomputed over all pods; if it is then within the
+ *     tolerance or below 1, nothing changes, else desired =
+ *     ceil(new ratio * all pods), never below the current count.  Scaling
+ *     down, they are left out, as step 3.
  *  5. Scale-in goes only to the largest recommendation of the last
  *     hpa_stabilization_s (300 s, the default scale-down stabilization
  *     window).
  *  6. Scale-up per hpa_period_s (15 s, the default sync period) is at most
  *     the larger of 4 pods and 100% of the current count (the default
  *     scale-up policies).
+ *
+ * Steps 3 and 4 give the same count, ceil(served work / (capacity *
+ * target)); they differ in when the tolerance holds the count.
  */
 static long
-decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_seen)
+decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_then)
 {
 	long spec = fl->ready + fl->pending, rec, desired, limit;
+	long sampled = ready_then < fl->ready ? ready_then : fl->ready;
 	double utilization, ratio;
 
-	/* No metric, or no ready pod to read it from: the HPA leaves the count alone. */
-	if (isnan(demand) || ready_seen <= 0 || fl->ready <= 0)
+	/* No metric, or no pod with a usable sample: the HPA leaves the count alone. */
+	if (isnan(demand) || sampled <= 0)
 		return spec;
-	utilization = fmin(demand / (ready_seen * r->plan.capacity), 1);
+	utilization = fmin(demand / (ready_then * r->plan.capacity), 1);
 	ratio = utilization / r->setting;
-	rec = (long)ceil(utilization * (double)fl->ready / r->setting - 1e-9);
-	if (fabs(ratio - 1) <= r->c->hpa_tolerance) {
-		rec = spec;
-	} else if (ratio > 1 && fl->pending > 0) {
-		double counted = (double)fl->ready / (double)(fl->ready + fl->pending);
+	if (ratio > 1 && sampled < spec) {
+		double recomputed = ratio * (double)sampled / (double)spec;
 
-		if (ratio * counted <= 1 + r->c->hpa_tolerance)
+		rec = (long)ceil(recomputed * (double)spec - 1e-9);
+		if (recomputed <= 1 + r->c->hpa_tolerance || rec < spec)
 			rec = spec;
+	} else if (fabs(ratio - 1) <= r->c->hpa_tolerance) {
+		rec = spec;
+	} else {
+		rec = (long)ceil(ratio * (double)sampled - 1e-9);
 	}
 
 	/* Scale-in only to the largest recommendation of the window. */

@@ -114,6 +114,38 @@ test_pending_pods_count_zero(void)
 }
 
 /*
+ * With a metric two periods old and no lead time, the first doubling to 4
+ * reads the jump at tick 3.  At tick 4 the sample is still from tick 2,
+ * when 2 were ready: the 2 new pods have no usable sample, count at 0%,
+ * and the recomputed ratio 1 * 2 / (4 * 0.5) = 1 is within the
+ * tolerance, so the HPA holds 4 for a period.  Counting the new pods as
+ * sampled would ask for 8 at once.
+ */
+static void
+test_new_pods_wait_for_a_sample(void)
+{
+	static const double want[] = { 2, 2, 2, 4, 4, 8, 8, 16, 16, 32 };
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	double *got;
+
+	make_series(&s, 10, 1, 100);
+	s.work[1] = 100;
+	reactive_config(&c, 0);
+	c.hpa_metric_lag_s = 2 * STEP_S;
+	got = replay_reactive(&s, &c, 0.5);
+	CHECK("lagged hpa replays", got != NULL);
+	for (size_t t = 0; got && t < 10; t++) {
+		char name[64];
+
+		snprintf(name, sizeof name, "lagged hpa count at tick %zu", t);
+		CHECK_NEAR(name, got[t], want[t], 1e-9);
+	}
+	free(got);
+	pa_bt_series_free(&s);
+}
+
+/*
  * Above a target of 1 / 1.1 a saturated fleet never scales: utilization
  * 1 over target 0.95 is a ratio of 1.053, inside the 0.1 tolerance.
  */
@@ -239,6 +271,7 @@ main(void)
 {
 	test_saturated_doubling();
 	test_pending_pods_count_zero();
+	test_new_pods_wait_for_a_sample();
 	test_saturated_high_target_stuck();
 	test_scale_down_stabilized();
 	test_events_lift_forecasts();
