@@ -378,7 +378,11 @@ change_bin(double x)
 {
 	long b = (long)floor((x - CHANGE_LOW) / CHANGE_WIDTH);
 
-	return b < 0 ? 0 : b >= CHANGE_BINS ? CHANGE_BINS - 1 : b;
+	if (b < 0)
+		return 0;
+	if (b >= CHANGE_BINS)
+		return CHANGE_BINS - 1;
+	return b;
 }
 
 /* Log change of demand from tick v to tick v + h, NAN when either is unknown or zero. */
@@ -391,13 +395,14 @@ log_change(const struct pa_bt_series *s, long per_bucket, long v, long h)
 }
 
 /*
- * For the floor between forecasts: at each bucket t, quantiles of how much
- * demand changed, as a log ratio, over the metric lag plus the lead time,
- * on every tick of the last season whose later end lies before bucket t - 1
- * (demand inside bucket t - 2 is interpolated towards t - 1, known at t).
- * This is the headroom an order placed on the load seen now needs when it
- * arrives, measured rather than assumed as the HPA's fixed target is.  A
- * histogram slides with t, so each bucket costs a few hundred steps.
+ * Store, for the predictive floor at each bucket t, quantiles of the log
+ * change of demand over the metric lag plus the lead time.  They count
+ * every tick of the last season whose later end lies before bucket t - 1,
+ * because demand inside bucket t - 2 is interpolated towards t - 1, the
+ * last bucket known at t.  This is the headroom that an order placed on
+ * the load seen now needs when it arrives, measured where the HPA assumes
+ * a fixed target.  A histogram slides with t, so each bucket costs a few
+ * hundred steps.
  */
 static int
 calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -787,13 +792,13 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 }
 
 /*
- * The HorizontalPodAutoscaler's algorithm with its defaults.  Sources: the
- * Kubernetes "Horizontal Pod Autoscaling" page (algorithm details, the
- * treatment of pods that are not ready or lack metrics, the readiness
- * flags), the autoscaling/v2 HPAScalingRules API reference (default
- * scale-up policies: double the pods or add 4 per 15 s window, the larger
- * wins), the v1.33 blog post on configurable tolerance (10% default) and
- * the AKS autoscaling guide (5-minute default scale-down stabilization).
+ * The HorizontalPodAutoscaler's algorithm with its defaults.  The sources
+ * are the Kubernetes "Horizontal Pod Autoscaling" page, for the algorithm,
+ * pods that are not ready or lack metrics, and the readiness flags.  The
+ * autoscaling/v2 HPAScalingRules API reference gives the default scale-up
+ * policies (double the pods or add 4 per 15 s window, the larger wins).
+ * The v1.33 blog post on configurable tolerance gives the 10% default, and
+ * the AKS autoscaling guide the 5-minute scale-down stabilization.
  *
  *  1. The metric is mean CPU utilization, sampled hpa_metric_lag_s ago
  *     (the metrics pipeline's delay; an estimate, the scrape and
@@ -801,11 +806,12 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
  *     its CPU, so utilization is served work over the capacity then ready
  *     and never exceeds 1.
  *  2. Pods with a usable sample: those ready both then and now.  A pod
- *     that became ready since has only a sample from before it served
- *     (the CPU initialization period, 5 minutes by default, sets such a
- *     sample aside; past that period it reads as idle, which comes to the
- *     same count below), and a pod still starting has none.  Those are
- *     the pods not yet ready.  Removed pods drop out of the list.
+ *     that became ready since has only a sample from before it served.
+ *     Inside the CPU initialization period (5 minutes by default) the
+ *     controller sets such a sample aside, and past it the sample reads
+ *     as idle, which gives the same count below.  A pod still starting
+ *     has no sample.  Those are the pods not yet ready.  Removed pods drop
+ *     out of the list.
  *  3. ratio = utilization / target.  With no pod waiting, nothing changes
  *     within hpa_tolerance of 1 (0.1, --horizontal-pod-autoscaler-
  *     tolerance), else desired = ceil(ratio * sampled pods).
@@ -822,7 +828,7 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
  *     scale-up policies).
  *
  * Steps 3 and 4 give the same count, ceil(served work / (capacity *
- * target)); they differ in when the tolerance holds the count.
+ * target)).  They differ only in when the tolerance keeps the current one.
  */
 static long
 decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_then)
@@ -912,14 +918,14 @@ observed_load(const struct replay *r, const struct fleet *fl, long tick)
 }
 
 /*
- * The floor under the plan at every tick, between forecasts too: the load
- * present as usage records show it (as the HPA reads it), grown by the
- * quantile at the risk of how much the load changed, in the last season,
- * over the metric lag plus the lead time, since an order placed now
- * serves only after the lead time.  This is the HPA's headroom measured
- * on the series instead of fixed by a target.  PA_BT_FLOOR_LOAD takes the
- * load as it is, at full utilization: the plan then only follows a rise
- * one lead time late.
+ * Raise current to the floor under the plan, at every tick and between
+ * forecasts too.  The floor is the load present as usage records show it
+ * (as the HPA reads it), grown by the quantile at the risk of the load's
+ * change over the metric lag plus the lead time in the last season,
+ * because an order placed now serves only after the lead time.  This is
+ * the HPA's headroom measured on the series instead of fixed by a target.
+ * PA_BT_FLOOR_LOAD takes the load as it is, at full utilization, so the
+ * plan follows a rise one lead time late.
  */
 static long
 predictive_floor(const struct replay *r, const struct fleet *fl, long tick, size_t t, long current)

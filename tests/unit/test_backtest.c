@@ -118,7 +118,7 @@ test_pending_pods_count_zero(void)
  * reads the jump at tick 3.  At tick 4 the sample is still from tick 2,
  * when 2 were ready: the 2 new pods have no usable sample, count at 0%,
  * and the recomputed ratio 1 * 2 / (4 * 0.5) = 1 is within the
- * tolerance, so the HPA holds 4 for a period.  Counting the new pods as
+ * tolerance, so the HPA keeps 4 for a period.  Counting the new pods as
  * sampled would ask for 8 at once.
  */
 static void
@@ -293,8 +293,8 @@ predictive_overload(const struct pa_bt_series *s, struct pa_bt_config *c, enum p
 
 /*
  * After a flat warm-up at 10 the demand climbs a sawtooth: 10, then 5%
- * more on each 15 s tick for ten ticks, again and again; the load is
- * seen two ticks late and an order serves one tick later.  The only
+ * more on each 15 s tick for ten ticks, again and again.  The load is
+ * seen two ticks late, and an order serves one tick later.  The only
  * forecast, made at the end of the warm-up, expects 10, so the floor must
  * keep up.  A floor at the load seen is late whenever demand passes the
  * forecast's instances, on six ticks in ten; the change floor has measured the
