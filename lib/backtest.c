@@ -307,12 +307,12 @@ cmp_double(const void *a, const void *b)
 }
 
 /*
- * Quantiles of the errors (actual - forecast) of the forecasts k steps ahead whose targets
- * were already observed when issue i was made, over the last season of
- * issues.  Model intervals fitted on one-step residuals are often far too
- * narrow for bursts, and a normal width from the error variance lets one
- * burst inflate a whole day, so the sizing reads the empirical quantile at
- * its risk instead.
+ * Quantiles of the errors (actual - forecast) of the forecasts k steps
+ * ahead whose targets were already observed when issue i was made, over
+ * the last season of issues.  Model intervals fitted on one-step
+ * residuals are often far too narrow for bursts, and a normal width from
+ * the error variance lets one burst inflate a whole day, so the sizing
+ * reads the empirical quantile at its risk instead.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -812,7 +812,7 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
  *     as idle, which gives the same count below.  A pod still starting
  *     has no sample.  Those are the pods not yet ready.  Removed pods drop
  *     out of the list.
- *  3. ratio = utilization / target.  With no pod waiting, nothing changes
+ *  3. ratio = utilization / target.  With every pod sampled, nothing changes
  *     within hpa_tolerance of 1 (0.1, --horizontal-pod-autoscaler-
  *     tolerance), else desired = ceil(ratio * sampled pods).
  *  4. Scaling up (ratio > 1) with pods not yet ready, those count at 0%
@@ -827,8 +827,8 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
  *     the larger of 4 pods and 100% of the current count (the default
  *     scale-up policies).
  *
- * Steps 3 and 4 give the same count, ceil(served work / (capacity *
- * target)).  They differ only in when the tolerance keeps the current one.
+ * Steps 3 and 4 give the same count, ceil(ratio * sampled pods).  They
+ * differ only in when the tolerance keeps the current one.
  */
 static long
 decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_then)
