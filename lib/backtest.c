@@ -40,9 +40,11 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->history = 0;
 	c->period = 0;
 	c->forecast_every = 1;
+	c->refit_every = 1;
 	c->model = "auto";
 	c->level = 0.95;
 	c->transform = 0;
+	c->floor = PA_BT_FLOOR_CHANGE;
 	c->events = NULL;
 }
 
@@ -70,8 +72,11 @@ struct pa_bt_forecasts {
 	size_t *issue_of;		/* per bucket: the issue in force at its start */
 	double *mean, *lower, *upper;	/* nissues * horizon */
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
+	double *change_q;		/* per bucket NLEVELS quantiles of the log change of
+					 * demand over the metric lag and the lead time */
 	double level;
 	size_t lifted;			/* issues with a lift applied to some step */
+	size_t reused;			/* issues that reused an earlier choice */
 	char model[PA_FC_NAME_MAX];
 };
 
@@ -86,6 +91,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 	free(f->lower);
 	free(f->upper);
 	free(f->error_q);
+	free(f->change_q);
 	free(f);
 }
 
@@ -93,6 +99,12 @@ const char *
 pa_bt_forecasts_model(const struct pa_bt_forecasts *f)
 {
 	return f->model;
+}
+
+size_t
+pa_bt_forecasts_reused(const struct pa_bt_forecasts *f)
+{
+	return f->reused;
 }
 
 size_t
@@ -240,6 +252,46 @@ lookahead_buckets(const struct pa_bt_series *s, const struct pa_bt_config *c)
 	return (size_t)floor(span / s->step_s) + 1;
 }
 
+/* Ticks per bucket: the HPA's period when the step is a whole multiple of it, else one. */
+static long
+ticks_per_bucket(const struct pa_bt_series *s, const struct pa_bt_config *c)
+{
+	if (fmod(s->step_s, c->hpa_period_s) == 0 && s->step_s > c->hpa_period_s)
+		return (long)(s->step_s / c->hpa_period_s);
+	return 1;
+}
+
+/*
+ * Demand at a tick: linear between bucket midpoints, so a change between
+ * buckets ramps instead of jumping, as real traffic does.  An unknown
+ * neighbour keeps the bucket's own value; an unknown bucket is NAN.
+ */
+static double
+series_demand(const struct pa_bt_series *s, long per_bucket, long tick)
+{
+	const double *w = s->work;
+	size_t t;
+	long k;
+	double x, next;
+
+	if (tick < 0)
+		tick = 0;
+	t = (size_t)(tick / per_bucket);
+	if (t >= s->n)
+		t = s->n - 1;
+	if (per_bucket == 1 || isnan(w[t]))
+		return w[t];
+	k = tick - (long)t * per_bucket;
+	x = (k + 0.5) / per_bucket - 0.5;
+	if (x < 0)
+		next = t > 0 ? w[t - 1] : NAN;
+	else
+		next = t + 1 < s->n ? w[t + 1] : NAN;
+	if (isnan(next))
+		return w[t];
+	return w[t] + (next - w[t]) * fabs(x);
+}
+
 /* Levels at which the replay's own forecast errors are kept, as 1 - risk. */
 static const double error_levels[] = { 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.998, 0.999 };
 
@@ -316,6 +368,98 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 	return 0;
 }
 
+/* Histogram of log changes for calibrate_change(): bins of 0.01 over [-4, 4]. */
+#define CHANGE_BINS 800
+#define CHANGE_LOW (-4.0)
+#define CHANGE_WIDTH 0.01
+
+static long
+change_bin(double x)
+{
+	long b = (long)floor((x - CHANGE_LOW) / CHANGE_WIDTH);
+
+	if (b < 0)
+		return 0;
+	if (b >= CHANGE_BINS)
+		return CHANGE_BINS - 1;
+	return b;
+}
+
+/* Log change of demand from tick v to tick v + h, NAN when either is unknown or zero. */
+static double
+log_change(const struct pa_bt_series *s, long per_bucket, long v, long h)
+{
+	double a = series_demand(s, per_bucket, v), b = series_demand(s, per_bucket, v + h);
+
+	return a > 0 && b > 0 ? log(b / a) : NAN;
+}
+
+/*
+ * Store, for the predictive floor at each bucket t, quantiles of the log
+ * change of demand over the metric lag plus the lead time.  They count
+ * every tick of the last season whose later end lies before bucket t - 1,
+ * because demand inside bucket t - 2 is interpolated towards t - 1, the
+ * last bucket known at t.  This is the headroom that an order placed on
+ * the load seen now needs when it arrives, measured where the HPA assumes
+ * a fixed target.  A histogram slides with t, so each bucket costs a few
+ * hundred steps.
+ */
+static int
+calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
+{
+	long per = ticks_per_bucket(s, c);
+	double tick_s = s->step_s / (double)per;
+	long h = (long)ceil(c->plan.lead_time_s / tick_s - 1e-9) + (long)ceil(c->hpa_metric_lag_s / tick_s - 1e-9);
+	long season = (long)(c->period ? c->period : (size_t)ceil(86400 / s->step_s)) * per;
+	long *bins = calloc(CHANGE_BINS, sizeof *bins), count = 0, added = 0, removed = 0;
+
+	f->change_q = malloc(s->n * NLEVELS * sizeof *f->change_q);
+	if (bins == NULL || f->change_q == NULL) {
+		free(bins);
+		return -1;
+	}
+	if (h < 1)
+		h = 1;
+	for (size_t t = 0; t < s->n; t++) {
+		double *q = f->change_q + t * NLEVELS;
+		long end = ((long)t - 1) * per - h;	/* ticks v < end qualify */
+
+		for (; added < end; added++) {
+			double x = log_change(s, per, added, h);
+
+			if (!isnan(x)) {
+				bins[change_bin(x)]++;
+				count++;
+			}
+		}
+		for (; removed < end - season; removed++) {
+			double x = log_change(s, per, removed, h);
+
+			if (!isnan(x)) {
+				bins[change_bin(x)]--;
+				count--;
+			}
+		}
+		if (count < ERRORS_MIN) {
+			for (size_t l = 0; l < NLEVELS; l++)
+				q[l] = NAN;
+			continue;
+		}
+
+		/* Upper bin edge of the level's rank, counted from the top. */
+		for (size_t l = 0; l < NLEVELS; l++) {
+			double above = (1 - error_levels[l]) * (double)count;
+			long seen = 0, b = CHANGE_BINS - 1;
+
+			while (b > 0 && (double)(seen + bins[b]) <= above)
+				seen += bins[b--];
+			q[l] = CHANGE_LOW + (double)(b + 1) * CHANGE_WIDTH;
+		}
+	}
+	free(bins);
+	return 0;
+}
+
 /* The error quantile at level p from the stored ones; NAN when too few errors are known. */
 static double
 error_quantile(const double *q, double p)
@@ -344,6 +488,8 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	struct pa_fc_opts opts;
 	struct event_grid events;
 	double *totals;
+	char spec[PA_FC_SPEC_MAX] = "";
+	size_t since_fit = 0;
 	size_t every = c->forecast_every ? c->forecast_every : 1;
 	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
 
@@ -405,7 +551,18 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		if (events.ntypes > 0)
 			estimate_lifts(&events, totals, t, f->horizon, season, c->level);
 		opts.period = pa_fc_supported_period(t - from, c->period);
+
+		/* The parameters fitted at the last full fit are carried forward and
+		 * run over the newer history, as pa-forecast does with --state. */
+		opts.reuse = spec[0] != '\0' && since_fit < c->refit_every ? spec : NULL;
 		rc = pa_fc_forecast(totals + from, t - from, f->horizon, &opts, &r);
+		if (rc == PA_FC_OK && r.reused) {
+			since_fit++;
+			f->reused++;
+		} else if (rc == PA_FC_OK) {
+			snprintf(spec, sizeof spec, "%s", r.spec);
+			since_fit = 1;
+		}
 		f->issue_at[i] = t;
 		for (size_t k = 0; k < every && t + k < s->n; k++)
 			f->issue_of[t + k] = i;
@@ -437,7 +594,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	event_grid_free(&events);
 	free(totals);
-	if (calibrate(f, s, c) != 0) {
+	if (calibrate(f, s, c) != 0 || calibrate_change(f, s, c) != 0) {
 		snprintf(err, errsize, "out of memory");
 		pa_bt_forecasts_free(f);
 		return NULL;
@@ -583,35 +740,10 @@ struct replay {
 	size_t hpa_window, hpa_next, hpa_filled;
 };
 
-/*
- * Demand at a tick: linear between bucket midpoints, so a change between
- * buckets ramps instead of jumping, as real traffic does.  An unknown
- * neighbour keeps the bucket's own value; an unknown bucket is NAN.
- */
 static double
 demand_at(const struct replay *r, long tick)
 {
-	const double *w = r->s->work;
-	size_t t;
-	long k;
-	double x, next;
-
-	if (tick < 0)
-		tick = 0;
-	t = (size_t)(tick / r->ticks_per_bucket);
-	if (t >= r->s->n)
-		t = r->s->n - 1;
-	if (r->ticks_per_bucket == 1 || isnan(w[t]))
-		return w[t];
-	k = tick - (long)t * r->ticks_per_bucket;
-	x = (k + 0.5) / r->ticks_per_bucket - 0.5;
-	if (x < 0)
-		next = t > 0 ? w[t - 1] : NAN;
-	else
-		next = t + 1 < r->s->n ? w[t + 1] : NAN;
-	if (isnan(next))
-		return w[t];
-	return w[t] + (next - w[t]) * fabs(x);
+	return series_demand(r->s, r->ticks_per_bucket, tick);
 }
 
 static double observed_load(const struct replay *r, const struct fleet *fl, long tick);
@@ -660,52 +792,66 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 }
 
 /*
- * The HorizontalPodAutoscaler's algorithm with its defaults.  Sources: the
- * autoscaling/v2 HPAScalingRules API reference (default scale-up policies:
- * double the pods or add 4 per 15 s window, the larger wins), the
- * Kubernetes v1.33 blog post on configurable tolerance (desiredReplicas =
- * ceil(currentReplicas * current / target), 10% default tolerance), and
- * the AKS autoscaling guide (5-minute default scale-down stabilization).
- * NOTE: the treatment of pods that are not ready (step 3) follows the
- * controller's documented behaviour but was not checked against its code.
+ * The HorizontalPodAutoscaler's algorithm with its defaults.  The sources
+ * are the Kubernetes "Horizontal Pod Autoscaling" page, for the algorithm,
+ * pods that are not ready or lack metrics, and the readiness flags.  The
+ * autoscaling/v2 HPAScalingRules API reference gives the default scale-up
+ * policies (double the pods or add 4 per 15 s window, the larger wins).
+ * The v1.33 blog post on configurable tolerance gives the 10% default, and
+ * the AKS autoscaling guide the 5-minute scale-down stabilization.
  *
- *  1. The metric is mean CPU utilization of the ready pods, read
- *     hpa_metric_lag_s ago (the metrics pipeline's delay; an estimate,
- *     the scrape and averaging windows are tens of seconds).  A pod
- *     cannot use more than its CPU, so utilization is served work over
- *     the ready capacity and never exceeds 1.
- *  2. ratio = utilization / target.  Within hpa_tolerance of 1 (0.1,
- *     --horizontal-pod-autoscaler-tolerance) nothing changes.
- *  3. Scaling up with pods not yet ready, the controller counts those at
- *     0% utilization and recomputes the ratio; if the new ratio is within
- *     the tolerance or points down, nothing changes.
- *  4. desired = ceil(utilization * ready / target).
+ *  1. The metric is mean CPU utilization, sampled hpa_metric_lag_s ago
+ *     (the metrics pipeline's delay; an estimate, the scrape and
+ *     averaging windows are tens of seconds).  A pod cannot use more than
+ *     its CPU, so utilization is served work over the capacity then ready
+ *     and never exceeds 1.
+ *  2. Pods with a usable sample: those ready both then and now.  A pod
+ *     that became ready since has only a sample from before it served.
+ *     Inside the CPU initialization period (5 minutes by default) the
+ *     controller sets such a sample aside, and past it the sample reads
+ *     as idle, which gives the same count below.  A pod still starting
+ *     has no sample.  Those are the pods not yet ready.  Removed pods drop
+ *     out of the list.
+ *  3. ratio = utilization / target.  With every pod sampled, nothing changes
+ *     within hpa_tolerance of 1 (0.1, --horizontal-pod-autoscaler-
+ *     tolerance), else desired = ceil(ratio * sampled pods).
+ *  4. Scaling up (ratio > 1) with pods not yet ready, those count at 0%
+ *     and the ratio is recomputed over all pods; if it is then within the
+ *     tolerance or below 1, nothing changes, else desired =
+ *     ceil(new ratio * all pods), never below the current count.  Scaling
+ *     down, they are left out, as step 3.
  *  5. Scale-in goes only to the largest recommendation of the last
  *     hpa_stabilization_s (300 s, the default scale-down stabilization
  *     window).
  *  6. Scale-up per hpa_period_s (15 s, the default sync period) is at most
  *     the larger of 4 pods and 100% of the current count (the default
  *     scale-up policies).
+ *
+ * Steps 3 and 4 give the same count, ceil(ratio * sampled pods).  They
+ * differ only in when the tolerance keeps the current one.
  */
 static long
-decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_seen)
+decide_reactive(struct replay *r, const struct fleet *fl, double demand, long ready_then)
 {
 	long spec = fl->ready + fl->pending, rec, desired, limit;
+	long sampled = ready_then < fl->ready ? ready_then : fl->ready;
 	double utilization, ratio;
 
-	/* No metric, or no ready pod to read it from: the HPA leaves the count alone. */
-	if (isnan(demand) || ready_seen <= 0 || fl->ready <= 0)
+	/* No metric, or no pod with a usable sample: the HPA leaves the count alone. */
+	if (isnan(demand) || sampled <= 0)
 		return spec;
-	utilization = fmin(demand / (ready_seen * r->plan.capacity), 1);
+	utilization = fmin(demand / (ready_then * r->plan.capacity), 1);
 	ratio = utilization / r->setting;
-	rec = (long)ceil(utilization * (double)fl->ready / r->setting - 1e-9);
-	if (fabs(ratio - 1) <= r->c->hpa_tolerance) {
-		rec = spec;
-	} else if (ratio > 1 && fl->pending > 0) {
-		double counted = (double)fl->ready / (double)(fl->ready + fl->pending);
+	if (ratio > 1 && sampled < spec) {
+		double recomputed = ratio * (double)sampled / (double)spec;
 
-		if (ratio * counted <= 1 + r->c->hpa_tolerance)
+		rec = (long)ceil(recomputed * (double)spec - 1e-9);
+		if (recomputed <= 1 + r->c->hpa_tolerance || rec < spec)
 			rec = spec;
+	} else if (fabs(ratio - 1) <= r->c->hpa_tolerance) {
+		rec = spec;
+	} else {
+		rec = (long)ceil(ratio * (double)sampled - 1e-9);
 	}
 
 	/* Scale-in only to the largest recommendation of the window. */
@@ -772,19 +918,30 @@ observed_load(const struct replay *r, const struct fleet *fl, long tick)
 }
 
 /*
- * Between forecasts the plan only grows, to what the load already present
- * needs at full utilization.  The load is the one the HPA observes, so
- * this is pa-plan run from cron on fresh usage.
+ * Raise current to the floor under the plan, at every tick and between
+ * forecasts too.  The floor is the load present as usage records show it
+ * (as the HPA reads it), grown by the quantile at the risk of the load's
+ * change over the metric lag plus the lead time in the last season,
+ * because an order placed now serves only after the lead time.  This is
+ * the HPA's headroom measured on the series instead of fixed by a target.
+ * PA_BT_FLOOR_LOAD takes the load as it is, at full utilization, so the
+ * plan follows a rise one lead time late.
  */
 static long
-predictive_floor(const struct replay *r, const struct fleet *fl, long tick, long current)
+predictive_floor(const struct replay *r, const struct fleet *fl, long tick, size_t t, long current)
 {
-	double d = observed_load(r, fl, tick);
+	double d = observed_load(r, fl, tick), growth = NAN;
 	long n;
 
 	if (isnan(d))
 		return current;
-	n = clamp_count(&r->plan, pa_plan_instances_for(d, r->plan.capacity));
+	if (r->c->floor == PA_BT_FLOOR_CHANGE)
+		growth = exp(error_quantile(r->f->change_q + t * NLEVELS, 1 - r->plan.risk));
+	if (isnan(growth))
+		n = pa_plan_instances_for(d, r->plan.capacity);
+	else
+		n = pa_plan_instances_for(d * growth, r->plan.capacity * r->plan.target_utilization);
+	n = clamp_count(&r->plan, n);
 	return n > current ? n : current;
 }
 
@@ -795,8 +952,10 @@ decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long 
 	switch (policy) {
 	case PA_BT_PREDICTIVE:
 		if (bucket_start)
-			return decide_predictive(r, fl, t);
-		return predictive_floor(r, fl, tick, current);
+			current = decide_predictive(r, fl, t);
+		if (bucket_start && r->c->floor == PA_BT_FLOOR_LOAD)
+			return current;
+		return predictive_floor(r, fl, tick, t, current);
 	case PA_BT_REACTIVE:
 		return decide_reactive(r, fl, demand_at(r, tick - r->metric_lag_ticks),
 				       ready_seen(r, fl, tick - r->metric_lag_ticks));
@@ -836,9 +995,7 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 		return -1;
 
 	/* The tick is the HPA's period when the step is a whole multiple of it. */
-	r->ticks_per_bucket = 1;
-	if (fmod(s->step_s, c->hpa_period_s) == 0 && s->step_s > c->hpa_period_s)
-		r->ticks_per_bucket = (long)(s->step_s / c->hpa_period_s);
+	r->ticks_per_bucket = ticks_per_bucket(s, c);
 	r->tick_s = s->step_s / r->ticks_per_bucket;
 	r->lead_ticks = (long)ceil(c->plan.lead_time_s / r->tick_s - 1e-9);
 	r->metric_lag_ticks = (long)ceil(c->hpa_metric_lag_s / r->tick_s - 1e-9);

@@ -46,6 +46,13 @@ struct pa_bt_series {
 
 void pa_bt_series_free(struct pa_bt_series *s);
 
+/* The predictive policy's floor, from the load present (usage records). */
+enum pa_bt_floor {
+	PA_BT_FLOOR_LOAD,	/* the load at full utilization */
+	PA_BT_FLOOR_CHANGE	/* times the quantile, at the risk, of the load's own change
+				 * over the metric lag and lead time in the last season */
+};
+
 struct pa_bt_config {
 	struct pa_plan_settings plan;	/* capacity, lead time, bounds, prices, sizing */
 	double hpa_tolerance;		/* 0.1 */
@@ -58,9 +65,13 @@ struct pa_bt_config {
 	size_t history;			/* trailing buckets given to the forecaster */
 	size_t period;			/* season in buckets for the forecaster, 0: none */
 	size_t forecast_every;		/* buckets between forecasts (1: every bucket) */
+	size_t refit_every;		/* forecasts between full fits of an automatic
+					 * choice, the others reuse its models and
+					 * parameters on the newer history (<= 1: refit all) */
 	const char *model;		/* pa_fc model name */
 	double level;			/* forecast interval level */
 	int transform;			/* 1: the forecaster fits log1p of the series */
+	enum pa_bt_floor floor;		/* what the plan never goes under, every tick */
 	const struct pa_fc_events *events;	/* borrowed; NULL: no events */
 };
 
@@ -102,6 +113,9 @@ void pa_bt_forecasts_free(struct pa_bt_forecasts *f);
 
 /* The model names the forecaster used, "hw(p=288)" or "mixed", for the report. */
 const char *pa_bt_forecasts_model(const struct pa_bt_forecasts *f);
+
+/* How many forecasts reused an earlier automatic choice instead of a full fit. */
+size_t pa_bt_forecasts_reused(const struct pa_bt_forecasts *f);
 
 /* How many forecasts a lift changed, for the report. */
 size_t pa_bt_forecasts_lifted(const struct pa_bt_forecasts *f);

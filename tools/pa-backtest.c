@@ -46,8 +46,15 @@ usage(void)
 	       "      --history DUR          trailing history per forecast (default 3 seasons or 3d)\n"
 	       "      --warmup DUR           history before scoring starts (default 2 seasons or 2d)\n"
 	       "      --forecast-every DUR   time between forecasts (default one bucket)\n"
+	       "      --refit-every DUR      time between full fits of the auto model; forecasts\n"
+	       "                             in between reuse its models and parameters on the\n"
+	       "                             newer history (default: a full fit every forecast)\n"
 	       "      --level L              forecast interval level (default 0.95)\n"
 	       "      --transform none|log1p fit the forecaster on log1p(work) (default none)\n"
+	       "      --floor change|load    every tick, size at least the load present times the\n"
+	       "                             quantile at the risk of its change over the lead\n"
+	       "                             time in the last season, or the load alone at full\n"
+	       "                             utilization (default change)\n"
 	       "      --event-window DUR     length of an event record without \"end\" (default 2h)\n"
 	       "Output:\n"
 	       "      --sweep                reactive over targets 0.5-0.95 and predictive over risks\n"
@@ -61,7 +68,8 @@ usage(void)
 enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
-	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW
+	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW, OPT_FLOOR,
+	OPT_REFIT
 };
 
 static const struct option longopts[] = {
@@ -85,6 +93,8 @@ static const struct option longopts[] = {
 	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "transform", required_argument, NULL, OPT_TRANSFORM },
 	{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
+	{ "floor", required_argument, NULL, OPT_FLOOR },
+	{ "refit-every", required_argument, NULL, OPT_REFIT },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -99,7 +109,7 @@ static const double sweep_risks[] = { 0.5, 0.3, 0.2, 0.1, 0.05, 0.025, 0.01, 0.0
 struct options {
 	struct pa_bt_config config;
 	double risk, hpa_target;
-	double season_s, history_s, warmup_s, every_s;	/* < 0: default */
+	double season_s, history_s, warmup_s, every_s, refit_s;	/* < 0: default */
 	int sweep, table;
 	int capacity_missing;	/* no --capacity: an error once a series needs it */
 	const char *svg;
@@ -135,6 +145,7 @@ series_config(const struct options *o, const struct pa_bt_series *s, struct pa_b
 	c->forecast_every = o->every_s < 0 ? 1 : buckets_of(o->every_s, s->step_s);
 	if (c->forecast_every == 0)
 		c->forecast_every = 1;
+	c->refit_every = o->refit_s < 0 ? 1 : buckets_of(o->refit_s, s->step_s) / c->forecast_every;
 }
 
 static int
@@ -289,7 +300,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	pa_bt_config_default(&o->config);
 	o->risk = 0.025;
 	o->hpa_target = 0.7;
-	o->season_s = o->history_s = o->warmup_s = o->every_s = -1;
+	o->season_s = o->history_s = o->warmup_s = o->every_s = o->refit_s = -1;
 	o->event_window = 2 * 3600 * PA_USEC_PER_SEC;
 	pa_planconf_init(&conf);
 
@@ -341,6 +352,9 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 		case OPT_EVERY:
 			o->every_s = (double)pa_opt_duration("--forecast-every", optarg, 1, 366LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
 			break;
+		case OPT_REFIT:
+			o->refit_s = (double)pa_opt_duration("--refit-every", optarg, 1, 366LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
+			break;
 		case OPT_LEVEL:
 			o->config.level = pa_opt_double("--level", optarg, 0.5, 0.999);
 			break;
@@ -351,6 +365,15 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 				o->config.transform = 1;
 			else
 				pa_usage_error("invalid value for --transform: %s (use none or log1p)",
+					       pa_quote(optarg, strlen(optarg)));
+			break;
+		case OPT_FLOOR:
+			if (strcmp(optarg, "change") == 0)
+				o->config.floor = PA_BT_FLOOR_CHANGE;
+			else if (strcmp(optarg, "load") == 0)
+				o->config.floor = PA_BT_FLOOR_LOAD;
+			else
+				pa_usage_error("invalid value for --floor: %s (use change or load)",
 					       pa_quote(optarg, strlen(optarg)));
 			break;
 		case OPT_EVENT_WINDOW:

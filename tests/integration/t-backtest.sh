@@ -47,6 +47,15 @@ check elb-oracle-record test \
 check elb-svg-is-xml python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$T_TMP/elb.svg"
 check elb-svg-no-temp-left test ! -e "$T_TMP/elb.svg.tmp"
 
+# The change floor meets rises the load floor follows one lead time late.
+run --floor load >"$T_TMP/load.ndjson"
+check elb-floor-load-exit-zero test $? -eq 0
+load_share=$(jq -r 'select(.kind == "backtest" and .policy == "predictive" and .risk == 0.1) | .overloaded_share' "$T_TMP/load.ndjson")
+check elb-change-floor-overloads-less gt "$load_share" "$(get predictive overloaded_share risk 0.1)"
+check elb-floor-leaves-reactive-alone test \
+	"$(jq -c 'select(.policy == "reactive")' "$T_TMP/load.ndjson" | md5sum)" = \
+	"$(jq -c 'select(.policy == "reactive")' "$T_TMP/out.ndjson" | md5sum)"
+
 run --table >"$T_TMP/table.txt"
 check elb-table-compares grep -q "at reactive target 0.7" "$T_TMP/table.txt"
 

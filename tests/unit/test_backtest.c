@@ -114,6 +114,38 @@ test_pending_pods_count_zero(void)
 }
 
 /*
+ * With a metric two periods old and no lead time, the first doubling to 4
+ * reads the jump at tick 3.  At tick 4 the sample is still from tick 2,
+ * when 2 were ready: the 2 new pods have no usable sample, count at 0%,
+ * and the recomputed ratio 1 * 2 / (4 * 0.5) = 1 is within the
+ * tolerance, so the HPA keeps 4 for a period.  Counting the new pods as
+ * sampled would ask for 8 at once.
+ */
+static void
+test_new_pods_wait_for_a_sample(void)
+{
+	static const double want[] = { 2, 2, 2, 4, 4, 8, 8, 16, 16, 32 };
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	double *got;
+
+	make_series(&s, 10, 1, 100);
+	s.work[1] = 100;
+	reactive_config(&c, 0);
+	c.hpa_metric_lag_s = 2 * STEP_S;
+	got = replay_reactive(&s, &c, 0.5);
+	CHECK("lagged hpa replays", got != NULL);
+	for (size_t t = 0; got && t < 10; t++) {
+		char name[64];
+
+		snprintf(name, sizeof name, "lagged hpa count at tick %zu", t);
+		CHECK_NEAR(name, got[t], want[t], 1e-9);
+	}
+	free(got);
+	pa_bt_series_free(&s);
+}
+
+/*
  * Above a target of 1 / 1.1 a saturated fleet never scales: utilization
  * 1 over target 0.95 is a ratio of 1.053, inside the 0.1 tolerance.
  */
@@ -234,13 +266,115 @@ test_events_lift_forecasts(void)
 	pa_bt_series_free(&s);
 }
 
+/* Predictive overloaded share on s with the given floor, at risk 0.1; -1 on failure. */
+static double
+predictive_overload(const struct pa_bt_series *s, struct pa_bt_config *c, enum pa_bt_floor floor)
+{
+	struct pa_bt_forecasts *f;
+	struct pa_bt_result r;
+	char err[200];
+	double share = -1;
+
+	c->floor = floor;
+	f = pa_bt_forecast_all(s, c, err, sizeof err);
+	if (f == NULL) {
+		printf("# %s\n", err);
+		return -1;
+	}
+	if (pa_bt_run(s, c, f, PA_BT_PREDICTIVE, 0.1, 0, &r, err, sizeof err) == 0) {
+		share = r.overloaded_share;
+		pa_bt_result_free(&r);
+	} else {
+		printf("# %s\n", err);
+	}
+	pa_bt_forecasts_free(f);
+	return share;
+}
+
+/*
+ * After a flat warm-up at 10 the demand climbs a sawtooth: 10, then 5%
+ * more on each 15 s tick for ten ticks, again and again.  The load is
+ * seen two ticks late, and an order serves one tick later.  The only
+ * forecast, made at the end of the warm-up, expects 10, so the floor must
+ * keep up.  A floor at the load seen is late whenever demand passes the
+ * forecast's instances, on six ticks in ten; the change floor has measured the
+ * rise over those three ticks on most past ticks and sizes for it.  It is
+ * late only in the first cycle, until it has seen the rise and a fall
+ * lets it catch up.
+ */
+static void
+test_change_floor_follows_growth(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	double load, change;
+
+	make_series(&s, 330, 10, 10);
+	for (size_t t = 30; t < s.n; t++)
+		s.work[t] = (t - 30) % 10 == 0 ? 10 : s.work[t - 1] * 1.05;
+	reactive_config(&c, STEP_S);
+	c.hpa_metric_lag_s = 2 * STEP_S;
+	c.warmup = 30;
+	c.history = 30;
+	c.forecast_every = 1000;
+	c.model = "naive";
+	load = predictive_overload(&s, &c, PA_BT_FLOOR_LOAD);
+	change = predictive_overload(&s, &c, PA_BT_FLOOR_CHANGE);
+	printf("# overloaded share: load floor %g, change floor %g\n", load, change);
+	CHECK("load floor replays", load >= 0);
+	CHECK("load floor is late on most ticks", load > 0.5);
+	CHECK("change floor replays", change >= 0);
+	CHECK("change floor is late only while it learns", change < 0.05);
+	pa_bt_series_free(&s);
+}
+
+/*
+ * With the automatic choice, --refit-every carries the fitted choice
+ * forward: a full fit every 12 forecasts leaves 11 of 12 reused, and a
+ * refit at every forecast reuses none.
+ */
+static void
+test_refit_every_reuses(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_bt_forecasts *f;
+	char err[200];
+
+	make_series(&s, 96, 10, 10);
+	for (size_t t = 0; t < s.n; t++)
+		s.work[t] = 100 + 40 * sin((double)t * 2 * M_PI / 24) + (double)(t % 5);
+	s.step_s = 3600;
+	pa_bt_config_default(&c);
+	c.plan.capacity = 10;
+	c.period = 24;
+	c.history = 48;
+	c.warmup = 48;
+	c.refit_every = 12;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("refit forecasts made", f != NULL);
+	if (f != NULL)
+		CHECK_NEAR("refit every 12 reuses 44 of 48", (double)pa_bt_forecasts_reused(f), 44, 1e-9);
+	pa_bt_forecasts_free(f);
+	c.refit_every = 1;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("full fits made", f != NULL);
+	if (f != NULL)
+		CHECK_NEAR("refit every forecast reuses none", (double)pa_bt_forecasts_reused(f), 0, 1e-9);
+	pa_bt_forecasts_free(f);
+	pa_bt_series_free(&s);
+}
+
 int
 main(void)
 {
 	test_saturated_doubling();
 	test_pending_pods_count_zero();
+	test_new_pods_wait_for_a_sample();
 	test_saturated_high_target_stuck();
 	test_scale_down_stabilized();
 	test_events_lift_forecasts();
+	test_change_floor_follows_growth();
+	test_refit_every_reuses();
 	return unit_status();
 }
