@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "forecast.h"
+
 struct pa_fcm_out {
 	double *mean;
 	double *sd;
@@ -88,6 +90,7 @@ struct pa_fcm_params {
 	int valid;
 	double alpha, beta, gamma, phi;
 	struct pa_fcm_arima_fit arima;
+	size_t harmonics[2];	/* regression: Fourier pairs per season; 0 and 0: choose */
 };
 
 /* Additive exponential smoothing in state-space form, ETS(A,N|A|Ad,N|A). */
@@ -101,6 +104,22 @@ struct pa_fcm_ets_spec {
 
 int pa_fcm_ets(const double *y, size_t n, const struct pa_fcm_ets_spec *spec,
 	       size_t horizon, struct pa_fcm_out *out, char *why);
+
+/*
+ * Regression on a piecewise-linear trend, Fourier seasons and external
+ * regressors (fc_regress.c).
+ */
+struct pa_fcm_regress_spec {
+	size_t period, period2;		/* seasons in steps; 0: none */
+	const struct pa_fc_regressors *rx;	/* NULL: none */
+	int log1p;			/* y is log1p of the series; rx->y is mapped alike */
+	double level;			/* interval level of the effects */
+	struct pa_fcm_params *reuse;	/* NULL, or harmonics to keep or store */
+	struct pa_fc_effect *effects;	/* NULL, or rx->count entries to fill */
+};
+
+int pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec,
+		   size_t horizon, struct pa_fcm_out *out, char *why);
 
 /* Count of known (non-NAN) values in y[0..n). */
 size_t pa_fcm_known(const double *y, size_t n);

@@ -29,11 +29,16 @@ struct model_ref {
 	const char *name;	/* as accepted by --model */
 	size_t period;		/* 0 for non-seasonal models */
 	int log1p;		/* fitted on log1p(y) */
+	/* Only for "regress": */
+	size_t period2;
+	const struct pa_fc_regressors *rx;
+	double level;		/* interval level of the effects */
+	struct pa_fc_effect *effects;	/* NULL, or where the fit writes them */
 };
 
 static const char *const model_names[] = {
 	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", "arima",
-	NULL
+	"regress", NULL
 };
 
 void
@@ -88,6 +93,12 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_croston(y, n, horizon, out, why);
 	if (strcmp(mr->name, "arima") == 0)
 		return pa_fcm_arima(y, n, mr->period, horizon, reuse ? &reuse->arima : NULL, out, why);
+	if (strcmp(mr->name, "regress") == 0) {
+		struct pa_fcm_regress_spec rs = { mr->period, mr->period2, mr->rx, mr->log1p,
+						  mr->level, reuse, mr->effects };
+
+		return pa_fcm_regress(y, n, &rs, horizon, out, why);
+	}
 	if (strcmp(mr->name, "hw") == 0) {
 		spec.trend = 1;
 	} else if (strcmp(mr->name, "hw-damped") == 0) {
@@ -108,7 +119,14 @@ format_model(const struct model_ref *mr, const struct pa_fcm_params *params, cha
 	const char *suffix = mr->log1p ? "+log1p" : "";
 	char orders[64];
 
-	if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
+	if (strcmp(mr->name, "regress") == 0) {
+		snprintf(orders, sizeof orders, "x=%zu", mr->rx ? mr->rx->count : 0);
+		if (mr->period2)
+			snprintf(buf, size, "regress(p=%zu,%zu,%s)%s", mr->period, mr->period2,
+				 orders, suffix);
+		else
+			snprintf(buf, size, "regress(p=%zu,%s)%s", mr->period, orders, suffix);
+	} else if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
 		pa_fcm_arima_format(&params->arima, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (mr->period)
@@ -167,7 +185,7 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 
 	for (int log = from; log <= to; log++) {
 		assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-		c->ref[c->count++] = (struct model_ref){ name, period, log };
+		c->ref[c->count++] = (struct model_ref){ .name = name, .period = period, .log1p = log };
 	}
 }
 
@@ -326,6 +344,23 @@ combined_at(const struct holdout *h, size_t top, size_t j, double *mean, double 
 	}
 }
 
+/*
+ * Return 1 when one of the best 'top' candidates fits regressors.  Their
+ * effects are applied in full or not at all, so such a model is never
+ * averaged with others.
+ */
+static int
+has_regressors(const struct holdout *h, const struct candidates *c, size_t top)
+{
+	for (size_t t = 0; t < top; t++) {
+		const struct model_ref *mr = &c->ref[h->order[t]];
+
+		if (mr->rx && mr->rx->count)
+			return 1;
+	}
+	return 0;
+}
+
 /* Actual value behind hold-out position j. */
 static double
 holdout_actual(const struct holdout *h, const double *y, size_t n, size_t j)
@@ -377,6 +412,16 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		add_candidate(&c, "arima", 0);
 	if (zero_share(y, n) >= INTERMITTENT_SHARE)
 		add_candidate(&c, "croston", 0);
+	if (m || (o->regressors && o->regressors->count)) {
+		size_t from = c.count;
+
+		add_candidate(&c, "regress", m);
+		for (size_t i = from; i < c.count; i++) {
+			c.ref[i].period2 = m2 != m ? m2 : 0;
+			c.ref[i].rx = o->regressors;
+			c.ref[i].level = o->level;
+		}
+	}
 
 	ch->scale = 1;
 	ch->count = 1;
@@ -398,7 +443,7 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		return -1;
 	}
 	if (h.nvalid == 0) {
-		ch->ref[0] = (struct model_ref){ "naive", 0, 0 };
+		ch->ref[0] = (struct model_ref){ .name = "naive", .period = 0, .log1p = 0 };
 		snprintf(reason, PA_FC_REASON_MAX, "no candidate model fitted the hold-out");
 		holdout_free(&h);
 		return 0;
@@ -407,6 +452,9 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 	for (size_t t = 1; t <= COMBINE_MAX && t <= h.nvalid; t++) {
 		double sum = 0, mean, lo, hi;
 		size_t count = 0;
+
+		if (t > 1 && has_regressors(&h, &c, t))
+			break;
 
 		for (size_t j = 0; j < h.len; j++) {
 			double actual = holdout_actual(&h, y, n, j);
@@ -475,7 +523,9 @@ pa_fc_result_free(struct pa_fc_result *r)
 	free(r->mean);
 	free(r->lower);
 	free(r->upper);
+	free(r->effects);
 	r->mean = r->lower = r->upper = NULL;
+	r->effects = NULL;
 }
 
 /*
@@ -494,8 +544,11 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 	res->fallback = 1;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
 	if (mr->period) {
-		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
-					   mr->log1p };
+		struct model_ref plain = *mr;
+
+		plain.name = strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name;
+		plain.period = 0;
+		plain.period2 = 0;
 
 		if (params)
 			memset(params, 0, sizeof *params);
@@ -504,7 +557,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 			return 0;
 		}
 	}
-	*mr = (struct model_ref){ "naive", 0, mr->log1p };
+	*mr = (struct model_ref){ .name = "naive", .period = 0, .log1p = mr->log1p };
 	if (params)
 		memset(params, 0, sizeof *params);
 	return forecast_one(mr, y, ylog, n, horizon, z, sd, p, &res->sigma, why, NULL);
@@ -579,6 +632,15 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 {
 	size_t used = (size_t)snprintf(buf, size, "v1 scale=%.17g", ch->scale);
 
+	/* NOTE: the text has no field for a second season or regressors, so a
+	 * choice with the regression model is not stored for reuse. */
+	for (size_t t = 0; t < ch->count; t++) {
+		if (strcmp(ch->ref[t].name, "regress") == 0) {
+			buf[0] = '\0';
+			return;
+		}
+	}
+
 	for (size_t t = 0; t < ch->count && used < size; t++) {
 		const struct pa_fcm_params *p = &ch->params[t];
 
@@ -640,7 +702,8 @@ decode_choice(const char *spec, int log_ok, struct choice *ch)
 				return -1;
 		if (v[0] < 0 || v[0] > 1e9 || (v[1] != 0 && v[1] != 1) || (v[1] == 1 && !log_ok))
 			return -1;
-		ch->ref[ch->count] = (struct model_ref){ model_names[i], (size_t)v[0], (int)v[1] };
+		ch->ref[ch->count] = (struct model_ref){ .name = model_names[i],
+							 .period = (size_t)v[0], .log1p = (int)v[1] };
 		ch->params[ch->count] = (struct pa_fcm_params){
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5]
 		};
@@ -728,6 +791,13 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	}
 	p = (struct path){ out->mean, out->lower, out->upper };
 	z = gsl_cdf_ugaussian_Pinv(0.5 + o.level / 2);
+	if (o.regressors && o.regressors->count) {
+		out->effects = calloc(o.regressors->count, sizeof *out->effects);
+		if (out->effects == NULL) {
+			rc = PA_FC_NO_MEMORY;
+			goto fail;
+		}
+	}
 
 	/* log1p needs values >= 0; a negative value switches it off. */
 	transform = o.transform;
@@ -744,7 +814,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 			ylog[i] = log1p(y[i]);
 	}
 
-	ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
+	ch.ref[0] = (struct model_ref){ .name = "naive", .period = 0, .log1p = 0 };
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
 		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
@@ -766,11 +836,13 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 			rc = PA_FC_NO_MEMORY;
 			goto fail;
 		}
+		if (ch.count == 1)
+			ch.ref[0].effects = out->effects;
 		if (run_choice(&ch, y, ylog, n, z, sd, &tmp, out) == 0)
 			encode_choice(&ch, out->spec, sizeof out->spec);
 		else {
 			ch.count = 1;
-			ch.ref[0] = (struct model_ref){ "naive", 0, 0 };
+			ch.ref[0] = (struct model_ref){ .name = "naive", .period = 0, .log1p = 0 };
 			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, ylog, n, horizon, z, sd, &p, out) != 0)
 				goto nodata;
 		}
@@ -781,6 +853,14 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		mr->name = o.model;
 		mr->period = is_seasonal(o.model) ? m : 0;
 		mr->log1p = transform == PA_FC_TRANSFORM_LOG1P;
+		if (strcmp(o.model, "regress") == 0) {
+			/* The regression drops a season the history cannot support itself. */
+			mr->period = m;
+			mr->period2 = o.period2;
+			mr->rx = o.regressors;
+			mr->level = o.level;
+			mr->effects = out->effects;
+		}
 		if (mr->period && pa_fc_supported_period(n, m) == 0 &&
 		    strcmp(o.model, "snaive") != 0) {
 			out->fallback = 1;
