@@ -8,6 +8,7 @@
 
 #include "diag.h"
 #include "fc_output.h"
+#include "fc_regressors.h"
 #include "ndjson.h"
 
 #define MODEL_TEXT_MAX 400
@@ -161,6 +162,9 @@ event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 	for (size_t t = 0; t < ep->ntypes; t++) {
 		unsigned char *m = ep->mask + t * ep->total;
 
+		/* A trend stream is a regressor, not a set of windows. */
+		if (pa_fc_event_is_stream(ev, ev->types[t]))
+			continue;
 		pa_fc_event_mask(ev, ev->types[t], s->tenant, s->service, first, s->step,
 				 ep->total, m);
 		for (size_t i = 0; i < ep->total; i++) {
@@ -299,6 +303,7 @@ int
 pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 {
 	struct event_plan ep = { 0 };
+	struct pa_fc_regressor_plan rp = { 0 };
 	int have_events = o->events && o->events->ntypes > 0;
 	double *fit = NULL;
 	double *volume, *complexity;
@@ -309,8 +314,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	size_t nvol = 0, ncx = 0;
 	char stepbuf[32], perbuf[32], period_note[160] = "";
 	char vol_model[MODEL_TEXT_MAX], cx_model[MODEL_TEXT_MAX];
-	size_t known, i;
-	int have_cx, rc = 0;
+	size_t known, i, max_lag;
+	int have_cx, by_regression = 0, rc = 0;
 
 	pa_fc_format_step(s->step, stepbuf, sizeof stepbuf);
 	if (pa_fc_series_regular(s, o->gaps_unknown, &volume, &complexity, &n, &first,
@@ -408,6 +413,21 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 		}
 		if (left < known / 2)
 			memcpy(fit, volume, n * sizeof *fit);
+
+		/*
+		 * The regression model fits event windows and trend streams as
+		 * regressors on the full history instead.
+		 */
+		max_lag = o->max_lag ? (size_t)((o->max_lag + s->step - 1) / s->step)
+				     : o->max_lag_steps ? (size_t)o->max_lag_steps : horizon;
+		if (pa_fc_regressors_build(&rp, o->events, s, ep.mask, volume, n, horizon, first,
+					   max_lag) != 0) {
+			pa_warn("%s: out of memory for regressors, series skipped", s->name);
+			rc = 1;
+			goto done;
+		}
+		if (rp.rx.count)
+			fo.regressors = &rp.rx;
 	}
 
 	/*
@@ -424,7 +444,9 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 		}
 	}
 	model_text(&vol[0], period_note, vol_model, sizeof vol_model);
+	by_regression = pa_fc_regressors_used(&rp, &vol[0]);
 
+	fo.regressors = NULL;
 	fo.counts = 0;
 	fo.transform = PA_FC_TRANSFORM_NONE;
 	have_cx = 1;
@@ -441,11 +463,15 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o)
 	else
 		snprintf(cx_model, sizeof cx_model, "none; no complexity in the history, 1.0 assumed");
 
-	for (size_t l = 0; have_events && l < nvol; l++)
+	/* A regression forecast contains the event effects already. */
+	for (size_t l = 0; have_events && !by_regression && l < nvol; l++)
 		apply_event_lifts(&ep, n, &vol[l]);
 	write_records(s, first + (pa_usec_t)n * s->step, horizon, o, vol, vol_model,
-		      have_cx ? cx : NULL, cx_model, have_events ? ep.factor : NULL);
-	if (have_events)
+		      have_cx ? cx : NULL, cx_model,
+		      have_events && !by_regression ? ep.factor : NULL);
+	if (by_regression)
+		pa_fc_regressors_write(&rp, o->events, s, &vol[0], o->level[0]);
+	else if (have_events)
 		write_event_effects(s, o->events, &ep, o->level[0]);
 	state_record(o, s, vol, have_cx ? cx : NULL, first + (pa_usec_t)n * s->step);
 done:
@@ -454,6 +480,7 @@ done:
 	for (size_t l = 0; l < ncx; l++)
 		pa_fc_result_free(&cx[l]);
 	event_plan_free(&ep);
+	pa_fc_regressors_free(&rp);
 	free(fit);
 	free(volume);
 	free(complexity);

@@ -27,7 +27,8 @@ enum {
 	OPT_TRANSFORM,
 	OPT_EVENT_WINDOW,
 	OPT_STATE,
-	OPT_REFIT_EVERY
+	OPT_REFIT_EVERY,
+	OPT_MAX_LAG
 };
 
 struct ctx {
@@ -50,7 +51,7 @@ usage(void)
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped, croston, arima (auto)\n"
+	       "                         hw-damped, croston, arima, regress (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
 	       "      --no-align-end     forecast each series from its own last bucket;\n"
@@ -59,6 +60,8 @@ usage(void)
 	       "      --transform auto|none|log1p  fit volume on log1p(requests): when it\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
+	       "      --max-lag N|DUR    largest lag of a trend stream as a regressor, in\n"
+	       "                         steps or as a duration (the horizon)\n"
 	       "      --state FILE       keep each series' chosen models and parameters in\n"
 	       "                         FILE and reuse them on the next run\n"
 	       "      --refit-every N    runs a kept choice is reused before a full fit (24)\n"
@@ -138,6 +141,7 @@ main(int argc, char **argv)
 		{ "output-format", required_argument, NULL, PA_OPT_OUTPUT_FORMAT },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "refit-every", required_argument, NULL, OPT_REFIT_EVERY },
+		{ "max-lag", required_argument, NULL, OPT_MAX_LAG },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -186,7 +190,7 @@ main(int argc, char **argv)
 		case 'm':
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston or arima)",
+					       "naive, drift, mean, ses, hw, hw-damped, croston, arima or regress)",
 					       optarg);
 			ro.model = optarg;
 			break;
@@ -216,6 +220,15 @@ main(int argc, char **argv)
 		case OPT_EVENT_WINDOW:
 			c.event_window = pa_opt_duration("--event-window", optarg, 1,
 							 366LL * 86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_MAX_LAG:
+			if (strspn(optarg, "0123456789") == strlen(optarg)) {
+				ro.max_lag_steps = pa_opt_long("--max-lag", optarg, 1, 100000);
+				ro.max_lag = 0;
+			} else {
+				ro.max_lag = pa_opt_duration("--max-lag", optarg, 1,
+							     366LL * 86400 * PA_USEC_PER_SEC);
+			}
 			break;
 		case OPT_STATE:
 			state_path = optarg;
