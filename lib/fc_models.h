@@ -91,6 +91,7 @@ struct pa_fcm_params {
 	double alpha, beta, gamma, phi;
 	struct pa_fcm_arima_fit arima;
 	size_t harmonics[2];	/* regression: Fourier pairs per season; 0 and 0: choose */
+	double lambda;		/* regression: slope-change penalty; 0: choose */
 };
 
 /* Additive exponential smoothing in state-space form, ETS(A,N|A|Ad,N|A). */

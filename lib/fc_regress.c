@@ -31,6 +31,7 @@
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_multifit.h>
 
@@ -57,13 +58,15 @@ struct design {
 	size_t ncols;
 	size_t col[PA_FC_REGRESSORS_MAX];	/* columns of rx in the design */
 	double fill[PA_FC_REGRESSORS_MAX];	/* value of an unknown history row */
+	double lambda;			/* slope-change penalty; 0: choose by GCV */
 };
 
 struct fit {
 	size_t q;			/* unpenalised coefficients */
 	double *beta;			/* q values */
-	gsl_matrix *cov;		/* of beta, q by q */
+	double *var;			/* variance of each of beta */
 	double delta[CHANGEPOINTS_MAX];
+	double lambda;			/* slope-change penalty used */
 	double sigma2;			/* residual variance */
 	double gcv;			/* n RSS / (n - df)^2 */
 	double rho;			/* lag-1 autocorrelation of the residuals */
@@ -75,10 +78,9 @@ static void
 fit_free(struct fit *f)
 {
 	free(f->beta);
-	if (f->cov)
-		gsl_matrix_free(f->cov);
+	free(f->var);
 	f->beta = NULL;
-	f->cov = NULL;
+	f->var = NULL;
 }
 
 static size_t
@@ -138,6 +140,62 @@ residualize(gsl_matrix *m, const gsl_matrix *z, double tiny, gsl_vector *c, gsl_
 }
 
 /*
+ * Solve the ridge regression of yr on the slope-change columns Hr into
+ * delta and return its effective degrees of freedom.  With lambda 0 the
+ * penalty is chosen by GSL's GCV search on an SVD; otherwise the normal
+ * equations with that penalty are solved by Cholesky, which is much
+ * cheaper at the later rolling origins.  *chosen receives the penalty.
+ */
+static double
+ridge_changes(const gsl_matrix *Hr, const gsl_vector *yr, double lambda, gsl_vector *delta,
+	      double *chosen)
+{
+	size_t K = Hr->size2;
+	double df = 0;
+
+	if (lambda <= 0) {
+		gsl_vector *reg = gsl_vector_alloc(GCV_GRID), *G = gsl_vector_alloc(GCV_GRID);
+		gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(Hr->size1, K);
+		double g_lambda, rnorm, snorm;
+
+		gsl_multifit_linear_svd(Hr, w);
+		if (gsl_multifit_linear_gcv(yr, reg, G, &lambda, &g_lambda, w) != GSL_SUCCESS ||
+		    !isfinite(lambda) || lambda <= 0)
+			lambda = gsl_vector_get(w->S, 0);
+		gsl_multifit_linear_solve(lambda, Hr, yr, delta, &rnorm, &snorm, w);
+		for (size_t j = 0; j < K; j++) {
+			double s2 = gsl_pow_2(gsl_vector_get(w->S, j));
+
+			df += s2 / (s2 + lambda * lambda);
+		}
+		gsl_multifit_linear_free(w);
+		gsl_vector_free(reg);
+		gsl_vector_free(G);
+	} else {
+		gsl_matrix *gram = gsl_matrix_alloc(K, K), *a = gsl_matrix_alloc(K, K);
+		gsl_vector *rhs = gsl_vector_alloc(K);
+
+		gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1, Hr, Hr, 0, gram);
+		gsl_blas_dgemv(CblasTrans, 1, Hr, yr, 0, rhs);
+		gsl_matrix_memcpy(a, gram);
+		for (size_t j = 0; j < K; j++)
+			gsl_matrix_set(a, j, j, gsl_matrix_get(a, j, j) + lambda * lambda);
+		gsl_linalg_cholesky_decomp1(a);
+		gsl_linalg_cholesky_solve(a, rhs, delta);
+		/* Effective degrees of freedom: trace((G + lambda^2 I)^-1 G). */
+		gsl_linalg_cholesky_invert(a);
+		for (size_t i = 0; i < K; i++)
+			for (size_t j = 0; j < K; j++)
+				df += gsl_matrix_get(a, i, j) * gsl_matrix_get(gram, j, i);
+		gsl_matrix_free(gram);
+		gsl_matrix_free(a);
+		gsl_vector_free(rhs);
+	}
+	*chosen = lambda;
+	return df;
+}
+
+/*
  * Fit design d to the known values of y[0..d->n).  Returns 0, or -1 when
  * there are too few known rows for the parameters.
  */
@@ -149,7 +207,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	gsl_matrix *Z, *H, *Hr;
 	gsl_vector *yv, *yr, *c, *col, *beta;
 	gsl_multifit_linear_workspace *w;
-	double *z, h[CHANGEPOINTS_MAX], tiny, chisq, df = (double)q, rss = 0, num = 0, den = 0;
+	double *z, h[CHANGEPOINTS_MAX], tiny, rnorm, snorm, df = (double)q, rss = 0, num = 0, den = 0;
 
 	memset(f, 0, sizeof *f);
 	f->q = q;
@@ -161,7 +219,8 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	rows = malloc(nk * sizeof *rows);
 	z = malloc(q * sizeof *z);
 	f->beta = malloc(q * sizeof *f->beta);
-	if (rows == NULL || z == NULL || f->beta == NULL) {
+	f->var = malloc(q * sizeof *f->var);
+	if (rows == NULL || z == NULL || f->beta == NULL || f->var == NULL) {
 		free(rows);
 		free(z);
 		return -1;
@@ -174,7 +233,6 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	c = gsl_vector_alloc(q);
 	col = gsl_vector_alloc(nk);
 	beta = gsl_vector_alloc(q);
-	f->cov = gsl_matrix_alloc(q, q);
 	w = gsl_multifit_linear_alloc(nk, q);
 
 	for (size_t t = 0; t < d->n; t++) {
@@ -194,35 +252,20 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	tiny = gsl_vector_get(w->S, 0) * 1e-10;
 
 	if (K) {
-		gsl_vector *reg = gsl_vector_alloc(GCV_GRID), *G = gsl_vector_alloc(GCV_GRID);
-		gsl_multifit_linear_workspace *w2 = gsl_multifit_linear_alloc(nk, K);
 		gsl_vector_view dv = gsl_vector_view_array(f->delta, K);
 		gsl_matrix *yrm = gsl_matrix_alloc(nk, 1);
-		double lambda = 0, g_lambda, rnorm, snorm;
 
 		gsl_matrix_memcpy(Hr, H);
 		residualize(Hr, Z, tiny, c, col, w);
 		gsl_matrix_set_col(yrm, 0, yv);
 		residualize(yrm, Z, tiny, c, col, w);
 		gsl_matrix_get_col(yr, yrm, 0);
-		gsl_multifit_linear_svd(Hr, w2);
-		if (gsl_multifit_linear_gcv(yr, reg, G, &lambda, &g_lambda, w2) != GSL_SUCCESS ||
-		    !isfinite(lambda))
-			lambda = gsl_vector_get(w2->S, 0);
-		gsl_multifit_linear_solve(lambda, Hr, yr, &dv.vector, &rnorm, &snorm, w2);
-		for (size_t j = 0; j < K; j++) {
-			double s2 = gsl_pow_2(gsl_vector_get(w2->S, j));
-
-			df += s2 / (s2 + lambda * lambda);
-		}
+		df += ridge_changes(Hr, yr, d->lambda, &dv.vector, &f->lambda);
 		/* y minus the trend changes, for the unpenalised fit below. */
 		gsl_blas_dgemv(CblasNoTrans, -1, H, &dv.vector, 1, yv);
-		gsl_multifit_linear_free(w2);
-		gsl_vector_free(reg);
-		gsl_vector_free(G);
 		gsl_matrix_free(yrm);
 	}
-	gsl_multifit_linear(Z, yv, beta, f->cov, &chisq, w);
+	gsl_multifit_linear_solve(tiny, Z, yv, beta, &rnorm, &snorm, w);
 	for (size_t i = 0; i < q; i++)
 		f->beta[i] = gsl_vector_get(beta, i);
 
@@ -249,6 +292,23 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 		f->rho = -RHO_MAX;
 	f->last_resid = gsl_vector_get(yv, nk - 1);
 	f->last_row = rows[nk - 1];
+
+	/*
+	 * With Z = U S Q^T (GSL keeps Q and S in the workspace), the variance
+	 * of coefficient i is sigma^2 sum_k Q_ik^2 / s_k^2 over the directions
+	 * kept.  It treats the slope changes as known.
+	 */
+	for (size_t i = 0; i < q; i++) {
+		double sum = 0;
+
+		for (size_t k = 0; k < q; k++) {
+			double sk = gsl_vector_get(w->S, k);
+
+			if (sk > tiny)
+				sum += gsl_pow_2(gsl_matrix_get(w->Q, i, k) / sk);
+		}
+		f->var[i] = f->sigma2 * sum;
+	}
 
 	gsl_multifit_linear_free(w);
 	gsl_matrix_free(Z);
@@ -281,13 +341,19 @@ harmonics_max(const struct design *d, size_t s)
 	return m;
 }
 
-/* Choose the Fourier pairs of each season by GCV, the first season first. */
+/*
+ * Choose the Fourier pairs of each season by GCV, the first season first.
+ * The search leaves out the slope changes, which cost more to fit than
+ * they change the ranking of seasonal shapes.
+ */
 static int
-choose_harmonics(const double *y, struct design *d)
+choose_harmonics(const double *y, struct design *full)
 {
+	struct design trial = *full, *d = &trial;
 	size_t max[2] = { harmonics_max(d, 0), harmonics_max(d, 1) };
 	int found = 0;
 
+	d->nchange = 0;
 	d->harmonics[0] = max[0] ? 1 : 0;
 	d->harmonics[1] = max[1] < 2 ? max[1] : 2;
 	for (size_t s = 0; s < 2; s++) {
@@ -309,6 +375,8 @@ choose_harmonics(const double *y, struct design *d)
 		}
 		d->harmonics[s] = best;
 	}
+	full->harmonics[0] = d->harmonics[0];
+	full->harmonics[1] = d->harmonics[1];
 	return max[0] + max[1] == 0 || found ? 0 : -1;
 }
 
@@ -358,7 +426,7 @@ write_effects(const struct design *d, const struct fit *f, const double *y,
 
 	for (size_t i = 0; i < d->ncols; i++) {
 		struct pa_fc_effect *e = &spec->effects[d->col[i]];
-		double coef = f->beta[first + i], se = sqrt(gsl_matrix_get(f->cov, first + i, first + i));
+		double coef = f->beta[first + i], se = sqrt(f->var[first + i]);
 		double sum = 0, h[CHANGEPOINTS_MAX];
 		size_t count = 0;
 
@@ -570,15 +638,18 @@ pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec
 			 known);
 		goto done;
 	}
-	if (spec->reuse) {
-		spec->reuse->harmonics[0] = d.harmonics[0];
-		spec->reuse->harmonics[1] = d.harmonics[1];
-	}
+	if (spec->reuse)
+		d.lambda = spec->reuse->lambda;
 	if (fit_design(fit_y, &d, &full) != 0) {
 		fit_free(&full);
 		snprintf(why, PA_FC_REASON_MAX, "%zu known values too few for %zu coefficients",
 			 known, unpenalised_count(&d) + d.nchange);
 		goto done;
+	}
+	if (spec->reuse) {
+		spec->reuse->harmonics[0] = d.harmonics[0];
+		spec->reuse->harmonics[1] = d.harmonics[1];
+		spec->reuse->lambda = full.lambda;
 	}
 	if (spec->effects)
 		write_effects(&d, &full, fit_y, spec, z);

@@ -32,9 +32,8 @@
  *   "regress"  regression on a piecewise-linear trend with penalised slope
  *              changes, Fourier terms for period and period2, and the
  *              columns of opts.regressors, with AR(1) errors (fc_regress.c).
- *              "auto" tries it when the history covers two seasons of
- *              period or regressors are given.  With regressors, "auto"
- *              never averages it with other models, so their effects are
+ *              "auto" tries it only when regressors are given, and never
+ *              averages it with other models, so their effects are
  *              applied in full or not at all.
  */
 #ifndef PA_FORECAST_H

@@ -201,23 +201,50 @@ test_short_history_falls_back(void)
 	pa_fc_result_free(&r);
 }
 
-/* With a season and no regressors, "auto" compares the regression too. */
+/* "auto" leaves the regression out without regressors. */
 static void
-test_auto_candidate(void)
+test_auto_without_regressors(void)
 {
 	double y[N], x[N + H];
 	struct pa_fc_opts o;
 	struct pa_fc_result r;
 
 	make_series(y, x);
-	for (size_t t = 0; t < N; t++)
-		y[t] -= EFFECT * x[t];
 	pa_fc_opts_default(&o);
 	o.period = PERIOD;
 	o.transform = PA_FC_TRANSFORM_NONE;
 	CHECK("auto runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
 	CHECK("auto no effects", r.effects == NULL);
-	CHECK("auto picks a model", r.model[0] != '\0');
+	CHECK("auto without regress", strstr(r.model, "regress") == NULL);
+	pa_fc_result_free(&r);
+}
+
+/*
+ * With a clear event effect and a steady trend, "auto" picks the
+ * regression alone: the other models cannot foresee the windows, and it
+ * is never averaged.  (Right after the trend change, Holt-Winters adapts
+ * sooner than changepoints restricted to the first 80% of a history.)
+ */
+static void
+test_auto_with_regressors(void)
+{
+	double y[N], x[N + H];
+	size_t lead = PA_FC_LEAD_ALWAYS;
+	struct pa_fc_regressors rx = { 1, x, &lead, NULL };
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+
+	make_series(y, x);
+	for (size_t t = 241; t < N; t++)
+		y[t] -= 0.3 * (double)(t - 240);
+	pa_fc_opts_default(&o);
+	o.period = PERIOD;
+	o.transform = PA_FC_TRANSFORM_NONE;
+	o.regressors = &rx;
+	CHECK("auto regressors runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("auto picks regress alone", strncmp(r.model, "regress(", 8) == 0);
+	CHECK("auto fills effects", r.effects && r.effects[0].used);
+	CHECK("auto choice not stored", r.spec[0] == '\0');
 	pa_fc_result_free(&r);
 }
 
@@ -230,6 +257,7 @@ main(void)
 	test_stream_ends_early();
 	test_no_past_window();
 	test_short_history_falls_back();
-	test_auto_candidate();
+	test_auto_without_regressors();
+	test_auto_with_regressors();
 	return unit_status();
 }
