@@ -344,21 +344,28 @@ combined_at(const struct holdout *h, size_t top, size_t j, double *mean, double 
 	}
 }
 
-/*
- * Return 1 when one of the best 'top' candidates fits regressors.  Their
- * effects are applied in full or not at all, so such a model is never
- * averaged with others.
- */
 static int
-has_regressors(const struct holdout *h, const struct candidates *c, size_t top)
+fits_regressors(const struct model_ref *mr)
 {
-	for (size_t t = 0; t < top; t++) {
-		const struct model_ref *mr = &c->ref[h->order[t]];
+	return mr->rx && mr->rx->count;
+}
 
-		if (mr->rx && mr->rx->count)
-			return 1;
+/*
+ * A model that fits regressors applies their effects in full or not at
+ * all, so it is never averaged: it competes only as the best candidate,
+ * and below the top it leaves the ranking to the others.
+ */
+static void
+rank_regressors_alone(struct holdout *h, const struct candidates *c)
+{
+	size_t kept = 0;
+
+	for (size_t t = 0; t < h->nvalid; t++) {
+		if (t > 0 && fits_regressors(&c->ref[h->order[t]]))
+			continue;
+		h->order[kept++] = h->order[t];
 	}
-	return 0;
+	h->nvalid = kept;
 }
 
 /* Actual value behind hold-out position j. */
@@ -454,11 +461,12 @@ choose_auto(const double *y, const double *ylog, int transform, size_t n, size_t
 		return 0;
 	}
 
+	rank_regressors_alone(&h, &c);
 	for (size_t t = 1; t <= COMBINE_MAX && t <= h.nvalid; t++) {
 		double sum = 0, mean, lo, hi;
 		size_t count = 0;
 
-		if (t > 1 && has_regressors(&h, &c, t))
+		if (t > 1 && fits_regressors(&c.ref[h.order[0]]))
 			break;
 
 		for (size_t j = 0; j < h.len; j++) {
