@@ -14,7 +14,7 @@
  *
  * An event type whose records have no "end" and whose magnitudes vary, with
  * at least PA_FC_STREAM_MIN records, is a numeric trend stream (mentions per
- * five minutes, say) rather than a list of windows: its magnitudes become
+ * five minutes, say) rather than a list of windows.  Its magnitudes become
  * a regressor of the regression model (fc_regressors.h).
  */
 #ifndef PA_FC_EVENTS_H
@@ -58,8 +58,8 @@ int pa_fc_event_is_stream(const struct pa_fc_events *e, const char *type);
 
 /*
  * Sum the magnitudes of the samples of stream 'type' applying to
- * tenant/service into out[0..n), bucket i being [first + i * step, + step);
- * a bucket without a sample is NAN.  Returns the number of buckets with one.
+ * tenant/service into out[0..n), bucket i being [first + i * step, + step).
+ * A bucket without a sample is NAN.  Returns the number of buckets with one.
  */
 size_t pa_fc_event_stream(const struct pa_fc_events *e, const char *type, const char *tenant,
 			  const char *service, pa_usec_t first, pa_usec_t step, size_t n,

@@ -17,10 +17,10 @@
  * Fourier pairs per season is chosen by the GCV score of the whole fit.
  *
  * Intervals combine the residual variance, reduced by the AR(1) correction
- * near the origin, with the variance of future slope changes: they occur
- * at the historical rate (changepoints per step) with a Laplace size whose
- * mean absolute value is that of the fitted ones.  That variance has a
- * closed form, so no simulation is needed.
+ * near the origin, with the variance of future slope changes.  Those
+ * changes occur at the historical rate of changepoints per step, with a
+ * Laplace size whose mean absolute value is that of the fitted ones.  That
+ * variance has a closed form, so no simulation is needed.
  */
 #include <math.h>
 #include <stdint.h>
@@ -39,7 +39,7 @@
 #include "forecast.h"
 
 #define CHANGEPOINTS_MAX 25
-#define CHANGE_SPAN 0.8		/* share of the history that holds changepoints */
+#define CHANGE_SPAN 0.8		/* share of the history that contains changepoints */
 #define CHANGE_SPACING 5	/* at least this many steps between changepoints */
 #define HARMONICS_MAX 10
 #define GCV_GRID 40		/* lambda values GSL's GCV search compares */
@@ -473,7 +473,7 @@ choose_columns(struct design *d, const double *y)
 			lo = v < lo ? v : lo;
 			hi = v > hi ? v : hi;
 		}
-		/* A column constant over the history cannot be told from the level. */
+		/* A column constant over the history cannot be separated from the intercept. */
 		if (known < SPARE_ROWS || hi <= lo)
 			continue;
 		d->col[d->ncols] = c;

@@ -8,7 +8,7 @@
  * back.  L, from 0 to max_lag, maximises the absolute cross-correlation of
  * the first differences of log1p(requests) and of the stream.  A stream
  * is only known up to its last sample, so it can inform at most L steps
- * past the end of the history; the regression model forecasts the later
+ * past the end of the history.  The regression model forecasts the later
  * steps from a fit without it.
  */
 #ifndef PA_FC_REGRESSORS_H
@@ -34,7 +34,7 @@ struct pa_fc_regressor_plan {
 
 /*
  * Build the columns for series s, whose history volume[0..n) starts at
- * first, over n + horizon rows.  masks holds ev->ntypes window masks of
+ * first, over n + horizon rows.  masks contains ev->ntypes window masks of
  * n + horizon buckets each (all zero for a stream type).  Returns 0, or -1
  * when memory runs out.
  */

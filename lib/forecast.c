@@ -867,7 +867,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		mr->period = is_seasonal(o.model) ? m : 0;
 		mr->log1p = transform == PA_FC_TRANSFORM_LOG1P;
 		if (strcmp(o.model, "regress") == 0) {
-			/* The regression drops a season the history cannot support itself. */
+			/* The regression model itself drops a season that the history cannot support. */
 			mr->period = m;
 			mr->period2 = o.period2;
 			mr->rx = o.regressors;

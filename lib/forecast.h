@@ -52,7 +52,7 @@
 #define PA_FC_LEAD_ALWAYS ((size_t)-1)
 
 /*
- * External regressors for the "regress" model, one column each.  x holds
+ * External regressors for the "regress" model, one column each.  x contains
  * n + horizon rows of count values, row-major, for the history and the
  * horizon, NAN where a value is unknown.  A column with lead L is only
  * read at row t when t < (end of the training history) + L: a trend

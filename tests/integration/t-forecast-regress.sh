@@ -1,7 +1,7 @@
 #!/bin/sh
 # pa-forecast's regression model on real series: match kick-offs of the
 # 1998 World Cup, playoff games in Wikipedia page views, and Twitter
-# mention streams as lagged regressors; then bad trend and event input.
+# mention streams as lagged regressors.  Then bad trend and event input.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 need_shared forecast-regress-real-series || finish
@@ -70,9 +70,9 @@ check wc98-regress-beats-snaive-lift \
 	awk '{ r += $1; s += $2 } END { exit !(NR == 15 && r < s) }' "$T_TMP/wc-errors"
 
 # Peyton Manning's page views per day with playoff games and Super Bowls
-# as two-day events: over the seven playoff weeks from 2011 on, with three
-# years of history each, the regression errs less than the seasonal naive
-# model, and it finds a playoff lift well above 1.
+# as two-day events.  Over the seven playoff weeks from 2011 on, with
+# three years of history each, the regression errs less than the seasonal
+# naive model, and it finds a playoff lift well above 1.
 awk -F, 'NR > 1 { gsub(/"/, "")
 	printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2
 }' "$SHARED/data/wikipedia-pageviews/peyton_manning_daily_views.csv" >"$T_TMP/peyton.ndjson"

@@ -83,9 +83,11 @@ test_recovers_effect_and_trend(void)
 	CHECK("regress runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
 	CHECK("regress no fallback", r.fallback == 0);
 	CHECK("regress model name", strncmp(r.model, "regress(p=24", 12) == 0);
-	CHECK("effect used", r.effects && r.effects[0].used);
+	CHECK("effects filled", r.effects != NULL);
+	CHECK("effect used", r.effects[0].used);
 	CHECK_NEAR("effect near 30", r.effects[0].coef, EFFECT, 2.0);
-	CHECK("effect interval holds 30", r.effects[0].lower < EFFECT && r.effects[0].upper > EFFECT);
+	CHECK("effect lower below 30", r.effects[0].lower < EFFECT);
+	CHECK("effect upper above 30", r.effects[0].upper > EFFECT);
 	CHECK("effect interval excludes 0", r.effects[0].lower > 0);
 	CHECK("effect on every step", r.effects[0].steps == H);
 	CHECK_NEAR("effect base near baseline", r.effects[0].base, base, 2.0);
@@ -96,7 +98,8 @@ test_recovers_effect_and_trend(void)
 	}
 	/* The slope after the change is 0.4; missing it would cost 0.3 * 240. */
 	CHECK("forecast follows trend change", worst < 8);
-	CHECK("interval holds forecast", r.lower[0] < r.mean[0] && r.upper[0] > r.mean[0]);
+	CHECK("lower below forecast", r.lower[0] < r.mean[0]);
+	CHECK("upper above forecast", r.upper[0] > r.mean[0]);
 	CHECK("interval widens", r.upper[H - 1] - r.lower[H - 1] >= r.upper[0] - r.lower[0]);
 	pa_fc_result_free(&r);
 }
@@ -183,7 +186,7 @@ test_no_past_window(void)
 	pa_fc_result_free(&r);
 }
 
-/* Too short a history for the coefficients: another model runs and says why. */
+/* Too short a history for the coefficients: another model runs and the reason names regress. */
 static void
 test_short_history_falls_back(void)
 {
@@ -243,7 +246,8 @@ test_auto_with_regressors(void)
 	o.regressors = &rx;
 	CHECK("auto regressors runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
 	CHECK("auto picks regress alone", strncmp(r.model, "regress(", 8) == 0);
-	CHECK("auto fills effects", r.effects && r.effects[0].used);
+	CHECK("auto fills effects", r.effects != NULL);
+	CHECK("auto effect used", r.effects[0].used);
 	CHECK("auto choice not stored", r.spec[0] == '\0');
 	pa_fc_result_free(&r);
 }
