@@ -91,10 +91,18 @@ for start in 2011-01-06 2013-01-10 2014-01-10 2014-01-17 2014-01-31 2015-01-09 2
 		"$T_TMP/p-train.ndjson" >"$T_TMP/p-s.ndjson" 2>/dev/null
 	echo "$(mae "$T_TMP/p-r.ndjson" "$T_TMP/p-actual.ndjson") $(mae "$T_TMP/p-s.ndjson" "$T_TMP/p-actual.ndjson")" >>"$T_TMP/peyton-errors"
 done
+cat "$T_TMP/peyton-events.ndjson" "$T_TMP/p-train.ndjson" |
+	pa-forecast --model snaive --horizon 7 --period 1w --period2 0 --gaps unknown --event-window 2d \
+	>"$T_TMP/p-s-events.ndjson" 2>/dev/null
 check peyton-regress-beats-snaive \
 	awk '{ r += $1; s += $2 } END { exit !(NR == 7 && r < s) }' "$T_TMP/peyton-errors"
 jq -c 'select(.kind == "event_effect" and .event_type == "playoff")' "$T_TMP/p-r.ndjson" >"$T_TMP/p-effect"
 check peyton-playoff-regression-lift jq -e '.method == "regression" and .lift > 2 and .lift_lower > 1' "$T_TMP/p-effect"
+# The last week holds the playoff game of 17 January.  The seasonal naive
+# model multiplies the baseline lift into it; the regression does not
+# multiply it in again.
+check peyton-snaive-applies-lift grep -q '"event_lift"' "$T_TMP/p-s-events.ndjson"
+check peyton-regress-no-second-lift test "$(grep -c '"event_lift"' "$T_TMP/p-r.ndjson")" -eq 0
 
 # Twitter: mentions of AAPL per five minutes as a trend stream.  The
 # traffic series is built from it: requests per hour follow the mentions
