@@ -598,6 +598,9 @@ pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec
 	int rc = -1;
 
 	gsl_set_error_handler_off();
+	/* A fallback run after a failed one starts from clean effects. */
+	if (spec->effects && rx)
+		memset(spec->effects, 0, rx->count * sizeof *spec->effects);
 	if (rx && rx->y) {
 		series = malloc(n * sizeof *series);
 		if (series == NULL) {
