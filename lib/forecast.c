@@ -126,7 +126,8 @@ format_model(const struct model_ref *mr, const struct pa_fcm_params *params, cha
 				 orders, suffix);
 		else
 			snprintf(buf, size, "regress(p=%zu,%s)%s", mr->period, orders, suffix);
-	} else if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
+	} else if (strcmp(mr->name, "arima") == 0 && params &&
+		   params->arima.state == PA_FCM_ARIMA_FITTED) {
 		pa_fcm_arima_format(&params->arima, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (mr->period)
