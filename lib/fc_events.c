@@ -86,6 +86,7 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 {
 	const char *type = pa_rec_str(rec, "event_type");
 	pa_usec_t start, end;
+	double magnitude = 1;
 	int got;
 	struct pa_fc_event ev;
 
@@ -101,6 +102,9 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 				       reason_class, "invalid end");
 	if (got == 0)
 		end = start + window;
+	if (pa_rec_num(rec, "magnitude", &magnitude) < 0)
+		return bad_event_field(rec, "magnitude", "a number", err, errsize, reason_class,
+				       "invalid magnitude");
 
 	if (e->count == e->alloc) {
 		size_t alloc = e->alloc ? 2 * e->alloc : 32;
@@ -113,6 +117,8 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 	}
 	ev.start = start;
 	ev.end = end;
+	ev.magnitude = magnitude;
+	ev.has_end = got == 1;
 	ev.type = copy_or_null(type);
 	ev.tenant = copy_or_null(pa_rec_str(rec, "tenant"));
 	ev.service = copy_or_null(pa_rec_str(rec, "service"));
@@ -143,6 +149,57 @@ pa_fc_events_free(struct pa_fc_events *e)
 	free(e->v);
 	free(e->types);
 	memset(e, 0, sizeof *e);
+}
+
+int
+pa_fc_event_is_stream(const struct pa_fc_events *e, const char *type)
+{
+	size_t count = 0;
+	int varies = 0;
+	double first = 0;
+
+	for (size_t i = 0; i < e->count; i++) {
+		const struct pa_fc_event *ev = &e->v[i];
+
+		if (strcmp(ev->type, type) != 0)
+			continue;
+		if (ev->has_end)
+			return 0;
+		if (count++ == 0)
+			first = ev->magnitude;
+		else if (ev->magnitude != first)
+			varies = 1;
+	}
+	return varies && count >= PA_FC_STREAM_MIN;
+}
+
+size_t
+pa_fc_event_stream(const struct pa_fc_events *e, const char *type, const char *tenant,
+		   const char *service, pa_usec_t first, pa_usec_t step, size_t n, double *out)
+{
+	pa_usec_t last = first + (pa_usec_t)n * step;
+	size_t filled = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = NAN;
+	for (size_t i = 0; i < e->count; i++) {
+		const struct pa_fc_event *ev = &e->v[i];
+		size_t b;
+
+		if (strcmp(ev->type, type) != 0 ||
+		    (ev->tenant && strcmp(ev->tenant, tenant) != 0) ||
+		    (ev->service && strcmp(ev->service, service) != 0))
+			continue;
+		if (ev->start < first || ev->start >= last)
+			continue;
+		b = (size_t)((ev->start - first) / step);
+		if (isnan(out[b])) {
+			out[b] = 0;
+			filled++;
+		}
+		out[b] += ev->magnitude;
+	}
+	return filled;
 }
 
 size_t

@@ -11,6 +11,11 @@
  * log1p(actual) - log1p(baseline), the baseline being the mean of the same
  * bucket one, two and three seasons earlier outside any event window.  The
  * lift is exp of the mean over windows, with a t interval across windows.
+ *
+ * An event type whose records have no "end" and whose magnitudes vary, with
+ * at least PA_FC_STREAM_MIN records, is a numeric trend stream (mentions per
+ * five minutes, say) rather than a list of windows.  Its magnitudes become
+ * a regressor of the regression model (fc_regressors.h).
  */
 #ifndef PA_FC_EVENTS_H
 #define PA_FC_EVENTS_H
@@ -20,8 +25,12 @@
 
 #include "timeutil.h"
 
+#define PA_FC_STREAM_MIN 8
+
 struct pa_fc_event {
 	pa_usec_t start, end;	/* window [start, end) */
+	double magnitude;	/* 1 when the record has none */
+	int has_end;		/* 1: the record gave "end" */
 	char *type;		/* event_type, owned */
 	char *tenant;		/* owned; NULL: every tenant */
 	char *service;		/* owned; NULL: every service */
@@ -43,6 +52,18 @@ int pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window
 		     char *err, size_t errsize, const char **reason_class);
 
 void pa_fc_events_free(struct pa_fc_events *e);
+
+/* Return 1 when event type 'type' is a numeric trend stream (see above). */
+int pa_fc_event_is_stream(const struct pa_fc_events *e, const char *type);
+
+/*
+ * Sum the magnitudes of the samples of stream 'type' applying to
+ * tenant/service into out[0..n), bucket i being [first + i * step, + step).
+ * A bucket without a sample is NAN.  Returns the number of buckets with one.
+ */
+size_t pa_fc_event_stream(const struct pa_fc_events *e, const char *type, const char *tenant,
+			  const char *service, pa_usec_t first, pa_usec_t step, size_t n,
+			  double *out);
 
 /*
  * Mark in mask[0..n) the buckets [first + i * step, + step) that overlap a

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "forecast.h"
+
 struct pa_fcm_out {
 	double *mean;
 	double *sd;
@@ -97,6 +99,8 @@ struct pa_fcm_params {
 	int ets_form;		/* the ETS form of pa_fcm_etsx, PA_FCM_ETS_FORM() */
 	struct pa_fcm_arima_fit arima;
 	enum pa_fcm_adjusted adjusted;	/* pa_fcm_mstl: which ETS the parameters are for */
+	size_t harmonics[2];	/* regression: Fourier pairs per season; 0 and 0: choose */
+	double lambda;		/* regression: slope-change penalty; 0: choose */
 };
 
 /* Additive exponential smoothing in state-space form, ETS(A,N|A|Ad,N|A). */
@@ -186,6 +190,22 @@ int pa_fcm_mstl(const double *y, size_t n, size_t period, size_t period2, size_t
 /* Name a fit as "mstl(p=48,336)+ets(A,Ad,N)", or the ETS model alone without a period. */
 void pa_fcm_mstl_format(size_t period, size_t period2, const struct pa_fcm_params *params,
 			char *buf, size_t size);
+
+/*
+ * Regression on a piecewise-linear trend, Fourier seasons and external
+ * regressors (fc_regress.c).
+ */
+struct pa_fcm_regress_spec {
+	size_t period, period2;		/* seasons in steps; 0: none */
+	const struct pa_fc_regressors *rx;	/* NULL: none */
+	int log1p;			/* y is log1p of the series; rx->y is mapped alike */
+	double level;			/* interval level of the effects */
+	struct pa_fcm_params *reuse;	/* NULL, or harmonics to keep or store */
+	struct pa_fc_effect *effects;	/* NULL, or rx->count entries to fill */
+};
+
+int pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec,
+		   size_t horizon, struct pa_fcm_out *out, char *why);
 
 /* Count of known (non-NAN) values in y[0..n). */
 size_t pa_fcm_known(const double *y, size_t n);

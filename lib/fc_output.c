@@ -8,6 +8,7 @@
 
 #include "diag.h"
 #include "fc_output.h"
+#include "fc_regressors.h"
 #include "fcstate.h"
 #include "ndjson.h"
 
@@ -167,6 +168,9 @@ event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 	for (size_t t = 0; t < ep->ntypes; t++) {
 		unsigned char *m = ep->mask + t * ep->total;
 
+		/* A trend stream is a regressor, not a set of windows. */
+		if (pa_fc_event_is_stream(ev, ev->types[t]))
+			continue;
 		pa_fc_event_mask(ev, ev->types[t], s->tenant, s->service, first, s->step,
 				 ep->total, m);
 		for (size_t i = 0; i < ep->total; i++) {
@@ -435,6 +439,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	struct event_plan ep = { 0 };
 	struct pa_fc_grid g;
 	struct warm_plan wp = { 0 };
+	struct pa_fc_regressor_plan rp = { 0 };
 	int have_events = o->events && o->events->ntypes > 0;
 	double *fit = NULL;
 	double *volume, *complexity;
@@ -446,8 +451,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	char perbuf[32], period_note[160] = "";
 	char vol_model[MODEL_TEXT_MAX], cx_model[MODEL_TEXT_MAX];
 	const char *fit_label = NULL;
-	size_t known, i;
-	int have_cx, rc = 0;
+	size_t known, i, max_lag;
+	int have_cx, by_regression = 0, rc = 0;
 
 	if (lay_out(s, o, limit, &g) != 0)
 		return 1;
@@ -528,6 +533,21 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		}
 		if (left < known / 2)
 			memcpy(fit, volume, n * sizeof *fit);
+
+		/*
+		 * The regression model fits event windows and trend streams as
+		 * regressors on the full history instead.
+		 */
+		max_lag = o->max_lag ? (size_t)((o->max_lag + s->step - 1) / s->step)
+				     : o->max_lag_steps ? (size_t)o->max_lag_steps : horizon;
+		if (pa_fc_regressors_build(&rp, o->events, s, ep.mask, volume, n, horizon, first,
+					   max_lag) != 0) {
+			pa_warn("%s: out of memory for regressors, series skipped", s->name);
+			rc = 1;
+			goto done;
+		}
+		if (rp.rx.count)
+			fo.regressors = &rp.rx;
 	}
 
 	/*
@@ -544,6 +564,9 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		}
 	}
 
+	by_regression = pa_fc_regressors_used(&rp, &vol[0]);
+
+	fo.regressors = NULL;
 	fo.counts = 0;
 	fo.transform = PA_FC_TRANSFORM_NONE;
 	have_cx = 1;
@@ -593,11 +616,14 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		snprintf(cx_model + used, sizeof cx_model - used, "; refit: %s", wp.reason);
 	}
 
-	for (size_t l = 0; have_events && l < nvol; l++)
+	/* A regression forecast contains the event effects already. */
+	for (size_t l = 0; have_events && !by_regression && l < nvol; l++)
 		apply_event_lifts(&ep, n, &vol[l]);
 	write_records(s, issued, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
-		      have_events ? ep.factor : NULL, fit_label);
-	if (have_events)
+		      have_events && !by_regression ? ep.factor : NULL, fit_label);
+	if (by_regression)
+		pa_fc_regressors_write(&rp, o->events, s, &vol[0], o->level[0]);
+	else if (have_events)
 		write_event_effects(s, o->events, &ep, o->level[0]);
 
 	keep_from = n - (n < pa_fcstate_window(p1_all, p2_all, horizon)
@@ -616,6 +642,7 @@ done:
 	for (size_t l = 0; l < ncx; l++)
 		pa_fc_result_free(&cx[l]);
 	event_plan_free(&ep);
+	pa_fc_regressors_free(&rp);
 	free(fit);
 	pa_fc_grid_free(&g);
 	return rc;

@@ -7,7 +7,10 @@
  * complexity (mean per request) are forecast, one record per step ahead.  With events, buckets
  * inside event windows are left out of the fit, each event type's lift is
  * estimated and written as an event_effect record, and forecasts inside a
- * future window are multiplied by it.
+ * future window are multiplied by it.  When the volume forecast comes from
+ * the regression model, the event types and trend streams were its
+ * regressors instead (fc_regressors.h): no lift is multiplied in, and the
+ * event_effect records give the regression's estimates.
  */
 #ifndef PA_FC_OUTPUT_H
 #define PA_FC_OUTPUT_H
@@ -39,6 +42,8 @@ struct pa_fc_run_opts {
 				 * misses is below this; 0: no drift check */
 	int follow;		/* 1: trim each series to its kept window after forecasting */
 	int verbose;		/* 1: say on stderr which fit each series got */
+	long max_lag_steps;	/* largest lag of a trend stream; used when max_lag is 0 */
+	pa_usec_t max_lag;	/* the same as a duration; both 0: the horizon */
 };
 
 /*

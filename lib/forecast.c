@@ -29,7 +29,11 @@ struct model_ref {
 	const char *name;	/* as accepted by --model */
 	size_t period;		/* 0 for non-seasonal models */
 	int transform;		/* PA_FC_TRANSFORM_NONE, _LOG1P or _BOXCOX: the scale fitted */
-	size_t period2;		/* mstl's second season; 0 for none and for other models */
+	size_t period2;		/* mstl's and regress's second season; 0 for none */
+	/* Only for "regress": */
+	const struct pa_fc_regressors *rx;
+	double level;		/* interval level of the effects */
+	struct pa_fc_effect *effects;	/* NULL, or where the fit writes them */
 };
 
 /* The history on the transformed scales that the models may be fitted on. */
@@ -43,7 +47,7 @@ struct scales {
 
 static const char *const model_names[] = {
 	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", "arima",
-	"ets", "mstl", NULL
+	"ets", "mstl", "regress", NULL
 };
 
 void
@@ -105,6 +109,13 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_etsx(y, n, mr->period,
 				   mr->name[3] == ':' ? pa_fcm_etsx_parse(mr->name + 4) : PA_FCM_ETS_AUTO,
 				   horizon, reuse, out, why);
+	if (strcmp(mr->name, "regress") == 0) {
+		struct pa_fcm_regress_spec rs = { mr->period, mr->period2, mr->rx,
+						  mr->transform == PA_FC_TRANSFORM_LOG1P, mr->level,
+						  reuse, mr->effects };
+
+		return pa_fcm_regress(y, n, &rs, horizon, out, why);
+	}
 	if (strcmp(mr->name, "hw") == 0) {
 		spec.trend = 1;
 	} else if (strcmp(mr->name, "hw-damped") == 0) {
@@ -131,10 +142,18 @@ format_model(const struct model_ref *mr, const struct pa_fcm_params *params, cha
 		form = pa_fcm_etsx_parse(mr->name + 4);
 	else if (strcmp(mr->name, "ets") == 0 && params && params->valid)
 		form = params->ets_form;
-	if (form >= 0) {
+	if (strcmp(mr->name, "regress") == 0) {
+		snprintf(orders, sizeof orders, "x=%zu", mr->rx ? mr->rx->count : 0);
+		if (mr->period2)
+			snprintf(buf, size, "regress(p=%zu,%zu,%s)%s", mr->period, mr->period2,
+				 orders, suffix);
+		else
+			snprintf(buf, size, "regress(p=%zu,%s)%s", mr->period, orders, suffix);
+	} else if (form >= 0) {
 		pa_fcm_etsx_format(form, mr->period, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
-	} else if (strcmp(mr->name, "arima") == 0 && params && params->arima.state == PA_FCM_ARIMA_FITTED) {
+	} else if (strcmp(mr->name, "arima") == 0 && params &&
+		   params->arima.state == PA_FCM_ARIMA_FITTED) {
 		pa_fcm_arima_format(&params->arima, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (strcmp(mr->name, "mstl") == 0) {
@@ -224,7 +243,7 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 			continue;
 		}
 		assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-		c->ref[c->count++] = (struct model_ref){ name, period, scale[i], 0 };
+		c->ref[c->count++] = (struct model_ref){ .name = name, .period = period, .transform = scale[i] };
 	}
 }
 
@@ -241,7 +260,8 @@ add_mstl_candidate(struct candidates *c, size_t period, size_t period2)
 	int scale = c->transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_LOG1P : c->transform;
 
 	assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-	c->ref[c->count++] = (struct model_ref){ "mstl", period, scale, period2 };
+	c->ref[c->count++] = (struct model_ref){ .name = "mstl", .period = period, .transform = scale,
+						 .period2 = period2 };
 }
 
 /* The history on the scale that mr is fitted on. */
@@ -442,6 +462,30 @@ combined_at(const struct holdout *h, size_t top, size_t j, double *mean, double 
 	}
 }
 
+static int
+fits_regressors(const struct model_ref *mr)
+{
+	return mr->rx && mr->rx->count;
+}
+
+/*
+ * A model that fits regressors applies their effects in full or not at
+ * all, so it is never averaged: it competes only as the best candidate,
+ * and below the top it leaves the ranking to the others.
+ */
+static void
+rank_regressors_alone(struct holdout *h, const struct candidates *c)
+{
+	size_t kept = 0;
+
+	for (size_t t = 0; t < h->nvalid; t++) {
+		if (t > 0 && fits_regressors(&c->ref[h->order[t]]))
+			continue;
+		h->order[kept++] = h->order[t];
+	}
+	h->nvalid = kept;
+}
+
 /* Actual value behind hold-out position j. */
 static double
 holdout_actual(const struct holdout *h, const double *y, size_t n, size_t j)
@@ -502,6 +546,30 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 	}
 	if (zero_share(y, n) >= INTERMITTENT_SHARE)
 		add_candidate(&c, "croston", 0);
+	/*
+	 * Without regressors the regression's trend and Fourier terms did not
+	 * beat the models above on real series and doubled the time, so it
+	 * competes only when it has regressors to fit.
+	 */
+	if (o->regressors && o->regressors->count) {
+		size_t from = c.count;
+
+		/*
+		 * Its regressors are mapped onto the raw or the log1p scale
+		 * only, so a Box-Cox copy is dropped.
+		 */
+		add_candidate(&c, "regress", m);
+		for (size_t i = from; i < c.count; i++) {
+			if (c.ref[i].transform == PA_FC_TRANSFORM_BOXCOX) {
+				c.ref[i] = c.ref[--c.count];
+				i--;
+				continue;
+			}
+			c.ref[i].period2 = m2 != m ? m2 : 0;
+			c.ref[i].rx = o->regressors;
+			c.ref[i].level = o->level;
+		}
+	}
 
 	ch->scale = 1;
 	ch->count = 1;
@@ -524,15 +592,19 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 		return -1;
 	}
 	if (h.nvalid == 0) {
-		ch->ref[0] = (struct model_ref){ "naive", 0, 0, 0 };
+		ch->ref[0] = (struct model_ref){ .name = "naive" };
 		snprintf(reason, PA_FC_REASON_MAX, "no candidate model fitted the hold-out");
 		holdout_free(&h);
 		return 0;
 	}
 
+	rank_regressors_alone(&h, &c);
 	for (size_t t = 1; t <= COMBINE_MAX && t <= h.nvalid; t++) {
 		double sum = 0, mean, lo, hi;
 		size_t count = 0;
+
+		if (t > 1 && fits_regressors(&c.ref[h.order[0]]))
+			break;
 
 		for (size_t j = 0; j < h.len; j++) {
 			double actual = holdout_actual(&h, y, n, j);
@@ -601,7 +673,9 @@ pa_fc_result_free(struct pa_fc_result *r)
 	free(r->mean);
 	free(r->lower);
 	free(r->upper);
+	free(r->effects);
 	r->mean = r->lower = r->upper = NULL;
+	r->effects = NULL;
 }
 
 /*
@@ -629,7 +703,8 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 	res->fallback = 1;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
 	if (strncmp(mr->name, "ets:", 4) == 0) {
-		struct model_ref any = { "ets", mr->period, mr->transform, 0 };
+		struct model_ref any = { .name = "ets", .period = mr->period,
+					 .transform = mr->transform };
 
 		if (params)
 			memset(params, 0, sizeof *params);
@@ -639,8 +714,11 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 		}
 	}
 	if (mr->period) {
-		struct model_ref plain = { strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name, 0,
-					   mr->transform, 0 };
+		struct model_ref plain = *mr;
+
+		plain.name = strcmp(mr->name, "snaive") == 0 ? "naive" : mr->name;
+		plain.period = 0;
+		plain.period2 = 0;
 
 		if (params)
 			memset(params, 0, sizeof *params);
@@ -649,7 +727,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 			return 0;
 		}
 	}
-	*mr = (struct model_ref){ "naive", 0, mr->transform, 0 };
+	*mr = (struct model_ref){ .name = "naive", .transform = mr->transform };
 	if (params)
 		memset(params, 0, sizeof *params);
 	return forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, NULL);
@@ -726,6 +804,17 @@ static void
 encode_choice(const struct choice *ch, char *buf, size_t size)
 {
 	size_t used = (size_t)snprintf(buf, size, "v1 scale=%.17g", ch->scale);
+
+	/*
+	 * The text has no field for regressors, which change with every run,
+	 * so a choice with the regression model is not stored for reuse.
+	 */
+	for (size_t t = 0; t < ch->count; t++) {
+		if (strcmp(ch->ref[t].name, "regress") == 0) {
+			buf[0] = '\0';
+			return;
+		}
+	}
 
 	for (size_t t = 0; t < ch->count && used < size; t++) {
 		const struct pa_fcm_params *p = &ch->params[t];
@@ -848,8 +937,9 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 		if (nf == 9 && (v[6] < 0 || v[6] > 1e9 || v[7] < PA_FCM_ADJ_NONE ||
 				v[7] > PA_FCM_ADJ_DAMPED))
 			return -1;
-		ch->ref[ch->count] = (struct model_ref){ name, (size_t)v[0], (int)v[1],
-							 nf == 9 ? (size_t)v[6] : 0 };
+		ch->ref[ch->count] = (struct model_ref){ .name = name, .period = (size_t)v[0],
+							 .transform = (int)v[1],
+							 .period2 = nf == 9 ? (size_t)v[6] : 0 };
 		ch->params[ch->count] = (struct pa_fcm_params){
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5],
 			.adjusted = nf == 9 ? (enum pa_fcm_adjusted)(int)v[7] : PA_FCM_ADJ_NONE
@@ -1007,6 +1097,13 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	}
 	p = (struct path){ out->mean, out->lower, out->upper };
 	z = gsl_cdf_ugaussian_Pinv(0.5 + o.level / 2);
+	if (o.regressors && o.regressors->count) {
+		out->effects = calloc(o.regressors->count, sizeof *out->effects);
+		if (out->effects == NULL) {
+			rc = PA_FC_NO_MEMORY;
+			goto fail;
+		}
+	}
 
 	/* log1p and Box-Cox need values >= 0; a negative value switches them off. */
 	transform = o.transform;
@@ -1018,7 +1115,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		goto fail;
 	}
 
-	ch.ref[0] = (struct model_ref){ "naive", 0, 0, 0 };
+	ch.ref[0] = (struct model_ref){ .name = "naive" };
 	if (is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
 		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
@@ -1040,11 +1137,13 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 			rc = PA_FC_NO_MEMORY;
 			goto fail;
 		}
+		if (ch.count == 1)
+			ch.ref[0].effects = out->effects;
 		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out) == 0)
 			encode_choice(&ch, out->spec, sizeof out->spec);
 		else {
 			ch.count = 1;
-			ch.ref[0] = (struct model_ref){ "naive", 0, 0, 0 };
+			ch.ref[0] = (struct model_ref){ .name = "naive" };
 			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 				goto nodata;
 		}
@@ -1055,6 +1154,16 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		mr->name = o.model;
 		mr->period = is_seasonal(o.model) ? m : 0;
 		mr->transform = transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_NONE : transform;
+		if (strcmp(o.model, "regress") == 0) {
+			/* The regression model itself drops a season that the history cannot support. */
+			if (mr->transform == PA_FC_TRANSFORM_BOXCOX)
+				mr->transform = PA_FC_TRANSFORM_NONE;
+			mr->period = m;
+			mr->period2 = o.period2;
+			mr->rx = o.regressors;
+			mr->level = o.level;
+			mr->effects = out->effects;
+		}
 		if (mr->period && pa_fc_supported_period(n, m) == 0 &&
 		    strcmp(o.model, "snaive") != 0) {
 			out->fallback = 1;

@@ -42,6 +42,12 @@
  *              and each season repeats its last cycle.  "auto" tries it
  *              on log1p, at both periods when the history contains two
  *              seasons of period2, else at period alone.
+ *   "regress"  regression on a piecewise-linear trend with penalised slope
+ *              changes, Fourier terms for period and period2, and the
+ *              columns of opts.regressors, with AR(1) errors (fc_regress.c).
+ *              "auto" tries it only when regressors are given, and never
+ *              averages it with other models, so their effects are
+ *              applied in full or not at all.
  */
 #ifndef PA_FORECAST_H
 #define PA_FORECAST_H
@@ -51,6 +57,42 @@
 #define PA_FC_NAME_MAX 160
 #define PA_FC_REASON_MAX 160
 #define PA_FC_SPEC_MAX 640
+
+/* Most regressor columns the regression model takes. */
+#define PA_FC_REGRESSORS_MAX 32
+
+/* A lead for a column known for every row, such as an event schedule. */
+#define PA_FC_LEAD_ALWAYS ((size_t)-1)
+
+/*
+ * External regressors for the "regress" model, one column each.  x contains
+ * n + horizon rows of count values, row-major, for the history and the
+ * horizon, NAN where a value is unknown.  A column with lead L is only
+ * read at row t when t < (end of the training history) + L: a trend
+ * stream taken L steps back is known that far ahead and no further, also
+ * at the rolling origins of the automatic choice.  Unknown history rows
+ * take the column's mean; a forecast step that lacks a column uses a fit
+ * without that column.
+ */
+struct pa_fc_regressors {
+	size_t count;		/* columns, at most PA_FC_REGRESSORS_MAX */
+	const double *x;
+	const size_t *lead;	/* per column, in steps, or PA_FC_LEAD_ALWAYS */
+	const double *y;	/* NULL, or the history of the series with buckets
+				 * that y passed to pa_fc_forecast leaves out (event
+				 * windows) kept: the regression fits this one */
+};
+
+/* The fitted effect of one regressor column. */
+struct pa_fc_effect {
+	int used;		/* 1: the column entered the fit on the whole history */
+	int log1p;		/* 1: coef is on the log1p scale of the series */
+	double coef;		/* change of the fitted value per unit of the column */
+	double lower, upper;	/* interval of coef at opts.level */
+	double base;		/* mean fitted value without this column over the
+				 * history rows where it is non-zero */
+	size_t steps;		/* forecast steps whose point forecast used it */
+};
 
 struct pa_fc_opts {
 	size_t period;		/* season length in steps; 0 or 1: no season */
@@ -66,6 +108,7 @@ struct pa_fc_opts {
 	const char *reuse;	/* NULL, or the spec of an earlier automatic
 				 * choice: its models, parameters and interval
 				 * scale are used without a new search or fit */
+	const struct pa_fc_regressors *regressors;	/* NULL: none; borrowed */
 };
 
 /*
@@ -103,6 +146,9 @@ struct pa_fc_result {
 	char spec[PA_FC_SPEC_MAX];	/* the automatic choice as text for opts.reuse;
 					 * "" for a named model or a fallback */
 	int reused;		/* 1: opts.reuse was used */
+	struct pa_fc_effect *effects;	/* NULL, or one per column of
+					 * opts.regressors, filled when the
+					 * forecast came from "regress" alone */
 };
 
 /* Return codes of pa_fc_forecast. */

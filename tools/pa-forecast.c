@@ -34,7 +34,8 @@ enum {
 	OPT_REFIT_EVERY,
 	OPT_DRIFT,
 	OPT_FOLLOW,
-	OPT_SAVE_EVERY
+	OPT_SAVE_EVERY,
+	OPT_MAX_LAG
 };
 
 struct ctx {
@@ -64,8 +65,9 @@ usage(void)
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped, croston, arima, mstl, ets (form by AICc)\n"
-	       "                         or a fixed ETS form such as ets:MAdM (auto)\n"
+	       "                         hw-damped, croston, arima, mstl, regress,\n"
+	       "                         ets (form by AICc) or a fixed ETS form such as\n"
+	       "                         ets:MAdM (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
 	       "      --no-align-end     forecast each series from its own last bucket;\n"
@@ -75,6 +77,8 @@ usage(void)
 	       "                         a Box-Cox power chosen per series: whichever\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
+	       "      --max-lag N|DUR    largest lag of a trend stream as a regressor, in\n"
+	       "                         steps or as a duration (the horizon)\n"
 	       "      --state FILE       keep each series' fitted models and recent history\n"
 	       "                         in FILE; the next run needs only the new buckets\n"
 	       "      --refit-every N|DUR  updates with kept parameters before a full fit\n"
@@ -305,6 +309,7 @@ main(int argc, char **argv)
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "max-lag", required_argument, NULL, OPT_MAX_LAG },
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -355,7 +360,7 @@ main(int argc, char **argv)
 					       "multiplicative season is not offered)", optarg);
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, mstl, "
+					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, mstl, regress, "
 					       "ets or ets:FORM such as ets:MAdM)",
 					       optarg);
 			ro.model = optarg;
@@ -388,6 +393,15 @@ main(int argc, char **argv)
 		case OPT_EVENT_WINDOW:
 			c.event_window = pa_opt_duration("--event-window", optarg, 1,
 							 366LL * 86400 * PA_USEC_PER_SEC);
+			break;
+		case OPT_MAX_LAG:
+			if (strspn(optarg, "0123456789") == strlen(optarg)) {
+				ro.max_lag_steps = pa_opt_long("--max-lag", optarg, 1, 100000);
+				ro.max_lag = 0;
+			} else {
+				ro.max_lag = pa_opt_duration("--max-lag", optarg, 1,
+							     366LL * 86400 * PA_USEC_PER_SEC);
+			}
 			break;
 		case OPT_STATE:
 			c.state_path = optarg;

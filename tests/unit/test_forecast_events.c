@@ -1,5 +1,6 @@
 /* Unit tests for event windows and lift estimates. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,11 +100,67 @@ test_lift_single_window(void)
 	CHECK("single window no upper", isnan(l.upper));
 }
 
+/* Samples without "end" and with varying magnitudes form a trend stream. */
+static void
+test_stream_samples(void)
+{
+	struct pa_fc_events e = { 0 };
+	double out[6];
+	pa_usec_t day;
+	char json[200];
+	size_t filled;
+
+	pa_time_parse("2026-06-01T00:00:00Z", 20, &day);
+	for (int i = 0; i < 10; i++) {
+		snprintf(json, sizeof json,
+			 "{\"ts\":\"2026-06-01T%02d:30:00Z\",\"event_type\":\"mentions\",\"magnitude\":%d}",
+			 i / 2, 10 + i);
+		CHECK("add sample", add(&e, json) == 0);
+	}
+	CHECK("add schedule a", add(&e, "{\"ts\":\"2026-06-01T01:00:00Z\",\"event_type\":\"sale\"}") == 0);
+	CHECK("reject text magnitude",
+	      add(&e, "{\"ts\":\"2026-06-01T01:00:00Z\",\"event_type\":\"x\",\"magnitude\":\"lots\"}") == -1);
+	CHECK("mentions is a stream", pa_fc_event_is_stream(&e, "mentions") == 1);
+	CHECK("sale is no stream", pa_fc_event_is_stream(&e, "sale") == 0);
+
+	filled = pa_fc_event_stream(&e, "mentions", "a", "api", day, HOUR, 6, out);
+	/* Two samples per hour for hours 0 to 4: 10 + 11, 12 + 13, ... */
+	CHECK("stream buckets filled", filled == 5);
+	CHECK_NEAR("stream hour 0 sum", out[0], 21, 0);
+	CHECK_NEAR("stream hour 4 sum", out[4], 37, 0);
+	CHECK("stream hour 5 unknown", isnan(out[5]));
+	pa_fc_events_free(&e);
+}
+
+/* A constant magnitude or an "end" makes a list of windows, not a stream. */
+static void
+test_not_streams(void)
+{
+	struct pa_fc_events e = { 0 };
+	char json[200];
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(json, sizeof json,
+			 "{\"ts\":\"2026-06-01T%02d:00:00Z\",\"event_type\":\"flat\",\"magnitude\":1}", i);
+		add(&e, json);
+		snprintf(json, sizeof json,
+			 "{\"ts\":\"2026-06-01T%02d:00:00Z\",\"end\":\"2026-06-01T%02d:30:00Z\",\"event_type\":\"ranged\",\"magnitude\":%d}",
+			 i, i, i);
+		add(&e, json);
+	}
+	CHECK("constant magnitude no stream", pa_fc_event_is_stream(&e, "flat") == 0);
+	CHECK("windows with end no stream", pa_fc_event_is_stream(&e, "ranged") == 0);
+	CHECK("unknown type no stream", pa_fc_event_is_stream(&e, "none") == 0);
+	pa_fc_events_free(&e);
+}
+
 int
 main(void)
 {
 	test_mask_windows();
 	test_lift_doubles();
 	test_lift_single_window();
+	test_stream_samples();
+	test_not_streams();
 	return unit_status();
 }
