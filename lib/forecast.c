@@ -469,6 +469,37 @@ fits_regressors(const struct model_ref *mr)
 }
 
 /*
+ * Drop from the ranking every candidate whose hold-out point forecasts
+ * repeat those of a better-ranked one.  The seasonal naive and naive
+ * forecasts are the same on every scale, because each transform is
+ * monotone and the point is back-transformed as a median, so without
+ * this an average of "the best three" could be one forecast three times.
+ */
+static void
+rank_distinct(struct holdout *h)
+{
+	size_t kept = 0;
+
+	for (size_t t = 0; t < h->nvalid; t++) {
+		const double *path = h->mean + h->order[t] * h->len;
+		int repeat = 0;
+
+		for (size_t u = 0; u < kept && !repeat; u++) {
+			const double *other = h->mean + h->order[u] * h->len;
+			size_t j;
+
+			for (j = 0; j < h->len; j++)
+				if (fabs(path[j] - other[j]) > 1e-9 * (1 + fabs(other[j])))
+					break;
+			repeat = j == h->len;
+		}
+		if (!repeat)
+			h->order[kept++] = h->order[t];
+	}
+	h->nvalid = kept;
+}
+
+/*
  * A model that fits regressors applies their effects in full or not at
  * all, so it is never averaged: it competes only as the best candidate,
  * and below the top it leaves the ranking to the others.
@@ -598,6 +629,7 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 		return 0;
 	}
 
+	rank_distinct(&h);
 	rank_regressors_alone(&h, &c);
 	for (size_t t = 1; t <= COMBINE_MAX && t <= h.nvalid; t++) {
 		double sum = 0, mean, lo, hi;

@@ -113,6 +113,19 @@ check taxi-mstl-both-seasons test "$(grep -c '^mstl(p=48,336)+ets(A,' "$T_TMP/ms
 check taxi-mstl-beats-daily-snaive \
 	awk '{ mstl += $1; naive += $2 } END { exit !(NR == 7 && mstl < naive) }' "$T_TMP/mstl-errors"
 
+# The automatic choice averages distinct forecasts only.  The seasonal
+# naive forecast is the same on every scale, so two weeks of taxi history
+# to 2015-01-19, where the weekly seasonal naive model leads the hold-out,
+# must not name it on two scales in one average.
+grep -n '"ts":"2015-01-19T00:00:00Z"' "$T_TMP/taxi-series.ndjson" | cut -d: -f1 >"$T_TMP/taxi-cut"
+taxi_cut=$(cat "$T_TMP/taxi-cut")
+head -n $((taxi_cut - 1)) "$T_TMP/taxi-series.ndjson" | tail -n 672 >"$T_TMP/d-train.ndjson"
+pa-forecast --horizon 1d --period2 1w "$T_TMP/d-train.ndjson" |
+	jq -r 'select(.horizon_steps == 1) | .model' >"$T_TMP/d-model"
+check taxi-choice-names-weekly-snaive grep -q 'snaive(p=336)' "$T_TMP/d-model"
+check taxi-choice-no-repeated-forecast \
+	test "$(grep -o 'snaive(p=336)' "$T_TMP/d-model" | wc -l)" -eq 1
+
 # Usage records pass through a real pipeline stage unchanged and first.
 printf '%s\n' '{"kind":"usage","ts":"1998-06-19T23:00:00Z","instance_id":"i-1","tenant_service_name":"wc98/www","cpu_usage":0.5,"memory_usage":0.25,"network_io":10}' >"$T_TMP/usage.ndjson"
 cat "$T_TMP/usage.ndjson" "$T_TMP/train.ndjson" | pa-forecast --horizon 2 | head -n 1 >"$T_TMP/first"
