@@ -44,7 +44,10 @@ is_number_array(const json_t *a, size_t len)
 	return 1;
 }
 
-/* Check one series entry; on failure write what is wrong into why. */
+/*
+ * Return 1 when series entry e has the expected shape, or 0 after writing
+ * what is wrong into why.
+ */
 static int
 entry_valid(const json_t *e, char *why, size_t size)
 {
@@ -129,7 +132,7 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 	return state;
 }
 
-/* The directory of path, in a new string. */
+/* Return the directory of path as a new string, or NULL when memory runs out. */
 static char *
 dir_of(const char *path)
 {
@@ -276,8 +279,9 @@ pa_fcstate_window(size_t period, size_t period2, size_t horizon)
 
 	/*
 	 * Seasonal ARIMA needs three seasons and 16 buckets, and Holt-Winters
-	 * two.  pa-forecast tries the second season only on two of them.  The
-	 * automatic choice then holds out ten horizons.
+	 * two.  pa-forecast uses the second season only when the history
+	 * contains two cycles of it.  The automatic choice then holds out ten
+	 * horizons.
 	 */
 	if (main && 3 * main + 16 > need)
 		need = 3 * main + 16;
@@ -350,7 +354,10 @@ pa_fcstate_transform_name(int t)
 	return "auto";
 }
 
-/* An array of x[0..n), null where NAN, integers where whole, so counts stay short. */
+/*
+ * Return a JSON array of x[0..n), with null for NAN and integers for whole
+ * numbers, so counts stay short.
+ */
 static json_t *
 number_array(const double *x, size_t n)
 {
