@@ -7,8 +7,8 @@
  *
  * The states are updated in the recursive form, which is the same for both
  * error types, so the error type changes only the likelihood and the
- * spread of the forecast.  Smoothing parameters are fitted by maximum likelihood
- * with GSL's Nelder-Mead (nmsimplex2), inside the usual bounds
+ * spread of the forecast.  Smoothing parameters are fitted by maximum
+ * likelihood with GSL's Nelder-Mead (nmsimplex2), inside the usual bounds
  * 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.80 <= phi <= 0.98.  The
  * objective is n log(sum e^2), plus 2 sum log|mu| for multiplicative error
  * where e = (y - mu) / mu, which is -2 log-likelihood up to a constant once
@@ -792,9 +792,9 @@ pa_fcm_etsx(const double *y, size_t n, size_t period, int form, size_t horizon,
 		goto done;
 	}
 	/*
- * The one-step standard deviation on the scale of y.  Relative errors
- * scale with the level, so they are multiplied by the first forecast.
- */
+	 * The one-step standard deviation on the scale of y.  Relative errors
+	 * scale with the level, so they are multiplied by the first forecast.
+	 */
 	out->sigma = pr.error && horizon ? sqrt(sigma2) * fabs(out->mean[0]) : sqrt(sigma2);
 	if (reuse && !reuse->valid)
 		*reuse = (struct pa_fcm_params){ .valid = 1, .alpha = par.alpha, .beta = par.beta,

@@ -178,7 +178,10 @@ loess_smooth(const double *y, size_t n, size_t q, int degree, size_t jump, doubl
 	}
 }
 
-/* Moving average of width w: out[i] is the mean of x[i..i+w), for i < n - w + 1. */
+/*
+ * Write the moving average of width w of x[0..n) into out, where out[i]
+ * is the mean of x[i..i+w) for i <= n - w.
+ */
 static void
 moving_average(const double *x, size_t n, size_t w, double *out)
 {
