@@ -157,6 +157,11 @@ pa_fcstate_check_writable(const char *path, char *err, size_t errsize)
 		return -1;
 	}
 	snprintf(tmp, len, "%s.tmp", path);
+	/*
+	 * NOTE: An existing FILE.tmp, such as one left by a crash, passes
+	 * untested, so an unwritable directory then fails only at save time,
+	 * after the forecasts were written.
+	 */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0 && errno != EEXIST) {
 		snprintf(err, errsize, "cannot write state file %s: %s", tmp, strerror(errno));
@@ -344,6 +349,10 @@ pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *
 	return gsl_cdf_binomial_Q((unsigned int)(*misses - 1), 1 - level, (unsigned int)*scored);
 }
 
+/*
+ * NOTE: Box-Cox is stored as "auto", so a change between --transform
+ * boxcox and auto does not force a full fit.
+ */
 const char *
 pa_fcstate_transform_name(int t)
 {

@@ -19,10 +19,12 @@
  * per step from "first" (null: unknown).  The window's last bucket is the
  * last one forecast from.  "fit" contains the options the kept choice was
  * made under, the updates with kept parameters since the last full fit,
- * and the end of the history of that fit.  Per measure, SPEC is a pa_fc_result.spec per
- * interval level ("" when there is nothing to reuse), mean, lower and
- * upper the forecasts last written at the first level, and outside the
- * last PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
+ * and the end of the history of that fit.
+ *
+ * Each measure has one SPEC, a pa_fc_result.spec, per interval level (""
+ * when there is nothing to reuse).  mean, lower and upper are the
+ * forecasts last written at the first level.  outside flags the last
+ * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
  * interval.
  *
  * The file is written to FILE.tmp, flushed to disk, renamed into place and
@@ -83,7 +85,7 @@ size_t pa_fcstate_window(size_t period, size_t period2, size_t horizon);
 /*
  * Score the forecasts kept in measure (a "volume" or "complexity" object
  * of an entry, may be NULL) against the actuals of the buckets after
- * `after`: actual[i] is the bucket at first + i * step, NAN unknown.
+ * `after`.  actual[i] is the bucket at first + i * step, NAN when unknown.
  * Returns a new array of the last PA_FCSTATE_SCORED outside flags, the
  * kept ones followed by the new ones.
  */
