@@ -25,10 +25,10 @@ pa_fcm_boxcox(double y, double lambda, double shift)
 }
 
 /*
- * Values outside the range of the transform (lambda w + 1 <= 0) map to the
- * bottom of the original range, -shift, when lambda > 0.  With lambda < 0
- * they lie above every finite y, so they map to HUGE_VAL, and the caller
- * decides how far an upper bound may reach.
+ * Invert the transform.  A value w outside its range (lambda w + 1 <= 0)
+ * maps to the bottom of the original range, -shift, when lambda > 0.  With
+ * lambda < 0 such a w lies above every finite y, so it maps to HUGE_VAL,
+ * and the caller decides how far an upper bound may reach.
  */
 double
 pa_fcm_boxcox_inverse(double w, double lambda, double shift)
@@ -48,7 +48,7 @@ struct guerrero {
 	size_t count;
 };
 
-/* Coefficient of variation of sd_i / mean_i^(1 - lambda). */
+/* Return the coefficient of variation of the ratios sd_i / mean_i^(1 - lambda). */
 static double
 guerrero_cv(double lambda, void *data)
 {
@@ -129,7 +129,11 @@ pa_fcm_guerrero(const double *y, size_t n, size_t period, double shift, double l
 	if (at == 0 || at == GRID_STEPS)
 		goto done;	/* the minimum lies at an end of the range */
 
-	/* The grid minimum brackets a minimum between its neighbours: refine it. */
+	/*
+	 * The grid minimum is at or below both neighbours, so a minimum lies
+	 * between them.  Brent's method refines it, and the grid point stays
+	 * when GSL rejects the bracket because a neighbour ties with it.
+	 */
 	gsl_set_error_handler_off();
 	s = gsl_min_fminimizer_alloc(gsl_min_fminimizer_brent);
 	if (s == NULL ||

@@ -6,9 +6,9 @@
  * none, additive or damped, the season none, additive or multiplicative.
  *
  * The states are updated in the recursive form, which is the same for both
- * error types: the error type changes only the likelihood and the spread
- * of the forecast.  Smoothing parameters are fitted by maximum likelihood
- * with GSL's Nelder-Mead (nmsimplex2), inside the usual bounds
+ * error types, so the error type changes only the likelihood and the
+ * spread of the forecast.  Smoothing parameters are fitted by maximum
+ * likelihood with GSL's Nelder-Mead (nmsimplex2), inside the usual bounds
  * 0 < beta < alpha < 1, 0 < gamma < 1 - alpha, 0.80 <= phi <= 0.98.  The
  * objective is n log(sum e^2), plus 2 sum log|mu| for multiplicative error
  * where e = (y - mu) / mu, which is -2 log-likelihood up to a constant once
@@ -65,7 +65,10 @@ struct etsx_problem {
 	double *state;		/* m season states of one run */
 };
 
-/* Result of one filter pass: the fit terms and the final states (season in pr->state). */
+/*
+ * Result of one filter pass: the fit terms and the final level and trend.
+ * The final season states are left in pr->state.
+ */
 struct etsx_run {
 	double sse, sumlog;
 	size_t known;
@@ -75,7 +78,10 @@ struct etsx_run {
 static const char *const trend_code[] = { "N", "A", "Ad" };
 static const char *const season_code[] = { "N", "A", "M" };
 
-/* Logistic map kept inside [1e-4, 0.9999], the default bounds of ets() in R's forecast 8.20. */
+/*
+ * Map u to (0, 1) by the logistic function, clamped to [1e-4, 0.9999], the
+ * default bounds of ets() in R's forecast 8.20.
+ */
 static double
 logistic(double u)
 {
@@ -118,7 +124,8 @@ params_from(const gsl_vector *u, const struct etsx_problem *pr)
 /*
  * Update level, trend and the season state s for an observation y whose
  * one-step forecast was built from lb = level + phi trend and season state
- * *s.  Returns -1 when a multiplicative model leaves the positive states.
+ * *s.  Returns -1 when a state that a multiplicative model needs positive
+ * falls to zero or below.
  */
 static inline int
 etsx_update(const struct etsx_problem *pr, const struct etsx_par *p, double y, double lb,
@@ -134,7 +141,10 @@ etsx_update(const struct etsx_problem *pr, const struct etsx_par *p, double y, d
 		deseasoned = y / *s;
 	level_new = lb + p->alpha * (deseasoned - lb);
 
-	/* The trend moves by beta / alpha of the level's surprise: beta e in the error form. */
+	/*
+	 * The trend moves by beta / alpha of the level's surprise, which is
+	 * beta e in the error form.
+	 */
 	if (pr->trend != TREND_NONE)
 		*trend = phi_b + p->beta / p->alpha * (level_new - *level - phi_b);
 	if (pr->season == SEASON_ADD)
@@ -168,7 +178,7 @@ etsx_filter(const struct etsx_problem *pr, const struct etsx_par *p, struct etsx
 		memcpy(pr->state, pr->season0, m * sizeof *pr->state);
 	r->sumlog = 0;
 	for (size_t t = 0; t < pr->n; t++) {
-		/* phase is t % m, kept without a division in this hot loop. */
+		/* phase is t % m, kept without a division because this loop is hot. */
 		double *s = m ? &pr->state[phase] : &none;
 		double lb = level + phi * trend;
 		double mu = multiplicative_season ? lb * *s : lb + *s;
@@ -186,8 +196,8 @@ etsx_filter(const struct etsx_problem *pr, const struct etsx_par *p, struct etsx
 			e = (value - mu) / mu;
 			sse += e * e;
 			known++;
-			/* Sum log(mu) as the log of a running product: one log call per
-			 * hundreds of steps instead of one per step. */
+			/* Sum log(mu) as the log of a running product, so one log call
+			 * covers many steps instead of one. */
 			product *= mu;
 			if (product > 1e250 || product < 1e-250) {
 				r->sumlog += log(product);
@@ -286,7 +296,10 @@ init_season(struct etsx_problem *pr, double slope)
 			pr->season0[i] = centre > 0 ? pr->season0[i] / centre : 1;
 		else
 			pr->season0[i] -= centre;
-		/* A phase that was always zero would freeze a multiplicative season there. */
+		/*
+		 * A phase that was always zero would start a multiplicative season
+		 * at zero, where the filter rejects the model, so it starts at 1e-3.
+		 */
 		if (pr->season == SEASON_MUL && pr->season0[i] < 1e-3)
 			pr->season0[i] = 1e-3;
 	}
@@ -294,12 +307,14 @@ init_season(struct etsx_problem *pr, double slope)
 }
 
 /*
- * Initial level and trend.  With a season: the trend is the change from
- * the first to the last full season's mean per step, and the level the
- * first season's mean taken back to the step before the first value.
- * Without: the least-squares line through the first ten known values,
- * evaluated one step before the first.  Returns -1 when there is nothing
- * to start from.
+ * Estimate the initial level and trend, and the season states when there
+ * is a season.  With a season, the trend is the change per step from the
+ * first to the last full season's mean, and the level is the first
+ * season's mean taken back to the step before the first value.  Without
+ * one, they come from the least-squares line through the first ten known
+ * values, evaluated one step before the first.  Returns -1 when the first
+ * or last full season (with a season) or the whole history (without) has
+ * no known value, or when memory runs out.
  */
 static int
 etsx_init(struct etsx_problem *pr)
@@ -347,7 +362,10 @@ etsx_init(struct etsx_problem *pr)
 	return 0;
 }
 
-/* One Nelder-Mead run from u; u receives the minimum found, the return its value. */
+/*
+ * Run Nelder-Mead once from u.  u receives the minimum found, and the
+ * objective there is returned.
+ */
 static double
 etsx_minimise(struct etsx_problem *pr, gsl_vector *u)
 {
@@ -413,7 +431,12 @@ etsx_fit(struct etsx_problem *pr, struct etsx_par *par)
 	return best;
 }
 
-/* Parameters counted as R's ets counts them: smoothing, initial states (m - 1 free season states), variance. */
+/*
+ * Compute the AICc, with *loglik receiving the log-likelihood.  Parameters
+ * are counted as R's ets counts them: the smoothing parameters, the
+ * initial states (m - 1 free season states) and the variance.  Returns NAN
+ * when there are too few known values for that count.
+ */
 static double
 etsx_aicc(const struct etsx_problem *pr, const struct etsx_run *r, double *loglik)
 {
@@ -427,7 +450,7 @@ etsx_aicc(const struct etsx_problem *pr, const struct etsx_run *r, double *logli
 	return -2 * *loglik + 2 * k + 2 * k * (k + 1) / (n - k - 1);
 }
 
-/* Point forecasts from the final states of r. */
+/* Write the point forecasts from the final states of r into mean. */
 static void
 etsx_means(const struct etsx_problem *pr, const struct etsx_par *p, const struct etsx_run *r,
 	   size_t horizon, double *mean)
@@ -446,8 +469,9 @@ etsx_means(const struct etsx_problem *pr, const struct etsx_par *p, const struct
 }
 
 /*
- * Forecast variance of the models whose point forecast is linear in the
- * states (no multiplicative season), Hyndman et al. (2008) chapter 6, with
+ * Write the forecast standard deviation of the models whose point forecast
+ * is linear in the states (no multiplicative season) into sd.  The
+ * variance follows Hyndman et al. (2008) chapter 6, with
  * c_j = alpha + beta (phi + ... + phi^j) + gamma [j a multiple of m].
  * Additive error (class 1): v_h = sigma^2 (1 + sum_{j<h} c_j^2).
  * Multiplicative error (class 2): v_h = (1 + sigma^2) theta_h - mu_h^2 with
@@ -498,9 +522,10 @@ etsx_sd_linear(const struct etsx_problem *pr, const struct etsx_par *p, double s
 }
 
 /*
- * Forecast spread of a multiplicative season, which has no closed form:
- * the standard deviation over SIM_PATHS simulated futures, drawn with a
- * fixed seed so the same history gives the same interval.
+ * Write the forecast standard deviation of a multiplicative season, which
+ * has no closed form, into sd.  It is the standard deviation over
+ * SIM_PATHS simulated futures, drawn with a fixed seed so the same history
+ * gives the same interval.
  */
 static int
 etsx_sd_simulated(const struct etsx_problem *pr, const struct etsx_par *p,
@@ -527,7 +552,7 @@ etsx_sd_simulated(const struct etsx_problem *pr, const struct etsx_par *p,
 
 			sum[h] += y;
 			sumsq[h] += y * y;
-			/* A path that leaves the positive states stays at a small positive one. */
+			/* A path whose states turn nonpositive is held at small positive ones. */
 			if (!(lb > 0) || etsx_update(pr, p, y, lb, &level, &trend, s) != 0) {
 				level = fmax(level, 1e-9);
 				*s = fmax(*s, 1e-3);
@@ -630,7 +655,7 @@ form_multiplicative(int form)
 	return PA_FCM_ETS_ERROR(form) || PA_FCM_ETS_SEASON(form) == SEASON_MUL;
 }
 
-/* Fit form; when its AICc beats *best, make it the choice. */
+/* Fit form, and make it the choice when its AICc beats *best. */
 static void
 etsx_try(struct etsx_problem *pr, size_t m, int form, double *best, int *chosen,
 	 struct etsx_par *best_par)
@@ -766,7 +791,10 @@ pa_fcm_etsx(const double *y, size_t n, size_t period, int form, size_t horizon,
 		snprintf(why, PA_FC_REASON_MAX, "out of memory");
 		goto done;
 	}
-	/* The one-step standard deviation on the scale of y; relative errors scale with the level. */
+	/*
+	 * The one-step standard deviation on the scale of y.  Relative errors
+	 * scale with the level, so they are multiplied by the first forecast.
+	 */
 	out->sigma = pr.error && horizon ? sqrt(sigma2) * fabs(out->mean[0]) : sqrt(sigma2);
 	if (reuse && !reuse->valid)
 		*reuse = (struct pa_fcm_params){ .valid = 1, .alpha = par.alpha, .beta = par.beta,

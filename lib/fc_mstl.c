@@ -16,10 +16,11 @@
  * The forecast adds the last cycle of each seasonal component to a
  * non-seasonal forecast of the seasonally adjusted series, which is
  * ETS(A,N,N), or ETS(A,Ad,N) when the adjusted series shows a trend and
- * the damped model has the lower AICc.  Both run through pa_fcm_ets; the
- * ETS(A,N,N) smoothing parameter is fitted here, by a grid and Brent's
+ * the damped model has the lower AICc.  Both run through pa_fcm_ets, but
+ * the ETS(A,N,N) smoothing parameter is fitted here, by a grid and Brent's
  * method, which costs a small fraction of a simplex search.  The interval
- * is the smoothing model's: the seasonal components count as known.
+ * is the smoothing model's, because the seasonal components count as
+ * known.
  *
  * Unknown values (NAN) are interpolated for the decomposition only.  The
  * adjusted series keeps them unknown, so the smoothing model skips them.
@@ -52,9 +53,9 @@ odd_at_least(double x)
 }
 
 /*
- * Local polynomial (degree 0 or 1) fit at position x of y[0..n), over the
- * q positions nearest x with tricube weights, as STL's loess.  Returns NAN
- * when every weight is zero.
+ * Fit a local polynomial (degree 0 or 1) at position x of y[0..n) over the
+ * q positions nearest x with tricube weights, as STL's loess does.
+ * Returns NAN when every weight is zero.
  */
 static double
 loess_at(const double *y, size_t n, size_t q, double x, int degree)
@@ -80,7 +81,7 @@ loess_at(const double *y, size_t n, size_t q, double x, int degree)
 		h += (double)((q - n) / 2);
 	inv_h = 1 / h;
 
-	/* Tricube weights: 1 within 0.001 h of x, 0 beyond 0.999 h, as STL. */
+	/* Tricube weights are 1 within 0.001 h of x and 0 beyond 0.999 h, as in STL. */
 	for (size_t j = left; j <= right; j++) {
 		double pos = (double)j, u = fabs(pos - x) * inv_h, w;
 
@@ -108,8 +109,8 @@ loess_at(const double *y, size_t n, size_t q, double x, int degree)
 		double spread = sumwjj / sumw - centre * centre;
 
 		/*
-		 * The weighted least-squares line evaluated at x; skipped when
-		 * the positions barely spread (a single point), as STL does.
+		 * Evaluate the weighted least-squares line at x.  As in STL, the
+		 * line is skipped when the positions barely spread (a single point).
 		 */
 		if (spread > 0 && sqrt(spread) > 0.001 * (double)(n - 1)) {
 			double slope = (sumwjy / sumw - centre * sumwy / sumw) / spread;
@@ -121,8 +122,8 @@ loess_at(const double *y, size_t n, size_t q, double x, int degree)
 }
 
 /*
- * Loess of y[0..n) at every jump-th position and the last, with linear
- * interpolation between them, as STL does to save work.  Where the
+ * Smooth y[0..n) by loess at every jump-th position and the last, with
+ * linear interpolation between them, as STL does to save work.  Where the
  * window lies wholly inside the series (q odd, below n), every position
  * has the same symmetric tricube kernel and the local line's slope term
  * vanishes.  So the kernel is computed once, into kernel (q values of
@@ -177,7 +178,10 @@ loess_smooth(const double *y, size_t n, size_t q, int degree, size_t jump, doubl
 	}
 }
 
-/* Moving average of width w: out[i] is the mean of x[i..i+w), for i < n - w + 1. */
+/*
+ * Write the moving average of width w of x[0..n) into out, where out[i]
+ * is the mean of x[i..i+w) for i <= n - w.
+ */
 static void
 moving_average(const double *x, size_t n, size_t w, double *out)
 {
@@ -257,8 +261,8 @@ smooth_cycles(const double *x, size_t n, size_t period, size_t window, struct st
 }
 
 /*
- * One STL decomposition of x[0..n) at period: season and trend (both n
- * values) are written.  n must be more than period.
+ * Decompose x[0..n) by STL at period into season and trend, n values
+ * each.  n must be more than period.
  */
 static void
 stl(const double *x, size_t n, size_t period, size_t window, double *season, double *trend,
@@ -274,7 +278,7 @@ stl(const double *x, size_t n, size_t period, size_t window, double *season, dou
 			w->detrended[i] = x[i] - trend[i];
 		smooth_cycles(w->detrended, n, period, window, w);
 
-		/* Low-pass: moving averages of period, period and 3, then loess. */
+		/* The low-pass filter: moving averages of period, period and 3, then loess. */
 		moving_average(w->cycle, n + 2 * period, period, w->low);
 		moving_average(w->low, n + period + 1, period, w->low2);
 		moving_average(w->low2, n + 2, 3, w->low);
@@ -289,7 +293,11 @@ stl(const double *x, size_t n, size_t period, size_t window, double *season, dou
 	}
 }
 
-/* Copy y into filled with NAN replaced by linear interpolation; -1 when none is known. */
+/*
+ * Copy y into filled, with each NAN replaced by linear interpolation
+ * between its known neighbours, or by the nearest known value at either
+ * end.  Returns -1 when no value is known.
+ */
 static int
 interpolate(const double *y, size_t n, double *filled)
 {
@@ -467,9 +475,9 @@ fit_ses_alpha(const double *y, size_t n)
 }
 
 /*
- * t statistic of the mean one-step error of simple exponential smoothing
- * with smoothing parameter alpha.  Smoothing lags behind a trend, so its
- * errors then share one sign.
+ * Return the t statistic of the mean one-step error of simple exponential
+ * smoothing with smoothing parameter alpha.  Smoothing lags behind a trend,
+ * so its errors then share one sign.
  */
 static double
 ses_error_t(const double *y, size_t n, double alpha)
@@ -486,11 +494,11 @@ ses_error_t(const double *y, size_t n, double alpha)
 
 /*
  * Forecast the adjusted series with the smoothing model in reuse, or fit
- * ETS(A,N,N) and store it.  ETS(A,Ad,N) is fitted too, and wins when its
- * AICc is lower, only when the ETS(A,N,N) errors have a mean that differs
- * from zero (|t| > TREND_T): without that sign of a trend the damped
- * model cannot improve much on the level alone, and its three-parameter
- * search costs about six times as much.
+ * ETS(A,N,N) and store it in reuse (when not NULL).  ETS(A,Ad,N) is fitted
+ * too only when the ETS(A,N,N) errors have a mean that differs from zero
+ * (|t| > TREND_T), and it wins when its AICc is lower.  Without that sign
+ * of a trend the damped model cannot improve much on the level alone, and
+ * its three-parameter search costs about six times as much.
  */
 static int
 forecast_adjusted(const double *adjusted, size_t n, size_t horizon, struct pa_fcm_params *reuse,
@@ -545,7 +553,7 @@ pa_fcm_mstl(const double *y, size_t n, size_t period, size_t period2, size_t hor
 	double *seasons = NULL, *trend = NULL, *adjusted = NULL;
 	int rc = -1;
 
-	/* Each season needs one full cycle and one more value, as the seasonal naive model. */
+	/* Each season needs one full cycle and one more value, as for the seasonal naive model. */
 	if (period >= 2 && n > period)
 		periods[count++] = period;
 	if (period2 >= 2 && period2 != period && n > period2)

@@ -14,7 +14,8 @@
  * cross-validation (GSL's regularised least squares).  For fixed d the
  * other coefficients are ordinary least squares, so they are projected out
  * first and the ridge acts on the slope changes alone.  The number of
- * Fourier pairs per season is chosen by the GCV score of the whole fit.
+ * Fourier pairs per season is chosen by the GCV score of a fit without the
+ * slope changes (choose_harmonics).
  *
  * Intervals combine the residual variance, reduced by the AR(1) correction
  * near the origin, with the variance of future slope changes.  Those
@@ -142,7 +143,7 @@ residualize(gsl_matrix *m, const gsl_matrix *z, double tiny, gsl_vector *c, gsl_
 /*
  * Solve the ridge regression of yr on the slope-change columns Hr into
  * delta and return its effective degrees of freedom.  With lambda 0 the
- * penalty is chosen by GSL's GCV search on an SVD; otherwise the normal
+ * penalty is chosen by GSL's GCV search on an SVD.  Otherwise the normal
  * equations with that penalty are solved by Cholesky, which is much
  * cheaper at the later rolling origins.  *chosen receives the penalty.
  */
@@ -197,7 +198,8 @@ ridge_changes(const gsl_matrix *Hr, const gsl_vector *yr, double lambda, gsl_vec
 
 /*
  * Fit design d to the known values of y[0..d->n).  Returns 0, or -1 when
- * there are too few known rows for the parameters.
+ * there are too few known rows for the parameters or memory runs out.
+ * Call fit_free on f either way.
  */
 static int
 fit_design(const double *y, const struct design *d, struct fit *f)
@@ -247,7 +249,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 		rows[r++] = t;
 	}
 
-	/* A tiny lambda truncates directions the unpenalised terms do not span. */
+	/* A tiny ridge penalty damps directions where the unpenalised columns are collinear. */
 	gsl_multifit_linear_svd(Z, w);
 	tiny = gsl_vector_get(w->S, 0) * 1e-10;
 
@@ -261,7 +263,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 		residualize(yrm, Z, tiny, c, col, w);
 		gsl_matrix_get_col(yr, yrm, 0);
 		df += ridge_changes(Hr, yr, d->lambda, &dv.vector, &f->lambda);
-		/* y minus the trend changes, for the unpenalised fit below. */
+		/* Take the fitted trend changes out of y before the unpenalised fit below. */
 		gsl_blas_dgemv(CblasNoTrans, -1, H, &dv.vector, 1, yv);
 		gsl_matrix_free(yrm);
 	}
@@ -269,7 +271,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	for (size_t i = 0; i < q; i++)
 		f->beta[i] = gsl_vector_get(beta, i);
 
-	/* Residuals, their variance and lag-1 autocorrelation over adjacent rows. */
+	/* Residuals, their variance, and their lag-1 autocorrelation over adjacent rows. */
 	gsl_blas_dgemv(CblasNoTrans, -1, Z, beta, 1, yv);
 	for (size_t i = 0; i < nk; i++) {
 		double e = gsl_vector_get(yv, i);
@@ -296,7 +298,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	/*
 	 * With Z = U S Q^T (GSL keeps Q and S in the workspace), the variance
 	 * of coefficient i is sigma^2 sum_k Q_ik^2 / s_k^2 over the directions
-	 * kept.  It treats the slope changes as known.
+	 * kept.  This treats the slope changes as known.
 	 */
 	for (size_t i = 0; i < q; i++) {
 		double sum = 0;
@@ -324,7 +326,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 	return isfinite(f->gcv) ? 0 : -1;
 }
 
-/* Fourier pairs a season of period steps can carry beside the other one. */
+/* Return the maximum number of Fourier pairs season s can carry beside the other season. */
 static size_t
 harmonics_max(const struct design *d, size_t s)
 {
@@ -380,7 +382,10 @@ choose_harmonics(const double *y, struct design *full)
 	return max[0] + max[1] == 0 || found ? 0 : -1;
 }
 
-/* Variance of the trend after k steps from slope changes at the historical rate. */
+/*
+ * Return the variance that slope changes at the historical rate add to
+ * the trend k steps ahead.
+ */
 static double
 trend_variance(const struct design *d, const struct fit *f, size_t k)
 {
@@ -392,11 +397,15 @@ trend_variance(const struct design *d, const struct fit *f, size_t k)
 		scale += fabs(f->delta[j]);
 	scale /= (double)d->nchange;
 	rate = (double)d->nchange / (CHANGE_SPAN * n);
-	/* A Laplace change of mean size b has variance 2 b^2; sum of u^2 for u < k. */
+	/*
+	 * A Laplace change of mean absolute size b has variance 2 b^2, and a
+	 * change u steps before step k moves it by u / n times its size.  The
+	 * sum of u^2 over u < k is (k - 1) k (2k - 1) / 6.
+	 */
 	return 2 * scale * scale * rate * (kk - 1) * kk * (2 * kk - 1) / (6 * n * n);
 }
 
-/* Point forecast and error standard deviation of fit f at future row t. */
+/* Compute the point forecast and error standard deviation of fit f at future row t. */
 static void
 forecast_row(const struct design *d, const struct fit *f, size_t t, double *z, double *mean,
 	     double *sd)
@@ -414,13 +423,19 @@ forecast_row(const struct design *d, const struct fit *f, size_t t, double *z, d
 	*sd = sqrt(f->sigma2 * (1 - decay * decay) + trend_variance(d, f, t + 1 - d->n));
 }
 
-/* Write the fitted effect of every design column into effects. */
+/*
+ * Write the fitted effect of every design column into spec->effects: its
+ * coefficient, its interval at spec->level and its base.
+ */
 static void
 write_effects(const struct design *d, const struct fit *f, const double *y,
 	      const struct pa_fcm_regress_spec *spec, double *z)
 {
 	double zq = gsl_cdf_ugaussian_Pinv(0.5 + spec->level / 2);
-	/* Autocorrelated residuals carry less information than their count. */
+	/*
+	 * Autocorrelated residuals carry less information than their count,
+	 * so a positive rho widens the interval.
+	 */
 	double inflate = f->rho > 0 ? sqrt((1 + f->rho) / (1 - f->rho)) : 1;
 	size_t first = 2 + 2 * (d->harmonics[0] + d->harmonics[1]);
 
@@ -452,7 +467,10 @@ write_effects(const struct design *d, const struct fit *f, const double *y,
 	}
 }
 
-/* The design columns of rx that the history of n supports, with their fill values. */
+/*
+ * Choose the columns of rx that the history supports, and set the fill
+ * value of each to its mean over the history.
+ */
 static void
 choose_columns(struct design *d, const double *y)
 {
@@ -482,7 +500,7 @@ choose_columns(struct design *d, const double *y)
 	}
 }
 
-/* Bit i set: design column i is known at future row t. */
+/* Return a mask with bit i set when design column i is known at future row t. */
 static uint64_t
 known_mask(const struct design *d, size_t t)
 {
@@ -494,7 +512,7 @@ known_mask(const struct design *d, size_t t)
 	return mask;
 }
 
-/* Copy of d keeping only the columns in mask. */
+/* Return a copy of d that keeps only the columns in mask. */
 static struct design
 design_subset(const struct design *d, uint64_t mask)
 {
@@ -559,7 +577,7 @@ forecast_steps(const double *y, const struct design *d, const struct fit *full, 
 			fit_free(&own);
 	}
 	if (nmasks == MASKS_MAX) {
-		/* Steps whose set was not among the first ones: no regressor. */
+		/* A step whose set of known columns was not kept gets no regressor. */
 		struct design none = design_subset(d, 0);
 		struct fit f0;
 		int have = 0;
@@ -598,7 +616,7 @@ pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec
 	int rc = -1;
 
 	gsl_set_error_handler_off();
-	/* A fallback run after a failed one starts from clean effects. */
+	/* Clear the effects, so a fallback run after a failed one starts clean. */
 	if (spec->effects && rx)
 		memset(spec->effects, 0, rx->count * sizeof *spec->effects);
 	if (rx && rx->y) {

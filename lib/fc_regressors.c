@@ -38,9 +38,10 @@ count_windows(const unsigned char *mask, size_t n)
 }
 
 /*
- * Pearson correlation of the first differences of log1p(volume) at t and
- * of the stream at t - lag, over the pairs where all four values are known.
- * Returns NAN with fewer than XCORR_PAIRS_MIN pairs.
+ * Return the Pearson correlation of the first differences of log1p(volume)
+ * at t and of the stream at t - lag, over the pairs where all four values
+ * are known.  Returns NAN with fewer than XCORR_PAIRS_MIN pairs or when
+ * either difference series is constant.
  */
 static double
 lagged_xcorr(const double *volume, const double *stream, size_t n, size_t lag)
@@ -70,8 +71,9 @@ lagged_xcorr(const double *volume, const double *stream, size_t n, size_t lag)
 }
 
 /*
- * Choose the lag in [0, max_lag] with the largest absolute correlation;
- * a tie keeps the shorter lag.  Returns -1 when no lag has enough pairs.
+ * Choose the lag in [0, max_lag] with the largest absolute correlation,
+ * and store that correlation in *corr.  A tie keeps the shorter lag.
+ * Returns -1 when no lag has enough pairs.
  */
 static long
 choose_lag(const double *volume, const double *stream, size_t n, size_t max_lag, double *corr)
@@ -94,7 +96,8 @@ choose_lag(const double *volume, const double *stream, size_t n, size_t max_lag,
 
 /*
  * Fill column c of rows width values apart with stream type t of series s
- * taken at its best lag.  Returns 1, or 0 when the stream cannot be used.
+ * taken at its best lag.  Returns 1, or 0 after a warning when the stream
+ * cannot be used.
  */
 static int
 add_stream(struct pa_fc_regressor_plan *rp, size_t c, size_t width,
@@ -119,7 +122,7 @@ add_stream(struct pa_fc_regressor_plan *rp, size_t c, size_t width,
 			s->name, ev->types[t], known, known == 1 ? "" : "s");
 		return 0;
 	}
-	/* Counts span orders of magnitude; on log1p a burst does not swamp the fit. */
+	/* Counts span orders of magnitude, and on log1p a burst does not swamp the fit. */
 	for (size_t i = 0; nonnegative && i < total; i++)
 		values[i] = log1p(values[i]);
 	lag = choose_lag(volume, values, n, max_lag, &corr);
@@ -216,7 +219,11 @@ pa_fc_regressors_used(const struct pa_fc_regressor_plan *rp, const struct pa_fc_
 	return 0;
 }
 
-/* The multiplicative lift of an effect: exp(coef) on log1p, else relative to the base. */
+/*
+ * Return the multiplicative lift of coef for effect e: exp(coef) on the
+ * log1p scale, else (base + coef) / base, which is NAN unless the base is
+ * positive.
+ */
 static double
 effect_lift(const struct pa_fc_effect *e, double coef)
 {

@@ -45,7 +45,10 @@ int pa_fc_regressors_build(struct pa_fc_regressor_plan *rp, const struct pa_fc_e
 
 void pa_fc_regressors_free(struct pa_fc_regressor_plan *rp);
 
-/* Return 1 when the volume forecast r came from the regression with a column of rp. */
+/*
+ * Return 1 when the volume forecast r came from the regression model and
+ * at least one column of rp entered its fit.
+ */
 int pa_fc_regressors_used(const struct pa_fc_regressor_plan *rp, const struct pa_fc_result *r);
 
 /*

@@ -44,7 +44,10 @@ is_number_array(const json_t *a, size_t len)
 	return 1;
 }
 
-/* Check one series entry; on failure write what is wrong into why. */
+/*
+ * Return 1 when series entry e has the expected shape, or 0 after writing
+ * what is wrong into why.
+ */
 static int
 entry_valid(const json_t *e, char *why, size_t size)
 {
@@ -129,7 +132,7 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 	return state;
 }
 
-/* The directory of path, in a new string. */
+/* Return the directory of path as a new string, or NULL when memory runs out. */
 static char *
 dir_of(const char *path)
 {
@@ -154,6 +157,11 @@ pa_fcstate_check_writable(const char *path, char *err, size_t errsize)
 		return -1;
 	}
 	snprintf(tmp, len, "%s.tmp", path);
+	/*
+	 * NOTE: An existing FILE.tmp, such as one left by a crash, passes
+	 * untested, so an unwritable directory then fails only at save time,
+	 * after the forecasts were written.
+	 */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	if (fd < 0 && errno != EEXIST) {
 		snprintf(err, errsize, "cannot write state file %s: %s", tmp, strerror(errno));
@@ -276,8 +284,9 @@ pa_fcstate_window(size_t period, size_t period2, size_t horizon)
 
 	/*
 	 * Seasonal ARIMA needs three seasons and 16 buckets, and Holt-Winters
-	 * two.  pa-forecast tries the second season only on two of them.  The
-	 * automatic choice then holds out ten horizons.
+	 * two.  pa-forecast uses the second season only when the history
+	 * contains two cycles of it.  The automatic choice then holds out ten
+	 * horizons.
 	 */
 	if (main && 3 * main + 16 > need)
 		need = 3 * main + 16;
@@ -340,6 +349,10 @@ pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *
 	return gsl_cdf_binomial_Q((unsigned int)(*misses - 1), 1 - level, (unsigned int)*scored);
 }
 
+/*
+ * NOTE: Box-Cox is stored as "auto", so a change between --transform
+ * boxcox and auto does not force a full fit.
+ */
 const char *
 pa_fcstate_transform_name(int t)
 {
@@ -350,7 +363,10 @@ pa_fcstate_transform_name(int t)
 	return "auto";
 }
 
-/* An array of x[0..n), null where NAN, integers where whole, so counts stay short. */
+/*
+ * Return a JSON array of x[0..n), with null for NAN and integers for whole
+ * numbers, so counts stay short.
+ */
 static json_t *
 number_array(const double *x, size_t n)
 {

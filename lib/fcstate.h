@@ -16,21 +16,24 @@
  *	   "complexity": {...}}}}
  *
  * requests and complexity_sum are the kept window of history, one value
- * per step from "first" (null: unknown); its last bucket is the last one
- * forecast from.  "fit" holds the options the kept choice was made under,
- * the updates with kept parameters since the last full fit, and the end
- * of the history of that fit.  Per measure, SPEC is a pa_fc_result.spec per
- * interval level ("" when there is nothing to reuse), mean, lower and
- * upper the forecasts last written at the first level, and outside the
- * last PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
+ * per step from "first" (null: unknown).  The window's last bucket is the
+ * last one forecast from.  "fit" contains the options the kept choice was
+ * made under, the updates with kept parameters since the last full fit,
+ * and the end of the history of that fit.
+ *
+ * Each measure has one SPEC, a pa_fc_result.spec, per interval level (""
+ * when there is nothing to reuse).  mean, lower and upper are the
+ * forecasts last written at the first level.  outside flags the last
+ * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
  * interval.
  *
  * The file is written to FILE.tmp, flushed to disk, renamed into place and
  * the directory synced, so a crash leaves the old file or the new one,
  * never half of one.
  *
- * NOTE: the whole file is parsed into one jansson tree, about 150 bytes of
- * memory per kept bucket, several times the bytes of the points it seeds.
+ * NOTE: The whole file is parsed into one jansson tree, which takes about
+ * 150 bytes of memory per kept bucket, several times the bytes of the
+ * points it seeds.
  */
 #ifndef PA_FCSTATE_H
 #define PA_FCSTATE_H
@@ -47,11 +50,11 @@
 #define PA_FCSTATE_SCORED 24
 
 /*
- * Load path.  A missing file, or one of format_version 1 (which keeps no
- * history, after a message), gives a new, empty state.  Returns a new
- * reference, or NULL with a message naming the file in err when it cannot
- * be read, is not valid JSON, is of another version, or has a series entry
- * of the wrong shape.
+ * Load the state file at path.  A missing file gives a new, empty state,
+ * and so does one of format_version 1, which keeps no history, after a
+ * warning.  Returns a new reference, or NULL with a message naming the
+ * file in err when it cannot be read, is not valid JSON, is of another
+ * version, or has a series entry of the wrong shape.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 
@@ -59,7 +62,7 @@ json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 int pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize);
 
 /*
- * Check that the state file's directory takes a new file, so a run that
+ * Check that the state file's directory accepts a new file, so a run that
  * could not save its state stops before reading input.  Returns 0, or -1
  * with a message in err.
  */
@@ -72,16 +75,17 @@ int pa_fcstate_check_writable(const char *path, char *err, size_t errsize);
 int pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set);
 
 /*
- * Buckets of history kept per series for a main season of period steps, a
- * second of period2 (0: none) and horizon steps ahead: what the automatic
- * choice needs to compare every model at those seasons over ten origins.
+ * Return the number of buckets of history to keep per series for a main
+ * season of period steps, a second of period2 (0: none) and horizon steps
+ * ahead.  That is what the automatic choice needs to compare every model
+ * at those seasons over ten origins.
  */
 size_t pa_fcstate_window(size_t period, size_t period2, size_t horizon);
 
 /*
  * Score the forecasts kept in measure (a "volume" or "complexity" object
  * of an entry, may be NULL) against the actuals of the buckets after
- * `after`: actual[i] is the bucket at first + i * step, NAN unknown.
+ * `after`.  actual[i] is the bucket at first + i * step, NAN when unknown.
  * Returns a new array of the last PA_FCSTATE_SCORED outside flags, the
  * kept ones followed by the new ones.
  */
@@ -89,9 +93,10 @@ json_t *pa_fcstate_score(const json_t *measure, const double *actual, size_t n,
 			 pa_usec_t first, pa_usec_t step, pa_usec_t after);
 
 /*
- * Probability that a calibrated interval at level leaves at least as many
- * of the flags in outside (an array of 0 and 1) outside as it did: the
- * binomial upper tail.  1 when no actual was outside.
+ * Return the probability that a calibrated interval at level leaves at
+ * least as many actuals outside as the flags in outside (an array of 0 and
+ * 1) record, which is the binomial upper tail.  *misses and *scored
+ * receive the counts.  Returns 1 when no actual was outside.
  */
 double pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *scored);
 
@@ -117,7 +122,7 @@ struct pa_fcstate_update {
 /* Build a series entry.  Returns a new reference, or NULL when memory runs out. */
 json_t *pa_fcstate_entry(const struct pa_fcstate_update *u);
 
-/* Name of transform t for the "fit" object. */
+/* Return the name of transform t for the "fit" object. */
 const char *pa_fcstate_transform_name(int t);
 
 #endif

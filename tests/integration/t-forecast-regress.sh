@@ -32,7 +32,7 @@ pa-ingest -t events --field ts=match_date+match_time --utc-offset +02:00 \
 	"$SHARED/data/wc98-requests/wc98_matches_fjelstul.csv" >"$T_TMP/matches.ndjson" 2>/dev/null
 check wc98-schedule-64-matches test "$(wc -l <"$T_TMP/matches.ndjson")" -eq 64
 
-# History from 16 May to a cut; the next day is forecast.
+# wc98_window CUT: the history from 16 May up to CUT, whose next day is forecast.
 wc98_window() {
 	jq -c --arg c "$1" 'select(.ts >= "1998-05-16T00:00:00Z" and .ts < $c)' "$T_TMP/wc98.ndjson"
 }
@@ -98,9 +98,9 @@ check peyton-regress-beats-snaive \
 	awk '{ r += $1; s += $2 } END { exit !(NR == 7 && r < s) }' "$T_TMP/peyton-errors"
 jq -c 'select(.kind == "event_effect" and .event_type == "playoff")' "$T_TMP/p-r.ndjson" >"$T_TMP/p-effect"
 check peyton-playoff-regression-lift jq -e '.method == "regression" and .lift > 2 and .lift_lower > 1' "$T_TMP/p-effect"
-# The last week holds the playoff game of 17 January.  The seasonal naive
-# model multiplies the baseline lift into it; the regression does not
-# multiply it in again.
+# The last week contains the playoff game of 17 January.  The seasonal
+# naive model multiplies the baseline lift into it, and the regression
+# does not multiply it in again.
 check peyton-snaive-applies-lift grep -q '"event_lift"' "$T_TMP/p-s-events.ndjson"
 check peyton-regress-no-second-lift test "$(grep -c '"event_lift"' "$T_TMP/p-r.ndjson")" -eq 0
 
@@ -118,7 +118,7 @@ jq -r '.ts[0:13] + " " + (.magnitude | tostring)' "$T_TMP/aapl.ndjson" |
 			printf "{\"kind\":\"bucket\",\"ts\":\"%s:00:00Z\",\"step_s\":3600,\"tenant_service_name\":\"shop/api\",\"requests\":%d}\n", ts[i], 2000 + 8 * v[i - 3] + 30 * ((i * 7919) % 11)
 	}' >"$T_TMP/traffic.ndjson"
 
-# History of 700 hours; the stream up to the end of that history.
+# traffic_until N: the first N hours of traffic as history, and the stream up to its end.
 traffic_until() {
 	head -n "$1" "$T_TMP/traffic.ndjson" >"$T_TMP/t-train.ndjson"
 	stream_end=$(tail -n 1 "$T_TMP/t-train.ndjson" | jq -r '.ts[0:13]')

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pa-forecast --state and --follow: history fed in pieces against one cold
-# run, a full fit when errors drift, a state directory that takes no file,
-# and forecasts from a slowly written pipe before it closes.
+# run, a full fit when errors drift, a state directory that accepts no
+# file, and forecasts from a slowly written pipe before it closes.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 # gen SERIES FROM TO [LEVEL]: hourly buckets FROM..TO-1 of a daily pattern
@@ -44,8 +44,8 @@ feed() {
 }
 
 # With a full fit on every update and a window that contains the whole
-# history (three days, 16 buckets and ten horizons: 208 buckets), warm
-# equals cold bit for bit.
+# history (three days, 16 buckets and ten horizons, 208 buckets in all),
+# warm equals cold bit for bit.
 for s in shop/cart shop/search; do gen "$s" 0 200; done >"$T_TMP/short"
 rm -f "$T_TMP/ss.json"
 for r in "0 160" "160 172" "172 184" "184 200"; do
@@ -63,8 +63,8 @@ check "state refit every update labelled full" \
 
 # With kept parameters the warm forecasts differ from a cold fit only by
 # parameter and model-choice estimates: fitted on 400 buckets instead of
-# 600, and the search run on the kept window.  Tolerance: every warm point
-# forecast lies inside the cold interval and within a quarter of its
+# 600, and the search run on the kept window.  So every warm point
+# forecast must lie inside the cold interval and within a quarter of its
 # half-width (about half a forecast standard deviation) of the cold point.
 FEED_OPTS="--drift 0"
 feed "$T_TMP/s.json"
@@ -109,14 +109,14 @@ gen shop/cart 306 312 | pa-forecast --horizon 12 --period2 0 --refit-every 12h -
 check "refit span not yet due" test "$(jq -r .fit "$T_TMP/r1" | sort -u)" = kept
 check "refit span due" grep -q 'refit: 12h of history since the last full fit' "$T_TMP/r2"
 
-# A directory that takes no new file: the run stops before reading input.
+# When the state directory accepts no new file, the run stops before reading input.
 mkdir "$T_TMP/ro"
 gen shop/cart 0 50 | pa-forecast --state "$T_TMP/ro/s.json" >/dev/null 2>&1
 chmod 555 "$T_TMP/ro"
 immutable=
 if touch "$T_TMP/ro/probe" 2>/dev/null; then
 	rm -f "$T_TMP/ro/probe"
-	# root ignores the mode bits; an immutable directory stops it too.
+	# Root ignores the mode bits, but an immutable directory stops root too.
 	chattr +i "$T_TMP/ro" 2>/dev/null && immutable=1
 fi
 if touch "$T_TMP/ro/probe" 2>/dev/null; then
@@ -155,12 +155,13 @@ wait_forecast() {
 	done
 	grep -q "\"issued_at\":\"$1\"" "$T_TMP/f.out"
 }
-# Bucket 29 is open; bucket 28 closed when it arrived: forecasts issued at bucket 29's start.
+# Bucket 29 is still open, and bucket 28 closed when bucket 29 arrived, so
+# the forecasts are issued at bucket 29's start.
 check "follow forecasts before input ends" wait_forecast 2026-06-02T05:00:00Z
 check "follow leaves the open bucket" test "$(grep -c '"issued_at":"2026-06-02T06:00:00Z"' "$T_TMP/f.out")" -eq 0
 check "follow saves while running" \
 	test "$(jq -r '.series["shop/cart"].volume.issued_at' "$T_TMP/f.json")" = 2026-06-02T05:00:00Z
-# A bucket of a series that has moved on is rejected; the stream goes on.
+# A late bucket of a series that has moved on is rejected, and the stream goes on.
 sed -n 5p "$T_TMP/stream" >&3
 sed -n 31p "$T_TMP/stream" >&3
 check "follow forecasts the next bucket" wait_forecast 2026-06-02T06:00:00Z
@@ -185,9 +186,9 @@ check "follow state continues in batch" \
 # Real series: the 1998 World Cup site's hourly requests, four weeks to
 # 1998-06-20.  Fitted on the first 600 hours and updated three times with a
 # day each, the warm forecasts stay within a third of the cold interval's
-# half-width of a cold fit on all 672 hours.  The looser bound than above
-# is for the model choice: the cold fit averages an ARIMA into the kept
-# decomposition model (0.27 of the half-width at most).
+# half-width of a cold fit on all 672 hours.  The bound is looser than
+# above because the cold fit averages an ARIMA into the kept decomposition
+# model (0.27 of the half-width at most).
 need_shared forecast-state-wc98 || finish
 awk -F, 'NR > 1 {
 	hour = substr($1, 1, 10) "T" substr($1, 12, 2) ":00:00Z"

@@ -7,11 +7,11 @@
  *   ETS(M,N,M), alpha 0.2, gamma 0.3, sigma 0.05, 720 values of period 24:
  *     alpha-hat 0.188 (sd 0.018), gamma-hat 0.283 (sd 0.032), mean relative
  *     distance of the 24-step forecast from the true conditional mean
- *     0.23% (sd 0.13%, largest 0.70%); AICc chose ETS(M,N,M) 58 times.
+ *     0.23% (sd 0.13%, largest 0.70%).  AICc chose ETS(M,N,M) 58 times.
  *   ETS(A,Ad,N), alpha 0.3, beta 0.1, phi 0.9, sigma 2, 400 values:
  *     alpha-hat 0.296 (sd 0.047), beta-hat 0.097 (sd 0.025), phi-hat 0.900
  *     (sd 0.038), mean absolute distance from the true conditional mean
- *     0.53 (sd 0.51, largest 2.23); AICc chose ETS(A,Ad,N) 57 times.
+ *     0.53 (sd 0.51, largest 2.23).  AICc chose ETS(A,Ad,N) 57 times.
  *   Guerrero's lambda, 720 values of period 24: 0.000 (sd 0.016, largest
  *     |lambda| 0.042) for lognormal noise on exponential growth, 1.003 (sd
  *     0.024, smallest 0.950) for constant noise on a level from 100 to 1180.
@@ -34,7 +34,10 @@
 #define N_TREND 400
 #define HORIZON 24
 
-/* Simulate ETS(M,N,M) from level 100 and season 1 + 0.5 sin; final level and season to *level, season. */
+/*
+ * Simulate ETS(M,N,M) from level 100 and season 1 + 0.5 sin.  The final
+ * level goes to *level and the final season states to season.
+ */
 static void
 simulate_mnm(double *y, size_t n, double alpha, double gamma, double sigma, unsigned long seed,
 	     double *level, double *season)
@@ -56,7 +59,10 @@ simulate_mnm(double *y, size_t n, double alpha, double gamma, double sigma, unsi
 	gsl_rng_free(rng);
 }
 
-/* Simulate ETS(A,Ad,N) from level 100 and trend 1; final states to *level and *trend. */
+/*
+ * Simulate ETS(A,Ad,N) from level 100 and trend 1.  The final states go
+ * to *level and *trend.
+ */
 static void
 simulate_aadn(double *y, size_t n, double alpha, double beta, double phi, double sigma,
 	      unsigned long seed, double *level, double *trend)
@@ -99,7 +105,10 @@ test_mnm_recovery(void)
 		dist += fabs(mean[h] - truth) / truth / HORIZON;
 	}
 	CHECK("mnm forecast near truth", dist < 0.0023 + 5 * 0.0013);
-	/* A multiplicative error's spread scales with the forecast: peak and trough differ. */
+	/*
+	 * A multiplicative error's spread scales with the forecast, so the
+	 * spread differs between the season's peak (step 6) and trough (18).
+	 */
 	CHECK("mnm one-step sd positive", sd[0] > 0);
 	CHECK("mnm last sd positive", sd[HORIZON - 1] > 0);
 	CHECK("mnm sd follows level", sd[6] > 1.5 * sd[18]);
@@ -126,7 +135,7 @@ test_aadn_recovery(void)
 		dist += fabs(mean[h] - (level + phisum * trend)) / HORIZON;
 	}
 	CHECK("aadn forecast near truth", dist < 0.53 + 5 * 0.51);
-	/* Additive error: the one-step sd is sigma itself, and the spread grows with h. */
+	/* With additive error the one-step sd is sigma itself, and the spread grows with h. */
 	CHECK_NEAR("aadn one-step sd", sd[0], 2, 0.3);
 	CHECK("aadn sd grows", sd[HORIZON - 1] > sd[0]);
 }
@@ -221,7 +230,10 @@ test_form_names(void)
 	CHECK("model unknown inadmissible", !pa_fc_model_known("ets:AAM"));
 }
 
-/* Spread proportional to level (multiplicative noise on exponential growth): lambda near 0. */
+/*
+ * With the spread proportional to the level (multiplicative noise on
+ * exponential growth), Guerrero's lambda is near 0.
+ */
 static void
 test_guerrero_log(void)
 {
@@ -237,7 +249,10 @@ test_guerrero_log(void)
 	gsl_rng_free(rng);
 }
 
-/* The same spread at every level, over a tenfold range of levels: lambda near 1. */
+/*
+ * With the same spread at every level, over levels from 100 to about 1180,
+ * Guerrero's lambda is near 1.
+ */
 static void
 test_guerrero_flat(void)
 {
@@ -267,7 +282,10 @@ test_boxcox_inverse(void)
 	CHECK("boxcox above range", pa_fcm_boxcox_inverse(10, -0.5, 0) == HUGE_VAL);
 }
 
-/* Counts on a Box-Cox scale: no point or bound below zero, a model named with its scale. */
+/*
+ * Counts forecast on a Box-Cox scale get no point or bound below zero,
+ * and the model name carries the scale.
+ */
 static void
 test_boxcox_counts(void)
 {
@@ -303,7 +321,13 @@ test_boxcox_counts(void)
 	gsl_rng_free(rng);
 }
 
-/* An automatic choice that includes ETS is reused bit for bit from its spec. */
+/*
+ * The named ETS model picks a seasonal form with multiplicative error,
+ * and an automatic choice is reused bit for bit from its spec.
+ * NOTE: The automatic choice on this series is mstl(p=24)+ets(A,N,N), so
+ * this does not reach the reuse of an ETS state-space form in a stored
+ * choice.  test_reuse_filters covers pa_fcm_etsx's own reuse.
+ */
 static void
 test_auto_reuse_ets(void)
 {

@@ -16,7 +16,10 @@
 #define N (WEEKS * WEEK)
 #define SIGMA 1.0
 
-/* Weekday offsets of the weekly season: busy weekdays, a quiet weekend; they sum to zero. */
+/*
+ * Day offsets of the weekly season, busy on weekdays and quiet at the
+ * weekend.  They sum to zero.
+ */
 static const double weekday[7] = { 6, 6, 6, 6, 4, -14, -14 };
 
 static double
@@ -96,8 +99,8 @@ test_components_recovered(void)
 
 /*
  * Without the weekly period the daily decomposition's trend, a loess over
- * 43 hours, follows the weekday swing (RMS about 9 around the level);
- * with it the trend stays within the tolerance.
+ * 43 hours, follows the weekday swing (RMS about 9 around the level).
+ * With it the trend stays within the tolerance.
  */
 static void
 test_daily_only_misses_week(void)
@@ -238,8 +241,9 @@ test_period_out_of_range(void)
 }
 
 /*
- * Ten days of history are shorter than two weeks: the named model keeps
- * the daily season, drops the weekly one and names it in the reason.
+ * Ten days of history are shorter than two weeks, so the named model keeps
+ * the daily season, drops the weekly one and names the weekly one in the
+ * reason.
  */
 static void
 test_short_history_drops_week(void)
@@ -261,7 +265,10 @@ test_short_history_drops_week(void)
 	CHECK("short not a fallback", r.fallback == 0);
 	pa_fc_result_free(&r);
 
-	/* Under two days the daily season goes too: the level model alone runs. */
+	/*
+	 * Under two days of history the daily season goes too, and a fallback
+	 * without a season runs.
+	 */
 	o.period2 = 0;
 	CHECK("tiny forecast ok", pa_fc_forecast(y, DAY + 5, DAY, &o, &r) == PA_FC_OK);
 	CHECK("tiny model no season", strncmp(r.model, "ets(A,", 6) == 0);
