@@ -148,31 +148,30 @@ dir_of(const char *path)
 int
 pa_fcstate_check_writable(const char *path, char *err, size_t errsize)
 {
-	size_t len = strlen(path) + 5;
-	char *tmp = malloc(len);
+	size_t len = strlen(path) + 32;
+	char *probe = malloc(len);
 	int fd;
 
-	if (tmp == NULL) {
+	if (probe == NULL) {
 		snprintf(err, errsize, "out of memory checking state file %s", path);
 		return -1;
 	}
-	snprintf(tmp, len, "%s.tmp", path);
+
 	/*
-	 * NOTE: An existing FILE.tmp, such as one left by a crash, passes
-	 * untested, so an unwritable directory then fails only at save time,
-	 * after the forecasts were written.
+	 * Probe with a name of this process rather than FILE.tmp, which a
+	 * crash may have left behind: creating and removing a new file needs
+	 * the same directory permission as the save's rename.
 	 */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-	if (fd < 0 && errno != EEXIST) {
-		snprintf(err, errsize, "cannot write state file %s: %s", tmp, strerror(errno));
-		free(tmp);
+	snprintf(probe, len, "%s.probe.%ld", path, (long)getpid());
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot write state file %s: %s", path, strerror(errno));
+		free(probe);
 		return -1;
 	}
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
-	free(tmp);
+	close(fd);
+	unlink(probe);
+	free(probe);
 	return 0;
 }
 
@@ -349,10 +348,7 @@ pa_fcstate_drift_p(const json_t *outside, double level, size_t *misses, size_t *
 	return gsl_cdf_binomial_Q((unsigned int)(*misses - 1), 1 - level, (unsigned int)*scored);
 }
 
-/*
- * NOTE: Box-Cox is stored as "auto", so a change between --transform
- * boxcox and auto does not force a full fit.
- */
+/* Return the name under which the state stores a PA_FC_TRANSFORM_* value. */
 const char *
 pa_fcstate_transform_name(int t)
 {
@@ -360,6 +356,8 @@ pa_fcstate_transform_name(int t)
 		return "none";
 	if (t == PA_FC_TRANSFORM_LOG1P)
 		return "log1p";
+	if (t == PA_FC_TRANSFORM_BOXCOX)
+		return "boxcox";
 	return "auto";
 }
 

@@ -109,9 +109,17 @@ gen shop/cart 306 312 | pa-forecast --horizon 12 --period2 0 --refit-every 12h -
 check "refit span not yet due" test "$(jq -r .fit "$T_TMP/r1" | sort -u)" = kept
 check "refit span due" grep -q 'refit: 12h of history since the last full fit' "$T_TMP/r2"
 
-# When the state directory accepts no new file, the run stops before reading input.
+# A change of --transform, Box-Cox included, forces a full fit.
+gen shop/cart 0 300 | pa-forecast --horizon 12 --period2 0 --transform boxcox --state "$T_TMP/b.json" >/dev/null 2>&1
+check "state keeps boxcox transform" test "$(jq -r '.series["shop/cart"].fit.transform' "$T_TMP/b.json")" = boxcox
+gen shop/cart 300 306 | pa-forecast --horizon 12 --period2 0 --state "$T_TMP/b.json" >"$T_TMP/b2" 2>/dev/null
+check "transform change forces full fit" test "$(jq -r .fit "$T_TMP/b2" | sort -u)" = full
+
+# When the state directory accepts no new file, the run stops before
+# reading input, also when a crash left a temporary file behind.
 mkdir "$T_TMP/ro"
 gen shop/cart 0 50 | pa-forecast --state "$T_TMP/ro/s.json" >/dev/null 2>&1
+: >"$T_TMP/ro/s.json.tmp"
 chmod 555 "$T_TMP/ro"
 immutable=
 if touch "$T_TMP/ro/probe" 2>/dev/null; then
@@ -127,7 +135,7 @@ else
 	gen shop/cart 50 60 | pa-forecast --state "$T_TMP/ro/s.json" >"$T_TMP/ro.out" 2>"$T_TMP/ro.err"
 	status=$?
 	check "read-only state directory exit 3" test "$status" -eq 3
-	check "read-only state directory names file" grep -q "cannot write state file $T_TMP/ro/s.json.tmp" "$T_TMP/ro.err"
+	check "read-only state directory names file" grep -q "cannot write state file $T_TMP/ro/s.json:" "$T_TMP/ro.err"
 	check "read-only state directory no output" test ! -s "$T_TMP/ro.out"
 	check "read-only state file untouched" cmp -s "$T_TMP/ro/s.json" "$T_TMP/ro-before.json"
 fi
