@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "fc_output.h"
@@ -268,6 +269,28 @@ follow_inputs(int nfiles, char **files, struct ctx *c)
 	return rc;
 }
 
+/*
+ * Show how many of total series are done on stderr, at most once a
+ * second, when stderr is a terminal: a run over thousands of series takes
+ * minutes, and a log file should not fill with progress lines.
+ */
+static void
+show_progress(size_t done, size_t total, struct timespec *last)
+{
+	struct timespec now;
+
+	if (total < 2 || !isatty(STDERR_FILENO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (done < total && now.tv_sec == last->tv_sec)
+		return;
+	*last = now;
+	if (done < total)
+		fprintf(stderr, "\rpa-forecast: %zu of %zu series forecast", done, total);
+	else
+		fprintf(stderr, "\r%60s\r", "");
+}
+
 /* Parse "95", "0.95" or a comma-separated list such as "80,95" into ro. */
 static void
 parse_levels(const char *arg, struct pa_fc_run_opts *ro)
@@ -323,6 +346,7 @@ main(int argc, char **argv)
 	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC, .save_every = 60, .ro = &ro };
 	struct pa_fc_series **series;
 	size_t count;
+	struct timespec shown = { 0, 0 };
 	int opt, rc, in, out;
 	int align_end = 1;
 
@@ -475,8 +499,11 @@ main(int argc, char **argv)
 		if (align_end)
 			pa_fc_series_align_end(c.set);
 		series = pa_fc_series_sorted(c.set, &count);
-		for (size_t i = 0; i < count; i++)
+		for (size_t i = 0; i < count; i++) {
+			show_progress(i, count, &shown);
 			pa_fc_emit_series(series[i], &ro, PA_FC_NO_LIMIT);
+		}
+		show_progress(count, count, &shown);
 	}
 	pa_fc_series_free(c.set);
 	pa_fc_events_free(&c.events);

@@ -126,6 +126,20 @@ check taxi-choice-names-weekly-snaive grep -q 'snaive(p=336)' "$T_TMP/d-model"
 check taxi-choice-no-repeated-forecast \
 	test "$(grep -o 'snaive(p=336)' "$T_TMP/d-model" | wc -l)" -eq 1
 
+# Progress goes to a terminal on stderr, and never into a file or pipe.
+for s in a b c; do
+	t=0
+	while [ $t -lt 48 ]; do
+		printf '{"kind":"bucket","ts":%d,"step_s":3600,"tenant_service_name":"%s/svc","requests":%d}\n' \
+			$((1780272000 + 3600 * t)) $s $((t % 24 + 5))
+		t=$((t + 1))
+	done
+done >"$T_TMP/three.ndjson"
+script -qec "pa-forecast '$T_TMP/three.ndjson' >/dev/null" /dev/null >"$T_TMP/tty.err"
+check progress-on-terminal grep -q 'of 3 series forecast' "$T_TMP/tty.err"
+pa-forecast "$T_TMP/three.ndjson" 2>"$T_TMP/pipe.err" >/dev/null
+check progress-not-in-file test ! -s "$T_TMP/pipe.err"
+
 # Usage records pass through a real pipeline stage unchanged and first.
 printf '%s\n' '{"kind":"usage","ts":"1998-06-19T23:00:00Z","instance_id":"i-1","tenant_service_name":"wc98/www","cpu_usage":0.5,"memory_usage":0.25,"network_io":10}' >"$T_TMP/usage.ndjson"
 cat "$T_TMP/usage.ndjson" "$T_TMP/train.ndjson" | pa-forecast --horizon 2 | head -n 1 >"$T_TMP/first"
