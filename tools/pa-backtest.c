@@ -181,6 +181,14 @@ replay_series(struct series_run *sr, const struct options *o)
 		return PA_EXIT_DATA;
 	}
 	snprintf(sr->model, sizeof sr->model, "%s", pa_bt_forecasts_model(f));
+	{
+		size_t count, total;
+		const char *fallback = pa_bt_forecasts_fallback(f, &count, &total);
+
+		if (fallback[0] != '\0')
+			pa_warn("%s: model %s could not run in %zu of %zu forecasts, which ran %s",
+				sr->series.name, c.model, count, total, fallback);
+	}
 
 	failed |= run_one(sr, &c, f, PA_BT_STATIC, NAN, 0);
 	failed |= run_one(sr, &c, f, PA_BT_ORACLE, NAN, 0);
