@@ -111,10 +111,19 @@ pa_bt_forecasts_fallback(const struct pa_bt_forecasts *f, size_t *count, size_t 
 	return f->fallback;
 }
 
+/* Return 1 when ran, such as "hw(p=24)", names the model requested. */
+static int
+runs_model(const char *ran, const char *requested)
+{
+	size_t len = strlen(requested);
+
+	return strncmp(ran, requested, len) == 0 && (ran[len] == '\0' || ran[len] == '(');
+}
+
 /*
- * Note issue i when the named model in c could not run on its history: it
- * fell back inside the forecaster, or the history held less than two
- * seasons, so the seasonal part was dropped.
+ * Count a forecast r whose named model could not run on its history: the
+ * forecaster ran another model, or the history held less than two seasons
+ * and the seasonal part was dropped.  The first reason is kept.
  */
 static void
 note_fallback(struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t history,
@@ -125,7 +134,7 @@ note_fallback(struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t hi
 	if (c->model == NULL || strcmp(c->model, "auto") == 0)
 		return;
 	season_dropped = c->period > 1 && period == 0 && pa_fc_model_seasonal(c->model);
-	if (!r->fallback && !season_dropped)
+	if (!season_dropped && !(r->fallback && !runs_model(r->model, c->model)))
 		return;
 	f->fallbacks++;
 	if (f->fallback[0] != '\0')
