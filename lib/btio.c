@@ -565,7 +565,7 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 		xmin = 0;
 	if (ymax <= 0)
 		ymax = 1;
-	svg_axes(fp, top, rep->series->name, "instance-hours", "overloaded buckets, %", xmin, xmax, ymax);
+	svg_axes(fp, top, rep->series->name, "instance-hours", "overloaded time, %", xmin, xmax, ymax);
 	for (size_t p = 0; p < 4; p++) {
 		struct curve c;
 
