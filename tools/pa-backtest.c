@@ -50,7 +50,8 @@ usage(void)
 	       "      --refit-every DUR      time between full fits of the auto model; forecasts\n"
 	       "                             in between reuse its models and parameters on the\n"
 	       "                             newer history (default: a full fit every forecast)\n"
-	       "      --level L              forecast interval level (default 0.95)\n"
+	       "      --level L              forecast interval level in percent or as a fraction,\n"
+	       "                             50-99.9 or 0.5-0.999 (default 0.95)\n"
 	       "      --transform none|log1p fit the forecaster on log1p(work) (default none)\n"
 	       "      --floor change|load    every tick, size at least the load present times the\n"
 	       "                             quantile at the risk of its change over the lead\n"
@@ -267,7 +268,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
  * The SVG is written to "FILE.tmp" beside its target and renamed into place,
  * so a reader never sees half a chart.  The temporary file is created before
  * the replay, so an unwritable path fails at once rather than after minutes
- * of replay; svg_tmp names it until it is renamed, and the exit handler
+ * of replay.  svg_tmp names it until it is renamed, and the exit handler
  * removes it when the run ends without a chart.
  */
 static char *svg_tmp;
