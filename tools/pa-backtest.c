@@ -348,10 +348,12 @@ parse_level(const char *arg)
 
 	if (v >= 1)
 		v /= 100;
-	if (v < 0.5 || v > 0.999)
+
+	/* 99.9 / 100 lands a rounding error above 0.999, so the bounds allow for it. */
+	if (v < 0.5 - 1e-9 || v > 0.999 + 1e-9)
 		pa_usage_error("--level must be between 50 and 99.9 percent (0.5 and 0.999), got %s",
 			       pa_quote(arg, strlen(arg)));
-	return v;
+	return fmin(fmax(v, 0.5), 0.999);
 }
 
 static void
