@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backtest.h"
 #include "btio.h"
@@ -268,28 +270,40 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
  * The SVG is written to "FILE.tmp" beside its target and renamed into place,
  * so a reader never sees half a chart.  The temporary file is created before
  * the replay, so an unwritable path fails at once rather than after minutes
- * of replay.  svg_tmp names it until it is renamed, and the exit handler
- * removes it when the run ends without a chart.
+ * of replay.  While svg_tmp_exists is set, the exit handler and a SIGINT,
+ * SIGTERM or SIGHUP remove the file, so a run that ends without a chart
+ * leaves nothing behind.  svg_tmp is never freed, because a signal may
+ * arrive at any point.
  */
 static char *svg_tmp;
 static FILE *svg_fp;
+static volatile sig_atomic_t svg_tmp_exists;
 
 static void
 remove_svg_tmp(void)
 {
-	if (svg_tmp == NULL)
+	if (!svg_tmp_exists)
 		return;
 	if (svg_fp != NULL)
 		fclose(svg_fp);
-	remove(svg_tmp);
-	free(svg_tmp);
 	svg_fp = NULL;
-	svg_tmp = NULL;
+	remove(svg_tmp);
+	svg_tmp_exists = 0;
+}
+
+static void
+remove_svg_tmp_on_signal(int sig)
+{
+	if (svg_tmp_exists)
+		unlink(svg_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static void
 open_svg(const char *path)
 {
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
 	struct stat st;
 	size_t len = strlen(path) + sizeof ".tmp";
 
@@ -298,15 +312,13 @@ open_svg(const char *path)
 	svg_tmp = pa_xmalloc(len);
 	snprintf(svg_tmp, len, "%s.tmp", path);
 	svg_fp = fopen(svg_tmp, "w");
-	if (svg_fp == NULL) {
-		int saved = errno;
-
-		free(svg_tmp);
-		svg_tmp = NULL;
-		pa_die(PA_EXIT_IO, "--svg: cannot create %s: %s", pa_quote(path, strlen(path)) ,
-		       strerror(saved));
-	}
+	if (svg_fp == NULL)
+		pa_die(PA_EXIT_IO, "--svg: cannot create %s: %s", pa_quote(path, strlen(path)),
+		       strerror(errno));
+	svg_tmp_exists = 1;
 	atexit(remove_svg_tmp);
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		signal(signals[i], remove_svg_tmp_on_signal);
 }
 
 static int
@@ -330,8 +342,7 @@ write_svg(const char *path, struct series_run *runs, size_t n)
 		pa_warn("--svg: cannot rename to %s: %s", pa_quote(path, strlen(path)), strerror(errno));
 		rc = PA_EXIT_IO;
 	} else {
-		free(svg_tmp);
-		svg_tmp = NULL;
+		svg_tmp_exists = 0;
 	}
 	free(reps);
 	return rc;
