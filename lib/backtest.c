@@ -77,7 +77,9 @@ struct pa_bt_forecasts {
 	double level;
 	size_t lifted;			/* issues with a lift applied to some step */
 	size_t reused;			/* issues that reused an earlier choice */
+	size_t fallbacks;		/* issues where a named model could not run */
 	char model[PA_FC_NAME_MAX];
+	char fallback[PA_FC_NAME_MAX + PA_FC_REASON_MAX + 80];	/* the first fallback, or "" */
 };
 
 void
@@ -99,6 +101,50 @@ const char *
 pa_bt_forecasts_model(const struct pa_bt_forecasts *f)
 {
 	return f->model;
+}
+
+const char *
+pa_bt_forecasts_fallback(const struct pa_bt_forecasts *f, size_t *count, size_t *total)
+{
+	*count = f->fallbacks;
+	*total = f->nissues;
+	return f->fallback;
+}
+
+/* Return 1 when ran, such as "hw(p=24)", names the model requested. */
+static int
+runs_model(const char *ran, const char *requested)
+{
+	size_t len = strlen(requested);
+
+	return strncmp(ran, requested, len) == 0 && (ran[len] == '\0' || ran[len] == '(');
+}
+
+/*
+ * Count a forecast r whose named model could not run on its history: the
+ * forecaster ran another model, or the history held less than two seasons
+ * and the seasonal part was dropped.  The first reason is kept.
+ */
+static void
+note_fallback(struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t history,
+	      size_t period, const struct pa_fc_result *r)
+{
+	int season_dropped;
+
+	if (c->model == NULL || strcmp(c->model, "auto") == 0)
+		return;
+	season_dropped = c->period > 1 && period == 0 && pa_fc_model_seasonal(c->model);
+	if (!season_dropped && !(r->fallback && !runs_model(r->model, c->model)))
+		return;
+	f->fallbacks++;
+	if (f->fallback[0] != '\0')
+		return;
+	if (season_dropped)
+		snprintf(f->fallback, sizeof f->fallback,
+			 "%s instead: a history of %zu buckets is shorter than two seasons of %zu buckets",
+			 r->model, history, c->period);
+	else
+		snprintf(f->fallback, sizeof f->fallback, "%s instead: %s", r->model, r->reason);
 }
 
 size_t
@@ -580,6 +626,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			free(totals);
 			return NULL;
 		}
+		note_fallback(f, c, t - from, opts.period, &r);
 		if (f->model[0] == '\0')
 			snprintf(f->model, sizeof f->model, "%s", r.model);
 		else if (strcmp(f->model, r.model) != 0)

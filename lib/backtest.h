@@ -114,6 +114,13 @@ void pa_bt_forecasts_free(struct pa_bt_forecasts *f);
 /* The model names the forecaster used, "hw(p=288)" or "mixed", for the report. */
 const char *pa_bt_forecasts_model(const struct pa_bt_forecasts *f);
 
+/*
+ * The first fallback of a named model, "holt instead: <reason>", or "" when it
+ * always ran as requested; *count of the *total forecasts fell back.
+ */
+const char *pa_bt_forecasts_fallback(const struct pa_bt_forecasts *f, size_t *count,
+				     size_t *total);
+
 /* How many forecasts reused an earlier automatic choice instead of a full fit. */
 size_t pa_bt_forecasts_reused(const struct pa_bt_forecasts *f);
 

@@ -61,13 +61,24 @@ pa_bt_input_count(const struct pa_bt_input *in)
 	return in->n;
 }
 
+/*
+ * Reject a bucket for one field: "missing" when the field is absent or null,
+ * else the value quoted after what the field should be.  name is the series
+ * name, or NULL while it is not known.
+ */
 static void
-reject(const char *where, const struct pa_line *line, const char *fmt, const char *name,
-       const char *field)
+reject_field(const char *where, const struct pa_line *line, const char *name, const json_t *rec,
+	     const char *field, const char *expected)
 {
+	const json_t *value = json_object_get(rec, field);
 	char msg[300];
 
-	snprintf(msg, sizeof msg, fmt, name, field);
+	if (value == NULL || json_is_null(value))
+		snprintf(msg, sizeof msg, "%s%sfield \"%s\" is missing", name ? name : "",
+			 name ? ": " : "", field);
+	else
+		snprintf(msg, sizeof msg, "%s%sfield \"%s\" is not %s: %s", name ? name : "",
+			 name ? ": " : "", field, expected, pa_quote_json(value));
 	pa_reject(where, line->lineno, line->text, line->len, "invalid bucket", "%s", msg);
 }
 
@@ -111,21 +122,20 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		return 0;
 	name = pa_rec_str(rec, "tenant_service_name");
 	if (name == NULL || name[0] == '\0') {
-		reject(where, line, "field \"tenant_service_name\" is missing%s%s", "", "");
+		reject_field(where, line, NULL, rec, "tenant_service_name", "a non-empty string");
 		return 1;
 	}
 	if (pa_rec_time(rec, "ts", &ts) != 1) {
-		reject(where, line, "%s: field \"%s\" is missing or not a timestamp", name, "ts");
+		reject_field(where, line, name, rec, "ts", "a timestamp");
 		return 1;
 	}
 	if (pa_rec_num(rec, "step_s", &step) != 1 || !(step > 0) || step != floor(step)) {
-		reject(where, line, "%s: field \"%s\" is missing or not a whole positive number", name,
-		       "step_s");
+		reject_field(where, line, name, rec, "step_s", "a whole number of seconds > 0");
 		return 1;
 	}
 	work = bucket_work(rec, &bad);
 	if (work < 0) {
-		reject(where, line, "%s: field \"%s\" is missing, negative or not a number", name, bad);
+		reject_field(where, line, name, rec, bad, "a number >= 0");
 		return 1;
 	}
 
@@ -555,7 +565,7 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 		xmin = 0;
 	if (ymax <= 0)
 		ymax = 1;
-	svg_axes(fp, top, rep->series->name, "instance-hours", "overloaded buckets, %", xmin, xmax, ymax);
+	svg_axes(fp, top, rep->series->name, "instance-hours", "overloaded time, %", xmin, xmax, ymax);
 	for (size_t p = 0; p < 4; p++) {
 		struct curve c;
 

@@ -174,6 +174,9 @@ void pa_fc_result_free(struct pa_fc_result *r);
 /* Return 1 when name is a model pa_fc_forecast accepts. */
 int pa_fc_model_known(const char *name);
 
+/* Return 1 when the named model has a seasonal form that needs a period. */
+int pa_fc_model_seasonal(const char *name);
+
 /* Return period when n values hold at least two full seasons of it, else 0. */
 size_t pa_fc_supported_period(size_t n, size_t period);
 

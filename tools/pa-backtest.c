@@ -5,9 +5,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backtest.h"
 #include "btio.h"
@@ -49,7 +52,8 @@ usage(void)
 	       "      --refit-every DUR      time between full fits of the auto model; forecasts\n"
 	       "                             in between reuse its models and parameters on the\n"
 	       "                             newer history (default: a full fit every forecast)\n"
-	       "      --level L              forecast interval level (default 0.95)\n"
+	       "      --level L              forecast interval level in percent or as a fraction,\n"
+	       "                             50-99.9 or 0.5-0.999 (default 0.95)\n"
 	       "      --transform none|log1p fit the forecaster on log1p(work) (default none)\n"
 	       "      --floor change|load    every tick, size at least the load present times the\n"
 	       "                             quantile at the risk of its change over the lead\n"
@@ -180,6 +184,14 @@ replay_series(struct series_run *sr, const struct options *o)
 		return PA_EXIT_DATA;
 	}
 	snprintf(sr->model, sizeof sr->model, "%s", pa_bt_forecasts_model(f));
+	{
+		size_t count, total;
+		const char *fallback = pa_bt_forecasts_fallback(f, &count, &total);
+
+		if (fallback[0] != '\0')
+			pa_warn("%s: model %s could not run in %zu of %zu forecasts, which ran %s",
+				sr->series.name, c.model, count, total, fallback);
+	}
 
 	failed |= run_one(sr, &c, f, PA_BT_STATIC, NAN, 0);
 	failed |= run_one(sr, &c, f, PA_BT_ORACLE, NAN, 0);
@@ -254,39 +266,105 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
+/*
+ * The SVG is written to "FILE.tmp" beside its target and renamed into place,
+ * so a reader never sees half a chart.  The temporary file is created before
+ * the replay, so an unwritable path fails at once rather than after minutes
+ * of replay.  While svg_tmp_exists is set, the exit handler and a SIGINT,
+ * SIGTERM or SIGHUP remove the file, so a run that ends without a chart
+ * leaves nothing behind.  svg_tmp is never freed, because a signal may
+ * arrive at any point.
+ */
+static char *svg_tmp;
+static FILE *svg_fp;
+static volatile sig_atomic_t svg_tmp_exists;
+
+static void
+remove_svg_tmp(void)
+{
+	if (!svg_tmp_exists)
+		return;
+	if (svg_fp != NULL)
+		fclose(svg_fp);
+	svg_fp = NULL;
+	remove(svg_tmp);
+	svg_tmp_exists = 0;
+}
+
+static void
+remove_svg_tmp_on_signal(int sig)
+{
+	if (svg_tmp_exists)
+		unlink(svg_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+open_svg(const char *path)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	struct stat st;
+	size_t len = strlen(path) + sizeof ".tmp";
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		pa_die(PA_EXIT_IO, "--svg: %s is a directory", pa_quote(path, strlen(path)));
+	svg_tmp = pa_xmalloc(len);
+	snprintf(svg_tmp, len, "%s.tmp", path);
+	svg_fp = fopen(svg_tmp, "w");
+	if (svg_fp == NULL)
+		pa_die(PA_EXIT_IO, "--svg: cannot create %s: %s", pa_quote(path, strlen(path)),
+		       strerror(errno));
+	svg_tmp_exists = 1;
+	atexit(remove_svg_tmp);
+	for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		signal(signals[i], remove_svg_tmp_on_signal);
+}
+
 static int
 write_svg(const char *path, struct series_run *runs, size_t n)
 {
-	struct pa_bt_report *reps = calloc(n ? n : 1, sizeof *reps);
-	size_t len = strlen(path) + 16, k = 0;
-	char *tmp = malloc(len);
-	FILE *fp;
+	struct pa_bt_report *reps = pa_xcalloc(n ? n : 1, sizeof *reps);
+	FILE *fp = svg_fp;
+	size_t k = 0;
 	int rc = PA_EXIT_OK;
 
-	if (reps == NULL || tmp == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		if (runs[i].report.series != NULL)
 			reps[k++] = runs[i].report;
 
-	/* Written beside the target and renamed, so a reader never sees half a chart. */
-	snprintf(tmp, len, "%s.tmp", path);
-	fp = fopen(tmp, "w");
-	if (fp == NULL) {
-		pa_warn("--svg: cannot create %s: %s", pa_quote(tmp, strlen(tmp)), strerror(errno));
+	svg_fp = NULL;
+	if (pa_bt_write_svg(fp, reps, k) != 0 || fclose(fp) != 0) {
+		pa_warn("--svg: write to %s failed: %s", pa_quote(svg_tmp, strlen(svg_tmp)),
+			strerror(errno));
 		rc = PA_EXIT_IO;
-	} else if (pa_bt_write_svg(fp, reps, k) != 0 || fclose(fp) != 0) {
-		pa_warn("--svg: write to %s failed: %s", pa_quote(tmp, strlen(tmp)), strerror(errno));
-		remove(tmp);
-		rc = PA_EXIT_IO;
-	} else if (rename(tmp, path) != 0) {
+	} else if (rename(svg_tmp, path) != 0) {
 		pa_warn("--svg: cannot rename to %s: %s", pa_quote(path, strlen(path)), strerror(errno));
-		remove(tmp);
 		rc = PA_EXIT_IO;
+	} else {
+		svg_tmp_exists = 0;
 	}
-	free(tmp);
 	free(reps);
 	return rc;
+}
+
+/*
+ * A level in percent (80) or as a fraction (0.8), as pa-forecast takes it:
+ * a value of 1 or more is read as percent.
+ */
+static double
+parse_level(const char *arg)
+{
+	double v = pa_opt_double("--level", arg, 0.01, 99.99);
+
+	if (v >= 1)
+		v /= 100;
+
+	/* 99.9 / 100 lands a rounding error above 0.999, so the bounds allow for it. */
+	if (v < 0.5 - 1e-9 || v > 0.999 + 1e-9)
+		pa_usage_error("--level must be between 50 and 99.9 percent (0.5 and 0.999), got %s",
+			       pa_quote(arg, strlen(arg)));
+	return fmin(fmax(v, 0.5), 0.999);
 }
 
 static void
@@ -356,7 +434,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			o->refit_s = (double)pa_opt_duration("--refit-every", optarg, 1, 366LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;
 			break;
 		case OPT_LEVEL:
-			o->config.level = pa_opt_double("--level", optarg, 0.5, 0.999);
+			o->config.level = parse_level(optarg);
 			break;
 		case OPT_TRANSFORM:
 			if (strcmp(optarg, "none") == 0)
@@ -431,6 +509,8 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 	parse_options(argc, argv, &o, &common);
+	if (o.svg != NULL)
+		open_svg(o.svg);
 
 	in = pa_bt_input_new();
 	intake.in = in;
@@ -440,6 +520,14 @@ main(int argc, char **argv)
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &intake);
 	n = pa_bt_input_count(in);
 	o.config.events = &events;
+	if (n == 0 && rc == PA_EXIT_OK) {
+		if (pa_diag_rejected() > 0)
+			pa_warn("no valid bucket records in the input (%ld rejected), nothing replayed",
+				pa_diag_rejected());
+		else
+			pa_warn("no bucket records in the input, nothing replayed");
+		rc = PA_EXIT_DATA;
+	}
 	if (n > 0 && o.capacity_missing) {
 		pa_warn("missing --capacity (work units per second one instance serves), nothing replayed");
 		n = 0;
@@ -486,7 +574,7 @@ main(int argc, char **argv)
 	 */
 	if (skipped > 0 && replayed == 0 && rc == PA_EXIT_OK)
 		rc = PA_EXIT_DATA;
-	if (o.svg != NULL && write_svg(o.svg, runs, n) != PA_EXIT_OK)
+	if (o.svg != NULL && replayed > 0 && write_svg(o.svg, runs, n) != PA_EXIT_OK)
 		rc = PA_EXIT_IO;
 
 	for (size_t i = 0; i < n; i++) {

@@ -59,9 +59,11 @@ check elb-floor-leaves-reactive-alone test \
 run --table >"$T_TMP/table.txt"
 check elb-table-compares grep -q "at reactive target 0.7" "$T_TMP/table.txt"
 
-# An SVG that cannot be written is an I/O failure, and no half file is left.
-run --svg /nonexistent-dir/x.svg >/dev/null 2>"$T_TMP/svg.err"
+# An SVG that cannot be written is an I/O failure found before the replay,
+# so no record is written, and no half file is left.
+run --svg /nonexistent-dir/x.svg >"$T_TMP/svg.out" 2>"$T_TMP/svg.err"
 check elb-svg-unwritable-exit-3 test $? -eq 3
 check elb-svg-unwritable-message grep -q "cannot create" "$T_TMP/svg.err"
+check elb-svg-unwritable-before-replay test ! -s "$T_TMP/svg.out"
 
 finish

@@ -365,6 +365,63 @@ test_refit_every_reuses(void)
 	pa_bt_series_free(&s);
 }
 
+/*
+ * hw needs two seasons of history.  A trailing history of 12 hourly
+ * buckets with a daily season cannot hold them, so every forecast runs
+ * without the season and the fallback is counted; 48 buckets can.
+ */
+static void
+test_named_model_fallback(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_bt_forecasts *f;
+	const char *fallback;
+	size_t count, total;
+	char err[200];
+
+	make_series(&s, 96, 10, 10);
+	for (size_t t = 0; t < s.n; t++)
+		s.work[t] = 100 + 40 * sin((double)t * 2 * M_PI / 24) + (double)(t % 5);
+	s.step_s = 3600;
+	pa_bt_config_default(&c);
+	c.plan.capacity = 10;
+	c.model = "hw";
+	c.period = 24;
+	c.history = 12;
+	c.warmup = 48;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("short history forecasts made", f != NULL);
+	if (f != NULL) {
+		fallback = pa_bt_forecasts_fallback(f, &count, &total);
+		CHECK_NEAR("short history falls back every time", (double)count, 48, 1e-9);
+		CHECK_NEAR("short history forecast count", (double)total, 48, 1e-9);
+		CHECK("fallback names the season", strstr(fallback, "two seasons of 24") != NULL);
+	}
+	pa_bt_forecasts_free(f);
+
+	c.history = 48;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("two-season forecasts made", f != NULL);
+	if (f != NULL) {
+		fallback = pa_bt_forecasts_fallback(f, &count, &total);
+		CHECK_NEAR("two seasons need no fallback", (double)count, 0, 1e-9);
+		CHECK("no fallback text", fallback[0] == '\0');
+	}
+	pa_bt_forecasts_free(f);
+
+	c.model = "auto";
+	c.history = 12;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("auto forecasts made", f != NULL);
+	if (f != NULL) {
+		pa_bt_forecasts_fallback(f, &count, &total);
+		CHECK_NEAR("auto choice is no fallback", (double)count, 0, 1e-9);
+	}
+	pa_bt_forecasts_free(f);
+	pa_bt_series_free(&s);
+}
+
 int
 main(void)
 {
@@ -376,5 +433,6 @@ main(void)
 	test_events_lift_forecasts();
 	test_change_floor_follows_growth();
 	test_refit_every_reuses();
+	test_named_model_fallback();
 	return unit_status();
 }
