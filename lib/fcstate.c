@@ -401,7 +401,7 @@ pa_fcstate_lock(const char *path, char *err, size_t errsize)
 		snprintf(err, errsize, "state file %s is a directory (give the path of a file "
 			 "inside it)", path);
 		free(lockname);
-		return -1;
+		return -2;
 	}
 	snprintf(lockname, len, "%s.lock", path);
 	fd = open(lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0666);

@@ -72,7 +72,8 @@ int pa_fcstate_save(const char *path, const json_t *state, char *err, size_t err
  * Take the exclusive lock of the state file at path, creating path.lock,
  * and wait while another process holds it.  The lock lasts until the
  * returned descriptor is closed or the process ends.  Returns the
- * descriptor, or -1 with a message in err, also when path is a directory.
+ * descriptor; or -2 with a message in err when path is a directory, and
+ * -1 when the lock file cannot be opened or locked.
  */
 int pa_fcstate_lock(const char *path, char *err, size_t errsize);
 

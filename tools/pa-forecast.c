@@ -461,7 +461,7 @@ main(int argc, char **argv)
 	if (c.state_path) {
 		lock_fd = pa_fcstate_lock(c.state_path, err, sizeof err);
 		if (lock_fd < 0)
-			pa_die(PA_EXIT_IO, "%s", err);
+			pa_die(lock_fd == -2 ? PA_EXIT_USAGE : PA_EXIT_IO, "%s", err);
 		ro.state = pa_fcstate_load(c.state_path, err, sizeof err);
 		if (ro.state == NULL)
 			pa_die(PA_EXIT_USAGE, "%s", err);
