@@ -36,10 +36,12 @@ empty_state(void)
 /*
  * Return 1 when a is an array of len numbers or nulls.  With nonnegative
  * set, every number must also be >= 0: jansson reads no infinity or NaN, so
- * every number it returns is finite.
+ * every number it returns is finite.  Otherwise write into why, when not
+ * NULL, which element of field is wrong.
  */
 static int
-is_number_array(const json_t *a, size_t len, int nonnegative)
+is_number_array(const json_t *a, size_t len, int nonnegative, const char *field, char *why,
+		size_t size)
 {
 	size_t i;
 	const json_t *v;
@@ -47,11 +49,18 @@ is_number_array(const json_t *a, size_t len, int nonnegative)
 	if (!json_is_array(a) || json_array_size(a) != len)
 		return 0;
 	json_array_foreach(a, i, v) {
-		if (json_is_null(v))
+		char *text;
+
+		if (json_is_null(v) || (json_is_number(v) && isfinite(json_number_value(v)) &&
+					(!nonnegative || json_number_value(v) >= 0)))
 			continue;
-		if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-		    (nonnegative && json_number_value(v) < 0))
-			return 0;
+		if (why != NULL) {
+			text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			snprintf(why, size, "has \"%s\"[%zu] = %.40s, not %s or null", field, i,
+				 text ? text : "?", nonnegative ? "a number >= 0" : "a number");
+			free(text);
+		}
+		return 0;
 	}
 	return 1;
 }
@@ -154,9 +163,9 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 		return 0;
 	}
 	if (mean != NULL &&
-	    (horizon > PA_FC_MAX_BUCKETS || !is_number_array(mean, horizon, 0) ||
-	     !is_number_array(json_object_get(m, "lower"), horizon, 0) ||
-	     !is_number_array(json_object_get(m, "upper"), horizon, 0))) {
+	    (horizon > PA_FC_MAX_BUCKETS || !is_number_array(mean, horizon, 0, NULL, NULL, 0) ||
+	     !is_number_array(json_object_get(m, "lower"), horizon, 0, NULL, NULL, 0) ||
+	     !is_number_array(json_object_get(m, "upper"), horizon, 0, NULL, NULL, 0))) {
 		snprintf(why, size, "has no \"%s\" \"mean\", \"lower\" and \"upper\" arrays of "
 			 "numbers or null of one length up to %d", measure, PA_FC_MAX_BUCKETS);
 		return 0;
@@ -178,6 +187,7 @@ static int
 entry_valid(const json_t *e, char *why, size_t size)
 {
 	const json_t *req = json_object_get(e, "requests");
+	const json_t *csum = json_object_get(e, "complexity_sum");
 	pa_usec_t first;
 	double step;
 
@@ -194,12 +204,15 @@ entry_valid(const json_t *e, char *why, size_t size)
 		return 0;
 	}
 	if (!json_is_array(req) || json_array_size(req) == 0 ||
-	    json_array_size(req) > PA_FC_MAX_BUCKETS || !is_number_array(req, json_array_size(req), 1) ||
-	    !is_number_array(json_object_get(e, "complexity_sum"), json_array_size(req), 1)) {
+	    json_array_size(req) > PA_FC_MAX_BUCKETS || !json_is_array(csum) ||
+	    json_array_size(csum) != json_array_size(req)) {
 		snprintf(why, size, "has no \"requests\" and \"complexity_sum\" arrays of "
-			 "numbers >= 0 or null of one length");
+			 "numbers or null of one length");
 		return 0;
 	}
+	if (!is_number_array(req, json_array_size(req), 1, "requests", why, size) ||
+	    !is_number_array(csum, json_array_size(req), 1, "complexity_sum", why, size))
+		return 0;
 	if (!json_is_string(json_object_get(e, "tenant")) ||
 	    !json_is_string(json_object_get(e, "service"))) {
 		snprintf(why, size, "has no \"tenant\" and \"service\" strings");
