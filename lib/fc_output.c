@@ -414,7 +414,7 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 		/*
 		 * The library searches afresh when the kept choice does not
 		 * decode or no longer runs.  A state file edited by hand can
-		 * cause that, so it is said even without -v.
+		 * cause that, so the message is written even without -v.
 		 */
 		snprintf(wp->reason, sizeof wp->reason, "the kept %s choice could not be used",
 			 measure);

@@ -378,8 +378,8 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		s->end = PA_USEC_MIN;	/* not aligned: its own last bucket */
 
 		/*
-		 * A series the input does not mention tells nothing about the
-		 * end of this input, and this input tells nothing about it.
+		 * A series absent from the input neither sets the end of this
+		 * input nor gets buckets up to it.
 		 */
 		if (!has_input(s))
 			continue;

@@ -357,8 +357,8 @@ pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize
 
 	/*
 	 * A name of its own per run, so a run never writes into another
-	 * run's temporary file.  mkstemp creates it with mode 0600: give it
-	 * the mode a new file gets under the umask, as fopen would.
+	 * run's temporary file.  mkstemp creates it with mode 0600, so it is
+	 * given the mode that fopen would give a new file under the umask.
 	 */
 	snprintf(tmp, len, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(tmp);
@@ -425,7 +425,7 @@ pa_fcstate_lock(const char *path, char *err, size_t errsize)
 		return -1;
 	}
 
-	/* Wait for a run that holds the lock; a signal that interrupts the wait retries. */
+	/* Wait for a run that holds the lock.  A signal that interrupts the wait restarts it. */
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno == EINTR)
 			continue;

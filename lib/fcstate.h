@@ -24,7 +24,7 @@
  * Each measure has one SPEC, a pa_fc_result.spec, per interval level (""
  * when there is nothing to reuse, as for a flat history or a regression
  * choice).  model names the model of the first level, so an update can
- * say why nothing was kept.  mean, lower and upper are the
+ * report why nothing was kept.  mean, lower and upper are the
  * forecasts last written at the first level.  outside flags the last
  * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
  * interval.
@@ -58,10 +58,11 @@
  * and so does one of format_version 1, which keeps no history, after a
  * warning.  Returns a new reference, or NULL with a message naming the
  * file in err when it is a directory, cannot be read, is not valid JSON,
- * is of another version, or has a series entry of the wrong shape: a count
- * or complexity sum that is negative, a "fit", "volume" or "complexity"
- * object missing a field an update reads, or an "outside" array longer
- * than PA_FCSTATE_SCORED or holding other values than booleans, 0 and 1.
+ * is of another version, or has a series entry of the wrong shape.  The
+ * wrong shape includes a negative count or complexity sum, and a "fit",
+ * "volume" or "complexity" object without a field an update reads.  It
+ * also includes an "outside" array longer than PA_FCSTATE_SCORED or with
+ * values other than booleans, 0 and 1.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 
@@ -72,8 +73,8 @@ int pa_fcstate_save(const char *path, const json_t *state, char *err, size_t err
  * Take the exclusive lock of the state file at path, creating path.lock,
  * and wait while another process holds it.  The lock lasts until the
  * returned descriptor is closed or the process ends.  Returns the
- * descriptor; or -2 with a message in err when path is a directory, and
- * -1 when the lock file cannot be opened or locked.
+ * descriptor.  Returns -2 with a message in err when path is a directory,
+ * and -1 when the lock file cannot be opened or locked.
  */
 int pa_fcstate_lock(const char *path, char *err, size_t errsize);
 

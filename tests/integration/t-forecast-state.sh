@@ -264,7 +264,8 @@ done
 check "concurrent runs all succeed" test "$clashes" -eq 0
 check "concurrent runs leave no temporary" test "$(ls "$T_TMP" | grep -c 'c.json.tmp')" -eq 0
 
-# A choice of the regression model is not kept, and the update says so.
+# A choice of the regression model is not kept, and the next update gives
+# that as the reason for its full fit.
 awk 'BEGIN {
 	seed = 7
 	for (i = 0; i < 420; i++) {

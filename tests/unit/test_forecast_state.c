@@ -95,7 +95,8 @@ test_state_file_round_trip(void)
 	CHECK("save", pa_fcstate_save(path, state, err, sizeof err) == 0);
 	umask(old_mask);
 	CHECK("no temporary left", count_prefixed(dir, "s.json.tmp") == 0);
-	CHECK("saved file mode follows umask", stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
+	CHECK("saved file stat", stat(path, &st) == 0);
+	CHECK("saved file mode follows umask", (st.st_mode & 0777) == 0640);
 	loaded = pa_fcstate_load(path, err, sizeof err);
 	CHECK("load saved", loaded != NULL);
 	CHECK("saved series kept", json_equal(state, loaded));
@@ -269,7 +270,8 @@ test_state_lock_exclusive(void)
 	/* flock locks belong to the open file, so a second open conflicts. */
 	other = open(lockname, O_RDWR);
 	CHECK("lock file created", other >= 0);
-	CHECK("second lock refused", flock(other, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK);
+	CHECK("second lock refused", flock(other, LOCK_EX | LOCK_NB) != 0);
+	CHECK("second lock would block", errno == EWOULDBLOCK);
 	close(fd);
 	CHECK("lock free after close", flock(other, LOCK_EX | LOCK_NB) == 0);
 	close(other);
