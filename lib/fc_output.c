@@ -370,6 +370,68 @@ all_reused(const struct pa_fc_result *r, size_t nres)
 	return 1;
 }
 
+/*
+ * Return 1 when every known value of y[0..n) is the same.  The library
+ * then repeats that value without a fit and stores no choice, so there is
+ * nothing to keep: the rule of is_flat() in forecast.c.
+ */
+static int
+history_flat(const double *y, size_t n)
+{
+	double first = NAN;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(y[i]))
+			continue;
+		if (isnan(first))
+			first = y[i];
+		else if (y[i] != first)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Return 1 when one measure's nres results count as kept: they ran on the
+ * kept choice, or the history y[0..n) is flat and needed no choice.
+ * Otherwise write why into wp->reason (when wp->keep is set) and warn
+ * when a kept choice was stored but could not be used.
+ */
+static int
+measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *measure,
+	     const struct pa_fc_result *r, size_t nres, const double *y, size_t n)
+{
+	const char *spec = kept_spec(wp, measure, 0);
+	const char *last_model;
+
+	if (all_reused(r, nres) || history_flat(y, n))
+		return 1;
+	if (!wp->keep)
+		return 0;
+	last_model = json_string_value(json_object_get(json_object_get(wp->entry, measure),
+						       "model"));
+	if (spec != NULL && spec[0] != '\0') {
+		/*
+		 * The library searches afresh when the kept choice does not
+		 * decode or no longer runs.  A state file edited by hand can
+		 * cause that, so the message is written even without -v.
+		 */
+		snprintf(wp->reason, sizeof wp->reason, "the kept %s choice could not be used",
+			 measure);
+		pa_warn("%s: the %s choice kept in the state file is invalid or no longer runs "
+			"on this history, so a full fit replaces it", s->name, measure);
+	} else if (last_model != NULL && strstr(last_model, "regress(") != NULL) {
+		snprintf(wp->reason, sizeof wp->reason, "the last %s model was the regression "
+			 "model, and regression choices are not kept", measure);
+	} else if (last_model != NULL) {
+		snprintf(wp->reason, sizeof wp->reason, "no %s choice was kept, because the last "
+			 "%s model was %s", measure, measure, last_model);
+	} else {
+		snprintf(wp->reason, sizeof wp->reason, "no %s choice was kept", measure);
+	}
+	return 0;
+}
+
 /* Replace the state entry of s after this update. */
 static void
 record_state(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
@@ -443,7 +505,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	int have_events = o->events && o->events->ntypes > 0;
 	double *fit = NULL;
 	double *volume, *complexity;
-	size_t n, horizon, p1, p2, p1_all, p2_all, keep_from;
+	size_t n, horizon, p1, p2, p1_all, p2_all, keep_from, window;
 	pa_usec_t first, issued;
 	struct pa_fc_opts fo;
 	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
@@ -580,24 +642,29 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		ncx--;
 
 	/*
-	 * The library searches afresh when the kept choice no longer decodes
-	 * or runs.  A named model or a flat history keeps no choice, so it is
-	 * fitted on every update.
+	 * A named model keeps no choice, so it is fitted on every update.  A
+	 * flat history needs none and counts as kept.
 	 */
 	if (o->state != NULL) {
-		if (wp.keep && all_reused(vol, nvol) && (!have_cx || all_reused(cx, ncx))) {
-			fit_label = "kept";
+		int named = strcmp(o->model, "auto") != 0;
+
+		if (named && wp.keep) {
+			fit_label = "full";
+		} else if (measure_kept(s, &wp, "volume", vol, nvol, fit ? fit : volume, n) &&
+			   (!have_cx || measure_kept(s, &wp, "complexity", cx, ncx, complexity, n))) {
+			fit_label = wp.keep ? "kept" : "full";
 		} else {
 			fit_label = "full";
-			if (wp.keep && kept_spec(&wp, "volume", 0) != NULL &&
-			    kept_spec(&wp, "volume", 0)[0] != '\0')
-				snprintf(wp.reason, sizeof wp.reason, "the kept choice could not be used");
+		}
+		if (strcmp(fit_label, "full") == 0) {
 			wp.keep = 0;
 			json_decref(wp.vol_outside);
 			json_decref(wp.cx_outside);
 			wp.vol_outside = wp.cx_outside = NULL;
 		}
-		if (o->verbose)
+		if (o->verbose && named && wp.reason[0] == '\0')
+			pa_warn("%s: full fit, --model %s keeps no choice", s->name, o->model);
+		else if (o->verbose)
 			pa_warn("%s: %s%s%s", s->name,
 				wp.keep ? "forecast with the kept parameters" : "full fit",
 				wp.reason[0] ? ", refit: " : "", wp.reason);
@@ -626,8 +693,14 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	else if (have_events)
 		write_event_effects(s, o->events, &ep, o->level[0]);
 
-	keep_from = n - (n < pa_fcstate_window(p1_all, p2_all, horizon)
-				 ? n : pa_fcstate_window(p1_all, p2_all, horizon));
+	/*
+	 * The window never shrinks: a run with a shorter horizon keeps the
+	 * history a longer one needs, so switching back does not lose it.
+	 */
+	window = pa_fcstate_window(p1_all, p2_all, horizon);
+	if (wp.entry != NULL && json_array_size(json_object_get(wp.entry, "requests")) > window)
+		window = json_array_size(json_object_get(wp.entry, "requests"));
+	keep_from = n - (n < window ? n : window);
 	if (o->state != NULL)
 		record_state(o, s, &g, keep_from, p1, p2, issued, &wp, vol, have_cx ? cx : NULL);
 	if (o->follow && pa_fc_series_keep(s, &g, keep_from, limit) != 0)

@@ -354,6 +354,16 @@ add_known(double a, double b)
 	return a + b;
 }
 
+/* Return 1 when s has a bucket read from the input, not only kept ones. */
+static int
+has_input(const struct pa_fc_series *s)
+{
+	for (size_t k = 0; k < s->count; k++)
+		if (!s->points[k].kept)
+			return 1;
+	return 0;
+}
+
 size_t
 pa_fc_series_align_end(struct pa_fc_series_set *set)
 {
@@ -365,6 +375,14 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 
 		if (s == NULL || s->count == 0)
 			continue;
+		s->end = PA_USEC_MIN;	/* not aligned: its own last bucket */
+
+		/*
+		 * A series absent from the input neither sets the end of this
+		 * input nor gets buckets up to it.
+		 */
+		if (!has_input(s))
+			continue;
 		for (size_t k = 0; k < s->count; k++)
 			if (s->points[k].ts > last)
 				last = s->points[k].ts;
@@ -375,7 +393,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		pa_usec_t end;
 		size_t known = 0;
 
-		if (s == NULL || s->count == 0)
+		if (s == NULL || s->count == 0 || s->end == PA_USEC_MIN)
 			continue;
 		/* A series with no known count stays empty rather than made of zeros. */
 		for (size_t k = 0; k < s->count; k++)
@@ -387,7 +405,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 			const struct pa_fc_series *o = set->slot[j];
 
 			/* Only a grid that lines up with this one extends it. */
-			if (o != NULL && o->count > 0 && o->step == s->step && o->end > end &&
+			if (o != NULL && o->count > 0 && o->end != PA_USEC_MIN && o->step == s->step && o->end > end &&
 			    (o->end - s->anchor) % s->step == 0)
 				end = o->end;
 		}

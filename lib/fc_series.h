@@ -43,7 +43,7 @@ struct pa_fc_series {
 	char *service;		/* owned; from the record, else the part after '/' */
 	pa_usec_t step;
 	pa_usec_t anchor;	/* start of the first bucket read: others lie whole steps from it */
-	pa_usec_t end;		/* last bucket of the grid; 0: the series' own last bucket */
+	pa_usec_t end;		/* last bucket of the grid; 0 or PA_USEC_MIN: the series' own last bucket */
 	struct pa_fc_point *points;
 	size_t count, alloc;
 	int has_kept;		/* 1: the series started from a kept window */
@@ -90,7 +90,10 @@ struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *
  * Extend every series to the last bucket of any series with the same step,
  * so all forecasts start from the end of the input.  A service that went
  * quiet before the others then gets a forecast from now, not from its
- * last request.  Returns the number of series extended.
+ * last request.  A series with kept buckets only (in the state but absent
+ * from the input) is neither extended nor extends others, so no bucket
+ * the input did not give is added to its kept window.  Returns the number
+ * of series extended.
  */
 size_t pa_fc_series_align_end(struct pa_fc_series_set *set);
 

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
 
 #include "diag.h"
+#include "fc_output.h"
 #include "fcstate.h"
 #include "ndjson.h"
 
@@ -30,17 +33,149 @@ empty_state(void)
 	return state;
 }
 
+/*
+ * Return 1 when a is an array of len numbers or nulls.  With nonnegative
+ * set, every number must also be >= 0: jansson reads no infinity or NaN, so
+ * every number it returns is finite.  Otherwise write into why, when not
+ * NULL, which element of field is wrong.
+ */
 static int
-is_number_array(const json_t *a, size_t len)
+is_number_array(const json_t *a, size_t len, int nonnegative, const char *field, char *why,
+		size_t size)
 {
 	size_t i;
 	const json_t *v;
 
 	if (!json_is_array(a) || json_array_size(a) != len)
 		return 0;
+	json_array_foreach(a, i, v) {
+		char *text;
+
+		if (json_is_null(v) || (json_is_number(v) && isfinite(json_number_value(v)) &&
+					(!nonnegative || json_number_value(v) >= 0)))
+			continue;
+		if (why != NULL) {
+			text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			snprintf(why, size, "has \"%s\"[%zu] = %.40s, not %s or null", field, i,
+				 text ? text : "?", nonnegative ? "a number >= 0" : "a number");
+			free(text);
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/* Return 1 when a is an array of at most max booleans or 0 and 1 integers. */
+static int
+is_flag_array(const json_t *a, size_t max)
+{
+	size_t i;
+	const json_t *v;
+
+	if (!json_is_array(a) || json_array_size(a) > max)
+		return 0;
 	json_array_foreach(a, i, v)
-		if (!json_is_number(v) && !json_is_null(v))
+		if (!json_is_boolean(v) &&
+		    !(json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)))
 			return 0;
+	return 1;
+}
+
+/* Return 1 when the "fit" object f, when present, has the fields an update reads. */
+static int
+fit_valid(const json_t *f, char *why, size_t size)
+{
+	const json_t *levels = json_object_get(f, "levels"), *v;
+	pa_usec_t t;
+	size_t i;
+
+	if (f == NULL)
+		return 1;
+	if (!json_is_object(f)) {
+		snprintf(why, size, "has a \"fit\" that is not an object");
+		return 0;
+	}
+	if (!json_is_integer(json_object_get(f, "updates")) ||
+	    json_integer_value(json_object_get(f, "updates")) < 0) {
+		snprintf(why, size, "has no \"fit.updates\" count >= 0");
+		return 0;
+	}
+	if (!json_is_integer(json_object_get(f, "period_steps")) ||
+	    json_integer_value(json_object_get(f, "period_steps")) < 0 ||
+	    !json_is_integer(json_object_get(f, "period2_steps")) ||
+	    json_integer_value(json_object_get(f, "period2_steps")) < 0) {
+		snprintf(why, size, "has no \"fit.period_steps\" and \"fit.period2_steps\" "
+			 "counts >= 0");
+		return 0;
+	}
+	if (pa_rec_time(f, "fitted_end", &t) != 1) {
+		snprintf(why, size, "has no valid \"fit.fitted_end\" timestamp");
+		return 0;
+	}
+	if (!json_is_array(levels) || json_array_size(levels) == 0 ||
+	    json_array_size(levels) > PA_FC_LEVELS_MAX) {
+		snprintf(why, size, "has no \"fit.levels\" array of 1 to %d levels", PA_FC_LEVELS_MAX);
+		return 0;
+	}
+	json_array_foreach(levels, i, v) {
+		if (!json_is_number(v) || !(json_number_value(v) > 0 && json_number_value(v) < 1)) {
+			snprintf(why, size, "has a \"fit.levels\" value outside (0, 1)");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Return 1 when the measure object m ("volume" or "complexity"), when
+ * present, has the shape pa_fcstate_entry writes.  A spec string that
+ * does not decode is not caught here: the update reports it and fits
+ * afresh.
+ */
+static int
+measure_valid(const json_t *m, const char *measure, char *why, size_t size)
+{
+	const json_t *spec = json_object_get(m, "spec"), *v;
+	const json_t *mean = json_object_get(m, "mean");
+	pa_usec_t t;
+	size_t i, horizon = json_array_size(mean);
+
+	if (m == NULL)
+		return 1;
+	if (!json_is_object(m)) {
+		snprintf(why, size, "has a \"%s\" that is not an object", measure);
+		return 0;
+	}
+	if (!json_is_array(spec) || json_array_size(spec) > PA_FC_LEVELS_MAX) {
+		snprintf(why, size, "has no \"%s.spec\" array of at most %d strings", measure,
+			 PA_FC_LEVELS_MAX);
+		return 0;
+	}
+	json_array_foreach(spec, i, v) {
+		if (!json_is_string(v) || json_string_length(v) >= PA_FC_SPEC_MAX) {
+			snprintf(why, size, "has a \"%s.spec\" entry that is not a string shorter "
+				 "than %d bytes", measure, PA_FC_SPEC_MAX);
+			return 0;
+		}
+	}
+	if (json_object_get(m, "issued_at") != NULL && pa_rec_time(m, "issued_at", &t) != 1) {
+		snprintf(why, size, "has no valid \"%s.issued_at\" timestamp", measure);
+		return 0;
+	}
+	if (mean != NULL &&
+	    (horizon > PA_FC_MAX_BUCKETS || !is_number_array(mean, horizon, 0, NULL, NULL, 0) ||
+	     !is_number_array(json_object_get(m, "lower"), horizon, 0, NULL, NULL, 0) ||
+	     !is_number_array(json_object_get(m, "upper"), horizon, 0, NULL, NULL, 0))) {
+		snprintf(why, size, "has no \"%s\" \"mean\", \"lower\" and \"upper\" arrays of "
+			 "numbers or null of one length up to %d", measure, PA_FC_MAX_BUCKETS);
+		return 0;
+	}
+	if (json_object_get(m, "outside") != NULL &&
+	    !is_flag_array(json_object_get(m, "outside"), PA_FCSTATE_SCORED)) {
+		snprintf(why, size, "has a \"%s.outside\" that is not an array of at most %d "
+			 "booleans or 0 and 1", measure, PA_FCSTATE_SCORED);
+		return 0;
+	}
 	return 1;
 }
 
@@ -52,6 +187,7 @@ static int
 entry_valid(const json_t *e, char *why, size_t size)
 {
 	const json_t *req = json_object_get(e, "requests");
+	const json_t *csum = json_object_get(e, "complexity_sum");
 	pa_usec_t first;
 	double step;
 
@@ -68,18 +204,23 @@ entry_valid(const json_t *e, char *why, size_t size)
 		return 0;
 	}
 	if (!json_is_array(req) || json_array_size(req) == 0 ||
-	    json_array_size(req) > PA_FC_MAX_BUCKETS || !is_number_array(req, json_array_size(req)) ||
-	    !is_number_array(json_object_get(e, "complexity_sum"), json_array_size(req))) {
+	    json_array_size(req) > PA_FC_MAX_BUCKETS || !json_is_array(csum) ||
+	    json_array_size(csum) != json_array_size(req)) {
 		snprintf(why, size, "has no \"requests\" and \"complexity_sum\" arrays of "
 			 "numbers or null of one length");
 		return 0;
 	}
+	if (!is_number_array(req, json_array_size(req), 1, "requests", why, size) ||
+	    !is_number_array(csum, json_array_size(req), 1, "complexity_sum", why, size))
+		return 0;
 	if (!json_is_string(json_object_get(e, "tenant")) ||
 	    !json_is_string(json_object_get(e, "service"))) {
 		snprintf(why, size, "has no \"tenant\" and \"service\" strings");
 		return 0;
 	}
-	return 1;
+	return fit_valid(json_object_get(e, "fit"), why, size) &&
+	       measure_valid(json_object_get(e, "volume"), "volume", why, size) &&
+	       measure_valid(json_object_get(e, "complexity"), "complexity", why, size);
 }
 
 json_t *
@@ -90,6 +231,7 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 	json_int_t version;
 	const char *name;
 	char why[120];
+	struct stat st;
 	FILE *f = fopen(path, "rb");
 
 	if (f == NULL) {
@@ -98,6 +240,12 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 			return NULL;
 		}
 		return empty_state();
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errsize, "state file %s is a directory (give the path of a file "
+			 "inside it)", path);
+		fclose(f);
+		return NULL;
 	}
 	state = json_loadf(f, 0, &jerr);
 	fclose(f);
@@ -196,19 +344,37 @@ sync_dir(const char *path)
 int
 pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize)
 {
-	size_t len = strlen(path) + 5;
+	size_t len = strlen(path) + 16;
 	char *tmp = malloc(len);
+	mode_t mask;
 	FILE *f;
-	int ok;
+	int fd, ok;
 
 	if (tmp == NULL) {
 		snprintf(err, errsize, "out of memory saving state file %s", path);
 		return -1;
 	}
-	snprintf(tmp, len, "%s.tmp", path);
-	f = fopen(tmp, "wb");
+
+	/*
+	 * A name of its own per run, so a run never writes into another
+	 * run's temporary file.  mkstemp creates it with mode 0600, so it is
+	 * given the mode that fopen would give a new file under the umask.
+	 */
+	snprintf(tmp, len, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot write state file %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	f = fdopen(fd, "wb");
 	if (f == NULL) {
 		snprintf(err, errsize, "cannot write state file %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
 		free(tmp);
 		return -1;
 	}
@@ -230,6 +396,47 @@ pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize
 		return -1;
 	}
 	return 0;
+}
+
+int
+pa_fcstate_lock(const char *path, char *err, size_t errsize)
+{
+	size_t len = strlen(path) + 6;
+	char *lockname = malloc(len);
+	struct stat st;
+	int fd;
+
+	if (lockname == NULL) {
+		snprintf(err, errsize, "out of memory locking state file %s", path);
+		return -1;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errsize, "state file %s is a directory (give the path of a file "
+			 "inside it)", path);
+		free(lockname);
+		return -2;
+	}
+	snprintf(lockname, len, "%s.lock", path);
+	fd = open(lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot lock state file %s: cannot open %s: %s", path,
+			 lockname, strerror(errno));
+		free(lockname);
+		return -1;
+	}
+
+	/* Wait for a run that holds the lock.  A signal that interrupts the wait restarts it. */
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		snprintf(err, errsize, "cannot lock state file %s: %s: %s", path, lockname,
+			 strerror(errno));
+		close(fd);
+		free(lockname);
+		return -1;
+	}
+	free(lockname);
+	return fd;
 }
 
 static double
@@ -306,7 +513,8 @@ pa_fcstate_score(const json_t *measure, const double *actual, size_t n, pa_usec_
 	size_t i, from;
 
 	json_array_foreach(json_object_get(measure, "outside"), i, flag)
-		json_array_append_new(all, json_integer(json_integer_value(flag) != 0));
+		json_array_append_new(all, json_integer(json_is_true(flag) ||
+							json_integer_value(flag) != 0));
 
 	if (measure != NULL && pa_rec_time(measure, "issued_at", &issued) == 1 && issued >= first) {
 		for (i = (size_t)((issued - first) / step); i < n; i++) {
@@ -390,6 +598,7 @@ measure_entry(const struct pa_fcstate_update *u, const struct pa_fc_result *r, j
 		json_array_append_new(spec, json_string(r ? r[l].spec : ""));
 	json_object_set_new(m, "spec", spec);
 	if (r != NULL) {
+		json_object_set_new(m, "model", json_string(r[0].model));
 		pa_rec_set_time(m, "issued_at", u->issued);
 		json_object_set_new(m, "mean", number_array(r[0].mean, r[0].horizon));
 		json_object_set_new(m, "lower", number_array(r[0].lower, r[0].horizon));

@@ -11,7 +11,7 @@
  *	   "fit": {"model": "auto", "levels": [0.95], "period_steps": 288,
  *	           "period2_steps": 0, "transform": "auto", "updates": 3,
  *	           "fitted_end": "2026-06-05T00:00:00Z"},
- *	   "volume": {"spec": [SPEC], "issued_at": "...", "mean": [...],
+ *	   "volume": {"spec": [SPEC], "model": "...", "issued_at": "...", "mean": [...],
  *	              "lower": [...], "upper": [...], "outside": [0, 1, 0]},
  *	   "complexity": {...}}}}
  *
@@ -22,14 +22,18 @@
  * and the end of the history of that fit.
  *
  * Each measure has one SPEC, a pa_fc_result.spec, per interval level (""
- * when there is nothing to reuse).  mean, lower and upper are the
+ * when there is nothing to reuse, as for a flat history or a regression
+ * choice).  model names the model of the first level, so an update can
+ * report why nothing was kept.  mean, lower and upper are the
  * forecasts last written at the first level.  outside flags the last
  * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
  * interval.
  *
- * The file is written to FILE.tmp, flushed to disk, renamed into place and
- * the directory synced, so a crash leaves the old file or the new one,
- * never half of one.
+ * The file is written to a new FILE.tmp.XXXXXX, flushed to disk, renamed
+ * into place and the directory synced, so a crash leaves the old file or
+ * the new one, never half of one.  A run holds an exclusive flock on
+ * FILE.lock from before it loads the state until it has saved it, so two
+ * runs on one file update it one after the other.
  *
  * NOTE: The whole file is parsed into one jansson tree, which takes about
  * 150 bytes of memory per kept bucket, several times the bytes of the
@@ -53,13 +57,26 @@
  * Load the state file at path.  A missing file gives a new, empty state,
  * and so does one of format_version 1, which keeps no history, after a
  * warning.  Returns a new reference, or NULL with a message naming the
- * file in err when it cannot be read, is not valid JSON, is of another
- * version, or has a series entry of the wrong shape.
+ * file in err when it is a directory, cannot be read, is not valid JSON,
+ * is of another version, or has a series entry of the wrong shape.  The
+ * wrong shape includes a negative count or complexity sum, and a "fit",
+ * "volume" or "complexity" object without a field an update reads.  It
+ * also includes an "outside" array longer than PA_FCSTATE_SCORED or with
+ * values other than booleans, 0 and 1.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 
 /* Write state to path atomically.  Returns 0, or -1 with a message in err. */
 int pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize);
+
+/*
+ * Take the exclusive lock of the state file at path, creating path.lock,
+ * and wait while another process holds it.  The lock lasts until the
+ * returned descriptor is closed or the process ends.  Returns the
+ * descriptor.  Returns -2 with a message in err when path is a directory,
+ * and -1 when the lock file cannot be opened or locked.
+ */
+int pa_fcstate_lock(const char *path, char *err, size_t errsize);
 
 /*
  * Check that the state file's directory accepts a new file, so a run that

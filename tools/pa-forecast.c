@@ -49,6 +49,7 @@ struct ctx {
 	const char *state_path;	/* NULL: no state file */
 	double save_every;	/* seconds between saves in --follow */
 	struct timespec saved;	/* last save */
+	int input_failed;	/* an input file could not be read: the state is not saved */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -101,7 +102,7 @@ save_state(struct ctx *c)
 {
 	char err[400];
 
-	if (c->state_path == NULL)
+	if (c->state_path == NULL || c->input_failed)
 		return;
 	if (pa_fcstate_save(c->state_path, c->ro->state, err, sizeof err) != 0) {
 		pa_warn("%s", err);
@@ -250,12 +251,14 @@ follow_inputs(int nfiles, char **files, struct ctx *c)
 
 		if (r == NULL) {
 			rc = PA_EXIT_IO;
+			c->input_failed = 1;
 			continue;
 		}
 		pa_reader_set_stop(r, &stop_requested);
 		while (!stop_requested && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
 			if (st == PA_LINE_ERROR) {
 				rc = PA_EXIT_IO;
+				c->input_failed = 1;
 				break;
 			}
 			on_line(pa_reader_name(r), &line, st, c);
@@ -348,7 +351,7 @@ main(int argc, char **argv)
 	size_t count;
 	struct timespec shown = { 0, 0 };
 	int opt, rc, in, out;
-	int align_end = 1;
+	int align_end = 1, lock_fd = -1;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -471,12 +474,17 @@ main(int argc, char **argv)
 
 	/*
 	 * The old state is read, and the directory checked for the new one,
-	 * before any output, so a bad file changes nothing.
+	 * before any output, so a bad file changes nothing.  The lock, held
+	 * until the process ends, makes a second run on the same file wait
+	 * and then start from the state this run saves.
 	 */
 	c.set = pa_fc_series_new();
 	if (c.set == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	if (c.state_path) {
+		lock_fd = pa_fcstate_lock(c.state_path, err, sizeof err);
+		if (lock_fd < 0)
+			pa_die(lock_fd == -2 ? PA_EXIT_USAGE : PA_EXIT_IO, "%s", err);
 		ro.state = pa_fcstate_load(c.state_path, err, sizeof err);
 		if (ro.state == NULL)
 			pa_die(PA_EXIT_USAGE, "%s", err);
@@ -508,8 +516,17 @@ main(int argc, char **argv)
 	pa_fc_series_free(c.set);
 	pa_fc_events_free(&c.events);
 	pa_tsdb_output_finish();
+
+	/* A state updated from part of the input would miss buckets for good. */
+	if (in == PA_EXIT_IO)
+		c.input_failed = 1;
+	if (c.state_path != NULL && c.input_failed)
+		pa_warn("state file %s not saved because an input could not be read; it still "
+			"contains the state before this run", c.state_path);
 	save_state(&c);
 	json_decref(ro.state);
+	if (lock_fd >= 0)
+		close(lock_fd);
 
 	rc = pa_diag_finish(common.max_bad);
 	out = pa_out_finish();

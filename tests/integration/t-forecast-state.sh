@@ -191,6 +191,111 @@ sed -n '32,40p' "$T_TMP/stream" | pa-forecast --horizon 2 --state "$T_TMP/f.json
 check "follow state continues in batch" \
 	test "$(jq -r 'select(.horizon_steps == 1) | .ts' "$T_TMP/f2.out")" = 2026-06-02T16:00:00Z
 
+# Constant complexity, as pa-ingest -t series writes it (complexity_sum
+# equal to requests): the flat complexity needs no kept choice, so the
+# update keeps the volume choice, and --refit-every and --drift apply.
+flat() { gen "$@" | sed 's/"complexity_sum":[0-9.]*/"complexity_sum":COPY/' |
+	awk '{ match($0, /"requests":[0-9]+/); r = substr($0, RSTART + 11, RLENGTH - 11); sub(/COPY/, r); print }'; }
+flat shop/cart 0 280 | pa-forecast -H 24 --state "$T_TMP/flat.json" >/dev/null 2>&1
+flat shop/cart 280 290 | pa-forecast -v -H 24 --state "$T_TMP/flat.json" >"$T_TMP/flat1" 2>"$T_TMP/flat1.err"
+check "flat complexity keeps parameters" test "$(jq -r .fit "$T_TMP/flat1" | sort -u)" = kept
+check "flat complexity kept on stderr" grep -q "shop/cart: forecast with the kept parameters" "$T_TMP/flat1.err"
+check "flat complexity counts updates" test "$(jq '.series[].fit.updates' "$T_TMP/flat.json")" -eq 1
+flat shop/cart 290 291 | pa-forecast -H 24 --refit-every 2 --state "$T_TMP/flat.json" >"$T_TMP/flat2" 2>/dev/null
+flat shop/cart 291 292 | pa-forecast -H 24 --refit-every 2 --state "$T_TMP/flat.json" >"$T_TMP/flat3" 2>/dev/null
+check "flat complexity refit schedule kept" test "$(jq -r .fit "$T_TMP/flat2" | sort -u)" = kept
+check "flat complexity refit schedule due" grep -q 'refit: 2 updates since the last full fit' "$T_TMP/flat3"
+flat shop/cart 292 304 400 | pa-forecast -H 24 --state "$T_TMP/flat.json" >"$T_TMP/flat4" 2>/dev/null
+check "flat complexity drift refits" grep -q 'refit: drift in volume' "$T_TMP/flat4"
+# In --follow, full fits run for the first two buckets (the first is flat
+# and keeps no choice), when the daily season becomes usable at bucket 25,
+# and then every 25th update (--refit-every 24): 10 of 200 updates.
+flat shop/cart 0 200 | pa-forecast --follow -v -H 24 >/dev/null 2>"$T_TMP/flat-follow.err"
+check "follow flat complexity kept" \
+	test "$(grep -c 'forecast with the kept parameters' "$T_TMP/flat-follow.err")" -eq 190
+check "follow flat complexity full fits" test "$(grep -c 'full fit' "$T_TMP/flat-follow.err")" -eq 10
+
+# A series kept in the state but absent from the input gets no buckets
+# and no scores: it is forecast again from its kept window, issued where
+# its last update left it.
+for s in shop/cart shop/search; do gen "$s" 0 200; done |
+	pa-forecast -H 12 --period2 0 --state "$T_TMP/abs.json" >/dev/null 2>&1
+jq -c '.series["shop/search"] | del(.fit.updates)' "$T_TMP/abs.json" >"$T_TMP/abs-before"
+gen shop/cart 200 230 | pa-forecast -H 12 --period2 0 --state "$T_TMP/abs.json" >"$T_TMP/abs.out" 2>"$T_TMP/abs.err"
+check "absent series window unchanged" \
+	test "$(jq '.series["shop/search"].requests | length' "$T_TMP/abs.json")" -eq 200
+check "absent series not scored" test "$(jq -r 'select(.tenant_service_name == "shop/search")
+	| .fit' "$T_TMP/abs.out" | sort -u)" = kept
+check "absent series issued where it was" test "$(jq -r 'select(.tenant_service_name == "shop/search"
+	and .horizon_steps == 1) | .issued_at' "$T_TMP/abs.out")" = 2026-06-09T08:00:00Z
+check "absent series no gap message" test "$(grep -c shop/search "$T_TMP/abs.err")" -eq 0
+check "absent series entry unchanged" sh -c "jq -c '.series[\"shop/search\"] | del(.fit.updates)' \
+	'$T_TMP/abs.json' | cmp -s - '$T_TMP/abs-before'"
+check "present series extended" \
+	test "$(jq '.series["shop/cart"].requests | length' "$T_TMP/abs.json")" -eq 208
+
+# A shorter horizon in one run keeps the window a longer one needs.
+gen shop/cart 0 500 | pa-forecast -H 24 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
+gen shop/cart 500 501 | pa-forecast -H 1 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
+check "short horizon keeps window" test "$(jq '.series[].requests | length' "$T_TMP/h.json")" -eq 328
+gen shop/cart 501 502 | pa-forecast -H 24 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
+check "long horizon window again" test "$(jq '.series[].requests | length' "$T_TMP/h.json")" -eq 328
+
+# An input file that cannot be read leaves the state as it was.
+gen shop/cart 0 100 | pa-forecast -H 6 --state "$T_TMP/m.json" >/dev/null 2>&1
+cp "$T_TMP/m.json" "$T_TMP/m-before.json"
+gen shop/cart 100 110 >"$T_TMP/m-piece"
+pa-forecast -H 6 --state "$T_TMP/m.json" "$T_TMP/m-piece" "$T_TMP/no-such-file" >/dev/null 2>"$T_TMP/m.err"
+status=$?
+check "unreadable input exit 3" test "$status" -eq 3
+check "unreadable input state untouched" cmp -s "$T_TMP/m.json" "$T_TMP/m-before.json"
+check "unreadable input says state not saved" \
+	grep -q "state file $T_TMP/m.json not saved because an input could not be read" "$T_TMP/m.err"
+
+# Two runs on one state file at once: the second waits for the first, so
+# both succeed and the file keeps both series.
+gen shop/cart 0 100 >"$T_TMP/c-cart"
+gen shop/search 0 100 >"$T_TMP/c-search"
+clashes=0
+for trial in 1 2 3 4 5 6 7 8 9 10; do
+	rm -f "$T_TMP/c.json"
+	pa-forecast -H 6 --period2 0 --state "$T_TMP/c.json" "$T_TMP/c-cart" >/dev/null 2>&1 &
+	first=$!
+	pa-forecast -H 6 --period2 0 --state "$T_TMP/c.json" "$T_TMP/c-search" >/dev/null 2>&1
+	second=$?
+	wait $first
+	[ $? -eq 0 ] && [ "$second" -eq 0 ] &&
+		[ "$(jq -c '.series | keys' "$T_TMP/c.json" 2>/dev/null)" = '["shop/cart","shop/search"]' ] ||
+		clashes=$((clashes + 1))
+done
+check "concurrent runs all succeed" test "$clashes" -eq 0
+check "concurrent runs leave no temporary" test "$(ls "$T_TMP" | grep -c 'c.json.tmp')" -eq 0
+
+# A choice of the regression model is not kept, and the next update gives
+# that as the reason for its full fit.
+awk 'BEGIN {
+	seed = 7
+	for (i = 0; i < 420; i++) {
+		if (i % 29 == 3)
+			printf "{\"kind\":\"event\",\"ts\":%d,\"end\":%d,\"event_type\":\"promo\",\"tenant\":\"shop\"}\n",
+				1780272000 + i * 3600, 1780272000 + (i + 4) * 3600
+		if (i >= 400)
+			continue
+		seed = (seed * 1103515245 + 12345) % 2147483648
+		v = int(200 + 60 * sin(2 * 3.14159 * (i % 24) / 24) + (seed / 2147483648 - 0.5) * 20 + (i % 29 >= 3 && i % 29 < 7 ? 300 : 0) + i * 0.3)
+		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":3600,\"tenant_service_name\":\"shop/cart\",\"requests\":%d}\n",
+			1780272000 + i * 3600, v
+	}
+}' >"$T_TMP/ev"
+grep -v '"bucket"' "$T_TMP/ev" >"$T_TMP/ev-only"
+grep '"bucket"' "$T_TMP/ev" | tail -n 4 | cat "$T_TMP/ev-only" - >"$T_TMP/ev-next"
+grep '"bucket"' "$T_TMP/ev" | head -n 396 | cat "$T_TMP/ev-only" - |
+	pa-forecast -H 6 --period2 0 --transform none --state "$T_TMP/ev.json" >"$T_TMP/ev1" 2>/dev/null
+check "events chose regression" grep -q '"model":"regress(' "$T_TMP/ev1"
+pa-forecast -v -H 6 --period2 0 --transform none --state "$T_TMP/ev.json" "$T_TMP/ev-next" >/dev/null 2>"$T_TMP/ev.err"
+check "regression choice reason given" \
+	grep -q "shop/cart: full fit, refit: the last volume model was the regression model, and regression choices are not kept" "$T_TMP/ev.err"
+
 # Real series: the 1998 World Cup site's hourly requests, four weeks to
 # 1998-06-20.  Fitted on the first 600 hours and updated three times with a
 # day each, the warm forecasts stay within a third of the cold interval's

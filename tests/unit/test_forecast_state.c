@@ -1,7 +1,12 @@
 /* Unit tests for reusing an automatic choice and for the state file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fc_series.h"
@@ -54,23 +59,44 @@ small_state(void)
 			 10, 12, "complexity_sum", 15.0, 18.0);
 }
 
+/* Return the number of entries of dir whose name starts with prefix. */
+static size_t
+count_prefixed(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t count = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		count += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return count;
+}
+
 static void
 test_state_file_round_trip(void)
 {
-	char dir[] = "/tmp/pa-state-XXXXXX", path[64], tmp[80], err[300];
+	char dir[] = "/tmp/pa-state-XXXXXX", path[64], err[300];
 	json_t *state, *loaded;
+	struct stat st;
+	mode_t old_mask;
 
 	CHECK("mkdtemp", mkdtemp(dir) != NULL);
 	snprintf(path, sizeof path, "%s/s.json", dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 
 	state = pa_fcstate_load(path, err, sizeof err);
 	CHECK("missing file gives state", state != NULL);
 	CHECK("missing file gives no series", json_object_size(json_object_get(state, "series")) == 0);
 	json_decref(state);
 	state = small_state();
+	old_mask = umask(027);
 	CHECK("save", pa_fcstate_save(path, state, err, sizeof err) == 0);
-	CHECK("no temporary left", access(tmp, F_OK) != 0);
+	umask(old_mask);
+	CHECK("no temporary left", count_prefixed(dir, "s.json.tmp") == 0);
+	CHECK("saved file stat", stat(path, &st) == 0);
+	CHECK("saved file mode follows umask", (st.st_mode & 0777) == 0640);
 	loaded = pa_fcstate_load(path, err, sizeof err);
 	CHECK("load saved", loaded != NULL);
 	CHECK("saved series kept", json_equal(state, loaded));
@@ -98,6 +124,198 @@ test_state_entry_checked(void)
 	json_decref(state);
 	unlink(path);
 	rmdir(dir);
+}
+
+/*
+ * Save state with one change to the entry of "a/b", made by edit, and
+ * return 1 when loading it fails with a message naming the file, the
+ * series and field.
+ */
+static int
+load_rejects(const char *path, void (*edit)(json_t *entry), const char *field)
+{
+	json_t *state = small_state(), *loaded;
+	char err[400] = "";
+	int rejected;
+
+	edit(json_object_get(json_object_get(state, "series"), "a/b"));
+	if (pa_fcstate_save(path, state, err, sizeof err) != 0) {
+		json_decref(state);
+		return 0;
+	}
+	loaded = pa_fcstate_load(path, err, sizeof err);
+	rejected = loaded == NULL && strstr(err, path) != NULL && strstr(err, "\"a/b\"") != NULL &&
+		   strstr(err, field) != NULL;
+	json_decref(loaded);
+	json_decref(state);
+	return rejected;
+}
+
+static void
+negative_count(json_t *e)
+{
+	json_array_set_new(json_object_get(e, "requests"), 0, json_integer(-1));
+}
+
+static void
+negative_complexity(json_t *e)
+{
+	json_array_set_new(json_object_get(e, "complexity_sum"), 2, json_real(-0.5));
+}
+
+static void
+outside_not_flags(json_t *e)
+{
+	json_object_set_new(e, "volume", json_pack("{s:[s], s:[i, i]}", "spec", "", "outside", 0, 7));
+}
+
+static void
+outside_too_long(json_t *e)
+{
+	json_t *flags = json_array();
+
+	for (int i = 0; i <= PA_FCSTATE_SCORED; i++)
+		json_array_append_new(flags, json_integer(0));
+	json_object_set_new(e, "volume", json_pack("{s:[s], s:o}", "spec", "", "outside", flags));
+}
+
+static void
+spec_not_string(json_t *e)
+{
+	json_object_set_new(e, "complexity", json_pack("{s:[i]}", "spec", 3));
+}
+
+static void
+bounds_uneven(json_t *e)
+{
+	json_object_set_new(e, "volume", json_pack("{s:[s], s:[f, f], s:[f], s:[f, f]}", "spec", "",
+						   "mean", 1.0, 2.0, "lower", 0.5, "upper", 2.0, 3.0));
+}
+
+static void
+updates_negative(json_t *e)
+{
+	json_object_set_new(e, "fit", json_pack("{s:s, s:[f], s:i, s:i, s:s, s:i, s:s}", "model",
+						"auto", "levels", 0.95, "period_steps", 24,
+						"period2_steps", 0, "transform", "auto", "updates", -3,
+						"fitted_end", "2026-06-01T03:00:00Z"));
+}
+
+static void
+fit_not_object(json_t *e)
+{
+	json_object_set_new(e, "fit", json_string("auto"));
+}
+
+static void
+test_state_values_checked(void)
+{
+	char dir[] = "/tmp/pa-state-XXXXXX", path[64], err[300];
+	json_t *state = small_state(), *loaded, *entry;
+
+	CHECK("mkdtemp", mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/s.json", dir);
+	CHECK("negative count rejected", load_rejects(path, negative_count, "\"requests\""));
+	CHECK("negative complexity rejected", load_rejects(path, negative_complexity,
+							    "\"complexity_sum\""));
+	CHECK("outside of other numbers rejected", load_rejects(path, outside_not_flags,
+								 "\"volume.outside\""));
+	CHECK("outside too long rejected", load_rejects(path, outside_too_long, "\"volume.outside\""));
+	CHECK("spec not a string rejected", load_rejects(path, spec_not_string, "\"complexity.spec\""));
+	CHECK("bounds of two lengths rejected", load_rejects(path, bounds_uneven, "\"lower\""));
+	CHECK("negative updates rejected", load_rejects(path, updates_negative, "\"fit.updates\""));
+	CHECK("fit not an object rejected", load_rejects(path, fit_not_object, "\"fit\""));
+
+	/* Booleans in outside, null counts and a spec that does not decode load. */
+	entry = json_object_get(json_object_get(state, "series"), "a/b");
+	json_object_set_new(entry, "volume", json_pack("{s:[s], s:[b, b]}", "spec", "v1 junk",
+						       "outside", 1, 0));
+	CHECK("save valid", pa_fcstate_save(path, state, err, sizeof err) == 0);
+	loaded = pa_fcstate_load(path, err, sizeof err);
+	CHECK("boolean flags load", loaded != NULL);
+	json_decref(loaded);
+	json_decref(state);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void
+test_state_directory_named(void)
+{
+	char dir[] = "/tmp/pa-state-XXXXXX", err[300];
+	json_t *loaded;
+
+	CHECK("mkdtemp", mkdtemp(dir) != NULL);
+	loaded = pa_fcstate_load(dir, err, sizeof err);
+	CHECK("directory not loaded", loaded == NULL);
+	CHECK("directory named", strstr(err, "is a directory") != NULL);
+	CHECK("directory not locked", pa_fcstate_lock(dir, err, sizeof err) == -2);
+	CHECK("no lock file beside directory", count_prefixed("/tmp", dir + 5) == 1);
+	json_decref(loaded);
+	rmdir(dir);
+}
+
+static void
+test_state_lock_exclusive(void)
+{
+	char dir[] = "/tmp/pa-state-XXXXXX", path[64], lockname[80], err[300];
+	int fd, other;
+
+	CHECK("mkdtemp", mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/s.json", dir);
+	snprintf(lockname, sizeof lockname, "%s.lock", path);
+	fd = pa_fcstate_lock(path, err, sizeof err);
+	CHECK("lock taken", fd >= 0);
+
+	/* flock locks belong to the open file, so a second open conflicts. */
+	other = open(lockname, O_RDWR);
+	CHECK("lock file created", other >= 0);
+	CHECK("second lock refused", flock(other, LOCK_EX | LOCK_NB) != 0);
+	CHECK("second lock would block", errno == EWOULDBLOCK);
+	close(fd);
+	CHECK("lock free after close", flock(other, LOCK_EX | LOCK_NB) == 0);
+	close(other);
+	unlink(lockname);
+	rmdir(dir);
+}
+
+/*
+ * A series kept in the state but absent from the input keeps its own end,
+ * while a series of the input is extended to the end of the input.
+ */
+static void
+test_align_end_skips_absent(void)
+{
+	json_t *state = small_state();
+	struct pa_fc_series_set *set = pa_fc_series_new();
+	json_t *rec = json_pack("{s:s, s:s, s:i, s:s, s:i}", "kind", "bucket", "ts",
+				"2026-06-01T10:00:00Z", "step_s", 3600, "tenant_service_name", "c/d",
+				"requests", 5);
+	json_t *early = json_pack("{s:s, s:s, s:i, s:s, s:i}", "kind", "bucket", "ts",
+				  "2026-06-01T02:00:00Z", "step_s", 3600,
+				  "tenant_service_name", "e/f", "requests", 5);
+	char err[300];
+	const char *cls;
+	struct pa_fc_grid g;
+
+	CHECK("seed", pa_fcstate_seed(state, set) == 0);
+	CHECK("add input bucket", pa_fc_series_add(set, rec, err, sizeof err, &cls) == 0);
+	CHECK("add early bucket", pa_fc_series_add(set, early, err, sizeof err, &cls) == 0);
+	pa_fc_series_align_end(set);
+	CHECK("absent series grid", pa_fc_series_regular(pa_fc_series_find(set, "a/b"), 0,
+							 PA_FC_NO_LIMIT, &g) == 0);
+	CHECK("absent series not extended", g.n == 3);
+	CHECK("absent series no trailing", g.trailing == 0);
+	pa_fc_grid_free(&g);
+	CHECK("early series grid", pa_fc_series_regular(pa_fc_series_find(set, "e/f"), 0,
+							PA_FC_NO_LIMIT, &g) == 0);
+	CHECK("input series extended", g.n == 9);
+	CHECK("input series trailing", g.trailing == 8);
+	pa_fc_grid_free(&g);
+	json_decref(rec);
+	json_decref(early);
+	pa_fc_series_free(set);
+	json_decref(state);
 }
 
 static void
@@ -162,6 +380,14 @@ test_drift_scoring(void)
 	CHECK_NEAR("tail of one miss in three", p, 1 - pow(0.95, 3), 1e-12);
 	json_decref(flags);
 
+	/* A hand-written state may hold booleans: true is a miss. */
+	json_object_set_new(measure, "outside", json_pack("[b, b]", 1, 0));
+	flags = pa_fcstate_score(measure, actual, 3, first, 3600 * PA_USEC_PER_SEC, after);
+	CHECK("boolean flags kept", json_array_size(flags) == 2);
+	CHECK("true read as miss", json_integer_value(json_array_get(flags, 0)) == 1);
+	CHECK("false read as hit", json_integer_value(json_array_get(flags, 1)) == 0);
+	json_decref(flags);
+
 	flags = json_pack("[i, i, i, i]", 1, 1, 0, 1);
 	p = pa_fcstate_drift_p(flags, 0.95, &misses, &scored);
 	CHECK("three misses of four improbable", p < 0.001);
@@ -201,6 +427,10 @@ main(void)
 	test_reuse_matches_fit();
 	test_state_file_round_trip();
 	test_state_entry_checked();
+	test_state_values_checked();
+	test_state_directory_named();
+	test_state_lock_exclusive();
+	test_align_end_skips_absent();
 	test_seed_marks_kept();
 	test_window_covers_models();
 	test_drift_scoring();
