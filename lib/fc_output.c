@@ -371,27 +371,6 @@ all_reused(const struct pa_fc_result *r, size_t nres)
 }
 
 /*
- * Return 1 when every known value of y[0..n) is the same.  The library
- * then repeats that value without a fit and stores no choice, so there is
- * nothing to keep: the rule of is_flat() in forecast.c.
- */
-static int
-history_flat(const double *y, size_t n)
-{
-	double first = NAN;
-
-	for (size_t i = 0; i < n; i++) {
-		if (isnan(y[i]))
-			continue;
-		if (isnan(first))
-			first = y[i];
-		else if (y[i] != first)
-			return 0;
-	}
-	return 1;
-}
-
-/*
  * Return 1 when one measure's nres results count as kept: they ran on the
  * kept choice, or the history y[0..n) is flat and needed no choice.
  * Otherwise write why into wp->reason (when wp->keep is set) and warn
@@ -404,7 +383,7 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 	const char *spec = kept_spec(wp, measure, 0);
 	const char *last_model;
 
-	if (all_reused(r, nres) || history_flat(y, n))
+	if (all_reused(r, nres) || pa_fc_is_flat(y, n))
 		return 1;
 	if (!wp->keep)
 		return 0;

@@ -200,9 +200,8 @@ all_positive(const double *y, size_t n)
 	return 1;
 }
 
-/* Return 1 when every known value equals the first one. */
-static int
-is_flat(const double *y, size_t n)
+int
+pa_fc_is_flat(const double *y, size_t n)
 {
 	double first = NAN;
 
@@ -1154,7 +1153,7 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 	}
 
 	ch.ref[0] = (struct model_ref){ .name = "naive" };
-	if (is_flat(y, n)) {
+	if (pa_fc_is_flat(y, n)) {
 		/* Nothing to fit: repeat the value, on the original scale. */
 		if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)
 			goto nodata;

@@ -177,6 +177,13 @@ int pa_fc_model_known(const char *name);
 /* Return 1 when the named model has a seasonal form that needs a period. */
 int pa_fc_model_seasonal(const char *name);
 
+/*
+ * Return 1 when every known value of y[0..n) equals the first one.  Such a
+ * history is forecast by repeating its value, with no fit and no choice
+ * to keep.
+ */
+int pa_fc_is_flat(const double *y, size_t n);
+
 /* Return period when n values hold at least two full seasons of it, else 0. */
 size_t pa_fc_supported_period(size_t n, size_t period);
 
