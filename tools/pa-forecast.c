@@ -59,7 +59,7 @@ usage(void)
 	       "Forecast request volume and complexity per tenant service from bucket\n"
 	       "and event records; other records pass through unchanged.\n"
 	       "\n"
-	       "  -H, --horizon N|DUR    steps ahead (24), or a duration such as 12h\n"
+	       "  -H, --horizon N|DUR    whole steps ahead (24), or a duration such as 12h\n"
 	       "  -l, --level PCT[,PCT]  interval levels in percent or as fractions (95);\n"
 	       "                         the first fills the bounds, all go in \"intervals\"\n"
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
@@ -333,13 +333,9 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "H:l:p:m:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
-			if (strspn(optarg, "0123456789") == strlen(optarg)) {
-				ro.horizon_steps = pa_opt_long("--horizon", optarg, 1, 100000);
-				ro.horizon = 0;
-			} else {
-				ro.horizon = pa_opt_duration("--horizon", optarg, 1,
-							     3660LL * 86400 * PA_USEC_PER_SEC);
-			}
+			pa_opt_steps_or_duration("--horizon", optarg, 1, 100000,
+						 3660LL * 86400 * PA_USEC_PER_SEC, &ro.horizon_steps,
+						 &ro.horizon);
 			break;
 		case 'l':
 			parse_levels(optarg, &ro);
@@ -395,25 +391,17 @@ main(int argc, char **argv)
 							 366LL * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_MAX_LAG:
-			if (strspn(optarg, "0123456789") == strlen(optarg)) {
-				ro.max_lag_steps = pa_opt_long("--max-lag", optarg, 1, 100000);
-				ro.max_lag = 0;
-			} else {
-				ro.max_lag = pa_opt_duration("--max-lag", optarg, 1,
-							     366LL * 86400 * PA_USEC_PER_SEC);
-			}
+			pa_opt_steps_or_duration("--max-lag", optarg, 1, 100000,
+						 366LL * 86400 * PA_USEC_PER_SEC, &ro.max_lag_steps,
+						 &ro.max_lag);
 			break;
 		case OPT_STATE:
 			c.state_path = optarg;
 			break;
 		case OPT_REFIT_EVERY:
-			if (strspn(optarg, "0123456789") == strlen(optarg)) {
-				ro.refit_every = pa_opt_long("--refit-every", optarg, 0, 1000000);
-				ro.refit_span = 0;
-			} else {
-				ro.refit_span = pa_opt_duration("--refit-every", optarg, 1,
-								3660LL * 86400 * PA_USEC_PER_SEC);
-			}
+			pa_opt_steps_or_duration("--refit-every", optarg, 0, 1000000,
+						 3660LL * 86400 * PA_USEC_PER_SEC, &ro.refit_every,
+						 &ro.refit_span);
 			break;
 		case OPT_DRIFT:
 			ro.drift = pa_opt_double("--drift", optarg, 0, 0.5);
