@@ -8,6 +8,7 @@
  * pa-plan.
  */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,21 +273,33 @@ follow_inputs(int nfiles, char **files, struct ctx *c)
 static void
 parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 {
-	char buf[256], *item, *save = NULL;
+	char buf[256], *item, *comma;
 
 	if (strlen(arg) >= sizeof buf)
 		pa_usage_error("--level is too long: \"%.40s...\"", arg);
+	if (strspn(arg, ",") == strlen(arg))
+		pa_usage_error("--level needs at least one level");
 	memcpy(buf, arg, strlen(arg) + 1);
 	ro->nlevels = 0;
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		double v = pa_opt_double("--level", item, 0.01, 99.99);
+	/* strtok_r would skip the empty items that a stray comma leaves. */
+	for (item = buf; item; item = comma ? comma + 1 : NULL) {
+		double v;
 
+		comma = strchr(item, ',');
+		if (comma)
+			*comma = '\0';
+		if (*item == '\0')
+			pa_usage_error("--level has an empty item in \"%s\"", arg);
+		v = pa_opt_double("--level", item, 0.01, 99.99);
+		if (v >= 1)
+			v /= 100;
+		for (size_t i = 0; i < ro->nlevels; i++)
+			if (fabs(ro->level[i] - v) < 1e-9)
+				pa_usage_error("--level lists the level %s twice in \"%s\"", item, arg);
 		if (ro->nlevels == PA_FC_LEVELS_MAX)
 			pa_usage_error("--level takes at most %d levels", PA_FC_LEVELS_MAX);
-		ro->level[ro->nlevels++] = v >= 1 ? v / 100 : v;
+		ro->level[ro->nlevels++] = v;
 	}
-	if (ro->nlevels == 0)
-		pa_usage_error("--level needs at least one level");
 }
 
 int
