@@ -84,6 +84,12 @@ is_seasonal(const char *name)
 	       strncmp(name, "ets", 3) == 0 || strcmp(name, "mstl") == 0;
 }
 
+int
+pa_fc_model_needs_two_periods(const char *name)
+{
+	return is_seasonal(name) && strcmp(name, "snaive") != 0;
+}
+
 /* Run model mr; reuse (may be NULL) carries ETS or ARIMA parameters between origins. */
 static int
 run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
