@@ -15,10 +15,10 @@
  * the variance is profiled out.  The likelihood is conditional on the
  * first known value, whose error is left out of the sums and of n, as
  * conditional sums of squares leave out ARIMA's first values.  Its
- * forecast comes from the heuristic start alone, and counting its error
- * let one odd first value decide the form: a zero in the first bucket
+ * forecast comes from the heuristic start alone.  Counted, that error
+ * lets one odd first value decide the form.  A zero in the first bucket
  * costs a seasonal form a full error but a level-only form with alpha
- * near 1 much less, so the flat ets(A,N,N) won over a clear season.
+ * near 1 much less, so the flat ets(A,N,N) would win over a clear season.
  *
  * Unlike R's ets, the initial states are not fitted but taken from a simple
  * decomposition (etsx_init).  So a season of 168 or 336 steps costs one
@@ -271,10 +271,11 @@ mean_range(const double *y, size_t from, size_t to)
  * for a small gamma too, with which the season barely moves from its start.
  *
  * NOTE: one outlier moves its phase's start by its error over the number
- * of seasons, and with a small gamma that offset stays in the forecast
- * (a zero in the first bucket of 3 days lowers that hour by a third).  A
- * median over the seasons removes it, but on simulated hourly series with
- * one zero it made the AICc pick the seasonal form less often.
+ * of seasons, and with a small gamma that offset stays in the forecast.
+ * A zero in the first bucket of 3 days lowers that hour's forecast by a
+ * third.  A median over the seasons removes the offset, but on simulated
+ * hourly series with one zero it made the AICc pick the seasonal form
+ * less often.
  */
 static int
 init_season(struct etsx_problem *pr, double slope)
