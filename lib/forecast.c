@@ -87,6 +87,8 @@ is_seasonal(const char *name)
 int
 pa_fc_model_needs_two_periods(const char *name)
 {
+	if (strncmp(name, "ets:", 4) == 0)
+		return PA_FCM_ETS_SEASON(pa_fcm_etsx_parse(name + 4)) != 0;
 	return is_seasonal(name) && strcmp(name, "snaive") != 0;
 }
 
