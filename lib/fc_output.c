@@ -520,6 +520,16 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	 */
 	p1 = p1_all = period_steps(o->period, s->step);
 	p2 = p2_all = period_steps(o->period2, s->step);
+	for (int k = 0; k < 2 && (!o->follow || o->verbose); k++) {
+		pa_usec_t period = k ? o->period2 : o->period;
+		char stepbuf[32];
+
+		if (period > 0 && period % s->step != 0)
+			pa_warn("%s: --%s %s is not a whole number of steps of %s, forecasting without that season",
+				s->name, k ? "period2" : "period",
+				pa_fc_format_step(period, perbuf, sizeof perbuf),
+				pa_fc_format_step(s->step, stepbuf, sizeof stepbuf));
+	}
 	if (p1 && n <= p1) {
 		snprintf(period_note, sizeof period_note,
 			 "history of %zu bucket%s not longer than the period of %s", n,
@@ -538,6 +548,11 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		p1 = p2;
 		p2 = 0;
 	}
+	if (p1 && pa_fc_supported_period(n, p1) == 0 && pa_fc_model_needs_two_periods(o->model) &&
+	    (!o->follow || o->verbose))
+		pa_warn("%s: history of %zu buckets shorter than 2 periods of %s, %s forecasts without that season",
+			s->name, n, pa_fc_format_step((pa_usec_t)p1 * s->step, perbuf, sizeof perbuf),
+			o->model);
 
 	horizon = o->horizon ? (size_t)((o->horizon + s->step - 1) / s->step)
 			     : (size_t)o->horizon_steps;

@@ -149,8 +149,8 @@ pa_fcm_naive(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, 
 	sigma = lag_rms(y, n, 1, 0, &pairs);
 
 	/*
-	 * A single value gives no estimate of the spread.  The interval then
-	 * spans the value itself on either side: wide, but never zero.
+	 * A single value gives no estimate of the spread, so the value itself
+	 * (at least 1) is the standard deviation: wide, but never zero.
 	 */
 	if (pairs == 0)
 		sigma = fmax(fabs(last), 1);

@@ -90,6 +90,14 @@ pa_fc_model_seasonal(const char *name)
 	return is_seasonal(name);
 }
 
+int
+pa_fc_model_needs_two_periods(const char *name)
+{
+	if (strncmp(name, "ets:", 4) == 0)
+		return PA_FCM_ETS_SEASON(pa_fcm_etsx_parse(name + 4)) != 0;
+	return is_seasonal(name) && strcmp(name, "snaive") != 0;
+}
+
 /* Run model mr; reuse (may be NULL) carries ETS or ARIMA parameters between origins. */
 static int
 run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,

@@ -187,4 +187,10 @@ int pa_fc_is_flat(const double *y, size_t n);
 /* Return period when n values hold at least two full seasons of it, else 0. */
 size_t pa_fc_supported_period(size_t n, size_t period);
 
+/*
+ * Return 1 when the fixed model name fits a season only on two full
+ * periods of history, and forecasts without it on less.
+ */
+int pa_fc_model_needs_two_periods(const char *name);
+
 #endif

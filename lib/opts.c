@@ -66,6 +66,25 @@ pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max)
 }
 
 void
+pa_opt_steps_or_duration(const char *opt, const char *arg, long min_steps, long max_steps,
+			 pa_usec_t max_span, long *steps, pa_usec_t *span)
+{
+	char *end;
+
+	if (*arg != '\0' && strspn(arg, "0123456789") == strlen(arg)) {
+		*steps = pa_opt_long(opt, arg, min_steps, max_steps);
+		*span = 0;
+		return;
+	}
+	(void)strtod(arg, &end);
+	if (end != arg && *end == '\0')
+		pa_usage_error("invalid value for %s: \"%s\" (a count of steps is a whole number "
+			       "such as 24, and a duration needs a unit such as 90m or 1.5h)",
+			       opt, arg);
+	*span = pa_opt_duration(opt, arg, 1, max_span);
+}
+
+void
 pa_opt_shard(const char *arg, unsigned *k, unsigned *n)
 {
 	char *end;

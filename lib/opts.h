@@ -19,6 +19,16 @@ double pa_opt_double(const char *opt, const char *arg, double min, double max);
 long pa_opt_long(const char *opt, const char *arg, long min, long max);
 pa_usec_t pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max);
 
+/*
+ * Parse a value that is a count of steps or a duration.  Digits alone are
+ * a count of steps, stored in *steps with *span set to 0.  Anything else
+ * must be a duration with a unit (90m, 1.5h), stored in *span.  A number
+ * without a unit that is not a whole count (1.5, 1e2, -3) is a usage
+ * error, because reading it as seconds would surprise.
+ */
+void pa_opt_steps_or_duration(const char *opt, const char *arg, long min_steps, long max_steps,
+			      pa_usec_t max_span, long *steps, pa_usec_t *span);
+
 /* Parse "K/N" for --shard, 0 <= K < N. */
 void pa_opt_shard(const char *arg, unsigned *k, unsigned *n);
 

@@ -8,6 +8,7 @@
  * pa-plan.
  */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,7 @@ usage(void)
 	       "Forecast request volume and complexity per tenant service from bucket\n"
 	       "and event records; other records pass through unchanged.\n"
 	       "\n"
-	       "  -H, --horizon N|DUR    steps ahead (24), or a duration such as 12h\n"
+	       "  -H, --horizon N|DUR    whole steps ahead (24), or a duration such as 12h\n"
 	       "  -l, --level PCT[,PCT]  interval levels in percent or as fractions (95);\n"
 	       "                         the first fills the bounds, all go in \"intervals\"\n"
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
@@ -86,7 +87,8 @@ usage(void)
 	       "      --refit-every N|DUR  updates with kept parameters before a full fit\n"
 	       "                         (24), or a duration of new history such as 1d\n"
 	       "      --drift P          full fit when the interval misses of the last 24\n"
-	       "                         actuals have a binomial tail below P (0.01); 0: off\n"
+	       "                         actuals have a binomial tail below P, from 0\n"
+	       "                         to 0.5 (0.01); 0: off\n"
 	       "      --follow           forecast a series each time one of its buckets\n"
 	       "                         closes, reading an endless stream\n"
 	       "      --save-every DUR   with --follow and --state, save at most this often\n"
@@ -298,21 +300,33 @@ show_progress(size_t done, size_t total, struct timespec *last)
 static void
 parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 {
-	char buf[256], *item, *save = NULL;
+	char buf[256], *item, *comma;
 
 	if (strlen(arg) >= sizeof buf)
 		pa_usage_error("--level is too long: \"%.40s...\"", arg);
+	if (strspn(arg, ",") == strlen(arg))
+		pa_usage_error("--level needs at least one level");
 	memcpy(buf, arg, strlen(arg) + 1);
 	ro->nlevels = 0;
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		double v = pa_opt_double("--level", item, 0.01, 99.99);
+	/* strtok_r would skip the empty items that a stray comma leaves. */
+	for (item = buf; item; item = comma ? comma + 1 : NULL) {
+		double v;
 
+		comma = strchr(item, ',');
+		if (comma)
+			*comma = '\0';
+		if (*item == '\0')
+			pa_usage_error("--level has an empty item in \"%s\"", arg);
+		v = pa_opt_double("--level", item, 0.01, 99.99);
+		if (v >= 1)
+			v /= 100;
+		for (size_t i = 0; i < ro->nlevels; i++)
+			if (fabs(ro->level[i] - v) < 1e-9)
+				pa_usage_error("--level lists the level %s twice in \"%s\"", item, arg);
 		if (ro->nlevels == PA_FC_LEVELS_MAX)
 			pa_usage_error("--level takes at most %d levels", PA_FC_LEVELS_MAX);
-		ro->level[ro->nlevels++] = v >= 1 ? v / 100 : v;
+		ro->level[ro->nlevels++] = v;
 	}
-	if (ro->nlevels == 0)
-		pa_usage_error("--level needs at least one level");
 }
 
 int
@@ -360,13 +374,9 @@ main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "H:l:p:m:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
-			if (strspn(optarg, "0123456789") == strlen(optarg)) {
-				ro.horizon_steps = pa_opt_long("--horizon", optarg, 1, 100000);
-				ro.horizon = 0;
-			} else {
-				ro.horizon = pa_opt_duration("--horizon", optarg, 1,
-							     3660LL * 86400 * PA_USEC_PER_SEC);
-			}
+			pa_opt_steps_or_duration("--horizon", optarg, 1, 100000,
+						 3660LL * 86400 * PA_USEC_PER_SEC, &ro.horizon_steps,
+						 &ro.horizon);
 			break;
 		case 'l':
 			parse_levels(optarg, &ro);
@@ -422,25 +432,17 @@ main(int argc, char **argv)
 							 366LL * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_MAX_LAG:
-			if (strspn(optarg, "0123456789") == strlen(optarg)) {
-				ro.max_lag_steps = pa_opt_long("--max-lag", optarg, 1, 100000);
-				ro.max_lag = 0;
-			} else {
-				ro.max_lag = pa_opt_duration("--max-lag", optarg, 1,
-							     366LL * 86400 * PA_USEC_PER_SEC);
-			}
+			pa_opt_steps_or_duration("--max-lag", optarg, 1, 100000,
+						 366LL * 86400 * PA_USEC_PER_SEC, &ro.max_lag_steps,
+						 &ro.max_lag);
 			break;
 		case OPT_STATE:
 			c.state_path = optarg;
 			break;
 		case OPT_REFIT_EVERY:
-			if (strspn(optarg, "0123456789") == strlen(optarg)) {
-				ro.refit_every = pa_opt_long("--refit-every", optarg, 0, 1000000);
-				ro.refit_span = 0;
-			} else {
-				ro.refit_span = pa_opt_duration("--refit-every", optarg, 1,
-								3660LL * 86400 * PA_USEC_PER_SEC);
-			}
+			pa_opt_steps_or_duration("--refit-every", optarg, 0, 1000000,
+						 3660LL * 86400 * PA_USEC_PER_SEC, &ro.refit_every,
+						 &ro.refit_span);
 			break;
 		case OPT_DRIFT:
 			ro.drift = pa_opt_double("--drift", optarg, 0, 0.5);

@@ -3,6 +3,38 @@
 # and New York taxi passengers per half hour.
 . "$PA_ROOT/tests/integration/lib.sh"
 
+# Every field of the forecast and event_effect records that pa-forecast
+# writes is described in pa-records.5.  The runs cover event windows with
+# two levels and a state (event_lift, intervals, fit, windows), and a
+# trend stream in the regression model (effect_per_unit, regressor, ...).
+# Requests follow the stream two hours earlier.
+awk 'BEGIN {
+	srand(3)
+	for (t = 0; t < 400; t++) {
+		m[t] = int(50 + 40 * sin(t / 7) + 10 * rand())
+		printf "{\"kind\":\"event\",\"ts\":%d,\"event_type\":\"mentions\",\"name\":\"m\",\"magnitude\":%d}\n", 1780272000 + 3600 * t, m[t]
+	}
+	for (t = 2; t < 400; t++)
+		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":3600,\"tenant_service_name\":\"shop/api\",\"requests\":%d}\n", 1780272000 + 3600 * t, 1000 + 5 * m[t - 2] + 100 * ((t % 24) >= 12)
+}' >"$T_TMP/stream.ndjson"
+pa-forecast --model regress --transform log1p --horizon 4 --max-lag 4 \
+	<"$T_TMP/stream.ndjson" >"$T_TMP/fields.ndjson" 2>/dev/null
+pa-forecast --horizon 24 --level 80,95 --state "$T_TMP/fields-state.json" \
+	<"$PA_ROOT/tests/cases/pa-forecast/event-lift/stdin" >>"$T_TMP/fields.ndjson" 2>/dev/null
+mandoc -Tascii "$PA_ROOT/man/pa-records.5" | sed 's/.\x08//g' >"$T_TMP/records.txt"
+for kind in forecast event_effect; do
+	fields=$(jq -r --arg k "$kind" 'select(.kind == $k) | keys[]' "$T_TMP/fields.ndjson" | sort -u)
+	missing=""
+	for f in $fields; do
+		grep -qw -- "$f" "$T_TMP/records.txt" || missing="$missing $f"
+	done
+	check "records-$kind-fields-written" test -n "$fields"
+	check "records-$kind-fields-documented" sh -c 'echo "undocumented:$1"; test -z "$1"' sh "$missing"
+done
+for f in event_lift intervals fit effect_per_unit regressor cross_correlation windows method; do
+	check "records-field-$f-seen" grep -q "\"$f\"" "$T_TMP/fields.ndjson"
+done
+
 need_shared forecast-real-series || finish
 
 # Hourly buckets from per-minute counts; the CSV is sorted by time.

@@ -4,6 +4,18 @@
 
 check "pa-records.5 lints" mandoc -Tlint -Wwarning "$PA_ROOT/man/pa-records.5"
 
+# A quoting macro swallows the rest of its line, so ".Qq kept or Qq full"
+# renders as ("kept or "full""): two closing quotes before punctuation.
+# A source line ending in a bare backslash joins the next line, where a
+# shell example needs "\e" to show its line continuation.
+for page in "$PA_ROOT"/man/*.[1-9]; do
+	p=${page##*/}
+	check "$p has no nested quotes" sh -c \
+		'! mandoc -Tascii "$1" 2>/dev/null | sed "s/.\x08//g" | grep -nE "(\"\"|'"''"')[),.;]"' \
+		sh "$page"
+	check "$p has no trailing backslash" sh -c '! grep -n "\\\\$" "$1"' sh "$page"
+done
+
 for tool in "$BIN"/pa-*; do
 	[ -x "$tool" ] || continue
 	t=${tool##*/}

@@ -354,6 +354,58 @@ test_auto_reuse_ets(void)
 	pa_fc_result_free(&b);
 }
 
+/*
+ * Fill y with 3.5 days of hourly counts: a daily season from 88 at 12:00
+ * to 586 at 00:00 with a 1% wobble, and the first bucket set to 0.
+ */
+static void
+fill_zero_first_bucket(double *y, size_t n)
+{
+	for (size_t t = 0; t < n; t++) {
+		double wobble = 1 + 0.01 * ((double)((t * 7919) % 100) / 100 - 0.5);
+
+		y[t] = round(337 * (1 + 0.74 * cos(2 * M_PI * (double)(t % PERIOD) / PERIOD)) * wobble);
+	}
+	y[0] = 0;
+}
+
+/*
+ * A zero in the first bucket must not let the flat ets(A,N,N) win the
+ * AICc over a clear season.  With 84 values, the step after the history
+ * is at 12:00 (h = 1, season value 88), and 23:00 and 01:00 (h = 12 and
+ * h = 14, season value 578).  The 00:00 forecast itself (h = 13) stays
+ * low, as the NOTE in init_season explains.
+ */
+static void
+test_zero_first_bucket(void)
+{
+	enum { N = 84 };
+	double y[N], mean[HORIZON], sd[HORIZON];
+	struct pa_fcm_out out = { mean, sd, 0, 0 };
+	struct pa_fcm_params p = { .valid = 0 };
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+	char why[PA_FC_REASON_MAX];
+
+	fill_zero_first_bucket(y, N);
+	CHECK("zero first bucket auto runs",
+	      pa_fcm_etsx(y, N, PERIOD, PA_FCM_ETS_AUTO, HORIZON, &p, &out, why) == 0);
+	CHECK("zero first bucket seasonal form", PA_FCM_ETS_SEASON(p.ets_form) == 1);
+	CHECK_NEAR("zero first bucket 12:00 forecast", mean[0], 88, 50);
+	CHECK_NEAR("zero first bucket 23:00 forecast", mean[11], 578, 50);
+	CHECK_NEAR("zero first bucket 01:00 forecast", mean[13], 578, 50);
+
+	pa_fc_opts_default(&o);
+	o.period = PERIOD;
+	o.model = "ets:MAdM";
+	CHECK("zero first bucket fixed form runs", pa_fc_forecast(y, N, HORIZON, &o, &r) == PA_FC_OK);
+	CHECK("zero first bucket falls back", r.fallback == 1);
+	CHECK("zero first bucket fallback seasonal", strstr(r.model, ",A)[24]") != NULL);
+	CHECK_NEAR("zero first bucket fallback 23:00", r.mean[11], 578, 50);
+	CHECK_NEAR("zero first bucket fallback 12:00", r.mean[0], 88, 50);
+	pa_fc_result_free(&r);
+}
+
 int
 main(void)
 {
@@ -362,6 +414,7 @@ main(void)
 	test_aicc_choice();
 	test_reuse_filters();
 	test_nonpositive_fallback();
+	test_zero_first_bucket();
 	test_form_names();
 	test_guerrero_log();
 	test_guerrero_flat();
