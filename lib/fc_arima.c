@@ -35,7 +35,6 @@
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_multimin.h>
 
 #include "fc_models.h"
 #include "forecast.h"
@@ -347,38 +346,21 @@ static void
 css_fit(struct css_problem *pr, double *v)
 {
 	size_t dim = (size_t)(pr->p + pr->q + pr->sp + pr->sq);
-	gsl_multimin_function f = { css_objective, dim, pr };
-	gsl_multimin_fminimizer *s;
-	gsl_vector *u, *step;
+	gsl_vector *u;
 
 	for (size_t i = 0; i < dim; i++)
 		v[i] = 0;
 	if (dim == 0)
 		return;
-	s = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, dim);
+
+	/* Out of memory: the zero coefficients still give a valid model. */
 	u = gsl_vector_calloc(dim);
-	step = gsl_vector_alloc(dim);
-	if (s == NULL || u == NULL || step == NULL) {
-		/* Out of memory: the zero coefficients still give a valid model. */
-		if (s)
-			gsl_multimin_fminimizer_free(s);
-		gsl_vector_free(u);
-		gsl_vector_free(step);
+	if (u == NULL)
 		return;
-	}
-	gsl_vector_set_all(step, 0.1);
-	gsl_multimin_fminimizer_set(s, &f, u, step);
-	for (int it = 0; it < ITER_MAX; it++) {
-		if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
-			break;
-		if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s), 1e-4) == GSL_SUCCESS)
-			break;
-	}
-	for (size_t i = 0; i < dim; i++)
-		v[i] = gsl_vector_get(gsl_multimin_fminimizer_x(s), i);
-	gsl_multimin_fminimizer_free(s);
+	if (pa_fcm_simplex(css_objective, pr, u, 0.1, 1e-4, ITER_MAX) < HUGE_VAL)
+		for (size_t i = 0; i < dim; i++)
+			v[i] = gsl_vector_get(u, i);
 	gsl_vector_free(u);
-	gsl_vector_free(step);
 }
 
 /* AICc of a CSS fit with k estimated parameters (coefficients, mean, variance). */

@@ -39,7 +39,6 @@
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
-#include <gsl/gsl_multimin.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
@@ -390,25 +389,7 @@ etsx_init(struct etsx_problem *pr)
 static double
 etsx_minimise(struct etsx_problem *pr, gsl_vector *u)
 {
-	size_t dim = u->size;
-	gsl_multimin_function f = { etsx_objective, dim, pr };
-	gsl_multimin_fminimizer *s = gsl_multimin_fminimizer_alloc(gsl_multimin_fminimizer_nmsimplex2, dim);
-	gsl_vector *step = gsl_vector_alloc(dim);
-	double best;
-
-	gsl_vector_set_all(step, 1.0);
-	gsl_multimin_fminimizer_set(s, &f, u, step);
-	for (int iter = 0; iter < 100 * (int)dim + 100; iter++) {
-		if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
-			break;
-		if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s), 1e-2) == GSL_SUCCESS)
-			break;
-	}
-	gsl_vector_memcpy(u, gsl_multimin_fminimizer_x(s));
-	best = gsl_multimin_fminimizer_minimum(s);
-	gsl_multimin_fminimizer_free(s);
-	gsl_vector_free(step);
-	return best;
+	return pa_fcm_simplex(etsx_objective, pr, u, 1.0, 1e-2, 100 * (int)u->size + 100);
 }
 
 /*

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include <gsl/gsl_vector.h>
+
 #include "forecast.h"
 
 struct pa_fcm_out {
@@ -206,6 +208,15 @@ struct pa_fcm_regress_spec {
 
 int pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec,
 		   size_t horizon, struct pa_fcm_out *out, char *why);
+
+/*
+ * Minimise objective by GSL's Nelder-Mead simplex from u, with an initial
+ * step in every direction, until the simplex is smaller than tol or after
+ * iterations steps.  u receives the minimum found and the objective there
+ * is returned; out of memory leaves u as it was and returns HUGE_VAL.
+ */
+double pa_fcm_simplex(double (*objective)(const gsl_vector *, void *), void *data, gsl_vector *u,
+		      double step, double tol, int iterations);
 
 /* Count of known (non-NAN) values in y[0..n). */
 size_t pa_fcm_known(const double *y, size_t n);
