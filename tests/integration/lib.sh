@@ -5,6 +5,11 @@
 # need_shared NAME        return 1 (after skip, or FAIL under CI=true) when
 #                         the shared data folder is missing
 # free_port               print a free TCP port on 127.0.0.1
+# wc98_hourly OUT         write the 1998 World Cup site's requests as hourly
+#                         bucket records of series wc98/www to OUT
+# peyton_daily OUT EVENTS write Peyton Manning's daily page views as bucket
+#                         records of wiki/peyton to OUT, and his playoff
+#                         games and Super Bowls as event records to EVENTS
 # finish                  exit 1 when any check failed
 
 t_failed=0
@@ -40,4 +45,26 @@ free_port() {
 
 finish() {
 	exit $t_failed
+}
+
+# The per-minute CSV is sorted by time, so a change of hour closes a bucket.
+wc98_hourly() {
+	awk -F, 'NR > 1 {
+		hour = substr($1, 1, 10) "T" substr($1, 12, 2) ":00:00Z"
+		if (hour != last && last != "") {
+			printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":3600,\"tenant_service_name\":\"wc98/www\",\"requests\":%d}\n", last, sum
+			sum = 0
+		}
+		last = hour
+		sum += $2
+	}' "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" >"$1"
+}
+
+peyton_daily() {
+	awk -F, 'NR > 1 { gsub(/"/, "")
+		printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2
+	}' "$SHARED/data/wikipedia-pageviews/peyton_manning_daily_views.csv" >"$1"
+	awk -F, 'NR > 1 {
+		printf "{\"kind\":\"event\",\"ts\":\"%sT00:00:00Z\",\"name\":\"%s\",\"event_type\":\"%s\",\"magnitude\":1}\n", $2, $1, $1
+	}' "$SHARED/data/wikipedia-pageviews/peyton_manning_events.csv" >"$2"
 }

@@ -73,12 +73,7 @@ check wc98-regress-beats-snaive-lift \
 # as two-day events.  Over the seven playoff weeks from 2011 on, with
 # three years of history each, the regression errs less than the seasonal
 # naive model, and it finds a playoff lift well above 1.
-awk -F, 'NR > 1 { gsub(/"/, "")
-	printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2
-}' "$SHARED/data/wikipedia-pageviews/peyton_manning_daily_views.csv" >"$T_TMP/peyton.ndjson"
-awk -F, 'NR > 1 {
-	printf "{\"kind\":\"event\",\"ts\":\"%sT00:00:00Z\",\"name\":\"%s\",\"event_type\":\"%s\",\"magnitude\":1}\n", $2, $1, $1
-}' "$SHARED/data/wikipedia-pageviews/peyton_manning_events.csv" >"$T_TMP/peyton-events.ndjson"
+peyton_daily "$T_TMP/peyton.ndjson" "$T_TMP/peyton-events.ndjson"
 : >"$T_TMP/peyton-errors"
 for start in 2011-01-06 2013-01-10 2014-01-10 2014-01-17 2014-01-31 2015-01-09 2016-01-15; do
 	n=$(grep -n "\"ts\":\"${start}T" "$T_TMP/peyton.ndjson" | cut -d: -f1)

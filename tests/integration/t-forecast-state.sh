@@ -303,15 +303,7 @@ check "regression choice reason given" \
 # above because the cold fit averages an ARIMA into the kept decomposition
 # model (0.27 of the half-width at most).
 need_shared forecast-state-wc98 || finish
-awk -F, 'NR > 1 {
-	hour = substr($1, 1, 10) "T" substr($1, 12, 2) ":00:00Z"
-	if (hour != last && last != "") {
-		printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":3600,\"tenant_service_name\":\"wc98/www\",\"requests\":%d}\n", last, sum
-		sum = 0
-	}
-	last = hour
-	sum += $2
-}' "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" >"$T_TMP/wc98"
+wc98_hourly "$T_TMP/wc98"
 cut=$(grep -n '"ts":"1998-06-20T00:00:00Z"' "$T_TMP/wc98" | cut -d: -f1)
 head -n $((cut - 1)) "$T_TMP/wc98" | tail -n 672 >"$T_TMP/wc98-train"
 head -n 600 "$T_TMP/wc98-train" | pa-forecast --horizon 24 --state "$T_TMP/wc.json" >/dev/null 2>&1

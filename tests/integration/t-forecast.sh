@@ -37,16 +37,7 @@ done
 
 need_shared forecast-real-series || finish
 
-# Hourly buckets from per-minute counts; the CSV is sorted by time.
-awk -F, 'NR > 1 {
-	hour = substr($1, 1, 10) "T" substr($1, 12, 2) ":00:00Z"
-	if (hour != last && last != "") {
-		printf "{\"kind\":\"bucket\",\"ts\":\"%s\",\"step_s\":3600,\"tenant_service_name\":\"wc98/www\",\"requests\":%d}\n", last, sum
-		sum = 0
-	}
-	last = hour
-	sum += $2
-}' "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" >"$T_TMP/wc98.ndjson"
+wc98_hourly "$T_TMP/wc98.ndjson"
 
 # Four weeks of history ending 1998-06-20, and the day after it.
 grep -n '"ts":"1998-06-20T00:00:00Z"' "$T_TMP/wc98.ndjson" | cut -d: -f1 >"$T_TMP/cut"
@@ -181,12 +172,7 @@ check usage-passes-through cmp -s "$T_TMP/first" "$T_TMP/usage.ndjson"
 # games as events (two days each).  Over the playoff games from 2011 on
 # with three years of history before them, the total error on the week
 # around the game falls when the events are given.
-awk -F, 'NR > 1 { gsub(/"/, "")
-	printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2
-}' "$SHARED/data/wikipedia-pageviews/peyton_manning_daily_views.csv" >"$T_TMP/peyton.ndjson"
-awk -F, 'NR > 1 {
-	printf "{\"kind\":\"event\",\"ts\":\"%sT00:00:00Z\",\"name\":\"%s\",\"event_type\":\"%s\",\"magnitude\":1}\n", $2, $1, $1
-}' "$SHARED/data/wikipedia-pageviews/peyton_manning_events.csv" >"$T_TMP/peyton-events.ndjson"
+peyton_daily "$T_TMP/peyton.ndjson" "$T_TMP/peyton-events.ndjson"
 : >"$T_TMP/peyton-errors"
 for start in 2011-01-06 2013-01-10 2014-01-10 2014-01-17 2014-01-31 2015-01-09 2016-01-15; do
 	n=$(grep -n "\"ts\":\"${start}T" "$T_TMP/peyton.ndjson" | cut -d: -f1)
