@@ -966,10 +966,10 @@ observed_load(const struct replay *r, const struct fleet *fl, long tick)
 
 /*
  * Raise current to the floor under the plan, at every tick and between
- * forecasts too.  The floor is the load present as usage records show it
- * (as the HPA reads it), grown by the quantile at the risk of the load's
- * change over the metric lag plus the lead time in the last season,
- * because an order placed now serves only after the lead time.  This is
+ * forecasts too.  The floor starts from the load present as usage records
+ * show it, as the HPA reads it.  An order placed now serves only after the
+ * lead time, so that load grows by the quantile, at the risk, of its
+ * change over the metric lag plus the lead time in the last season.  This is
  * the HPA's headroom measured on the series instead of fixed by a target.
  * PA_BT_FLOOR_LOAD takes the load as it is, at full utilization, so the
  * plan follows a rise one lead time late.

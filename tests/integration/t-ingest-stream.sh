@@ -57,12 +57,12 @@ while [ $i -lt 3000 ]; do
 	i=$((i + 1))
 done >"$T_TMP/chunk.log"
 # The writer sends 400 copies of the chunk, far more than pa-ingest parses
-# before its first output appears, and the signal follows that first
-# output rather than a fixed delay, which on a loaded machine can fire
-# before pa-ingest has set up its handler.  Even so, a descheduled writer
-# can let pa-ingest drain the pipe before the signal lands; it then ends
-# at once by the default action, as documented, so such a try is repeated
-# (up to five times) until one stops with input waiting.
+# before its first output appears.  The signal follows that first output:
+# a fixed delay can fire on a loaded machine before the handler is set.
+# A descheduled writer can still let pa-ingest drain the pipe first, and
+# then pa-ingest ends at once by the default action, as documented.  So
+# such a try is repeated, up to five times, until one stops with input
+# waiting.
 copies=400
 total=$((copies * $(wc -l <"$T_TMP/chunk.log")))
 write_copies() {

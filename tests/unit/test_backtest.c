@@ -296,8 +296,8 @@ predictive_overload(const struct pa_bt_series *s, struct pa_bt_config *c, enum p
  * more on each 15 s tick for ten ticks, again and again.  The load is
  * seen two ticks late, and an order serves one tick later.  The only
  * forecast, made at the end of the warm-up, expects 10, so the floor must
- * keep up.  A floor at the load seen is late whenever demand passes the
- * forecast's instances, on six ticks in ten; the change floor has measured the
+ * keep up.  A floor at the load seen is late on six ticks in ten, whenever
+ * demand passes the forecast's instances.  The change floor has measured the
  * rise over those three ticks on most past ticks and sizes for it.  It is
  * late only in the first cycle, until it has seen the rise and a fall
  * lets it catch up.
