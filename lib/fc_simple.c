@@ -80,7 +80,11 @@ pa_fcm_snaive(const double *y, size_t n, size_t period, size_t horizon,
 	size_t pairs;
 	double sigma, fallback = known_mean(y, n), wide = known_sd(y, n);
 
-	if (period < 2 || n < period) {
+	if (period < 2) {
+		snprintf(why, PA_FC_REASON_MAX, "no season to repeat (period %zu)", period);
+		return -1;
+	}
+	if (n < period) {
 		snprintf(why, PA_FC_REASON_MAX, "history of %zu shorter than period %zu", n, period);
 		return -1;
 	}
