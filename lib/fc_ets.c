@@ -149,21 +149,6 @@ ets_objective(const gsl_vector *u, void *data)
 	return isfinite(sse) ? sse : HUGE_VAL;
 }
 
-static double
-mean_range(const double *y, size_t from, size_t to)
-{
-	double sum = 0;
-	size_t known = 0;
-
-	for (size_t i = from; i < to; i++) {
-		if (isnan(y[i]))
-			continue;
-		sum += y[i];
-		known++;
-	}
-	return known ? sum / (double)known : NAN;
-}
-
 /*
  * Initial states.  With a season: the level is the mean of the first
  * season, the trend the change from the first to the last full season's
@@ -179,8 +164,8 @@ ets_init(struct ets_problem *pr)
 
 	if (m) {
 		size_t seasons = pr->n / m;
-		double first = mean_range(pr->y, 0, m);
-		double last = mean_range(pr->y, (seasons - 1) * m, seasons * m);
+		double first = pa_fcm_known_mean(pr->y, m);
+		double last = pa_fcm_known_mean(pr->y + (seasons - 1) * m, m);
 		double slope, centre = 0;
 		size_t *counts = calloc(m, sizeof *counts);
 
@@ -194,7 +179,7 @@ ets_init(struct ets_problem *pr)
 		for (size_t i = 0; i < m; i++)
 			pr->season0[i] = 0;
 		for (size_t j = 0; j < seasons; j++) {
-			double level = mean_range(pr->y, j * m, (j + 1) * m);
+			double level = pa_fcm_known_mean(pr->y + j * m, m);
 
 			for (size_t i = 0; i < m && !isnan(level); i++) {
 				double v = pr->y[j * m + i];

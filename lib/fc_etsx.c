@@ -245,21 +245,6 @@ etsx_objective(const gsl_vector *u, void *data)
 	return isfinite(value) ? value : HUGE_VAL;
 }
 
-static double
-mean_range(const double *y, size_t from, size_t to)
-{
-	double sum = 0;
-	size_t known = 0;
-
-	for (size_t i = from; i < to; i++) {
-		if (isnan(y[i]))
-			continue;
-		sum += y[i];
-		known++;
-	}
-	return known ? sum / (double)known : NAN;
-}
-
 /*
  * Estimate the initial season states.  Each phase gets its mean deviation
  * from (additive) or ratio to (multiplicative) the mean of its own season,
@@ -288,7 +273,7 @@ init_season(struct etsx_problem *pr, double slope)
 	for (size_t i = 0; i < m; i++)
 		pr->season0[i] = 0;
 	for (size_t j = 0; j < seasons; j++) {
-		double level = mean_range(pr->y, j * m, (j + 1) * m);
+		double level = pa_fcm_known_mean(pr->y + j * m, m);
 
 		if (isnan(level) || (pr->season == SEASON_MUL && !(level > 0)))
 			continue;
@@ -343,8 +328,8 @@ etsx_init(struct etsx_problem *pr)
 
 	if (m) {
 		size_t seasons = pr->n / m;
-		double first = mean_range(pr->y, 0, m);
-		double last = mean_range(pr->y, (seasons - 1) * m, seasons * m);
+		double first = pa_fcm_known_mean(pr->y, m);
+		double last = pa_fcm_known_mean(pr->y + (seasons - 1) * m, m);
 		double slope;
 
 		if (isnan(first) || isnan(last))

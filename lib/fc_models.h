@@ -218,6 +218,9 @@ int pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *
 double pa_fcm_simplex(double (*objective)(const gsl_vector *, void *), void *data, gsl_vector *u,
 		      double step, double tol, int iterations);
 
+/* Mean of the known values of y[0..n), NAN when there is none. */
+double pa_fcm_known_mean(const double *y, size_t n);
+
 /* Count of known (non-NAN) values in y[0..n). */
 size_t pa_fcm_known(const double *y, size_t n);
 

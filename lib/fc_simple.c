@@ -23,8 +23,8 @@ pa_fcm_known(const double *y, size_t n)
 	return known;
 }
 
-static double
-known_mean(const double *y, size_t n)
+double
+pa_fcm_known_mean(const double *y, size_t n)
 {
 	double sum = 0;
 	size_t known = 0;
@@ -42,7 +42,7 @@ known_mean(const double *y, size_t n)
 static double
 known_sd(const double *y, size_t n)
 {
-	double mean = known_mean(y, n), ss = 0;
+	double mean = pa_fcm_known_mean(y, n), ss = 0;
 	size_t known = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -78,7 +78,7 @@ pa_fcm_snaive(const double *y, size_t n, size_t period, size_t horizon,
 	      struct pa_fcm_out *out, char *why)
 {
 	size_t pairs;
-	double sigma, fallback = known_mean(y, n), wide = known_sd(y, n);
+	double sigma, fallback = pa_fcm_known_mean(y, n), wide = known_sd(y, n);
 
 	if (period < 2) {
 		snprintf(why, PA_FC_REASON_MAX, "no season to repeat (period %zu)", period);
@@ -201,7 +201,7 @@ int
 pa_fcm_mean(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, char *why)
 {
 	size_t known = pa_fcm_known(y, n);
-	double mean = known_mean(y, n), sd = known_sd(y, n);
+	double mean = pa_fcm_known_mean(y, n), sd = known_sd(y, n);
 
 	if (known == 0) {
 		snprintf(why, PA_FC_REASON_MAX, "no known value");
