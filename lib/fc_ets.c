@@ -47,23 +47,6 @@ struct ets_problem {
 	double *season;		/* scratch for one run */
 };
 
-/* Logistic map kept inside [1e-4, 0.9999], the default bounds of ets() in R's forecast 8.20. */
-static double
-logistic(double u)
-{
-	double p = 1 / (1 + exp(-u));
-
-	if (p < 1e-4)
-		return 1e-4;
-	return p > 0.9999 ? 0.9999 : p;
-}
-
-static double
-logit(double p)
-{
-	return log(p / (1 - p));
-}
-
 /*
  * Map the unconstrained search vector to parameters inside the usual
  * admissible region: 0 < beta < alpha < 1 and 0 < gamma < 1 - alpha.
@@ -74,13 +57,13 @@ params_from(const gsl_vector *u, const struct pa_fcm_ets_spec *spec)
 	struct ets_params p = { 0, 0, 0, 1 };
 	size_t i = 0;
 
-	p.alpha = logistic(gsl_vector_get(u, i++));
+	p.alpha = pa_fcm_logistic(gsl_vector_get(u, i++));
 	if (spec->trend)
-		p.beta = p.alpha * logistic(gsl_vector_get(u, i++));
+		p.beta = p.alpha * pa_fcm_logistic(gsl_vector_get(u, i++));
 	if (spec->period)
-		p.gamma = (1 - p.alpha) * logistic(gsl_vector_get(u, i++));
+		p.gamma = (1 - p.alpha) * pa_fcm_logistic(gsl_vector_get(u, i++));
 	if (spec->damped)
-		p.phi = PHI_MIN + PHI_SPAN * logistic(gsl_vector_get(u, i++));
+		p.phi = PHI_MIN + PHI_SPAN * pa_fcm_logistic(gsl_vector_get(u, i++));
 	return p;
 }
 
@@ -252,11 +235,11 @@ ets_fit(struct ets_problem *pr, gsl_vector *u)
 		size_t i = 0;
 		double sse;
 
-		gsl_vector_set(trial, i++, logit(alpha_start[a]));
+		gsl_vector_set(trial, i++, pa_fcm_logit(alpha_start[a]));
 		if (pr->spec->trend)
-			gsl_vector_set(trial, i++, logit(0.1));
+			gsl_vector_set(trial, i++, pa_fcm_logit(0.1));
 		if (pr->spec->period)
-			gsl_vector_set(trial, i++, logit(0.2));
+			gsl_vector_set(trial, i++, pa_fcm_logit(0.2));
 		if (pr->spec->damped)
 			gsl_vector_set(trial, i++, 0);
 		sse = ets_minimise(pr, trial);

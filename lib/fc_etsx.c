@@ -83,26 +83,6 @@ struct etsx_run {
 static const char *const trend_code[] = { "N", "A", "Ad" };
 static const char *const season_code[] = { "N", "A", "M" };
 
-/*
- * Map u to (0, 1) by the logistic function, clamped to [1e-4, 0.9999], the
- * default bounds of ets() in R's forecast 8.20.
- */
-static double
-logistic(double u)
-{
-	double p = 1 / (1 + exp(-u));
-
-	if (p < 1e-4)
-		return 1e-4;
-	return p > 0.9999 ? 0.9999 : p;
-}
-
-static double
-logit(double p)
-{
-	return log(p / (1 - p));
-}
-
 static size_t
 param_count(const struct etsx_problem *pr)
 {
@@ -116,13 +96,13 @@ params_from(const gsl_vector *u, const struct etsx_problem *pr)
 	struct etsx_par p = { 0, 0, 0, 1 };
 	size_t i = 0;
 
-	p.alpha = logistic(gsl_vector_get(u, i++));
+	p.alpha = pa_fcm_logistic(gsl_vector_get(u, i++));
 	if (pr->trend != TREND_NONE)
-		p.beta = p.alpha * logistic(gsl_vector_get(u, i++));
+		p.beta = p.alpha * pa_fcm_logistic(gsl_vector_get(u, i++));
 	if (pr->season != SEASON_NONE)
-		p.gamma = (1 - p.alpha) * logistic(gsl_vector_get(u, i++));
+		p.gamma = (1 - p.alpha) * pa_fcm_logistic(gsl_vector_get(u, i++));
 	if (pr->trend == TREND_DAMPED)
-		p.phi = PHI_MIN + PHI_SPAN * logistic(gsl_vector_get(u, i++));
+		p.phi = PHI_MIN + PHI_SPAN * pa_fcm_logistic(gsl_vector_get(u, i++));
 	return p;
 }
 
@@ -397,11 +377,11 @@ etsx_fit(struct etsx_problem *pr, struct etsx_par *par)
 		size_t i = 0;
 		double value;
 
-		gsl_vector_set(trial, i++, logit(alpha_start[a]));
+		gsl_vector_set(trial, i++, pa_fcm_logit(alpha_start[a]));
 		if (pr->trend != TREND_NONE)
-			gsl_vector_set(trial, i++, logit(0.1));
+			gsl_vector_set(trial, i++, pa_fcm_logit(0.1));
 		if (pr->season != SEASON_NONE)
-			gsl_vector_set(trial, i++, logit(0.2));
+			gsl_vector_set(trial, i++, pa_fcm_logit(0.2));
 		if (pr->trend == TREND_DAMPED)
 			gsl_vector_set(trial, i++, 0);
 		value = etsx_objective(trial, pr);

@@ -218,6 +218,13 @@ int pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *
 double pa_fcm_simplex(double (*objective)(const gsl_vector *, void *), void *data, gsl_vector *u,
 		      double step, double tol, int iterations);
 
+/*
+ * Map u to (0, 1) by the logistic function, clamped to [1e-4, 0.9999], the
+ * default bounds of ets() in R's forecast 8.20, and map p back.
+ */
+double pa_fcm_logistic(double u);
+double pa_fcm_logit(double p);
+
 /* Mean of the known values of y[0..n), NAN when there is none. */
 double pa_fcm_known_mean(const double *y, size_t n);
 

@@ -1,5 +1,6 @@
 /*
- * fc_simplex.c - the Nelder-Mead search that the fitted models share.
+ * fc_simplex.c - the Nelder-Mead search that the fitted models share, and
+ * the map that keeps smoothing parameters inside their bounds.
  */
 #include <math.h>
 
@@ -36,4 +37,20 @@ pa_fcm_simplex(double (*objective)(const gsl_vector *, void *), void *data, gsl_
 	gsl_multimin_fminimizer_free(s);
 	gsl_vector_free(steps);
 	return best;
+}
+
+double
+pa_fcm_logistic(double u)
+{
+	double p = 1 / (1 + exp(-u));
+
+	if (p < 1e-4)
+		return 1e-4;
+	return p > 0.9999 ? 0.9999 : p;
+}
+
+double
+pa_fcm_logit(double p)
+{
+	return log(p / (1 - p));
 }
