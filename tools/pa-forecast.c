@@ -275,9 +275,9 @@ follow_inputs(int nfiles, char **files, struct ctx *c)
 }
 
 /*
- * Show how many of total series are done on stderr, at most once a
- * second, when stderr is a terminal: a run over thousands of series takes
- * minutes, and a log file should not fill with progress lines.
+ * Show on stderr how many of total series are done, when the clock's
+ * second has changed since the last line.  Only a terminal gets it,
+ * because a log file should not fill with progress lines.
  */
 static void
 show_progress(size_t done, size_t total, struct timespec *last)
