@@ -361,8 +361,8 @@ etsx_minimise(struct etsx_problem *pr, gsl_vector *u)
  * Maximise the likelihood.  The surface often has a second basin near
  * alpha = 1, where the season stops updating, so the search starts from
  * whichever of a slow and a fast level fits better.  A restart from the
- * result, as fc_ets.c does, changed no benchmark forecast by more than
- * 0.1% and cost a third of the time, so there is none.  Returns the
+ * result changed no benchmark forecast by more than 0.1% and cost a third
+ * of the time, so there is none.  Returns the
  * objective, HUGE_VAL when no start gave a valid filter.
  */
 static double
