@@ -37,7 +37,8 @@ enum {
 	OPT_DRIFT,
 	OPT_FOLLOW,
 	OPT_SAVE_EVERY,
-	OPT_MAX_LAG
+	OPT_MAX_LAG,
+	OPT_WHOLE_BUCKETS
 };
 
 struct ctx {
@@ -46,6 +47,7 @@ struct ctx {
 	pa_usec_t event_window;	/* length of an event without "end" */
 	int fatal;		/* out of memory: stop collecting */
 	int follow;		/* forecast a series each time one of its buckets closes */
+	int whole_buckets;	/* --follow: each bucket record is complete, so it closes on arrival */
 	struct pa_fc_run_opts *ro;
 	const char *state_path;	/* NULL: no state file */
 	double save_every;	/* seconds between saves in --follow */
@@ -91,6 +93,8 @@ usage(void)
 	       "                         to 0.5 (0.01); 0: off\n"
 	       "      --follow           forecast a series each time one of its buckets\n"
 	       "                         closes, reading an endless stream\n"
+	       "      --whole-buckets    with --follow, each bucket record is complete (as\n"
+	       "                         pa-score --follow writes them): forecast on arrival\n"
 	       "      --save-every DUR   with --follow and --state, save at most this often\n"
 	       "                         (1m), and at the end of input or on SIGTERM\n"
 	       "  -v, --verbose          say on stderr which fit each series got\n"
@@ -141,6 +145,13 @@ reject_late(struct ctx *c, const char *name, struct pa_line *line, const json_t 
 
 	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
 		return 0;
+	if (c->whole_buckets && s->has_open && ts == s->open) {
+		pa_reject(name, line->lineno, line->text, line->len, "bucket after its series moved on",
+			  "second record for bucket \"ts\" %s of %s, which has closed: with "
+			  "--whole-buckets each bucket comes in one record",
+			  pa_time_format(ts, a, sizeof a), pa_quote(series, strlen(series)));
+		return 1;
+	}
 	if (s->has_open && ts < s->open)
 		closed = s->open;
 	else if (!s->has_open && s->has_kept && ts <= s->kept_last)
@@ -154,7 +165,11 @@ reject_late(struct ctx *c, const char *name, struct pa_line *line, const json_t 
 	return 1;
 }
 
-/* In --follow, forecast the series of rec when rec opens a later bucket. */
+/*
+ * In --follow, forecast the series of rec when rec opens a later bucket,
+ * or at once with --whole-buckets, because then no other part of rec's
+ * bucket will come.
+ */
 static void
 close_bucket(struct ctx *c, const json_t *rec)
 {
@@ -163,6 +178,15 @@ close_bucket(struct ctx *c, const json_t *rec)
 
 	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
 		return;
+	if (c->whole_buckets) {
+		if (!s->has_open || ts > s->open) {
+			s->open = ts;
+			s->has_open = 1;
+			pa_fc_emit_series(s, c->ro, ts);
+			save_if_due(c);
+		}
+		return;
+	}
 	if (s->has_open && ts > s->open) {
 		pa_fc_emit_series(s, c->ro, s->open);
 		save_if_due(c);
@@ -348,6 +372,7 @@ main(int argc, char **argv)
 		{ "drift", required_argument, NULL, OPT_DRIFT },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
+		{ "whole-buckets", no_argument, NULL, OPT_WHOLE_BUCKETS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "max-lag", required_argument, NULL, OPT_MAX_LAG },
 		PA_COMMON_LONGOPTS,
@@ -451,6 +476,9 @@ main(int argc, char **argv)
 			c.follow = 1;
 			ro.follow = 1;
 			break;
+		case OPT_WHOLE_BUCKETS:
+			c.whole_buckets = 1;
+			break;
 		case OPT_SAVE_EVERY:
 			c.save_every = (double)pa_opt_duration("--save-every", optarg, 0,
 							       366LL * 86400 * PA_USEC_PER_SEC) /
@@ -473,6 +501,8 @@ main(int argc, char **argv)
 				pa_usage_error("unknown option");
 		}
 	}
+	if (c.whole_buckets && !c.follow)
+		pa_usage_error("--whole-buckets needs --follow");
 
 	/*
 	 * The old state is read, and the directory checked for the new one,

@@ -1,0 +1,91 @@
+#!/bin/sh
+# pa-forecast --follow --whole-buckets behind pa-score --follow: a bucket
+# is forecast as soon as pa-score writes it, not one step later when the
+# next bucket of its series arrives.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+# requests FROM TO: request records for the hours FROM..TO-1 from 2026-06-01,
+# a few per hour with a daily shape, for one series.
+requests() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		for (h = a; h < b; h++) {
+			n = 3 + (h % 24 < 12 ? h % 24 : 24 - h % 24)
+			for (i = 0; i < n; i++)
+				printf "{\"kind\":\"request\",\"ts\":\"2026-06-%02dT%02d:%02d:00Z\",\"tenant\":\"shop\",\"service\":\"cart\",\"tenant_service_name\":\"shop/cart\"}\n",
+					1 + int(h / 24), h % 24, i
+		}
+	}'
+}
+
+# wait_issued OUT TS: poll OUT up to 5 seconds for a forecast issued at TS.
+wait_issued() {
+	i=0
+	while ! grep -q "\"issued_at\":\"$2\"" "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q "\"issued_at\":\"$2\"" "$1"
+}
+
+# One request of hour 48 closes hour 47 in pa-score, which writes it
+# (--calibrate 1: no requests held back while the service calibrates).
+# With --whole-buckets the forecast issued at hour 48 follows at once;
+# without it, pa-forecast still waits for hour 48's bucket.
+for mode in whole parts; do
+	fifo=$T_TMP/fifo-$mode
+	mkfifo "$fifo"
+	flag=
+	[ $mode = whole ] && flag=--whole-buckets
+	pa-score --rollup 1h --follow --calibrate 1 <"$fifo" 2>"$T_TMP/score-$mode.err" |
+		pa-forecast --follow $flag --horizon 3 --period 1d --period2 0 \
+			>"$T_TMP/out-$mode" 2>"$T_TMP/err-$mode" &
+	pid=$!
+	exec 3>"$fifo"
+	requests 0 49 | head -n -1 >&3
+	wait_issued "$T_TMP/out-$mode" 2026-06-03T00:00:00Z
+	issued=$?
+	if [ $mode = whole ]; then
+		check "whole buckets forecast on arrival" test $issued -eq 0
+	else
+		check "partial buckets wait a step" test $issued -ne 0
+	fi
+	exec 3>&-
+	wait $pid
+	check "$mode follow exits 0" test $? -eq 0
+	check "$mode forecast after input ends" wait_issued "$T_TMP/out-$mode" 2026-06-03T01:00:00Z
+	rm -f "$fifo"
+done
+
+# The forecasts from both modes are the same numbers, issued at the same
+# buckets; only their timing differs.
+jq -c 'select(.kind == "forecast") | [.issued_at, .horizon_steps, .predicted_volume, .volume_upper]' \
+	"$T_TMP/out-whole" >"$T_TMP/whole.num"
+jq -c 'select(.kind == "forecast") | [.issued_at, .horizon_steps, .predicted_volume, .volume_upper]' \
+	"$T_TMP/out-parts" >"$T_TMP/parts.num"
+check "whole and partial forecasts agree" cmp -s "$T_TMP/whole.num" "$T_TMP/parts.num"
+check "whole forecasts every closed bucket" \
+	test "$(jq -r 'select(.horizon_steps == 1) | .issued_at' "$T_TMP/out-whole" | sort -u | wc -l)" -eq 49
+
+# A second record for a bucket already forecast is rejected with its
+# values, and the stream goes on.
+bucket() {
+	printf '{"kind":"bucket","ts":"2026-06-01T%02d:00:00Z","step_s":3600,"tenant_service_name":"shop/cart","requests":%d}\n' "$1" "$2"
+}
+{ bucket 0 10; bucket 1 12; bucket 1 5; bucket 2 14; } |
+	pa-forecast --follow --whole-buckets --horizon 1 --period 0 --period2 0 \
+		--max-bad 0.5 --rejects "$T_TMP/rej" >"$T_TMP/dup.out" 2>"$T_TMP/dup.err"
+check "duplicate whole bucket exits 0" test $? -eq 0
+check "duplicate whole bucket named" \
+	grep -q '<stdin>:3: second record for bucket "ts" 2026-06-01T01:00:00Z of "shop/cart", which has closed: with --whole-buckets each bucket comes in one record' "$T_TMP/dup.err"
+check "duplicate whole bucket kept in rejects" grep -q '"requests":5' "$T_TMP/rej"
+check "duplicate whole bucket not counted" \
+	test "$(jq -r 'select(.issued_at == "2026-06-01T02:00:00Z") | .predicted_volume' "$T_TMP/dup.out")" = 12
+check "later bucket still forecast" \
+	grep -q '"issued_at":"2026-06-01T03:00:00Z"' "$T_TMP/dup.out"
+
+# --whole-buckets means nothing without --follow.
+pa-forecast --whole-buckets </dev/null >/dev/null 2>"$T_TMP/usage.err"
+check "whole buckets needs follow status" test $? -eq 2
+check "whole buckets needs follow message" grep -q -- '--whole-buckets needs --follow' "$T_TMP/usage.err"
+
+finish
