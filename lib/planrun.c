@@ -21,9 +21,10 @@ struct forecast {
 /* Usage sums per timestamp and bucket work, kept only when learning capacity. */
 struct history {
 	json_t *usage_at;		/* decimal usec timestamp -> index into usage arrays */
+	json_t *reading_at;		/* "timestamp instance_id" -> its cpu_usage, null if invalid */
 	pa_usec_t *usage_ts;
 	double *usage_load;		/* sum of cpu_usage at that timestamp */
-	int *usage_bad;			/* a reading there was missing or invalid */
+	int *usage_bad;			/* readings there that were missing or invalid */
 	size_t nusage, usage_cap;
 	pa_usec_t *bucket_ts;
 	double *bucket_step_s, *bucket_work;	/* work units per second */
@@ -142,16 +143,22 @@ history_of(struct series *s)
 		if (s->history == NULL)
 			pa_die(PA_EXIT_IO, "out of memory");
 		s->history->usage_at = json_object();
+		s->history->reading_at = json_object();
 	}
 	return s->history;
 }
 
+/*
+ * Add an instance's reading to the load at ts.  A repeated reading of the
+ * same instance at the same timestamp replaces the earlier one, as in
+ * instance_sample(), so a record read twice is not counted twice.
+ */
 static void
-history_usage(struct series *s, pa_usec_t ts, double cpu, int valid)
+history_usage(struct series *s, const char *id, pa_usec_t ts, double cpu, int valid)
 {
 	struct history *h = history_of(s);
-	char key[32];
-	json_t *pos;
+	char key[32], *reading_key;
+	json_t *pos, *old;
 	size_t i;
 
 	snprintf(key, sizeof key, "%lld", (long long)ts);
@@ -172,11 +179,19 @@ history_usage(struct series *s, pa_usec_t ts, double cpu, int valid)
 		json_object_set_new(h->usage_at, key, json_integer((json_int_t)i));
 	}
 
-	/* NOTE: a repeated instance_id at one timestamp is summed twice here. */
+	reading_key = pa_xmalloc(strlen(key) + strlen(id) + 2);
+	sprintf(reading_key, "%s %s", key, id);
+	old = json_object_get(h->reading_at, reading_key);
+	if (old != NULL && json_is_real(old))
+		h->usage_load[i] -= json_real_value(old);
+	else if (old != NULL)
+		h->usage_bad[i]--;
 	if (valid)
 		h->usage_load[i] += cpu;
 	else
-		h->usage_bad[i] = 1;
+		h->usage_bad[i]++;
+	json_object_set_new(h->reading_at, reading_key, valid ? json_real(cpu) : json_null());
+	free(reading_key);
 }
 
 static void
@@ -261,6 +276,7 @@ history_free(struct history *h)
 	if (h == NULL)
 		return;
 	json_decref(h->usage_at);
+	json_decref(h->reading_at);
 	free(h->usage_ts);
 	free(h->usage_load);
 	free(h->usage_bad);
@@ -442,7 +458,7 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	if (r->learn) {
 		int valid = pa_rec_num(rec, "cpu_usage", &cpu) == 1 && cpu >= 0;
 
-		history_usage(s, ts, valid ? cpu : 0, valid);
+		history_usage(s, id, ts, valid ? cpu : 0, valid);
 	}
 	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || !(cpu >= 0))
 		cpu = NAN;
