@@ -674,6 +674,7 @@ forecast_dist(const struct pa_bt_forecasts *f, size_t t, size_t k, double risk,
 	p.complexity = 1;
 	p.complexity_lower = p.complexity_upper = NAN;
 	p.level = f->level;
+	p.nextra = 0;
 	if (pa_work_dist_from_forecast(&p, d, err, sizeof err) != 0) {
 		d->mean = d->lower = d->upper = p.volume;
 		d->sigma = 0;

@@ -85,70 +85,177 @@ bad_value(double v)
 	return !isfinite(v) || v < 0;
 }
 
+/*
+ * Check one interval against its point forecasts.  prefix names where the
+ * interval came from in the message ("" or "intervals[2].").
+ */
+static int
+check_bounds(const struct pa_forecast_point *p, const struct pa_forecast_bounds *b,
+	     const char *prefix, char *err, size_t errsize)
+{
+	static const char *names[] = { "volume_lower", "volume_upper", "complexity_lower",
+				       "complexity_upper" };
+	const double values[] = { b->volume_lower, b->volume_upper, b->complexity_lower,
+				  b->complexity_upper };
+
+	/* Absent bounds are NAN.  A symmetric interval may reach below zero,
+	 * and a lower bound under zero means no more than zero, so only the
+	 * upper bounds must not. */
+	for (size_t i = 0; i < 4; i++) {
+		if (isnan(values[i]))
+			continue;
+		if ((i == 0 || i == 2) && isfinite(values[i]) && values[i] < 0)
+			continue;
+		if (bad_value(values[i])) {
+			snprintf(err, errsize, "%s%s %g is negative or not finite", prefix, names[i],
+				 values[i]);
+			return -1;
+		}
+	}
+	if ((!isnan(b->volume_lower) && b->volume_lower > p->volume) ||
+	    (!isnan(b->volume_upper) && b->volume_upper < p->volume)) {
+		snprintf(err, errsize, "%svolume bounds %g..%g do not enclose predicted_volume %g",
+			 prefix, b->volume_lower, b->volume_upper, p->volume);
+		return -1;
+	}
+	if ((!isnan(b->complexity_lower) && b->complexity_lower > p->complexity) ||
+	    (!isnan(b->complexity_upper) && b->complexity_upper < p->complexity)) {
+		snprintf(err, errsize, "%scomplexity bounds %g..%g do not enclose predicted_complexity %g",
+			 prefix, b->complexity_lower, b->complexity_upper, p->complexity);
+		return -1;
+	}
+	if (!isnan(b->volume_upper) && !(b->level > 0 && b->level < 1)) {
+		snprintf(err, errsize, "%sinterval_level %g is outside (0, 1)", prefix, b->level);
+		return -1;
+	}
+	return 0;
+}
+
+/* Standard deviation of work per second under one interval. */
+static double
+work_sigma(const struct pa_forecast_point *p, const struct pa_forecast_bounds *b)
+{
+	double sv = sigma_from_bounds(p->volume, b->volume_lower, b->volume_upper, b->level);
+	double sc = sigma_from_bounds(p->complexity, b->complexity_lower, b->complexity_upper,
+				      b->level);
+
+	/* Var(VC) for independent V, C: mc^2 sv^2 + mv^2 sc^2 + sv^2 sc^2. */
+	return sqrt(p->complexity * p->complexity * sv * sv + p->volume * p->volume * sc * sc +
+		    sv * sv * sc * sc) / p->step_s;
+}
+
+/*
+ * Put the work quantile of each interval's level on the upper tail, in
+ * rising z.  A level given twice counts once, and a point below the one
+ * before it is raised to it, so the tail never falls.
+ */
+static void
+build_tail(const struct pa_forecast_point *p, const struct pa_forecast_bounds *all, size_t count,
+	   struct pa_work_dist *out)
+{
+	out->ntail = 0;
+	for (size_t i = 0; i < count; i++) {
+		double z, work;
+		size_t j;
+
+		if (isnan(all[i].volume_upper))
+			continue;
+		z = gsl_cdf_ugaussian_Pinv((1 + all[i].level) / 2);
+		work = out->mean + work_sigma(p, &all[i]) * z;
+		for (j = out->ntail; j > 0 && out->tail_z[j - 1] > z; j--) {
+			out->tail_z[j] = out->tail_z[j - 1];
+			out->tail_work[j] = out->tail_work[j - 1];
+		}
+		if (j > 0 && fabs(out->tail_z[j - 1] - z) < 1e-12) {
+			/* The same level again: undo the shift. */
+			for (size_t k = j; k < out->ntail; k++) {
+				out->tail_z[k] = out->tail_z[k + 1];
+				out->tail_work[k] = out->tail_work[k + 1];
+			}
+			continue;
+		}
+		out->tail_z[j] = z;
+		out->tail_work[j] = work;
+		out->ntail++;
+	}
+	for (size_t i = 1; i < out->ntail; i++)
+		if (out->tail_work[i] < out->tail_work[i - 1])
+			out->tail_work[i] = out->tail_work[i - 1];
+}
+
 int
 pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dist *out,
 			   char *err, size_t errsize)
 {
-	double sv, sc, var;
-	int have_bounds;
+	struct pa_forecast_bounds all[1 + PA_PLAN_LEVELS_MAX];
+	size_t count = 0;
 
 	if (!(p->step_s > 0) || !isfinite(p->step_s)) {
 		snprintf(err, errsize, "step_s %g is not a positive number", p->step_s);
 		return -1;
 	}
-	{
-		static const char *names[] = { "predicted_volume", "volume_lower", "volume_upper",
-					       "predicted_complexity", "complexity_lower",
-					       "complexity_upper" };
-		const double values[] = { p->volume, p->volume_lower, p->volume_upper,
-					  p->complexity, p->complexity_lower, p->complexity_upper };
-
-		/* Absent bounds are NAN; the two predictions must be present.  A
-		 * symmetric interval may reach below zero, and a lower bound under
-		 * zero says no more than zero, so only the others must not. */
-		for (size_t i = 0; i < 6; i++) {
-			if (isnan(values[i]) && i != 0 && i != 3)
-				continue;
-			if ((i == 1 || i == 4) && isfinite(values[i]) && values[i] < 0)
-				continue;
-			if (bad_value(values[i])) {
-				snprintf(err, errsize, "%s %g is negative or not finite", names[i], values[i]);
-				return -1;
-			}
-		}
-	}
-	if ((!isnan(p->volume_lower) && p->volume_lower > p->volume) ||
-	    (!isnan(p->volume_upper) && p->volume_upper < p->volume)) {
-		snprintf(err, errsize, "volume bounds %g..%g do not enclose predicted_volume %g",
-			 p->volume_lower, p->volume_upper, p->volume);
+	if (bad_value(p->volume)) {
+		snprintf(err, errsize, "predicted_volume %g is negative or not finite", p->volume);
 		return -1;
 	}
-	if ((!isnan(p->complexity_lower) && p->complexity_lower > p->complexity) ||
-	    (!isnan(p->complexity_upper) && p->complexity_upper < p->complexity)) {
-		snprintf(err, errsize, "complexity bounds %g..%g do not enclose predicted_complexity %g",
-			 p->complexity_lower, p->complexity_upper, p->complexity);
+	if (bad_value(p->complexity)) {
+		snprintf(err, errsize, "predicted_complexity %g is negative or not finite",
+			 p->complexity);
 		return -1;
 	}
-	have_bounds = !isnan(p->volume_upper);
-	if (have_bounds && !(p->level > 0 && p->level < 1)) {
-		snprintf(err, errsize, "interval_level %g is outside (0, 1)", p->level);
+	all[count++] = (struct pa_forecast_bounds){ p->level, p->volume_lower, p->volume_upper,
+						    p->complexity_lower, p->complexity_upper };
+	if (check_bounds(p, &all[0], "", err, errsize) != 0)
 		return -1;
+	for (size_t i = 0; i < p->nextra && i < PA_PLAN_LEVELS_MAX; i++) {
+		char prefix[32];
+
+		snprintf(prefix, sizeof prefix, "intervals[%zu].", i);
+		if (check_bounds(p, &p->extra[i], prefix, err, errsize) != 0)
+			return -1;
+		all[count++] = p->extra[i];
 	}
 
-	sv = sigma_from_bounds(p->volume, p->volume_lower, p->volume_upper, p->level);
-	sc = sigma_from_bounds(p->complexity, p->complexity_lower, p->complexity_upper, p->level);
-
-	/* Var(VC) for independent V, C: mc^2 sv^2 + mv^2 sc^2 + sv^2 sc^2. */
-	var = p->complexity * p->complexity * sv * sv + p->volume * p->volume * sc * sc + sv * sv * sc * sc;
 	out->mean = p->volume * p->complexity / p->step_s;
-	out->sigma = sqrt(var) / p->step_s;
-	out->level = have_bounds ? p->level : 0;
+	out->sigma = work_sigma(p, &all[0]);
+	out->level = isnan(p->volume_upper) ? 0 : p->level;
 	out->lower = (isnan(p->volume_lower) ? p->volume : fmax(p->volume_lower, 0)) *
 		     (isnan(p->complexity_lower) ? p->complexity : fmax(p->complexity_lower, 0)) /
 		     p->step_s;
 	out->upper = (isnan(p->volume_upper) ? p->volume : p->volume_upper) *
 		     (isnan(p->complexity_upper) ? p->complexity : p->complexity_upper) / p->step_s;
+	build_tail(p, all, count, out);
 	return 0;
+}
+
+/*
+ * The line of the upper tail at z >= 0: work = *a + *b * z on the segment
+ * that contains z, the last one extended beyond its end.  Returns the
+ * segment's end in z (HUGE_VAL for the last).
+ */
+static double
+tail_line(const struct pa_work_dist *d, size_t segment, double *a, double *b)
+{
+	double z0 = segment == 0 ? 0 : d->tail_z[segment - 1];
+	double w0 = segment == 0 ? d->mean : d->tail_work[segment - 1];
+	size_t last = d->ntail - 1;
+	size_t to = segment < last ? segment : last;
+	double z1 = d->tail_z[to], w1 = d->tail_work[to];
+
+	if (segment > last) {
+		/* Beyond the last point: the slope of the last segment. */
+		z0 = last == 0 ? 0 : d->tail_z[last - 1];
+		w0 = last == 0 ? d->mean : d->tail_work[last - 1];
+	}
+	*b = (w1 - w0) / (z1 - z0);
+	*a = w1 - *b * z1;
+	return segment < d->ntail ? d->tail_z[segment] : HUGE_VAL;
+}
+
+static int
+has_tail(const struct pa_work_dist *d)
+{
+	return d->ntail >= 2 && d->sigma > 0;
 }
 
 double
@@ -156,12 +263,23 @@ pa_plan_work_quantile(const struct pa_work_dist *d, double risk)
 {
 	double q;
 
-	if (risk < 0)
+	if (risk < 0) {
 		q = d->upper;
-	else if (d->sigma <= 0)
+	} else if (d->sigma <= 0) {
 		q = d->mean;
-	else
-		q = d->mean + d->sigma * gsl_cdf_ugaussian_Qinv(risk);
+	} else {
+		double z = gsl_cdf_ugaussian_Qinv(risk);
+
+		q = d->mean + d->sigma * z;
+		if (has_tail(d) && z > 0) {
+			double a, b;
+			size_t segment = 0;
+
+			while (tail_line(d, segment, &a, &b) < z)
+				segment++;
+			q = a + b * z;
+		}
+	}
 	return q > 0 ? q : 0;
 }
 
@@ -192,20 +310,61 @@ pa_plan_overload_probability(const struct pa_work_dist *d, double capacity)
 {
 	if (d->sigma <= 0)
 		return d->mean > capacity ? 1 : 0;
+	if (has_tail(d) && capacity > d->mean) {
+		/* The z at which the tail reaches the capacity. */
+		for (size_t segment = 0;; segment++) {
+			double a, b, end = tail_line(d, segment, &a, &b);
+
+			if (b > 0 && a + b * end >= capacity)
+				return gsl_cdf_ugaussian_Q((capacity - a) / b);
+			if (end == HUGE_VAL)
+				return 0;
+		}
+	}
 	return gsl_cdf_ugaussian_Q((capacity - d->mean) / d->sigma);
+}
+
+/* E[(a + b Z - c)+] over z in [lo, hi] for a standard normal Z, where the line is above c. */
+static double
+line_excess(double a, double b, double c, double lo, double hi)
+{
+	double mass = gsl_cdf_ugaussian_P(hi) - gsl_cdf_ugaussian_P(lo);
+
+	return (a - c) * mass + b * (gsl_ran_ugaussian_pdf(lo) - gsl_ran_ugaussian_pdf(hi));
 }
 
 double
 pa_plan_expected_unserved(const struct pa_work_dist *d, double capacity)
 {
-	double z;
+	double z, sum = 0, lo;
 
 	if (d->sigma <= 0)
 		return d->mean > capacity ? d->mean - capacity : 0;
+	if (!has_tail(d)) {
+		/* E[(W - c)+] for W ~ N(mu, sigma^2): sigma * (phi(z) - z Q(z)). */
+		z = (capacity - d->mean) / d->sigma;
+		return d->sigma * (gsl_ran_ugaussian_pdf(z) - z * gsl_cdf_ugaussian_Q(z));
+	}
 
-	/* E[(W - c)+] for W ~ N(mu, sigma^2): sigma * (phi(z) - z Q(z)). */
-	z = (capacity - d->mean) / d->sigma;
-	return d->sigma * (gsl_ran_ugaussian_pdf(z) - z * gsl_cdf_ugaussian_Q(z));
+	/* Below the mean the normal part, from where it crosses the capacity. */
+	lo = 0;
+	if (capacity < d->mean) {
+		z = (capacity - d->mean) / d->sigma;
+		sum += line_excess(d->mean, d->sigma, capacity, z, 0);
+	}
+	for (size_t segment = 0;; segment++) {
+		double a, b, hi = tail_line(d, segment, &a, &b), from = lo;
+
+		/* Only the part of the segment above the capacity adds. */
+		if (b > 0 && a + b * from < capacity)
+			from = (capacity - a) / b;
+		if (from < hi && (b > 0 || a + b * from > capacity))
+			sum += line_excess(a, b, capacity, from, hi);
+		if (hi == HUGE_VAL)
+			break;
+		lo = hi;
+	}
+	return sum;
 }
 
 int

@@ -57,13 +57,32 @@ void pa_plan_settings_default(struct pa_plan_settings *s);
  */
 int pa_plan_settings_check(const struct pa_plan_settings *s, char *err, size_t errsize);
 
-/* Distribution of work in one target bucket, work units per second. */
+#define PA_PLAN_LEVELS_MAX 8	/* interval levels of one forecast that sizing reads */
+
+/*
+ * Distribution of work in one target bucket, work units per second.  With
+ * two or more interval levels its upper tail is the curve through
+ * (0, mean) and (tail_z[i], tail_work[i]), linear in the standard normal
+ * quantile z between the points and beyond the last.  That keeps a
+ * skewed forecast's skew.  Below the mean, and with one level, work is
+ * normal with sigma.
+ */
 struct pa_work_dist {
 	double mean;
 	double sigma;		/* 0: the forecast had no interval */
 	double lower;		/* the forecast's lower bound of work */
 	double upper;		/* the forecast's upper bound of work */
 	double level;		/* level of lower..upper, 0 when there are no bounds */
+	size_t ntail;		/* points of the upper tail, rising z */
+	double tail_z[PA_PLAN_LEVELS_MAX];
+	double tail_work[PA_PLAN_LEVELS_MAX];
+};
+
+/* One interval of a forecast; a bound is NAN when absent. */
+struct pa_forecast_bounds {
+	double level;
+	double volume_lower, volume_upper;
+	double complexity_lower, complexity_upper;
 };
 
 /* One forecast record's numbers; bounds are NAN when absent. */
@@ -72,15 +91,18 @@ struct pa_forecast_point {
 	double volume, volume_lower, volume_upper;
 	double complexity, complexity_lower, complexity_upper;
 	double level;
+	size_t nextra;		/* further levels, from the record's "intervals" */
+	struct pa_forecast_bounds extra[PA_PLAN_LEVELS_MAX];
 };
 
 /*
  * Turn a forecast point into a work distribution.  The standard deviation
  * of volume and of complexity is the upper half-width divided by the
  * normal quantile of (1 + level) / 2; work = volume * complexity / step_s
- * with the product's variance to second order.  Returns 0, or -1 with a
- * message when a value is negative, not finite, or the bounds do not
- * enclose the point.
+ * with the product's variance to second order.  Each level, the main one
+ * and the extra ones, gives one point of the upper tail.  Returns 0, or
+ * -1 with a message when a value is negative, not finite, or the bounds
+ * do not enclose the point.
  */
 int pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dist *out,
 			       char *err, size_t errsize);

@@ -159,7 +159,7 @@ history_usage(struct series *s, const char *id, pa_usec_t ts, double cpu, int va
 	struct history *h = history_of(s);
 	char key[32], *reading_key;
 	json_t *pos, *old;
-	size_t i;
+	size_t i, size;
 
 	snprintf(key, sizeof key, "%lld", (long long)ts);
 	pos = json_object_get(h->usage_at, key);
@@ -179,8 +179,9 @@ history_usage(struct series *s, const char *id, pa_usec_t ts, double cpu, int va
 		json_object_set_new(h->usage_at, key, json_integer((json_int_t)i));
 	}
 
-	reading_key = pa_xmalloc(strlen(key) + strlen(id) + 2);
-	sprintf(reading_key, "%s %s", key, id);
+	size = strlen(key) + strlen(id) + 2;
+	reading_key = pa_xmalloc(size);
+	snprintf(reading_key, size, "%s %s", key, id);
 	old = json_object_get(h->reading_at, reading_key);
 	if (old != NULL && json_is_real(old))
 		h->usage_load[i] -= json_real_value(old);
@@ -303,6 +304,57 @@ reject(const char *where, const struct pa_line *line, const char *cls, const cha
 	pa_reject(where, line->lineno, line->text, line->len, cls, "%s", msg);
 }
 
+/*
+ * Read the record's "intervals" list, when present, into p's extra
+ * levels: each item needs "interval_level" and may carry the four
+ * bounds.  Returns -1 with a message naming the item when one is not an
+ * object, or a field of it not a number.
+ */
+static int
+take_intervals(const json_t *rec, struct pa_forecast_point *p, char *err, size_t errsize)
+{
+	static const char *fields[] = { "interval_level", "volume_lower", "volume_upper",
+					"complexity_lower", "complexity_upper" };
+	const json_t *list = json_object_get(rec, "intervals");
+	size_t i;
+	const json_t *item;
+
+	p->nextra = 0;
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list)) {
+		snprintf(err, errsize, "field \"intervals\" is not a list");
+		return -1;
+	}
+	json_array_foreach(list, i, item) {
+		struct pa_forecast_bounds spare;
+		struct pa_forecast_bounds *b = p->nextra < PA_PLAN_LEVELS_MAX ? &p->extra[p->nextra]
+									     : &spare;
+		double *slots[] = { &b->level, &b->volume_lower, &b->volume_upper,
+				    &b->complexity_lower, &b->complexity_upper };
+
+		if (!json_is_object(item)) {
+			snprintf(err, errsize, "intervals[%zu] is not an object", i);
+			return -1;
+		}
+		for (size_t f = 0; f < 5; f++) {
+			if (optional_num(item, fields[f], slots[f]) == 0)
+				continue;
+			snprintf(err, errsize, "intervals[%zu].%s is not a number", i, fields[f]);
+			return -1;
+		}
+		if (isnan(b->level)) {
+			snprintf(err, errsize, "intervals[%zu] has no \"interval_level\"", i);
+			return -1;
+		}
+
+		/* Levels past the maximum are checked but not kept. */
+		if (b != &spare)
+			p->nextra++;
+	}
+	return 0;
+}
+
 static void
 take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const char *where,
 	      const struct pa_line *line)
@@ -344,7 +396,8 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			return;
 		}
 	}
-	if (pa_work_dist_from_forecast(&p, &dist, why, sizeof why) != 0) {
+	if (take_intervals(rec, &p, why, sizeof why) != 0 ||
+	    pa_work_dist_from_forecast(&p, &dist, why, sizeof why) != 0) {
 		snprintf(msg, sizeof msg, "%s: %s", name, why);
 		reject(where, line, "invalid forecast", msg);
 		snprintf(msg, sizeof msg, "forecast at %s:%ld: %s", where, line->lineno, why);

@@ -56,4 +56,23 @@ check bl12-flat-series-planned test \
 check bl12-numbers-finite test \
 	"$(jq -s 'all(.[]; .expected_utilization != null and .overload_probability != null)' "$T_TMP/bl12.out")" = true
 
+# Several interval levels: pa-plan sizes on the forecast's own upper
+# tail.  On the log1p scale the World Cup forecast is skewed, so at risk
+# 0.005 the plan must cover the 99% interval's upper bound exactly, more
+# than a normal read of the first (80%) interval gives.
+wc98_hourly "$T_TMP/wc98.ndjson"
+head -n 600 "$T_TMP/wc98.ndjson" |
+	pa-forecast --level 80,95,99 --transform log1p -H 3 >"$T_TMP/wc98-levels.ndjson"
+pa-plan --capacity 1 --risk 0.005 --min 0 --max 100000000 "$T_TMP/wc98-levels.ndjson" \
+	>"$T_TMP/wc98-plan.ndjson"
+check "levels plan exit zero" test $? -eq 0
+upper99=$(jq -r 'select(.horizon_steps == 1) | .intervals[] | select(.interval_level == 0.99) | .volume_upper / 3600' \
+	"$T_TMP/wc98-levels.ndjson")
+normal80=$(jq -r 'select(.horizon_steps == 1) |
+	(.predicted_volume + (.volume_upper - .predicted_volume) / 1.2815515655 * 2.5758293035) / 3600' \
+	"$T_TMP/wc98-levels.ndjson")
+check "levels plan covers 99% bound" \
+	test "$(jq -r '.optimal_instances' "$T_TMP/wc98-plan.ndjson")" = "$(awk -v u="$upper99" 'BEGIN { n = int(u); print (n < u ? n + 1 : n) }')"
+check "levels forecast is skewed" awk -v u="$upper99" -v n="$normal80" 'BEGIN { exit !(u > n * 1.03) }'
+
 finish

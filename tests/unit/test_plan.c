@@ -5,8 +5,12 @@
 #include <math.h>
 #include <string.h>
 
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+
 #include "backtest.h"
 #include "plan.h"
+
 #include "planconf.h"
 #include "unit.h"
 
@@ -14,7 +18,7 @@
 static struct pa_work_dist
 exact(double mean)
 {
-	struct pa_work_dist d = { mean, 0, mean, mean, 0 };
+	struct pa_work_dist d = { .mean = mean, .lower = mean, .upper = mean };
 
 	return d;
 }
@@ -70,6 +74,7 @@ test_work_dist(void)
 	p.complexity_lower = NAN;
 	p.complexity_upper = NAN;
 	p.level = 0.95;
+	p.nextra = 0;
 	CHECK("work dist accepts", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
 	CHECK_NEAR("work dist mean", d.mean, 20, 1e-9);
 	CHECK_NEAR("work dist sigma", d.sigma, 2, 1e-9);
@@ -99,6 +104,102 @@ test_work_dist(void)
 	p.level = 95;
 	CHECK("work dist rejects level as percent",
 	      pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+}
+
+/*
+ * E[(W - c)+] by the trapezoid rule over z in [-8, 8], with W at z read
+ * from pa_plan_work_quantile(), as a check of the closed form.
+ */
+static double
+unserved_by_quadrature(const struct pa_work_dist *d, double capacity)
+{
+	double sum = 0, dz = 1e-4;
+
+	for (double z = -8; z < 8; z += dz) {
+		double w0 = pa_plan_work_quantile(d, gsl_cdf_ugaussian_Q(z));
+		double w1 = pa_plan_work_quantile(d, gsl_cdf_ugaussian_Q(z + dz));
+		double f0 = fmax(w0 - capacity, 0) * gsl_ran_ugaussian_pdf(z);
+		double f1 = fmax(w1 - capacity, 0) * gsl_ran_ugaussian_pdf(z + dz);
+
+		sum += (f0 + f1) / 2 * dz;
+	}
+	return sum;
+}
+
+/*
+ * A log-normal volume, as a forecast on the log1p scale gives it: median
+ * 100, log standard deviation 0.5, intervals at 80%, 95% and 99%.  Its
+ * upper bounds are exact quantiles, so sizing at the risk of one level's
+ * upper tail must land on that bound, where a normal read of the 95%
+ * interval alone would fall short.
+ */
+static void
+test_work_dist_skewed(void)
+{
+	static const double levels[] = { 0.8, 0.95, 0.99 };
+	struct pa_forecast_point p = { .step_s = 1, .volume = 100, .complexity = 1,
+				       .complexity_lower = NAN, .complexity_upper = NAN };
+	struct pa_work_dist d, normal;
+	char err[200];
+	double upper99 = 100 * exp(0.5 * gsl_cdf_ugaussian_Pinv(0.995));
+	double upper95 = 100 * exp(0.5 * gsl_cdf_ugaussian_Pinv(0.975));
+
+	p.level = 0.95;
+	p.volume_lower = 100 * exp(-0.5 * gsl_cdf_ugaussian_Pinv(0.975));
+	p.volume_upper = upper95;
+	CHECK("skewed single level accepted", pa_work_dist_from_forecast(&p, &normal, err, sizeof err) == 0);
+	CHECK("single level has no tail curve", normal.ntail == 1);
+
+	for (size_t i = 0; i < 3; i++) {
+		double z = gsl_cdf_ugaussian_Pinv((1 + levels[i]) / 2);
+
+		p.extra[i] = (struct pa_forecast_bounds){ levels[i], 100 * exp(-0.5 * z),
+							  100 * exp(0.5 * z), NAN, NAN };
+	}
+	p.nextra = 3;
+	CHECK("skewed levels accepted", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
+	CHECK("repeated level counted once", d.ntail == 3);
+	CHECK_NEAR("skewed quantile at 99% bound", pa_plan_work_quantile(&d, 0.005), upper99, 1e-6);
+	CHECK_NEAR("skewed quantile at 95% bound", pa_plan_work_quantile(&d, 0.025), upper95, 1e-6);
+	CHECK("normal read falls short", pa_plan_work_quantile(&normal, 0.005) < upper99 - 40);
+	CHECK_NEAR("skewed quantile median", pa_plan_work_quantile(&d, 0.5), 100, 1e-9);
+	CHECK("skewed quantile beyond last level rises",
+	      pa_plan_work_quantile(&d, 0.001) > upper99);
+	CHECK_NEAR("overload at 99% bound", pa_plan_overload_probability(&d, upper99), 0.005, 1e-9);
+	CHECK_NEAR("overload at 95% bound", pa_plan_overload_probability(&d, upper95), 0.025, 1e-9);
+	CHECK_NEAR("overload at median", pa_plan_overload_probability(&d, 100), 0.5, 1e-9);
+	for (double c = 50; c <= 500; c += 75) {
+		char name[64];
+
+		snprintf(name, sizeof name, "skewed unserved at %g", c);
+		CHECK_NEAR(name, pa_plan_expected_unserved(&d, c), unserved_by_quadrature(&d, c), 1e-3);
+	}
+
+	/* Levels from one normal distribution give the same results as one level. */
+	p.volume_lower = 80;
+	p.volume_upper = 120;
+	for (size_t i = 0; i < 3; i++) {
+		double z = gsl_cdf_ugaussian_Pinv((1 + levels[i]) / 2);
+
+		p.extra[i] = (struct pa_forecast_bounds){ levels[i], 100 - 20 / 1.959963984540054 * z,
+							  100 + 20 / 1.959963984540054 * z, NAN, NAN };
+	}
+	CHECK("normal levels accepted", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
+	normal = d;
+	normal.ntail = 0;
+	CHECK_NEAR("normal levels quantile", pa_plan_work_quantile(&d, 0.001),
+		   pa_plan_work_quantile(&normal, 0.001), 1e-9);
+	CHECK_NEAR("normal levels unserved", pa_plan_expected_unserved(&d, 110),
+		   pa_plan_expected_unserved(&normal, 110), 1e-9);
+
+	/* A bad extra level is named by its position. */
+	p.extra[1].volume_upper = 50;
+	CHECK("extra bounds below point rejected", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	CHECK("extra bounds named", strstr(err, "intervals[1].volume bounds") != NULL);
+	p.extra[1].volume_upper = 150;
+	p.extra[2].level = 1.5;
+	CHECK("extra level rejected", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	CHECK("extra level named", strstr(err, "intervals[2].interval_level 1.5") != NULL);
 }
 
 static void
@@ -417,6 +518,7 @@ main(void)
 {
 	test_instances_for();
 	test_work_dist();
+	test_work_dist_skewed();
 	test_decide_scaling();
 	test_bounds_last();
 	test_split();
