@@ -390,7 +390,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 	}
 	for (size_t i = 0; i < set->size; i++) {
 		struct pa_fc_series *s = set->slot[i];
-		pa_usec_t end;
+		pa_usec_t end, first = INT64_MAX;
 		size_t known = 0;
 
 		if (s == NULL || s->count == 0 || s->end == PA_USEC_MIN)
@@ -400,13 +400,22 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 			known += !isnan(s->points[k].requests);
 		if (known == 0)
 			continue;
+		for (size_t k = 0; k < s->count; k++)
+			if (s->points[k].ts < first)
+				first = s->points[k].ts;
 		end = s->end;
 		for (size_t j = 0; j < set->size; j++) {
 			const struct pa_fc_series *o = set->slot[j];
 
-			/* Only a grid that lines up with this one extends it. */
+			/*
+			 * Only a grid that lines up with this one extends it, and
+			 * only as far as this series can still be forecast: one
+			 * wrong timestamp far ahead in another series must not
+			 * stretch every series past the bucket limit.
+			 */
 			if (o != NULL && o->count > 0 && o->end != PA_USEC_MIN && o->step == s->step && o->end > end &&
-			    (o->end - s->anchor) % s->step == 0)
+			    (o->end - s->anchor) % s->step == 0 &&
+			    (o->end - first) / s->step < PA_FC_MAX_BUCKETS)
 				end = o->end;
 		}
 		if (end > s->end)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Howard Hinnant's days-from-civil algorithm, valid for all int64 years in range. */
 int64_t
@@ -335,4 +336,16 @@ pa_bucket_start(pa_usec_t t, pa_usec_t step)
 	if (r < 0)
 		r += step;
 	return t - r;
+}
+
+int
+pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit)
+{
+	struct timespec now;
+
+	if (max_ahead < 0 || t <= *limit)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	*limit = (pa_usec_t)now.tv_sec * PA_USEC_PER_SEC + now.tv_nsec / 1000 + max_ahead;
+	return t > *limit;
 }

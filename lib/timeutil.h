@@ -48,6 +48,15 @@ int pa_duration_parse(const char *s, pa_usec_t *out);
 /* Start of the bucket of width step that contains t (floor, also before 1970). */
 pa_usec_t pa_bucket_start(pa_usec_t t, pa_usec_t step);
 
+/*
+ * Check that a record's time t is at most max_ahead after the clock, as
+ * for anything observed (requests, buckets) rather than scheduled.
+ * *limit caches the last clock plus max_ahead; start it at PA_USEC_MIN.
+ * The clock is read again only when t passes the cached limit.  Returns 1
+ * when t is too far ahead; max_ahead < 0 turns the check off.
+ */
+int pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit);
+
 /* Days since 1970-01-01 for a proleptic Gregorian date. */
 int64_t pa_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -38,7 +38,8 @@ enum {
 	OPT_FOLLOW,
 	OPT_SAVE_EVERY,
 	OPT_MAX_LAG,
-	OPT_WHOLE_BUCKETS
+	OPT_WHOLE_BUCKETS,
+	OPT_MAX_FUTURE
 };
 
 struct ctx {
@@ -53,6 +54,8 @@ struct ctx {
 	double save_every;	/* seconds between saves in --follow */
 	struct timespec saved;	/* last save */
 	int input_failed;	/* an input file could not be read: the state is not saved */
+	pa_usec_t max_future;	/* latest bucket time after the clock; < 0: any */
+	pa_usec_t future_limit;	/* the clock when last read plus max_future */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -82,6 +85,8 @@ usage(void)
 	       "                         a Box-Cox power chosen per series: whichever\n"
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
+	       "      --max-future DUR   reject buckets stamped more than DUR after the\n"
+	       "                         clock (1d); none: accept any\n"
 	       "      --max-lag N|DUR    largest lag of a trend stream as a regressor, in\n"
 	       "                         steps or as a duration (the horizon)\n"
 	       "      --state FILE       keep each series' fitted models and recent history\n"
@@ -129,6 +134,29 @@ save_if_due(struct ctx *c)
 	if ((double)(now.tv_sec - c->saved.tv_sec) +
 	    (double)(now.tv_nsec - c->saved.tv_nsec) / 1e9 >= c->save_every)
 		save_state(c);
+}
+
+/*
+ * Reject a bucket stamped more than --max-future after the clock.  Buckets
+ * are observed, so one so far ahead has a wrong date, and it would stretch
+ * its series, and the series aligned with it, to that date.  Returns 1
+ * when rejected.
+ */
+static int
+reject_future(struct ctx *c, const char *name, struct pa_line *line, const json_t *rec)
+{
+	pa_usec_t ts;
+	char when[40], clock[40];
+
+	if (pa_rec_time(rec, "ts", &ts) != 1 ||
+	    !pa_time_ahead_of_clock(ts, c->max_future, &c->future_limit))
+		return 0;
+	pa_reject(name, line->lineno, line->text, line->len, "timestamp in the future",
+		  "bucket \"ts\" %s is more than --max-future after the clock (%s); "
+		  "is a timestamp wrong?", pa_time_format(ts, when, sizeof when),
+		  pa_time_format(pa_bucket_start(c->future_limit - c->max_future, PA_USEC_PER_SEC),
+				 clock, sizeof clock));
+	return 1;
 }
 
 /*
@@ -220,6 +248,10 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	}
 	if (kind == NULL || strcmp(kind, "bucket") != 0) {
 		pa_out_json(rec);
+		json_decref(rec);
+		return;
+	}
+	if (reject_future(c, name, line, rec)) {
 		json_decref(rec);
 		return;
 	}
@@ -373,6 +405,7 @@ main(int argc, char **argv)
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
 		{ "whole-buckets", no_argument, NULL, OPT_WHOLE_BUCKETS },
+		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "max-lag", required_argument, NULL, OPT_MAX_LAG },
 		PA_COMMON_LONGOPTS,
@@ -385,7 +418,8 @@ main(int argc, char **argv)
 		.transform = PA_FC_TRANSFORM_AUTO, .refit_every = 24, .drift = 0.01,
 	};
 	char err[400];
-	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC, .save_every = 60, .ro = &ro };
+	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC, .save_every = 60, .ro = &ro,
+			 .max_future = 86400 * PA_USEC_PER_SEC, .future_limit = PA_USEC_MIN };
 	struct pa_fc_series **series;
 	size_t count;
 	struct timespec shown = { 0, 0 };
@@ -475,6 +509,11 @@ main(int argc, char **argv)
 		case OPT_FOLLOW:
 			c.follow = 1;
 			ro.follow = 1;
+			break;
+		case OPT_MAX_FUTURE:
+			c.max_future = strcmp(optarg, "none") == 0 ? -1 :
+				pa_opt_duration("--max-future", optarg, 0,
+						3660LL * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_WHOLE_BUCKETS:
 			c.whole_buckets = 1;

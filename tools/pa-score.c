@@ -20,6 +20,7 @@
 
 enum {
 	OPT_LATENESS = 1,
+	OPT_MAX_FUTURE,
 	OPT_MAX_FILL,
 	OPT_MERGE,
 	OPT_SHARD,
@@ -63,6 +64,8 @@ struct run {
 
 	int have_max_ts;
 	pa_usec_t max_ts;		/* newest accepted request, for --lateness */
+	pa_usec_t max_future;		/* latest request time after the clock; < 0: any */
+	pa_usec_t future_limit;		/* the clock when last read plus max_future */
 };
 
 static void
@@ -80,6 +83,8 @@ usage(FILE *fp)
 		"      --lateness DURATION  write each bucket once requests are DURATION\n"
 		"                           past its end; later requests for it are\n"
 		"                           rejected (default: write all at end of input)\n"
+		"      --max-future DURATION  reject requests stamped more than DURATION\n"
+		"                           after the clock (default 1d); none: accept any\n"
 		"      --max-fill N         write at most N zero buckets in one gap of a\n"
 		"                           series; a longer gap is reported and left\n"
 		"                           empty (default 100000)\n"
@@ -220,13 +225,26 @@ rollup_request(struct run *run, struct pa_rollup_request *req, const struct pa_f
 }
 
 /*
- * Reject a request whose bucket --lateness has already closed; otherwise
- * advance the newest time seen.  This is the test the rollup makes when
- * the request reaches it, since requests reach it in input order.
+ * Reject a request stamped more than --max-future after the clock, or
+ * whose bucket --lateness has already closed; otherwise advance the newest
+ * time seen.  The second is the test the rollup makes when the request
+ * reaches it, since requests reach it in input order.  The first keeps one
+ * wrong date from opening a bucket years ahead, which would stretch the
+ * series with empty buckets and move every forecast to that date.
  */
 static int
-check_late(struct run *run, const char *name, struct pa_line *line, pa_usec_t ts)
+check_time(struct run *run, const char *name, struct pa_line *line, pa_usec_t ts)
 {
+	if (pa_time_ahead_of_clock(ts, run->max_future, &run->future_limit)) {
+		char when[40], clock[40];
+
+		pa_reject(name, line->lineno, line->text, line->len, "timestamp in the future",
+			  "request at %s is more than --max-future after the clock (%s); "
+			  "is a timestamp wrong?", pa_time_format(ts, when, sizeof when),
+			  pa_time_format(pa_bucket_start(run->future_limit - run->max_future,
+							 PA_USEC_PER_SEC), clock, sizeof clock));
+		return -1;
+	}
 	if (run->lateness >= 0 && run->have_max_ts &&
 	    pa_bucket_start(ts, run->step) <
 		    pa_bucket_start(run->max_ts - run->lateness, run->step)) {
@@ -262,7 +280,7 @@ fast_request(struct run *run, const char *name, struct pa_line *line)
 	if (run->sharded && pa_hash64(p.tenant_service_name, p.tenant_service_name_len) %
 				    run->shard_n != run->shard_k)
 		return 1;
-	if (check_late(run, name, line, p.ts) != 0)
+	if (check_time(run, name, line, p.ts) != 0)
 		return 1;
 
 	pa_request_parts_terminate(&p);
@@ -325,7 +343,7 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 		return -1;
 	}
 
-	return check_late(run, name, line, ts);
+	return check_time(run, name, line, ts);
 }
 
 /* Add a request to the training rows when it carries the cost field. */
@@ -453,6 +471,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "rollup", required_argument, NULL, 'r' },
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
+		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 		{ "max-fill", required_argument, NULL, OPT_MAX_FILL },
 		{ "merge", no_argument, NULL, OPT_MERGE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
@@ -470,8 +489,9 @@ main(int argc, char **argv)
 		PA_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct run run = { .cost_field = "duration_ms", .text_buckets = 1, .lateness = -1, .calibrate_n = 1000, .hold_max = 100000,
-		.max_fill = PA_ROLLUP_MAX_FILL,
+	struct run run = { .cost_field = "duration_ms", .text_buckets = 1, .lateness = -1,
+			   .max_future = 86400 * PA_USEC_PER_SEC, .future_limit = PA_USEC_MIN,
+			   .calibrate_n = 1000, .hold_max = 100000, .max_fill = PA_ROLLUP_MAX_FILL,
 			   .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;
 	int c, rc, out;
@@ -490,6 +510,10 @@ main(int argc, char **argv)
 			break;
 		case OPT_MAX_FILL:
 			run.max_fill = pa_opt_long("--max-fill", optarg, 0, 100000000);
+			break;
+		case OPT_MAX_FUTURE:
+			run.max_future = strcmp(optarg, "none") == 0 ? -1 :
+				pa_opt_duration("--max-future", optarg, 0, 3660LL * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_LATENESS:
 			run.lateness = pa_opt_duration("--lateness", optarg, 0,

@@ -1,0 +1,73 @@
+#!/bin/sh
+# One wrong date far ahead: pa-score and pa-forecast reject a request or a
+# bucket stamped after the clock, the other records still flow, and a
+# bucket far ahead that is let through no longer moves every series.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+# A combined-format log of 30 minutes for two tenants, with one line dated
+# 2099 in the middle, as a wrong clock or a corrupt line gives.
+awk 'BEGIN {
+	for (m = 0; m < 30; m++)
+		for (i = 0; i < 20; i++) {
+			host = i % 2 ? "acme" : "globex"
+			printf "10.0.0.%d - - [01/Dec/2026:10:%02d:%02d +0000] \"GET /api/orders/%d HTTP/1.1\" 200 512 \"https://%s.example.com/\" \"curl\"\n",
+				i, m, i, i, host
+			if (m == 15 && i == 0)
+				printf "10.0.0.9 - - [01/Dec/2099:10:15:00 +0000] \"GET /api/orders/1 HTTP/1.1\" 200 5 \"https://acme.example.com/\" \"curl\"\n"
+		}
+}' >"$T_TMP/access.log"
+tenant='regex:referer:^https?://([a-z0-9-]+)\.'
+
+pa-ingest -q --tenant "$tenant" "$T_TMP/access.log" >"$T_TMP/requests.ndjson"
+pa-score --rollup 1m --calibrate 50 --rejects "$T_TMP/score.rej" <"$T_TMP/requests.ndjson" \
+	>"$T_TMP/buckets.ndjson" 2>"$T_TMP/score.err"
+check "score future request exit 0" test $? -eq 0
+check "score future request named" \
+	grep -Eq '<stdin>:[0-9]+: request at 2099-12-01T10:15:00Z is more than --max-future after the clock \(20[0-9-]+T[0-9:]+Z\); is a timestamp wrong\?' "$T_TMP/score.err"
+check "score future request in rejects" grep -q '2099-12-01T10:15:00Z' "$T_TMP/score.rej"
+check "score future rejects only it" test "$(wc -l <"$T_TMP/score.rej")" -eq 1
+check "score future no bucket" test "$(grep -c '"ts":"2099' "$T_TMP/buckets.ndjson")" -eq 0
+check "score keeps other requests" \
+	test "$(jq -s 'map(select(.kind == "bucket") | .requests) | add' "$T_TMP/buckets.ndjson")" -eq 600
+
+pa-forecast -H 2 --period 0 --period2 0 <"$T_TMP/buckets.ndjson" >"$T_TMP/forecast.ndjson" 2>"$T_TMP/forecast.err"
+check "pipeline forecasts every series" \
+	test "$(jq -r 'select(.kind == "forecast") | .tenant_service_name' "$T_TMP/forecast.ndjson" | sort -u | wc -l)" -eq \
+	"$(jq -r 'select(.kind == "bucket") | .tenant_service_name' "$T_TMP/buckets.ndjson" | sort -u | wc -l)"
+check "pipeline forecasts from 2026" \
+	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/forecast.ndjson" | sort -u)" = 2026-12-01T10:30:00Z
+
+# --max-future none lets the date through, as for a generated log dated ahead.
+pa-score --rollup 1m --calibrate 50 --max-future none <"$T_TMP/requests.ndjson" >"$T_TMP/none.ndjson" 2>/dev/null
+check "score max-future none keeps it" test "$(grep -c '"ts":"2099-12-01T10:15:00Z"' "$T_TMP/none.ndjson")" -eq 1
+
+# pa-forecast checks bucket records the same way.
+pa-forecast -H 1 --period 0 --period2 0 --max-bad 0.5 --rejects "$T_TMP/fc.rej" <"$T_TMP/none.ndjson" \
+	>"$T_TMP/fc.ndjson" 2>"$T_TMP/fc.err"
+check "forecast future bucket exit 0" test $? -eq 0
+check "forecast future bucket named" \
+	grep -Eq '<stdin>:[0-9]+: bucket "ts" 2099-12-01T10:15:00Z is more than --max-future after the clock \(20[0-9-]+T[0-9:]+Z\)' "$T_TMP/fc.err"
+check "forecast future bucket in rejects" grep -q '"ts":"2099-12-01T10:15:00Z"' "$T_TMP/fc.rej"
+check "forecast after future bucket" \
+	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/fc.ndjson" | sort -u)" = 2026-12-01T10:30:00Z
+
+# Let through, the bucket 73 years ahead makes its own series too long to
+# forecast, and that series only: the others still end in 2026.
+pa-forecast -H 1 --period 0 --period2 0 --max-future none <"$T_TMP/none.ndjson" \
+	>"$T_TMP/far.ndjson" 2>"$T_TMP/far.err"
+check "far bucket skips its series" \
+	grep -q 'acme/.*more than 10000000 buckets of 1m between the first and last bucket, series skipped' "$T_TMP/far.err"
+check "far bucket leaves others" \
+	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/far.ndjson" | sort -u)" = 2026-12-01T10:30:00Z
+check "far bucket others forecast" \
+	test "$(jq -r 'select(.kind == "forecast") | .tenant_service_name' "$T_TMP/far.ndjson" | sort -u | grep -c globex)" -ge 1
+
+# Invalid option values.
+pa-score --rollup 1m --max-future soon </dev/null >/dev/null 2>"$T_TMP/opt.err"
+check "score max-future invalid status" test $? -eq 2
+check "score max-future invalid named" grep -q -- '--max-future' "$T_TMP/opt.err"
+pa-forecast --max-future -1d </dev/null >/dev/null 2>"$T_TMP/opt2.err"
+check "forecast max-future invalid status" test $? -eq 2
+check "forecast max-future invalid named" grep -q -- '--max-future' "$T_TMP/opt2.err"
+
+finish
