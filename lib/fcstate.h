@@ -69,7 +69,8 @@
 /*
  * Event records a state keeps.  A trend stream sampled every five minutes
  * leaves 6,912 samples in the window of five-minute series with the
- * default seasons and a day ahead, so this holds about 14 such streams.
+ * default seasons and a day ahead, so there is room for about 14 such
+ * streams.
  */
 #define PA_FCSTATE_EVENTS_MAX 100000
 
@@ -188,16 +189,17 @@ int pa_fcstate_event_add(struct pa_fc_events *e, struct pa_fc_event_ids *ids, co
 /*
  * Return 1 when events, the "events" value of a state (may be NULL), is an
  * array of at most PA_FCSTATE_EVENTS_MAX records that pass the checks of
- * an input event record, with string tenant and service when present.
+ * an input event record, with string name, tenant and service when
+ * present.
  * Otherwise write into why which record is wrong and its value.
  */
 int pa_fcstate_events_valid(const json_t *events, char *why, size_t size);
 
 /*
- * Add the events of state (as loaded) to e through pa_fcstate_event_add().
- * Returns 0, or -1 when memory runs out.
+ * Add the events of state (as loaded) to e through pa_fcstate_event_add(),
+ * and remove them from state.  Returns 0, or -1 when memory runs out.
  */
-int pa_fcstate_seed_events(const json_t *state, struct pa_fc_events *e,
+int pa_fcstate_seed_events(json_t *state, struct pa_fc_events *e,
 			   struct pa_fc_event_ids *ids, pa_usec_t window);
 
 /*

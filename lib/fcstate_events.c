@@ -169,7 +169,7 @@ pa_fcstate_events_valid(const json_t *events, char *why, size_t size)
 }
 
 int
-pa_fcstate_seed_events(const json_t *state, struct pa_fc_events *e, struct pa_fc_event_ids *ids,
+pa_fcstate_seed_events(json_t *state, struct pa_fc_events *e, struct pa_fc_event_ids *ids,
 		       pa_usec_t window)
 {
 	const json_t *rec;
@@ -180,6 +180,9 @@ pa_fcstate_seed_events(const json_t *state, struct pa_fc_events *e, struct pa_fc
 	json_array_foreach(json_object_get(state, "events"), i, rec)
 		if (pa_fcstate_event_add(e, ids, rec, window, err, sizeof err, &reason_class) < 0)
 			return -1;
+
+	/* The save writes the array anew from e, so the loaded copy would only take memory. */
+	json_object_del(state, "events");
 	return 0;
 }
 
@@ -198,25 +201,43 @@ lower_cut(json_t *cut, const char *key, pa_usec_t first)
 }
 
 /*
- * Return the earliest kept-window start among the series that ev applies
- * to, looked up in cut: keys "T\x1fS" for a tenant service, "T\x1f" for a
- * tenant and "\x1fS" for a service.  An event that applies to no kept
- * series, or an unscoped one, takes the earliest start of all, all_first.
+ * Return the key of a scope in cut as a new string, or NULL when memory
+ * runs out: "=" and the length and value of tenant, or "-" for every
+ * tenant, then the same for service.
+ */
+static char *
+scope_key(const char *tenant, const char *service)
+{
+	size_t len = (tenant ? strlen(tenant) : 0) + (service ? strlen(service) : 0) + 64;
+	char *key = malloc(len);
+	int used;
+
+	if (key == NULL)
+		return NULL;
+	used = tenant ? snprintf(key, len, "=%zu:%s", strlen(tenant), tenant) : snprintf(key, len, "-");
+	if (service)
+		snprintf(key + used, len - (size_t)used, "=%zu:%s", strlen(service), service);
+	else
+		snprintf(key + used, len - (size_t)used, "-");
+	return key;
+}
+
+/*
+ * Return the earliest kept-window start among the series in the scope of
+ * ev, looked up in cut.  An unscoped event, or one that applies to no
+ * kept series, takes the earliest start of all, all_first.
  */
 static pa_usec_t
 event_cut(const json_t *cut, const struct pa_fc_event *ev, pa_usec_t all_first)
 {
 	const json_t *v;
 	char *key;
-	size_t len;
 
 	if (ev->tenant == NULL && ev->service == NULL)
 		return all_first;
-	len = (ev->tenant ? strlen(ev->tenant) : 0) + (ev->service ? strlen(ev->service) : 0) + 2;
-	key = malloc(len);
+	key = scope_key(ev->tenant, ev->service);
 	if (key == NULL)
 		return all_first;
-	snprintf(key, len, "%s\x1f%s", ev->tenant ? ev->tenant : "", ev->service ? ev->service : "");
 	v = json_object_get(cut, key);
 	free(key);
 	return v != NULL ? (pa_usec_t)json_integer_value(v) : all_first;
@@ -283,23 +304,20 @@ pa_fcstate_events_keep(const json_t *state, const struct pa_fc_events *e,
 	json_object_foreach(json_object_get(state, "series"), name, entry) {
 		const char *tenant = pa_rec_str(entry, "tenant");
 		const char *service = pa_rec_str(entry, "service");
-		size_t len = strlen(tenant) + strlen(service) + 2;
-		char *key = malloc(len);
-		pa_usec_t first;
-		int rc;
+		char *both = scope_key(tenant, service), *tenant_only = scope_key(tenant, NULL);
+		char *service_only = scope_key(NULL, service);
+		pa_usec_t first = 0;
+		int rc = -1;
 
-		if (key == NULL)
-			goto nomem;
 		pa_rec_time(entry, "first", &first);
 		if (first < all_first)
 			all_first = first;
-		snprintf(key, len, "%s\x1f%s", tenant, service);
-		rc = lower_cut(cut, key, first);
-		snprintf(key, len, "%s\x1f", tenant);
-		rc |= lower_cut(cut, key, first);
-		snprintf(key, len, "\x1f%s", service);
-		rc |= lower_cut(cut, key, first);
-		free(key);
+		if (both != NULL && tenant_only != NULL && service_only != NULL)
+			rc = lower_cut(cut, both, first) | lower_cut(cut, tenant_only, first) |
+			     lower_cut(cut, service_only, first);
+		free(both);
+		free(tenant_only);
+		free(service_only);
 		if (rc != 0)
 			goto nomem;
 	}

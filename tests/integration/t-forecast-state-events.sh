@@ -1,12 +1,12 @@
 #!/bin/sh
-# pa-forecast --state keeps event records: a chain of warm runs, each fed
-# only its new buckets and new events, against one cold run on the whole
-# history; which events the state keeps and drops; a record that replaces
-# an earlier one; and the bound on kept events.
+# pa-forecast --state keeps event records.  A chain of warm runs, each fed
+# only its new buckets and new events, is compared with one cold run on
+# the whole history.  Then come which events the state keeps and drops, a
+# record that replaces an earlier one, and the bound on kept events.
 . "$PA_ROOT/tests/integration/lib.sh"
 
-# 100 numbers with relative tolerance: prints "true" when the arrays in
-# files $1 and $2 have one length above 0 and agree to rel in every place.
+# agree FILE1 FILE2 REL: print true when the files, one number per line,
+# have one length above 0 and agree to relative tolerance REL everywhere.
 agree() {
 	jq -n --slurpfile a "$1" --slurpfile b "$2" --argjson rel "$3" '
 		($a | length) > 0 and ($a | length) == ($b | length) and
@@ -44,7 +44,7 @@ if need_shared state-events-wc98; then
 	# one more day of buckets and the matches of that day and the next,
 	# so every match is fed twice.  The last run's history ends on 24
 	# June, 576 hours, which is the window kept for these seasons and a
-	# day ahead, so the state holds the whole history.
+	# day ahead, so the state contains the whole history.
 	chain() {
 		state=$1
 		out=$2
@@ -66,9 +66,9 @@ if need_shared state-events-wc98; then
 	between "$T_TMP/wc98.ndjson" 1998-06-01 1998-06-25 >"$T_TMP/history.ndjson"
 
 	# The regression model with a full fit on every update: the match
-	# column must be fitted from the past windows kept in the state, and
-	# lifts and forecasts must equal the cold run's to 1e-9 relative,
-	# which allows for the last of the 12 digits written.
+	# column must be fitted from the past windows kept in the state.  Lifts
+	# and forecasts must equal the cold run's to 1e-9 relative, because
+	# that allows only for the last of the 12 digits written.
 	chain "$T_TMP/r.json" "$T_TMP/r-warm.ndjson" --model regress --refit-every 0
 	cat "$T_TMP/history.ndjson" "$T_TMP/matches.ndjson" |
 		pa-forecast --horizon 24 --model regress >"$T_TMP/r-cold.ndjson" 2>/dev/null
@@ -94,9 +94,9 @@ if need_shared state-events-wc98; then
 	check state-events-fed-44 test "$(wc -l <"$T_TMP/fed")" -eq 44
 	check state-events-kept-once cmp -s "$T_TMP/fed" "$T_TMP/kept"
 
-	# The automatic choice with the kept parameters between full fits: the
-	# lifts, which are estimated afresh from the kept window and events on
-	# every run, equal the cold ones, and every warm point forecast lies
+	# The automatic choice with the kept parameters between full fits.
+	# Every run estimates the lifts afresh from the kept window and events,
+	# so they must equal the cold ones.  Every warm point forecast must lie
 	# within a quarter of the cold interval's half-width of the cold one.
 	chain "$T_TMP/a.json" "$T_TMP/a-warm.ndjson" --drift 0
 	cat "$T_TMP/history.ndjson" "$T_TMP/matches.ndjson" |
@@ -123,7 +123,7 @@ if need_shared state-events-wc98; then
 		test "$(jq '.events | length' "$T_TMP/old.json")" -eq "$(wc -l <"$T_TMP/piece")"
 fi
 
-# hourly N: N hourly buckets of shop/cart from 2026-06-01, a flat 100.
+# hourly N: N hourly buckets of shop/cart from 2026-06-01, 100 to 106 requests.
 hourly() {
 	awk -v n="$1" 'BEGIN {
 		for (i = 0; i < n; i++)
@@ -140,9 +140,9 @@ event() {
 
 # Without seasons and one step ahead the window is 74 buckets, so after
 # 200 buckets it starts at hour 126.  An event that ends before it is
-# dropped, whatever its scope; one inside it, one ahead of the history,
-# and one for a series the state does not contain that ends after the
-# earliest kept bucket, stay.
+# dropped, whatever its scope.  An event inside it stays, and so does one
+# ahead of the history.  One for a series the state does not contain stays
+# while it ends after the earliest kept bucket.
 {
 	hourly 200
 	event 10 sale
@@ -185,7 +185,7 @@ check state-events-replaced-in-run \
 	test "$(jq -c '[.events[] | select(.ts == "2026-06-11T00:00:00Z") | .magnitude]' "$T_TMP/p.json")" = '[5]'
 
 # Over the bound of 100,000 events, the state keeps those that start last
-# and says how many it left out.
+# and reports how many it left out.
 {
 	hourly 200
 	awk 'BEGIN {
