@@ -117,7 +117,7 @@ save_state(struct ctx *c)
 		return;
 	}
 	if (dropped > 0)
-		pa_warn("state file %s keeps the %d events that start last, %zu older ones are "
+		pa_warn("state file %s keeps at most %d events, so the %zu that start first are "
 			"left out", c->state_path, PA_FCSTATE_EVENTS_MAX, dropped);
 	json_object_set_new(c->ro->state, "events", events);
 	if (pa_fcstate_save(c->state_path, c->ro->state, err, sizeof err) != 0) {

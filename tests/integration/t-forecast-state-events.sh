@@ -196,7 +196,7 @@ check state-events-replaced-in-run \
 rm -f "$T_TMP/m.json"
 pa-forecast --period 0 --period2 0 --horizon 1 --state "$T_TMP/m.json" "$T_TMP/many.ndjson" \
 	>/dev/null 2>"$T_TMP/many.err"
-check state-events-bound-warns grep -q "keeps the 100000 events that start last, 3 older ones are left out" "$T_TMP/many.err"
+check state-events-bound-warns grep -q "keeps at most 100000 events, so the 3 that start first are left out" "$T_TMP/many.err"
 check state-events-bound-kept test "$(jq '.events | length' "$T_TMP/m.json")" -eq 100000
 check state-events-bound-oldest-dropped \
 	test "$(jq -r '.events[0].ts' "$T_TMP/m.json")" = 2026-06-09T07:00:03Z
