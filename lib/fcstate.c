@@ -230,7 +230,7 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 	json_t *state, *series, *entry;
 	json_int_t version;
 	const char *name;
-	char why[120];
+	char why[400];
 	struct stat st;
 	FILE *f = fopen(path, "rb");
 
@@ -266,6 +266,12 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 		snprintf(err, errsize,
 			 "state file %s is not a pa-forecast state of format_version %d (remove it to start afresh)",
 			 path, PA_FCSTATE_VERSION);
+		json_decref(state);
+		return NULL;
+	}
+	if (!pa_fcstate_events_valid(json_object_get(state, "events"), why, sizeof why)) {
+		snprintf(err, errsize, "state file %s: %s (remove the file to start a new state)",
+			 path, why);
 		json_decref(state);
 		return NULL;
 	}

@@ -13,7 +13,11 @@
  *	           "fitted_end": "2026-06-05T00:00:00Z"},
  *	   "volume": {"spec": [SPEC], "model": "...", "issued_at": "...", "mean": [...],
  *	              "lower": [...], "upper": [...], "outside": [0, 1, 0]},
- *	   "complexity": {...}}}}
+ *	   "complexity": {...}}},
+ *	 "events": [{"event_type": "match", "name": "final",
+ *	             "ts": "2026-06-04T18:00:00Z",
+ *	             "end": "2026-06-04T20:00:00Z", "magnitude": 1,
+ *	             "tenant": "t", "service": "api"}, ...]}
  *
  * requests and complexity_sum are the kept window of history, one value
  * per step from "first" (null: unknown).  The window's last bucket is the
@@ -28,6 +32,14 @@
  * forecasts last written at the first level.  outside flags the last
  * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
  * interval.
+ *
+ * "events" contains the event records, trend stream samples included, that
+ * end after the first kept bucket of a series they apply to, or of any
+ * series when they apply to none.  "name", "end", "tenant" and "service"
+ * appear only when the record gave them, so an event without "end" takes the
+ * --event-window of the run that reads it.  A file without "events" keeps
+ * none.  Old readers of format_version 2 ignore the key, so adding it
+ * needed no new version.
  *
  * The file is written to a new FILE.tmp.XXXXXX, flushed to disk, renamed
  * into place and the directory synced, so a crash leaves the old file or
@@ -45,6 +57,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "fc_events.h"
 #include "fc_series.h"
 #include "forecast.h"
 
@@ -52,6 +65,14 @@
 
 /* Scored actuals kept per measure for the drift check. */
 #define PA_FCSTATE_SCORED 24
+
+/*
+ * Event records a state keeps.  A trend stream sampled every five minutes
+ * leaves 6,912 samples in the window of five-minute series with the
+ * default seasons and a day ahead, so there is room for about 14 such
+ * streams.
+ */
+#define PA_FCSTATE_EVENTS_MAX 100000
 
 /*
  * Load the state file at path.  A missing file gives a new, empty state,
@@ -62,7 +83,9 @@
  * wrong shape includes a negative count or complexity sum, and a "fit",
  * "volume" or "complexity" object without a field an update reads.  It
  * also includes an "outside" array longer than PA_FCSTATE_SCORED or with
- * values other than booleans, 0 and 1.
+ * values other than booleans, 0 and 1, and an "events" array with more
+ * than PA_FCSTATE_EVENTS_MAX records or with a record that
+ * pa_fcstate_events_valid() rejects.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 
@@ -138,6 +161,56 @@ struct pa_fcstate_update {
 
 /* Build a series entry.  Returns a new reference, or NULL when memory runs out. */
 json_t *pa_fcstate_entry(const struct pa_fcstate_update *u);
+
+/* Identities of the events of one struct pa_fc_events, by position. */
+struct pa_fc_event_ids {
+	json_t *index;		/* identity key -> position */
+	json_t *names;		/* "name" of the record at each position, or null */
+};
+
+/* Start an empty set.  Returns 0, or -1 when memory runs out. */
+int pa_fcstate_event_ids_init(struct pa_fc_event_ids *ids);
+
+void pa_fcstate_event_ids_free(struct pa_fc_event_ids *ids);
+
+/*
+ * Add event record rec (borrowed) to e, or replace the event with the same
+ * identity: the same event_type, name, tenant, service and start ("ts"),
+ * where an absent field differs from every present one.  So a corrected
+ * record replaces the old one, two matches that start together under
+ * different names stay two events, and a trend stream keeps one sample
+ * per start.  ids must only change through this function.  Returns 0 when
+ * added, 1 when replaced, or -1 with a message in err and a reason class,
+ * as pa_fc_events_add().
+ */
+int pa_fcstate_event_add(struct pa_fc_events *e, struct pa_fc_event_ids *ids, const json_t *rec,
+			 pa_usec_t window, char *err, size_t errsize, const char **reason_class);
+
+/*
+ * Return 1 when events, the "events" value of a state (may be NULL), is an
+ * array of at most PA_FCSTATE_EVENTS_MAX records that pass the checks of
+ * an input event record, with string name, tenant and service when
+ * present.
+ * Otherwise write into why which record is wrong and its value.
+ */
+int pa_fcstate_events_valid(const json_t *events, char *why, size_t size);
+
+/*
+ * Add the events of state (as loaded) to e through pa_fcstate_event_add(),
+ * and remove them from state.  Returns 0, or -1 when memory runs out.
+ */
+int pa_fcstate_seed_events(json_t *state, struct pa_fc_events *e,
+			   struct pa_fc_event_ids *ids, pa_usec_t window);
+
+/*
+ * Return a new array of the records of e that state, with this run's
+ * series entries, keeps (see "events" above), in the order of e.  Over
+ * PA_FCSTATE_EVENTS_MAX, the events that start last are kept, and
+ * *dropped receives how many others were left out.  Returns NULL when
+ * memory runs out.
+ */
+json_t *pa_fcstate_events_keep(const json_t *state, const struct pa_fc_events *e,
+			       const struct pa_fc_event_ids *ids, size_t *dropped);
 
 /* Return the name of transform t for the "fit" object. */
 const char *pa_fcstate_transform_name(int t);

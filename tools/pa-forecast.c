@@ -45,6 +45,7 @@ enum {
 struct ctx {
 	struct pa_fc_series_set *set;
 	struct pa_fc_events events;
+	struct pa_fc_event_ids event_ids;	/* identities of events (fcstate.h) */
 	pa_usec_t event_window;	/* length of an event without "end" */
 	int fatal;		/* out of memory: stop collecting */
 	int follow;		/* forecast a series each time one of its buckets closes */
@@ -89,8 +90,9 @@ usage(void)
 	       "                         clock (1d); none: accept any\n"
 	       "      --max-lag N|DUR    largest lag of a trend stream as a regressor, in\n"
 	       "                         steps or as a duration (the horizon)\n"
-	       "      --state FILE       keep each series' fitted models and recent history\n"
-	       "                         in FILE; the next run needs only the new buckets\n"
+	       "      --state FILE       keep each series' fitted models and recent history,\n"
+	       "                         and the events that touch it, in FILE; the next\n"
+	       "                         run needs only the new buckets and events\n"
 	       "      --refit-every N|DUR  updates with kept parameters before a full fit\n"
 	       "                         (24), or a duration of new history such as 1d\n"
 	       "      --drift P          full fit when the interval misses of the last 24\n"
@@ -112,9 +114,21 @@ static void
 save_state(struct ctx *c)
 {
 	char err[400];
+	json_t *events;
+	size_t dropped;
 
 	if (c->state_path == NULL || c->input_failed)
 		return;
+	events = pa_fcstate_events_keep(c->ro->state, &c->events, &c->event_ids, &dropped);
+	if (events == NULL) {
+		pa_warn("out of memory choosing the events to keep in state file %s", c->state_path);
+		c->fatal = 1;
+		return;
+	}
+	if (dropped > 0)
+		pa_warn("state file %s keeps at most %d events, so the %zu that start first are "
+			"left out", c->state_path, PA_FCSTATE_EVENTS_MAX, dropped);
+	json_object_set_new(c->ro->state, "events", events);
 	if (pa_fcstate_save(c->state_path, c->ro->state, err, sizeof err) != 0) {
 		pa_warn("%s", err);
 		c->fatal = 1;
@@ -237,8 +251,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		return;
 	kind = pa_rec_kind(rec);
 	if (kind != NULL && strcmp(kind, "event") == 0) {
-		if (!c->fatal && pa_fc_events_add(&c->events, rec, c->event_window, err, sizeof err,
-						  &reason_class) != 0) {
+		if (!c->fatal && pa_fcstate_event_add(&c->events, &c->event_ids, rec, c->event_window,
+						      err, sizeof err, &reason_class) < 0) {
 			if (strcmp(reason_class, "out of memory") == 0)
 				c->fatal = 1;
 			pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
@@ -550,7 +564,7 @@ main(int argc, char **argv)
 	 * and then start from the state this run saves.
 	 */
 	c.set = pa_fc_series_new();
-	if (c.set == NULL)
+	if (c.set == NULL || pa_fcstate_event_ids_init(&c.event_ids) != 0)
 		pa_die(PA_EXIT_IO, "out of memory");
 	if (c.state_path) {
 		lock_fd = pa_fcstate_lock(c.state_path, err, sizeof err);
@@ -561,7 +575,8 @@ main(int argc, char **argv)
 			pa_die(PA_EXIT_USAGE, "%s", err);
 		if (pa_fcstate_check_writable(c.state_path, err, sizeof err) != 0)
 			pa_die(PA_EXIT_IO, "%s", err);
-		if (pa_fcstate_seed(ro.state, c.set) != 0)
+		if (pa_fcstate_seed(ro.state, c.set) != 0 ||
+		    pa_fcstate_seed_events(ro.state, &c.events, &c.event_ids, c.event_window) != 0)
 			pa_die(PA_EXIT_IO, "out of memory loading state file %s", c.state_path);
 	} else if (c.follow) {
 		/* --follow keeps the state in memory, so updates reuse the kept choice. */
@@ -585,7 +600,6 @@ main(int argc, char **argv)
 		show_progress(count, count, &shown);
 	}
 	pa_fc_series_free(c.set);
-	pa_fc_events_free(&c.events);
 	pa_tsdb_output_finish();
 
 	/* A state updated from part of the input would miss buckets for good. */
@@ -595,6 +609,8 @@ main(int argc, char **argv)
 		pa_warn("state file %s not saved because an input could not be read; it still "
 			"contains the state before this run", c.state_path);
 	save_state(&c);
+	pa_fc_events_free(&c.events);
+	pa_fcstate_event_ids_free(&c.event_ids);
 	json_decref(ro.state);
 	if (lock_fd >= 0)
 		close(lock_fd);
