@@ -209,6 +209,54 @@ bad_field(const json_t *rec, const char *key, const char *what, char *err, size_
 	return -1;
 }
 
+/* Equal to within rounding, with unknown equal to unknown. */
+static int
+same_value(double a, double b)
+{
+	if (isnan(a) || isnan(b))
+		return isnan(a) && isnan(b);
+	return fabs(a - b) <= 1e-9 * fmax(1, fmax(fabs(a), fabs(b)));
+}
+
+int
+pa_fc_series_compare(const struct pa_fc_series *s, const json_t *rec, pa_usec_t ts)
+{
+	double requests = NAN, csum = NAN, cmean;
+	int got;
+
+	got = pa_rec_num(rec, "requests", &requests);
+	if (got < 0)
+		return -2;
+	if (got == 0)
+		requests = NAN;
+	got = pa_rec_num(rec, "complexity_sum", &csum);
+	if (got == 0) {
+		got = pa_rec_num(rec, "complexity_mean", &cmean);
+		csum = got == 1 && !isnan(requests) ? cmean * requests : NAN;
+	}
+	if (got < 0)
+		return -2;
+
+	for (size_t j = 0; j < s->count; j++) {
+		const struct pa_fc_point *p = &s->points[j];
+
+		if (p->ts == ts && p->kept)
+			return same_value(p->requests, requests) && same_value(p->complexity_sum, csum);
+	}
+	return -1;
+}
+
+void
+pa_fc_series_drop_fresh(struct pa_fc_series *s, pa_usec_t ts)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < s->count; j++)
+		if (s->points[j].kept || s->points[j].ts != ts)
+			s->points[k++] = s->points[j];
+	s->count = k;
+}
+
 int
 pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		 char *err, size_t errsize, const char **reason_class)

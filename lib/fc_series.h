@@ -83,6 +83,16 @@ int pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 /* The series named name, or NULL.  Owned by the set. */
 struct pa_fc_series *pa_fc_series_find(struct pa_fc_series_set *set, const char *name);
 
+/*
+ * Compare a bucket record with the kept bucket of s at ts.  Returns 1 when
+ * requests and complexity are the same, 0 when they differ, -1 when no
+ * bucket at ts is kept, and -2 when the record's values are invalid.
+ */
+int pa_fc_series_compare(const struct pa_fc_series *s, const json_t *rec, pa_usec_t ts);
+
+/* Drop the buckets at ts read since the last forecast, so a new record replaces them. */
+void pa_fc_series_drop_fresh(struct pa_fc_series *s, pa_usec_t ts);
+
 /* The series sorted by name, for deterministic output.  Owned by the set. */
 struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count);
 

@@ -57,6 +57,7 @@ struct ctx {
 	int input_failed;	/* an input file could not be read: the state is not saved */
 	pa_usec_t max_future;	/* latest bucket time after the clock; < 0: any */
 	pa_usec_t future_limit;	/* the clock when last read plus max_future */
+	int replay_noted;	/* --follow: the note on skipped replayed buckets was written */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -174,32 +175,52 @@ reject_future(struct ctx *c, const char *name, struct pa_line *line, const json_
 }
 
 /*
- * In --follow, reject a bucket of a series whose later bucket was already
- * read (or forecast from): its bucket has closed.  Returns 1 when rejected.
+ * In --follow, handle a record for a bucket that has closed: one already
+ * forecast, or older than the newest bucket read.  After a restart,
+ * pa-ingest --follow reads its log from the start again, so such buckets
+ * come back unchanged.  They are skipped after one note, and so is a
+ * bucket older than the kept history.  With
+ * --whole-buckets a record that differs replaces the kept bucket (the new
+ * record wins, as in a batch run with --state); without it, it may be one
+ * part of a bucket that has closed, and is rejected.  Returns 1 when the
+ * record was skipped or rejected, 0 when it goes on to be added.
  */
 static int
-reject_late(struct ctx *c, const char *name, struct pa_line *line, const json_t *rec)
+check_closed(struct ctx *c, const char *name, struct pa_line *line, const json_t *rec)
 {
 	const char *series = pa_rec_str(rec, "tenant_service_name");
 	struct pa_fc_series *s = series ? pa_fc_series_find(c->set, series) : NULL;
 	pa_usec_t ts, closed;
 	char a[40], b[40];
+	int same;
 
 	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
 		return 0;
-	if (c->whole_buckets && s->has_open && ts == s->open) {
-		pa_reject(name, line->lineno, line->text, line->len, "bucket after its series moved on",
-			  "second record for bucket \"ts\" %s of %s, which has closed: with "
-			  "--whole-buckets each bucket comes in one record",
-			  pa_time_format(ts, a, sizeof a), pa_quote(series, strlen(series)));
-		return 1;
-	}
-	if (s->has_open && ts < s->open)
+	if (s->has_open && (ts < s->open || (c->whole_buckets && ts == s->open)))
 		closed = s->open;
 	else if (!s->has_open && s->has_kept && ts <= s->kept_last)
 		closed = s->kept_last;
 	else
 		return 0;
+
+	same = pa_fc_series_compare(s, rec, ts);
+	if (same == -2)
+		return 0;	/* pa_fc_series_add() rejects it, naming the field */
+	if (same == 1 || (s->has_kept && ts < s->kept_first)) {
+		if (!c->replay_noted)
+			pa_warn("%s:%ld: skipping buckets already forecast that are unchanged or older "
+				"than the kept history, as in input replayed after a restart",
+				name, line->lineno);
+		c->replay_noted = 1;
+		return 1;
+	}
+	if (c->whole_buckets) {
+		pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced by a record that differs; "
+			"forecasts use it from the next bucket on", name, line->lineno,
+			pa_time_format(ts, a, sizeof a), pa_quote(series, strlen(series)));
+		pa_fc_series_drop_fresh(s, ts);
+		return 0;
+	}
 	pa_reject(name, line->lineno, line->text, line->len, "bucket after its series moved on",
 		  "bucket \"ts\" %s of %s arrived after the bucket at %s, so it has closed",
 		  pa_time_format(ts, a, sizeof a), pa_quote(series, strlen(series)),
@@ -269,7 +290,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
-	if (c->follow && reject_late(c, name, line, rec)) {
+	if (c->follow && check_closed(c, name, line, rec)) {
 		json_decref(rec);
 		return;
 	}

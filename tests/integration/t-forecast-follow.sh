@@ -66,22 +66,40 @@ check "whole and partial forecasts agree" cmp -s "$T_TMP/whole.num" "$T_TMP/part
 check "whole forecasts every closed bucket" \
 	test "$(jq -r 'select(.horizon_steps == 1) | .issued_at' "$T_TMP/out-whole" | sort -u | wc -l)" -eq 49
 
-# A second record for a bucket already forecast is rejected with its
-# values, and the stream goes on.
+# A second record for a bucket already forecast.  Unchanged, it is a
+# replay and skipped.  Changed, it replaces the bucket for the forecasts
+# that follow (the new record wins), with a message.
 bucket() {
 	printf '{"kind":"bucket","ts":"2026-06-01T%02d:00:00Z","step_s":3600,"tenant_service_name":"shop/cart","requests":%d}\n' "$1" "$2"
 }
-{ bucket 0 10; bucket 1 12; bucket 1 5; bucket 2 14; } |
-	pa-forecast --follow --whole-buckets --horizon 1 --period 0 --period2 0 \
-		--max-bad 0.5 --rejects "$T_TMP/rej" >"$T_TMP/dup.out" 2>"$T_TMP/dup.err"
-check "duplicate whole bucket exits 0" test $? -eq 0
-check "duplicate whole bucket named" \
-	grep -q '<stdin>:3: second record for bucket "ts" 2026-06-01T01:00:00Z of "shop/cart", which has closed: with --whole-buckets each bucket comes in one record' "$T_TMP/dup.err"
-check "duplicate whole bucket kept in rejects" grep -q '"requests":5' "$T_TMP/rej"
-check "duplicate whole bucket not counted" \
-	test "$(jq -r 'select(.issued_at == "2026-06-01T02:00:00Z") | .predicted_volume' "$T_TMP/dup.out")" = 12
-check "later bucket still forecast" \
-	grep -q '"issued_at":"2026-06-01T03:00:00Z"' "$T_TMP/dup.out"
+{ bucket 0 10; bucket 1 12; bucket 1 12; bucket 1 5; bucket 2 14; } |
+	pa-forecast --follow --whole-buckets --horizon 1 --period 0 --period2 0 --model mean \
+		--rejects "$T_TMP/rej" >"$T_TMP/dup.out" 2>"$T_TMP/dup.err"
+check "repeated whole bucket exits 0" test $? -eq 0
+check "unchanged whole bucket skipped" \
+	grep -q '<stdin>:3: skipping buckets already forecast that are unchanged' "$T_TMP/dup.err"
+check "changed whole bucket named" \
+	grep -q '<stdin>:4: bucket "ts" 2026-06-01T01:00:00Z of "shop/cart" replaced by a record that differs' "$T_TMP/dup.err"
+check "repeated whole bucket not rejected" test ! -s "$T_TMP/rej"
+check "forecast before the change" \
+	test "$(jq -r 'select(.issued_at == "2026-06-01T02:00:00Z") | .predicted_volume' "$T_TMP/dup.out")" = 11
+# The mean of 10, 5 and 14, not of 10, 12 and 14 or of 10, 29 and 14.
+check "forecast after the change" \
+	test "$(jq -r 'select(.issued_at == "2026-06-01T03:00:00Z") | .predicted_volume' "$T_TMP/dup.out")" = 9.66666666667
+
+# Restart with the state: the whole input again, then one new bucket.  The
+# replayed buckets are skipped, nothing is rejected, and only the new
+# bucket is forecast.
+{ bucket 0 10; bucket 1 12; bucket 2 14; } |
+	pa-forecast --follow --whole-buckets --horizon 1 --period 0 --period2 0 --state "$T_TMP/r.json" >/dev/null 2>&1
+{ bucket 0 10; bucket 1 12; bucket 2 14; bucket 3 16; } |
+	pa-forecast --follow --whole-buckets --horizon 1 --period 0 --period2 0 --state "$T_TMP/r.json" \
+		--rejects "$T_TMP/r.rej" >"$T_TMP/r.out" 2>"$T_TMP/r.err"
+check "restart replay exits 0" test $? -eq 0
+check "restart replay not rejected" test ! -s "$T_TMP/r.rej"
+check "restart forecasts new bucket only" \
+	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/r.out" | sort -u)" = 2026-06-01T04:00:00Z
+check "restart replay noted once" test "$(grep -c 'skipping buckets' "$T_TMP/r.err")" -eq 1
 
 # --whole-buckets means nothing without --follow.
 pa-forecast --whole-buckets </dev/null >/dev/null 2>"$T_TMP/usage.err"

@@ -169,8 +169,11 @@ check "follow forecasts before input ends" wait_forecast 2026-06-02T05:00:00Z
 check "follow leaves the open bucket" test "$(grep -c '"issued_at":"2026-06-02T06:00:00Z"' "$T_TMP/f.out")" -eq 0
 check "follow saves while running" \
 	test "$(jq -r '.series["shop/cart"].volume.issued_at' "$T_TMP/f.json")" = 2026-06-02T05:00:00Z
-# A late bucket of a series that has moved on is rejected, and the stream goes on.
+# A replayed bucket, unchanged, is skipped with a note; a late bucket that
+# differs, which may be one part of a closed bucket, is rejected.  The
+# stream goes on.
 sed -n 5p "$T_TMP/stream" >&3
+sed -n 5p "$T_TMP/stream" | sed 's/"requests":[0-9]*/"requests":1/' >&3
 sed -n 31p "$T_TMP/stream" >&3
 check "follow forecasts the next bucket" wait_forecast 2026-06-02T06:00:00Z
 kill -TERM $pid
@@ -178,8 +181,12 @@ wait $pid
 status=$?
 exec 3>&-
 check "follow exits 0 on stop" test "$status" -eq 0
-check "follow rejects a closed bucket" \
-	grep -q '<stdin>:31: bucket "ts" 2026-06-01T04:00:00Z of "shop/cart" arrived after the bucket at 2026-06-02T05:00:00Z, so it has closed' "$T_TMP/f.err"
+check "follow skips a replayed bucket" \
+	grep -q '<stdin>:31: skipping buckets already forecast that are unchanged' "$T_TMP/f.err"
+check "follow rejects a changed closed bucket" \
+	grep -q '<stdin>:32: bucket "ts" 2026-06-01T04:00:00Z of "shop/cart" arrived after the bucket at 2026-06-02T05:00:00Z, so it has closed' "$T_TMP/f.err"
+check "follow rejects only the changed one" \
+	test "$(grep -c 'so it has closed' "$T_TMP/f.err")" -eq 1
 check "follow stop closes the open bucket" wait_forecast 2026-06-02T07:00:00Z
 check "follow stop saves the state" \
 	test "$(jq -r '.series["shop/cart"].volume.issued_at' "$T_TMP/f.json")" = 2026-06-02T07:00:00Z
