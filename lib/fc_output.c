@@ -299,12 +299,12 @@ drifted(const struct pa_fc_run_opts *o, const json_t *outside, const char *measu
 /*
  * Score the forecasts kept for s against the actuals that arrived since,
  * and decide between the kept choice and a full fit.  A full fit runs
- * without an entry, when the options or the supported seasons changed, on
- * the --refit-every schedule, and when either measure drifted.
+ * without an entry, when the options, the horizon or the supported seasons
+ * changed, on the --refit-every schedule, and when either measure drifted.
  */
 static void
 plan_fit(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
-	 const struct pa_fc_grid *g, size_t p1, size_t p2, pa_usec_t issued,
+	 const struct pa_fc_grid *g, size_t p1, size_t p2, size_t horizon, pa_usec_t issued,
 	 struct warm_plan *wp)
 {
 	const json_t *fit;
@@ -330,6 +330,12 @@ plan_fit(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
 	if (!fit_matches(fit, o, p1, p2)) {
 		snprintf(wp->reason, sizeof wp->reason,
 			 "options or supported seasons differ from the kept fit");
+	} else if (json_object_get(fit, "horizon_steps") != NULL &&
+		   json_integer_value(json_object_get(fit, "horizon_steps")) != (json_int_t)horizon) {
+		/* The automatic choice is made on hold-out origins one horizon long. */
+		snprintf(wp->reason, sizeof wp->reason, "the horizon of %zu steps differs from the "
+			 "kept fit's %lld", horizon,
+			 (long long)json_integer_value(json_object_get(fit, "horizon_steps")));
 	} else if (o->refit_span == 0 && updates >= o->refit_every) {
 		snprintf(wp->reason, sizeof wp->reason, "%ld update%s since the last full fit "
 			 "(see --refit-every)", updates, updates == 1 ? "" : "s");
@@ -414,13 +420,14 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 /* Replace the state entry of s after this update. */
 static void
 record_state(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
-	     const struct pa_fc_grid *g, size_t keep_from, size_t p1, size_t p2, pa_usec_t issued,
-	     struct warm_plan *wp, const struct pa_fc_result *vol, const struct pa_fc_result *cx)
+	     const struct pa_fc_grid *g, size_t keep_from, size_t p1, size_t p2, size_t horizon,
+	     pa_usec_t issued, struct warm_plan *wp, const struct pa_fc_result *vol,
+	     const struct pa_fc_result *cx)
 {
 	struct pa_fcstate_update u = {
 		.series = s, .grid = g, .keep_from = keep_from, .model = o->model,
 		.level = o->level, .nlevels = o->nlevels, .period = p1, .period2 = p2,
-		.transform = o->transform, .updates = wp->keep ? wp->updates : 0,
+		.horizon = horizon, .transform = o->transform, .updates = wp->keep ? wp->updates : 0,
 		.fitted_end = wp->keep ? wp->fitted_end : issued, .issued = issued,
 		.volume = vol, .complexity = cx, .volume_outside = wp->vol_outside,
 		.complexity_outside = wp->cx_outside,
@@ -561,7 +568,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	fo.period = p1;
 	fo.period2 = p2;
 	fo.transform = o->transform;
-	plan_fit(o, s, &g, p1, p2, issued, &wp);
+	plan_fit(o, s, &g, p1, p2, horizon, issued, &wp);
 
 	/*
 	 * Past windows of the event types whose lift is applied are left out
@@ -696,7 +703,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		window = json_array_size(json_object_get(wp.entry, "requests"));
 	keep_from = n - (n < window ? n : window);
 	if (o->state != NULL)
-		record_state(o, s, &g, keep_from, p1, p2, issued, &wp, vol, have_cx ? cx : NULL);
+		record_state(o, s, &g, keep_from, p1, p2, horizon, issued, &wp, vol,
+			     have_cx ? cx : NULL);
 	if (o->follow && pa_fc_series_keep(s, &g, keep_from, limit) != 0)
 		pa_warn("%s: out of memory trimming the kept history", s->name);
 	s->has_kept = 1;

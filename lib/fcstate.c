@@ -112,6 +112,12 @@ fit_valid(const json_t *f, char *why, size_t size)
 		snprintf(why, size, "has no valid \"fit.fitted_end\" timestamp");
 		return 0;
 	}
+	if (json_object_get(f, "horizon_steps") != NULL &&
+	    (!json_is_integer(json_object_get(f, "horizon_steps")) ||
+	     json_integer_value(json_object_get(f, "horizon_steps")) < 1)) {
+		snprintf(why, size, "has a \"fit.horizon_steps\" that is not a count >= 1");
+		return 0;
+	}
 	if (!json_is_array(levels) || json_array_size(levels) == 0 ||
 	    json_array_size(levels) > PA_FC_LEVELS_MAX) {
 		snprintf(why, size, "has no \"fit.levels\" array of 1 to %d levels", PA_FC_LEVELS_MAX);
@@ -644,6 +650,7 @@ pa_fcstate_entry(const struct pa_fcstate_update *u)
 	json_object_set_new(fit, "levels", levels);
 	json_object_set_new(fit, "period_steps", json_integer((json_int_t)u->period));
 	json_object_set_new(fit, "period2_steps", json_integer((json_int_t)u->period2));
+	json_object_set_new(fit, "horizon_steps", json_integer((json_int_t)u->horizon));
 	json_object_set_new(fit, "transform", json_string(pa_fcstate_transform_name(u->transform)));
 	json_object_set_new(fit, "updates", json_integer(u->updates));
 	pa_rec_set_time(fit, "fitted_end", u->fitted_end);

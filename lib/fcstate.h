@@ -149,6 +149,7 @@ struct pa_fcstate_update {
 	const double *level;		/* nlevels interval levels */
 	size_t nlevels;
 	size_t period, period2;		/* seasons in steps the fit used */
+	size_t horizon;			/* steps ahead the fit was chosen for */
 	int transform;			/* PA_FC_TRANSFORM_* */
 	long updates;			/* updates with kept parameters since the last full fit */
 	pa_usec_t fitted_end;		/* history end at the last full fit */

@@ -323,4 +323,17 @@ check "wc98 warm uses kept parameters" test "$(jq -r .fit "$T_TMP/wc-warm" | sor
 check "wc98 warm within a third of the half-width" test "$(jq -s --slurpfile c "$T_TMP/wc-cold" '
 	[range(0; 24) as $i | (.[$i].predicted_volume - $c[$i].predicted_volume | fabs)
 	 <= $c[$i].confidence_interval / 3] | length == 24 and all' "$T_TMP/wc-warm")" = true
+# The automatic choice compares models over hold-outs one horizon long,
+# so a state fitted for another horizon is refitted, not reused.
+gen shop/cart 0 200 | pa-forecast --horizon 3 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
+gen shop/cart 200 201 | pa-forecast --horizon 8 --period2 0 --state "$T_TMP/h.json" -v \
+	>"$T_TMP/h.out" 2>"$T_TMP/h.err"
+check "horizon change refits" test "$(jq -r '.fit' "$T_TMP/h.out" | sort -u)" = full
+check "horizon change reason" \
+	grep -q 'the horizon of 8 steps differs from the kept fit.s 3' "$T_TMP/h.err"
+check "horizon stored in state" \
+	test "$(jq -r '.series["shop/cart"].fit.horizon_steps' "$T_TMP/h.json")" = 8
+gen shop/cart 201 202 | pa-forecast --horizon 8 --period2 0 --state "$T_TMP/h.json" >"$T_TMP/h2.out" 2>/dev/null
+check "same horizon keeps fit" test "$(jq -r 'select(.horizon_steps == 1) | .fit' "$T_TMP/h2.out")" = kept
+
 finish
