@@ -65,6 +65,13 @@ pa_rejects_open(const char *path)
 		pa_die(PA_EXIT_IO, "%s: cannot open rejects file: %s", path,
 		       strerror(errno));
 	rejects_path = path;
+
+	/*
+	 * Line-buffered, so a rejected line is in the file once its message
+	 * is on stderr: a long-running --follow reader never leaves a cut-off
+	 * line, and a killed one loses none.
+	 */
+	setvbuf(rejects, NULL, _IOLBF, 0);
 }
 
 static void

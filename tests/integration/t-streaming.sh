@@ -15,4 +15,24 @@ check "pa-score passes a record on before the pipe closes" grep -q '"name":"laun
 kill $writer 2>/dev/null
 wait $writer 2>/dev/null
 
+# A rejected line reaches the --rejects file while the writer is still
+# writing, so a reader stopped early, or killed, has lost none.
+bad_bucket='{"kind":"bucket","ts":"2026-06-01T00:00:00Z","step_s":3600,"tenant_service_name":"a/b","requests":-1}'
+bad_request='{"kind":"request","tenant_service_name":"a/b","status":99}'
+for tool in pa-forecast pa-score; do
+	fifo=$T_TMP/fifo-$tool
+	mkfifo "$fifo"
+	line=$bad_bucket
+	[ $tool = pa-score ] && line=$bad_request
+	(printf '%s\n' "$line"; sleep 3) >"$fifo" &
+	writer=$!
+	opts=--follow
+	[ $tool = pa-score ] && opts=
+	timeout -s KILL 1 $tool $opts --rejects "$T_TMP/$tool.rej" <"$fifo" >/dev/null 2>&1
+	check "$tool rejects written before the pipe closes" \
+		test "$(cat "$T_TMP/$tool.rej" 2>/dev/null)" = "$line"
+	kill $writer 2>/dev/null
+	wait $writer 2>/dev/null
+done
+
 finish
