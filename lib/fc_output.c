@@ -457,6 +457,14 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 			s->name, PA_FC_MAX_BUCKETS, stepbuf);
 		return -1;
 	}
+	if (g->repeats) {
+		char at[40];
+
+		pa_warn("%s: %zu bucket record%s equal to another with the same start, the first at "
+			"%s, added to it as parts of one bucket; if an input was read twice, its "
+			"counts are doubled", s->name, g->repeats, g->repeats == 1 ? "" : "s",
+			pa_time_format(g->repeat_first, at, sizeof at));
+	}
 	missing = g->missing;
 	if (g->trailing) {
 		char from[40];
@@ -471,11 +479,11 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 	if (missing) {
 		char from[40], to[40];
 
-		pa_warn("%s: %zu bucket%s of %s missing between %s and %s, read as %s",
-			s->name, missing, missing == 1 ? "" : "s", stepbuf,
-			pa_time_format(g->first, from, sizeof from),
-			pa_time_format(g->first + (pa_usec_t)(g->n - 1 - g->trailing) * s->step, to,
-				       sizeof to),
+		pa_warn("%s: %zu bucket%s of %s missing in %zu gap%s, %s from %s to %s, read as %s",
+			s->name, missing, missing == 1 ? "" : "s", stepbuf, g->gaps,
+			g->gaps == 1 ? "" : "s", g->gaps == 1 ? "the gap" : "the first",
+			pa_time_format(g->first + (pa_usec_t)g->gap_from * s->step, from, sizeof from),
+			pa_time_format(g->first + (pa_usec_t)g->gap_to * s->step, to, sizeof to),
 			o->gaps_unknown ? "unknown" : "0 requests (see --gaps)");
 	}
 	return 0;

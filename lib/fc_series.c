@@ -331,12 +331,12 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	if (s->count == 0 && !s->has_kept) {
 		s->anchor = ts;
 	} else if ((ts - s->anchor) % step != 0) {
-		char a[40];
+		char a[40], b[40];
 
 		*reason_class = "bucket not aligned with its series";
-		snprintf(err, errsize, "bucket \"ts\" does not lie a whole number of steps (%g s) "
-			 "from the first bucket of %s at %s", step_s, pa_quote(name, strlen(name)),
-			 pa_time_format(s->anchor, a, sizeof a));
+		snprintf(err, errsize, "bucket \"ts\" %s does not lie a whole number of steps "
+			 "(%g s) from the first bucket of %s at %s", pa_time_format(ts, b, sizeof b),
+			 step_s, pa_quote(name, strlen(name)), pa_time_format(s->anchor, a, sizeof a));
 		return -1;
 	}
 	if (reserve_points(s, 1) != 0)
@@ -383,12 +383,27 @@ pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count)
 	return set->sorted;
 }
 
+/* Order NAN after every number, so equal values sort next to each other. */
+static int
+compare_values(double x, double y)
+{
+	if (isnan(x) || isnan(y))
+		return isnan(x) - isnan(y);
+	return (x > y) - (x < y);
+}
+
+/* By start, then by counts, so records equal in every count lie next to each other. */
 static int
 by_ts(const void *a, const void *b)
 {
 	const struct pa_fc_point *x = a, *y = b;
+	int c = (x->ts > y->ts) - (x->ts < y->ts);
 
-	return (x->ts > y->ts) - (x->ts < y->ts);
+	if (c == 0)
+		c = compare_values(x->requests, y->requests);
+	if (c == 0)
+		c = compare_values(x->complexity_sum, y->complexity_sum);
+	return c;
 }
 
 /* Add b to a, where NAN means unknown: unknown plus known is the known part. */
@@ -522,6 +537,20 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	for (size_t i = 0; i < len; i++)
 		v[i] = csum[i] = -1;	/* -1: no record for this bucket yet */
 
+	/*
+	 * Parts of one bucket are added, as rollup shards need.  A part equal
+	 * to another in every count is more likely the same record read twice,
+	 * so such parts are counted for a message.  by_ts() puts them next to
+	 * each other.
+	 */
+	for (size_t j = 1; j < count; j++) {
+		const struct pa_fc_point *p = &s->points[j], *q = &s->points[j - 1];
+
+		if (p->ts == q->ts && !p->kept && !q->kept && same_value(p->requests, q->requests) &&
+		    same_value(p->complexity_sum, q->complexity_sum) && g->repeats++ == 0)
+			g->repeat_first = p->ts;
+	}
+
 	/* A bucket read from the input replaces the kept one for the same start. */
 	for (size_t j = 0; j < count; j++)
 		if (!s->points[j].kept)
@@ -541,8 +570,18 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 		}
 	}
 	free(fresh);
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] == -1) {
+	for (size_t i = 0, in_gap = 0; i < len; i++) {
+		if (v[i] != -1) {
+			in_gap = 0;
+		} else {
+			/* Runs of missing buckets, so the message can name where they are. */
+			if (i + g->trailing < len) {
+				if (!in_gap && g->gaps++ == 0)
+					g->gap_from = i;
+				if (g->gaps == 1)
+					g->gap_to = i;
+				in_gap = 1;
+			}
 			v[i] = gaps_unknown ? NAN : 0;
 			csum[i] = NAN;
 		}

@@ -65,6 +65,10 @@ struct pa_fc_grid {
 	pa_usec_t first;
 	size_t missing;		/* buckets with no record, gaps read per gaps_unknown */
 	size_t trailing;	/* of those, after the series' own last bucket */
+	size_t repeats;		/* records equal to another of the same start, added as parts */
+	pa_usec_t repeat_first;	/* start of the first of those */
+	size_t gaps;		/* runs of missing buckets before the trailing ones */
+	size_t gap_from, gap_to;	/* bucket indexes of the first of those runs */
 };
 
 struct pa_fc_series_set;
