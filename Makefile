@@ -11,6 +11,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share/pa
 
 WARN = -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
@@ -84,10 +85,14 @@ install: $(TOOLS)
 	for m in $(MANS); do s=$${m##*.}; \
 		mkdir -p $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	mkdir -p $(DESTDIR)$(DATADIR)
+	install -m 755 scripts/cron-example $(DESTDIR)$(DATADIR)/
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$${t##*/}; done
 	for m in $(MANS); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -f $(DESTDIR)$(DATADIR)/cron-example
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan bin

@@ -163,10 +163,26 @@ if command -v pa-plan >/dev/null 2>&1; then
 	check "cron example forecast is in InfluxDB" test \
 		"$(jq -r '.results[0].series[0].values[] | .[1]' "$T_TMP/cron.json")" = \
 		"$(jq -r .predicted_volume "$store/forecast.ndjson")"
-	cron
+	# A rerun on the same log, as after a failed later step, stores nothing twice.
+	cron 2>"$T_TMP/cron2.err"
 	check "cron example runs again" test $? -eq 0
-	check "cron example appends buckets" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 168
+	check "cron example stores a log once" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 84
+	check "cron example says the log is stored" grep -q 'already stored (same SHA-256)' "$T_TMP/cron2.err"
 	check "cron example forecast is replaced" test "$(wc -l <"$store/forecast.ndjson")" -eq 6
+	# A new log is appended.
+	sed 's/ 200 / 201 /' "$apache" >"$T_TMP/apache2.log"
+	PA_LOG=$T_TMP/apache2.log PA_CAPACITY=5 PA_STORE=$store PA_STEP=1h PA_HORIZON=6h \
+		PA_INGEST_ARGS="--tenant value:elastic --service value:www" sh "$PA_ROOT/scripts/cron-example"
+	check "cron example appends a new log" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 168
+	# A failing pa-ingest stops the run with its status and replaces nothing.
+	cp "$store/forecast.ndjson" "$T_TMP/forecast.before"
+	printf 'garbage\n%.0s' 1 2 3 4 5 >"$T_TMP/junk.log"
+	PA_LOG=$T_TMP/junk.log PA_CAPACITY=5 PA_STORE=$store sh "$PA_ROOT/scripts/cron-example" 2>"$T_TMP/junk.err"
+	check "cron example fails with pa-ingest" test $? -eq 1
+	check "cron example names the failed step" grep -q 'pa-ingest failed with exit status 1' "$T_TMP/junk.err"
+	check "cron example keeps the old forecast" cmp -s "$store/forecast.ndjson" "$T_TMP/forecast.before"
+	PA_LOG=$T_TMP/no-such.log PA_CAPACITY=5 PA_STORE=$store sh "$PA_ROOT/scripts/cron-example" 2>/dev/null
+	check "cron example fails on a missing log" test $? -eq 3
 else
 	echo "skip cron example: pa-plan is not on the PATH"
 fi

@@ -15,6 +15,7 @@ for page in "$PA_ROOT"/man/*.[1-8]; do
 	p=${page##*/}
 	[ -f "$dest/opt/pa/share/man/man${p##*.}/$p" ] || missing="$missing $p"
 done
+[ -x "$dest/opt/pa/share/pa/cron-example" ] || missing="$missing cron-example"
 check "every tool and page installed" test -z "$missing"
 check "installed tool runs" sh -c "'$dest/opt/pa/bin/pa-ingest' --version | grep -q '^pa-ingest (pa) '"
 
