@@ -111,7 +111,21 @@ pa_rule_parse(const char *spec, struct pa_rule *r, char *err, size_t errsize)
 		}
 	} else {
 		const char *v = strncmp(spec, "value:", 6) == 0 ? spec + 6 : spec;
+		const char *colon = strchr(spec, ':');
 		char clean[PA_NAME_MAX];
+
+		/*
+		 * A word and a colon reads as a rule kind, so a misspelled one
+		 * ("feild:host") fails here rather than naming every request
+		 * after the text.  value:TEXT takes a fixed text with a colon.
+		 */
+		if (v == spec && colon != NULL && colon > spec &&
+		    strspn(spec, "abcdefghijklmnopqrstuvwxyz_") == (size_t)(colon - spec)) {
+			snprintf(err, errsize, "unknown rule kind \"%.*s\" in \"%s\" (use host, "
+				 "subdomain, referer, path, path:N, field:NAME, regex:SOURCE:ERE, or "
+				 "value:TEXT for a fixed text)", (int)(colon - spec), spec, spec);
+			return -1;
+		}
 
 		if (pa_name_clean(v, strlen(v), 0, clean) == 0) {
 			snprintf(err, errsize, "invalid rule \"%s\": the fixed value is empty", spec);

@@ -411,6 +411,9 @@ parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 		v = pa_opt_double("--level", item, 0.01, 99.99);
 		if (v >= 1)
 			v /= 100;
+		if (v < 0.5)
+			pa_warn("--level %s reads as a %g%% interval; a value below 1 is a fraction "
+				"(0.95) and one from 1 up a percentage (95)", item, v * 100);
 		for (size_t i = 0; i < ro->nlevels; i++)
 			if (fabs(ro->level[i] - v) < 1e-9)
 				pa_usage_error("--level lists the level %s twice in \"%s\"", item, arg);
