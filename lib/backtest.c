@@ -45,6 +45,8 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->level = 0.95;
 	c->transform = 0;
 	c->floor = PA_BT_FLOOR_CHANGE;
+	c->event_profile = 1;
+	c->window_errors = 1;
 	c->events = NULL;
 }
 
@@ -74,6 +76,7 @@ struct pa_bt_forecasts {
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double *change_q;		/* per bucket NLEVELS quantiles of the log change of
 					 * demand over the metric lag and the lead time */
+	unsigned char *window_mask;	/* buckets 0 .. n + horizon in an event window, or NULL */
 	double level;
 	size_t lifted;			/* issues with a lift applied to some step */
 	size_t reused;			/* issues that reused an earlier choice */
@@ -94,6 +97,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 	free(f->upper);
 	free(f->error_q);
 	free(f->change_q);
+	free(f->window_mask);
 	free(f);
 }
 
@@ -164,7 +168,8 @@ struct event_grid {
 	size_t ntypes, total;
 	unsigned char *mask;		/* type i at [i * total + bucket] */
 	unsigned char *any;		/* any type */
-	struct pa_fc_lift *lift;	/* per type, at the current decision */
+	struct pa_fc_profile *profile;	/* per type, at the current decision */
+	int by_offset;			/* 1: the lift depends on the offset in the window */
 };
 
 static void
@@ -172,7 +177,7 @@ event_grid_free(struct event_grid *g)
 {
 	free(g->mask);
 	free(g->any);
-	free(g->lift);
+	free(g->profile);
 }
 
 /* Mark the windows of every event type on buckets 0 .. total.  Returns -1 when memory runs out. */
@@ -195,8 +200,8 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 	tenant = malloc(tenant_len + 1);
 	g->mask = calloc(g->ntypes * total, 1);
 	g->any = calloc(total, 1);
-	g->lift = calloc(g->ntypes, sizeof *g->lift);
-	if (tenant == NULL || !g->mask || !g->any || !g->lift) {
+	g->profile = calloc(g->ntypes, sizeof *g->profile);
+	if (tenant == NULL || !g->mask || !g->any || !g->profile) {
 		free(tenant);
 		return -1;
 	}
@@ -225,8 +230,8 @@ lift_applies(const struct pa_fc_lift *l)
 }
 
 /*
- * Estimate, from every bucket before decision t, the lift of each type
- * whose windows touch buckets t - 1 .. t + horizon, the only ones
+ * Estimate, from every bucket before decision t, the lift profile of each
+ * type whose windows touch buckets t - 1 .. t + horizon, the only ones
  * apply_lifts() reads.  Other types keep a lift of 1 with no windows.
  */
 static void
@@ -239,21 +244,31 @@ estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t hori
 
 		for (size_t b = t > 0 ? t - 1 : 0; b < t + horizon && b < g->total; b++)
 			near |= m[b];
-		g->lift[i] = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
+		memset(&g->profile[i], 0, sizeof g->profile[i]);
+		g->profile[i].whole = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
 		if (near)
-			g->lift[i] = pa_fc_event_lift(totals, t, m, g->any, period, level);
+			g->profile[i] = pa_fc_event_profile(totals, t, m, g->any, period, level);
 	}
 }
 
-/* Product of the applied lifts of the types whose windows cover bucket b. */
+/*
+ * Product of the applied lifts of the types whose windows cover bucket b:
+ * the profile's lift at b's offset in its window, or the whole-window
+ * lift.  Whether a type applies rests on its whole-window lift.
+ */
 static double
 lift_at(const struct event_grid *g, size_t b)
 {
 	double lift = 1;
 
-	for (size_t e = 0; e < g->ntypes; e++)
-		if (g->mask[e * g->total + b] && lift_applies(&g->lift[e]))
-			lift *= g->lift[e].lift;
+	for (size_t e = 0; e < g->ntypes; e++) {
+		const unsigned char *m = g->mask + e * g->total;
+		const struct pa_fc_profile *p = &g->profile[e];
+
+		if (!m[b] || !lift_applies(&p->whole))
+			continue;
+		lift *= g->by_offset ? pa_fc_profile_lift(p, pa_fc_event_offset(m, b)) : p->whole.lift;
+	}
 	return lift;
 }
 
@@ -265,7 +280,8 @@ lift_at(const struct event_grid *g, size_t b)
  * bounds scale by the same factor, not by the lift's interval: that
  * interval is the uncertainty of the mean lift, and the spread of single
  * windows around it reaches the sizing through the replay's own forecast
- * errors (calibrate()).  Returns 1 when some step changed.
+ * errors inside past windows (calibrate()).  Returns 1 when some step
+ * changed.
  */
 static int
 apply_lifts(const struct event_grid *g, struct pa_bt_forecasts *f, size_t i, size_t t)
@@ -352,6 +368,32 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Store in q the quantiles at error_levels of the m values of sorted, which it sorts. */
+static void
+fill_quantiles(double *sorted, size_t m, double *q)
+{
+	qsort(sorted, m, sizeof *sorted, cmp_double);
+	for (size_t l = 0; l < NLEVELS; l++) {
+		double pos = error_levels[l] * (double)(m - 1);
+		size_t lo = (size_t)floor(pos);
+		size_t hi = lo + 1 < m ? lo + 1 : lo;
+
+		q[l] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - (double)lo);
+	}
+}
+
+/* How many issues j, counted from 0, had their target issue_at[j] + k observed when issue i was made. */
+static size_t
+known_issues(const struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t every,
+	     size_t i, size_t k)
+{
+	size_t t = f->issue_at[i], known = 0;
+
+	if (t >= c->warmup + k + 1)
+		known = (t - k - 1 - c->warmup) / every + 1;
+	return known > i ? i : known;
+}
+
 /*
  * Quantiles of the errors (actual - forecast) of the forecasts k steps
  * ahead whose targets were already observed when issue i was made, over
@@ -359,6 +401,12 @@ cmp_double(const void *a, const void *b)
  * residuals are often far too narrow for bursts, and a normal width from
  * the error variance lets one burst inflate a whole day, so the sizing
  * reads the empirical quantile at its risk instead.
+ *
+ * With c->window_errors, a target inside an event window takes its
+ * quantiles from the errors of the last season's count of earlier targets
+ * inside windows instead, however far back, because the spread inside a
+ * window is far larger than outside and a day holds few window buckets.
+ * With fewer than ERRORS_MIN such errors it keeps the quantiles of all.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -368,28 +416,29 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 	size_t window = season / every > ERRORS_MIN ? season / every : ERRORS_MIN;
 	double *errors = malloc(f->nissues * sizeof *errors);
 	double *sorted = malloc(window * sizeof *sorted);
+	size_t *in_window = malloc(f->nissues * sizeof *in_window);
 
 	f->error_q = malloc(f->nissues * f->horizon * NLEVELS * sizeof *f->error_q);
-	if (errors == NULL || sorted == NULL || f->error_q == NULL) {
+	if (errors == NULL || sorted == NULL || in_window == NULL || f->error_q == NULL) {
 		free(errors);
 		free(sorted);
+		free(in_window);
 		return -1;
 	}
 	for (size_t k = 0; k < f->horizon; k++) {
+		size_t nwindow = 0, seen = 0;
+
 		for (size_t j = 0; j < f->nissues; j++) {
 			size_t target = f->issue_at[j] + k;
 
 			errors[j] = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
+			if (f->window_mask && f->window_mask[target] && !isnan(errors[j]))
+				in_window[nwindow++] = j;
 		}
 		for (size_t i = 0; i < f->nissues; i++) {
 			double *q = f->error_q + (i * f->horizon + k) * NLEVELS;
-			size_t t = f->issue_at[i], known = 0, from, m = 0;
+			size_t known = known_issues(f, c, every, i, k), from, m = 0;
 
-			/* Issues j with issue_at[j] + k < t, that is j < known. */
-			if (t >= c->warmup + k + 1)
-				known = (t - k - 1 - c->warmup) / every + 1;
-			if (known > i)
-				known = i;
 			from = known > window ? known - window : 0;
 			for (size_t j = from; j < known; j++)
 				if (!isnan(errors[j]))
@@ -397,20 +446,25 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 			if (m < ERRORS_MIN) {
 				for (size_t l = 0; l < NLEVELS; l++)
 					q[l] = NAN;
-				continue;
+			} else {
+				fill_quantiles(sorted, m, q);
 			}
-			qsort(sorted, m, sizeof *sorted, cmp_double);
-			for (size_t l = 0; l < NLEVELS; l++) {
-				double pos = error_levels[l] * (double)(m - 1);
-				size_t lo = (size_t)floor(pos);
-				size_t hi = lo + 1 < m ? lo + 1 : lo;
 
-				q[l] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - (double)lo);
-			}
+			/* Errors of window targets known at issue i: in_window[0 .. seen). */
+			while (seen < nwindow && in_window[seen] < known)
+				seen++;
+			if (!c->window_errors || f->window_mask == NULL ||
+			    !f->window_mask[f->issue_at[i] + k] || seen < ERRORS_MIN)
+				continue;
+			m = 0;
+			for (size_t w = seen > window ? seen - window : 0; w < seen; w++)
+				sorted[m++] = errors[in_window[w]];
+			fill_quantiles(sorted, m, q);
 		}
 	}
 	free(errors);
 	free(sorted);
+	free(in_window);
 	return 0;
 }
 
@@ -574,7 +628,8 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	for (size_t t = 0; t < s->n; t++)
 		totals[t] = s->work[t] * s->step_s;
-	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0) {
+	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0 ||
+	    (events.ntypes > 0 && (f->window_mask = malloc(s->n + f->horizon)) == NULL)) {
 		snprintf(err, errsize, "out of memory");
 		event_grid_free(&events);
 		pa_bt_forecasts_free(f);
@@ -582,6 +637,9 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		return NULL;
 	}
 
+	events.by_offset = c->event_profile;
+	if (f->window_mask != NULL)
+		memcpy(f->window_mask, events.any, s->n + f->horizon);
 	pa_fc_opts_default(&opts);
 	opts.level = c->level;
 	opts.model = c->model;
@@ -964,6 +1022,36 @@ observed_load(const struct replay *r, const struct fleet *fl, long tick)
 	return fmin(demand_at(r, then), (double)ready_seen(r, fl, then) * r->plan.capacity);
 }
 
+/* Coverage counts of the quantile sized at the risk, inside and outside event windows. */
+struct coverage {
+	size_t inside, inside_covered, outside, outside_covered;
+};
+
+/*
+ * Count whether the work of the bucket at the lead time from decision t
+ * stayed within the quantile the plan sized for it, as the first bucket
+ * decide_predictive() covers.
+ */
+static void
+count_coverage(const struct replay *r, size_t t, struct coverage *cov)
+{
+	size_t target = (size_t)floor(r->plan.lead_time_s / r->s->step_s);
+	struct pa_work_dist d;
+	int covered;
+
+	if (t + target >= r->s->n || isnan(r->s->work[t + target]))
+		return;
+	forecast_dist(r->f, t, target, r->plan.risk, &d);
+	covered = r->s->work[t + target] <= pa_plan_work_quantile(&d, r->plan.risk);
+	if (r->f->window_mask[t + target]) {
+		cov->inside++;
+		cov->inside_covered += (size_t)covered;
+	} else {
+		cov->outside++;
+		cov->outside_covered += (size_t)covered;
+	}
+}
+
 /*
  * Raise current to the floor under the plan, at every tick and between
  * forecasts too.  The floor starts from the load present as usage records
@@ -1089,8 +1177,10 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	double instance_s = 0;
 	long current = 0;
 	int rc = 0;
+	struct coverage cov = { 0, 0, 0, 0 };
 
 	memset(out, 0, sizeof *out);
+	out->window_coverage = out->outside_coverage = NAN;
 	memset(&fl, 0, sizeof fl);
 	out->policy = policy;
 	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
@@ -1112,6 +1202,9 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 
 	for (size_t t = c->warmup; t < s->n; t++) {
 		double cap_sum = 0;
+
+		if (policy == PA_BT_PREDICTIVE && f->window_mask != NULL)
+			count_coverage(&r, t, &cov);
 
 		for (long k = 0; k < r.ticks_per_bucket; k++) {
 			long tick = (long)t * r.ticks_per_bucket + k;
@@ -1167,6 +1260,9 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->instance_hours = instance_s / 3600;
 	out->cost = out->instance_hours * c->plan.on_demand_price;
 	out->mean_utilization = capacity_work > 0 ? served / capacity_work : 0;
+	out->window_buckets = cov.inside;
+	out->window_coverage = cov.inside ? (double)cov.inside_covered / (double)cov.inside : NAN;
+	out->outside_coverage = cov.outside ? (double)cov.outside_covered / (double)cov.outside : NAN;
 done:
 	free(r.hpa_recs);
 	free(r.ready_at);

@@ -87,4 +87,48 @@ struct pa_fc_lift {
 struct pa_fc_lift pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
 				   const unsigned char *other, size_t period, double level);
 
+/*
+ * A lift profile: the lift by offset within the window, so a match's
+ * ramp after kick-off and its later plateau get their own factors.  Bin b
+ * covers offsets [2^b - 1, 2^(b+1) - 1) buckets since the window start
+ * (0, 1-2, 3-6, 7-14, ...), finest where traffic changes fastest.  Each
+ * bin's lift is exp of the mean over windows of the mean log ratio of the
+ * window's buckets in that bin, shrunk toward the whole-window lift with
+ * the weight of PA_FC_PROFILE_PRIOR windows.  A bin reached by fewer than
+ * two windows takes the whole-window lift and interval.
+ */
+#define PA_FC_PROFILE_BINS 12
+#define PA_FC_PROFILE_PRIOR 3
+
+struct pa_fc_profile {
+	struct pa_fc_lift whole;	/* pa_fc_event_lift() of the same windows */
+	size_t nbins;			/* bins reached by some past window */
+	struct pa_fc_lift bin[PA_FC_PROFILE_BINS];	/* interval of the mean lift */
+	double spread_lower[PA_FC_PROFILE_BINS];	/* interval of one window's lift, */
+	double spread_upper[PA_FC_PROFILE_BINS];	/* NAN with fewer than 2 windows */
+};
+
+/* Return the profile bin of a bucket offset buckets after its window start. */
+size_t pa_fc_profile_bin(size_t offset);
+
+/* Return the first offset, in buckets, of profile bin b. */
+size_t pa_fc_profile_bin_start(size_t b);
+
+/*
+ * Return how many buckets before i the window covering mask[i] started
+ * (consecutive marked buckets count as one window); 0 when i is unmarked.
+ */
+size_t pa_fc_event_offset(const unsigned char *mask, size_t i);
+
+/*
+ * Estimate the lift profile of the windows in mask[0..n) on y, with the
+ * baseline and level of pa_fc_event_lift().  Returns the profile, whose
+ * whole-window lift decides whether any bin is applied.
+ */
+struct pa_fc_profile pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
+					 const unsigned char *other, size_t period, double level);
+
+/* Return the lift of the profile at a bucket offset buckets into its window. */
+double pa_fc_profile_lift(const struct pa_fc_profile *p, size_t offset);
+
 #endif
