@@ -76,7 +76,8 @@ struct pa_bt_forecasts {
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double *change_q;		/* per bucket NLEVELS quantiles of the log change of
 					 * demand over the metric lag and the lead time */
-	unsigned char *window_mask;	/* buckets 0 .. n + horizon in an event window, or NULL */
+	unsigned char *window_bin;	/* per bucket 0 .. n + horizon, 0 outside event windows, else
+					 * 1 + the profile bin of its offset; NULL without events */
 	double level;
 	size_t lifted;			/* issues with a lift applied to some step */
 	size_t reused;			/* issues that reused an earlier choice */
@@ -97,7 +98,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 	free(f->upper);
 	free(f->error_q);
 	free(f->change_q);
-	free(f->window_mask);
+	free(f->window_bin);
 	free(f);
 }
 
@@ -395,6 +396,65 @@ known_issues(const struct pa_bt_forecasts *f, const struct pa_bt_config *c, size
 }
 
 /*
+ * Issues whose target k steps ahead lies in an event window, for the
+ * window errors of calibrate(): list 0 holds every such issue, list b + 1
+ * those whose target lies in profile bin b of its window, each in issue
+ * order.  seen[l] counts the entries of list l already observed.
+ */
+#define WINDOW_LISTS (PA_FC_PROFILE_BINS + 1)
+
+struct window_lists {
+	size_t *issues;		/* list l at [l * nissues] */
+	size_t count[WINDOW_LISTS], seen[WINDOW_LISTS];
+};
+
+static void
+window_lists_fill(struct window_lists *w, const struct pa_bt_forecasts *f,
+		  const double *errors, size_t k)
+{
+	memset(w->count, 0, sizeof w->count);
+	memset(w->seen, 0, sizeof w->seen);
+	for (size_t j = 0; j < f->nissues; j++) {
+		unsigned char list = f->window_bin[f->issue_at[j] + k];
+
+		if (list == 0 || isnan(errors[j]))
+			continue;
+		w->issues[w->count[0]++] = j;
+		w->issues[list * f->nissues + w->count[list]++] = j;
+	}
+}
+
+/*
+ * Replace q by the quantiles of the latest errors, at most cap, of window
+ * targets known before issue i: those of the target's profile bin when
+ * there are ERRORS_MIN of them, else those of every window bucket when
+ * there are that many, else q stays.
+ */
+static void
+window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const double *errors,
+		 size_t i, size_t k, size_t known, size_t cap, double *sorted, double *q)
+{
+	unsigned char list = f->window_bin[f->issue_at[i] + k];
+	const size_t *issues;
+	size_t m = 0, seen;
+
+	for (size_t l = 0; l < WINDOW_LISTS; l++)
+		while (w->seen[l] < w->count[l] && w->issues[l * f->nissues + w->seen[l]] < known)
+			w->seen[l]++;
+	if (list == 0)
+		return;
+	if (w->seen[list] < ERRORS_MIN)
+		list = 0;
+	if (w->seen[list] < ERRORS_MIN)
+		return;
+	issues = w->issues + list * f->nissues;
+	seen = w->seen[list];
+	for (size_t e = seen > cap ? seen - cap : 0; e < seen; e++)
+		sorted[m++] = errors[issues[e]];
+	fill_quantiles(sorted, m, q);
+}
+
+/*
  * Quantiles of the errors (actual - forecast) of the forecasts k steps
  * ahead whose targets were already observed when issue i was made, over
  * the last season of issues.  Model intervals fitted on one-step
@@ -403,10 +463,10 @@ known_issues(const struct pa_bt_forecasts *f, const struct pa_bt_config *c, size
  * reads the empirical quantile at its risk instead.
  *
  * With c->window_errors, a target inside an event window takes its
- * quantiles from the errors of the last season's count of earlier targets
- * inside windows instead, however far back, because the spread inside a
- * window is far larger than outside and a day holds few window buckets.
- * With fewer than ERRORS_MIN such errors it keeps the quantiles of all.
+ * quantiles from the errors of earlier targets inside windows instead, as
+ * many as a season of issues holds however far back (window_quantiles()),
+ * because the spread inside a window is far larger than outside and a day
+ * holds few window buckets.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -416,25 +476,27 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 	size_t window = season / every > ERRORS_MIN ? season / every : ERRORS_MIN;
 	double *errors = malloc(f->nissues * sizeof *errors);
 	double *sorted = malloc(window * sizeof *sorted);
-	size_t *in_window = malloc(f->nissues * sizeof *in_window);
+	struct window_lists lists = { NULL, { 0 }, { 0 } };
+	int by_window = c->window_errors && f->window_bin != NULL;
 
 	f->error_q = malloc(f->nissues * f->horizon * NLEVELS * sizeof *f->error_q);
-	if (errors == NULL || sorted == NULL || in_window == NULL || f->error_q == NULL) {
+	if (by_window)
+		lists.issues = malloc(WINDOW_LISTS * f->nissues * sizeof *lists.issues);
+	if (errors == NULL || sorted == NULL || f->error_q == NULL ||
+	    (by_window && lists.issues == NULL)) {
 		free(errors);
 		free(sorted);
-		free(in_window);
+		free(lists.issues);
 		return -1;
 	}
 	for (size_t k = 0; k < f->horizon; k++) {
-		size_t nwindow = 0, seen = 0;
-
 		for (size_t j = 0; j < f->nissues; j++) {
 			size_t target = f->issue_at[j] + k;
 
 			errors[j] = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
-			if (f->window_mask && f->window_mask[target] && !isnan(errors[j]))
-				in_window[nwindow++] = j;
 		}
+		if (by_window)
+			window_lists_fill(&lists, f, errors, k);
 		for (size_t i = 0; i < f->nissues; i++) {
 			double *q = f->error_q + (i * f->horizon + k) * NLEVELS;
 			size_t known = known_issues(f, c, every, i, k), from, m = 0;
@@ -449,22 +511,13 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 			} else {
 				fill_quantiles(sorted, m, q);
 			}
-
-			/* Errors of window targets known at issue i: in_window[0 .. seen). */
-			while (seen < nwindow && in_window[seen] < known)
-				seen++;
-			if (!c->window_errors || f->window_mask == NULL ||
-			    !f->window_mask[f->issue_at[i] + k] || seen < ERRORS_MIN)
-				continue;
-			m = 0;
-			for (size_t w = seen > window ? seen - window : 0; w < seen; w++)
-				sorted[m++] = errors[in_window[w]];
-			fill_quantiles(sorted, m, q);
+			if (by_window)
+				window_quantiles(&lists, f, errors, i, k, known, window, sorted, q);
 		}
 	}
 	free(errors);
 	free(sorted);
-	free(in_window);
+	free(lists.issues);
 	return 0;
 }
 
@@ -629,7 +682,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	for (size_t t = 0; t < s->n; t++)
 		totals[t] = s->work[t] * s->step_s;
 	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0 ||
-	    (events.ntypes > 0 && (f->window_mask = malloc(s->n + f->horizon)) == NULL)) {
+	    (events.ntypes > 0 && (f->window_bin = malloc(s->n + f->horizon)) == NULL)) {
 		snprintf(err, errsize, "out of memory");
 		event_grid_free(&events);
 		pa_bt_forecasts_free(f);
@@ -638,8 +691,10 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 
 	events.by_offset = c->event_profile;
-	if (f->window_mask != NULL)
-		memcpy(f->window_mask, events.any, s->n + f->horizon);
+	for (size_t b = 0, offset = 0; f->window_bin != NULL && b < s->n + f->horizon; b++) {
+		offset = b > 0 && events.any[b - 1] ? offset + 1 : 0;
+		f->window_bin[b] = events.any[b] ? (unsigned char)(pa_fc_profile_bin(offset) + 1) : 0;
+	}
 	pa_fc_opts_default(&opts);
 	opts.level = c->level;
 	opts.model = c->model;
@@ -1043,7 +1098,7 @@ count_coverage(const struct replay *r, size_t t, struct coverage *cov)
 		return;
 	forecast_dist(r->f, t, target, r->plan.risk, &d);
 	covered = r->s->work[t + target] <= pa_plan_work_quantile(&d, r->plan.risk);
-	if (r->f->window_mask[t + target]) {
+	if (r->f->window_bin[t + target]) {
 		cov->inside++;
 		cov->inside_covered += (size_t)covered;
 	} else {
@@ -1203,7 +1258,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	for (size_t t = c->warmup; t < s->n; t++) {
 		double cap_sum = 0;
 
-		if (policy == PA_BT_PREDICTIVE && f->window_mask != NULL)
+		if (policy == PA_BT_PREDICTIVE && f->window_bin != NULL)
 			count_coverage(&r, t, &cov);
 
 		for (long k = 0; k < r.ticks_per_bucket; k++) {

@@ -103,9 +103,11 @@ struct pa_bt_result {
 /*
  * Forecasts for every decision bucket, computed once and shared by every
  * risk setting.  With c->events, each forecast is multiplied inside the
- * future windows of an event type by that type's lift, estimated (as
- * pa-forecast does) from the type's windows before the decision only; the
- * event records themselves are known in advance, as scheduled events are.
+ * future windows of an event type by that type's lift at the bucket's
+ * offset in the window (one lift per type without c->event_profile),
+ * estimated (as pa-forecast does) from the type's windows before the
+ * decision only; the event records themselves are known in advance, as
+ * scheduled events are.
  * Events apply to a series when their tenant and service match the parts
  * of its name before and after the first '/', or are absent.  Returns NULL
  * with a message in err when the series is too short for the warm-up or
