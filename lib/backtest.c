@@ -397,9 +397,9 @@ known_issues(const struct pa_bt_forecasts *f, const struct pa_bt_config *c, size
 
 /*
  * Issues whose target k steps ahead lies in an event window, for the
- * window errors of calibrate(): list 0 holds every such issue, list b + 1
- * those whose target lies in profile bin b of its window, each in issue
- * order.  seen[l] counts the entries of list l already observed.
+ * window errors of calibrate().  List 0 contains every such issue, and
+ * list b + 1 those whose target lies in profile bin b of its window, each
+ * in issue order.  seen[l] counts the entries of list l already observed.
  */
 #define WINDOW_LISTS (PA_FC_PROFILE_BINS + 1)
 
@@ -426,9 +426,9 @@ window_lists_fill(struct window_lists *w, const struct pa_bt_forecasts *f,
 
 /*
  * Replace q by the quantiles of the latest errors, at most cap, of window
- * targets known before issue i: those of the target's profile bin when
- * there are ERRORS_MIN of them, else those of every window bucket when
- * there are that many, else q stays.
+ * targets known before issue i.  They are the errors of the target's
+ * profile bin when there are ERRORS_MIN of them, else those of every
+ * window bucket when there are that many.  Otherwise q stays.
  */
 static void
 window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const double *errors,
@@ -464,7 +464,7 @@ window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const 
  *
  * With c->window_errors, a target inside an event window takes its
  * quantiles from the errors of earlier targets inside windows instead, as
- * many as a season of issues holds however far back (window_quantiles()),
+ * many as a season contains however far back (window_quantiles()),
  * because the spread inside a window is far larger than outside and a day
  * holds few window buckets.
  */

@@ -1,10 +1,10 @@
 #!/bin/sh
 # pa-forecast's event lift by offset within the window.  A synthetic
 # service of 15-minute buckets over 31 days has a 4-hour "match" every
-# third day from 10:00.  Inside it the load ramps down from a kick-off
-# factor drawn between 2 and 4 (so the first bucket varies most) to 2.5,
-# 2, 1.5 and 1.2 by profile bin, and one more match is scheduled on the
-# day after the history.  Its forecast must carry that ramp and an
+# third day from 10:00.  Inside it the load is multiplied by a kick-off
+# factor drawn between 2 and 4, so the first bucket varies most, and then
+# by 2.5, 2, 1.5 and 1.2 by profile bin.  One more match is scheduled on
+# the day after the history.  Its forecast must carry that ramp and an
 # interval that is widest at kick-off.
 . "$PA_ROOT/tests/integration/lib.sh"
 
@@ -38,7 +38,7 @@ check profile-effect-applied jq -e '.applied and .windows == 10' "$T_TMP/effect"
 check profile-five-bins jq -e '.profile | length == 5' "$T_TMP/effect"
 check profile-bin-offsets jq -e '[.profile[].offset_s] == [0, 900, 2700, 6300, 13500]' "$T_TMP/effect"
 check profile-ramp-falls jq -e '[.profile[].lift] | . == (sort | reverse)' "$T_TMP/effect"
-# Bins 1 to 3 hold the ramp's 2.5, 2 and 1.5 with little noise; the
+# Bins 1 to 3 carry the ramp's 2.5, 2 and 1.5 with little noise, so the
 # shrinkage toward the whole-window lift (weight 3 of 13 windows) moves
 # them by at most 10%.
 check profile-ramp-within-10pct \

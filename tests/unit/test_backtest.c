@@ -423,14 +423,14 @@ test_named_model_fallback(void)
 }
 
 /*
- * Window coverage of the predictive policy at risk 0.01 on a series of
- * 15-minute buckets over 24 days with a 2-hour event every other day at
- * 14:00: four times the usual load in its first bucket, twice in the
- * rest, each window scaled by its own factor between 0.6 and 1.4.
- * Sizing from one flat lift and from all errors leaves the window buckets
- * under-covered.  The profile and the errors of past windows must cover
- * them better.  Returns the coverage, or NAN on failure; *outside and
- * *reactive_buckets report the rest.
+ * Window coverage of the predictive policy at risk 0.01.  The series has
+ * 15-minute buckets over 24 days and a 2-hour event every other day at
+ * 14:00.  The event brings four times the usual load in its first bucket
+ * and twice in the rest, each window scaled by its own factor between 0.6
+ * and 1.4.  Sizing from one flat lift and from all errors leaves the
+ * window buckets under-covered, and the profile with the errors of past
+ * windows must cover them better.  Returns the coverage, or NAN on
+ * failure, and sets *outside and *reactive_buckets.
  */
 static double
 window_coverage(int by_offset, int window_errors, double *outside, size_t *reactive_buckets)

@@ -268,10 +268,14 @@ test_profile_ramp_noisy(void)
 
 		snprintf(name, sizeof name, "noisy bin %zu within 8%%", b);
 		CHECK(name, fabs(p.bin[b].lift / ramp[b] - 1) < 0.08);
-		snprintf(name, sizeof name, "noisy bin %zu interval holds lift", b);
-		CHECK(name, p.bin[b].lower < p.bin[b].lift && p.bin[b].lift < p.bin[b].upper);
-		snprintf(name, sizeof name, "noisy bin %zu prediction wider", b);
-		CHECK(name, p.spread_lower[b] < p.bin[b].lower && p.spread_upper[b] > p.bin[b].upper);
+		snprintf(name, sizeof name, "noisy bin %zu lower below lift", b);
+		CHECK(name, p.bin[b].lower < p.bin[b].lift);
+		snprintf(name, sizeof name, "noisy bin %zu upper above lift", b);
+		CHECK(name, p.bin[b].lift < p.bin[b].upper);
+		snprintf(name, sizeof name, "noisy bin %zu prediction lower wider", b);
+		CHECK(name, p.spread_lower[b] < p.bin[b].lower);
+		snprintf(name, sizeof name, "noisy bin %zu prediction upper wider", b);
+		CHECK(name, p.spread_upper[b] > p.bin[b].upper);
 		if (b > 0) {
 			snprintf(name, sizeof name, "noisy bin %zu below bin %zu", b, b - 1);
 			CHECK(name, p.bin[b].lift < p.bin[b - 1].lift);
