@@ -343,8 +343,9 @@ pa_fc_event_offset(const unsigned char *mask, size_t i)
  * Fill bin b of p from the window log ratios of that bin, shrunk toward
  * the whole-window estimate w.  The standard error of the shrunk mean is
  * taken as the weighted sum of the two standard errors, an upper bound
- * whatever their correlation.  The spread adds the variance of single
- * windows, pooled the same way, so it bounds the lift of the next window.
+ * whatever their correlation.  The prediction adds the variance of single
+ * windows, pooled the same way, so its interval is for the lift of one more
+ * window.
  */
 static void
 profile_fill_bin(struct pa_fc_profile *p, size_t b, const struct moments *bin,
@@ -353,16 +354,14 @@ profile_fill_bin(struct pa_fc_profile *p, size_t b, const struct moments *bin,
 	double weight, mean_w, var_w, se_w, center, se, var, t;
 
 	p->bin[b] = p->whole;
-	p->spread_lower[b] = p->spread_upper[b] = NAN;
+	p->prediction_sd[b] = NAN;
 	if (w->count < 2)
 		return;
 	mean_w = moments_mean(w);
 	var_w = moments_var(w);
 	se_w = sqrt(var_w / (double)w->count);
 	if (bin->count < 2) {
-		t = t_quantile(level, w->count);
-		p->spread_lower[b] = exp(mean_w - t * sqrt(var_w + se_w * se_w));
-		p->spread_upper[b] = exp(mean_w + t * sqrt(var_w + se_w * se_w));
+		p->prediction_sd[b] = sqrt(var_w + se_w * se_w);
 		return;
 	}
 	weight = (double)bin->count / (double)(bin->count + PA_FC_PROFILE_PRIOR);
@@ -372,8 +371,7 @@ profile_fill_bin(struct pa_fc_profile *p, size_t b, const struct moments *bin,
 	t = t_quantile(level, bin->count);
 	p->bin[b] = (struct pa_fc_lift){ exp(center), exp(center - t * se), exp(center + t * se),
 					 bin->count };
-	p->spread_lower[b] = exp(center - t * sqrt(var + se * se));
-	p->spread_upper[b] = exp(center + t * sqrt(var + se * se));
+	p->prediction_sd[b] = sqrt(var + se * se);
 }
 
 struct pa_fc_profile
@@ -437,4 +435,19 @@ double
 pa_fc_profile_lift(const struct pa_fc_profile *p, size_t offset)
 {
 	return p->bin[pa_fc_profile_bin(offset)].lift;
+}
+
+void
+pa_fc_profile_prediction(const struct pa_fc_profile *p, size_t b, double level,
+			 double *lower, double *upper)
+{
+	double t;
+
+	if (isnan(p->prediction_sd[b]) || p->bin[b].windows < 2) {
+		*lower = *upper = NAN;
+		return;
+	}
+	t = t_quantile(level, p->bin[b].windows);
+	*lower = p->bin[b].lift * exp(-t * p->prediction_sd[b]);
+	*upper = p->bin[b].lift * exp(t * p->prediction_sd[b]);
 }

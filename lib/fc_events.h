@@ -104,8 +104,9 @@ struct pa_fc_profile {
 	struct pa_fc_lift whole;	/* pa_fc_event_lift() of the same windows */
 	size_t nbins;			/* bins reached by some past window */
 	struct pa_fc_lift bin[PA_FC_PROFILE_BINS];	/* interval of the mean lift */
-	double spread_lower[PA_FC_PROFILE_BINS];	/* interval of one window's lift, */
-	double spread_upper[PA_FC_PROFILE_BINS];	/* NAN with fewer than 2 windows */
+	double prediction_sd[PA_FC_PROFILE_BINS];	/* standard deviation of the log lift of
+							 * one more window, NAN with fewer than 2
+							 * windows */
 };
 
 /* Return the profile bin of a bucket offset buckets after its window start. */
@@ -130,5 +131,13 @@ struct pa_fc_profile pa_fc_event_profile(const double *y, size_t n, const unsign
 
 /* Return the lift of the profile at a bucket offset buckets into its window. */
 double pa_fc_profile_lift(const struct pa_fc_profile *p, size_t offset);
+
+/*
+ * Set *lower and *upper to the prediction interval at level for the lift
+ * of one more window in bin b: the bin's lift times exp(-+ t * sd), with
+ * the t quantile of the bin's windows.  Both are NAN with fewer than two.
+ */
+void pa_fc_profile_prediction(const struct pa_fc_profile *p, size_t b, double level,
+			      double *lower, double *upper);
 
 #endif

@@ -200,19 +200,21 @@ lift_applies(const struct pa_fc_lift *l)
 
 /* The bins of a lift profile that past windows reached, as an array of objects. */
 static json_t *
-profile_json(const struct pa_fc_profile *p, double step_s)
+profile_json(const struct pa_fc_profile *p, double step_s, double level)
 {
 	json_t *list = json_array();
 
 	for (size_t b = 0; b < p->nbins; b++) {
 		json_t *bin = json_object();
+		double lower, upper;
 
+		pa_fc_profile_prediction(p, b, level, &lower, &upper);
 		pa_rec_set_num(bin, "offset_s", (double)pa_fc_profile_bin_start(b) * step_s);
 		pa_rec_set_num(bin, "lift", p->bin[b].lift);
 		pa_rec_set_num(bin, "lift_lower", p->bin[b].lower);
 		pa_rec_set_num(bin, "lift_upper", p->bin[b].upper);
-		pa_rec_set_num(bin, "prediction_lower", p->spread_lower[b]);
-		pa_rec_set_num(bin, "prediction_upper", p->spread_upper[b]);
+		pa_rec_set_num(bin, "prediction_lower", lower);
+		pa_rec_set_num(bin, "prediction_upper", upper);
 		pa_rec_set_num(bin, "windows", (double)p->bin[b].windows);
 		json_array_append_new(list, bin);
 	}
@@ -245,7 +247,7 @@ write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
 		pa_rec_set_num(rec, "lag_steps", 0);
 		pa_rec_set_num(rec, "windows", (double)l->windows);
 		json_object_set_new(rec, "applied", json_boolean(lift_applies(l)));
-		json_object_set_new(rec, "profile", profile_json(p, step_s));
+		json_object_set_new(rec, "profile", profile_json(p, step_s, level));
 		pa_out_json(rec);
 		json_decref(rec);
 	}
@@ -254,12 +256,12 @@ write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
 /*
  * Multiply the volume forecast inside future event windows by the lift of
  * each type that applies, taken from its profile at the bucket's offset in
- * the window.  The bounds take the profile's prediction interval there,
- * the spread of single past windows, so the interval widens where past
- * windows varied.
+ * the window.  The bounds take the profile's prediction interval there at
+ * the forecast's level, the spread of single past windows, so the
+ * interval widens where past windows varied.
  */
 static void
-apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
+apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol, double level)
 {
 	for (size_t k = 0; k < vol->horizon; k++) {
 		double f = 1, lo = 1, hi = 1;
@@ -267,14 +269,16 @@ apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
 		for (size_t t = 0; t < ep->ntypes; t++) {
 			const unsigned char *m = ep->mask + t * ep->total;
 			const struct pa_fc_profile *p = &ep->profile[t];
+			double lower, upper;
 			size_t b;
 
 			if (!m[n + k] || !lift_applies(&p->whole))
 				continue;
 			b = pa_fc_profile_bin(pa_fc_event_offset(m, n + k));
+			pa_fc_profile_prediction(p, b, level, &lower, &upper);
 			f *= p->bin[b].lift;
-			lo *= p->spread_lower[b];
-			hi *= p->spread_upper[b];
+			lo *= lower;
+			hi *= upper;
 		}
 		ep->factor[k] = f;
 		vol->mean[k] *= f;
@@ -711,7 +715,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 
 	/* A regression forecast contains the event effects already. */
 	for (size_t l = 0; have_events && !by_regression && l < nvol; l++)
-		apply_event_lifts(&ep, n, &vol[l]);
+		apply_event_lifts(&ep, n, &vol[l], o->level[l]);
 	write_records(s, issued, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
 		      have_events && !by_regression ? ep.factor : NULL, fit_label);
 	if (by_regression)

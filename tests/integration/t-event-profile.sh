@@ -72,6 +72,18 @@ kick_upper=$(at "$T_TMP/fc.ndjson" 10:00 '.volume_upper / .predicted_volume')
 check profile-upper-takes-prediction awk -v a="$kick_upper" \
 	-v b="$(jq '.profile[0].prediction_upper / .profile[0].lift' "$T_TMP/effect")" \
 	'BEGIN { exit !(a >= b * 0.999999) }'
+# Each level widens by the prediction interval at that level, so the 80%
+# interval is the same whether 80 comes first or second in --level.
+pa-forecast --model snaive --period 1d --horizon 1d --level 95,80 <"$T_TMP/ramp.ndjson" \
+	>"$T_TMP/levels.ndjson" 2>/dev/null
+pa-forecast --model snaive --period 1d --horizon 1d --level 80 <"$T_TMP/ramp.ndjson" \
+	>"$T_TMP/level80.ndjson" 2>/dev/null
+check profile-second-level-lower test "$(at "$T_TMP/levels.ndjson" 10:00 '.intervals[1].volume_lower')" = \
+	"$(at "$T_TMP/level80.ndjson" 10:00 .volume_lower)"
+check profile-second-level-upper test "$(at "$T_TMP/levels.ndjson" 10:00 '.intervals[1].volume_upper')" = \
+	"$(at "$T_TMP/level80.ndjson" 10:00 .volume_upper)"
+check profile-95-wider-than-80 test "$(at "$T_TMP/levels.ndjson" 10:00 \
+	'.intervals[0].volume_upper > .intervals[1].volume_upper')" = true
 check profile-plain-has-no-lift test "$(grep -c '"event_lift"' "$T_TMP/plain.ndjson")" -eq 0
 
 finish

@@ -259,6 +259,7 @@ test_profile_ramp_noisy(void)
 	double *y = malloc(RAMP_DAY * (3 + 4 * windows) * sizeof *y);
 	unsigned char *mask = malloc(RAMP_DAY * (3 + 4 * windows));
 	struct pa_fc_profile p;
+	double lower, upper, lower80, upper80;
 
 	n = ramp_series(y, mask, windows, 1);
 	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
@@ -272,10 +273,16 @@ test_profile_ramp_noisy(void)
 		CHECK(name, p.bin[b].lower < p.bin[b].lift);
 		snprintf(name, sizeof name, "noisy bin %zu upper above lift", b);
 		CHECK(name, p.bin[b].lift < p.bin[b].upper);
+		pa_fc_profile_prediction(&p, b, 0.95, &lower, &upper);
 		snprintf(name, sizeof name, "noisy bin %zu prediction lower wider", b);
-		CHECK(name, p.spread_lower[b] < p.bin[b].lower);
+		CHECK(name, lower < p.bin[b].lower);
 		snprintf(name, sizeof name, "noisy bin %zu prediction upper wider", b);
-		CHECK(name, p.spread_upper[b] > p.bin[b].upper);
+		CHECK(name, upper > p.bin[b].upper);
+		pa_fc_profile_prediction(&p, b, 0.8, &lower80, &upper80);
+		snprintf(name, sizeof name, "noisy bin %zu 80%% lower inside", b);
+		CHECK(name, lower80 > lower);
+		snprintf(name, sizeof name, "noisy bin %zu 80%% upper inside", b);
+		CHECK(name, upper80 < upper);
 		if (b > 0) {
 			snprintf(name, sizeof name, "noisy bin %zu below bin %zu", b, b - 1);
 			CHECK(name, p.bin[b].lift < p.bin[b - 1].lift);
@@ -297,6 +304,7 @@ test_profile_few_windows(void)
 	double *y = malloc(n * sizeof *y);
 	unsigned char *mask = calloc(n, 1);
 	struct pa_fc_profile p;
+	double lower, upper;
 
 	for (size_t t = 0; t < n; t++)
 		y[t] = 100 + 50 * (t % RAMP_DAY >= 12);
@@ -323,12 +331,14 @@ test_profile_few_windows(void)
 		CHECK_NEAR(name, p.bin[b].lower, p.whole.lower, 0);
 	}
 
-	/* Only the first window: no interval anywhere, and no spread. */
+	/* Only the first window: no interval anywhere, and no prediction. */
 	memset(mask + 5 * RAMP_DAY, 0, n - 5 * RAMP_DAY);
 	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
 	CHECK("one window count", p.whole.windows == 1);
 	CHECK("one window no lower", isnan(p.bin[0].lower));
-	CHECK("one window no spread", isnan(p.spread_upper[0]));
+	pa_fc_profile_prediction(&p, 0, 0.95, &lower, &upper);
+	CHECK("one window no prediction lower", isnan(lower));
+	CHECK("one window no prediction upper", isnan(upper));
 	CHECK_NEAR("one window bin 0 is whole", p.bin[0].lift, p.whole.lift, 0);
 	free(y);
 	free(mask);
