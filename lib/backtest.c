@@ -181,7 +181,10 @@ event_grid_free(struct event_grid *g)
 	free(g->profile);
 }
 
-/* Mark the windows of every event type on buckets 0 .. total.  Returns -1 when memory runs out. */
+/*
+ * Mark the windows of every event type but trend streams on buckets
+ * 0 .. total.  Returns -1 when memory runs out.
+ */
 static int
 event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 		 const struct pa_bt_series *s, size_t total)
@@ -211,6 +214,10 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 	for (size_t i = 0; i < g->ntypes; i++) {
 		unsigned char *m = g->mask + i * total;
 
+		/* A trend stream is a series of samples, not a set of windows, as
+		 * in pa-forecast; marking each sample would make windows of it. */
+		if (pa_fc_event_is_stream(ev, ev->types[i]))
+			continue;
 		pa_fc_event_mask(ev, ev->types[i], tenant, service, s->start, step, total, m);
 		for (size_t b = 0; b < total; b++)
 			g->any[b] |= m[b];
@@ -466,7 +473,7 @@ window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const 
  * quantiles from the errors of earlier targets inside windows instead, as
  * many as a season contains however far back (window_quantiles()),
  * because the spread inside a window is far larger than outside and a day
- * holds few window buckets.
+ * contains few window buckets.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)

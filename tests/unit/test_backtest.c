@@ -266,6 +266,67 @@ test_events_lift_forecasts(void)
 	pa_bt_series_free(&s);
 }
 
+/*
+ * A trend stream (samples without "end" whose magnitudes vary) is no list
+ * of windows: on the series of test_events_lift_forecasts, with samples
+ * at the event hours, it lifts nothing and marks no window bucket.
+ */
+static void
+test_stream_no_windows(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_fc_events events = { 0 };
+	struct pa_bt_forecasts *f;
+	struct pa_bt_result r;
+	char err[200];
+
+	s.name = strdup("shop/api");
+	s.start = 0;
+	s.step_s = 3600;
+	s.n = 6 * 24;
+	s.work = malloc(s.n * sizeof *s.work);
+	for (size_t t = 0; t < s.n; t++) {
+		size_t day = t / 24, hour = t % 24;
+
+		s.work[t] = day != 0 && day != 3 && (hour == 12 || hour == 13) ? 300 : 100;
+	}
+	for (long d = 0; d < 6; d++) {
+		for (long h = 11; h < 14; h++) {
+			json_t *rec = json_pack("{s:s, s:I, s:s, s:s, s:I}", "kind", "event", "ts",
+						(json_int_t)(d * 86400 + h * 3600), "name", "mentions",
+						"event_type", "mentions", "magnitude", (json_int_t)(10 + d * 3 + h));
+			const char *reason;
+
+			if (pa_fc_events_add(&events, rec, 3600 * PA_USEC_PER_SEC, err, sizeof err, &reason) != 0)
+				printf("# %s\n", err);
+			json_decref(rec);
+		}
+	}
+	CHECK("stream is a stream", pa_fc_event_is_stream(&events, "mentions"));
+
+	pa_bt_config_default(&c);
+	c.plan.capacity = 10;
+	c.period = 24;
+	c.history = 3 * 24;
+	c.warmup = 3 * 24;
+	c.model = "naive";
+	c.events = &events;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("stream forecasts made", f != NULL);
+	if (f != NULL) {
+		CHECK("stream lifts nothing", pa_bt_forecasts_lifted(f) == 0);
+		CHECK("stream replay runs", pa_bt_run(&s, &c, f, PA_BT_PREDICTIVE, 0.01, 0, &r, err,
+						      sizeof err) == 0);
+		CHECK("stream marks no window", r.window_buckets == 0);
+		CHECK("stream no window coverage", isnan(r.window_coverage));
+		pa_bt_result_free(&r);
+	}
+	pa_bt_forecasts_free(f);
+	pa_fc_events_free(&events);
+	pa_bt_series_free(&s);
+}
+
 /* Predictive overloaded share on s with the given floor, at risk 0.1; -1 on failure. */
 static double
 predictive_overload(const struct pa_bt_series *s, struct pa_bt_config *c, enum pa_bt_floor floor)
@@ -515,6 +576,7 @@ main(void)
 	test_saturated_high_target_stuck();
 	test_scale_down_stabilized();
 	test_events_lift_forecasts();
+	test_stream_no_windows();
 	test_change_floor_follows_growth();
 	test_refit_every_reuses();
 	test_named_model_fallback();
