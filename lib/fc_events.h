@@ -4,8 +4,9 @@
  * Event records mark windows (a match, a campaign, a holiday) when a
  * series may run above or below its usual pattern.  For each event type
  * that touches a series, pa_fc_event_lift() estimates a multiplicative
- * lift from the past windows, and pa-forecast multiplies forecasts that
- * fall in a future window by it.
+ * lift from the past windows and pa_fc_event_profile() the same lift by
+ * offset within the window.  pa-forecast multiplies forecasts that fall
+ * in a future window by the profile's lift at their offset.
  *
  * The lift of one past window is the mean over its buckets of
  * log1p(actual) - log1p(baseline), the baseline being the mean of the same
