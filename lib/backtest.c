@@ -432,10 +432,12 @@ window_lists_fill(struct window_lists *w, const struct pa_bt_forecasts *f,
 }
 
 /*
- * Replace q by the quantiles of the latest errors, at most cap, of window
+ * Raise q to the quantiles of the latest errors, at most cap, of window
  * targets known before issue i.  They are the errors of the target's
  * profile bin when there are ERRORS_MIN of them, else those of every
- * window bucket when there are that many.  Otherwise q stays.
+ * window bucket when there are that many.  Otherwise q stays.  Taking the
+ * larger quantile keeps a window bucket's headroom at least that of the
+ * buckets around it.
  */
 static void
 window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const double *errors,
@@ -444,6 +446,7 @@ window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const 
 	unsigned char list = f->window_bin[f->issue_at[i] + k];
 	const size_t *issues;
 	size_t m = 0, seen;
+	double own[NLEVELS];
 
 	for (size_t l = 0; l < WINDOW_LISTS; l++)
 		while (w->seen[l] < w->count[l] && w->issues[l * f->nissues + w->seen[l]] < known)
@@ -458,7 +461,10 @@ window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const 
 	seen = w->seen[list];
 	for (size_t e = seen > cap ? seen - cap : 0; e < seen; e++)
 		sorted[m++] = errors[issues[e]];
-	fill_quantiles(sorted, m, q);
+	fill_quantiles(sorted, m, own);
+	for (size_t l = 0; l < NLEVELS; l++)
+		if (isnan(q[l]) || own[l] > q[l])
+			q[l] = own[l];
 }
 
 /*
@@ -469,11 +475,11 @@ window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const 
  * the error variance lets one burst inflate a whole day, so the sizing
  * reads the empirical quantile at its risk instead.
  *
- * With c->window_errors, a target inside an event window takes its
- * quantiles from the errors of earlier targets inside windows instead, as
- * many as a season contains however far back (window_quantiles()),
- * because the spread inside a window is far larger than outside and a day
- * contains few window buckets.
+ * With c->window_errors, a target inside an event window takes the larger
+ * of those quantiles and the ones of the errors of earlier targets inside
+ * windows, as many as a season contains however far back
+ * (window_quantiles()).  The spread inside a window is far larger than
+ * outside, and a day contains few window buckets.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
