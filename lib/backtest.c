@@ -214,8 +214,8 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 	for (size_t i = 0; i < g->ntypes; i++) {
 		unsigned char *m = g->mask + i * total;
 
-		/* A trend stream is a series of samples, not a set of windows, as
-		 * in pa-forecast; marking each sample would make windows of it. */
+		/* A trend stream is a series of samples, not a set of windows,
+		 * as in pa-forecast, so its samples mark nothing. */
 		if (pa_fc_event_is_stream(ev, ev->types[i]))
 			continue;
 		pa_fc_event_mask(ev, ev->types[i], tenant, service, s->start, step, total, m);
