@@ -45,6 +45,8 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->level = 0.95;
 	c->transform = 0;
 	c->floor = PA_BT_FLOOR_CHANGE;
+	c->event_profile = 1;
+	c->window_errors = 1;
 	c->events = NULL;
 }
 
@@ -74,6 +76,8 @@ struct pa_bt_forecasts {
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double *change_q;		/* per bucket NLEVELS quantiles of the log change of
 					 * demand over the metric lag and the lead time */
+	unsigned char *window_bin;	/* per bucket 0 .. n + horizon, 0 outside event windows, else
+					 * 1 + the profile bin of its offset; NULL without events */
 	double level;
 	size_t lifted;			/* issues with a lift applied to some step */
 	size_t reused;			/* issues that reused an earlier choice */
@@ -94,6 +98,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 	free(f->upper);
 	free(f->error_q);
 	free(f->change_q);
+	free(f->window_bin);
 	free(f);
 }
 
@@ -164,7 +169,8 @@ struct event_grid {
 	size_t ntypes, total;
 	unsigned char *mask;		/* type i at [i * total + bucket] */
 	unsigned char *any;		/* any type */
-	struct pa_fc_lift *lift;	/* per type, at the current decision */
+	struct pa_fc_profile *profile;	/* per type, at the current decision */
+	int by_offset;			/* 1: the lift depends on the offset in the window */
 };
 
 static void
@@ -172,10 +178,13 @@ event_grid_free(struct event_grid *g)
 {
 	free(g->mask);
 	free(g->any);
-	free(g->lift);
+	free(g->profile);
 }
 
-/* Mark the windows of every event type on buckets 0 .. total.  Returns -1 when memory runs out. */
+/*
+ * Mark the windows of every event type but trend streams on buckets
+ * 0 .. total.  Returns -1 when memory runs out.
+ */
 static int
 event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 		 const struct pa_bt_series *s, size_t total)
@@ -195,8 +204,8 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 	tenant = malloc(tenant_len + 1);
 	g->mask = calloc(g->ntypes * total, 1);
 	g->any = calloc(total, 1);
-	g->lift = calloc(g->ntypes, sizeof *g->lift);
-	if (tenant == NULL || !g->mask || !g->any || !g->lift) {
+	g->profile = calloc(g->ntypes, sizeof *g->profile);
+	if (tenant == NULL || !g->mask || !g->any || !g->profile) {
 		free(tenant);
 		return -1;
 	}
@@ -205,6 +214,10 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 	for (size_t i = 0; i < g->ntypes; i++) {
 		unsigned char *m = g->mask + i * total;
 
+		/* A trend stream is a series of samples, not a set of windows,
+		 * as in pa-forecast, so its samples mark nothing. */
+		if (pa_fc_event_is_stream(ev, ev->types[i]))
+			continue;
 		pa_fc_event_mask(ev, ev->types[i], tenant, service, s->start, step, total, m);
 		for (size_t b = 0; b < total; b++)
 			g->any[b] |= m[b];
@@ -225,8 +238,8 @@ lift_applies(const struct pa_fc_lift *l)
 }
 
 /*
- * Estimate, from every bucket before decision t, the lift of each type
- * whose windows touch buckets t - 1 .. t + horizon, the only ones
+ * Estimate, from every bucket before decision t, the lift profile of each
+ * type whose windows touch buckets t - 1 .. t + horizon, the only ones
  * apply_lifts() reads.  Other types keep a lift of 1 with no windows.
  */
 static void
@@ -239,21 +252,31 @@ estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t hori
 
 		for (size_t b = t > 0 ? t - 1 : 0; b < t + horizon && b < g->total; b++)
 			near |= m[b];
-		g->lift[i] = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
+		memset(&g->profile[i], 0, sizeof g->profile[i]);
+		g->profile[i].whole = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
 		if (near)
-			g->lift[i] = pa_fc_event_lift(totals, t, m, g->any, period, level);
+			g->profile[i] = pa_fc_event_profile(totals, t, m, g->any, period, level);
 	}
 }
 
-/* Product of the applied lifts of the types whose windows cover bucket b. */
+/*
+ * Product of the applied lifts of the types whose windows cover bucket b:
+ * the profile's lift at b's offset in its window, or the whole-window
+ * lift.  Whether a type applies rests on its whole-window lift.
+ */
 static double
 lift_at(const struct event_grid *g, size_t b)
 {
 	double lift = 1;
 
-	for (size_t e = 0; e < g->ntypes; e++)
-		if (g->mask[e * g->total + b] && lift_applies(&g->lift[e]))
-			lift *= g->lift[e].lift;
+	for (size_t e = 0; e < g->ntypes; e++) {
+		const unsigned char *m = g->mask + e * g->total;
+		const struct pa_fc_profile *p = &g->profile[e];
+
+		if (!m[b] || !lift_applies(&p->whole))
+			continue;
+		lift *= g->by_offset ? pa_fc_profile_lift(p, pa_fc_event_offset(m, b)) : p->whole.lift;
+	}
 	return lift;
 }
 
@@ -265,7 +288,8 @@ lift_at(const struct event_grid *g, size_t b)
  * bounds scale by the same factor, not by the lift's interval: that
  * interval is the uncertainty of the mean lift, and the spread of single
  * windows around it reaches the sizing through the replay's own forecast
- * errors (calibrate()).  Returns 1 when some step changed.
+ * errors inside past windows (calibrate()).  Returns 1 when some step
+ * changed.
  */
 static int
 apply_lifts(const struct event_grid *g, struct pa_bt_forecasts *f, size_t i, size_t t)
@@ -352,6 +376,97 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Store in q the quantiles at error_levels of the m values of sorted, which it sorts. */
+static void
+fill_quantiles(double *sorted, size_t m, double *q)
+{
+	qsort(sorted, m, sizeof *sorted, cmp_double);
+	for (size_t l = 0; l < NLEVELS; l++) {
+		double pos = error_levels[l] * (double)(m - 1);
+		size_t lo = (size_t)floor(pos);
+		size_t hi = lo + 1 < m ? lo + 1 : lo;
+
+		q[l] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - (double)lo);
+	}
+}
+
+/* How many issues j, counted from 0, had their target issue_at[j] + k observed when issue i was made. */
+static size_t
+known_issues(const struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t every,
+	     size_t i, size_t k)
+{
+	size_t t = f->issue_at[i], known = 0;
+
+	if (t >= c->warmup + k + 1)
+		known = (t - k - 1 - c->warmup) / every + 1;
+	return known > i ? i : known;
+}
+
+/*
+ * Issues whose target k steps ahead lies in an event window, for the
+ * window errors of calibrate().  List 0 contains every such issue, and
+ * list b + 1 those whose target lies in profile bin b of its window, each
+ * in issue order.  seen[l] counts the entries of list l already observed.
+ */
+#define WINDOW_LISTS (PA_FC_PROFILE_BINS + 1)
+
+struct window_lists {
+	size_t *issues;		/* list l at [l * nissues] */
+	size_t count[WINDOW_LISTS], seen[WINDOW_LISTS];
+};
+
+static void
+window_lists_fill(struct window_lists *w, const struct pa_bt_forecasts *f,
+		  const double *errors, size_t k)
+{
+	memset(w->count, 0, sizeof w->count);
+	memset(w->seen, 0, sizeof w->seen);
+	for (size_t j = 0; j < f->nissues; j++) {
+		unsigned char list = f->window_bin[f->issue_at[j] + k];
+
+		if (list == 0 || isnan(errors[j]))
+			continue;
+		w->issues[w->count[0]++] = j;
+		w->issues[list * f->nissues + w->count[list]++] = j;
+	}
+}
+
+/*
+ * Raise q to the quantiles of the latest errors, at most cap, of window
+ * targets known before issue i.  They are the errors of the target's
+ * profile bin when there are ERRORS_MIN of them, else those of every
+ * window bucket when there are that many.  Otherwise q stays.  Taking the
+ * larger quantile keeps a window bucket's headroom at least that of the
+ * buckets around it.
+ */
+static void
+window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const double *errors,
+		 size_t i, size_t k, size_t known, size_t cap, double *sorted, double *q)
+{
+	unsigned char list = f->window_bin[f->issue_at[i] + k];
+	const size_t *issues;
+	size_t m = 0, seen;
+	double own[NLEVELS];
+
+	for (size_t l = 0; l < WINDOW_LISTS; l++)
+		while (w->seen[l] < w->count[l] && w->issues[l * f->nissues + w->seen[l]] < known)
+			w->seen[l]++;
+	if (list == 0)
+		return;
+	if (w->seen[list] < ERRORS_MIN)
+		list = 0;
+	if (w->seen[list] < ERRORS_MIN)
+		return;
+	issues = w->issues + list * f->nissues;
+	seen = w->seen[list];
+	for (size_t e = seen > cap ? seen - cap : 0; e < seen; e++)
+		sorted[m++] = errors[issues[e]];
+	fill_quantiles(sorted, m, own);
+	for (size_t l = 0; l < NLEVELS; l++)
+		if (isnan(q[l]) || own[l] > q[l])
+			q[l] = own[l];
+}
+
 /*
  * Quantiles of the errors (actual - forecast) of the forecasts k steps
  * ahead whose targets were already observed when issue i was made, over
@@ -359,6 +474,12 @@ cmp_double(const void *a, const void *b)
  * residuals are often far too narrow for bursts, and a normal width from
  * the error variance lets one burst inflate a whole day, so the sizing
  * reads the empirical quantile at its risk instead.
+ *
+ * With c->window_errors, a target inside an event window takes the larger
+ * of those quantiles and the ones of the errors of earlier targets inside
+ * windows, as many as a season contains however far back
+ * (window_quantiles()).  The spread inside a window is far larger than
+ * outside, and a day contains few window buckets.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -368,11 +489,17 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 	size_t window = season / every > ERRORS_MIN ? season / every : ERRORS_MIN;
 	double *errors = malloc(f->nissues * sizeof *errors);
 	double *sorted = malloc(window * sizeof *sorted);
+	struct window_lists lists = { NULL, { 0 }, { 0 } };
+	int by_window = c->window_errors && f->window_bin != NULL;
 
 	f->error_q = malloc(f->nissues * f->horizon * NLEVELS * sizeof *f->error_q);
-	if (errors == NULL || sorted == NULL || f->error_q == NULL) {
+	if (by_window)
+		lists.issues = malloc(WINDOW_LISTS * f->nissues * sizeof *lists.issues);
+	if (errors == NULL || sorted == NULL || f->error_q == NULL ||
+	    (by_window && lists.issues == NULL)) {
 		free(errors);
 		free(sorted);
+		free(lists.issues);
 		return -1;
 	}
 	for (size_t k = 0; k < f->horizon; k++) {
@@ -381,15 +508,12 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 
 			errors[j] = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
 		}
+		if (by_window)
+			window_lists_fill(&lists, f, errors, k);
 		for (size_t i = 0; i < f->nissues; i++) {
 			double *q = f->error_q + (i * f->horizon + k) * NLEVELS;
-			size_t t = f->issue_at[i], known = 0, from, m = 0;
+			size_t known = known_issues(f, c, every, i, k), from, m = 0;
 
-			/* Issues j with issue_at[j] + k < t, that is j < known. */
-			if (t >= c->warmup + k + 1)
-				known = (t - k - 1 - c->warmup) / every + 1;
-			if (known > i)
-				known = i;
 			from = known > window ? known - window : 0;
 			for (size_t j = from; j < known; j++)
 				if (!isnan(errors[j]))
@@ -397,20 +521,16 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 			if (m < ERRORS_MIN) {
 				for (size_t l = 0; l < NLEVELS; l++)
 					q[l] = NAN;
-				continue;
+			} else {
+				fill_quantiles(sorted, m, q);
 			}
-			qsort(sorted, m, sizeof *sorted, cmp_double);
-			for (size_t l = 0; l < NLEVELS; l++) {
-				double pos = error_levels[l] * (double)(m - 1);
-				size_t lo = (size_t)floor(pos);
-				size_t hi = lo + 1 < m ? lo + 1 : lo;
-
-				q[l] = sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - (double)lo);
-			}
+			if (by_window)
+				window_quantiles(&lists, f, errors, i, k, known, window, sorted, q);
 		}
 	}
 	free(errors);
 	free(sorted);
+	free(lists.issues);
 	return 0;
 }
 
@@ -574,7 +694,8 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	for (size_t t = 0; t < s->n; t++)
 		totals[t] = s->work[t] * s->step_s;
-	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0) {
+	if (event_grid_build(&events, c->events, s, s->n + f->horizon) != 0 ||
+	    (events.ntypes > 0 && (f->window_bin = malloc(s->n + f->horizon)) == NULL)) {
 		snprintf(err, errsize, "out of memory");
 		event_grid_free(&events);
 		pa_bt_forecasts_free(f);
@@ -582,6 +703,11 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		return NULL;
 	}
 
+	events.by_offset = c->event_profile;
+	for (size_t b = 0, offset = 0; f->window_bin != NULL && b < s->n + f->horizon; b++) {
+		offset = b > 0 && events.any[b - 1] ? offset + 1 : 0;
+		f->window_bin[b] = events.any[b] ? (unsigned char)(pa_fc_profile_bin(offset) + 1) : 0;
+	}
 	pa_fc_opts_default(&opts);
 	opts.level = c->level;
 	opts.model = c->model;
@@ -965,6 +1091,36 @@ observed_load(const struct replay *r, const struct fleet *fl, long tick)
 	return fmin(demand_at(r, then), (double)ready_seen(r, fl, then) * r->plan.capacity);
 }
 
+/* Coverage counts of the quantile sized at the risk, inside and outside event windows. */
+struct coverage {
+	size_t inside, inside_covered, outside, outside_covered;
+};
+
+/*
+ * Count whether the work of the bucket at the lead time from decision t
+ * stayed within the quantile the plan sized for it, as the first bucket
+ * decide_predictive() covers.
+ */
+static void
+count_coverage(const struct replay *r, size_t t, struct coverage *cov)
+{
+	size_t target = (size_t)floor(r->plan.lead_time_s / r->s->step_s);
+	struct pa_work_dist d;
+	int covered;
+
+	if (t + target >= r->s->n || isnan(r->s->work[t + target]))
+		return;
+	forecast_dist(r->f, t, target, r->plan.risk, &d);
+	covered = r->s->work[t + target] <= pa_plan_work_quantile(&d, r->plan.risk);
+	if (r->f->window_bin[t + target]) {
+		cov->inside++;
+		cov->inside_covered += (size_t)covered;
+	} else {
+		cov->outside++;
+		cov->outside_covered += (size_t)covered;
+	}
+}
+
 /*
  * Raise current to the floor under the plan, at every tick and between
  * forecasts too.  The floor starts from the load present as usage records
@@ -1090,8 +1246,10 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	double instance_s = 0;
 	long current = 0;
 	int rc = 0;
+	struct coverage cov = { 0, 0, 0, 0 };
 
 	memset(out, 0, sizeof *out);
+	out->window_coverage = out->outside_coverage = NAN;
 	memset(&fl, 0, sizeof fl);
 	out->policy = policy;
 	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
@@ -1113,6 +1271,9 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 
 	for (size_t t = c->warmup; t < s->n; t++) {
 		double cap_sum = 0;
+
+		if (policy == PA_BT_PREDICTIVE && f->window_bin != NULL)
+			count_coverage(&r, t, &cov);
 
 		for (long k = 0; k < r.ticks_per_bucket; k++) {
 			long tick = (long)t * r.ticks_per_bucket + k;
@@ -1168,6 +1329,9 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->instance_hours = instance_s / 3600;
 	out->cost = out->instance_hours * c->plan.on_demand_price;
 	out->mean_utilization = capacity_work > 0 ? served / capacity_work : 0;
+	out->window_buckets = cov.inside;
+	out->window_coverage = cov.inside ? (double)cov.inside_covered / (double)cov.inside : NAN;
+	out->outside_coverage = cov.outside ? (double)cov.outside_covered / (double)cov.outside : NAN;
 done:
 	free(r.hpa_recs);
 	free(r.ready_at);

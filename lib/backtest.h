@@ -72,6 +72,8 @@ struct pa_bt_config {
 	double level;			/* forecast interval level */
 	int transform;			/* 1: the forecaster fits log1p of the series */
 	enum pa_bt_floor floor;		/* what the plan never goes under, every tick */
+	int event_profile;		/* 1: event lifts by offset in the window, 0: one per type */
+	int window_errors;		/* 1: buckets in event windows size from errors in past windows */
 	const struct pa_fc_events *events;	/* borrowed; NULL: no events */
 };
 
@@ -90,15 +92,22 @@ struct pa_bt_result {
 	double instance_hours;		/* ordered or running instances, integrated */
 	double cost;			/* instance_hours times the on-demand price */
 	double mean_utilization;	/* served work over ready capacity */
+	double window_coverage;		/* predictive with events: share of the buckets at
+					 * the lead time inside event windows whose work was
+					 * at most the quantile sized at the risk, else NAN */
+	double outside_coverage;	/* the same outside event windows */
+	size_t window_buckets;		/* buckets counted in window_coverage */
 	double *capacity;		/* optional, per bucket mean ready capacity (owned) */
 };
 
 /*
  * Forecasts for every decision bucket, computed once and shared by every
  * risk setting.  With c->events, each forecast is multiplied inside the
- * future windows of an event type by that type's lift, estimated (as
- * pa-forecast does) from the type's windows before the decision only; the
- * event records themselves are known in advance, as scheduled events are.
+ * future windows of an event type by that type's lift at the bucket's
+ * offset in the window (one lift per type without c->event_profile),
+ * estimated (as pa-forecast does) from the type's windows before the
+ * decision only; the event records themselves are known in advance, as
+ * scheduled events are.
  * Events apply to a series when their tenant and service match the parts
  * of its name before and after the first '/', or are absent.  Returns NULL
  * with a message in err when the series is too short for the warm-up or

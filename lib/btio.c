@@ -256,6 +256,11 @@ pa_bt_write_records(const struct pa_bt_report *rep)
 		pa_rec_set_num(rec, "buckets", (double)r->buckets);
 		if (r->policy == PA_BT_PREDICTIVE && rep->model != NULL)
 			json_object_set_new(rec, "model", json_string(rep->model));
+		if (r->window_buckets > 0) {
+			pa_rec_set_num(rec, "window_coverage", r->window_coverage);
+			pa_rec_set_num(rec, "window_buckets", (double)r->window_buckets);
+			pa_rec_set_num(rec, "outside_coverage", r->outside_coverage);
+		}
 		pa_out_json(rec);
 		json_decref(rec);
 	}
@@ -449,6 +454,15 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 			pa_out_printf("  at 1%% overloaded: predictive %s%.2f inst-h, oracle %.2f (%.2fx)\n",
 				      bound ? "<= " : "", hours, oracle->instance_hours,
 				      oracle->instance_hours > 0 ? hours / oracle->instance_hours : NAN);
+	}
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+
+		if (r->policy != PA_BT_PREDICTIVE || r->window_buckets == 0)
+			continue;
+		pa_out_printf("  risk %g quantile covers %.2f%% of %zu buckets in event windows, "
+			      "%.2f%% outside\n", r->setting, 100 * r->window_coverage,
+			      r->window_buckets, 100 * r->outside_coverage);
 	}
 }
 

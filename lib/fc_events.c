@@ -232,62 +232,222 @@ pa_fc_event_mask(const struct pa_fc_events *e, const char *type, const char *ten
 	return marked;
 }
 
-struct pa_fc_lift
-pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
-		 const unsigned char *other, size_t period, double level)
+/*
+ * log1p(y[i]) - log1p(baseline) for bucket i, the baseline being the mean
+ * of y one to BASELINE_SEASONS lags earlier outside other[].  NAN when y[i]
+ * or every baseline bucket is unknown.
+ */
+static double
+bucket_log_ratio(const double *y, size_t i, const unsigned char *other, size_t lag)
 {
-	struct pa_fc_lift l = { 1, NAN, NAN, 0 };
-	double sum = 0, sumsq = 0;
+	double base = 0;
+	size_t nb = 0;
+
+	if (isnan(y[i]))
+		return NAN;
+	for (size_t j = 1; j <= BASELINE_SEASONS && j * lag <= i; j++) {
+		size_t b = i - j * lag;
+
+		if (other[b] || isnan(y[b]))
+			continue;
+		base += y[b];
+		nb++;
+	}
+	if (nb == 0)
+		return NAN;
+	return log1p(y[i]) - log1p(base / (double)nb);
+}
+
+/* Sums of one log ratio per window, and the lift and interval they give. */
+struct moments {
+	double sum, sumsq;
+	size_t count;
+};
+
+static void
+moments_add(struct moments *m, double x)
+{
+	m->sum += x;
+	m->sumsq += x * x;
+	m->count++;
+}
+
+static double
+moments_mean(const struct moments *m)
+{
+	return m->sum / (double)m->count;
+}
+
+/* Sample variance across windows; needs count >= 2. */
+static double
+moments_var(const struct moments *m)
+{
+	double var = (m->sumsq - m->sum * moments_mean(m)) / (double)(m->count - 1);
+
+	return var > 0 ? var : 0;
+}
+
+static double
+t_quantile(double level, size_t windows)
+{
+	return gsl_cdf_tdist_Pinv(0.5 + level / 2, (double)(windows - 1));
+}
+
+static struct pa_fc_lift
+lift_from_moments(const struct moments *m, double level)
+{
+	struct pa_fc_lift l = { 1, NAN, NAN, m->count };
+
+	if (m->count == 0)
+		return l;
+	l.lift = exp(moments_mean(m));
+	if (m->count >= 2) {
+		double se = sqrt(moments_var(m) / (double)m->count);
+		double t = t_quantile(level, m->count);
+
+		l.lower = exp(moments_mean(m) - t * se);
+		l.upper = exp(moments_mean(m) + t * se);
+	}
+	return l;
+}
+
+size_t
+pa_fc_profile_bin(size_t offset)
+{
+	size_t b = 0;
+
+	for (size_t x = offset + 1; x > 1; x >>= 1)
+		b++;
+	return b < PA_FC_PROFILE_BINS ? b : PA_FC_PROFILE_BINS - 1;
+}
+
+size_t
+pa_fc_profile_bin_start(size_t b)
+{
+	return ((size_t)1 << b) - 1;
+}
+
+size_t
+pa_fc_event_offset(const unsigned char *mask, size_t i)
+{
+	size_t from = i;
+
+	if (!mask[i])
+		return 0;
+	while (from > 0 && mask[from - 1])
+		from--;
+	return i - from;
+}
+
+/*
+ * Fill bin b of p from the window log ratios of that bin, shrunk toward
+ * the whole-window estimate w.  The standard error of the shrunk mean is
+ * taken as the weighted sum of the two standard errors, an upper bound
+ * whatever their correlation.  The prediction adds the variance of single
+ * windows, pooled the same way, so its interval is for the lift of one more
+ * window.
+ */
+static void
+profile_fill_bin(struct pa_fc_profile *p, size_t b, const struct moments *bin,
+		 const struct moments *w, double level)
+{
+	double weight, mean_w, var_w, se_w, center, se, var, t;
+
+	p->bin[b] = p->whole;
+	p->prediction_sd[b] = NAN;
+	if (w->count < 2)
+		return;
+	mean_w = moments_mean(w);
+	var_w = moments_var(w);
+	se_w = sqrt(var_w / (double)w->count);
+	if (bin->count < 2) {
+		p->prediction_sd[b] = sqrt(var_w + se_w * se_w);
+		return;
+	}
+	weight = (double)bin->count / (double)(bin->count + PA_FC_PROFILE_PRIOR);
+	center = weight * moments_mean(bin) + (1 - weight) * mean_w;
+	se = weight * sqrt(moments_var(bin) / (double)bin->count) + (1 - weight) * se_w;
+	var = weight * moments_var(bin) + (1 - weight) * var_w;
+	t = t_quantile(level, bin->count);
+	p->bin[b] = (struct pa_fc_lift){ exp(center), exp(center - t * se), exp(center + t * se),
+					 bin->count };
+	p->prediction_sd[b] = sqrt(var + se * se);
+}
+
+struct pa_fc_profile
+pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
+		    const unsigned char *other, size_t period, double level)
+{
+	struct pa_fc_profile p;
+	struct moments whole = { 0, 0, 0 }, bins[PA_FC_PROFILE_BINS];
 	size_t lag = period ? period : 1, i = 0;
 
-	/* One log ratio per window: a run of consecutive marked buckets. */
+	memset(&p, 0, sizeof p);
+	memset(bins, 0, sizeof bins);
+
+	/* One log ratio per window, a run of consecutive marked buckets, and
+	 * one per window and bin of offsets. */
 	while (i < n) {
-		double run = 0;
-		size_t used = 0;
+		double run = 0, in_bin[PA_FC_PROFILE_BINS] = { 0 };
+		size_t used = 0, used_bin[PA_FC_PROFILE_BINS] = { 0 }, start = i;
 
 		if (!mask[i]) {
 			i++;
 			continue;
 		}
 		for (; i < n && mask[i]; i++) {
-			double base = 0;
-			size_t nb = 0;
+			double r = bucket_log_ratio(y, i, other, lag);
+			size_t b = pa_fc_profile_bin(i - start);
 
-			if (isnan(y[i]))
+			if (isnan(r))
 				continue;
-			for (size_t j = 1; j <= BASELINE_SEASONS && j * lag <= i; j++) {
-				size_t b = i - j * lag;
-
-				if (other[b] || isnan(y[b]))
-					continue;
-				base += y[b];
-				nb++;
-			}
-			if (nb == 0)
-				continue;
-			run += log1p(y[i]) - log1p(base / (double)nb);
+			run += r;
 			used++;
+			in_bin[b] += r;
+			used_bin[b]++;
 		}
 		if (used == 0)
 			continue;
-		run /= (double)used;
-		sum += run;
-		sumsq += run * run;
-		l.windows++;
+		moments_add(&whole, run / (double)used);
+		for (size_t b = 0; b < PA_FC_PROFILE_BINS; b++) {
+			if (used_bin[b] == 0)
+				continue;
+			moments_add(&bins[b], in_bin[b] / (double)used_bin[b]);
+			if (b + 1 > p.nbins)
+				p.nbins = b + 1;
+		}
 	}
-	if (l.windows == 0)
-		return l;
 
-	double mean = sum / (double)l.windows;
+	p.whole = lift_from_moments(&whole, level);
+	for (size_t b = 0; b < PA_FC_PROFILE_BINS; b++)
+		profile_fill_bin(&p, b, &bins[b], &whole, level);
+	return p;
+}
 
-	l.lift = exp(mean);
-	if (l.windows >= 2) {
-		double var = (sumsq - sum * mean) / (double)(l.windows - 1);
-		double se = sqrt(var > 0 ? var / (double)l.windows : 0);
-		double t = gsl_cdf_tdist_Pinv(0.5 + level / 2, (double)(l.windows - 1));
+struct pa_fc_lift
+pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
+		 const unsigned char *other, size_t period, double level)
+{
+	return pa_fc_event_profile(y, n, mask, other, period, level).whole;
+}
 
-		l.lower = exp(mean - t * se);
-		l.upper = exp(mean + t * se);
+double
+pa_fc_profile_lift(const struct pa_fc_profile *p, size_t offset)
+{
+	return p->bin[pa_fc_profile_bin(offset)].lift;
+}
+
+void
+pa_fc_profile_prediction(const struct pa_fc_profile *p, size_t b, double level,
+			 double *lower, double *upper)
+{
+	double t;
+
+	if (isnan(p->prediction_sd[b]) || p->bin[b].windows < 2) {
+		*lower = *upper = NAN;
+		return;
 	}
-	return l;
+	t = t_quantile(level, p->bin[b].windows);
+	*lower = p->bin[b].lift * exp(-t * p->prediction_sd[b]);
+	*upper = p->bin[b].lift * exp(t * p->prediction_sd[b]);
 }

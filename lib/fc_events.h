@@ -4,8 +4,9 @@
  * Event records mark windows (a match, a campaign, a holiday) when a
  * series may run above or below its usual pattern.  For each event type
  * that touches a series, pa_fc_event_lift() estimates a multiplicative
- * lift from the past windows, and pa-forecast multiplies forecasts that
- * fall in a future window by it.
+ * lift from the past windows and pa_fc_event_profile() the same lift by
+ * offset within the window.  pa-forecast multiplies forecasts that fall
+ * in a future window by the profile's lift at their offset.
  *
  * The lift of one past window is the mean over its buckets of
  * log1p(actual) - log1p(baseline), the baseline being the mean of the same
@@ -86,5 +87,58 @@ struct pa_fc_lift {
  */
 struct pa_fc_lift pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
 				   const unsigned char *other, size_t period, double level);
+
+/*
+ * A lift profile: the lift by offset within the window, so a match's
+ * ramp after kick-off and its later plateau get their own factors.  Bin b
+ * covers offsets [2^b - 1, 2^(b+1) - 1) buckets since the window start
+ * (0, 1-2, 3-6, 7-14, ...), finest where traffic changes fastest.  Each
+ * bin's lift is exp of the mean over windows of the mean log ratio of the
+ * window's buckets in that bin, shrunk toward the whole-window lift with
+ * the weight of PA_FC_PROFILE_PRIOR windows.  A bin reached by fewer than
+ * two windows takes the whole-window lift and interval.
+ */
+#define PA_FC_PROFILE_BINS 12
+#define PA_FC_PROFILE_PRIOR 3
+
+struct pa_fc_profile {
+	struct pa_fc_lift whole;	/* pa_fc_event_lift() of the same windows */
+	size_t nbins;			/* bins reached by some past window */
+	struct pa_fc_lift bin[PA_FC_PROFILE_BINS];	/* interval of the mean lift */
+	double prediction_sd[PA_FC_PROFILE_BINS];	/* standard deviation of the log lift of
+							 * one more window, NAN with fewer than 2
+							 * windows */
+};
+
+/* Return the profile bin of a bucket offset buckets after its window start. */
+size_t pa_fc_profile_bin(size_t offset);
+
+/* Return the first offset, in buckets, of profile bin b. */
+size_t pa_fc_profile_bin_start(size_t b);
+
+/*
+ * Return how many buckets before i the window covering mask[i] started
+ * (consecutive marked buckets count as one window); 0 when i is unmarked.
+ */
+size_t pa_fc_event_offset(const unsigned char *mask, size_t i);
+
+/*
+ * Estimate the lift profile of the windows in mask[0..n) on y, with the
+ * baseline and level of pa_fc_event_lift().  Returns the profile, whose
+ * whole-window lift decides whether any bin is applied.
+ */
+struct pa_fc_profile pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
+					 const unsigned char *other, size_t period, double level);
+
+/* Return the lift of the profile at a bucket offset buckets into its window. */
+double pa_fc_profile_lift(const struct pa_fc_profile *p, size_t offset);
+
+/*
+ * Set *lower and *upper to the prediction interval at level for the lift
+ * of one more window in bin b: the bin's lift times exp(-+ t * sd), with
+ * the t quantile of the bin's windows.  Both are NAN with fewer than two.
+ */
+void pa_fc_profile_prediction(const struct pa_fc_profile *p, size_t b, double level,
+			      double *lower, double *upper);
 
 #endif

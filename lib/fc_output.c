@@ -129,7 +129,7 @@ struct event_plan {
 	size_t ntypes, total;		/* total = history + horizon buckets */
 	unsigned char *mask;		/* type t at [t * total + i] */
 	unsigned char *any;		/* any type */
-	struct pa_fc_lift *lift;	/* per type, from the history */
+	struct pa_fc_profile *profile;	/* per type, from the history */
 	size_t *marked;			/* history buckets marked per type */
 	double *factor;			/* per step ahead, product of applied lifts */
 };
@@ -139,14 +139,15 @@ event_plan_free(struct event_plan *ep)
 {
 	free(ep->mask);
 	free(ep->any);
-	free(ep->lift);
+	free(ep->profile);
 	free(ep->marked);
 	free(ep->factor);
 }
 
 /*
  * Mark every event type's windows on the grid of s, and estimate each
- * type's lift from its past windows.  Returns -1 when memory runs out.
+ * type's lift profile from its past windows.  Returns -1 when memory runs
+ * out.
  */
 static int
 event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
@@ -158,10 +159,10 @@ event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 	ep->total = n + horizon;
 	ep->mask = calloc(ep->ntypes * ep->total, 1);
 	ep->any = calloc(ep->total, 1);
-	ep->lift = calloc(ep->ntypes, sizeof *ep->lift);
+	ep->profile = calloc(ep->ntypes, sizeof *ep->profile);
 	ep->marked = calloc(ep->ntypes, sizeof *ep->marked);
 	ep->factor = malloc(horizon * sizeof *ep->factor);
-	if (ep->mask == NULL || ep->any == NULL || ep->lift == NULL || ep->marked == NULL ||
+	if (ep->mask == NULL || ep->any == NULL || ep->profile == NULL || ep->marked == NULL ||
 	    ep->factor == NULL)
 		return -1;
 
@@ -181,8 +182,8 @@ event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 	}
 	for (size_t t = 0; t < ep->ntypes; t++)
 		if (ep->marked[t])
-			ep->lift[t] = pa_fc_event_lift(volume, n, ep->mask + t * ep->total,
-						       ep->any, period, level);
+			ep->profile[t] = pa_fc_event_profile(volume, n, ep->mask + t * ep->total,
+							     ep->any, period, level);
 	return 0;
 }
 
@@ -197,12 +198,38 @@ lift_applies(const struct pa_fc_lift *l)
 	return l->windows >= 2 && (l->lower > 1 || l->upper < 1);
 }
 
+/* The bins of a lift profile that past windows reached, as an array of objects. */
+static json_t *
+profile_json(const struct pa_fc_profile *p, double step_s, double level)
+{
+	json_t *list = json_array();
+
+	for (size_t b = 0; b < p->nbins; b++) {
+		json_t *bin = json_object();
+		double lower, upper;
+
+		pa_fc_profile_prediction(p, b, level, &lower, &upper);
+		pa_rec_set_num(bin, "offset_s", (double)pa_fc_profile_bin_start(b) * step_s);
+		pa_rec_set_num(bin, "lift", p->bin[b].lift);
+		pa_rec_set_num(bin, "lift_lower", p->bin[b].lower);
+		pa_rec_set_num(bin, "lift_upper", p->bin[b].upper);
+		pa_rec_set_num(bin, "prediction_lower", lower);
+		pa_rec_set_num(bin, "prediction_upper", upper);
+		pa_rec_set_num(bin, "windows", (double)p->bin[b].windows);
+		json_array_append_new(list, bin);
+	}
+	return list;
+}
+
 static void
 write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
 		    const struct event_plan *ep, double level)
 {
+	double step_s = (double)s->step / PA_USEC_PER_SEC;
+
 	for (size_t t = 0; t < ep->ntypes; t++) {
-		const struct pa_fc_lift *l = &ep->lift[t];
+		const struct pa_fc_profile *p = &ep->profile[t];
+		const struct pa_fc_lift *l = &p->whole;
 		json_t *rec;
 
 		if (l->windows == 0)
@@ -220,6 +247,7 @@ write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
 		pa_rec_set_num(rec, "lag_steps", 0);
 		pa_rec_set_num(rec, "windows", (double)l->windows);
 		json_object_set_new(rec, "applied", json_boolean(lift_applies(l)));
+		json_object_set_new(rec, "profile", profile_json(p, step_s, level));
 		pa_out_json(rec);
 		json_decref(rec);
 	}
@@ -227,22 +255,30 @@ write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
 
 /*
  * Multiply the volume forecast inside future event windows by the lift of
- * each type that applies; the bounds take the lift's bounds.
+ * each type that applies, taken from its profile at the bucket's offset in
+ * the window.  The bounds take the profile's prediction interval there at
+ * the forecast's level, the spread of single past windows, so the
+ * interval widens where past windows varied.
  */
 static void
-apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol)
+apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol, double level)
 {
 	for (size_t k = 0; k < vol->horizon; k++) {
 		double f = 1, lo = 1, hi = 1;
 
 		for (size_t t = 0; t < ep->ntypes; t++) {
-			const struct pa_fc_lift *l = &ep->lift[t];
+			const unsigned char *m = ep->mask + t * ep->total;
+			const struct pa_fc_profile *p = &ep->profile[t];
+			double lower, upper;
+			size_t b;
 
-			if (!ep->mask[t * ep->total + n + k] || !lift_applies(l))
+			if (!m[n + k] || !lift_applies(&p->whole))
 				continue;
-			f *= l->lift;
-			lo *= l->lower;
-			hi *= l->upper;
+			b = pa_fc_profile_bin(pa_fc_event_offset(m, n + k));
+			pa_fc_profile_prediction(p, b, level, &lower, &upper);
+			f *= p->bin[b].lift;
+			lo *= lower;
+			hi *= upper;
 		}
 		ep->factor[k] = f;
 		vol->mean[k] *= f;
@@ -598,7 +634,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 			int applied = 0;
 
 			for (size_t t = 0; t < ep.ntypes; t++)
-				applied |= ep.mask[t * ep.total + i] && lift_applies(&ep.lift[t]);
+				applied |= ep.mask[t * ep.total + i] && lift_applies(&ep.profile[t].whole);
 			fit[i] = applied ? NAN : volume[i];
 			left += !isnan(fit[i]);
 		}
@@ -694,7 +730,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 
 	/* A regression forecast contains the event effects already. */
 	for (size_t l = 0; have_events && !by_regression && l < nvol; l++)
-		apply_event_lifts(&ep, n, &vol[l]);
+		apply_event_lifts(&ep, n, &vol[l], o->level[l]);
 	write_records(s, issued, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
 		      have_events && !by_regression ? ep.factor : NULL, fit_label);
 	if (by_regression)

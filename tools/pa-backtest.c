@@ -31,7 +31,8 @@ usage(void)
 	       "policy's overloaded share, unserved work, instance-hours, cost and utilization.\n"
 	       "Event records (scheduled matches, holidays) are read as known in advance: the\n"
 	       "predictive forecast is multiplied inside their windows by the lift that earlier\n"
-	       "windows of the same event_type showed.  Other records pass through unchanged.\n"
+	       "windows of the same event_type showed at the same offset, and sized from the\n"
+	       "errors inside earlier windows.  Other records pass through unchanged.\n"
 	       "\n"
 	       "Sizing (as in pa-plan):\n"
 	       "      --capacity WORK        work units per second one instance serves (required)\n"
@@ -60,6 +61,13 @@ usage(void)
 	       "                             time in the last season, or the load alone at full\n"
 	       "                             utilization (default change)\n"
 	       "      --event-window DUR     length of an event record without \"end\" (default 2h)\n"
+	       "      --event-lift profile|flat\n"
+	       "                             lift by offset within the window, or one lift per\n"
+	       "                             event type (default profile)\n"
+	       "      --event-errors windows|all\n"
+	       "                             size buckets inside event windows at least by the\n"
+	       "                             forecast errors inside past windows, or by all\n"
+	       "                             errors only (default windows)\n"
 	       "Output:\n"
 	       "      --sweep                reactive over targets 0.5-0.95 and predictive over risks\n"
 	       "                             0.5-0.001, plus equal-cost comparison records\n"
@@ -73,7 +81,7 @@ enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
 	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW, OPT_FLOOR,
-	OPT_REFIT
+	OPT_REFIT, OPT_EVENT_LIFT, OPT_EVENT_ERRORS
 };
 
 static const struct option longopts[] = {
@@ -99,6 +107,8 @@ static const struct option longopts[] = {
 	{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
 	{ "floor", required_argument, NULL, OPT_FLOOR },
 	{ "refit-every", required_argument, NULL, OPT_REFIT },
+	{ "event-lift", required_argument, NULL, OPT_EVENT_LIFT },
+	{ "event-errors", required_argument, NULL, OPT_EVENT_ERRORS },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -452,6 +462,24 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 				o->config.floor = PA_BT_FLOOR_LOAD;
 			else
 				pa_usage_error("invalid value for --floor: %s (use change or load)",
+					       pa_quote(optarg, strlen(optarg)));
+			break;
+		case OPT_EVENT_LIFT:
+			if (strcmp(optarg, "profile") == 0)
+				o->config.event_profile = 1;
+			else if (strcmp(optarg, "flat") == 0)
+				o->config.event_profile = 0;
+			else
+				pa_usage_error("invalid value for --event-lift: %s (use profile or flat)",
+					       pa_quote(optarg, strlen(optarg)));
+			break;
+		case OPT_EVENT_ERRORS:
+			if (strcmp(optarg, "windows") == 0)
+				o->config.window_errors = 1;
+			else if (strcmp(optarg, "all") == 0)
+				o->config.window_errors = 0;
+			else
+				pa_usage_error("invalid value for --event-errors: %s (use windows or all)",
 					       pa_quote(optarg, strlen(optarg)));
 			break;
 		case OPT_EVENT_WINDOW:

@@ -266,6 +266,67 @@ test_events_lift_forecasts(void)
 	pa_bt_series_free(&s);
 }
 
+/*
+ * A trend stream (samples without "end" whose magnitudes vary) is no list
+ * of windows: on the series of test_events_lift_forecasts, with samples
+ * at the event hours, it lifts nothing and marks no window bucket.
+ */
+static void
+test_stream_no_windows(void)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_fc_events events = { 0 };
+	struct pa_bt_forecasts *f;
+	struct pa_bt_result r;
+	char err[200];
+
+	s.name = strdup("shop/api");
+	s.start = 0;
+	s.step_s = 3600;
+	s.n = 6 * 24;
+	s.work = malloc(s.n * sizeof *s.work);
+	for (size_t t = 0; t < s.n; t++) {
+		size_t day = t / 24, hour = t % 24;
+
+		s.work[t] = day != 0 && day != 3 && (hour == 12 || hour == 13) ? 300 : 100;
+	}
+	for (long d = 0; d < 6; d++) {
+		for (long h = 11; h < 14; h++) {
+			json_t *rec = json_pack("{s:s, s:I, s:s, s:s, s:I}", "kind", "event", "ts",
+						(json_int_t)(d * 86400 + h * 3600), "name", "mentions",
+						"event_type", "mentions", "magnitude", (json_int_t)(10 + d * 3 + h));
+			const char *reason;
+
+			if (pa_fc_events_add(&events, rec, 3600 * PA_USEC_PER_SEC, err, sizeof err, &reason) != 0)
+				printf("# %s\n", err);
+			json_decref(rec);
+		}
+	}
+	CHECK("stream is a stream", pa_fc_event_is_stream(&events, "mentions"));
+
+	pa_bt_config_default(&c);
+	c.plan.capacity = 10;
+	c.period = 24;
+	c.history = 3 * 24;
+	c.warmup = 3 * 24;
+	c.model = "naive";
+	c.events = &events;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("stream forecasts made", f != NULL);
+	if (f != NULL) {
+		CHECK("stream lifts nothing", pa_bt_forecasts_lifted(f) == 0);
+		CHECK("stream replay runs", pa_bt_run(&s, &c, f, PA_BT_PREDICTIVE, 0.01, 0, &r, err,
+						      sizeof err) == 0);
+		CHECK("stream marks no window", r.window_buckets == 0);
+		CHECK("stream no window coverage", isnan(r.window_coverage));
+		pa_bt_result_free(&r);
+	}
+	pa_bt_forecasts_free(f);
+	pa_fc_events_free(&events);
+	pa_bt_series_free(&s);
+}
+
 /* Predictive overloaded share on s with the given floor, at risk 0.1; -1 on failure. */
 static double
 predictive_overload(const struct pa_bt_series *s, struct pa_bt_config *c, enum pa_bt_floor floor)
@@ -422,6 +483,90 @@ test_named_model_fallback(void)
 	pa_bt_series_free(&s);
 }
 
+/*
+ * Window coverage of the predictive policy at risk 0.01.  The series has
+ * 15-minute buckets over 24 days and a 2-hour event every other day at
+ * 14:00.  The event brings four times the usual load in its first bucket
+ * and twice in the rest, each window scaled by its own factor between 0.6
+ * and 1.4.  Sizing from one flat lift and from all errors leaves the
+ * window buckets under-covered, and the profile with the errors of past
+ * windows must cover them better.  Returns the coverage, or NAN on
+ * failure, and sets *outside and *reactive_buckets.
+ */
+static double
+window_coverage(int by_offset, int window_errors, double *outside, size_t *reactive_buckets)
+{
+	struct pa_bt_series s;
+	struct pa_bt_config c;
+	struct pa_fc_events events = { 0 };
+	struct pa_bt_forecasts *f;
+	struct pa_bt_result pred, react;
+	unsigned long seed = 7;
+	double coverage = NAN;
+	char err[200];
+
+	s.name = strdup("shop/api");
+	s.start = 0;
+	s.step_s = 900;
+	s.n = 24 * 96;
+	s.work = malloc(s.n * sizeof *s.work);
+	for (size_t t = 0; t < s.n; t++) {
+		size_t day = t / 96, quarter = t % 96;
+		double noise;
+
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		noise = 0.9 + 0.2 * (double)(seed >> 40) / (double)(1UL << 24);
+		s.work[t] = (50 + 30 * (quarter >= 32 && quarter < 80)) * noise;
+		if (day % 2 == 1 && quarter >= 56 && quarter < 64)
+			s.work[t] *= (quarter == 56 ? 4 : 2) * (0.6 + 0.8 * (double)(day % 5) / 4);
+	}
+	for (long d = 1; d < 24; d += 2)
+		add_event(&events, "match", d * 86400 + 14 * 3600, d * 86400 + 16 * 3600);
+
+	pa_bt_config_default(&c);
+	c.plan.capacity = 10;
+	c.plan.lead_time_s = 300;
+	c.period = 96;
+	c.history = 2 * 96;
+	c.warmup = 2 * 96;
+	c.model = "ses";
+	c.events = &events;
+	c.event_profile = by_offset;
+	c.window_errors = window_errors;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	if (f == NULL) {
+		printf("# %s\n", err);
+	} else if (pa_bt_run(&s, &c, f, PA_BT_PREDICTIVE, 0.01, 0, &pred, err, sizeof err) == 0 &&
+		   pa_bt_run(&s, &c, f, PA_BT_REACTIVE, 0.7, 0, &react, err, sizeof err) == 0) {
+		coverage = pred.window_coverage;
+		*outside = pred.outside_coverage;
+		*reactive_buckets = react.window_buckets;
+		pa_bt_result_free(&pred);
+		pa_bt_result_free(&react);
+	}
+	pa_bt_forecasts_free(f);
+	pa_fc_events_free(&events);
+	pa_bt_series_free(&s);
+	return coverage;
+}
+
+static void
+test_window_coverage(void)
+{
+	double outside_flat, outside_shaped;
+	size_t reactive_buckets = 1;
+	double flat = window_coverage(0, 0, &outside_flat, &reactive_buckets);
+	double shaped = window_coverage(1, 1, &outside_shaped, &reactive_buckets);
+
+	printf("# window coverage at risk 0.01: flat %.3f, shaped %.3f\n", flat, shaped);
+	CHECK("window coverage flat measured", !isnan(flat));
+	CHECK("window coverage shaped measured", !isnan(shaped));
+	CHECK("window coverage shaped higher", shaped > flat);
+	CHECK("window coverage shaped near risk", shaped >= 0.95);
+	CHECK("window coverage outside unchanged", outside_shaped == outside_flat);
+	CHECK("window coverage reactive none", reactive_buckets == 0);
+}
+
 int
 main(void)
 {
@@ -431,8 +576,10 @@ main(void)
 	test_saturated_high_target_stuck();
 	test_scale_down_stabilized();
 	test_events_lift_forecasts();
+	test_stream_no_windows();
 	test_change_floor_follows_growth();
 	test_refit_every_reuses();
 	test_named_model_fallback();
+	test_window_coverage();
 	return unit_status();
 }

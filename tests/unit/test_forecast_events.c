@@ -154,6 +154,196 @@ test_not_streams(void)
 	pa_fc_events_free(&e);
 }
 
+
+static void
+test_profile_bins(void)
+{
+	unsigned char mask[8] = { 0, 1, 1, 1, 0, 1, 1, 0 };
+
+	CHECK("bin of offset 0", pa_fc_profile_bin(0) == 0);
+	CHECK("bin of offset 1", pa_fc_profile_bin(1) == 1);
+	CHECK("bin of offset 2", pa_fc_profile_bin(2) == 1);
+	CHECK("bin of offset 3", pa_fc_profile_bin(3) == 2);
+	CHECK("bin of offset 6", pa_fc_profile_bin(6) == 2);
+	CHECK("bin of offset 7", pa_fc_profile_bin(7) == 3);
+	CHECK("bin of huge offset is last", pa_fc_profile_bin((size_t)1 << 40) == PA_FC_PROFILE_BINS - 1);
+	CHECK("bin 3 starts at 7", pa_fc_profile_bin_start(3) == 7);
+	CHECK("offset outside window", pa_fc_event_offset(mask, 0) == 0);
+	CHECK("offset at window start", pa_fc_event_offset(mask, 1) == 0);
+	CHECK("offset two in", pa_fc_event_offset(mask, 3) == 2);
+	CHECK("offset in second window", pa_fc_event_offset(mask, 6) == 1);
+}
+
+/* Ramp of the synthetic windows by profile bin: offsets 0, 1-2, 3-6, 7-14, 15. */
+static const double ramp[] = { 3, 2.5, 2, 1.5, 1.2 };
+
+#define RAMP_LEN 16
+#define RAMP_DAY 24
+
+/*
+ * A daily pattern with a RAMP_LEN-bucket window every fourth day from day
+ * 3, so the three days before each window give its baseline.  Inside a
+ * window log1p(y) rises by log(ramp[bin]) plus, with noisy, a per-window
+ * shift of up to +-0.1 that averages out over the windows.  Returns n.
+ */
+static size_t
+ramp_series(double *y, unsigned char *mask, size_t windows, int noisy)
+{
+	size_t n = RAMP_DAY * (3 + 4 * windows);
+
+	for (size_t t = 0; t < n; t++) {
+		size_t day = t / RAMP_DAY, hour = t % RAMP_DAY;
+
+		y[t] = 200 + 100 * (hour >= 8 && hour < 20);
+		mask[t] = 0;
+		if (day >= 3 && (day - 3) % 4 == 0 && hour >= 4 && hour < 4 + RAMP_LEN) {
+			size_t w = (day - 3) / 4;
+			double shift = noisy ? 0.1 * ((double)(w % 5) - 2) / 2 : 0;
+
+			mask[t] = 1;
+			y[t] = (y[t] + 1) * ramp[pa_fc_profile_bin(hour - 4)] * exp(shift) - 1;
+		}
+	}
+	return n;
+}
+
+/* Exp of the mean log ramp over a window's buckets: the whole-window lift. */
+static double
+ramp_whole(void)
+{
+	double sum = 0;
+
+	for (size_t o = 0; o < RAMP_LEN; o++)
+		sum += log(ramp[pa_fc_profile_bin(o)]);
+	return exp(sum / RAMP_LEN);
+}
+
+static void
+test_profile_ramp_exact(void)
+{
+	size_t windows = 10, n;
+	double *y = malloc(RAMP_DAY * (3 + 4 * windows) * sizeof *y);
+	unsigned char *mask = malloc(RAMP_DAY * (3 + 4 * windows));
+	struct pa_fc_profile p;
+	double weight = (double)windows / (double)(windows + PA_FC_PROFILE_PRIOR);
+
+	n = ramp_series(y, mask, windows, 0);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	CHECK("exact profile windows", p.whole.windows == windows);
+	CHECK("exact profile five bins", p.nbins == 5);
+	CHECK_NEAR("exact whole lift", p.whole.lift, ramp_whole(), 1e-9);
+
+	/* Without noise every window gives the ramp, so each bin is the
+	 * shrinkage of log(ramp) toward the whole-window log lift. */
+	for (size_t b = 0; b < 5; b++) {
+		double want = exp(weight * log(ramp[b]) + (1 - weight) * log(ramp_whole()));
+		char name[60];
+
+		snprintf(name, sizeof name, "exact bin %zu shrunk lift", b);
+		CHECK_NEAR(name, p.bin[b].lift, want, 1e-9);
+		snprintf(name, sizeof name, "exact bin %zu windows", b);
+		CHECK(name, p.bin[b].windows == windows);
+	}
+	CHECK_NEAR("exact lift at offset 0", pa_fc_profile_lift(&p, 0), p.bin[0].lift, 0);
+	CHECK_NEAR("exact lift at offset 9", pa_fc_profile_lift(&p, 9), p.bin[3].lift, 0);
+	free(y);
+	free(mask);
+}
+
+/* With 40 noisy windows the shrinkage weight is 40/43, so every bin must
+ * give the ramp back within 8%, and the ramp's order must hold. */
+static void
+test_profile_ramp_noisy(void)
+{
+	size_t windows = 40, n;
+	double *y = malloc(RAMP_DAY * (3 + 4 * windows) * sizeof *y);
+	unsigned char *mask = malloc(RAMP_DAY * (3 + 4 * windows));
+	struct pa_fc_profile p;
+	double lower, upper, lower80, upper80;
+
+	n = ramp_series(y, mask, windows, 1);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	CHECK("noisy profile windows", p.whole.windows == windows);
+	for (size_t b = 0; b < 5; b++) {
+		char name[60];
+
+		snprintf(name, sizeof name, "noisy bin %zu within 8%%", b);
+		CHECK(name, fabs(p.bin[b].lift / ramp[b] - 1) < 0.08);
+		snprintf(name, sizeof name, "noisy bin %zu lower below lift", b);
+		CHECK(name, p.bin[b].lower < p.bin[b].lift);
+		snprintf(name, sizeof name, "noisy bin %zu upper above lift", b);
+		CHECK(name, p.bin[b].lift < p.bin[b].upper);
+		pa_fc_profile_prediction(&p, b, 0.95, &lower, &upper);
+		snprintf(name, sizeof name, "noisy bin %zu prediction lower wider", b);
+		CHECK(name, lower < p.bin[b].lower);
+		snprintf(name, sizeof name, "noisy bin %zu prediction upper wider", b);
+		CHECK(name, upper > p.bin[b].upper);
+		pa_fc_profile_prediction(&p, b, 0.8, &lower80, &upper80);
+		snprintf(name, sizeof name, "noisy bin %zu 80%% lower inside", b);
+		CHECK(name, lower80 > lower);
+		snprintf(name, sizeof name, "noisy bin %zu 80%% upper inside", b);
+		CHECK(name, upper80 < upper);
+		if (b > 0) {
+			snprintf(name, sizeof name, "noisy bin %zu below bin %zu", b, b - 1);
+			CHECK(name, p.bin[b].lift < p.bin[b - 1].lift);
+		}
+	}
+	free(y);
+	free(mask);
+}
+
+/*
+ * Bins that fewer than two windows reach fall back to the whole-window
+ * lift: here one window of 16 buckets and two of 3, so bins 2 to 4 rest
+ * on the long window alone.  A single window gives no interval at all.
+ */
+static void
+test_profile_few_windows(void)
+{
+	size_t n = RAMP_DAY * 15;
+	double *y = malloc(n * sizeof *y);
+	unsigned char *mask = calloc(n, 1);
+	struct pa_fc_profile p;
+	double lower, upper;
+
+	for (size_t t = 0; t < n; t++)
+		y[t] = 100 + 50 * (t % RAMP_DAY >= 12);
+	for (size_t day = 3; day < 15; day += 4) {
+		size_t len = day == 3 ? RAMP_LEN : 3;
+
+		for (size_t o = 0; o < len; o++) {
+			size_t t = day * RAMP_DAY + 4 + o;
+
+			mask[t] = 1;
+			y[t] = (y[t] + 1) * ramp[pa_fc_profile_bin(o)] * (day == 7 ? 1.1 : 1) - 1;
+		}
+	}
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	CHECK("few windows count", p.whole.windows == 3);
+	CHECK("few windows bin 0 shared", p.bin[0].windows == 3);
+	CHECK("few windows bin 1 own lift", p.bin[1].lift != p.whole.lift);
+	for (size_t b = 2; b < 5; b++) {
+		char name[60];
+
+		snprintf(name, sizeof name, "few windows bin %zu falls back", b);
+		CHECK_NEAR(name, p.bin[b].lift, p.whole.lift, 0);
+		snprintf(name, sizeof name, "few windows bin %zu whole lower", b);
+		CHECK_NEAR(name, p.bin[b].lower, p.whole.lower, 0);
+	}
+
+	/* Only the first window: no interval anywhere, and no prediction. */
+	memset(mask + 5 * RAMP_DAY, 0, n - 5 * RAMP_DAY);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	CHECK("one window count", p.whole.windows == 1);
+	CHECK("one window no lower", isnan(p.bin[0].lower));
+	pa_fc_profile_prediction(&p, 0, 0.95, &lower, &upper);
+	CHECK("one window no prediction lower", isnan(lower));
+	CHECK("one window no prediction upper", isnan(upper));
+	CHECK_NEAR("one window bin 0 is whole", p.bin[0].lift, p.whole.lift, 0);
+	free(y);
+	free(mask);
+}
+
 int
 main(void)
 {
@@ -162,5 +352,9 @@ main(void)
 	test_lift_single_window();
 	test_stream_samples();
 	test_not_streams();
+	test_profile_bins();
+	test_profile_ramp_exact();
+	test_profile_ramp_noisy();
+	test_profile_few_windows();
 	return unit_status();
 }
