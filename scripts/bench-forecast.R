@@ -2,7 +2,7 @@
 # Run through scripts/bench-forecast, which sets the environment:
 #   PA_FORECAST  path of the pa-forecast binary
 #   SHARED       the real-data folder
-#   ORIGINS      rolling origins per series
+#   ORIGINS      rolling origins per series, fewer where a series is too short
 #   R_METHODS    comma-separated subset of snaive,ets,arima,stlf,tbats
 #   OUT          folder for the per-fit results (results.tsv)
 #   R_CACHE      optional results.tsv of an earlier run: R's rows are read
@@ -99,7 +99,13 @@ for (s in series) {
 	last <- length(r$y)
 	if (s$end != "")
 		last <- which(r$ts == as.numeric(as.POSIXct(s$end, tz = "UTC"))) - 1
-	starts <- last - s$h * (origins:1) + 1	# first test bucket per origin
+	# A series too short for every origin gets as many as its training
+	# window leaves room for.
+	n_orig <- min(origins, (last - s$train) %/% s$h)
+	if (n_orig < origins)
+		cat(sprintf("%s: %d origins, as many as the series holds\n", s$name, n_orig),
+		    file = stderr())
+	starts <- last - s$h * (n_orig:1) + 1	# first test bucket per origin
 
 	# pa: every origin's training window as its own series, one run per level.
 	nd <- tempfile(fileext = ".ndjson")
