@@ -60,6 +60,8 @@ struct pa_plan_run {
 	int now_set;
 	pa_usec_t now;
 	pa_usec_t usage_window, usage_max_age;
+	pa_usec_t max_future;		/* latest usage time after the clock; < 0: any */
+	pa_usec_t future_limit;		/* the clock when last read plus max_future */
 	int keep_input;
 	int learn;
 	json_t *index;			/* name -> position in list */
@@ -81,6 +83,8 @@ pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int 
 	r->keep_input = keep_input;
 	r->usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
 	r->usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
+	r->max_future = 86400 * PA_USEC_PER_SEC;
+	r->future_limit = PA_USEC_MIN;
 	r->index = json_object();
 	return r;
 }
@@ -127,6 +131,12 @@ series_lose(struct series *s, const char *why)
 {
 	if (s->lost == NULL)
 		s->lost = pa_xstrdup(why);
+}
+
+void
+pa_plan_run_max_future(struct pa_plan_run *r, pa_usec_t max_future)
+{
+	r->max_future = max_future;
 }
 
 void
@@ -505,6 +515,16 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	if (id == NULL || pa_rec_time(rec, "ts", &ts) != 1) {
 		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and \"instance_id\"", name);
 		reject(where, line, "invalid usage", msg);
+		return;
+	}
+	if (pa_time_ahead_of_clock(ts, r->max_future, &r->future_limit)) {
+		char when[40], clock[40];
+
+		snprintf(msg, sizeof msg, "%s: usage \"ts\" %s is more than --max-future after the "
+			 "clock (%s); is a timestamp wrong?", name, pa_time_format(ts, when, sizeof when),
+			 pa_time_format(pa_bucket_start(r->future_limit - r->max_future,
+							PA_USEC_PER_SEC), clock, sizeof clock));
+		reject(where, line, "timestamp in the future", msg);
 		return;
 	}
 	s = series_get(r, name);

@@ -42,6 +42,14 @@ struct pa_plan_run *pa_plan_run_new(const struct pa_planconf *conf, int now_set,
 void pa_plan_run_usage_limits(struct pa_plan_run *r, pa_usec_t window, pa_usec_t max_age);
 
 /*
+ * Reject usage records stamped more than max_future after the clock
+ * (default one day; < 0: accept any).  Usage is observed, so such a time
+ * is wrong, and as a series' latest sample it would push every real
+ * instance out of the usage window.
+ */
+void pa_plan_run_max_future(struct pa_plan_run *r, pa_usec_t max_future);
+
+/*
  * Learn the capacity of a series that has none configured from its usage
  * history against its bucket records (which still pass through): the
  * summed cpu_usage at each usage timestamp against the work per second of

@@ -48,6 +48,8 @@ usage(void)
 	       "                             sample within DUR before the latest one (default 5m)\n"
 	       "      --usage-max-age DUR    usage whose latest sample is older than DUR at the\n"
 	       "                             plan time leaves current unknown (default 15m)\n"
+	       "      --max-future DUR       reject usage stamped more than DUR after the clock\n"
+	       "                             (default 1d); none: accept any\n"
 	       "      --keep-input           also pass forecast and usage records through\n"
 	       PA_COMMON_USAGE);
 }
@@ -59,6 +61,7 @@ enum {
 	OPT_LEARN,
 	OPT_USAGE_WINDOW,
 	OPT_USAGE_MAX_AGE,
+	OPT_MAX_FUTURE,
 	OPT_SETTING		/* options mapped to a settings key */
 };
 
@@ -127,7 +130,7 @@ check_global(const struct pa_planconf *conf)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[NSETTINGS + 6 + 6];	/* settings, own, common and the terminator */
+	struct option longopts[NSETTINGS + 7 + 6];	/* settings, own, common and the terminator */
 	struct pa_common_opts common;
 	struct pa_planconf conf;
 	struct ctx ctx;
@@ -135,6 +138,7 @@ main(int argc, char **argv)
 	pa_usec_t now = 0;
 	pa_usec_t usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
 	pa_usec_t usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
+	pa_usec_t max_future = 86400 * PA_USEC_PER_SEC;
 	int now_set = 0, keep = 0, learn = 0, c, rc, run_rc, out;
 	size_t n = 0;
 	char err[400];
@@ -153,6 +157,7 @@ main(int argc, char **argv)
 	longopts[n++] = (struct option){ "learn-capacity", no_argument, NULL, OPT_LEARN };
 	longopts[n++] = (struct option){ "usage-window", required_argument, NULL, OPT_USAGE_WINDOW };
 	longopts[n++] = (struct option){ "usage-max-age", required_argument, NULL, OPT_USAGE_MAX_AGE };
+	longopts[n++] = (struct option){ "max-future", required_argument, NULL, OPT_MAX_FUTURE };
 	{
 		static const struct option common_opts[] = { PA_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 
@@ -190,6 +195,11 @@ main(int argc, char **argv)
 			usage_window = pa_opt_duration("--usage-window", optarg, 1,
 						       (pa_usec_t)7 * 86400 * PA_USEC_PER_SEC);
 			break;
+		case OPT_MAX_FUTURE:
+			max_future = strcmp(optarg, "none") == 0 ? -1 :
+				pa_opt_duration("--max-future", optarg, 0,
+						3660LL * 86400 * PA_USEC_PER_SEC);
+			break;
 		case OPT_USAGE_MAX_AGE:
 			usage_max_age = pa_opt_duration("--usage-max-age", optarg, 1,
 							(pa_usec_t)3650 * 86400 * PA_USEC_PER_SEC);
@@ -215,6 +225,7 @@ main(int argc, char **argv)
 
 	ctx.run = pa_plan_run_new(&conf, now_set, now, keep);
 	pa_plan_run_usage_limits(ctx.run, usage_window, usage_max_age);
+	pa_plan_run_max_future(ctx.run, max_future);
 	if (learn)
 		pa_plan_run_learn_capacity(ctx.run);
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);

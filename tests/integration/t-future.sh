@@ -1,7 +1,8 @@
 #!/bin/sh
-# One wrong date far ahead: pa-score and pa-forecast reject a request or a
-# bucket stamped after the clock, the other records still flow, and a
-# bucket far ahead that is let through no longer moves every series.
+# One wrong date far ahead: pa-score, pa-forecast and pa-plan reject a
+# request, bucket or usage sample stamped after the clock, the other
+# records still flow, and a bucket far ahead that is let through no longer
+# moves every series.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 # A combined-format log of 30 minutes for two tenants, with one line dated
@@ -61,6 +62,24 @@ check "far bucket leaves others" \
 	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/far.ndjson" | sort -u)" = 2026-12-01T10:30:00Z
 check "far bucket others forecast" \
 	test "$(jq -r 'select(.kind == "forecast") | .tenant_service_name' "$T_TMP/far.ndjson" | sort -u | grep -c globex)" -ge 1
+
+# pa-plan: a usage sample dated 2099 would be the series' latest sample
+# and leave the real instances outside the usage window.
+{
+	echo '{"kind":"forecast","tenant_service_name":"s/api","ts":"2026-12-01T10:00:00Z","issued_at":"2026-12-01T10:00:00Z","step_s":300,"predicted_volume":6000,"predicted_complexity":1}'
+	for i in 1 2; do
+		echo "{\"kind\":\"usage\",\"ts\":\"2026-12-01T09:59:00Z\",\"tenant_service_name\":\"s/api\",\"instance_id\":\"i-$i\",\"cpu_usage\":0.5}"
+	done
+	echo '{"kind":"usage","ts":"2099-12-01T09:59:00Z","tenant_service_name":"s/api","instance_id":"i-3","cpu_usage":0.5}'
+} >"$T_TMP/plan.ndjson"
+pa-plan --capacity 10 --max-bad 0.5 --rejects "$T_TMP/plan.rej" "$T_TMP/plan.ndjson" >"$T_TMP/plan.out" 2>"$T_TMP/plan.err"
+check "plan future usage exit 0" test $? -eq 0
+check "plan future usage named" \
+	grep -Eq 'plan.ndjson:4: s/api: usage "ts" 2099-12-01T09:59:00Z is more than --max-future after the clock' "$T_TMP/plan.err"
+check "plan future usage in rejects" grep -q '"instance_id":"i-3"' "$T_TMP/plan.rej"
+check "plan counts the real instances" test "$(jq -r .current_instances "$T_TMP/plan.out")" = 2
+pa-plan --capacity 10 --max-future none "$T_TMP/plan.ndjson" >"$T_TMP/plan-none.out" 2>/dev/null
+check "plan max-future none takes it" test "$(jq -r .current_instances "$T_TMP/plan-none.out")" = 1
 
 # Invalid option values.
 pa-score --rollup 1m --max-future soon </dev/null >/dev/null 2>"$T_TMP/opt.err"
