@@ -68,3 +68,14 @@ peyton_daily() {
 		printf "{\"kind\":\"event\",\"ts\":\"%sT00:00:00Z\",\"name\":\"%s\",\"event_type\":\"%s\",\"magnitude\":1}\n", $2, $1, $1
 	}' "$SHARED/data/wikipedia-pageviews/peyton_manning_events.csv" >"$2"
 }
+
+# wait_issued OUT TS: poll OUT up to 5 seconds for a forecast issued at TS,
+# as a --follow reader writes it while its input is still open.
+wait_issued() {
+	i=0
+	while ! grep -q "\"issued_at\":\"$2\"" "$1" 2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q "\"issued_at\":\"$2\"" "$1"
+}

@@ -17,16 +17,6 @@ requests() {
 	}'
 }
 
-# wait_issued OUT TS: poll OUT up to 5 seconds for a forecast issued at TS.
-wait_issued() {
-	i=0
-	while ! grep -q "\"issued_at\":\"$2\"" "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	grep -q "\"issued_at\":\"$2\"" "$1"
-}
-
 # One request of hour 48 closes hour 47 in pa-score, which writes it
 # (--calibrate 1: no requests held back while the service calibrates).
 # With --whole-buckets the forecast issued at hour 48 follows at once;

@@ -155,14 +155,7 @@ head -n 30 "$T_TMP/stream" | while read -r line; do
 	printf '%s\n' "$line" >&3
 	sleep 0.02
 done
-wait_forecast() {
-	i=0
-	while ! grep -q "\"issued_at\":\"$1\"" "$T_TMP/f.out" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	grep -q "\"issued_at\":\"$1\"" "$T_TMP/f.out"
-}
+wait_forecast() { wait_issued "$T_TMP/f.out" "$1"; }
 # Bucket 29 is still open, and bucket 28 closed when bucket 29 arrived, so
 # the forecasts are issued at bucket 29's start.
 check "follow forecasts before input ends" wait_forecast 2026-06-02T05:00:00Z
