@@ -83,7 +83,7 @@ pa_plan_run_new(const struct pa_planconf *conf, int now_set, pa_usec_t now, int 
 	r->keep_input = keep_input;
 	r->usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
 	r->usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
-	r->max_future = 86400 * PA_USEC_PER_SEC;
+	r->max_future = PA_MAX_FUTURE_DEFAULT;
 	r->future_limit = PA_USEC_MIN;
 	r->index = json_object();
 	return r;

@@ -43,7 +43,7 @@ void pa_plan_run_usage_limits(struct pa_plan_run *r, pa_usec_t window, pa_usec_t
 
 /*
  * Reject usage records stamped more than max_future after the clock
- * (default one day; < 0: accept any).  Usage is observed, so such a time
+ * (default PA_MAX_FUTURE_DEFAULT; < 0: accept any).  Usage is observed, so such a time
  * is wrong, and as a series' latest sample it would push every real
  * instance out of the usage window.
  */

@@ -517,7 +517,8 @@ struct pa_rollup {
 	size_t nseries, tablesize;
 
 	int have_max;
-	pa_usec_t max_ts;	/* newest timestamp seen, for --lateness */
+	pa_usec_t max_ts;	/* newest timestamp seen, at most the clock, for --lateness */
+	pa_usec_t now;		/* the clock when last read */
 	int have_closed;
 	pa_usec_t closed;	/* buckets starting before this are written */
 };
@@ -534,6 +535,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 	r->writer = writer;
 	r->ctx = ctx;
 	r->max_fill = PA_ROLLUP_MAX_FILL;
+	r->now = PA_USEC_MIN;
 	r->tablesize = 64;
 	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
@@ -786,6 +788,7 @@ rollup_advance(struct pa_rollup *r, pa_usec_t ts)
 
 	if (r->lateness < 0)
 		return;
+	ts = pa_time_cap_at_clock(ts, &r->now);
 	if (r->have_max && ts <= r->max_ts)
 		return;
 	r->have_max = 1;

@@ -137,7 +137,8 @@ struct pa_rollup;
 /*
  * A rollup with buckets of width step.  lateness < 0 keeps every bucket
  * open until pa_rollup_finish (batch mode); otherwise a bucket is written
- * once the newest request seen is lateness past its end.
+ * once the newest request seen, or the clock when that request is later,
+ * is lateness past its end.
  */
 struct pa_rollup *pa_rollup_new(pa_usec_t step, pa_usec_t lateness,
 				pa_bucket_writer writer, void *ctx);

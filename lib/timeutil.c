@@ -349,3 +349,15 @@ pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit)
 	*limit = (pa_usec_t)now.tv_sec * PA_USEC_PER_SEC + now.tv_nsec / 1000 + max_ahead;
 	return t > *limit;
 }
+
+pa_usec_t
+pa_time_cap_at_clock(pa_usec_t t, pa_usec_t *now)
+{
+	struct timespec clock;
+
+	if (t <= *now)
+		return t;
+	clock_gettime(CLOCK_REALTIME, &clock);
+	*now = (pa_usec_t)clock.tv_sec * PA_USEC_PER_SEC + clock.tv_nsec / 1000;
+	return t < *now ? t : *now;
+}

@@ -57,6 +57,21 @@ pa_usec_t pa_bucket_start(pa_usec_t t, pa_usec_t step);
  */
 int pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit);
 
+/*
+ * Default of --max-future: NTP keeps clocks within well under a second,
+ * so five minutes is room for a badly kept host, while a time zone read
+ * wrongly, an hour or more ahead, is rejected rather than half accepted.
+ */
+#define PA_MAX_FUTURE_DEFAULT (5 * 60 * PA_USEC_PER_SEC)
+
+/*
+ * Return t, or the clock when t is after it.  *now caches the clock; start
+ * it at PA_USEC_MIN.  A watermark that closes buckets goes through this,
+ * so one request stamped ahead by a skewed host cannot close the buckets
+ * that the other hosts are still filling.
+ */
+pa_usec_t pa_time_cap_at_clock(pa_usec_t t, pa_usec_t *now);
+
 /* Days since 1970-01-01 for a proleptic Gregorian date. */
 int64_t pa_days_from_civil(int64_t y, unsigned m, unsigned d);
 

@@ -88,7 +88,7 @@ usage(void)
 	       "                         wins the hold-out (auto), never, or always\n"
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
 	       "      --max-future DUR   reject buckets stamped more than DUR after the\n"
-	       "                         clock (1d); none: accept any\n"
+	       "                         clock (5m); none: accept any\n"
 	       "      --max-lag N|DUR    largest lag of a trend stream as a regressor, in\n"
 	       "                         steps or as a duration (the horizon)\n"
 	       "      --state FILE       keep each series' fitted models and recent history,\n"
@@ -457,7 +457,7 @@ main(int argc, char **argv)
 	};
 	char err[400];
 	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC, .save_every = 60, .ro = &ro,
-			 .max_future = 86400 * PA_USEC_PER_SEC, .future_limit = PA_USEC_MIN };
+			 .max_future = PA_MAX_FUTURE_DEFAULT, .future_limit = PA_USEC_MIN };
 	struct pa_fc_series **series;
 	size_t count;
 	struct timespec shown = { 0, 0 };

@@ -49,7 +49,7 @@ usage(void)
 	       "      --usage-max-age DUR    usage whose latest sample is older than DUR at the\n"
 	       "                             plan time leaves current unknown (default 15m)\n"
 	       "      --max-future DUR       reject usage stamped more than DUR after the clock\n"
-	       "                             (default 1d); none: accept any\n"
+	       "                             (default 5m); none: accept any\n"
 	       "      --keep-input           also pass forecast and usage records through\n"
 	       PA_COMMON_USAGE);
 }
@@ -138,7 +138,7 @@ main(int argc, char **argv)
 	pa_usec_t now = 0;
 	pa_usec_t usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
 	pa_usec_t usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
-	pa_usec_t max_future = 86400 * PA_USEC_PER_SEC;
+	pa_usec_t max_future = PA_MAX_FUTURE_DEFAULT;
 	int now_set = 0, keep = 0, learn = 0, c, rc, run_rc, out;
 	size_t n = 0;
 	char err[400];

@@ -66,6 +66,7 @@ struct run {
 	pa_usec_t max_ts;		/* newest accepted request, for --lateness */
 	pa_usec_t max_future;		/* latest request time after the clock; < 0: any */
 	pa_usec_t future_limit;		/* the clock when last read plus max_future */
+	pa_usec_t now;			/* the clock when last read, for the watermark */
 };
 
 static void
@@ -84,7 +85,7 @@ usage(FILE *fp)
 		"                           past its end; later requests for it are\n"
 		"                           rejected (default: write all at end of input)\n"
 		"      --max-future DURATION  reject requests stamped more than DURATION\n"
-		"                           after the clock (default 1d); none: accept any\n"
+		"                           after the clock (default 5m); none: accept any\n"
 		"      --max-fill N         write at most N zero buckets in one gap of a\n"
 		"                           series; a longer gap is reported and left\n"
 		"                           empty (default 100000)\n"
@@ -255,6 +256,7 @@ check_time(struct run *run, const char *name, struct pa_line *line, pa_usec_t ts
 			  "already written", pa_time_format(ts, when, sizeof when));
 		return -1;
 	}
+	ts = pa_time_cap_at_clock(ts, &run->now);
 	if (!run->have_max_ts || ts > run->max_ts) {
 		run->have_max_ts = 1;
 		run->max_ts = ts;
@@ -490,7 +492,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct run run = { .cost_field = "duration_ms", .text_buckets = 1, .lateness = -1,
-			   .max_future = 86400 * PA_USEC_PER_SEC, .future_limit = PA_USEC_MIN,
+			   .max_future = PA_MAX_FUTURE_DEFAULT, .future_limit = PA_USEC_MIN, .now = PA_USEC_MIN,
 			   .calibrate_n = 1000, .hold_max = 100000, .max_fill = PA_ROLLUP_MAX_FILL,
 			   .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;

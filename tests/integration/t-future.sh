@@ -81,6 +81,27 @@ check "plan counts the real instances" test "$(jq -r .current_instances "$T_TMP/
 pa-plan --capacity 10 --max-future none "$T_TMP/plan.ndjson" >"$T_TMP/plan-none.out" 2>/dev/null
 check "plan max-future none takes it" test "$(jq -r .current_instances "$T_TMP/plan-none.out")" = 1
 
+# A host whose clock runs a few minutes ahead, within --max-future: its
+# request is kept, but it cannot close the minutes that the other hosts
+# are still filling, so their requests after it are not late.  The test
+# starts early in a minute, so the clock stays in it while the run lasts.
+[ "$(date -u +%S)" -lt 45 ] || sleep $((61 - $(date -u +%S | sed 's/^0//')))
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+ahead=$(date -u -d '+4 min' +%Y-%m-%dT%H:%M:%SZ)
+req() { printf '{"kind":"request","ts":"%s","tenant_service_name":"%s"}\n' "$1" "$2"; }
+{ req "$now" shop/web; req "$now" shop/api; req "$ahead" shop/api; req "$now" shop/web; req "$now" shop/web; } |
+	pa-score --rollup 1m --follow --calibrate 1 --rejects "$T_TMP/skew.rej" >"$T_TMP/skew.out" 2>"$T_TMP/skew.err"
+check "skewed host exit 0" test $? -eq 0
+check "skewed host rejects nothing" test ! -s "$T_TMP/skew.rej"
+check "skewed host keeps every request" \
+	test "$(jq -s 'map(.requests) | add' "$T_TMP/skew.out")" -eq 5
+check "skewed host others complete" \
+	test "$(jq -s 'map(select(.tenant_service_name == "shop/web") | .requests) | add' "$T_TMP/skew.out")" -eq 3
+# Ten minutes ahead is past the default of 5m.
+req "$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)" shop/api |
+	pa-score --rollup 1h --calibrate 1 --max-bad 1 >/dev/null 2>"$T_TMP/ten.err"
+check "ten minutes ahead rejected" grep -q 'is more than --max-future after the clock' "$T_TMP/ten.err"
+
 # Invalid option values.
 pa-score --rollup 1m --max-future soon </dev/null >/dev/null 2>"$T_TMP/opt.err"
 check "score max-future invalid status" test $? -eq 2
