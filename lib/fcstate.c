@@ -437,7 +437,18 @@ pa_fcstate_lock(const char *path, char *err, size_t errsize)
 		return -1;
 	}
 
-	/* Wait for a run that holds the lock.  A signal that interrupts the wait restarts it. */
+	/*
+	 * Wait for a run that holds the lock, saying so first: a --follow run
+	 * holds it for as long as it runs, and a cron job must not wait in
+	 * silence.  A signal that interrupts the wait restarts it.
+	 */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		free(lockname);
+		return fd;
+	}
+	if (errno == EWOULDBLOCK)
+		pa_warn("state file %s is locked by another run (%s); waiting for it to finish, "
+			"as a --follow run holds the lock until it stops", path, lockname);
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno == EINTR)
 			continue;

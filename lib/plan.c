@@ -131,6 +131,34 @@ check_bounds(const struct pa_forecast_point *p, const struct pa_forecast_bounds 
 	return 0;
 }
 
+/*
+ * Check that a wider level has upper bounds at least those of a narrower
+ * one.  Bounds that do not nest come from a broken forecast, and the tail
+ * read from them would give a lower risk no more headroom.
+ */
+static int
+check_nested(const struct pa_forecast_bounds *all, size_t count, char *err, size_t errsize)
+{
+	for (size_t i = 0; i < count; i++)
+		for (size_t j = 0; j < count; j++) {
+			const struct pa_forecast_bounds *a = &all[i], *b = &all[j];
+
+			if (!(a->level < b->level) || isnan(a->volume_upper) || isnan(b->volume_upper))
+				continue;
+			if (b->volume_upper < a->volume_upper ||
+			    (!isnan(a->complexity_upper) && !isnan(b->complexity_upper) &&
+			     b->complexity_upper < a->complexity_upper)) {
+				snprintf(err, errsize, "the %g%% interval's upper bounds (volume %g, "
+					 "complexity %g) lie below the %g%% interval's (volume %g, "
+					 "complexity %g): the levels do not nest", b->level * 100,
+					 b->volume_upper, b->complexity_upper, a->level * 100,
+					 a->volume_upper, a->complexity_upper);
+				return -1;
+			}
+		}
+	return 0;
+}
+
 /* Standard deviation of work per second under one interval. */
 static double
 work_sigma(const struct pa_forecast_point *p, const struct pa_forecast_bounds *b)
@@ -215,6 +243,9 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 			return -1;
 		all[count++] = p->extra[i];
 	}
+
+	if (check_nested(all, count, err, errsize) != 0)
+		return -1;
 
 	out->mean = p->volume * p->complexity / p->step_s;
 	out->sigma = work_sigma(p, &all[0]);

@@ -179,11 +179,11 @@ reject_future(struct ctx *c, const char *name, struct pa_line *line, const json_
  * forecast, or older than the newest bucket read.  After a restart,
  * pa-ingest --follow reads its log from the start again, so such buckets
  * come back unchanged.  They are skipped after one note, and so is a
- * bucket older than the kept history.  With
- * --whole-buckets a record that differs replaces the kept bucket (the new
- * record wins, as in a batch run with --state); without it, it may be one
- * part of a bucket that has closed, and is rejected.  Returns 1 when the
- * record was skipped or rejected, 0 when it goes on to be added.
+ * bucket older than the kept history.  With --whole-buckets a record
+ * that differs replaces the kept bucket, as the new record wins in a
+ * batch run with --state.  Without it, such a record may be one part of a
+ * closed bucket, so it is rejected.  Returns 1 when the record was
+ * skipped or rejected, 0 when it goes on to be added.
  */
 static int
 check_closed(struct ctx *c, const char *name, struct pa_line *line, const json_t *rec)
@@ -215,9 +215,13 @@ check_closed(struct ctx *c, const char *name, struct pa_line *line, const json_t
 		return 1;
 	}
 	if (c->whole_buckets) {
-		pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced by a record that differs; "
-			"forecasts use it from the next bucket on", name, line->lineno,
-			pa_time_format(ts, a, sizeof a), pa_quote(series, strlen(series)));
+		int newest = s->has_open ? ts == s->open : ts == s->kept_last;
+
+		pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced by a record that differs; %s",
+			name, line->lineno, pa_time_format(ts, a, sizeof a),
+			pa_quote(series, strlen(series)),
+			newest ? "it is the newest bucket, so its forecasts are written again"
+			       : "later forecasts use it");
 		pa_fc_series_drop_fresh(s, ts);
 		return 0;
 	}
@@ -242,7 +246,8 @@ close_bucket(struct ctx *c, const json_t *rec)
 	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
 		return;
 	if (c->whole_buckets) {
-		if (!s->has_open || ts > s->open) {
+		/* ts == open: the newest bucket, replaced, is forecast again. */
+		if (!s->has_open || ts >= s->open) {
 			s->open = ts;
 			s->has_open = 1;
 			pa_fc_emit_series(s, c->ro, ts);
@@ -462,7 +467,7 @@ main(int argc, char **argv)
 	size_t count;
 	struct timespec shown = { 0, 0 };
 	int opt, rc, in, out;
-	int align_end = 1, lock_fd = -1;
+	int align_end = 1, lock_fd = -1, save_every_given = 0;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -557,6 +562,7 @@ main(int argc, char **argv)
 			c.whole_buckets = 1;
 			break;
 		case OPT_SAVE_EVERY:
+			save_every_given = 1;
 			c.save_every = (double)pa_opt_duration("--save-every", optarg, 0,
 							       366LL * 86400 * PA_USEC_PER_SEC) /
 				       PA_USEC_PER_SEC;
@@ -580,6 +586,8 @@ main(int argc, char **argv)
 	}
 	if (c.whole_buckets && !c.follow)
 		pa_usage_error("--whole-buckets needs --follow");
+	if (save_every_given && !(c.follow && c.state_path != NULL))
+		pa_usage_error("--save-every needs --follow and --state");
 
 	/*
 	 * The old state is read, and the directory checked for the new one,

@@ -329,4 +329,18 @@ check "horizon stored in state" \
 gen shop/cart 201 202 | pa-forecast --horizon 8 --period2 0 --state "$T_TMP/h.json" >"$T_TMP/h2.out" 2>/dev/null
 check "same horizon keeps fit" test "$(jq -r 'select(.horizon_steps == 1) | .fit' "$T_TMP/h2.out")" = kept
 
+# A run that finds the state locked, as by a --follow run, says so on
+# stderr and waits; it goes on once the lock is free.
+gen shop/cart 0 100 >"$T_TMP/lk.in"
+: >"$T_TMP/lk.json.lock"
+flock "$T_TMP/lk.json.lock" sleep 2 &
+holder=$!
+sleep 0.3
+pa-forecast --horizon 2 --period2 0 --state "$T_TMP/lk.json" "$T_TMP/lk.in" >"$T_TMP/lk.out" 2>"$T_TMP/lk.err"
+status=$?
+wait $holder
+check "locked state waits then runs" test "$status" -eq 0
+check "locked state says it waits" grep -q 'is locked by another run .*waiting for it to finish' "$T_TMP/lk.err"
+check "locked state run forecasts" test "$(jq -r 'select(.kind == "forecast") | .horizon_steps' "$T_TMP/lk.out" | wc -l)" -eq 2
+
 finish

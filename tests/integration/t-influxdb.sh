@@ -168,6 +168,10 @@ if command -v pa-plan >/dev/null 2>&1; then
 	check "cron example runs again" test $? -eq 0
 	check "cron example stores a log once" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 84
 	check "cron example says the log is stored" grep -q 'already stored (same SHA-256)' "$T_TMP/cron2.err"
+	gzip -c "$apache" >"$T_TMP/apache.log.gz"
+	PA_LOG=$T_TMP/apache.log.gz PA_CAPACITY=5 PA_STORE=$store PA_STEP=1h PA_HORIZON=6h \
+		PA_INGEST_ARGS="--tenant value:elastic --service value:www" sh "$PA_ROOT/scripts/cron-example" 2>/dev/null
+	check "cron example knows the gzip copy" test "$(gzip -dc "$store"/buckets-*.ndjson.gz | wc -l)" -eq 84
 	check "cron example forecast is replaced" test "$(wc -l <"$store/forecast.ndjson")" -eq 6
 	# A new log is appended.
 	sed 's/ 200 / 201 /' "$apache" >"$T_TMP/apache2.log"
