@@ -53,6 +53,7 @@ struct series {
 	size_t ninstances, instance_cap;
 	char *lost;			/* why the series cannot be planned, or NULL */
 	struct history *history;	/* for learning the capacity, or NULL */
+	int planned;			/* follow: the issue at issued_at was planned */
 };
 
 struct pa_plan_run {
@@ -64,6 +65,8 @@ struct pa_plan_run {
 	pa_usec_t future_limit;		/* the clock when last read plus max_future */
 	int keep_input;
 	int learn;
+	int follow;			/* plan each issue once it covers what the plan reads */
+	int follow_rc;			/* worst status of the plans made so far */
 	json_t *index;			/* name -> position in list */
 	struct series **list;
 	size_t n, cap;
@@ -137,6 +140,12 @@ void
 pa_plan_run_max_future(struct pa_plan_run *r, pa_usec_t max_future)
 {
 	r->max_future = max_future;
+}
+
+void
+pa_plan_run_follow(struct pa_plan_run *r)
+{
+	r->follow = 1;
 }
 
 void
@@ -314,6 +323,9 @@ reject(const char *where, const struct pa_line *line, const char *cls, const cha
 	pa_reject(where, line->lineno, line->text, line->len, cls, "%s", msg);
 }
 
+static int plan_series(struct pa_plan_run *r, struct series *s);
+static void plan_followed(struct pa_plan_run *r, struct series *s);
+
 /*
  * Read the record's "intervals" list, when present, into p's extra
  * levels: each item needs "interval_level" and may carry the four
@@ -363,6 +375,37 @@ take_intervals(const json_t *rec, struct pa_forecast_point *p, char *err, size_t
 			p->nextra++;
 	}
 	return 0;
+}
+
+/*
+ * Return 1 when a forecast for the bucket at ts reaches the end of what a
+ * plan of s reads: the stabilization window after now + lead time, now
+ * being the issue time.  A series without settings is planned at once,
+ * so its error comes as soon as its first forecast does.
+ */
+static int
+covers_window(const struct pa_plan_run *r, const struct series *s, pa_usec_t ts, double step_s)
+{
+	struct pa_plan_settings set;
+	char err[300];
+	pa_usec_t window_end;
+
+	if (pa_planconf_settings(r->conf, s->name, &set, err, sizeof err) != 0 && !r->learn)
+		return 1;
+	window_end = s->issued_at + (pa_usec_t)llround((set.lead_time_s + set.stabilization_s) *
+						      PA_USEC_PER_SEC);
+	return ts + (pa_usec_t)llround(step_s * PA_USEC_PER_SEC) >= window_end;
+}
+
+/* Plan the current issue of s once, keeping the worst status for the end. */
+static void
+plan_followed(struct pa_plan_run *r, struct series *s)
+{
+	int rc = plan_series(r, s);
+
+	s->planned = 1;
+	if (rc > r->follow_rc)
+		r->follow_rc = rc;
 }
 
 static void
@@ -441,9 +484,13 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	if (s->has_forecast && issued < s->issued_at)
 		return;
 	if (!s->has_forecast || issued > s->issued_at) {
+		/* Following, an issue that never covered the window is planned as it is. */
+		if (r->follow && s->has_forecast && !s->planned)
+			plan_followed(r, s);
 		s->nforecasts = 0;
 		s->issued_at = issued;
 		s->has_forecast = 1;
+		s->planned = 0;
 	}
 	if (s->nforecasts == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
@@ -453,6 +500,8 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	s->forecasts[s->nforecasts].order = r->order++;
 	s->forecasts[s->nforecasts].point = p;
 	s->nforecasts++;
+	if (r->follow && !s->planned && covers_window(r, s, ts, p.step_s))
+		plan_followed(r, s);
 }
 
 static struct instance *
@@ -896,13 +945,15 @@ plan_series(struct pa_plan_run *r, struct series *s)
 int
 pa_plan_run_finish(struct pa_plan_run *r)
 {
-	int rc = PA_EXIT_OK;
+	int rc = r->follow_rc;
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct series *s = r->list[i];
 		int one;
 
 		if (!s->has_forecast && s->lost == NULL)
+			continue;
+		if (r->follow && s->planned)
 			continue;
 		if (!s->has_forecast) {
 			pa_warn("%s: no plan: %s", s->name, s->lost);

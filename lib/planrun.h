@@ -50,6 +50,15 @@ void pa_plan_run_usage_limits(struct pa_plan_run *r, pa_usec_t window, pa_usec_t
 void pa_plan_run_max_future(struct pa_plan_run *r, pa_usec_t max_future);
 
 /*
+ * Plan each series as its forecasts arrive, for a live pipeline.  An issue
+ * is planned once, at the first of: a forecast that reaches the end of the
+ * stabilization window after now + lead time (now being the issue time),
+ * a newer issue of the series, or the end of input.  The plan reads the
+ * usage records read by then.
+ */
+void pa_plan_run_follow(struct pa_plan_run *r);
+
+/*
  * Learn the capacity of a series that has none configured from its usage
  * history against its bucket records (which still pass through): the
  * summed cpu_usage at each usage timestamp against the work per second of

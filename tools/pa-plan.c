@@ -48,6 +48,8 @@ usage(void)
 	       "                             sample within DUR before the latest one (default 5m)\n"
 	       "      --usage-max-age DUR    usage whose latest sample is older than DUR at the\n"
 	       "                             plan time leaves current unknown (default 15m)\n"
+	       "      --follow               plan each series as its forecasts arrive, for a\n"
+	       "                             live pipeline, not at the end of input\n"
 	       "      --max-future DUR       reject usage stamped more than DUR after the clock\n"
 	       "                             (default 5m); none: accept any\n"
 	       "      --keep-input           also pass forecast and usage records through\n"
@@ -62,6 +64,7 @@ enum {
 	OPT_USAGE_WINDOW,
 	OPT_USAGE_MAX_AGE,
 	OPT_MAX_FUTURE,
+	OPT_FOLLOW,
 	OPT_SETTING		/* options mapped to a settings key */
 };
 
@@ -130,7 +133,7 @@ check_global(const struct pa_planconf *conf)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[NSETTINGS + 7 + 6];	/* settings, own, common and the terminator */
+	struct option longopts[NSETTINGS + 8 + 6];	/* settings, own, common and the terminator */
 	struct pa_common_opts common;
 	struct pa_planconf conf;
 	struct ctx ctx;
@@ -139,6 +142,7 @@ main(int argc, char **argv)
 	pa_usec_t usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
 	pa_usec_t usage_max_age = PA_PLAN_USAGE_MAX_AGE_DEFAULT;
 	pa_usec_t max_future = PA_MAX_FUTURE_DEFAULT;
+	int follow = 0;
 	int now_set = 0, keep = 0, learn = 0, c, rc, run_rc, out;
 	size_t n = 0;
 	char err[400];
@@ -158,6 +162,7 @@ main(int argc, char **argv)
 	longopts[n++] = (struct option){ "usage-window", required_argument, NULL, OPT_USAGE_WINDOW };
 	longopts[n++] = (struct option){ "usage-max-age", required_argument, NULL, OPT_USAGE_MAX_AGE };
 	longopts[n++] = (struct option){ "max-future", required_argument, NULL, OPT_MAX_FUTURE };
+	longopts[n++] = (struct option){ "follow", no_argument, NULL, OPT_FOLLOW };
 	{
 		static const struct option common_opts[] = { PA_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
 
@@ -195,6 +200,9 @@ main(int argc, char **argv)
 			usage_window = pa_opt_duration("--usage-window", optarg, 1,
 						       (pa_usec_t)7 * 86400 * PA_USEC_PER_SEC);
 			break;
+		case OPT_FOLLOW:
+			follow = 1;
+			break;
 		case OPT_MAX_FUTURE:
 			max_future = strcmp(optarg, "none") == 0 ? -1 :
 				pa_opt_duration("--max-future", optarg, 0,
@@ -216,6 +224,8 @@ main(int argc, char **argv)
 			pa_usage_error("unknown option");
 		}
 	}
+	if (follow && now_set)
+		pa_usage_error("--follow plans each issue at its own time, so it takes no --now");
 	if (config != NULL && pa_planconf_load(&conf, config, err, sizeof err) != 0) {
 		pa_warn("--config: %s", err);
 		pa_planconf_free(&conf);
@@ -226,6 +236,8 @@ main(int argc, char **argv)
 	ctx.run = pa_plan_run_new(&conf, now_set, now, keep);
 	pa_plan_run_usage_limits(ctx.run, usage_window, usage_max_age);
 	pa_plan_run_max_future(ctx.run, max_future);
+	if (follow)
+		pa_plan_run_follow(ctx.run);
 	if (learn)
 		pa_plan_run_learn_capacity(ctx.run);
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);

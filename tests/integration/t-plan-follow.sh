@@ -1,0 +1,61 @@
+#!/bin/sh
+# pa-plan --follow in a live pipeline: each issue of a series is planned
+# as soon as its forecasts cover the stabilization window after the lead
+# time, while the writer is still writing, and only once.
+. "$PA_ROOT/tests/integration/lib.sh"
+
+# issue HOUR N: the N five-minute forecasts of shop/cart issued at HOUR:00.
+issue() {
+	awk -v h="$1" -v n="$2" 'BEGIN {
+		for (k = 0; k < n; k++)
+			printf "{\"kind\":\"forecast\",\"tenant_service_name\":\"shop/cart\",\"ts\":\"2026-06-01T%02d:%02d:00Z\",\"issued_at\":\"2026-06-01T%02d:00:00Z\",\"horizon_steps\":%d,\"step_s\":300,\"predicted_volume\":%d,\"predicted_complexity\":1}\n",
+				h, 5 * k, h, k + 1, 3000 * (h + 1)
+	}'
+}
+plans_at() { grep -c "\"ts\":\"2026-06-01T$2:00:00Z\"" "$1" 2>/dev/null; }
+wait_plan() {
+	i=0
+	while [ "$(plans_at "$1" "$2")" != 1 ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(plans_at "$1" "$2")" = 1 ]
+}
+
+fifo=$T_TMP/fifo
+mkfifo "$fifo"
+pa-plan --follow --capacity 1 --lead-time 5m --stabilization 5m <"$fifo" >"$T_TMP/out" 2>"$T_TMP/err" &
+pid=$!
+exec 3>"$fifo"
+
+# Lead 5 min and stabilization 5 min: the window ends at 10:10, which the
+# second bucket (10:05 to 10:10) reaches, so one bucket is not enough.
+issue 10 1 >&3
+sleep 0.5
+check "follow waits for the window" test "$(plans_at "$T_TMP/out" 10)" = 0
+issue 10 6 | tail -n 5 >&3
+check "follow plans when the window is covered" wait_plan "$T_TMP/out" 10
+# 33,000 requests per 5 minutes is 110 per second, at capacity 1.
+check "follow plans the issue's numbers" \
+	test "$(jq -r 'select(.ts == "2026-06-01T10:00:00Z") | .optimal_instances' "$T_TMP/out")" = 110
+
+# A newer issue is planned on its own, the older one not again.
+issue 11 6 >&3
+check "follow plans the next issue" wait_plan "$T_TMP/out" 11
+check "follow plans each issue once" test "$(plans_at "$T_TMP/out" 10)" = 1
+
+# An issue too short for the window is planned when the input ends, with
+# the reason that its forecast ends before now + lead time.
+issue 12 1 >&3
+exec 3>&-
+wait $pid
+check "follow exit status with a short issue" test $? -eq 1
+check "follow short issue reported" grep -q 'shop/cart: no plan: now + lead time is 2026-06-01T12:05:00Z' "$T_TMP/err"
+check "follow plans nothing twice" test "$(jq -r .ts "$T_TMP/out" | sort | uniq -d | wc -l)" -eq 0
+
+# --follow with --now is a usage error.
+pa-plan --follow --now 2026-06-01T10:00:00Z --capacity 1 </dev/null 2>"$T_TMP/usage.err"
+check "follow with now status" test $? -eq 2
+check "follow with now message" grep -q -- '--follow plans each issue at its own time' "$T_TMP/usage.err"
+
+finish
