@@ -51,7 +51,9 @@ struct series {
 	json_t *instance_at;		/* instance_id -> index into instances */
 	struct instance *instances;
 	size_t ninstances, instance_cap;
-	char *lost;			/* why the series cannot be planned, or NULL */
+	char *lost;			/* why the issue at lost_issue cannot be planned, or NULL */
+	pa_usec_t lost_issue;		/* a newer issue clears lost */
+	int lost_next;			/* lost came before any issue: it holds for the first */
 	struct history *history;	/* for learning the capacity, or NULL */
 	int planned;			/* follow: the issue at issued_at was planned */
 };
@@ -129,11 +131,19 @@ series_get(struct pa_plan_run *r, const char *name)
 	return s;
 }
 
+/*
+ * Mark the current issue of s as one that cannot be planned.  A bad record
+ * spoils only its issue: a newer issue, which the plan reads instead,
+ * starts clean (start_issue()).
+ */
 static void
 series_lose(struct series *s, const char *why)
 {
-	if (s->lost == NULL)
-		s->lost = pa_xstrdup(why);
+	if (s->lost != NULL)
+		return;
+	s->lost = pa_xstrdup(why);
+	s->lost_issue = s->issued_at;
+	s->lost_next = !s->has_forecast;
 }
 
 void
@@ -408,6 +418,45 @@ plan_followed(struct pa_plan_run *r, struct series *s)
 		r->follow_rc = rc;
 }
 
+/* Make issued the issue of s that forecasts go to, planning the one before when following. */
+static void
+start_issue(struct pa_plan_run *r, struct series *s, pa_usec_t issued)
+{
+	/* Following, an issue that never covered the window is planned as it is. */
+	if (r->follow && s->has_forecast && !s->planned)
+		plan_followed(r, s);
+	if (s->lost != NULL && s->lost_next) {
+		s->lost_issue = issued;
+		s->lost_next = 0;
+	} else if (s->lost != NULL && s->lost_issue < issued) {
+		free(s->lost);
+		s->lost = NULL;
+	}
+	s->nforecasts = 0;
+	s->issued_at = issued;
+	s->has_forecast = 1;
+	s->planned = 0;
+}
+
+/*
+ * Mark the issue of the bad forecast rec as one that cannot be planned.
+ * A record of an older issue spoils nothing, because no plan reads it; one
+ * of a newer issue starts that issue.
+ */
+static void
+forecast_lost(struct pa_plan_run *r, struct series *s, const json_t *rec, const char *why)
+{
+	pa_usec_t issued;
+
+	if (!r->now_set && pa_rec_time(rec, "issued_at", &issued) == 1) {
+		if (s->has_forecast && issued < s->issued_at)
+			return;
+		if (!s->has_forecast || issued > s->issued_at)
+			start_issue(r, s, issued);
+	}
+	series_lose(s, why);
+}
+
 static void
 take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const char *where,
 	      const struct pa_line *line)
@@ -428,7 +477,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			reject(where, line, "invalid forecast", msg);
 			snprintf(why, sizeof why, "forecast at %s:%ld has no valid %s", where,
 				 line->lineno, required[i]);
-			series_lose(s, why);
+			forecast_lost(r, s, rec, why);
 			return;
 		}
 	}
@@ -445,7 +494,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			reject(where, line, "invalid forecast", msg);
 			snprintf(why, sizeof why, "forecast at %s:%ld has an invalid %s", where,
 				 line->lineno, bounds[i]);
-			series_lose(s, why);
+			forecast_lost(r, s, rec, why);
 			return;
 		}
 	}
@@ -454,7 +503,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 		snprintf(msg, sizeof msg, "%s: %s", name, why);
 		reject(where, line, "invalid forecast", msg);
 		snprintf(msg, sizeof msg, "forecast at %s:%ld: %s", where, line->lineno, why);
-		series_lose(s, msg);
+		forecast_lost(r, s, rec, msg);
 		return;
 	}
 	if (pa_rec_time(rec, "ts", &ts) != 1 ||
@@ -463,7 +512,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			 name, r->now_set ? "" : " (--now plans without issued_at)");
 		reject(where, line, "invalid forecast", msg);
 		snprintf(why, sizeof why, "forecast at %s:%ld has no valid timestamp", where, line->lineno);
-		series_lose(s, why);
+		forecast_lost(r, s, rec, why);
 		return;
 	}
 	if (r->now_set)
@@ -483,15 +532,8 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	/* Only the latest issue of a series is planned from. */
 	if (s->has_forecast && issued < s->issued_at)
 		return;
-	if (!s->has_forecast || issued > s->issued_at) {
-		/* Following, an issue that never covered the window is planned as it is. */
-		if (r->follow && s->has_forecast && !s->planned)
-			plan_followed(r, s);
-		s->nforecasts = 0;
-		s->issued_at = issued;
-		s->has_forecast = 1;
-		s->planned = 0;
-	}
+	if (!s->has_forecast || issued > s->issued_at)
+		start_issue(r, s, issued);
 	if (s->nforecasts == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
 		s->forecasts = pa_xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);

@@ -233,6 +233,15 @@ main(int argc, char **argv)
 	}
 	check_global(&conf);
 
+	/*
+	 * A batch run reports a service without a capacity when it ends; a
+	 * live one would run on without a single plan, so it stops here.
+	 */
+	if (follow && !learn && json_object_get(conf.cli, "capacity") == NULL &&
+	    json_object_get(conf.defaults, "capacity") == NULL && json_object_size(conf.services) == 0)
+		pa_usage_error("--follow needs a capacity: --capacity, \"capacity\" in --config, "
+			       "or --learn-capacity");
+
 	ctx.run = pa_plan_run_new(&conf, now_set, now, keep);
 	pa_plan_run_usage_limits(ctx.run, usage_window, usage_max_age);
 	pa_plan_run_max_future(ctx.run, max_future);

@@ -53,6 +53,26 @@ check "follow exit status with a short issue" test $? -eq 1
 check "follow short issue reported" grep -q 'shop/cart: no plan: now + lead time is 2026-06-01T12:05:00Z' "$T_TMP/err"
 check "follow plans nothing twice" test "$(jq -r .ts "$T_TMP/out" | sort | uniq -d | wc -l)" -eq 0
 
+# A bad forecast spoils only its own issue: the later issues are planned,
+# following and in a batch run, which reads the latest issue only.
+{ issue 13 6 | sed '2s/"predicted_volume":[0-9]*/"predicted_volume":"NaN"/'; issue 14 6; issue 15 6; } >"$T_TMP/bad.ndjson"
+pa-plan --follow --capacity 1 --lead-time 5m --stabilization 5m --max-bad 0.5 "$T_TMP/bad.ndjson" \
+	>"$T_TMP/bad.out" 2>"$T_TMP/bad.err"
+check "bad issue exit status" test $? -eq 1
+check "bad issue named" grep -q 'bad.ndjson:2: shop/cart: field "predicted_volume" is missing or not a number' "$T_TMP/bad.err"
+check "bad issue not planned" test "$(plans_at "$T_TMP/bad.out" 13)" = 0
+check "later issues planned" test "$(plans_at "$T_TMP/bad.out" 14)$(plans_at "$T_TMP/bad.out" 15)" = 11
+pa-plan --capacity 1 --lead-time 5m --stabilization 5m --max-bad 0.5 "$T_TMP/bad.ndjson" >"$T_TMP/batch.out" 2>/dev/null
+check "batch plans the latest issue" test "$(plans_at "$T_TMP/batch.out" 15)" = 1
+{ issue 16 6; issue 17 6 | sed '3s/"predicted_volume":[0-9]*/"predicted_volume":-1/'; } |
+	pa-plan --capacity 1 --lead-time 5m --stabilization 5m --max-bad 0.5 >"$T_TMP/latest.out" 2>/dev/null
+check "bad latest issue not planned" test ! -s "$T_TMP/latest.out"
+
+# A live run without any capacity would never plan, so it stops at once.
+pa-plan --follow </dev/null 2>"$T_TMP/nocap.err"
+check "follow without capacity status" test $? -eq 2
+check "follow without capacity message" grep -q -- '--follow needs a capacity' "$T_TMP/nocap.err"
+
 # --follow with --now is a usage error.
 pa-plan --follow --now 2026-06-01T10:00:00Z --capacity 1 </dev/null 2>"$T_TMP/usage.err"
 check "follow with now status" test $? -eq 2
