@@ -577,6 +577,10 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 			reason = "ScaleDownBlocked";
 		}
 	} else if (in->current < 0 && in->window_need > n) {
+		/* With the fleet unknown, a scale-in cannot be ruled out, so the window holds. */
+		snprintf(msg, sizeof msg,
+			 "the largest need in the stabilization window is %ld, the target needs %ld",
+			 in->window_need, n);
 		n = in->window_need;
 	}
 

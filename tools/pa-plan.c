@@ -234,7 +234,7 @@ main(int argc, char **argv)
 	check_global(&conf);
 
 	/*
-	 * A batch run reports a service without a capacity when it ends; a
+	 * A batch run reports a service without a capacity when it ends.  A
 	 * live one would run on without a single plan, so it stops here.
 	 */
 	if (follow && !learn && json_object_get(conf.cli, "capacity") == NULL &&

@@ -234,6 +234,14 @@ test_decide_scaling(void)
 	CHECK("stabilization holds", r.optimal == 4);
 	CHECK_STR("stabilization reason", r.reason, "ScaleDownStabilized");
 
+	/* With the fleet unknown the window's need holds too, and the message gives that count. */
+	in = input(15, -1, -1);
+	in.window_need = 7;
+	pa_plan_decide(&s, &in, &r);
+	CHECK("unknown fleet window optimal", r.optimal == 7);
+	CHECK("unknown fleet window message",
+	      strstr(r.message, "the largest need in the stabilization window is 7, the target needs 2") != NULL);
+
 	in = input(15, 6, 2.0);
 	in.signals_missing = 1;
 	pa_plan_decide(&s, &in, &r);
