@@ -26,7 +26,8 @@ enum {
 	OPT_JOURNAL,
 	OPT_STOP_ON_ERROR,
 	OPT_REQUEST_TIMEOUT,
-	OPT_TIMEOUT
+	OPT_TIMEOUT,
+	OPT_FOLLOW
 };
 
 static const struct option longopts[] = {
@@ -42,6 +43,7 @@ static const struct option longopts[] = {
 	{ "stop-on-error", no_argument, NULL, OPT_STOP_ON_ERROR },
 	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -75,6 +77,8 @@ usage(void)
 		"      --stop-on-error    with --execute, stop at the first failed command\n"
 		"      --timeout DURATION with --execute, kill a kubectl command that runs\n"
 		"                         longer (default 1m)\n"
+		"      --follow           print each plan's command as the plan arrives, for\n"
+		"                         a live pipeline (not with --execute)\n"
 		PA_COMMON_USAGE);
 }
 
@@ -82,7 +86,12 @@ struct ctx {
 	struct pa_apply_conf conf;
 	struct pa_changes changes;
 	long seq;
+	int follow;			/* print each change as it arrives */
+	const struct pa_kube_conf *kc;
+	long max_step;
 };
+
+static int print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step);
 
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
@@ -99,8 +108,14 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
-	for (int i = 0; i < n; i++)
-		pa_changes_put(&cx->changes, &out[i]);
+	for (int i = 0; i < n; i++) {
+		if (cx->follow) {
+			print_change(&out[i], cx->kc, cx->max_step);
+			pa_change_free(&out[i]);
+		} else {
+			pa_changes_put(&cx->changes, &out[i]);
+		}
+	}
 	json_decref(rec);
 }
 
@@ -138,35 +153,46 @@ print_comment(const struct pa_change *c, long value)
 	free(series);
 }
 
+/* Print one change's comment and command; returns 1, or 0 when it needs none. */
+static int
+print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step)
+{
+	struct pa_argv argv = { 0 };
+	long value = pa_change_capped(c, max_step);
+	char *line;
+
+	if (c->current == c->replicas)
+		return 0;	/* already at the plan */
+	if (max_step > 0 && c->current < 0) {
+		pa_warn("%s: current replicas unknown, so --max-step cannot be applied; "
+			"skipped (--execute reads them)", c->target);
+		return 0;
+	}
+	print_comment(c, value);
+	pa_change_argv(c, kc, value, &argv);
+	line = pa_argv_render(&argv);
+	pa_out_printf("%s\n", line);
+	free(line);
+	pa_argv_free(&argv);
+	return 1;
+}
+
+static void
+print_header(void)
+{
+	pa_out_printf("#!/bin/sh\n# kubectl commands from pa-apply, scale-ups first; "
+		      "review, then run with sh\n");
+}
+
 /* Print the changes as a script; returns the number of commands printed. */
 static size_t
 print_script(const struct pa_changes *cs, const struct pa_kube_conf *kc, long max_step)
 {
 	size_t printed = 0;
 
-	pa_out_printf("#!/bin/sh\n# kubectl commands from pa-apply, scale-ups first; "
-		      "review, then run with sh\n");
-	for (size_t i = 0; i < cs->n; i++) {
-		const struct pa_change *c = &cs->v[i];
-		struct pa_argv argv = { 0 };
-		long value = pa_change_capped(c, max_step);
-		char *line;
-
-		if (c->current == c->replicas)
-			continue;	/* already at the plan */
-		if (max_step > 0 && c->current < 0) {
-			pa_warn("%s: current replicas unknown, so --max-step cannot be applied; "
-				"skipped (--execute reads them)", c->target);
-			continue;
-		}
-		print_comment(c, value);
-		pa_change_argv(c, kc, value, &argv);
-		line = pa_argv_render(&argv);
-		pa_out_printf("%s\n", line);
-		free(line);
-		pa_argv_free(&argv);
-		printed++;
-	}
+	print_header();
+	for (size_t i = 0; i < cs->n; i++)
+		printed += (size_t)print_change(&cs->v[i], kc, max_step);
 	return printed;
 }
 
@@ -417,6 +443,9 @@ main(int argc, char **argv)
 					86400 * PA_USEC_PER_SEC);
 			kc.timeout = optarg;
 			break;
+		case OPT_FOLLOW:
+			cx.follow = 1;
+			break;
 		case OPT_TIMEOUT:
 			timeout_ms = (long)(pa_opt_duration("--timeout", optarg, PA_USEC_PER_SEC / 10,
 							    86400 * PA_USEC_PER_SEC) / 1000);
@@ -449,10 +478,23 @@ main(int argc, char **argv)
 	if ((journal_path != NULL || stop_on_error) && !do_execute)
 		pa_usage_error("--journal and --stop-on-error need --execute");
 
+	if (cx.follow && do_execute)
+		pa_usage_error("--follow prints the commands as plans arrive; it takes no --execute");
+
+	/*
+	 * Following, each command is printed as its plan arrives, in input
+	 * order: the script is then a log of the plans, not one ordered batch.
+	 */
+	cx.kc = &kc;
+	cx.max_step = max_step;
+	if (cx.follow)
+		print_header();
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_changes_order(&cx.changes);
 
-	if (!do_execute) {
+	if (cx.follow) {
+		/* Every change was printed as it came. */
+	} else if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
 		struct runner r = { &kc, NULL, timeout_ms, 0 };

@@ -1,7 +1,8 @@
 #!/bin/sh
 # pa-plan --follow in a live pipeline: each issue of a series is planned
 # as soon as its forecasts cover the stabilization window after the lead
-# time, while the writer is still writing, and only once.
+# time, while the writer is still writing, and only once; pa-apply
+# --follow prints each plan's command as it arrives.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 # issue HOUR N: the N five-minute forecasts of shop/cart issued at HOUR:00.
@@ -67,6 +68,29 @@ check "batch plans the latest issue" test "$(plans_at "$T_TMP/batch.out" 15)" = 
 { issue 16 6; issue 17 6 | sed '3s/"predicted_volume":[0-9]*/"predicted_volume":-1/'; } |
 	pa-plan --capacity 1 --lead-time 5m --stabilization 5m --max-bad 0.5 >"$T_TMP/latest.out" 2>/dev/null
 check "bad latest issue not planned" test ! -s "$T_TMP/latest.out"
+
+# pa-apply --follow prints each plan's command as the plan arrives.
+fifo2=$T_TMP/fifo2
+mkfifo "$fifo2"
+pa-plan --follow --capacity 1 --lead-time 5m --stabilization 5m <"$fifo2" 2>/dev/null |
+	pa-apply --follow --namespace shop >"$T_TMP/apply.out" 2>"$T_TMP/apply.err" &
+exec 4>"$fifo2"
+issue 20 6 >&4
+i=0
+while ! grep -q -- "--replicas=" "$T_TMP/apply.out" 2>/dev/null && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "apply follow prints before input ends" grep -q "'deployment/shop-cart' '--replicas=" "$T_TMP/apply.out"
+issue 21 6 | sed 's/"predicted_volume":[0-9]*/"predicted_volume":600/' >&4
+exec 4>&-
+wait
+check "apply follow prints each plan" test "$(grep -c -- '--replicas=' "$T_TMP/apply.out")" -eq 2
+check "apply follow keeps input order" \
+	test "$(grep -o -- '--replicas=[0-9]*' "$T_TMP/apply.out" | tr '\n' ' ')" = "--replicas=210 --replicas=2 "
+pa-apply --follow --execute </dev/null 2>"$T_TMP/apply-usage.err"
+check "apply follow with execute status" test $? -eq 2
+check "apply follow with execute message" grep -q -- '--follow prints the commands as plans arrive' "$T_TMP/apply-usage.err"
 
 # A live run without any capacity would never plan, so it stops at once.
 pa-plan --follow </dev/null 2>"$T_TMP/nocap.err"
