@@ -1,8 +1,8 @@
 #!/bin/sh
 # pa-plan --follow in a live pipeline: each issue of a series is planned
-# as soon as its forecasts cover the stabilization window after the lead
-# time, while the writer is still writing, and only once; pa-apply
-# --follow prints each plan's command as it arrives.
+# once, as soon as its forecasts cover the stabilization window after the
+# lead time, while the writer is still writing.  pa-apply --follow prints
+# each plan's command as it arrives.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 # issue HOUR N: the N five-minute forecasts of shop/cart issued at HOUR:00.
