@@ -237,12 +237,27 @@ pa_fc_series_compare(const struct pa_fc_series *s, const json_t *rec, pa_usec_t 
 	if (got < 0)
 		return -2;
 
-	for (size_t j = 0; j < s->count; j++) {
-		const struct pa_fc_point *p = &s->points[j];
+	/*
+	 * The kept window leads the points in start order, as the state seed
+	 * and pa_fc_series_keep() lay it, and records read since follow it.  A
+	 * replay after a restart compares every bucket of the window, so the
+	 * kept part is searched by halves.
+	 */
+	size_t lo = 0, hi = s->count;
 
-		if (p->ts == ts && p->kept)
-			return same_value(p->requests, requests) && same_value(p->complexity_sum, csum);
+	while (hi > 0 && !s->points[hi - 1].kept)
+		hi--;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->points[mid].ts < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	if (lo < s->count && s->points[lo].kept && s->points[lo].ts == ts)
+		return same_value(s->points[lo].requests, requests) &&
+		       same_value(s->points[lo].complexity_sum, csum);
 	return -1;
 }
 

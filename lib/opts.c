@@ -145,3 +145,11 @@ pa_common_option(struct pa_common_opts *o, int c, const char *arg)
 		return 0;
 	}
 }
+
+pa_usec_t
+pa_opt_max_future(const char *arg)
+{
+	if (strcmp(arg, "none") == 0)
+		return -1;
+	return pa_opt_duration("--max-future", arg, 0, 3660LL * 86400 * PA_USEC_PER_SEC);
+}

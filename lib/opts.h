@@ -19,6 +19,9 @@ double pa_opt_double(const char *opt, const char *arg, double min, double max);
 long pa_opt_long(const char *opt, const char *arg, long min, long max);
 pa_usec_t pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max);
 
+/* Parse --max-future: a duration up to ten years, or "none" (returned as -1) for no check. */
+pa_usec_t pa_opt_max_future(const char *arg);
+
 /*
  * Parse a value that is a count of steps or a duration.  Digits alone are
  * a count of steps, stored in *steps with *span set to 0.  Anything else

@@ -56,6 +56,7 @@ struct series {
 	int lost_next;			/* lost came before any issue: it holds for the first */
 	struct history *history;	/* for learning the capacity, or NULL */
 	int planned;			/* follow: the issue at issued_at was planned */
+	pa_usec_t span;			/* follow: lead time plus stabilization, or < 0 */
 };
 
 struct pa_plan_run {
@@ -388,23 +389,28 @@ take_intervals(const json_t *rec, struct pa_forecast_point *p, char *err, size_t
 }
 
 /*
- * Return 1 when a forecast for the bucket at ts reaches the end of what a
- * plan of s reads: the stabilization window after now + lead time, now
- * being the issue time.  A series without settings is planned at once,
- * so its error comes as soon as its first forecast does.
+ * Return the time from an issue to the end of what a plan of s reads: the
+ * lead time plus the stabilization window.  -1 for a series without
+ * settings, which is planned at once, so its error comes as soon as its
+ * first forecast does.
  */
-static int
-covers_window(const struct pa_plan_run *r, const struct series *s, pa_usec_t ts, double step_s)
+static pa_usec_t
+plan_span(const struct pa_plan_run *r, const struct series *s)
 {
 	struct pa_plan_settings set;
 	char err[300];
-	pa_usec_t window_end;
 
 	if (pa_planconf_settings(r->conf, s->name, &set, err, sizeof err) != 0 && !r->learn)
-		return 1;
-	window_end = s->issued_at + (pa_usec_t)llround((set.lead_time_s + set.stabilization_s) *
-						      PA_USEC_PER_SEC);
-	return ts + (pa_usec_t)llround(step_s * PA_USEC_PER_SEC) >= window_end;
+		return -1;
+	return (pa_usec_t)llround((set.lead_time_s + set.stabilization_s) * PA_USEC_PER_SEC);
+}
+
+/* Return 1 when a forecast for the bucket at ts reaches the end of the plan's span. */
+static int
+covers_window(const struct series *s, pa_usec_t ts, double step_s)
+{
+	return s->span < 0 ||
+	       ts + (pa_usec_t)llround(step_s * PA_USEC_PER_SEC) >= s->issued_at + s->span;
 }
 
 /* Plan the current issue of s once, keeping the worst status for the end. */
@@ -436,6 +442,8 @@ start_issue(struct pa_plan_run *r, struct series *s, pa_usec_t issued)
 	s->issued_at = issued;
 	s->has_forecast = 1;
 	s->planned = 0;
+	if (r->follow)
+		s->span = plan_span(r, s);
 }
 
 /*
@@ -542,7 +550,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	s->forecasts[s->nforecasts].order = r->order++;
 	s->forecasts[s->nforecasts].point = p;
 	s->nforecasts++;
-	if (r->follow && !s->planned && covers_window(r, s, ts, p.step_s))
+	if (r->follow && !s->planned && covers_window(s, ts, p.step_s))
 		plan_followed(r, s);
 }
 
@@ -613,8 +621,7 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 
 		snprintf(msg, sizeof msg, "%s: usage \"ts\" %s is more than --max-future after the "
 			 "clock (%s); is a timestamp wrong?", name, pa_time_format(ts, when, sizeof when),
-			 pa_time_format(pa_bucket_start(r->future_limit - r->max_future,
-							PA_USEC_PER_SEC), clock, sizeof clock));
+			 pa_time_format_clock(r->future_limit, r->max_future, clock, sizeof clock));
 		reject(where, line, "timestamp in the future", msg);
 		return;
 	}

@@ -338,26 +338,36 @@ pa_bucket_start(pa_usec_t t, pa_usec_t step)
 	return t - r;
 }
 
-int
-pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit)
+/* The wall clock in microseconds since the epoch. */
+static pa_usec_t
+clock_now(void)
 {
 	struct timespec now;
 
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (pa_usec_t)now.tv_sec * PA_USEC_PER_SEC + now.tv_nsec / 1000;
+}
+
+int
+pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit)
+{
 	if (max_ahead < 0 || t <= *limit)
 		return 0;
-	clock_gettime(CLOCK_REALTIME, &now);
-	*limit = (pa_usec_t)now.tv_sec * PA_USEC_PER_SEC + now.tv_nsec / 1000 + max_ahead;
+	*limit = clock_now() + max_ahead;
 	return t > *limit;
+}
+
+char *
+pa_time_format_clock(pa_usec_t limit, pa_usec_t max_ahead, char *buf, size_t size)
+{
+	return pa_time_format(pa_bucket_start(limit - max_ahead, PA_USEC_PER_SEC), buf, size);
 }
 
 pa_usec_t
 pa_time_cap_at_clock(pa_usec_t t, pa_usec_t *now)
 {
-	struct timespec clock;
-
 	if (t <= *now)
 		return t;
-	clock_gettime(CLOCK_REALTIME, &clock);
-	*now = (pa_usec_t)clock.tv_sec * PA_USEC_PER_SEC + clock.tv_nsec / 1000;
+	*now = clock_now();
 	return t < *now ? t : *now;
 }

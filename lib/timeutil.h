@@ -57,6 +57,9 @@ pa_usec_t pa_bucket_start(pa_usec_t t, pa_usec_t step);
  */
 int pa_time_ahead_of_clock(pa_usec_t t, pa_usec_t max_ahead, pa_usec_t *limit);
 
+/* Write the clock that pa_time_ahead_of_clock() read for *limit, to the second, for a message. */
+char *pa_time_format_clock(pa_usec_t limit, pa_usec_t max_ahead, char *buf, size_t size);
+
 /*
  * Default of --max-future: NTP keeps clocks within well under a second,
  * so five minutes is room for a badly kept host, while a time zone read

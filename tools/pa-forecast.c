@@ -169,8 +169,7 @@ reject_future(struct ctx *c, const char *name, struct pa_line *line, const json_
 	pa_reject(name, line->lineno, line->text, line->len, "timestamp in the future",
 		  "bucket \"ts\" %s is more than --max-future after the clock (%s); "
 		  "is a timestamp wrong?", pa_time_format(ts, when, sizeof when),
-		  pa_time_format(pa_bucket_start(c->future_limit - c->max_future, PA_USEC_PER_SEC),
-				 clock, sizeof clock));
+		  pa_time_format_clock(c->future_limit, c->max_future, clock, sizeof clock));
 	return 1;
 }
 
@@ -554,9 +553,7 @@ main(int argc, char **argv)
 			ro.follow = 1;
 			break;
 		case OPT_MAX_FUTURE:
-			c.max_future = strcmp(optarg, "none") == 0 ? -1 :
-				pa_opt_duration("--max-future", optarg, 0,
-						3660LL * 86400 * PA_USEC_PER_SEC);
+			c.max_future = pa_opt_max_future(optarg);
 			break;
 		case OPT_WHOLE_BUCKETS:
 			c.whole_buckets = 1;

@@ -204,9 +204,7 @@ main(int argc, char **argv)
 			follow = 1;
 			break;
 		case OPT_MAX_FUTURE:
-			max_future = strcmp(optarg, "none") == 0 ? -1 :
-				pa_opt_duration("--max-future", optarg, 0,
-						3660LL * 86400 * PA_USEC_PER_SEC);
+			max_future = pa_opt_max_future(optarg);
 			break;
 		case OPT_USAGE_MAX_AGE:
 			usage_max_age = pa_opt_duration("--usage-max-age", optarg, 1,

@@ -242,8 +242,7 @@ check_time(struct run *run, const char *name, struct pa_line *line, pa_usec_t ts
 		pa_reject(name, line->lineno, line->text, line->len, "timestamp in the future",
 			  "request at %s is more than --max-future after the clock (%s); "
 			  "is a timestamp wrong?", pa_time_format(ts, when, sizeof when),
-			  pa_time_format(pa_bucket_start(run->future_limit - run->max_future,
-							 PA_USEC_PER_SEC), clock, sizeof clock));
+			  pa_time_format_clock(run->future_limit, run->max_future, clock, sizeof clock));
 		return -1;
 	}
 	if (run->lateness >= 0 && run->have_max_ts &&
@@ -514,8 +513,7 @@ main(int argc, char **argv)
 			run.max_fill = pa_opt_long("--max-fill", optarg, 0, 100000000);
 			break;
 		case OPT_MAX_FUTURE:
-			run.max_future = strcmp(optarg, "none") == 0 ? -1 :
-				pa_opt_duration("--max-future", optarg, 0, 3660LL * 86400 * PA_USEC_PER_SEC);
+			run.max_future = pa_opt_max_future(optarg);
 			break;
 		case OPT_LATENESS:
 			run.lateness = pa_opt_duration("--lateness", optarg, 0,

@@ -330,7 +330,7 @@ gen shop/cart 201 202 | pa-forecast --horizon 8 --period2 0 --state "$T_TMP/h.js
 check "same horizon keeps fit" test "$(jq -r 'select(.horizon_steps == 1) | .fit' "$T_TMP/h2.out")" = kept
 
 # A run that finds the state locked, as by a --follow run, reports it on
-# stderr and waits; it goes on once the lock is free.
+# stderr and waits.  It goes on once the lock is free.
 gen shop/cart 0 100 >"$T_TMP/lk.in"
 : >"$T_TMP/lk.json.lock"
 flock "$T_TMP/lk.json.lock" sleep 2 &

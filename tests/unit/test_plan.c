@@ -234,7 +234,7 @@ test_decide_scaling(void)
 	CHECK("stabilization holds", r.optimal == 4);
 	CHECK_STR("stabilization reason", r.reason, "ScaleDownStabilized");
 
-	/* With the fleet unknown the window's need holds too, and the message gives that count. */
+	/* With the fleet unknown the window's need sets the count too, and the message gives it. */
 	in = input(15, -1, -1);
 	in.window_need = 7;
 	pa_plan_decide(&s, &in, &r);
