@@ -443,22 +443,30 @@ pa_run_result_free(struct pa_run_result *res)
 }
 
 struct pa_journal {
-	FILE *fp;
-	char *path, *tmp;
+	int fd;
+	char *path;
+	char *tmp;			/* written and renamed to path; NULL when appending */
 };
 
-struct pa_journal *
-pa_journal_open(const char *path)
+static struct pa_journal *
+journal_open(const char *path, int append)
 {
 	struct pa_journal *j = pa_xrealloc(NULL, sizeof *j);
-	size_t n = strlen(path) + 5;
+	const char *open_path = path;
 
 	j->path = pa_xstrdup(path);
-	j->tmp = pa_xrealloc(NULL, n);
-	snprintf(j->tmp, n, "%s.tmp", path);
-	j->fp = fopen(j->tmp, "w");
-	if (j->fp == NULL) {
-		pa_warn("%s: cannot open journal: %s", j->tmp, strerror(errno));
+	j->tmp = NULL;
+	if (!append) {
+		size_t n = strlen(path) + 5;
+
+		j->tmp = pa_xrealloc(NULL, n);
+		snprintf(j->tmp, n, "%s.tmp", path);
+		open_path = j->tmp;
+	}
+	j->fd = open(open_path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+		     0644);
+	if (j->fd < 0) {
+		pa_warn("%s: cannot open journal: %s", open_path, strerror(errno));
 		free(j->path);
 		free(j->tmp);
 		free(j);
@@ -467,26 +475,63 @@ pa_journal_open(const char *path)
 	return j;
 }
 
+struct pa_journal *
+pa_journal_open(const char *path)
+{
+	return journal_open(path, 0);
+}
+
+struct pa_journal *
+pa_journal_open_append(const char *path)
+{
+	return journal_open(path, 1);
+}
+
+/*
+ * Each record goes out in one write(2) of the whole line, so a process
+ * killed between records never leaves half a line, and in append mode
+ * the line lands at the end even when another writer appended meanwhile.
+ */
 int
 pa_journal_write(struct pa_journal *j, const json_t *rec)
 {
-	if (json_dumpf(rec, j->fp, PA_JSON_FLAGS) != 0 || fputc('\n', j->fp) == EOF ||
-	    fflush(j->fp) != 0) {
-		pa_warn("%s: journal write failed: %s", j->tmp, strerror(errno));
+	const char *name = j->tmp ? j->tmp : j->path;
+	char *text = json_dumps(rec, PA_JSON_FLAGS);
+	size_t len, done = 0;
+
+	if (text == NULL) {
+		pa_warn("%s: journal write failed: out of memory", name);
 		return -1;
 	}
+	len = strlen(text);
+	text = pa_xrealloc(text, len + 1);
+	text[len++] = '\n';
+	while (done < len) {
+		ssize_t w = write(j->fd, text + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			pa_warn("%s: journal write failed: %s", name, strerror(errno));
+			free(text);
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	free(text);
 	return 0;
 }
 
 int
 pa_journal_close(struct pa_journal *j)
 {
+	const char *name = j->tmp ? j->tmp : j->path;
 	int rc = 0;
 
-	if (fclose(j->fp) != 0) {
-		pa_warn("%s: journal write failed: %s", j->tmp, strerror(errno));
+	if (close(j->fd) != 0) {
+		pa_warn("%s: journal write failed: %s", name, strerror(errno));
 		rc = -1;
-	} else if (rename(j->tmp, j->path) != 0) {
+	} else if (j->tmp != NULL && rename(j->tmp, j->path) != 0) {
 		pa_warn("%s: cannot rename journal into place: %s", j->path, strerror(errno));
 		rc = -1;
 	}

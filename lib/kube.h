@@ -93,13 +93,16 @@ void pa_run_result_free(struct pa_run_result *res);
 
 /*
  * Journal of executed commands, one NDJSON record per line.  Lines go to
- * PATH.tmp as each command ends (flushed, so a crash keeps the finished
- * ones) and pa_journal_close renames PATH.tmp to PATH.  Returns -1 after
- * reporting an I/O error.
+ * PATH.tmp as each command ends (written at once, so a crash keeps the
+ * finished ones) and pa_journal_close renames PATH.tmp to PATH.
+ * pa_journal_open_append instead appends to PATH itself, for a process
+ * that runs until stopped, whose journal must be readable while it runs.
+ * Returns -1 after reporting an I/O error.
  */
 struct pa_journal;
 
 struct pa_journal *pa_journal_open(const char *path);
+struct pa_journal *pa_journal_open_append(const char *path);
 int pa_journal_write(struct pa_journal *j, const json_t *rec);	/* borrows rec */
 int pa_journal_close(struct pa_journal *j);
 

@@ -209,6 +209,13 @@ pa_rec_set_num(json_t *rec, const char *key, double v)
 int
 pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx)
 {
+	return pa_input_each_until(nfiles, files, max_line, fn, ctx, NULL);
+}
+
+int
+pa_input_each_until(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx,
+		    volatile sig_atomic_t *stop)
+{
 	static char *stdin_only[] = { "-" };
 	int rc = PA_EXIT_OK;
 
@@ -216,7 +223,7 @@ pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ct
 		nfiles = 1;
 		files = stdin_only;
 	}
-	for (int i = 0; i < nfiles; i++) {
+	for (int i = 0; i < nfiles && !(stop && *stop); i++) {
 		struct pa_reader *r = pa_reader_open(files[i], max_line);
 		struct pa_line line;
 		enum pa_line_status st;
@@ -225,7 +232,9 @@ pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ct
 			rc = PA_EXIT_IO;
 			continue;
 		}
-		while ((st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		if (stop != NULL)
+			pa_reader_set_stop(r, stop);
+		while (!(stop && *stop) && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
 			if (st == PA_LINE_ERROR) {
 				if (pa_reader_is_utf16(r)) {
 					if (rc == PA_EXIT_OK)

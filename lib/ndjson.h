@@ -103,6 +103,13 @@ typedef void (*pa_line_fn)(const char *name, struct pa_line *line,
 int pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx);
 
 /*
+ * pa_input_each that ends early once *stop is set: by fn, or by a signal
+ * handler installed without SA_RESTART (see pa_reader_set_stop).
+ */
+int pa_input_each_until(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx,
+			volatile sig_atomic_t *stop);
+
+/*
  * Standard handling of a line for JSON-reading tools.  A blank line returns
  * NULL silently.  Any other line counts as read; an over-long or invalid
  * one is rejected with its reason (noting a cut-off last line) and NULL is

@@ -10,6 +10,8 @@
 #                can be measured in seconds against the same R numbers
 #   PA_ARGS      optional extra pa-forecast options, split at spaces, such
 #                as "--model ets" to measure one model instead of auto
+#   INPUT_DIR    optional folder that keeps each series' pa-forecast input
+#                as NAME.ndjson (one series bench/oNN per origin)
 suppressMessages(library(forecast))
 
 shared <- Sys.getenv("SHARED")
@@ -116,6 +118,8 @@ for (s in series) {
 					  r$ts[idx], s$step, o, r$y[idx]))
 	}
 	writeLines(lines, nd)
+	if (Sys.getenv("INPUT_DIR") != "")
+		file.copy(nd, file.path(Sys.getenv("INPUT_DIR"), paste0(s$name, ".ndjson")), overwrite = TRUE)
 	res <- list()
 	secs <- 0
 	for (lvl in c(80, 95)) {

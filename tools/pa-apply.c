@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,21 +78,42 @@ usage(void)
 		"      --stop-on-error    with --execute, stop at the first failed command\n"
 		"      --timeout DURATION with --execute, kill a kubectl command that runs\n"
 		"                         longer (default 1m)\n"
-		"      --follow           print each plan's command as the plan arrives, for\n"
-		"                         a live pipeline (not with --execute)\n"
+		"      --follow           act on each plan as it arrives, for a live pipeline:\n"
+		"                         print its command, or run it with --execute\n"
 		PA_COMMON_USAGE);
 }
+
+struct runner {
+	const struct pa_kube_conf *kc;
+	struct pa_journal *journal;
+	long timeout_ms;
+	long failures;
+};
 
 struct ctx {
 	struct pa_apply_conf conf;
 	struct pa_changes changes;
 	long seq;
-	int follow;			/* print each change as it arrives */
+	int follow;			/* act on each change as it arrives */
 	const struct pa_kube_conf *kc;
 	long max_step;
+	struct runner *runner;		/* following with --execute */
+	int stop_on_error;
+	struct pa_changes applied;	/* following with --execute: last plan per object */
 };
 
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
 static int print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step);
+static void execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error);
+static void follow_execute(struct ctx *cx, struct pa_change *out, int n);
 
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
@@ -108,6 +130,10 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
+	if (cx->runner != NULL) {
+		follow_execute(cx, out, n);
+		n = 0;
+	}
 	for (int i = 0; i < n; i++) {
 		if (cx->follow) {
 			print_change(&out[i], cx->kc, cx->max_step);
@@ -243,13 +269,6 @@ journal_record(const struct pa_change *c, const char *result, long value,
 	}
 	return rec;
 }
-
-struct runner {
-	const struct pa_kube_conf *kc;
-	struct pa_journal *journal;
-	long timeout_ms;
-	long failures;
-};
 
 static void
 emit_journal(struct runner *r, json_t *rec)
@@ -389,6 +408,106 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 	}
 }
 
+/* The last change applied to c's object while following, or NULL. */
+static const struct pa_change *
+applied_for(const struct pa_changes *applied, const struct pa_change *c)
+{
+	for (size_t i = 0; i < applied->n; i++) {
+		const struct pa_change *a = &applied->v[i];
+
+		if (strcmp(a->target, c->target) == 0 &&
+		    (a->ns == NULL ? c->ns == NULL : c->ns != NULL && strcmp(a->ns, c->ns) == 0))
+			return a;
+	}
+	return NULL;
+}
+
+/* Remember c as the change applied to its object, replacing an older one. */
+static void
+remember_applied(struct pa_changes *applied, const struct pa_change *c)
+{
+	struct pa_change copy = { 0 };
+
+	copy.target = pa_xstrdup(c->target);
+	copy.ns = c->ns ? pa_xstrdup(c->ns) : NULL;
+	copy.ts = c->ts;
+	copy.seq = c->seq;
+	pa_changes_put(applied, &copy);
+}
+
+/*
+ * Run one plan's changes (two with --spot-target) as soon as it arrives:
+ * read the current count, set the new one, journal both.  A plan for an
+ * earlier target time than one already applied to the same object is
+ * skipped, because a stream replayed after a restart upstream would
+ * otherwise set a stale count before the current one.
+ */
+static void
+follow_execute(struct ctx *cx, struct pa_change *out, int n)
+{
+	struct pa_changes batch = { 0 };
+	long failures = cx->runner->failures;
+
+	for (int i = 0; i < n; i++) {
+		const struct pa_change *last = applied_for(&cx->applied, &out[i]);
+		char had[40], got[40];
+
+		if (last != NULL && out[i].ts != 0 && out[i].ts < last->ts) {
+			pa_warn("%s: plan for %s is older than the one applied for %s; skipped",
+				out[i].target, pa_time_format(out[i].ts, got, sizeof got),
+				pa_time_format(last->ts, had, sizeof had));
+			emit_journal(cx->runner, journal_record(&out[i], "skipped", -1, NULL, NULL));
+			pa_change_free(&out[i]);
+			continue;
+		}
+		remember_applied(&cx->applied, &out[i]);
+		pa_changes_put(&batch, &out[i]);
+	}
+	execute(cx->runner, &batch, cx->max_step, cx->stop_on_error);
+	pa_changes_free(&batch);
+	if (cx->stop_on_error && cx->runner->failures > failures)
+		stop_requested = 1;
+}
+
+/*
+ * Read the plans as a stream and run each one's commands as it arrives.
+ * A stop signal ends the input; a command already running finishes and
+ * is journalled first.  Returns the exit status.
+ */
+static int
+follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
+		      const struct pa_common_opts *common, const char *journal_path,
+		      long timeout_ms)
+{
+	struct runner r = { cx->kc, NULL, timeout_ms, 0 };
+	struct sigaction sa;
+	int rc;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (journal_path != NULL) {
+		r.journal = pa_journal_open_append(journal_path);
+		if (r.journal == NULL)
+			return PA_EXIT_IO;
+	}
+	cx->runner = &r;
+	rc = pa_input_each_until(nfiles, files, common->max_line, on_line, cx, &stop_requested);
+	if (cx->stop_on_error && r.failures > 0)
+		pa_warn("stopping at the first failure (--stop-on-error); later plans not read");
+
+	if (r.journal != NULL && pa_journal_close(r.journal) != 0)
+		r.failures++;
+	if (r.failures > 0) {
+		pa_warn("failed kubectl commands: %ld", r.failures);
+		rc = PA_EXIT_IO;
+	}
+	cx->runner = NULL;
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -478,15 +597,19 @@ main(int argc, char **argv)
 	if ((journal_path != NULL || stop_on_error) && !do_execute)
 		pa_usage_error("--journal and --stop-on-error need --execute");
 
-	if (cx.follow && do_execute)
-		pa_usage_error("--follow prints the commands as plans arrive; it takes no --execute");
-
 	/*
-	 * Following, each command is printed as its plan arrives, in input
-	 * order: the script is then a log of the plans, not one ordered batch.
+	 * Following, each plan is acted on as it arrives, in input order: the
+	 * script or journal is then a log of the plans, not one ordered batch.
 	 */
 	cx.kc = &kc;
 	cx.max_step = max_step;
+	cx.stop_on_error = stop_on_error;
+	if (cx.follow && do_execute) {
+		rc = follow_execute_inputs(argc - optind, argv + optind, &cx, &common,
+					   journal_path, timeout_ms);
+		pa_changes_free(&cx.applied);
+		goto finish;
+	}
 	if (cx.follow)
 		print_header();
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
@@ -513,6 +636,7 @@ main(int argc, char **argv)
 		}
 	}
 
+finish:
 	pa_changes_free(&cx.changes);
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(common.max_bad);

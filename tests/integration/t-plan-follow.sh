@@ -88,9 +88,6 @@ wait
 check "apply follow prints each plan" test "$(grep -c -- '--replicas=' "$T_TMP/apply.out")" -eq 2
 check "apply follow keeps input order" \
 	test "$(grep -o -- '--replicas=[0-9]*' "$T_TMP/apply.out" | tr '\n' ' ')" = "--replicas=210 --replicas=2 "
-pa-apply --follow --execute </dev/null 2>"$T_TMP/apply-usage.err"
-check "apply follow with execute status" test $? -eq 2
-check "apply follow with execute message" grep -q -- '--follow prints the commands as plans arrive' "$T_TMP/apply-usage.err"
 
 # A live run without any capacity would never plan, so it stops at once.
 pa-plan --follow </dev/null 2>"$T_TMP/nocap.err"
