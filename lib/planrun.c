@@ -1016,6 +1016,20 @@ pa_plan_run_finish(struct pa_plan_run *r)
 	return rc;
 }
 
+int
+pa_plan_run_stop(struct pa_plan_run *r)
+{
+	size_t pending = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->list[i]->has_forecast && !r->list[i]->planned)
+			pending++;
+	if (pending > 0)
+		pa_warn("stopped; the latest issue of %zu series was not planned, because its "
+			"forecasts did not yet reach the end of the stabilization window", pending);
+	return r->follow_rc;
+}
+
 void
 pa_plan_run_free(struct pa_plan_run *r)
 {

@@ -2,6 +2,7 @@
  * pa-plan - instance plans from forecasts, current usage and a cost model.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,16 @@ static const struct setting_opt setting_opts[] = {
 struct ctx {
 	struct pa_plan_run *run;
 };
+
+/* Set by SIGINT or SIGTERM while following: the input ends. */
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
@@ -247,8 +258,17 @@ main(int argc, char **argv)
 		pa_plan_run_follow(ctx.run);
 	if (learn)
 		pa_plan_run_learn_capacity(ctx.run);
-	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);
-	run_rc = pa_plan_run_finish(ctx.run);
+	if (follow) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_stop;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	rc = pa_input_each_until(argc - optind, argv + optind, common.max_line, on_line, &ctx,
+				 &stop_requested);
+	run_rc = stop_requested ? pa_plan_run_stop(ctx.run) : pa_plan_run_finish(ctx.run);
 	pa_plan_run_free(ctx.run);
 	pa_planconf_free(&conf);
 

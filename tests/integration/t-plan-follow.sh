@@ -54,6 +54,24 @@ check "follow exit status with a short issue" test $? -eq 1
 check "follow short issue reported" grep -q 'shop/cart: no plan: now + lead time is 2026-06-01T12:05:00Z' "$T_TMP/err"
 check "follow plans nothing twice" test "$(jq -r .ts "$T_TMP/out" | sort | uniq -d | wc -l)" -eq 0
 
+# SIGTERM ends the input: the issue still waiting for forecasts is not
+# planned, the message counts it, and the exit status is 0.
+fifo3=$T_TMP/fifo3
+mkfifo "$fifo3"
+pa-plan --follow --capacity 1 --lead-time 5m --stabilization 5m <"$fifo3" >"$T_TMP/term.out" 2>"$T_TMP/term.err" &
+pid=$!
+exec 3>"$fifo3"
+issue 10 6 >&3
+check "term plans the covered issue" wait_plan "$T_TMP/term.out" 10
+issue 11 1 >&3
+sleep 0.3
+kill -TERM $pid
+wait $pid
+check "term exit status" test $? -eq 0
+exec 3>&-
+check "term leaves the waiting issue" test "$(plans_at "$T_TMP/term.out" 11)" = 0
+check "term counts the waiting issue" grep -q 'stopped; the latest issue of 1 series was not planned' "$T_TMP/term.err"
+
 # A bad forecast spoils only its own issue: the later issues are planned,
 # following and in a batch run, which reads the latest issue only.
 { issue 13 6 | sed '2s/"predicted_volume":[0-9]*/"predicted_volume":"NaN"/'; issue 14 6; issue 15 6; } >"$T_TMP/bad.ndjson"
