@@ -443,30 +443,23 @@ pa_run_result_free(struct pa_run_result *res)
 }
 
 struct pa_journal {
-	int fd;
+	int fd;				/* -1 when appending: opened per record */
 	char *path;
 	char *tmp;			/* written and renamed to path; NULL when appending */
 };
 
-static struct pa_journal *
-journal_open(const char *path, int append)
+struct pa_journal *
+pa_journal_open(const char *path)
 {
 	struct pa_journal *j = pa_xrealloc(NULL, sizeof *j);
-	const char *open_path = path;
+	size_t n = strlen(path) + 5;
 
 	j->path = pa_xstrdup(path);
-	j->tmp = NULL;
-	if (!append) {
-		size_t n = strlen(path) + 5;
-
-		j->tmp = pa_xrealloc(NULL, n);
-		snprintf(j->tmp, n, "%s.tmp", path);
-		open_path = j->tmp;
-	}
-	j->fd = open(open_path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
-		     0644);
+	j->tmp = pa_xrealloc(NULL, n);
+	snprintf(j->tmp, n, "%s.tmp", path);
+	j->fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (j->fd < 0) {
-		pa_warn("%s: cannot open journal: %s", open_path, strerror(errno));
+		pa_warn("%s: cannot open journal: %s", j->tmp, strerror(errno));
 		free(j->path);
 		free(j->tmp);
 		free(j);
@@ -475,29 +468,58 @@ journal_open(const char *path, int append)
 	return j;
 }
 
-struct pa_journal *
-pa_journal_open(const char *path)
-{
-	return journal_open(path, 0);
-}
-
+/*
+ * The file is opened again for each record, so a journal renamed away by
+ * logrotate is followed by a new one at path.  Opening it once here
+ * reports a path that cannot be written before any command runs.
+ */
 struct pa_journal *
 pa_journal_open_append(const char *path)
 {
-	return journal_open(path, 1);
+	struct pa_journal *j;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		pa_warn("%s: cannot open journal: %s", path, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	j = pa_xrealloc(NULL, sizeof *j);
+	j->fd = -1;
+	j->path = pa_xstrdup(path);
+	j->tmp = NULL;
+	return j;
+}
+
+static int
+write_all(int fd, const char *text, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
 }
 
 /*
  * Each record goes out in one write(2) of the whole line, so a process
- * killed between records never leaves half a line, and in append mode
- * the line lands at the end even when another writer appended meanwhile.
+ * killed between records never leaves half a line, and in append mode the
+ * line lands at the end even when another writer appended meanwhile.
  */
 int
 pa_journal_write(struct pa_journal *j, const json_t *rec)
 {
 	const char *name = j->tmp ? j->tmp : j->path;
 	char *text = json_dumps(rec, PA_JSON_FLAGS);
-	size_t len, done = 0;
+	size_t len;
+	int fd = j->fd, rc;
 
 	if (text == NULL) {
 		pa_warn("%s: journal write failed: out of memory", name);
@@ -506,20 +528,17 @@ pa_journal_write(struct pa_journal *j, const json_t *rec)
 	len = strlen(text);
 	text = pa_xrealloc(text, len + 1);
 	text[len++] = '\n';
-	while (done < len) {
-		ssize_t w = write(j->fd, text + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			pa_warn("%s: journal write failed: %s", name, strerror(errno));
-			free(text);
-			return -1;
-		}
-		done += (size_t)w;
+	if (fd < 0)
+		fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	rc = fd < 0 ? -1 : write_all(fd, text, len);
+	if (rc != 0)
+		pa_warn("%s: journal write failed: %s", name, strerror(errno));
+	if (j->fd < 0 && fd >= 0 && close(fd) != 0 && rc == 0) {
+		pa_warn("%s: journal write failed: %s", name, strerror(errno));
+		rc = -1;
 	}
 	free(text);
-	return 0;
+	return rc;
 }
 
 int
@@ -528,7 +547,7 @@ pa_journal_close(struct pa_journal *j)
 	const char *name = j->tmp ? j->tmp : j->path;
 	int rc = 0;
 
-	if (close(j->fd) != 0) {
+	if (j->fd >= 0 && close(j->fd) != 0) {
 		pa_warn("%s: journal write failed: %s", name, strerror(errno));
 		rc = -1;
 	} else if (j->tmp != NULL && rename(j->tmp, j->path) != 0) {

@@ -175,8 +175,9 @@ check apply-no-kubectl-status [ $? -eq 3 ]
 check apply-no-kubectl-journal [ "$(jq -r .status "$T_TMP/out" | sort -u)" = 127 ]
 
 # 9. --follow --execute scales each plan as it arrives, before the input
-# ends, journals into the named file itself, skips a plan older than one
-# already applied, and finishes cleanly on SIGTERM.
+# ends, appends to the named journal itself (a new file once the old one
+# is rotated away), skips a plan older than one already applied, and
+# finishes cleanly on SIGTERM.
 start_mock
 fifo=$T_TMP/plans.fifo
 mkfifo "$fifo"
@@ -187,13 +188,14 @@ apply_pid=$!
 exec 5>"$fifo"
 
 # wait_lines FILE N: poll FILE up to 10 seconds for at least N lines.
+count_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 wait_lines() {
 	i=0
-	while [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -lt "$2" ] && [ $i -lt 100 ]; do
+	while [ "$(count_lines "$1")" -lt "$2" ] && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	[ "$(wc -l <"$1")" -ge "$2" ]
+	[ "$(count_lines "$1")" -ge "$2" ]
 }
 
 grep acme/web "$plans" >&5
@@ -202,14 +204,16 @@ patches >"$T_TMP/p9"
 check apply-follow-exec-patch-before-end grep -q 'acme-web/scale {"spec":{"replicas":5}}' "$T_TMP/p9"
 check apply-follow-exec-journal-appends [ "$(head -1 "$live" | jq -r .note)" = "from an earlier run" ]
 check apply-follow-exec-result [ "$(tail -1 "$live" | jq -r '.target + " " + .result')" = "deployment/acme-web ok" ]
+# A journal rotated away (as logrotate renames it) continues in a new file.
+mv "$live" "$live.1"
 grep acme/web "$plans" | sed 's/"ts":"2026-08-08T10:00:00Z"/"ts":"2026-08-08T09:55:00Z"/; s/"optimal_instances":5/"optimal_instances":1/' >&5
-check apply-follow-exec-stale-journal wait_lines "$live" 3
+check apply-follow-exec-stale-journal wait_lines "$live" 1
 check apply-follow-exec-stale-result [ "$(tail -1 "$live" | jq -r .result)" = skipped ]
 check apply-follow-exec-stale-warned grep -q 'deployment/acme-web: plan for 2026-08-08T09:55:00Z is older than the one applied for 2026-08-08T10:00:00Z; skipped' "$T_TMP/err"
 patches >"$T_TMP/p9"
 check apply-follow-exec-stale-one-patch [ "$(wc -l <"$T_TMP/p9")" -eq 1 ]
 grep acme/web "$plans" | sed 's/"ts":"2026-08-08T10:00:00Z"/"ts":"2026-08-08T10:05:00Z"/; s/"optimal_instances":5/"optimal_instances":7/' >&5
-check apply-follow-exec-next-journal wait_lines "$live" 4
+check apply-follow-exec-next-journal wait_lines "$live" 2
 patches >"$T_TMP/p9"
 check apply-follow-exec-next-patch grep -q 'acme-web/scale {"spec":{"replicas":7}}' "$T_TMP/p9"
 kill -TERM "$apply_pid"
@@ -219,6 +223,7 @@ exec 5>&-
 check apply-follow-exec-term-status [ "$status" -eq 0 ]
 check apply-follow-exec-stdout-is-journal [ "$(jq -r .result "$T_TMP/out" | tr '\n' ,)" = "ok,skipped,ok," ]
 check apply-follow-exec-no-tmp [ ! -e "$live.tmp" ]
+check apply-follow-exec-rotated-kept [ "$(wc -l <"$live.1")" -eq 2 ]
 
 pa-apply --follow --execute --journal "$T_TMP/no-such-dir/journal" -n prod </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
 check apply-follow-exec-journal-unwritable-status [ $? -eq 3 ]
