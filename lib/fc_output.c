@@ -743,8 +743,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	 * history a longer one needs, so switching back does not lose it.
 	 */
 	window = pa_fcstate_window(p1_all, p2_all, horizon);
-	if (wp.entry != NULL && json_array_size(json_object_get(wp.entry, "requests")) > window)
-		window = json_array_size(json_object_get(wp.entry, "requests"));
+	if (wp.entry != NULL && pa_fcstate_numbers_count(json_object_get(wp.entry, "requests")) > window)
+		window = pa_fcstate_numbers_count(json_object_get(wp.entry, "requests"));
 	keep_from = n - (n < window ? n : window);
 	if (o->state != NULL)
 		record_state(o, s, &g, keep_from, p1, p2, horizon, issued, &wp, vol,

@@ -34,34 +34,19 @@ empty_state(void)
 }
 
 /*
- * Return 1 when a is an array of len numbers or nulls.  With nonnegative
- * set, every number must also be >= 0: jansson reads no infinity or NaN, so
- * every number it returns is finite.  Otherwise write into why, when not
- * NULL, which element of field is wrong.
+ * Return 1 when v is a number list (fcstate_numbers.c) of len numbers or
+ * nulls, each >= 0 with nonnegative set.  Otherwise write into why, when
+ * not NULL, what is wrong with field.
  */
 static int
-is_number_array(const json_t *a, size_t len, int nonnegative, const char *field, char *why,
-		size_t size)
+is_number_list(const json_t *v, size_t len, int nonnegative, const char *field, char *why,
+	       size_t size)
 {
-	size_t i;
-	const json_t *v;
+	double *x;
 
-	if (!json_is_array(a) || json_array_size(a) != len)
+	if (pa_fcstate_numbers_decode(v, len, nonnegative, field, &x, why, size) != 0)
 		return 0;
-	json_array_foreach(a, i, v) {
-		char *text;
-
-		if (json_is_null(v) || (json_is_number(v) && isfinite(json_number_value(v)) &&
-					(!nonnegative || json_number_value(v) >= 0)))
-			continue;
-		if (why != NULL) {
-			text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-			snprintf(why, size, "has \"%s\"[%zu] = %.40s, not %s or null", field, i,
-				 text ? text : "?", nonnegative ? "a number >= 0" : "a number");
-			free(text);
-		}
-		return 0;
-	}
+	free(x);
 	return 1;
 }
 
@@ -144,7 +129,7 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 	const json_t *spec = json_object_get(m, "spec"), *v;
 	const json_t *mean = json_object_get(m, "mean");
 	pa_usec_t t;
-	size_t i, horizon = json_array_size(mean);
+	size_t i, horizon = pa_fcstate_numbers_count(mean);
 
 	if (m == NULL)
 		return 1;
@@ -169,10 +154,10 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 		return 0;
 	}
 	if (mean != NULL &&
-	    (horizon > PA_FC_MAX_BUCKETS || !is_number_array(mean, horizon, 0, NULL, NULL, 0) ||
-	     !is_number_array(json_object_get(m, "lower"), horizon, 0, NULL, NULL, 0) ||
-	     !is_number_array(json_object_get(m, "upper"), horizon, 0, NULL, NULL, 0))) {
-		snprintf(why, size, "has no \"%s\" \"mean\", \"lower\" and \"upper\" arrays of "
+	    (horizon > PA_FC_MAX_BUCKETS || !is_number_list(mean, horizon, 0, NULL, NULL, 0) ||
+	     !is_number_list(json_object_get(m, "lower"), horizon, 0, NULL, NULL, 0) ||
+	     !is_number_list(json_object_get(m, "upper"), horizon, 0, NULL, NULL, 0))) {
+		snprintf(why, size, "has no \"%s\" \"mean\", \"lower\" and \"upper\" lists of "
 			 "numbers or null of one length up to %d", measure, PA_FC_MAX_BUCKETS);
 		return 0;
 	}
@@ -196,6 +181,7 @@ entry_valid(const json_t *e, char *why, size_t size)
 	const json_t *csum = json_object_get(e, "complexity_sum");
 	pa_usec_t first;
 	double step;
+	size_t n;
 
 	if (!json_is_object(e)) {
 		snprintf(why, size, "is not an object");
@@ -209,15 +195,14 @@ entry_valid(const json_t *e, char *why, size_t size)
 		snprintf(why, size, "has no valid \"first\" timestamp");
 		return 0;
 	}
-	if (!json_is_array(req) || json_array_size(req) == 0 ||
-	    json_array_size(req) > PA_FC_MAX_BUCKETS || !json_is_array(csum) ||
-	    json_array_size(csum) != json_array_size(req)) {
-		snprintf(why, size, "has no \"requests\" and \"complexity_sum\" arrays of "
+	n = pa_fcstate_numbers_count(req);
+	if (n == 0 || n > PA_FC_MAX_BUCKETS || pa_fcstate_numbers_count(csum) != n) {
+		snprintf(why, size, "has no \"requests\" and \"complexity_sum\" lists of "
 			 "numbers or null of one length");
 		return 0;
 	}
-	if (!is_number_array(req, json_array_size(req), 1, "requests", why, size) ||
-	    !is_number_array(csum, json_array_size(req), 1, "complexity_sum", why, size))
+	if (!is_number_list(req, n, 1, "requests", why, size) ||
+	    !is_number_list(csum, n, 1, "complexity_sum", why, size))
 		return 0;
 	if (!json_is_string(json_object_get(e, "tenant")) ||
 	    !json_is_string(json_object_get(e, "service"))) {
@@ -268,10 +253,12 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 		json_decref(state);
 		return empty_state();
 	}
-	if (!json_is_object(state) || version != PA_FCSTATE_VERSION || !json_is_object(series)) {
+	if (!json_is_object(state) ||
+	    (version != PA_FCSTATE_VERSION && version != PA_FCSTATE_VERSION_ARRAYS) ||
+	    !json_is_object(series)) {
 		snprintf(err, errsize,
-			 "state file %s is not a pa-forecast state of format_version %d (remove it to start afresh)",
-			 path, PA_FCSTATE_VERSION);
+			 "state file %s is not a pa-forecast state of format_version %d or %d (remove it "
+			 "to start afresh)", path, PA_FCSTATE_VERSION_ARRAYS, PA_FCSTATE_VERSION);
 		json_decref(state);
 		return NULL;
 	}
@@ -289,6 +276,9 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 			return NULL;
 		}
 	}
+
+	/* Entries written from now on are of this version; older ones still read. */
+	json_object_set_new(state, "format_version", json_integer(PA_FCSTATE_VERSION));
 	return state;
 }
 
@@ -462,12 +452,6 @@ pa_fcstate_lock(const char *path, char *err, size_t errsize)
 	return fd;
 }
 
-static double
-number_or_nan(const json_t *v)
-{
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 int
 pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set)
 {
@@ -477,19 +461,17 @@ pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set)
 	json_object_foreach(json_object_get(state, "series"), name, entry) {
 		const json_t *req = json_object_get(entry, "requests");
 		const json_t *csum = json_object_get(entry, "complexity_sum");
-		size_t n = json_array_size(req);
-		double *r = malloc(n * sizeof *r), *c = malloc(n * sizeof *c), step_s = 0;
+		size_t n = pa_fcstate_numbers_count(req);
+		double *r, *c, step_s = 0;
 		pa_usec_t first = 0;
 		int rc;
 
-		if (r == NULL || c == NULL) {
-			free(r);
-			free(c);
+		/* pa_fcstate_load checked the lists, so only memory can fail here. */
+		if (pa_fcstate_numbers_decode(req, n, 1, "requests", &r, NULL, 0) != 0)
 			return -1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			r[i] = number_or_nan(json_array_get(req, i));
-			c[i] = number_or_nan(json_array_get(csum, i));
+		if (pa_fcstate_numbers_decode(csum, n, 1, "complexity_sum", &c, NULL, 0) != 0) {
+			free(r);
+			return -1;
 		}
 		pa_rec_num(entry, "step_s", &step_s);
 		pa_rec_time(entry, "first", &first);
@@ -528,32 +510,35 @@ json_t *
 pa_fcstate_score(const json_t *measure, const double *actual, size_t n, pa_usec_t first,
 		 pa_usec_t step, pa_usec_t after)
 {
-	const json_t *lower = json_object_get(measure, "lower");
-	const json_t *upper = json_object_get(measure, "upper");
 	const json_t *flag;
 	json_t *all = json_array(), *out = json_array();
+	double *lower = NULL, *upper = NULL;
 	pa_usec_t issued;
-	size_t i, from;
+	size_t i, from, horizon = pa_fcstate_numbers_count(json_object_get(measure, "lower"));
 
 	json_array_foreach(json_object_get(measure, "outside"), i, flag)
 		json_array_append_new(all, json_integer(json_is_true(flag) ||
 							json_integer_value(flag) != 0));
 
-	if (measure != NULL && pa_rec_time(measure, "issued_at", &issued) == 1 && issued >= first) {
+	if (measure != NULL && pa_rec_time(measure, "issued_at", &issued) == 1 && issued >= first &&
+	    pa_fcstate_numbers_decode(json_object_get(measure, "lower"), horizon, 0, "lower",
+				      &lower, NULL, 0) == 0 &&
+	    pa_fcstate_numbers_decode(json_object_get(measure, "upper"), horizon, 0, "upper",
+				      &upper, NULL, 0) == 0) {
 		for (i = (size_t)((issued - first) / step); i < n; i++) {
 			pa_usec_t ts = first + (pa_usec_t)i * step;
 			size_t k = (size_t)((ts - issued) / step);
-			double lo, hi;
 
-			if (k >= json_array_size(lower))
+			if (k >= horizon)
 				break;
-			lo = number_or_nan(json_array_get(lower, k));
-			hi = number_or_nan(json_array_get(upper, k));
-			if (ts <= after || isnan(actual[i]) || isnan(lo) || isnan(hi))
+			if (ts <= after || isnan(actual[i]) || isnan(lower[k]) || isnan(upper[k]))
 				continue;
-			json_array_append_new(all, json_integer(actual[i] < lo || actual[i] > hi));
+			json_array_append_new(all, json_integer(actual[i] < lower[k] ||
+								actual[i] > upper[k]));
 		}
 	}
+	free(lower);
+	free(upper);
 
 	/* Keep the newest PA_FCSTATE_SCORED flags. */
 	from = json_array_size(all) > PA_FCSTATE_SCORED ? json_array_size(all) - PA_FCSTATE_SCORED : 0;
@@ -592,26 +577,6 @@ pa_fcstate_transform_name(int t)
 	return "auto";
 }
 
-/*
- * Return a JSON array of x[0..n), with null for NAN and integers for whole
- * numbers, so counts stay short.
- */
-static json_t *
-number_array(const double *x, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++) {
-		if (isnan(x[i]))
-			json_array_append_new(a, json_null());
-		else if (x[i] == floor(x[i]) && fabs(x[i]) < 1e15)
-			json_array_append_new(a, json_integer((json_int_t)x[i]));
-		else
-			json_array_append_new(a, json_real(x[i]));
-	}
-	return a;
-}
-
 static json_t *
 measure_entry(const struct pa_fcstate_update *u, const struct pa_fc_result *r, json_t *outside)
 {
@@ -623,9 +588,9 @@ measure_entry(const struct pa_fcstate_update *u, const struct pa_fc_result *r, j
 	if (r != NULL) {
 		json_object_set_new(m, "model", json_string(r[0].model));
 		pa_rec_set_time(m, "issued_at", u->issued);
-		json_object_set_new(m, "mean", number_array(r[0].mean, r[0].horizon));
-		json_object_set_new(m, "lower", number_array(r[0].lower, r[0].horizon));
-		json_object_set_new(m, "upper", number_array(r[0].upper, r[0].horizon));
+		json_object_set_new(m, "mean", pa_fcstate_numbers_encode(r[0].mean, r[0].horizon));
+		json_object_set_new(m, "lower", pa_fcstate_numbers_encode(r[0].lower, r[0].horizon));
+		json_object_set_new(m, "upper", pa_fcstate_numbers_encode(r[0].upper, r[0].horizon));
 	}
 	json_object_set_new(m, "outside", outside ? outside : json_array());
 	return m;
@@ -650,10 +615,11 @@ pa_fcstate_entry(const struct pa_fcstate_update *u)
 	json_object_set_new(e, "service", json_string(s->service));
 	pa_rec_set_num(e, "step_s", (double)s->step / PA_USEC_PER_SEC);
 	pa_rec_set_time(e, "first", g->first + (pa_usec_t)u->keep_from * s->step);
-	json_object_set_new(e, "requests", number_array(g->volume + u->keep_from,
-							 g->n - u->keep_from));
+	json_object_set_new(e, "requests",
+			    pa_fcstate_numbers_encode(g->volume + u->keep_from, g->n - u->keep_from));
 	json_object_set_new(e, "complexity_sum",
-			    number_array(g->complexity_sum + u->keep_from, g->n - u->keep_from));
+			    pa_fcstate_numbers_encode(g->complexity_sum + u->keep_from,
+						      g->n - u->keep_from));
 
 	for (size_t l = 0; l < u->nlevels; l++)
 		json_array_append_new(levels, json_real(u->level[l]));

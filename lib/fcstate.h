@@ -1,18 +1,18 @@
 /*
  * fcstate.h - the model state file of pa-forecast --state.
  *
- * The file is one JSON object, format_version 2:
+ * The file is one JSON object, format_version 3:
  *
- *	{"format_version": 2,
+ *	{"format_version": 3,
  *	 "series": {"NAME": {
  *	   "tenant": "t", "service": "api", "step_s": 300,
  *	   "first": "2026-06-01T00:00:00Z",
- *	   "requests": [10, 14, null, ...], "complexity_sum": [15.5, null, ...],
+ *	   "requests": "10 14 null ...", "complexity_sum": "15.5 null ...",
  *	   "fit": {"model": "auto", "levels": [0.95], "period_steps": 288,
  *	           "period2_steps": 0, "transform": "auto", "updates": 3,
  *	           "fitted_end": "2026-06-05T00:00:00Z"},
- *	   "volume": {"spec": [SPEC], "model": "...", "issued_at": "...", "mean": [...],
- *	              "lower": [...], "upper": [...], "outside": [0, 1, 0]},
+ *	   "volume": {"spec": [SPEC], "model": "...", "issued_at": "...", "mean": "...",
+ *	              "lower": "...", "upper": "...", "outside": [0, 1, 0]},
  *	   "complexity": {...}}},
  *	 "events": [{"event_type": "match", "name": "final",
  *	             "ts": "2026-06-04T18:00:00Z",
@@ -20,7 +20,10 @@
  *	             "tenant": "t", "service": "api"}, ...]}
  *
  * requests and complexity_sum are the kept window of history, one value
- * per step from "first" (null: unknown).  The window's last bucket is the
+ * per step from "first" (null: unknown).  They and mean, lower and upper
+ * are number lists: strings of numbers separated by single spaces (see
+ * fcstate_numbers.c).  format_version 2 differs only in writing them as
+ * arrays, which still read, so a version 2 file is updated in place.  The window's last bucket is the
  * last one forecast from.  "fit" contains the options the kept choice was
  * made under, the updates with kept parameters since the last full fit,
  * and the end of the history of that fit.
@@ -38,8 +41,7 @@
  * series when they apply to none.  "name", "end", "tenant" and "service"
  * appear only when the record gave them, so an event without "end" takes the
  * --event-window of the run that reads it.  A file without "events" keeps
- * none.  Old readers of format_version 2 ignore the key, so adding it
- * needed no new version.
+ * none.
  *
  * The file is written to a new FILE.tmp.XXXXXX, flushed to disk, renamed
  * into place and the directory synced, so a crash leaves the old file or
@@ -47,9 +49,10 @@
  * FILE.lock from before it loads the state until it has saved it, so two
  * runs on one file update it one after the other.
  *
- * NOTE: The whole file is parsed into one jansson tree, which takes about
- * 150 bytes of memory per kept bucket, several times the bytes of the
- * points it seeds.
+ * NOTE: The whole file is parsed into one jansson tree.  With number
+ * lists as strings that takes a few times the file's size in memory; a
+ * format_version 2 file takes about 150 bytes per kept bucket until it is
+ * rewritten.
  */
 #ifndef PA_FCSTATE_H
 #define PA_FCSTATE_H
@@ -61,7 +64,8 @@
 #include "fc_series.h"
 #include "forecast.h"
 
-#define PA_FCSTATE_VERSION 2
+#define PA_FCSTATE_VERSION 3
+#define PA_FCSTATE_VERSION_ARRAYS 2	/* the same with number lists as arrays */
 
 /* Scored actuals kept per measure for the drift check. */
 #define PA_FCSTATE_SCORED 24
@@ -88,6 +92,20 @@
  * pa_fcstate_events_valid() rejects.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
+
+/* Return x[0..n) as a number list string, or NULL when memory runs out. */
+json_t *pa_fcstate_numbers_encode(const double *x, size_t n);
+
+/* Return the length of a number list (string or array), 0 for another value. */
+size_t pa_fcstate_numbers_count(const json_t *v);
+
+/*
+ * Decode the number list v into a new array *out of want values, NAN for
+ * null.  With nonnegative set, every number must be >= 0.  Returns 0, or
+ * -1 after writing into why (when not NULL) what is wrong with field.
+ */
+int pa_fcstate_numbers_decode(const json_t *v, size_t want, int nonnegative, const char *field,
+			      double **out, char *why, size_t size);
 
 /* Write state to path atomically.  Returns 0, or -1 with a message in err. */
 int pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize);

@@ -82,9 +82,29 @@ check "state warm within quarter half-width" test "$(jq -s --slurpfile c "$T_TMP
 	   | ($w[$i].predicted_volume - $c[0][$i].predicted_volume | fabs)
 	     <= 0.25 * $c[0][$i].confidence_interval] | length == 24 and all' "$T_TMP/warm")" = true
 check "state window bounded" \
-	test "$(jq '[.series[] | .requests | length] | max' "$T_TMP/s.json")" -eq 456
+	test "$(jq '[.series[] | .requests | split(" ") | length] | max' "$T_TMP/s.json")" -eq 456
 check "state keeps last forecasts" \
-	test "$(jq '.series["shop/cart"].volume.mean | length' "$T_TMP/s.json")" -eq 12
+	test "$(jq '.series["shop/cart"].volume.mean | split(" ") | length' "$T_TMP/s.json")" -eq 12
+# A state of format_version 2, with its number lists as arrays, still
+# reads: the update from it equals the update from the same state in
+# lists, and rewrites it as format_version 3.
+jq 'def arrays: split(" ") | map(fromjson);
+	def measure: if has("mean") then .mean |= arrays | .lower |= arrays | .upper |= arrays else . end;
+	.format_version = 2 | .series[] |= (.requests |= arrays | .complexity_sum |= arrays
+		| .volume |= measure | .complexity |= measure)' \
+	"$T_TMP/s.json" >"$T_TMP/v2.json"
+cp "$T_TMP/s.json" "$T_TMP/v3.json"
+check "state v2 fixture has arrays" \
+	test "$(jq '.series["shop/cart"].requests | type' "$T_TMP/v2.json")" = '"array"'
+for s in shop/cart shop/search; do gen "$s" 600 612; done >"$T_TMP/next"
+pa-forecast --horizon 12 --drift 0 --state "$T_TMP/v2.json" "$T_TMP/next" >"$T_TMP/v2.out" 2>/dev/null
+pa-forecast --horizon 12 --drift 0 --state "$T_TMP/v3.json" "$T_TMP/next" >"$T_TMP/v3.out" 2>/dev/null
+check "state v2 update has records" test "$(wc -l <"$T_TMP/v2.out")" -eq 24
+check "state v2 update equals v3" cmp -s "$T_TMP/v2.out" "$T_TMP/v3.out"
+check "state v2 rewritten as v3" test "$(jq .format_version "$T_TMP/v2.json")" -eq 3
+check "state v2 lists rewritten" \
+	test "$(jq -r '.series["shop/cart"] | [.requests, .volume.mean] | map(type) | join(",")' "$T_TMP/v2.json")" = string,string
+check "state v2 and v3 files agree" cmp -s "$T_TMP/v2.json" "$T_TMP/v3.json"
 check "state counts updates" \
 	test "$(jq '.series["shop/cart"].fit.updates' "$T_TMP/s.json")" -eq 8
 
@@ -223,7 +243,7 @@ for s in shop/cart shop/search; do gen "$s" 0 200; done |
 jq -c '.series["shop/search"] | del(.fit.updates)' "$T_TMP/abs.json" >"$T_TMP/abs-before"
 gen shop/cart 200 230 | pa-forecast -H 12 --period2 0 --state "$T_TMP/abs.json" >"$T_TMP/abs.out" 2>"$T_TMP/abs.err"
 check "absent series window unchanged" \
-	test "$(jq '.series["shop/search"].requests | length' "$T_TMP/abs.json")" -eq 200
+	test "$(jq '.series["shop/search"].requests | split(" ") | length' "$T_TMP/abs.json")" -eq 200
 check "absent series not scored" test "$(jq -r 'select(.tenant_service_name == "shop/search")
 	| .fit' "$T_TMP/abs.out" | sort -u)" = kept
 check "absent series issued where it was" test "$(jq -r 'select(.tenant_service_name == "shop/search"
@@ -232,14 +252,14 @@ check "absent series no gap message" test "$(grep -c shop/search "$T_TMP/abs.err
 check "absent series entry unchanged" sh -c "jq -c '.series[\"shop/search\"] | del(.fit.updates)' \
 	'$T_TMP/abs.json' | cmp -s - '$T_TMP/abs-before'"
 check "present series extended" \
-	test "$(jq '.series["shop/cart"].requests | length' "$T_TMP/abs.json")" -eq 208
+	test "$(jq '.series["shop/cart"].requests | split(" ") | length' "$T_TMP/abs.json")" -eq 208
 
 # A shorter horizon in one run keeps the window a longer one needs.
 gen shop/cart 0 500 | pa-forecast -H 24 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
 gen shop/cart 500 501 | pa-forecast -H 1 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
-check "short horizon keeps window" test "$(jq '.series[].requests | length' "$T_TMP/h.json")" -eq 328
+check "short horizon keeps window" test "$(jq '.series[].requests | split(" ") | length' "$T_TMP/h.json")" -eq 328
 gen shop/cart 501 502 | pa-forecast -H 24 --period2 0 --state "$T_TMP/h.json" >/dev/null 2>&1
-check "long horizon window again" test "$(jq '.series[].requests | length' "$T_TMP/h.json")" -eq 328
+check "long horizon window again" test "$(jq '.series[].requests | split(" ") | length' "$T_TMP/h.json")" -eq 328
 
 # An input file that cannot be read leaves the state as it was.
 gen shop/cart 0 100 | pa-forecast -H 6 --state "$T_TMP/m.json" >/dev/null 2>&1
