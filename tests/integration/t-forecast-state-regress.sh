@@ -126,6 +126,15 @@ for bad in '2,0,-1' '11,0,1' '2,0' 'x'; do
 		| test(" regress/24/0/0/0/0/0/0/[0-9]+,0,[0-9.e+-]+$")' "$T_TMP/c.json"
 done
 
+# Without the event records, the run has no regressors, so the kept
+# regression choice no longer runs and a full fit replaces it.
+jq -c 'del(.events)' "$T_TMP/seed.json" >"$T_TMP/n.json"
+bucket 317 | pa-forecast $OPTS --state "$T_TMP/n.json" >"$T_TMP/n.out" 2>"$T_TMP/n.err"
+check "regress without events refits" test "$(fits "$T_TMP/n.out")" = full
+check "regress without events warns" grep -q 'shop/cart: the volume choice kept in the state file is invalid or no longer runs on this history, so a full fit replaces it' "$T_TMP/n.err"
+check "regress without events not regress" \
+	test "$(jq -r 'select(.kind == "forecast") | .model | startswith("regress")' "$T_TMP/n.out" | sort -u)" = false
+
 # A state written when regression choices were not kept has an empty spec
 # for them: the update fits afresh and names the model it could not reuse.
 jq -c '.series["shop/cart"].volume.spec[0] = ""' "$T_TMP/seed.json" >"$T_TMP/o.json"
