@@ -210,6 +210,21 @@ int pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *
 		   size_t horizon, struct pa_fcm_out *out, char *why);
 
 /*
+ * Write the structure a regression fit chose, the Fourier pairs per season
+ * and the slope-change penalty, as "H1,H2,LAMBDA" for a kept choice.
+ * Returns what snprintf returns.  Reused through spec->reuse, it fixes
+ * that structure, and the coefficients are estimated afresh.
+ */
+int pa_fcm_regress_encode(const struct pa_fcm_params *p, char *buf, size_t size);
+
+/*
+ * Parse pa_fcm_regress_encode's text into p's harmonics and lambda.
+ * Returns -1, leaving p unchanged, unless the text is two counts of
+ * Fourier pairs, each at most 10, and a finite lambda >= 0.
+ */
+int pa_fcm_regress_decode(const char *text, struct pa_fcm_params *p);
+
+/*
  * Minimise objective by GSL's Nelder-Mead simplex from u, with an initial
  * step in every direction, until the simplex is smaller than tol or after
  * iterations steps.  u receives the minimum found and the objective there

@@ -441,9 +441,6 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 			 measure);
 		pa_warn("%s: the %s choice kept in the state file is invalid or no longer runs "
 			"on this history, so a full fit replaces it", s->name, measure);
-	} else if (last_model != NULL && strstr(last_model, "regress(") != NULL) {
-		snprintf(wp->reason, sizeof wp->reason, "the last %s model was the regression "
-			 "model, and regression choices are not kept", measure);
 	} else if (last_model != NULL) {
 		snprintf(wp->reason, sizeof wp->reason, "no %s choice was kept, because the last "
 			 "%s model was %s", measure, measure, last_model);

@@ -652,8 +652,16 @@ pa_fcm_regress(const double *y, size_t n, const struct pa_fcm_regress_spec *spec
 		goto done;
 	}
 	if (spec->reuse && spec->reuse->harmonics[0] + spec->reuse->harmonics[1] > 0) {
-		d.harmonics[0] = spec->reuse->harmonics[0];
-		d.harmonics[1] = spec->reuse->harmonics[1];
+		/*
+		 * Kept pairs may exceed what a season carries now, as when they
+		 * were chosen for another period, and a season that this
+		 * history does not support carries none.
+		 */
+		for (size_t s = 0; s < 2; s++) {
+			size_t max = harmonics_max(&d, s);
+
+			d.harmonics[s] = spec->reuse->harmonics[s] < max ? spec->reuse->harmonics[s] : max;
+		}
 	} else if (choose_harmonics(fit_y, &d) != 0) {
 		snprintf(why, PA_FC_REASON_MAX, "%zu known values too few for a trend and seasons",
 			 known);
@@ -687,4 +695,47 @@ done:
 	free(series);
 	free(z);
 	return rc;
+}
+
+int
+pa_fcm_regress_encode(const struct pa_fcm_params *p, char *buf, size_t size)
+{
+	return snprintf(buf, size, "%zu,%zu,%.17g", p->harmonics[0], p->harmonics[1], p->lambda);
+}
+
+/* Parse a count of Fourier pairs up to HARMONICS_MAX, digits only, ended by stop. */
+static int
+parse_harmonics(const char *text, char stop, size_t *out, const char **next)
+{
+	char *end;
+	unsigned long v;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	v = strtoul(text, &end, 10);
+	if (*end != stop || v > HARMONICS_MAX)
+		return -1;
+	*out = (size_t)v;
+	*next = end + 1;
+	return 0;
+}
+
+int
+pa_fcm_regress_decode(const char *text, struct pa_fcm_params *p)
+{
+	size_t harmonics[2];
+	const char *at = text;
+	char *end;
+	double lambda;
+
+	if (parse_harmonics(at, ',', &harmonics[0], &at) != 0 ||
+	    parse_harmonics(at, ',', &harmonics[1], &at) != 0)
+		return -1;
+	lambda = strtod(at, &end);
+	if (end == at || *end != '\0' || !isfinite(lambda) || lambda < 0)
+		return -1;
+	p->harmonics[0] = harmonics[0];
+	p->harmonics[1] = harmonics[1];
+	p->lambda = lambda;
+	return 0;
 }

@@ -29,8 +29,8 @@
  * and the end of the history of that fit.
  *
  * Each measure has one SPEC, a pa_fc_result.spec, per interval level (""
- * when there is nothing to reuse, as for a flat history or a regression
- * choice).  model names the model of the first level, so an update can
+ * when there is nothing to reuse, as for a flat history or a named
+ * model).  model names the model of the first level, so an update can
  * report why nothing was kept.  mean, lower and upper are the
  * forecasts last written at the first level.  outside flags the last
  * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the

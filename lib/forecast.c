@@ -843,23 +843,16 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
  * the fit it came from.  An mstl model adds "/PERIOD2/ADJUSTED", its
  * second season and the pa_fcm_adjusted value of its smoothing model.
  * A fitted ARIMA adds an eighth field, "p,d,q,P,D,Q,m,MEAN,COEF...", so
- * its reuse neither searches orders nor fits coefficients.
+ * its reuse neither searches orders nor fits coefficients.  The
+ * regression model adds "/PERIOD2/H1,H2,LAMBDA", its second season and
+ * the structure of pa_fcm_regress_encode.  Its coefficients are not
+ * stored, because its regressors change with every run: a reuse
+ * estimates them afresh within that structure.
  */
 static void
 encode_choice(const struct choice *ch, char *buf, size_t size)
 {
 	size_t used = (size_t)snprintf(buf, size, "v1 scale=%.17g", ch->scale);
-
-	/*
-	 * The text has no field for regressors, which change with every run,
-	 * so a choice with the regression model is not stored for reuse.
-	 */
-	for (size_t t = 0; t < ch->count; t++) {
-		if (strcmp(ch->ref[t].name, "regress") == 0) {
-			buf[0] = '\0';
-			return;
-		}
-	}
 
 	for (size_t t = 0; t < ch->count && used < size; t++) {
 		const struct pa_fcm_params *p = &ch->params[t];
@@ -872,6 +865,11 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 		if (strcmp(ch->ref[t].name, "mstl") == 0 && used < size)
 			used += (size_t)snprintf(buf + used, size - used, "/%zu/%d", ch->ref[t].period2,
 						 p->valid ? (int)p->adjusted : 0);
+		if (strcmp(ch->ref[t].name, "regress") == 0 && used < size) {
+			used += (size_t)snprintf(buf + used, size - used, "/%zu/", ch->ref[t].period2);
+			if (used < size)
+				used += (size_t)pa_fcm_regress_encode(p, buf + used, size - used);
+		}
 		if (strcmp(ch->ref[t].name, "arima") != 0 || a->state != PA_FCM_ARIMA_FITTED ||
 		    used >= size)
 			continue;
@@ -928,11 +926,15 @@ decode_arima(char *text, struct pa_fcm_arima_fit *a)
 }
 
 /*
- * Parse encode_choice's text into ch.  Returns -1 when it is malformed,
- * names an unknown model, or needs a transform the data cannot take.
+ * Parse encode_choice's text into ch.  A regression model gets the
+ * regressors, level and effects of o and out.  Returns -1 when the text is
+ * malformed, names an unknown model, or needs a transform the data cannot
+ * take, and when it has the regression model but o has no regressors or
+ * the model is averaged with others.
  */
 static int
-decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
+decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts *o,
+	      struct pa_fc_result *out, struct choice *ch)
 {
 	char buf[PA_FC_SPEC_MAX], *save = NULL, *tok;
 
@@ -947,19 +949,21 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 	if (tok == NULL || strncmp(tok, "scale=", 6) != 0 || parse_number(tok + 6, &ch->scale) != 0)
 		return -1;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-		char *field[9], *fsave = NULL;
+		char *field[9], *fsave = NULL, *part;
 		double v[8];
-		size_t nf = 0, i;
-		int mstl, arima;
+		size_t nf = 0, i, numbers;
+		int mstl, arima, regress;
 
 		if (ch->count == COMBINE_MAX)
 			return -1;
-		for (char *f = strtok_r(tok, "/", &fsave); f && nf < 9; f = strtok_r(NULL, "/", &fsave))
-			field[nf++] = f;
+		/* The loop ends with part at a tenth field, if there is one. */
+		for (part = strtok_r(tok, "/", &fsave); part && nf < 9;
+		     part = strtok_r(NULL, "/", &fsave))
+			field[nf++] = part;
 		mstl = nf > 0 && strcmp(field[0], "mstl") == 0;
 		arima = nf > 0 && strcmp(field[0], "arima") == 0;
-		if ((nf != (mstl ? 9u : 7u) && !(arima && nf == 8)) ||
-		    strtok_r(NULL, "/", &fsave))
+		regress = nf > 0 && strcmp(field[0], "regress") == 0;
+		if ((nf != (mstl || regress ? 9u : 7u) && !(arima && nf == 8)) || part != NULL)
 			return -1;
 		const char *name;
 
@@ -970,8 +974,14 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 			name = pa_fcm_etsx_model_name(pa_fcm_etsx_parse(field[0] + 4));
 		if (name == NULL || strcmp(name, "auto") == 0)
 			return -1;
-		/* Numbers follow the name; an ARIMA's eighth field is its own list. */
-		for (size_t f = 0; f < (mstl ? 8u : 6u); f++)
+		/*
+		 * Numbers follow the name.  An ARIMA's eighth field and a
+		 * regression's ninth are lists of their own.
+		 */
+		numbers = mstl ? 8 : 6;
+		if (regress)
+			numbers = 7;
+		for (size_t f = 0; f < numbers; f++)
 			if (parse_number(field[f + 1], &v[f]) != 0)
 				return -1;
 		if (v[0] < 0 || v[0] > 1e9)
@@ -979,20 +989,37 @@ decode_choice(const char *spec, const struct scales *ys, struct choice *ch)
 		if (!(v[1] == PA_FC_TRANSFORM_NONE || (v[1] == PA_FC_TRANSFORM_LOG1P && ys->log1p) ||
 		      (v[1] == PA_FC_TRANSFORM_BOXCOX && ys->boxcox)))
 			return -1;
-		if (nf == 9 && (v[6] < 0 || v[6] > 1e9 || v[7] < PA_FCM_ADJ_NONE ||
-				v[7] > PA_FCM_ADJ_DAMPED))
+		if (nf == 9 && (v[6] < 0 || v[6] > 1e9 ||
+				(mstl && (v[7] < PA_FCM_ADJ_NONE || v[7] > PA_FCM_ADJ_DAMPED))))
+			return -1;
+		/*
+		 * The regressors are mapped onto the raw or the log1p scale only,
+		 * and a search tries the regression only when it has regressors.
+		 */
+		if (regress && (v[1] == PA_FC_TRANSFORM_BOXCOX || o->regressors == NULL ||
+				o->regressors->count == 0))
 			return -1;
 		ch->ref[ch->count] = (struct model_ref){ .name = name, .period = (size_t)v[0],
 							 .transform = (int)v[1],
 							 .period2 = nf == 9 ? (size_t)v[6] : 0 };
 		ch->params[ch->count] = (struct pa_fcm_params){
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5],
-			.adjusted = nf == 9 ? (enum pa_fcm_adjusted)(int)v[7] : PA_FCM_ADJ_NONE
+			.adjusted = mstl ? (enum pa_fcm_adjusted)(int)v[7] : PA_FCM_ADJ_NONE
 		};
 		if (arima && nf == 8 && decode_arima(field[7], &ch->params[ch->count].arima) != 0)
 			return -1;
+		if (regress) {
+			if (pa_fcm_regress_decode(field[8], &ch->params[ch->count]) != 0)
+				return -1;
+			ch->ref[ch->count].rx = o->regressors;
+			ch->ref[ch->count].level = o->level;
+			ch->ref[ch->count].effects = out->effects;
+		}
 		ch->count++;
 	}
+	for (size_t t = 0; ch->count > 1 && t < ch->count; t++)
+		if (fits_regressors(&ch->ref[t]))
+			return -1;
 	return ch->count ? 0 : -1;
 }
 
@@ -1168,7 +1195,8 @@ pa_fc_forecast(const double *y, size_t n, size_t horizon,
 		out->fallback = 1;
 		snprintf(out->reason, sizeof out->reason, "%s",
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
-	} else if (strcmp(o.model, "auto") == 0 && o.reuse && decode_choice(o.reuse, &ys, &ch) == 0 &&
+	} else if (strcmp(o.model, "auto") == 0 && o.reuse &&
+		   decode_choice(o.reuse, &ys, &o, out, &ch) == 0 &&
 		   run_choice(&ch, y, &ys, n, z, sd, &tmp, out) == 0) {
 		out->reused = 1;
 		snprintf(out->reason, sizeof out->reason, "reused an earlier choice; interval scale %.2f",

@@ -107,7 +107,11 @@ struct pa_fc_opts {
 				 * (implied by counts) */
 	const char *reuse;	/* NULL, or the spec of an earlier automatic
 				 * choice: its models, parameters and interval
-				 * scale are used without a new search or fit */
+				 * scale are used without a new search or fit.
+				 * A regression model keeps its Fourier pairs
+				 * and slope-change penalty, and its
+				 * coefficients are fitted afresh on y and
+				 * regressors */
 	const struct pa_fc_regressors *regressors;	/* NULL: none; borrowed */
 };
 

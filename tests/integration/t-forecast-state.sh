@@ -291,31 +291,6 @@ done
 check "concurrent runs all succeed" test "$clashes" -eq 0
 check "concurrent runs leave no temporary" test "$(ls "$T_TMP" | grep -c 'c.json.tmp')" -eq 0
 
-# A choice of the regression model is not kept, and the next update gives
-# that as the reason for its full fit.
-awk 'BEGIN {
-	seed = 7
-	for (i = 0; i < 420; i++) {
-		if (i % 29 == 3)
-			printf "{\"kind\":\"event\",\"ts\":%d,\"end\":%d,\"event_type\":\"promo\",\"tenant\":\"shop\"}\n",
-				1780272000 + i * 3600, 1780272000 + (i + 4) * 3600
-		if (i >= 400)
-			continue
-		seed = (seed * 1103515245 + 12345) % 2147483648
-		v = int(200 + 60 * sin(2 * 3.14159 * (i % 24) / 24) + (seed / 2147483648 - 0.5) * 20 + (i % 29 >= 3 && i % 29 < 7 ? 300 : 0) + i * 0.3)
-		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":3600,\"tenant_service_name\":\"shop/cart\",\"requests\":%d}\n",
-			1780272000 + i * 3600, v
-	}
-}' >"$T_TMP/ev"
-grep -v '"bucket"' "$T_TMP/ev" >"$T_TMP/ev-only"
-grep '"bucket"' "$T_TMP/ev" | tail -n 4 | cat "$T_TMP/ev-only" - >"$T_TMP/ev-next"
-grep '"bucket"' "$T_TMP/ev" | head -n 396 | cat "$T_TMP/ev-only" - |
-	pa-forecast -H 6 --period2 0 --transform none --state "$T_TMP/ev.json" >"$T_TMP/ev1" 2>/dev/null
-check "events chose regression" grep -q '"model":"regress(' "$T_TMP/ev1"
-pa-forecast -v -H 6 --period2 0 --transform none --state "$T_TMP/ev.json" "$T_TMP/ev-next" >/dev/null 2>"$T_TMP/ev.err"
-check "regression choice reason given" \
-	grep -q "shop/cart: full fit, refit: the last volume model was the regression model, and regression choices are not kept" "$T_TMP/ev.err"
-
 # Real series: the 1998 World Cup site's hourly requests, four weeks to
 # 1998-06-20.  Fitted on the first 600 hours and updated three times with a
 # day each, the warm forecasts stay within a third of the cold interval's

@@ -255,7 +255,183 @@ test_auto_with_regressors(void)
 	CHECK("auto picks regress alone", strncmp(r.model, "regress(", 8) == 0);
 	CHECK("auto fills effects", r.effects != NULL);
 	CHECK("auto effect used", r.effects[0].used);
-	CHECK("auto choice not stored", r.spec[0] == '\0');
+	CHECK("auto choice stored", strstr(r.spec, " regress/24/0/0/0/0/0/0/") != NULL);
+	pa_fc_result_free(&r);
+}
+
+/* The series of test_auto_with_regressors: one event column, no trend change. */
+static void
+make_steady_series(double *y, double *x)
+{
+	make_series(y, x);
+	for (size_t t = 241; t < N; t++)
+		y[t] -= 0.3 * (double)(t - 240);
+}
+
+static void
+auto_opts(struct pa_fc_opts *o, const struct pa_fc_regressors *rx)
+{
+	pa_fc_opts_default(o);
+	o->period = PERIOD;
+	o->transform = PA_FC_TRANSFORM_NONE;
+	o->regressors = rx;
+}
+
+/*
+ * A kept regression choice fixes the Fourier pairs and the slope-change
+ * penalty and estimates the coefficients afresh.  On the history it was
+ * chosen on, it gives the forecast of that choice, up to the rounding of
+ * solving the slope changes by Cholesky instead of on an SVD.
+ */
+static void
+test_reuse_same_history(void)
+{
+	double y[N], x[N + H];
+	size_t lead = PA_FC_LEAD_ALWAYS;
+	struct pa_fc_regressors rx = { 1, x, &lead, NULL };
+	struct pa_fc_opts o;
+	struct pa_fc_result first, again;
+	double worst = 0;
+
+	make_steady_series(y, x);
+	auto_opts(&o, &rx);
+	CHECK("same history fit", pa_fc_forecast(y, N, H, &o, &first) == PA_FC_OK);
+	CHECK("same history chose regress", strncmp(first.model, "regress(", 8) == 0);
+	o.reuse = first.spec;
+	CHECK("same history reuse runs", pa_fc_forecast(y, N, H, &o, &again) == PA_FC_OK);
+	CHECK("same history reused", again.reused == 1);
+	CHECK_STR("same history same model", again.model, first.model);
+	CHECK_STR("same history same spec", again.spec, first.spec);
+	for (size_t k = 0; k < H; k++) {
+		double half = (first.upper[k] - first.lower[k]) / 2;
+
+		worst = fmax(worst, fabs(again.mean[k] - first.mean[k]) / half);
+		worst = fmax(worst, fabs(again.upper[k] - first.upper[k]) / half);
+	}
+	CHECK("same history forecast within 1e-6 half-width", worst < 1e-6);
+	CHECK("same history effects filled", again.effects != NULL);
+	CHECK("same history effect used", again.effects[0].used);
+	CHECK_NEAR("same history same effect", again.effects[0].coef, first.effects[0].coef, 1e-6);
+	CHECK("same history effect on every step", again.effects[0].steps == H);
+	pa_fc_result_free(&first);
+	pa_fc_result_free(&again);
+}
+
+/*
+ * A choice kept from 12 steps earlier, reused on the longer history, stays
+ * within a quarter of the cold interval's half-width of a new search on it,
+ * the bound the state tests hold other kept models to.
+ */
+static void
+test_reuse_warm_matches_cold(void)
+{
+	double y[N], x[N + H];
+	size_t lead = PA_FC_LEAD_ALWAYS, seed_n = N - 12;
+	struct pa_fc_regressors rx = { 1, x, &lead, NULL };
+	struct pa_fc_opts o;
+	struct pa_fc_result seed, warm, cold;
+	double worst = 0;
+
+	make_steady_series(y, x);
+	auto_opts(&o, &rx);
+	CHECK("warm seed fit", pa_fc_forecast(y, seed_n, H, &o, &seed) == PA_FC_OK);
+	CHECK("warm seed chose regress", strncmp(seed.model, "regress(", 8) == 0);
+	CHECK("cold fit", pa_fc_forecast(y, N, H, &o, &cold) == PA_FC_OK);
+	CHECK("cold chose regress", strncmp(cold.model, "regress(", 8) == 0);
+	o.reuse = seed.spec;
+	CHECK("warm runs", pa_fc_forecast(y, N, H, &o, &warm) == PA_FC_OK);
+	CHECK("warm reused", warm.reused == 1);
+	for (size_t k = 0; k < H; k++)
+		worst = fmax(worst, fabs(warm.mean[k] - cold.mean[k]) /
+					((cold.upper[k] - cold.lower[k]) / 2));
+	CHECK("warm within a quarter half-width", worst <= 0.25);
+	CHECK_NEAR("warm effect near cold", warm.effects[0].coef, cold.effects[0].coef, 2.0);
+	pa_fc_result_free(&seed);
+	pa_fc_result_free(&warm);
+	pa_fc_result_free(&cold);
+}
+
+/*
+ * Every malformed or inapplicable regression spec is searched afresh, and
+ * the search still gives a forecast.
+ */
+static void
+test_reuse_bad_spec(void)
+{
+	static const struct {
+		const char *name, *spec;
+	} bad[] = {
+		{ "bad spec harmonics over 10", "v1 scale=1 regress/24/0/0/0/0/0/0/11,0,5" },
+		{ "bad spec harmonics fraction", "v1 scale=1 regress/24/0/0/0/0/0/0/2.5,0,5" },
+		{ "bad spec harmonics negative", "v1 scale=1 regress/24/0/0/0/0/0/0/-1,0,5" },
+		{ "bad spec lambda negative", "v1 scale=1 regress/24/0/0/0/0/0/0/2,0,-5" },
+		{ "bad spec lambda infinite", "v1 scale=1 regress/24/0/0/0/0/0/0/2,0,inf" },
+		{ "bad spec lambda text", "v1 scale=1 regress/24/0/0/0/0/0/0/2,0,x" },
+		{ "bad spec lambda missing", "v1 scale=1 regress/24/0/0/0/0/0/0/2,0" },
+		{ "bad spec structure empty", "v1 scale=1 regress/24/0/0/0/0/0/0/" },
+		{ "bad spec structure missing", "v1 scale=1 regress/24/0/0/0/0/0/0" },
+		{ "bad spec extra field", "v1 scale=1 regress/24/0/0/0/0/0/0/2,0,5/1" },
+		{ "bad spec period2 text", "v1 scale=1 regress/24/0/0/0/0/0/x/2,0,5" },
+		{ "bad spec boxcox", "v1 scale=1 regress/24/3/0/0/0/0/0/2,0,5" },
+		{ "bad spec averaged", "v1 scale=1 regress/24/0/0/0/0/0/0/2,0,5 naive/0/0/0/0/0/0" },
+	};
+	double y[N], x[N + H];
+	size_t lead = PA_FC_LEAD_ALWAYS;
+	struct pa_fc_regressors rx = { 1, x, &lead, NULL };
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+
+	make_steady_series(y, x);
+	auto_opts(&o, &rx);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char name[80];
+
+		o.reuse = bad[i].spec;
+		snprintf(name, sizeof name, "%s status", bad[i].name);
+		CHECK(name, pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+		snprintf(name, sizeof name, "%s searched afresh", bad[i].name);
+		CHECK(name, r.reused == 0);
+		snprintf(name, sizeof name, "%s chose regress", bad[i].name);
+		CHECK(name, strncmp(r.model, "regress(", 8) == 0);
+		pa_fc_result_free(&r);
+	}
+
+	/* The same structure with valid fields is kept. */
+	o.reuse = "v1 scale=1 regress/24/0/0/0/0/0/0/2,0,5";
+	CHECK("good spec runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("good spec reused", r.reused == 1);
+	CHECK("good spec keeps structure", strstr(r.spec, " regress/24/0/0/0/0/0/0/2,0,5") != NULL);
+	pa_fc_result_free(&r);
+
+	/* Without regressors now, the search runs, as it would on a cold run. */
+	o.regressors = NULL;
+	CHECK("no regressors runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("no regressors not reused", r.reused == 0);
+	CHECK("no regressors not regress", strstr(r.model, "regress") == NULL);
+	pa_fc_result_free(&r);
+}
+
+/*
+ * Fourier pairs kept for a season the history no longer supports are
+ * dropped rather than computed for a period of 0.
+ */
+static void
+test_reuse_season_dropped(void)
+{
+	double y[N], x[N + H];
+	size_t lead = PA_FC_LEAD_ALWAYS;
+	struct pa_fc_regressors rx = { 1, x, &lead, NULL };
+	struct pa_fc_opts o;
+	struct pa_fc_result r;
+
+	make_steady_series(y, x);
+	auto_opts(&o, &rx);
+	o.period = 0;
+	o.reuse = "v1 scale=1 regress/0/0/0/0/0/0/0/3,2,5";
+	CHECK("no season runs", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("no season reused", r.reused == 1);
+	CHECK("no season stores no pairs", strstr(r.spec, " regress/0/0/0/0/0/0/0/0,0,5") != NULL);
+	CHECK("no season finite", isfinite(r.mean[H - 1]));
 	pa_fc_result_free(&r);
 }
 
@@ -270,5 +446,9 @@ main(void)
 	test_short_history_falls_back();
 	test_auto_without_regressors();
 	test_auto_with_regressors();
+	test_reuse_same_history();
+	test_reuse_warm_matches_cold();
+	test_reuse_bad_spec();
+	test_reuse_season_dropped();
 	return unit_status();
 }

@@ -46,6 +46,16 @@ test_reuse_matches_fit(void)
 	CHECK("bad spec status", pa_fc_forecast(y, n, 24, &o, &again) == PA_FC_OK);
 	CHECK("bad spec searched afresh", again.reused == 0);
 	pa_fc_result_free(&again);
+
+	/* A decomposition spec is reused, but not with a tenth field. */
+	o.reuse = "v1 scale=1 mstl/24/1/0/0/0/0/0/1";
+	CHECK("mstl spec status", pa_fc_forecast(y, n, 24, &o, &again) == PA_FC_OK);
+	CHECK("mstl spec reused", again.reused == 1);
+	pa_fc_result_free(&again);
+	o.reuse = "v1 scale=1 mstl/24/1/0/0/0/0/0/1/9";
+	CHECK("mstl tenth field status", pa_fc_forecast(y, n, 24, &o, &again) == PA_FC_OK);
+	CHECK("mstl tenth field searched afresh", again.reused == 0);
+	pa_fc_result_free(&again);
 	free(y);
 }
 
