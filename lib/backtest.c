@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 
 #include "backtest.h"
 #include "forecast.h"
@@ -366,6 +368,7 @@ series_demand(const struct pa_bt_series *s, long per_bucket, long tick)
 static const double error_levels[] = { 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.995, 0.998, 0.999 };
 
 #define NLEVELS (sizeof error_levels / sizeof error_levels[0])
+#define SPOT_SEED 20260601	/* the spot interruption draws */
 #define ERRORS_MIN 24		/* known errors needed before they are trusted */
 
 static int
@@ -876,6 +879,19 @@ fleet_remove(struct fleet *fl, long n)
 	fl->ready -= n < fl->ready ? n : fl->ready;
 }
 
+/* Order or remove instances so the fleet comes to n, orders ready at ready_tick. */
+static int
+fleet_resize(struct fleet *fl, long ready_tick, long n)
+{
+	long spec = fl->ready + fl->pending;
+
+	if (n > spec)
+		return fleet_order(fl, ready_tick, n - spec);
+	if (n < spec)
+		fleet_remove(fl, spec - n);
+	return 0;
+}
+
 static void
 fleet_arrive(struct fleet *fl, long tick)
 {
@@ -912,6 +928,14 @@ struct replay {
 	double *hpa_recs;		/* recommendations of the stabilization window, a ring */
 	long *ready_at;			/* ready instances per scored tick, for the lagged metric */
 	size_t hpa_window, hpa_next, hpa_filled;
+	/*
+	 * Work per second that on-demand instances must carry alone if every
+	 * spot instance goes: the forecast's lower bound for the predictive
+	 * policy, as pa-plan splits.  The others have no forecast, so only
+	 * the on-demand base and share keep instances off spot, as on a
+	 * cluster whose autoscaler fills a spot pool above an on-demand base.
+	 */
+	double work_lower;
 };
 
 static double
@@ -962,6 +986,7 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 		in.signals_missing = 1;
 	}
 	pa_plan_decide(&r->plan, &in, &res);
+	r->work_lower = in.target.lower;
 	return res.optimal;
 }
 
@@ -1241,16 +1266,19 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	  int keep_capacity, struct pa_bt_result *out, char *err, size_t errsize)
 {
 	struct replay r;
-	struct fleet fl;
+	struct fleet od, spot, all;
 	double scored_s = 0, overloaded_s = 0, unserved = 0, served = 0, capacity_work = 0;
-	double instance_s = 0;
+	double od_s = 0, spot_s = 0, reclaim_p = 0;
 	long current = 0;
 	int rc = 0;
 	struct coverage cov = { 0, 0, 0, 0 };
+	gsl_rng *rng = NULL;
 
 	memset(out, 0, sizeof *out);
 	out->window_coverage = out->outside_coverage = NAN;
-	memset(&fl, 0, sizeof fl);
+	memset(&od, 0, sizeof od);
+	memset(&spot, 0, sizeof spot);
+	memset(&all, 0, sizeof all);
 	out->policy = policy;
 	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
 	if (s->n <= c->warmup) {
@@ -1269,6 +1297,24 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		}
 	}
 
+	/*
+	 * With a spot price, every policy splits its count as pa-plan does and
+	 * runs two fleets, on-demand and spot, each replacing what it lost.
+	 * A spot instance is reclaimed in a tick with the probability that
+	 * --spot-interruption gives per hour.  The draws come from a fixed
+	 * seed, the same for every policy and setting, so a replay repeats.
+	 */
+	if (c->plan.spot_price >= 0) {
+		rng = gsl_rng_alloc(gsl_rng_mt19937);
+		if (rng == NULL) {
+			snprintf(err, errsize, "out of memory");
+			rc = -1;
+			goto done;
+		}
+		gsl_rng_set(rng, SPOT_SEED);
+		reclaim_p = 1 - pow(1 - c->plan.spot_interruption, r.tick_s / 3600);
+	}
+
 	for (size_t t = c->warmup; t < s->n; t++) {
 		double cap_sum = 0;
 
@@ -1278,34 +1324,49 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		for (long k = 0; k < r.ticks_per_bucket; k++) {
 			long tick = (long)t * r.ticks_per_bucket + k;
 			int first = t == c->warmup && k == 0;
-			long desired, spec = fl.ready + fl.pending;
-			double capacity, demand = demand_at(&r, tick);
+			long desired, want_od, want_spot;
+			double capacity, demand = demand_at(&r, tick), hourly;
+
+			/* The policies decide on one fleet; only the replay keeps spot and on-demand apart. */
+			all.ready = od.ready + spot.ready;
+			all.pending = od.pending + spot.pending;
 
 			/* The first decision starts the fleet ready, with no lead time and no rate limit. */
 			if (first && policy == PA_BT_REACTIVE)
 				desired = clamp_count(&r.plan, isnan(demand) ? 0 :
 						      pa_plan_instances_for(demand, r.plan.capacity * setting));
 			else
-				desired = decide(&r, policy, &fl, tick, t, k == 0, current);
-			if (first) {
-				fl.ready = desired;
-				seed_recommendations(&r, desired);
-			} else if (desired > spec) {
-				if (fleet_order(&fl, tick + r.lead_ticks, desired - spec) != 0) {
-					snprintf(err, errsize, "out of memory");
-					rc = -1;
-					goto done;
-				}
-			} else if (desired < spec) {
-				fleet_remove(&fl, spec - desired);
-			}
-			current = fl.ready + fl.pending;
-			fleet_arrive(&fl, tick);
-			r.ready_at[tick - (long)c->warmup * r.ticks_per_bucket] = fl.ready;
+				desired = decide(&r, policy, &all, tick, t, k == 0, current);
+			want_od = desired;
+			want_spot = 0;
+			if (rng != NULL)
+				pa_plan_split(&r.plan, desired, r.work_lower, &want_od, &want_spot, &hourly);
 
-			capacity = fl.ready * r.plan.capacity;
+			if (first) {
+				od.ready = want_od;
+				spot.ready = want_spot;
+				seed_recommendations(&r, desired);
+			} else if (fleet_resize(&od, tick + r.lead_ticks, want_od) != 0 ||
+				   fleet_resize(&spot, tick + r.lead_ticks, want_spot) != 0) {
+				snprintf(err, errsize, "out of memory");
+				rc = -1;
+				goto done;
+			}
+			fleet_arrive(&od, tick);
+			fleet_arrive(&spot, tick);
+			if (rng != NULL && spot.ready > 0 && reclaim_p > 0) {
+				long lost = (long)gsl_ran_binomial(rng, reclaim_p, (unsigned int)spot.ready);
+
+				spot.ready -= lost;
+				out->interruptions += lost;
+			}
+			current = od.ready + od.pending + spot.ready + spot.pending;
+			r.ready_at[tick - (long)c->warmup * r.ticks_per_bucket] = od.ready + spot.ready;
+
+			capacity = (od.ready + spot.ready) * r.plan.capacity;
 			cap_sum += capacity;
-			instance_s += (fl.ready + fl.pending) * r.tick_s;
+			od_s += (od.ready + od.pending) * r.tick_s;
+			spot_s += (spot.ready + spot.pending) * r.tick_s;
 			if (isnan(demand))
 				continue;
 			scored_s += r.tick_s;
@@ -1326,17 +1387,23 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 
 	out->overloaded_share = scored_s > 0 ? overloaded_s / scored_s : 0;
 	out->unserved_work = unserved;
-	out->instance_hours = instance_s / 3600;
-	out->cost = out->instance_hours * c->plan.on_demand_price;
+	out->instance_hours = (od_s + spot_s) / 3600;
+	out->spot_hours = spot_s / 3600;
+	out->cost = od_s / 3600 * c->plan.on_demand_price +
+		    (c->plan.spot_price > 0 ? spot_s / 3600 * c->plan.spot_price : 0);
 	out->mean_utilization = capacity_work > 0 ? served / capacity_work : 0;
 	out->window_buckets = cov.inside;
 	out->window_coverage = cov.inside ? (double)cov.inside_covered / (double)cov.inside : NAN;
 	out->outside_coverage = cov.outside ? (double)cov.outside_covered / (double)cov.outside : NAN;
 done:
+	if (rng != NULL)
+		gsl_rng_free(rng);
 	free(r.hpa_recs);
 	free(r.ready_at);
-	free(fl.arrive_tick);
-	free(fl.arrive_count);
+	free(od.arrive_tick);
+	free(od.arrive_count);
+	free(spot.arrive_tick);
+	free(spot.arrive_count);
 	if (rc != 0)
 		pa_bt_result_free(out);
 	return rc;

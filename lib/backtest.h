@@ -90,7 +90,9 @@ struct pa_bt_result {
 	double overloaded_share;	/* share of scored time with demand above ready capacity */
 	double unserved_work;		/* work units not served over the scored range */
 	double instance_hours;		/* ordered or running instances, integrated */
-	double cost;			/* instance_hours times the on-demand price */
+	double spot_hours;		/* the spot share of instance_hours */
+	long interruptions;		/* spot instances reclaimed */
+	double cost;			/* on-demand hours and spot hours at their prices */
 	double mean_utilization;	/* served work over ready capacity */
 	double window_coverage;		/* predictive with events: share of the buckets at
 					 * the lead time inside event windows whose work was

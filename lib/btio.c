@@ -251,6 +251,10 @@ pa_bt_write_records(const struct pa_bt_report *rep)
 		pa_rec_set_num(rec, "overloaded_share", r->overloaded_share);
 		pa_rec_set_num(rec, "unserved_work", r->unserved_work);
 		pa_rec_set_num(rec, "instance_hours", r->instance_hours);
+		if (rep->spot) {
+			pa_rec_set_num(rec, "spot_instance_hours", r->spot_hours);
+			pa_rec_set_num(rec, "spot_interruptions", (double)r->interruptions);
+		}
 		pa_rec_set_num(rec, "cost", r->cost);
 		pa_rec_set_num(rec, "mean_utilization", r->mean_utilization);
 		pa_rec_set_num(rec, "buckets", (double)r->buckets);
@@ -411,17 +415,24 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 	struct curve pred;
 	char setting[40];
 
-	if (header)
-		pa_out_printf("%-24s %-10s %-12s %10s %14s %12s %10s %6s\n", "series", "policy",
+	if (header) {
+		pa_out_printf("%-24s %-10s %-12s %10s %14s %12s %10s %6s", "series", "policy",
 			      "setting", "overloaded", "unserved_work", "inst_hours", "cost", "util");
+		if (rep->spot)
+			pa_out_printf(" %12s %9s", "spot_hours", "reclaimed");
+		pa_out_printf("\n");
+	}
 	for (size_t i = 0; i < rep->nresults; i++) {
 		const struct pa_bt_result *r = &rep->results[i];
 
 		fmt_setting(r, setting, sizeof setting);
-		pa_out_printf("%-24s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%\n",
+		pa_out_printf("%-24s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%",
 			      rep->series->name, pa_bt_policy_name(r->policy), setting,
 			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
 			      100 * r->mean_utilization);
+		if (rep->spot)
+			pa_out_printf(" %12.2f %9ld", r->spot_hours, r->interruptions);
+		pa_out_printf("\n");
 	}
 
 	/* The comparison lines only mean something with a curve to read. */

@@ -46,6 +46,7 @@ struct pa_bt_report {
 	size_t nresults;
 	const struct pa_bt_result *chart_predictive;	/* the chosen settings, or NULL */
 	const struct pa_bt_result *chart_reactive;
+	int spot;			/* spot instances replayed: write their hours */
 };
 
 /* Write one "backtest" record per result. */

@@ -42,6 +42,12 @@ usage(void)
 	       "      --target-utilization U predictive plans for this share of capacity (default 1)\n"
 	       "      --stabilization DUR    predictive scale-in window (default 5m)\n"
 	       "      --on-demand-price P    price per instance-hour, for the cost (default 0)\n"
+	       "      --spot-price P         price per spot instance-hour (default: no spot);\n"
+	       "                             every policy then splits its count as pa-plan does\n"
+	       "      --spot-interruption R  probability per hour that a spot instance is\n"
+	       "                             reclaimed, replayed with a fixed seed (default 0)\n"
+	       "      --on-demand-base N     on-demand instances kept before any spot (default 0)\n"
+	       "      --on-demand-share S    minimum on-demand share, 0-1 (default 0)\n"
 	       "Reactive:\n"
 	       "      --hpa-target U         HPA target utilization (default 0.7)\n"
 	       "Forecasting:\n"
@@ -81,7 +87,8 @@ enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
 	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW, OPT_FLOOR,
-	OPT_REFIT, OPT_EVENT_LIFT, OPT_EVENT_ERRORS
+	OPT_REFIT, OPT_EVENT_LIFT, OPT_EVENT_ERRORS, OPT_SPOT_PRICE, OPT_SPOT_INTERRUPTION,
+	OPT_OD_BASE, OPT_OD_SHARE
 };
 
 static const struct option longopts[] = {
@@ -93,6 +100,10 @@ static const struct option longopts[] = {
 	{ "target-utilization", required_argument, NULL, OPT_TARGET },
 	{ "stabilization", required_argument, NULL, OPT_STAB },
 	{ "on-demand-price", required_argument, NULL, OPT_PRICE },
+	{ "spot-price", required_argument, NULL, OPT_SPOT_PRICE },
+	{ "spot-interruption", required_argument, NULL, OPT_SPOT_INTERRUPTION },
+	{ "on-demand-base", required_argument, NULL, OPT_OD_BASE },
+	{ "on-demand-share", required_argument, NULL, OPT_OD_SHARE },
 	{ "hpa-target", required_argument, NULL, OPT_HPA },
 	{ "model", required_argument, NULL, OPT_MODEL },
 	{ "season", required_argument, NULL, OPT_SEASON },
@@ -227,6 +238,7 @@ replay_series(struct series_run *sr, const struct options *o)
 	sr->report.model = sr->model;
 	sr->report.results = sr->results;
 	sr->report.nresults = o->sweep ? first_scored : sr->nresults;
+	sr->report.spot = c.plan.spot_price >= 0;
 	if (sr->nresults > first_scored) {
 		sr->report.chart_reactive = &sr->results[sr->nresults - 2];
 		sr->report.chart_predictive = &sr->results[sr->nresults - 1];
@@ -416,6 +428,18 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			break;
 		case OPT_PRICE:
 			pa_planconf_set(&conf, "on_demand_price", "--on-demand-price", optarg);
+			break;
+		case OPT_SPOT_PRICE:
+			pa_planconf_set(&conf, "spot_price", "--spot-price", optarg);
+			break;
+		case OPT_SPOT_INTERRUPTION:
+			pa_planconf_set(&conf, "spot_interruption", "--spot-interruption", optarg);
+			break;
+		case OPT_OD_BASE:
+			pa_planconf_set(&conf, "on_demand_base", "--on-demand-base", optarg);
+			break;
+		case OPT_OD_SHARE:
+			pa_planconf_set(&conf, "on_demand_share", "--on-demand-share", optarg);
 			break;
 		case OPT_RISK:
 			o->risk = pa_opt_double("--risk", optarg, 1e-9, 0.999999);
