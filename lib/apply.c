@@ -421,6 +421,39 @@ pa_change_get_argv(const struct pa_change *c, const struct pa_kube_conf *kc,
 	pa_argv_push(out, "--output=json");
 }
 
+void
+pa_change_get_workload_argv(const struct pa_change *c, const struct pa_kube_conf *kc,
+			    struct pa_argv *out)
+{
+	pa_kube_argv_start(out, kc, c->ns);
+	pa_argv_push(out, "get");
+	pa_argv_push(out, c->target);
+	pa_argv_push(out, "--output=json");
+}
+
+long
+pa_workload_read_ready(const char *json_text, char *why, size_t whysize)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(json_text, 0, &jerr);
+	json_t *v;
+	long ready = -1;
+
+	if (obj == NULL) {
+		snprintf(why, whysize, "kubectl get output is not JSON: %s", jerr.text);
+		return -1;
+	}
+	v = json_object_get(json_object_get(obj, "status"), "readyReplicas");
+	if (v == NULL)
+		ready = 0;
+	else if (json_is_integer(v) && json_integer_value(v) >= 0)
+		ready = (long)json_integer_value(v);
+	else
+		snprintf(why, whysize, "status.readyReplicas is not a count >= 0");
+	json_decref(obj);
+	return ready;
+}
+
 int
 pa_change_read_current(struct pa_change *c, const char *json_text, char *why,
 		       size_t whysize)

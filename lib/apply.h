@@ -103,6 +103,17 @@ void pa_change_get_argv(const struct pa_change *c, const struct pa_kube_conf *kc
 int pa_change_read_current(struct pa_change *c, const char *json_text, char *why,
 			   size_t whysize);
 
+/* Build "kubectl get TARGET -o json" for the workload itself, whose status counts ready pods. */
+void pa_change_get_workload_argv(const struct pa_change *c, const struct pa_kube_conf *kc,
+				 struct pa_argv *out);
+
+/*
+ * Read status.readyReplicas from kubectl get output of a workload (absent:
+ * 0, as the API omits a zero).  Returns the count, or -1 with the reason
+ * in why.
+ */
+long pa_workload_read_ready(const char *json_text, char *why, size_t whysize);
+
 /* Text safe inside a sh comment: control bytes become "?", cut at 300 bytes.  Caller frees. */
 char *pa_comment_text(const char *s);
 

@@ -232,7 +232,7 @@ argv_json(const struct pa_argv *a)
 	return arr;
 }
 
-/* A journal record for c; result is ok, failed, unchanged or skipped. */
+/* A journal record for c; result is ok, failed, unchanged, held or skipped. */
 static json_t *
 journal_record(const struct pa_change *c, const char *result, long value,
 	       const struct pa_argv *argv, const struct pa_run_result *res)
@@ -369,6 +369,53 @@ warn_stopped(const struct pa_changes *cs, size_t next, long max_step)
 		cs->n - next - pending, cs->n - next - pending == 1 ? "" : "s");
 }
 
+/*
+ * Return the spot count to set for the spot half c of a split plan whose
+ * planned count value is below the current one.  A plan that moves
+ * instances from spot to on-demand must not remove spot instances before
+ * the on-demand ones that replace them are ready, or the service runs
+ * short for their start-up time.  So the spot count goes down only as far
+ * as the on-demand workload's ready pods allow, and a later plan lowers
+ * it the rest of the way.  Stores the ready count in *ready (-1 when not
+ * read).
+ */
+static long
+hold_spot(struct runner *r, const struct pa_changes *cs, const struct pa_change *c, long value,
+	  long max_step, long *ready)
+{
+	const struct pa_change *od = NULL;
+	struct pa_argv argv = { 0 };
+	struct pa_run_result res;
+	char why[300];
+	long held;
+
+	*ready = -1;
+	for (size_t j = 0; j < cs->n && od == NULL; j++)
+		if (cs->v[j].seq == c->seq && cs->v[j].role != NULL &&
+		    strcmp(cs->v[j].role, "on-demand") == 0)
+			od = &cs->v[j];
+	if (od == NULL)
+		return value;
+
+	pa_change_get_workload_argv(od, r->kc, &argv);
+	if (run_logged(r, od, "get", &argv, &res) == 0)
+		*ready = pa_workload_read_ready(res.out, why, sizeof why);
+	else
+		snprintf(why, sizeof why, "the get failed");
+	pa_run_result_free(&res);
+	pa_argv_free(&argv);
+	if (*ready < 0) {
+		pa_warn("%s: ready on-demand replicas of %s unknown (%s); spot scale-in held at %ld",
+			c->target, od->target, why, c->current);
+		return c->current;
+	}
+
+	held = value_to_set(od, max_step) + value - *ready;
+	if (held > c->current)
+		held = c->current;
+	return held > value ? held : value;
+}
+
 static void
 execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error)
 {
@@ -380,22 +427,35 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 		struct pa_change *c = &cs->v[i];
 		struct pa_argv argv = { 0 };
 		struct pa_run_result res;
-		long value = value_to_set(c, max_step);
+		long value = value_to_set(c, max_step), planned, ready = -1;
+		const char *result;
+		json_t *rec;
 
 		/* The API server rejects an HPA whose floor is above its ceiling. */
 		if (value != pa_change_capped(c, max_step))
 			pa_warn("%s: plan %ld is above the HPA's maxReplicas %ld; setting %ld",
 				c->target, pa_change_capped(c, max_step), c->hpa_max, c->hpa_max);
+		planned = value;
+		if (c->op == PA_OP_SCALE && c->role != NULL && strcmp(c->role, "spot") == 0 &&
+		    value < c->current)
+			value = hold_spot(r, cs, c, value, max_step, &ready);
 		if (value == c->current) {
-			emit_journal(r, journal_record(c, "unchanged", value, NULL, NULL));
+			rec = journal_record(c, value > planned ? "held" : "unchanged", value, NULL,
+					     NULL);
+			if (ready >= 0)
+				json_object_set_new(rec, "on_demand_ready", json_integer(ready));
+			emit_journal(r, rec);
 			continue;
 		}
 		pa_change_argv(c, r->kc, value, &argv);
 		int status = run_logged(r, c, c->op == PA_OP_SCALE ? "scale" : "patch", &argv,
 					&res);
 
-		emit_journal(r, journal_record(c, status == 0 ? "ok" : "failed", value, &argv,
-					       &res));
+		result = status != 0 ? "failed" : value > planned ? "held" : "ok";
+		rec = journal_record(c, result, value, &argv, &res);
+		if (ready >= 0)
+			json_object_set_new(rec, "on_demand_ready", json_integer(ready));
+		emit_journal(r, rec);
 		pa_run_result_free(&res);
 		pa_argv_free(&argv);
 		if (status != 0) {

@@ -15,7 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 DEPLOYMENTS = {("prod", "acme-web"): 2, ("prod", "acme-api"): 6, ("prod", "acme-db"): 4,
                ("prod", "fail-one"): 1, ("prod", "acme-web-spot"): 0,
-               ("prod", "checkout"): 2}
+               ("prod", "checkout"): 2, ("prod", "shop-cart"): 2, ("prod", "shop-cart-spot"): 4,
+               ("prod", "shop-pay"): 2, ("prod", "shop-pay-spot"): 4}
+# Deployments whose new pods never become ready: readyReplicas stays at
+# this count however far they are scaled up.  The others are ready at once.
+SLOW = {("prod", "shop-cart"): 2}
 HPAS = {("prod", "acme-web"): {"minReplicas": 2, "maxReplicas": 4},
         ("prod", "acme-api"): {"minReplicas": 3, "maxReplicas": 10}}
 
@@ -78,9 +82,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def deployment(self, ns, name):
         n = DEPLOYMENTS[(ns, name)]
+        ready = min(n, SLOW.get((ns, name), n))
+        status = {"replicas": n}
+        if ready > 0:       # the API server omits a zero count
+            status["readyReplicas"] = ready
         return {"kind": "Deployment", "apiVersion": "apps/v1",
                 "metadata": {"name": name, "namespace": ns},
-                "spec": {"replicas": n}, "status": {"replicas": n}}
+                "spec": {"replicas": n}, "status": status}
 
     def hpa(self, ns, name):
         return {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
