@@ -451,7 +451,12 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 		int status = run_logged(r, c, c->op == PA_OP_SCALE ? "scale" : "patch", &argv,
 					&res);
 
-		result = status != 0 ? "failed" : value > planned ? "held" : "ok";
+		if (status != 0)
+			result = "failed";
+		else if (value > planned)
+			result = "held";
+		else
+			result = "ok";
 		rec = journal_record(c, result, value, &argv, &res);
 		if (ready >= 0)
 			json_object_set_new(rec, "on_demand_ready", json_integer(ready));
