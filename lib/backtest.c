@@ -1339,8 +1339,27 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 				desired = decide(&r, policy, &all, tick, t, k == 0, current);
 			want_od = desired;
 			want_spot = 0;
-			if (rng != NULL)
+			if (rng != NULL) {
+				long keep;
+
 				pa_plan_split(&r.plan, desired, r.work_lower, &want_od, &want_spot, &hourly);
+
+				/*
+				 * Make before break, as pa-apply --execute does: either
+				 * fleet shrinks only as far as the other one's ready
+				 * instances cover the count.
+				 */
+				keep = desired - od.ready;
+				if (keep > spot.ready + spot.pending)
+					keep = spot.ready + spot.pending;
+				if (keep > want_spot)
+					want_spot = keep;
+				keep = desired - spot.ready;
+				if (keep > od.ready + od.pending)
+					keep = od.ready + od.pending;
+				if (keep > want_od)
+					want_od = keep;
+			}
 
 			if (first) {
 				od.ready = want_od;

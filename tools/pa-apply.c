@@ -370,47 +370,46 @@ warn_stopped(const struct pa_changes *cs, size_t next, long max_step)
 }
 
 /*
- * Return the spot count to set for the spot half c of a split plan whose
- * planned count value is below the current one.  A plan that moves
- * instances from spot to on-demand must not remove spot instances before
- * the on-demand ones that replace them are ready, or the service runs
- * short for their start-up time.  So the spot count goes down only as far
- * as the on-demand workload's ready pods allow, and a later plan lowers
- * it the rest of the way.  Stores the ready count in *ready (-1 when not
- * read).
+ * Return the count to set for one half c (on-demand or spot) of a split
+ * plan whose planned count value is below the current one.  A plan that
+ * moves instances from one half to the other must not remove instances
+ * before the ones that replace them are ready, or the service runs short
+ * for their start-up time.  So c goes down only as far as the other
+ * half's ready pods allow, and a later plan lowers it the rest of the way.
+ * Stores the other half's ready count in *ready (-1 when not read).
  */
 static long
-hold_spot(struct runner *r, const struct pa_changes *cs, const struct pa_change *c, long value,
-	  long max_step, long *ready)
+hold_scale_in(struct runner *r, const struct pa_changes *cs, const struct pa_change *c,
+	      long value, long max_step, long *ready)
 {
-	const struct pa_change *od = NULL;
+	const struct pa_change *other = NULL;
 	struct pa_argv argv = { 0 };
 	struct pa_run_result res;
 	char why[300];
 	long held;
 
 	*ready = -1;
-	for (size_t j = 0; j < cs->n && od == NULL; j++)
+	for (size_t j = 0; j < cs->n && other == NULL; j++)
 		if (cs->v[j].seq == c->seq && cs->v[j].role != NULL &&
-		    strcmp(cs->v[j].role, "on-demand") == 0)
-			od = &cs->v[j];
-	if (od == NULL)
+		    strcmp(cs->v[j].role, c->role) != 0)
+			other = &cs->v[j];
+	if (other == NULL)
 		return value;
 
-	pa_change_get_workload_argv(od, r->kc, &argv);
-	if (run_logged(r, od, "get", &argv, &res) == 0)
+	pa_change_get_workload_argv(other, r->kc, &argv);
+	if (run_logged(r, other, "get", &argv, &res) == 0)
 		*ready = pa_workload_read_ready(res.out, why, sizeof why);
 	else
 		snprintf(why, sizeof why, "the get failed");
 	pa_run_result_free(&res);
 	pa_argv_free(&argv);
 	if (*ready < 0) {
-		pa_warn("%s: ready on-demand replicas of %s unknown (%s); spot scale-in held at %ld",
-			c->target, od->target, why, c->current);
+		pa_warn("%s: ready replicas of %s unknown (%s); scale-in held at %ld", c->target,
+			other->target, why, c->current);
 		return c->current;
 	}
 
-	held = value_to_set(od, max_step) + value - *ready;
+	held = value_to_set(other, max_step) + value - *ready;
 	if (held > c->current)
 		held = c->current;
 	return held > value ? held : value;
@@ -436,14 +435,13 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 			pa_warn("%s: plan %ld is above the HPA's maxReplicas %ld; setting %ld",
 				c->target, pa_change_capped(c, max_step), c->hpa_max, c->hpa_max);
 		planned = value;
-		if (c->op == PA_OP_SCALE && c->role != NULL && strcmp(c->role, "spot") == 0 &&
-		    value < c->current)
-			value = hold_spot(r, cs, c, value, max_step, &ready);
+		if (c->op == PA_OP_SCALE && c->role != NULL && value < c->current)
+			value = hold_scale_in(r, cs, c, value, max_step, &ready);
 		if (value == c->current) {
 			rec = journal_record(c, value > planned ? "held" : "unchanged", value, NULL,
 					     NULL);
 			if (ready >= 0)
-				json_object_set_new(rec, "on_demand_ready", json_integer(ready));
+				json_object_set_new(rec, "other_ready", json_integer(ready));
 			emit_journal(r, rec);
 			continue;
 		}
@@ -459,7 +457,7 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 			result = "ok";
 		rec = journal_record(c, result, value, &argv, &res);
 		if (ready >= 0)
-			json_object_set_new(rec, "on_demand_ready", json_integer(ready));
+			json_object_set_new(rec, "other_ready", json_integer(ready));
 		emit_journal(r, rec);
 		pa_run_result_free(&res);
 		pa_argv_free(&argv);

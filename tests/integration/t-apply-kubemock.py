@@ -16,10 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 DEPLOYMENTS = {("prod", "acme-web"): 2, ("prod", "acme-api"): 6, ("prod", "acme-db"): 4,
                ("prod", "fail-one"): 1, ("prod", "acme-web-spot"): 0,
                ("prod", "checkout"): 2, ("prod", "shop-cart"): 2, ("prod", "shop-cart-spot"): 4,
-               ("prod", "shop-pay"): 2, ("prod", "shop-pay-spot"): 4}
+               ("prod", "shop-pay"): 2, ("prod", "shop-pay-spot"): 4,
+               ("prod", "shop-web"): 4, ("prod", "shop-web-spot"): 1}
 # Deployments whose new pods never become ready: readyReplicas stays at
 # this count however far they are scaled up.  The others are ready at once.
-SLOW = {("prod", "shop-cart"): 2}
+SLOW = {("prod", "shop-cart"): 2, ("prod", "shop-web-spot"): 1}
 HPAS = {("prod", "acme-web"): {"minReplicas": 2, "maxReplicas": 4},
         ("prod", "acme-api"): {"minReplicas": 3, "maxReplicas": 10}}
 

@@ -157,21 +157,28 @@ patches >"$T_TMP/p6"
 check apply-split-on-demand grep -q 'acme-web/scale {"spec":{"replicas":3}}' "$T_TMP/p6"
 check apply-split-spot grep -q 'acme-web-spot/scale {"spec":{"replicas":2}}' "$T_TMP/p6"
 
-# 6b. Make before break: a plan that moves instances from spot to
-# on-demand lowers spot only as far as ready on-demand pods allow.
-# shop-cart's new pods never become ready (2 ready), shop-pay's at once.
+# 6b. Make before break: a plan that moves instances from one half to the
+# other lowers the shrinking half only as far as the other half's ready
+# pods allow.  New pods of shop-cart and shop-web-spot never become ready,
+# shop-pay's at once.
 start_mock
-for svc in cart pay; do
-	printf '{"kind":"plan","tenant_service_name":"shop/%s","tenant":"shop","service":"%s","ts":"2026-08-08T10:00:00Z","current_instances":6,"optimal_instances":6,"on_demand_instances":5,"spot_instances":1,"action":"hold","delta":0}\n' "$svc" "$svc"
-done | pa-apply --execute -n prod --spot-target 'deployment/{tenant}-{service}-spot' >"$T_TMP/out" 2>"$T_TMP/err"
+{
+	for svc in cart pay; do
+		printf '{"kind":"plan","tenant_service_name":"shop/%s","tenant":"shop","service":"%s","ts":"2026-08-08T10:00:00Z","current_instances":6,"optimal_instances":6,"on_demand_instances":5,"spot_instances":1,"action":"hold","delta":0}\n' "$svc" "$svc"
+	done
+	echo '{"kind":"plan","tenant_service_name":"shop/web","tenant":"shop","service":"web","ts":"2026-08-08T10:00:00Z","current_instances":5,"optimal_instances":5,"on_demand_instances":2,"spot_instances":3,"action":"hold","delta":0}'
+} | pa-apply --execute -n prod --spot-target 'deployment/{tenant}-{service}-spot' >"$T_TMP/out" 2>"$T_TMP/err"
 status=$?
 patches >"$T_TMP/p6b"
 check apply-hold-status [ "$status" -eq 0 ]
 check apply-hold-od-up grep -q 'shop-cart/scale {"spec":{"replicas":5}}' "$T_TMP/p6b"
 check apply-hold-slow-spot-kept sh -c "! grep -q 'shop-cart-spot/scale' '$T_TMP/p6b'"
-check apply-hold-slow-journal [ "$(jq -r 'select(.target == "deployment/shop-cart-spot") | [.result, .set, .on_demand_ready] | @tsv' "$T_TMP/out")" = "$(printf 'held\t4\t2')" ]
+check apply-hold-slow-journal [ "$(jq -r 'select(.target == "deployment/shop-cart-spot") | [.result, .set, .other_ready] | @tsv' "$T_TMP/out")" = "$(printf 'held\t4\t2')" ]
 check apply-hold-ready-spot-down grep -q 'shop-pay-spot/scale {"spec":{"replicas":1}}' "$T_TMP/p6b"
-check apply-hold-ready-journal [ "$(jq -r 'select(.target == "deployment/shop-pay-spot") | [.result, .set, .on_demand_ready] | @tsv' "$T_TMP/out")" = "$(printf 'ok\t1\t5')" ]
+check apply-hold-ready-journal [ "$(jq -r 'select(.target == "deployment/shop-pay-spot") | [.result, .set, .other_ready] | @tsv' "$T_TMP/out")" = "$(printf 'ok\t1\t5')" ]
+check apply-hold-spot-up grep -q 'shop-web-spot/scale {"spec":{"replicas":3}}' "$T_TMP/p6b"
+check apply-hold-od-kept sh -c "! grep -q 'deployments/shop-web/scale' '$T_TMP/p6b'"
+check apply-hold-od-journal [ "$(jq -r 'select(.target == "deployment/shop-web") | [.result, .set, .other_ready] | @tsv' "$T_TMP/out")" = "$(printf 'held\t4\t1')" ]
 requests >"$T_TMP/r6b"
 check apply-hold-reads-workload grep -q '^GET /apis/apps/v1/namespaces/prod/deployments/shop-cart ' "$T_TMP/r6b"
 
