@@ -231,8 +231,12 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 		*cls = "invalid spot split";
 		goto out;
 	}
-	if (pa_rec_time(rec, "ts", &ts) < 0)
-		ts = 0;
+	if (pa_rec_time(rec, "ts", &ts) < 0) {
+		snprintf(why, whysize, "field \"ts\" is not a valid timestamp: %s",
+			 reject_value(rec, "ts"));
+		*cls = "invalid ts";
+		goto out;
+	}
 
 	if (conf->ns != NULL)
 		ns = pa_template_expand(conf->ns, tenant, service);
@@ -247,7 +251,14 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 			goto out;
 		}
 		free(target);
-		out[n].series = dup_or_null(tsn ? tsn : service);
+		if (tsn != NULL) {
+			out[n].series = pa_xstrdup(tsn);
+		} else {
+			size_t len = strlen(tenant) + strlen(service) + 2;
+
+			out[n].series = pa_xrealloc(NULL, len);
+			snprintf(out[n].series, len, "%s/%s", tenant, service);
+		}
 		out[n].action = dup_or_null(pa_rec_str(rec, "action"));
 		out[n].reason = dup_or_null(pa_rec_str(rec, "reason"));
 		out[n].ts = ts;

@@ -28,7 +28,8 @@ enum {
 	OPT_STOP_ON_ERROR,
 	OPT_REQUEST_TIMEOUT,
 	OPT_TIMEOUT,
-	OPT_FOLLOW
+	OPT_FOLLOW,
+	OPT_MAX_AGE
 };
 
 static const struct option longopts[] = {
@@ -45,6 +46,7 @@ static const struct option longopts[] = {
 	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -80,6 +82,9 @@ usage(void)
 		"                         longer (default 1m)\n"
 		"      --follow           act on each plan as it arrives, for a live pipeline:\n"
 		"                         print its command, or run it with --execute\n"
+		"      --max-age DURATION with --execute, skip plans whose ts is more than\n"
+		"                         DURATION before the clock (default 10m with\n"
+		"                         --follow, else none); none: no limit\n"
 		PA_COMMON_USAGE);
 }
 
@@ -87,7 +92,9 @@ struct runner {
 	const struct pa_kube_conf *kc;
 	struct pa_journal *journal;
 	long timeout_ms;
-	long failures;
+	long failures;			/* kubectl commands that failed */
+	long journal_failures;		/* journal records not written */
+	int following;			/* one plan at a time: no batch to report on */
 };
 
 struct ctx {
@@ -100,6 +107,9 @@ struct ctx {
 	struct runner *runner;		/* following with --execute */
 	int stop_on_error;
 	struct pa_changes applied;	/* following with --execute: last plan per object */
+	int executing;			/* --execute */
+	pa_usec_t max_age;		/* with --execute: skip older plans; < 0: no limit */
+	long stale;			/* plans skipped for max_age */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -114,6 +124,32 @@ on_stop(int sig)
 static int print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step);
 static void execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error);
 static void follow_execute(struct ctx *cx, struct pa_change *out, int n);
+
+/*
+ * Return 1 when change c is a plan for a time more than max_age before the
+ * clock, counting it and warning about the first one.  A pipeline that
+ * replays a log from its start would otherwise scale the cluster through
+ * every plan of its history.
+ */
+static int
+stale_plan(struct ctx *cx, const struct pa_change *c)
+{
+	struct timespec now;
+	pa_usec_t clock;
+	char when[40], limit[40];
+
+	if (cx->max_age < 0 || c->ts == 0)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	clock = (pa_usec_t)now.tv_sec * PA_USEC_PER_SEC + now.tv_nsec / 1000;
+	if (c->ts >= clock - cx->max_age)
+		return 0;
+	if (cx->stale++ == 0)
+		pa_warn("%s: plan for %s is older than --max-age (before %s); skipped, and so is "
+			"every later plan this old", c->target, pa_time_format(c->ts, when, sizeof when),
+			pa_time_format(clock - cx->max_age, limit, sizeof limit));
+	return 1;
+}
 
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
@@ -130,6 +166,13 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
+	for (int i = 0; i < n && cx->executing; i++) {
+		if (stale_plan(cx, &out[i])) {
+			for (int j = 0; j < n; j++)
+				pa_change_free(&out[j]);
+			n = 0;
+		}
+	}
 	if (cx->runner != NULL) {
 		follow_execute(cx, out, n);
 		n = 0;
@@ -275,7 +318,7 @@ emit_journal(struct runner *r, json_t *rec)
 {
 	pa_out_json(rec);
 	if (r->journal != NULL && pa_journal_write(r->journal, rec) != 0)
-		r->failures++;
+		r->journal_failures++;
 	json_decref(rec);
 }
 
@@ -464,7 +507,8 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 		if (status != 0) {
 			r->failures++;
 			if (stop_on_error) {
-				warn_stopped(cs, i + 1, max_step);
+				if (!r->following)
+					warn_stopped(cs, i + 1, max_step);
 				break;
 			}
 		}
@@ -532,6 +576,17 @@ follow_execute(struct ctx *cx, struct pa_change *out, int n)
 		stop_requested = 1;
 }
 
+/* Report failed commands and journal writes; returns 1 when there were any. */
+static int
+report_failures(const struct runner *r)
+{
+	if (r->failures > 0)
+		pa_warn("failed kubectl commands: %ld", r->failures);
+	if (r->journal_failures > 0)
+		pa_warn("journal records not written: %ld", r->journal_failures);
+	return r->failures > 0 || r->journal_failures > 0;
+}
+
 /*
  * Read the plans as a stream and run each one's commands as it arrives.
  * A stop signal ends the input; a command already running finishes and
@@ -542,7 +597,7 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 		      const struct pa_common_opts *common, const char *journal_path,
 		      long timeout_ms)
 {
-	struct runner r = { cx->kc, NULL, timeout_ms, 0 };
+	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 1 };
 	struct sigaction sa;
 	int rc;
 
@@ -562,11 +617,9 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 		pa_warn("stopping at the first failure (--stop-on-error); later plans not read");
 
 	if (r.journal != NULL && pa_journal_close(r.journal) != 0)
-		r.failures++;
-	if (r.failures > 0) {
-		pa_warn("failed kubectl commands: %ld", r.failures);
+		r.journal_failures++;
+	if (report_failures(&r))
 		rc = PA_EXIT_IO;
-	}
 	cx->runner = NULL;
 	return rc;
 }
@@ -577,7 +630,7 @@ main(int argc, char **argv)
 	struct pa_common_opts common;
 	struct ctx cx = { 0 };
 	struct pa_kube_conf kc = { "kubectl", NULL, NULL };
-	const char *mode = "scale", *journal_path = NULL;
+	const char *mode = "scale", *journal_path = NULL, *max_age_arg = NULL;
 	int do_execute = 0, stop_on_error = 0, c, rc, out;
 	long max_step = 0, timeout_ms = 60000;
 	char why[400];
@@ -628,6 +681,9 @@ main(int argc, char **argv)
 		case OPT_FOLLOW:
 			cx.follow = 1;
 			break;
+		case OPT_MAX_AGE:
+			max_age_arg = optarg;
+			break;
 		case OPT_TIMEOUT:
 			timeout_ms = (long)(pa_opt_duration("--timeout", optarg, PA_USEC_PER_SEC / 10,
 							    86400 * PA_USEC_PER_SEC) / 1000);
@@ -657,8 +713,15 @@ main(int argc, char **argv)
 		pa_usage_error("%s", why);
 	if (kc.kubectl[0] == '\0')
 		pa_usage_error("--kubectl is empty");
-	if ((journal_path != NULL || stop_on_error) && !do_execute)
-		pa_usage_error("--journal and --stop-on-error need --execute");
+	if ((journal_path != NULL || stop_on_error || max_age_arg != NULL) && !do_execute)
+		pa_usage_error("--journal, --stop-on-error and --max-age need --execute");
+	cx.executing = do_execute;
+	cx.max_age = cx.follow ? 10 * 60 * PA_USEC_PER_SEC : -1;
+	if (max_age_arg != NULL)
+		cx.max_age = strcmp(max_age_arg, "none") == 0
+				     ? -1
+				     : pa_opt_duration("--max-age", max_age_arg, PA_USEC_PER_SEC,
+						       3660LL * 86400 * PA_USEC_PER_SEC);
 
 	/*
 	 * Following, each plan is acted on as it arrives, in input order: the
@@ -683,7 +746,7 @@ main(int argc, char **argv)
 	} else if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
-		struct runner r = { &kc, NULL, timeout_ms, 0 };
+		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0 };
 
 		if (journal_path != NULL) {
 			r.journal = pa_journal_open(journal_path);
@@ -692,14 +755,14 @@ main(int argc, char **argv)
 		}
 		execute(&r, &cx.changes, max_step, stop_on_error);
 		if (r.journal != NULL && pa_journal_close(r.journal) != 0)
-			r.failures++;
-		if (r.failures > 0) {
-			pa_warn("failed kubectl commands: %ld", r.failures);
+			r.journal_failures++;
+		if (report_failures(&r))
 			rc = PA_EXIT_IO;
-		}
 	}
 
 finish:
+	if (cx.stale > 1)
+		pa_warn("plans older than --max-age skipped: %ld", cx.stale);
 	pa_changes_free(&cx.changes);
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(common.max_bad);

@@ -223,7 +223,13 @@ wait_lines() {
 	[ "$(count_lines "$1")" -ge "$2" ]
 }
 
-grep acme/web "$plans" >&5
+# Plans for times around now, so --max-age (10m when following) keeps them.
+t_now=$(date -u -d '+2 min' +%Y-%m-%dT%H:%M:00Z)
+t_older=$(date -u -d '-3 min' +%Y-%m-%dT%H:%M:00Z)
+t_next=$(date -u -d '+7 min' +%Y-%m-%dT%H:%M:00Z)
+plan_at() { grep acme/web "$plans" | sed "s/\"ts\":\"2026-08-08T10:00:00Z\"/\"ts\":\"$1\"/; s/\"optimal_instances\":5/\"optimal_instances\":$2/"; }
+
+plan_at "$t_now" 5 >&5
 check apply-follow-exec-journal-live wait_lines "$live" 2
 patches >"$T_TMP/p9"
 check apply-follow-exec-patch-before-end grep -q 'acme-web/scale {"spec":{"replicas":5}}' "$T_TMP/p9"
@@ -231,13 +237,13 @@ check apply-follow-exec-journal-appends [ "$(head -1 "$live" | jq -r .note)" = "
 check apply-follow-exec-result [ "$(tail -1 "$live" | jq -r '.target + " " + .result')" = "deployment/acme-web ok" ]
 # A journal rotated away (as logrotate renames it) continues in a new file.
 mv "$live" "$live.1"
-grep acme/web "$plans" | sed 's/"ts":"2026-08-08T10:00:00Z"/"ts":"2026-08-08T09:55:00Z"/; s/"optimal_instances":5/"optimal_instances":1/' >&5
+plan_at "$t_older" 1 >&5
 check apply-follow-exec-stale-journal wait_lines "$live" 1
 check apply-follow-exec-stale-result [ "$(tail -1 "$live" | jq -r .result)" = skipped ]
-check apply-follow-exec-stale-warned grep -q 'deployment/acme-web: plan for 2026-08-08T09:55:00Z is older than the one applied for 2026-08-08T10:00:00Z; skipped' "$T_TMP/err"
+check apply-follow-exec-stale-warned grep -q "deployment/acme-web: plan for $t_older is older than the one applied for $t_now; skipped" "$T_TMP/err"
 patches >"$T_TMP/p9"
 check apply-follow-exec-stale-one-patch [ "$(wc -l <"$T_TMP/p9")" -eq 1 ]
-grep acme/web "$plans" | sed 's/"ts":"2026-08-08T10:00:00Z"/"ts":"2026-08-08T10:05:00Z"/; s/"optimal_instances":5/"optimal_instances":7/' >&5
+plan_at "$t_next" 7 >&5
 check apply-follow-exec-next-journal wait_lines "$live" 2
 patches >"$T_TMP/p9"
 check apply-follow-exec-next-patch grep -q 'acme-web/scale {"spec":{"replicas":7}}' "$T_TMP/p9"
@@ -257,12 +263,47 @@ check apply-follow-exec-journal-unwritable-message grep -q "no-such-dir/journal:
 # 10. --follow --execute --stop-on-error reads no plan after a failure.
 start_mock
 { grep fail/one "$plans"; grep acme/web "$plans"; } |
-	pa-apply --follow --execute --stop-on-error -n prod >"$T_TMP/out" 2>"$T_TMP/err"
+	pa-apply --follow --execute --stop-on-error --max-age none -n prod >"$T_TMP/out" 2>"$T_TMP/err"
 status=$?
 patches >"$T_TMP/p10"
 check apply-follow-stop-status [ "$status" -eq 3 ]
 check apply-follow-stop-one-patch [ "$(wc -l <"$T_TMP/p10")" -eq 1 ]
 check apply-follow-stop-message grep -q 'stopping at the first failure (--stop-on-error); later plans not read' "$T_TMP/err"
+check apply-follow-stop-no-batch-line sh -c "! grep -q 'changes not made' '$T_TMP/err'"
+
+# 11. Following, a plan for a time more than --max-age (10m) before the
+# clock is skipped: a pipeline that replays a log from its start must not
+# scale through its history.  --max-age none lets it through.
+start_mock
+grep -v fail "$plans" | pa-apply --follow --execute -n prod >"$T_TMP/out" 2>"$T_TMP/err"
+status=$?
+patches >"$T_TMP/p11"
+check apply-max-age-status [ "$status" -eq 0 ]
+check apply-max-age-no-patch [ "$(wc -l <"$T_TMP/p11")" -eq 0 ]
+check apply-max-age-warned grep -q 'deployment/acme-api: plan for 2026-08-08T10:00:00Z is older than --max-age' "$T_TMP/err"
+check apply-max-age-counted grep -q 'plans older than --max-age skipped: 3' "$T_TMP/err"
+start_mock
+grep acme/web "$plans" | pa-apply --follow --execute --max-age none -n prod >"$T_TMP/out" 2>"$T_TMP/err"
+patches >"$T_TMP/p11"
+check apply-max-age-none-patches [ "$(wc -l <"$T_TMP/p11")" -eq 1 ]
+start_mock
+grep acme/web "$plans" | pa-apply --execute --max-age 1h -n prod >"$T_TMP/out" 2>"$T_TMP/err"
+patches >"$T_TMP/p11"
+check apply-max-age-batch-skips [ "$(wc -l <"$T_TMP/p11")" -eq 0 ]
+
+# 12. A journal that cannot be written is reported as such, not as failed
+# kubectl commands, and the exit status is 3.
+start_mock
+mkdir "$T_TMP/jdir"
+{ plan_at "$t_now" 5; sleep 1; plan_at "$t_next" 6; } |
+	pa-apply --follow --execute -n prod --journal "$T_TMP/jdir/J" >"$T_TMP/out" 2>"$T_TMP/err" &
+apply_pid=$!
+wait_lines "$T_TMP/jdir/J" 1
+rm -rf "$T_TMP/jdir"
+wait "$apply_pid"
+check apply-journal-lost-status [ $? -eq 3 ]
+check apply-journal-lost-counted grep -q 'journal records not written: 1' "$T_TMP/err"
+check apply-journal-lost-not-kubectl sh -c "! grep -q 'failed kubectl commands' '$T_TMP/err'"
 
 stop_mock
 finish
