@@ -293,6 +293,8 @@ journal_record(const struct pa_change *c, const char *result, long value,
 		json_object_set_new(rec, "namespace", json_string(c->ns));
 	json_object_set_new(rec, "target", json_string(c->target));
 	json_object_set_new(rec, "op", json_string(c->op == PA_OP_SCALE ? "scale" : "hpa-floor"));
+	if (c->ts != 0)
+		pa_rec_set_time(rec, "plan_ts", c->ts);
 	if (c->role != NULL)
 		json_object_set_new(rec, "role", json_string(c->role));
 	json_object_set_new(rec, "current", c->current >= 0 ? json_integer(c->current)
@@ -515,31 +517,68 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 	}
 }
 
-/* The last change applied to c's object while following, or NULL. */
+/* The last change applied to the object target in ns while following, or NULL. */
 static const struct pa_change *
-applied_for(const struct pa_changes *applied, const struct pa_change *c)
+applied_for(const struct pa_changes *applied, const char *target, const char *ns)
 {
 	for (size_t i = 0; i < applied->n; i++) {
 		const struct pa_change *a = &applied->v[i];
 
-		if (strcmp(a->target, c->target) == 0 &&
-		    (a->ns == NULL ? c->ns == NULL : c->ns != NULL && strcmp(a->ns, c->ns) == 0))
+		if (strcmp(a->target, target) == 0 &&
+		    (a->ns == NULL ? ns == NULL : ns != NULL && strcmp(a->ns, ns) == 0))
 			return a;
 	}
 	return NULL;
 }
 
-/* Remember c as the change applied to its object, replacing an older one. */
+/* Remember a plan for ts as applied to the object target in ns, replacing an older one. */
 static void
-remember_applied(struct pa_changes *applied, const struct pa_change *c)
+remember_applied(struct pa_changes *applied, const char *target, const char *ns, pa_usec_t ts)
 {
 	struct pa_change copy = { 0 };
 
-	copy.target = pa_xstrdup(c->target);
-	copy.ns = c->ns ? pa_xstrdup(c->ns) : NULL;
-	copy.ts = c->ts;
-	copy.seq = c->seq;
+	copy.target = pa_xstrdup(target);
+	copy.ns = ns ? pa_xstrdup(ns) : NULL;
+	copy.ts = ts;
 	pa_changes_put(applied, &copy);
+}
+
+/*
+ * Remember the plans an earlier run journalled in path as applied, so a
+ * restart does not apply an older plan that a replayed stream brings
+ * again.  A missing journal is a first run; unreadable records are
+ * skipped, because the journal's own writer made them.
+ */
+static void
+load_applied(struct ctx *cx, const char *path)
+{
+	struct pa_reader *reader;
+	struct pa_line line;
+	enum pa_line_status st;
+	FILE *probe = fopen(path, "r");
+
+	if (probe == NULL)
+		return;
+	fclose(probe);
+	reader = pa_reader_open(path, 0);
+	if (reader == NULL)
+		return;
+	while ((st = pa_reader_next(reader, &line)) == PA_LINE_OK || st == PA_LINE_TRUNCATED) {
+		json_t *rec = json_loadb(line.text, line.len, 0, NULL);
+		const char *result = pa_rec_str(rec, "result");
+		const char *target = pa_rec_str(rec, "target"), *ns = pa_rec_str(rec, "namespace");
+		pa_usec_t ts;
+
+		if (target != NULL && result != NULL && strcmp(result, "failed") != 0 &&
+		    strcmp(result, "skipped") != 0 && pa_rec_time(rec, "plan_ts", &ts) == 1) {
+			const struct pa_change *last = applied_for(&cx->applied, target, ns);
+
+			if (last == NULL || ts > last->ts)
+				remember_applied(&cx->applied, target, ns, ts);
+		}
+		json_decref(rec);
+	}
+	pa_reader_close(reader);
 }
 
 /*
@@ -556,7 +595,7 @@ follow_execute(struct ctx *cx, struct pa_change *out, int n)
 	long failures = cx->runner->failures;
 
 	for (int i = 0; i < n; i++) {
-		const struct pa_change *last = applied_for(&cx->applied, &out[i]);
+		const struct pa_change *last = applied_for(&cx->applied, out[i].target, out[i].ns);
 		char had[40], got[40];
 
 		if (last != NULL && out[i].ts != 0 && out[i].ts < last->ts) {
@@ -567,7 +606,7 @@ follow_execute(struct ctx *cx, struct pa_change *out, int n)
 			pa_change_free(&out[i]);
 			continue;
 		}
-		remember_applied(&cx->applied, &out[i]);
+		remember_applied(&cx->applied, out[i].target, out[i].ns, out[i].ts);
 		pa_changes_put(&batch, &out[i]);
 	}
 	execute(cx->runner, &batch, cx->max_step, cx->stop_on_error);
@@ -607,6 +646,7 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 	sigaction(SIGTERM, &sa, NULL);
 
 	if (journal_path != NULL) {
+		load_applied(cx, journal_path);
 		r.journal = pa_journal_open_append(journal_path);
 		if (r.journal == NULL)
 			return PA_EXIT_IO;

@@ -255,6 +255,16 @@ check apply-follow-exec-term-status [ "$status" -eq 0 ]
 check apply-follow-exec-stdout-is-journal [ "$(jq -r .result "$T_TMP/out" | tr '\n' ,)" = "ok,skipped,ok," ]
 check apply-follow-exec-no-tmp [ ! -e "$live.tmp" ]
 check apply-follow-exec-rotated-kept [ "$(wc -l <"$live.1")" -eq 2 ]
+check apply-follow-exec-journal-plan-ts [ "$(tail -1 "$live" | jq -r .plan_ts)" = "$t_next" ]
+
+# A restart reads the journal: the plan for $t_now, older than the one
+# applied for $t_next before the restart, is skipped.
+plan_at "$t_now" 2 | pa-apply --follow --execute -n prod --journal "$live" >"$T_TMP/out" 2>"$T_TMP/err"
+status=$?
+patches >"$T_TMP/p9"
+check apply-follow-restart-status [ "$status" -eq 0 ]
+check apply-follow-restart-skipped [ "$(jq -r .result "$T_TMP/out")" = skipped ]
+check apply-follow-restart-no-patch sh -c "! grep -q 'acme-web/scale {\"spec\":{\"replicas\":2}}' '$T_TMP/p9'"
 
 pa-apply --follow --execute --journal "$T_TMP/no-such-dir/journal" -n prod </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
 check apply-follow-exec-journal-unwritable-status [ $? -eq 3 ]
