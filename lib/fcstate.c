@@ -153,13 +153,21 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 		snprintf(why, size, "has no valid \"%s.issued_at\" timestamp", measure);
 		return 0;
 	}
-	if (mean != NULL &&
-	    (horizon > PA_FC_MAX_BUCKETS || !is_number_list(mean, horizon, 0, NULL, NULL, 0) ||
-	     !is_number_list(json_object_get(m, "lower"), horizon, 0, NULL, NULL, 0) ||
-	     !is_number_list(json_object_get(m, "upper"), horizon, 0, NULL, NULL, 0))) {
-		snprintf(why, size, "has no \"%s\" \"mean\", \"lower\" and \"upper\" lists of "
-			 "numbers or null of one length up to %d", measure, PA_FC_MAX_BUCKETS);
-		return 0;
+	if (mean != NULL) {
+		static const char *const lists[] = { "mean", "lower", "upper" };
+
+		if (horizon == 0 || horizon > PA_FC_MAX_BUCKETS) {
+			snprintf(why, size, "has no \"%s.mean\" list of 1 to %d numbers or null",
+				 measure, PA_FC_MAX_BUCKETS);
+			return 0;
+		}
+		for (i = 0; i < 3; i++) {
+			char field[40];
+
+			snprintf(field, sizeof field, "%s.%s", measure, lists[i]);
+			if (!is_number_list(json_object_get(m, lists[i]), horizon, 0, field, why, size))
+				return 0;
+		}
 	}
 	if (json_object_get(m, "outside") != NULL &&
 	    !is_flag_array(json_object_get(m, "outside"), PA_FCSTATE_SCORED)) {
@@ -196,9 +204,9 @@ entry_valid(const json_t *e, char *why, size_t size)
 		return 0;
 	}
 	n = pa_fcstate_numbers_count(req);
-	if (n == 0 || n > PA_FC_MAX_BUCKETS || pa_fcstate_numbers_count(csum) != n) {
-		snprintf(why, size, "has no \"requests\" and \"complexity_sum\" lists of "
-			 "numbers or null of one length");
+	if (n == 0 || n > PA_FC_MAX_BUCKETS) {
+		snprintf(why, size, "has no \"requests\" list of 1 to %d numbers or null",
+			 PA_FC_MAX_BUCKETS);
 		return 0;
 	}
 	if (!is_number_list(req, n, 1, "requests", why, size) ||
@@ -270,8 +278,9 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 	}
 	json_object_foreach(series, name, entry) {
 		if (!entry_valid(entry, why, sizeof why)) {
-			snprintf(err, errsize, "state file %s: series %s %s (remove the file to start "
-				 "a new state)", path, pa_quote(name, strlen(name)), why);
+			snprintf(err, errsize, "state file %s: series %s %s (delete that series from "
+				 "the file, or remove the file to start a new state)", path,
+				 pa_quote(name, strlen(name)), why);
 			json_decref(state);
 			return NULL;
 		}

@@ -146,8 +146,10 @@ decode_string(const char *s, size_t n, double *x, int nonnegative, const char *f
 			token[len] = '\0';
 			errno = 0;
 			x[i] = strtod(token, &stop);
+
+			/* strtod also reads hexadecimal, "inf" and "nan", which JSON has not. */
 			if (*stop != '\0' || errno == ERANGE || !isfinite(x[i]) ||
-			    (nonnegative && x[i] < 0)) {
+			    strspn(token, "0123456789+-.eE") != len || (nonnegative && x[i] < 0)) {
 				bad_element(field, i, s, len, 1, nonnegative, why, size);
 				return -1;
 			}
@@ -165,9 +167,15 @@ pa_fcstate_numbers_decode(const json_t *v, size_t want, int nonnegative, const c
 	double *x;
 
 	*out = NULL;
-	if ((!json_is_array(v) && !json_is_string(v)) || n != want) {
+	if (!json_is_array(v) && !json_is_string(v)) {
 		if (why != NULL)
 			snprintf(why, size, "has no \"%s\" list of %zu numbers or null", field, want);
+		return -1;
+	}
+	if (n != want) {
+		if (why != NULL)
+			snprintf(why, size, "has \"%s\" of %zu values where %zu are needed", field, n,
+				 want);
 		return -1;
 	}
 	x = malloc((n ? n : 1) * sizeof *x);

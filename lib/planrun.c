@@ -947,8 +947,8 @@ plan_series(struct pa_plan_run *r, struct series *s)
 		const struct forecast *f = &s->forecasts[s->nforecasts - 1];
 
 		last_end = f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC);
-		pa_warn("%s: no plan: now + lead time is %s but the forecast ends at %s "
-			"(forecast a longer horizon or shorten --lead-time)",
+		pa_warn("%s: no plan: no forecast bucket contains now + lead time %s, the last "
+			"ends at %s (forecast a longer horizon or shorten --lead-time)",
 			s->name, pa_time_format(target, buf[0], sizeof buf[0]),
 			pa_time_format(last_end, buf[1], sizeof buf[1]));
 		return PA_EXIT_DATA;

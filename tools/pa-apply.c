@@ -671,7 +671,7 @@ main(int argc, char **argv)
 	struct ctx cx = { 0 };
 	struct pa_kube_conf kc = { "kubectl", NULL, NULL };
 	const char *mode = "scale", *journal_path = NULL, *max_age_arg = NULL;
-	int do_execute = 0, stop_on_error = 0, c, rc, out;
+	int do_execute = 0, stop_on_error = 0, timeout_set = 0, c, rc, out;
 	long max_step = 0, timeout_ms = 60000;
 	char why[400];
 
@@ -725,6 +725,7 @@ main(int argc, char **argv)
 			max_age_arg = optarg;
 			break;
 		case OPT_TIMEOUT:
+			timeout_set = 1;
 			timeout_ms = (long)(pa_opt_duration("--timeout", optarg, PA_USEC_PER_SEC / 10,
 							    86400 * PA_USEC_PER_SEC) / 1000);
 			break;
@@ -753,8 +754,9 @@ main(int argc, char **argv)
 		pa_usage_error("%s", why);
 	if (kc.kubectl[0] == '\0')
 		pa_usage_error("--kubectl is empty");
-	if ((journal_path != NULL || stop_on_error || max_age_arg != NULL) && !do_execute)
-		pa_usage_error("--journal, --stop-on-error and --max-age need --execute");
+	if ((journal_path != NULL || stop_on_error || max_age_arg != NULL || timeout_set) &&
+	    !do_execute)
+		pa_usage_error("--journal, --stop-on-error, --max-age and --timeout need --execute");
 	cx.executing = do_execute;
 	cx.max_age = cx.follow ? 10 * 60 * PA_USEC_PER_SEC : -1;
 	if (max_age_arg != NULL)

@@ -51,7 +51,7 @@ issue 12 1 >&3
 exec 3>&-
 wait $pid
 check "follow exit status with a short issue" test $? -eq 1
-check "follow short issue reported" grep -q 'shop/cart: no plan: now + lead time is 2026-06-01T12:05:00Z' "$T_TMP/err"
+check "follow short issue reported" grep -q 'shop/cart: no plan: no forecast bucket contains now + lead time 2026-06-01T12:05:00Z' "$T_TMP/err"
 check "follow plans nothing twice" test "$(jq -r .ts "$T_TMP/out" | sort | uniq -d | wc -l)" -eq 0
 
 # SIGTERM ends the input: the issue still waiting for forecasts is not

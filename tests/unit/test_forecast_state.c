@@ -232,7 +232,7 @@ test_state_values_checked(void)
 								 "\"volume.outside\""));
 	CHECK("outside too long rejected", load_rejects(path, outside_too_long, "\"volume.outside\""));
 	CHECK("spec not a string rejected", load_rejects(path, spec_not_string, "\"complexity.spec\""));
-	CHECK("bounds of two lengths rejected", load_rejects(path, bounds_uneven, "\"lower\""));
+	CHECK("bounds of two lengths rejected", load_rejects(path, bounds_uneven, "\"volume.lower\""));
 	CHECK("negative updates rejected", load_rejects(path, updates_negative, "\"fit.updates\""));
 	CHECK("fit not an object rejected", load_rejects(path, fit_not_object, "\"fit\""));
 
