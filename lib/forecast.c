@@ -23,6 +23,13 @@
 #define SCALE_MIN 0.5		/* bounds on that rescaling */
 #define SCALE_MAX 3.0
 #define COMBINE_MAX 3		/* most models averaged by the automatic choice */
+/*
+ * Relative spread below which a history counts as flat.  A complexity of
+ * 1.1 read back from a state file's 12-digit sums differs from the
+ * computed one in the last bits, and a model fitted to that noise is
+ * noise itself.
+ */
+#define FLAT_TOLERANCE 1e-9
 #define INTERMITTENT_SHARE 0.3	/* share of zero buckets from which Croston competes */
 
 struct model_ref {
@@ -218,7 +225,7 @@ pa_fc_is_flat(const double *y, size_t n)
 			continue;
 		if (isnan(first))
 			first = y[i];
-		else if (y[i] != first)
+		else if (fabs(y[i] - first) > FLAT_TOLERANCE * fmax(1, fabs(first)))
 			return 0;
 	}
 	return 1;

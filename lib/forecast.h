@@ -182,7 +182,8 @@ int pa_fc_model_known(const char *name);
 int pa_fc_model_seasonal(const char *name);
 
 /*
- * Return 1 when every known value of y[0..n) equals the first one.  Such a
+ * Return 1 when every known value of y[0..n) equals the first one, to a
+ * relative 1e-9 (FLAT_TOLERANCE in forecast.c).  Such a
  * history is forecast by repeating its value, with no fit and no choice
  * to keep.
  */
