@@ -270,14 +270,32 @@ pa_bt_write_records(const struct pa_bt_report *rep)
 	}
 }
 
-/* Points of one policy sorted by x (instance-hours or overloaded share). */
+/* Points of one policy sorted by x (spend or overloaded share). */
 struct curve {
 	size_t n;
 	double x[64], y[64];
 };
 
+/* The quantities a curve plots, x against y. */
+enum curve_axis {
+	BY_HOURS,	/* instance-hours against overloaded share */
+	BY_SHARE,	/* overloaded share against instance-hours */
+	BY_SPEND	/* the equal-cost axis against overloaded share */
+};
+
+/*
+ * The spend that equal cost compares: instance-hours, which are cost at
+ * one price, or the cost itself when spot instances make the two differ.
+ */
+static double
+spend_of(const struct pa_bt_report *rep, const struct pa_bt_result *r)
+{
+	return rep->spot ? r->cost : r->instance_hours;
+}
+
 static void
-curve_of(const struct pa_bt_report *rep, enum pa_bt_policy policy, int by_hours, struct curve *c)
+curve_of(const struct pa_bt_report *rep, enum pa_bt_policy policy, enum curve_axis axis,
+	 struct curve *c)
 {
 	c->n = 0;
 	for (size_t i = 0; i < rep->nresults && c->n < 64; i++) {
@@ -287,8 +305,20 @@ curve_of(const struct pa_bt_report *rep, enum pa_bt_policy policy, int by_hours,
 		if (r->policy != policy)
 			continue;
 		j = c->n++;
-		c->x[j] = by_hours ? r->instance_hours : r->overloaded_share;
-		c->y[j] = by_hours ? r->overloaded_share : r->instance_hours;
+		switch (axis) {
+		case BY_HOURS:
+			c->x[j] = r->instance_hours;
+			c->y[j] = r->overloaded_share;
+			break;
+		case BY_SPEND:
+			c->x[j] = spend_of(rep, r);
+			c->y[j] = r->overloaded_share;
+			break;
+		case BY_SHARE:
+			c->x[j] = r->overloaded_share;
+			c->y[j] = r->instance_hours;
+			break;
+		}
 
 		/* Insertion sort: a sweep has a few dozen points. */
 		while (j > 0 && c->x[j - 1] > c->x[j]) {
@@ -326,7 +356,7 @@ predictive_hours_at_one_percent(const struct pa_bt_report *rep, int *bound)
 {
 	struct curve byshare;
 
-	curve_of(rep, PA_BT_PREDICTIVE, 0, &byshare);
+	curve_of(rep, PA_BT_PREDICTIVE, BY_SHARE, &byshare);
 	*bound = 0;
 	if (byshare.n == 0 || byshare.x[0] > 0.01)
 		return NAN;
@@ -354,7 +384,7 @@ pa_bt_write_comparisons(const struct pa_bt_report *rep)
 	double hours;
 	int bound;
 
-	curve_of(rep, PA_BT_PREDICTIVE, 1, &pred);
+	curve_of(rep, PA_BT_PREDICTIVE, BY_SPEND, &pred);
 	for (size_t i = 0; i < rep->nresults; i++) {
 		const struct pa_bt_result *r = &rep->results[i];
 		json_t *rec;
@@ -362,13 +392,16 @@ pa_bt_write_comparisons(const struct pa_bt_report *rep)
 
 		if (r->policy != PA_BT_REACTIVE)
 			continue;
-		share = predictive_share_at(&pred, r->instance_hours, &bound);
+		share = predictive_share_at(&pred, spend_of(rep, r), &bound);
 		rec = json_object();
 		json_object_set_new(rec, "kind", json_string("backtest_comparison"));
 		json_object_set_new(rec, "tenant_service_name", json_string(rep->series->name));
 		json_object_set_new(rec, "compare", json_string("equal_cost"));
+		json_object_set_new(rec, "basis", json_string(rep->spot ? "cost" : "instance_hours"));
 		pa_rec_set_num(rec, "target_utilization", r->setting);
 		pa_rec_set_num(rec, "instance_hours", r->instance_hours);
+		if (rep->spot)
+			pa_rec_set_num(rec, "cost", r->cost);
 		pa_rec_set_num(rec, "reactive_overloaded_share", r->overloaded_share);
 		pa_rec_set_num(rec, "predictive_overloaded_share", share);
 		json_object_set_new(rec, "predictive_is_upper_bound", json_boolean(bound));
@@ -436,23 +469,24 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 	}
 
 	/* The comparison lines only mean something with a curve to read. */
-	curve_of(rep, PA_BT_PREDICTIVE, 1, &pred);
+	curve_of(rep, PA_BT_PREDICTIVE, BY_SPEND, &pred);
 	if (pred.n < 2)
 		return;
 	for (size_t i = 0; i < rep->nresults; i++) {
 		const struct pa_bt_result *r = &rep->results[i];
+		const char *unit = rep->spot ? "cost" : "inst-h";
 		double share;
 		int bound;
 
 		if (r->policy != PA_BT_REACTIVE)
 			continue;
-		share = predictive_share_at(&pred, r->instance_hours, &bound);
+		share = predictive_share_at(&pred, spend_of(rep, r), &bound);
 		if (isnan(share))
-			pa_out_printf("  at reactive target %g (%.2f inst-h): predictive costs more at every risk\n",
-				      r->setting, r->instance_hours);
+			pa_out_printf("  at reactive target %g (%.2f %s): predictive costs more at every risk\n",
+				      r->setting, spend_of(rep, r), unit);
 		else
-			pa_out_printf("  at reactive target %g (%.2f inst-h): overloaded %.3f%% reactive, "
-				      "%s%.3f%% predictive\n", r->setting, r->instance_hours,
+			pa_out_printf("  at reactive target %g (%.2f %s): overloaded %.3f%% reactive, "
+				      "%s%.3f%% predictive\n", r->setting, spend_of(rep, r), unit,
 				      100 * r->overloaded_share, bound ? "<= " : "", 100 * share);
 	}
 	if (oracle != NULL) {
@@ -594,7 +628,7 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 	for (size_t p = 0; p < 4; p++) {
 		struct curve c;
 
-		curve_of(rep, order[p], 1, &c);
+		curve_of(rep, order[p], BY_HOURS, &c);
 		if (c.n == 0)
 			continue;
 		if (order[p] == PA_BT_STATIC && static_off) {
