@@ -215,6 +215,16 @@ int pa_fcstate_event_add(struct pa_fc_events *e, struct pa_fc_event_ids *ids, co
 int pa_fcstate_events_valid(const json_t *events, char *why, size_t size);
 
 /*
+ * Drop from e, and from ids, every event that ends at or before before,
+ * keeping the order of the others.  A live run calls it with the first
+ * bucket that any series still keeps, the same rule by which a state file
+ * keeps events, so its events stay bounded.  Stores the number dropped in
+ * *dropped.  Returns 0, or -1 when memory runs out (e and ids unchanged).
+ */
+int pa_fcstate_events_drop_ended(struct pa_fc_events *e, struct pa_fc_event_ids *ids,
+				 pa_usec_t before, size_t *dropped);
+
+/*
  * Add the events of state (as loaded) to e through pa_fcstate_event_add(),
  * and remove them from state.  Returns 0, or -1 when memory runs out.
  */

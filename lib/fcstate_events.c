@@ -169,6 +169,63 @@ pa_fcstate_events_valid(const json_t *events, char *why, size_t size)
 }
 
 int
+pa_fcstate_events_drop_ended(struct pa_fc_events *e, struct pa_fc_event_ids *ids,
+			     pa_usec_t before, size_t *dropped)
+{
+	struct pa_fc_event_ids fresh;
+	size_t kept = 0;
+
+	*dropped = 0;
+	for (size_t i = 0; i < e->count; i++)
+		*dropped += e->v[i].end <= before;
+	if (*dropped == 0)
+		return 0;
+
+	/* Build the new identities first, so running out of memory changes nothing. */
+	if (pa_fcstate_event_ids_init(&fresh) != 0)
+		return -1;
+	for (size_t i = 0; i < e->count; i++) {
+		const struct pa_fc_event *ev = &e->v[i];
+		json_t *name = json_array_get(ids->names, i);
+		const char *text = json_is_string(name) ? json_string_value(name) : NULL;
+		size_t need;
+		char *key;
+		int failed;
+
+		if (ev->end <= before)
+			continue;
+		need = strlen(ev->type) + (text ? strlen(text) : 0) +
+		       (ev->tenant ? strlen(ev->tenant) : 0) +
+		       (ev->service ? strlen(ev->service) : 0) + 128;
+		key = malloc(need);
+		failed = key == NULL || event_key(ev, text, key, need) == NULL ||
+			 json_object_set_new(fresh.index, key, json_integer((json_int_t)kept)) != 0 ||
+			 json_array_append(fresh.names, name) != 0;
+		free(key);
+		if (failed) {
+			pa_fcstate_event_ids_free(&fresh);
+			return -1;
+		}
+		kept++;
+	}
+
+	kept = 0;
+	for (size_t i = 0; i < e->count; i++) {
+		if (e->v[i].end <= before) {
+			free(e->v[i].type);
+			free(e->v[i].tenant);
+			free(e->v[i].service);
+			continue;
+		}
+		e->v[kept++] = e->v[i];
+	}
+	e->count = kept;
+	pa_fcstate_event_ids_free(ids);
+	*ids = fresh;
+	return 0;
+}
+
+int
 pa_fcstate_seed_events(json_t *state, struct pa_fc_events *e, struct pa_fc_event_ids *ids,
 		       pa_usec_t window)
 {

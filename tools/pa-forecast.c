@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,11 @@ struct ctx {
 	pa_usec_t max_future;	/* latest bucket time after the clock; < 0: any */
 	pa_usec_t future_limit;	/* the clock when last read plus max_future */
 	int replay_noted;	/* --follow: the note on skipped replayed buckets was written */
+	size_t forecasts_since_prune;	/* --follow: forecasts since events were last pruned */
 };
+
+/* Forecasts in --follow between two prunings of ended events. */
+#define PRUNE_EVERY 256
 
 static volatile sig_atomic_t stop_requested;
 
@@ -232,6 +237,39 @@ check_closed(struct ctx *c, const char *name, struct pa_line *line, const json_t
 }
 
 /*
+ * Drop, every PRUNE_EVERY forecasts, the events that ended at or before
+ * the first bucket any series still keeps.  A live run reads events for
+ * as long as it runs, and no forecast reads those again: the same rule
+ * decides which events a state file keeps.
+ */
+static void
+prune_events(struct ctx *c)
+{
+	struct pa_fc_series **series;
+	size_t count, dropped;
+	pa_usec_t before = INT64_MAX;
+
+	if (++c->forecasts_since_prune < PRUNE_EVERY || c->events.count == 0)
+		return;
+	c->forecasts_since_prune = 0;
+
+	series = pa_fc_series_sorted(c->set, &count);
+	for (size_t i = 0; i < count; i++) {
+		const struct pa_fc_series *s = series[i];
+
+		if (s->has_kept && s->kept_first < before)
+			before = s->kept_first;
+		for (size_t j = 0; !s->has_kept && j < s->count; j++)
+			if (s->points[j].ts < before)
+				before = s->points[j].ts;
+	}
+	if (count == 0 || before == INT64_MAX)
+		return;
+	if (pa_fcstate_events_drop_ended(&c->events, &c->event_ids, before, &dropped) != 0)
+		pa_warn("out of memory dropping ended events; they are kept");
+}
+
+/*
  * In --follow, forecast the series of rec when rec opens a later bucket,
  * or at once with --whole-buckets, because then no other part of rec's
  * bucket will come.
@@ -251,12 +289,14 @@ close_bucket(struct ctx *c, const json_t *rec)
 			s->has_open = 1;
 			pa_fc_emit_series(s, c->ro, ts);
 			save_if_due(c);
+			prune_events(c);
 		}
 		return;
 	}
 	if (s->has_open && ts > s->open) {
 		pa_fc_emit_series(s, c->ro, s->open);
 		save_if_due(c);
+		prune_events(c);
 	}
 	if (!s->has_open || ts > s->open) {
 		s->open = ts;

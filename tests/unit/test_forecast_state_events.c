@@ -136,11 +136,51 @@ test_keep(void)
 	pa_fcstate_event_ids_free(&ids);
 }
 
+/* Ended events leave the list and their identities, the others keep order and identity. */
+static void
+test_drop_ended(void)
+{
+	struct pa_fc_events e = { 0 };
+	struct pa_fc_event_ids ids;
+	size_t dropped = 99;
+
+	CHECK("drop init", pa_fcstate_event_ids_init(&ids) == 0);
+	add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"a\",\"ts\":0}");
+	add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"b\",\"ts\":7200,\"end\":14400}");
+	add(&e, &ids, "{\"event_type\":\"promo\",\"ts\":3600,\"end\":36000}");
+	add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"c\",\"ts\":28800}");
+
+	CHECK("drop none before", pa_fcstate_events_drop_ended(&e, &ids, 0, &dropped) == 0);
+	CHECK("drop none counted", dropped == 0);
+	CHECK("drop none count", e.count == 4);
+
+	/* At 4 h: "a" (0 to 2 h) and "b" (2 h to 4 h) have ended. */
+	CHECK("drop ended", pa_fcstate_events_drop_ended(&e, &ids, 4 * HOUR, &dropped) == 0);
+	CHECK("drop ended counted", dropped == 2);
+	CHECK("drop ended count", e.count == 2);
+	CHECK("drop keeps order first", strcmp(e.v[0].type, "promo") == 0);
+	CHECK("drop keeps order second", e.v[1].start == 8 * HOUR);
+	CHECK("drop names follow", json_array_size(ids.names) == 2);
+	CHECK("drop name of kept", strcmp(json_string_value(json_array_get(ids.names, 1)), "c") == 0);
+
+	/* A kept identity still replaces in place; a dropped one is new again. */
+	CHECK("drop kept replaced",
+	      add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"c\",\"ts\":28800,\"magnitude\":4}") == 1);
+	CHECK("drop kept replaced in place", e.v[1].magnitude == 4 && e.count == 2);
+	CHECK("drop dropped added anew",
+	      add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"a\",\"ts\":0}") == 0);
+	CHECK("drop dropped appended", e.count == 3 && e.v[2].start == 0);
+
+	pa_fcstate_event_ids_free(&ids);
+	pa_fc_events_free(&e);
+}
+
 int
 main(void)
 {
 	test_identity();
 	test_valid();
 	test_keep();
+	test_drop_ended();
 	return unit_status();
 }
