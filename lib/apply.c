@@ -420,26 +420,31 @@ pa_change_argv(const struct pa_change *c, const struct pa_kube_conf *kc, long va
 	}
 }
 
-void
-pa_change_get_argv(const struct pa_change *c, const struct pa_kube_conf *kc,
-		   struct pa_argv *out)
+/* Build "kubectl get" of c's object as JSON, its scale subresource when scale is set. */
+static void
+get_argv(const struct pa_change *c, const struct pa_kube_conf *kc, int scale,
+	 struct pa_argv *out)
 {
 	pa_kube_argv_start(out, kc, c->ns);
 	pa_argv_push(out, "get");
 	pa_argv_push(out, c->target);
-	if (c->op == PA_OP_SCALE)
+	if (scale)
 		pa_argv_push(out, "--subresource=scale");
 	pa_argv_push(out, "--output=json");
+}
+
+void
+pa_change_get_argv(const struct pa_change *c, const struct pa_kube_conf *kc,
+		   struct pa_argv *out)
+{
+	get_argv(c, kc, c->op == PA_OP_SCALE, out);
 }
 
 void
 pa_change_get_workload_argv(const struct pa_change *c, const struct pa_kube_conf *kc,
 			    struct pa_argv *out)
 {
-	pa_kube_argv_start(out, kc, c->ns);
-	pa_argv_push(out, "get");
-	pa_argv_push(out, c->target);
-	pa_argv_push(out, "--output=json");
+	get_argv(c, kc, 0, out);
 }
 
 long
