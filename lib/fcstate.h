@@ -50,7 +50,7 @@
  * runs on one file update it one after the other.
  *
  * NOTE: The whole file is parsed into one jansson tree.  With number
- * lists as strings that takes a few times the file's size in memory; a
+ * lists as strings, that takes a few times the file's size in memory.  A
  * format_version 2 file takes about 150 bytes per kept bucket until it is
  * rewritten.
  */

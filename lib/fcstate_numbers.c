@@ -4,8 +4,8 @@
  * format_version 3 writes each list (kept history, last forecasts) as one
  * JSON string of numbers separated by single spaces, "null" for unknown.
  * jansson keeps every array element as an allocation of its own, about 60
- * bytes per number: a run on a state of 1,000 week-long series peaked at
- * 312 MB with arrays and at 114 MB with strings, against 69 MB without a
+ * bytes per number.  A run on a state of 1,000 week-long series peaked at
+ * 312 MB with arrays and at 114 MB with strings, and at 69 MB without a
  * state (scripts/bench-forecast-state).  The arrays of format_version 2
  * still read.
  */

@@ -200,9 +200,9 @@ check apply-no-kubectl-status [ $? -eq 3 ]
 check apply-no-kubectl-journal [ "$(jq -r .status "$T_TMP/out" | sort -u)" = 127 ]
 
 # 9. --follow --execute scales each plan as it arrives, before the input
-# ends, appends to the named journal itself (a new file once the old one
-# is rotated away), skips a plan older than one already applied, and
-# finishes cleanly on SIGTERM.
+# ends.  It appends to the named journal itself, and to a new file once
+# the old one is rotated away.  It skips a plan older than one already
+# applied, and finishes cleanly on SIGTERM.
 start_mock
 fifo=$T_TMP/plans.fifo
 mkfifo "$fifo"
