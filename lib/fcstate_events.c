@@ -173,7 +173,7 @@ pa_fcstate_events_drop_ended(struct pa_fc_events *e, struct pa_fc_event_ids *ids
 			     pa_usec_t before, size_t *dropped)
 {
 	struct pa_fc_event_ids fresh;
-	size_t kept = 0;
+	size_t remaining = 0;
 
 	*dropped = 0;
 	for (size_t i = 0; i < e->count; i++)
@@ -199,17 +199,17 @@ pa_fcstate_events_drop_ended(struct pa_fc_events *e, struct pa_fc_event_ids *ids
 		       (ev->service ? strlen(ev->service) : 0) + 128;
 		key = malloc(need);
 		failed = key == NULL || event_key(ev, text, key, need) == NULL ||
-			 json_object_set_new(fresh.index, key, json_integer((json_int_t)kept)) != 0 ||
+			 json_object_set_new(fresh.index, key, json_integer((json_int_t)remaining)) != 0 ||
 			 json_array_append(fresh.names, name) != 0;
 		free(key);
 		if (failed) {
 			pa_fcstate_event_ids_free(&fresh);
 			return -1;
 		}
-		kept++;
+		remaining++;
 	}
 
-	kept = 0;
+	remaining = 0;
 	for (size_t i = 0; i < e->count; i++) {
 		if (e->v[i].end <= before) {
 			free(e->v[i].type);
@@ -217,9 +217,9 @@ pa_fcstate_events_drop_ended(struct pa_fc_events *e, struct pa_fc_event_ids *ids
 			free(e->v[i].service);
 			continue;
 		}
-		e->v[kept++] = e->v[i];
+		e->v[remaining++] = e->v[i];
 	}
-	e->count = kept;
+	e->count = remaining;
 	pa_fcstate_event_ids_free(ids);
 	*ids = fresh;
 	return 0;

@@ -431,7 +431,7 @@ hold_scale_in(struct runner *r, const struct pa_changes *cs, const struct pa_cha
 	struct pa_argv argv = { 0 };
 	struct pa_run_result res;
 	char why[300];
-	long held;
+	long keep;
 
 	*ready = -1;
 	for (size_t j = 0; j < cs->n && other == NULL; j++)
@@ -454,10 +454,10 @@ hold_scale_in(struct runner *r, const struct pa_changes *cs, const struct pa_cha
 		return c->current;
 	}
 
-	held = value_to_set(other, max_step) + value - *ready;
-	if (held > c->current)
-		held = c->current;
-	return held > value ? held : value;
+	keep = value_to_set(other, max_step) + value - *ready;
+	if (keep > c->current)
+		keep = c->current;
+	return keep > value ? keep : value;
 }
 
 static void

@@ -112,10 +112,10 @@ check "regress horizon change reason" \
 	grep -q "shop/cart: full fit, refit: the horizon of 12 steps differs from the kept fit's 24" \
 	"$T_TMP/h.err"
 
-# A kept regression spec that does not decode, with a negative
-# slope-change penalty, too many Fourier pairs, no penalty or no numbers,
-# is replaced by a full fit with a warning, also without -v, and the state
-# gets a valid spec.
+# Each of these kept regression specs does not decode: a negative
+# slope-change penalty, too many Fourier pairs, no penalty, no numbers.
+# Each is replaced by a full fit with a warning, also without -v, and the
+# state gets a valid spec.
 for bad in '2,0,-1' '11,0,1' '2,0' 'x'; do
 	jq -c --arg bad "$bad" '.series["shop/cart"].volume.spec[0] |= sub("/[^/]*$"; "/" + $bad)' \
 		"$T_TMP/seed.json" >"$T_TMP/c.json"
