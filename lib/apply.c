@@ -35,6 +35,13 @@ pa_apply_conf_check(const struct pa_apply_conf *conf, char *why, size_t whysize)
 			 "deployment/{tenant}-{service}");
 		return -1;
 	}
+	if (conf->spot_target != NULL && strcmp(conf->spot_target, conf->target) == 0) {
+		snprintf(why, whysize, "--spot-target %s is the same object as --target, so one "
+			 "half of each plan would overwrite the other (name the spot workload, such "
+			 "as deployment/{tenant}-{service}-spot)",
+			 pa_quote(conf->spot_target, strlen(conf->spot_target)));
+		return -1;
+	}
 
 	/*
 	 * "a" is the shortest valid value for a placeholder and adds no
@@ -272,6 +279,13 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 			out[n].replicas = i == 0 ? on_demand : spot;
 		}
 		n++;
+	}
+	if (n == 2 && strcmp(out[0].target, out[1].target) == 0) {
+		snprintf(why, whysize, "--target and --spot-target both name %s for this plan, so "
+			 "one half would overwrite the other", pa_quote(out[0].target,
+									strlen(out[0].target)));
+		*cls = "on-demand and spot are one object";
+		goto out;
 	}
 	*nout = n;
 	rc = 1;

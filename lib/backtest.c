@@ -1300,8 +1300,9 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	/*
 	 * With a spot price, every policy splits its count as pa-plan does and
 	 * runs two fleets, on-demand and spot, each replacing what it lost.
-	 * A spot instance is reclaimed in a tick with the probability that
-	 * --spot-interruption gives per hour.  The draws come from a fixed
+	 * --spot-interruption is read as a rate, reclaims per instance-hour,
+	 * as pa-plan's expected cost reads it, so a tick's probability is
+	 * 1 - exp(-rate * tick) and a rate of 1 stays finite.  The draws come from a fixed
 	 * seed, the same for every policy and setting, so a replay repeats.
 	 */
 	if (c->plan.spot_price >= 0) {
@@ -1312,7 +1313,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			goto done;
 		}
 		gsl_rng_set(rng, SPOT_SEED);
-		reclaim_p = 1 - pow(1 - c->plan.spot_interruption, r.tick_s / 3600);
+		reclaim_p = 1 - exp(-c->plan.spot_interruption * r.tick_s / 3600);
 	}
 
 	for (size_t t = c->warmup; t < s->n; t++) {
@@ -1371,15 +1372,31 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 				rc = -1;
 				goto done;
 			}
-			fleet_arrive(&od, tick);
-			fleet_arrive(&spot, tick);
+			/*
+			 * A reclaimed instance is replaced at once, as its workload
+			 * controller does, and the replacement serves one lead time
+			 * later: at this tick already without a lead time.
+			 */
 			if (rng != NULL && spot.ready > 0 && reclaim_p > 0) {
 				long lost = (long)gsl_ran_binomial(rng, reclaim_p, (unsigned int)spot.ready);
 
 				spot.ready -= lost;
 				out->interruptions += lost;
+				if (lost > 0 && fleet_order(&spot, tick + r.lead_ticks, lost) != 0) {
+					snprintf(err, errsize, "out of memory");
+					rc = -1;
+					goto done;
+				}
 			}
-			current = od.ready + od.pending + spot.ready + spot.pending;
+			fleet_arrive(&od, tick);
+			fleet_arrive(&spot, tick);
+
+			/*
+			 * The policy's own count, not the fleets', which may hold
+			 * instances until their replacements are ready: the floor
+			 * keeps the count decided at the bucket start.
+			 */
+			current = desired;
 			r.ready_at[tick - (long)c->warmup * r.ticks_per_bucket] = od.ready + spot.ready;
 
 			capacity = (od.ready + spot.ready) * r.plan.capacity;

@@ -247,10 +247,10 @@ print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_
 }
 
 static void
-print_header(void)
+print_header(int follow)
 {
-	pa_out_printf("#!/bin/sh\n# kubectl commands from pa-apply, scale-ups first; "
-		      "review, then run with sh\n");
+	pa_out_printf("#!/bin/sh\n# kubectl commands from pa-apply, %s; review, then run "
+		      "with sh\n", follow ? "in the order the plans came" : "scale-ups first");
 }
 
 /* Print the changes as a script; returns the number of commands printed. */
@@ -259,7 +259,7 @@ print_script(const struct pa_changes *cs, const struct pa_kube_conf *kc, long ma
 {
 	size_t printed = 0;
 
-	print_header();
+	print_header(0);
 	for (size_t i = 0; i < cs->n; i++)
 		printed += (size_t)print_change(&cs->v[i], kc, max_step);
 	return printed;
@@ -779,7 +779,7 @@ main(int argc, char **argv)
 		goto finish;
 	}
 	if (cx.follow)
-		print_header();
+		print_header(1);
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_changes_order(&cx.changes);
 
