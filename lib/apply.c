@@ -238,6 +238,12 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 		*cls = "invalid spot split";
 		goto out;
 	}
+	if (conf->spot_target != NULL && on_demand + spot != optimal) {
+		snprintf(why, whysize, "\"on_demand_instances\" %ld and \"spot_instances\" %ld do "
+			 "not add up to \"optimal_instances\" %ld", on_demand, spot, optimal);
+		*cls = "invalid spot split";
+		goto out;
+	}
 	if (pa_rec_time(rec, "ts", &ts) < 0) {
 		snprintf(why, whysize, "field \"ts\" is not a valid timestamp: %s",
 			 reject_value(rec, "ts"));
@@ -277,6 +283,14 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 			/* The plan's current count is the total, not either workload's. */
 			out[n].role = i == 0 ? "on-demand" : "spot";
 			out[n].replicas = i == 0 ? on_demand : spot;
+
+			/*
+			 * The API server takes an HPA's minReplicas of 0 only with
+			 * the HPAScaleToZero feature gate, so a half with no
+			 * instances keeps a floor of 1.
+			 */
+			if (conf->op == PA_OP_HPA_FLOOR && out[n].replicas == 0)
+				out[n].replicas = 1;
 		}
 		n++;
 	}
