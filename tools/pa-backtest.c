@@ -542,6 +542,11 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	}
 	if (pa_plan_settings_check(&o->config.plan, err, sizeof err) != 0)
 		pa_usage_error("%s", err);
+	if (o->config.plan.spot_price < 0 &&
+	    (o->config.plan.spot_interruption > 0 || o->config.plan.on_demand_base > 0 ||
+	     o->config.plan.on_demand_share > 0))
+		pa_warn("--spot-interruption, --on-demand-base and --on-demand-share act only with "
+			"--spot-price; every instance runs on demand");
 	pa_planconf_free(&conf);
 }
 
