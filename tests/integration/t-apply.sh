@@ -315,5 +315,34 @@ check apply-journal-lost-status [ $? -eq 3 ]
 check apply-journal-lost-counted grep -q 'journal records not written: 1' "$T_TMP/err"
 check apply-journal-lost-not-kubectl sh -c "! grep -q 'failed kubectl commands' '$T_TMP/err'"
 
+# 13. The whole live chain against the mock: buckets of the last half
+# hour, one a minute, go into pa-forecast --follow; its forecasts reach
+# pa-plan --follow, whose plans pa-apply --follow --execute turns into
+# scale requests while the writer still holds the pipe open.
+start_mock
+fifo13=$T_TMP/buckets.fifo
+mkfifo "$fifo13"
+pa-forecast --follow --whole-buckets --horizon 10 --period 0 --period2 0 <"$fifo13" 2>"$T_TMP/fc13.err" |
+	pa-plan --follow --capacity 1 --lead-time 5m --stabilization 5m 2>"$T_TMP/plan13.err" |
+	pa-apply --follow --execute -n prod --journal "$T_TMP/j13" >"$T_TMP/out13" 2>"$T_TMP/err13" &
+chain_pid=$!
+exec 6>"$fifo13"
+now=$(date -u +%s)
+start=$(( (now / 60 - 30) * 60 ))
+awk -v s="$start" 'BEGIN {
+	for (i = 0; i < 30; i++)
+		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":60,\"tenant_service_name\":\"acme/web\",\"tenant\":\"acme\",\"service\":\"web\",\"requests\":%d}\n", s + 60 * i, 540 + 6 * (i % 5)
+}' >&6
+check apply-chain-journal-before-end wait_lines "$T_TMP/j13" 1
+patches >"$T_TMP/p13"
+check apply-chain-scaled-before-end grep -q 'deployments/acme-web/scale {"spec":{"replicas":' "$T_TMP/p13"
+# 540 to 564 requests a minute is 9 to 9.4 per second, at capacity 1.
+check apply-chain-count-plausible [ "$(tail -1 "$T_TMP/p13" | sed 's/.*"replicas":\([0-9]*\).*/\1/')" -ge 9 ]
+check apply-chain-count-bounded [ "$(tail -1 "$T_TMP/p13" | sed 's/.*"replicas":\([0-9]*\).*/\1/')" -le 14 ]
+exec 6>&-
+wait "$chain_pid"
+check apply-chain-status [ $? -eq 0 ]
+check apply-chain-results-ok [ "$(jq -r .result "$T_TMP/j13" | sort -u | grep -cv '^ok$\|^unchanged$')" -eq 0 ]
+
 stop_mock
 finish
