@@ -178,6 +178,12 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 	return 1;
 }
 
+const char *
+pa_bt_input_name(const struct pa_bt_input *in, size_t i)
+{
+	return in->list[i].name;
+}
+
 int
 pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *out,
 		   char *err, size_t errsize)
@@ -447,9 +453,10 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
 	struct curve pred;
 	char setting[40];
+	int width = rep->name_width > 24 ? rep->name_width : 24;
 
 	if (header) {
-		pa_out_printf("%-24s %-10s %-12s %10s %14s %12s %10s %6s", "series", "policy",
+		pa_out_printf("%-*s %-10s %-12s %10s %14s %12s %10s %6s", width, "series", "policy",
 			      "setting", "overloaded", "unserved_work", "inst_hours", "cost", "util");
 		if (rep->spot)
 			pa_out_printf(" %12s %9s", "spot_hours", "reclaimed");
@@ -459,8 +466,8 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 		const struct pa_bt_result *r = &rep->results[i];
 
 		fmt_setting(r, setting, sizeof setting);
-		pa_out_printf("%-24s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%",
-			      rep->series->name, pa_bt_policy_name(r->policy), setting,
+		pa_out_printf("%-*s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%",
+			      width, rep->series->name, pa_bt_policy_name(r->policy), setting,
 			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
 			      100 * r->mean_utilization);
 		if (rep->spot)

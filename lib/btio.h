@@ -30,6 +30,9 @@ int pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *wh
 
 size_t pa_bt_input_count(const struct pa_bt_input *in);
 
+/* The tenant_service_name of series i. */
+const char *pa_bt_input_name(const struct pa_bt_input *in, size_t i);
+
 /*
  * Build series i as a regular array.  out->name and out->work are owned by
  * the caller (pa_bt_series_free).  Returns 0, or -1 with a message.
@@ -47,6 +50,7 @@ struct pa_bt_report {
 	const struct pa_bt_result *chart_predictive;	/* the chosen settings, or NULL */
 	const struct pa_bt_result *chart_reactive;
 	int spot;			/* spot instances replayed: write their hours */
+	int name_width;			/* --table: width of the series column, at least 24 */
 };
 
 /* Write one "backtest" record per result. */

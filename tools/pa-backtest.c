@@ -560,7 +560,7 @@ main(int argc, char **argv)
 	struct intake intake = { 0 };
 	struct series_run *runs;
 	size_t n;
-	int rc, out, header_done = 0;
+	int rc, out, header_done = 0, name_width = 24;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -596,6 +596,11 @@ main(int argc, char **argv)
 	if (runs == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 
+	/* The table's series column fits the longest name, so every row lines up. */
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(pa_bt_input_name(in, i)) > name_width)
+			name_width = (int)strlen(pa_bt_input_name(in, i));
+
 	for (size_t i = 0; i < n; i++) {
 		char err[300];
 		int one;
@@ -607,6 +612,7 @@ main(int argc, char **argv)
 			one = replay_series(&runs[i], &o);
 		}
 		if (one == PA_EXIT_OK) {
+			runs[i].report.name_width = name_width;
 			if (o.table) {
 				pa_bt_write_table(&runs[i].report, !header_done);
 				header_done = 1;
