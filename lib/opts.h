@@ -76,6 +76,15 @@ struct pa_common_opts {
 	"  -h, --help             print this help and exit\n"                              \
 	"  -V, --version          print the version and exit\n"
 
+/* The same for a tool whose help starts each description four columns further right. */
+#define PA_COMMON_USAGE_WIDE                                                             \
+	"      --rejects FILE         write every rejected input line to FILE verbatim\n"  \
+	"      --max-bad SHARE        exit 1 when more than SHARE (0-1) of records are\n"  \
+	"                             rejected (default 0.05)\n"                            \
+	"      --max-line BYTES       reject lines longer than BYTES (default 1048576)\n"  \
+	"  -h, --help                 print this help and exit\n"                          \
+	"  -V, --version              print the version and exit\n"
+
 void pa_common_defaults(struct pa_common_opts *o);
 
 /* Handle one of the common options; returns 1 when c was one of them. */

@@ -80,7 +80,7 @@ usage(void)
 	       "      --table                a readable table instead of NDJSON\n"
 	       "      --svg FILE             write the cost/overload curves and demand against\n"
 	       "                             capacity over time as SVG\n"
-	       PA_COMMON_USAGE);
+	       PA_COMMON_USAGE_WIDE);
 }
 
 enum {

@@ -54,7 +54,7 @@ usage(void)
 	       "      --max-future DUR       reject usage stamped more than DUR after the clock\n"
 	       "                             (default 5m); none: accept any\n"
 	       "      --keep-input           also pass forecast and usage records through\n"
-	       PA_COMMON_USAGE);
+	       PA_COMMON_USAGE_WIDE);
 }
 
 enum {
