@@ -68,22 +68,20 @@ struct pa_common_opts {
 	{ "help", no_argument, NULL, 'h' },                             \
 	{ "version", no_argument, NULL, 'V' }
 
-#define PA_COMMON_USAGE                                                                  \
-	"      --rejects FILE     write every rejected input line to FILE verbatim\n"      \
-	"      --max-bad SHARE    exit 1 when more than SHARE (0-1) of records are\n"      \
-	"                         rejected (default 0.05)\n"                                \
-	"      --max-line BYTES   reject lines longer than BYTES (default 1048576)\n"      \
-	"  -h, --help             print this help and exit\n"                              \
-	"  -V, --version          print the version and exit\n"
-
-/* The same for a tool whose help starts each description four columns further right. */
-#define PA_COMMON_USAGE_WIDE                                                             \
-	"      --rejects FILE         write every rejected input line to FILE verbatim\n"  \
-	"      --max-bad SHARE        exit 1 when more than SHARE (0-1) of records are\n"  \
-	"                             rejected (default 0.05)\n"                            \
-	"      --max-line BYTES       reject lines longer than BYTES (default 1048576)\n"  \
-	"  -h, --help                 print this help and exit\n"                          \
-	"  -V, --version              print the version and exit\n"
+/*
+ * Help lines of the common options, their descriptions from column 25, or
+ * with pad (a string of spaces) that much further right to line up with a
+ * tool's own options.
+ */
+#define PA_COMMON_USAGE_AT(pad)                                                          \
+	"      --rejects FILE" pad "     write every rejected input line to FILE verbatim\n" \
+	"      --max-bad SHARE" pad "    exit 1 when more than SHARE (0-1) of records are\n" \
+	"                     " pad "    rejected (default 0.05)\n"                         \
+	"      --max-line BYTES" pad "   reject lines longer than BYTES (default 1048576)\n" \
+	"  -h, --help" pad "             print this help and exit\n"                         \
+	"  -V, --version" pad "          print the version and exit\n"
+#define PA_COMMON_USAGE PA_COMMON_USAGE_AT("")
+#define PA_COMMON_USAGE_WIDE PA_COMMON_USAGE_AT("    ")
 
 void pa_common_defaults(struct pa_common_opts *o);
 
