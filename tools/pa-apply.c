@@ -757,6 +757,13 @@ main(int argc, char **argv)
 	if ((journal_path != NULL || stop_on_error || max_age_arg != NULL || timeout_set) &&
 	    !do_execute)
 		pa_usage_error("--journal, --stop-on-error, --max-age and --timeout need --execute");
+	/*
+	 * A split plan's current count is the total, not either workload's,
+	 * so a printed script could never cap a step and would skip them all.
+	 */
+	if (max_step > 0 && cx.conf.spot_target != NULL && !do_execute)
+		pa_usage_error("--max-step with --spot-target needs --execute, which reads each "
+			       "workload's current replicas");
 	cx.executing = do_execute;
 	cx.max_age = cx.follow ? 10 * 60 * PA_USEC_PER_SEC : -1;
 	if (max_age_arg != NULL)
