@@ -166,12 +166,11 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
-	for (int i = 0; i < n && cx->executing; i++) {
-		if (stale_plan(cx, &out[i])) {
-			for (int j = 0; j < n; j++)
-				pa_change_free(&out[j]);
-			n = 0;
-		}
+	/* Both halves of a split plan carry the plan's ts. */
+	if (cx->executing && n > 0 && stale_plan(cx, &out[0])) {
+		for (int i = 0; i < n; i++)
+			pa_change_free(&out[i]);
+		n = 0;
 	}
 	if (cx->runner != NULL) {
 		follow_execute(cx, out, n);
