@@ -1340,7 +1340,13 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 				desired = decide(&r, policy, &all, tick, t, k == 0, current);
 			want_od = desired;
 			want_spot = 0;
-			if (rng != NULL) {
+
+			/*
+			 * The oracle stays on demand: it knows demand but not which
+			 * spot instances go, so only on demand is it still a bound
+			 * that is never overloaded.
+			 */
+			if (rng != NULL && policy != PA_BT_ORACLE) {
 				long keep;
 
 				pa_plan_split(&r.plan, desired, r.work_lower, &want_od, &want_spot, &hourly);

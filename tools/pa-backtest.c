@@ -43,7 +43,7 @@ usage(void)
 	       "      --stabilization DUR    predictive scale-in window (default 5m)\n"
 	       "      --on-demand-price P    price per instance-hour, for the cost (default 0)\n"
 	       "      --spot-price P         price per spot instance-hour (default: no spot);\n"
-	       "                             every policy then splits its count as pa-plan does\n"
+	       "                             all but the oracle split the count as pa-plan does\n"
 	       "      --spot-interruption R  spot instances reclaimed per instance-hour, 0-1,\n"
 	       "                             replayed with a fixed seed (default 0)\n"
 	       "      --on-demand-base N     on-demand instances kept before any spot (default 0)\n"
