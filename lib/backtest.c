@@ -1342,9 +1342,9 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			want_spot = 0;
 
 			/*
-			 * The oracle stays on demand: it knows demand but not which
-			 * spot instances go, so only on demand is it still a bound
-			 * that is never overloaded.
+			 * The oracle stays on demand: it reads the future demand but
+			 * cannot tell which spot instances go, so only on demand is
+			 * it still a bound that is never overloaded.
 			 */
 			if (rng != NULL && policy != PA_BT_ORACLE) {
 				long keep;

@@ -318,7 +318,7 @@ check apply-journal-lost-not-kubectl sh -c "! grep -q 'failed kubectl commands' 
 # 13. The whole live chain against the mock: buckets of the last half
 # hour, one a minute, go into pa-forecast --follow; its forecasts reach
 # pa-plan --follow, whose plans pa-apply --follow --execute turns into
-# scale requests while the writer still holds the pipe open.
+# scale requests while the writer still keeps the pipe open.
 start_mock
 fifo13=$T_TMP/buckets.fifo
 mkfifo "$fifo13"
