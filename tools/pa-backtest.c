@@ -374,6 +374,18 @@ write_svg(const char *path, struct series_run *runs, size_t n)
  * A level in percent (80) or as a fraction (0.8), as pa-forecast takes it:
  * a value of 1 or more is read as percent.
  */
+/* Return 0 for first, 1 for second; any other value of opt is a usage error. */
+static int
+one_of_two(const char *opt, const char *arg, const char *first, const char *second)
+{
+	if (strcmp(arg, first) == 0)
+		return 0;
+	if (strcmp(arg, second) != 0)
+		pa_usage_error("invalid value for %s: %s (use %s or %s)", opt,
+			       pa_quote(arg, strlen(arg)), first, second);
+	return 1;
+}
+
 static double
 parse_level(const char *arg)
 {
@@ -471,40 +483,20 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			o->config.level = parse_level(optarg);
 			break;
 		case OPT_TRANSFORM:
-			if (strcmp(optarg, "none") == 0)
-				o->config.transform = 0;
-			else if (strcmp(optarg, "log1p") == 0)
-				o->config.transform = 1;
-			else
-				pa_usage_error("invalid value for --transform: %s (use none or log1p)",
-					       pa_quote(optarg, strlen(optarg)));
+			o->config.transform = one_of_two("--transform", optarg, "none", "log1p");
 			break;
 		case OPT_FLOOR:
-			if (strcmp(optarg, "change") == 0)
-				o->config.floor = PA_BT_FLOOR_CHANGE;
-			else if (strcmp(optarg, "load") == 0)
-				o->config.floor = PA_BT_FLOOR_LOAD;
-			else
-				pa_usage_error("invalid value for --floor: %s (use change or load)",
-					       pa_quote(optarg, strlen(optarg)));
+			o->config.floor = one_of_two("--floor", optarg, "change", "load") == 0
+						  ? PA_BT_FLOOR_CHANGE
+						  : PA_BT_FLOOR_LOAD;
 			break;
 		case OPT_EVENT_LIFT:
-			if (strcmp(optarg, "profile") == 0)
-				o->config.event_profile = 1;
-			else if (strcmp(optarg, "flat") == 0)
-				o->config.event_profile = 0;
-			else
-				pa_usage_error("invalid value for --event-lift: %s (use profile or flat)",
-					       pa_quote(optarg, strlen(optarg)));
+			o->config.event_profile =
+				one_of_two("--event-lift", optarg, "profile", "flat") == 0;
 			break;
 		case OPT_EVENT_ERRORS:
-			if (strcmp(optarg, "windows") == 0)
-				o->config.window_errors = 1;
-			else if (strcmp(optarg, "all") == 0)
-				o->config.window_errors = 0;
-			else
-				pa_usage_error("invalid value for --event-errors: %s (use windows or all)",
-					       pa_quote(optarg, strlen(optarg)));
+			o->config.window_errors =
+				one_of_two("--event-errors", optarg, "windows", "all") == 0;
 			break;
 		case OPT_EVENT_WINDOW:
 			o->event_window = pa_opt_duration("--event-window", optarg, 1,

@@ -315,9 +315,9 @@ check apply-journal-lost-status [ $? -eq 3 ]
 check apply-journal-lost-counted grep -q 'journal records not written: 1' "$T_TMP/err"
 check apply-journal-lost-not-kubectl sh -c "! grep -q 'failed kubectl commands' '$T_TMP/err'"
 
-# 13. The whole live chain against the mock: buckets of the last half
-# hour, one a minute, go into pa-forecast --follow; its forecasts reach
-# pa-plan --follow, whose plans pa-apply --follow --execute turns into
+# 13. The whole live chain against the mock.  Buckets of the last half
+# hour, one a minute, go into pa-forecast --follow.  Its forecasts reach
+# pa-plan --follow, and pa-apply --follow --execute turns the plans into
 # scale requests while the writer still keeps the pipe open.
 start_mock
 fifo13=$T_TMP/buckets.fifo
