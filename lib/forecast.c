@@ -31,6 +31,7 @@
  */
 #define FLAT_TOLERANCE 1e-9
 #define INTERMITTENT_SHARE 0.3	/* share of zero buckets from which Croston competes */
+#define REFUSED (-2)		/* forecast_one: the model ran, path_outside refused its path */
 
 struct model_ref {
 	const char *name;	/* as accepted by --model */
@@ -327,11 +328,48 @@ struct path {
 };
 
 /*
+ * Refuse a path whose point forecast leaves the history far behind: more
+ * than its spread (the range, or the largest magnitude when that is
+ * larger) beyond its extremes, plus that spread again for every n steps
+ * ahead.  A drift at the history's whole rise stays inside, so no trend
+ * is lost.  What is caught is a fit that carries a transformed or
+ * collinear structure to a number no history supports, or to NaN.
+ * Returns -1 with the reason in why.
+ */
+static int
+path_outside(const double *y, size_t n, const struct path *p, size_t horizon, char *why)
+{
+	double lo = HUGE_VAL, hi = -HUGE_VAL, spread;
+
+	for (size_t t = 0; t < n; t++) {
+		if (isnan(y[t]))
+			continue;
+		lo = fmin(lo, y[t]);
+		hi = fmax(hi, y[t]);
+	}
+	if (lo > hi)
+		return 0;
+	spread = fmax(hi - lo, fmax(fabs(hi), fabs(lo)));
+	for (size_t k = 0; k < horizon; k++) {
+		double reach = spread * (1 + (double)(k + 1) / (double)n);
+
+		if (!(p->mean[k] <= hi + reach && p->mean[k] >= lo - reach)) {
+			snprintf(why, PA_FC_REASON_MAX,
+				 "forecast %.6g at step %zu is far outside the history's %.6g to %.6g",
+				 p->mean[k], k + 1, lo, hi);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Run model mr on the first n values and write its path on the original
  * scale, bounds at z standard deviations mapped back through expm1 or the
  * inverse Box-Cox when the model fits a transformed series.  The point
  * forecast maps back without bias adjustment, so it is a median.  sd is
- * scratch of horizon values.
+ * scratch of horizon values.  Returns 0, -1 when the model cannot run, or
+ * REFUSED when path_outside refuses its path.
  */
 static int
 forecast_one(const struct model_ref *mr, const double *y, const struct scales *ys, size_t n,
@@ -358,6 +396,8 @@ forecast_one(const struct model_ref *mr, const double *y, const struct scales *y
 		p->lower[k] = lo;
 		p->upper[k] = hi;
 	}
+	if (path_outside(y, n, p, horizon, why) != 0)
+		return REFUSED;
 	*sigma = out.sigma;
 	return 0;
 }
@@ -744,8 +784,9 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 		  struct path *p, struct pa_fc_result *res)
 {
 	char why[PA_FC_REASON_MAX] = "";
+	int rc = forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, params);
 
-	if (forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
+	if (rc == 0) {
 		if (strncmp(mr->name, "ets", 3) == 0 && why[0] && res->reason[0] == '\0') {
 			res->fallback = 1;
 			snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
@@ -753,6 +794,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 		return 0;
 	}
 	res->fallback = 1;
+	res->refused = rc == REFUSED;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
 	if (strncmp(mr->name, "ets:", 4) == 0) {
 		struct model_ref any = { .name = "ets", .period = mr->period,

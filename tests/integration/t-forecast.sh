@@ -149,6 +149,44 @@ check taxi-choice-names-weekly-snaive grep -q 'snaive(p=336)' "$T_TMP/d-model"
 check taxi-choice-no-repeated-forecast \
 	test "$(grep -o 'snaive(p=336)' "$T_TMP/d-model" | wc -l)" -eq 1
 
+# A named model whose forecast leaves the history far behind is refused
+# and named on stderr, and its fallback forecasts instead.  Holt-Winters
+# on log1p, fitted to two weeks of taxi counts over the New Year, runs a
+# multiplicative trend to 82,822 within eight hours, against a largest
+# count of 30,236.
+taxi_window() {
+	grep -n "\"ts\":\"$1T00:00:00Z\"" "$T_TMP/taxi-series.ndjson" | cut -d: -f1 >"$T_TMP/taxi-cut"
+	head -n $(($(cat "$T_TMP/taxi-cut") - 1)) "$T_TMP/taxi-series.ndjson" | tail -n 672
+}
+taxi_window 2015-01-10 >"$T_TMP/g-train.ndjson"
+jq -s 'map(.requests) | max' "$T_TMP/g-train.ndjson" >"$T_TMP/g-max"
+pa-forecast --horizon 1d --period2 1w --model hw --transform log1p "$T_TMP/g-train.ndjson" \
+	>"$T_TMP/g-fc.ndjson" 2>"$T_TMP/g-err"
+check refused-forecast-named-in-model \
+	jq -e -s '.[0].model | test("fallback: hw: forecast [0-9.e+]+ at step [0-9]+ is far outside the history.s 1602 to 30236")' \
+	"$T_TMP/g-fc.ndjson"
+check refused-forecast-on-stderr grep -q '^pa-forecast: nyc/taxi: volume: hw: forecast .* far outside' "$T_TMP/g-err"
+check refused-forecast-replaced \
+	jq -e -s --argjson max "$(cat "$T_TMP/g-max")" 'length == 48 and all(.[]; .predicted_volume <= 2 * $max)' \
+	"$T_TMP/g-fc.ndjson"
+
+# The regression's trend bends at most once per week while the history
+# covers fewer than four weeks.  Over two weeks, a trend that bends daily
+# and the weekly Fourier terms cancel each other in the history and not
+# past it; with changepoints 5 steps apart this window forecast 4e9
+# passengers per half hour.
+taxi_window 2015-01-14 >"$T_TMP/g-train.ndjson"
+jq -s 'map(.requests) | max' "$T_TMP/g-train.ndjson" >"$T_TMP/g-max"
+for t in none log1p; do
+	pa-forecast --horizon 1d --period2 1w --model regress --transform $t "$T_TMP/g-train.ndjson" \
+		>"$T_TMP/g-fc.ndjson" 2>"$T_TMP/g-err"
+	check regress-two-weeks-$t-within-history \
+		jq -e -s --argjson max "$(cat "$T_TMP/g-max")" \
+		'length == 48 and all(.[]; (.model | startswith("regress(")) and (.model | contains("fallback") | not) and .predicted_volume <= 1.5 * $max)' \
+		"$T_TMP/g-fc.ndjson"
+	check regress-two-weeks-$t-quiet test ! -s "$T_TMP/g-err"
+done
+
 # Progress goes to a terminal on stderr, and never into a file or pipe.
 for s in a b c; do
 	t=0
