@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "btio.h"
+#include "fc_series.h"
 #include "diag.h"
 #include "ndjson.h"
 
@@ -89,14 +90,16 @@ bucket_work(const json_t *rec, const char **bad)
 	double requests, sum, mean;
 	int got;
 
+	/* The limits are pa-forecast's, which the replay's forecasts read. */
 	got = pa_rec_num(rec, "complexity_sum", &sum);
-	if (got == 1 && sum >= 0)
+	if (got == 1 && sum >= 0 && sum <= PA_FC_COMPLEXITY_SUM_MAX)
 		return sum;
-	if (got < 0 || (got == 1 && sum < 0)) {
+	if (got != 0) {
 		*bad = "complexity_sum";
 		return -1;
 	}
-	if (pa_rec_num(rec, "requests", &requests) != 1 || requests < 0) {
+	if (pa_rec_num(rec, "requests", &requests) != 1 || !(requests >= 0 &&
+							      requests <= PA_FC_REQUESTS_MAX)) {
 		*bad = "requests";
 		return -1;
 	}
@@ -135,7 +138,10 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 	}
 	work = bucket_work(rec, &bad);
 	if (work < 0) {
-		reject_field(where, line, name, rec, bad, "a number >= 0");
+		reject_field(where, line, name, rec, bad,
+			     strcmp(bad, "requests") == 0 ? "a count from 0 to 1e15" :
+			     strcmp(bad, "complexity_sum") == 0 ? "a number from 0 to 1e18" :
+			     "a number >= 0");
 		return 1;
 	}
 

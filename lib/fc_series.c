@@ -294,11 +294,16 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 				 errsize, reason_class, "invalid step_s");
 	step = (pa_usec_t)llround(step_s * (double)PA_USEC_PER_SEC);
 
-	/* requests null stands for an unknown bucket, as an empty CSV cell does. */
+	/*
+	 * requests null stands for an unknown bucket, as an empty CSV cell
+	 * does.  The upper limits keep every sum, square and interval bound
+	 * the models form finite: a count of 1e300 parses, but its interval
+	 * would not.
+	 */
 	got = pa_rec_num(rec, "requests", &requests);
-	if (got < 0 || (got == 1 && requests < 0))
-		return bad_field(rec, "requests", "a count >= 0", err, errsize, reason_class,
-				 "invalid requests");
+	if (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_FC_REQUESTS_MAX)))
+		return bad_field(rec, "requests", "a count from 0 to 1e15", err, errsize,
+				 reason_class, "invalid requests");
 	if (got == 0)
 		requests = NAN;
 
@@ -309,9 +314,14 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		if (got == 1)
 			csum = isnan(requests) ? NAN : cmean * requests;
 	}
-	if (got < 0 || (got == 1 && csum < 0))
+	if (got < 0 || (got == 1 && !(csum >= 0)))
 		return bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
 				 "invalid complexity");
+	if (got == 1 && csum > PA_FC_COMPLEXITY_SUM_MAX)
+		return bad_field(rec, cfield, strcmp(cfield, "complexity_sum") == 0 ?
+				 "a number from 0 to 1e18" :
+				 "a mean whose sum over the requests is at most 1e18",
+				 err, errsize, reason_class, "invalid complexity");
 	if (got == 0)
 		csum = NAN;
 

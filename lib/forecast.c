@@ -1172,9 +1172,9 @@ scales_free(struct scales *ys)
 	free(ys->boxcox);
 }
 
-int
-pa_fc_forecast(const double *y, size_t n, size_t horizon,
-	       const struct pa_fc_opts *opts, struct pa_fc_result *out)
+static int
+forecast_from(const double *y, size_t n, size_t horizon,
+	      const struct pa_fc_opts *opts, struct pa_fc_result *out)
 {
 	struct pa_fc_opts o;
 	struct choice ch = { .count = 1, .scale = 1 };
@@ -1328,5 +1328,33 @@ fail:
 		snprintf(out->reason, sizeof out->reason, "out of memory");
 	else if (rc == PA_FC_NO_DATA && out->reason[0] == '\0')
 		snprintf(out->reason, sizeof out->reason, "no model could be fitted");
+	return rc;
+}
+
+/*
+ * Unknown buckets at the end of a history are steps the forecast has to
+ * cross anyway: the models start from the last known bucket and forecast
+ * that many steps further, and the first ones are dropped.  Fitted with
+ * them, the seasonal models would find no season in the last cycle, and
+ * filtered across them, carry a stale trend into the first forecast.
+ */
+int
+pa_fc_forecast(const double *y, size_t n, size_t horizon,
+	       const struct pa_fc_opts *opts, struct pa_fc_result *out)
+{
+	size_t tail = 0;
+	int rc;
+
+	while (tail < n && isnan(y[n - 1 - tail]))
+		tail++;
+	if (tail == 0 || tail == n || horizon == 0)
+		return forecast_from(y, n, horizon, opts, out);
+	rc = forecast_from(y, n - tail, horizon + tail, opts, out);
+	if (rc != PA_FC_OK || out->horizon != horizon + tail)
+		return rc;
+	memmove(out->mean, out->mean + tail, horizon * sizeof *out->mean);
+	memmove(out->lower, out->lower + tail, horizon * sizeof *out->lower);
+	memmove(out->upper, out->upper + tail, horizon * sizeof *out->upper);
+	out->horizon = horizon;
 	return rc;
 }

@@ -173,7 +173,7 @@ check refused-forecast-replaced \
 # The regression's trend bends at most once per week while the history
 # covers fewer than four weeks.  Over two weeks, a trend that bends daily
 # and the weekly Fourier terms cancel each other in the history and not
-# past it; with changepoints 5 steps apart this window forecast 4e9
+# past it.  With changepoints 5 steps apart, this window forecast 4e9
 # passengers per half hour.
 taxi_window 2015-01-14 >"$T_TMP/g-train.ndjson"
 jq -s 'map(.requests) | max' "$T_TMP/g-train.ndjson" >"$T_TMP/g-max"
@@ -185,6 +185,28 @@ for t in none log1p; do
 		'length == 48 and all(.[]; (.model | startswith("regress(")) and (.model | contains("fallback") | not) and .predicted_volume <= 1.5 * $max)' \
 		"$T_TMP/g-fc.ndjson"
 	check regress-two-weeks-$t-quiet test ! -s "$T_TMP/g-err"
+done
+
+# Unknown buckets at the end: 300 hourly buckets of a daily wave, then 36
+# with no count.  Every seasonal model forecasts from the last known
+# bucket, so its first 3 steps after the unknown ones are steps 37 to 39
+# of the same model run on the 300 known buckets alone.
+awk 'BEGIN {
+	srand(3)
+	for (t = 0; t < 336; t++) {
+		v = t < 300 ? sprintf("%d", 200 + 150 * sin(6.2831853 * t / 24) + 10 * rand()) : "null"
+		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":3600,\"tenant_service_name\":\"t/wave\",\"requests\":%s}\n", 1791000000 + 3600 * t, v
+	}
+}' >"$T_TMP/wave-tail.ndjson"
+head -n 300 "$T_TMP/wave-tail.ndjson" >"$T_TMP/wave-known.ndjson"
+for m in hw-damped ets hw auto; do
+	pa-forecast -m $m -H 3 "$T_TMP/wave-tail.ndjson" 2>/dev/null |
+		jq -c '[.ts, .predicted_volume, .volume_upper]' >"$T_TMP/wave-a"
+	pa-forecast -m $m -H 39 "$T_TMP/wave-known.ndjson" 2>/dev/null | tail -n 3 |
+		jq -c '[.ts, .predicted_volume, .volume_upper]' >"$T_TMP/wave-b"
+	check unknown-tail-$m-from-last-known cmp -s "$T_TMP/wave-a" "$T_TMP/wave-b"
+	check unknown-tail-$m-keeps-season \
+		jq -e -s 'length == 3 and all(.[]; .[1] > 60 and .[1] < 360) and .[2][1] - .[0][1] > 30' "$T_TMP/wave-a"
 done
 
 # Progress goes to a terminal on stderr, and never into a file or pipe.
