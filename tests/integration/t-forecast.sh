@@ -169,6 +169,12 @@ check refused-forecast-on-stderr grep -q '^pa-forecast: nyc/taxi: volume: hw: fo
 check refused-forecast-replaced \
 	jq -e -s --argjson max "$(cat "$T_TMP/g-max")" 'length == 48 and all(.[]; .predicted_volume <= 2 * $max)' \
 	"$T_TMP/g-fc.ndjson"
+# The fallback's interval on log1p grows exponentially with the steps
+# ahead; mapped back, its bounds stop at 10 times the largest count plus 1.
+check log1p-bounds-capped \
+	jq -e -s --argjson max "$(cat "$T_TMP/g-max")" \
+	'all(.[]; .volume_upper <= 10 * ($max + 1)) and any(.[]; .volume_upper == 10 * ($max + 1))' \
+	"$T_TMP/g-fc.ndjson"
 
 # The regression's trend bends at most once per week while the history
 # covers fewer than four weeks.  Over two weeks, a trend that bends daily
