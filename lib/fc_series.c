@@ -282,7 +282,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	pa_usec_t ts, step;
 	struct pa_fc_series *s;
 	size_t i;
-	int got;
+	int got, invalid = 0;
 
 	if (name == NULL || name[0] == '\0')
 		return bad_field(rec, "tenant_service_name", "a non-empty string", err, errsize,
@@ -302,9 +302,9 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	 */
 	got = pa_rec_num(rec, "requests", &requests);
 	if (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_FC_REQUESTS_MAX)))
-		return bad_field(rec, "requests", "a count from 0 to 1e15", err, errsize,
-				 reason_class, "invalid requests");
-	if (got == 0)
+		invalid = bad_field(rec, "requests", "a count from 0 to 1e15", err, errsize,
+				    reason_class, "invalid requests");
+	if (got != 1)
 		requests = NAN;
 
 	got = pa_rec_num(rec, "complexity_sum", &csum);
@@ -314,16 +314,24 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		if (got == 1)
 			csum = isnan(requests) ? NAN : cmean * requests;
 	}
-	if (got < 0 || (got == 1 && !(csum >= 0)))
-		return bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
-				 "invalid complexity");
-	if (got == 1 && csum > PA_FC_COMPLEXITY_SUM_MAX)
-		return bad_field(rec, cfield, strcmp(cfield, "complexity_sum") == 0 ?
-				 "a number from 0 to 1e18" :
-				 "a mean whose sum over the requests is at most 1e18",
-				 err, errsize, reason_class, "invalid complexity");
-	if (got == 0)
+	if (!invalid && (got < 0 || (got == 1 && !(csum >= 0))))
+		invalid = bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
+				    "invalid complexity");
+	if (!invalid && got == 1 && csum > PA_FC_COMPLEXITY_SUM_MAX)
+		invalid = bad_field(rec, cfield, strcmp(cfield, "complexity_sum") == 0 ?
+				    "a number from 0 to 1e18" :
+				    "a mean whose sum over the requests is at most 1e18",
+				    err, errsize, reason_class, "invalid complexity");
+	if (got != 1)
 		csum = NAN;
+
+	/*
+	 * A record rejected for its counts still shows that its bucket
+	 * exists, so the bucket is kept as unknown below instead of being
+	 * read as a gap of 0 requests.
+	 */
+	if (invalid)
+		requests = csum = NAN;
 
 	if (set->used * 2 >= set->size && grow(set) != 0)
 		goto nomem;
@@ -367,7 +375,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	if (reserve_points(s, 1) != 0)
 		goto nomem;
 	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0 };
-	return 0;
+	return invalid;
 
 nomem:
 	*reason_class = "out of memory";
@@ -566,12 +574,13 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	 * Parts of one bucket are added, as rollup shards need.  A part equal
 	 * to another in every count is more likely the same record read twice,
 	 * so such parts are counted for a message.  by_ts() puts them next to
-	 * each other.
+	 * each other.  Unknown parts add nothing, so they double nothing.
 	 */
 	for (size_t j = 1; j < count; j++) {
 		const struct pa_fc_point *p = &s->points[j], *q = &s->points[j - 1];
 
-		if (p->ts == q->ts && !p->kept && !q->kept && same_value(p->requests, q->requests) &&
+		if (p->ts == q->ts && !p->kept && !q->kept && !isnan(p->requests) &&
+		    same_value(p->requests, q->requests) &&
 		    same_value(p->complexity_sum, q->complexity_sum) && g->repeats++ == 0)
 			g->repeat_first = p->ts;
 	}
