@@ -28,12 +28,42 @@ pa_diag_init(const char *prog)
 	pa_prog = slash ? slash + 1 : prog;
 }
 
+/*
+ * Print one message line.  Control characters are escaped as in
+ * pa_quote, because series names and values come from the input: a
+ * newline in a tenant name must not start a line that reads as another
+ * message.
+ */
 static void
 vwarn(const char *fmt, va_list ap)
 {
+	char small[1024], *text = small;
+	va_list again;
+	int len;
+
+	va_copy(again, ap);
+	len = vsnprintf(small, sizeof small, fmt, ap);
+	if (len >= (int)sizeof small) {
+		text = malloc((size_t)len + 1);
+		if (text != NULL)
+			vsnprintf(text, (size_t)len + 1, fmt, again);
+		else
+			text = small;	/* the cut message is still worth printing */
+	}
+	va_end(again);
+
 	fprintf(stderr, "%s: ", pa_prog);
-	vfprintf(stderr, fmt, ap);
+	for (const char *c = text; len > 0 && *c; c++) {
+		unsigned char u = (unsigned char)*c;
+
+		if (u < 0x20 || u == 0x7f)
+			fprintf(stderr, "\\x%02x", u);
+		else
+			fputc(u, stderr);
+	}
 	fputc('\n', stderr);
+	if (text != small)
+		free(text);
 }
 
 void

@@ -164,7 +164,7 @@ pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *te
 	}
 	for (size_t k = 0; k < n; k++)
 		s->points[k] = (struct pa_fc_point){ first + (pa_usec_t)k * step, requests[k],
-						     complexity_sum[k], 1 };
+						     complexity_sum[k], 1, 0 };
 	s->count = n;
 	s->anchor = first;
 	s->has_kept = 1;
@@ -327,11 +327,17 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 
 	/*
 	 * A record rejected for its counts still shows that its bucket
-	 * exists, so the bucket is kept as unknown below instead of being
-	 * read as a gap of 0 requests.
+	 * exists.  It is kept as a rejected point, which makes its bucket
+	 * unknown instead of a gap of 0 requests when it lies between the
+	 * series' valid buckets, and counts for nothing outside them: a bad
+	 * record must not start a series or stretch the end that the other
+	 * series are aligned to.
 	 */
-	if (invalid)
+	if (invalid) {
+		if (pa_fc_series_find(set, name) == NULL)
+			return -1;
 		requests = csum = NAN;
+	}
 
 	if (set->used * 2 >= set->size && grow(set) != 0)
 		goto nomem;
@@ -374,7 +380,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	}
 	if (reserve_points(s, 1) != 0)
 		goto nomem;
-	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0 };
+	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0, invalid != 0 };
 	return invalid;
 
 nomem:
@@ -455,7 +461,7 @@ static int
 has_input(const struct pa_fc_series *s)
 {
 	for (size_t k = 0; k < s->count; k++)
-		if (!s->points[k].kept)
+		if (!s->points[k].kept && !s->points[k].rejected)
 			return 1;
 	return 0;
 }
@@ -480,7 +486,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		if (!has_input(s))
 			continue;
 		for (size_t k = 0; k < s->count; k++)
-			if (s->points[k].ts > last)
+			if (s->points[k].ts > last && !s->points[k].rejected)
 				last = s->points[k].ts;
 		s->end = last;
 	}
@@ -497,7 +503,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		if (known == 0)
 			continue;
 		for (size_t k = 0; k < s->count; k++)
-			if (s->points[k].ts < first)
+			if (s->points[k].ts < first && !s->points[k].rejected)
 				first = s->points[k].ts;
 		end = s->end;
 		for (size_t j = 0; j < set->size; j++) {
@@ -535,17 +541,21 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 		     struct pa_fc_grid *g)
 {
 	pa_usec_t span, last;
-	size_t len, filled = 0, count;
+	size_t len, filled = 0, count, from = 0;
 	double *v, *c, *csum;
 	unsigned char *fresh;
 
 	memset(g, 0, sizeof *g);
 	qsort(s->points, s->count, sizeof *s->points, by_ts);
-	for (count = s->count; count > 0 && s->points[count - 1].ts > limit; count--)
+	for (count = s->count; count > 0 && (s->points[count - 1].ts > limit ||
+					     s->points[count - 1].rejected); count--)
 		;
-	if (count == 0)
+	/* Rejected points before the first valid bucket count for nothing. */
+	while (from < count && s->points[from].rejected)
+		from++;
+	if (count == from)
 		return 0;
-	g->first = s->points[0].ts;
+	g->first = s->points[from].ts;
 	last = s->points[count - 1].ts;
 	if (s->end > last) {
 		g->trailing = (size_t)((s->end - last) / s->step);
@@ -576,7 +586,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	 * so such parts are counted for a message.  by_ts() puts them next to
 	 * each other.  Unknown parts add nothing, so they double nothing.
 	 */
-	for (size_t j = 1; j < count; j++) {
+	for (size_t j = from + 1; j < count; j++) {
 		const struct pa_fc_point *p = &s->points[j], *q = &s->points[j - 1];
 
 		if (p->ts == q->ts && !p->kept && !q->kept && !isnan(p->requests) &&
@@ -586,10 +596,10 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	}
 
 	/* A bucket read from the input replaces the kept one for the same start. */
-	for (size_t j = 0; j < count; j++)
+	for (size_t j = from; j < count; j++)
 		if (!s->points[j].kept)
 			fresh[(size_t)((s->points[j].ts - g->first) / s->step)] = 1;
-	for (size_t j = 0; j < count; j++) {
+	for (size_t j = from; j < count; j++) {
 		size_t i = (size_t)((s->points[j].ts - g->first) / s->step);
 
 		if (s->points[j].kept && fresh[i])
@@ -643,7 +653,7 @@ pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t fro
 		return -1;
 	for (size_t i = from; i < g->n; i++)
 		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)i * s->step, g->volume[i],
-					       g->complexity_sum[i], 1 };
+					       g->complexity_sum[i], 1, 0 };
 	for (size_t j = 0; j < s->count; j++)
 		if (s->points[j].ts > limit)
 			p[k++] = s->points[j];

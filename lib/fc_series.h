@@ -38,6 +38,8 @@ struct pa_fc_point {
 	double requests;	/* NAN: unknown */
 	double complexity_sum;	/* NAN: no complexity in the record */
 	int kept;		/* 1: from the state's kept window */
+	int rejected;		/* 1: from a record rejected for its counts, which
+				 * makes its bucket unknown rather than a gap */
 };
 
 struct pa_fc_series {
