@@ -327,11 +327,11 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 
 	/*
 	 * A record rejected for its counts still shows that its bucket
-	 * exists.  It is kept as a rejected point, which makes its bucket
-	 * unknown instead of a gap of 0 requests when it lies between the
-	 * series' valid buckets, and counts for nothing outside them: a bad
-	 * record must not start a series or stretch the end that the other
-	 * series are aligned to.
+	 * exists, so it is kept as a rejected point.  Between the series'
+	 * valid buckets, that bucket is unknown instead of a gap of 0
+	 * requests.  Outside them the point counts for nothing, because a
+	 * bad record must not start a series or stretch the end that the
+	 * other series are aligned to.
 	 */
 	if (invalid) {
 		if (pa_fc_series_find(set, name) == NULL)
