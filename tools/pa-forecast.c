@@ -456,8 +456,9 @@ parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 		if (v >= 1)
 			v /= 100;
 		if (v < 0.5)
-			pa_warn("--level %s reads as a %g%% interval; a value below 1 is a fraction "
-				"(0.95) and one from 1 up a percentage (95)", item, v * 100);
+			pa_warn("--level %s reads as a %g%% interval, narrower than half; a value "
+				"below 1 is a fraction (0.95) and one from 1 up a percentage (95)",
+				item, v * 100);
 		for (size_t i = 0; i < ro->nlevels; i++)
 			if (fabs(ro->level[i] - v) < 1e-9)
 				pa_usage_error("--level lists the level %s twice in \"%s\"", item, arg);
@@ -625,6 +626,13 @@ main(int argc, char **argv)
 		pa_usage_error("--whole-buckets needs --follow");
 	if (save_every_given && !(c.follow && c.state_path != NULL))
 		pa_usage_error("--save-every needs --follow and --state");
+	if (ro.period2_explicit && ro.period2 > 0 && ro.period > 0 && ro.period2 <= ro.period) {
+		char a[32], b[32];
+
+		pa_usage_error("--period2 %s must be longer than --period %s (0: no second season)",
+			       pa_fc_format_step(ro.period2, a, sizeof a),
+			       pa_fc_format_step(ro.period, b, sizeof b));
+	}
 
 	/*
 	 * The old state is read, and the directory checked for the new one,
