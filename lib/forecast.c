@@ -1285,8 +1285,12 @@ forecast_from(const double *y, size_t n, size_t horizon,
 		mr->transform = transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_NONE : transform;
 		if (strcmp(o.model, "regress") == 0) {
 			/* The regression model itself drops a season that the history cannot support. */
-			if (mr->transform == PA_FC_TRANSFORM_BOXCOX)
+			if (mr->transform == PA_FC_TRANSFORM_BOXCOX) {
 				mr->transform = PA_FC_TRANSFORM_NONE;
+				out->fallback = 1;
+				snprintf(out->reason, sizeof out->reason,
+					 "regress fits the raw counts or their log1p, not a Box-Cox power");
+			}
 			mr->period = m;
 			mr->period2 = o.period2;
 			mr->rx = o.regressors;
