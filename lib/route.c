@@ -629,17 +629,48 @@ pa_fleet_new(void)
 	return f;
 }
 
+/* Check the len bytes at s as pa_route_name_check checks a whole name. */
+static int
+name_part_check(const char *s, size_t len, char *why, size_t whysize)
+{
+	char part[128];
+
+	if (len == 0 || len > 100) {
+		snprintf(why, whysize, "must be 1 to 100 bytes");
+		return -1;
+	}
+	memcpy(part, s, len);
+	part[len] = '\0';
+	return pa_route_name_check(part, 0, why, whysize);
+}
+
 static struct series *
 series_get(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, const char **cls)
 {
 	const char *tsn = pa_rec_str(rec, "tenant_service_name");
-	const char *slash = tsn ? strchr(tsn, '/') : NULL;
+	const char *slash = tsn ? strchr(tsn, '/') : NULL, *part = NULL;
+	char rule[200];
 	struct series *s;
 
 	if (tsn == NULL || slash == NULL || slash == tsn || slash[1] == '\0') {
 		snprintf(why, whysize, "field \"tenant_service_name\" is not TENANT/SERVICE: %s",
 			 pa_quote_json(json_object_get(rec, "tenant_service_name")));
 		*cls = "invalid tenant_service_name";
+		return NULL;
+	}
+	/*
+	 * The tenant and the service become part of a backend name in a
+	 * router's configuration, where a newline, a space or a brace would
+	 * start directives of their own.
+	 */
+	if (name_part_check(tsn, (size_t)(slash - tsn), rule, sizeof rule) != 0)
+		part = "tenant";
+	else if (name_part_check(slash + 1, strlen(slash + 1), rule, sizeof rule) != 0)
+		part = "service";
+	if (part != NULL) {
+		snprintf(why, whysize, "field \"tenant_service_name\" %s: %s %s",
+			 pa_quote(tsn, strlen(tsn)), part, rule);
+		*cls = "invalid name";
 		return NULL;
 	}
 	for (size_t i = 0; i < f->n; i++)

@@ -266,6 +266,26 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
+/*
+ * Check the template's own characters as a backend name would be checked,
+ * with a placeholder standing for each name part, so that only a tenant
+ * or service part can make an expanded name invalid, and those parts are
+ * checked on every usage record.
+ */
+static void
+backend_name_check(const char *tmpl)
+{
+	char *sample = pa_template_expand(tmpl, "t", "s"), why[200];
+
+	if (sample == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	if (pa_route_name_check(sample, 0, why, sizeof why) != 0)
+		pa_usage_error("--backend %s gives backend names such as %s, which %s",
+			       pa_quote(tmpl, strlen(tmpl)),
+			       pa_quote(sample, strlen(sample)), why);
+	free(sample);
+}
+
 static void
 emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_model *m)
 {
@@ -277,6 +297,15 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 		const char *series = pa_fleet_series_name(cx->fleet, i);
 
 		int fallback = pa_fleet_pool(cx->fleet, i, backend_tmpl, m, &pool);
+
+		/* Name parts are checked on intake; this catches a name grown too long. */
+		if (pa_route_name_check(pool.backend, 0, why, sizeof why) != 0) {
+			pa_warn("%s: backend name %s %s; no route written", series,
+				pa_quote(pool.backend, strlen(pool.backend)), why);
+			cx->failed = 1;
+			pa_pool_free(&pool);
+			continue;
+		}
 
 		if (cx->shadow != NULL)
 			pa_shadow_apply(cx->shadow, &pool, pa_fleet_demand(cx->fleet, i),
@@ -413,6 +442,7 @@ main(int argc, char **argv)
 	}
 	if (pa_template_check(backend_tmpl, why, sizeof why) != 0)
 		pa_usage_error("--backend %s", why);
+	backend_name_check(backend_tmpl);
 
 	if (cx.sink.path != NULL) {
 		cx.sink.mem = open_memstream(&cx.sink.buf, &cx.sink.len);
