@@ -1,6 +1,7 @@
 #include "score.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,9 +214,9 @@ size_field(const json_t *rec, const char *key, double *out, int *known, char *er
 	*known = 0;
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
-	    json_number_value(v) < 0) {
-		snprintf(err, errsize, "field \"%s\" is not a non-negative number: %s", key,
+	if (!json_is_number(v) || !(json_number_value(v) >= 0 &&
+				     json_number_value(v) <= PA_SCORE_BYTES_MAX)) {
+		snprintf(err, errsize, "field \"%s\" is not a byte count from 0 to 1e12: %s", key,
 			 pa_quote_json(v));
 		return -1;
 	}
@@ -728,12 +729,12 @@ flat_string(char *line, const struct pa_flat_value *v, char **s, size_t *len)
 
 /* An optional non-negative number. */
 static int
-flat_size(const struct pa_flat_value *v, int *known, double *out)
+flat_size(const struct pa_flat_value *v, double max, int *known, double *out)
 {
 	*known = 0;
 	if (v->type == PA_FLAT_ABSENT || v->type == PA_FLAT_NULL)
 		return 0;
-	if (v->type != PA_FLAT_NUMBER || !isfinite(v->num) || v->num < 0)
+	if (v->type != PA_FLAT_NUMBER || !(v->num >= 0 && v->num <= max))
 		return -1;
 	*known = 1;
 	*out = v->num;
@@ -775,10 +776,11 @@ pa_request_flat(char *line, size_t len, struct pa_request_parts *p)
 	    flat_string(line, &v[K_SERVICE], &p->service, &p->service_len) != 0 ||
 	    flat_string(line, &v[K_METHOD], &p->method, &p->method_len) != 0 ||
 	    flat_string(line, &v[K_PATH], &p->path, &p->path_len) != 0 ||
-	    flat_size(&v[K_BYTES_IN], &p->has_bytes_in, &p->bytes_in) != 0 ||
-	    flat_size(&v[K_BYTES_OUT], &p->has_bytes_out, &p->bytes_out) != 0 ||
-	    flat_size(&v[K_STATUS], &has_status, &status) != 0 ||
-	    flat_size(&v[K_COMPLEXITY], &p->has_complexity, &p->complexity) != 0)
+	    flat_size(&v[K_BYTES_IN], PA_SCORE_BYTES_MAX, &p->has_bytes_in, &p->bytes_in) != 0 ||
+	    flat_size(&v[K_BYTES_OUT], PA_SCORE_BYTES_MAX, &p->has_bytes_out, &p->bytes_out) != 0 ||
+	    flat_size(&v[K_STATUS], DBL_MAX, &has_status, &status) != 0 ||
+	    flat_size(&v[K_COMPLEXITY], PA_SCORE_COMPLEXITY_MAX, &p->has_complexity,
+		      &p->complexity) != 0)
 		return -1;
 	if (has_status) {
 		if (status != floor(status) || status < 100 || status > 599)

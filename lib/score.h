@@ -35,6 +35,13 @@ enum pa_feature {
 #define PA_MAX_EXTRA 16		/* --feature fields a model may add */
 #define PA_F_MAX (PA_F_BASE_COUNT + PA_MAX_EXTRA)
 #define PA_TEMPLATE_MAX 256	/* longest path template kept */
+/*
+ * Largest byte count and carried complexity of one request.  Bucket sums
+ * are kept in 64-bit integers (complexity in millionths), so these leave
+ * room for millions of requests at the limit in one bucket.
+ */
+#define PA_SCORE_BYTES_MAX 1e12
+#define PA_SCORE_COMPLEXITY_MAX 1e6
 
 extern const char *const pa_feature_names[PA_F_BASE_COUNT];
 

@@ -449,8 +449,24 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
-	has_complexity = !run->rescore && pa_rec_num(rec, "complexity", &complexity) == 1 &&
-			 complexity >= 0;
+	/*
+	 * A carried complexity is kept, so one that is not a score is an
+	 * error, not a request to score again; null stands for none.
+	 */
+	has_complexity = 0;
+	if (!run->rescore) {
+		int got = pa_rec_num(rec, "complexity", &complexity);
+
+		if (got < 0 || (got == 1 && !(complexity >= 0 &&
+					      complexity <= PA_SCORE_COMPLEXITY_MAX))) {
+			pa_reject(name, line->lineno, line->text, line->len, "invalid complexity",
+				  "field \"complexity\" is not a score from 0 to 1e6: %s",
+				  pa_quote_json(json_object_get(rec, "complexity")));
+			json_decref(rec);
+			return;
+		}
+		has_complexity = got == 1;
+	}
 	if (run->rollup != NULL) {
 		struct pa_rollup_request req;
 
