@@ -434,7 +434,32 @@ enum line_result { LINE_WRITTEN, LINE_REJECTED, LINE_JSON };
 struct reject_note {
 	const char *cls;	/* reason class for the summary */
 	char msg[320];
+	int cut;		/* a written line ended inside a quoted field */
 };
+
+/* Return 1 when a quote opened in the len bytes at s is never closed. */
+static int
+quote_left_open(const char *s, size_t len)
+{
+	int open = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (open && s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			open = !open;
+	}
+	return open;
+}
+
+/* Count a line written without the quoted field it was cut in. */
+static void
+note_cut(struct pa_ingest *in, const char *where, long lineno, long count)
+{
+	if (in->cut_fields == 0)
+		snprintf(in->cut_first, sizeof in->cut_first, "%s:%ld", where, lineno);
+	in->cut_fields += count;
+}
 
 /*
  * Parse one access-log line and write its record with w.  A rejected line
@@ -450,6 +475,7 @@ parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
 	const char *cls = NULL;
 	char err[256];
 
+	note->cut = 0;
 	if (st == PA_LINE_TOO_LONG) {
 		note->cls = "line too long";
 		snprintf(note->msg, sizeof note->msg, "line longer than %zu bytes (see --max-line)",
@@ -475,6 +501,7 @@ parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
 				used = &in->wider;
 			}
 		}
+		note->cut = quote_left_open(line->text + req.end, line->len - req.end);
 		emit_request(in, w, &req, NULL, used);
 		return LINE_WRITTEN;
 	}
@@ -499,6 +526,12 @@ parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
 				continue;
 			if (pa_logformat_parse(&alt, line->text, line->len, scratch, &req, &cls2,
 					       err2, sizeof err2) == 0) {
+				/*
+				 * A combined line cut inside its referer or user
+				 * agent reads as a common one.  The request still
+				 * counts, and the cut is reported at the end.
+				 */
+				note->cut = quote_left_open(line->text + req.end, line->len - req.end);
 				emit_request(in, w, &req, NULL, &alt);
 				return LINE_WRITTEN;
 			}
@@ -528,6 +561,8 @@ log_line(struct pa_ingest *in, const char *where, struct pa_line *line, enum pa_
 	switch (parse_log_line(in, &in->w, in->scratch, line, st, &note)) {
 	case LINE_WRITTEN:
 		pa_diag_count_read();
+		if (note.cut)
+			note_cut(in, where, line->lineno, 1);
 		break;
 	case LINE_JSON:
 		json_line(in, where, line, st);
@@ -800,6 +835,7 @@ struct par_batch {
 	struct par_note *notes;
 	int nnotes, notecap;
 	long nread;
+	long ncut, cut_lineno;		/* lines written with a cut quoted field, the first */
 	struct pa_jsonw w;
 	char *scratch;
 	size_t scratchcap;
@@ -835,6 +871,8 @@ par_parse(const struct pa_ingest *in, struct par_batch *b)
 		r = parse_log_line(in, &b->w, b->scratch, &line, pl->st, &note);
 		if (r == LINE_WRITTEN) {
 			b->nread++;
+			if (note.cut && b->ncut++ == 0)
+				b->cut_lineno = line.lineno;
 			continue;
 		}
 		if (b->nnotes == b->notecap) {
@@ -891,6 +929,8 @@ par_write_next(struct par *p)
 
 	for (long i = 0; i < b->nread; i++)
 		pa_diag_count_read();
+	if (b->ncut)
+		note_cut(in, in->where, b->cut_lineno, b->ncut);
 	for (int i = 0; i < b->nnotes; i++) {
 		struct par_note *n = &b->notes[i];
 		struct par_line *pl = &b->lines[n->line];
@@ -914,6 +954,7 @@ par_write_next(struct par *p)
 	b->w.records = 0;
 	b->nlines = b->nnotes = 0;
 	b->nread = 0;
+	b->ncut = 0;
 	b->textlen = 0;
 	b->state = SLOT_FREE;
 	p->written++;
@@ -1195,6 +1236,15 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 		st = read_lines(in, r);
 	}
 	return finish_input(in, r, st);
+}
+
+void
+pa_ingest_notes(const struct pa_ingest *in)
+{
+	if (in->cut_fields)
+		pa_warn("%ld log line%s ended inside a quoted field after the request, the first "
+			"at %s; each was read without its referer and user agent",
+			in->cut_fields, in->cut_fields == 1 ? "" : "s", in->cut_first);
 }
 
 void

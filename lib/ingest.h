@@ -61,6 +61,8 @@ struct pa_ingest {
 	int threads;			/* parser threads for access logs; 1 parses in the reading thread */
 
 	long passed;			/* records passed through unchanged */
+	long cut_fields;		/* log lines written without a cut-off quoted field */
+	char cut_first[300];		/* "FILE:LINE" of the first of them */
 
 	/* Working state. */
 	struct pa_jsonw w;
@@ -119,6 +121,8 @@ int pa_ingest_file(struct pa_ingest *in, const char *path);
 int pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *stop);
 
 /* Print the summary line on stderr. */
+/* Report on stderr what was read with a loss, such as cut-off quoted fields. */
+void pa_ingest_notes(const struct pa_ingest *in);
 void pa_ingest_summary(const struct pa_ingest *in);
 
 #endif

@@ -374,6 +374,7 @@ main(int argc, char **argv)
 		}
 	}
 
+	pa_ingest_notes(&in);
 	if (!quiet)
 		pa_ingest_summary(&in);
 	pa_ingest_free(&in);

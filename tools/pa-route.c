@@ -267,10 +267,10 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 }
 
 /*
- * Check the template's own characters as a backend name would be checked,
- * with a placeholder standing for each name part, so that only a tenant
- * or service part can make an expanded name invalid, and those parts are
- * checked on every usage record.
+ * Check the template's own characters as a backend name, with a
+ * placeholder standing for each name part.  Then only a tenant or service
+ * part can make an expanded name invalid, and usage records are checked
+ * for those.
  */
 static void
 backend_name_check(const char *tmpl)
@@ -298,7 +298,7 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 
 		int fallback = pa_fleet_pool(cx->fleet, i, backend_tmpl, m, &pool);
 
-		/* Name parts are checked on intake; this catches a name grown too long. */
+		/* Name parts are checked on intake, so this catches a name grown too long. */
 		if (pa_route_name_check(pool.backend, 0, why, sizeof why) != 0) {
 			pa_warn("%s: backend name %s %s; no route written", series,
 				pa_quote(pool.backend, strlen(pool.backend)), why);

@@ -451,7 +451,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	}
 	/*
 	 * A carried complexity is kept, so one that is not a score is an
-	 * error, not a request to score again; null stands for none.
+	 * error, not a request to score again.  A null stands for none.
 	 */
 	has_complexity = 0;
 	if (!run->rescore) {
