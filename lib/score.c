@@ -772,6 +772,7 @@ pa_request_flat(char *line, size_t len, struct pa_request_parts *p)
 	memset(p, 0, sizeof *p);
 	if (flat_string(line, &v[K_TSN], &p->tenant_service_name,
 			&p->tenant_service_name_len) != 0 || p->tenant_service_name == NULL ||
+	    p->tenant_service_name_len == 0 ||
 	    flat_string(line, &v[K_TENANT], &p->tenant, &p->tenant_len) != 0 ||
 	    flat_string(line, &v[K_SERVICE], &p->service, &p->service_len) != 0 ||
 	    flat_string(line, &v[K_METHOD], &p->method, &p->method_len) != 0 ||

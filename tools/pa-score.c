@@ -312,9 +312,10 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 	double status;
 	int rc;
 
-	if (pa_rec_str(rec, "tenant_service_name") == NULL) {
+	if (pa_rec_str(rec, "tenant_service_name") == NULL ||
+	    pa_rec_str(rec, "tenant_service_name")[0] == '\0') {
 		pa_reject(name, line->lineno, line->text, line->len, "missing field",
-			  "field \"tenant_service_name\" is missing or not a string");
+			  "field \"tenant_service_name\" is missing, empty or not a string");
 		return -1;
 	}
 	rc = pa_rec_num(rec, "status", &status);
