@@ -150,6 +150,19 @@ pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t 
 			continue;
 		}
 		weight = json_number_value(w);
+
+		/* A router keys its servers by name, so a second one would overwrite the first. */
+		for (size_t k = 0; k < pool->n; k++) {
+			const char *other = pool->v[k].name ? pool->v[k].name : pool->v[k].addr;
+
+			if (other != NULL && strcmp(other, label) == 0) {
+				snprintf(why, whysize, "%s %s names server %s twice", word,
+					 pa_quote(backend, strlen(backend)),
+					 pa_quote(label, strlen(label)));
+				*cls = "invalid name";
+				goto fail;
+			}
+		}
 		pa_pool_add(pool, name, addr, weight, ready == NULL || json_is_true(ready));
 	}
 	if (bad > 0) {
@@ -731,9 +744,12 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 		*cls = "invalid ready";
 		return -1;
 	}
-	if (pa_rec_time(rec, "ts", &ts) < 0) {
-		snprintf(why, whysize, "field \"ts\" is not a timestamp: %s",
-			 pa_quote_json(json_object_get(rec, "ts")));
+	if (pa_rec_time(rec, "ts", &ts) != 1) {
+		if (json_object_get(rec, "ts") == NULL)
+			snprintf(why, whysize, "missing field \"ts\"");
+		else
+			snprintf(why, whysize, "field \"ts\" is not a timestamp: %s",
+				 pa_quote_json(json_object_get(rec, "ts")));
 		*cls = "invalid ts";
 		return -1;
 	}
@@ -788,8 +804,12 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 	    pa_rec_num(rec, "step_s", &step) != 1 || step <= 0 ||
 	    pa_rec_num(rec, "predicted_complexity", &complexity) < 0 || complexity < 0 ||
 	    pa_rec_time(rec, "ts", &ts) != 1) {
-		snprintf(why, whysize, "forecast needs a timestamp \"ts\", a positive \"step_s\" "
-			 "and a non-negative \"predicted_volume\"");
+		snprintf(why, whysize, "forecast needs a timestamp \"ts\", a positive \"step_s\", "
+			 "a non-negative \"predicted_volume\" and, if given, \"predicted_complexity\"; it has "
+			 "%s, %s, %s and %s", pa_quote_json(json_object_get(rec, "ts")),
+			 pa_quote_json(json_object_get(rec, "step_s")),
+			 pa_quote_json(json_object_get(rec, "predicted_volume")),
+			 pa_quote_json(json_object_get(rec, "predicted_complexity")));
 		*cls = "invalid forecast";
 		return -1;
 	}
