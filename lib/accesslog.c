@@ -686,6 +686,8 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 				     f->name, pos + 1);
 			if (parse_clf_cached(v, vlen, &req->ts) != 0)
 				FAIL("invalid timestamp", "invalid timestamp %s", pa_quote(v, vlen));
+			/* The offset follows a space: "10/Oct/2026:13:55:36 +0200". */
+			req->ts_local = memchr(v, ' ', vlen) == NULL;
 			have_time = 1;
 			break;
 		case PA_AL_TIME_ISO:

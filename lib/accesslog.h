@@ -81,6 +81,7 @@ struct pa_request {
 	double duration_ms;
 	struct pa_span named[PA_AL_MAX_NAMED];	/* values of the format's named fields */
 	size_t end;		/* bytes the template read; text after it was extra fields */
+	int ts_local;		/* ts was logged without a UTC offset and read as UTC */
 };
 
 /* The preset names, in the order auto-detection tries them. NULL-terminated. */

@@ -502,6 +502,8 @@ parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
 			}
 		}
 		note->cut = quote_left_open(line->text + req.end, line->len - req.end);
+		if (req.ts_local)
+			req.ts -= in->feed.utc_offset;
 		emit_request(in, w, &req, NULL, used);
 		return LINE_WRITTEN;
 	}
@@ -532,6 +534,8 @@ parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
 				 * counts, and the cut is reported at the end.
 				 */
 				note->cut = quote_left_open(line->text + req.end, line->len - req.end);
+				if (req.ts_local)
+					req.ts -= in->feed.utc_offset;
 				emit_request(in, w, &req, NULL, &alt);
 				return LINE_WRITTEN;
 			}
