@@ -623,14 +623,15 @@ pa_logformat_parse(const struct pa_logformat *f, const char *line, size_t len,
 
 			if (q < 0)
 				FAIL("line does not match the log format",
-				     "line does not match the %s format at column %zu: unterminated quoted field",
-				     f->name, pos + 1);
+				     "line does not match the %s format at column %zu: unterminated quoted field %s",
+				     f->name, pos + 1, pa_quote(line + pos, len - pos));
 			end = (size_t)q;
 		} else if (t->field == PA_AL_TIME_CLF && pos < len && line[pos] == '[') {
 			const char *close = memchr(line + pos, ']', len - pos);
 
 			if (close == NULL)
-				FAIL("invalid timestamp", "invalid timestamp: no closing \"]\"");
+				FAIL("invalid timestamp", "invalid timestamp %s: no closing \"]\"",
+				     pa_quote(line + pos, len - pos));
 			v = line + pos + 1;
 			end = (size_t)(close - line) + 1;
 		} else {
