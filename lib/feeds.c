@@ -503,6 +503,10 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 
 	NEED_TIME(PA_T_TS, &ts);
 	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
+	if (inst == NULL && o->instance_is_stem) {
+		inst = o->stem;
+		ilen = strlen(o->stem);
+	}
 	if (inst == NULL && row->csv != NULL && row->columns[PA_T_INSTANCE] >= 0) {
 		const char *col = row->header[row->columns[PA_T_INSTANCE]];
 

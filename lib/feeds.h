@@ -85,6 +85,8 @@ struct pa_feed_opts {
 	const char *event_name;		/* --event-name, else the name column, else the file stem */
 	const char *event_type;		/* --event-type, else the type column, else the name */
 	const char *stem;		/* file name without directory and extension */
+	int stem_is_file;		/* stem names a file, not standard input */
+	int instance_is_stem;		/* usage rows without instance column: instance_id is stem */
 	pa_usec_t utc_offset;		/* --utc-offset for times written without one */
 	int percent;			/* --percent: cpu and memory are 0-100 */
 	pa_usec_t step;			/* --step for series; 0 = from the first two rows */

@@ -344,6 +344,18 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 		in->bad_header = 1;
 		return;
 	}
+	/*
+	 * Utilization exports often hold one machine per file, named after it,
+	 * with no instance column.
+	 */
+	if (in->type == PA_TYPE_USAGE && in->columns[PA_T_INSTANCE] < 0 &&
+	    in->fields.source[PA_T_INSTANCE] == NULL && in->feed.stem_is_file) {
+		pa_warn("%s:%ld: the header has no instance_id column; the file name %s is the "
+			"instance_id of every row", rec->where, rec->lineno,
+			pa_quote(in->feed.stem, strlen(in->feed.stem)));
+		in->feed.instance_is_stem = 1;
+		need[1] = PA_T_COUNT;
+	}
 	for (int i = 0; i < 2; i++) {
 		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
 			continue;
@@ -625,8 +637,13 @@ struct held_line {
 static unsigned char
 guess_delim(const char *s, size_t len)
 {
-	if (memchr(s, '\t', len) != NULL)
-		return '\t';
+	/* A semicolon and a tab between fields, as some VM traces write them: ';'. */
+	if (memchr(s, '\t', len) != NULL) {
+		for (size_t i = 0; i < len; i++)
+			if (s[i] == '\t' && (i == 0 || s[i - 1] != ';'))
+				return '\t';
+		return ';';
+	}
 	if (memchr(s, ';', len) != NULL && memchr(s, ',', len) == NULL)
 		return ';';
 	return ',';
@@ -753,12 +770,15 @@ set_stem(struct pa_ingest *in, const char *path)
 
 	base = base ? base + 1 : path;
 	n = strcspn(base, ".");
+	in->feed.stem_is_file = 1;
 	if (strcmp(path, "-") == 0 || n == 0) {
 		base = "stdin";
 		n = 5;
+		in->feed.stem_is_file = 0;
 	}
 	pa_name_clean(base, n, 0, stem);
 	in->feed.stem = stem;
+	in->feed.instance_is_stem = 0;
 }
 
 int
