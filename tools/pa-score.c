@@ -114,7 +114,7 @@ usage(FILE *fp)
 		"      --model FILE         score with the weights of a --fit model\n"
 		"      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 		"                           backfill) or influx (InfluxDB line protocol)\n"
-		PA_COMMON_USAGE);
+		PA_COMMON_USAGE_AT("  "));
 }
 
 static int
