@@ -144,6 +144,27 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 			     "a number >= 0");
 		return 1;
 	}
+	/*
+	 * A bucket that pa-score's input ended inside has only part of its
+	 * count, which the replay would score as a drop in demand.  It is left
+	 * out, so it is unknown like a missing bucket.
+	 */
+	if (json_object_get(rec, "covered_s") != NULL) {
+		double covered;
+		char when[40];
+
+		if (pa_rec_num(rec, "covered_s", &covered) != 1 || !(covered > 0 && covered <= step)) {
+			reject_field(where, line, name, rec, "covered_s",
+				     "a number of seconds from 0 to step_s");
+			return 1;
+		}
+		if (covered < step) {
+			pa_warn("%s: the bucket at %s covers %g of %g s (its input ended inside "
+				"it); left out of the replay", name,
+				pa_time_format(ts, when, sizeof when), covered, step);
+			return 1;
+		}
+	}
 
 	pos = json_object_get(in->index, name);
 	if (pos == NULL) {

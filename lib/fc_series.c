@@ -15,6 +15,8 @@ struct pa_fc_series_set {
 	struct pa_fc_series **slot;	/* open-addressing table keyed by name */
 	size_t size, used;
 	struct pa_fc_series **sorted;
+	size_t partial;			/* bucket records the input ended inside */
+	char partial_first[200];	/* "SERIES at TS" of the first of them */
 };
 
 struct pa_fc_series_set *
@@ -282,7 +284,8 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	pa_usec_t ts, step;
 	struct pa_fc_series *s;
 	size_t i;
-	int got, invalid = 0;
+	int got, invalid = 0, partial = 0;
+	double covered_s;
 
 	if (name == NULL || name[0] == '\0')
 		return bad_field(rec, "tenant_service_name", "a non-empty string", err, errsize,
@@ -293,6 +296,19 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		return bad_field(rec, "step_s", "a bucket width from 1 to 31622400 seconds", err,
 				 errsize, reason_class, "invalid step_s");
 	step = (pa_usec_t)llround(step_s * (double)PA_USEC_PER_SEC);
+
+	/*
+	 * pa-score marks a bucket that its input ended inside with covered_s.
+	 * Its count is a part of the bucket's, which would read as a drop in
+	 * traffic, so the bucket is unknown.
+	 */
+	if (json_object_get(rec, "covered_s") != NULL) {
+		if (pa_rec_num(rec, "covered_s", &covered_s) != 1 ||
+		    !(covered_s > 0 && covered_s <= step_s))
+			return bad_field(rec, "covered_s", "a number of seconds from 0 to step_s",
+					 err, errsize, reason_class, "invalid covered_s");
+		partial = covered_s < step_s;
+	}
 
 	/*
 	 * requests null stands for an unknown bucket, as an empty CSV cell
@@ -336,6 +352,14 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	if (invalid) {
 		if (pa_fc_series_find(set, name) == NULL)
 			return -1;
+		requests = csum = NAN;
+	}
+	if (partial && !invalid) {
+		char when[40];
+
+		if (set->partial++ == 0)
+			snprintf(set->partial_first, sizeof set->partial_first, "%s at %s",
+				 pa_quote(name, strlen(name)), pa_time_format(ts, when, sizeof when));
 		requests = csum = NAN;
 	}
 
@@ -387,6 +411,13 @@ nomem:
 	*reason_class = "out of memory";
 	snprintf(err, errsize, "out of memory storing bucket %s", pa_quote(name, strlen(name)));
 	return -1;
+}
+
+size_t
+pa_fc_series_partial(const struct pa_fc_series_set *set, const char **first)
+{
+	*first = set->partial_first;
+	return set->partial;
 }
 
 struct pa_fc_series *

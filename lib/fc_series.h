@@ -93,6 +93,13 @@ int pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 struct pa_fc_series *pa_fc_series_find(struct pa_fc_series_set *set, const char *name);
 
 /*
+ * Return how many bucket records were partial (covered_s below step_s)
+ * and read as unknown, with *first naming the series and start of the
+ * first of them.
+ */
+size_t pa_fc_series_partial(const struct pa_fc_series_set *set, const char **first);
+
+/*
  * Compare a bucket record with the kept bucket of s at ts.  Returns 1 when
  * requests and complexity are the same, 0 when they differ, -1 when no
  * bucket at ts is kept, and -2 when the record's values are invalid.

@@ -216,6 +216,8 @@ pa_bucket_to_json(const char *tenant_service_name, const char *tenant, const cha
 	set_count(rec, "bytes_out_known", b->bytes_out_known);
 	json_object_set_new(rec, "complexity_sum_micro", json_integer(b->complexity_micro));
 	json_object_set_new(rec, "complexity_sketch", pa_sketch_to_json(&b->sketch));
+	if (b->covered > 0)
+		pa_rec_set_num(rec, "covered_s", (double)b->covered / PA_USEC_PER_SEC);
 	return rec;
 }
 
@@ -413,7 +415,12 @@ pa_bucket_format(char *buf, size_t size, const char *tenant_service_name, const 
 			text_add(&t, ",", 1);
 		text_int(&t, (long long)b->sketch.counts[i]);
 	}
-	text_str(&t, "]}}\n");
+	text_str(&t, "]}");
+	if (b->covered > 0) {
+		text_key(&t, "covered_s");
+		text_num(&t, (double)b->covered / PA_USEC_PER_SEC);
+	}
+	text_str(&t, "}\n");
 	return t.full ? 0 : t.len;
 }
 
@@ -521,6 +528,7 @@ struct pa_rollup {
 	pa_usec_t now;		/* the clock when last read */
 	int have_closed;
 	pa_usec_t closed;	/* buckets starting before this are written */
+	pa_usec_t reached;	/* latest instant the input is known to cover */
 };
 
 struct pa_rollup *
@@ -536,6 +544,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 	r->ctx = ctx;
 	r->max_fill = PA_ROLLUP_MAX_FILL;
 	r->now = PA_USEC_MIN;
+	r->reached = PA_USEC_MIN;
 	r->tablesize = 64;
 	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
@@ -715,6 +724,28 @@ pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
 	r->max_fill = max_fill;
 }
 
+/*
+ * Return how much of bucket b the input covered, or 0 when it covered all
+ * of it.  That is the larger of what merged bucket records covered and of
+ * the input's reach.  A log read to its end mid-bucket leaves its last
+ * bucket partial, and that count would read as a drop in traffic.  Within
+ * 1% of the step (at least 1 s) a bucket counts as whole, because the
+ * last request rarely falls on the bucket's last microsecond.
+ */
+static pa_usec_t
+bucket_covered(const struct pa_rollup *r, const struct pa_bucket *b)
+{
+	pa_usec_t covered = b->covered, slack = r->step / 100;
+
+	if (r->reached != PA_USEC_MIN && r->reached - b->start > covered)
+		covered = r->reached - b->start;
+	if (slack < PA_USEC_PER_SEC)
+		slack = PA_USEC_PER_SEC;
+	if (covered >= r->step - slack)
+		return 0;
+	return covered > 0 ? covered : 1;	/* a request at the start covers its instant */
+}
+
 static void
 series_write_next(struct pa_rollup *r, struct series *s)
 {
@@ -735,7 +766,10 @@ series_write_next(struct pa_rollup *r, struct series *s)
 	}
 
 	if (s->head < s->nbuckets && s->buckets[s->head].start == s->next) {
-		b = &s->buckets[s->head];
+		struct pa_bucket out = s->buckets[s->head];
+
+		out.covered = bucket_covered(r, &out);
+		b = &out;
 		r->writer(s->name, s->tenant, s->service, r->step, b, r->ctx);
 		pa_sketch_free(&s->buckets[s->head].sketch);
 		s->head++;
@@ -819,6 +853,8 @@ pa_rollup_add(struct pa_rollup *r, const struct pa_rollup_request *req)
 		return -1;
 	s = series_get(r, req->tenant_service_name, req->tenant, req->service);
 	b = series_bucket(s, start);
+	if (req->ts > r->reached)
+		r->reached = req->ts;
 
 	/* Quantised once, so the sum and the sketch see the same value. */
 	micro = llround(req->complexity * 1e6);
@@ -865,7 +901,7 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	const char *name = pa_rec_str(rec, "tenant_service_name");
 	const json_t *micro = json_object_get(rec, "complexity_sum_micro");
 	struct pa_sketch sk = { 0 };
-	pa_usec_t ts, step, start;
+	pa_usec_t ts, step, start, covered;
 	double step_s;
 	struct series *s;
 	struct pa_bucket *b;
@@ -920,6 +956,19 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 		pa_sketch_free(&sk);
 		return -1;
 	}
+	covered = step;
+	if (json_object_get(rec, "covered_s") != NULL) {
+		double c;
+
+		if (pa_rec_num(rec, "covered_s", &c) != 1 || !(c > 0 && c <= step_s)) {
+			snprintf(err, errsize, "field \"covered_s\" is not a number of seconds from "
+				 "0 to step_s %g: %s", step_s,
+				 pa_quote_json(json_object_get(rec, "covered_s")));
+			pa_sketch_free(&sk);
+			return -1;
+		}
+		covered = llround(c * PA_USEC_PER_SEC);
+	}
 	if (rollup_is_late(r, start)) {
 		snprintf(err, errsize, "bucket already written (later than --lateness allows)");
 		pa_sketch_free(&sk);
@@ -937,6 +986,11 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	b->complexity_micro += json_integer_value(micro);
 	pa_sketch_merge(&b->sketch, &sk);
 	pa_sketch_free(&sk);
+	/* A finer bucket covers the coarser one only as far as its own end. */
+	if (ts + covered - start > b->covered)
+		b->covered = ts + covered - start;
+	if (ts + covered > r->reached)
+		r->reached = ts + covered;
 	rollup_advance(r, ts);
 	return 0;
 }

@@ -71,6 +71,9 @@ struct pa_bucket {
 	uint64_t bytes_out;
 	uint64_t bytes_out_known;
 	struct pa_sketch sketch;
+	pa_usec_t covered;		/* span from the start that merged bucket records
+					 * covered, up to the step; written: how much the
+					 * input covered, 0 when all of it */
 };
 
 /* One request, with the fields the rollup uses. */

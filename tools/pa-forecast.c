@@ -665,6 +665,15 @@ main(int argc, char **argv)
 		in = follow_inputs(argc - optind, argv + optind, &c);
 	} else {
 		in = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &c);
+		{
+			const char *first;
+			size_t partial = pa_fc_series_partial(c.set, &first);
+
+			if (partial)
+				pa_warn("%zu bucket%s that the input ended inside (covered_s below "
+					"step_s), the first of %s, read as unknown", partial,
+					partial == 1 ? "" : "s", first);
+		}
 
 		/* Forecasts follow the passed-through records, series in name order. */
 		if (align_end)

@@ -279,10 +279,15 @@ backend_name_check(const char *tmpl)
 
 	if (sample == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	if (pa_route_name_check(sample, 0, why, sizeof why) != 0)
+	if (pa_route_name_check(sample, 0, why, sizeof why) != 0) {
+		char example[300];
+
+		/* Freed first, because the usage error exits. */
+		snprintf(example, sizeof example, "%s", pa_quote(sample, strlen(sample)));
+		free(sample);
 		pa_usage_error("--backend %s gives backend names such as %s, which %s",
-			       pa_quote(tmpl, strlen(tmpl)),
-			       pa_quote(sample, strlen(sample)), why);
+			       pa_quote(tmpl, strlen(tmpl)), example, why);
+	}
 	free(sample);
 }
 
