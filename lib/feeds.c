@@ -535,6 +535,12 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 			REJECT("negative utilization", "negative %s %s", key[i],
 			       pa_quote(bad, badlen));
 		}
+		/* Nor can a machine use ten times its limit; such a figure is one too. */
+		if (have[i] > 0 && i < 2 && val[i] > PA_USAGE_FRACTION_MAX) {
+			bad = row_text(row, metric[i], &badlen);
+			REJECT("utilization too large", "%s %s is more than %g times the limit",
+			       key[i], pa_quote(bad, badlen), PA_USAGE_FRACTION_MAX);
+		}
 		any |= have[i];
 	}
 	if (!any)
