@@ -350,6 +350,23 @@ pa_changes_put(struct pa_changes *cs, struct pa_change *c)
 	for (size_t i = 0; i < cs->n; i++) {
 		if (!same_object(&cs->v[i], c))
 			continue;
+		/*
+		 * Two series that the templates map to one object would take
+		 * turns setting its count, so the one dropped is named.
+		 */
+		if (cs->v[i].series != NULL && c->series != NULL &&
+		    strcmp(cs->v[i].series, c->series) != 0) {
+			const struct pa_change *kept = c->ts >= cs->v[i].ts ? c : &cs->v[i];
+			const struct pa_change *lost = kept == c ? &cs->v[i] : c;
+
+			pa_warn("%s: the plans of %s and %s both name this object; %s's %ld "
+				"replicas are set and %s's %ld are not (give each series its own "
+				"object with --target)", kept->target,
+				pa_quote(lost->series, strlen(lost->series)),
+				pa_quote(kept->series, strlen(kept->series)),
+				pa_quote(kept->series, strlen(kept->series)), kept->replicas,
+				pa_quote(lost->series, strlen(lost->series)), lost->replicas);
+		}
 		/* The plan for the latest target time wins; at equal times the later line. */
 		if (c->ts >= cs->v[i].ts) {
 			pa_change_free(&cs->v[i]);
