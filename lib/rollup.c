@@ -885,7 +885,8 @@ record_count(const json_t *rec, const char *key, uint64_t *out, char *err, size_
 		return -1;
 	}
 	if (json_count(v, out) != 0) {
-		snprintf(err, errsize, "field \"%s\" is not a non-negative integer", key);
+		snprintf(err, errsize, "field \"%s\" is not a non-negative integer: %s", key,
+			 pa_quote_json(v));
 		return -1;
 	}
 	return 0;
@@ -942,9 +943,18 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	for (size_t i = 0; i < 6; i++)
 		if (record_count(rec, counts[i], &v[i], err, errsize) != 0)
 			return -1;
-	if (!json_is_integer(micro)) {
-		snprintf(err, errsize, "field \"complexity_sum_micro\" is missing or not an integer");
+	if (!json_is_integer(micro) || json_integer_value(micro) < 0) {
+		snprintf(err, errsize, "field \"complexity_sum_micro\" is missing or not an integer "
+			 ">= 0: %s", pa_quote_json(micro));
 		return -1;
+	}
+	/* Errors and sized requests are among the requests. */
+	for (size_t i = 1; i < 6; i += 2) {
+		if (v[i] > v[0]) {
+			snprintf(err, errsize, "field \"%s\" is %" PRIu64 ", more than the %" PRIu64
+				 " requests", counts[i], v[i], v[0]);
+			return -1;
+		}
 	}
 	if (pa_sketch_add_json(&sk, json_object_get(rec, "complexity_sketch"), err, errsize) != 0) {
 		pa_sketch_free(&sk);
