@@ -79,10 +79,17 @@ sigma_from_bounds(double mean, double lower, double upper, double level)
 	return half > 0 ? half / z : 0;
 }
 
+/*
+ * Largest forecast value taken: 10 times pa-forecast's largest bucket
+ * count, the most its bounds reach.  Beyond it the work, and the instances
+ * it asks for, stop being numbers a plan can act on.
+ */
+#define FORECAST_VALUE_MAX 1e16
+
 static int
 bad_value(double v)
 {
-	return !isfinite(v) || v < 0;
+	return !isfinite(v) || v < 0 || v > FORECAST_VALUE_MAX;
 }
 
 /*
@@ -107,7 +114,7 @@ check_bounds(const struct pa_forecast_point *p, const struct pa_forecast_bounds 
 		if ((i == 0 || i == 2) && isfinite(values[i]) && values[i] < 0)
 			continue;
 		if (bad_value(values[i])) {
-			snprintf(err, errsize, "%s%s %g is negative or not finite", prefix, names[i],
+			snprintf(err, errsize, "%s%s %g is negative, not finite or above 1e16", prefix, names[i],
 				 values[i]);
 			return -1;
 		}
@@ -223,11 +230,11 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 		return -1;
 	}
 	if (bad_value(p->volume)) {
-		snprintf(err, errsize, "predicted_volume %g is negative or not finite", p->volume);
+		snprintf(err, errsize, "predicted_volume %g is negative, not finite or above 1e16", p->volume);
 		return -1;
 	}
 	if (bad_value(p->complexity)) {
-		snprintf(err, errsize, "predicted_complexity %g is negative or not finite",
+		snprintf(err, errsize, "predicted_complexity %g is negative, not finite or above 1e16",
 			 p->complexity);
 		return -1;
 	}
@@ -341,6 +348,17 @@ pa_plan_overload_probability(const struct pa_work_dist *d, double capacity)
 {
 	if (d->sigma <= 0)
 		return d->mean > capacity ? 1 : 0;
+
+	/*
+	 * Below the forecast's lower bound, the bound itself says how likely
+	 * more work is, whatever spread the normal part has on that side.
+	 */
+	if (d->level > 0 && capacity <= d->lower) {
+		double p = gsl_cdf_ugaussian_Q((capacity - d->mean) / d->sigma);
+		double floor = 1 - (1 - d->level) / 2;
+
+		return p > floor ? p : floor;
+	}
 	if (has_tail(d) && capacity > d->mean) {
 		/* The z at which the tail reaches the capacity. */
 		for (size_t segment = 0;; segment++) {
@@ -603,8 +621,19 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 	full = n * s->capacity;
 	out->overload_probability = pa_plan_overload_probability(&in->target, full);
 	out->expected_unserved = pa_plan_expected_unserved(&in->target, full);
-	out->expected_utilization = full > 0 ? (in->target.mean - out->expected_unserved) / full : 0;
-	if (out->expected_utilization < 0)
-		out->expected_utilization = 0;
+
+	/*
+	 * Served work is min(W, capacity) for work W >= 0.  The normal part of
+	 * the distribution puts mass below zero, so E[W+] rather than the mean
+	 * is the work offered: with the mean, a demand a hundred times the
+	 * capacity and a wide interval gave a utilization of 0.17.
+	 */
+	out->expected_utilization = full > 0 ? (pa_plan_expected_unserved(&in->target, 0) -
+						 out->expected_unserved) / full : 0;
+	/* E[min(W, c)] >= c P(W >= c), which the lower bound may know better. */
+	if (out->expected_utilization < out->overload_probability)
+		out->expected_utilization = out->overload_probability;
+	if (out->expected_utilization > 1)
+		out->expected_utilization = 1;
 	pa_plan_split(s, n, in->target.lower, &out->on_demand, &out->spot, &out->hourly_cost);
 }
