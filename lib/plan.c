@@ -82,7 +82,7 @@ sigma_from_bounds(double mean, double lower, double upper, double level)
 /*
  * Largest forecast value taken: 10 times pa-forecast's largest bucket
  * count, the most its bounds reach.  Beyond it the work, and the instances
- * it asks for, stop being numbers a plan can act on.
+ * it needs, stop being numbers a plan can act on.
  */
 #define FORECAST_VALUE_MAX 1e16
 
@@ -350,14 +350,14 @@ pa_plan_overload_probability(const struct pa_work_dist *d, double capacity)
 		return d->mean > capacity ? 1 : 0;
 
 	/*
-	 * Below the forecast's lower bound, the bound itself says how likely
+	 * Below the forecast's lower bound, the bound itself gives how likely
 	 * more work is, whatever spread the normal part has on that side.
 	 */
 	if (d->level > 0 && capacity <= d->lower) {
 		double p = gsl_cdf_ugaussian_Q((capacity - d->mean) / d->sigma);
-		double floor = 1 - (1 - d->level) / 2;
+		double least = 1 - (1 - d->level) / 2;
 
-		return p > floor ? p : floor;
+		return p > least ? p : least;
 	}
 	if (has_tail(d) && capacity > d->mean) {
 		/* The z at which the tail reaches the capacity. */
