@@ -155,7 +155,7 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 
 		if (pa_rec_num(rec, "covered_s", &covered) != 1 || !(covered > 0 && covered <= step)) {
 			reject_field(where, line, name, rec, "covered_s",
-				     "a number of seconds from 0 to step_s");
+				     "a number of seconds above 0 and at most step_s");
 			return 1;
 		}
 		if (covered < step) {

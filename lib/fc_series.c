@@ -305,7 +305,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	if (json_object_get(rec, "covered_s") != NULL) {
 		if (pa_rec_num(rec, "covered_s", &covered_s) != 1 ||
 		    !(covered_s > 0 && covered_s <= step_s))
-			return bad_field(rec, "covered_s", "a number of seconds from 0 to step_s",
+			return bad_field(rec, "covered_s", "a number of seconds above 0 and at most step_s",
 					 err, errsize, reason_class, "invalid covered_s");
 		partial = covered_s < step_s;
 	}

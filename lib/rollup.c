@@ -971,8 +971,8 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 		double c;
 
 		if (pa_rec_num(rec, "covered_s", &c) != 1 || !(c > 0 && c <= step_s)) {
-			snprintf(err, errsize, "field \"covered_s\" is not a number of seconds from "
-				 "0 to step_s %g: %s", step_s,
+			snprintf(err, errsize, "field \"covered_s\" is not a number of seconds above "
+				 "0 and at most step_s %g: %s", step_s,
 				 pa_quote_json(json_object_get(rec, "covered_s")));
 			pa_sketch_free(&sk);
 			return -1;
