@@ -356,16 +356,16 @@ pa_changes_put(struct pa_changes *cs, struct pa_change *c)
 		 */
 		if (cs->v[i].series != NULL && c->series != NULL &&
 		    strcmp(cs->v[i].series, c->series) != 0) {
-			const struct pa_change *kept = c->ts >= cs->v[i].ts ? c : &cs->v[i];
-			const struct pa_change *lost = kept == c ? &cs->v[i] : c;
+			const struct pa_change *applied = c->ts >= cs->v[i].ts ? c : &cs->v[i];
+			const struct pa_change *dropped = applied == c ? &cs->v[i] : c;
 
 			pa_warn("%s: the plans of %s and %s both name this object; %s's %ld "
 				"replicas are set and %s's %ld are not (give each series its own "
-				"object with --target)", kept->target,
-				pa_quote(lost->series, strlen(lost->series)),
-				pa_quote(kept->series, strlen(kept->series)),
-				pa_quote(kept->series, strlen(kept->series)), kept->replicas,
-				pa_quote(lost->series, strlen(lost->series)), lost->replicas);
+				"object with --target)", applied->target,
+				pa_quote(dropped->series, strlen(dropped->series)),
+				pa_quote(applied->series, strlen(applied->series)),
+				pa_quote(applied->series, strlen(applied->series)), applied->replicas,
+				pa_quote(dropped->series, strlen(dropped->series)), dropped->replicas);
 		}
 		/* The plan for the latest target time wins; at equal times the later line. */
 		if (c->ts >= cs->v[i].ts) {

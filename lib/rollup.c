@@ -732,6 +732,13 @@ pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
  * 1% of the step (at least 1 s) a bucket counts as whole, because the
  * last request rarely falls on the bucket's last microsecond.
  */
+/*
+ * NOTE: only the end is measured.  A bucket that the input began inside,
+ * such as the first hour of a log started at 16:30, is written as whole,
+ * and a --state run that follows one ending at 16:30 replaces that hour's
+ * first half with it.  Marking it needs the input's start in the record,
+ * so that --merge of shards can stay exact.
+ */
 static pa_usec_t
 bucket_covered(const struct pa_rollup *r, const struct pa_bucket *b)
 {
