@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "btio.h"
-#include "fc_series.h"
 #include "diag.h"
 #include "ndjson.h"
 
@@ -90,16 +89,16 @@ bucket_work(const json_t *rec, const char **bad)
 	double requests, sum, mean;
 	int got;
 
-	/* The limits are pa-forecast's, which the replay's forecasts read. */
+	/* The limits are those of every tool (ndjson.h), which the replay's forecasts keep too. */
 	got = pa_rec_num(rec, "complexity_sum", &sum);
-	if (got == 1 && sum >= 0 && sum <= PA_FC_COMPLEXITY_SUM_MAX)
+	if (got == 1 && sum >= 0 && sum <= PA_COMPLEXITY_SUM_MAX)
 		return sum;
 	if (got != 0) {
 		*bad = "complexity_sum";
 		return -1;
 	}
 	if (pa_rec_num(rec, "requests", &requests) != 1 || !(requests >= 0 &&
-							      requests <= PA_FC_REQUESTS_MAX)) {
+							      requests <= PA_REQUESTS_MAX)) {
 		*bad = "requests";
 		return -1;
 	}

@@ -317,7 +317,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	 * would not.
 	 */
 	got = pa_rec_num(rec, "requests", &requests);
-	if (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_FC_REQUESTS_MAX)))
+	if (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_REQUESTS_MAX)))
 		invalid = bad_field(rec, "requests", "a count from 0 to 1e15", err, errsize,
 				    reason_class, "invalid requests");
 	if (got != 1)
@@ -333,7 +333,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	if (!invalid && (got < 0 || (got == 1 && !(csum >= 0))))
 		invalid = bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
 				    "invalid complexity");
-	if (!invalid && got == 1 && csum > PA_FC_COMPLEXITY_SUM_MAX)
+	if (!invalid && got == 1 && csum > PA_COMPLEXITY_SUM_MAX)
 		invalid = bad_field(rec, cfield, strcmp(cfield, "complexity_sum") == 0 ?
 				    "a number from 0 to 1e18" :
 				    "a mean whose sum over the requests is at most 1e18",

@@ -26,9 +26,6 @@
 
 /* No series is laid out on a grid longer than this many buckets. */
 #define PA_FC_MAX_BUCKETS 10000000
-/* Largest request count of one bucket, and largest complexity sum. */
-#define PA_FC_REQUESTS_MAX 1e15
-#define PA_FC_COMPLEXITY_SUM_MAX 1e18
 
 /* A limit for pa_fc_series_regular() that takes every bucket. */
 #define PA_FC_NO_LIMIT INT64_MAX

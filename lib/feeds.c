@@ -677,7 +677,7 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 				REJECT("invalid count", "negative count %s in column %s",
 				       pa_quote(cell, cellen),
 				       pa_quote(row->header[c], strlen(row->header[c])));
-			} else if (val[n] > PA_SERIES_COUNT_MAX) {
+			} else if (val[n] > PA_REQUESTS_MAX) {
 				/* pa-forecast's limit, so the row is named here, in its file. */
 				REJECT("invalid count", "count %s in column %s is more than 1e15",
 				       pa_quote(cell, cellen),
@@ -698,7 +698,7 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 			if (!json_is_number(v) || strcmp(k, tscol) == 0)
 				continue;
 			val[n] = json_number_value(v);
-			if (val[n] < 0 || val[n] > PA_SERIES_COUNT_MAX)
+			if (val[n] < 0 || val[n] > PA_REQUESTS_MAX)
 				REJECT("invalid count", "count %s in field %s is negative or more than 1e15",
 				       pa_quote_json(v), pa_quote(k, strlen(k)));
 			pa_name_clean(k, strlen(k), 1, names[n]);

@@ -81,10 +81,6 @@ const char *pa_row_field(struct pa_row *row, const char *name, size_t *len);
 const char *pa_row_field_cb(void *row, const char *name, size_t *len);
 
 /* Options for events, usage and series records. */
-/* Largest count of one series row: pa-forecast's largest bucket count. */
-#define PA_SERIES_COUNT_MAX 1e15
-/* Largest cpu_usage or memory_usage, as a fraction of the limit, that a usage row may carry. */
-#define PA_USAGE_FRACTION_MAX 10.0
 
 struct pa_feed_opts {
 	const char *event_name;		/* --event-name, else the name column, else the file stem */

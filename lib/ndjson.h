@@ -48,6 +48,16 @@ int pa_out_finish(void);
 #define PA_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(12))
 
 /*
+ * Limits every tool keeps on record values, so that sums, squares and
+ * interval bounds stay finite: the requests of one bucket, its complexity
+ * sum, and cpu or memory use as a fraction of the limit (a larger figure
+ * is an exporter fault, not load).
+ */
+#define PA_REQUESTS_MAX 1e15
+#define PA_COMPLEXITY_SUM_MAX 1e18
+#define PA_USAGE_FRACTION_MAX 10.0
+
+/*
  * Parse one line as a JSON object.  Returns a new reference, or NULL with a
  * message in err (at least 160 bytes) such as "invalid JSON at column 7:
  * unexpected token".

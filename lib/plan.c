@@ -9,6 +9,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_randist.h>
 
+#include "ndjson.h"
 #include "plan.h"
 
 void
@@ -84,7 +85,7 @@ sigma_from_bounds(double mean, double lower, double upper, double level)
  * count, the most its bounds reach.  Beyond it the work, and the instances
  * it needs, stop being numbers a plan can act on.
  */
-#define FORECAST_VALUE_MAX 1e16
+#define FORECAST_VALUE_MAX (10 * PA_REQUESTS_MAX)
 
 static int
 bad_value(double v)

@@ -627,17 +627,17 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	}
 	s = series_get(r, name);
 	/*
-	 * A CPU use beyond PA_PLAN_CPU_MAX times the limit is an exporter
-	 * fault, not load: read as it is, one such sample grew the plan to the
+	 * A CPU use beyond PA_USAGE_FRACTION_MAX times the limit is an exporter
+	 * fault, not load: read as load, one such sample would ask for the
 	 * maximum.  Like a negative one, it is an invalid signal.
 	 */
 	if (r->learn) {
 		int valid = pa_rec_num(rec, "cpu_usage", &cpu) == 1 && cpu >= 0 &&
-			    cpu <= PA_PLAN_CPU_MAX;
+			    cpu <= PA_USAGE_FRACTION_MAX;
 
 		history_usage(s, id, ts, valid ? cpu : 0, valid);
 	}
-	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || !(cpu >= 0 && cpu <= PA_PLAN_CPU_MAX))
+	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || !(cpu >= 0 && cpu <= PA_USAGE_FRACTION_MAX))
 		cpu = NAN;
 	instance_sample(s, id, ts, cpu);
 	if (!s->have_usage || ts > s->usage_ts) {

@@ -32,8 +32,7 @@ struct pa_plan_run *pa_plan_run_new(const struct pa_planconf *conf, int now_set,
 
 #define PA_PLAN_USAGE_WINDOW_DEFAULT (5 * 60 * PA_USEC_PER_SEC)
 #define PA_PLAN_USAGE_MAX_AGE_DEFAULT (15 * 60 * PA_USEC_PER_SEC)
-/* Largest cpu_usage, as a fraction of the limit, read as load; above it a sample is invalid. */
-#define PA_PLAN_CPU_MAX 10.0
+
 
 /*
  * Set how current instances are read from usage records (both > 0): every
