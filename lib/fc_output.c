@@ -718,14 +718,14 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	else
 		snprintf(cx_model, sizeof cx_model, "none; no complexity in the history, 1.0 assumed");
 	/*
-	 * A refused forecast is named on stderr too: the model ran, so
+	 * A rejected forecast is named on stderr too: the model ran, so
 	 * nothing else shows that its numbers were dropped.
 	 */
 	if (!o->follow || o->verbose) {
-		if (vol[0].refused)
+		if (vol[0].out_of_range)
 			pa_warn("%s: volume: %s, forecasting with %s", s->name, vol[0].reason,
 				vol[0].model);
-		if (have_cx && cx[0].refused)
+		if (have_cx && cx[0].out_of_range)
 			pa_warn("%s: complexity: %s, forecasting with %s", s->name, cx[0].reason,
 				cx[0].model);
 	}

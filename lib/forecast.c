@@ -31,7 +31,7 @@
  */
 #define FLAT_TOLERANCE 1e-9
 #define INTERMITTENT_SHARE 0.3	/* share of zero buckets from which Croston competes */
-#define REFUSED (-2)		/* forecast_one: the model ran, path_outside refused its path */
+#define OUT_OF_RANGE (-2)	/* forecast_one: the model ran, path_outside rejected its path */
 
 struct model_ref {
 	const char *name;	/* as accepted by --model */
@@ -328,7 +328,7 @@ struct path {
 };
 
 /*
- * Refuse a path whose point forecast leaves the history far behind: more
+ * Reject a path whose point forecast leaves the history far behind: more
  * than its spread (the range, or the largest magnitude when that is
  * larger) beyond its extremes, plus that spread again for every n steps
  * ahead.  A drift at the history's whole rise stays inside, so no trend
@@ -369,7 +369,7 @@ path_outside(const double *y, size_t n, const struct path *p, size_t horizon, ch
  * inverse Box-Cox when the model fits a transformed series.  The point
  * forecast maps back without bias adjustment, so it is a median.  sd is
  * scratch of horizon values.  Returns 0, -1 when the model cannot run, or
- * REFUSED when path_outside refuses its path.
+ * OUT_OF_RANGE when path_outside rejects its path.
  */
 static int
 forecast_one(const struct model_ref *mr, const double *y, const struct scales *ys, size_t n,
@@ -397,7 +397,7 @@ forecast_one(const struct model_ref *mr, const double *y, const struct scales *y
 		p->upper[k] = hi;
 	}
 	if (path_outside(y, n, p, horizon, why) != 0)
-		return REFUSED;
+		return OUT_OF_RANGE;
 	*sigma = out.sigma;
 	return 0;
 }
@@ -794,7 +794,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 		return 0;
 	}
 	res->fallback = 1;
-	res->refused = rc == REFUSED;
+	res->out_of_range = rc == OUT_OF_RANGE;
 	snprintf(res->reason, sizeof res->reason, "%s: %.120s", mr->name, why);
 	if (strncmp(mr->name, "ets:", 4) == 0) {
 		struct model_ref any = { .name = "ets", .period = mr->period,

@@ -147,7 +147,7 @@ struct pa_fc_result {
 	char model[PA_FC_NAME_MAX];	/* the model that produced the forecast, e.g. "hw(p=24)" */
 	char reason[PA_FC_REASON_MAX];	/* why it was chosen or why a fallback ran; may be "" */
 	int fallback;		/* 1: the requested model or period could not be used */
-	int refused;		/* 1: the requested model ran, but its forecast
+	int out_of_range;	/* 1: the requested model ran, but its forecast
 				 * left the history's range so far that it was
 				 * dropped (the reason gives the distance) */
 	char spec[PA_FC_SPEC_MAX];	/* the automatic choice as text for opts.reuse;

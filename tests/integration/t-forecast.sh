@@ -149,7 +149,7 @@ check taxi-choice-names-weekly-snaive grep -q 'snaive(p=336)' "$T_TMP/d-model"
 check taxi-choice-no-repeated-forecast \
 	test "$(grep -o 'snaive(p=336)' "$T_TMP/d-model" | wc -l)" -eq 1
 
-# A named model whose forecast leaves the history far behind is refused
+# A named model whose forecast leaves the history far behind is rejected
 # and named on stderr, and its fallback forecasts instead.  Holt-Winters
 # on log1p, fitted to two weeks of taxi counts over the New Year, runs a
 # multiplicative trend to 82,822 within eight hours, against a largest
@@ -162,11 +162,11 @@ taxi_window 2015-01-10 >"$T_TMP/g-train.ndjson"
 jq -s 'map(.requests) | max' "$T_TMP/g-train.ndjson" >"$T_TMP/g-max"
 pa-forecast --horizon 1d --period2 1w --model hw --transform log1p "$T_TMP/g-train.ndjson" \
 	>"$T_TMP/g-fc.ndjson" 2>"$T_TMP/g-err"
-check refused-forecast-named-in-model \
+check rejected-forecast-named-in-model \
 	jq -e -s '.[0].model | test("fallback: hw: forecast [0-9.e+]+ at step [0-9]+ is far outside the history.s 1602 to 30236")' \
 	"$T_TMP/g-fc.ndjson"
-check refused-forecast-on-stderr grep -q '^pa-forecast: nyc/taxi: volume: hw: forecast .* far outside' "$T_TMP/g-err"
-check refused-forecast-replaced \
+check rejected-forecast-on-stderr grep -q '^pa-forecast: nyc/taxi: volume: hw: forecast .* far outside' "$T_TMP/g-err"
+check rejected-forecast-replaced \
 	jq -e -s --argjson max "$(cat "$T_TMP/g-max")" 'length == 48 and all(.[]; .predicted_volume <= 2 * $max)' \
 	"$T_TMP/g-fc.ndjson"
 # The fallback's interval on log1p grows exponentially with the steps
