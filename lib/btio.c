@@ -114,11 +114,12 @@ int
 pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		   const struct pa_line *line)
 {
-	const char *kind = pa_rec_kind(rec), *name, *bad = NULL;
+	const char *kind = pa_rec_kind(rec), *name, *bad = NULL, *field, *expected;
 	struct raw_series *s;
 	json_t *pos;
 	pa_usec_t ts;
-	double step, work;
+	double step, work, covered_from, covered;
+	int partial;
 
 	if (kind == NULL || strcmp(kind, "bucket") != 0)
 		return 0;
@@ -144,25 +145,22 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		return 1;
 	}
 	/*
-	 * A bucket that pa-score's input ended inside has only part of its
-	 * count, which the replay would score as a drop in demand.  It is left
-	 * out, so it is unknown like a missing bucket.
+	 * A bucket that pa-score's input began or ended inside has only part
+	 * of its count, which the replay would score as a drop in demand.  It
+	 * is left out, so it is unknown like a missing bucket.
 	 */
-	if (json_object_get(rec, "covered_s") != NULL) {
-		double covered;
+	partial = pa_rec_coverage(rec, step, &covered_from, &covered, &field, &expected);
+	if (partial < 0) {
+		reject_field(where, line, name, rec, field, expected);
+		return 1;
+	}
+	if (partial) {
 		char when[40];
 
-		if (pa_rec_num(rec, "covered_s", &covered) != 1 || !(covered > 0 && covered <= step)) {
-			reject_field(where, line, name, rec, "covered_s",
-				     "a number of seconds above 0 and at most step_s");
-			return 1;
-		}
-		if (covered < step) {
-			pa_warn("%s: the bucket at %s covers %g of %g s (its input ended inside "
-				"it); left out of the replay", name,
-				pa_time_format(ts, when, sizeof when), covered, step);
-			return 1;
-		}
+		pa_warn("%s: the bucket at %s covers %g of %g s (its input %s inside it); left "
+			"out of the replay", name, pa_time_format(ts, when, sizeof when), covered,
+			step, covered_from > 0 ? "began" : "ended");
+		return 1;
 	}
 
 	pos = json_object_get(in->index, name);

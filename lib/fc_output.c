@@ -502,11 +502,16 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 	if (g->trailing) {
 		char from[40];
 
+		char partly[120] = "", at[40];
+
+		if (g->trailing_unknown && !o->gaps_unknown)
+			snprintf(partly, sizeof partly, " except from %s on, unknown because the input "
+				 "ended inside that bucket", pa_time_format(s->partial_end, at, sizeof at));
 		pa_warn("%s: no bucket in the last %zu step%s of %s before the end of input at "
-			"%s, read as %s (see --no-align-end)", s->name, g->trailing,
+			"%s, read as %s%s (see --no-align-end)", s->name, g->trailing,
 			g->trailing == 1 ? "" : "s", stepbuf,
 			pa_time_format(g->first + (pa_usec_t)(g->n - 1) * s->step, from, sizeof from),
-			o->gaps_unknown ? "unknown" : "0 requests");
+			o->gaps_unknown ? "unknown" : "0 requests", partly);
 		missing -= g->trailing;
 	}
 	if (missing) {

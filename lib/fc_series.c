@@ -11,12 +11,23 @@
 #include "ndjson.h"
 #include "opts.h"
 
+/*
+ * Distinct bucket starts that an input ended inside.  One rollup ends once
+ * per step, so a few cover inputs merged from several rollups.  A start
+ * beyond this many is still unknown in the series whose record marks it.
+ */
+#define PARTIAL_STARTS_MAX 16
+
 struct pa_fc_series_set {
 	struct pa_fc_series **slot;	/* open-addressing table keyed by name */
 	size_t size, used;
 	struct pa_fc_series **sorted;
-	size_t partial;			/* bucket records the input ended inside */
+	size_t partial;			/* bucket records the input began or ended inside */
 	char partial_first[200];	/* "SERIES at TS" of the first of them */
+	struct {
+		pa_usec_t ts, step;
+	} partial_at[PARTIAL_STARTS_MAX];	/* distinct starts and steps of those */
+	size_t npartial_at;
 };
 
 struct pa_fc_series_set *
@@ -274,6 +285,19 @@ pa_fc_series_drop_fresh(struct pa_fc_series *s, pa_usec_t ts)
 	s->count = k;
 }
 
+static void
+note_partial_start(struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step)
+{
+	for (size_t i = 0; i < set->npartial_at; i++)
+		if (set->partial_at[i].ts == ts && set->partial_at[i].step == step)
+			return;
+	if (set->npartial_at < PARTIAL_STARTS_MAX) {
+		set->partial_at[set->npartial_at].ts = ts;
+		set->partial_at[set->npartial_at].step = step;
+		set->npartial_at++;
+	}
+}
+
 int
 pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		 char *err, size_t errsize, const char **reason_class)
@@ -284,8 +308,9 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	pa_usec_t ts, step;
 	struct pa_fc_series *s;
 	size_t i;
-	int got, invalid = 0, partial = 0;
-	double covered_s;
+	int got, invalid = 0, partial;
+	double covered_from_s, covered_s;
+	const char *field, *expected;
 
 	if (name == NULL || name[0] == '\0')
 		return bad_field(rec, "tenant_service_name", "a non-empty string", err, errsize,
@@ -298,17 +323,15 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	step = (pa_usec_t)llround(step_s * (double)PA_USEC_PER_SEC);
 
 	/*
-	 * pa-score marks a bucket that its input ended inside with covered_s.
-	 * Its count is a part of the bucket's, which would read as a drop in
-	 * traffic, so the bucket is unknown.
+	 * pa-score marks a bucket that its input began or ended inside with
+	 * covered_from_s and covered_s.  Its count is a part of the bucket's,
+	 * which would read as a drop in traffic, so the bucket is unknown.
 	 */
-	if (json_object_get(rec, "covered_s") != NULL) {
-		if (pa_rec_num(rec, "covered_s", &covered_s) != 1 ||
-		    !(covered_s > 0 && covered_s <= step_s))
-			return bad_field(rec, "covered_s", "a number of seconds above 0 and at most step_s",
-					 err, errsize, reason_class, "invalid covered_s");
-		partial = covered_s < step_s;
-	}
+	partial = pa_rec_coverage(rec, step_s, &covered_from_s, &covered_s, &field, &expected);
+	if (partial < 0)
+		return bad_field(rec, field, expected, err, errsize, reason_class,
+				 strcmp(field, "covered_s") == 0 ? "invalid covered_s"
+								 : "invalid covered_from_s");
 
 	/*
 	 * requests null stands for an unknown bucket, as an empty CSV cell
@@ -360,6 +383,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		if (set->partial++ == 0)
 			snprintf(set->partial_first, sizeof set->partial_first, "%s at %s",
 				 pa_quote(name, strlen(name)), pa_time_format(ts, when, sizeof when));
+		note_partial_start(set, ts, step);
 		requests = csum = NAN;
 	}
 
@@ -509,6 +533,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		if (s == NULL || s->count == 0)
 			continue;
 		s->end = PA_USEC_MIN;	/* not aligned: its own last bucket */
+		s->has_partial_end = 0;
 
 		/*
 		 * A series absent from the input neither sets the end of this
@@ -553,6 +578,23 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		}
 		if (end > s->end)
 			extended++;
+
+		/*
+		 * The input ended inside a bucket that only other series have a
+		 * record for.  The time it did not cover may have held requests
+		 * of this series too, so the fill there is unknown, not 0.
+		 */
+		s->has_partial_end = 0;
+		for (size_t k = 0; k < set->npartial_at; k++) {
+			pa_usec_t at = set->partial_at[k].ts;
+
+			if (set->partial_at[k].step == s->step && at > s->end && at <= end &&
+			    (at - s->anchor) % s->step == 0 &&
+			    (!s->has_partial_end || at < s->partial_end)) {
+				s->has_partial_end = 1;
+				s->partial_end = at;
+			}
+		}
 		s->end = end;
 	}
 	return extended;
@@ -658,6 +700,11 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 				in_gap = 1;
 			}
 			v[i] = gaps_unknown ? NAN : 0;
+			if (i + g->trailing >= len && s->has_partial_end &&
+			    g->first + (pa_usec_t)i * s->step >= s->partial_end) {
+				v[i] = NAN;
+				g->trailing_unknown++;
+			}
 			csum[i] = NAN;
 		}
 		c[i] = (!isnan(v[i]) && v[i] > 0 && !isnan(csum[i])) ? csum[i] / v[i] : NAN;

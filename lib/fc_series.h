@@ -46,6 +46,8 @@ struct pa_fc_series {
 	pa_usec_t step;
 	pa_usec_t anchor;	/* start of the first bucket read: others lie whole steps from it */
 	pa_usec_t end;		/* last bucket of the grid; 0 or PA_USEC_MIN: the series' own last bucket */
+	int has_partial_end;	/* 1: the input ended inside a bucket past the series' own last */
+	pa_usec_t partial_end;	/* start of that bucket, unknown in the fill up to end */
 	struct pa_fc_point *points;
 	size_t count, alloc;
 	int has_kept;		/* 1: the series started from a kept window */
@@ -67,6 +69,7 @@ struct pa_fc_grid {
 	pa_usec_t first;
 	size_t missing;		/* buckets with no record, gaps read per gaps_unknown */
 	size_t trailing;	/* of those, after the series' own last bucket */
+	size_t trailing_unknown;	/* of those, at or after a bucket the input ended inside */
 	size_t repeats;		/* records equal to another of the same start, added as parts */
 	pa_usec_t repeat_first;	/* start of the first of those */
 	size_t gaps;		/* runs of missing buckets before the trailing ones */

@@ -169,6 +169,36 @@ pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out)
 	return -1;
 }
 
+int
+pa_rec_coverage(const json_t *rec, double step_s, double *from, double *covered,
+		const char **field, const char **expected)
+{
+	/* Seconds are written with microsecond digits, so sums may round. */
+	double slack = 1e-6 * (1 + step_s);
+
+	*from = 0;
+	*covered = step_s;
+	if (json_object_get(rec, "covered_from_s") != NULL &&
+	    (pa_rec_num(rec, "covered_from_s", from) != 1 || !(*from >= 0 && *from < step_s))) {
+		*field = "covered_from_s";
+		*expected = "a number of seconds from 0 to below step_s";
+		return -1;
+	}
+	if (json_object_get(rec, "covered_s") != NULL) {
+		if (pa_rec_num(rec, "covered_s", covered) != 1 ||
+		    !(*covered > 0 && *covered <= step_s - *from + slack)) {
+			*field = "covered_s";
+			*expected = *from > 0 ? "a number of seconds above 0 and at most step_s "
+						"less covered_from_s"
+					      : "a number of seconds above 0 and at most step_s";
+			return -1;
+		}
+	} else {
+		*covered = step_s - *from;
+	}
+	return *from > 0 || *from + *covered < step_s - slack;
+}
+
 const char *
 pa_quote_json(const json_t *v)
 {

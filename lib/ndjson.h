@@ -80,6 +80,16 @@ int pa_rec_num(const json_t *rec, const char *key, double *out);
 int pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out);
 
 /*
+ * Read which part of a bucket of step_s seconds its input covered, in
+ * seconds: from covered_from_s (default 0) for covered_s (default the rest
+ * of the bucket).  pa-score writes them for a bucket that its input began
+ * or ended inside.  Returns 1 when the bucket is partial, 0 when whole, and
+ * -1 with the invalid field in *field and the expected value in *expected.
+ */
+int pa_rec_coverage(const json_t *rec, double step_s, double *from, double *covered,
+		    const char **field, const char **expected);
+
+/*
  * Quote a JSON value for a message: a string's text, anything else as
  * compact JSON, "(missing)" for NULL.  The result is pa_quote's buffer,
  * so use it before the fourth next call.

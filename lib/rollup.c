@@ -216,6 +216,8 @@ pa_bucket_to_json(const char *tenant_service_name, const char *tenant, const cha
 	set_count(rec, "bytes_out_known", b->bytes_out_known);
 	json_object_set_new(rec, "complexity_sum_micro", json_integer(b->complexity_micro));
 	json_object_set_new(rec, "complexity_sketch", pa_sketch_to_json(&b->sketch));
+	if (b->covered_from > 0)
+		pa_rec_set_num(rec, "covered_from_s", (double)b->covered_from / PA_USEC_PER_SEC);
 	if (b->covered > 0)
 		pa_rec_set_num(rec, "covered_s", (double)b->covered / PA_USEC_PER_SEC);
 	return rec;
@@ -416,6 +418,10 @@ pa_bucket_format(char *buf, size_t size, const char *tenant_service_name, const 
 		text_int(&t, (long long)b->sketch.counts[i]);
 	}
 	text_str(&t, "]}");
+	if (b->covered_from > 0) {
+		text_key(&t, "covered_from_s");
+		text_num(&t, (double)b->covered_from / PA_USEC_PER_SEC);
+	}
 	if (b->covered > 0) {
 		text_key(&t, "covered_s");
 		text_num(&t, (double)b->covered / PA_USEC_PER_SEC);
@@ -529,6 +535,7 @@ struct pa_rollup {
 	int have_closed;
 	pa_usec_t closed;	/* buckets starting before this are written */
 	pa_usec_t reached;	/* latest instant the input is known to cover */
+	pa_usec_t began;	/* earliest instant the input is known to cover */
 };
 
 struct pa_rollup *
@@ -545,6 +552,7 @@ pa_rollup_new(pa_usec_t step, pa_usec_t lateness, pa_bucket_writer writer, void 
 	r->max_fill = PA_ROLLUP_MAX_FILL;
 	r->now = PA_USEC_MIN;
 	r->reached = PA_USEC_MIN;
+	r->began = INT64_MAX;
 	r->tablesize = 64;
 	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
 	memset(r->table, 0, r->tablesize * sizeof *r->table);
@@ -725,32 +733,41 @@ pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
 }
 
 /*
- * Return how much of bucket b the input covered, or 0 when it covered all
- * of it.  That is the larger of what merged bucket records covered and of
- * the input's reach.  A log read to its end mid-bucket leaves its last
- * bucket partial, and that count would read as a drop in traffic.  Within
- * 1% of the step (at least 1 s) a bucket counts as whole, because the
- * last request rarely falls on the bucket's last microsecond.
+ * Set how much of bucket b the input covered and where that began, both 0
+ * when it covered all of it.  The span starts at the earlier of the merged
+ * bucket records' start and the input's first instant, and ends at the
+ * later of their end and the input's reach.  A log that starts or is read
+ * to its end mid-bucket leaves that bucket partial, and its count would
+ * read as a drop in traffic.  Within 1% of the step (at least 1 s) at
+ * either end a bucket counts as whole, because requests rarely fall on a
+ * bucket's first or last microsecond.  A quiet input can still mark its
+ * first or last bucket partial for want of a request near the boundary.
  */
-/*
- * NOTE: only the end is measured.  A bucket that the input began inside,
- * such as the first hour of a log started at 16:30, is written as whole,
- * and a --state run that follows one ending at 16:30 replaces that hour's
- * first half with it.  Marking it needs the input's start in the record,
- * so that --merge of shards can stay exact.
- */
-static pa_usec_t
-bucket_covered(const struct pa_rollup *r, const struct pa_bucket *b)
+static void
+bucket_coverage(const struct pa_rollup *r, struct pa_bucket *b)
 {
-	pa_usec_t covered = b->covered, slack = r->step / 100;
+	pa_usec_t from = b->covered > 0 ? b->covered_from : r->step;
+	pa_usec_t to = b->covered, slack = r->step / 100;
 
-	if (r->reached != PA_USEC_MIN && r->reached - b->start > covered)
-		covered = r->reached - b->start;
+	if (r->reached != PA_USEC_MIN && r->reached - b->start > to)
+		to = r->reached - b->start;
+	if (r->began != INT64_MAX && r->began - b->start < from)
+		from = r->began - b->start;
 	if (slack < PA_USEC_PER_SEC)
 		slack = PA_USEC_PER_SEC;
-	if (covered >= r->step - slack)
-		return 0;
-	return covered > 0 ? covered : 1;	/* a request at the start covers its instant */
+	if (from <= slack)
+		from = 0;
+	if (to >= r->step - slack)
+		to = r->step;
+	if (to < from)
+		to = from;	/* no instant known: the bucket is empty of input */
+
+	if (from == 0 && to == r->step) {
+		b->covered = b->covered_from = 0;
+		return;
+	}
+	b->covered = to > from ? to - from : 1;	/* a request covers its instant */
+	b->covered_from = from;
 }
 
 static void
@@ -775,7 +792,7 @@ series_write_next(struct pa_rollup *r, struct series *s)
 	if (s->head < s->nbuckets && s->buckets[s->head].start == s->next) {
 		struct pa_bucket out = s->buckets[s->head];
 
-		out.covered = bucket_covered(r, &out);
+		bucket_coverage(r, &out);
 		b = &out;
 		r->writer(s->name, s->tenant, s->service, r->step, b, r->ctx);
 		pa_sketch_free(&s->buckets[s->head].sketch);
@@ -862,6 +879,8 @@ pa_rollup_add(struct pa_rollup *r, const struct pa_rollup_request *req)
 	b = series_bucket(s, start);
 	if (req->ts > r->reached)
 		r->reached = req->ts;
+	if (req->ts < r->began)
+		r->began = req->ts;
 
 	/* Quantised once, so the sum and the sketch see the same value. */
 	micro = llround(req->complexity * 1e6);
@@ -909,8 +928,9 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	const char *name = pa_rec_str(rec, "tenant_service_name");
 	const json_t *micro = json_object_get(rec, "complexity_sum_micro");
 	struct pa_sketch sk = { 0 };
-	pa_usec_t ts, step, start, covered;
-	double step_s;
+	pa_usec_t ts, step, start, from, to;
+	double step_s, from_s, covered_s;
+	const char *field, *expected;
 	struct series *s;
 	struct pa_bucket *b;
 
@@ -973,19 +993,14 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 		pa_sketch_free(&sk);
 		return -1;
 	}
-	covered = step;
-	if (json_object_get(rec, "covered_s") != NULL) {
-		double c;
-
-		if (pa_rec_num(rec, "covered_s", &c) != 1 || !(c > 0 && c <= step_s)) {
-			snprintf(err, errsize, "field \"covered_s\" is not a number of seconds above "
-				 "0 and at most step_s %g: %s", step_s,
-				 pa_quote_json(json_object_get(rec, "covered_s")));
-			pa_sketch_free(&sk);
-			return -1;
-		}
-		covered = llround(c * PA_USEC_PER_SEC);
+	if (pa_rec_coverage(rec, step_s, &from_s, &covered_s, &field, &expected) < 0) {
+		snprintf(err, errsize, "field \"%s\" is not %s (%g s): %s", field, expected, step_s,
+			 pa_quote_json(json_object_get(rec, field)));
+		pa_sketch_free(&sk);
+		return -1;
 	}
+	from = ts + llround(from_s * PA_USEC_PER_SEC);
+	to = from + llround(covered_s * PA_USEC_PER_SEC);
 	if (rollup_is_late(r, start)) {
 		snprintf(err, errsize, "bucket already written (later than --lateness allows)");
 		pa_sketch_free(&sk);
@@ -1003,11 +1018,19 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	b->complexity_micro += json_integer_value(micro);
 	pa_sketch_merge(&b->sketch, &sk);
 	pa_sketch_free(&sk);
-	/* A finer bucket covers the coarser one only as far as its own end. */
-	if (ts + covered - start > b->covered)
-		b->covered = ts + covered - start;
-	if (ts + covered > r->reached)
-		r->reached = ts + covered;
+	/*
+	 * A finer bucket covers the coarser one only over its own span.  The
+	 * spans of parts are joined, which is exact for parts that meet, such
+	 * as the rollups of a log cut in two.
+	 */
+	if (b->covered == 0 || from - start < b->covered_from)
+		b->covered_from = from - start;
+	if (to - start > b->covered)
+		b->covered = to - start;
+	if (to > r->reached)
+		r->reached = to;
+	if (from < r->began)
+		r->began = from;
 	rollup_advance(r, ts);
 	return 0;
 }

@@ -71,9 +71,11 @@ struct pa_bucket {
 	uint64_t bytes_out;
 	uint64_t bytes_out_known;
 	struct pa_sketch sketch;
-	pa_usec_t covered;		/* span from the start that merged bucket records
-					 * covered, up to the step; written: how much the
+	pa_usec_t covered;		/* end of the span that merged bucket records
+					 * covered, from the start; written: how much the
 					 * input covered, 0 when all of it */
+	pa_usec_t covered_from;		/* start of that span, from the start; written:
+					 * where the input's coverage began, 0 at the start */
 };
 
 /* One request, with the fields the rollup uses. */

@@ -670,8 +670,8 @@ main(int argc, char **argv)
 			size_t partial = pa_fc_series_partial(c.set, &first);
 
 			if (partial)
-				pa_warn("%zu bucket%s that the input ended inside (covered_s below "
-					"step_s), the first of %s, read as unknown", partial,
+				pa_warn("%zu bucket%s that the input began or ended inside (covered_s "
+					"below step_s), the first of %s, read as unknown", partial,
 					partial == 1 ? "" : "s", first);
 		}
 
