@@ -334,34 +334,92 @@ ticks_per_bucket(const struct pa_bt_series *s, const struct pa_bt_config *c)
 }
 
 /*
- * Demand at a tick: linear between bucket midpoints, so a change between
- * buckets ramps instead of jumping, as real traffic does.  An unknown
- * neighbour keeps the bucket's own value; an unknown bucket is NAN.
+ * Demand at every tick of a series.  Inside a bucket it is linear between
+ * bucket midpoints, so a change between buckets ramps instead of jumping,
+ * as real traffic does.  The ramp alone would give a peak bucket an
+ * eighth of its rise less than its own mean, so each bucket's ramp is
+ * shifted to average the bucket's work, and scaled instead where the
+ * shift would take it below 0.  An unknown neighbour keeps the bucket's
+ * own value, and an unknown bucket is NAN.
  */
-static double
-series_demand(const struct pa_bt_series *s, long per_bucket, long tick)
-{
-	const double *w = s->work;
-	size_t t;
-	long k;
-	double x, next;
+struct demand {
+	const double *work;
+	size_t n;
+	long per;		/* ticks per bucket */
+	double *shift;		/* per bucket, added to the ramp; NULL when per is 1 */
+	double *scale;		/* per bucket, applied after the shift */
+};
 
-	if (tick < 0)
-		tick = 0;
-	t = (size_t)(tick / per_bucket);
-	if (t >= s->n)
-		t = s->n - 1;
-	if (per_bucket == 1 || isnan(w[t]))
-		return w[t];
-	k = tick - (long)t * per_bucket;
-	x = (k + 0.5) / per_bucket - 0.5;
+/* The ramp at tick k of bucket t, before the shift. */
+static double
+ramp(const struct demand *d, size_t t, long k)
+{
+	const double *w = d->work;
+	double x = (k + 0.5) / d->per - 0.5, next;
+
 	if (x < 0)
 		next = t > 0 ? w[t - 1] : NAN;
 	else
-		next = t + 1 < s->n ? w[t + 1] : NAN;
+		next = t + 1 < d->n ? w[t + 1] : NAN;
 	if (isnan(next))
 		return w[t];
 	return w[t] + (next - w[t]) * fabs(x);
+}
+
+static void
+demand_free(struct demand *d)
+{
+	free(d->shift);
+	free(d->scale);
+	d->shift = d->scale = NULL;
+}
+
+static int
+demand_init(struct demand *d, const struct pa_bt_series *s, long per)
+{
+	d->work = s->work;
+	d->n = s->n;
+	d->per = per;
+	d->shift = d->scale = NULL;
+	if (per == 1)
+		return 0;
+	d->shift = malloc(s->n * sizeof *d->shift);
+	d->scale = malloc(s->n * sizeof *d->scale);
+	if (d->shift == NULL || d->scale == NULL) {
+		demand_free(d);
+		return -1;
+	}
+	for (size_t t = 0; t < s->n; t++) {
+		double sum = 0, clamped = 0;
+
+		d->shift[t] = 0;
+		d->scale[t] = 1;
+		if (isnan(s->work[t]))
+			continue;
+		for (long k = 0; k < per; k++)
+			sum += ramp(d, t, k);
+		d->shift[t] = s->work[t] - sum / (double)per;
+		for (long k = 0; k < per; k++)
+			clamped += fmax(ramp(d, t, k) + d->shift[t], 0);
+		if (clamped > 0)
+			d->scale[t] = s->work[t] * (double)per / clamped;
+	}
+	return 0;
+}
+
+static double
+demand_tick(const struct demand *d, long tick)
+{
+	size_t t;
+
+	if (tick < 0)
+		tick = 0;
+	t = (size_t)(tick / d->per);
+	if (t >= d->n)
+		t = d->n - 1;
+	if (d->shift == NULL || isnan(d->work[t]))
+		return d->work[t];
+	return fmax(ramp(d, t, tick - (long)t * d->per) + d->shift[t], 0) * d->scale[t];
 }
 
 /* Levels at which the replay's own forecast errors are kept, as 1 - risk. */
@@ -556,9 +614,9 @@ change_bin(double x)
 
 /* Log change of demand from tick v to tick v + h, NAN when either is unknown or zero. */
 static double
-log_change(const struct pa_bt_series *s, long per_bucket, long v, long h)
+log_change(const struct demand *d, long v, long h)
 {
-	double a = series_demand(s, per_bucket, v), b = series_demand(s, per_bucket, v + h);
+	double a = demand_tick(d, v), b = demand_tick(d, v + h);
 
 	return a > 0 && b > 0 ? log(b / a) : NAN;
 }
@@ -581,9 +639,10 @@ calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const 
 	long h = (long)ceil(c->plan.lead_time_s / tick_s - 1e-9) + (long)ceil(c->hpa_metric_lag_s / tick_s - 1e-9);
 	long season = (long)(c->period ? c->period : (size_t)ceil(86400 / s->step_s)) * per;
 	long *bins = calloc(CHANGE_BINS, sizeof *bins), count = 0, added = 0, removed = 0;
+	struct demand d;
 
 	f->change_q = malloc(s->n * NLEVELS * sizeof *f->change_q);
-	if (bins == NULL || f->change_q == NULL) {
+	if (bins == NULL || f->change_q == NULL || demand_init(&d, s, per) != 0) {
 		free(bins);
 		return -1;
 	}
@@ -594,7 +653,7 @@ calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const 
 		long end = ((long)t - 1) * per - h;	/* ticks v < end qualify */
 
 		for (; added < end; added++) {
-			double x = log_change(s, per, added, h);
+			double x = log_change(&d, added, h);
 
 			if (!isnan(x)) {
 				bins[change_bin(x)]++;
@@ -602,7 +661,7 @@ calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const 
 			}
 		}
 		for (; removed < end - season; removed++) {
-			double x = log_change(s, per, removed, h);
+			double x = log_change(&d, removed, h);
 
 			if (!isnan(x)) {
 				bins[change_bin(x)]--;
@@ -626,6 +685,7 @@ calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const 
 		}
 	}
 	free(bins);
+	demand_free(&d);
 	return 0;
 }
 
@@ -925,6 +985,7 @@ struct replay {
 	long lead_ticks;
 	long static_count;
 	long metric_lag_ticks;		/* age of the utilization the HPA sees */
+	struct demand demand;
 	double *hpa_recs;		/* recommendations of the stabilization window, a ring */
 	long *ready_at;			/* ready instances per scored tick, for the lagged metric */
 	size_t hpa_window, hpa_next, hpa_filled;
@@ -941,7 +1002,7 @@ struct replay {
 static double
 demand_at(const struct replay *r, long tick)
 {
-	return series_demand(r->s, r->ticks_per_bucket, tick);
+	return demand_tick(&r->demand, tick);
 }
 
 static double observed_load(const struct replay *r, const struct fleet *fl, long tick);
@@ -1112,8 +1173,12 @@ static double
 observed_load(const struct replay *r, const struct fleet *fl, long tick)
 {
 	long then = tick - r->metric_lag_ticks;
+	double demand = demand_at(r, then);
 
-	return fmin(demand_at(r, then), (double)ready_seen(r, fl, then) * r->plan.capacity);
+	/* fmin() would return the capacity for an unknown demand, read as full load. */
+	if (isnan(demand))
+		return NAN;
+	return fmin(demand, (double)ready_seen(r, fl, then) * r->plan.capacity);
 }
 
 /* Coverage counts of the quantile sized at the risk, inside and outside event windows. */
@@ -1228,6 +1293,10 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 	r->tick_s = s->step_s / r->ticks_per_bucket;
 	r->lead_ticks = (long)ceil(c->plan.lead_time_s / r->tick_s - 1e-9);
 	r->metric_lag_ticks = (long)ceil(c->hpa_metric_lag_s / r->tick_s - 1e-9);
+	if (demand_init(&r->demand, s, r->ticks_per_bucket) != 0) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
 
 	for (long u = (long)c->warmup * r->ticks_per_bucket; u < (long)s->n * r->ticks_per_bucket; u++) {
 		double d = demand_at(r, u);
@@ -1245,6 +1314,7 @@ setup(struct replay *r, const struct pa_bt_series *s, const struct pa_bt_config 
 	if (r->hpa_recs == NULL || r->ready_at == NULL) {
 		free(r->hpa_recs);
 		free(r->ready_at);
+		demand_free(&r->demand);
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
@@ -1293,6 +1363,7 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 			snprintf(err, errsize, "out of memory");
 			free(r.hpa_recs);
 			free(r.ready_at);
+			demand_free(&r.demand);
 			return -1;
 		}
 	}
@@ -1442,6 +1513,7 @@ done:
 		gsl_rng_free(rng);
 	free(r.hpa_recs);
 	free(r.ready_at);
+	demand_free(&r.demand);
 	free(od.arrive_tick);
 	free(od.arrive_count);
 	free(spot.arrive_tick);

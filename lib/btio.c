@@ -15,7 +15,13 @@
 struct raw {
 	pa_usec_t ts;
 	double work;		/* work units in the bucket */
+	size_t input;		/* position in pa_bt_input's inputs, for messages */
+	size_t lineno;
 };
+
+/* A stretch without buckets longer than both of these is reported. */
+#define GAP_REPORT_S 86400.0
+#define GAP_REPORT_STEPS 10
 
 struct raw_series {
 	char *name;
@@ -28,6 +34,8 @@ struct pa_bt_input {
 	json_t *index;		/* name -> position */
 	struct raw_series *list;
 	size_t n, cap;
+	char **inputs;		/* file names the rows came from, owned */
+	size_t ninputs;
 };
 
 struct pa_bt_input *
@@ -51,6 +59,9 @@ pa_bt_input_free(struct pa_bt_input *in)
 		free(in->list[i].rows);
 	}
 	free(in->list);
+	for (size_t i = 0; i < in->ninputs; i++)
+		free(in->inputs[i]);
+	free(in->inputs);
 	json_decref(in->index);
 	free(in);
 }
@@ -108,6 +119,18 @@ bucket_work(const json_t *rec, const char **bad)
 		return -1;
 	}
 	return got == 1 ? requests * mean : requests;
+}
+
+/* Return the position of input name where in in->inputs, adding it when new.  Inputs are read one after another. */
+static size_t
+input_position(struct pa_bt_input *in, const char *where)
+{
+	if (in->ninputs > 0 && strcmp(in->inputs[in->ninputs - 1], where) == 0)
+		return in->ninputs - 1;
+	in->inputs = realloc(in->inputs, (in->ninputs + 1) * sizeof *in->inputs);
+	if (in->inputs == NULL || (in->inputs[in->ninputs] = strdup(where)) == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	return in->ninputs++;
 }
 
 int
@@ -198,6 +221,8 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 	}
 	s->rows[s->n].ts = ts;
 	s->rows[s->n].work = work;
+	s->rows[s->n].input = input_position(in, where);
+	s->rows[s->n].lineno = line->lineno;
 	s->n++;
 	return 1;
 }
@@ -206,6 +231,67 @@ const char *
 pa_bt_input_name(const struct pa_bt_input *in, size_t i)
 {
 	return in->list[i].name;
+}
+
+static int
+by_time(const void *a, const void *b)
+{
+	const struct raw *x = a, *y = b;
+
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * Report the longest stretch of s without buckets when it is long: one
+ * mistyped timestamp stretches a series over months that every policy is
+ * billed across.  With too_long, the span is beyond MAX_BUCKETS and the
+ * stretch goes into err for the caller's error instead.  Returns -1 then,
+ * or when memory runs out.
+ */
+static int
+check_gaps(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t step, int too_long,
+	   char *err, size_t errsize)
+{
+	struct raw *sorted = malloc(s->n * sizeof *sorted);
+	const struct raw *after = NULL;
+	pa_usec_t longest = 0;
+	char from[40], to[40], first[40], last[40];
+
+	if (sorted == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	memcpy(sorted, s->rows, s->n * sizeof *sorted);
+	qsort(sorted, s->n, sizeof *sorted, by_time);
+	for (size_t k = 1; k < s->n; k++) {
+		if (sorted[k].ts - sorted[k - 1].ts > longest) {
+			longest = sorted[k].ts - sorted[k - 1].ts;
+			after = &sorted[k];
+		}
+	}
+
+	if (after != NULL) {
+		pa_time_format(after->ts - longest + step, from, sizeof from);
+		pa_time_format(after->ts - step, to, sizeof to);
+	}
+	if (too_long) {
+		snprintf(err, errsize, "%lld buckets from %s to %s are more than %d; the longest "
+			 "stretch without buckets runs from %s to %s, before the bucket of %s:%zu; is a timestamp "
+			 "wrong?", (long long)((sorted[s->n - 1].ts - sorted[0].ts) / step),
+			 pa_time_format(sorted[0].ts, first, sizeof first),
+			 pa_time_format(sorted[s->n - 1].ts, last, sizeof last), MAX_BUCKETS,
+			 from, to, in->inputs[after->input], after->lineno);
+		free(sorted);
+		return -1;
+	}
+	if (after != NULL && longest / step - 1 >= GAP_REPORT_STEPS &&
+	    (double)(longest - step) / PA_USEC_PER_SEC > GAP_REPORT_S)
+		pa_warn("%s: no bucket for %lld steps from %s to %s, before the bucket of %s:%zu; every policy is "
+			"billed across them; is a timestamp wrong?", s->name,
+			(long long)(longest / step - 1), from, to, in->inputs[after->input],
+			after->lineno);
+	free(sorted);
+	return 0;
 }
 
 int
@@ -228,11 +314,8 @@ pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *
 		if (s->rows[k].ts > hi)
 			hi = s->rows[k].ts;
 	}
-	if ((hi - lo) / step >= MAX_BUCKETS) {
-		snprintf(err, errsize, "span of %lld buckets is more than %d",
-			 (long long)((hi - lo) / step), MAX_BUCKETS);
+	if (check_gaps(in, s, step, (hi - lo) / step >= MAX_BUCKETS, err, errsize) != 0)
 		return -1;
-	}
 	n = (size_t)((hi - lo) / step) + 1;
 	out->work = malloc(n * sizeof *out->work);
 	out->name = strdup(s->name);

@@ -598,7 +598,7 @@ main(int argc, char **argv)
 		int one;
 
 		if (pa_bt_input_series(in, i, &runs[i].series, err, sizeof err) != 0) {
-			pa_warn("series %zu: no backtest: %s", i + 1, err);
+			pa_warn("%s: no backtest: %s", pa_bt_input_name(in, i), err);
 			one = PA_EXIT_DATA;
 		} else {
 			one = replay_series(&runs[i], &o);
