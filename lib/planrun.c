@@ -542,6 +542,17 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 		return;
 	if (!s->has_forecast || issued > s->issued_at)
 		start_issue(r, s, issued);
+
+	/* Buckets of two widths in one issue overlap, and the plan would read the wrong one. */
+	if (s->nforecasts > 0 && p.step_s != s->forecasts[0].point.step_s) {
+		snprintf(msg, sizeof msg, "%s: field \"step_s\" is %g but earlier forecasts of the "
+			 "same issue have %g", name, p.step_s, s->forecasts[0].point.step_s);
+		reject(where, line, "invalid forecast", msg);
+		snprintf(why, sizeof why, "forecast at %s:%ld has step_s %g, unlike the rest of its "
+			 "issue (%g)", where, line->lineno, p.step_s, s->forecasts[0].point.step_s);
+		series_lose(s, why);
+		return;
+	}
 	if (s->nforecasts == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 16;
 		s->forecasts = pa_xrealloc(s->forecasts, s->cap * sizeof *s->forecasts);
@@ -938,6 +949,24 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	}
 	sort_forecasts(s);
 	now = r->now_set ? r->now : s->issued_at;
+
+	/*
+	 * Usage newer than the forecast's issue shows that the clock is past
+	 * it by a whole step or more, as when a cron job reads a forecast file
+	 * that an earlier run left.  The plan is then made for the usage time,
+	 * from the buckets still ahead.
+	 */
+	if (!r->now_set && s->have_usage &&
+	    s->usage_ts - now >= (pa_usec_t)llround(s->forecasts[0].point.step_s * PA_USEC_PER_SEC)) {
+		char age[32];
+
+		pa_warn("%s: the latest usage sample, at %s, is %s newer than the forecast issued "
+			"at %s; planning for the usage time", s->name,
+			pa_time_format(s->usage_ts, buf[0], sizeof buf[0]),
+			format_age(s->usage_ts - now, age, sizeof age),
+			pa_time_format(now, buf[1], sizeof buf[1]));
+		now = s->usage_ts;
+	}
 	target = now + (pa_usec_t)llround(set.lead_time_s * PA_USEC_PER_SEC);
 	window_end = target + (pa_usec_t)llround(set.stabilization_s * PA_USEC_PER_SEC);
 
@@ -948,6 +977,13 @@ plan_series(struct pa_plan_run *r, struct series *s)
 			hit = f;
 			break;
 		}
+	}
+	if (hit != NULL && hit->ts > target) {
+		pa_warn("%s: no plan: no forecast bucket contains now + lead time %s, the first "
+			"starts at %s (check --now)", s->name,
+			pa_time_format(target, buf[0], sizeof buf[0]),
+			pa_time_format(hit->ts, buf[1], sizeof buf[1]));
+		return PA_EXIT_DATA;
 	}
 	if (hit == NULL) {
 		const struct forecast *f = &s->forecasts[s->nforecasts - 1];

@@ -78,8 +78,13 @@ check "plan future usage named" \
 	grep -Eq 'plan.ndjson:4: s/api: usage "ts" 2099-12-01T09:59:00Z is more than --max-future after the clock' "$T_TMP/plan.err"
 check "plan future usage in rejects" grep -q '"instance_id":"i-3"' "$T_TMP/plan.rej"
 check "plan counts the real instances" test "$(jq -r .current_instances "$T_TMP/plan.out")" = 2
-pa-plan --capacity 10 --max-future none "$T_TMP/plan.ndjson" >"$T_TMP/plan-none.out" 2>/dev/null
-check "plan max-future none takes it" test "$(jq -r .current_instances "$T_TMP/plan-none.out")" = 1
+# Let through, it moves the plan time to 2099, past every forecast bucket.
+pa-plan --capacity 10 --max-future none "$T_TMP/plan.ndjson" >"$T_TMP/plan-none.out" 2>"$T_TMP/plan-none.err"
+check "plan max-future none exit 1" test $? -eq 1
+check "plan max-future none newer usage" \
+	grep -q 's/api: the latest usage sample, at 2099-12-01T09:59:00Z, is .* newer than the forecast issued at 2026-12-01T10:00:00Z' "$T_TMP/plan-none.err"
+check "plan max-future none no plan" grep -q 's/api: no plan: no forecast bucket contains now + lead time 2099' "$T_TMP/plan-none.err"
+check "plan max-future none writes nothing" test ! -s "$T_TMP/plan-none.out"
 
 # A host whose clock runs a few minutes ahead, within --max-future: its
 # request is kept, but it cannot close the minutes that the other hosts
