@@ -334,23 +334,25 @@ ticks_per_bucket(const struct pa_bt_series *s, const struct pa_bt_config *c)
 }
 
 /*
- * Demand at every tick of a series.  Inside a bucket it is linear between
- * bucket midpoints, so a change between buckets ramps instead of jumping,
- * as real traffic does.  The ramp alone would give a peak bucket an
- * eighth of its rise less than its own mean, so each bucket's ramp is
- * shifted to average the bucket's work, and scaled instead where the
- * shift would take it below 0.  An unknown neighbour keeps the bucket's
- * own value, and an unknown bucket is NAN.
+ * Demand at every tick of a series.  Inside a bucket it ramps linearly
+ * between bucket midpoints, so a change between buckets ramps instead of
+ * jumping, as real traffic does.  The ramp alone would give a peak bucket
+ * an eighth of its rise less than its own mean, so each bucket's ramp is
+ * moved to average the bucket's work.  In a dip, where that would take a
+ * tick below half the bucket's work, the ramp is flattened until it does
+ * not: a bucket that averages little cannot hold its neighbours' edges.
+ * An unknown neighbour keeps the bucket's own value, and an unknown bucket
+ * is NAN.
  */
 struct demand {
 	const double *work;
 	size_t n;
 	long per;		/* ticks per bucket */
-	double *shift;		/* per bucket, added to the ramp; NULL when per is 1 */
-	double *scale;		/* per bucket, applied after the shift */
+	double *offset;		/* per bucket, the ramp's mean deviation; NULL when per is 1 */
+	double *slope;		/* per bucket, the share of the ramp kept, 0 to 1 */
 };
 
-/* The ramp at tick k of bucket t, before the shift. */
+/* The ramp's deviation from the bucket's work at tick k of bucket t. */
 static double
 ramp(const struct demand *d, size_t t, long k)
 {
@@ -362,16 +364,16 @@ ramp(const struct demand *d, size_t t, long k)
 	else
 		next = t + 1 < d->n ? w[t + 1] : NAN;
 	if (isnan(next))
-		return w[t];
-	return w[t] + (next - w[t]) * fabs(x);
+		return 0;
+	return (next - w[t]) * fabs(x);
 }
 
 static void
 demand_free(struct demand *d)
 {
-	free(d->shift);
-	free(d->scale);
-	d->shift = d->scale = NULL;
+	free(d->offset);
+	free(d->slope);
+	d->offset = d->slope = NULL;
 }
 
 static int
@@ -380,29 +382,29 @@ demand_init(struct demand *d, const struct pa_bt_series *s, long per)
 	d->work = s->work;
 	d->n = s->n;
 	d->per = per;
-	d->shift = d->scale = NULL;
+	d->offset = d->slope = NULL;
 	if (per == 1)
 		return 0;
-	d->shift = malloc(s->n * sizeof *d->shift);
-	d->scale = malloc(s->n * sizeof *d->scale);
-	if (d->shift == NULL || d->scale == NULL) {
+	d->offset = malloc(s->n * sizeof *d->offset);
+	d->slope = malloc(s->n * sizeof *d->slope);
+	if (d->offset == NULL || d->slope == NULL) {
 		demand_free(d);
 		return -1;
 	}
 	for (size_t t = 0; t < s->n; t++) {
-		double sum = 0, clamped = 0;
+		double sum = 0, lowest = 0;
 
-		d->shift[t] = 0;
-		d->scale[t] = 1;
+		d->offset[t] = 0;
+		d->slope[t] = 1;
 		if (isnan(s->work[t]))
 			continue;
 		for (long k = 0; k < per; k++)
 			sum += ramp(d, t, k);
-		d->shift[t] = s->work[t] - sum / (double)per;
+		d->offset[t] = sum / (double)per;
 		for (long k = 0; k < per; k++)
-			clamped += fmax(ramp(d, t, k) + d->shift[t], 0);
-		if (clamped > 0)
-			d->scale[t] = s->work[t] * (double)per / clamped;
+			lowest = fmin(lowest, ramp(d, t, k) - d->offset[t]);
+		if (s->work[t] + lowest < s->work[t] / 2)
+			d->slope[t] = s->work[t] / (2 * -lowest);
 	}
 	return 0;
 }
@@ -417,9 +419,9 @@ demand_tick(const struct demand *d, long tick)
 	t = (size_t)(tick / d->per);
 	if (t >= d->n)
 		t = d->n - 1;
-	if (d->shift == NULL || isnan(d->work[t]))
+	if (d->offset == NULL || isnan(d->work[t]))
 		return d->work[t];
-	return fmax(ramp(d, t, tick - (long)t * d->per) + d->shift[t], 0) * d->scale[t];
+	return d->work[t] + d->slope[t] * (ramp(d, t, tick - (long)t * d->per) - d->offset[t]);
 }
 
 /* Levels at which the replay's own forecast errors are kept, as 1 - risk. */
