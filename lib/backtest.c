@@ -725,8 +725,8 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
 
 	if (s->n <= c->warmup || c->warmup < 2) {
-		snprintf(err, errsize, "%zu buckets leave nothing after a warm-up of %zu (at least 2)",
-			 s->n, c->warmup);
+		snprintf(err, errsize, "%zu bucket%s leave%s nothing after a warm-up of %zu (at least 2)",
+			 s->n, s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
 		return NULL;
 	}
 	f = calloc(1, sizeof *f);
@@ -1354,7 +1354,8 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->policy = policy;
 	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
 	if (s->n <= c->warmup) {
-		snprintf(err, errsize, "%zu buckets leave nothing after a warm-up of %zu", s->n, c->warmup);
+		snprintf(err, errsize, "%zu bucket%s leave%s nothing after a warm-up of %zu", s->n,
+			 s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
 		return -1;
 	}
 	if (setup(&r, s, c, f, policy, setting, err, errsize) != 0)

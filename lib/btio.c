@@ -238,7 +238,9 @@ by_time(const void *a, const void *b)
 {
 	const struct raw *x = a, *y = b;
 
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->work < y->work ? -1 : x->work > y->work;
 }
 
 /*
@@ -246,14 +248,17 @@ by_time(const void *a, const void *b)
  * mistyped timestamp stretches a series over months that every policy is
  * billed across.  With too_long, the span is beyond MAX_BUCKETS and the
  * stretch goes into err for the caller's error instead.  Returns -1 then,
- * or when memory runs out.
+ * or when memory runs out.  Also report records equal to another of the
+ * same start, which are added up as shards are but more likely an input
+ * read twice.
  */
 static int
-check_gaps(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t step, int too_long,
+check_rows(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t step, int too_long,
 	   char *err, size_t errsize)
 {
 	struct raw *sorted = malloc(s->n * sizeof *sorted);
-	const struct raw *after = NULL;
+	const struct raw *after = NULL, *repeat = NULL;
+	size_t repeats = 0;
 	pa_usec_t longest = 0;
 	char from[40], to[40], first[40], last[40];
 
@@ -268,6 +273,18 @@ check_gaps(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t s
 			longest = sorted[k].ts - sorted[k - 1].ts;
 			after = &sorted[k];
 		}
+		if (sorted[k].ts == sorted[k - 1].ts && sorted[k].work == sorted[k - 1].work &&
+		    repeats++ == 0)
+			repeat = &sorted[k];
+	}
+	if (repeats > 0) {
+		char at[40];
+
+		pa_warn("%s: %zu bucket record%s equal to another with the same start, the first at "
+			"%s (%s:%zu), added to it as parts of one bucket; if an input was read twice, "
+			"its work is doubled", s->name, repeats, repeats == 1 ? "" : "s",
+			pa_time_format(repeat->ts, at, sizeof at), in->inputs[repeat->input],
+			repeat->lineno);
 	}
 
 	if (after != NULL) {
@@ -314,7 +331,7 @@ pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *
 		if (s->rows[k].ts > hi)
 			hi = s->rows[k].ts;
 	}
-	if (check_gaps(in, s, step, (hi - lo) / step >= MAX_BUCKETS, err, errsize) != 0)
+	if (check_rows(in, s, step, (hi - lo) / step >= MAX_BUCKETS, err, errsize) != 0)
 		return -1;
 	n = (size_t)((hi - lo) / step) + 1;
 	out->work = malloc(n * sizeof *out->work);
@@ -559,9 +576,13 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 {
 	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
 	struct curve pred;
-	char setting[40];
+	char setting[40], *name = pa_xstrdup(rep->series->name);
 	int width = rep->name_width > 24 ? rep->name_width : 24;
 
+	/* A control character in a name would reach the terminal as it is. */
+	for (char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (header) {
 		pa_out_printf("%-*s %-10s %-12s %10s %14s %12s %10s %6s", width, "series", "policy",
 			      "setting", "overloaded", "unserved_work", "inst_hours", "cost", "util");
@@ -574,13 +595,14 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 
 		fmt_setting(r, setting, sizeof setting);
 		pa_out_printf("%-*s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%",
-			      width, rep->series->name, pa_bt_policy_name(r->policy), setting,
+			      width, name, pa_bt_policy_name(r->policy), setting,
 			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
 			      100 * r->mean_utilization);
 		if (rep->spot)
 			pa_out_printf(" %12.2f %9ld", r->spot_hours, r->interruptions);
 		pa_out_printf("\n");
 	}
+	free(name);
 
 	/* The comparison lines only mean something with a curve to read. */
 	curve_of(rep, PA_BT_PREDICTIVE, BY_SPEND, &pred);
@@ -647,11 +669,19 @@ policy_color(enum pa_bt_policy p)
 	return "#2ca02c";
 }
 
-/* Series names come from logs, so they are escaped for XML. */
+/*
+ * Series names come from logs, so they are escaped for XML.  XML 1.0 has
+ * no escape for control characters other than tab and newline, so those
+ * become '?'.
+ */
 static void
 svg_text(FILE *fp, const char *s)
 {
 	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			putc('?', fp);
+			continue;
+		}
 		switch (*s) {
 		case '&':
 			fputs("&amp;", fp);

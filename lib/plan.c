@@ -421,7 +421,7 @@ int
 pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 		       double *capacity, double *r2, char *err, size_t errsize)
 {
-	double wl = 0, ww = 0, ll = 0, slope, residual = 0;
+	double wl = 0, ww = 0, lsum = 0, mean, spread = 0, slope, residual = 0;
 	size_t used = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -429,7 +429,7 @@ pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 			continue;
 		wl += work[i] * load[i];
 		ww += work[i] * work[i];
-		ll += load[i] * load[i];
+		lsum += load[i];
 		used++;
 	}
 	if (used < 3) {
@@ -441,13 +441,28 @@ pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 		snprintf(err, errsize, "utilization does not rise with work");
 		return -1;
 	}
+	mean = lsum / (double)used;
 	for (size_t i = 0; i < n; i++) {
 		if (!(work[i] > 0) || !(load[i] >= 0) || !isfinite(work[i]) || !isfinite(load[i]))
 			continue;
 		residual += (load[i] - slope * work[i]) * (load[i] - slope * work[i]);
+		spread += (load[i] - mean) * (load[i] - mean);
+	}
+
+	/*
+	 * R^2 against the mean utilization, the usual one: the uncentred form
+	 * of a fit through the origin is high even when utilization ignores
+	 * work.  Below 0 the line explains less than a constant would, and a
+	 * capacity read from it would size nothing.
+	 */
+	*r2 = spread > 0 ? 1 - residual / spread : (residual > 0 ? -HUGE_VAL : 1);
+	if (*r2 < 0) {
+		snprintf(err, errsize, "utilization does not follow work: the fit explains less "
+			 "than its mean does (R^2 %.2f over %zu samples); give the capacity",
+			 *r2, used);
+		return -1;
 	}
 	*capacity = 1 / slope;
-	*r2 = ll > 0 ? 1 - residual / ll : 0;
 	return 0;
 }
 

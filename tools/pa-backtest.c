@@ -389,7 +389,8 @@ one_of_two(const char *opt, const char *arg, const char *first, const char *seco
 static double
 parse_level(const char *arg)
 {
-	double v = pa_opt_double("--level", arg, 0.01, 99.99);
+	/* Wide bounds, so that the check below gives the one message for the range. */
+	double v = pa_opt_double("--level", arg, -1e9, 1e9);
 
 	if (v >= 1)
 		v /= 100;

@@ -506,6 +506,14 @@ test_learn_capacity(void)
 	CHECK_NEAR("learn capacity exact fit", r2, 1, 1e-12);
 	CHECK("learn capacity too few",
 	      pa_plan_learn_capacity(work, load, 2, &capacity, &r2, err, sizeof err) != 0);
+	/* Near 0.9 whatever the work: a line through the origin fits worse than the mean. */
+	load[0] = 0.9;
+	load[1] = 0.92;
+	load[2] = 0.88;
+	load[4] = 0.9;
+	CHECK("learn capacity load ignores work",
+	      pa_plan_learn_capacity(work, load, 5, &capacity, &r2, err, sizeof err) != 0);
+	CHECK("learn capacity names R^2", strstr(err, "R^2 -") != NULL);
 	load[0] = load[1] = load[2] = load[4] = 0;
 	CHECK("learn capacity flat load",
 	      pa_plan_learn_capacity(work, load, 5, &capacity, &r2, err, sizeof err) != 0);
