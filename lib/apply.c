@@ -359,6 +359,7 @@ pa_changes_put(struct pa_changes *cs, struct pa_change *c)
 			const struct pa_change *applied = c->ts >= cs->v[i].ts ? c : &cs->v[i];
 			const struct pa_change *dropped = applied == c ? &cs->v[i] : c;
 
+			cs->dropped++;
 			pa_warn("%s: the plans of %s and %s both name this object; %s's %ld "
 				"replicas are set and %s's %ld are not (give each series its own "
 				"object with --target)", applied->target,

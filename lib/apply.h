@@ -48,6 +48,7 @@ struct pa_change {
 struct pa_changes {
 	struct pa_change *v;
 	size_t n, cap;
+	size_t dropped;		/* plans dropped because another series names their object */
 };
 
 /*

@@ -670,9 +670,9 @@ policy_color(enum pa_bt_policy p)
 }
 
 /*
- * Series names come from logs, so they are escaped for XML.  XML 1.0 has
- * no escape for control characters other than tab and newline, so those
- * become '?'.
+ * Series names come from logs, so they are escaped for XML.  XML 1.0
+ * allows no control character but tab, newline and carriage return, not
+ * even escaped, so every control character becomes '?'.
  */
 static void
 svg_text(FILE *fp, const char *s)

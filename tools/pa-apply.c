@@ -187,6 +187,17 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
+/*
+ * Return the count a printed script changes from, or -1 when unknown.  For
+ * an HPA floor that is the HPA's minReplicas, which only --execute reads,
+ * because the plan's current count is of running replicas.
+ */
+static long
+printed_current(const struct pa_change *c)
+{
+	return c->op == PA_OP_HPA_FLOOR ? -1 : c->current;
+}
+
 static void
 print_comment(const struct pa_change *c, long value)
 {
@@ -205,8 +216,10 @@ print_comment(const struct pa_change *c, long value)
 		pa_out_printf(": %s", action);
 		free(action);
 	}
-	if (c->current >= 0)
+	if (printed_current(c) >= 0)
 		pa_out_printf(", %s %ld -> %ld", field, c->current, value);
+	else if (c->op == PA_OP_HPA_FLOOR && c->current >= 0)
+		pa_out_printf(", %s -> %ld (%ld replicas running)", field, value, c->current);
 	else
 		pa_out_printf(", %s -> %ld (current unknown)", field, value);
 	if (value != c->replicas)
@@ -221,6 +234,9 @@ print_comment(const struct pa_change *c, long value)
 	free(series);
 }
 
+/* Plans that a printed script leaves out for want of a count; they make the exit status 1. */
+static long unprinted;
+
 /* Print one change's comment and command; returns 1, or 0 when it needs none. */
 static int
 print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step)
@@ -229,11 +245,13 @@ print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_
 	long value = pa_change_capped(c, max_step);
 	char *line;
 
-	if (c->current == c->replicas)
+	if (printed_current(c) == c->replicas)
 		return 0;	/* already at the plan */
-	if (max_step > 0 && c->current < 0) {
-		pa_warn("%s: current replicas unknown, so --max-step cannot be applied; "
-			"skipped (--execute reads them)", c->target);
+	if (max_step > 0 && printed_current(c) < 0) {
+		pa_warn("%s: current %s unknown, so --max-step cannot be applied; skipped "
+			"(--execute reads them)", c->target,
+			c->op == PA_OP_HPA_FLOOR ? "minReplicas" : "replicas");
+		unprinted++;
 		return 0;
 	}
 	print_comment(c, value);
@@ -811,6 +829,15 @@ main(int argc, char **argv)
 finish:
 	if (cx.stale > 1)
 		pa_warn("plans older than --max-age skipped: %ld", cx.stale);
+
+	/* A cron job reads only the status, so a plan not carried out shows there. */
+	if (rc == PA_EXIT_OK && (unprinted > 0 || cx.changes.dropped > 0)) {
+		long missed = unprinted + (long)cx.changes.dropped;
+
+		pa_warn("%ld plan%s not applied (see the messages above)", missed,
+			missed == 1 ? "" : "s");
+		rc = PA_EXIT_DATA;
+	}
 	pa_changes_free(&cx.changes);
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(common.max_bad);
