@@ -622,8 +622,9 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	double cpu;
 	char msg[300];
 
-	if (id == NULL || pa_rec_time(rec, "ts", &ts) != 1) {
-		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and \"instance_id\"", name);
+	if (id == NULL || id[0] == '\0' || pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and a non-empty "
+			 "\"instance_id\"", name);
 		reject(where, line, "invalid usage", msg);
 		return;
 	}
@@ -1033,6 +1034,21 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	return PA_EXIT_OK;
 }
 
+/* A services entry that names no series read is most often a misspelt name. */
+static void
+warn_unused_services(const struct pa_plan_run *r)
+{
+	const char *name;
+	json_t *settings;
+
+	json_object_foreach(r->conf->services, name, settings) {
+		(void)settings;
+		if (json_object_get(r->index, name) == NULL)
+			pa_warn("config: the settings for service %s match no series in the input",
+				pa_quote(name, strlen(name)));
+	}
+}
+
 int
 pa_plan_run_finish(struct pa_plan_run *r)
 {
@@ -1055,6 +1071,7 @@ pa_plan_run_finish(struct pa_plan_run *r)
 		if (one > rc)
 			rc = one;
 	}
+	warn_unused_services(r);
 	return rc;
 }
 
