@@ -696,6 +696,8 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 
+	/* Messages for unknown options come from below, one per option. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "n:hV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
 			continue;
@@ -753,7 +755,7 @@ main(int argc, char **argv)
 			pa_print_version();
 			return pa_out_finish();
 		default:
-			pa_usage_error("unknown option");
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 

@@ -417,6 +417,8 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	o->event_window = 2 * 3600 * PA_USEC_PER_SEC;
 	pa_planconf_init(&conf);
 
+	/* Messages for unknown options come from below, one per option. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		if (pa_common_option(common, c, optarg))
 			continue;
@@ -521,7 +523,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			pa_planconf_free(&conf);
 			exit(pa_out_finish());
 		default:
-			pa_usage_error("unknown option");
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 

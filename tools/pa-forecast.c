@@ -513,6 +513,8 @@ main(int argc, char **argv)
 	pa_out_init();
 	pa_common_defaults(&common);
 
+	/* Messages for unknown options come from below, one per option. */
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "H:l:p:m:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'H':
@@ -619,7 +621,7 @@ main(int argc, char **argv)
 			return pa_out_finish();
 		default:
 			if (!pa_common_option(&common, opt, optarg))
-				pa_usage_error("unknown option");
+				pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (c.whole_buckets && !c.follow)

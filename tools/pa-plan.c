@@ -181,6 +181,8 @@ main(int argc, char **argv)
 			longopts[n++] = common_opts[i];
 	}
 
+	/* Messages for unknown options come from below, one per option. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
 			continue;
@@ -230,7 +232,7 @@ main(int argc, char **argv)
 			pa_planconf_free(&conf);
 			return pa_out_finish();
 		default:
-			pa_usage_error("unknown option");
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (follow && now_set)

@@ -379,6 +379,8 @@ main(int argc, char **argv)
 	pa_common_defaults(&common);
 	pa_shadow_defaults(&sc);
 
+	/* Messages for unknown options come from below, one per option. */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "f:o:hV", longopts, NULL)) != -1) {
 		if (pa_common_option(&common, c, optarg))
 			continue;
@@ -442,7 +444,7 @@ main(int argc, char **argv)
 			pa_print_version();
 			return pa_out_finish();
 		default:
-			pa_usage_error("unknown option");
+			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (pa_template_check(backend_tmpl, why, sizeof why) != 0)
