@@ -796,6 +796,8 @@ struct usage_view {
 	pa_usec_t age;			/* now minus the latest sample */
 	long vanished;			/* seen in the window but silent since */
 	const struct instance *first_vanished;
+	long invalid;			/* whose latest cpu_usage is missing or invalid */
+	const struct instance *first_invalid;
 };
 
 /*
@@ -851,6 +853,8 @@ current_from_usage(const struct pa_plan_run *r, const struct series *s, pa_usec_
 		in->current++;
 		if (!missing)
 			in->current_load += inst->cpu;
+		else if (view->invalid++ == 0)
+			view->first_invalid = inst;
 		if (interval >= 0) {
 			if (s->usage_ts - inst->last_ts > interval + interval / 2) {
 				if (view->vanished++ == 0)
@@ -906,6 +910,14 @@ explain_usage(const struct pa_plan_run *r, const struct usage_view *view, struct
 			 pa_quote(view->first_vanished->id, strlen(view->first_vanished->id)),
 			 pa_time_format(view->first_vanished->last_ts, at, sizeof at),
 			 view->vanished, view->vanished == 1 ? "" : "s", rest);
+		assert(len > 0);
+	}
+	if (view->invalid > 0 && strcmp(res->reason, "ScaleDownBlocked") == 0) {
+		snprintf(rest, sizeof rest, "%s", res->message);
+		len = snprintf(res->message, sizeof res->message,
+			 "the latest sample of %s, at %s, has no valid cpu_usage: %s",
+			 pa_quote(view->first_invalid->id, strlen(view->first_invalid->id)),
+			 pa_time_format(view->first_invalid->last_ts, at, sizeof at), rest);
 		assert(len > 0);
 	}
 }
