@@ -614,13 +614,19 @@ change_bin(double x)
 	return b;
 }
 
-/* Log change of demand from tick v to tick v + h, NAN when either is unknown or zero. */
+/*
+ * Log change of demand from tick v to tick v + h, NAN when either is
+ * unknown.  One instance's capacity is added to both ends, because the
+ * floor sizes in whole instances.  A load of a few requests that triples
+ * needs no more instances, and on a near-idle series that ratio would
+ * otherwise set the headroom of every busy hour.
+ */
 static double
-log_change(const struct demand *d, long v, long h)
+log_change(const struct demand *d, double capacity, long v, long h)
 {
 	double a = demand_tick(d, v), b = demand_tick(d, v + h);
 
-	return a > 0 && b > 0 ? log(b / a) : NAN;
+	return isnan(a) || isnan(b) ? NAN : log((b + capacity) / (a + capacity));
 }
 
 /*
@@ -655,7 +661,7 @@ calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const 
 		long end = ((long)t - 1) * per - h;	/* ticks v < end qualify */
 
 		for (; added < end; added++) {
-			double x = log_change(&d, added, h);
+			double x = log_change(&d, c->plan.capacity, added, h);
 
 			if (!isnan(x)) {
 				bins[change_bin(x)]++;
@@ -663,7 +669,7 @@ calibrate_change(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const 
 			}
 		}
 		for (; removed < end - season; removed++) {
-			double x = log_change(&d, removed, h);
+			double x = log_change(&d, c->plan.capacity, removed, h);
 
 			if (!isnan(x)) {
 				bins[change_bin(x)]--;
@@ -1218,8 +1224,9 @@ count_coverage(const struct replay *r, size_t t, struct coverage *cov)
  * forecasts too.  The floor starts from the load present as usage records
  * show it, as the HPA reads it.  An order placed now serves only after the
  * lead time, so that load grows by the quantile, at the risk, of its
- * change over the metric lag plus the lead time in the last season.  This is
- * the HPA's headroom measured on the series instead of fixed by a target.
+ * change over the metric lag plus the lead time in the last season, each
+ * end counted with one instance's capacity added (see log_change()).  This
+ * is the HPA's headroom measured on the series instead of fixed by a target.
  * PA_BT_FLOOR_LOAD takes the load as it is, at full utilization, so the
  * plan follows a rise one lead time late.
  */
@@ -1236,7 +1243,8 @@ predictive_floor(const struct replay *r, const struct fleet *fl, long tick, size
 	if (isnan(growth))
 		n = pa_plan_instances_for(d, r->plan.capacity);
 	else
-		n = pa_plan_instances_for(d * growth, r->plan.capacity * r->plan.target_utilization);
+		n = pa_plan_instances_for((d + r->plan.capacity) * growth - r->plan.capacity,
+					  r->plan.capacity * r->plan.target_utilization);
 	n = clamp_count(&r->plan, n);
 	return n > current ? n : current;
 }
