@@ -28,6 +28,9 @@ struct pa_fc_series_set {
 		pa_usec_t ts, step;
 	} partial_at[PARTIAL_STARTS_MAX];	/* distinct starts and steps of those */
 	size_t npartial_at;
+	char **inputs;			/* input names given by pa_fc_series_source, owned */
+	size_t ninputs;
+	size_t source_line;		/* line of the record being added, 0 unknown */
 };
 
 struct pa_fc_series_set *
@@ -62,9 +65,31 @@ pa_fc_series_free(struct pa_fc_series_set *set)
 		free(s->points);
 		free(s);
 	}
+	for (size_t i = 0; i < set->ninputs; i++)
+		free(set->inputs[i]);
+	free(set->inputs);
 	free(set->slot);
 	free(set->sorted);
 	free(set);
+}
+
+int
+pa_fc_series_source(struct pa_fc_series_set *set, const char *input, size_t line)
+{
+	char **grown;
+
+	set->source_line = line;
+	if (set->ninputs > 0 && strcmp(set->inputs[set->ninputs - 1], input) == 0)
+		return 0;
+	grown = realloc(set->inputs, (set->ninputs + 1) * sizeof *grown);
+	if (grown == NULL)
+		return -1;
+	set->inputs = grown;
+	set->inputs[set->ninputs] = strdup(input);
+	if (set->inputs[set->ninputs] == NULL)
+		return -1;
+	set->ninputs++;
+	return 0;
 }
 
 static size_t
@@ -395,15 +420,25 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		s = series_create(name, pa_rec_str(rec, "tenant"), pa_rec_str(rec, "service"), step);
 		if (s == NULL)
 			goto nomem;
+		if (set->ninputs > 0 && set->source_line > 0) {
+			s->first_input = set->inputs[set->ninputs - 1];
+			s->first_line = set->source_line;
+		}
 		set->slot[i] = s;
 		set->used++;
 	} else if (s->step != step) {
+		char first[300] = "";
+
+		/* The first record sets the step, so when it is the odd one, say where it is. */
+		if (!s->has_kept && s->first_input != NULL)
+			snprintf(first, sizeof first, ", set by the first, at %s:%zu", s->first_input,
+				 s->first_line);
 		*reason_class = "step differs within a series";
 		snprintf(err, errsize, "field \"step_s\" is %g but %s of %s have %g%s",
 			 step_s, s->has_kept ? "the buckets kept in the state file" : "earlier buckets",
 			 pa_quote(name, strlen(name)), (double)s->step / PA_USEC_PER_SEC,
 			 s->has_kept ? " (remove the series from the state file to change its step)"
-				     : "");
+				     : first);
 		return -1;
 	}
 	if (s->has_kept && ts < s->kept_first) {

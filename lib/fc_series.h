@@ -55,6 +55,8 @@ struct pa_fc_series {
 	pa_usec_t kept_last;	/* last bucket of the history already forecast from */
 	pa_usec_t open;		/* --follow: start of the newest bucket read */
 	int has_open;		/* 1: open is set and that bucket has input records */
+	const char *first_input;	/* input of the record that created it, or NULL */
+	size_t first_line;		/* and its line */
 };
 
 /*
@@ -88,6 +90,12 @@ void pa_fc_series_free(struct pa_fc_series_set *set);
  */
 int pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		     char *err, size_t errsize, const char **reason_class);
+
+/*
+ * Name the input and line of the next record for pa_fc_series_add's
+ * messages.  Returns 0, or -1 when memory runs out.
+ */
+int pa_fc_series_source(struct pa_fc_series_set *set, const char *input, size_t line);
 
 /* The series named name, or NULL.  Owned by the set. */
 struct pa_fc_series *pa_fc_series_find(struct pa_fc_series_set *set, const char *name);
