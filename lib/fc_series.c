@@ -353,10 +353,12 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	 * which would read as a drop in traffic, so the bucket is unknown.
 	 */
 	partial = pa_rec_coverage(rec, step_s, &covered_from_s, &covered_s, &field, &expected);
-	if (partial < 0)
-		return bad_field(rec, field, expected, err, errsize, reason_class,
-				 strcmp(field, "covered_s") == 0 ? "invalid covered_s"
-								 : "invalid covered_from_s");
+	if (partial < 0) {
+		invalid = bad_field(rec, field, expected, err, errsize, reason_class,
+				    strcmp(field, "covered_s") == 0 ? "invalid covered_s"
+								    : "invalid covered_from_s");
+		partial = 0;
+	}
 
 	/*
 	 * requests null stands for an unknown bucket, as an empty CSV cell
@@ -365,7 +367,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	 * would not.
 	 */
 	got = pa_rec_num(rec, "requests", &requests);
-	if (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_REQUESTS_MAX)))
+	if (!invalid && (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_REQUESTS_MAX))))
 		invalid = bad_field(rec, "requests", "a count from 0 to 1e15", err, errsize,
 				    reason_class, "invalid requests");
 	if (got != 1)
@@ -390,7 +392,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		csum = NAN;
 
 	/*
-	 * A record rejected for its counts still shows that its bucket
+	 * A record rejected for its counts or span still shows that its bucket
 	 * exists, so it is kept as a rejected point.  Between the series'
 	 * valid buckets, that bucket is unknown instead of a gap of 0
 	 * requests.  Outside them the point counts for nothing, because a

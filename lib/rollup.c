@@ -536,6 +536,7 @@ struct pa_rollup {
 	pa_usec_t closed;	/* buckets starting before this are written */
 	pa_usec_t reached;	/* latest instant the input is known to cover */
 	pa_usec_t began;	/* earliest instant the input is known to cover */
+	size_t rejected;	/* buckets marked by pa_rollup_reject_record() */
 };
 
 struct pa_rollup *
@@ -584,6 +585,20 @@ table_grow(struct pa_rollup *r)
  * Find or create the series.  tenant and service may be NULL, and are then
  * split from the name at its first '/'.
  */
+/* The series named name, or NULL. */
+static struct series *
+series_find(const struct pa_rollup *r, const char *name)
+{
+	size_t j = pa_hash64(name, strlen(name)) & (r->tablesize - 1);
+
+	while (r->table[j] != NULL) {
+		if (strcmp(r->table[j]->name, name) == 0)
+			return r->table[j];
+		j = (j + 1) & (r->tablesize - 1);
+	}
+	return NULL;
+}
+
 static struct series *
 series_get(struct pa_rollup *r, const char *name, const char *tenant, const char *service)
 {
@@ -793,6 +808,10 @@ series_write_next(struct pa_rollup *r, struct series *s)
 		struct pa_bucket out = s->buckets[s->head];
 
 		bucket_coverage(r, &out);
+		if (out.rejected) {
+			out.covered_from = 0;
+			out.covered = 1;
+		}
 		b = &out;
 		r->writer(s->name, s->tenant, s->service, r->step, b, r->ctx);
 		pa_sketch_free(&s->buckets[s->head].sketch);
@@ -1033,6 +1052,40 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 		r->began = from;
 	rollup_advance(r, ts);
 	return 0;
+}
+
+int
+pa_rollup_reject_record(struct pa_rollup *r, const json_t *rec)
+{
+	const char *name = pa_rec_str(rec, "tenant_service_name");
+	pa_usec_t ts, step, start;
+	double step_s;
+	struct series *s;
+	struct pa_bucket *b;
+
+	/* A bad record does not start a series: its name may be as wrong as the rest. */
+	if (name == NULL || (s = series_find(r, name)) == NULL || pa_rec_time(rec, "ts", &ts) != 1 ||
+	    pa_rec_num(rec, "step_s", &step_s) != 1 || step_s <= 0 || step_s > 86400 * 366.0)
+		return 0;
+	step = llround(step_s * PA_USEC_PER_SEC);
+	if (r->step == 0 || step > r->step || r->step % step != 0 ||
+	    pa_bucket_start(ts, step) != ts)
+		return 0;
+	start = pa_bucket_start(ts, r->step);
+	if (rollup_is_late(r, start))
+		return 0;
+	b = series_bucket(s, start);
+	if (!b->rejected) {
+		b->rejected = 1;
+		r->rejected++;
+	}
+	return 1;
+}
+
+size_t
+pa_rollup_rejected_buckets(const struct pa_rollup *r)
+{
+	return r->rejected;
 }
 
 void

@@ -76,6 +76,7 @@ struct pa_bucket {
 					 * input covered, 0 when all of it */
 	pa_usec_t covered_from;		/* start of that span, from the start; written:
 					 * where the input's coverage began, 0 at the start */
+	int rejected;			/* a part of it was rejected, so it is unknown */
 };
 
 /* One request, with the fields the rollup uses. */
@@ -174,6 +175,18 @@ int pa_rollup_add(struct pa_rollup *r, const struct pa_rollup_request *req);
  * record must have the step of the first.
  */
 int pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t errsize);
+
+/*
+ * Mark the bucket of a record that pa_rollup_add_record() rejected, so
+ * that the bucket is written as unknown (covered_s of 1 microsecond)
+ * rather than as a quiet one.  Only a series with valid records, and a
+ * record whose ts and step can still be read, mark one.
+ * Returns 1 when a bucket was marked.
+ */
+int pa_rollup_reject_record(struct pa_rollup *r, const json_t *rec);
+
+/* How many buckets were marked by pa_rollup_reject_record(). */
+size_t pa_rollup_rejected_buckets(const struct pa_rollup *r);
 
 /* Write every bucket still open, in order, and free the rollup. */
 void pa_rollup_finish(struct pa_rollup *r);

@@ -432,6 +432,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		} else if (pa_rollup_add_record(run->rollup, rec, err, sizeof err) != 0) {
 			pa_reject(name, line->lineno, line->text, line->len, "invalid bucket",
 				  "%s", err);
+			pa_rollup_reject_record(run->rollup, rec);
 		}
 		json_decref(rec);
 		return;
@@ -637,8 +638,15 @@ main(int argc, char **argv)
 	rc = pa_input_each(argc - optind, argv + optind, run.common.max_line, on_line, &run);
 
 	pa_scorer_finish(run.scorer);
-	if (run.rollup != NULL)
+	if (run.rollup != NULL) {
+		size_t unknown;
+
 		pa_rollup_finish(run.rollup);
+		unknown = pa_rollup_rejected_buckets(run.rollup);
+		if (unknown > 0)
+			pa_warn("%zu bucket%s with a rejected part written as unknown (covered_s "
+				"0.000001), not as quiet", unknown, unknown == 1 ? "" : "s");
+	}
 	if (run.fitter != NULL) {
 		int fit_rc = write_model(&run);
 
