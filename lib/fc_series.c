@@ -202,7 +202,7 @@ pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *te
 	}
 	for (size_t k = 0; k < n; k++)
 		s->points[k] = (struct pa_fc_point){ first + (pa_usec_t)k * step, requests[k],
-						     complexity_sum[k], 1, 0 };
+						     complexity_sum[k], 1, 0, 0, 0, 0 };
 	s->count = n;
 	s->anchor = first;
 	s->has_kept = 1;
@@ -211,6 +211,20 @@ pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *te
 	s->open = s->kept_last;
 	set->slot[i] = s;
 	set->used++;
+	return 0;
+}
+
+int
+pa_fc_series_pending(struct pa_fc_series_set *set, const char *name, pa_usec_t ts,
+		     double requests, double complexity_sum, pa_usec_t cover_from,
+		     pa_usec_t cover_to)
+{
+	struct pa_fc_series *s = pa_fc_series_find(set, name);
+
+	if (s == NULL || reserve_points(s, 1) != 0)
+		return -1;
+	s->points[s->count++] = (struct pa_fc_point){ ts, requests, complexity_sum, 1, 0, 1,
+						      cover_from, cover_to };
 	return 0;
 }
 
@@ -350,7 +364,8 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	/*
 	 * pa-score marks a bucket that its input began or ended inside with
 	 * covered_from_s and covered_s.  Its count is a part of the bucket's,
-	 * which would read as a drop in traffic, so the bucket is unknown.
+	 * which would read as a drop in traffic, so alone it leaves the bucket
+	 * unknown; parts that together cover the bucket are added.
 	 */
 	partial = pa_rec_coverage(rec, step_s, &covered_from_s, &covered_s, &field, &expected);
 	if (partial < 0) {
@@ -411,7 +426,6 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 			snprintf(set->partial_first, sizeof set->partial_first, "%s at %s",
 				 pa_quote(name, strlen(name)), pa_time_format(ts, when, sizeof when));
 		note_partial_start(set, ts, step);
-		requests = csum = NAN;
 	}
 
 	if (set->used * 2 >= set->size && grow(set) != 0)
@@ -465,7 +479,13 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	}
 	if (reserve_points(s, 1) != 0)
 		goto nomem;
-	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0, invalid != 0 };
+	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0, invalid != 0, 0, 0, 0 };
+	if (partial && !invalid) {
+		/* The part's counts wait for the rest of its bucket; alone it is unknown. */
+		s->points[s->count - 1].cover_from = llround(covered_from_s * PA_USEC_PER_SEC);
+		s->points[s->count - 1].cover_to = s->points[s->count - 1].cover_from +
+						   llround(covered_s * PA_USEC_PER_SEC);
+	}
 	return invalid;
 
 nomem:
@@ -548,6 +568,52 @@ add_known(double a, double b)
 	return a + b;
 }
 
+/* The part of a bucket that its records cover, in microseconds from its start. */
+struct span {
+	pa_usec_t from, to;
+	int set;
+};
+
+static void
+join_span(struct span *sp, const struct pa_fc_point *p, pa_usec_t step)
+{
+	pa_usec_t from = p->cover_to > 0 ? p->cover_from : 0;
+	pa_usec_t to = p->cover_to > 0 ? p->cover_to : step;
+
+	if (!sp->set || from < sp->from)
+		sp->from = from;
+	if (!sp->set || to > sp->to)
+		sp->to = to;
+	sp->set = 1;
+}
+
+/*
+ * Make every bucket whose parts do not cover it unknown, as pa-score
+ * judges a whole bucket: within 1% of the step (at least 1 s) at each end.
+ * The spans of parts are joined from the earliest start to the latest end,
+ * as pa-score --merge joins them.  The parts of the last bucket are kept
+ * in g, so that a state file can join them with a later run's.
+ */
+static void
+settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct span *span,
+	     size_t len, double *v, double *csum)
+{
+	pa_usec_t slack = s->step / 100 > PA_USEC_PER_SEC ? s->step / 100 : PA_USEC_PER_SEC;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!span[i].set || (span[i].from <= slack && span[i].to >= s->step - slack))
+			continue;
+		if (i == len - 1 && !isnan(v[i])) {
+			g->pending = 1;
+			g->pending_requests = v[i];
+			g->pending_complexity_sum = csum[i];
+			g->pending_from = span[i].from;
+			g->pending_to = span[i].to;
+		}
+		v[i] = csum[i] = NAN;
+	}
+}
+
 /* Return 1 when s has a bucket read from the input, not only kept ones. */
 static int
 has_input(const struct pa_fc_series *s)
@@ -592,7 +658,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 			continue;
 		/* A series with no known count stays empty rather than made of zeros. */
 		for (size_t k = 0; k < s->count; k++)
-			known += !isnan(s->points[k].requests);
+			known += !isnan(s->points[k].requests) && s->points[k].cover_to == 0;
 		if (known == 0)
 			continue;
 		for (size_t k = 0; k < s->count; k++)
@@ -654,6 +720,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	size_t len, filled = 0, count, from = 0;
 	double *v, *c, *csum;
 	unsigned char *fresh;
+	struct span *parts;
 
 	memset(g, 0, sizeof *g);
 	qsort(s->points, s->count, sizeof *s->points, by_ts);
@@ -680,11 +747,13 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	c = malloc(len * sizeof *c);
 	csum = malloc(len * sizeof *csum);
 	fresh = calloc(len, 1);
-	if (v == NULL || c == NULL || csum == NULL || fresh == NULL) {
+	parts = calloc(len, sizeof *parts);
+	if (v == NULL || c == NULL || csum == NULL || fresh == NULL || parts == NULL) {
 		free(v);
 		free(c);
 		free(csum);
 		free(fresh);
+		free(parts);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++)
@@ -705,25 +774,33 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 			g->repeat_first = p->ts;
 	}
 
-	/* A bucket read from the input replaces the kept one for the same start. */
+	/*
+	 * A bucket read from the input replaces the kept one for the same
+	 * start.  A part that the state kept pending joins the parts read.
+	 */
 	for (size_t j = from; j < count; j++)
-		if (!s->points[j].kept)
+		if (!s->points[j].kept || s->points[j].pending)
 			fresh[(size_t)((s->points[j].ts - g->first) / s->step)] = 1;
 	for (size_t j = from; j < count; j++) {
-		size_t i = (size_t)((s->points[j].ts - g->first) / s->step);
+		const struct pa_fc_point *p = &s->points[j];
+		size_t i = (size_t)((p->ts - g->first) / s->step);
 
-		if (s->points[j].kept && fresh[i])
+		if (p->kept && !p->pending && fresh[i])
 			continue;
 		if (v[i] == -1) {
-			v[i] = s->points[j].requests;
-			csum[i] = s->points[j].complexity_sum;
+			v[i] = p->requests;
+			csum[i] = p->complexity_sum;
 			filled++;
 		} else {
-			v[i] = add_known(v[i], s->points[j].requests);
-			csum[i] = add_known(csum[i], s->points[j].complexity_sum);
+			v[i] = add_known(v[i], p->requests);
+			csum[i] = add_known(csum[i], p->complexity_sum);
 		}
+		if (p->cover_to > 0 || !isnan(p->requests))
+			join_span(&parts[i], p, s->step);
 	}
 	free(fresh);
+	settle_parts(s, g, parts, len, v, csum);
+	free(parts);
 	for (size_t i = 0, in_gap = 0; i < len; i++) {
 		if (v[i] != -1) {
 			in_gap = 0;
@@ -768,7 +845,11 @@ pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t fro
 		return -1;
 	for (size_t i = from; i < g->n; i++)
 		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)i * s->step, g->volume[i],
-					       g->complexity_sum[i], 1, 0 };
+					       g->complexity_sum[i], 1, 0, 0, 0, 0 };
+	if (g->pending && g->n > from)
+		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)(g->n - 1) * s->step,
+					       g->pending_requests, g->pending_complexity_sum, 1, 0, 1,
+					       g->pending_from, g->pending_to };
 	for (size_t j = 0; j < s->count; j++)
 		if (s->points[j].ts > limit)
 			p[k++] = s->points[j];

@@ -37,6 +37,9 @@ struct pa_fc_point {
 	int kept;		/* 1: from the state's kept window */
 	int rejected;		/* 1: from a record rejected for its counts, which
 				 * makes its bucket unknown rather than a gap */
+	int pending;		/* 1: a part kept by the state to join with later parts */
+	pa_usec_t cover_from;	/* span of the bucket the part covers, from its start; */
+	pa_usec_t cover_to;	/* cover_to 0: all of it */
 };
 
 struct pa_fc_series {
@@ -76,6 +79,9 @@ struct pa_fc_grid {
 	pa_usec_t repeat_first;	/* start of the first of those */
 	size_t gaps;		/* runs of missing buckets before the trailing ones */
 	size_t gap_from, gap_to;	/* bucket indexes of the first of those runs */
+	int pending;		/* 1: the last bucket is partial; its parts follow */
+	double pending_requests, pending_complexity_sum;
+	pa_usec_t pending_from, pending_to;	/* the span they cover, from its start */
 };
 
 struct pa_fc_series_set;
@@ -90,6 +96,16 @@ void pa_fc_series_free(struct pa_fc_series_set *set);
  */
 int pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		     char *err, size_t errsize, const char **reason_class);
+
+/*
+ * Add to the series name, seeded from a state file, the part of its last
+ * bucket at ts that an earlier run read: counts covering cover_from to
+ * cover_to microseconds of the bucket.  Parts read later join it.
+ * Returns 0, or -1 when the series is absent or memory runs out.
+ */
+int pa_fc_series_pending(struct pa_fc_series_set *set, const char *name, pa_usec_t ts,
+			 double requests, double complexity_sum, pa_usec_t cover_from,
+			 pa_usec_t cover_to);
 
 /*
  * Name the input and line of the next record for pa_fc_series_add's

@@ -179,6 +179,29 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 }
 
 /*
+ * Return 1 when the pending part p of a bucket of step_s seconds has the
+ * shape pa_fcstate_entry() writes, or 0 after writing what is wrong into
+ * why.
+ */
+static int
+pending_valid(const json_t *p, double step_s, char *why, size_t size)
+{
+	double requests, from, covered;
+	pa_usec_t ts;
+	const char *field, *expected;
+
+	if (!json_is_object(p) || pa_rec_time(p, "ts", &ts) != 1 ||
+	    pa_rec_num(p, "requests", &requests) != 1 || !(requests >= 0) ||
+	    requests > PA_REQUESTS_MAX || json_object_get(p, "covered_s") == NULL ||
+	    pa_rec_coverage(p, step_s, &from, &covered, &field, &expected) != 1) {
+		snprintf(why, size, "has a \"pending\" part that is not an object with \"ts\", "
+			 "\"requests\" and a partial \"covered_s\"");
+		return 0;
+	}
+	return 1;
+}
+
+/*
  * Return 1 when series entry e has the expected shape, or 0 after writing
  * what is wrong into why.
  */
@@ -217,6 +240,9 @@ entry_valid(const json_t *e, char *why, size_t size)
 		snprintf(why, size, "has no \"tenant\" and \"service\" strings");
 		return 0;
 	}
+	if (json_object_get(e, "pending") != NULL && !pending_valid(json_object_get(e, "pending"),
+								    step, why, size))
+		return 0;
 	return fit_valid(json_object_get(e, "fit"), why, size) &&
 	       measure_valid(json_object_get(e, "volume"), "volume", why, size) &&
 	       measure_valid(json_object_get(e, "complexity"), "complexity", why, size);
@@ -461,6 +487,23 @@ pa_fcstate_lock(const char *path, char *err, size_t errsize)
 	return fd;
 }
 
+/* Add the pending part p, checked by pending_valid(), to the series name. */
+static int
+seed_pending(struct pa_fc_series_set *set, const char *name, const json_t *p, double step_s)
+{
+	double requests, csum = NAN, from, covered;
+	pa_usec_t ts;
+	const char *field, *expected;
+
+	pa_rec_time(p, "ts", &ts);
+	pa_rec_num(p, "requests", &requests);
+	pa_rec_num(p, "complexity_sum", &csum);
+	pa_rec_coverage(p, step_s, &from, &covered, &field, &expected);
+	return pa_fc_series_pending(set, name, ts, requests, csum,
+				    llround(from * PA_USEC_PER_SEC),
+				    llround((from + covered) * PA_USEC_PER_SEC));
+}
+
 int
 pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set)
 {
@@ -490,6 +533,8 @@ pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set)
 				       n);
 		free(r);
 		free(c);
+		if (rc == 0 && json_object_get(entry, "pending") != NULL)
+			rc = seed_pending(set, name, json_object_get(entry, "pending"), step_s);
 		if (rc != 0)
 			return -1;
 	}
@@ -629,6 +674,19 @@ pa_fcstate_entry(const struct pa_fcstate_update *u)
 	json_object_set_new(e, "complexity_sum",
 			    pa_fcstate_numbers_encode(g->complexity_sum + u->keep_from,
 						      g->n - u->keep_from));
+	if (g->pending) {
+		json_t *p = json_object();
+
+		/* The last bucket's parts so far, for a later run's parts to complete. */
+		pa_rec_set_time(p, "ts", g->first + (pa_usec_t)(g->n - 1) * s->step);
+		pa_rec_set_num(p, "requests", g->pending_requests);
+		if (!isnan(g->pending_complexity_sum))
+			pa_rec_set_num(p, "complexity_sum", g->pending_complexity_sum);
+		if (g->pending_from > 0)
+			pa_rec_set_num(p, "covered_from_s", (double)g->pending_from / PA_USEC_PER_SEC);
+		pa_rec_set_num(p, "covered_s", (double)(g->pending_to - g->pending_from) / PA_USEC_PER_SEC);
+		json_object_set_new(e, "pending", p);
+	}
 
 	for (size_t l = 0; l < u->nlevels; l++)
 		json_array_append_new(levels, json_real(u->level[l]));

@@ -676,9 +676,10 @@ main(int argc, char **argv)
 			size_t partial = pa_fc_series_partial(c.set, &first);
 
 			if (partial)
-				pa_warn("%zu bucket%s that the input began or ended inside (covered_s "
-					"below step_s), the first of %s, read as unknown", partial,
-					partial == 1 ? "" : "s", first);
+				pa_warn("%zu bucket record%s that the input began or ended inside "
+					"(covered_s below step_s), the first of %s: parts that "
+					"together cover their bucket are added, others read as "
+					"unknown", partial, partial == 1 ? "" : "s", first);
 		}
 
 		/* Forecasts follow the passed-through records, series in name order. */
