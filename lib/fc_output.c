@@ -85,7 +85,7 @@ intervals_at(const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
  * fit_label, when not NULL, fills the "fit" field: kept or full.
  */
 static void
-write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon,
+write_records(const struct pa_fc_series *s, pa_usec_t issued, pa_usec_t issued_at, size_t horizon,
 	      const struct pa_fc_run_opts *o, const struct pa_fc_result *vol,
 	      const char *vol_model, const struct pa_fc_result *cx, const char *cx_model,
 	      const double *event_lift, const char *fit_label)
@@ -101,7 +101,7 @@ write_records(const struct pa_fc_series *s, pa_usec_t issued, size_t horizon,
 		json_object_set_new(rec, "service", json_string(s->service));
 		pa_rec_set_time(rec, "ts", issued + (pa_usec_t)k * s->step);
 		pa_rec_set_num(rec, "step_s", (double)s->step / PA_USEC_PER_SEC);
-		pa_rec_set_time(rec, "issued_at", issued);
+		pa_rec_set_time(rec, "issued_at", issued_at);
 		pa_rec_set_num(rec, "horizon_steps", (double)(k + 1));
 		pa_rec_set_num(rec, "predicted_volume", vol->mean[k]);
 		pa_rec_set_num(rec, "predicted_complexity", cx ? cx->mean[k] : 1);
@@ -538,7 +538,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	double *fit = NULL;
 	double *volume, *complexity;
 	size_t n, horizon, p1, p2, p1_all, p2_all, keep_from, window;
-	pa_usec_t first, issued;
+	pa_usec_t first, issued, issued_at;
 	struct pa_fc_opts fo;
 	struct pa_fc_result vol[PA_FC_LEVELS_MAX], cx[PA_FC_LEVELS_MAX];
 	size_t nvol = 0, ncx = 0;
@@ -555,6 +555,27 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	n = g.n;
 	first = g.first;
 	issued = first + (pa_usec_t)n * s->step;
+	issued_at = issued;
+
+	/*
+	 * The last bucket, which the input ended inside, is forecast rather
+	 * than left behind: the forecasts start at it and are issued where
+	 * the input ended, so that pa-plan plans from that time, beside the
+	 * usage sampled with the log.  Its part waits in g for later parts.
+	 */
+	if (n > 1 && isnan(volume[n - 1])) {
+		pa_usec_t last = first + (pa_usec_t)(n - 1) * s->step, end = 0;
+
+		if (g.pending && g.pending_from == 0 && g.pending_ts == last)
+			end = last + g.pending_to;
+		else if (s->has_partial_end && last >= s->partial_end)
+			end = s->partial_end_at;
+		if (end > last) {
+			g.n = --n;
+			issued = last;
+			issued_at = end;
+		}
+	}
 
 	for (known = 0, i = 0; i < n; i++)
 		known += !isnan(volume[i]);
@@ -745,7 +766,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	/* A regression forecast contains the event effects already. */
 	for (size_t l = 0; have_events && !by_regression && l < nvol; l++)
 		apply_event_lifts(&ep, n, &vol[l], o->level[l]);
-	write_records(s, issued, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
+	write_records(s, issued, issued_at, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
 		      have_events && !by_regression ? ep.factor : NULL, fit_label);
 	if (by_regression)
 		pa_fc_regressors_write(&rp, o->events, s, &vol[0], o->level[0]);
@@ -766,7 +787,8 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	if (o->follow && pa_fc_series_keep(s, &g, keep_from, limit) != 0)
 		pa_warn("%s: out of memory trimming the kept history", s->name);
 	s->has_kept = 1;
-	s->kept_last = issued - s->step;
+	/* A forecast partial bucket counts as read: only later buckets forecast anew. */
+	s->kept_last = issued_at > issued ? issued : issued - s->step;
 done:
 	json_decref(wp.vol_outside);
 	json_decref(wp.cx_outside);

@@ -26,6 +26,7 @@ struct pa_fc_series_set {
 	char partial_first[200];	/* "SERIES at TS" of the first of them */
 	struct {
 		pa_usec_t ts, step;
+		pa_usec_t end;			/* latest instant a part of it covers */
 	} partial_at[PARTIAL_STARTS_MAX];	/* distinct starts and steps of those */
 	size_t npartial_at;
 	char **inputs;			/* input names given by pa_fc_series_source, owned */
@@ -325,14 +326,19 @@ pa_fc_series_drop_fresh(struct pa_fc_series *s, pa_usec_t ts)
 }
 
 static void
-note_partial_start(struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step)
+note_partial_start(struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step, pa_usec_t end)
 {
-	for (size_t i = 0; i < set->npartial_at; i++)
-		if (set->partial_at[i].ts == ts && set->partial_at[i].step == step)
+	for (size_t i = 0; i < set->npartial_at; i++) {
+		if (set->partial_at[i].ts == ts && set->partial_at[i].step == step) {
+			if (end > set->partial_at[i].end)
+				set->partial_at[i].end = end;
 			return;
+		}
+	}
 	if (set->npartial_at < PARTIAL_STARTS_MAX) {
 		set->partial_at[set->npartial_at].ts = ts;
 		set->partial_at[set->npartial_at].step = step;
+		set->partial_at[set->npartial_at].end = end;
 		set->npartial_at++;
 	}
 }
@@ -425,7 +431,8 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		if (set->partial++ == 0)
 			snprintf(set->partial_first, sizeof set->partial_first, "%s at %s",
 				 pa_quote(name, strlen(name)), pa_time_format(ts, when, sizeof when));
-		note_partial_start(set, ts, step);
+		note_partial_start(set, ts, step,
+				   ts + llround((covered_from_s + covered_s) * PA_USEC_PER_SEC));
 	}
 
 	if (set->used * 2 >= set->size && grow(set) != 0)
@@ -605,6 +612,7 @@ settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct sp
 			continue;
 		if (i == len - 1 && !isnan(v[i])) {
 			g->pending = 1;
+			g->pending_ts = g->first + (pa_usec_t)i * s->step;
 			g->pending_requests = v[i];
 			g->pending_complexity_sum = csum[i];
 			g->pending_from = span[i].from;
@@ -696,6 +704,7 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 			    (!s->has_partial_end || at < s->partial_end)) {
 				s->has_partial_end = 1;
 				s->partial_end = at;
+				s->partial_end_at = set->partial_at[k].end;
 			}
 		}
 		s->end = end;
@@ -846,8 +855,8 @@ pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t fro
 	for (size_t i = from; i < g->n; i++)
 		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)i * s->step, g->volume[i],
 					       g->complexity_sum[i], 1, 0, 0, 0, 0 };
-	if (g->pending && g->n > from)
-		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)(g->n - 1) * s->step,
+	if (g->pending)
+		p[k++] = (struct pa_fc_point){ g->pending_ts,
 					       g->pending_requests, g->pending_complexity_sum, 1, 0, 1,
 					       g->pending_from, g->pending_to };
 	for (size_t j = 0; j < s->count; j++)

@@ -51,6 +51,7 @@ struct pa_fc_series {
 	pa_usec_t end;		/* last bucket of the grid; 0 or PA_USEC_MIN: the series' own last bucket */
 	int has_partial_end;	/* 1: the input ended inside a bucket past the series' own last */
 	pa_usec_t partial_end;	/* start of that bucket, unknown in the fill up to end */
+	pa_usec_t partial_end_at;	/* and where the input ended inside it */
 	struct pa_fc_point *points;
 	size_t count, alloc;
 	int has_kept;		/* 1: the series started from a kept window */
@@ -80,6 +81,7 @@ struct pa_fc_grid {
 	size_t gaps;		/* runs of missing buckets before the trailing ones */
 	size_t gap_from, gap_to;	/* bucket indexes of the first of those runs */
 	int pending;		/* 1: the last bucket is partial; its parts follow */
+	pa_usec_t pending_ts;	/* its start */
 	double pending_requests, pending_complexity_sum;
 	pa_usec_t pending_from, pending_to;	/* the span they cover, from its start */
 };

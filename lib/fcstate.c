@@ -678,7 +678,7 @@ pa_fcstate_entry(const struct pa_fcstate_update *u)
 		json_t *p = json_object();
 
 		/* The last bucket's parts so far, for a later run's parts to complete. */
-		pa_rec_set_time(p, "ts", g->first + (pa_usec_t)(g->n - 1) * s->step);
+		pa_rec_set_time(p, "ts", g->pending_ts);
 		pa_rec_set_num(p, "requests", g->pending_requests);
 		if (!isnan(g->pending_complexity_sum))
 			pa_rec_set_num(p, "complexity_sum", g->pending_complexity_sum);
