@@ -283,15 +283,15 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 			/* The plan's current count is the total, not either workload's. */
 			out[n].role = i == 0 ? "on-demand" : "spot";
 			out[n].replicas = i == 0 ? on_demand : spot;
-
-			/*
-			 * The API server takes an HPA's minReplicas of 0 only with
-			 * the HPAScaleToZero feature gate, so a half with no
-			 * instances keeps a floor of 1.
-			 */
-			if (conf->op == PA_OP_HPA_FLOOR && out[n].replicas == 0)
-				out[n].replicas = 1;
 		}
+
+		/*
+		 * The API server takes an HPA's minReplicas of 0 only with the
+		 * HPAScaleToZero feature gate, so a plan or half with no
+		 * instances keeps a floor of 1.
+		 */
+		if (conf->op == PA_OP_HPA_FLOOR && out[n].replicas == 0)
+			out[n].replicas = 1;
 		n++;
 	}
 	if (n == 2 && strcmp(out[0].target, out[1].target) == 0) {

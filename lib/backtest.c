@@ -75,6 +75,8 @@ struct pa_bt_forecasts {
 	size_t *issue_at;
 	size_t *issue_of;		/* per bucket: the issue in force at its start */
 	double *mean, *lower, *upper;	/* nissues * horizon */
+	unsigned char *blind;		/* per issue: 1 when its history held too few known
+					 * buckets to act on */
 	double *error_q;		/* nissues * horizon * NLEVELS error quantiles, work/s */
 	double *change_q;		/* per bucket NLEVELS quantiles of the log change of
 					 * demand over the metric lag and the lead time */
@@ -95,6 +97,7 @@ pa_bt_forecasts_free(struct pa_bt_forecasts *f)
 		return;
 	free(f->issue_at);
 	free(f->issue_of);
+	free(f->blind);
 	free(f->mean);
 	free(f->lower);
 	free(f->upper);
@@ -430,6 +433,7 @@ static const double error_levels[] = { 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.
 #define NLEVELS (sizeof error_levels / sizeof error_levels[0])
 #define SPOT_SEED 20260601	/* the spot interruption draws */
 #define ERRORS_MIN 24		/* known errors needed before they are trusted */
+#define BLIND_HISTORY 3		/* known history buckets a forecast needs to be acted on */
 
 static int
 cmp_double(const void *a, const void *b)
@@ -745,10 +749,11 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	f->level = c->level;
 	f->issue_at = calloc(f->nissues, sizeof *f->issue_at);
 	f->issue_of = calloc(s->n, sizeof *f->issue_of);
+	f->blind = calloc(f->nissues, 1);
 	f->mean = calloc(f->nissues * f->horizon, sizeof *f->mean);
 	f->lower = calloc(f->nissues * f->horizon, sizeof *f->lower);
 	f->upper = calloc(f->nissues * f->horizon, sizeof *f->upper);
-	if (!f->issue_at || !f->issue_of || !f->mean || !f->lower || !f->upper) {
+	if (!f->issue_at || !f->issue_of || !f->blind || !f->mean || !f->lower || !f->upper) {
 		snprintf(err, errsize, "out of memory");
 		pa_bt_forecasts_free(f);
 		return NULL;
@@ -786,9 +791,19 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	opts.transform = c->transform;
 	for (size_t i = 0; i < f->nissues; i++) {
 		size_t t = c->warmup + i * every;
-		size_t from = c->history && t > c->history ? t - c->history : 0;
+		size_t from = c->history && t > c->history ? t - c->history : 0, known = 0;
 		struct pa_fc_result r;
 		int rc;
+
+		/*
+		 * A history of a few known buckets, as after a stretch without
+		 * records longer than --history, gives a forecast of nothing but
+		 * noise; the policy holds its count on it, as the HPA does without
+		 * a metric.
+		 */
+		for (size_t b = from; b < t; b++)
+			known += !isnan(totals[b]);
+		f->blind[i] = known < BLIND_HISTORY;
 
 		/* Only buckets before t reach the forecaster and the lift estimates. */
 		if (events.ntypes > 0)
@@ -1024,6 +1039,10 @@ decide_predictive(struct replay *r, const struct fleet *fl, size_t t)
 	double observed;
 	size_t target = (size_t)floor(r->plan.lead_time_s / r->s->step_s);
 	size_t last = lookahead_buckets(r->s, r->c) - 1;
+
+	/* Blind, the count holds; the first decision has none to hold yet. */
+	if (r->f->blind[r->f->issue_of[t]] && fl->ready + fl->pending > 0)
+		return fl->ready + fl->pending;
 
 	/* An order now serves from now + lead until the next decision's order
 	 * arrives one step later, so it covers the largest need in that span. */

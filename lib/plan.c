@@ -457,9 +457,9 @@ pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 	 */
 	*r2 = spread > 0 ? 1 - residual / spread : (residual > 0 ? -HUGE_VAL : 1);
 	if (*r2 < 0) {
-		snprintf(err, errsize, "utilization does not follow work: the fit explains less "
-			 "than its mean does (R^2 %.2f over %zu samples); give the capacity",
-			 *r2, used);
+		snprintf(err, errsize, "utilization is not proportional to work: a line through "
+			 "the origin explains less than its mean does (R^2 %.2f over %zu samples), "
+			 "as an idle baseline in cpu_usage makes it; give the capacity", *r2, used);
 		return -1;
 	}
 	*capacity = 1 / slope;

@@ -1003,9 +1003,11 @@ plan_series(struct pa_plan_run *r, struct series *s)
 
 		last_end = f->ts + (pa_usec_t)llround(f->point.step_s * PA_USEC_PER_SEC);
 		pa_warn("%s: no plan: no forecast bucket contains now + lead time %s, the last "
-			"ends at %s (forecast a longer horizon or shorten --lead-time)",
-			s->name, pa_time_format(target, buf[0], sizeof buf[0]),
-			pa_time_format(last_end, buf[1], sizeof buf[1]));
+			"ends at %s (%s)", s->name, pa_time_format(target, buf[0], sizeof buf[0]),
+			pa_time_format(last_end, buf[1], sizeof buf[1]),
+			now > s->issued_at ? "the forecast is older than the usage: run pa-forecast "
+					     "on newer buckets"
+					   : "forecast a longer horizon or shorten --lead-time");
 		return PA_EXIT_DATA;
 	}
 
@@ -1056,7 +1058,8 @@ warn_unused_services(const struct pa_plan_run *r)
 	json_object_foreach(r->conf->services, name, settings) {
 		(void)settings;
 		if (json_object_get(r->index, name) == NULL)
-			pa_warn("config: the settings for service %s match no series in the input",
+			pa_warn("config: the settings for service %s match no series with forecasts "
+				"in the input",
 				pa_quote(name, strlen(name)));
 	}
 }
