@@ -622,8 +622,8 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	double cpu;
 	char msg[300];
 
-	if (id == NULL || id[0] == '\0' || pa_rec_time(rec, "ts", &ts) != 1) {
-		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and a non-empty "
+	if (id == NULL || id[strspn(id, " \t")] == '\0' || pa_rec_time(rec, "ts", &ts) != 1) {
+		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and a non-blank "
 			 "\"instance_id\"", name);
 		reject(where, line, "invalid usage", msg);
 		return;
