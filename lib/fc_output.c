@@ -498,6 +498,15 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 			"counts are doubled", s->name, g->repeats, g->repeats == 1 ? "" : "s",
 			pa_time_format(g->repeat_first, at, sizeof at));
 	}
+	if (g->unfinished) {
+		char at[40];
+
+		pa_warn("%s: the part of the bucket at %s kept from the last run (it covers %g s of %s) got no "
+			"rest from this input, so it is unknown%s", s->name,
+			pa_time_format(g->unfinished_ts, at, sizeof at),
+			(double)g->unfinished_covered / PA_USEC_PER_SEC, stepbuf,
+			g->unfinished > 1 ? ", as are later ones" : "");
+	}
 	missing = g->missing;
 	if (g->trailing) {
 		char from[40];

@@ -575,10 +575,16 @@ add_known(double a, double b)
 	return a + b;
 }
 
+/* What pa_fc_series_regular() finds in the points of one bucket. */
+#define FRESH_PART 1		/* a point read from the input, or a pending part */
+#define FRESH_WHOLE 2		/* a whole bucket read from the input */
+#define KEPT_KNOWN 4		/* a known bucket of the state's kept history */
+
 /* The part of a bucket that its records cover, in microseconds from its start. */
 struct span {
 	pa_usec_t from, to;
 	int set;
+	int pending;		/* a part the state kept pending is among them */
 };
 
 static void
@@ -592,6 +598,7 @@ join_span(struct span *sp, const struct pa_fc_point *p, pa_usec_t step)
 	if (!sp->set || to > sp->to)
 		sp->to = to;
 	sp->set = 1;
+	sp->pending |= p->pending;
 }
 
 /*
@@ -610,6 +617,10 @@ settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct sp
 	for (size_t i = 0; i < len; i++) {
 		if (!span[i].set || (span[i].from <= slack && span[i].to >= s->step - slack))
 			continue;
+		if (span[i].pending && i < len - 1 && g->unfinished++ == 0) {
+			g->unfinished_ts = g->first + (pa_usec_t)i * s->step;
+			g->unfinished_covered = span[i].to - span[i].from;
+		}
 		if (i == len - 1 && !isnan(v[i])) {
 			g->pending = 1;
 			g->pending_ts = g->first + (pa_usec_t)i * s->step;
@@ -785,16 +796,30 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 
 	/*
 	 * A bucket read from the input replaces the kept one for the same
-	 * start.  A part that the state kept pending joins the parts read.
+	 * start, and a part that the state kept pending joins the parts read.
+	 * But a whole bucket read replaces a pending part too, and parts read
+	 * again do not replace a bucket the state already holds whole.
 	 */
-	for (size_t j = from; j < count; j++)
-		if (!s->points[j].kept || s->points[j].pending)
-			fresh[(size_t)((s->points[j].ts - g->first) / s->step)] = 1;
 	for (size_t j = from; j < count; j++) {
 		const struct pa_fc_point *p = &s->points[j];
 		size_t i = (size_t)((p->ts - g->first) / s->step);
 
-		if (p->kept && !p->pending && fresh[i])
+		if (!p->kept || p->pending)
+			fresh[i] |= FRESH_PART;
+		if (!p->kept && p->cover_to == 0 && !isnan(p->requests))
+			fresh[i] |= FRESH_WHOLE;
+		if (p->kept && !p->pending && !isnan(p->requests))
+			fresh[i] |= KEPT_KNOWN;
+	}
+	for (size_t j = from; j < count; j++) {
+		const struct pa_fc_point *p = &s->points[j];
+		size_t i = (size_t)((p->ts - g->first) / s->step);
+		int partial = p->pending || (!p->kept && p->cover_to > 0);
+		int kept_holds = (fresh[i] & KEPT_KNOWN) && !(fresh[i] & FRESH_WHOLE);
+
+		if (p->kept && !p->pending && (fresh[i] & FRESH_PART) && !kept_holds)
+			continue;
+		if (partial && (kept_holds || (p->pending && (fresh[i] & FRESH_WHOLE))))
 			continue;
 		if (v[i] == -1) {
 			v[i] = p->requests;
@@ -827,6 +852,15 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 			    g->first + (pa_usec_t)i * s->step >= s->partial_end) {
 				v[i] = NAN;
 				g->trailing_unknown++;
+
+				/* The part the input covered held no request of this series. */
+				if (i == len - 1 && !gaps_unknown && s->partial_end_at > s->partial_end) {
+					g->pending = 1;
+					g->pending_ts = s->partial_end;
+					g->pending_requests = g->pending_complexity_sum = 0;
+					g->pending_from = 0;
+					g->pending_to = s->partial_end_at - s->partial_end;
+				}
 			}
 			csum[i] = NAN;
 		}

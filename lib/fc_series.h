@@ -84,6 +84,9 @@ struct pa_fc_grid {
 	pa_usec_t pending_ts;	/* its start */
 	double pending_requests, pending_complexity_sum;
 	pa_usec_t pending_from, pending_to;	/* the span they cover, from its start */
+	size_t unfinished;	/* earlier buckets whose pending part got no rest */
+	pa_usec_t unfinished_ts;	/* the first of them */
+	pa_usec_t unfinished_covered;	/* and the span its parts cover */
 };
 
 struct pa_fc_series_set;

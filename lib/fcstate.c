@@ -179,23 +179,46 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 }
 
 /*
- * Return 1 when the pending part p of a bucket of step_s seconds has the
- * shape pa_fcstate_entry() writes, or 0 after writing what is wrong into
- * why.
+ * Return 1 when the pending part p has the shape pa_fcstate_entry()
+ * writes for a series whose n kept buckets of step_s seconds start at
+ * first, or 0 after writing what is wrong into why.
  */
 static int
-pending_valid(const json_t *p, double step_s, char *why, size_t size)
+pending_valid(const json_t *p, pa_usec_t first, size_t n, double step_s, char *why, size_t size)
 {
-	double requests, from, covered;
-	pa_usec_t ts;
-	const char *field, *expected;
+	double requests, csum, from, covered;
+	pa_usec_t ts, step = (pa_usec_t)llround(step_s * PA_USEC_PER_SEC);
+	const char *field = NULL, *expected = NULL;
+	char at[40], after[120];
 
-	if (!json_is_object(p) || pa_rec_time(p, "ts", &ts) != 1 ||
-	    pa_rec_num(p, "requests", &requests) != 1 || !(requests >= 0) ||
-	    requests > PA_REQUESTS_MAX || json_object_get(p, "covered_s") == NULL ||
-	    pa_rec_coverage(p, step_s, &from, &covered, &field, &expected) != 1) {
-		snprintf(why, size, "has a \"pending\" part that is not an object with \"ts\", "
-			 "\"requests\" and a partial \"covered_s\"");
+	if (!json_is_object(p)) {
+		snprintf(why, size, "has a \"pending\" part that is not an object");
+		return 0;
+	}
+	if (pa_rec_time(p, "ts", &ts) != 1 || ts != first + (pa_usec_t)n * step) {
+		snprintf(after, sizeof after, "%s, the start of the bucket after the kept history",
+			 pa_time_format(first + (pa_usec_t)n * step, at, sizeof at));
+		field = "ts";
+		expected = after;
+	} else if (pa_rec_num(p, "requests", &requests) != 1 || !(requests >= 0) ||
+		   requests > PA_REQUESTS_MAX) {
+		field = "requests";
+		expected = "a count from 0 to 1e15";
+	} else if (json_object_get(p, "complexity_sum") != NULL &&
+		   (pa_rec_num(p, "complexity_sum", &csum) != 1 || !(csum >= 0) ||
+		    csum > PA_COMPLEXITY_SUM_MAX)) {
+		field = "complexity_sum";
+		expected = "a number from 0 to 1e18";
+	} else if (json_object_get(p, "covered_s") == NULL) {
+		field = "covered_s";
+		expected = "present";
+	} else if (pa_rec_coverage(p, step_s, &from, &covered, &field, &expected) == 0) {
+		field = "covered_s";
+		expected = "below the bucket's step";
+	}
+	if (field != NULL) {
+		snprintf(why, size, "has a \"pending\" part whose \"%s\" is not %s: %s", field,
+			 expected, pa_quote_json(json_object_get(p, field)));
 		return 0;
 	}
 	return 1;
@@ -240,8 +263,8 @@ entry_valid(const json_t *e, char *why, size_t size)
 		snprintf(why, size, "has no \"tenant\" and \"service\" strings");
 		return 0;
 	}
-	if (json_object_get(e, "pending") != NULL && !pending_valid(json_object_get(e, "pending"),
-								    step, why, size))
+	if (json_object_get(e, "pending") != NULL &&
+	    !pending_valid(json_object_get(e, "pending"), first, n, step, why, size))
 		return 0;
 	return fit_valid(json_object_get(e, "fit"), why, size) &&
 	       measure_valid(json_object_get(e, "volume"), "volume", why, size) &&

@@ -57,6 +57,7 @@ struct series {
 	struct history *history;	/* for learning the capacity, or NULL */
 	int planned;			/* follow: the issue at issued_at was planned */
 	pa_usec_t span;			/* follow: lead time plus stabilization, or < 0 */
+	pa_usec_t lead;			/* follow: lead time */
 };
 
 struct pa_plan_run {
@@ -395,22 +396,28 @@ take_intervals(const json_t *rec, struct pa_forecast_point *p, char *err, size_t
  * first forecast does.
  */
 static pa_usec_t
-plan_span(const struct pa_plan_run *r, const struct series *s)
+plan_span(const struct pa_plan_run *r, struct series *s)
 {
 	struct pa_plan_settings set;
 	char err[300];
 
 	if (pa_planconf_settings(r->conf, s->name, &set, err, sizeof err) != 0 && !r->learn)
 		return -1;
+	s->lead = (pa_usec_t)llround(set.lead_time_s * PA_USEC_PER_SEC);
 	return (pa_usec_t)llround((set.lead_time_s + set.stabilization_s) * PA_USEC_PER_SEC);
 }
 
-/* Return 1 when a forecast for the bucket at ts reaches the end of the plan's span. */
+/*
+ * Return 1 when a forecast for the bucket at ts reaches the end of the
+ * plan's span: it contains the target, now + lead time, whose bucket must
+ * have arrived, and it ends at or after the stabilization window's end.
+ */
 static int
 covers_window(const struct series *s, pa_usec_t ts, double step_s)
 {
-	return s->span < 0 ||
-	       ts + (pa_usec_t)llround(step_s * PA_USEC_PER_SEC) >= s->issued_at + s->span;
+	pa_usec_t end = ts + (pa_usec_t)llround(step_s * PA_USEC_PER_SEC);
+
+	return s->span < 0 || (end > s->issued_at + s->lead && end >= s->issued_at + s->span);
 }
 
 /* Plan the current issue of s once, keeping the worst status for the end. */

@@ -641,8 +641,9 @@ main(int argc, char **argv)
 	if (run.rollup != NULL) {
 		size_t unknown;
 
-		pa_rollup_finish(run.rollup);
+		/* pa_rollup_finish() frees the rollup, so the count is read first. */
 		unknown = pa_rollup_rejected_buckets(run.rollup);
+		pa_rollup_finish(run.rollup);
 		if (unknown > 0)
 			pa_warn("%zu bucket%s with a rejected part written as unknown (covered_s "
 				"0.000001), not as quiet", unknown, unknown == 1 ? "" : "s");
