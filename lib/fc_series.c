@@ -798,7 +798,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	 * A bucket read from the input replaces the kept one for the same
 	 * start, and a part that the state kept pending joins the parts read.
 	 * But a whole bucket read replaces a pending part too, and parts read
-	 * again do not replace a bucket the state already holds whole.
+	 * again do not replace a bucket the state already has whole.
 	 */
 	for (size_t j = from; j < count; j++) {
 		const struct pa_fc_point *p = &s->points[j];
