@@ -798,7 +798,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 		/*
 		 * A history of a few known buckets, as after a stretch without
 		 * records longer than --history, gives a forecast of nothing but
-		 * noise; the policy holds its count on it, as the HPA does without
+		 * noise.  The policy keeps its count on it, as the HPA does without
 		 * a metric.
 		 */
 		for (size_t b = from; b < t; b++)

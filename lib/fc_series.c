@@ -370,8 +370,8 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	/*
 	 * pa-score marks a bucket that its input began or ended inside with
 	 * covered_from_s and covered_s.  Its count is a part of the bucket's,
-	 * which would read as a drop in traffic, so alone it leaves the bucket
-	 * unknown; parts that together cover the bucket are added.
+	 * which would read as a drop in traffic.  Alone it leaves the bucket
+	 * unknown, and parts that together cover the bucket are added.
 	 */
 	partial = pa_rec_coverage(rec, step_s, &covered_from_s, &covered_s, &field, &expected);
 	if (partial < 0) {
@@ -575,7 +575,7 @@ add_known(double a, double b)
 	return a + b;
 }
 
-/* What pa_fc_series_regular() finds in the points of one bucket. */
+/* Flags of one bucket's points in pa_fc_series_regular(). */
 #define FRESH_PART 1		/* a point read from the input, or a pending part */
 #define FRESH_WHOLE 2		/* a whole bucket read from the input */
 #define KEPT_KNOWN 4		/* a known bucket of the state's kept history */
