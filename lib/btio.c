@@ -15,7 +15,7 @@
 struct raw {
 	pa_usec_t ts;
 	double work;		/* work units in the bucket */
-	size_t input;		/* position in pa_bt_input's inputs, for messages */
+	const char *input;	/* input name, for messages; kept in pa_bt_input */
 	size_t lineno;
 };
 
@@ -34,8 +34,7 @@ struct pa_bt_input {
 	json_t *index;		/* name -> position */
 	struct raw_series *list;
 	size_t n, cap;
-	char **inputs;		/* file names the rows came from, owned */
-	size_t ninputs;
+	struct pa_input_names inputs;	/* names of the inputs the rows came from */
 };
 
 struct pa_bt_input *
@@ -59,9 +58,7 @@ pa_bt_input_free(struct pa_bt_input *in)
 		free(in->list[i].rows);
 	}
 	free(in->list);
-	for (size_t i = 0; i < in->ninputs; i++)
-		free(in->inputs[i]);
-	free(in->inputs);
+	pa_input_names_free(&in->inputs);
 	json_decref(in->index);
 	free(in);
 }
@@ -119,18 +116,6 @@ bucket_work(const json_t *rec, const char **bad)
 		return -1;
 	}
 	return got == 1 ? requests * mean : requests;
-}
-
-/* Return the position of input name where in in->inputs, adding it when new.  Inputs are read one after another. */
-static size_t
-input_position(struct pa_bt_input *in, const char *where)
-{
-	if (in->ninputs > 0 && strcmp(in->inputs[in->ninputs - 1], where) == 0)
-		return in->ninputs - 1;
-	in->inputs = realloc(in->inputs, (in->ninputs + 1) * sizeof *in->inputs);
-	if (in->inputs == NULL || (in->inputs[in->ninputs] = strdup(where)) == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
-	return in->ninputs++;
 }
 
 int
@@ -221,7 +206,7 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 	}
 	s->rows[s->n].ts = ts;
 	s->rows[s->n].work = work;
-	s->rows[s->n].input = input_position(in, where);
+	s->rows[s->n].input = pa_input_names_keep(&in->inputs, where);
 	s->rows[s->n].lineno = line->lineno;
 	s->n++;
 	return 1;
@@ -253,8 +238,7 @@ by_time(const void *a, const void *b)
  * read twice.
  */
 static int
-check_rows(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t step, int too_long,
-	   char *err, size_t errsize)
+check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, size_t errsize)
 {
 	struct raw *sorted = malloc(s->n * sizeof *sorted);
 	const struct raw *after = NULL, *repeat = NULL;
@@ -283,7 +267,7 @@ check_rows(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t s
 		pa_warn("%s: %zu bucket record%s equal to another with the same start, the first at "
 			"%s (%s:%zu), added to it as parts of one bucket; if an input was read twice, "
 			"its work is doubled", s->name, repeats, repeats == 1 ? "" : "s",
-			pa_time_format(repeat->ts, at, sizeof at), in->inputs[repeat->input],
+			pa_time_format(repeat->ts, at, sizeof at), repeat->input,
 			repeat->lineno);
 	}
 
@@ -297,7 +281,7 @@ check_rows(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t s
 			 "wrong?", (long long)((sorted[s->n - 1].ts - sorted[0].ts) / step),
 			 pa_time_format(sorted[0].ts, first, sizeof first),
 			 pa_time_format(sorted[s->n - 1].ts, last, sizeof last), MAX_BUCKETS,
-			 from, to, in->inputs[after->input], after->lineno);
+			 from, to, after->input, after->lineno);
 		free(sorted);
 		return -1;
 	}
@@ -305,7 +289,7 @@ check_rows(const struct pa_bt_input *in, const struct raw_series *s, pa_usec_t s
 	    (double)(longest - step) / PA_USEC_PER_SEC > GAP_REPORT_S)
 		pa_warn("%s: no bucket for %lld steps from %s to %s, before the bucket of %s:%zu; every policy is "
 			"billed across them; is a timestamp wrong?", s->name,
-			(long long)(longest / step - 1), from, to, in->inputs[after->input],
+			(long long)(longest / step - 1), from, to, after->input,
 			after->lineno);
 	free(sorted);
 	return 0;
@@ -331,7 +315,7 @@ pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *
 		if (s->rows[k].ts > hi)
 			hi = s->rows[k].ts;
 	}
-	if (check_rows(in, s, step, (hi - lo) / step >= MAX_BUCKETS, err, errsize) != 0)
+	if (check_rows(s, step, (hi - lo) / step >= MAX_BUCKETS, err, errsize) != 0)
 		return -1;
 	n = (size_t)((hi - lo) / step) + 1;
 	out->work = malloc(n * sizeof *out->work);

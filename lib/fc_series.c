@@ -8,6 +8,7 @@
 
 #include "diag.h"
 #include "fc_series.h"
+#include "input.h"
 #include "ndjson.h"
 #include "opts.h"
 
@@ -29,9 +30,9 @@ struct pa_fc_series_set {
 		pa_usec_t end;			/* latest instant a part of it covers */
 	} partial_at[PARTIAL_STARTS_MAX];	/* distinct starts and steps of those */
 	size_t npartial_at;
-	char **inputs;			/* input names given by pa_fc_series_source, owned */
-	size_t ninputs;
-	size_t source_line;		/* line of the record being added, 0 unknown */
+	struct pa_input_names inputs;	/* names given by pa_fc_series_source() */
+	const char *source;		/* input of the record being added, or NULL */
+	size_t source_line;		/* and its line */
 };
 
 struct pa_fc_series_set *
@@ -66,31 +67,17 @@ pa_fc_series_free(struct pa_fc_series_set *set)
 		free(s->points);
 		free(s);
 	}
-	for (size_t i = 0; i < set->ninputs; i++)
-		free(set->inputs[i]);
-	free(set->inputs);
+	pa_input_names_free(&set->inputs);
 	free(set->slot);
 	free(set->sorted);
 	free(set);
 }
 
-int
+void
 pa_fc_series_source(struct pa_fc_series_set *set, const char *input, size_t line)
 {
-	char **grown;
-
+	set->source = pa_input_names_keep(&set->inputs, input);
 	set->source_line = line;
-	if (set->ninputs > 0 && strcmp(set->inputs[set->ninputs - 1], input) == 0)
-		return 0;
-	grown = realloc(set->inputs, (set->ninputs + 1) * sizeof *grown);
-	if (grown == NULL)
-		return -1;
-	set->inputs = grown;
-	set->inputs[set->ninputs] = strdup(input);
-	if (set->inputs[set->ninputs] == NULL)
-		return -1;
-	set->ninputs++;
-	return 0;
 }
 
 static size_t
@@ -443,10 +430,8 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		s = series_create(name, pa_rec_str(rec, "tenant"), pa_rec_str(rec, "service"), step);
 		if (s == NULL)
 			goto nomem;
-		if (set->ninputs > 0 && set->source_line > 0) {
-			s->first_input = set->inputs[set->ninputs - 1];
-			s->first_line = set->source_line;
-		}
+		s->first_input = set->source;
+		s->first_line = set->source_line;
 		set->slot[i] = s;
 		set->used++;
 	} else if (s->step != step) {
@@ -603,7 +588,7 @@ join_span(struct span *sp, const struct pa_fc_point *p, pa_usec_t step)
 
 /*
  * Make every bucket whose parts do not cover it unknown, as pa-score
- * judges a whole bucket: within 1% of the step (at least 1 s) at each end.
+ * judges a whole bucket (pa_bucket_slack()).
  * The spans of parts are joined from the earliest start to the latest end,
  * as pa-score --merge joins them.  The parts of the last bucket are kept
  * in g, so that a state file can join them with a later run's.
@@ -612,7 +597,7 @@ static void
 settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct span *span,
 	     size_t len, double *v, double *csum)
 {
-	pa_usec_t slack = s->step / 100 > PA_USEC_PER_SEC ? s->step / 100 : PA_USEC_PER_SEC;
+	pa_usec_t slack = pa_bucket_slack(s->step);
 
 	for (size_t i = 0; i < len; i++) {
 		if (!span[i].set || (span[i].from <= slack && span[i].to >= s->step - slack))

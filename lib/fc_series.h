@@ -112,11 +112,8 @@ int pa_fc_series_pending(struct pa_fc_series_set *set, const char *name, pa_usec
 			 double requests, double complexity_sum, pa_usec_t cover_from,
 			 pa_usec_t cover_to);
 
-/*
- * Name the input and line of the next record for pa_fc_series_add's
- * messages.  Returns 0, or -1 when memory runs out.
- */
-int pa_fc_series_source(struct pa_fc_series_set *set, const char *input, size_t line);
+/* Name the input and line of the next record for pa_fc_series_add()'s messages. */
+void pa_fc_series_source(struct pa_fc_series_set *set, const char *input, size_t line);
 
 /* The series named name, or NULL.  Owned by the set. */
 struct pa_fc_series *pa_fc_series_find(struct pa_fc_series_set *set, const char *name);

@@ -412,3 +412,23 @@ pa_reader_close(struct pa_reader *r)
 	free(r->name);
 	free(r);
 }
+
+const char *
+pa_input_names_keep(struct pa_input_names *names, const char *name)
+{
+	if (names->n > 0 && strcmp(names->v[names->n - 1], name) == 0)
+		return names->v[names->n - 1];
+	names->v = pa_xrealloc(names->v, (names->n + 1) * sizeof *names->v);
+	names->v[names->n] = pa_xstrdup(name);
+	return names->v[names->n++];
+}
+
+void
+pa_input_names_free(struct pa_input_names *names)
+{
+	for (size_t i = 0; i < names->n; i++)
+		free(names->v[i]);
+	free(names->v);
+	names->v = NULL;
+	names->n = 0;
+}

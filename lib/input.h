@@ -67,4 +67,22 @@ void pa_reader_resume(struct pa_reader *r);
 
 void pa_reader_close(struct pa_reader *r);
 
+/*
+ * Input names kept for messages after their reader is gone, since the name
+ * a reader passes lives only as long as it does.
+ */
+struct pa_input_names {
+	char **v;
+	size_t n;
+};
+
+/*
+ * Return a copy of name that lives until pa_input_names_free().  Inputs
+ * are read one after another, so a name equal to the last kept one reuses
+ * it.
+ */
+const char *pa_input_names_keep(struct pa_input_names *names, const char *name);
+
+void pa_input_names_free(struct pa_input_names *names);
+
 #endif

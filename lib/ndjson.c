@@ -199,6 +199,12 @@ pa_rec_coverage(const json_t *rec, double step_s, double *from, double *covered,
 	return *from > 0 || *from + *covered < step_s - slack;
 }
 
+pa_usec_t
+pa_bucket_slack(pa_usec_t step)
+{
+	return step / 100 > PA_USEC_PER_SEC ? step / 100 : PA_USEC_PER_SEC;
+}
+
 const char *
 pa_quote_json(const json_t *v)
 {

@@ -90,6 +90,13 @@ int pa_rec_coverage(const json_t *rec, double step_s, double *from, double *cove
 		    const char **field, const char **expected);
 
 /*
+ * Return how much of a bucket of step microseconds may go uncovered at
+ * either end with the bucket still whole: 1% of the step, at least 1 s,
+ * because requests rarely fall on a bucket's first or last microsecond.
+ */
+pa_usec_t pa_bucket_slack(pa_usec_t step);
+
+/*
  * Quote a JSON value for a message: a string's text, anything else as
  * compact JSON, "(missing)" for NULL.  The result is pa_quote's buffer,
  * so use it before the fourth next call.

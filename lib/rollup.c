@@ -753,23 +753,20 @@ pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
  * bucket records' start and the input's first instant, and ends at the
  * later of their end and the input's reach.  A log that starts or is read
  * to its end mid-bucket leaves that bucket partial, and its count would
- * read as a drop in traffic.  Within 1% of the step (at least 1 s) at
- * either end a bucket counts as whole, because requests rarely fall on a
- * bucket's first or last microsecond.  A quiet input can still mark its
- * first or last bucket partial for want of a request near the boundary.
+ * read as a drop in traffic.  Within pa_bucket_slack() at either end a
+ * bucket counts as whole.  A quiet input can still mark its first or last
+ * bucket partial for want of a request near the boundary.
  */
 static void
 bucket_coverage(const struct pa_rollup *r, struct pa_bucket *b)
 {
 	pa_usec_t from = b->covered > 0 ? b->covered_from : r->step;
-	pa_usec_t to = b->covered, slack = r->step / 100;
+	pa_usec_t to = b->covered, slack = pa_bucket_slack(r->step);
 
 	if (r->reached != PA_USEC_MIN && r->reached - b->start > to)
 		to = r->reached - b->start;
 	if (r->began != INT64_MAX && r->began - b->start < from)
 		from = r->began - b->start;
-	if (slack < PA_USEC_PER_SEC)
-		slack = PA_USEC_PER_SEC;
 	if (from <= slack)
 		from = 0;
 	if (to >= r->step - slack)

@@ -338,10 +338,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
-	if (!c->fatal && pa_fc_series_source(c->set, name, line->lineno) != 0) {
-		c->fatal = 1;
-		pa_warn("out of memory");
-	}
+	pa_fc_series_source(c->set, name, (size_t)line->lineno);
 	if (!c->fatal && pa_fc_series_add(c->set, rec, err, sizeof err, &reason_class) != 0) {
 		if (strcmp(reason_class, "out of memory") == 0)
 			c->fatal = 1;
