@@ -498,6 +498,16 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 			"counts are doubled", s->name, g->repeats, g->repeats == 1 ? "" : "s",
 			pa_time_format(g->repeat_first, at, sizeof at));
 	}
+	if (g->holed) {
+		char at[40], from[40], to[40];
+
+		pa_warn("%s: no part of the bucket at %s covers %s to %s, too long a stretch to be "
+			"quiet at its rate of requests (a missing piece of input?), so it is "
+			"unknown%s", s->name, pa_time_format(g->holed_ts, at, sizeof at),
+			pa_time_format(g->holed_ts + g->holed_from, from, sizeof from),
+			pa_time_format(g->holed_ts + g->holed_to, to, sizeof to),
+			g->holed > 1 ? ", as are later ones" : "");
+	}
 	if (g->unfinished) {
 		char at[40];
 

@@ -565,10 +565,9 @@ add_known(double a, double b)
 #define FRESH_WHOLE 2		/* a whole bucket read from the input */
 #define KEPT_KNOWN 4		/* a known bucket of the state's kept history */
 
-/* The part of a bucket that its records cover, in microseconds from its start. */
+/* The parts of a bucket that its records cover, in microseconds from its start. */
 struct span {
-	pa_usec_t from, to;
-	int set;
+	struct pa_cover cover;
 	int pending;		/* a part the state kept pending is among them */
 };
 
@@ -578,20 +577,16 @@ join_span(struct span *sp, const struct pa_fc_point *p, pa_usec_t step)
 	pa_usec_t from = p->cover_to > 0 ? p->cover_from : 0;
 	pa_usec_t to = p->cover_to > 0 ? p->cover_to : step;
 
-	if (!sp->set || from < sp->from)
-		sp->from = from;
-	if (!sp->set || to > sp->to)
-		sp->to = to;
-	sp->set = 1;
+	pa_cover_add(&sp->cover, from, to);
 	sp->pending |= p->pending;
 }
 
 /*
  * Make every bucket whose parts do not cover it unknown, as pa-score
- * judges a whole bucket (pa_bucket_slack()).
- * The spans of parts are joined from the earliest start to the latest end,
- * as pa-score --merge joins them.  The parts of the last bucket are kept
- * in g, so that a state file can join them with a later run's.
+ * judges a whole bucket (pa_bucket_slack()) and a stretch between parts
+ * (pa_cover_holed()), as pa-score --merge does.  The parts of the last
+ * bucket are kept in g, so that a state file can join them with a later
+ * run's.  A last bucket with a stretch missing keeps none.
  */
 static void
 settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct span *span,
@@ -600,19 +595,30 @@ settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct sp
 	pa_usec_t slack = pa_bucket_slack(s->step);
 
 	for (size_t i = 0; i < len; i++) {
-		if (!span[i].set || (span[i].from <= slack && span[i].to >= s->step - slack))
+		pa_usec_t from, to;
+		int holed;
+
+		if (span[i].cover.n == 0)
 			continue;
-		if (span[i].pending && i < len - 1 && g->unfinished++ == 0) {
-			g->unfinished_ts = g->first + (pa_usec_t)i * s->step;
-			g->unfinished_covered = span[i].to - span[i].from;
+		holed = pa_cover_holed(&span[i].cover, isnan(v[i]) ? 0 : v[i], s->step, &from, &to);
+		if (!holed && from <= slack && to >= s->step - slack)
+			continue;
+		if (holed && g->holed++ == 0) {
+			g->holed_ts = g->first + (pa_usec_t)i * s->step;
+			g->holed_from = from;
+			g->holed_to = to;
 		}
-		if (i == len - 1 && !isnan(v[i])) {
+		if (!holed && span[i].pending && i < len - 1 && g->unfinished++ == 0) {
+			g->unfinished_ts = g->first + (pa_usec_t)i * s->step;
+			g->unfinished_covered = to - from;
+		}
+		if (!holed && i == len - 1 && !isnan(v[i])) {
 			g->pending = 1;
 			g->pending_ts = g->first + (pa_usec_t)i * s->step;
 			g->pending_requests = v[i];
 			g->pending_complexity_sum = csum[i];
-			g->pending_from = span[i].from;
-			g->pending_to = span[i].to;
+			g->pending_from = from;
+			g->pending_to = to;
 		}
 		v[i] = csum[i] = NAN;
 	}

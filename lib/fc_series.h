@@ -84,6 +84,9 @@ struct pa_fc_grid {
 	pa_usec_t pending_ts;	/* its start */
 	double pending_requests, pending_complexity_sum;
 	pa_usec_t pending_from, pending_to;	/* the span they cover, from its start */
+	size_t holed;		/* buckets whose parts leave a stretch no input covered */
+	pa_usec_t holed_ts;	/* the first of them */
+	pa_usec_t holed_from, holed_to;	/* and that stretch, from its start */
 	size_t unfinished;	/* earlier buckets whose pending part got no rest */
 	pa_usec_t unfinished_ts;	/* the first of them */
 	pa_usec_t unfinished_covered;	/* and the span its parts cover */

@@ -205,6 +205,84 @@ pa_bucket_slack(pa_usec_t step)
 	return step / 100 > PA_USEC_PER_SEC ? step / 100 : PA_USEC_PER_SEC;
 }
 
+void
+pa_cover_add(struct pa_cover *c, pa_usec_t from, pa_usec_t to)
+{
+	int i = 0, j;
+
+	/* Skip the spans that end before this one starts, then swallow those it reaches. */
+	while (i < c->n && c->to[i] < from)
+		i++;
+	for (j = i; j < c->n && c->from[j] <= to; j++) {
+		if (c->from[j] < from)
+			from = c->from[j];
+		if (c->to[j] > to)
+			to = c->to[j];
+	}
+	if (j == i && c->n == PA_COVER_SPANS) {
+		int k = 1;
+
+		/* No room: join the two spans closest together and try again. */
+		for (int m = 2; m < c->n; m++)
+			if (c->from[m] - c->to[m - 1] < c->from[k] - c->to[k - 1])
+				k = m;
+		c->to[k - 1] = c->to[k];
+		memmove(&c->from[k], &c->from[k + 1], (size_t)(c->n - k - 1) * sizeof c->from[0]);
+		memmove(&c->to[k], &c->to[k + 1], (size_t)(c->n - k - 1) * sizeof c->to[0]);
+		c->n--;
+		pa_cover_add(c, from, to);
+		return;
+	}
+
+	/* Spans i to j-1 become one; the ones after it move to close or open the room. */
+	memmove(&c->from[i + 1], &c->from[j], (size_t)(c->n - j) * sizeof c->from[0]);
+	memmove(&c->to[i + 1], &c->to[j], (size_t)(c->n - j) * sizeof c->to[0]);
+	c->n += 1 - (j - i);
+	c->from[i] = from;
+	c->to[i] = to;
+}
+
+/*
+ * Requests at a steady random rate leave a stretch of t empty with
+ * probability exp(-rate t).  That is below one in a thousand when rate t
+ * is above 6.9.
+ */
+#define QUIET_EXPECTED 6.9
+
+int
+pa_stretch_missing(pa_usec_t length, double rate, pa_usec_t step)
+{
+	return length > pa_bucket_slack(step) && rate * (double)length > QUIET_EXPECTED;
+}
+
+int
+pa_cover_holed(const struct pa_cover *c, double requests, pa_usec_t step, pa_usec_t *from,
+	       pa_usec_t *to)
+{
+	pa_usec_t covered = 0, widest = 0;
+	int at = 0;
+
+	if (c->n == 0) {
+		*from = *to = 0;
+		return 0;
+	}
+	for (int i = 0; i < c->n; i++) {
+		covered += c->to[i] - c->from[i];
+		if (i > 0 && c->from[i] - c->to[i - 1] > widest) {
+			widest = c->from[i] - c->to[i - 1];
+			at = i;
+		}
+	}
+	if (covered > 0 && pa_stretch_missing(widest, requests / (double)covered, step)) {
+		*from = c->to[at - 1];
+		*to = c->from[at];
+		return 1;
+	}
+	*from = c->from[0];
+	*to = c->to[c->n - 1];
+	return 0;
+}
+
 const char *
 pa_quote_json(const json_t *v)
 {

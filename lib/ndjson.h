@@ -97,6 +97,44 @@ int pa_rec_coverage(const json_t *rec, double step_s, double *from, double *cove
 pa_usec_t pa_bucket_slack(pa_usec_t step);
 
 /*
+ * The spans that the parts of one bucket cover, in microseconds from its
+ * start, joined where they meet or overlap.  A stretch between two spans
+ * may be quiet time: no request fell between the last request of one
+ * input and the first of the next.  Or no input covered it, as when a
+ * piece of a log is missing, and the bucket's counts lack its requests.
+ */
+#define PA_COVER_SPANS 8
+
+struct pa_cover {
+	int n;			/* disjoint spans, ordered by start */
+	pa_usec_t from[PA_COVER_SPANS], to[PA_COVER_SPANS];
+};
+
+/*
+ * Add the span [from, to) of one part.  With no room for another span,
+ * the two closest are joined, which reads the narrowest stretch as quiet.
+ */
+void pa_cover_add(struct pa_cover *c, pa_usec_t from, pa_usec_t to);
+
+/*
+ * Return 1 when a stretch between the spans is too long to be quiet time
+ * for a bucket of step microseconds with requests in its spans
+ * (pa_stretch_missing()).  Its bounds go to *from and *to.  Otherwise
+ * return 0 with the span from the first start to the last end in *from and
+ * *to.
+ */
+int pa_cover_holed(const struct pa_cover *c, double requests, pa_usec_t step, pa_usec_t *from,
+		   pa_usec_t *to);
+
+/*
+ * Return 1 when a stretch of length microseconds with no request is too
+ * long to be quiet time at rate requests per microsecond.  Requests
+ * arriving at random at that rate leave so long a stretch empty less than
+ * once in a thousand, and it is longer than pa_bucket_slack(step).
+ */
+int pa_stretch_missing(pa_usec_t length, double rate, pa_usec_t step);
+
+/*
  * Quote a JSON value for a message: a string's text, anything else as
  * compact JSON, "(missing)" for NULL.  The result is pa_quote's buffer,
  * so use it before the fourth next call.

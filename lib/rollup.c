@@ -537,6 +537,32 @@ struct pa_rollup {
 	pa_usec_t reached;	/* latest instant the input is known to cover */
 	pa_usec_t began;	/* earliest instant the input is known to cover */
 	size_t rejected;	/* buckets marked by pa_rollup_reject_record() */
+
+	/*
+	 * The spans that merged records cover of each bucket start, over all
+	 * series, ordered by start.  Coverage belongs to the inputs, as their
+	 * reach does, not to one series: a shard sees only part of it.
+	 */
+	struct cover_at {
+		pa_usec_t start;
+		struct pa_cover cover;
+		double requests;	/* in all the records for this start */
+	} *covers;
+	size_t ncovers, covers_size;
+
+	/*
+	 * Instants where an input ended or began inside a bucket, sorted, and
+	 * the stretches next to them that no record covers and that are too
+	 * long to be quiet (find_missing()), found again after new records.
+	 */
+	pa_usec_t *ends, *begins;
+	size_t nends, ends_size, nbegins, begins_size;
+	struct stretch {
+		pa_usec_t from, to;
+	} *missing;
+	size_t nmissing, missing_size;
+	int missing_stale;
+	pa_usec_t warned_to;	/* end of the last stretch reported */
 };
 
 struct pa_rollup *
@@ -740,7 +766,6 @@ series_end(const struct pa_rollup *r, const struct series *s, int final, pa_usec
 	return limit - r->step > s->last ? limit - r->step : s->last;
 }
 
-/* Write one bucket of s (data or zero) at s->next and advance. */
 void
 pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill)
 {
@@ -782,6 +807,186 @@ bucket_coverage(const struct pa_rollup *r, struct pa_bucket *b)
 	b->covered_from = from;
 }
 
+/* Return the coverage of bucket start, added when add is set, or NULL. */
+static struct cover_at *
+cover_at(struct pa_rollup *r, pa_usec_t start, int add)
+{
+	size_t lo = 0, hi = r->ncovers;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->covers[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < r->ncovers && r->covers[lo].start == start)
+		return &r->covers[lo];
+	if (!add)
+		return NULL;
+	if (r->ncovers == r->covers_size) {
+		r->covers_size = r->covers_size ? 2 * r->covers_size : 64;
+		r->covers = pa_xrealloc(r->covers, r->covers_size * sizeof *r->covers);
+	}
+	memmove(&r->covers[lo + 1], &r->covers[lo], (r->ncovers - lo) * sizeof *r->covers);
+	r->ncovers++;
+	memset(&r->covers[lo], 0, sizeof r->covers[lo]);
+	r->covers[lo].start = start;
+	return &r->covers[lo];
+}
+
+/* Add instant at to a sorted set of instants, once. */
+static void
+instant_add(pa_usec_t **set, size_t *n, size_t *size, pa_usec_t at)
+{
+	size_t k = *n;
+
+	while (k > 0 && (*set)[k - 1] > at)
+		k--;
+	if (k > 0 && (*set)[k - 1] == at)
+		return;
+	if (*n == *size) {
+		*size = *size ? 2 * *size : 16;
+		*set = pa_xrealloc(*set, *size * sizeof **set);
+	}
+	memmove(&(*set)[k + 1], &(*set)[k], (*n - k) * sizeof **set);
+	(*set)[k] = at;
+	(*n)++;
+}
+
+static int
+instant_in(const pa_usec_t *set, size_t n, pa_usec_t at)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set[mid] < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && set[lo] == at;
+}
+
+/* The rate of requests, per microsecond covered, in the records of bucket starts a and b. */
+static double
+rate_at(const struct pa_rollup *r, pa_usec_t a, pa_usec_t b)
+{
+	pa_usec_t covered = 0;
+	double requests = 0;
+
+	for (size_t k = 0; k < r->ncovers; k++) {
+		const struct cover_at *c = &r->covers[k];
+
+		if (c->start != a && c->start != b)
+			continue;
+		requests += c->requests;
+		for (int i = 0; i < c->cover.n; i++)
+			covered += c->cover.to[i] - c->cover.from[i];
+	}
+	return covered > 0 ? requests / (double)covered : 0;
+}
+
+/*
+ * Find the stretches that no merged record covers, next to an instant
+ * where an input ended or began, and keep those too long to be quiet time
+ * at the rate of requests in the buckets around them
+ * (pa_stretch_missing()).  The spans of one bucket start lie inside its
+ * bucket, so walking the starts in order walks the spans in time order.
+ * A stretch with no input end or beginning next to it is left alone:
+ * finer whole records merged up may skip a quiet finer bucket, as a sparse
+ * per-minute series does.
+ */
+static void
+find_missing(struct pa_rollup *r)
+{
+	pa_usec_t reach = PA_USEC_MIN;
+
+	r->nmissing = 0;
+	r->missing_stale = 0;
+	for (size_t k = 0; k < r->ncovers; k++) {
+		const struct cover_at *c = &r->covers[k];
+
+		for (int i = 0; i < c->cover.n; i++) {
+			pa_usec_t from = c->start + c->cover.from[i], to = c->start + c->cover.to[i];
+
+			if (reach != PA_USEC_MIN && from > reach &&
+			    (instant_in(r->ends, r->nends, reach) ||
+			     instant_in(r->begins, r->nbegins, from)) &&
+			    pa_stretch_missing(from - reach,
+					       rate_at(r, pa_bucket_start(reach, r->step), c->start),
+					       r->step)) {
+				if (r->nmissing == r->missing_size) {
+					r->missing_size = r->missing_size ? 2 * r->missing_size : 8;
+					r->missing = pa_xrealloc(r->missing,
+								 r->missing_size * sizeof *r->missing);
+				}
+				r->missing[r->nmissing].from = reach;
+				r->missing[r->nmissing++].to = from;
+			}
+			if (to > reach)
+				reach = to;
+		}
+	}
+}
+
+/*
+ * Return 1 when bucket start touches a stretch that no merged record
+ * covers and that is too long to be quiet time, such as a piece of a log
+ * that was never merged, and report each such stretch once.
+ */
+static int
+bucket_holed(struct pa_rollup *r, pa_usec_t start)
+{
+	if (r->missing_stale)
+		find_missing(r);
+	for (size_t k = 0; k < r->nmissing; k++) {
+		const struct stretch *m = &r->missing[k];
+		char a[40], b[40];
+
+		if (m->from >= start + r->step || m->to <= start)
+			continue;
+		if (m->to > r->warned_to) {
+			r->warned_to = m->to;
+			pa_warn("no merged record covers %s to %s, too long a stretch to be quiet "
+				"at the rate of requests around it (a missing piece of input?); the "
+				"buckets it touches are written as unknown (covered_s 0.000001)",
+				pa_time_format(m->from, a, sizeof a), pa_time_format(m->to, b, sizeof b));
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Forget the coverage of bucket starts before limit, all of them written,
+ * and the input ends and beginnings before it: a stretch that a later
+ * input shows missing there comes too late for the buckets it touches.
+ */
+static void
+covers_prune(struct pa_rollup *r, pa_usec_t limit)
+{
+	size_t k = 0;
+
+	while (k < r->ncovers && r->covers[k].start < limit)
+		k++;
+	memmove(r->covers, &r->covers[k], (r->ncovers - k) * sizeof *r->covers);
+	r->ncovers -= k;
+	for (k = 0; k < r->nends && r->ends[k] < limit; k++)
+		;
+	memmove(r->ends, &r->ends[k], (r->nends - k) * sizeof *r->ends);
+	r->nends -= k;
+	for (k = 0; k < r->nbegins && r->begins[k] < limit; k++)
+		;
+	memmove(r->begins, &r->begins[k], (r->nbegins - k) * sizeof *r->begins);
+	r->nbegins -= k;
+	r->missing_stale = 1;
+}
+
+/* Write one bucket of s (data or zero) at s->next and advance. */
 static void
 series_write_next(struct pa_rollup *r, struct series *s)
 {
@@ -805,7 +1010,7 @@ series_write_next(struct pa_rollup *r, struct series *s)
 		struct pa_bucket out = s->buckets[s->head];
 
 		bucket_coverage(r, &out);
-		if (out.rejected) {
+		if (out.rejected || bucket_holed(r, out.start)) {
 			out.covered_from = 0;
 			out.covered = 1;
 		}
@@ -817,6 +1022,8 @@ series_write_next(struct pa_rollup *r, struct series *s)
 		assert(s->head == s->nbuckets || s->buckets[s->head].start > s->next);
 		memset(&zero, 0, sizeof zero);
 		zero.start = s->next;
+		if (bucket_holed(r, zero.start))
+			zero.covered = 1;	/* quiet where the parts reach, but not known between */
 		r->writer(s->name, s->tenant, s->service, r->step, &zero, r->ctx);
 	}
 	s->next += r->step;
@@ -871,6 +1078,7 @@ rollup_advance(struct pa_rollup *r, pa_usec_t ts)
 	if (r->have_closed && limit <= r->closed)
 		return;
 	rollup_flush(r, 0, limit);
+	covers_prune(r, limit);
 	r->have_closed = 1;
 	r->closed = limit;
 }
@@ -949,6 +1157,8 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	const char *field, *expected;
 	struct series *s;
 	struct pa_bucket *b;
+	struct cover_at *c;
+	int partial;
 
 	/* Validate the whole record before touching the table. */
 	if (name == NULL) {
@@ -1009,7 +1219,8 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 		pa_sketch_free(&sk);
 		return -1;
 	}
-	if (pa_rec_coverage(rec, step_s, &from_s, &covered_s, &field, &expected) < 0) {
+	partial = pa_rec_coverage(rec, step_s, &from_s, &covered_s, &field, &expected);
+	if (partial < 0) {
 		snprintf(err, errsize, "field \"%s\" is not %s (%g s): %s", field, expected, step_s,
 			 pa_quote_json(json_object_get(rec, field)));
 		pa_sketch_free(&sk);
@@ -1037,8 +1248,17 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 	/*
 	 * A finer bucket covers the coarser one only over its own span.  The
 	 * spans of parts are joined, which is exact for parts that meet, such
-	 * as the rollups of a log cut in two.
+	 * as the rollups of a log cut in two.  A stretch that no record of any
+	 * series covers can make the bucket unknown (bucket_holed()).
 	 */
+	c = cover_at(r, start, 1);
+	pa_cover_add(&c->cover, from - start, to - start);
+	c->requests += (double)v[0];
+	if (partial && to < ts + step - pa_bucket_slack(step))
+		instant_add(&r->ends, &r->nends, &r->ends_size, to);
+	if (partial && from > ts + pa_bucket_slack(step))
+		instant_add(&r->begins, &r->nbegins, &r->begins_size, from);
+	r->missing_stale = 1;
 	if (b->covered == 0 || from - start < b->covered_from)
 		b->covered_from = from - start;
 	if (to - start > b->covered)
@@ -1103,5 +1323,9 @@ pa_rollup_finish(struct pa_rollup *r)
 		free(s);
 	}
 	free(r->table);
+	free(r->covers);
+	free(r->ends);
+	free(r->begins);
+	free(r->missing);
 	free(r);
 }
