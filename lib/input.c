@@ -29,6 +29,7 @@ struct pa_reader {
 	size_t max_line;
 	long lineno;
 	int eof;
+	int failed;		/* a read or decoding error was reported: no more input */
 	int first;		/* no line returned yet: a BOM here is silent */
 	int utf16;
 	int discarding;		/* skipping the rest of an over-long line */
@@ -207,7 +208,13 @@ gzip_read(struct pa_reader *r, char *dst, size_t cap)
 		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
 			pa_warn("%s: invalid gzip data: %s", r->name,
 				r->zs.msg ? r->zs.msg : "decoding failed");
-			return -1;
+
+			/*
+			 * What was decoded before the damage is good input, such as
+			 * every line of a member whose checksum alone is wrong.
+			 */
+			r->failed = 1;
+			return produced > 0 ? (ssize_t)produced : -1;
 		}
 		if (produced > 0)
 			return (ssize_t)produced;
@@ -254,11 +261,15 @@ fill(struct pa_reader *r)
 		r->end -= r->start;
 		r->start = 0;
 	}
+	if (r->failed)
+		return -1;
 	if (r->eof || r->end == r->cap - 1)
 		return 0;
 	n = source_read(r, r->buf + r->end, r->cap - 1 - r->end);
-	if (n < 0)
+	if (n < 0) {
+		r->failed = 1;
 		return -1;
+	}
 	if (n == 0) {
 		r->eof = 1;
 		return 0;
@@ -359,18 +370,21 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 
 		int got = fill(r);
 
-		if (got < 0)
+		if (got < 0 && (r->end == r->start || r->discarding))
 			return PA_LINE_ERROR;
-		if (got == 0) {
+		if (got <= 0) {
 			avail = r->end - r->start;
 			if (avail == 0 || r->discarding) {
 				if (!r->follow)
 					r->discarding = 0;
 				return PA_LINE_EOF;
 			}
-			if (r->follow)
+			if (r->follow && got == 0)
 				return PA_LINE_EOF;
-			/* The final line has no newline: hand it over but flag it. */
+			/*
+			 * The final line has no newline, or an error cut it: hand it
+			 * over but flag it.  After an error the next call reports it.
+			 */
 			r->lineno++;
 			base = r->buf + r->start;
 			r->start = r->end;
