@@ -503,9 +503,17 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 					  &p.complexity_upper, &p.level };
 
 		for (size_t i = 0; i < 5; i++) {
-			if (optional_num(rec, bounds[i], bound_slots[i]) == 0)
+			const char *problem = "is not a number";
+
+			/*
+			 * A null upper bound says the interval is unknown, and sizing
+			 * at the point forecast would call the overload risk nil.
+			 */
+			if (i == 1 && json_is_null(json_object_get(rec, bounds[i])))
+				problem = "is null: sizing at the risk needs the interval";
+			else if (optional_num(rec, bounds[i], bound_slots[i]) == 0)
 				continue;
-			snprintf(msg, sizeof msg, "%s: field \"%s\" is not a number", name, bounds[i]);
+			snprintf(msg, sizeof msg, "%s: field \"%s\" %s", name, bounds[i], problem);
 			reject(where, line, "invalid forecast", msg);
 			snprintf(why, sizeof why, "forecast at %s:%ld has an invalid %s", where,
 				 line->lineno, bounds[i]);
