@@ -564,6 +564,7 @@ add_known(double a, double b)
 #define FRESH_PART 1		/* a point read from the input, or a pending part */
 #define FRESH_WHOLE 2		/* a whole bucket read from the input */
 #define KEPT_KNOWN 4		/* a known bucket of the state's kept history */
+#define FRESH_UNKNOWN 8		/* a part read is rejected or unknown: so is the bucket */
 
 /* The parts of a bucket that its records cover, in microseconds from its start. */
 struct span {
@@ -723,6 +724,26 @@ pa_fc_grid_free(struct pa_fc_grid *g)
 	memset(g, 0, sizeof *g);
 }
 
+/* Return 1 when a point before index k has start ts and was not rejected. */
+static int
+valid_before(const struct pa_fc_series *s, size_t k, pa_usec_t ts)
+{
+	while (k > 0 && s->points[k - 1].ts == ts)
+		if (!s->points[--k].rejected)
+			return 1;
+	return 0;
+}
+
+/* Return 1 when a point from index k on has start ts and was not rejected. */
+static int
+valid_from(const struct pa_fc_series *s, size_t k, size_t count, pa_usec_t ts)
+{
+	for (; k < count && s->points[k].ts == ts; k++)
+		if (!s->points[k].rejected)
+			return 1;
+	return 0;
+}
+
 int
 pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 		     struct pa_fc_grid *g)
@@ -735,11 +756,18 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 
 	memset(g, 0, sizeof *g);
 	qsort(s->points, s->count, sizeof *s->points, by_ts);
+	/*
+	 * Rejected points before the first valid bucket or after the last
+	 * count for nothing, unless a valid part shares their bucket: a
+	 * rejected shard of it leaves that bucket unknown.
+	 */
 	for (count = s->count; count > 0 && (s->points[count - 1].ts > limit ||
-					     s->points[count - 1].rejected); count--)
+					     (s->points[count - 1].rejected &&
+					      !valid_before(s, count - 1, s->points[count - 1].ts)));
+	     count--)
 		;
-	/* Rejected points before the first valid bucket count for nothing. */
-	while (from < count && s->points[from].rejected)
+	while (from < count && s->points[from].rejected &&
+	       !valid_from(s, from + 1, count, s->points[from].ts))
 		from++;
 	if (count == from)
 		return 0;
@@ -801,6 +829,8 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 			fresh[i] |= FRESH_WHOLE;
 		if (p->kept && !p->pending && !isnan(p->requests))
 			fresh[i] |= KEPT_KNOWN;
+		if (!p->kept && isnan(p->requests))
+			fresh[i] |= FRESH_UNKNOWN;
 	}
 	for (size_t j = from; j < count; j++) {
 		const struct pa_fc_point *p = &s->points[j];
@@ -822,6 +852,16 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 		}
 		if (p->cover_to > 0 || !isnan(p->requests))
 			join_span(&parts[i], p, s->step);
+	}
+	/*
+	 * A rejected or unknown part read, such as one shard of a bucket with
+	 * a bad count, leaves the bucket unknown: the other parts alone would
+	 * read as the whole.  A bucket the state holds whole stays.
+	 */
+	for (size_t i = 0; i < len; i++) {
+		if ((fresh[i] & FRESH_UNKNOWN) && v[i] != -1 &&
+		    !((fresh[i] & KEPT_KNOWN) && !(fresh[i] & FRESH_WHOLE)))
+			v[i] = csum[i] = NAN;
 	}
 	free(fresh);
 	settle_parts(s, g, parts, len, v, csum);
