@@ -225,7 +225,7 @@ event_grid_build(struct event_grid *g, const struct pa_fc_events *ev,
 			continue;
 		pa_fc_event_mask(ev, ev->types[i], tenant, service, s->start, step, total, m);
 		for (size_t b = 0; b < total; b++)
-			g->any[b] |= m[b];
+			g->any[b] |= m[b] != 0;
 	}
 	free(tenant);
 	return 0;

@@ -209,6 +209,7 @@ pa_fc_event_mask(const struct pa_fc_events *e, const char *type, const char *ten
 {
 	size_t marked = 0;
 	pa_usec_t last = first + (pa_usec_t)n * step;
+	enum { COVERED = 1, INSIDE = 4 };	/* INSIDE: a window began before this bucket */
 
 	for (size_t i = 0; i < e->count; i++) {
 		const struct pa_fc_event *ev = &e->v[i];
@@ -226,8 +227,15 @@ pa_fc_event_mask(const struct pa_fc_events *e, const char *type, const char *ten
 			to = (pa_usec_t)n;
 		for (pa_usec_t b = from; b < to; b++) {
 			marked += !mask[b];
-			mask[b] = 1;
+			mask[b] |= COVERED | (b == from ? PA_FC_WINDOW_START : INSIDE);
 		}
+	}
+
+	/* A window that begins inside another is part of it. */
+	for (size_t b = 0; b < n; b++) {
+		if (mask[b] & INSIDE)
+			mask[b] &= (unsigned char)~PA_FC_WINDOW_START;
+		mask[b] &= (unsigned char)~INSIDE;
 	}
 	return marked;
 }
@@ -334,7 +342,7 @@ pa_fc_event_offset(const unsigned char *mask, size_t i)
 
 	if (!mask[i])
 		return 0;
-	while (from > 0 && mask[from - 1])
+	while (from > 0 && mask[from - 1] && !(mask[from] & PA_FC_WINDOW_START))
 		from--;
 	return i - from;
 }
@@ -395,7 +403,7 @@ pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
 			i++;
 			continue;
 		}
-		for (; i < n && mask[i]; i++) {
+		for (; i < n && mask[i] && (i == start || !(mask[i] & PA_FC_WINDOW_START)); i++) {
 			double r = bucket_log_ratio(y, i, other, lag);
 			size_t b = pa_fc_profile_bin(i - start);
 

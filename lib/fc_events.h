@@ -68,9 +68,14 @@ size_t pa_fc_event_stream(const struct pa_fc_events *e, const char *type, const 
 
 /*
  * Mark in mask[0..n) the buckets [first + i * step, + step) that overlap a
- * window of event type 'type' applying to tenant/service.  Returns how
- * many were marked.
+ * window of event type 'type' applying to tenant/service: nonzero, with
+ * PA_FC_WINDOW_START set where a window begins outside every window that
+ * began before it.  So windows that meet but do not overlap, such as two
+ * matches three hours apart with two-hour windows, stay two windows, and
+ * overlapping ones are one.  Returns how many buckets were marked.
  */
+#define PA_FC_WINDOW_START 2
+
 size_t pa_fc_event_mask(const struct pa_fc_events *e, const char *type, const char *tenant,
 			const char *service, pa_usec_t first, pa_usec_t step, size_t n,
 			unsigned char *mask);
@@ -118,7 +123,8 @@ size_t pa_fc_profile_bin_start(size_t b);
 
 /*
  * Return how many buckets before i the window covering mask[i] started
- * (consecutive marked buckets count as one window); 0 when i is unmarked.
+ * (consecutive marked buckets count as one window up to the next
+ * PA_FC_WINDOW_START); 0 when i is unmarked.
  */
 size_t pa_fc_event_offset(const unsigned char *mask, size_t i);
 

@@ -175,9 +175,9 @@ event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 		pa_fc_event_mask(ev, ev->types[t], s->tenant, s->service, first, s->step,
 				 ep->total, m);
 		for (size_t i = 0; i < ep->total; i++) {
-			ep->any[i] |= m[i];
+			ep->any[i] |= m[i] != 0;
 			if (i < n)
-				ep->marked[t] += m[i];
+				ep->marked[t] += m[i] != 0;
 		}
 	}
 	for (size_t t = 0; t < ep->ntypes; t++)

@@ -33,7 +33,7 @@ count_windows(const unsigned char *mask, size_t n)
 	size_t runs = 0;
 
 	for (size_t i = 0; i < n; i++)
-		runs += mask[i] && (i == 0 || !mask[i - 1]);
+		runs += mask[i] && (i == 0 || !mask[i - 1] || (mask[i] & PA_FC_WINDOW_START));
 	return runs;
 }
 
@@ -190,7 +190,7 @@ pa_fc_regressors_build(struct pa_fc_regressor_plan *rp, const struct pa_fc_event
 		if (rp->windows[c] == 0)
 			continue;
 		for (size_t i = 0; i < total; i++)
-			rp->x[i * width + c] = mask[i];
+			rp->x[i * width + c] = mask[i] != 0;
 		rp->lead[c] = PA_FC_LEAD_ALWAYS;
 		rp->type[c] = t;
 		c++;

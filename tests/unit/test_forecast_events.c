@@ -57,6 +57,42 @@ test_mask_windows(void)
 	pa_fc_events_free(&e);
 }
 
+/*
+ * Windows that meet without overlapping stay apart: 12:30 and 15:30 with
+ * two-hour windows mark 12:00-14:00 and 15:00-17:00, which touch, but
+ * 15:00 starts a window of its own.  A window that starts inside another
+ * (13:00) joins it, and the profile sees two windows of offsets 0 to 2.
+ */
+static void
+test_mask_adjacent_windows(void)
+{
+	struct pa_fc_events e = { 0 };
+	unsigned char mask[72] = { 0 };
+	double y[72];
+	struct pa_fc_profile p;
+	pa_usec_t day;
+
+	pa_time_parse("2026-06-01T00:00:00Z", 20, &day);
+	CHECK("add 12:30", add(&e, "{\"ts\":\"2026-06-03T12:30:00Z\",\"event_type\":\"match\"}") == 0);
+	CHECK("add 13:00", add(&e, "{\"ts\":\"2026-06-03T13:00:00Z\",\"event_type\":\"match\"}") == 0);
+	CHECK("add 15:30", add(&e, "{\"ts\":\"2026-06-03T15:30:00Z\",\"event_type\":\"match\"}") == 0);
+	CHECK("adjacent marked", pa_fc_event_mask(&e, "match", "a", "api", day, HOUR, 72, mask) == 6);
+	CHECK("12:00 starts a window", mask[60] & PA_FC_WINDOW_START);
+	CHECK("13:00 inside it", mask[61] && !(mask[61] & PA_FC_WINDOW_START));
+	CHECK("15:00 starts a window", mask[63] & PA_FC_WINDOW_START);
+	CHECK("offset of 14:00", pa_fc_event_offset(mask, 62) == 2);
+	CHECK("offset of 15:00", pa_fc_event_offset(mask, 63) == 0);
+	CHECK("offset of 17:00", pa_fc_event_offset(mask, 65) == 2);
+
+	/* The same hours of the two days before are the baseline. */
+	for (size_t t = 0; t < 72; t++)
+		y[t] = mask[t] ? 200 : 100;
+	p = pa_fc_event_profile(y, 72, mask, mask, 24, 0.95);
+	CHECK("two windows", p.whole.windows == 2);
+	CHECK("no bin past offset 2", p.nbins == 2);
+	pa_fc_events_free(&e);
+}
+
 static void
 test_lift_doubles(void)
 {
@@ -348,6 +384,7 @@ int
 main(void)
 {
 	test_mask_windows();
+	test_mask_adjacent_windows();
 	test_lift_doubles();
 	test_lift_single_window();
 	test_stream_samples();
