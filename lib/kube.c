@@ -36,12 +36,14 @@ is_lower_alnum(unsigned char c)
 /*
  * One dot-free part of a DNS-1123 name: lower case letters, digits and
  * '-', starting and ending with a letter or digit.  pos is the offset of
- * the part in the whole name, for the message.
+ * the part in the whole name and name_len the whole name's length, for
+ * the message.
  */
 static int
-check_label_chars(const char *s, size_t len, size_t pos, char *why, size_t whysize)
+check_label_chars(const char *s, size_t len, size_t pos, size_t name_len, char *why,
+		  size_t whysize)
 {
-	char b[16];
+	char b[16], label[300];
 
 	if (len == 0) {
 		snprintf(why, whysize, "has an empty part at position %zu", pos + 1);
@@ -62,12 +64,18 @@ check_label_chars(const char *s, size_t len, size_t pos, char *why, size_t whysi
 			return -1;
 		}
 	}
+
+	/* The rule applies to each label of a dotted name, so the message names the bad one. */
+	label[0] = '\0';
+	if (len < name_len)
+		snprintf(label, sizeof label, "label %s at position %zu ", pa_quote(s, len),
+			 pos + 1);
 	if (s[0] == '-') {
-		snprintf(why, whysize, "must start with a letter or digit");
+		snprintf(why, whysize, "%smust start with a letter or digit", label);
 		return -1;
 	}
 	if (s[len - 1] == '-') {
-		snprintf(why, whysize, "must end with a letter or digit");
+		snprintf(why, whysize, "%smust end with a letter or digit", label);
 		return -1;
 	}
 	return 0;
@@ -92,7 +100,7 @@ pa_dns1123_label(const char *s, char *why, size_t whysize)
 			 (size_t)((const char *)memchr(s, '.', len) - s) + 1);
 		return -1;
 	}
-	return check_label_chars(s, len, 0, why, whysize);
+	return check_label_chars(s, len, 0, len, why, whysize);
 }
 
 int
@@ -112,7 +120,7 @@ pa_dns1123_subdomain(const char *s, char *why, size_t whysize)
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && s[i] != '.')
 			continue;
-		if (check_label_chars(s + start, i - start, start, why, whysize) != 0)
+		if (check_label_chars(s + start, i - start, start, len, why, whysize) != 0)
 			return -1;
 		start = i + 1;
 	}

@@ -66,6 +66,14 @@ test_names(void)
 		  "contains upper case \"D\" at position 3 (names are not lowercased)");
 	pa_dns1123_label(s64, why, sizeof why);
 	CHECK_STR("reason names the length", why, "is 64 characters, longer than 63");
+	pa_dns1123_subdomain("shop-.ksc.nasa.gov", why, sizeof why);
+	CHECK_STR("reason names the label ending in hyphen", why,
+		  "label \"shop-\" at position 1 must end with a letter or digit");
+	pa_dns1123_subdomain("api.-v2", why, sizeof why);
+	CHECK_STR("reason names the label starting with hyphen", why,
+		  "label \"-v2\" at position 5 must start with a letter or digit");
+	pa_dns1123_subdomain("-api-", why, sizeof why);
+	CHECK_STR("reason for a one-label name", why, "must start with a letter or digit");
 
 	CHECK("target ok", pa_kube_target_check("deployment/checkout", why, sizeof why) == 0);
 	CHECK("target group ok", pa_kube_target_check("deployments.apps/x", why, sizeof why) == 0);
