@@ -423,9 +423,14 @@ pa_emit_haproxy(FILE *fp, const struct pa_pool *p)
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pa_server *s = &p->v[i];
 
+		/*
+		 * HAProxy keeps a drained server out of the balancing whatever its
+		 * weight, and an earlier run may have drained this one, so every
+		 * serving server is set ready again.  The command is idempotent.
+		 */
 		if (!s->ready || s->phase == PA_PHASE_ROLLED_BACK)
 			fprintf(fp, "set server %s/%s state drain\n", p->backend, s->name);
-		else if (s->phase == PA_PHASE_PROMOTING)
+		else if (s->phase == PA_PHASE_SERVING || s->phase == PA_PHASE_PROMOTING)
 			fprintf(fp, "set server %s/%s state ready\n", p->backend, s->name);
 		fprintf(fp, "set server %s/%s weight %d\n", p->backend, s->name, s->weight);
 	}

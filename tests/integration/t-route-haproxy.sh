@@ -1,7 +1,8 @@
 #!/bin/sh
 # pa-route against a real HAProxy: weights computed from usage records are
 # sent over the stats socket, then requests through HAProxy must split in
-# the same ratio.  HAProxy and three backends run on 127.0.0.1 in a temp dir.
+# the same ratio, also once a drained server is ready again.  HAProxy and
+# three backends run on 127.0.0.1 in a temp dir.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 if ! command -v haproxy >/dev/null 2>&1; then
@@ -85,7 +86,9 @@ cat >"$T_TMP/usage.ndjson" <<EOF2
 {"kind":"usage","ts":"2026-08-08T10:00:00Z","instance_id":"i-3","server":"web3","tenant_service_name":"acme/web","cpu_usage":0.1,"addr":"127.0.0.1:$p3","ready":false}
 EOF2
 pa-route -f haproxy --backend '{service}' "$T_TMP/usage.ndjson" >"$T_TMP/commands" 2>"$T_TMP/err"
-check route-haproxy-commands [ "$(cat "$T_TMP/commands")" = "set server web/web1 weight 256
+check route-haproxy-commands [ "$(cat "$T_TMP/commands")" = "set server web/web1 state ready
+set server web/web1 weight 256
+set server web/web2 state ready
 set server web/web2 weight 128
 set server web/web3 state drain
 set server web/web3 weight 0" ]
@@ -110,6 +113,34 @@ check route-haproxy-all-answered [ $((c1 + c2 + c3)) -eq $N ]
 check route-haproxy-split-web1 within "$c1" 400
 check route-haproxy-split-web2 within "$c2" 200
 check route-haproxy-drained [ "$c3" -eq 0 ]
+
+# A later run finds web3 ready again.  HAProxy keeps a drained server out
+# of the balancing whatever its weight, so pa-route must set it back to
+# state ready.  At 30%, 60% and 10% CPU the spare capacity is 0.6, 0.3
+# and 0.8 of an instance, so the weights are 192, 96 and 256.
+sed -e 's/10:00:00Z/10:05:00Z/' -e 's/"ready":false/"ready":true/' "$T_TMP/usage.ndjson" \
+	>"$T_TMP/usage-ready.ndjson"
+pa-route -f haproxy --backend '{service}' "$T_TMP/usage-ready.ndjson" \
+	>"$T_TMP/commands-ready" 2>"$T_TMP/err"
+check route-haproxy-ready-commands [ "$(cat "$T_TMP/commands-ready")" = "set server web/web1 state ready
+set server web/web1 weight 192
+set server web/web2 state ready
+set server web/web2 weight 96
+set server web/web3 state ready
+set server web/web3 weight 256" ]
+runtime <"$T_TMP/commands-ready" >"$T_TMP/replies"
+check route-haproxy-ready-accepted [ ! -s "$T_TMP/replies" ]
+
+: >"$T_TMP/hits"
+python3 "$backends" send "http://127.0.0.1:$front/" $N >"$T_TMP/counts"
+c1=$(jq '."1" // 0' "$T_TMP/counts")
+c2=$(jq '."2" // 0' "$T_TMP/counts")
+c3=$(jq '."3" // 0' "$T_TMP/counts")
+echo "haproxy split after web3 is ready: web1=$c1 web2=$c2 web3=$c3 (expected 212/106/282)"
+check route-haproxy-ready-all-answered [ $((c1 + c2 + c3)) -eq $N ]
+check route-haproxy-ready-split-web1 within "$c1" 212
+check route-haproxy-ready-split-web2 within "$c2" 106
+check route-haproxy-ready-split-web3 within "$c3" 282
 
 # A config section from BL-21's weights passes haproxy -c, and the
 # rejected backend leaves no trace in it.
