@@ -34,6 +34,7 @@ pa_pool_add(struct pa_pool *p, const char *name, const char *addr, double raw, i
 	s->spare = NAN;
 	s->ready = ready;
 	s->phase = PA_PHASE_SERVING;
+	s->live_fraction = 1;
 }
 
 void
@@ -335,25 +336,25 @@ int
 pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 			  const struct pa_capacity_model *m)
 {
-	double mean = 0, predicted;
-	size_t ready = 0;
+	double mean = 0, counted = 0, predicted;
 	int fallback = 1;
 
+	/*
+	 * Capacity is counted in instances.  A shadow takes no live traffic, so
+	 * the demand falls on the others, and a promoting instance takes its
+	 * step of a full share.
+	 */
 	for (size_t i = 0; i < p->n; i++) {
 		if (!p->v[i].ready)
 			continue;
-		mean += cpu[i];
-		ready++;
+		mean += p->v[i].live_fraction * cpu[i];
+		counted += p->v[i].live_fraction;
 	}
-	if (ready == 0) {
-		for (size_t i = 0; i < p->n; i++)
-			p->v[i].raw = 0;
-		return 0;
-	}
-	mean /= (double)ready;
+	if (counted > 0)
+		mean /= counted;
 
-	if (isfinite(m->demand) && m->capacity > 0)
-		predicted = m->demand / (m->capacity * (double)ready);
+	if (isfinite(m->demand) && m->capacity > 0 && counted > 0)
+		predicted = m->demand / (m->capacity * counted);
 	else if (isfinite(m->expected_utilization))
 		predicted = m->expected_utilization;
 	else
@@ -363,42 +364,29 @@ pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 		struct pa_server *s = &p->v[i];
 		double u;
 
+		s->raw = 0;
 		if (!s->ready) {
-			s->raw = 0;
 			s->spare = 0;
+			continue;
+		}
+		/* Without live traffic an instance keeps the load it has now. */
+		if (s->live_fraction <= 0) {
+			s->spare = fmax(0, m->max_utilization - cpu[i]);
 			continue;
 		}
 		/* An instance busier than its peers now is expected to stay busier. */
 		u = mean > 0 ? cpu[i] * predicted / mean : predicted;
-		s->raw = fmax(0, m->max_utilization - u);
-		s->spare = s->raw;
+		s->spare = fmax(0, m->max_utilization - u);
+		s->raw = s->live_fraction * s->spare;
 		if (s->raw > 0)
 			fallback = 0;
 	}
-	if (fallback) {
+	if (fallback && counted > 0) {
 		for (size_t i = 0; i < p->n; i++)
-			p->v[i].raw = p->v[i].ready ? 1 : 0;
+			p->v[i].raw = p->v[i].ready ? p->v[i].live_fraction : 0;
 		return 1;
 	}
 	return 0;
-}
-
-int
-pa_pool_fallback_capacity(struct pa_pool *p)
-{
-	int changed = 0;
-
-	if (max_live(p) > 0)
-		return 0;
-	for (size_t i = 0; i < p->n; i++) {
-		struct pa_server *s = &p->v[i];
-
-		if (s->ready && (s->phase == PA_PHASE_SERVING || s->phase == PA_PHASE_PROMOTING)) {
-			s->raw = 1;
-			changed = 1;
-		}
-	}
-	return changed;
 }
 
 const char *
@@ -911,9 +899,24 @@ pa_fleet_latest(const struct pa_fleet *f)
 	return f->latest;
 }
 
-int
+void
 pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
-	      const struct pa_capacity_model *m, struct pa_pool *out)
+	      struct pa_pool *out)
+{
+	const struct series *s = &f->v[i];
+
+	memset(out, 0, sizeof *out);
+	out->backend = pa_template_expand(backend_template, s->tenant, s->service);
+	out->series = dup_or_null(s->name);
+	for (size_t k = 0; k < s->n; k++) {
+		pa_pool_add(out, s->inst[k].server, s->inst[k].addr, 0, s->inst[k].ready);
+		out->v[k].started = s->inst[k].started;
+	}
+}
+
+int
+pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
+		 struct pa_pool *pool)
 {
 	const struct series *s = &f->v[i];
 	struct pa_capacity_model model = *m;
@@ -922,17 +925,13 @@ pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
 
 	if (cpu == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	memset(out, 0, sizeof *out);
-	out->backend = pa_template_expand(backend_template, s->tenant, s->service);
-	out->series = dup_or_null(s->name);
-	for (size_t k = 0; k < s->n; k++) {
-		pa_pool_add(out, s->inst[k].server, s->inst[k].addr, 0, s->inst[k].ready);
-		out->v[k].started = s->inst[k].started;
+
+	/* pa_fleet_pool added one server per instance, in the same order. */
+	for (size_t k = 0; k < s->n; k++)
 		cpu[k] = s->inst[k].cpu;
-	}
 	model.demand = s->demand;
 	model.expected_utilization = s->expected_utilization;
-	rc = pa_route_capacity_weights(out, cpu, &model);
+	rc = pa_route_capacity_weights(pool, cpu, &model);
 	free(cpu);
 	return rc;
 }

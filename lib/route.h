@@ -40,6 +40,7 @@ struct pa_server {
 	double raw;		/* weight on any scale, >= 0 */
 	int ready;		/* 0: drained, weight 0 whatever raw says */
 	enum pa_phase phase;
+	double live_fraction;	/* share of its full weight it takes: 0 shadow, a step promoting */
 	double spare;		/* utilization left under the maximum, NAN when unknown */
 	pa_usec_t started;	/* when the instance started, 0 when unknown */
 	double mirror;		/* share of requests mirrored to it, 0-1 (shadow only) */
@@ -96,21 +97,19 @@ struct pa_capacity_model {
 
 /*
  * Set raw weights from spare capacity.  cpu[i] is instance i's current
- * utilization (0-1).  The predicted utilization of the pool (demand over
- * ready capacity, else the plan's expected_utilization, else the current
- * mean) is spread over the instances in proportion to their current load,
- * and each weight is the capacity left under max_utilization.  When no
- * instance has any left, weights follow capacity alone and 1 is returned,
- * so the caller can warn; otherwise 0.
+ * utilization (0-1).  The demand is carried by the ready instances, each
+ * counted as live_fraction of an instance in the capacity and in the mean
+ * load, so a shadow counts for nothing.  The predicted utilization (demand
+ * over the counted capacity, else the plan's expected_utilization, else
+ * the counted mean) is spread over them in proportion to their current
+ * load.  Each raw weight is the capacity left under max_utilization times
+ * live_fraction.  A server with live_fraction 0 gets raw 0 and the spare
+ * its current load leaves.  When no counted instance has any left, raw is
+ * live_fraction (capacity alone) and 1 is returned, so the caller can
+ * warn; otherwise 0.
  */
 int pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 			      const struct pa_capacity_model *m);
-
-/*
- * When no server would take live traffic but some are ready and serving,
- * give those equal weights (capacity alone).  Returns 1 when it did.
- */
-int pa_pool_fallback_capacity(struct pa_pool *p);
 
 /*
  * Emitters.  Each writes one pool to fp, assuming the matching
@@ -148,13 +147,20 @@ size_t pa_fleet_series(struct pa_fleet *f);
 const char *pa_fleet_series_name(const struct pa_fleet *f, size_t i);
 
 /*
- * Build series i's pool: backend from the template ({tenant}, {service}),
- * raw weights from spare capacity.  m gives capacity and max_utilization;
- * demand and expected_utilization come from the series' forecast and plan.
- * Returns what pa_route_capacity_weights returns.
+ * Build series i's pool: backend from the template ({tenant}, {service})
+ * and one serving server per instance, with raw weights still 0.
  */
-int pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
-		  const struct pa_capacity_model *m, struct pa_pool *out);
+void pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
+		   struct pa_pool *out);
+
+/*
+ * Set the raw weights of series i's pool, built by pa_fleet_pool, from
+ * spare capacity, after any shadow phases are set.  m gives capacity and
+ * max_utilization; demand and expected_utilization come from the series'
+ * forecast and plan.  Returns what pa_route_capacity_weights returns.
+ */
+int pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
+		     struct pa_pool *pool);
 
 /* Predicted demand of series i in work units per second, NAN without a forecast. */
 double pa_fleet_demand(const struct pa_fleet *f, size_t i);

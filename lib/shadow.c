@@ -261,8 +261,7 @@ advance(struct pa_shadow *sh, const struct pa_pool *pool, struct pa_server *srv,
 }
 
 void
-pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, double capacity,
-		pa_usec_t now)
+pa_shadow_advance(struct pa_shadow *sh, struct pa_pool *pool, pa_usec_t now)
 {
 	json_t *backends = json_object_get(sh->state, "backends");
 	json_t *bk = json_object_get(backends, pool->backend), *next;
@@ -312,29 +311,39 @@ pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand, doubl
 		}
 		srv->phase = phase_of(pa_rec_str(entry, "phase"));
 
-		if (srv->phase == PA_PHASE_SHADOW) {
-			double share = sh->conf.mirror;
-
-			/* The mirrored share must fit in the spare capacity of the shadow. */
-			if (isfinite(srv->spare) && isfinite(demand) && demand > 0 &&
-			    isfinite(capacity))
-				share = fmin(share, srv->spare * capacity / demand);
-			/* nginx split_clients takes two decimals of a percent. */
-			srv->mirror = share < 0.0001 ? 0 : share;
-			srv->raw = 0;
+		if (srv->phase == PA_PHASE_SHADOW || srv->phase == PA_PHASE_ROLLED_BACK) {
+			srv->live_fraction = 0;
 		} else if (srv->phase == PA_PHASE_PROMOTING) {
 			json_int_t step = json_integer_value(json_object_get(entry, "step"));
 
 			if (step < 0 || step >= sh->conf.nsteps)
 				step = 0;
-			srv->raw *= sh->conf.steps[step];
-		} else if (srv->phase == PA_PHASE_ROLLED_BACK) {
-			srv->raw = 0;
+			srv->live_fraction = sh->conf.steps[step];
+		} else {
+			srv->live_fraction = 1;
 		}
 		json_object_set_new(next, srv->name, entry);
 	}
 	/* Servers gone from the input are dropped from the state. */
 	json_object_set_new(backends, pool->backend, next);
+}
+
+void
+pa_shadow_mirror(const struct pa_shadow *sh, struct pa_pool *pool, double demand,
+		 double capacity)
+{
+	for (size_t i = 0; i < pool->n; i++) {
+		struct pa_server *srv = &pool->v[i];
+		double share = sh->conf.mirror;
+
+		if (srv->phase != PA_PHASE_SHADOW)
+			continue;
+		/* The mirrored share must fit in the spare capacity of the shadow. */
+		if (isfinite(srv->spare) && isfinite(demand) && demand > 0 && isfinite(capacity))
+			share = fmin(share, srv->spare * capacity / demand);
+		/* nginx split_clients takes two decimals of a percent. */
+		srv->mirror = share < 0.0001 ? 0 : share;
+	}
 }
 
 int

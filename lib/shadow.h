@@ -65,14 +65,22 @@ int pa_shadow_add_request(struct pa_shadow *sh, const json_t *rec, char *why, si
 
 /*
  * Advance the state of every server in pool at time now and set each
- * server's phase, mirror share and live weight.  The mirrored share is
- * capped by the shadow's spare capacity: its spare field (a fraction of one
- * instance) times capacity, over demand (both in work units per second).
- * When demand or capacity is NAN, the share is not capped.  now = 0 takes the latest request
- * time seen.
+ * server's phase and live_fraction: 0 in shadow or rolled back, the
+ * current step's fraction while promoting, 1 serving.  now = 0 takes the
+ * latest request time seen.  Call it before the raw weights are set,
+ * because they depend on live_fraction.
  */
-void pa_shadow_apply(struct pa_shadow *sh, struct pa_pool *pool, double demand,
-		     double capacity, pa_usec_t now);
+void pa_shadow_advance(struct pa_shadow *sh, struct pa_pool *pool, pa_usec_t now);
+
+/*
+ * Set the mirrored share of each shadow in pool, after the raw weights.
+ * The share is capped by the shadow's spare capacity: its spare field (a
+ * fraction of one instance) times capacity, over demand (both in work
+ * units per second).  When demand or capacity is NAN, the share is not
+ * capped.
+ */
+void pa_shadow_mirror(const struct pa_shadow *sh, struct pa_pool *pool, double demand,
+		      double capacity);
 
 /* Write the state file.  Returns 0, or -1 after reporting the error. */
 int pa_shadow_save(struct pa_shadow *sh);

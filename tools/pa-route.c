@@ -300,8 +300,9 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 	for (size_t i = 0; i < n; i++) {
 		struct pa_pool pool;
 		const char *series = pa_fleet_series_name(cx->fleet, i);
+		int fallback;
 
-		int fallback = pa_fleet_pool(cx->fleet, i, backend_tmpl, m, &pool);
+		pa_fleet_pool(cx->fleet, i, backend_tmpl, &pool);
 
 		/* Name parts are checked on intake, so this catches a name grown too long. */
 		if (pa_route_name_check(pool.backend, 0, why, sizeof why) != 0) {
@@ -312,11 +313,14 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 			continue;
 		}
 
+		/* Phases first, because a shadow's capacity carries none of the demand. */
 		if (cx->shadow != NULL)
-			pa_shadow_apply(cx->shadow, &pool, pa_fleet_demand(cx->fleet, i),
-					m->capacity, pa_fleet_latest(cx->fleet));
-		/* Shadowing can leave only servers without spare capacity live. */
-		if (pa_pool_fallback_capacity(&pool) || fallback)
+			pa_shadow_advance(cx->shadow, &pool, pa_fleet_latest(cx->fleet));
+		fallback = pa_fleet_weights(cx->fleet, i, m, &pool);
+		if (cx->shadow != NULL)
+			pa_shadow_mirror(cx->shadow, &pool, pa_fleet_demand(cx->fleet, i),
+					 m->capacity);
+		if (fallback)
 			pa_warn("%s: predicted demand leaves no serving instance spare capacity; "
 				"weights follow capacity alone", series);
 		if (emit_pool(cx, &pool, why, sizeof why) != 0) {

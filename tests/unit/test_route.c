@@ -130,6 +130,48 @@ test_capacity(void)
 }
 
 static void
+test_capacity_shadow(void)
+{
+	double w[] = { 0, 0, 0 }, cpu[] = { 0.8, 0.1, 0.05 };
+	double mean = (0.8 + 0.1 + 0.25 * 0.05) / 2.25, predicted = 100 / (100 * 2.25);
+	struct pa_pool p = pool_of(w, 3);
+	struct pa_capacity_model m = { 100, 0.9, 100, NAN };
+
+	/* 100 work/s over the two serving instances of 100 is 50%: the shadow carries none. */
+	p.v[2].live_fraction = 0;
+	CHECK("shadow capacity ok", pa_route_capacity_weights(&p, cpu, &m) == 0);
+	CHECK_NEAR("shadow not counted 1", p.v[0].raw, 0.9 - 0.8 * 0.5 / 0.45, 1e-12);
+	CHECK_NEAR("shadow not counted 2", p.v[1].raw, 0.9 - 0.1 * 0.5 / 0.45, 1e-12);
+	CHECK("shadow raw 0", p.v[2].raw == 0);
+	CHECK_NEAR("shadow spare from own load", p.v[2].spare, 0.85, 1e-12);
+
+	/* A quarter step counts a quarter of an instance's capacity and load. */
+	p.v[2].live_fraction = 0.25;
+	pa_route_capacity_weights(&p, cpu, &m);
+	CHECK_NEAR("promoting counted 1", p.v[0].raw, 0.9 - 0.8 * predicted / mean, 1e-12);
+	CHECK_NEAR("promoting step of spare", p.v[2].raw,
+		   0.25 * (0.9 - 0.05 * predicted / mean), 1e-12);
+
+	/* Overloaded: the fallback keeps the step and leaves a shadow out. */
+	m.demand = 1e6;
+	CHECK("promoting overload falls back", pa_route_capacity_weights(&p, cpu, &m) == 1);
+	CHECK("promoting overload serving 1", p.v[0].raw == 1);
+	CHECK("promoting overload step", p.v[2].raw == 0.25);
+	p.v[1].live_fraction = 0;
+	pa_route_capacity_weights(&p, cpu, &m);
+	CHECK("overload shadow 0", p.v[1].raw == 0);
+
+	/* With no instance serving, nothing takes the demand. */
+	for (size_t i = 0; i < 3; i++)
+		p.v[i].live_fraction = 0;
+	CHECK("all shadow no fallback", pa_route_capacity_weights(&p, cpu, &m) == 0);
+	CHECK("all shadow raw 0 first", p.v[0].raw == 0);
+	CHECK("all shadow raw 0 second", p.v[1].raw == 0);
+	CHECK("all shadow raw 0 third", p.v[2].raw == 0);
+	pa_pool_free(&p);
+}
+
+static void
 test_steps(void)
 {
 	struct pa_shadow_conf c;
@@ -168,6 +210,7 @@ main(void)
 	test_nginx();
 	test_percent();
 	test_capacity();
+	test_capacity_shadow();
 	test_steps();
 	test_names();
 	return unit_status();
