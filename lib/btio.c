@@ -26,6 +26,7 @@ struct raw {
 struct raw_series {
 	char *name;
 	double step_s;
+	pa_usec_t first_ts;	/* start of the first bucket read, which sets the step grid */
 	struct raw *rows;
 	size_t n, cap;
 };
@@ -185,6 +186,7 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		if (s->name == NULL)
 			pa_die(PA_EXIT_IO, "out of memory");
 		s->step_s = step;
+		s->first_ts = ts;
 		json_object_set_new(in->index, name, json_integer((json_int_t)in->n));
 		in->n++;
 	} else {
@@ -198,6 +200,23 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		pa_reject(where, line->lineno, line->text, line->len, "invalid bucket", "%s", msg);
 		return 1;
 	}
+
+	/*
+	 * A start off the grid would be added to the bucket it falls in and
+	 * inflate that bucket's work.  The rule and the message are
+	 * pa-forecast's.
+	 */
+	if ((ts - s->first_ts) % ((pa_usec_t)step * PA_USEC_PER_SEC) != 0) {
+		char at[40], first[40];
+
+		pa_reject(where, line->lineno, line->text, line->len,
+			  "bucket not aligned with its series", "bucket \"ts\" %s does not lie a whole "
+			  "number of steps (%g s) from the first bucket of %s at %s",
+			  pa_time_format(ts, at, sizeof at), step, pa_quote(name, strlen(name)),
+			  pa_time_format(s->first_ts, first, sizeof first));
+		return 1;
+	}
+
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 256;
 		s->rows = realloc(s->rows, s->cap * sizeof *s->rows);
