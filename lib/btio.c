@@ -578,38 +578,12 @@ fmt_setting(const struct pa_bt_result *r, char *buf, size_t size)
 		snprintf(buf, size, "-");
 }
 
-void
-pa_bt_write_table(const struct pa_bt_report *rep, int header)
+/* Write the equal-cost and oracle comparison lines under a sweep's table rows. */
+static void
+write_table_comparisons(const struct pa_bt_report *rep)
 {
 	const struct pa_bt_result *oracle = find_policy(rep, PA_BT_ORACLE);
 	struct curve pred;
-	char setting[40], *name = pa_xstrdup(rep->series->name);
-	int width = rep->name_width > 24 ? rep->name_width : 24;
-
-	/* A control character in a name would reach the terminal as it is. */
-	for (char *c = name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	if (header) {
-		pa_out_printf("%-*s %-10s %-12s %10s %14s %12s %10s %6s", width, "series", "policy",
-			      "setting", "overloaded", "unserved_work", "inst_hours", "cost", "util");
-		if (rep->spot)
-			pa_out_printf(" %12s %9s", "spot_hours", "reclaimed");
-		pa_out_printf("\n");
-	}
-	for (size_t i = 0; i < rep->nresults; i++) {
-		const struct pa_bt_result *r = &rep->results[i];
-
-		fmt_setting(r, setting, sizeof setting);
-		pa_out_printf("%-*s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%",
-			      width, name, pa_bt_policy_name(r->policy), setting,
-			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
-			      100 * r->mean_utilization);
-		if (rep->spot)
-			pa_out_printf(" %12.2f %9ld", r->spot_hours, r->interruptions);
-		pa_out_printf("\n");
-	}
-	free(name);
 
 	/* The comparison lines only mean something with a curve to read. */
 	curve_of(rep, PA_BT_PREDICTIVE, BY_SPEND, &pred);
@@ -643,6 +617,42 @@ pa_bt_write_table(const struct pa_bt_report *rep, int header)
 				      bound ? "<= " : "", hours, oracle->instance_hours,
 				      oracle->instance_hours > 0 ? hours / oracle->instance_hours : NAN);
 	}
+}
+
+void
+pa_bt_write_table(const struct pa_bt_report *rep, int header)
+{
+	char setting[40], *name = pa_xstrdup(rep->series->name);
+	int width = rep->name_width > 24 ? rep->name_width : 24;
+
+	/* A control character in a name would reach the terminal as it is. */
+	for (char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	if (header) {
+		pa_out_printf("%-*s %-10s %-12s %10s %14s %12s %10s %6s", width, "series", "policy",
+			      "setting", "overloaded", "unserved_work", "inst_hours", "cost", "util");
+		if (rep->spot)
+			pa_out_printf(" %12s %9s", "spot_hours", "reclaimed");
+		pa_out_printf("\n");
+	}
+	for (size_t i = 0; i < rep->nresults; i++) {
+		const struct pa_bt_result *r = &rep->results[i];
+
+		fmt_setting(r, setting, sizeof setting);
+		pa_out_printf("%-*s %-10s %-12s %9.3f%% %14.6g %12.2f %10.2f %5.1f%%",
+			      width, name, pa_bt_policy_name(r->policy), setting,
+			      100 * r->overloaded_share, r->unserved_work, r->instance_hours, r->cost,
+			      100 * r->mean_utilization);
+		if (rep->spot)
+			pa_out_printf(" %12.2f %9ld", r->spot_hours, r->interruptions);
+		pa_out_printf("\n");
+	}
+	free(name);
+
+	write_table_comparisons(rep);
+
+	/* The coverage lines need no curve, so they follow the chosen risk too. */
 	for (size_t i = 0; i < rep->nresults; i++) {
 		const struct pa_bt_result *r = &rep->results[i];
 
