@@ -16,6 +16,7 @@
 #include "btio.h"
 #include "diag.h"
 #include "fc_events.h"
+#include "fc_output.h"
 #include "forecast.h"
 #include "ndjson.h"
 #include "opts.h"
@@ -156,15 +157,33 @@ buckets_of(double seconds, double step_s)
 	return seconds <= 0 ? 0 : (size_t)ceil(seconds / step_s - 1e-9);
 }
 
-/* Per-series configuration: durations become bucket counts at the series' step. */
+/*
+ * Per-series configuration: durations become bucket counts at the series'
+ * step.  A season that is not a whole number of steps is dropped with a
+ * warning, as pa-forecast drops it, since rounding it would fit a season
+ * of another length.  The history and warm-up defaults stay multiples of
+ * the given season.
+ */
 static void
 series_config(const struct options *o, const struct pa_bt_series *s, struct pa_bt_config *c)
 {
 	double season = o->season_s < 0 ? 86400 : o->season_s;
 	double unit = season > 0 ? season : 86400;
+	pa_usec_t season_usec = llround(season * PA_USEC_PER_SEC);
+	pa_usec_t step_usec = llround(s->step_s * PA_USEC_PER_SEC);
 
 	*c = o->config;
-	c->period = buckets_of(season, s->step_s);
+	if (season_usec > 0 && season_usec % step_usec != 0) {
+		char season_text[32], step_text[32];
+
+		pa_fc_format_step(season_usec, season_text, sizeof season_text);
+		pa_fc_format_step(step_usec, step_text, sizeof step_text);
+		pa_warn("%s: --season %s is not a whole number of steps of %s, forecasting without "
+			"that season", s->name, season_text, step_text);
+		c->period = 0;
+	} else {
+		c->period = buckets_of(season, s->step_s);
+	}
 	c->history = buckets_of(o->history_s < 0 ? 3 * unit : o->history_s, s->step_s);
 	c->warmup = buckets_of(o->warmup_s < 0 ? 2 * unit : o->warmup_s, s->step_s);
 	c->forecast_every = o->every_s < 0 ? 1 : buckets_of(o->every_s, s->step_s);
