@@ -439,8 +439,9 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 		 */
 		snprintf(wp->reason, sizeof wp->reason, "the kept %s choice could not be used",
 			 measure);
-		pa_warn("%s: the %s choice kept in the state file is invalid or no longer runs "
-			"on this history, so a full fit replaces it", s->name, measure);
+		pa_warn("%s: the %s choice kept from the last full fit (%s) does not decode or "
+			"no longer runs on this history, so a full fit replaces it", s->name, measure,
+			pa_quote(spec, strlen(spec)));
 	} else if (last_model != NULL) {
 		snprintf(wp->reason, sizeof wp->reason, "no %s choice was kept, because the last "
 			 "%s model was %s", measure, measure, last_model);
