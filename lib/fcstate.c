@@ -35,16 +35,16 @@ empty_state(void)
 
 /*
  * Return 1 when v is a number list (fcstate_numbers.c) of len numbers or
- * nulls, each >= 0 with nonnegative set.  Otherwise write into why, when
+ * nulls, each from 0 to max when max is above 0.  Otherwise write into why, when
  * not NULL, what is wrong with field.
  */
 static int
-is_number_list(const json_t *v, size_t len, int nonnegative, const char *field, char *why,
+is_number_list(const json_t *v, size_t len, double max, const char *field, char *why,
 	       size_t size)
 {
 	double *x;
 
-	if (pa_fcstate_numbers_decode(v, len, nonnegative, field, &x, why, size) != 0)
+	if (pa_fcstate_numbers_decode(v, len, max, field, &x, why, size) != 0)
 		return 0;
 	free(x);
 	return 1;
@@ -255,8 +255,8 @@ entry_valid(const json_t *e, char *why, size_t size)
 			 PA_FC_MAX_BUCKETS);
 		return 0;
 	}
-	if (!is_number_list(req, n, 1, "requests", why, size) ||
-	    !is_number_list(csum, n, 1, "complexity_sum", why, size))
+	if (!is_number_list(req, n, PA_REQUESTS_MAX, "requests", why, size) ||
+	    !is_number_list(csum, n, PA_COMPLEXITY_SUM_MAX, "complexity_sum", why, size))
 		return 0;
 	if (!json_is_string(json_object_get(e, "tenant")) ||
 	    !json_is_string(json_object_get(e, "service"))) {
@@ -542,9 +542,9 @@ pa_fcstate_seed(const json_t *state, struct pa_fc_series_set *set)
 		int rc;
 
 		/* pa_fcstate_load checked the lists, so only memory can fail here. */
-		if (pa_fcstate_numbers_decode(req, n, 1, "requests", &r, NULL, 0) != 0)
+		if (pa_fcstate_numbers_decode(req, n, PA_REQUESTS_MAX, "requests", &r, NULL, 0) != 0)
 			return -1;
-		if (pa_fcstate_numbers_decode(csum, n, 1, "complexity_sum", &c, NULL, 0) != 0) {
+		if (pa_fcstate_numbers_decode(csum, n, PA_COMPLEXITY_SUM_MAX, "complexity_sum", &c, NULL, 0) != 0) {
 			free(r);
 			return -1;
 		}

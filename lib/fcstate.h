@@ -101,10 +101,10 @@ size_t pa_fcstate_numbers_count(const json_t *v);
 
 /*
  * Decode the number list v into a new array *out of want values, NAN for
- * null.  With nonnegative set, every number must be >= 0.  Returns 0, or
+ * null.  With max above 0, every number must lie from 0 to max.  Returns 0, or
  * -1 after writing into why (when not NULL) what is wrong with field.
  */
-int pa_fcstate_numbers_decode(const json_t *v, size_t want, int nonnegative, const char *field,
+int pa_fcstate_numbers_decode(const json_t *v, size_t want, double max, const char *field,
 			      double **out, char *why, size_t size);
 
 /* Write state to path atomically.  Returns 0, or -1 with a message in err. */

@@ -88,17 +88,20 @@ pa_fcstate_numbers_count(const json_t *v)
  */
 static void
 bad_element(const char *field, size_t i, const char *text, size_t len, int quote,
-	    int nonnegative, char *why, size_t size)
+	    double max, char *why, size_t size)
 {
+	char range[40] = "a number";
+
 	if (why == NULL)
 		return;
+	if (max > 0)
+		snprintf(range, sizeof range, "a number from 0 to %g", max);
 	snprintf(why, size, "has \"%s\"[%zu] = %s%.*s%s, not %s or null", field, i,
-		 quote ? "\"" : "", (int)(len < 40 ? len : 40), text, quote ? "\"" : "",
-		 nonnegative ? "a number >= 0" : "a number");
+		 quote ? "\"" : "", (int)(len < 40 ? len : 40), text, quote ? "\"" : "", range);
 }
 
 static int
-decode_array(const json_t *a, double *x, int nonnegative, const char *field, char *why,
+decode_array(const json_t *a, double *x, double max, const char *field, char *why,
 	     size_t size)
 {
 	size_t i;
@@ -110,7 +113,8 @@ decode_array(const json_t *a, double *x, int nonnegative, const char *field, cha
 			continue;
 		}
 		/* jansson reads no infinity or NaN, so every number it returns is finite. */
-		if (json_is_number(v) && (!nonnegative || json_number_value(v) >= 0)) {
+		if (json_is_number(v) && (max == 0 || (json_number_value(v) >= 0 &&
+							 json_number_value(v) <= max))) {
 			x[i] = json_number_value(v);
 			continue;
 		}
@@ -118,7 +122,7 @@ decode_array(const json_t *a, double *x, int nonnegative, const char *field, cha
 			char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
 			bad_element(field, i, text ? text : "?", text ? strlen(text) : 1, 0,
-				    nonnegative, why, size);
+				    max, why, size);
 			free(text);
 		}
 		return -1;
@@ -127,7 +131,7 @@ decode_array(const json_t *a, double *x, int nonnegative, const char *field, cha
 }
 
 static int
-decode_string(const char *s, size_t n, double *x, int nonnegative, const char *field,
+decode_string(const char *s, size_t n, double *x, double max, const char *field,
 	      char *why, size_t size)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -139,7 +143,7 @@ decode_string(const char *s, size_t n, double *x, int nonnegative, const char *f
 			x[i] = NAN;
 		} else {
 			if (len == 0 || len >= sizeof token) {
-				bad_element(field, i, s, len, 1, nonnegative, why, size);
+				bad_element(field, i, s, len, 1, max, why, size);
 				return -1;
 			}
 			memcpy(token, s, len);
@@ -149,8 +153,8 @@ decode_string(const char *s, size_t n, double *x, int nonnegative, const char *f
 
 			/* strtod also reads hexadecimal, "inf" and "nan", which JSON has not. */
 			if (*stop != '\0' || errno == ERANGE || !isfinite(x[i]) ||
-			    strspn(token, "0123456789+-.eE") != len || (nonnegative && x[i] < 0)) {
-				bad_element(field, i, s, len, 1, nonnegative, why, size);
+			    strspn(token, "0123456789+-.eE") != len || (max > 0 && (x[i] < 0 || x[i] > max))) {
+				bad_element(field, i, s, len, 1, max, why, size);
 				return -1;
 			}
 		}
@@ -160,7 +164,7 @@ decode_string(const char *s, size_t n, double *x, int nonnegative, const char *f
 }
 
 int
-pa_fcstate_numbers_decode(const json_t *v, size_t want, int nonnegative, const char *field,
+pa_fcstate_numbers_decode(const json_t *v, size_t want, double max, const char *field,
 			  double **out, char *why, size_t size)
 {
 	size_t n = pa_fcstate_numbers_count(v);
@@ -184,8 +188,8 @@ pa_fcstate_numbers_decode(const json_t *v, size_t want, int nonnegative, const c
 			snprintf(why, size, "is too large to read: out of memory");
 		return -1;
 	}
-	if ((json_is_array(v) ? decode_array(v, x, nonnegative, field, why, size)
-			      : decode_string(json_string_value(v), n, x, nonnegative, field, why,
+	if ((json_is_array(v) ? decode_array(v, x, max, field, why, size)
+			      : decode_string(json_string_value(v), n, x, max, field, why,
 					      size)) != 0) {
 		free(x);
 		return -1;
