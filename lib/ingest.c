@@ -276,6 +276,14 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		req.user_agent.p = v;
 		req.user_agent.len = len;
 	}
+
+	/*
+	 * A row with a time and no field of a request is more often another
+	 * kind of file, such as a metrics snapshot, than a request.
+	 */
+	if (req.method.p == NULL && req.path.p == NULL && req.status == 0 && !req.has_bytes_out &&
+	    !req.has_bytes_in && !req.has_duration && in->bare_rows++ == 0)
+		snprintf(in->bare_first, sizeof in->bare_first, "%s:%ld", where, lineno);
 	emit_request(in, &in->w, &req, row, NULL);
 }
 
@@ -1269,6 +1277,11 @@ pa_ingest_notes(const struct pa_ingest *in)
 		pa_warn("%ld log line%s ended inside a quoted field after the request, the first "
 			"at %s; each was read without its referer and user agent",
 			in->cut_fields, in->cut_fields == 1 ? "" : "s", in->cut_first);
+	if (in->bare_rows)
+		pa_warn("%ld row%s had a time but no method, path, status, size or duration, the "
+			"first at %s; each was read as one request (are --format and --field "
+			"right for this file?)", in->bare_rows, in->bare_rows == 1 ? "" : "s",
+			in->bare_first);
 }
 
 void

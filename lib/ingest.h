@@ -63,6 +63,8 @@ struct pa_ingest {
 	long passed;			/* records passed through unchanged */
 	long cut_fields;		/* log lines written without a cut-off quoted field */
 	char cut_first[300];		/* "FILE:LINE" of the first of them */
+	long bare_rows;			/* rows read as requests with a time and nothing else */
+	char bare_first[300];		/* "FILE:LINE" of the first of them */
 
 	/* Working state. */
 	struct pa_jsonw w;

@@ -969,21 +969,29 @@ bucket_holed(struct pa_rollup *r, pa_usec_t start)
 static void
 covers_prune(struct pa_rollup *r, pa_usec_t limit)
 {
-	size_t k = 0;
+	size_t k;
 
-	while (k < r->ncovers && r->covers[k].start < limit)
-		k++;
-	memmove(r->covers, &r->covers[k], (r->ncovers - k) * sizeof *r->covers);
-	r->ncovers -= k;
+	for (k = 0; k < r->ncovers && r->covers[k].start < limit; k++)
+		;
+	if (k > 0) {
+		memmove(r->covers, &r->covers[k], (r->ncovers - k) * sizeof *r->covers);
+		r->ncovers -= k;
+	}
 	for (k = 0; k < r->nends && r->ends[k] < limit; k++)
 		;
-	memmove(r->ends, &r->ends[k], (r->nends - k) * sizeof *r->ends);
-	r->nends -= k;
+	if (k > 0) {
+		memmove(r->ends, &r->ends[k], (r->nends - k) * sizeof *r->ends);
+		r->nends -= k;
+	}
 	for (k = 0; k < r->nbegins && r->begins[k] < limit; k++)
 		;
-	memmove(r->begins, &r->begins[k], (r->nbegins - k) * sizeof *r->begins);
-	r->nbegins -= k;
-	r->missing_stale = 1;
+	if (k > 0) {
+		memmove(r->begins, &r->begins[k], (r->nbegins - k) * sizeof *r->begins);
+		r->nbegins -= k;
+	}
+	if (r->ncovers == 0)
+		r->nmissing = 0;
+	r->missing_stale = r->ncovers > 0;
 }
 
 /* Write one bucket of s (data or zero) at s->next and advance. */
