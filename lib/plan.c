@@ -653,7 +653,7 @@ pa_plan_decide(const struct pa_plan_settings *s, const struct pa_plan_input *in,
 		out->expected_utilization = 1;
 	pa_plan_split(s, n, in->target.lower, &out->on_demand, &out->spot, &out->hourly_cost);
 
-	/* A forecast without an interval says nothing of the risk: 0 would claim none. */
+	/* A forecast without an interval gives no measure of the risk: 0 would claim none. */
 	if (in->target.level == 0 && in->target.sigma == 0) {
 		size_t len = strlen(out->message);
 

@@ -506,7 +506,7 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			const char *problem = "is not a number";
 
 			/*
-			 * A null upper bound says the interval is unknown, and sizing
+			 * A null upper bound marks the interval unknown, and sizing
 			 * at the point forecast would call the overload risk nil.
 			 */
 			if (i == 1 && json_is_null(json_object_get(rec, bounds[i])))
