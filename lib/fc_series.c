@@ -856,7 +856,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 	/*
 	 * A rejected or unknown part read, such as one shard of a bucket with
 	 * a bad count, leaves the bucket unknown: the other parts alone would
-	 * read as the whole.  A bucket the state holds whole stays.
+	 * read as the whole.  A bucket the state has whole stays.
 	 */
 	for (size_t i = 0; i < len; i++) {
 		if ((fresh[i] & FRESH_UNKNOWN) && v[i] != -1 &&

@@ -541,7 +541,7 @@ struct pa_rollup {
 	/*
 	 * The spans that merged records cover of each bucket start, over all
 	 * series, ordered by start.  Coverage belongs to the inputs, as their
-	 * reach does, not to one series: a shard sees only part of it.
+	 * reach does, not to one series: a shard covers only part of it.
 	 */
 	struct cover_at {
 		pa_usec_t start;
