@@ -101,7 +101,7 @@ struct pa_fcm_params {
 	int ets_form;		/* the ETS form of pa_fcm_etsx, PA_FCM_ETS_FORM() */
 	struct pa_fcm_arima_fit arima;
 	enum pa_fcm_adjusted adjusted;	/* pa_fcm_mstl: which ETS the parameters are for */
-	size_t harmonics[2];	/* regression: Fourier pairs per season; 0 and 0: choose */
+	size_t harmonics[2];	/* regression, fourier: Fourier pairs per season; 0 and 0: choose */
 	double lambda;		/* regression: slope-change penalty; 0: choose */
 };
 
@@ -192,6 +192,27 @@ int pa_fcm_mstl(const double *y, size_t n, size_t period, size_t period2, size_t
 /* Name a fit as "mstl(p=48,336)+ets(A,Ad,N)", or the ETS model alone without a period. */
 void pa_fcm_mstl_format(size_t period, size_t period2, const struct pa_fcm_params *params,
 			char *buf, size_t size);
+
+/*
+ * Forecast with Fourier terms for period and period2 (0: none) and
+ * non-seasonal ARIMA errors (fc_fourier.c).  A season is left out unless
+ * the history holds it twice.  reuse (may be NULL) gives the harmonics per
+ * season and the ARIMA fit to keep when set, and otherwise receives them.
+ */
+int pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t horizon,
+		   struct pa_fcm_params *reuse, struct pa_fcm_out *out, char *why);
+
+/* Name a fit as "fourier(p=24:5,168:6)+arima(2,1,2)". */
+void pa_fcm_fourier_format(size_t period, size_t period2, const struct pa_fcm_params *params,
+			   char *buf, size_t size);
+
+/*
+ * Write the harmonics per season as "K1,K2" for a kept choice, and parse
+ * them back.  Decoding returns -1, leaving p unchanged, unless the text is
+ * two counts of at most 10.
+ */
+int pa_fcm_fourier_encode(const struct pa_fcm_params *p, char *buf, size_t size);
+int pa_fcm_fourier_decode(const char *text, struct pa_fcm_params *p);
 
 /*
  * Regression on a piecewise-linear trend, Fourier seasons and external

@@ -37,7 +37,7 @@ struct model_ref {
 	const char *name;	/* as accepted by --model */
 	size_t period;		/* 0 for non-seasonal models */
 	int transform;		/* PA_FC_TRANSFORM_NONE, _LOG1P or _BOXCOX: the scale fitted */
-	size_t period2;		/* mstl's and regress's second season; 0 for none */
+	size_t period2;		/* second season of mstl, fourier and regress; 0 for none */
 	/* Only for "regress": */
 	const struct pa_fc_regressors *rx;
 	double level;		/* interval level of the effects */
@@ -55,7 +55,7 @@ struct scales {
 
 static const char *const model_names[] = {
 	"auto", "snaive", "naive", "drift", "mean", "ses", "hw", "hw-damped", "croston", "arima",
-	"ets", "mstl", "regress", NULL
+	"ets", "mstl", "fourier", "regress", NULL
 };
 
 void
@@ -89,7 +89,8 @@ is_seasonal(const char *name)
 {
 	return strcmp(name, "snaive") == 0 || strcmp(name, "hw") == 0 ||
 	       strcmp(name, "hw-damped") == 0 || strcmp(name, "arima") == 0 ||
-	       strncmp(name, "ets", 3) == 0 || strcmp(name, "mstl") == 0;
+	       strncmp(name, "ets", 3) == 0 || strcmp(name, "mstl") == 0 ||
+	       strcmp(name, "fourier") == 0;
 }
 
 int
@@ -127,6 +128,8 @@ run_model(const struct model_ref *mr, const double *y, size_t n, size_t horizon,
 		return pa_fcm_arima(y, n, mr->period, horizon, reuse ? &reuse->arima : NULL, out, why);
 	if (strcmp(mr->name, "mstl") == 0)
 		return pa_fcm_mstl(y, n, mr->period, mr->period2, horizon, reuse, out, why);
+	if (strcmp(mr->name, "fourier") == 0)
+		return pa_fcm_fourier(y, n, mr->period, mr->period2, horizon, reuse, out, why);
 	if (strncmp(mr->name, "ets", 3) == 0)
 		return pa_fcm_etsx(y, n, mr->period,
 				   mr->name[3] == ':' ? pa_fcm_etsx_parse(mr->name + 4) : PA_FCM_ETS_AUTO,
@@ -181,6 +184,9 @@ format_model(const struct model_ref *mr, const struct pa_fcm_params *params, cha
 	} else if (strcmp(mr->name, "mstl") == 0) {
 		pa_fcm_mstl_format(mr->period, mr->period2, params, orders, sizeof orders);
 		snprintf(buf, size, "%s%s", orders, suffix);
+	} else if (strcmp(mr->name, "fourier") == 0) {
+		pa_fcm_fourier_format(mr->period, mr->period2, params, orders, sizeof orders);
+		snprintf(buf, size, "%s%s", orders, suffix);
 	} else if (mr->period)
 		snprintf(buf, size, "%s(p=%zu)%s", mr->name, mr->period, suffix);
 	else if (strcmp(mr->name, "hw") == 0)
@@ -232,8 +238,16 @@ pa_fc_is_flat(const double *y, size_t n)
 	return 1;
 }
 
+/*
+ * Most candidates: ten models on up to three scales (the seasonal naive
+ * model at two periods counts twice), the regression on three until its
+ * Box-Cox copy is dropped, and the decomposition and Fourier models on
+ * one.  An intermittent series with two seasons and events reaches it.
+ */
+#define CANDIDATES_MAX 35
+
 struct candidates {
-	struct model_ref ref[32];
+	struct model_ref ref[CANDIDATES_MAX];
 	size_t count;
 	int transform;		/* PA_FC_TRANSFORM_*: which scales to try */
 	int boxcox;		/* with AUTO: try the Box-Cox scale too */
@@ -269,19 +283,20 @@ add_candidate(struct candidates *c, const char *name, size_t period)
 }
 
 /*
- * Add the decomposition at period and period2 (0: one season).  With the
- * transform left to the automatic choice it runs on log1p only, because an
- * additive decomposition of log1p(y) is a multiplicative one of y.  Its
- * seasonal swings then grow with the level, as request counts' do, and one
- * scale instead of two halves its cost in the hold-out.
+ * Add a model of additive seasons at period and period2 (0: one season),
+ * the decomposition or the Fourier terms.  With the transform left to the
+ * automatic choice it runs on log1p only, because additive seasons of
+ * log1p(y) are multiplicative ones of y.  Their swings then grow with the
+ * level, as request counts' do, and one scale instead of two halves the
+ * model's cost in the hold-out.
  */
 static void
-add_mstl_candidate(struct candidates *c, size_t period, size_t period2)
+add_seasons_candidate(struct candidates *c, const char *name, size_t period, size_t period2)
 {
 	int scale = c->transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_LOG1P : c->transform;
 
 	assert(c->count < sizeof c->ref / sizeof c->ref[0]);
-	c->ref[c->count++] = (struct model_ref){ .name = "mstl", .period = period, .transform = scale,
+	c->ref[c->count++] = (struct model_ref){ .name = name, .period = period, .transform = scale,
 						 .period2 = period2 };
 }
 
@@ -622,11 +637,14 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 		/* The seasonal naive model needs one season and one value to train on. */
 		add_candidate(&c, "snaive", m2);
 		need = need > m2 + 1 ? need : m2 + 1;
-		if (m)
-			add_mstl_candidate(&c, m, m2);
+		if (m) {
+			add_seasons_candidate(&c, "mstl", m, m2);
+			add_seasons_candidate(&c, "fourier", m, m2);
+		}
 	} else if (m) {
 		/* One season, as R's stlf() forecasts a single-season series. */
-		add_mstl_candidate(&c, m, 0);
+		add_seasons_candidate(&c, "mstl", m, 0);
+		add_seasons_candidate(&c, "fourier", m, 0);
 	}
 	add_candidate(&c, "naive", 0);
 	add_candidate(&c, "ses", 0);
@@ -896,7 +914,10 @@ finish_bounds(struct pa_fc_result *out, const struct pa_fc_opts *o, double scale
  * regression model adds "/PERIOD2/H1,H2,LAMBDA", its second season and
  * the structure of pa_fcm_regress_encode.  Its coefficients are not
  * stored, because its regressors change with every run: a reuse
- * estimates them afresh within that structure.
+ * estimates them afresh within that structure.  The Fourier model adds
+ * "/PERIOD2/K1,K2", its second season and harmonics, and the ARIMA field
+ * of its errors when they were fitted.  Its Fourier coefficients are
+ * estimated afresh, which least squares does in one step.
  */
 static void
 encode_choice(const struct choice *ch, char *buf, size_t size)
@@ -919,8 +940,13 @@ encode_choice(const struct choice *ch, char *buf, size_t size)
 			if (used < size)
 				used += (size_t)pa_fcm_regress_encode(p, buf + used, size - used);
 		}
-		if (strcmp(ch->ref[t].name, "arima") != 0 || a->state != PA_FCM_ARIMA_FITTED ||
-		    used >= size)
+		if (strcmp(ch->ref[t].name, "fourier") == 0 && used < size) {
+			used += (size_t)snprintf(buf + used, size - used, "/%zu/", ch->ref[t].period2);
+			if (used < size)
+				used += (size_t)pa_fcm_fourier_encode(p, buf + used, size - used);
+		}
+		if ((strcmp(ch->ref[t].name, "arima") != 0 && strcmp(ch->ref[t].name, "fourier") != 0) ||
+		    a->state != PA_FCM_ARIMA_FITTED || used >= size)
 			continue;
 		used += (size_t)snprintf(buf + used, size - used, "/%d,%d,%d,%d,%d,%d,%zu,%.17g",
 					 a->p, a->d, a->q, a->sp, a->sd, a->sq, a->period, a->mean);
@@ -998,21 +1024,25 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 	if (tok == NULL || strncmp(tok, "scale=", 6) != 0 || parse_number(tok + 6, &ch->scale) != 0)
 		return -1;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-		char *field[9], *fsave = NULL, *part;
+		char *field[10], *fsave = NULL, *part;
 		double v[8];
 		size_t nf = 0, i, numbers;
-		int mstl, arima, regress;
+		int mstl, arima, regress, fourier, seasons2;
 
 		if (ch->count == COMBINE_MAX)
 			return -1;
-		/* The loop ends with part at a tenth field, if there is one. */
-		for (part = strtok_r(tok, "/", &fsave); part && nf < 9;
+		/* The loop ends with part at an eleventh field, if there is one. */
+		for (part = strtok_r(tok, "/", &fsave); part && nf < 10;
 		     part = strtok_r(NULL, "/", &fsave))
 			field[nf++] = part;
 		mstl = nf > 0 && strcmp(field[0], "mstl") == 0;
 		arima = nf > 0 && strcmp(field[0], "arima") == 0;
 		regress = nf > 0 && strcmp(field[0], "regress") == 0;
-		if ((nf != (mstl || regress ? 9u : 7u) && !(arima && nf == 8)) || part != NULL)
+		fourier = nf > 0 && strcmp(field[0], "fourier") == 0;
+		seasons2 = mstl || regress || fourier;
+		if (part != NULL)
+			return -1;
+		if (!(nf == (seasons2 ? 9u : 7u) || (arima && nf == 8) || (fourier && nf == 10)))
 			return -1;
 		const char *name;
 
@@ -1024,11 +1054,12 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 		if (name == NULL || strcmp(name, "auto") == 0)
 			return -1;
 		/*
-		 * Numbers follow the name.  An ARIMA's eighth field and a
-		 * regression's ninth are lists of their own.
+		 * Numbers follow the name.  An ARIMA's eighth field, the ninth
+		 * of a regression or Fourier model and the Fourier model's
+		 * tenth are lists of their own.
 		 */
 		numbers = mstl ? 8 : 6;
-		if (regress)
+		if (regress || fourier)
 			numbers = 7;
 		for (size_t f = 0; f < numbers; f++)
 			if (parse_number(field[f + 1], &v[f]) != 0)
@@ -1038,7 +1069,7 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 		if (!(v[1] == PA_FC_TRANSFORM_NONE || (v[1] == PA_FC_TRANSFORM_LOG1P && ys->log1p) ||
 		      (v[1] == PA_FC_TRANSFORM_BOXCOX && ys->boxcox)))
 			return -1;
-		if (nf == 9 && (v[6] < 0 || v[6] > 1e9 ||
+		if (seasons2 && (v[6] < 0 || v[6] > 1e9 ||
 				(mstl && (v[7] < PA_FCM_ADJ_NONE || v[7] > PA_FCM_ADJ_DAMPED))))
 			return -1;
 		/*
@@ -1050,12 +1081,15 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 			return -1;
 		ch->ref[ch->count] = (struct model_ref){ .name = name, .period = (size_t)v[0],
 							 .transform = (int)v[1],
-							 .period2 = nf == 9 ? (size_t)v[6] : 0 };
+							 .period2 = seasons2 ? (size_t)v[6] : 0 };
 		ch->params[ch->count] = (struct pa_fcm_params){
 			.valid = v[5] != 0, .alpha = v[2], .beta = v[3], .gamma = v[4], .phi = v[5],
 			.adjusted = mstl ? (enum pa_fcm_adjusted)(int)v[7] : PA_FCM_ADJ_NONE
 		};
 		if (arima && nf == 8 && decode_arima(field[7], &ch->params[ch->count].arima) != 0)
+			return -1;
+		if (fourier && (pa_fcm_fourier_decode(field[8], &ch->params[ch->count]) != 0 ||
+				(nf == 10 && decode_arima(field[9], &ch->params[ch->count].arima) != 0)))
 			return -1;
 		if (regress) {
 			if (pa_fcm_regress_decode(field[8], &ch->params[ch->count]) != 0)
@@ -1304,8 +1338,8 @@ forecast_from(const double *y, size_t n, size_t horizon,
 				 "history of %zu shorter than 2 periods of %zu", n, m);
 			mr->period = 0;
 		}
-		if (strcmp(o.model, "mstl") == 0 && mr->period && o.period2 >= 2 &&
-		    o.period2 != m) {
+		if ((strcmp(o.model, "mstl") == 0 || strcmp(o.model, "fourier") == 0) && mr->period &&
+		    o.period2 >= 2 && o.period2 != m) {
 			/* The second season, like the first, needs two full cycles. */
 			mr->period2 = pa_fc_supported_period(n, o.period2);
 			if (mr->period2 == 0)

@@ -42,6 +42,9 @@
  *              and each season repeats its last cycle.  "auto" tries it
  *              on log1p, at both periods when the history contains two
  *              seasons of period2, else at period alone.
+ *   "fourier"  Fourier terms for period and period2 with non-seasonal
+ *              ARIMA errors (fc_fourier.c).  "auto" tries it as it does
+ *              "mstl".
  *   "regress"  regression on a piecewise-linear trend with penalised slope
  *              changes, Fourier terms for period and period2, and the
  *              columns of opts.regressors, with AR(1) errors (fc_regress.c).

@@ -80,9 +80,9 @@ usage(void)
 	       "  -p, --period DUR       main season (1d); 0 for none\n"
 	       "      --period2 DUR      second, longer season (1w); 0 for none\n"
 	       "  -m, --model NAME       auto, snaive, naive, drift, mean, ses, hw,\n"
-	       "                         hw-damped, croston, arima, mstl, regress,\n"
-	       "                         ets (form by AICc) or a fixed ETS form such as\n"
-	       "                         ets:MAdM (auto)\n"
+	       "                         hw-damped, croston, arima, mstl, fourier,\n"
+	       "                         regress, ets (form by AICc) or a fixed ETS\n"
+	       "                         form such as ets:MAdM (auto)\n"
 	       "      --gaps zero|unknown  read missing buckets as 0 requests (zero)\n"
 	       "                         or as unknown\n"
 	       "      --no-align-end     forecast each series from its own last bucket;\n"
@@ -542,7 +542,8 @@ main(int argc, char **argv)
 					       "multiplicative season is not offered)", optarg);
 			if (!pa_fc_model_known(optarg))
 				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, mstl, regress, "
+					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, mstl, fourier, "
+					       "regress, "
 					       "ets or ets:FORM such as ets:MAdM)",
 					       optarg);
 			ro.model = optarg;

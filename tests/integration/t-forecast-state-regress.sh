@@ -122,8 +122,10 @@ for bad in '2,0,-1' '11,0,1' '2,0' 'x'; do
 	bucket 317 | pa-forecast $OPTS --state "$T_TMP/c.json" >"$T_TMP/c.out" 2>"$T_TMP/c.err"
 	check "regress corrupt $bad refits" test "$(fits "$T_TMP/c.out")" = full
 	check "regress corrupt $bad warns" grep -q 'shop/cart: the volume choice kept from the last full fit .* does not decode or no longer runs on this history, so a full fit replaces it' "$T_TMP/c.err"
-	check "regress corrupt $bad replaced" jq -e '.series["shop/cart"].volume.spec[0]
-		| test(" regress/24/0/0/0/0/0/0/[0-9]+,0,[0-9.e+-]+$")' "$T_TMP/c.json"
+	check "regress corrupt $bad replaced" jq -e --arg bad "$bad" '.series["shop/cart"].volume.spec[0]
+		| test("^v1 scale=[0-9.e+-]+ [a-z]") and (endswith("/" + $bad) | not)' "$T_TMP/c.json"
+	bucket 318 | pa-forecast $OPTS --drift 0 --state "$T_TMP/c.json" >"$T_TMP/c2.out" 2>/dev/null
+	check "regress corrupt $bad replacement reused" test "$(fits "$T_TMP/c2.out")" = kept
 done
 
 # Without the event records, the run has no regressors, so the kept
