@@ -30,6 +30,7 @@
 #include <assert.h>
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,13 +62,21 @@ struct sparse {
 
 struct css_problem {
 	const double *w;	/* differenced series */
+	const double *centred;	/* w less mean, which css_sum reads */
 	size_t nw;
 	size_t start;		/* first residual counted in the sum of squares */
 	size_t period;
 	int p, q, sp, sq;
 	double mean;
-	double *resid;		/* nw residuals, scratch */
+	/*
+	 * nw residuals, scratch, preceded by MA_LAG_MAX(period) zeros, so an
+	 * MA lag that reaches before the first value reads a zero residual.
+	 */
+	double *resid;
 };
+
+/* Largest lag of a multiplied MA polynomial at period. */
+#define MA_LAG_MAX(period) ((size_t)Q_MAX + (size_t)SQ_MAX * (period))
 
 /* Fill unknown values into a copy that the caller frees, and store its length in len. */
 static double *
@@ -309,19 +318,16 @@ css_sum(const struct css_problem *pr, const double *v)
 	cond = (size_t)pr->p + (size_t)pr->sp * pr->period;
 	assert(cond <= pr->start);
 
-	for (size_t t = 0; t < pr->nw; t++) {
-		double e;
+	/* This loop takes most of a fit's time, so it reads no mean and tests no lag. */
+	for (size_t t = 0; t < cond && t < pr->nw; t++)
+		pr->resid[t] = 0;
+	for (size_t t = cond; t < pr->nw; t++) {
+		double e = pr->centred[t];
 
-		if (t < cond) {
-			pr->resid[t] = 0;
-			continue;
-		}
-		e = pr->w[t] - pr->mean;
 		for (size_t i = 0; i < arl.count; i++)
-			e -= arl.coef[i] * (pr->w[t - arl.lag[i]] - pr->mean);
+			e -= arl.coef[i] * pr->centred[t - arl.lag[i]];
 		for (size_t i = 0; i < mal.count; i++)
-			if (mal.lag[i] <= t)
-				e -= mal.coef[i] * pr->resid[t - mal.lag[i]];
+			e -= mal.coef[i] * pr->resid[(ptrdiff_t)t - (ptrdiff_t)mal.lag[i]];
 		pr->resid[t] = e;
 		if (t >= pr->start)
 			ss += e * e;
@@ -574,7 +580,7 @@ pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
 	struct pa_fcm_arima_fit local = { 0 }, *f = fit ? fit : &local;
 	struct css_problem pr = { 0 };
 	size_t len, wlen, m;
-	double *x, *w = NULL;
+	double *x, *w = NULL, *centred = NULL, *resid = NULL;
 	int rc = -1;
 
 	x = fill_history(y, n, &len);
@@ -587,15 +593,17 @@ pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
 		free(x);
 		return -1;
 	}
+	/* A seasonal part needs three seasons beyond what the lags consume. */
+	m = period >= 2 && len >= 3 * period + 2 * HISTORY_MIN ? period : 0;
+
 	w = malloc(len * sizeof *w);
-	pr.resid = malloc(len * sizeof *pr.resid);
-	if (w == NULL || pr.resid == NULL) {
+	centred = malloc(len * sizeof *centred);
+	resid = calloc(MA_LAG_MAX(period) + len, sizeof *resid);
+	if (w == NULL || centred == NULL || resid == NULL) {
 		snprintf(why, PA_FC_REASON_MAX, "out of memory");
 		goto done;
 	}
-
-	/* A seasonal part needs three seasons beyond what the lags consume. */
-	m = period >= 2 && len >= 3 * period + 2 * HISTORY_MIN ? period : 0;
+	pr.resid = resid + MA_LAG_MAX(period);
 	if (f->state == PA_FCM_ARIMA_EMPTY) {
 		f->period = m;
 		f->sd = m && pa_fcm_arima_seasonal_strength(x, len, m) > SEASONAL_STRENGTH;
@@ -637,6 +645,9 @@ pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
 	if (f->state != PA_FCM_ARIMA_FITTED)
 		f->mean = f->has_mean ? mean_of(w, wlen) : 0;
 	pr.mean = f->mean;
+	for (size_t t = 0; t < wlen; t++)
+		centred[t] = w[t] - pr.mean;
+	pr.centred = centred;
 
 	if (f->state == PA_FCM_ARIMA_EMPTY) {
 		/* Every order of the search counts residuals from the same start. */
@@ -684,7 +695,8 @@ pa_fcm_arima(const double *y, size_t n, size_t period, size_t horizon,
 done:
 	free(x);
 	free(w);
-	free(pr.resid);
+	free(centred);
+	free(resid);
 	return rc;
 }
 
