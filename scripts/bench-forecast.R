@@ -12,6 +12,12 @@
 #                as "--model ets" to measure one model instead of auto
 #   INPUT_DIR    optional folder that keeps each series' pa-forecast input
 #                as NAME.ndjson (one series bench/oNN per origin)
+#   PA_REPEAT    runs of pa-forecast at the 95% level whose least CPU time
+#                is kept (default 1)
+#
+# Times are CPU seconds (user plus system), pa-forecast's as a child
+# process, so that other jobs on the machine change them less than they
+# change elapsed time.  Linux counts them in ticks of 10 ms.
 suppressMessages(library(forecast))
 
 shared <- Sys.getenv("SHARED")
@@ -22,6 +28,7 @@ out_dir <- Sys.getenv("OUT")
 cache_file <- Sys.getenv("R_CACHE")
 pa_extra <- strsplit(Sys.getenv("PA_ARGS", ""), " ", fixed = TRUE)[[1]]
 pa_extra <- pa_extra[pa_extra != ""]
+pa_repeat <- max(1L, as.integer(Sys.getenv("PA_REPEAT", "1")))
 cached <- NULL
 if (cache_file != "" && file.exists(cache_file)) {
 	cached <- read.delim(cache_file, stringsAsFactors = FALSE)
@@ -70,6 +77,9 @@ mase <- function(train, m, actual, pred) {
 }
 
 covered <- function(actual, lo, hi) mean(actual >= lo & actual <= hi)
+
+cpu_self <- function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
+cpu_child <- function() { p <- proc.time(); p[["user.child"]] + p[["sys.child"]] }
 
 fit_r <- function(method, y, m, m2, h) {
 	x <- ts(y, frequency = m)
@@ -124,12 +134,15 @@ for (s in series) {
 	secs <- 0
 	for (lvl in c(80, 95)) {
 		outf <- tempfile()
-		t0 <- proc.time()[["elapsed"]]
-		# The origins end at different times, so each must forecast from its own end.
-		system2(pa, c("--horizon", s$h, "--level", lvl, "--no-align-end", s$pa_args, pa_extra, nd),
-			stdout = outf, stderr = FALSE)
-		if (lvl == 95)
-			secs <- proc.time()[["elapsed"]] - t0
+		runs <- if (lvl == 95) pa_repeat else 1
+		for (run in seq_len(runs)) {
+			t0 <- cpu_child()
+			# The origins end at different times, so each must forecast from its own end.
+			system2(pa, c("--horizon", s$h, "--level", lvl, "--no-align-end", s$pa_args,
+				      pa_extra, nd), stdout = outf, stderr = FALSE)
+			if (lvl == 95 && (run == 1 || cpu_child() - t0 < secs))
+				secs <- cpu_child() - t0
+		}
 		res[[as.character(lvl)]] <- read_pa(outf)
 	}
 	for (o in seq_along(starts)) {
@@ -147,9 +160,9 @@ for (s in series) {
 			next
 		}
 		for (method in r_methods) {
-			t0 <- proc.time()[["elapsed"]]
+			t0 <- cpu_self()
 			f <- tryCatch(fit_r(method, train, s$m, s$m2, s$h), error = function(e) NULL)
-			el <- proc.time()[["elapsed"]] - t0
+			el <- cpu_self() - t0
 			if (is.null(f))
 				next
 			add_row(s, o, paste0("R-", method), train, actual, as.numeric(f$mean),
@@ -165,14 +178,14 @@ write.table(all, file.path(out_dir, "results.tsv"), sep = "\t", quote = FALSE, r
 # Per series and method: mean MASE, coverage and seconds per fit over the origins.
 agg <- aggregate(cbind(mase, cov80, cov95, secs) ~ series + method, data = all, FUN = mean)
 agg <- agg[order(agg$series, agg$method), ]
-cat("\n| series | method | MASE | 80% coverage | 95% coverage | seconds per fit |\n")
+cat("\n| series | method | MASE | 80% coverage | 95% coverage | CPU seconds per fit |\n")
 cat("|---|---|---|---|---|---|\n")
 for (i in seq_len(nrow(agg)))
 	cat(sprintf("| %s | %s | %.3f | %.1f%% | %.1f%% | %.4f |\n", agg$series[i], agg$method[i],
 		    agg$mase[i], 100 * agg$cov80[i], 100 * agg$cov95[i], agg$secs[i]))
 
 # pa against the best of R's ets, auto.arima, stlf and tbats per series.
-cat("\n| series | pa MASE | best R model | its MASE | ratio pa/R | R ets s / pa s |\n")
+cat("\n| series | pa MASE | best R model | its MASE | ratio pa/R | R ets CPU s / pa CPU s |\n")
 cat("|---|---|---|---|---|---|\n")
 ratios <- c()
 speed <- c()
