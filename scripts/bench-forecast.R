@@ -14,6 +14,8 @@
 #                as NAME.ndjson (one series bench/oNN per origin)
 #   PA_REPEAT    runs of pa-forecast at the 95% level whose least CPU time
 #                is kept (default 1)
+#   SERIES       "core" (default) for the five series below, "twitter" for
+#                the other seven NAB Twitter mention streams, or "all"
 #
 # Times are CPU seconds (user plus system), pa-forecast's as a child
 # process, so that other jobs on the machine change them less than they
@@ -69,6 +71,17 @@ series <- list(
 	     train = 3 * 365, h = 28, end = "",
 	     pa_args = c("--period", "1w", "--period2", "0"))
 )
+
+# The other Twitter streams, hourly like AAPL: bursty counts whose best R
+# model differs from stream to stream.
+twitter <- lapply(c("AMZN", "CRM", "FB", "GOOG", "IBM", "KO", "PFE"), function(tk)
+	list(name = paste0("twitter-", tolower(tk), "-1h"),
+	     file = sprintf("nab-tweets/Twitter_volume_%s.csv", tk), tcol = "timestamp",
+	     vcol = "value", fmt = "%Y-%m-%d %H:%M:%S", step = 3600, m = 24, m2 = 168,
+	     train = 28 * 24, h = 24, end = "",
+	     pa_args = c("--period", "1d", "--period2", "1w")))
+series <- switch(Sys.getenv("SERIES", "core"), core = series, twitter = twitter,
+		 all = c(series, twitter), stop("SERIES must be core, twitter or all"))
 
 # Mean absolute scaled error, scaled by the in-sample seasonal naive error.
 mase <- function(train, m, actual, pred) {
