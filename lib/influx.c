@@ -573,12 +573,9 @@ pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 		json_error_t jerr;
 		json_t *root = json_loadb(doc, len, 0, &jerr);
 		long emitted;
-		char msg[300];
 
 		if (root == NULL) {
-			snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-			reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
-				   "invalid JSON", msg);
+			pa_tsdb_reject_invalid_json(where, lineno, doc, len, &jerr);
 			return -1;
 		}
 		emitted = read_json(&r, root, doc, len, emit, ctx);

@@ -343,14 +343,11 @@ pa_prom_read(const char *where, long lineno, const char *doc, size_t len,
 {
 	json_error_t jerr;
 	json_t *root;
-	char msg[600];
 	long emitted;
 
 	root = json_loadb(doc, len, 0, &jerr);
 	if (root == NULL) {
-		snprintf(msg, sizeof msg, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-		reject_doc(where, lineno + (jerr.line > 1 ? jerr.line - 1 : 0), doc, len,
-			   "invalid JSON", msg);
+		pa_tsdb_reject_invalid_json(where, lineno, doc, len, &jerr);
 		return -1;
 	}
 	emitted = pa_prom_read_json(where, lineno, root, doc, len, map, emit, ctx);

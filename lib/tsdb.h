@@ -150,6 +150,15 @@ char *pa_tsdb_describe(const char *name, const json_t *labels);
 /* Compact JSON text of v, malloc'd; the caller frees it. */
 char *pa_tsdb_dump(const json_t *v);
 
+/*
+ * Count and reject doc[0..len), which jansson could not parse, as one
+ * record starting on line lineno of where.  An invalid document runs to
+ * the end of its input (pa_tsdb_read_files), so an error at its end means
+ * the input was cut off, as by a dropped connection.
+ */
+void pa_tsdb_reject_invalid_json(const char *where, long lineno, const char *doc, size_t len,
+				 const json_error_t *jerr);
+
 /* ---- Output formats ---- */
 
 /*

@@ -104,6 +104,38 @@ skip_space(const struct text *t, size_t off)
 }
 
 /*
+ * Return the end of the last line of t that is not blank: the offset of
+ * the newline that slurp adds to every line.
+ */
+static size_t
+last_line_end(const struct text *t)
+{
+	size_t end = t->len;
+
+	while (end > 0 && strchr(" \t\r\n", t->buf[end - 1]) != NULL)
+		end--;
+	while (end < t->len && t->buf[end] != '\n')
+		end++;
+	return end;
+}
+
+void
+pa_tsdb_reject_invalid_json(const char *where, long lineno, const char *doc, size_t len,
+			    const json_error_t *jerr)
+{
+	long line = lineno + (jerr->line > 1 ? jerr->line - 1 : 0);
+
+	pa_diag_count_read();
+	if (jerr->position >= 0 && (size_t)jerr->position >= len)
+		pa_reject(where, line, doc, len, "record cut off at end of input",
+			  "record cut off at end of input: invalid JSON at column %d: %s",
+			  jerr->column, jerr->text);
+	else
+		pa_reject(where, line, doc, len, "invalid JSON", "invalid JSON at column %d: %s",
+			  jerr->column, jerr->text);
+}
+
+/*
  * Split t into consecutive JSON documents (jq -c output, or curl responses
  * appended by a loop) and read each.  Invalid JSON ends the input, since
  * no later document boundary can be trusted.
@@ -119,10 +151,15 @@ read_documents(enum pa_tsdb_input fmt, const char *name, const struct text *t,
 	while (off < t->len) {
 		json_error_t jerr;
 		json_t *v = json_loadb(t->buf + off, t->len - off, JSON_DISABLE_EOF_CHECK, &jerr);
-		size_t end = v ? (size_t)jerr.position : t->len - off;
+		size_t end = v ? (size_t)jerr.position : last_line_end(t) - off;
 		long lineno = line_of(t, off);
 
-		/* Invalid JSON is parsed again by the reader, which reports it. */
+		/*
+		 * Invalid JSON is parsed again by the reader, which reports it.
+		 * It runs to the end of the input but for trailing blank lines,
+		 * so --rejects gets each of its lines once, and an error at its
+		 * end is reported on its last line.
+		 */
 		if (v == NULL && fmt == PA_TSDB_IN_PROMETHEUS)
 			n = pa_prom_read(name, lineno, t->buf + off, end, map, emit, ctx);
 		else if (v == NULL)
@@ -143,7 +180,8 @@ static long
 read_csv_document(const char *name, const struct text *t, size_t off,
 		  const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
-	long n = pa_influx_read(name, line_of(t, off), t->buf + off, t->len - off, map, emit, ctx);
+	long n = pa_influx_read(name, line_of(t, off), t->buf + off, last_line_end(t) - off, map,
+				emit, ctx);
 
 	return n > 0 ? n : 0;
 }
