@@ -296,12 +296,14 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 		return NULL;
 	}
 	state = json_loadf(f, 0, &jerr);
-	fclose(f);
 	if (state == NULL) {
 		snprintf(err, errsize, "state file %s: invalid JSON at line %d: %s (remove the "
-			 "file to start a new state)", path, jerr.line, jerr.text);
+			 "file to start a new state)", path, pa_json_file_error_line(f, &jerr),
+			 jerr.text);
+		fclose(f);
 		return NULL;
 	}
+	fclose(f);
 	version = json_integer_value(json_object_get(state, "format_version"));
 	series = json_object_get(state, "series");
 	if (json_is_object(state) && version == 1 && json_is_object(series)) {

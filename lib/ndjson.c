@@ -119,6 +119,24 @@ pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize)
 	return v;
 }
 
+int
+pa_json_file_error_line(FILE *f, const json_error_t *jerr)
+{
+	long size = 0;
+	int line = 1, last = 1, c;
+
+	if (fseek(f, 0, SEEK_SET) != 0)
+		return jerr->line;
+	while ((c = getc(f)) != EOF) {
+		size++;
+		if (c == '\n')
+			line++;
+		else if (c != ' ' && c != '\t' && c != '\r')
+			last = line;
+	}
+	return jerr->position >= size ? last : jerr->line;
+}
+
 const char *
 pa_rec_kind(const json_t *rec)
 {

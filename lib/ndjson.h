@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "input.h"
 #include "timeutil.h"
@@ -63,6 +64,15 @@ int pa_out_finish(void);
  * unexpected token".
  */
 json_t *pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize);
+
+/*
+ * Return the line of the parse error jerr in the JSON file f.  For an
+ * error at the end of the text, jansson has counted the newline that ends
+ * the last line and names the line after it, so this returns the last
+ * line that is not blank, where a cut-off file ends.  Other errors keep
+ * jansson's line, and so does an f that cannot seek, such as a pipe.
+ */
+int pa_json_file_error_line(FILE *f, const json_error_t *jerr);
 
 /* The record's "kind", or NULL when absent or not a string. */
 const char *pa_rec_kind(const json_t *rec);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "ndjson.h"
 #include "opts.h"
 #include "planconf.h"
 #include "timeutil.h"
@@ -188,11 +189,13 @@ pa_planconf_load(struct pa_planconf *c, const char *path, char *err, size_t errs
 		return -1;
 	}
 	root = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
-	fclose(fp);
 	if (root == NULL) {
-		snprintf(err, errsize, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);
+		snprintf(err, errsize, "%s:%d: invalid JSON: %s", path,
+			 pa_json_file_error_line(fp, &jerr), jerr.text);
+		fclose(fp);
 		return -1;
 	}
+	fclose(fp);
 	if (!json_is_object(root)) {
 		snprintf(err, errsize, "%s: the config must be a JSON object", path);
 		goto fail;
