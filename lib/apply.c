@@ -94,19 +94,7 @@ rec_replicas(const json_t *rec, const char *key, long *out)
 static const char *
 reject_value(const json_t *rec, const char *key)
 {
-	const json_t *v = json_object_get(rec, key);
-	char *text;
-	const char *q;
-
-	if (v == NULL)
-		return "(missing)";
-	/* JSON text, so a number written as a string shows its quotes. */
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (text == NULL)
-		return "(unprintable)";
-	q = pa_quote(text, strlen(text));
-	free(text);
-	return q;
+	return pa_quote_json(json_object_get(rec, key));
 }
 
 /*

@@ -5,9 +5,11 @@
  *
  *	pa-ingest: access.log:1234: invalid status code "abc"
  *
- * lower case, no trailing period, the offending value quoted.  The first
- * PA_DIAG_SHOWN rejects are printed; later ones are only counted per reason
- * and summarised by pa_diag_finish().
+ * lower case, no trailing period, the offending value quoted.
+ * pa_quote_json (ndjson.h) shows a value from a JSON record with its JSON
+ * type, as in string "200" or number -1, so that a number sent as a string
+ * is plain to see.  The first PA_DIAG_SHOWN rejects are printed; later ones
+ * are only counted per reason and summarised by pa_diag_finish().
  */
 #ifndef PA_DIAG_H
 #define PA_DIAG_H

@@ -699,8 +699,8 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 				continue;
 			val[n] = json_number_value(v);
 			if (val[n] < 0 || val[n] > PA_REQUESTS_MAX)
-				REJECT("invalid count", "count %s in field %s is negative or more than 1e15",
-				       pa_quote_json(v), pa_quote(k, strlen(k)));
+				REJECT("invalid count", "field %s is not a count from 0 to 1e15: %s",
+				       pa_quote(k, strlen(k)), pa_quote_json(v));
 			pa_name_clean(k, strlen(k), 1, names[n]);
 			n++;
 		}

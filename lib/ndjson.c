@@ -304,19 +304,47 @@ pa_cover_holed(const struct pa_cover *c, double requests, pa_usec_t step, pa_use
 const char *
 pa_quote_json(const json_t *v)
 {
+	/* Per thread, as pa_quote's buffers are. */
+	static _Thread_local char buf[4][300];
+	static _Thread_local int slot;
+	char *out = buf[slot++ & 3];
+	const char *type;
 	char *text;
-	const char *q;
 
 	if (v == NULL)
 		return "(missing)";
-	if (json_is_string(v))
-		return pa_quote(json_string_value(v), json_string_length(v));
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		snprintf(out, sizeof buf[0], "string %s",
+			 pa_quote(json_string_value(v), json_string_length(v)));
+		return out;
+	case JSON_NULL:
+		return "null";
+	case JSON_TRUE:
+		return "boolean true";
+	case JSON_FALSE:
+		return "boolean false";
+	case JSON_OBJECT:
+		type = "object";
+		break;
+	case JSON_ARRAY:
+		type = "array";
+		break;
+	default:
+		type = "number";
+		break;
+	}
+
+	/* Unquoted JSON text, in ASCII and cut as pa_quote cuts a string. */
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
 		return "(unprintable)";
-	q = pa_quote(text, strlen(text));
+	if (strlen(text) > 60)
+		snprintf(out, sizeof buf[0], "%s %.60s...", type, text);
+	else
+		snprintf(out, sizeof buf[0], "%s %s", type, text);
 	free(text);
-	return q;
+	return out;
 }
 
 void

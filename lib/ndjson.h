@@ -145,9 +145,13 @@ int pa_cover_holed(const struct pa_cover *c, double requests, pa_usec_t step, pa
 int pa_stretch_missing(pa_usec_t length, double rate, pa_usec_t step);
 
 /*
- * Quote a JSON value for a message: a string's text, anything else as
- * compact JSON, "(missing)" for NULL.  The result is pa_quote's buffer,
- * so use it before the fourth next call.
+ * Describe a JSON value for a message by its type and value, so that a
+ * message shows when a number was sent as a string: string "200", number
+ * 200, boolean true, null, object {"a":1}, array [1,2], or "(missing)" for
+ * NULL.
+ * Strings and JSON text are cut at 60 bytes as pa_quote cuts them.  The
+ * result is a static buffer per thread, so use it before the fourth next
+ * call.
  */
 const char *pa_quote_json(const json_t *v);
 

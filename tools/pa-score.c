@@ -321,7 +321,8 @@ check_request(struct run *run, const char *name, struct pa_line *line, const jso
 	rc = pa_rec_num(rec, "status", &status);
 	if (rc < 0 || (rc == 1 && (status != floor(status) || status < 100 || status > 599))) {
 		pa_reject(name, line->lineno, line->text, line->len, "invalid status",
-			  "field \"status\" is not an HTTP status code: %s",
+			  "field \"status\" is not an HTTP status code (a whole number from 100 "
+			  "to 599): %s",
 			  pa_quote_json(json_object_get(rec, "status")));
 		return -1;
 	}

@@ -77,7 +77,7 @@ test_valid(void)
 						"2026-06-01T00:00:00Z", "service", 4));
 	CHECK("valid service not string", pa_fcstate_events_valid(events, why, sizeof why) == 0);
 	CHECK_STR("valid service message", why,
-		  "\"events\"[1]: field \"service\" is not a string: \"4\"");
+		  "\"events\"[1]: field \"service\" is not a string: number 4");
 	json_array_remove(events, 1);
 
 	while (json_array_size(events) <= PA_FCSTATE_EVENTS_MAX)

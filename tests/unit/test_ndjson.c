@@ -1,0 +1,71 @@
+/* Unit tests for the JSON helpers of ndjson.h that messages use. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ndjson.h"
+#include "unit.h"
+
+/* Check pa_quote_json on the value that the JSON text parses to. */
+static void
+check_quote(const char *name, const char *text, const char *want)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+
+	CHECK_STR(name, v ? pa_quote_json(v) : jerr.text, want);
+	json_decref(v);
+}
+
+static void
+test_quote_json(void)
+{
+	char *long_array = malloc(200);
+
+	check_quote("quote string", "\"200\"", "string \"200\"");
+	check_quote("quote integer", "200", "number 200");
+	check_quote("quote negative", "-1", "number -1");
+	check_quote("quote real", "2.5", "number 2.5");
+	check_quote("quote true", "true", "boolean true");
+	check_quote("quote false", "false", "boolean false");
+	check_quote("quote null", "null", "null");
+	check_quote("quote object", "{\"a\":1}", "object {\"a\":1}");
+	check_quote("quote array", "[1, 2]", "array [1,2]");
+	check_quote("quote string escapes", "\"a\\\"b\\u0001\"", "string \"a\\\"b\\x01\"");
+	check_quote("quote object in ASCII", "{\"a\":\"\\u00e9\"}", "object {\"a\":\"\\u00E9\"}");
+	CHECK_STR("quote missing", pa_quote_json(NULL), "(missing)");
+
+	/* [1 and 40 times ,1 and ]: 83 characters, cut to 60 and marked. */
+	strcpy(long_array, "[1");
+	for (int i = 0; i < 40; i++)
+		strcat(long_array, ",1");
+	strcat(long_array, "]");
+	check_quote("quote long array cut", long_array,
+		    "array [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1...");
+	free(long_array);
+}
+
+/* Four results in one call stay distinct, as a message with four values needs. */
+static void
+test_quote_json_buffers(void)
+{
+	json_t *a = json_string("a"), *b = json_integer(2), *c = json_true(),
+	       *d = json_pack("[i]", 4);
+	char line[200];
+
+	snprintf(line, sizeof line, "%s, %s, %s, %s", pa_quote_json(a), pa_quote_json(b),
+		 pa_quote_json(c), pa_quote_json(d));
+	CHECK_STR("quote four in one call", line,
+		  "string \"a\", number 2, boolean true, array [4]");
+	json_decref(a);
+	json_decref(b);
+	json_decref(d);
+}
+
+int
+main(void)
+{
+	test_quote_json();
+	test_quote_json_buffers();
+	return unit_status();
+}
