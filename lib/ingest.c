@@ -332,8 +332,6 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	json_decref(obj);
 }
 
-static int is_binary(const struct pa_line *line);
-
 /*
  * Check before the first record that the header has the columns every
  * record needs, so a wrong file or a missing --field stops with one
@@ -346,7 +344,7 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 
 	if (in->type == PA_TYPE_USAGE)
 		need[1] = PA_T_INSTANCE;
-	if (is_binary(&(struct pa_line){ (char *)rec->raw, rec->rawlen, rec->lineno })) {
+	if (pa_line_is_binary(&(struct pa_line){ (char *)rec->raw, rec->rawlen, rec->lineno })) {
 		pa_warn("%s:%ld: binary data, not a text, JSON or CSV header: %s", rec->where,
 			rec->lineno, pa_quote(rec->raw, rec->rawlen < 16 ? rec->rawlen : 16));
 		in->bad_header = 1;
@@ -429,23 +427,6 @@ scratch_reserve(struct pa_ingest *in, size_t n)
 	in->scratch = malloc(in->scratch_cap);
 	if (in->scratch == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-}
-
-/*
- * Control bytes other than tab never occur in a text log line or CSV
- * header.  A newline and a carriage return are allowed, because a quoted
- * CSV field may span lines.
- */
-static int
-is_binary(const struct pa_line *line)
-{
-	for (size_t i = 0; i < line->len; i++) {
-		unsigned char c = (unsigned char)line->text[i];
-
-		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-			return 1;
-	}
-	return 0;
 }
 
 /* Outcome of parsing one access-log line. */
@@ -564,7 +545,7 @@ parse_log_line(const struct pa_ingest *in, struct pa_jsonw *w, char *scratch,
 	if (st == PA_LINE_TRUNCATED) {
 		note->cls = "record cut off at end of input";
 		snprintf(note->msg, sizeof note->msg, "record cut off at end of input: %s", err);
-	} else if (is_binary(line)) {
+	} else if (pa_line_is_binary(line)) {
 		note->cls = "binary data";
 		snprintf(note->msg, sizeof note->msg,
 			 "binary data, not a log line (a TLS handshake sent to a plain-text port?): %s",
@@ -724,7 +705,7 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 	}
 
 	/* Binary data is no CSV either: read it as a log, so each line is rejected as binary. */
-	if (is_binary(&(struct pa_line){ first->text, first->len, first->lineno })) {
+	if (pa_line_is_binary(&(struct pa_line){ first->text, first->len, first->lineno })) {
 		pa_logformat_preset("combined", &in->log);
 		return;
 	}

@@ -83,6 +83,23 @@ pa_reader_name(const struct pa_reader *r)
 	return r->name;
 }
 
+/*
+ * Control bytes other than tab never occur in a text log line, a CSV
+ * header or a JSON record.  A newline and a carriage return are allowed,
+ * because a quoted CSV field may span lines.
+ */
+int
+pa_line_is_binary(const struct pa_line *line)
+{
+	for (size_t i = 0; i < line->len; i++) {
+		unsigned char c = (unsigned char)line->text[i];
+
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return 1;
+	}
+	return 0;
+}
+
 int
 pa_reader_is_utf16(const struct pa_reader *r)
 {

@@ -44,6 +44,9 @@ const char *pa_reader_name(const struct pa_reader *r);
 
 enum pa_line_status pa_reader_next(struct pa_reader *r, struct pa_line *line);
 
+/* Return 1 when line contains a control byte other than tab, CR or LF, as binary data does. */
+int pa_line_is_binary(const struct pa_line *line);
+
 /* Set when a UTF-16 byte order mark was found at the start of the input. */
 int pa_reader_is_utf16(const struct pa_reader *r);
 

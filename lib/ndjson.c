@@ -435,6 +435,10 @@ pa_line_to_object(const char *name, struct pa_line *line, enum pa_line_status st
 			pa_reject(name, line->lineno, line->text, line->len,
 				  "record cut off at end of input",
 				  "record cut off at end of input: %s", err);
+		else if (pa_line_is_binary(line))
+			pa_reject(name, line->lineno, line->text, line->len, "binary data",
+				  "binary data, not a JSON record: %s",
+				  pa_quote(line->text, line->len < 16 ? line->len : 16));
 		else
 			pa_reject(name, line->lineno, line->text, line->len, "invalid JSON",
 				  "%s", err);
