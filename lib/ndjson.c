@@ -108,7 +108,16 @@ pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize)
 
 	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL) {
-		snprintf(err, errsize, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		static const char eof[] = " near end of file";
+		size_t n = strlen(jerr.text), k = sizeof eof - 1;
+
+		/* jansson's end of file is the end of the text given, here one line. */
+		if (n >= k && strcmp(jerr.text + n - k, eof) == 0)
+			snprintf(err, errsize, "invalid JSON at column %d: %.*s at end of line",
+				 jerr.column, (int)(n - k), jerr.text);
+		else
+			snprintf(err, errsize, "invalid JSON at column %d: %s", jerr.column,
+				 jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
