@@ -149,10 +149,21 @@ pa_sketch_add_json(struct pa_sketch *s, const json_t *obj, char *err, size_t err
 	const json_t *counts = json_object_get(obj, "counts");
 	uint64_t zeros;
 
-	if (!json_is_object(obj) || !json_is_number(alpha) || !json_is_array(keys) ||
-	    !json_is_array(counts) || json_count(json_object_get(obj, "zeros"), &zeros) != 0 ||
+	if (obj == NULL) {
+		snprintf(err, errsize, "field \"complexity_sketch\" is missing");
+		return -1;
+	}
+	if (!json_is_object(obj)) {
+		snprintf(err, errsize, "field \"complexity_sketch\" is not an object: %s",
+			 pa_quote_json(obj));
+		return -1;
+	}
+	if (!json_is_number(alpha) || !json_is_array(keys) || !json_is_array(counts) ||
+	    json_count(json_object_get(obj, "zeros"), &zeros) != 0 ||
 	    json_array_size(keys) != json_array_size(counts)) {
-		snprintf(err, errsize, "field \"complexity_sketch\" is malformed");
+		snprintf(err, errsize, "field \"complexity_sketch\" is malformed: it needs a "
+			 "number \"alpha\", a count \"zeros\", and arrays \"keys\" and \"counts\" "
+			 "of equal length");
 		return -1;
 	}
 	if (fabs(json_number_value(alpha) - PA_SKETCH_ALPHA) > 1e-12) {

@@ -56,7 +56,8 @@ json_t *pa_sketch_to_json(const struct pa_sketch *s);
 
 /*
  * Add a sketch written by pa_sketch_to_json into s.  Returns 0, or -1 with
- * a reason in err when it is malformed or was made with another alpha.
+ * a reason in err when obj is NULL (the field is missing), is malformed or
+ * was made with another alpha.
  */
 int pa_sketch_add_json(struct pa_sketch *s, const json_t *obj, char *err, size_t errsize);
 

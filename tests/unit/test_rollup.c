@@ -95,6 +95,14 @@ test_sketch_json(void)
 	bad = json_pack("{s:f,s:i,s:[i],s:[i]}", "alpha", 0.01, "zeros", 0, "keys", 1, "counts", -1);
 	CHECK("sketch json negative count rejected", pa_sketch_add_json(&t, bad, err, sizeof err) == -1);
 	json_decref(bad);
+	CHECK("sketch json missing rejected", pa_sketch_add_json(&t, NULL, err, sizeof err) == -1);
+	CHECK_STR("sketch json missing message", err, "field \"complexity_sketch\" is missing");
+	bad = json_string("x");
+	CHECK("sketch json string rejected", pa_sketch_add_json(&t, bad, err, sizeof err) == -1);
+	CHECK_STR("sketch json string message", err,
+		  "field \"complexity_sketch\" is not an object: string \"x\"");
+	json_decref(bad);
+	CHECK("sketch json rejects add nothing", pa_sketch_count(&t) == 5);
 	json_decref(j);
 	pa_sketch_free(&s);
 	pa_sketch_free(&t);
