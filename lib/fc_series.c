@@ -216,36 +216,18 @@ pa_fc_series_pending(struct pa_fc_series_set *set, const char *name, pa_usec_t t
 	return 0;
 }
 
-/* Write the value of field key for a message: a quoted string, or the JSON text. */
-static void
-describe_value(const json_t *rec, const char *key, char *buf, size_t size)
-{
-	const json_t *v = json_object_get(rec, key);
-	char *text;
-
-	if (json_is_string(v)) {
-		snprintf(buf, size, "%s", pa_quote(json_string_value(v), json_string_length(v)));
-		return;
-	}
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	snprintf(buf, size, "%.60s", text ? text : "?");
-	free(text);
-}
-
 /* Report field key as missing or invalid ("is not WHAT"). */
 static int
 bad_field(const json_t *rec, const char *key, const char *what, char *err, size_t errsize,
 	  const char **reason_class, const char *cls)
 {
-	char value[80];
-
 	*reason_class = cls;
 	if (json_object_get(rec, key) == NULL) {
 		snprintf(err, errsize, "missing field \"%s\"", key);
 		return -1;
 	}
-	describe_value(rec, key, value, sizeof value);
-	snprintf(err, errsize, "field \"%s\" is not %s: %s", key, what, value);
+	snprintf(err, errsize, "field \"%s\" is not %s: %s", key, what,
+		 pa_quote_json(json_object_get(rec, key)));
 	return -1;
 }
 
