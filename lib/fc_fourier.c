@@ -31,12 +31,15 @@
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 
 #include "fc_models.h"
 #include "forecast.h"
 
 #define HARMONICS_MAX 10
 #define SPARE_ROWS 10		/* known differences beyond the coefficient count */
+#define OUTLIER_IQRS 3.0	/* clip_outliers: interquartile ranges beyond the quartiles */
 
 static const size_t harmonic_choices[] = { 1, 2, 3, 4, 6, 8, 10 };
 
@@ -98,6 +101,37 @@ seasons_at(const struct seasons *s, size_t t, const double *coef, double *row)
 }
 
 /*
+ * Clip x[0..n) in place to OUTLIER_IQRS interquartile ranges beyond its
+ * quartiles, leaving unknown values.  Returns -1 when out of memory.
+ */
+static int
+clip_outliers(double *x, size_t n)
+{
+	double *sorted = malloc((n + 1) * sizeof *sorted), q1, q3, lo, hi;
+	size_t known = 0;
+
+	if (sorted == NULL)
+		return -1;
+	for (size_t t = 0; t < n; t++)
+		if (!isnan(x[t]))
+			sorted[known++] = x[t];
+	if (known < 4) {
+		free(sorted);
+		return 0;
+	}
+	gsl_sort(sorted, 1, known);
+	q1 = gsl_stats_quantile_from_sorted_data(sorted, 1, known, 0.25);
+	q3 = gsl_stats_quantile_from_sorted_data(sorted, 1, known, 0.75);
+	lo = q1 - OUTLIER_IQRS * (q3 - q1);
+	hi = q3 + OUTLIER_IQRS * (q3 - q1);
+	for (size_t t = 0; t < n; t++)
+		if (!isnan(x[t]))
+			x[t] = fmin(fmax(x[t], lo), hi);
+	free(sorted);
+	return 0;
+}
+
+/*
  * Cross products of the differenced terms of every harmonic a search may
  * try, so that each trial solves a small system instead of refitting n
  * rows.  Column 2 (k - 1) of season j's block is the sine of harmonic k,
@@ -119,9 +153,12 @@ normal_free(struct normal *ne)
 	free(ne->xty);
 }
 
-/* Sum the cross products over the first differences of y.  Returns -1 when out of memory. */
+/*
+ * Sum the cross products over the first differences dy[1..n) of y, NAN
+ * where either value is unknown.  Returns -1 when out of memory.
+ */
 static int
-normal_build(const double *y, size_t n, const struct seasons *full, struct normal *ne)
+normal_build(const double *dy, size_t n, const struct seasons *full, struct normal *ne)
 {
 	double *now, *before, *d;
 	size_t p = term_count(full);
@@ -131,11 +168,12 @@ normal_build(const double *y, size_t n, const struct seasons *full, struct norma
 	ne->p = p;
 	ne->rows = 0;
 	ne->yty = 0;
-	ne->xtx = calloc(p * p, sizeof *ne->xtx);
-	ne->xty = calloc(p, sizeof *ne->xty);
-	now = malloc(p * sizeof *now);
-	before = malloc(p * sizeof *before);
-	d = malloc(p * sizeof *d);
+	/* One more element each, so kept harmonics of none allocate too. */
+	ne->xtx = calloc(p * p + 1, sizeof *ne->xtx);
+	ne->xty = calloc(p + 1, sizeof *ne->xty);
+	now = malloc((p + 1) * sizeof *now);
+	before = malloc((p + 1) * sizeof *before);
+	d = malloc((p + 1) * sizeof *d);
 	if (ne->xtx == NULL || ne->xty == NULL || now == NULL || before == NULL || d == NULL) {
 		free(now);
 		free(before);
@@ -145,18 +183,16 @@ normal_build(const double *y, size_t n, const struct seasons *full, struct norma
 
 	terms_at(full, 0, before);
 	for (size_t t = 1; t < n; t++) {
-		double dy = y[t] - y[t - 1];
-
 		terms_at(full, t, now);
-		if (!isnan(dy)) {
+		if (!isnan(dy[t])) {
 			for (size_t i = 0; i < p; i++)
 				d[i] = now[i] - before[i];
 			for (size_t i = 0; i < p; i++) {
 				for (size_t j = i; j < p; j++)
 					ne->xtx[i * p + j] += d[i] * d[j];
-				ne->xty[i] += d[i] * dy;
+				ne->xty[i] += d[i] * dy[t];
 			}
-			ne->yty += dy * dy;
+			ne->yty += dy[t] * dy[t];
 			ne->rows++;
 		}
 		memcpy(before, now, p * sizeof *now);
@@ -263,7 +299,8 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 	struct normal ne = { .xtx = NULL };
 	struct pa_fcm_arima_fit alone = { .state = PA_FCM_ARIMA_EMPTY };
 	struct pa_fcm_arima_fit *fit = reuse ? &reuse->arima : &alone;
-	double coef[4 * HARMONICS_MAX], row[4 * HARMONICS_MAX], *e;
+	int kept = reuse && reuse->harmonics[0] + reuse->harmonics[1] > 0;
+	double coef[4 * HARMONICS_MAX], row[4 * HARMONICS_MAX], *e, *dy;
 	int rc = -1;
 
 	gsl_set_error_handler_off();
@@ -279,24 +316,42 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 		return -1;
 	}
 
-	/* Cross products for every harmonic the season can carry. */
-	full.period[0] = s.period[0];
-	full.period[1] = s.period[1];
-	full.harmonics[0] = harmonics_max(&s, 0);
-	full.harmonics[1] = harmonics_max(&s, 1);
-	if (normal_build(y, n, &full, &ne) != 0) {
+	/*
+	 * Cross products for every harmonic a season can carry, or for the
+	 * kept ones alone.  Kept pairs may exceed what a season carries in
+	 * this history.
+	 */
+	full = s;
+	for (size_t j = 0; j < 2; j++) {
+		full.harmonics[j] = harmonics_max(&s, j);
+		if (kept && reuse->harmonics[j] < full.harmonics[j])
+			full.harmonics[j] = reuse->harmonics[j];
+	}
+	/*
+	 * A burst inside the history is two large differences, up and down,
+	 * whose pulls on smooth seasons nearly cancel.  A burst in the last
+	 * bucket is one, with nothing to cancel it: least squares bent the
+	 * seasons towards it so far that the ARIMA part took their error for
+	 * a random walk and carried the burst through the whole horizon.  So
+	 * outlying differences are clipped first.
+	 */
+	dy = malloc(n * sizeof *dy);
+	if (dy != NULL) {
+		dy[0] = NAN;
+		for (size_t t = 1; t < n; t++)
+			dy[t] = y[t] - y[t - 1];
+	}
+	if (dy == NULL || clip_outliers(dy, n) != 0 || normal_build(dy, n, &full, &ne) != 0) {
+		free(dy);
 		normal_free(&ne);
 		snprintf(why, PA_FC_REASON_MAX, "out of memory");
 		return -1;
 	}
-	if (reuse && reuse->harmonics[0] + reuse->harmonics[1] > 0) {
-		/* Kept pairs may exceed what a season carries in this history. */
-		for (size_t j = 0; j < 2; j++)
-			s.harmonics[j] = reuse->harmonics[j] < full.harmonics[j] ? reuse->harmonics[j]
-										  : full.harmonics[j];
-	} else if (choose_harmonics(&ne, &s, coef) != 0) {
+	free(dy);
+	if (kept)
+		s = full;
+	else if (choose_harmonics(&ne, &s, coef) != 0)
 		s.harmonics[0] = s.harmonics[1] = 0;
-	}
 	/* The search leaves coef from its last trial, so the choice is fitted again. */
 	if (fit_differenced(&ne, &s, coef) == HUGE_VAL) {
 		normal_free(&ne);

@@ -126,6 +126,30 @@ test_burst_keeps_shape(void)
 	CHECK("burst keeps the daily shape", rms_shape_error(mean, N) < 2 * SIGMA);
 }
 
+/*
+ * A burst in the last bucket is one difference with nothing after it to
+ * cancel it.  Unclipped, it bent the seasons so far that the errors
+ * passed for a random walk, and the forecast stayed at the burst for the
+ * whole horizon.  A day later the forecast must be back near the truth.
+ * The noise is a fast sine, so the errors are plainly stationary.
+ */
+static void
+test_burst_in_last_bucket(void)
+{
+	double y[N], mean[H], sd[H], level_end;
+	struct pa_fcm_out out = { mean, sd, 0, 0 };
+	char why[PA_FC_REASON_MAX] = "";
+
+	/* A steady level, so that nothing but the burst could move it. */
+	for (size_t t = 0; t < N; t++)
+		y[t] = 100 + seasons_at(t) + SIGMA * sin(7.3 * (double)t);
+	level_end = 100;
+	y[N - 1] += 500 * SIGMA;
+	CHECK("fourier fits a last burst", pa_fcm_fourier(y, N, DAY, WEEK, H, NULL, &out, why) == 0);
+	CHECK("last burst gone a day later",
+	      fabs(mean[H - 1] - (level_end + seasons_at(N + H - 1))) < 10 * SIGMA);
+}
+
 /* Kept harmonics and ARIMA coefficients give the same forecast from the same history. */
 static void
 test_reuse_same_forecast(void)
@@ -287,6 +311,7 @@ main(void)
 {
 	test_forecast_follows_seasons();
 	test_burst_keeps_shape();
+	test_burst_in_last_bucket();
 	test_reuse_same_forecast();
 	test_unknown_values();
 	test_seasons_the_history_holds();
