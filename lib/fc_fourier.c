@@ -304,15 +304,28 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 	int rc = -1;
 
 	gsl_set_error_handler_off();
-	if (s.period[1] == s.period[0])
+	if (period < 2 && period2 < 2) {
+		snprintf(why, PA_FC_REASON_MAX, "no season to fit: --period and --period2 are 0 or too long for the history");
+		return -1;
+	}
+	/* A season of 2 steps carries no sine and cosine pair, so it is left out. */
+	if (s.period[0] < 3)
+		s.period[0] = 0;
+	if (s.period[1] < 3 || s.period[1] == s.period[0])
 		s.period[1] = 0;
-	if (s.period[0] == 0 && s.period[1]) {
+	if (s.period[0] == 0) {
 		s.period[0] = s.period[1];
 		s.period[1] = 0;
 	}
-	if (harmonics_max(&s, 0) == 0) {
-		snprintf(why, PA_FC_REASON_MAX,
-			 "history of %zu holds no season of 3 steps or more twice", n);
+	if (s.period[0] == 0) {
+		size_t shortest = period >= 3 && (period2 < 3 || period < period2) ? period : period2;
+
+		if (shortest < 3)
+			snprintf(why, PA_FC_REASON_MAX,
+				 "a season of 2 steps carries no Fourier pair; it needs 3 or more");
+		else
+			snprintf(why, PA_FC_REASON_MAX, "history of %zu shorter than 2 periods of %zu",
+				 n, shortest);
 		return -1;
 	}
 
@@ -354,9 +367,10 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 		s.harmonics[0] = s.harmonics[1] = 0;
 	/* The search leaves coef from its last trial, so the choice is fitted again. */
 	if (fit_differenced(&ne, &s, coef) == HUGE_VAL) {
+		snprintf(why, PA_FC_REASON_MAX,
+			 "%zu pairs of adjacent known buckets too few for %zu Fourier terms",
+			 ne.rows, term_count(&s) ? term_count(&s) : 2);
 		normal_free(&ne);
-		snprintf(why, PA_FC_REASON_MAX, "%zu known values too few for Fourier seasons",
-			 pa_fcm_known(y, n));
 		return -1;
 	}
 	normal_free(&ne);
@@ -393,6 +407,11 @@ pa_fcm_fourier_format(size_t period, size_t period2, const struct pa_fcm_params 
 		errors[0] = '+';
 		pa_fcm_arima_format(&params->arima, errors + 1, sizeof errors - 1);
 	}
+	if (period < 3) {
+		/* The second season took the main one's place. */
+		period = period2;
+		period2 = 0;
+	}
 	if (params && params->harmonics[0] && params->harmonics[1])
 		snprintf(buf, size, "fourier(p=%zu:%zu,%zu:%zu)%s", period, params->harmonics[0],
 			 period2, params->harmonics[1], errors);
@@ -422,6 +441,9 @@ pa_fcm_fourier_decode(const char *text, struct pa_fcm_params *p)
 			return -1;
 		v[j] = strtoul(at, &end, 10);
 		if (*end != (j == 0 ? ',' : '\0') || v[j] > HARMONICS_MAX)
+			return -1;
+		/* A fit always has pairs at its main season. */
+		if (j == 0 && v[j] == 0)
 			return -1;
 		at = end + 1;
 	}

@@ -209,7 +209,7 @@ void pa_fcm_fourier_format(size_t period, size_t period2, const struct pa_fcm_pa
 /*
  * Write the harmonics per season as "K1,K2" for a kept choice, and parse
  * them back.  Decoding returns -1, leaving p unchanged, unless the text is
- * two counts of at most 10.
+ * two counts of at most 10, the first of them at least 1.
  */
 int pa_fcm_fourier_encode(const struct pa_fcm_params *p, char *buf, size_t size);
 int pa_fcm_fourier_decode(const char *text, struct pa_fcm_params *p);

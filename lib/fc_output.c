@@ -643,10 +643,17 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		p2 = 0;
 	}
 	if (p1 && pa_fc_supported_period(n, p1) == 0 && pa_fc_model_needs_two_periods(o->model) &&
-	    (!o->follow || o->verbose))
-		pa_warn("%s: history of %zu buckets shorter than 2 periods of %s, %s forecasts without that season",
-			s->name, n, pa_fc_format_step((pa_usec_t)p1 * s->step, perbuf, sizeof perbuf),
-			o->model);
+	    (!o->follow || o->verbose)) {
+		pa_fc_format_step((pa_usec_t)p1 * s->step, perbuf, sizeof perbuf);
+		/* Fourier terms without a season are nothing, so fourier falls back to another model. */
+		if (strcmp(o->model, "fourier") == 0)
+			pa_warn("%s: history of %zu buckets shorter than 2 periods of %s, which fourier needs; "
+				"the record's model field names the model that forecasts instead",
+				s->name, n, perbuf);
+		else
+			pa_warn("%s: history of %zu buckets shorter than 2 periods of %s, %s forecasts without that season",
+				s->name, n, perbuf, o->model);
+	}
 
 	horizon = o->horizon ? (size_t)((o->horizon + s->step - 1) / s->step)
 			     : (size_t)o->horizon_steps;

@@ -802,6 +802,7 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 		  struct path *p, struct pa_fc_result *res)
 {
 	char why[PA_FC_REASON_MAX] = "";
+	size_t season = mr->period;
 	int rc = forecast_one(mr, y, ys, n, horizon, z, sd, p, &res->sigma, why, params);
 
 	if (rc == 0) {
@@ -836,6 +837,22 @@ run_with_fallback(struct model_ref *mr, struct pa_fcm_params *params, const doub
 			memset(params, 0, sizeof *params);
 		if (forecast_one(&plain, y, ys, n, horizon, z, sd, p, &res->sigma, why, params) == 0) {
 			*mr = plain;
+			return 0;
+		}
+	}
+	/*
+	 * The last value can be a burst, and a model rejected for leaving the
+	 * history behind was most often thrown by one, so a season, when
+	 * there is one, is repeated in preference to the last value.
+	 */
+	if (season >= 2 && n > season && strcmp(mr->name, "snaive") != 0) {
+		struct model_ref repeat = { .name = "snaive", .period = season,
+					    .transform = mr->transform };
+
+		if (forecast_one(&repeat, y, ys, n, horizon, z, sd, p, &res->sigma, why, NULL) == 0) {
+			*mr = repeat;
+			if (params)
+				memset(params, 0, sizeof *params);
 			return 0;
 		}
 	}
@@ -1023,6 +1040,9 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 	tok = strtok_r(NULL, " ", &save);
 	if (tok == NULL || strncmp(tok, "scale=", 6) != 0 || parse_number(tok + 6, &ch->scale) != 0)
 		return -1;
+	/* choose_auto keeps the scale within these bounds, so another value was edited in. */
+	if (ch->scale < SCALE_MIN || ch->scale > SCALE_MAX)
+		return -1;
 	while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
 		char *field[10], *fsave = NULL, *part;
 		double v[8];
@@ -1106,10 +1126,14 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 	return ch->count ? 0 : -1;
 }
 
-/* Average the paths of the chosen models, fitted on the whole history, into out. */
+/*
+ * Average the paths of the chosen models, fitted on the whole history,
+ * into out.  A model that fails is left out, unless every is set: then
+ * the call fails, as a kept choice must run whole or be replaced.
+ */
 static int
 run_choice(struct choice *ch, const double *y, const struct scales *ys, size_t n, double z,
-	   double *sd, struct path *tmp, struct pa_fc_result *out)
+	   double *sd, struct path *tmp, struct pa_fc_result *out, int every)
 {
 	char why[PA_FC_REASON_MAX];
 	size_t used = 0;
@@ -1119,8 +1143,11 @@ run_choice(struct choice *ch, const double *y, const struct scales *ys, size_t n
 		out->mean[k] = out->lower[k] = out->upper[k] = 0;
 	for (size_t t = 0; t < ch->count; t++) {
 		if (forecast_one(&ch->ref[t], y, ys, n, out->horizon, z, sd, tmp, &sigma, why,
-				 &ch->params[t]) != 0)
+				 &ch->params[t]) != 0) {
+			if (every)
+				return -1;
 			continue;
+		}
 		/* Name the ETS form found, so a reused choice filters with the same one. */
 		if (strcmp(ch->ref[t].name, "ets") == 0 && ch->params[t].valid)
 			ch->ref[t].name = pa_fcm_etsx_model_name(ch->params[t].ets_form);
@@ -1287,7 +1314,7 @@ forecast_from(const double *y, size_t n, size_t horizon,
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
 	} else if (strcmp(o.model, "auto") == 0 && o.reuse &&
 		   decode_choice(o.reuse, &ys, &o, out, &ch) == 0 &&
-		   run_choice(&ch, y, &ys, n, z, sd, &tmp, out) == 0) {
+		   run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 1) == 0) {
 		out->reused = 1;
 		snprintf(out->reason, sizeof out->reason, "reused an earlier choice; interval scale %.2f",
 			 ch.scale);
@@ -1302,7 +1329,7 @@ forecast_from(const double *y, size_t n, size_t horizon,
 		}
 		if (ch.count == 1)
 			ch.ref[0].effects = out->effects;
-		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out) == 0)
+		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 0) == 0)
 			encode_choice(&ch, out->spec, sizeof out->spec);
 		else {
 			ch.count = 1;
@@ -1331,8 +1358,12 @@ forecast_from(const double *y, size_t n, size_t horizon,
 			mr->level = o.level;
 			mr->effects = out->effects;
 		}
+		/*
+		 * The seasonal naive model needs one period, not two, and the
+		 * Fourier model names the season it cannot fit when it fails.
+		 */
 		if (mr->period && pa_fc_supported_period(n, m) == 0 &&
-		    strcmp(o.model, "snaive") != 0) {
+		    strcmp(o.model, "snaive") != 0 && strcmp(o.model, "fourier") != 0) {
 			out->fallback = 1;
 			snprintf(out->reason, sizeof out->reason,
 				 "history of %zu shorter than 2 periods of %zu", n, m);

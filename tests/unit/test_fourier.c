@@ -107,10 +107,10 @@ rms_shape_error(const double *mean, size_t n)
 }
 
 /*
- * A burst of 50 SIGMA over three steps ten steps before the end: the
- * Fourier coefficients rest on four weeks of differences, so the shape
- * forecast stays within 2 SIGMA of the true one (0.86 with this seed,
- * 0.30 without the burst).
+ * A burst of 50 SIGMA over three steps ends ten steps before the end of
+ * the history.  The Fourier coefficients rest on four weeks of
+ * differences, so the shape forecast stays within 2 SIGMA of the true
+ * one (0.86 with this seed, 0.30 without the burst).
  */
 static void
 test_burst_keeps_shape(void)
@@ -170,7 +170,8 @@ test_reuse_same_forecast(void)
 	CHECK("reuse same forecast", same);
 	CHECK("reuse same daily harmonics", params.harmonics[0] == kept.harmonics[0]);
 	CHECK("reuse same weekly harmonics", params.harmonics[1] == kept.harmonics[1]);
-	CHECK("reuse same orders", params.arima.p == kept.arima.p && params.arima.q == kept.arima.q);
+	CHECK("reuse same AR order", params.arima.p == kept.arima.p);
+	CHECK("reuse same MA order", params.arima.q == kept.arima.q);
 }
 
 /* Unknown values inside the history drop their differences; the forecast stays close. */
@@ -191,9 +192,9 @@ test_unknown_values(void)
 }
 
 /*
- * A second season the history does not hold twice is left out, and a
- * history that holds no season of three steps twice is rejected with a
- * reason.
+ * A second season that the history does not cover twice is left out, and
+ * a history without two cycles of a season of three steps or more is
+ * rejected with a reason.
  */
 static void
 test_seasons_the_history_holds(void)
@@ -208,12 +209,30 @@ test_seasons_the_history_holds(void)
 	      pa_fcm_fourier(y, 10 * DAY, DAY, WEEK, H, &params, &out, why) == 0);
 	CHECK("no weekly harmonics", params.harmonics[1] == 0);
 	pa_fcm_fourier_format(DAY, 0, &params, name, sizeof name);
-	CHECK("name without the week", strncmp(name, "fourier(p=24:", 13) == 0 &&
-					   strstr(name, ",168") == NULL && strstr(name, ")+arima(") != NULL);
+	CHECK("name starts with the day", strncmp(name, "fourier(p=24:", 13) == 0);
+	CHECK("name without the week", strstr(name, ",168") == NULL);
+	CHECK("name with the errors", strstr(name, ")+arima(") != NULL);
 
 	CHECK("one day rejected", pa_fcm_fourier(y, DAY, DAY, 0, H, NULL, &out, why) == -1);
-	CHECK("one day reason", strstr(why, "no season") != NULL);
+	CHECK_STR("one day reason", why, "history of 24 shorter than 2 periods of 24");
+	CHECK("no season rejected", pa_fcm_fourier(y, N, 0, 0, H, NULL, &out, why) == -1);
+	CHECK("no season reason", strncmp(why, "no season to fit", 16) == 0);
 	CHECK("period 2 rejected", pa_fcm_fourier(y, N, 2, 0, H, NULL, &out, why) == -1);
+	CHECK("period 2 reason", strstr(why, "season of 2 steps") != NULL);
+
+	/* A main season of 2 steps is left out and the second one takes its place. */
+	memset(&params, 0, sizeof params);
+	CHECK("period 2 with a week", pa_fcm_fourier(y, N, 2, WEEK, H, &params, &out, why) == 0);
+	CHECK("week in the main place", params.harmonics[0] > 0);
+	CHECK("no second season", params.harmonics[1] == 0);
+	pa_fcm_fourier_format(2, WEEK, &params, name, sizeof name);
+	CHECK("name with the week alone", strncmp(name, "fourier(p=168:", 14) == 0);
+
+	/* Every other bucket unknown leaves no first difference. */
+	for (size_t t = 0; t < N; t += 2)
+		y[t] = NAN;
+	CHECK("no adjacent pair rejected", pa_fcm_fourier(y, N, DAY, WEEK, H, NULL, &out, why) == -1);
+	CHECK("no adjacent pair reason", strncmp(why, "0 pairs of adjacent known buckets", 33) == 0);
 }
 
 static void
@@ -227,13 +246,16 @@ test_harmonics_text(void)
 	pa_fcm_fourier_encode(&p, text, sizeof text);
 	CHECK_STR("encode harmonics", text, "4,6");
 	p.harmonics[0] = p.harmonics[1] = 0;
-	CHECK("decode harmonics", pa_fcm_fourier_decode("4,6", &p) == 0 && p.harmonics[0] == 4 &&
-					  p.harmonics[1] == 6);
+	CHECK("decode harmonics", pa_fcm_fourier_decode("4,6", &p) == 0);
+	CHECK("decode main pairs", p.harmonics[0] == 4);
+	CHECK("decode second pairs", p.harmonics[1] == 6);
 	CHECK("decode too many", pa_fcm_fourier_decode("11,2", &p) == -1);
 	CHECK("decode sign", pa_fcm_fourier_decode("-1,2", &p) == -1);
 	CHECK("decode trailing", pa_fcm_fourier_decode("3,2,1", &p) == -1);
 	CHECK("decode one", pa_fcm_fourier_decode("3", &p) == -1);
-	CHECK("decode failure keeps", p.harmonics[0] == 4 && p.harmonics[1] == 6);
+	CHECK("decode no main pairs", pa_fcm_fourier_decode("0,2", &p) == -1);
+	CHECK("decode failure keeps main", p.harmonics[0] == 4);
+	CHECK("decode failure keeps second", p.harmonics[1] == 6);
 }
 
 /* A kept choice with the Fourier model is reused, with and without its ARIMA field. */
@@ -270,6 +292,31 @@ test_spec_reused(void)
 	o.reuse = "v1 scale=1 fourier/24/1/0/0/0/0/168/3,2/1,1,1,0,0,0,0,0,0.3,-0.5/7";
 	CHECK("eleventh field status", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
 	CHECK("eleventh field searched afresh", r.reused == 0);
+	pa_fc_result_free(&r);
+
+	/* The scale stays within the bounds the automatic choice keeps it in. */
+	o.reuse = "v1 scale=0 fourier/24/1/0/0/0/0/168/3,2";
+	CHECK("scale 0 status", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("scale 0 searched afresh", r.reused == 0);
+	pa_fc_result_free(&r);
+	o.reuse = "v1 scale=1e300 fourier/24/1/0/0/0/0/168/3,2";
+	CHECK("scale 1e300 status", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("scale 1e300 searched afresh", r.reused == 0);
+	pa_fc_result_free(&r);
+
+	/*
+	 * A kept average runs whole or not at all: with d = 3, beyond what
+	 * an ARIMA may have, its Fourier member fails, and the choice is
+	 * searched afresh instead of going on with the seasonal naive alone.
+	 */
+	o.reuse = "v1 scale=1 fourier/24/1/0/0/0/0/168/3,2/1,1,1,0,0,0,0,0,0.3,-0.5 snaive/24/0/0/0/0/0";
+	CHECK("kept average status", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("kept average reused", r.reused == 1);
+	CHECK("kept average both", strncmp(r.model, "mean(fourier(p=24:3,168:2)", 26) == 0);
+	pa_fc_result_free(&r);
+	o.reuse = "v1 scale=1 fourier/24/1/0/0/0/0/168/3,2/1,3,1,0,0,0,0,0,0.3,-0.5 snaive/24/0/0/0/0/0";
+	CHECK("broken member status", pa_fc_forecast(y, N, H, &o, &r) == PA_FC_OK);
+	CHECK("broken member searched afresh", r.reused == 0);
 	pa_fc_result_free(&r);
 }
 
