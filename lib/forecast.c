@@ -1218,6 +1218,7 @@ scales_init(struct scales *ys, const double *y, size_t n, const struct pa_fc_opt
 	if (isnan(ys->lambda)) {
 		if (*transform == PA_FC_TRANSFORM_BOXCOX) {
 			*transform = PA_FC_TRANSFORM_NONE;
+			out->fallback = 1;
 			snprintf(out->reason, sizeof out->reason,
 				 "boxcox: too few subseries with a spread to choose lambda; not transformed");
 		}
