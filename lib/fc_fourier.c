@@ -54,22 +54,28 @@ term_count(const struct seasons *s)
 	return 2 * (s->harmonics[0] + s->harmonics[1]);
 }
 
+size_t
+pa_fcm_fourier_pairs_max(size_t period, size_t main_period, size_t cap)
+{
+	size_t m = period >= 3 ? (period - 1) / 2 : 0;
+
+	if (m > cap)
+		m = cap;
+	/*
+	 * When the main season divides this one, harmonic period/main_period
+	 * of this season is the first of the main one, and the two columns
+	 * would be the same.
+	 */
+	if (period && main_period && period % main_period == 0 && m >= period / main_period)
+		m = period / main_period - 1;
+	return m;
+}
+
 /* Return the maximum number of Fourier pairs season j can carry beside the other one. */
 static size_t
 harmonics_max(const struct seasons *s, size_t j)
 {
-	size_t p = s->period[j], m = p >= 3 ? (p - 1) / 2 : 0;
-
-	if (m > HARMONICS_MAX)
-		m = HARMONICS_MAX;
-	/*
-	 * When the shorter season divides the longer one, harmonic p2/p1 of
-	 * the longer season is the first of the shorter one, and the two
-	 * columns would be the same.
-	 */
-	if (j == 1 && p && s->period[0] && p % s->period[0] == 0 && m >= p / s->period[0])
-		m = p / s->period[0] - 1;
-	return m;
+	return pa_fcm_fourier_pairs_max(s->period[j], j == 1 ? s->period[0] : 0, HARMONICS_MAX);
 }
 
 /* Write the Fourier terms of step t into row. */

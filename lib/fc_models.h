@@ -202,6 +202,14 @@ void pa_fcm_mstl_format(size_t period, size_t period2, const struct pa_fcm_param
 int pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t horizon,
 		   struct pa_fcm_params *reuse, struct pa_fcm_out *out, char *why);
 
+/*
+ * Return the most sine and cosine pairs, at most cap, that a season of
+ * period steps carries: none below 3 steps, and beside a main season
+ * (main_period, 0 for none) that divides it, fewer than the ratio of the
+ * two, whose harmonic would repeat the main season's first.
+ */
+size_t pa_fcm_fourier_pairs_max(size_t period, size_t main_period, size_t cap);
+
 /* Name a fit as "fourier(p=24:5,168:6)+arima(2,1,2)". */
 void pa_fcm_fourier_format(size_t period, size_t period2, const struct pa_fcm_params *params,
 			   char *buf, size_t size);

@@ -332,17 +332,7 @@ fit_design(const double *y, const struct design *d, struct fit *f)
 static size_t
 harmonics_max(const struct design *d, size_t s)
 {
-	size_t p = d->period[s], m = p >= 3 ? (p - 1) / 2 : 0;
-
-	if (m > HARMONICS_MAX)
-		m = HARMONICS_MAX;
-	/*
-	 * When the shorter season divides the longer one, harmonic p2/p1 of
-	 * the longer season repeats the first of the shorter one.
-	 */
-	if (s == 1 && p && d->period[0] && p % d->period[0] == 0 && m >= p / d->period[0])
-		m = p / d->period[0] - 1;
-	return m;
+	return pa_fcm_fourier_pairs_max(d->period[s], s == 1 ? d->period[0] : 0, HARMONICS_MAX);
 }
 
 /*
