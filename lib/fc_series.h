@@ -34,10 +34,11 @@ struct pa_fc_point {
 	pa_usec_t ts;
 	double requests;	/* NAN: unknown */
 	double complexity_sum;	/* NAN: no complexity in the record */
-	int kept;		/* 1: from the state's kept window */
-	int rejected;		/* 1: from a record rejected for its counts, which
+	/* Flags of one byte each, so that a point takes 48 bytes, not 56. */
+	unsigned char kept;	/* 1: from the state's kept window */
+	unsigned char rejected;	/* 1: from a record rejected for its counts, which
 				 * makes its bucket unknown rather than a gap */
-	int pending;		/* 1: a part kept by the state to join with later parts */
+	unsigned char pending;	/* 1: a part kept by the state to join with later parts */
 	pa_usec_t cover_from;	/* span of the bucket the part covers, from its start; */
 	pa_usec_t cover_to;	/* cover_to 0: all of it */
 };
