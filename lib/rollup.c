@@ -548,6 +548,8 @@ struct pa_rollup {
 	pa_usec_t reached;	/* latest instant the input is known to cover */
 	pa_usec_t began;	/* earliest instant the input is known to cover */
 	size_t rejected;	/* buckets marked by pa_rollup_reject_record() */
+	size_t unreadable;	/* lines counted by pa_rollup_note_unreadable() */
+	size_t unknown_gaps;	/* buckets written unknown because of them */
 
 	/*
 	 * The spans that merged records cover of each bucket start, over all
@@ -1043,6 +1045,11 @@ series_write_next(struct pa_rollup *r, struct series *s)
 		zero.start = s->next;
 		if (bucket_holed(r, zero.start))
 			zero.covered = 1;	/* quiet where the parts reach, but not known between */
+		else if (r->unreadable > 0) {
+			/* The line that could not be read may have been this bucket. */
+			zero.covered = 1;
+			r->unknown_gaps++;
+		}
 		r->writer(s->name, s->tenant, s->service, r->step, &zero, r->ctx);
 	}
 	s->next += r->step;
@@ -1322,6 +1329,24 @@ size_t
 pa_rollup_rejected_buckets(const struct pa_rollup *r)
 {
 	return r->rejected;
+}
+
+void
+pa_rollup_note_unreadable(struct pa_rollup *r)
+{
+	r->unreadable++;
+}
+
+size_t
+pa_rollup_unknown_gaps(const struct pa_rollup *r)
+{
+	return r->unknown_gaps;
+}
+
+void
+pa_rollup_finish_writing(struct pa_rollup *r)
+{
+	rollup_flush(r, 1, 0);
 }
 
 void

@@ -189,6 +189,22 @@ int pa_rollup_reject_record(struct pa_rollup *r, const json_t *rec);
 /* How many buckets were marked by pa_rollup_reject_record(). */
 size_t pa_rollup_rejected_buckets(const struct pa_rollup *r);
 
+/*
+ * Note a merged input line that could not be read as a record.  Its bucket
+ * cannot be told, so from then on every bucket that no record covers is
+ * written as unknown instead of as a quiet zero.
+ */
+void pa_rollup_note_unreadable(struct pa_rollup *r);
+
+/* How many buckets pa_rollup_note_unreadable() turned from quiet to unknown. */
+size_t pa_rollup_unknown_gaps(const struct pa_rollup *r);
+
+/*
+ * Write every bucket still open, in order, keeping the rollup, so that
+ * counts of what writing found can be read before pa_rollup_finish().
+ */
+void pa_rollup_finish_writing(struct pa_rollup *r);
+
 /* Write every bucket still open, in order, and free the rollup. */
 void pa_rollup_finish(struct pa_rollup *r);
 

@@ -413,12 +413,17 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (run->fast && status == PA_LINE_OK && fast_request(run, name, line))
 		return;
 	rec = pa_line_to_object(name, line, status);
-	if (rec == NULL)
+	if (rec == NULL) {
+		if (run->merge)
+			pa_rollup_note_unreadable(run->rollup);
 		return;
+	}
 	kind = pa_rec_kind(rec);
 	if (kind == NULL) {
 		pa_reject(name, line->lineno, line->text, line->len, "missing field",
 			  "field \"kind\" is missing or not a string");
+		if (run->merge)
+			pa_rollup_note_unreadable(run->rollup);
 		json_decref(rec);
 		return;
 	}
@@ -640,14 +645,20 @@ main(int argc, char **argv)
 
 	pa_scorer_finish(run.scorer);
 	if (run.rollup != NULL) {
-		size_t unknown;
+		size_t unknown, gaps;
 
-		/* pa_rollup_finish() frees the rollup, so the count is read first. */
+		/* Writing the last buckets counts unknown gaps, so it comes first. */
+		pa_rollup_finish_writing(run.rollup);
 		unknown = pa_rollup_rejected_buckets(run.rollup);
+		gaps = pa_rollup_unknown_gaps(run.rollup);
 		pa_rollup_finish(run.rollup);
 		if (unknown > 0)
 			pa_warn("%zu bucket%s with a rejected part written as unknown (covered_s "
 				"0.000001), not as quiet", unknown, unknown == 1 ? "" : "s");
+		if (gaps > 0)
+			pa_warn("%zu bucket%s that no record covers written as unknown (covered_s "
+				"0.000001), not as quiet, because a line of the input could not be "
+				"read as a record", gaps, gaps == 1 ? "" : "s");
 	}
 	if (run.fitter != NULL) {
 		int fit_rc = write_model(&run);
