@@ -479,6 +479,40 @@ emit_record(json_t *rec, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
 }
 
 /*
+ * Emit the bucket e of group g, or reject it when a count lies outside
+ * what pa-records(5) allows, as every tool that reads buckets would: a
+ * gauge can hold -5 or 1e300 where a bucket cannot.
+ */
+static void
+emit_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct entry *e,
+	    pa_usec_t step, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+{
+	static const struct {
+		enum pa_tsdb_field field;
+		const char *what;
+		double max;
+	} limits[] = {
+		{ PA_TSDB_F_REQUESTS, "a count from 0 to 1e15", PA_REQUESTS_MAX },
+		{ PA_TSDB_F_ERRORS, "a count from 0 to 1e15", PA_REQUESTS_MAX },
+		{ PA_TSDB_F_COMPLEXITY_SUM, "a number from 0 to 1e18", PA_COMPLEXITY_SUM_MAX },
+	};
+
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		double v = e->val[limits[i].field];
+		char when[40];
+
+		if (!(e->have & (1u << limits[i].field)) || (v >= 0 && v <= limits[i].max))
+			continue;
+		pa_time_format(e->ts, when, sizeof when);
+		pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "invalid count",
+			  "series %s at %s: %s %.15g is not %s, so no bucket is written", g->desc,
+			  when, pa_tsdb_field_name(limits[i].field), v, limits[i].what);
+		return;
+	}
+	emit_record(bucket_record(g, e, step), emit, ctx, emitted);
+}
+
+/*
  * Emit the buckets of one group, entries[0..n) sorted by time.  Each
  * sample belongs to the bucket of width step that contains it, so samples
  * taken at unaligned times land on bucket starts, and samples finer than
@@ -508,7 +542,7 @@ emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry 
 		bucket_complexity_sum(e);
 
 		if (open && start != cur.ts) {
-			emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
+			emit_bucket(acc, g, &cur, step, emit, ctx, emitted);
 			open = 0;
 		}
 		if (!open) {
@@ -523,7 +557,7 @@ emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry 
 		cur.have |= e->have;
 	}
 	if (open)
-		emit_record(bucket_record(g, &cur, step), emit, ctx, emitted);
+		emit_bucket(acc, g, &cur, step, emit, ctx, emitted);
 }
 
 /* The smallest gap between the group's samples, which are sorted; 0 with one sample. */
