@@ -109,12 +109,23 @@ pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize)
 	v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (v == NULL) {
 		static const char eof[] = " near end of file";
+		static const char premature[] = "premature end of input";
 		size_t n = strlen(jerr.text), k = sizeof eof - 1;
 
-		/* jansson's end of file is the end of the text given, here one line. */
+		/*
+		 * jansson's end of file and end of input are the end of the text
+		 * given, here one line, so the message says so: "end of file"
+		 * in the middle of a stream reads as if the file were cut off.
+		 */
 		if (n >= k && strcmp(jerr.text + n - k, eof) == 0)
 			snprintf(err, errsize, "invalid JSON at column %d: %.*s at end of line",
 				 jerr.column, (int)(n - k), jerr.text);
+		else if (strncmp(jerr.text, premature, sizeof premature - 1) == 0)
+			snprintf(err, errsize, "invalid JSON at column %d: line ends inside a value%s",
+				 jerr.column, jerr.text + sizeof premature - 1);
+		else if (jerr.position >= (int)len)
+			snprintf(err, errsize, "invalid JSON at column %d: %s at end of line",
+				 jerr.column, jerr.text);
 		else
 			snprintf(err, errsize, "invalid JSON at column %d: %s", jerr.column,
 				 jerr.text);
