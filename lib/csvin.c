@@ -143,13 +143,59 @@ pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line)
 	csv_parse(&c->parser, "\n", 1, on_field, on_record, c);
 }
 
+/*
+ * Reject the first line of the open record, whose quote never closed, and
+ * read the lines after it again as records of their own.
+ */
+static void
+reread_after_open_quote(struct pa_csvin *c)
+{
+	unsigned char delim = csv_get_delim(&c->parser), quote = csv_get_quote(&c->parser);
+	char *newline = memchr(c->raw, '\n', c->rawlen), *rest;
+	size_t first = (size_t)(newline - c->raw), restlen = c->rawlen - first - 1;
+	long lineno = c->start_line, lines = 1;
+
+	for (size_t i = 0; i < restlen; i++)
+		lines += newline[1 + i] == '\n';
+	pa_diag_count_read();
+	pa_reject(c->where, lineno, c->raw, first, "unclosed quoted field",
+		  "unclosed quoted field: its quote never closes before the end of input, "
+		  "so this line is rejected and the %ld line%s after it read again", lines,
+		  lines == 1 ? "" : "s");
+
+	rest = malloc(restlen + 1);
+	if (rest == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	memcpy(rest, newline + 1, restlen);
+	rest[restlen] = '\0';
+	csv_free(&c->parser);
+	restart(c, delim, quote);
+
+	for (char *at = rest, *end; at <= rest + restlen; at = end + 1) {
+		struct pa_line line;
+
+		end = memchr(at, '\n', (size_t)(rest + restlen - at));
+		if (end == NULL)
+			end = rest + restlen;
+		*end = '\0';
+		line = (struct pa_line){ at, (size_t)(end - at), ++lineno };
+		pa_csvin_line(c, c->where, &line);
+	}
+	free(rest);
+}
+
 void
 pa_csvin_finish(struct pa_csvin *c)
 {
 	/*
 	 * Every line is pushed with its newline, so a record still open here
-	 * is inside a quoted field that never closed.
+	 * is inside a quoted field that never closed.  One stray quote would
+	 * take every line after it along, good rows included, so only its own
+	 * line is rejected and the others are read again, which may leave
+	 * another quote open.
 	 */
+	while (c->in_record && memchr(c->raw, '\n', c->rawlen) != NULL)
+		reread_after_open_quote(c);
 	if (c->in_record) {
 		unsigned char delim = csv_get_delim(&c->parser), quote = csv_get_quote(&c->parser);
 
