@@ -97,9 +97,19 @@ static double
 bucket_work(const json_t *rec, const char **bad)
 {
 	double requests, sum, mean;
-	int got;
+	int got, has_requests;
 
-	/* The limits are those of every tool (ndjson.h), which the replay's forecasts keep too. */
+	/*
+	 * The limits are those of every tool (ndjson.h), which the replay's
+	 * forecasts keep too.  A bad count is rejected even where the
+	 * complexity sum gives the work, as pa-forecast rejects it.
+	 */
+	got = pa_rec_num(rec, "requests", &requests);
+	if (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_REQUESTS_MAX))) {
+		*bad = "requests";
+		return -1;
+	}
+	has_requests = got == 1;
 	got = pa_rec_num(rec, "complexity_sum", &sum);
 	if (got == 1 && sum >= 0 && sum <= PA_COMPLEXITY_SUM_MAX)
 		return sum;
@@ -107,8 +117,7 @@ bucket_work(const json_t *rec, const char **bad)
 		*bad = "complexity_sum";
 		return -1;
 	}
-	if (pa_rec_num(rec, "requests", &requests) != 1 || !(requests >= 0 &&
-							      requests <= PA_REQUESTS_MAX)) {
+	if (!has_requests) {
 		*bad = "requests";
 		return -1;
 	}
