@@ -407,6 +407,12 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 			  "more than %d fields", PA_CSV_MAX_FIELDS);
 		return;
 	}
+	if (pa_line_is_binary(&(struct pa_line){ (char *)rec->raw, rec->rawlen, rec->lineno })) {
+		pa_reject(rec->where, rec->lineno, rec->raw, rec->rawlen, "binary data",
+			  "binary data, not a CSV record: %s",
+			  pa_quote(rec->raw, rec->rawlen < 16 ? rec->rawlen : 16));
+		return;
+	}
 	memset(&row, 0, sizeof row);
 	row.csv = rec;
 	row.columns = in->columns;

@@ -86,11 +86,18 @@ pa_reader_name(const struct pa_reader *r)
 /*
  * Control bytes other than tab never occur in a text log line, a CSV
  * header or a JSON record.  A newline and a carriage return are allowed,
- * because a quoted CSV field may span lines.
+ * because a quoted CSV field may span lines.  Nor does text start with a
+ * byte that no UTF-8 character starts with, as the PNG signature's 0x89.
  */
 int
 pa_line_is_binary(const struct pa_line *line)
 {
+	if (line->len > 0) {
+		unsigned char first = (unsigned char)line->text[0];
+
+		if ((first >= 0x80 && first <= 0xbf) || first >= 0xf8)
+			return 1;
+	}
 	for (size_t i = 0; i < line->len; i++) {
 		unsigned char c = (unsigned char)line->text[i];
 
