@@ -487,8 +487,14 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 	s = series_get(r, name);
 	for (size_t i = 0; i < 3; i++) {
 		if (pa_rec_num(rec, required[i], slots[i]) != 1) {
-			snprintf(msg, sizeof msg, "%s: field \"%s\" is missing or not a number", name,
-				 required[i]);
+			const json_t *v = json_object_get(rec, required[i]);
+
+			if (v == NULL)
+				snprintf(msg, sizeof msg, "%s: field \"%s\" is missing", name,
+					 required[i]);
+			else
+				snprintf(msg, sizeof msg, "%s: field \"%s\" is not a number: %s", name,
+					 required[i], pa_quote_json(v));
 			reject(where, line, "invalid forecast", msg);
 			snprintf(why, sizeof why, "forecast at %s:%ld has no valid %s", where,
 				 line->lineno, required[i]);

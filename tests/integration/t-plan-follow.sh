@@ -78,7 +78,7 @@ check "term counts the waiting issue" grep -q 'stopped; the latest issue of 1 se
 pa-plan --follow --capacity 1 --lead-time 5m --stabilization 5m --max-bad 0.5 "$T_TMP/bad.ndjson" \
 	>"$T_TMP/bad.out" 2>"$T_TMP/bad.err"
 check "bad issue exit status" test $? -eq 1
-check "bad issue named" grep -q 'bad.ndjson:2: shop/cart: field "predicted_volume" is missing or not a number' "$T_TMP/bad.err"
+check "bad issue named" grep -q 'bad.ndjson:2: shop/cart: field "predicted_volume" is not a number: string "NaN"' "$T_TMP/bad.err"
 check "bad issue not planned" test "$(plans_at "$T_TMP/bad.out" 13)" = 0
 check "later issues planned" test "$(plans_at "$T_TMP/bad.out" 14)$(plans_at "$T_TMP/bad.out" 15)" = 11
 pa-plan --capacity 1 --lead-time 5m --stabilization 5m --max-bad 0.5 "$T_TMP/bad.ndjson" >"$T_TMP/batch.out" 2>/dev/null
