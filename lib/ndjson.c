@@ -114,8 +114,8 @@ pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize)
 
 		/*
 		 * jansson's end of file and end of input are the end of the text
-		 * given, here one line, so the message says so: "end of file"
-		 * in the middle of a stream reads as if the file were cut off.
+		 * given, here one line, so the message names the line: "end of
+		 * file" in the middle of a stream reads as if the file were cut off.
 		 */
 		if (n >= k && strcmp(jerr.text + n - k, eof) == 0)
 			snprintf(err, errsize, "invalid JSON at column %d: %.*s at end of line",

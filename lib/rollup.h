@@ -190,9 +190,9 @@ int pa_rollup_reject_record(struct pa_rollup *r, const json_t *rec);
 size_t pa_rollup_rejected_buckets(const struct pa_rollup *r);
 
 /*
- * Note a merged input line that could not be read as a record.  Its bucket
- * cannot be told, so from then on every bucket that no record covers is
- * written as unknown instead of as a quiet zero.
+ * Count a merged input line that could not be read as a record.  Which
+ * bucket it held is unknown, so from then on every bucket that no record
+ * covers is written as unknown instead of as a quiet zero.
  */
 void pa_rollup_note_unreadable(struct pa_rollup *r);
 
