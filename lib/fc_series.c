@@ -371,8 +371,9 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 			csum = isnan(requests) ? NAN : cmean * requests;
 	}
 	if (!invalid && (got < 0 || (got == 1 && !(csum >= 0))))
-		invalid = bad_field(rec, cfield, "a number >= 0", err, errsize, reason_class,
-				    "invalid complexity");
+		invalid = bad_field(rec, cfield, strcmp(cfield, "complexity_sum") == 0 ?
+				    "a number from 0 to 1e18" : "a number >= 0",
+				    err, errsize, reason_class, "invalid complexity");
 	if (!invalid && got == 1 && csum > PA_COMPLEXITY_SUM_MAX)
 		invalid = bad_field(rec, cfield, strcmp(cfield, "complexity_sum") == 0 ?
 				    "a number from 0 to 1e18" :

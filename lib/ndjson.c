@@ -356,7 +356,9 @@ pa_quote_json(const json_t *v)
 	}
 
 	/* Unquoted JSON text, in ASCII and cut as pa_quote cuts a string. */
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
+	/* 15 digits, so 1e300 reads back as written, not as 1.0000000000000001e+300. */
+	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII |
+			  JSON_REAL_PRECISION(15));
 	if (text == NULL)
 		return "(unprintable)";
 	if (strlen(text) > 60)

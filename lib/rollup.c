@@ -1160,8 +1160,17 @@ record_count(const json_t *rec, const char *key, uint64_t *out, char *err, size_
 		snprintf(err, errsize, "field \"%s\" is missing", key);
 		return -1;
 	}
+	/* The request counts have the bounds every tool reads them with (ndjson.h). */
+	if (strcmp(key, "requests") == 0 || strcmp(key, "errors") == 0) {
+		if (json_count(v, out) != 0 || (double)*out > PA_REQUESTS_MAX) {
+			snprintf(err, errsize, "field \"%s\" is not a whole count from 0 to 1e15: %s",
+				 key, pa_quote_json(v));
+			return -1;
+		}
+		return 0;
+	}
 	if (json_count(v, out) != 0) {
-		snprintf(err, errsize, "field \"%s\" is not a non-negative integer: %s", key,
+		snprintf(err, errsize, "field \"%s\" is not a whole number >= 0: %s", key,
 			 pa_quote_json(v));
 		return -1;
 	}
