@@ -183,6 +183,7 @@ read_series(struct read_ctx *r, const json_t *series)
 		int group[2] = { -2, -2 };	/* usage, bucket; -2 not resolved yet */
 		pa_usec_t ts = 0;
 		int bad = 0;
+		size_t bad_col = 0;
 
 		pa_diag_count_read();
 		for (c = 0; c < ncol; c++) {
@@ -190,20 +191,31 @@ read_series(struct read_ctx *r, const json_t *series)
 
 			if (role[c] == COL_LABEL && json_is_string(cell))
 				json_object_set(labels, json_string_value(json_array_get(columns, c)), cell);
-			if (role[c] == COL_TIME && parse_time(cell, &ts) != 0)
+			if (!bad && role[c] == COL_TIME && parse_time(cell, &ts) != 0) {
 				bad = 1;
-			if (role[c] == COL_FIELD && !json_is_null(cell) &&
-			    (!json_is_number(cell) || !isfinite(json_number_value(cell))))
+				bad_col = c;
+			}
+			if (!bad && role[c] == COL_FIELD && !json_is_null(cell) &&
+			    (!json_is_number(cell) || !isfinite(json_number_value(cell)))) {
 				bad = 2;
+				bad_col = c;
+			}
 		}
 		if (!json_is_array(row) || json_array_size(row) != ncol || bad) {
 			char *rowdesc = pa_tsdb_describe(name, labels);
+			const char *column = json_string_value(json_array_get(columns, bad_col));
 
-			reject_json(r, row, "invalid row",
-				    bad == 1 ? "series %s: row time is not a timestamp%s"
-					     : "series %s: row has a value that is not a number or a "
-					       "cell count unlike its columns%s",
-				    rowdesc, "");
+			char why[400];
+
+			if (!json_is_array(row) || json_array_size(row) != ncol)
+				snprintf(why, sizeof why, "series %s: row of %zu cells for %zu columns",
+					 rowdesc, json_is_array(row) ? json_array_size(row) : 0, ncol);
+			else
+				snprintf(why, sizeof why, "series %s: column \"%s\" is not %s: %s",
+					 rowdesc, column ? column : "?",
+					 bad == 1 ? "a timestamp" : "a finite number or null",
+					 pa_quote_json(json_array_get(row, bad_col)));
+			reject_json(r, row, "invalid row", "%s%s", why, "");
 			free(rowdesc);
 			json_decref(labels);
 			continue;

@@ -72,8 +72,9 @@ parse_sample(const struct series_ctx *s, const json_t *sample, pa_usec_t *ts, do
 
 	if (!json_is_array(sample) || json_array_size(sample) != 2 || !json_is_number(t) ||
 	    text == NULL) {
-		reject_sample(s, sample, "invalid sample",
-			      "invalid sample: expected [unix_time, \"value\"]");
+		snprintf(why, sizeof why, "invalid sample %s: expected [unix_time, \"value\"]",
+			 pa_quote_json(sample));
+		reject_sample(s, sample, "invalid sample", why);
 		return -1;
 	}
 	if (sample_time(t, ts) != 0) {
