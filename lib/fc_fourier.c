@@ -349,10 +349,10 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 	/*
 	 * A burst inside the history is two large differences, up and down,
 	 * whose pulls on smooth seasons nearly cancel.  A burst in the last
-	 * bucket is one, with nothing to cancel it: least squares bent the
-	 * seasons towards it so far that the ARIMA part took their error for
-	 * a random walk and carried the burst through the whole horizon.  So
-	 * outlying differences are clipped first.
+	 * bucket is one difference, which nothing cancels.  Unclipped, it bent
+	 * the seasons so far that the ARIMA part took their error for a random
+	 * walk and carried the burst through the whole horizon, so outlying
+	 * differences are clipped first.
 	 */
 	dy = malloc(n * sizeof *dy);
 	if (dy != NULL) {

@@ -196,7 +196,7 @@ void pa_fcm_mstl_format(size_t period, size_t period2, const struct pa_fcm_param
 /*
  * Forecast with Fourier terms for period and period2 (0: none) and
  * non-seasonal ARIMA errors (fc_fourier.c).  A season is left out unless
- * the history holds it twice.  reuse (may be NULL) gives the harmonics per
+ * the history covers it twice.  reuse (may be NULL) gives the harmonics per
  * season and the ARIMA fit to keep when set, and otherwise receives them.
  */
 int pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t horizon,
@@ -204,9 +204,10 @@ int pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, siz
 
 /*
  * Return the most sine and cosine pairs, at most cap, that a season of
- * period steps carries: none below 3 steps, and beside a main season
- * (main_period, 0 for none) that divides it, fewer than the ratio of the
- * two, whose harmonic would repeat the main season's first.
+ * period steps carries.  A season below 3 steps carries none.  Beside a
+ * main season (main_period, 0 for none) that divides it, it carries fewer
+ * than the ratio of the two, because that harmonic would repeat the main
+ * season's first.
  */
 size_t pa_fcm_fourier_pairs_max(size_t period, size_t main_period, size_t cap);
 
