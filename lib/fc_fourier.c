@@ -305,7 +305,7 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 	struct normal ne = { .xtx = NULL };
 	struct pa_fcm_arima_fit alone = { .state = PA_FCM_ARIMA_EMPTY };
 	struct pa_fcm_arima_fit *fit = reuse ? &reuse->arima : &alone;
-	int kept = reuse && reuse->harmonics[0] + reuse->harmonics[1] > 0;
+	int reuse_harmonics = reuse && reuse->harmonics[0] + reuse->harmonics[1] > 0;
 	double coef[4 * HARMONICS_MAX], row[4 * HARMONICS_MAX], *e, *dy;
 	int rc = -1;
 
@@ -343,7 +343,7 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 	full = s;
 	for (size_t j = 0; j < 2; j++) {
 		full.harmonics[j] = harmonics_max(&s, j);
-		if (kept && reuse->harmonics[j] < full.harmonics[j])
+		if (reuse_harmonics && reuse->harmonics[j] < full.harmonics[j])
 			full.harmonics[j] = reuse->harmonics[j];
 	}
 	/*
@@ -367,7 +367,7 @@ pa_fcm_fourier(const double *y, size_t n, size_t period, size_t period2, size_t 
 		return -1;
 	}
 	free(dy);
-	if (kept)
+	if (reuse_harmonics)
 		s = full;
 	else if (choose_harmonics(&ne, &s, coef) != 0)
 		s.harmonics[0] = s.harmonics[1] = 0;

@@ -489,7 +489,7 @@ emit_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct e
 {
 	static const struct {
 		enum pa_tsdb_field field;
-		const char *what;
+		const char *range;	/* the values allowed, for the message */
 		double max;
 	} limits[] = {
 		{ PA_TSDB_F_REQUESTS, "a count from 0 to 1e15", PA_REQUESTS_MAX },
@@ -506,7 +506,7 @@ emit_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct e
 		pa_time_format(e->ts, when, sizeof when);
 		pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "invalid count",
 			  "series %s at %s: %s %.15g is not %s, so no bucket is written", g->desc,
-			  when, pa_tsdb_field_name(limits[i].field), v, limits[i].what);
+			  when, pa_tsdb_field_name(limits[i].field), v, limits[i].range);
 		return;
 	}
 	emit_record(bucket_record(g, e, step), emit, ctx, emitted);

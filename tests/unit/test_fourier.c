@@ -156,22 +156,22 @@ test_reuse_same_forecast(void)
 {
 	double y[N], first[H], again[H], sd[H], level_end;
 	struct pa_fcm_out out = { first, sd, 0, 0 };
-	struct pa_fcm_params params = { 0 }, kept;
+	struct pa_fcm_params params = { 0 }, first_params;
 	char why[PA_FC_REASON_MAX] = "";
 	int same = 1;
 
 	make_series(y, N, 3, &level_end);
 	CHECK("first fit", pa_fcm_fourier(y, N, DAY, WEEK, H, &params, &out, why) == 0);
-	kept = params;
+	first_params = params;
 	out.mean = again;
 	CHECK("reused fit", pa_fcm_fourier(y, N, DAY, WEEK, H, &params, &out, why) == 0);
 	for (size_t k = 0; k < H; k++)
 		same &= fabs(first[k] - again[k]) <= 1e-9 * fabs(first[k]);
 	CHECK("reuse same forecast", same);
-	CHECK("reuse same daily harmonics", params.harmonics[0] == kept.harmonics[0]);
-	CHECK("reuse same weekly harmonics", params.harmonics[1] == kept.harmonics[1]);
-	CHECK("reuse same AR order", params.arima.p == kept.arima.p);
-	CHECK("reuse same MA order", params.arima.q == kept.arima.q);
+	CHECK("reuse same daily harmonics", params.harmonics[0] == first_params.harmonics[0]);
+	CHECK("reuse same weekly harmonics", params.harmonics[1] == first_params.harmonics[1]);
+	CHECK("reuse same AR order", params.arima.p == first_params.arima.p);
+	CHECK("reuse same MA order", params.arima.q == first_params.arima.q);
 }
 
 /* Unknown values inside the history drop their differences; the forecast stays close. */
