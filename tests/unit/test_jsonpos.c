@@ -1,0 +1,76 @@
+#include <string.h>
+
+#include "jsonpos.h"
+#include "unit.h"
+
+static const char doc[] =
+	"\n"
+	"{\"skip\": {\"values\": [\"}\", \"]\\\"\"]},\n"
+	" \"values\": [\n"
+	"   [1, \"a\"],\n"
+	"   {\"x\": [2]}, \"q\\\"\", -1.5e3,\n"
+	"   null\n"
+	" ],\n"
+	" \"dup\": 1,\n"
+	" \"d\\u0075p\": [\n"
+	"  true]\n"
+	"}";
+
+static void
+test_member_and_elements(void)
+{
+	size_t len = strlen(doc);
+	struct pa_json_pos root = pa_json_pos_root(doc, len, 10);
+	struct pa_json_pos p = root, el[8];
+
+	CHECK("root skips leading blank line", root.line == 11 && doc[root.off] == '{');
+	CHECK("member found", pa_json_pos_member(doc, len, &p, "values") == 0);
+	CHECK("member line", p.line == 12);
+	CHECK("element count", pa_json_pos_elements(doc, len, p, el, 8) == 5);
+	CHECK("element 0 line", el[0].line == 13 && doc[el[0].off] == '[');
+	CHECK("element 1 line", el[1].line == 14 && doc[el[1].off] == '{');
+	CHECK("element 2 after escaped quote", el[2].line == 14 && doc[el[2].off] == '"');
+	CHECK("element 3 number", el[3].line == 14 && doc[el[3].off] == '-');
+	CHECK("element 4 next line", el[4].line == 15 && doc[el[4].off] == 'n');
+	CHECK("elements past max counted", pa_json_pos_elements(doc, len, p, el, 2) == 5);
+}
+
+static void
+test_keys(void)
+{
+	size_t len = strlen(doc);
+	struct pa_json_pos root = pa_json_pos_root(doc, len, 1), p = root;
+
+	/* "dup" repeats, once spelled with an escape; jansson keeps the last. */
+	CHECK("escaped duplicate key is last", pa_json_pos_member(doc, len, &p, "dup") == 0 &&
+						 doc[p.off] == '[' && p.line == 9);
+	p = root;
+	CHECK("missing key", pa_json_pos_member(doc, len, &p, "none") == -1);
+	CHECK("missing key keeps pos", p.off == root.off);
+	CHECK("nested key not taken", pa_json_pos_member(doc, len, &p, "x") == -1);
+	CHECK("member of array fails", pa_json_pos_member("[1]", 3, &p, "x") == -1);
+}
+
+static void
+test_edges(void)
+{
+	struct pa_json_pos p = pa_json_pos_root("[]", 2, 1), el[1];
+
+	CHECK("empty array", pa_json_pos_elements("[]", 2, p, el, 1) == 0);
+	p = pa_json_pos_root("{}", 2, 1);
+	CHECK("elements of object fails", pa_json_pos_elements("{}", 2, p, el, 1) == -1);
+	/* Text cut short must end the walk, not read past len. */
+	p = pa_json_pos_root("[\"ab\\", 5, 1);
+	CHECK("cut string ends", pa_json_pos_elements("[\"ab\\", 5, p, el, 1) == 1);
+	p = pa_json_pos_root("[[1,", 4, 1);
+	CHECK("cut array ends", pa_json_pos_elements("[[1,", 4, p, el, 1) == 1);
+}
+
+int
+main(void)
+{
+	test_member_and_elements();
+	test_keys();
+	test_edges();
+	return unit_status();
+}
