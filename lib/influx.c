@@ -3,11 +3,13 @@
 #include <csv.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
+#include "jsonpos.h"
 #include "ndjson.h"
 #include "prom.h"
 
@@ -18,17 +20,131 @@ struct read_ctx {
 	long lineno;
 	const struct pa_tsdb_map *map;
 	struct pa_tsdb_acc *acc;
+
+	/* A JSON response: its text and tree, to find the line of a series or row. */
+	const char *doc;
+	size_t len;
+	const json_t *root;
+	struct pa_json_pos *result_pos;	/* where each statement result starts */
+	struct pa_json_pos *series_pos;	/* where each series starts, in reading order */
+	size_t nresults, nseries;
+	int located;			/* 1 once the two arrays above were looked for */
+
+	/* A CSV response: the line of each row of the series being read. */
+	const json_t *csv_lines;
+
+	size_t series_index;		/* the series being read, counted over all results */
+	long *row_line;			/* JSON: line of each row of that series, found on first use */
+	int rows_located;
 };
 
+/*
+ * Find where every statement result and series of a JSON response starts.
+ * Leaves both arrays NULL when the text does not match the tree.
+ */
 static void
-reject_json(const struct read_ctx *r, const json_t *raw, const char *reason_class, const char *fmt,
-	    const char *a, const char *b)
+locate_series(struct read_ctx *r)
+{
+	const json_t *results = json_object_get(r->root, "results");
+	struct pa_json_pos p = pa_json_pos_root(r->doc, r->len, r->lineno);
+	size_t i, total = 0;
+	const json_t *result;
+
+	r->located = 1;
+	r->nresults = json_array_size(results);
+	json_array_foreach(results, i, result)
+		total += json_array_size(json_object_get(result, "series"));
+	r->result_pos = calloc(r->nresults + 1, sizeof *r->result_pos);
+	r->series_pos = calloc(total + 1, sizeof *r->series_pos);
+	if (r->result_pos == NULL || r->series_pos == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+	if (pa_json_pos_member(r->doc, r->len, &p, "results") != 0 ||
+	    pa_json_pos_elements(r->doc, r->len, p, r->result_pos, r->nresults) != (long)r->nresults)
+		goto fail;
+	json_array_foreach(results, i, result) {
+		size_t n = json_array_size(json_object_get(result, "series"));
+
+		p = r->result_pos[i];
+		if (n == 0)
+			continue;
+		if (pa_json_pos_member(r->doc, r->len, &p, "series") != 0 ||
+		    pa_json_pos_elements(r->doc, r->len, p, r->series_pos + r->nseries, n) != (long)n)
+			goto fail;
+		r->nseries += n;
+	}
+	return;
+fail:
+	free(r->result_pos);
+	free(r->series_pos);
+	r->result_pos = r->series_pos = NULL;
+	r->nseries = 0;
+}
+
+/* Line where statement result i starts, or the response's first line when it cannot be found. */
+static long
+result_line(struct read_ctx *r, size_t i)
+{
+	if (r->doc == NULL)
+		return r->lineno;
+	if (!r->located)
+		locate_series(r);
+	return r->result_pos != NULL && i < r->nresults ? r->result_pos[i].line : r->lineno;
+}
+
+/* Line where the current series starts: its first row in CSV. */
+static long
+series_line(struct read_ctx *r)
+{
+	if (r->csv_lines != NULL)
+		return r->lineno + (long)json_integer_value(json_array_get(r->csv_lines, 0)) - 1;
+	if (r->doc == NULL)
+		return r->lineno;
+	if (!r->located)
+		locate_series(r);
+	return r->series_pos != NULL && r->series_index < r->nseries
+		       ? r->series_pos[r->series_index].line
+		       : r->lineno;
+}
+
+/* Line where row k of the n rows of the current series starts, or else the series' line. */
+static long
+row_line(struct read_ctx *r, size_t k, size_t n)
+{
+	long line = series_line(r);
+
+	if (r->csv_lines != NULL)
+		return r->lineno + (long)json_integer_value(json_array_get(r->csv_lines, k)) - 1;
+	if (r->series_pos == NULL)
+		return line;
+	if (!r->rows_located) {
+		struct pa_json_pos p = r->series_pos[r->series_index];
+		struct pa_json_pos *pos = calloc(n + 1, sizeof *pos);
+
+		r->rows_located = 1;
+		if (pos == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		if (pa_json_pos_member(r->doc, r->len, &p, "values") == 0 &&
+		    pa_json_pos_elements(r->doc, r->len, p, pos, n) == (long)n) {
+			r->row_line = malloc((n + 1) * sizeof *r->row_line);
+			if (r->row_line == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			for (size_t i = 0; i < n; i++)
+				r->row_line[i] = pos[i].line;
+		}
+		free(pos);
+	}
+	return r->row_line != NULL ? r->row_line[k] : line;
+}
+
+static void
+reject_json(const struct read_ctx *r, long lineno, const json_t *raw, const char *reason_class,
+	    const char *fmt, const char *a, const char *b)
 {
 	char *text = pa_tsdb_dump(raw);
 	char msg[600];
 
 	snprintf(msg, sizeof msg, fmt, a, b);
-	pa_reject(r->where, r->lineno, text, strlen(text), reason_class, "%s", msg);
+	pa_reject(r->where, lineno, text, strlen(text), reason_class, "%s", msg);
 	free(text);
 }
 
@@ -73,7 +189,7 @@ enum column_role { COL_TIME, COL_FIELD, COL_LABEL, COL_IGNORED };
  * -1 after rejecting the series.
  */
 static int
-column_roles(const struct read_ctx *r, const json_t *series, const json_t *columns,
+column_roles(struct read_ctx *r, const json_t *series, const json_t *columns,
 	     const json_t *values, const char *desc, enum column_role *role, int *field)
 {
 	size_t ncol = json_array_size(columns), i, j;
@@ -86,7 +202,7 @@ column_roles(const struct read_ctx *r, const json_t *series, const json_t *colum
 		json_t *row;
 
 		if (name == NULL) {
-			reject_json(r, series, "invalid series", "series %s has a column name that is not a string%s",
+			reject_json(r, series_line(r), series, "invalid series", "series %s has a column name that is not a string%s",
 				    desc, "");
 			return -1;
 		}
@@ -113,7 +229,7 @@ column_roles(const struct read_ctx *r, const json_t *series, const json_t *colum
 			other = name;
 		if (r->map->metric >= 0) {
 			if (nother > 1) {
-				reject_json(r, series, "unknown column",
+				reject_json(r, series_line(r), series, "unknown column",
 					    "columns %s and %s both would fill --metric: select one",
 					    pa_quote(other, strlen(other)), pa_quote(name, strlen(name)));
 				return -1;
@@ -123,11 +239,11 @@ column_roles(const struct read_ctx *r, const json_t *series, const json_t *colum
 		}
 	}
 	if (!have_time) {
-		reject_json(r, series, "invalid series", "series %s has no time column%s", desc, "");
+		reject_json(r, series_line(r), series, "invalid series", "series %s has no time column%s", desc, "");
 		return -1;
 	}
 	if (r->map->metric < 0 && nfields == 0) {
-		reject_json(r, series, "unknown column",
+		reject_json(r, series_line(r), series, "unknown column",
 			    other ? "column %s of series %s is not a record field: alias it in the "
 				    "query (SELECT mean(x) AS requests) or give --metric FIELD"
 				  : "series %s%s has no value column",
@@ -156,7 +272,7 @@ read_series(struct read_ctx *r, const json_t *series)
 	desc = pa_tsdb_describe(name, json_is_object(tags) ? tags : NULL);
 	if (!json_is_array(columns) || !json_is_array(values)) {
 		pa_diag_count_read();
-		reject_json(r, series, "invalid series",
+		reject_json(r, series_line(r), series, "invalid series",
 			    "series %s has no \"columns\" and \"values\" arrays%s", desc, "");
 		free(desc);
 		return;
@@ -215,7 +331,8 @@ read_series(struct read_ctx *r, const json_t *series)
 					 rowdesc, column ? column : "?",
 					 bad == 1 ? "a timestamp" : "a finite number or null",
 					 pa_quote_json(json_array_get(row, bad_col)));
-			reject_json(r, row, "invalid row", "%s%s", why, "");
+			reject_json(r, row_line(r, i, json_array_size(values)), row, "invalid row",
+				    "%s%s", why, "");
 			free(rowdesc);
 			json_decref(labels);
 			continue;
@@ -234,7 +351,8 @@ read_series(struct read_ctx *r, const json_t *series)
 				char *raw = pa_tsdb_dump(row);
 
 				*g = pa_tsdb_acc_group(r->acc, labels, (enum pa_tsdb_field)field[c],
-						       rowdesc, raw, strlen(raw));
+						       rowdesc, row_line(r, i, json_array_size(values)),
+						       raw, strlen(raw));
 				free(rowdesc);
 				free(raw);
 			}
@@ -260,6 +378,9 @@ out:
 	free(role);
 	free(field);
 	free(desc);
+	free(r->row_line);
+	r->row_line = NULL;
+	r->rows_located = 0;
 }
 
 static void
@@ -279,6 +400,9 @@ read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
 	char msg[600];
 	size_t i, j, nseries = 0, nerrors = 0;
 
+	r->doc = doc;
+	r->len = len;
+	r->root = root;
 	error = json_string_value(json_object_get(root, "error"));
 	if (error != NULL) {
 		snprintf(msg, sizeof msg, "InfluxDB returned an error: %s", error);
@@ -301,18 +425,20 @@ read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
 			pa_diag_count_read();
 			nerrors++;
 			snprintf(num, sizeof num, "%zu", i);
-			reject_json(r, result, "InfluxDB error response",
+			reject_json(r, result_line(r, i), result, "InfluxDB error response",
 				    "InfluxDB statement %s failed: %s", num, error);
 			continue;
 		}
 		series = json_object_get(result, "series");
 		json_array_foreach(series, j, s) {
+			r->series_index = nseries++;
 			read_series(r, s);
-			nseries++;
 		}
 	}
 	if (nseries == 0 && nerrors == 0)
 		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
+	free(r->result_pos);
+	free(r->series_pos);
 	return pa_tsdb_acc_finish(r->acc, emit, ctx);
 }
 
@@ -447,19 +573,46 @@ parse_nanoseconds(const char *s, pa_usec_t *out)
 }
 
 /*
- * Turn a CSV response into the JSON response's shape: consecutive rows with
- * the same name and tags make one series.  Times become RFC 3339 text.
+ * Reject the row still open at the end of a CSV response: every line before
+ * it ended in a newline, so it can only be inside a quoted field that never
+ * closed, as in a response cut short.  Its text runs from done_off, the end
+ * of the last complete row, on line done_line.
  */
-static long
-read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, void *ctx)
+static void
+reject_cut_row(const struct read_ctx *r, const char *doc, size_t len, size_t done_off,
+	       long done_line)
+{
+	long lines = 1;
+
+	while (done_off < len && (doc[done_off] == '\n' || doc[done_off] == '\r')) {
+		done_line += doc[done_off] == '\n';
+		done_off++;
+	}
+	for (size_t i = done_off; i < len; i++)
+		lines += doc[i] == '\n';
+	pa_diag_count_read();
+	if (lines == 1)
+		pa_reject(r->where, r->lineno + done_line - 1, doc + done_off, len - done_off,
+			  "record cut off at end of input",
+			  "record cut off at end of input: unclosed quoted field");
+	else
+		pa_reject(r->where, r->lineno + done_line - 1, doc + done_off, len - done_off,
+			  "record cut off at end of input",
+			  "record cut off at end of input: unclosed quoted field, which takes "
+			  "the %ld lines from here to the end", lines);
+}
+
+/*
+ * Split a CSV response into rows, each with the physical line where its
+ * first cell ends.  Returns 0, or -1 after rejecting the response as
+ * invalid CSV.
+ */
+static int
+split_csv(const struct read_ctx *r, const char *doc, size_t len, struct csv_rows *c)
 {
 	struct csv_parser p;
-	struct csv_rows c = { json_array(), NULL, json_array(), 1 };
-	json_t *header = NULL, *series = NULL, *list = json_array();
-	const char *prev_name = NULL, *prev_tags = NULL;
-	size_t i, off = 0;
-	long emitted;
-	json_t *row;
+	size_t off = 0, done_off = 0, nrows;
+	long done_line = 1;
 
 	if (csv_init(&p, CSV_APPEND_NULL) != 0)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -467,23 +620,83 @@ read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, 
 		const char *nl = memchr(doc + off, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - (doc + off)) + 1 : len - off;
 
-		if (csv_parse(&p, doc + off, n, csv_field, csv_row, &c) != n) {
+		nrows = json_array_size(c->rows);
+		if (csv_parse(&p, doc + off, n, csv_field, csv_row, c) != n) {
 			char msg[200];
 
-			snprintf(msg, sizeof msg, "invalid CSV at line %ld: %s", c.line,
+			snprintf(msg, sizeof msg, "invalid CSV at line %ld: %s", c->line,
 				 csv_strerror(csv_error(&p)));
 			reject_doc(r->where, r->lineno, doc, len, "invalid CSV", msg);
 			csv_free(&p);
-			json_decref(c.rows);
-			json_decref(c.lines);
-			json_decref(list);
 			return -1;
 		}
 		off += n;
-		c.line++;
+		c->line++;
+		if (json_array_size(c->rows) > nrows) {
+			done_off = off;
+			done_line = c->line;
+		}
 	}
-	csv_fini(&p, csv_field, csv_row, &c);
+
+	/*
+	 * The last line comes without its newline.  Ending it here leaves
+	 * csv_fini a row only when a quoted field is still open.
+	 */
+	if (len > 0 && doc[len - 1] != '\n') {
+		nrows = json_array_size(c->rows);
+		csv_parse(&p, "\n", 1, csv_field, csv_row, c);
+		if (json_array_size(c->rows) > nrows) {
+			done_off = len;
+			done_line = c->line + 1;
+		}
+	}
+	nrows = json_array_size(c->rows);
+	csv_fini(&p, csv_field, csv_row, c);
 	csv_free(&p);
+	if (json_array_size(c->rows) > nrows) {
+		json_array_remove(c->rows, nrows);
+		json_array_remove(c->lines, nrows);
+		reject_cut_row(r, doc, len, done_off, done_line);
+	}
+	return 0;
+}
+
+/* Reject CSV row i, which is not a data row of the current header, on its line. */
+static void
+reject_csv_row(const struct read_ctx *r, const struct csv_rows *c, size_t i, const char *fmt,
+	       ...)
+{
+	const json_t *row = json_array_get(c->rows, i);
+	long line = r->lineno + (long)json_integer_value(json_array_get(c->lines, i)) - 1;
+	char *text = pa_tsdb_dump(row);
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pa_diag_count_read();
+	pa_reject(r->where, line, text, strlen(text), "invalid row", "%s", msg);
+	free(text);
+}
+
+/*
+ * Turn a CSV response into the JSON response's shape: consecutive rows with
+ * the same name and tags make one series.  Times become RFC 3339 text.
+ */
+static long
+read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, void *ctx)
+{
+	struct csv_rows c = { json_array(), NULL, json_array(), 1 };
+	json_t *header = NULL, *series = NULL, *list = json_array();
+	json_t *list_lines = json_array();	/* the line of each row of each series in list */
+	const char *prev_name = NULL, *prev_tags = NULL;
+	size_t i;
+	long emitted = -1;
+	json_t *row;
+
+	if (split_csv(r, doc, len, &c) != 0)
+		goto out;
 
 	header = json_array_get(c.rows, 0);
 	if (header != NULL && json_array_size(header) >= 1 &&
@@ -493,10 +706,8 @@ read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, 
 
 		snprintf(msg, sizeof msg, "InfluxDB returned an error: %s", error ? error : "no message");
 		reject_doc(r->where, r->lineno, doc, len, "InfluxDB error response", msg);
-		json_decref(c.rows);
-		json_decref(c.lines);
-		json_decref(list);
-		return -1;
+		header = NULL;
+		goto out;
 	}
 
 	header = NULL;
@@ -520,35 +731,32 @@ read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, 
 			series = NULL;
 			continue;
 		}
-		if (header == NULL || json_array_size(row) != json_array_size(header) + 2 ||
-		    parse_nanoseconds(time, &ts) != 0) {
-			char *text = pa_tsdb_dump(row);
-			long line = r->lineno + (long)json_integer_value(json_array_get(c.lines, i)) - 1;
-
-			pa_diag_count_read();
-			pa_reject(r->where, line, text, strlen(text), "invalid row",
-				  header == NULL ? "CSV row before a name,tags,time header"
-						 : "CSV row does not match its header, or its time is not "
-						   "epoch nanoseconds");
-			free(text);
+		if (header == NULL) {
+			reject_csv_row(r, &c, i, "CSV row before a name,tags,time header");
+			continue;
+		}
+		if (json_array_size(row) != json_array_size(header) + 2) {
+			reject_csv_row(r, &c, i, "CSV row of %zu cells for a header of %zu columns",
+				       json_array_size(row), json_array_size(header) + 2);
+			continue;
+		}
+		if (parse_nanoseconds(time, &ts) != 0) {
+			reject_csv_row(r, &c, i, "CSV time is not epoch nanoseconds: %s",
+				       pa_quote(time, strlen(time)));
 			continue;
 		}
 
 		if (series == NULL || strcmp(first, prev_name) != 0 || strcmp(tagtext, prev_tags) != 0) {
 			tags = parse_tags(tagtext);
 			if (tags == NULL) {
-				char *text = pa_tsdb_dump(row);
-
-				pa_diag_count_read();
-				pa_reject(r->where, r->lineno, text, strlen(text), "invalid row",
-					  "CSV tags cell %s is not KEY=VALUE pairs",
-					  pa_quote(tagtext, strlen(tagtext)));
-				free(text);
+				reject_csv_row(r, &c, i, "CSV tags cell %s is not KEY=VALUE pairs",
+					       pa_quote(tagtext, strlen(tagtext)));
 				continue;
 			}
 			series = json_pack("{s:s,s:o,s:O,s:[]}", "name", first, "tags", tags,
 					   "columns", header, "values");
 			json_array_append_new(list, series);
+			json_array_append_new(list_lines, json_array());
 			prev_name = first;
 			prev_tags = tagtext;
 		}
@@ -557,16 +765,23 @@ read_csv(struct read_ctx *r, const char *doc, size_t len, pa_tsdb_emit_fn emit, 
 		for (size_t k = 3; k < json_array_size(row); k++)
 			json_array_append_new(values, csv_value(json_string_value(json_array_get(row, k))));
 		json_array_append_new(json_object_get(series, "values"), values);
+		json_array_append(json_array_get(list_lines, json_array_size(list_lines) - 1),
+				  json_array_get(c.lines, i));
 	}
 
 	r->acc = pa_tsdb_acc_new(r->map, r->where, r->lineno);
-	json_array_foreach(list, i, series)
+	json_array_foreach(list, i, series) {
+		r->csv_lines = json_array_get(list_lines, i);
 		read_series(r, series);
+	}
+	r->csv_lines = NULL;
 	if (json_array_size(list) == 0)
 		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
 	emitted = pa_tsdb_acc_finish(r->acc, emit, ctx);
+out:
 	json_decref(header);
 	json_decref(list);
+	json_decref(list_lines);
 	json_decref(c.rows);
 	json_decref(c.lines);
 	return emitted;
@@ -576,7 +791,7 @@ long
 pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 	       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
-	struct read_ctx r = { where, lineno, map, NULL };
+	struct read_ctx r = { .where = where, .lineno = lineno, .map = map };
 	size_t i = 0;
 
 	while (i < len && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r'))
@@ -601,7 +816,7 @@ long
 pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
 		    size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
-	struct read_ctx r = { where, lineno, map, NULL };
+	struct read_ctx r = { .where = where, .lineno = lineno, .map = map };
 
 	return read_json(&r, root, doc, len, emit, ctx);
 }

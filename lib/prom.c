@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "jsonpos.h"
 #include "ndjson.h"
 
 /* ---- Reading API responses ---- */
@@ -13,32 +14,114 @@
 struct series_ctx {
 	const char *where;
 	long lineno;
+	const char *doc;		/* the response text, to find the line of a series or sample */
+	size_t len;
+	size_t nseries;			/* series in the result */
+	struct pa_json_pos *series_pos;	/* where each series starts, found on first use */
+	int series_located;
+	size_t index;			/* the series being read */
+	int matrix;
+	long *sample_line;		/* line of each sample of that series, found on first use */
+	int samples_located;
 	const struct pa_tsdb_map *map;
 	struct pa_tsdb_acc *acc;
 	const json_t *labels;
 	const char *desc;
 };
 
+/* Line where the current series starts, or the response's first line when it cannot be found. */
+static long
+series_line(struct series_ctx *s)
+{
+	if (!s->series_located) {
+		struct pa_json_pos p = pa_json_pos_root(s->doc, s->len, s->lineno);
+		long n = -1;
+
+		s->series_located = 1;
+		s->series_pos = calloc(s->nseries + 1, sizeof *s->series_pos);
+		if (s->series_pos == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		if (pa_json_pos_member(s->doc, s->len, &p, "data") == 0 &&
+		    pa_json_pos_member(s->doc, s->len, &p, "result") == 0)
+			n = pa_json_pos_elements(s->doc, s->len, p, s->series_pos, s->nseries);
+		if (n != (long)s->nseries) {
+			free(s->series_pos);
+			s->series_pos = NULL;
+		}
+	}
+	return s->series_pos != NULL ? s->series_pos[s->index].line : s->lineno;
+}
+
+/* Line where sample k of the current series starts, or else the series' line. */
+static long
+sample_line(struct series_ctx *s, size_t k, size_t nsamples)
+{
+	long line = series_line(s);
+
+	if (s->series_pos == NULL)
+		return line;
+	if (!s->samples_located) {
+		struct pa_json_pos p = s->series_pos[s->index];
+
+		s->samples_located = 1;
+		if (!s->matrix) {
+			/* An instant vector's one sample is the series' "value". */
+			if (pa_json_pos_member(s->doc, s->len, &p, "value") != 0)
+				return line;
+			s->sample_line = malloc(sizeof *s->sample_line);
+			if (s->sample_line == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			s->sample_line[0] = p.line;
+		} else {
+			struct pa_json_pos *pos = calloc(nsamples + 1, sizeof *pos);
+
+			if (pos == NULL)
+				pa_die(PA_EXIT_IO, "out of memory");
+			if (pa_json_pos_member(s->doc, s->len, &p, "values") == 0 &&
+			    pa_json_pos_elements(s->doc, s->len, p, pos, nsamples) == (long)nsamples) {
+				s->sample_line = malloc((nsamples + 1) * sizeof *s->sample_line);
+				if (s->sample_line == NULL)
+					pa_die(PA_EXIT_IO, "out of memory");
+				for (size_t i = 0; i < nsamples; i++)
+					s->sample_line[i] = pos[i].line;
+			}
+			free(pos);
+		}
+	}
+	return s->sample_line != NULL ? s->sample_line[k] : line;
+}
+
 static void
-reject_json(const struct series_ctx *s, const json_t *raw, const char *reason_class,
+reject_json(const struct series_ctx *s, long lineno, const json_t *raw, const char *reason_class,
 	    const char *message)
 {
 	char *text = pa_tsdb_dump(raw);
 
-	pa_reject(s->where, s->lineno, text, strlen(text), reason_class, "%s", message);
+	pa_reject(s->where, lineno, text, strlen(text), reason_class, "%s", message);
 	free(text);
 }
 
-/* Reject one sample, keeping it with its labels in the rejects file. */
+/* Reject a whole series on the line where it starts. */
 static void
-reject_sample(const struct series_ctx *s, const json_t *sample, const char *reason_class,
-	      const char *why)
+reject_series(struct series_ctx *s, const json_t *series, const char *reason_class,
+	      const char *message)
+{
+	reject_json(s, series_line(s), series, reason_class, message);
+}
+
+/*
+ * Reject sample k of the n in the current series, keeping it with its
+ * labels in the rejects file.
+ */
+static void
+reject_sample(struct series_ctx *s, const json_t *sample, size_t k, size_t n,
+	      const char *reason_class, const char *why)
 {
 	json_t *raw = json_pack("{s:O,s:O}", "metric", s->labels, "value", sample);
 	char msg[512];
 
 	snprintf(msg, sizeof msg, "series %s: %s", s->desc, why);
-	reject_json(s, raw, reason_class, msg);
+	reject_json(s, sample_line(s, k, n), raw, reason_class, msg);
 	json_decref(raw);
 }
 
@@ -59,51 +142,62 @@ sample_time(const json_t *t, pa_usec_t *out)
 }
 
 /*
- * Parse one [time, "value"] pair.  Returns 0 with a finite value, or -1
- * after rejecting the sample.
+ * Parse sample k of the n in the current series, a [time, "value"] pair.
+ * Returns 0 with a finite value, or -1 after rejecting the sample.
  */
 static int
-parse_sample(const struct series_ctx *s, const json_t *sample, pa_usec_t *ts, double *v)
+parse_sample(struct series_ctx *s, const json_t *sample, size_t k, size_t n, pa_usec_t *ts,
+	     double *v)
 {
 	const json_t *t = json_array_get(sample, 0);
-	const char *text = json_string_value(json_array_get(sample, 1));
+	const json_t *value = json_array_get(sample, 1);
+	const char *text = json_string_value(value);
 	char *end;
-	char why[160];
+	char why[300], when[40];
 
-	if (!json_is_array(sample) || json_array_size(sample) != 2 || !json_is_number(t) ||
-	    text == NULL) {
-		snprintf(why, sizeof why, "invalid sample %s: expected [unix_time, \"value\"]",
+	if (!json_is_array(sample) || json_array_size(sample) != 2) {
+		snprintf(why, sizeof why, "sample is not a pair [unix_time, \"value\"]: %s",
 			 pa_quote_json(sample));
-		reject_sample(s, sample, "invalid sample", why);
+		reject_sample(s, sample, k, n, "invalid sample", why);
+		return -1;
+	}
+	if (!json_is_number(t)) {
+		snprintf(why, sizeof why, "sample time is not a number of seconds: %s",
+			 pa_quote_json(t));
+		reject_sample(s, sample, k, n, "invalid sample", why);
 		return -1;
 	}
 	if (sample_time(t, ts) != 0) {
-		reject_sample(s, sample, "invalid sample", "sample time is beyond year 9999");
+		snprintf(why, sizeof why, "sample time is beyond year 9999: %s", pa_quote_json(t));
+		reject_sample(s, sample, k, n, "invalid sample", why);
 		return -1;
 	}
+	pa_time_format(*ts, when, sizeof when);
 
-	errno = 0;
-	*v = strtod(text, &end);
-	if (end == text || *end != '\0') {
-		snprintf(why, sizeof why, "sample value %s is not a number", pa_quote(text, strlen(text)));
-		reject_sample(s, sample, "invalid sample", why);
+	/* The API writes every value as a JSON string, so a bare number did not come from it. */
+	if (text != NULL) {
+		errno = 0;
+		*v = strtod(text, &end);
+	}
+	if (text == NULL || end == text || *end != '\0') {
+		snprintf(why, sizeof why, "sample at %s: value is not a number in a string: %s",
+			 when, pa_quote_json(value));
+		reject_sample(s, sample, k, n, "invalid sample", why);
 		return -1;
 	}
 	if (isnan(*v)) {
-		char when[40];
-
 		snprintf(why, sizeof why,
-			 "sample at %s is NaN (a stale marker or an undefined result such as 0/0)",
-			 pa_time_format(*ts, when, sizeof when));
-		reject_sample(s, sample, "NaN sample", why);
+			 "sample at %s: value is NaN (a stale marker or an undefined result such as "
+			 "0/0): %s", when, pa_quote_json(value));
+		reject_sample(s, sample, k, n, "NaN sample", why);
 		return -1;
 	}
 	if (isinf(*v)) {
-		char when[40];
-
-		snprintf(why, sizeof why, "sample at %s is %s, which no record field can hold",
-			 pa_time_format(*ts, when, sizeof when), *v > 0 ? "+Inf" : "-Inf");
-		reject_sample(s, sample, "infinite sample", why);
+		/* strtod gives HUGE_VAL with ERANGE for "1e400", which is not "+Inf" as written. */
+		snprintf(why, sizeof why, "sample at %s: value is %s, which no record field can hold: %s",
+			 when, errno == ERANGE ? "beyond the range of a double" : "infinite",
+			 pa_quote_json(value));
+		reject_sample(s, sample, k, n, "infinite sample", why);
 		return -1;
 	}
 	return 0;
@@ -127,7 +221,7 @@ add_gauge(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
  * while) is not attributed to one bucket and is rejected.
  */
 static void
-add_counter(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
+add_counter(struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
 	    size_t n, const pa_usec_t *ts, const double *v, const json_t *samples,
 	    const size_t *index)
 {
@@ -155,7 +249,8 @@ add_counter(const struct series_ctx *s, int group, const struct pa_tsdb_metric *
 					 "that increase is not attributed to a bucket",
 					 pa_time_format(ts[i - 1], a, sizeof a),
 					 pa_time_format(ts[i], b, sizeof b));
-				reject_sample(s, json_array_get(samples, index[i]), "stale gap", why);
+				reject_sample(s, json_array_get(samples, index[i]), index[i],
+					      json_array_size(samples), "stale gap", why);
 				continue;
 			}
 			pa_tsdb_acc_add(s->acc, group, m->field, ts[i - 1], dv);
@@ -179,7 +274,7 @@ field_list(void)
  * without it the __name__ table decides.  Returns 0, or -1 after rejecting.
  */
 static int
-series_metric(const struct series_ctx *s, const json_t *series, struct pa_tsdb_metric *out)
+series_metric(struct series_ctx *s, const json_t *series, struct pa_tsdb_metric *out)
 {
 	const char *name = json_string_value(json_object_get(s->labels, "__name__"));
 	const struct pa_tsdb_metric *m;
@@ -205,7 +300,7 @@ series_metric(const struct series_ctx *s, const json_t *series, struct pa_tsdb_m
 		snprintf(msg, sizeof msg,
 			 "metric %s is not in the table of known names: give --metric FIELD (%s)",
 			 pa_quote(name, strlen(name)), field_list());
-	reject_json(s, series, "unknown metric", msg);
+	reject_series(s, series, "unknown metric", msg);
 	return -1;
 }
 
@@ -225,7 +320,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 	s->labels = json_object_get(series, "metric");
 	if (!json_is_object(s->labels)) {
 		pa_diag_count_read();
-		reject_json(s, series, "invalid series", "series without a \"metric\" object");
+		reject_series(s, series, "invalid series", "series without a \"metric\" object");
 		return;
 	}
 	s->desc = pa_tsdb_describe(json_string_value(json_object_get(s->labels, "__name__")),
@@ -235,7 +330,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "series %s has native histogram samples, which pa does not read",
 			 s->desc);
-		reject_json(s, series, "native histogram", msg);
+		reject_series(s, series, "native histogram", msg);
 		goto out;
 	}
 
@@ -245,7 +340,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "duplicate series %s: the same labels already appeared "
 			 "in this result, so these samples are not counted twice", s->desc);
-		reject_json(s, series, "duplicate series", msg);
+		reject_series(s, series, "duplicate series", msg);
 		free(sig);
 		goto out;
 	}
@@ -260,19 +355,20 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "series %s is memory in bytes: give --memory-limit BYTES "
 			 "to make it a fraction of the instance limit", s->desc);
-		reject_json(s, series, "memory limit unknown", msg);
+		reject_series(s, series, "memory limit unknown", msg);
 		goto out;
 	}
 	if (m.conv != PA_TSDB_CONV_GAUGE && m.conv != PA_TSDB_CONV_MEMORY && !matrix) {
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "series %s is a counter, and one sample has no rate: "
 			 "query a range (query_range) or wrap it in rate()", s->desc);
-		reject_json(s, series, "counter without range", msg);
+		reject_series(s, series, "counter without range", msg);
 		goto out;
 	}
 
 	raw = pa_tsdb_dump(series);
-	group = pa_tsdb_acc_group(s->acc, s->labels, m.field, s->desc, raw, strlen(raw));
+	group = pa_tsdb_acc_group(s->acc, s->labels, m.field, s->desc, series_line(s), raw,
+				  strlen(raw));
 	free(raw);
 	if (group < 0) {
 		pa_diag_count_read();
@@ -289,8 +385,8 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 	}
 	if (!json_is_array(samples)) {
 		pa_diag_count_read();
-		reject_json(s, series, "invalid series",
-			    matrix ? "series without a \"values\" array" : "series without a \"value\"");
+		reject_series(s, series, "invalid series",
+			      matrix ? "series without a \"values\" array" : "series without a \"value\"");
 		goto out;
 	}
 
@@ -311,7 +407,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 			prev = t;
 		}
 		pa_diag_count_read();
-		if (parse_sample(s, json_array_get(samples, i), &ts[good], &v[good]) != 0)
+		if (parse_sample(s, json_array_get(samples, i), i, n, &ts[good], &v[good]) != 0)
 			continue;
 		index[good++] = i;
 	}
@@ -328,6 +424,9 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 out:
 	free((char *)s->desc);
 	s->desc = NULL;
+	free(s->sample_line);
+	s->sample_line = NULL;
+	s->samples_located = 0;
 }
 
 static void
@@ -408,15 +507,23 @@ pa_prom_read_json(const char *where, long lineno, const json_t *root, const char
 		return 0;
 	}
 
+	memset(&s, 0, sizeof s);
 	s.where = where;
 	s.lineno = lineno;
+	s.doc = doc;
+	s.len = len;
+	s.nseries = json_array_size(result);
+	s.matrix = strcmp(type, "matrix") == 0;
 	s.map = map;
 	s.acc = pa_tsdb_acc_new(map, where, lineno);
 	seen = json_object();
-	json_array_foreach(result, i, w)
-		read_series(&s, w, strcmp(type, "matrix") == 0, seen);
+	json_array_foreach(result, i, w) {
+		s.index = i;
+		read_series(&s, w, s.matrix, seen);
+	}
 	emitted = pa_tsdb_acc_finish(s.acc, emit, ctx);
 	json_decref(seen);
+	free(s.series_pos);
 	return emitted;
 }
 

@@ -262,7 +262,7 @@ tried_list(char *buf, size_t size, int k)
 
 int
 pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_field field,
-		  const char *desc, const char *raw, size_t rawlen)
+		  const char *desc, long lineno, const char *raw, size_t rawlen)
 {
 	const char *val[PA_TSDB_K_NKEYS] = { NULL, NULL, NULL };
 	int usage = is_usage_field(field);
@@ -282,18 +282,18 @@ pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_fi
 
 			tried_list(tried, sizeof tried, k);
 			if (acc->map->label[k] != NULL)
-				pa_reject(acc->where, acc->lineno, raw, rawlen, "missing label",
+				pa_reject(acc->where, lineno, raw, rawlen, "missing label",
 					  "series %s has no label %s for %s", desc,
 					  pa_quote(used, strlen(used)), key_names[k]);
 			else
-				pa_reject(acc->where, acc->lineno, raw, rawlen, "missing label",
+				pa_reject(acc->where, lineno, raw, rawlen, "missing label",
 					  "series %s has no label for %s (looked for %s): give --label %s=LABEL",
 					  desc, key_names[k], tried, key_names[k]);
 			return -1;
 		}
 		why = bad_value_reason(k, val[k]);
 		if (why != NULL) {
-			pa_reject(acc->where, acc->lineno, raw, rawlen, "invalid label value",
+			pa_reject(acc->where, lineno, raw, rawlen, "invalid label value",
 				  "series %s: label %s value %s %s", desc, used,
 				  pa_quote(val[k], strlen(val[k])), why);
 			return -1;

@@ -116,11 +116,12 @@ struct pa_tsdb_acc *pa_tsdb_acc_new(const struct pa_tsdb_map *map, const char *w
 /*
  * Resolve the record a label set belongs to.  labels is a JSON object of
  * strings (borrowed); desc describes the series in messages; raw/rawlen is
- * the input text rejected when the labels do not map.  Returns a group
- * index for pa_tsdb_acc_add, or -1 after rejecting the series.
+ * the input text rejected, on line lineno, when the labels do not map.
+ * Returns a group index for pa_tsdb_acc_add, or -1 after rejecting the
+ * series.
  */
 int pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsdb_field field,
-		      const char *desc, const char *raw, size_t rawlen);
+		      const char *desc, long lineno, const char *raw, size_t rawlen);
 
 /* Add one finite sample to a group. */
 void pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,

@@ -180,7 +180,7 @@ q /api/v1/query_range --data-urlencode 'query=(http_requests_total + 1) / 0' \
 	-d start=$from -d end=$((from + 120)) -d step=60 >"$T_TMP/inf.json"
 pa-ingest -q --format prometheus --metric requests "$T_TMP/inf.json" >"$T_TMP/out" 2>"$T_TMP/err"
 check "+Inf samples exit 1" test $? -eq 1
-check "+Inf samples message" grep -q 'is +Inf, which no record field can hold' "$T_TMP/err"
+check "+Inf samples message" grep -q 'value is infinite, which no record field can hold: string "+Inf"' "$T_TMP/err"
 
 # A label value with a quote is data; one with a newline is rejected.
 q /api/v1/query_range --data-urlencode \
