@@ -234,7 +234,8 @@ pa_row_get(struct pa_row *row, enum pa_target t, size_t *len, const char **sourc
 	if (row->map != NULL && row->map->source[t] != NULL) {
 		if (source_name != NULL)
 			*source_name = row->map->source[t];
-		return json_text(row, json_path(row->json, row->map->source[t]), len);
+		row->value = json_path(row->json, row->map->source[t]);
+		return json_text(row, row->value, len);
 	}
 	for (int a = 0; a < 14 && targets[t].aliases[a] != NULL; a++) {
 		const char *alias = targets[t].aliases[a];
@@ -251,6 +252,7 @@ pa_row_get(struct pa_row *row, enum pa_target t, size_t *len, const char **sourc
 		if (v != NULL && !json_is_null(v)) {
 			if (source_name != NULL)
 				*source_name = alias;
+			row->value = v;
 			return json_text(row, v, len);
 		}
 	}
@@ -260,6 +262,7 @@ pa_row_get(struct pa_row *row, enum pa_target t, size_t *len, const char **sourc
 		if (v != NULL && json_is_string(v)) {
 			if (source_name != NULL)
 				*source_name = "host";
+			row->value = v;
 			return json_text(row, v, len);
 		}
 	}

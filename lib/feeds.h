@@ -56,6 +56,7 @@ struct pa_row {
 	int nheader;
 	const struct pa_fieldmap *map;
 	char numbuf[64];	/* JSON numbers are printed here */
+	const json_t *value;	/* JSON: the value pa_row_get last found, for messages */
 };
 
 /*
@@ -70,6 +71,7 @@ void pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nhea
  * The text of a target in the row, or NULL when absent, JSON null, empty
  * or (for CSV) an empty cell.  The text is not NUL-terminated in general.
  * When source_name is not NULL it receives the source name that matched.
+ * For JSON, row->value is then the value found.
  */
 const char *pa_row_get(struct pa_row *row, enum pa_target t, size_t *len,
 		       const char **source_name);

@@ -166,6 +166,31 @@ emit_request(const struct pa_ingest *in, struct pa_jsonw *w, const struct pa_req
 		return;                                                              \
 	} while (0)
 
+/*
+ * Reject a row because the value v[0..len) of a field is not what the
+ * field expects.  A JSON value is shown with its type, as pa-score shows
+ * it, because the string "-3" and the number -3 call for different fixes.
+ * A CSV cell is always text, so it is quoted as it is.
+ */
+static void
+reject_value(const struct pa_row *row, const char *where, long lineno, const char *raw,
+	     size_t rawlen, const char *reason_class, const char *source, const char *expected,
+	     const char *v, size_t len)
+{
+	if (row->json != NULL && row->value != NULL)
+		pa_reject(where, lineno, raw, rawlen, reason_class, "field %s is not %s: %s",
+			  pa_quote(source, strlen(source)), expected, pa_quote_json(row->value));
+	else
+		pa_reject(where, lineno, raw, rawlen, reason_class, "%s %s", reason_class,
+			  pa_quote(v, len));
+}
+
+#define VALUE_REJECT(cls, expected)                                                        \
+	do {                                                                               \
+		reject_value(row, where, lineno, raw, rawlen, (cls), source, (expected), v, len); \
+		return;                                                                    \
+	} while (0)
+
 static int
 parse_count(const char *v, size_t len, long long *out)
 {
@@ -212,42 +237,42 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		{ PA_T_DURATION_US, 1e-3 }, { PA_T_DURATION_NS, 1e-6 },
 	};
 	struct pa_request req;
-	const char *v;
+	const char *v, *source = NULL;
 	size_t len;
 	double d;
 	char client_buf[64], host_buf[64], method_buf[64], path_buf[64];
 
 	memset(&req, 0, sizeof req);
-	v = pa_row_get(row, PA_T_TS, &len, NULL);
+	v = pa_row_get(row, PA_T_TS, &len, &source);
 	if (v == NULL)
 		ROW_REJECT("missing timestamp",
 			   "missing timestamp (name its field with --field ts=NAME)");
 	if (pa_parse_time_local(v, len, in->feed.utc_offset, &req.ts) != 0)
-		ROW_REJECT("invalid timestamp", "invalid timestamp %s", pa_quote(v, len));
+		VALUE_REJECT("invalid timestamp", "a timestamp");
 
 	if ((v = pa_row_get(row, PA_T_CLIENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-'))
 		keep_span(row, &req.client, v, len, client_buf);
 	/* Status, sizes and durations are parsed at once; text fields are kept as spans below. */
-	if ((v = pa_row_get(row, PA_T_STATUS, &len, NULL)) != NULL) {
+	if ((v = pa_row_get(row, PA_T_STATUS, &len, &source)) != NULL) {
 		if (pa_parse_number(v, len, &d) != 0 || d < 100 || d > 599 || d != (int)d)
-			ROW_REJECT("invalid status code", "invalid status code %s", pa_quote(v, len));
+			VALUE_REJECT("invalid status code", "a status code from 100 to 599");
 		req.status = (int)d;
 	}
-	if ((v = pa_row_get(row, PA_T_BYTES_OUT, &len, NULL)) != NULL) {
+	if ((v = pa_row_get(row, PA_T_BYTES_OUT, &len, &source)) != NULL) {
 		if (parse_count(v, len, &req.bytes_out) != 0)
-			ROW_REJECT("invalid byte count", "invalid byte count %s", pa_quote(v, len));
+			VALUE_REJECT("invalid byte count", "a byte count (a whole number >= 0)");
 		req.has_bytes_out = 1;
 	}
-	if ((v = pa_row_get(row, PA_T_BYTES_IN, &len, NULL)) != NULL) {
+	if ((v = pa_row_get(row, PA_T_BYTES_IN, &len, &source)) != NULL) {
 		if (parse_count(v, len, &req.bytes_in) != 0)
-			ROW_REJECT("invalid byte count", "invalid byte count %s", pa_quote(v, len));
+			VALUE_REJECT("invalid byte count", "a byte count (a whole number >= 0)");
 		req.has_bytes_in = 1;
 	}
 	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
-		if ((v = pa_row_get(row, durations[i].t, &len, NULL)) == NULL)
+		if ((v = pa_row_get(row, durations[i].t, &len, &source)) == NULL)
 			continue;
 		if (pa_parse_number(v, len, &d) != 0 || d < 0)
-			ROW_REJECT("invalid duration", "invalid duration %s", pa_quote(v, len));
+			VALUE_REJECT("invalid duration", "a duration >= 0");
 		req.duration_ms = d * durations[i].to_ms;
 		req.has_duration = 1;
 		break;
