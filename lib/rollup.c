@@ -1197,15 +1197,18 @@ pa_rollup_add_record(struct pa_rollup *r, const json_t *rec, char *err, size_t e
 
 	/* Validate the whole record before touching the table. */
 	if (name == NULL) {
-		snprintf(err, errsize, "field \"tenant_service_name\" is missing or not a string");
+		snprintf(err, errsize, "field \"tenant_service_name\" is not a string: %s",
+			 pa_quote_json(json_object_get(rec, "tenant_service_name")));
 		return -1;
 	}
 	if (pa_rec_time(rec, "ts", &ts) != 1) {
-		snprintf(err, errsize, "field \"ts\" is missing or not a timestamp");
+		snprintf(err, errsize, "field \"ts\" is not a timestamp: %s",
+			 pa_quote_json(json_object_get(rec, "ts")));
 		return -1;
 	}
-	if (pa_rec_num(rec, "step_s", &step_s) != 1 || step_s <= 0 || step_s > 86400 * 366.0) {
-		snprintf(err, errsize, "field \"step_s\" is missing or not a positive number");
+	if (pa_rec_num(rec, "step_s", &step_s) != 1 || step_s < 1 || step_s > 86400 * 366.0) {
+		snprintf(err, errsize, "field \"step_s\" is not a bucket width from 1 to 31622400 "
+			 "seconds: %s", pa_quote_json(json_object_get(rec, "step_s")));
 		return -1;
 	}
 	step = llround(step_s * PA_USEC_PER_SEC);
@@ -1310,18 +1313,19 @@ int
 pa_rollup_reject_record(struct pa_rollup *r, const json_t *rec)
 {
 	const char *name = pa_rec_str(rec, "tenant_service_name");
-	pa_usec_t ts, step, start;
-	double step_s;
+	pa_usec_t ts, start;
 	struct series *s;
 	struct pa_bucket *b;
 
-	/* A bad record does not start a series: its name may be as wrong as the rest. */
+	/*
+	 * A bad record does not start a series: its name may be as wrong as
+	 * the rest.  Its own step_s may be the field that is wrong, so the
+	 * bucket is the one of the output's step that holds its ts: marking
+	 * a neighbour unknown costs a bucket, reading a lost one as quiet
+	 * costs its requests.
+	 */
 	if (name == NULL || (s = series_find(r, name)) == NULL || pa_rec_time(rec, "ts", &ts) != 1 ||
-	    pa_rec_num(rec, "step_s", &step_s) != 1 || step_s <= 0 || step_s > 86400 * 366.0)
-		return 0;
-	step = llround(step_s * PA_USEC_PER_SEC);
-	if (r->step == 0 || step > r->step || r->step % step != 0 ||
-	    pa_bucket_start(ts, step) != ts)
+	    r->step == 0)
 		return 0;
 	start = pa_bucket_start(ts, r->step);
 	if (rollup_is_late(r, start))
