@@ -256,15 +256,27 @@ write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
 /*
  * Multiply the volume forecast inside future event windows by the lift of
  * each type that applies, taken from its profile at the bucket's offset in
- * the window.  The bounds take the profile's prediction interval there at
- * the forecast's level, the spread of single past windows, so the
- * interval widens where past windows varied.
+ * the window.  The bounds widen by the profile's prediction interval there
+ * at the forecast's level, the spread of single past windows, so the
+ * interval widens where past windows varied.  The forecast's own error and
+ * the window's are independent, so their log half-widths add in
+ * quadrature; multiplying the bounds would stack one 95% interval on
+ * another.  Like any mapped bound, the upper one stops at 10 times the
+ * history's largest count plus 1.
  */
 static void
-apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol, double level)
+apply_event_lifts(struct event_plan *ep, const double *y, size_t n, struct pa_fc_result *vol,
+		  double level)
 {
+	double cap = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(y[i]) && y[i] > cap)
+			cap = y[i];
+	cap = 10 * (cap + 1);
+
 	for (size_t k = 0; k < vol->horizon; k++) {
-		double f = 1, lo = 1, hi = 1;
+		double f = 1, wlo = 0, whi = 0, mean = vol->mean[k], lo, hi;
 
 		for (size_t t = 0; t < ep->ntypes; t++) {
 			const unsigned char *m = ep->mask + t * ep->total;
@@ -277,13 +289,28 @@ apply_event_lifts(struct event_plan *ep, size_t n, struct pa_fc_result *vol, dou
 			b = pa_fc_profile_bin(pa_fc_event_offset(m, n + k));
 			pa_fc_profile_prediction(p, b, level, &lower, &upper);
 			f *= p->bin[b].lift;
-			lo *= lower;
-			hi *= upper;
+			/* A bin without a prediction interval widens nothing. */
+			if (lower > 0 && lower < p->bin[b].lift)
+				wlo += pow(log(p->bin[b].lift / lower), 2);
+			if (upper > p->bin[b].lift)
+				whi += pow(log(upper / p->bin[b].lift), 2);
 		}
 		ep->factor[k] = f;
-		vol->mean[k] *= f;
-		vol->lower[k] *= lo < f ? lo : f;
-		vol->upper[k] *= hi > f ? hi : f;
+		if (f == 1 && wlo == 0 && whi == 0)
+			continue;
+
+		/* Half-widths on the log scale, about the point forecast. */
+		lo = mean > 0 && vol->lower[k] > 0 ? log(mean / vol->lower[k]) : HUGE_VAL;
+		hi = mean > 0 && vol->upper[k] > mean ? log(vol->upper[k] / mean) : 0;
+		vol->mean[k] = mean * f;
+		if (mean > 0) {
+			vol->lower[k] = lo < HUGE_VAL ? vol->mean[k] * exp(-sqrt(lo * lo + wlo)) : 0;
+			vol->upper[k] = vol->mean[k] * exp(sqrt(hi * hi + whi));
+		} else {
+			vol->upper[k] *= f * exp(sqrt(whi));
+		}
+		if (vol->upper[k] > cap && cap > vol->mean[k])
+			vol->upper[k] = cap;
 	}
 }
 
@@ -792,7 +819,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 
 	/* A regression forecast contains the event effects already. */
 	for (size_t l = 0; have_events && !by_regression && l < nvol; l++)
-		apply_event_lifts(&ep, n, &vol[l], o->level[l]);
+		apply_event_lifts(&ep, volume, n, &vol[l], o->level[l]);
 	write_records(s, issued, issued_at, horizon, o, vol, vol_model, have_cx ? cx : NULL, cx_model,
 		      have_events && !by_regression ? ep.factor : NULL, fit_label);
 	if (by_regression)

@@ -65,13 +65,27 @@ late_width=$(at "$T_TMP/fc.ndjson" 12:00 "$width")
 before_width=$(at "$T_TMP/fc.ndjson" 09:45 "$width")
 check profile-widest-at-kickoff awk -v a="$kick_width" -v b="$late_width" 'BEGIN { exit !(a > 2 * b) }'
 check profile-wider-than-outside awk -v a="$late_width" -v b="$before_width" 'BEGIN { exit !(a > b) }'
-# The upper bound is the model's times the bin's prediction bound, the
-# mean the model's times the bin's lift, and the model's upper bound is at
-# least its mean.
+# The mean is the model's times the bin's lift, and the upper bound is at
+# least the mean times the bin's prediction bound over its lift.
 kick_upper=$(at "$T_TMP/fc.ndjson" 10:00 '.volume_upper / .predicted_volume')
 check profile-upper-takes-prediction awk -v a="$kick_upper" \
 	-v b="$(jq '.profile[0].prediction_upper / .profile[0].lift' "$T_TMP/effect")" \
 	'BEGIN { exit !(a >= b * 0.999999) }'
+# The model's error and the window's are independent, so their log
+# half-widths add in quadrature, not as a product of the two bounds.  The
+# model's own half-width at kick-off comes from the bucket before it: the
+# seasonal naive spread is the same for every step of the first day.
+jq -s -r '
+	(map(select(.kind == "forecast" and .ts == "2026-07-02T09:45:00Z"))[0]) as $b |
+	(map(select(.kind == "forecast" and .ts == "2026-07-02T10:00:00Z"))[0]) as $k |
+	(map(select(.kind == "event_effect"))[0].profile[0]) as $p |
+	($k.predicted_volume / $k.event_lift) as $m |
+	((($m + $b.volume_upper - $b.predicted_volume) / $m) | log) as $model |
+	(($p.prediction_upper / $p.lift) | log) as $window |
+	[(($k.volume_upper / $k.predicted_volume) | log), $model, $window] | @tsv' \
+	"$T_TMP/fc.ndjson" >"$T_TMP/halfwidths"
+check profile-widths-in-quadrature awk '{ q = sqrt($2 * $2 + $3 * $3)
+	exit !($1 > 0.99 * q && $1 < 1.01 * q && $1 < $2 + $3 - 0.02) }' "$T_TMP/halfwidths"
 # Each level widens by the prediction interval at that level, so the 80%
 # interval is the same whether 80 comes first or second in --level.
 pa-forecast --model snaive --period 1d --horizon 1d --level 95,80 <"$T_TMP/ramp.ndjson" \
