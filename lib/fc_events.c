@@ -61,22 +61,9 @@ static int
 bad_event_field(const json_t *rec, const char *key, const char *what, char *err,
 		size_t errsize, const char **reason_class, const char *cls)
 {
-	const json_t *v = json_object_get(rec, key);
-	char *text;
-
 	*reason_class = cls;
-	if (v == NULL) {
-		snprintf(err, errsize, "missing field \"%s\"", key);
-		return -1;
-	}
-	if (json_is_string(v)) {
-		snprintf(err, errsize, "field \"%s\" is not %s: %s", key, what,
-			 pa_quote(json_string_value(v), json_string_length(v)));
-		return -1;
-	}
-	text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	snprintf(err, errsize, "field \"%s\" is not %s: %.60s", key, what, text ? text : "?");
-	free(text);
+	snprintf(err, errsize, "field \"%s\" is not %s: %s", key, what,
+		 pa_quote_json(json_object_get(rec, key)));
 	return -1;
 }
 
@@ -87,6 +74,7 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 	const char *type = pa_rec_str(rec, "event_type");
 	pa_usec_t start, end;
 	double magnitude = 1;
+	int has_magnitude;
 	int got;
 	struct pa_fc_event ev;
 
@@ -102,9 +90,11 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 				       reason_class, "invalid end");
 	if (got == 0)
 		end = start + window;
-	if (pa_rec_num(rec, "magnitude", &magnitude) < 0)
-		return bad_event_field(rec, "magnitude", "a number", err, errsize, reason_class,
-				       "invalid magnitude");
+	/* One sample near the largest double would outweigh a whole trend stream. */
+	has_magnitude = pa_rec_num(rec, "magnitude", &magnitude);
+	if (has_magnitude < 0 || (has_magnitude == 1 && !(fabs(magnitude) <= 1e15)))
+		return bad_event_field(rec, "magnitude", "a number from -1e15 to 1e15", err, errsize,
+				       reason_class, "invalid magnitude");
 
 	if (e->count == e->alloc) {
 		size_t alloc = e->alloc ? 2 * e->alloc : 32;

@@ -11,6 +11,8 @@
 #include "diag.h"
 #include "ndjson.h"
 
+#define MAGNITUDE_MAX 1e15	/* the largest count a bucket record holds */
+
 /* Common source names per target, tried in order. */
 static const struct {
 	const char *name;
@@ -418,9 +420,10 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	if ((v = pa_row_get(row, PA_T_END, &len, NULL)) != NULL) {
 		if (pa_parse_time_local(v, len, o->utc_offset, &end) != 0)
 			REJECT("invalid timestamp", "invalid end time %s", pa_quote(v, len));
-		if (end < start)
-			REJECT("event ends before it starts", "event ends before it starts: end %s",
-			       pa_quote(v, len));
+		/* pa-forecast rejects a window without length, so it is caught here, at its line. */
+		if (end <= start)
+			REJECT("event does not end after it starts",
+			       "event does not end after it starts: end %s", pa_quote(v, len));
 		has_end = 1;
 	}
 	if (o->event_name != NULL) {
@@ -440,6 +443,9 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	if ((v = pa_row_get(row, PA_T_MAGNITUDE, &len, NULL)) != NULL &&
 	    pa_parse_number(v, len, &magnitude) != 0)
 		REJECT("invalid magnitude", "invalid magnitude %s", pa_quote(v, len));
+	/* One sample near the largest double would outweigh a whole trend stream, and two overflow. */
+	if (!(fabs(magnitude) <= MAGNITUDE_MAX))
+		REJECT("invalid magnitude", "magnitude %s is outside -1e15 to 1e15", pa_quote(v, len));
 
 	pa_jsonw_begin(w);
 	pa_jsonw_cstr(w, "kind", "event");
