@@ -260,7 +260,7 @@ write_event_effects(const struct pa_fc_series *s, const struct pa_fc_events *ev,
  * at the forecast's level, the spread of single past windows, so the
  * interval widens where past windows varied.  The forecast's own error and
  * the window's are independent, so their log half-widths add in
- * quadrature; multiplying the bounds would stack one 95% interval on
+ * quadrature.  Multiplying the bounds would stack one 95% interval on
  * another.  Like any mapped bound, the upper one stops at 10 times the
  * history's largest count plus 1.
  */

@@ -1318,11 +1318,11 @@ pa_rollup_reject_record(struct pa_rollup *r, const json_t *rec)
 	struct pa_bucket *b;
 
 	/*
-	 * A bad record does not start a series: its name may be as wrong as
-	 * the rest.  Its own step_s may be the field that is wrong, so the
-	 * bucket is the one of the output's step that holds its ts: marking
-	 * a neighbour unknown costs a bucket, reading a lost one as quiet
-	 * costs its requests.
+	 * A bad record does not start a series, because its name may be as
+	 * wrong as the rest.  Its own step_s may be the bad field, so the
+	 * bucket marked is the output step's bucket that contains its ts.
+	 * Marking a neighbour unknown costs a bucket, and reading a lost one
+	 * as quiet costs its requests.
 	 */
 	if (name == NULL || (s = series_find(r, name)) == NULL || pa_rec_time(rec, "ts", &ts) != 1 ||
 	    r->step == 0)
