@@ -23,15 +23,22 @@ test_member_and_elements(void)
 	struct pa_json_pos root = pa_json_pos_root(doc, len, 10);
 	struct pa_json_pos p = root, el[8];
 
-	CHECK("root skips leading blank line", root.line == 11 && doc[root.off] == '{');
+	CHECK("root skips leading blank line line", root.line == 11);
+
+	CHECK("root skips leading blank line byte", doc[root.off] == '{');
 	CHECK("member found", pa_json_pos_member(doc, len, &p, "values") == 0);
 	CHECK("member line", p.line == 12);
 	CHECK("element count", pa_json_pos_elements(doc, len, p, el, 8) == 5);
-	CHECK("element 0 line", el[0].line == 13 && doc[el[0].off] == '[');
-	CHECK("element 1 line", el[1].line == 14 && doc[el[1].off] == '{');
-	CHECK("element 2 after escaped quote", el[2].line == 14 && doc[el[2].off] == '"');
-	CHECK("element 3 number", el[3].line == 14 && doc[el[3].off] == '-');
-	CHECK("element 4 next line", el[4].line == 15 && doc[el[4].off] == 'n');
+	CHECK("element 0 line line", el[0].line == 13);
+	CHECK("element 0 line byte", doc[el[0].off] == '[');
+	CHECK("element 1 line line", el[1].line == 14);
+	CHECK("element 1 line byte", doc[el[1].off] == '{');
+	CHECK("element 2 after escaped quote line", el[2].line == 14);
+	CHECK("element 2 after escaped quote byte", doc[el[2].off] == '"');
+	CHECK("element 3 number line", el[3].line == 14);
+	CHECK("element 3 number byte", doc[el[3].off] == '-');
+	CHECK("element 4 next line line", el[4].line == 15);
+	CHECK("element 4 next line byte", doc[el[4].off] == 'n');
 	CHECK("elements past max counted", pa_json_pos_elements(doc, len, p, el, 2) == 5);
 }
 
@@ -42,8 +49,9 @@ test_keys(void)
 	struct pa_json_pos root = pa_json_pos_root(doc, len, 1), p = root;
 
 	/* "dup" repeats, once spelled with an escape; jansson keeps the last. */
-	CHECK("escaped duplicate key is last", pa_json_pos_member(doc, len, &p, "dup") == 0 &&
-						 doc[p.off] == '[' && p.line == 9);
+	CHECK("escaped duplicate key found", pa_json_pos_member(doc, len, &p, "dup") == 0);
+	CHECK("escaped duplicate key is last", doc[p.off] == '[');
+	CHECK("escaped duplicate key line", p.line == 9);
 	p = root;
 	CHECK("missing key", pa_json_pos_member(doc, len, &p, "none") == -1);
 	CHECK("missing key keeps pos", p.off == root.off);
