@@ -260,7 +260,7 @@ estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t hori
 		memset(&g->profile[i], 0, sizeof g->profile[i]);
 		g->profile[i].whole = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
 		if (near)
-			g->profile[i] = pa_fc_event_profile(totals, t, m, g->any, period, level);
+			g->profile[i] = pa_fc_event_profile(totals, t, m, g->any, period, 0, level);
 	}
 }
 

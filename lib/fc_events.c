@@ -230,19 +230,74 @@ pa_fc_event_mask(const struct pa_fc_events *e, const char *type, const char *ten
 	return marked;
 }
 
+/* Return the mean of the known values of y[from, to) outside other[], or NAN. */
+static double
+day_level(const double *y, size_t from, size_t to, const unsigned char *other)
+{
+	double sum = 0;
+	size_t count = 0;
+
+	for (size_t b = from; b < to; b++) {
+		if (other[b] || isnan(y[b]))
+			continue;
+		sum += y[b];
+		count++;
+	}
+	return count ? sum / (double)count : NAN;
+}
+
 /*
- * log1p(y[i]) - log1p(baseline) for bucket i, the baseline being the mean
- * of y one to BASELINE_SEASONS lags earlier outside other[].  NAN when y[i]
- * or every baseline bucket is unknown.
+ * Return the baseline of bucket i from the second, longer season lag2.  It
+ * averages the same bucket one to BASELINE_SEASONS of those seasons
+ * earlier, each scaled by the level of the lag steps before i over the
+ * level of the lag steps before that bucket.  So a Saturday is measured
+ * against Saturdays, and growth between the weeks does not count as lift.
+ * Returns NAN when no earlier season has a usable bucket.
  */
 static double
-bucket_log_ratio(const double *y, size_t i, const unsigned char *other, size_t lag)
+weekly_baseline(const double *y, size_t i, const unsigned char *other, size_t lag, size_t lag2)
+{
+	double base = 0, now;
+	size_t nb = 0;
+
+	if (lag2 <= lag || i < lag2 + lag)
+		return NAN;
+	now = day_level(y, i - lag, i, other);
+	if (!(now > 0))
+		return NAN;
+	for (size_t j = 1; j <= BASELINE_SEASONS && j * lag2 + lag <= i; j++) {
+		size_t b = i - j * lag2;
+		double then;
+
+		if (other[b] || isnan(y[b]))
+			continue;
+		then = day_level(y, b - lag, b, other);
+		if (!(then > 0))
+			continue;
+		base += y[b] * now / then;
+		nb++;
+	}
+	return nb ? base / (double)nb : NAN;
+}
+
+/*
+ * log1p(y[i]) - log1p(baseline) for bucket i, the baseline being the mean
+ * of y one to BASELINE_SEASONS lags earlier outside other[], or the
+ * level-scaled one of the second season lag2 when it has one (0: none).
+ * NAN when y[i] or every baseline bucket is unknown.
+ */
+static double
+bucket_log_ratio(const double *y, size_t i, const unsigned char *other, size_t lag, size_t lag2)
 {
 	double base = 0;
 	size_t nb = 0;
 
 	if (isnan(y[i]))
 		return NAN;
+	base = weekly_baseline(y, i, other, lag, lag2);
+	if (!isnan(base))
+		return log1p(y[i]) - log1p(base);
+	base = 0;
 	for (size_t j = 1; j <= BASELINE_SEASONS && j * lag <= i; j++) {
 		size_t b = i - j * lag;
 
@@ -374,7 +429,7 @@ profile_fill_bin(struct pa_fc_profile *p, size_t b, const struct moments *bin,
 
 struct pa_fc_profile
 pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
-		    const unsigned char *other, size_t period, double level)
+		    const unsigned char *other, size_t period, size_t period2, double level)
 {
 	struct pa_fc_profile p;
 	struct moments whole = { 0, 0, 0 }, bins[PA_FC_PROFILE_BINS];
@@ -394,7 +449,7 @@ pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
 			continue;
 		}
 		for (; i < n && mask[i] && (i == start || !(mask[i] & PA_FC_WINDOW_START)); i++) {
-			double r = bucket_log_ratio(y, i, other, lag);
+			double r = bucket_log_ratio(y, i, other, lag, period ? period2 : 0);
 			size_t b = pa_fc_profile_bin(i - start);
 
 			if (isnan(r))
@@ -424,9 +479,9 @@ pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
 
 struct pa_fc_lift
 pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
-		 const unsigned char *other, size_t period, double level)
+		 const unsigned char *other, size_t period, size_t period2, double level)
 {
-	return pa_fc_event_profile(y, n, mask, other, period, level).whole;
+	return pa_fc_event_profile(y, n, mask, other, period, period2, level).whole;
 }
 
 double

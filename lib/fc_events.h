@@ -88,10 +88,14 @@ struct pa_fc_lift {
 /*
  * Estimate the lift of the windows in mask[0..n) on y, with baseline
  * buckets taken period steps back (1 when there is no season), skipping
- * any bucket in other[] (all event windows).  level is the interval level.
+ * any bucket in other[] (all event windows).  With a second, longer season
+ * period2 (0: none), a bucket that has one behind it takes its baseline
+ * from the same bucket period2 steps back instead, scaled by the change in
+ * level over the period before each.  level is the interval level.
  */
 struct pa_fc_lift pa_fc_event_lift(const double *y, size_t n, const unsigned char *mask,
-				   const unsigned char *other, size_t period, double level);
+				   const unsigned char *other, size_t period, size_t period2,
+				   double level);
 
 /*
  * A lift profile: the lift by offset within the window, so a match's
@@ -134,7 +138,8 @@ size_t pa_fc_event_offset(const unsigned char *mask, size_t i);
  * whole-window lift decides whether any bin is applied.
  */
 struct pa_fc_profile pa_fc_event_profile(const double *y, size_t n, const unsigned char *mask,
-					 const unsigned char *other, size_t period, double level);
+					 const unsigned char *other, size_t period, size_t period2,
+					 double level);
 
 /* Return the lift of the profile at a bucket offset buckets into its window. */
 double pa_fc_profile_lift(const struct pa_fc_profile *p, size_t offset);

@@ -152,7 +152,7 @@ event_plan_free(struct event_plan *ep)
 static int
 event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 		 const struct pa_fc_series *s, const double *volume, size_t n, pa_usec_t first,
-		 size_t horizon, size_t period, double level)
+		 size_t horizon, size_t period, size_t period2, double level)
 {
 	memset(ep, 0, sizeof *ep);
 	ep->ntypes = ev->ntypes;
@@ -183,7 +183,7 @@ event_plan_build(struct event_plan *ep, const struct pa_fc_events *ev,
 	for (size_t t = 0; t < ep->ntypes; t++)
 		if (ep->marked[t])
 			ep->profile[t] = pa_fc_event_profile(volume, n, ep->mask + t * ep->total,
-							     ep->any, period, level);
+							     ep->any, period, period2, level);
 	return 0;
 }
 
@@ -701,7 +701,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 		size_t left = 0;
 
 		if (event_plan_build(&ep, o->events, s, volume, n, first, horizon,
-				     p1 ? p1 : p2, o->level[0]) != 0 ||
+				     p1 ? p1 : p2, p1 ? p2 : 0, o->level[0]) != 0 ||
 		    (fit = malloc(n * sizeof *fit)) == NULL) {
 			pa_warn("%s: out of memory for event windows, series skipped", s->name);
 			rc = 1;

@@ -88,7 +88,7 @@ test_mask_adjacent_windows(void)
 	/* The same hours of the two days before are the baseline. */
 	for (size_t t = 0; t < 72; t++)
 		y[t] = mask[t] ? 200 : 100;
-	p = pa_fc_event_profile(y, 72, mask, mask, 24, 0.95);
+	p = pa_fc_event_profile(y, 72, mask, mask, 24, 0, 0.95);
 	CHECK("two windows", p.whole.windows == 2);
 	CHECK("no bin past offset 2", p.nbins == 2);
 	pa_fc_events_free(&e);
@@ -109,7 +109,7 @@ test_lift_doubles(void)
 			y[t] = 2 * y[t] + 1;	/* log1p doubles exactly */
 		}
 	}
-	l = pa_fc_event_lift(y, n, mask, mask, 24, 0.95);
+	l = pa_fc_event_lift(y, n, mask, mask, 24, 0, 0.95);
 	CHECK("lift windows", l.windows == 3);
 	CHECK_NEAR("lift near 2", l.lift, 2, 0.05);
 	CHECK("lift lower below lift", l.lower < l.lift);
@@ -130,7 +130,7 @@ test_lift_single_window(void)
 		y[t] = 50;
 	y[60] = 25;
 	mask[60] = 1;
-	l = pa_fc_event_lift(y, 72, mask, mask, 24, 0.95);
+	l = pa_fc_event_lift(y, 72, mask, mask, 24, 0, 0.95);
 	CHECK("single window count", l.windows == 1);
 	CHECK("single window below 1", l.lift < 1);
 	CHECK("single window no lower", isnan(l.lower));
@@ -265,7 +265,7 @@ test_profile_ramp_exact(void)
 	double weight = (double)windows / (double)(windows + PA_FC_PROFILE_PRIOR);
 
 	n = ramp_series(y, mask, windows, 0);
-	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0, 0.95);
 	CHECK("exact profile windows", p.whole.windows == windows);
 	CHECK("exact profile five bins", p.nbins == 5);
 	CHECK_NEAR("exact whole lift", p.whole.lift, ramp_whole(), 1e-9);
@@ -299,7 +299,7 @@ test_profile_ramp_noisy(void)
 	double lower, upper, lower80, upper80;
 
 	n = ramp_series(y, mask, windows, 1);
-	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0, 0.95);
 	CHECK("noisy profile windows", p.whole.windows == windows);
 	for (size_t b = 0; b < 5; b++) {
 		char name[60];
@@ -355,7 +355,7 @@ test_profile_few_windows(void)
 			y[t] = (y[t] + 1) * ramp[pa_fc_profile_bin(o)] * (day == 7 ? 1.1 : 1) - 1;
 		}
 	}
-	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0, 0.95);
 	CHECK("few windows count", p.whole.windows == 3);
 	CHECK("few windows bin 0 shared", p.bin[0].windows == 3);
 	CHECK("few windows bin 1 own lift", p.bin[1].lift != p.whole.lift);
@@ -370,7 +370,7 @@ test_profile_few_windows(void)
 
 	/* Only the first window: no interval anywhere, and no prediction. */
 	memset(mask + 5 * RAMP_DAY, 0, n - 5 * RAMP_DAY);
-	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0.95);
+	p = pa_fc_event_profile(y, n, mask, mask, RAMP_DAY, 0, 0.95);
 	CHECK("one window count", p.whole.windows == 1);
 	CHECK("one window no lower", isnan(p.bin[0].lower));
 	pa_fc_profile_prediction(&p, 0, 0.95, &lower, &upper);
