@@ -11,7 +11,9 @@
  *
  * Coefficients are fitted by conditional sum of squares (CSS): residuals
  * start at zero before the first full set of AR lags, and Nelder-Mead
- * (GSL nmsimplex2) minimises log of their mean square.  The mean of the
+ * (GSL nmsimplex2) minimises log of their mean square.  It stops when the
+ * simplex is 0.001 across, far below a coefficient's standard error
+ * (about 1 / sqrt(n), 0.04 for four weeks of hours).  The mean of the
  * differenced series, used when d + D < 2, is its sample mean and is not
  * optimised.  Coefficients outside the stationary or invertible region get
  * a prohibitive objective value, so the fit never leaves that region.
@@ -47,6 +49,7 @@
 #define ORDER_SUM_MAX 5		/* p + q + P + Q */
 #define ARIMA_MODELS_MAX 24	/* orders fitted by one search at most */
 #define ITER_MAX 200		/* Nelder-Mead iterations per fit */
+#define SIMPLEX_SIZE 1e-3	/* Nelder-Mead stops below this size */
 #define SEASONAL_STRENGTH 0.64	/* seasonal difference above this strength */
 #define KPSS_CRITICAL 0.463	/* 5% critical value, level stationarity */
 #define HISTORY_MIN 8
@@ -363,7 +366,7 @@ css_fit(struct css_problem *pr, double *v)
 	u = gsl_vector_calloc(dim);
 	if (u == NULL)
 		return;
-	if (pa_fcm_simplex(css_objective, pr, u, 0.1, 1e-4, ITER_MAX) < HUGE_VAL)
+	if (pa_fcm_simplex(css_objective, pr, u, 0.1, SIMPLEX_SIZE, ITER_MAX) < HUGE_VAL)
 		for (size_t i = 0; i < dim; i++)
 			v[i] = gsl_vector_get(u, i);
 	gsl_vector_free(u);
