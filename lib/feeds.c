@@ -322,17 +322,56 @@ pa_parse_time_local(const char *s, size_t len, pa_usec_t utc_offset, pa_usec_t *
 	return 0;
 }
 
+/*
+ * Return the name of the column or JSON key that target t reads in row
+ * when it is there but empty (an empty or missing cell, JSON null or ""),
+ * or NULL when it is absent or has a value.
+ */
+static const char *
+empty_source(const struct pa_row *row, enum pa_target t)
+{
+	if (row->csv != NULL) {
+		int c = row->columns[t];
+
+		if (c < 0 || (c < row->csv->nfields && row->csv->len[c] > 0))
+			return NULL;
+		return row->header[c];
+	}
+	if (row->map != NULL && row->map->source[t] != NULL) {
+		const json_t *v = json_path(row->json, row->map->source[t]);
+
+		if (v != NULL && (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)))
+			return row->map->source[t];
+		return NULL;
+	}
+	for (int a = 0; a < 14 && targets[t].aliases[a] != NULL; a++) {
+		const json_t *v = json_path(row->json, targets[t].aliases[a]);
+
+		if (v != NULL && (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)))
+			return targets[t].aliases[a];
+	}
+	return NULL;
+}
+
 #define REJECT(cls, ...)                                                       \
 	do {                                                                   \
 		pa_reject(where, lineno, raw, rawlen, (cls), __VA_ARGS__);     \
 		return -1;                                                     \
 	} while (0)
 
-/* Reads the ts target or rejects, naming --field when the row has none. */
+/*
+ * Reads the ts target or rejects.  A time column or key that is there but
+ * empty is named as empty, and --field is suggested only when it is absent.
+ */
 #define NEED_TIME(t, out)                                                              \
 	do {                                                                           \
 		size_t tl_;                                                            \
 		const char *tv_ = pa_row_get(row, (t), &tl_, NULL);                    \
+		const char *empty_ = tv_ == NULL ? empty_source(row, (t)) : NULL;      \
+		if (empty_ != NULL)                                                    \
+			REJECT("empty timestamp", "empty timestamp in %s %s",          \
+			       row->csv != NULL ? "column" : "field",                  \
+			       pa_quote(empty_, strlen(empty_)));                      \
 		if (tv_ == NULL)                                                       \
 			REJECT("missing timestamp",                                    \
 			       "missing timestamp (name its column with --field %s=NAME)", \
@@ -416,6 +455,10 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	int has_end = 0;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
 
+	/* A short row would read its missing cells as empty, and a long one would lose its surplus. */
+	if (row->csv != NULL && row->csv->nfields != row->nheader)
+		REJECT("wrong number of cells", "CSV row of %d cells for a header of %d columns",
+		       row->csv->nfields, row->nheader);
 	NEED_TIME(PA_T_TS, &start);
 	if ((v = pa_row_get(row, PA_T_END, &len, NULL)) != NULL) {
 		if (pa_parse_time_local(v, len, o->utc_offset, &end) != 0)
@@ -443,6 +486,7 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	if ((v = pa_row_get(row, PA_T_MAGNITUDE, &len, NULL)) != NULL &&
 	    pa_parse_number(v, len, &magnitude) != 0)
 		REJECT("invalid magnitude", "invalid magnitude %s", pa_quote(v, len));
+
 	/* One sample near the largest double would outweigh a whole trend stream, and two overflow. */
 	if (!(fabs(magnitude) <= MAGNITUDE_MAX))
 		REJECT("invalid magnitude", "magnitude %s is outside -1e15 to 1e15", pa_quote(v, len));
