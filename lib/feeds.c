@@ -487,6 +487,16 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	    pa_parse_number(v, len, &magnitude) != 0)
 		REJECT("invalid magnitude", "invalid magnitude %s", pa_quote(v, len));
 
+	/*
+	 * A row without an end may be a sample of a trend stream, where an
+	 * empty cell is a gap, so the default 1 would be a made-up sample.  A
+	 * window keeps the default, because pa-forecast does not weigh windows.
+	 */
+	if (v == NULL && !has_end && (v = empty_source(row, PA_T_MAGNITUDE)) != NULL)
+		REJECT("empty magnitude",
+		       "empty magnitude in %s %s of a row without an end (fill it in or drop the row)",
+		       row->csv != NULL ? "column" : "field", pa_quote(v, strlen(v)));
+
 	/* One sample near the largest double would outweigh a whole trend stream, and two overflow. */
 	if (!(fabs(magnitude) <= MAGNITUDE_MAX))
 		REJECT("invalid magnitude", "magnitude %s is outside -1e15 to 1e15", pa_quote(v, len));
