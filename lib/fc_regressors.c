@@ -106,7 +106,8 @@ add_stream(struct pa_fc_regressor_plan *rp, size_t c, size_t width,
 	   double *values)
 {
 	size_t known = 0;
-	int nonnegative = 1;
+	size_t negative = total;	/* first bucket with a negative sum, or total when none */
+	int nonnegative;
 	long lag;
 	double corr;
 
@@ -115,13 +116,26 @@ add_stream(struct pa_fc_regressor_plan *rp, size_t c, size_t width,
 		if (isnan(values[i]))
 			continue;
 		known += i < n;
-		nonnegative &= values[i] >= 0;
+		if (values[i] < 0 && negative == total)
+			negative = i;
 	}
+	nonnegative = negative == total;
 	if (known < XCORR_PAIRS_MIN) {
 		pa_warn("%s: trend stream \"%s\" has %zu sample%s in the history, not used as a regressor",
 			s->name, ev->types[t], known, known == 1 ? "" : "s");
 		return 0;
 	}
+
+	/* One negative bucket sum changes the scale of the whole stream, so it is reported. */
+	if (!nonnegative) {
+		char when[40];
+
+		pa_warn("%s: trend stream \"%s\" sums to %.15g in the bucket at %s, so the whole "
+			"stream is a regressor on its raw scale, not on log1p",
+			s->name, ev->types[t], values[negative],
+			pa_time_format(first + (pa_usec_t)negative * s->step, when, sizeof when));
+	}
+
 	/* Counts span orders of magnitude, and on log1p a burst does not swamp the fit. */
 	for (size_t i = 0; nonnegative && i < total; i++)
 		values[i] = log1p(values[i]);

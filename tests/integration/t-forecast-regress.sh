@@ -181,6 +181,24 @@ check early-stream-24-forecasts test "$(grep -c '"kind":"forecast"' "$T_TMP/e-fc
 check early-stream-informs-nothing \
 	jq -e -s '[.[] | select(.kind == "event_effect")][0] | .steps_ahead == 0 and .applied == false' "$T_TMP/e-fc.ndjson"
 
+# One negative sample moves the whole stream from log1p to its raw scale,
+# so the run warns with the stream and the bucket of the first negative sum.
+# The stream without it gets no such warning.
+first_ts=$(sed -n 100p "$T_TMP/goog-hist.ndjson" | jq -r .ts)
+jq -c --arg t "$first_ts" 'if .ts == $t then .magnitude = -1e6 else . end' "$T_TMP/goog-hist.ndjson" \
+	>"$T_TMP/goog-negative.ndjson"
+cat "$T_TMP/aapl-series.ndjson" "$T_TMP/goog-negative.ndjson" |
+	pa-forecast --model regress --horizon 24 --max-lag 12 --period 1d --period2 1w \
+	>"$T_TMP/n-fc.ndjson" 2>"$T_TMP/n-err"
+negative_bucket="${first_ts%%:*}:00:00Z"
+check negative-sample-warning grep -q "tw/aapl: trend stream \"Twitter_volume_GOOG\" sums to .* in the bucket at $negative_bucket, so the whole stream is a regressor on its raw scale" "$T_TMP/n-err"
+check negative-sample-raw-regressor \
+	jq -e -s '[.[] | select(.kind == "event_effect")][0].regressor == "magnitude"' "$T_TMP/n-fc.ndjson"
+cat "$T_TMP/aapl-series.ndjson" "$T_TMP/goog-hist.ndjson" |
+	pa-forecast --model regress --horizon 24 --max-lag 12 --period 1d --period2 1w \
+	>/dev/null 2>"$T_TMP/c-err"
+check clean-stream-no-scale-warning test "$(grep -c 'raw scale' "$T_TMP/c-err")" -eq 0
+
 # A trend sample with a magnitude that is not a number is rejected with
 # its file, line and value; --rejects keeps it and the rest still flows.
 head -n 20 "$T_TMP/goog-hist.ndjson" >"$T_TMP/bad-stream.ndjson"
