@@ -94,6 +94,43 @@ test_mask_adjacent_windows(void)
 	pa_fc_events_free(&e);
 }
 
+/*
+ * Windows of one type that start in the same bucket are one window, whatever
+ * their names and ends, and it lasts to the later end.  A window's end is
+ * rounded up to the end of its bucket, so a window that starts in the bucket
+ * where another ends (21:30 and 21:45) joins it too.
+ */
+static void
+test_mask_merged_windows(void)
+{
+	struct pa_fc_events e = { 0 };
+	unsigned char mask[72] = { 0 };
+	double y[72];
+	struct pa_fc_profile p;
+	pa_usec_t day;
+
+	pa_time_parse("2026-06-01T00:00:00Z", 20, &day);
+	CHECK("add first of same start", add(&e, "{\"ts\":\"2026-06-03T10:00:00Z\",\"end\":\"2026-06-03T12:00:00Z\",\"name\":\"a\",\"event_type\":\"match\"}") == 0);
+	CHECK("add second of same start", add(&e, "{\"ts\":\"2026-06-03T10:00:00Z\",\"end\":\"2026-06-03T14:00:00Z\",\"name\":\"b\",\"event_type\":\"match\"}") == 0);
+	CHECK("add ending mid-bucket", add(&e, "{\"ts\":\"2026-06-03T20:00:00Z\",\"end\":\"2026-06-03T21:30:00Z\",\"event_type\":\"match\"}") == 0);
+	CHECK("add starting in that bucket", add(&e, "{\"ts\":\"2026-06-03T21:45:00Z\",\"end\":\"2026-06-03T22:30:00Z\",\"event_type\":\"match\"}") == 0);
+	CHECK("merged marked", pa_fc_event_mask(&e, "match", "a", "api", day, HOUR, 72, mask) == 7);
+	CHECK("10:00 starts a window", mask[58] & PA_FC_WINDOW_START);
+	CHECK("13:00 in the longer window", mask[61]);
+	CHECK("14:00 after it", !mask[62]);
+	CHECK("offset of 13:00", pa_fc_event_offset(mask, 61) == 3);
+	CHECK("20:00 starts a window", mask[68] & PA_FC_WINDOW_START);
+	CHECK("21:00 marked", mask[69]);
+	CHECK("21:00 does not start one", !(mask[69] & PA_FC_WINDOW_START));
+	CHECK("offset of 22:00", pa_fc_event_offset(mask, 70) == 2);
+
+	for (size_t t = 0; t < 72; t++)
+		y[t] = mask[t] ? 200 : 100;
+	p = pa_fc_event_profile(y, 72, mask, mask, 24, 0.95);
+	CHECK("four events make two windows", p.whole.windows == 2);
+	pa_fc_events_free(&e);
+}
+
 static void
 test_lift_doubles(void)
 {
@@ -386,6 +423,7 @@ main(void)
 {
 	test_mask_windows();
 	test_mask_adjacent_windows();
+	test_mask_merged_windows();
 	test_lift_doubles();
 	test_lift_single_window();
 	test_stream_samples();
