@@ -109,6 +109,7 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 	ev.end = end;
 	ev.magnitude = magnitude;
 	ev.has_end = got == 1;
+	ev.far_checked = 0;
 	ev.type = copy_or_null(type);
 	ev.tenant = copy_or_null(pa_rec_str(rec, "tenant"));
 	ev.service = copy_or_null(pa_rec_str(rec, "service"));
@@ -139,6 +140,17 @@ pa_fc_events_free(struct pa_fc_events *e)
 	free(e->v);
 	free(e->types);
 	memset(e, 0, sizeof *e);
+}
+
+int
+pa_fc_event_far(const struct pa_fc_event *ev, pa_usec_t first, pa_usec_t last)
+{
+	/* Compared as differences, because the times may lie near the ends of pa_usec_t. */
+	if (ev->start > last && ev->start - last > PA_FC_EVENT_FAR)
+		return 1;
+	if (ev->end < first && first - ev->end > PA_FC_EVENT_FAR)
+		return -1;
+	return 0;
 }
 
 int

@@ -32,6 +32,7 @@ struct pa_fc_event {
 	pa_usec_t start, end;	/* window [start, end) */
 	double magnitude;	/* 1 when the record has none */
 	int has_end;		/* 1: the record gave "end" */
+	int far_checked;	/* 1: pa_fc_event_far() has been applied to it */
 	char *type;		/* event_type, owned */
 	char *tenant;		/* owned; NULL: every tenant */
 	char *service;		/* owned; NULL: every service */
@@ -53,6 +54,18 @@ int pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window
 		     char *err, size_t errsize, const char **reason_class);
 
 void pa_fc_events_free(struct pa_fc_events *e);
+
+/*
+ * How far from the history an event may lie before pa-forecast warns: ten
+ * years, far beyond any horizon, so the warning catches a mistyped year.
+ */
+#define PA_FC_EVENT_FAR (3653LL * 86400 * PA_USEC_PER_SEC)
+
+/*
+ * Return 1 when ev starts more than PA_FC_EVENT_FAR after last, -1 when it
+ * ends more than PA_FC_EVENT_FAR before first, and 0 otherwise.
+ */
+int pa_fc_event_far(const struct pa_fc_event *ev, pa_usec_t first, pa_usec_t last);
 
 /* Return 1 when event type 'type' is a numeric trend stream (see above). */
 int pa_fc_event_is_stream(const struct pa_fc_events *e, const char *type);

@@ -60,7 +60,12 @@ struct ctx {
 	pa_usec_t future_limit;	/* the clock when last read plus max_future */
 	int replay_noted;	/* --follow: the note on skipped replayed buckets was written */
 	size_t forecasts_since_prune;	/* --follow: forecasts since events were last pruned */
+	int events_unchecked;	/* an event arrived since warn_far_events() last ran */
+	size_t far_events;	/* events reported as far from the history */
 };
+
+/* Events far from the history that are reported one by one; the rest are counted. */
+#define FAR_EVENTS_SHOWN 10
 
 /* Forecasts in --follow between two prunings of ended events. */
 #define PRUNE_EVERY 256
@@ -270,6 +275,77 @@ prune_events(struct ctx *c)
 }
 
 /*
+ * Warn once about each event that starts more than PA_FC_EVENT_FAR after
+ * the last bucket of all series or ends that long before the first, such
+ * as a schedule row typed as 2998 for 1998.  The event is kept as given,
+ * so one ahead of the history stays in a state file until it ends.
+ */
+static void
+warn_far_events(struct ctx *c)
+{
+	struct pa_fc_series **series;
+	size_t count;
+	pa_usec_t first = INT64_MAX, last = INT64_MIN;
+	char a[40], b[40];
+
+	if (!c->events_unchecked)
+		return;
+	series = pa_fc_series_sorted(c->set, &count);
+	for (size_t i = 0; i < count; i++) {
+		const struct pa_fc_series *s = series[i];
+
+		if (s->has_kept && s->kept_first < first)
+			first = s->kept_first;
+		for (size_t j = 0; j < s->count; j++) {
+			if (s->points[j].ts < first)
+				first = s->points[j].ts;
+			if (s->points[j].ts > last)
+				last = s->points[j].ts;
+		}
+	}
+	if (first > last)
+		return;	/* no bucket yet to compare with */
+	c->events_unchecked = 0;
+
+	for (size_t i = 0; i < c->events.count; i++) {
+		struct pa_fc_event *ev = &c->events.v[i];
+		const json_t *name = json_array_get(c->event_ids.names, i);
+		char label[400];
+		int far;
+
+		if (ev->far_checked)
+			continue;
+		ev->far_checked = 1;
+		far = pa_fc_event_far(ev, first, last);
+		if (far == 0 || ++c->far_events > FAR_EVENTS_SHOWN)
+			continue;
+		if (json_is_string(name))
+			snprintf(label, sizeof label, "event %s of type %s",
+				 pa_quote(json_string_value(name), json_string_length(name)),
+				 pa_quote(ev->type, strlen(ev->type)));
+		else
+			snprintf(label, sizeof label, "event of type %s", pa_quote(ev->type, strlen(ev->type)));
+		if (far > 0)
+			pa_warn("%s starts at %s, more than 10 years after the last bucket at %s; "
+				"check its year", label, pa_time_format(ev->start, a, sizeof a),
+				pa_time_format(last, b, sizeof b));
+		else
+			pa_warn("%s ends at %s, more than 10 years before the first bucket at %s; "
+				"check its year", label, pa_time_format(ev->end, a, sizeof a),
+				pa_time_format(first, b, sizeof b));
+	}
+}
+
+/* Count the far events past the first FAR_EVENTS_SHOWN, which were not shown. */
+static void
+summarise_far_events(const struct ctx *c)
+{
+	if (c->far_events > FAR_EVENTS_SHOWN)
+		pa_warn("%zu more events lie more than 10 years from the first or last bucket",
+			c->far_events - FAR_EVENTS_SHOWN);
+}
+
+/*
  * In --follow, forecast the series of rec when rec opens a later bucket,
  * or at once with --whole-buckets, because then no other part of rec's
  * bucket will come.
@@ -287,6 +363,7 @@ close_bucket(struct ctx *c, const json_t *rec)
 		if (!s->has_open || ts >= s->open) {
 			s->open = ts;
 			s->has_open = 1;
+			warn_far_events(c);
 			pa_fc_emit_series(s, c->ro, ts);
 			save_if_due(c);
 			prune_events(c);
@@ -294,6 +371,7 @@ close_bucket(struct ctx *c, const json_t *rec)
 		return;
 	}
 	if (s->has_open && ts > s->open) {
+		warn_far_events(c);
 		pa_fc_emit_series(s, c->ro, s->open);
 		save_if_due(c);
 		prune_events(c);
@@ -321,6 +399,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 			if (strcmp(reason_class, "out of memory") == 0)
 				c->fatal = 1;
 			pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
+		} else if (!c->fatal) {
+			c->events_unchecked = 1;
 		}
 		json_decref(rec);
 		return;
@@ -403,6 +483,7 @@ follow_inputs(int nfiles, char **files, struct ctx *c)
 		}
 		pa_reader_close(r);
 	}
+	warn_far_events(c);
 	series = pa_fc_series_sorted(c->set, &count);
 	for (size_t i = 0; i < count; i++)
 		if (series[i]->has_open && series[i]->open > series[i]->kept_last)
@@ -659,6 +740,7 @@ main(int argc, char **argv)
 		if (pa_fcstate_seed(ro.state, c.set) != 0 ||
 		    pa_fcstate_seed_events(ro.state, &c.events, &c.event_ids, c.event_window) != 0)
 			pa_die(PA_EXIT_IO, "out of memory loading state file %s", c.state_path);
+		c.events_unchecked = c.events.count > 0;
 	} else if (c.follow) {
 		/* --follow keeps the state in memory, so updates reuse the kept choice. */
 		ro.state = json_pack("{s:i, s:{}}", "format_version", PA_FCSTATE_VERSION, "series");
@@ -680,6 +762,8 @@ main(int argc, char **argv)
 					"unknown", partial, partial == 1 ? "" : "s", first);
 		}
 
+		warn_far_events(&c);
+
 		/* Forecasts follow the passed-through records, series in name order. */
 		if (align_end)
 			pa_fc_series_align_end(c.set);
@@ -690,6 +774,7 @@ main(int argc, char **argv)
 		}
 		show_progress(count, count, &shown);
 	}
+	summarise_far_events(&c);
 	pa_fc_series_free(c.set);
 	pa_tsdb_output_finish();
 

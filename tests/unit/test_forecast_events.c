@@ -131,6 +131,30 @@ test_mask_merged_windows(void)
 	pa_fc_events_free(&e);
 }
 
+/* An event is far from the history only beyond PA_FC_EVENT_FAR, on either side. */
+static void
+test_event_far(void)
+{
+	pa_usec_t first = 1000 * HOUR, last = 2000 * HOUR;
+	struct pa_fc_event ev = { 0 };
+
+	ev.start = last + PA_FC_EVENT_FAR;
+	ev.end = ev.start + HOUR;
+	CHECK("start at the limit after", pa_fc_event_far(&ev, first, last) == 0);
+	ev.start++;
+	CHECK("start past the limit after", pa_fc_event_far(&ev, first, last) == 1);
+
+	ev.end = first - PA_FC_EVENT_FAR;
+	ev.start = ev.end - HOUR;
+	CHECK("end at the limit before", pa_fc_event_far(&ev, first, last) == 0);
+	ev.end--;
+	CHECK("end past the limit before", pa_fc_event_far(&ev, first, last) == -1);
+
+	ev.start = first;
+	ev.end = last;
+	CHECK("inside the history", pa_fc_event_far(&ev, first, last) == 0);
+}
+
 static void
 test_lift_doubles(void)
 {
@@ -424,6 +448,7 @@ main(void)
 	test_mask_windows();
 	test_mask_adjacent_windows();
 	test_mask_merged_windows();
+	test_event_far();
 	test_lift_doubles();
 	test_lift_single_window();
 	test_stream_samples();
