@@ -126,7 +126,7 @@ test_mask_merged_windows(void)
 
 	for (size_t t = 0; t < 72; t++)
 		y[t] = mask[t] ? 200 : 100;
-	p = pa_fc_event_profile(y, 72, mask, mask, 24, 0.95);
+	p = pa_fc_event_profile(y, 72, mask, mask, 24, 0, 0.95);
 	CHECK("four events make two windows", p.whole.windows == 2);
 	pa_fc_events_free(&e);
 }
