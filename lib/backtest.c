@@ -249,7 +249,7 @@ lift_applies(const struct pa_fc_lift *l)
  */
 static void
 estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t horizon,
-	       size_t period, double level)
+	       size_t period, size_t period2, double level)
 {
 	for (size_t i = 0; i < g->ntypes; i++) {
 		const unsigned char *m = g->mask + i * g->total;
@@ -260,7 +260,7 @@ estimate_lifts(struct event_grid *g, const double *totals, size_t t, size_t hori
 		memset(&g->profile[i], 0, sizeof g->profile[i]);
 		g->profile[i].whole = (struct pa_fc_lift){ 1, NAN, NAN, 0 };
 		if (near)
-			g->profile[i] = pa_fc_event_profile(totals, t, m, g->any, period, 0, level);
+			g->profile[i] = pa_fc_event_profile(totals, t, m, g->any, period, period2, level);
 	}
 }
 
@@ -733,6 +733,8 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	size_t since_fit = 0;
 	size_t every = c->forecast_every ? c->forecast_every : 1;
 	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
+	/* Event lifts of a daily season are measured against the same day of the week. */
+	size_t week = fabs((double)season * s->step_s - 86400) < 1e-6 ? 7 * season : 0;
 
 	if (s->n <= c->warmup || c->warmup < 2) {
 		snprintf(err, errsize, "%zu bucket%s leave%s nothing after a warm-up of %zu (at least 2)",
@@ -807,7 +809,7 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 
 		/* Only buckets before t reach the forecaster and the lift estimates. */
 		if (events.ntypes > 0)
-			estimate_lifts(&events, totals, t, f->horizon, season, c->level);
+			estimate_lifts(&events, totals, t, f->horizon, season, week, c->level);
 		opts.period = pa_fc_supported_period(t - from, c->period);
 
 		/* The parameters fitted at the last full fit are carried forward and
@@ -1163,16 +1165,21 @@ decide_reactive(struct replay *r, const struct fleet *fl, double demand, long re
 	return clamp_count(&r->plan, desired);
 }
 
+/*
+ * Size for everything until an instance ordered now would be ready.  An
+ * unknown tick holds the current count, as the other policies do, since
+ * no one knows its demand: reading it as no demand would make the bound
+ * cheaper than any policy could be.
+ */
 static long
-decide_oracle(const struct replay *r, long tick)
+decide_oracle(const struct replay *r, const struct fleet *fl, long tick)
 {
 	long last = (long)r->s->n * r->ticks_per_bucket - 1;
-	long need = 0;
+	long need = 0, hold = fl->ready + fl->pending;
 
-	/* Everything until an instance ordered now would be ready. */
 	for (long u = tick; u <= tick + r->lead_ticks && u <= last; u++) {
 		double d = demand_at(r, u);
-		long n = isnan(d) ? 0 : pa_plan_instances_for(d, r->plan.capacity);
+		long n = isnan(d) ? hold : pa_plan_instances_for(d, r->plan.capacity);
 
 		if (n > need)
 			need = n;
@@ -1287,7 +1294,7 @@ decide(struct replay *r, enum pa_bt_policy policy, const struct fleet *fl, long 
 	case PA_BT_ORACLE:
 		break;
 	}
-	return decide_oracle(r, tick);
+	return decide_oracle(r, fl, tick);
 }
 
 static int

@@ -153,14 +153,19 @@ check_nested(const struct pa_forecast_bounds *all, size_t count, char *err, size
 
 			if (!(a->level < b->level) || isnan(a->volume_upper) || isnan(b->volume_upper))
 				continue;
-			if (b->volume_upper < a->volume_upper ||
-			    (!isnan(a->complexity_upper) && !isnan(b->complexity_upper) &&
-			     b->complexity_upper < a->complexity_upper)) {
-				snprintf(err, errsize, "the %g%% interval's upper bounds (volume %g, "
-					 "complexity %g) lie below the %g%% interval's (volume %g, "
-					 "complexity %g): the levels do not nest", b->level * 100,
-					 b->volume_upper, b->complexity_upper, a->level * 100,
-					 a->volume_upper, a->complexity_upper);
+			if (b->volume_upper < a->volume_upper) {
+				snprintf(err, errsize, "the %g%% interval's volume_upper %g lies below "
+					 "the %g%% interval's %g: the levels do not nest",
+					 b->level * 100, b->volume_upper, a->level * 100,
+					 a->volume_upper);
+				return -1;
+			}
+			if (!isnan(a->complexity_upper) && !isnan(b->complexity_upper) &&
+			    b->complexity_upper < a->complexity_upper) {
+				snprintf(err, errsize, "the %g%% interval's complexity_upper %g lies "
+					 "below the %g%% interval's %g: the levels do not nest",
+					 b->level * 100, b->complexity_upper, a->level * 100,
+					 a->complexity_upper);
 				return -1;
 			}
 		}
@@ -455,7 +460,13 @@ pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 	 * work.  Below 0 the line explains less than a constant would, and a
 	 * capacity read from it would size nothing.
 	 */
-	*r2 = spread > 0 ? 1 - residual / spread : (residual > 0 ? -HUGE_VAL : 1);
+	/* Rounding leaves a constant utilization a spread near 1e-30, not 0. */
+	if (spread <= 1e-12 * (double)used * (mean * mean + 1e-12)) {
+		snprintf(err, errsize, "utilization is the same in all %zu samples, so it cannot show "
+			 "how work loads an instance; give the capacity", used);
+		return -1;
+	}
+	*r2 = 1 - residual / spread;
 	if (*r2 < 0) {
 		snprintf(err, errsize, "utilization is not proportional to work: a line through "
 			 "the origin explains less than its mean does (R^2 %.2f over %zu samples), "
