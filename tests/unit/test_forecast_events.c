@@ -180,6 +180,42 @@ test_lift_doubles(void)
 	free(mask);
 }
 
+/*
+ * Five weeks of hours that halve at weekends and grow 2% a day, with a
+ * two-hour window at 14:00 every other day from the third week that doubles
+ * the load.  Against the same hour a week earlier, scaled by the growth of
+ * the day before, the lift is 2 whatever the weekday.  Against the days
+ * before, a Saturday window reads the busier Friday and a Monday one the
+ * quiet Sunday, so the lift scatters.
+ */
+static void
+test_lift_weekly_baseline(void)
+{
+	size_t n = 24 * 35;
+	double *y = malloc(n * sizeof *y);
+	unsigned char *mask = calloc(n, 1);
+	struct pa_fc_lift weekly, daily;
+
+	for (size_t t = 0; t < n; t++) {
+		size_t day = t / 24, hour = t % 24;
+
+		y[t] = 1000 * (1 + 0.5 * (hour >= 9 && hour < 18)) * (day % 7 >= 5 ? 0.5 : 1) *
+		       pow(1.02, (double)day);
+		if (day >= 14 && day % 2 == 0 && (hour == 14 || hour == 15)) {
+			mask[t] = 1;
+			y[t] *= 2;
+		}
+	}
+	weekly = pa_fc_event_lift(y, n, mask, mask, 24, 168, 0.95);
+	daily = pa_fc_event_lift(y, n, mask, mask, 24, 0, 0.95);
+	CHECK("weekly windows", weekly.windows == 11);
+	CHECK_NEAR("weekly lift is 2", weekly.lift, 2, 0.01);
+	CHECK("weekly interval narrow", weekly.upper / weekly.lower < 1.02);
+	CHECK("daily interval wider", daily.upper / daily.lower > 1.2);
+	free(y);
+	free(mask);
+}
+
 static void
 test_lift_single_window(void)
 {
@@ -450,6 +486,7 @@ main(void)
 	test_mask_merged_windows();
 	test_event_far();
 	test_lift_doubles();
+	test_lift_weekly_baseline();
 	test_lift_single_window();
 	test_stream_samples();
 	test_not_streams();
