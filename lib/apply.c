@@ -195,7 +195,7 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 	const char *tsn = pa_rec_str(rec, "tenant_service_name");
 	const char *rec_ns = pa_rec_str(rec, "namespace");
 	long optimal, on_demand = 0, spot = 0, current = -1;
-	pa_usec_t ts = 0;
+	pa_usec_t ts = 0, target_ts = 0;
 	int rc = -1, n = 0;
 
 	if (plan_names(rec, &tenant, &service) != 0) {
@@ -238,6 +238,12 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 		*cls = "invalid ts";
 		goto out;
 	}
+	if (pa_rec_time(rec, "target_ts", &target_ts) < 0) {
+		snprintf(why, whysize, "field \"target_ts\" is not a valid timestamp: %s",
+			 reject_value(rec, "target_ts"));
+		*cls = "invalid target_ts";
+		goto out;
+	}
 
 	if (conf->ns != NULL)
 		ns = pa_template_expand(conf->ns, tenant, service);
@@ -263,6 +269,7 @@ plan_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 		out[n].action = dup_or_null(pa_rec_str(rec, "action"));
 		out[n].reason = dup_or_null(pa_rec_str(rec, "reason"));
 		out[n].ts = ts;
+		out[n].target_ts = target_ts;
 		out[n].seq = seq;
 		if (conf->spot_target == NULL) {
 			out[n].replicas = optimal;

@@ -41,7 +41,8 @@ struct pa_change {
 	long replicas;		/* wanted replicas or HPA floor */
 	long current;		/* current replicas or floor, -1 unknown */
 	long hpa_max;		/* HPA maxReplicas when read, -1 unknown */
-	pa_usec_t ts;		/* the plan's target time, 0 when absent */
+	pa_usec_t ts;		/* when the plan was made, 0 when absent */
+	pa_usec_t target_ts;	/* when its capacity is needed, 0 when absent */
 	long seq;		/* input order, for a stable order */
 };
 

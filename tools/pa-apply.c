@@ -210,6 +210,8 @@ print_comment(const struct pa_change *c, long value)
 		pa_out_printf(" (%s)", c->role);
 	if (c->ts != 0)
 		pa_out_printf(" at %s", pa_time_format(c->ts, tbuf, sizeof tbuf));
+	if (c->target_ts != 0)
+		pa_out_printf(" for %s", pa_time_format(c->target_ts, tbuf, sizeof tbuf));
 	if (c->action != NULL) {
 		char *action = pa_comment_text(c->action);
 
