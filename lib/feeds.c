@@ -55,9 +55,10 @@ static const struct {
 	[PA_T_INSTANCE] = { "instance_id", { "instance_id", "instance", "pod", "container",
 					     "container_ip", "vm", "machine_id", "host" } },
 	[PA_T_CPU] = { "cpu_usage", { "cpu_usage", "cpu", "cpu_util", "cpu_utilization",
-				      "cpu_util_percent", "avg_cpu", "CPU usage [%]" } },
+				      "cpu_util_percent", "cpu_percent", "avg_cpu", "CPU usage [%]" } },
 	[PA_T_MEMORY] = { "memory_usage", { "memory_usage", "memory", "mem", "mem_util",
-					    "mem_util_percent", "memory_util", "avg_mem" } },
+					    "mem_util_percent", "memory_util", "memory_percent",
+					    "mem_percent", "avg_mem" } },
 	[PA_T_NETWORK] = { "network_io", { "network_io", "network", "net_io", "net" } },
 	/* A whole request line, as nginx's $request writes it into JSON logs. */
 	[PA_T_REQUEST] = { "request", { "request", "request_line" } },
@@ -608,7 +609,8 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 		any |= have[i];
 	}
 	if (!any)
-		REJECT("missing utilization", "no cpu_usage, memory_usage or network_io column");
+		REJECT("missing utilization", "no cpu_usage, memory_usage or network_io column "
+		       "(name one with --field cpu_usage=COLUMN)");
 	row_series(row, o, 1, tenant, service);
 
 	pa_jsonw_begin(w);
