@@ -566,6 +566,10 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	int have[3], any = 0;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
 
+	/* A short row would read its missing cells as empty, and a long one would lose its surplus. */
+	if (row->csv != NULL && row->csv->nfields != row->nheader)
+		REJECT("wrong number of cells", "CSV row of %d cells for a header of %d columns",
+		       row->csv->nfields, row->nheader);
 	NEED_TIME(PA_T_TS, &ts);
 	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
 	if (inst == NULL && o->instance_is_stem) {
@@ -711,6 +715,10 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	const char *tscol = NULL;
 	size_t len;
 
+	/* A short row would read its missing cells as empty, and a long one would lose its surplus. */
+	if (row->csv != NULL && row->csv->nfields != row->nheader)
+		REJECT("wrong number of cells", "CSV row of %d cells for a header of %d columns",
+		       row->csv->nfields, row->nheader);
 	NEED_TIME(PA_T_TS, &ts);
 	pa_row_get(row, PA_T_TS, &len, &tscol);
 	row_series(row, o, 1, tenant, service);
