@@ -323,13 +323,8 @@ pa_parse_time_local(const char *s, size_t len, pa_usec_t utc_offset, pa_usec_t *
 	return 0;
 }
 
-/*
- * Return the name of the column or JSON key that target t reads in row
- * when it is there but empty (an empty or missing cell, JSON null or ""),
- * or NULL when it is absent or has a value.
- */
-static const char *
-empty_source(const struct pa_row *row, enum pa_target t)
+const char *
+pa_row_empty_source(const struct pa_row *row, enum pa_target t)
 {
 	if (row->csv != NULL) {
 		int c = row->columns[t];
@@ -368,7 +363,7 @@ empty_source(const struct pa_row *row, enum pa_target t)
 	do {                                                                           \
 		size_t tl_;                                                            \
 		const char *tv_ = pa_row_get(row, (t), &tl_, NULL);                    \
-		const char *empty_ = tv_ == NULL ? empty_source(row, (t)) : NULL;      \
+		const char *empty_ = tv_ == NULL ? pa_row_empty_source(row, (t)) : NULL;      \
 		if (empty_ != NULL)                                                    \
 			REJECT("empty timestamp", "empty timestamp in %s %s",          \
 			       row->csv != NULL ? "column" : "field",                  \
@@ -493,7 +488,7 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	 * empty cell is a gap, so the default 1 would be a made-up sample.  A
 	 * window keeps the default, because pa-forecast does not weigh windows.
 	 */
-	if (v == NULL && !has_end && (v = empty_source(row, PA_T_MAGNITUDE)) != NULL)
+	if (v == NULL && !has_end && (v = pa_row_empty_source(row, PA_T_MAGNITUDE)) != NULL)
 		REJECT("empty magnitude",
 		       "empty magnitude in %s %s of a row without an end (fill it in or drop the row)",
 		       row->csv != NULL ? "column" : "field", pa_quote(v, strlen(v)));

@@ -76,6 +76,13 @@ void pa_row_columns(const struct pa_fieldmap *map, char *const *header, int nhea
 const char *pa_row_get(struct pa_row *row, enum pa_target t, size_t *len,
 		       const char **source_name);
 
+/*
+ * Return the name of the column or JSON key that target t reads in row
+ * when it is there but empty (an empty or missing cell, JSON null or ""),
+ * or NULL when it is absent or has a value.
+ */
+const char *pa_row_empty_source(const struct pa_row *row, enum pa_target t);
+
 /* Look up any named field (for field: rules); same returns as pa_row_get. */
 const char *pa_row_field(struct pa_row *row, const char *name, size_t *len);
 

@@ -244,6 +244,9 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 
 	memset(&req, 0, sizeof req);
 	v = pa_row_get(row, PA_T_TS, &len, &source);
+	if (v == NULL && (source = pa_row_empty_source(row, PA_T_TS)) != NULL)
+		ROW_REJECT("empty timestamp", "empty timestamp in %s %s",
+			   row->csv != NULL ? "column" : "field", pa_quote(source, strlen(source)));
 	if (v == NULL)
 		ROW_REJECT("missing timestamp",
 			   "missing timestamp (name its field with --field ts=NAME)");
