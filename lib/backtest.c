@@ -1168,7 +1168,7 @@ decide_reactive(struct replay *r, const struct fleet *fl, double demand, long re
 /*
  * Size for everything until an instance ordered now would be ready.  An
  * unknown tick keeps the current count, as the other policies do, because
- * no one knows its demand.  Reading it as no demand would make the bound
+ * its demand is unknown.  Reading it as no demand would make the bound
  * cheaper than any policy could be.
  */
 static long
