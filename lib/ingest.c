@@ -191,6 +191,19 @@ reject_value(const struct pa_row *row, const char *where, long lineno, const cha
 		return;                                                                    \
 	} while (0)
 
+/*
+ * Return 1 when pa_row_get() found a JSON field for a number but returned no
+ * text, because its value is an object, an array or a boolean.  A status
+ * wrapped in an object must not count as a request without a status.
+ */
+static int
+wrong_json_type(const struct pa_row *row, const char *v, const char *source)
+{
+	return v == NULL && source != NULL && row->json != NULL && row->value != NULL &&
+	       (json_is_object(row->value) || json_is_array(row->value) ||
+		json_is_boolean(row->value));
+}
+
 static int
 parse_count(const char *v, size_t len, long long *out)
 {
@@ -256,25 +269,32 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	if ((v = pa_row_get(row, PA_T_CLIENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-'))
 		keep_span(row, &req.client, v, len, client_buf);
 	/* Status, sizes and durations are parsed at once; text fields are kept as spans below. */
-	if ((v = pa_row_get(row, PA_T_STATUS, &len, &source)) != NULL) {
-		if (pa_parse_number(v, len, &d) != 0 || d < 100 || d > 599 || d != (int)d)
+	source = NULL;
+	if ((v = pa_row_get(row, PA_T_STATUS, &len, &source)) != NULL || wrong_json_type(row, v, source)) {
+		if (v == NULL || pa_parse_number(v, len, &d) != 0 || d < 100 || d > 599 || d != (int)d)
 			VALUE_REJECT("invalid status code", "a status code from 100 to 599");
 		req.status = (int)d;
 	}
-	if ((v = pa_row_get(row, PA_T_BYTES_OUT, &len, &source)) != NULL) {
-		if (parse_count(v, len, &req.bytes_out) != 0)
+	source = NULL;
+	if ((v = pa_row_get(row, PA_T_BYTES_OUT, &len, &source)) != NULL ||
+	    wrong_json_type(row, v, source)) {
+		if (v == NULL || parse_count(v, len, &req.bytes_out) != 0)
 			VALUE_REJECT("invalid byte count", "a byte count (a whole number >= 0)");
 		req.has_bytes_out = 1;
 	}
-	if ((v = pa_row_get(row, PA_T_BYTES_IN, &len, &source)) != NULL) {
-		if (parse_count(v, len, &req.bytes_in) != 0)
+	source = NULL;
+	if ((v = pa_row_get(row, PA_T_BYTES_IN, &len, &source)) != NULL ||
+	    wrong_json_type(row, v, source)) {
+		if (v == NULL || parse_count(v, len, &req.bytes_in) != 0)
 			VALUE_REJECT("invalid byte count", "a byte count (a whole number >= 0)");
 		req.has_bytes_in = 1;
 	}
 	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
-		if ((v = pa_row_get(row, durations[i].t, &len, &source)) == NULL)
+		source = NULL;
+		if ((v = pa_row_get(row, durations[i].t, &len, &source)) == NULL &&
+		    !wrong_json_type(row, v, source))
 			continue;
-		if (pa_parse_number(v, len, &d) != 0 || d < 0)
+		if (v == NULL || pa_parse_number(v, len, &d) != 0 || d < 0)
 			VALUE_REJECT("invalid duration", "a duration >= 0");
 		req.duration_ms = d * durations[i].to_ms;
 		req.has_duration = 1;
