@@ -116,22 +116,11 @@ row_line(struct read_ctx *r, size_t k, size_t n)
 		return r->lineno + (long)json_integer_value(json_array_get(r->csv_lines, k)) - 1;
 	if (r->series_pos == NULL)
 		return line;
+	/* Out of memory, the rows are reported on the series' line. */
 	if (!r->rows_located) {
-		struct pa_json_pos p = r->series_pos[r->series_index];
-		struct pa_json_pos *pos = calloc(n + 1, sizeof *pos);
-
 		r->rows_located = 1;
-		if (pos == NULL)
-			pa_die(PA_EXIT_IO, "out of memory");
-		if (pa_json_pos_member(r->doc, r->len, &p, "values") == 0 &&
-		    pa_json_pos_elements(r->doc, r->len, p, pos, n) == (long)n) {
-			r->row_line = malloc((n + 1) * sizeof *r->row_line);
-			if (r->row_line == NULL)
-				pa_die(PA_EXIT_IO, "out of memory");
-			for (size_t i = 0; i < n; i++)
-				r->row_line[i] = pos[i].line;
-		}
-		free(pos);
+		r->row_line = pa_json_pos_element_lines(r->doc, r->len, r->series_pos[r->series_index],
+							"values", n);
 	}
 	return r->row_line != NULL ? r->row_line[k] : line;
 }

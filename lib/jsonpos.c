@@ -1,6 +1,7 @@
 #include "jsonpos.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A newline can only be whitespace between tokens, because a JSON string contains no raw newline. */
@@ -146,4 +147,23 @@ pa_json_pos_elements(const char *doc, size_t len, struct pa_json_pos pos,
 		skip_space(doc, len, &p);
 	}
 	return (long)n;
+}
+
+long *
+pa_json_pos_element_lines(const char *doc, size_t len, struct pa_json_pos pos, const char *key,
+			  size_t n)
+{
+	struct pa_json_pos *elements = calloc(n + 1, sizeof *elements);
+	long *lines = NULL;
+
+	if (elements == NULL)
+		return NULL;
+	if (pa_json_pos_member(doc, len, &pos, key) == 0 &&
+	    pa_json_pos_elements(doc, len, pos, elements, n) == (long)n) {
+		lines = malloc((n + 1) * sizeof *lines);
+		for (size_t i = 0; lines != NULL && i < n; i++)
+			lines[i] = elements[i].line;
+	}
+	free(elements);
+	return lines;
 }

@@ -36,4 +36,12 @@ int pa_json_pos_member(const char *doc, size_t len, struct pa_json_pos *pos, con
 long pa_json_pos_elements(const char *doc, size_t len, struct pa_json_pos pos,
 			  struct pa_json_pos *out, size_t max);
 
+/*
+ * Return the input line of each of the n elements of the array in member
+ * key of the object at pos, in a new array of n longs, or NULL when pos
+ * has no such member or its array has another number of elements.
+ */
+long *pa_json_pos_element_lines(const char *doc, size_t len, struct pa_json_pos pos,
+				const char *key, size_t n);
+
 #endif

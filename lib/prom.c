@@ -73,19 +73,9 @@ sample_line(struct series_ctx *s, size_t k, size_t nsamples)
 				pa_die(PA_EXIT_IO, "out of memory");
 			s->sample_line[0] = p.line;
 		} else {
-			struct pa_json_pos *pos = calloc(nsamples + 1, sizeof *pos);
-
-			if (pos == NULL)
-				pa_die(PA_EXIT_IO, "out of memory");
-			if (pa_json_pos_member(s->doc, s->len, &p, "values") == 0 &&
-			    pa_json_pos_elements(s->doc, s->len, p, pos, nsamples) == (long)nsamples) {
-				s->sample_line = malloc((nsamples + 1) * sizeof *s->sample_line);
-				if (s->sample_line == NULL)
-					pa_die(PA_EXIT_IO, "out of memory");
-				for (size_t i = 0; i < nsamples; i++)
-					s->sample_line[i] = pos[i].line;
-			}
-			free(pos);
+			/* Out of memory, the samples are reported on the series' line. */
+			s->sample_line = pa_json_pos_element_lines(s->doc, s->len, p, "values",
+								   nsamples);
 		}
 	}
 	return s->sample_line != NULL ? s->sample_line[k] : line;

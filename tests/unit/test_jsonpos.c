@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonpos.h"
@@ -23,9 +24,8 @@ test_member_and_elements(void)
 	struct pa_json_pos root = pa_json_pos_root(doc, len, 10);
 	struct pa_json_pos p = root, el[8];
 
-	CHECK("root skips leading blank line line", root.line == 11);
-
-	CHECK("root skips leading blank line byte", doc[root.off] == '{');
+	CHECK("root skips blank line", root.line == 11);
+	CHECK("root starts at brace", doc[root.off] == '{');
 	CHECK("member found", pa_json_pos_member(doc, len, &p, "values") == 0);
 	CHECK("member line", p.line == 12);
 	CHECK("element count", pa_json_pos_elements(doc, len, p, el, 8) == 5);
@@ -74,11 +74,32 @@ test_edges(void)
 	CHECK("cut array ends", pa_json_pos_elements("[[1,", 4, p, el, 1) == 1);
 }
 
+/* Element lines come out only when the count matches the array's. */
+static void
+test_element_lines(void)
+{
+	size_t len = strlen(doc);
+	struct pa_json_pos root = pa_json_pos_root(doc, len, 10);
+	long *lines = pa_json_pos_element_lines(doc, len, root, "values", 5);
+
+	CHECK("element lines found", lines != NULL);
+	if (lines != NULL) {
+		CHECK("element line 0", lines[0] == 13);
+		CHECK("element line 1", lines[1] == 14);
+		CHECK("element line 3", lines[3] == 14);
+		CHECK("element line 4", lines[4] == 15);
+	}
+	free(lines);
+	CHECK("wrong count gives none", pa_json_pos_element_lines(doc, len, root, "values", 4) == NULL);
+	CHECK("missing key gives none", pa_json_pos_element_lines(doc, len, root, "none", 5) == NULL);
+}
+
 int
 main(void)
 {
 	test_member_and_elements();
 	test_keys();
 	test_edges();
+	test_element_lines();
 	return unit_status();
 }
