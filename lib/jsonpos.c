@@ -60,7 +60,7 @@ skip_value(const char *doc, size_t len, struct pa_json_pos *p)
 	} while (depth > 0);
 }
 
-/* Compare the string token doc[start..end), quotes included, with key. */
+/* Return 1 when the string token doc[start..end), quotes included, decodes to key. */
 static int
 key_equals(const char *doc, size_t start, size_t end, const char *key)
 {

@@ -18,7 +18,7 @@ struct pa_json_pos {
 	long line;		/* input line of that byte */
 };
 
-/* The root value of doc[0..len), whose first byte is on line lineno. */
+/* Return where the root value of doc[0..len) starts, given that doc begins on line lineno. */
 struct pa_json_pos pa_json_pos_root(const char *doc, size_t len, long lineno);
 
 /*
@@ -37,9 +37,9 @@ long pa_json_pos_elements(const char *doc, size_t len, struct pa_json_pos pos,
 			  struct pa_json_pos *out, size_t max);
 
 /*
- * Return the input line of each of the n elements of the array in member
- * key of the object at pos, in a new array of n longs, or NULL when pos
- * has no such member or its array has another number of elements.
+ * Return the input line of each element of the array in member key of the
+ * object at pos, as a new array of n longs for the caller to free.  Returns
+ * NULL when there is no such member or its array has not n elements.
  */
 long *pa_json_pos_element_lines(const char *doc, size_t len, struct pa_json_pos pos,
 				const char *key, size_t n);
