@@ -126,7 +126,10 @@ static const struct option longopts[] = {
 };
 
 static const double sweep_targets[] = { 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95 };
-static const double sweep_risks[] = { 0.5, 0.3, 0.2, 0.1, 0.05, 0.025, 0.01, 0.005, 0.002, 0.001 };
+static const double sweep_risks[] = {
+	0.5, 0.45, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1, 0.07, 0.05, 0.035, 0.025, 0.015, 0.01,
+	0.005, 0.002, 0.001
+};
 
 #define NTARGETS (sizeof sweep_targets / sizeof sweep_targets[0])
 #define NRISKS (sizeof sweep_risks / sizeof sweep_risks[0])

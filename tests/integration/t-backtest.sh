@@ -26,7 +26,7 @@ get() {	# POLICY FIELD [SETTING_KEY SETTING]
 }
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 
-check elb-twenty-two-records test "$(jq -c 'select(.kind == "backtest")' "$T_TMP/out.ndjson" | wc -l)" -eq 22
+check elb-thirty-records test "$(jq -c 'select(.kind == "backtest")' "$T_TMP/out.ndjson" | wc -l)" -eq 30
 check elb-oracle-never-overloaded test "$(get oracle overloaded_share)" = 0
 check elb-static-never-overloaded test "$(get static overloaded_share)" = 0
 check elb-static-costs-more-than-oracle gt "$(get static instance_hours)" "$(get oracle instance_hours)"
