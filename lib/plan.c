@@ -438,7 +438,7 @@ pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 		used++;
 	}
 	if (used < 3) {
-		snprintf(err, errsize, "%zu usage samples with work beside them, at least 3 needed", used);
+		snprintf(err, errsize, "%zu buckets with both usage and work, at least 3 needed", used);
 		return -1;
 	}
 	slope = wl / ww;
@@ -462,14 +462,14 @@ pa_plan_learn_capacity(const double *work, const double *load, size_t n,
 	 */
 	/* Rounding leaves a constant utilization a spread near 1e-30, not 0. */
 	if (spread <= 1e-12 * (double)used * (mean * mean + 1e-12)) {
-		snprintf(err, errsize, "utilization is the same in all %zu samples, so it cannot show "
+		snprintf(err, errsize, "utilization is the same in all %zu buckets, so it cannot show "
 			 "how work loads an instance; give the capacity", used);
 		return -1;
 	}
 	*r2 = 1 - residual / spread;
 	if (*r2 < 0) {
 		snprintf(err, errsize, "utilization is not proportional to work: a line through "
-			 "the origin explains less than its mean does (R^2 %.2f over %zu samples), "
+			 "the origin explains less than its mean does (R^2 %.2f over %zu buckets), "
 			 "as an idle baseline in cpu_usage makes it; give the capacity", *r2, used);
 		return -1;
 	}

@@ -125,9 +125,10 @@ double pa_plan_expected_unserved(const struct pa_work_dist *d, double capacity);
 
 /*
  * Learn capacity per instance from history: load[i] (instances' worth of
- * utilization, the sum of cpu_usage) against work[i] (work units per
- * second) by least squares through the origin, load = work / capacity.
- * Returns 0 and stores the capacity and R^2 (about the origin), or -1
+ * utilization in one bucket, the sum of cpu_usage) against work[i] (work
+ * units per second) by least squares through the origin, load = work /
+ * capacity.  Returns 0 and stores the capacity and R^2 (against the mean
+ * load), or -1
  * with the reason when fewer than 3 points carry work or the slope is
  * not positive.
  */

@@ -18,14 +18,20 @@ struct forecast {
 	struct pa_forecast_point point;
 };
 
-/* Usage sums per timestamp and bucket work, kept only when learning capacity. */
+/* One instance's usage sample, kept only when learning capacity. */
+struct reading {
+	pa_usec_t ts;
+	size_t instance;		/* index in history.instance_num */
+	double cpu;
+	int valid;			/* 0: cpu_usage missing or invalid */
+};
+
+/* Usage samples and bucket work, kept only when learning capacity. */
 struct history {
-	json_t *usage_at;		/* decimal usec timestamp -> index into usage arrays */
-	json_t *reading_at;		/* "timestamp instance_id" -> its cpu_usage, null if invalid */
-	pa_usec_t *usage_ts;
-	double *usage_load;		/* sum of cpu_usage at that timestamp */
-	int *usage_bad;			/* readings there that were missing or invalid */
-	size_t nusage, usage_cap;
+	json_t *reading_at;		/* "timestamp instance_id" -> index into readings */
+	json_t *instance_num;		/* instance_id -> a number for sorting */
+	struct reading *readings;
+	size_t nreadings, reading_cap;
 	pa_usec_t *bucket_ts;
 	double *bucket_step_s, *bucket_work;	/* work units per second */
 	size_t nbuckets, bucket_cap;
@@ -173,57 +179,49 @@ history_of(struct series *s)
 		s->history = calloc(1, sizeof *s->history);
 		if (s->history == NULL)
 			pa_die(PA_EXIT_IO, "out of memory");
-		s->history->usage_at = json_object();
 		s->history->reading_at = json_object();
+		s->history->instance_num = json_object();
 	}
 	return s->history;
 }
 
 /*
- * Add an instance's reading to the load at ts.  A repeated reading of the
- * same instance at the same timestamp replaces the earlier one, as in
+ * Keep an instance's reading for learning.  A repeated reading of the same
+ * instance at the same timestamp replaces the earlier one, as in
  * instance_sample(), so a record read twice is not counted twice.
  */
 static void
 history_usage(struct series *s, const char *id, pa_usec_t ts, double cpu, int valid)
 {
 	struct history *h = history_of(s);
-	char key[32], *reading_key;
-	json_t *pos, *old;
-	size_t i, size;
+	json_t *num = json_object_get(h->instance_num, id), *pos;
+	struct reading *rd;
+	char *key;
+	size_t size;
 
-	snprintf(key, sizeof key, "%lld", (long long)ts);
-	pos = json_object_get(h->usage_at, key);
-	if (pos != NULL) {
-		i = (size_t)json_integer_value(pos);
-	} else {
-		if (h->nusage == h->usage_cap) {
-			h->usage_cap = h->usage_cap ? 2 * h->usage_cap : 64;
-			h->usage_ts = pa_xrealloc(h->usage_ts, h->usage_cap * sizeof *h->usage_ts);
-			h->usage_load = pa_xrealloc(h->usage_load, h->usage_cap * sizeof *h->usage_load);
-			h->usage_bad = pa_xrealloc(h->usage_bad, h->usage_cap * sizeof *h->usage_bad);
-		}
-		i = h->nusage++;
-		h->usage_ts[i] = ts;
-		h->usage_load[i] = 0;
-		h->usage_bad[i] = 0;
-		json_object_set_new(h->usage_at, key, json_integer((json_int_t)i));
+	if (num == NULL) {
+		num = json_integer((json_int_t)json_object_size(h->instance_num));
+		json_object_set_new(h->instance_num, id, num);
 	}
-
-	size = strlen(key) + strlen(id) + 2;
-	reading_key = pa_xmalloc(size);
-	snprintf(reading_key, size, "%s %s", key, id);
-	old = json_object_get(h->reading_at, reading_key);
-	if (old != NULL && json_is_real(old))
-		h->usage_load[i] -= json_real_value(old);
-	else if (old != NULL)
-		h->usage_bad[i]--;
-	if (valid)
-		h->usage_load[i] += cpu;
-	else
-		h->usage_bad[i]++;
-	json_object_set_new(h->reading_at, reading_key, valid ? json_real(cpu) : json_null());
-	free(reading_key);
+	size = 24 + strlen(id);
+	key = pa_xmalloc(size);
+	snprintf(key, size, "%lld %s", (long long)ts, id);
+	pos = json_object_get(h->reading_at, key);
+	if (pos != NULL) {
+		rd = &h->readings[json_integer_value(pos)];
+	} else {
+		if (h->nreadings == h->reading_cap) {
+			h->reading_cap = h->reading_cap ? 2 * h->reading_cap : 64;
+			h->readings = pa_xrealloc(h->readings, h->reading_cap * sizeof *h->readings);
+		}
+		json_object_set_new(h->reading_at, key, json_integer((json_int_t)h->nreadings));
+		rd = &h->readings[h->nreadings++];
+	}
+	free(key);
+	rd->ts = ts;
+	rd->instance = (size_t)json_integer_value(num);
+	rd->cpu = cpu;
+	rd->valid = valid;
 }
 
 static void
@@ -258,45 +256,97 @@ take_bucket(struct pa_plan_run *r, const json_t *rec)
 	h->nbuckets++;
 }
 
+/* A reading placed in its bucket, for learn_capacity(). */
+struct placed {
+	size_t bucket, instance;
+	double cpu;
+	int valid;
+};
+
+static int
+cmp_placed(const void *a, const void *b)
+{
+	const struct placed *x = a, *y = b;
+
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return (x->instance > y->instance) - (x->instance < y->instance);
+}
+
 /*
- * Pair each usage timestamp with the bucket containing it and fit the
- * capacity.  Returns 0, or -1 with the reason.
+ * Pair each bucket's work with the load of the instances that reported in
+ * it, and fit the capacity.  The load is the sum over instances of each
+ * one's mean cpu_usage inside the bucket, since exporters do not sample
+ * every instance in the same second: summed per timestamp, instances
+ * sampled apart would each stand alone beside the whole bucket's work.  A
+ * bucket where some instance has no valid reading has an unknown load and
+ * is left out.  *samples is the number of buckets used.  Returns 0, or -1
+ * with the reason.
  */
 static int
 learn_capacity(const struct series *s, double *capacity, double *r2, size_t *samples,
 	       char *err, size_t errsize)
 {
 	const struct history *h = s->history;
+	struct placed *placed;
 	double *work, *load;
-	size_t n = 0;
+	size_t nplaced = 0, n = 0;
 	int rc;
 
-	if (h == NULL || h->nusage == 0 || h->nbuckets == 0) {
+	if (h == NULL || h->nreadings == 0 || h->nbuckets == 0) {
 		snprintf(err, errsize, "no capacity set, and no usage history with bucket records to learn it from");
 		return -1;
 	}
-	work = malloc(h->nusage * sizeof *work);
-	load = malloc(h->nusage * sizeof *load);
-	if (work == NULL || load == NULL)
+	placed = malloc(h->nreadings * sizeof *placed);
+	work = malloc(h->nbuckets * sizeof *work);
+	load = malloc(h->nbuckets * sizeof *load);
+	if (placed == NULL || work == NULL || load == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
-	for (size_t u = 0; u < h->nusage; u++) {
-		if (h->usage_bad[u])
-			continue;
 
-		/* Linear search: learning runs once per series, over its own records. */
+	/* Linear search: learning runs once per series, over its own records. */
+	for (size_t u = 0; u < h->nreadings; u++) {
+		const struct reading *rd = &h->readings[u];
+
 		for (size_t b = 0; b < h->nbuckets; b++) {
 			pa_usec_t end = h->bucket_ts[b] + (pa_usec_t)llround(h->bucket_step_s[b] * PA_USEC_PER_SEC);
 
-			if (h->usage_ts[u] >= h->bucket_ts[b] && h->usage_ts[u] < end) {
-				work[n] = h->bucket_work[b];
-				load[n] = h->usage_load[u];
-				n++;
+			if (rd->ts >= h->bucket_ts[b] && rd->ts < end) {
+				placed[nplaced++] = (struct placed){ b, rd->instance, rd->cpu, rd->valid };
 				break;
 			}
 		}
 	}
+	qsort(placed, nplaced, sizeof *placed, cmp_placed);
+
+	for (size_t i = 0; i < nplaced;) {
+		size_t b = placed[i].bucket;
+		double sum = 0;
+		int unknown = 0;
+
+		while (i < nplaced && placed[i].bucket == b) {
+			size_t inst = placed[i].instance, valid = 0;
+			double cpu = 0;
+
+			for (; i < nplaced && placed[i].bucket == b && placed[i].instance == inst; i++) {
+				if (placed[i].valid) {
+					cpu += placed[i].cpu;
+					valid++;
+				}
+			}
+			if (valid == 0)
+				unknown = 1;
+			else
+				sum += cpu / (double)valid;
+		}
+		if (!unknown) {
+			work[n] = h->bucket_work[b];
+			load[n] = sum;
+			n++;
+		}
+	}
 	rc = pa_plan_learn_capacity(work, load, n, capacity, r2, err, errsize);
 	*samples = n;
+	free(placed);
 	free(work);
 	free(load);
 	return rc;
@@ -307,11 +357,9 @@ history_free(struct history *h)
 {
 	if (h == NULL)
 		return;
-	json_decref(h->usage_at);
 	json_decref(h->reading_at);
-	free(h->usage_ts);
-	free(h->usage_load);
-	free(h->usage_bad);
+	json_decref(h->instance_num);
+	free(h->readings);
 	free(h->bucket_ts);
 	free(h->bucket_step_s);
 	free(h->bucket_work);
@@ -978,7 +1026,7 @@ plan_series(struct pa_plan_run *r, struct series *s)
 			pa_warn("%s: no plan: %s", s->name, err);
 			return PA_EXIT_USAGE;
 		}
-		snprintf(learned, sizeof learned, "capacity %.4g/s learned from %zu usage samples (R^2 %.2f)",
+		snprintf(learned, sizeof learned, "capacity %.4g/s learned from %zu buckets of usage (R^2 %.2f)",
 			 capacity, samples, r2);
 	}
 	sort_forecasts(s);
