@@ -43,8 +43,8 @@ pa_plan_settings_check(const struct pa_plan_settings *s, char *err, size_t errsi
 		snprintf(err, errsize, "min %ld is above max %ld", s->min_instances, s->max_instances);
 	else if (!(s->target_utilization > 0 && s->target_utilization <= 1))
 		snprintf(err, errsize, "target utilization %g is outside (0, 1]", s->target_utilization);
-	else if (s->risk >= 0 && !(s->risk > 0 && s->risk < 1))
-		snprintf(err, errsize, "risk %g is outside (0, 1)", s->risk);
+	else if (s->risk >= 0 && !(s->risk > 0 && s->risk <= 0.5))
+		snprintf(err, errsize, "risk %g is outside (0, 0.5]", s->risk);
 	else if (s->lead_time_s < 0)
 		snprintf(err, errsize, "lead time %g s is negative", s->lead_time_s);
 	else if (s->spot_interruption < 0 || s->spot_interruption > 1)

@@ -31,7 +31,7 @@ static const struct key keys[] = {
 	{ "min", KEY_COUNT, F(min_instances), 0, 1e9, 0 },
 	{ "max", KEY_COUNT, F(max_instances), 0, 1e9, 0 },
 	{ "target_utilization", KEY_REAL, F(target_utilization), 0, 1, 1 },
-	{ "risk", KEY_REAL, F(risk), 0, 1, 1 },
+	{ "risk", KEY_REAL, F(risk), 0, 0.5, 1 },
 	{ "on_demand_price", KEY_REAL, F(on_demand_price), 0, 1e9, 0 },
 	{ "spot_price", KEY_REAL, F(spot_price), 0, 1e9, 0 },
 	{ "spot_interruption", KEY_REAL, F(spot_interruption), 0, 1, 0 },
@@ -127,7 +127,8 @@ convert(const struct key *k, const json_t *val, double *out, char *err, size_t e
 		return -1;
 	}
 	if (!isfinite(v) || v < k->min || v > k->max) {
-		snprintf(err, errsize, "\"%s\" %g is outside [%g, %g]", k->name, v, k->min, k->max);
+		snprintf(err, errsize, "\"%s\" %g is outside %c%g, %g]", k->name, v,
+			 k->above_min ? '(' : '[', k->min, k->max);
 		return -1;
 	}
 	if (k->above_min && !(v > k->min)) {

@@ -39,7 +39,8 @@ usage(void)
 	       "      --capacity WORK        work units per second one instance serves (required)\n"
 	       "      --lead-time DUR        time until a new instance serves (default 0)\n"
 	       "      --min N, --max N       instance bounds (default 1 and 1000)\n"
-	       "      --risk P               predictive overload probability (default 0.025)\n"
+	       "      --risk P               predictive overload probability, at most 0.5\n"
+	       "                             (default 0.025)\n"
 	       "      --target-utilization U predictive plans for this share of capacity (default 1)\n"
 	       "      --stabilization DUR    predictive scale-in window (default 5m)\n"
 	       "      --on-demand-price P    price per instance-hour, for the cost (default 0)\n"
@@ -479,7 +480,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			pa_planconf_set(&conf, "on_demand_share", "--on-demand-share", optarg);
 			break;
 		case OPT_RISK:
-			o->risk = pa_opt_double("--risk", optarg, 1e-9, 0.999999);
+			o->risk = pa_opt_double("--risk", optarg, 1e-9, 0.5);
 			break;
 		case OPT_HPA:
 			o->hpa_target = pa_opt_double("--hpa-target", optarg, 0.01, 1);

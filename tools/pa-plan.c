@@ -29,7 +29,7 @@ usage(void)
 	       "      --lead-time DUR        start-up time of a new instance (default 0)\n"
 	       "      --min N, --max N       instance bounds (default 1 and 1000)\n"
 	       "      --target-utilization U plan for this share of capacity (default 1)\n"
-	       "      --risk P               accepted overload probability; the forecast quantile\n"
+	       "      --risk P               accepted overload probability, at most 0.5; the quantile\n"
 	       "                             1-P is covered (default: the interval's upper bound)\n"
 	       "      --stabilization DUR    scale in no lower than the largest need from now\n"
 	       "                             until DUR past the target (default 5m)\n"
