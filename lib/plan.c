@@ -94,6 +94,28 @@ bad_value(double v)
 }
 
 /*
+ * Whether the bounds, each NAN when absent, enclose the point; if not, err
+ * names the bound or bounds at fault.
+ */
+static int
+encloses(double lower, double upper, double point, const char *what, const char *prefix,
+	 char *err, size_t errsize)
+{
+	int low = !isnan(lower) && lower > point, high = !isnan(upper) && upper < point;
+
+	if (low && high)
+		snprintf(err, errsize, "%s%s bounds %g..%g do not enclose predicted_%s %g", prefix,
+			 what, lower, upper, what, point);
+	else if (low)
+		snprintf(err, errsize, "%s%s_lower %g is above predicted_%s %g", prefix, what, lower,
+			 what, point);
+	else if (high)
+		snprintf(err, errsize, "%s%s_upper %g is below predicted_%s %g", prefix, what, upper,
+			 what, point);
+	return !low && !high;
+}
+
+/*
  * Check one interval against its point forecasts.  prefix names where the
  * interval came from in the message ("" or "intervals[2].").
  */
@@ -120,18 +142,10 @@ check_bounds(const struct pa_forecast_point *p, const struct pa_forecast_bounds 
 			return -1;
 		}
 	}
-	if ((!isnan(b->volume_lower) && b->volume_lower > p->volume) ||
-	    (!isnan(b->volume_upper) && b->volume_upper < p->volume)) {
-		snprintf(err, errsize, "%svolume bounds %g..%g do not enclose predicted_volume %g",
-			 prefix, b->volume_lower, b->volume_upper, p->volume);
+	if (!encloses(b->volume_lower, b->volume_upper, p->volume, "volume", prefix, err, errsize) ||
+	    !encloses(b->complexity_lower, b->complexity_upper, p->complexity, "complexity", prefix,
+		      err, errsize))
 		return -1;
-	}
-	if ((!isnan(b->complexity_lower) && b->complexity_lower > p->complexity) ||
-	    (!isnan(b->complexity_upper) && b->complexity_upper < p->complexity)) {
-		snprintf(err, errsize, "%scomplexity bounds %g..%g do not enclose predicted_complexity %g",
-			 prefix, b->complexity_lower, b->complexity_upper, p->complexity);
-		return -1;
-	}
 	if (!isnan(b->volume_upper) && !(b->level > 0 && b->level < 1)) {
 		snprintf(err, errsize, "%sinterval_level %g is outside (0, 1)", prefix, b->level);
 		return -1;
@@ -231,8 +245,10 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 	struct pa_forecast_bounds all[1 + PA_PLAN_LEVELS_MAX];
 	size_t count = 0;
 
-	if (!(p->step_s > 0) || !isfinite(p->step_s)) {
-		snprintf(err, errsize, "step_s %g is not a positive number", p->step_s);
+	/* The tools' widest bucket is a leap year; beyond it bucket ends overflow. */
+	if (!(p->step_s > 0 && p->step_s <= 366 * 86400.0)) {
+		snprintf(err, errsize, "step_s %g is not a bucket width above 0 and up to 31622400 seconds",
+			 p->step_s);
 		return -1;
 	}
 	if (bad_value(p->volume)) {

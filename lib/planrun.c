@@ -234,7 +234,7 @@ take_bucket(struct pa_plan_run *r, const json_t *rec)
 
 	/* Buckets only feed learning; an unusable one is left to later tools. */
 	if (name == NULL || pa_rec_time(rec, "ts", &ts) != 1 ||
-	    pa_rec_num(rec, "step_s", &step) != 1 || !(step > 0))
+	    pa_rec_num(rec, "step_s", &step) != 1 || !(step > 0 && step <= 366 * 86400.0))
 		return;
 	if (pa_rec_num(rec, "complexity_sum", &sum) != 1) {
 		if (pa_rec_num(rec, "requests", &requests) != 1)

@@ -124,9 +124,24 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
+/*
+ * Spot instances are planned only while they cost less than on-demand
+ * ones, whose price defaults to 0, so a spot price given alone plans none.
+ * That is legal but almost never meant.
+ */
+static void
+warn_spot_price(const struct pa_plan_settings *s, const char *service)
+{
+	if (s->spot_price < 0 || s->spot_price < s->on_demand_price)
+		return;
+	pa_warn("%s%sspot price %g is not below the on-demand price %g, so no spot instances "
+		"are planned%s", service ? service : "", service ? ": " : "", s->spot_price,
+		s->on_demand_price, s->on_demand_price == 0 ? "; give --on-demand-price" : "");
+}
+
 /* Catch contradictions in the options and config defaults before reading. */
 static void
-check_global(const struct pa_planconf *conf)
+check_global(const struct pa_planconf *conf, const char *config)
 {
 	struct pa_plan_settings s;
 	char err[300];
@@ -137,8 +152,27 @@ check_global(const struct pa_planconf *conf)
 		pa_usage_error("%s", err);
 	if (!(s.capacity > 0))
 		s.capacity = 1;		/* may still come per service */
-	if (pa_plan_settings_check(&s, err, sizeof err) != 0)
+	if (pa_plan_settings_check(&s, err, sizeof err) != 0) {
+		if (config != NULL)
+			pa_usage_error("%s, from the options and the defaults in %s", err, config);
 		pa_usage_error("%s", err);
+	}
+	warn_spot_price(&s, NULL);
+
+	/* A service's own entry may set either price. */
+	{
+		const char *name;
+		json_t *entry;
+
+		json_object_foreach(conf->services, name, entry) {
+			struct pa_plan_settings own;
+
+			(void)entry;
+			if (pa_planconf_settings(conf, name, &own, err, sizeof err) == 0 &&
+			    (own.spot_price != s.spot_price || own.on_demand_price != s.on_demand_price))
+				warn_spot_price(&own, name);
+		}
+	}
 }
 
 int
@@ -242,7 +276,7 @@ main(int argc, char **argv)
 		pa_planconf_free(&conf);
 		return PA_EXIT_USAGE;
 	}
-	check_global(&conf);
+	check_global(&conf, config);
 
 	/*
 	 * A batch run reports a service without a capacity when it ends.  A

@@ -195,7 +195,7 @@ test_work_dist_skewed(void)
 	/* A bad extra level is named by its position. */
 	p.extra[1].volume_upper = 50;
 	CHECK("extra bounds below point rejected", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
-	CHECK("extra bounds named", strstr(err, "intervals[1].volume bounds") != NULL);
+	CHECK("extra bounds named", strstr(err, "intervals[1].volume_upper 50 is below") != NULL);
 	p.extra[1].volume_upper = 150;
 	p.extra[2].level = 1.5;
 	CHECK("extra level rejected", pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
