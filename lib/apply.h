@@ -13,9 +13,8 @@
 #include <stddef.h>
 
 #include "kube.h"
+#include "plan.h"
 #include "timeutil.h"
-
-#define PA_REPLICAS_MAX 100000L
 
 enum pa_apply_op {
 	PA_OP_SCALE,		/* kubectl scale TARGET --replicas N */

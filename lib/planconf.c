@@ -28,8 +28,8 @@ struct key {
 static const struct key keys[] = {
 	{ "capacity", KEY_REAL, F(capacity), 0, 1e12, 1 },
 	{ "lead_time", KEY_DURATION, F(lead_time_s), 0, 365 * 86400.0, 0 },
-	{ "min", KEY_COUNT, F(min_instances), 0, 1e9, 0 },
-	{ "max", KEY_COUNT, F(max_instances), 0, 1e9, 0 },
+	{ "min", KEY_COUNT, F(min_instances), 0, PA_REPLICAS_MAX, 0 },
+	{ "max", KEY_COUNT, F(max_instances), 0, PA_REPLICAS_MAX, 0 },
 	{ "target_utilization", KEY_REAL, F(target_utilization), 0, 1, 1 },
 	{ "risk", KEY_REAL, F(risk), 0, 0.5, 1 },
 	{ "on_demand_price", KEY_REAL, F(on_demand_price), 0, 1e9, 0 },

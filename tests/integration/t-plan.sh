@@ -63,7 +63,7 @@ check bl12-numbers-finite test \
 wc98_hourly "$T_TMP/wc98.ndjson"
 head -n 600 "$T_TMP/wc98.ndjson" |
 	pa-forecast --level 80,95,99 --transform log1p -H 3 >"$T_TMP/wc98-levels.ndjson"
-pa-plan --capacity 1 --risk 0.005 --min 0 --max 100000000 "$T_TMP/wc98-levels.ndjson" \
+pa-plan --capacity 1 --risk 0.005 --min 0 --max 100000 "$T_TMP/wc98-levels.ndjson" \
 	>"$T_TMP/wc98-plan.ndjson"
 check "levels plan exit zero" test $? -eq 0
 upper99=$(jq -r 'select(.horizon_steps == 1) | .intervals[] | select(.interval_level == 0.99) | .volume_upper / 3600' \
