@@ -352,12 +352,14 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 
 	/*
 	 * requests null stands for an unknown bucket, as an empty CSV cell
-	 * does.  The upper limits keep every sum, square and interval bound
-	 * the models form finite: a count of 1e300 parses, but its interval
-	 * would not.
+	 * does; a record without the field is a fault of its writer, such as
+	 * a misspelt name, and is rejected.  The upper limits keep every sum,
+	 * square and interval bound the models form finite: a count of 1e300
+	 * parses, but its interval would not.
 	 */
 	got = pa_rec_num(rec, "requests", &requests);
-	if (!invalid && (got < 0 || (got == 1 && !(requests >= 0 && requests <= PA_REQUESTS_MAX))))
+	if (!invalid && (got < 0 || json_object_get(rec, "requests") == NULL ||
+			 (got == 1 && !(requests >= 0 && requests <= PA_REQUESTS_MAX))))
 		invalid = bad_field(rec, "requests", "a count from 0 to 1e15", err, errsize,
 				    reason_class, "invalid requests");
 	if (got != 1)
