@@ -574,6 +574,38 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 	return 0;
 }
 
+/*
+ * Counts are never forecast below zero, so a model that runs below zero
+ * is written as 0.  On a series whose recent buckets all stayed well
+ * above zero, such as additive Holt-Winters swinging through a trough,
+ * that 0 is the model's failure rather than a forecast, and nothing in
+ * the record says so: name the steps on stderr.
+ */
+static void
+warn_zero_forecast(const struct pa_fc_series *s, const double *volume, size_t n, size_t period,
+		   const struct pa_fc_result *r)
+{
+	size_t recent = period > 24 ? period : 24, zeros = 0, first = 0;
+	double least = HUGE_VAL;
+
+	for (size_t t = n > recent ? n - recent : 0; t < n; t++)
+		if (!isnan(volume[t]) && volume[t] < least)
+			least = volume[t];
+	if (!(least >= 1) || least == HUGE_VAL)
+		return;
+	for (size_t k = r->horizon; k-- > 0;) {
+		if (r->mean[k] == 0) {
+			zeros++;
+			first = k;
+		}
+	}
+	if (zeros > 0)
+		pa_warn("%s: volume: %s forecasts 0 at %zu of %zu steps, the first %zu ahead, where "
+			"the last %zu buckets never went below %g; a transform (--transform log1p) "
+			"or another model may suit the series", s->name, r->model, zeros, r->horizon,
+			first + 1, n < recent ? n : recent, least);
+}
+
 int
 pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit)
 {
@@ -802,6 +834,7 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	 * nothing else shows that its numbers were dropped.
 	 */
 	if (!o->follow || o->verbose) {
+		warn_zero_forecast(s, volume, n, p1, &vol[0]);
 		if (vol[0].out_of_range)
 			pa_warn("%s: volume: %s, forecasting with %s", s->name, vol[0].reason,
 				vol[0].model);
