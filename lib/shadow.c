@@ -69,6 +69,66 @@ pa_shadow_parse_steps(struct pa_shadow_conf *c, const char *arg, char *why, size
 	return 0;
 }
 
+static const char *phase_names[] = { "serving", "shadow", "promoting", "rolled_back" };
+
+/*
+ * Check every server entry of a loaded state: a phase this version
+ * writes, a step that indexes --steps and a since that is a timestamp.
+ * Returns 0, or -1 with the file, backend, server and value in why.
+ */
+static int
+state_check(const struct pa_shadow *sh, char *why, size_t whysize)
+{
+	const char *backend, *server;
+	json_t *servers, *entry;
+	pa_usec_t since;
+
+	json_object_foreach(json_object_get(sh->state, "backends"), backend, servers) {
+		if (!json_is_object(servers)) {
+			snprintf(why, whysize, "%s: backend %s is not an object of servers", sh->path,
+				 pa_quote(backend, strlen(backend)));
+			return -1;
+		}
+		json_object_foreach(servers, server, entry) {
+			const json_t *phase = json_object_get(entry, "phase");
+			const json_t *step = json_object_get(entry, "step");
+			char where[300];
+			size_t k = 0;
+
+			snprintf(where, sizeof where, "%s: backend %s server %s", sh->path,
+				 pa_quote(backend, strlen(backend)), pa_quote(server, strlen(server)));
+			if (!json_is_object(entry)) {
+				snprintf(why, whysize, "%s: entry %s is not an object", where,
+					 pa_quote_json(entry));
+				return -1;
+			}
+			while (json_is_string(phase) && k < sizeof phase_names / sizeof phase_names[0] &&
+			       strcmp(json_string_value(phase), phase_names[k]) != 0)
+				k++;
+			if (phase != NULL && (!json_is_string(phase) ||
+					      k == sizeof phase_names / sizeof phase_names[0])) {
+				snprintf(why, whysize, "%s: field \"phase\" %s is not serving, shadow, "
+					 "promoting or rolled_back", where, pa_quote_json(phase));
+				return -1;
+			}
+			/* Promotion moves one step a window, so a step past --steps has no meaning. */
+			if (step != NULL && (!json_is_integer(step) || json_integer_value(step) < 0 ||
+					     json_integer_value(step) >= sh->conf.nsteps)) {
+				snprintf(why, whysize, "%s: field \"step\" %s is not a whole number from 0 "
+					 "to %d (one less than the number of --steps)", where,
+					 pa_quote_json(step), sh->conf.nsteps - 1);
+				return -1;
+			}
+			if (pa_rec_time(entry, "since", &since) < 0) {
+				snprintf(why, whysize, "%s: field \"since\" %s is not a timestamp", where,
+					 pa_quote_json(json_object_get(entry, "since")));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 struct pa_shadow *
 pa_shadow_open(const char *path, const struct pa_shadow_conf *conf, char *why, size_t whysize)
 {
@@ -87,6 +147,10 @@ pa_shadow_open(const char *path, const struct pa_shadow_conf *conf, char *why, s
 	if (sh->state == NULL || !json_is_object(json_object_get(sh->state, "backends"))) {
 		snprintf(why, whysize, "%s: not a pa-route state file: %s", path,
 			 sh->state == NULL ? err.text : "no \"backends\" object");
+		pa_shadow_free(sh);
+		return NULL;
+	}
+	if (state_check(sh, why, whysize) != 0) {
 		pa_shadow_free(sh);
 		return NULL;
 	}
