@@ -435,14 +435,36 @@ pa_emit_haproxy_config(FILE *fp, const struct pa_pool *p)
 	}
 }
 
-/* nginx variable names take only letters, digits and _. */
+/*
+ * Name the split_clients variable of a backend.  nginx variable names take
+ * only letters, digits and _, so _ is the escape: _ becomes __, and - . :
+ * become _h _d _c.  Distinct backend names such as "a-b" and "a_b" then
+ * get distinct variables.  size must hold "pa_mirror_" and twice the
+ * backend name.
+ */
 static void
 var_name(char *buf, size_t size, const char *backend)
 {
 	size_t o = (size_t)snprintf(buf, size, "pa_mirror_");
 
-	for (const char *c = backend; *c && o + 1 < size; c++)
-		buf[o++] = (*c == '-' || *c == '.' || *c == ':') ? '_' : *c;
+	for (const char *c = backend; *c && o + 2 < size; c++) {
+		char code = 0;
+
+		if (*c == '_')
+			code = '_';
+		else if (*c == '-')
+			code = 'h';
+		else if (*c == '.')
+			code = 'd';
+		else if (*c == ':')
+			code = 'c';
+		if (code == 0) {
+			buf[o++] = *c;
+		} else {
+			buf[o++] = '_';
+			buf[o++] = code;
+		}
+	}
 	buf[o] = '\0';
 }
 
@@ -469,7 +491,7 @@ mirror_share(const struct pa_pool *p)
 void
 pa_emit_nginx(FILE *fp, const struct pa_pool *p)
 {
-	char var[160];
+	char var[16 + 2 * 100];	/* a backend name has at most 100 bytes */
 
 	fprintf(fp, "upstream %s {\n", p->backend);
 	for (size_t i = 0; i < p->n; i++) {
@@ -504,7 +526,7 @@ pa_emit_nginx(FILE *fp, const struct pa_pool *p)
 void
 pa_emit_nginx_locations(FILE *fp, const struct pa_pool *p)
 {
-	char var[160];
+	char var[16 + 2 * 100];	/* a backend name has at most 100 bytes */
 
 	if (!has_shadow(p))
 		return;

@@ -129,6 +129,31 @@ check route-nginx-split-api2 within "$c2" 200 $((N / 20))
 check route-nginx-shadow-no-live [ "$c4" -eq 0 ]
 check route-nginx-mirror-count within "$mirrored" $((N / 5)) 40
 
+# Backends whose names differ only in - and _ each get their own mirror
+# variable, and nginx accepts both.
+similar() { # TS, then the instances as ID:SERVICE:PORT
+	ts=$1
+	shift
+	for inst in "$@"; do
+		IFS=: read -r id service port <<EOI
+$inst
+EOI
+		printf '{"kind":"usage","ts":"%s","instance_id":"%s","tenant_service_name":"acme/%s","cpu_usage":0.4,"addr":"127.0.0.1:%s"}\n' \
+			"$ts" "$id" "$service" "$port"
+	done
+}
+sstate=$T_TMP/similar.json
+similar 2026-08-08T10:00:00Z a:a-b:$p1 a:a_b:$p2 | pa-route --state "$sstate" >/dev/null 2>&1
+similar 2026-08-08T10:05:00Z a:a-b:$p1 c:a-b:$p4 a:a_b:$p2 c:a_b:$p4 >"$T_TMP/similar.ndjson"
+cp "$sstate" "$sstate.orig"
+pa-route -f nginx --state "$sstate" "$T_TMP/similar.ndjson" >"$T_TMP/similar-http.conf" 2>/dev/null
+cp "$sstate.orig" "$sstate"
+pa-route -f nginx-locations --state "$sstate" "$T_TMP/similar.ndjson" >"$T_TMP/similar-server.conf" 2>/dev/null
+check route-nginx-similar-vars [ "$(grep -o '\$pa_mirror_[a-z_]*' "$T_TMP/similar-http.conf" | sort -u | wc -l)" -eq 2 ]
+printf 'upstream acme-api { server 127.0.0.1:%s; }\n' "$p1" >>"$T_TMP/similar-http.conf"
+wrap "$T_TMP/similar-http.conf" "$T_TMP/similar-server.conf" "" >"$T_TMP/similar-nginx.conf"
+check route-nginx-similar-t nginx -t -q -p "$T_TMP" -c "$T_TMP/similar-nginx.conf"
+
 # BL-19: the valid upstreams pass nginx -t; the rejected one is absent.
 if need_shared route-nginx-bl19; then
 	pa-route -f nginx "$SHARED/cases/BL-19.ndjson" >"$T_TMP/bl19.conf" 2>/dev/null
