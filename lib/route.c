@@ -783,6 +783,19 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 			in = &s->inst[i];
 	if (in != NULL && ts < in->ts)
 		return 1;	/* an older sample than the one kept */
+
+	/* A router keys its servers by name, so a second one would overwrite the first. */
+	for (size_t i = 0; i < s->n; i++) {
+		if (&s->inst[i] != in && strcmp(s->inst[i].server, server) == 0) {
+			snprintf(why, whysize, "instance %s: server name %s is already that of "
+				 "instance %s in %s", pa_quote(id, strlen(id)),
+				 pa_quote(server, strlen(server)),
+				 pa_quote(s->inst[i].id, strlen(s->inst[i].id)),
+				 pa_quote(s->name, strlen(s->name)));
+			*cls = "duplicate server name";
+			return -1;
+		}
+	}
 	if (in == NULL) {
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 8;
