@@ -637,6 +637,7 @@ struct series {
 	size_t n, cap;
 	double demand;		/* work units per second, NAN when no forecast */
 	pa_usec_t forecast_ts;
+	pa_usec_t issued_at;	/* issue of the forecast kept; PA_USEC_MIN when unstamped */
 	double expected_utilization;
 	pa_usec_t plan_ts;
 };
@@ -825,7 +826,7 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 	       const char **cls)
 {
 	double volume, complexity = 1, step;
-	pa_usec_t ts = 0;
+	pa_usec_t ts = 0, issued = PA_USEC_MIN;
 	struct series *s;
 
 	if (pa_rec_num(rec, "predicted_volume", &volume) != 1 || volume < 0 ||
@@ -841,13 +842,28 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 		*cls = "invalid forecast";
 		return -1;
 	}
+	if (pa_rec_time(rec, "issued_at", &issued) < 0) {
+		snprintf(why, whysize, "field \"issued_at\" is not a timestamp: %s",
+			 pa_quote_json(json_object_get(rec, "issued_at")));
+		*cls = "invalid forecast";
+		return -1;
+	}
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
-	/* The nearest target bucket is the one the router serves next. */
-	if (isnan(s->demand) || ts < s->forecast_ts) {
+
+	/*
+	 * A file that collects a following forecaster's output holds many
+	 * issues, and an older one may target buckets already past, so only
+	 * the latest issue counts, as in pa-plan.  Within it the nearest
+	 * target bucket is the one the router serves next.
+	 */
+	if (!isnan(s->demand) && issued < s->issued_at)
+		return 1;
+	if (isnan(s->demand) || issued > s->issued_at || ts < s->forecast_ts) {
 		s->demand = volume * complexity / step;
 		s->forecast_ts = ts;
+		s->issued_at = issued;
 	}
 	return 1;
 }

@@ -130,8 +130,8 @@ const char *pa_phase_name(enum pa_phase ph);
 
 /*
  * The fleet: instances per series from usage records (the latest record
- * of each instance wins), the nearest forecast and the latest plan per
- * series.  The add functions return 1 when the record was taken, 0 when
+ * of each instance wins), the forecast for the earliest bucket of the
+ * latest issue (issued_at) and the latest plan per series.  The add functions return 1 when the record was taken, 0 when
  * its kind is not theirs, and -1 when it is invalid, with why and
  * *reason_class set.  They borrow rec.
  */
