@@ -853,7 +853,7 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 		return -1;
 
 	/*
-	 * A file that collects a following forecaster's output holds many
+	 * A file that collects a following forecaster's output contains many
 	 * issues, and an older one may target buckets already past, so only
 	 * the latest issue counts, as in pa-plan.  Within it the nearest
 	 * target bucket is the one the router serves next.
@@ -908,6 +908,57 @@ pa_fleet_add(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 	if (strcmp(kind, "plan") == 0)
 		return fleet_plan(f, rec, why, whysize, cls);
 	return 0;
+}
+
+#define STALE_NAMES_SHOWN 5	/* left-out instances named per series; the rest are counted */
+
+void
+pa_fleet_drop_stale(struct pa_fleet *f, pa_usec_t window)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		struct series *s = &f->v[i];
+		pa_usec_t latest = PA_USEC_MIN;
+		char names[600], when[40], newest[40];
+		size_t kept = 0, dropped = 0, used = 0;
+
+		for (size_t k = 0; k < s->n; k++)
+			if (s->inst[k].ts > latest)
+				latest = s->inst[k].ts;
+
+		names[0] = '\0';
+		for (size_t k = 0; k < s->n; k++) {
+			struct instance *in = &s->inst[k];
+
+			if (latest - in->ts <= window) {
+				s->inst[kept++] = *in;
+				continue;
+			}
+			if (dropped < STALE_NAMES_SHOWN && used < sizeof names)
+				used += (size_t)snprintf(names + used, sizeof names - used, "%s%s (%s)",
+							 dropped ? ", " : "",
+							 pa_quote(in->id, strlen(in->id)),
+							 pa_time_format(in->ts, when, sizeof when));
+			dropped++;
+			free(in->id);
+			free(in->server);
+			free(in->addr);
+		}
+		s->n = kept;
+		if (dropped == 0)
+			continue;
+
+		/* A silent instance may be gone, so weighting it as live would send it traffic. */
+		pa_time_format(latest, newest, sizeof newest);
+		if (dropped > STALE_NAMES_SHOWN)
+			pa_warn("%s: %zu instances left out, because their latest usage sample is "
+				"more than --usage-window before the series' latest at %s: %s and %zu "
+				"more", s->name, dropped, newest, names, dropped - STALE_NAMES_SHOWN);
+		else
+			pa_warn("%s: %zu instance%s left out, because %s latest usage sample is "
+				"more than --usage-window before the series' latest at %s: %s",
+				s->name, dropped, dropped == 1 ? "" : "s", dropped == 1 ? "its" : "their",
+				newest, names);
+	}
 }
 
 static int

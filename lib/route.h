@@ -27,6 +27,9 @@
 #define PA_HAPROXY_WEIGHT_MAX 256
 #define PA_NGINX_WEIGHT_MAX 1000	/* a bound of ours: nginx sets none */
 
+/* Usage age at which an instance is left out, as pa-plan's --usage-window default. */
+#define PA_ROUTE_USAGE_WINDOW_DEFAULT (5 * 60 * PA_USEC_PER_SEC)
+
 enum pa_phase {
 	PA_PHASE_SERVING,	/* takes live traffic by its weight */
 	PA_PHASE_SHADOW,	/* takes only a mirrored share, no live traffic */
@@ -141,6 +144,13 @@ struct pa_fleet *pa_fleet_new(void);
 int pa_fleet_add(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 		 const char **reason_class);
 void pa_fleet_free(struct pa_fleet *f);
+
+/*
+ * Leave out of each series the instances whose latest usage sample is more
+ * than window before the series' latest, with one warning per series that
+ * names them.  Call it after all input and before pa_fleet_series.
+ */
+void pa_fleet_drop_stale(struct pa_fleet *f, pa_usec_t window);
 
 /* Series with at least one instance, sorted by tenant_service_name. */
 size_t pa_fleet_series(struct pa_fleet *f);

@@ -44,7 +44,8 @@ enum {
 	OPT_MAX_ERROR_DELTA,
 	OPT_MAX_LATENCY_RATIO,
 	OPT_STEPS,
-	OPT_ISTIO_HOST
+	OPT_ISTIO_HOST,
+	OPT_USAGE_WINDOW
 };
 
 static const struct option longopts[] = {
@@ -61,6 +62,7 @@ static const struct option longopts[] = {
 	{ "max-latency-ratio", required_argument, NULL, OPT_MAX_LATENCY_RATIO },
 	{ "steps", required_argument, NULL, OPT_STEPS },
 	{ "istio-host", required_argument, NULL, OPT_ISTIO_HOST },
+	{ "usage-window", required_argument, NULL, OPT_USAGE_WINDOW },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -76,6 +78,9 @@ usage(void)
 		"                         haproxy-config, nginx, nginx-locations, envoy, istio\n"
 		"      --backend TEMPLATE backend or upstream name per series, with {tenant}\n"
 		"                         and {service} (default {tenant}-{service})\n"
+		"      --usage-window DURATION\n"
+		"                         leave out an instance whose latest usage sample is\n"
+		"                         more than DURATION before its series' latest (default 5m)\n"
 		"      --capacity N       work units per second one instance handles; with a\n"
 		"                         forecast this gives the predicted utilization\n"
 		"      --max-utilization U\n"
@@ -375,6 +380,7 @@ main(int argc, char **argv)
 	struct pa_capacity_model model = { NAN, 0.9, NAN, NAN };
 	struct pa_shadow_conf sc;
 	const char *backend_tmpl = "{tenant}-{service}", *state_path = NULL;
+	pa_usec_t usage_window = PA_ROUTE_USAGE_WINDOW_DEFAULT;
 	char why[400];
 	int c, rc, out;
 
@@ -436,6 +442,10 @@ main(int argc, char **argv)
 			if (pa_shadow_parse_steps(&sc, optarg, why, sizeof why) != 0)
 				pa_usage_error("--steps %s", why);
 			break;
+		case OPT_USAGE_WINDOW:
+			usage_window = pa_opt_duration("--usage-window", optarg, 1,
+						       (pa_usec_t)7 * 86400 * PA_USEC_PER_SEC);
+			break;
 		case OPT_ISTIO_HOST:
 			if (pa_route_name_check(optarg, 0, why, sizeof why) != 0)
 				pa_usage_error("--istio-host %s", why);
@@ -468,6 +478,7 @@ main(int argc, char **argv)
 	cx.fleet = pa_fleet_new();
 
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
+	pa_fleet_drop_stale(cx.fleet, usage_window);
 	emit_fleet(&cx, backend_tmpl, &model);
 
 	if (cx.shadow != NULL) {
