@@ -1,6 +1,9 @@
 /* route.c - router weights: reading, scaling to each router's range, and emitters. */
 #include "route.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +76,109 @@ pa_route_name_check(const char *s, int is_addr, char *why, size_t whysize)
 	return 0;
 }
 
+/*
+ * Check a DNS name of at most 253 bytes: dot-separated labels of 1 to 63
+ * letters, digits, - and _, with no - at either end of a label.
+ */
+static int
+dns_name_check(const char *host, size_t len)
+{
+	size_t label = 0;
+
+	if (len > 253)
+		return -1;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || host[i] == '.') {
+			if (label == 0 || label > 63 || host[i - 1] == '-' || host[i - label] == '-')
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '_')
+			return -1;
+		label++;
+	}
+	return 0;
+}
+
+int
+pa_route_addr_check(const char *addr, char *why, size_t whysize)
+{
+	const char *colon, *host = addr;
+	char text[128], *end;
+	size_t hostlen;
+	long port;
+
+	if (pa_route_name_check(addr, 1, why, whysize) != 0)
+		return -1;
+
+	/* An IPv6 literal is bracketed, because its own colons would hide the port's. */
+	if (addr[0] == '[') {
+		const char *close = strchr(addr, ']');
+		struct in6_addr a6;
+
+		if (close == NULL || close[1] != ':') {
+			snprintf(why, whysize, "is not HOST:PORT or [IPV6]:PORT");
+			return -1;
+		}
+		hostlen = (size_t)(close - addr - 1);
+		memcpy(text, addr + 1, hostlen);
+		text[hostlen] = '\0';
+		if (inet_pton(AF_INET6, text, &a6) != 1) {
+			snprintf(why, whysize, "has %s in brackets, which is not an IPv6 address",
+				 pa_quote(text, hostlen));
+			return -1;
+		}
+		colon = close + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL) {
+			snprintf(why, whysize, "has no port (HOST:PORT)");
+			return -1;
+		}
+		hostlen = (size_t)(colon - addr);
+		if (memchr(addr, ':', hostlen) != NULL) {
+			snprintf(why, whysize, "is not HOST:PORT (write an IPv6 address in brackets, "
+				 "as in [::1]:80)");
+			return -1;
+		}
+		if (hostlen == 0) {
+			snprintf(why, whysize, "has an empty host");
+			return -1;
+		}
+		memcpy(text, host, hostlen);
+		text[hostlen] = '\0';
+
+		/*
+		 * Resolvers read a host of only digits and dots as IPv4, so it must
+		 * be a valid one.  Any other host must be a DNS name.
+		 */
+		if (strspn(text, "0123456789.") == hostlen) {
+			struct in_addr a4;
+
+			if (inet_pton(AF_INET, text, &a4) != 1) {
+				snprintf(why, whysize, "has host %s, which is not an IPv4 address",
+					 pa_quote(text, hostlen));
+				return -1;
+			}
+		} else if (dns_name_check(text, hostlen) != 0) {
+			snprintf(why, whysize, "has host %s, which is not a DNS name",
+				 pa_quote(text, hostlen));
+			return -1;
+		}
+	}
+
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port < 1 ||
+	    port > 65535) {
+		snprintf(why, whysize, "has port %s, which is not from 1 to 65535",
+			 pa_quote(colon + 1, strlen(colon + 1)));
+		return -1;
+	}
+	return 0;
+}
+
 int
 pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t whysize,
 		     const char **cls)
@@ -133,6 +239,13 @@ pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t 
 				 pa_quote(backend, strlen(backend)), pa_quote(label, strlen(label)),
 				 rule);
 			*cls = "invalid name";
+			goto fail;
+		}
+		if (addr && pa_route_addr_check(addr, rule, sizeof rule) != 0) {
+			snprintf(why, whysize, "%s %s server %s: address %s %s", word,
+				 pa_quote(backend, strlen(backend)), pa_quote(label, strlen(label)),
+				 pa_quote(addr, strlen(addr)), rule);
+			*cls = "invalid address";
 			goto fail;
 		}
 		if (!json_is_number(w) || !isfinite(json_number_value(w)) ||
@@ -747,6 +860,12 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 		snprintf(why, whysize, "instance %s: server name or address %s",
 			 pa_quote(id, strlen(id)), rule);
 		*cls = "invalid name";
+		return -1;
+	}
+	if (addr != NULL && pa_route_addr_check(addr, rule, sizeof rule) != 0) {
+		snprintf(why, whysize, "instance %s: address %s %s", pa_quote(id, strlen(id)),
+			 pa_quote(addr, strlen(addr)), rule);
+		*cls = "invalid address";
 		return -1;
 	}
 	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || cpu < 0 || cpu > 100) {

@@ -69,6 +69,14 @@ void pa_pool_free(struct pa_pool *p);
 int pa_route_name_check(const char *s, int is_addr, char *why, size_t whysize);
 
 /*
+ * Check a server address as pa_route_name_check does, then its form:
+ * HOST:PORT with a port from 1 to 65535, where HOST is an IPv4 address, a
+ * DNS name or an IPv6 address in brackets ([::1]:80).  Returns 0, or -1
+ * with the reason in why, to follow the quoted address.
+ */
+int pa_route_addr_check(const char *addr, char *why, size_t whysize);
+
+/*
  * Read a route record: backend (or upstream) and servers (or backends),
  * each with name and/or addr and a weight.  Returns 0 and fills pool, or
  * -1 with a message naming the backend, the server and the bad value in
