@@ -15,6 +15,7 @@ static struct {
 } classes[MAX_CLASSES];
 static int nclasses;
 static long other_rejects;	/* rejects beyond MAX_CLASSES distinct reasons */
+static long nunlined;		/* rejected records without a line of their own */
 
 static long nread, nrejected;
 static FILE *rejects;
@@ -105,21 +106,21 @@ pa_rejects_open(const char *path)
 }
 
 static void
-count_class(const char *reason)
+count_class(const char *reason, long n)
 {
 	for (int i = 0; i < nclasses; i++) {
 		if (classes[i].reason == reason ||
 		    strcmp(classes[i].reason, reason) == 0) {
-			classes[i].count++;
+			classes[i].count += n;
 			return;
 		}
 	}
 	if (nclasses == MAX_CLASSES) {
-		other_rejects++;
+		other_rejects += n;
 		return;
 	}
 	classes[nclasses].reason = reason;
-	classes[nclasses].count = 1;
+	classes[nclasses].count = n;
 	nclasses++;
 }
 
@@ -130,8 +131,8 @@ pa_reject(const char *where, long lineno, const char *line, size_t len,
 	va_list ap;
 
 	nrejected++;
-	count_class(reason_class);
-	if (nrejected <= PA_DIAG_SHOWN) {
+	count_class(reason_class, 1);
+	if (nrejected - nunlined <= PA_DIAG_SHOWN) {
 		fprintf(stderr, "%s: %s:%ld: ", pa_prog, where, lineno);
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
@@ -142,6 +143,14 @@ pa_reject(const char *where, long lineno, const char *line, size_t len,
 		fwrite(line, 1, len, rejects);
 		fputc('\n', rejects);
 	}
+}
+
+void
+pa_reject_records(long records, const char *reason_class)
+{
+	nrejected += records;
+	nunlined += records;
+	count_class(reason_class, records);
 }
 
 void
@@ -165,8 +174,8 @@ pa_diag_rejected(void)
 int
 pa_diag_finish(double max_bad)
 {
-	if (nrejected > PA_DIAG_SHOWN)
-		pa_warn("%ld more rejected lines not shown", nrejected - PA_DIAG_SHOWN);
+	if (nrejected - nunlined > PA_DIAG_SHOWN)
+		pa_warn("%ld more rejected lines not shown", nrejected - nunlined - PA_DIAG_SHOWN);
 	if (nrejected > 0) {
 		for (int i = 0; i < nclasses; i++)
 			pa_warn("rejected %ld: %s", classes[i].count, classes[i].reason);

@@ -54,6 +54,13 @@ void pa_reject(const char *where, long lineno, const char *line, size_t len,
 	       const char *reason_class, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
+/*
+ * Count records as rejected under reason_class when no one input line is
+ * at fault, as when two series clash only in the output they build.  The
+ * caller prints the reason, and the lines are not copied to --rejects.
+ */
+void pa_reject_records(long records, const char *reason_class);
+
 /* Count one record read, for the rejected share. */
 void pa_diag_count_read(void);
 

@@ -753,6 +753,7 @@ struct series {
 	pa_usec_t issued_at;	/* issue of the forecast kept; PA_USEC_MIN when unstamped */
 	double expected_utilization;
 	pa_usec_t plan_ts;
+	long records;		/* usage, forecast and plan records taken */
 };
 
 struct pa_fleet {
@@ -901,8 +902,10 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->inst[i].id, id) == 0)
 			in = &s->inst[i];
-	if (in != NULL && ts < in->ts)
+	if (in != NULL && ts < in->ts) {
+		s->records++;
 		return 1;	/* an older sample than the one kept */
+	}
 
 	/* A router keys its servers by name, so a second one would overwrite the first. */
 	for (size_t i = 0; i < s->n; i++) {
@@ -937,6 +940,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	in->started = started;
 	if (ts > f->latest)
 		f->latest = ts;
+	s->records++;
 	return 1;
 }
 
@@ -970,6 +974,7 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
+	s->records++;
 
 	/*
 	 * A file that collects a following forecaster's output contains many
@@ -1004,6 +1009,7 @@ fleet_plan(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
+	s->records++;
 	pa_rec_time(rec, "ts", &ts);
 	if (got == 1 && (isnan(s->expected_utilization) || ts >= s->plan_ts)) {
 		s->expected_utilization = u;
@@ -1106,6 +1112,12 @@ const char *
 pa_fleet_series_name(const struct pa_fleet *f, size_t i)
 {
 	return f->v[i].name;
+}
+
+long
+pa_fleet_records(const struct pa_fleet *f, size_t i)
+{
+	return f->v[i].records;
 }
 
 double

@@ -180,6 +180,9 @@ void pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_templ
 int pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
 		     struct pa_pool *pool);
 
+/* Usage, forecast and plan records of series i taken by pa_fleet_add. */
+long pa_fleet_records(const struct pa_fleet *f, size_t i);
+
 /* Predicted demand of series i in work units per second, NAN without a forecast. */
 double pa_fleet_demand(const struct pa_fleet *f, size_t i);
 
