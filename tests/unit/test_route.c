@@ -203,6 +203,61 @@ test_names(void)
 	CHECK("name empty", pa_route_name_check("", 0, why, sizeof why) != 0);
 }
 
+static void
+test_addresses(void)
+{
+	static const struct {
+		const char *addr;
+		int valid;
+	} cases[] = {
+		{ "10.0.0.1:8080", 1 },
+		{ "10.0.0.1:1", 1 },
+		{ "10.0.0.1:65535", 1 },
+		{ "web-1.svc.cluster.local:80", 1 },
+		{ "db_primary:5432", 1 },
+		{ "[::1]:80", 1 },
+		{ "[2001:db8::1]:443", 1 },
+		{ "10.0.0.1:0", 0 },
+		{ "10.0.0.1:65536", 0 },
+		{ "127.0.0.1:99999", 0 },
+		{ "10.0.0.1:", 0 },
+		{ "10.0.0.1:80x", 0 },
+		{ "10.0.0.1", 0 },
+		{ ":80", 0 },
+		{ "-", 0 },
+		{ "::1", 0 },
+		{ "::1:80", 0 },
+		{ "[::1]", 0 },
+		{ "[::1]80", 0 },
+		{ "[]:80", 0 },
+		{ "[web]:80", 0 },
+		{ "...:...", 0 },
+		{ "1.2.3.999:80", 0 },
+		{ "1.2.3:80", 0 },
+		{ "a..b:80", 0 },
+		{ ".a:80", 0 },
+		{ "-a:80", 0 },
+		{ "a-.b:80", 0 },
+		{ "a b:80", 0 },
+	};
+	char why[200], name[120];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(name, sizeof name, "addr %s %s", cases[i].addr,
+			 cases[i].valid ? "accepted" : "rejected");
+		CHECK(name, (pa_route_addr_check(cases[i].addr, why, sizeof why) == 0) ==
+			    cases[i].valid);
+	}
+
+	/* A label of 64 bytes is one too many. */
+	memset(name, 'a', 64);
+	snprintf(name + 64, sizeof name - 64, ":80");
+	CHECK("addr long label rejected", pa_route_addr_check(name, why, sizeof why) != 0);
+	name[63] = ':';
+	snprintf(name + 64, sizeof name - 64, "80");
+	CHECK("addr 63-byte label accepted", pa_route_addr_check(name, why, sizeof why) == 0);
+}
+
 int
 main(void)
 {
@@ -213,5 +268,6 @@ main(void)
 	test_capacity_shadow();
 	test_steps();
 	test_names();
+	test_addresses();
 	return unit_status();
 }
