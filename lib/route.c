@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "diag.h"
 #include "kube.h"
@@ -733,6 +734,117 @@ pa_route_record(const struct pa_pool *p)
 	}
 	json_object_set_new(rec, "servers", arr);
 	return rec;
+}
+
+/* Return whether two names are one, without regard to case when nocase is set. */
+static int
+same_name(int nocase, const char *a, const char *b)
+{
+	return nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+/* A backend name and the index of its pool, sorted to find names that clash. */
+struct name_key {
+	const char *name;
+	size_t pool;
+};
+
+static int
+cmp_key_exact(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : (x->pool > y->pool) - (x->pool < y->pool);
+}
+
+/* nginx ignores the case of upstream names, so its formats sort without it. */
+static int
+cmp_key_nocase(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c != 0 ? c : (x->pool > y->pool) - (x->pool < y->pool);
+}
+
+/* Name the series of keys[0..k-1], which share one backend name, and mark them in clash[]. */
+static void
+report_group(int nginx, const struct pa_pool *pools, const struct name_key *keys, size_t k,
+	     char *clash)
+{
+	const char *noun = nginx ? "upstream" : "backend";
+	const char *first = pools[keys[0].pool].series, *second = pools[keys[1].pool].series;
+	int case_differs = 0;
+	char more[40] = "";
+
+	for (size_t m = 0; m < k; m++) {
+		clash[keys[m].pool] = 1;
+		if (strcmp(keys[m].name, keys[0].name) != 0)
+			case_differs = 1;
+	}
+	if (k > 2)
+		snprintf(more, sizeof more, " and %zu more", k - 2);
+	pa_warn("%s: the series %s%s%s%s %s to this %s name%s, so %s written (give each "
+		"series its own name with --backend)", keys[0].name,
+		pa_quote(first, strlen(first)), k > 2 ? ", " : " and ",
+		pa_quote(second, strlen(second)), more, k > 2 ? "map" : "both map", noun,
+		case_differs ? ", which nginx reads without regard to case" : "",
+		k > 2 ? "none is" : "neither is");
+}
+
+void
+pa_route_find_clashes(const struct pa_pool *pools, size_t n, int nginx, int shadows, char *clash)
+{
+	int (*cmp)(const void *, const void *) = nginx ? cmp_key_nocase : cmp_key_exact;
+	struct name_key *keys = pa_xcalloc(n, sizeof *keys);
+
+	/* Once sorted, names that clash are neighbours. */
+	for (size_t i = 0; i < n; i++) {
+		keys[i].name = pools[i].backend;
+		keys[i].pool = i;
+	}
+	qsort(keys, n, sizeof *keys, cmp);
+	for (size_t start = 0, end; start < n; start = end) {
+		for (end = start + 1; end < n; end++)
+			if (!same_name(nginx, keys[end].name, keys[start].name))
+				break;
+		if (end - start > 1)
+			report_group(nginx, pools, keys + start, end - start, clash);
+	}
+
+	/* The case-blind search below relies on the nginx order of the keys. */
+	if (nginx && shadows) {
+		for (size_t i = 0; i < n; i++) {
+			const struct pa_pool *b = &pools[i];
+			size_t size = strlen(b->backend) + sizeof "_shadow", lo = 0, hi = n;
+			char *shadow = pa_xmalloc(size);
+
+			/* Binary search for the first key equal to the shadow name, in case-blind order. */
+			snprintf(shadow, size, "%s_shadow", b->backend);
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (strcasecmp(keys[mid].name, shadow) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < n && strcasecmp(keys[lo].name, shadow) == 0) {
+				const struct pa_pool *a = &pools[keys[lo].pool];
+
+				pa_warn("%s: the series %s maps to this upstream name, which is also "
+					"the shadow upstream of %s, so neither is written (give each "
+					"series its own name with --backend)", a->backend,
+					pa_quote(a->series, strlen(a->series)),
+					pa_quote(b->series, strlen(b->series)));
+				clash[keys[lo].pool] = 1;
+				clash[i] = 1;
+			}
+			free(shadow);
+		}
+	}
+	free(keys);
 }
 
 /* The fleet: usage, forecasts and plans gathered per series. */

@@ -134,6 +134,18 @@ void pa_emit_nginx_locations(FILE *fp, const struct pa_pool *p);	/* server conte
 void pa_emit_envoy(FILE *fp, const struct pa_pool *p);	/* route_config YAML */
 void pa_emit_istio(FILE *fp, const struct pa_pool *p, const char *host);	/* VirtualService */
 
+/*
+ * Mark in clash[] (n bytes, zeroed by the caller) every pool whose backend
+ * name a router would read as another's, and name the series of both on
+ * stderr.  Two blocks of one name break an nginx or HAProxy configuration,
+ * and the runtime commands of both would set the same servers.  With
+ * nginx set, names are compared without regard to case, as nginx compares
+ * upstream names.  With shadows also set, a name that is another pool's
+ * NAME_shadow upstream clashes too.
+ */
+void pa_route_find_clashes(const struct pa_pool *pools, size_t n, int nginx, int shadows,
+			   char *clash);
+
 /* An NDJSON route record (new reference): weights on the HAProxy scale and shares. */
 json_t *pa_route_record(const struct pa_pool *p);
 

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -303,126 +302,6 @@ is_nginx(const struct ctx *cx)
 	return cx->format == FMT_NGINX || cx->format == FMT_NGINX_LOCATIONS;
 }
 
-/*
- * Return whether the router reads two names as one.  nginx ignores the
- * case of upstream names, and the other routers compare them exactly.
- */
-static int
-same_name(const struct ctx *cx, const char *a, const char *b)
-{
-	return is_nginx(cx) ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
-}
-
-/* A backend name and the index of its pool, sorted to find names that clash. */
-struct name_key {
-	const char *name;
-	size_t pool;
-};
-
-static int
-cmp_key_exact(const void *a, const void *b)
-{
-	const struct name_key *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-
-	return c != 0 ? c : (x->pool > y->pool) - (x->pool < y->pool);
-}
-
-/* nginx ignores the case of upstream names, so its formats sort without it. */
-static int
-cmp_key_nocase(const void *a, const void *b)
-{
-	const struct name_key *x = a, *y = b;
-	int c = strcasecmp(x->name, y->name);
-
-	return c != 0 ? c : (x->pool > y->pool) - (x->pool < y->pool);
-}
-
-/* Name the series of keys[0..k-1], which share one backend name, and mark them in clash[]. */
-static void
-report_group(const struct ctx *cx, const struct pa_pool *pools, const struct name_key *keys,
-	     size_t k, char *clash)
-{
-	const char *noun = is_nginx(cx) ? "upstream" : "backend";
-	const char *first = pools[keys[0].pool].series, *second = pools[keys[1].pool].series;
-	int case_differs = 0;
-	char more[40] = "";
-
-	for (size_t m = 0; m < k; m++) {
-		clash[keys[m].pool] = 1;
-		if (strcmp(keys[m].name, keys[0].name) != 0)
-			case_differs = 1;
-	}
-	if (k > 2)
-		snprintf(more, sizeof more, " and %zu more", k - 2);
-	pa_warn("%s: the series %s%s%s%s %s to this %s name%s, so %s written (give each "
-		"series its own name with --backend)", keys[0].name,
-		pa_quote(first, strlen(first)), k > 2 ? ", " : " and ",
-		pa_quote(second, strlen(second)), more, k > 2 ? "map" : "both map", noun,
-		case_differs ? ", which nginx reads without regard to case" : "",
-		k > 2 ? "none is" : "neither is");
-}
-
-/*
- * Mark in clash[] every series whose backend name the router would read
- * as another's, and name the series on stderr.  Two blocks of one name
- * break an nginx or HAProxy configuration, and the runtime commands of
- * both would set the same servers.
- */
-static void
-find_name_clashes(const struct ctx *cx, const struct pa_pool *pools, size_t n, char *clash)
-{
-	int (*cmp)(const void *, const void *) = is_nginx(cx) ? cmp_key_nocase : cmp_key_exact;
-	struct name_key *keys = pa_xcalloc(n, sizeof *keys);
-
-	/* Once sorted, names that clash are neighbours. */
-	for (size_t i = 0; i < n; i++) {
-		keys[i].name = pools[i].backend;
-		keys[i].pool = i;
-	}
-	qsort(keys, n, sizeof *keys, cmp);
-	for (size_t start = 0, end; start < n; start = end) {
-		for (end = start + 1; end < n; end++)
-			if (!same_name(cx, keys[end].name, keys[start].name))
-				break;
-		if (end - start > 1)
-			report_group(cx, pools, keys + start, end - start, clash);
-	}
-
-	/* With --state, any nginx upstream may gain a NAME_shadow upstream. */
-	if (is_nginx(cx) && cx->shadow != NULL) {
-		for (size_t i = 0; i < n; i++) {
-			const struct pa_pool *b = &pools[i];
-			size_t size = strlen(b->backend) + sizeof "_shadow", lo = 0, hi = n;
-			char *shadow = pa_xmalloc(size);
-
-			/* Binary search for the first key equal to the shadow name, in case-blind order. */
-			snprintf(shadow, size, "%s_shadow", b->backend);
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-
-				if (strcasecmp(keys[mid].name, shadow) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < n && strcasecmp(keys[lo].name, shadow) == 0) {
-				const struct pa_pool *a = &pools[keys[lo].pool];
-
-				pa_warn("%s: the series %s maps to this upstream name, which is also "
-					"the shadow upstream of %s, so neither is written (give each "
-					"series its own name with --backend)", a->backend,
-					pa_quote(a->series, strlen(a->series)),
-					pa_quote(b->series, strlen(b->series)));
-				clash[keys[lo].pool] = 1;
-				clash[i] = 1;
-			}
-			free(shadow);
-		}
-	}
-	free(keys);
-}
-
 static void
 emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_model *m)
 {
@@ -433,7 +312,9 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 
 	for (size_t i = 0; i < n; i++)
 		pa_fleet_pool(cx->fleet, i, backend_tmpl, &pools[i]);
-	find_name_clashes(cx, pools, n, clash);
+
+	/* With --state, any nginx upstream may gain a NAME_shadow upstream. */
+	pa_route_find_clashes(pools, n, is_nginx(cx), is_nginx(cx) && cx->shadow != NULL, clash);
 
 	for (size_t i = 0; i < n; i++) {
 		struct pa_pool *pool = &pools[i];

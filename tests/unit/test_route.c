@@ -258,6 +258,45 @@ test_addresses(void)
 	CHECK("addr 63-byte label accepted", pa_route_addr_check(name, why, sizeof why) == 0);
 }
 
+static void
+test_clashes(void)
+{
+	struct pa_pool pools[4] = { { 0 } };
+	const char *names[4] = { "api", "API", "web", "web_shadow" };
+	const char *series[4] = { "a/api", "b/API", "c/web", "d/web_shadow" };
+	char clash[4];
+
+	for (int i = 0; i < 4; i++) {
+		pools[i].backend = (char *)names[i];
+		pools[i].series = (char *)series[i];
+	}
+
+	memset(clash, 0, sizeof clash);
+	pa_route_find_clashes(pools, 4, 0, 0, clash);
+	CHECK("clash exact none", clash[0] + clash[1] + clash[2] + clash[3] == 0);
+
+	memset(clash, 0, sizeof clash);
+	pa_route_find_clashes(pools, 4, 1, 0, clash);
+	CHECK("clash nginx case first", clash[0] == 1);
+	CHECK("clash nginx case second", clash[1] == 1);
+	CHECK("clash nginx no shadow check", clash[2] + clash[3] == 0);
+
+	memset(clash, 0, sizeof clash);
+	pa_route_find_clashes(pools, 4, 1, 1, clash);
+	CHECK("clash shadow owner", clash[2] == 1);
+	CHECK("clash shadow name", clash[3] == 1);
+
+	memset(clash, 0, sizeof clash);
+	pa_route_find_clashes(pools, 4, 0, 1, clash);
+	CHECK("clash shadow only for nginx", clash[2] + clash[3] == 0);
+
+	pools[1].backend = (char *)"api";
+	memset(clash, 0, sizeof clash);
+	pa_route_find_clashes(pools, 4, 0, 0, clash);
+	CHECK("clash exact first", clash[0] == 1);
+	CHECK("clash exact second", clash[1] == 1);
+}
+
 int
 main(void)
 {
@@ -269,5 +308,6 @@ main(void)
 	test_steps();
 	test_names();
 	test_addresses();
+	test_clashes();
 	return unit_status();
 }
