@@ -37,6 +37,8 @@ struct pa_bt_input {
 	struct raw_series *list;
 	size_t n, cap;
 	struct pa_input_names inputs;	/* names of the inputs the rows came from */
+	pa_usec_t max_future;	/* latest bucket time after the clock; < 0: any */
+	pa_usec_t future_limit;	/* the clock when last read plus max_future */
 };
 
 struct pa_bt_input *
@@ -47,7 +49,15 @@ pa_bt_input_new(void)
 	if (in == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	in->index = json_object();
+	in->max_future = PA_MAX_FUTURE_DEFAULT;
+	in->future_limit = PA_USEC_MIN;
 	return in;
+}
+
+void
+pa_bt_input_max_future(struct pa_bt_input *in, pa_usec_t max_future)
+{
+	in->max_future = max_future;
 }
 
 void
@@ -151,6 +161,24 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		reject_field(where, line, name, rec, "ts", "a timestamp");
 		return 1;
 	}
+
+	/*
+	 * Buckets are observed, so one stamped far after the clock has a wrong
+	 * date.  Kept, it would stretch its series to that date, and every
+	 * policy would be billed across the years between.  The rule and the
+	 * message are pa-forecast's.
+	 */
+	if (pa_time_ahead_of_clock(ts, in->max_future, &in->future_limit)) {
+		char when[40], clock[40];
+
+		pa_reject(where, line->lineno, line->text, line->len, "timestamp in the future",
+			  "bucket \"ts\" %s is more than --max-future after the clock (%s); "
+			  "is a timestamp wrong?", pa_time_format(ts, when, sizeof when),
+			  pa_time_format_clock(in->future_limit, in->max_future, clock,
+					       sizeof clock));
+		return 1;
+	}
+
 	/* pa-forecast's bound, which also keeps the step in microseconds far from overflow. */
 	if (pa_rec_num(rec, "step_s", &step) != 1 || !(step >= 1 && step <= MAX_STEP_S) ||
 	    step != floor(step)) {

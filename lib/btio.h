@@ -15,11 +15,18 @@
 
 #include "backtest.h"
 #include "input.h"
+#include "timeutil.h"
 
 struct pa_bt_input;
 
 struct pa_bt_input *pa_bt_input_new(void);
 void pa_bt_input_free(struct pa_bt_input *in);
+
+/*
+ * Reject bucket records stamped more than max_future microseconds after
+ * the clock (default PA_MAX_FUTURE_DEFAULT); max_future < 0 accepts any.
+ */
+void pa_bt_input_max_future(struct pa_bt_input *in, pa_usec_t max_future);
 
 /*
  * Take one record (borrowed).  Returns 1 when it was a bucket (taken or

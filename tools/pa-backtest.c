@@ -82,6 +82,9 @@ usage(void)
 	       "      --table                a readable table instead of NDJSON\n"
 	       "      --svg FILE             write the cost/overload curves and demand against\n"
 	       "                             capacity over time as SVG\n"
+	       "Input:\n"
+	       "      --max-future DUR       reject buckets stamped more than DUR after the\n"
+	       "                             clock (default 5m); none: accept any\n"
 	       PA_COMMON_USAGE_WIDE);
 }
 
@@ -90,7 +93,7 @@ enum {
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
 	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW, OPT_FLOOR,
 	OPT_REFIT, OPT_EVENT_LIFT, OPT_EVENT_ERRORS, OPT_SPOT_PRICE, OPT_SPOT_INTERRUPTION,
-	OPT_OD_BASE, OPT_OD_SHARE
+	OPT_OD_BASE, OPT_OD_SHARE, OPT_MAX_FUTURE
 };
 
 static const struct option longopts[] = {
@@ -122,6 +125,7 @@ static const struct option longopts[] = {
 	{ "refit-every", required_argument, NULL, OPT_REFIT },
 	{ "event-lift", required_argument, NULL, OPT_EVENT_LIFT },
 	{ "event-errors", required_argument, NULL, OPT_EVENT_ERRORS },
+	{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 	PA_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -144,6 +148,7 @@ struct options {
 	int capacity_missing;	/* no --capacity: an error once a series needs it */
 	const char *svg;
 	pa_usec_t event_window;	/* length of an event record without "end" */
+	pa_usec_t max_future;	/* latest bucket time after the clock; < 0: any */
 };
 
 /* One series' replay, kept until the SVG is written. */
@@ -438,6 +443,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 	o->hpa_target = 0.7;
 	o->season_s = o->history_s = o->warmup_s = o->every_s = o->refit_s = -1;
 	o->event_window = 2 * 3600 * PA_USEC_PER_SEC;
+	o->max_future = PA_MAX_FUTURE_DEFAULT;
 	pa_planconf_init(&conf);
 
 	/* Messages for unknown options come from below, one per option. */
@@ -528,6 +534,9 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			o->event_window = pa_opt_duration("--event-window", optarg, 1,
 							  366LL * 86400 * PA_USEC_PER_SEC);
 			break;
+		case OPT_MAX_FUTURE:
+			o->max_future = pa_opt_max_future(optarg);
+			break;
 		case OPT_SWEEP:
 			o->sweep = 1;
 			break;
@@ -588,6 +597,7 @@ main(int argc, char **argv)
 		open_svg(o.svg);
 
 	in = pa_bt_input_new();
+	pa_bt_input_max_future(in, o.max_future);
 	intake.in = in;
 	intake.events = &events;
 	intake.event_window = o.event_window;
