@@ -291,20 +291,22 @@ by_time(const void *a, const void *b)
 /*
  * Report the longest stretch of s without buckets when it is long: one
  * mistyped timestamp stretches a series over months that every policy is
- * billed across.  With too_long, the span is beyond MAX_BUCKETS and the
- * stretch goes into err for the caller's error instead.  Returns -1 then,
- * or when memory runs out.  Also report records equal to another of the
- * same start, which are added up as shards are but more likely an input
- * read twice.
+ * billed across.  The record named is the one next to the stretch on the
+ * side with fewer records, which is the likely mistyped one whether it
+ * lies far before the others or far after them.  With too_long, the span
+ * is beyond MAX_BUCKETS and the stretch goes into err for the caller's
+ * error instead.  Returns -1 then, or when memory runs out.  Also report
+ * records equal to another of the same start, which are added up as
+ * shards are but more likely an input read twice.
  */
 static int
 check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, size_t errsize)
 {
 	struct raw *sorted = malloc(s->n * sizeof *sorted);
-	const struct raw *after = NULL, *repeat = NULL;
-	size_t repeats = 0;
+	const struct raw *after = NULL, *repeat = NULL, *named = NULL;
+	size_t repeats = 0, gap_at = 0;
 	pa_usec_t longest = 0;
-	char from[40], to[40], first[40], last[40];
+	char from[40], to[40], first[40], last[40], side[200] = "";
 
 	if (sorted == NULL) {
 		snprintf(err, errsize, "out of memory");
@@ -316,6 +318,7 @@ check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, 
 		if (sorted[k].ts - sorted[k - 1].ts > longest) {
 			longest = sorted[k].ts - sorted[k - 1].ts;
 			after = &sorted[k];
+			gap_at = k;
 		}
 		if (sorted[k].ts == sorted[k - 1].ts && sorted[k].work == sorted[k - 1].work &&
 		    repeats++ == 0)
@@ -332,25 +335,29 @@ check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, 
 	}
 
 	if (after != NULL) {
+		int fewer_before = gap_at < s->n - gap_at;
+
+		named = fewer_before ? &sorted[gap_at - 1] : after;
 		pa_time_format(after->ts - longest + step, from, sizeof from);
 		pa_time_format(after->ts - step, to, sizeof to);
+		snprintf(side, sizeof side, "%s the bucket of %s:%zu", fewer_before ? "after" : "before",
+			 named->input, named->lineno);
 	}
 	if (too_long) {
 		snprintf(err, errsize, "%lld buckets from %s to %s are more than %d; the longest "
-			 "stretch without buckets runs from %s to %s, before the bucket of %s:%zu; is a timestamp "
-			 "wrong?", (long long)((sorted[s->n - 1].ts - sorted[0].ts) / step),
+			 "stretch without buckets runs from %s to %s, %s; is a timestamp wrong?",
+			 (long long)((sorted[s->n - 1].ts - sorted[0].ts) / step),
 			 pa_time_format(sorted[0].ts, first, sizeof first),
 			 pa_time_format(sorted[s->n - 1].ts, last, sizeof last), MAX_BUCKETS,
-			 from, to, after->input, after->lineno);
+			 from, to, side);
 		free(sorted);
 		return -1;
 	}
 	if (after != NULL && longest / step - 1 >= GAP_REPORT_STEPS &&
 	    (double)(longest - step) / PA_USEC_PER_SEC > GAP_REPORT_S)
-		pa_warn("%s: no bucket for %lld steps from %s to %s, before the bucket of %s:%zu; every policy is "
-			"billed across them; is a timestamp wrong?", s->name,
-			(long long)(longest / step - 1), from, to, after->input,
-			after->lineno);
+		pa_warn("%s: no bucket for %lld steps from %s to %s, %s; every policy is billed "
+			"across them; is a timestamp wrong?", s->name, (long long)(longest / step - 1),
+			from, to, side);
 	free(sorted);
 	return 0;
 }
