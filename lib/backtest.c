@@ -736,9 +736,14 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	/* Event lifts of a daily season are measured against the same day of the week. */
 	size_t week = fabs((double)season * s->step_s - 86400) < 1e-6 ? 7 * season : 0;
 
-	if (s->n <= c->warmup || c->warmup < 2) {
-		snprintf(err, errsize, "%zu bucket%s leave%s nothing after a warm-up of %zu (at least 2)",
-			 s->n, s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
+	if (c->warmup < 2) {
+		snprintf(err, errsize, "the warm-up is %zu bucket%s, but it must be at least 2",
+			 c->warmup, c->warmup == 1 ? "" : "s");
+		return NULL;
+	}
+	if (s->n <= c->warmup) {
+		snprintf(err, errsize, "%zu bucket%s leave%s nothing to score after a warm-up of "
+			 "%zu buckets", s->n, s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
 		return NULL;
 	}
 	f = calloc(1, sizeof *f);
@@ -1388,8 +1393,8 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->policy = policy;
 	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
 	if (s->n <= c->warmup) {
-		snprintf(err, errsize, "%zu bucket%s leave%s nothing after a warm-up of %zu", s->n,
-			 s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
+		snprintf(err, errsize, "%zu bucket%s leave%s nothing to score after a warm-up of "
+			 "%zu buckets", s->n, s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
 		return -1;
 	}
 	if (setup(&r, s, c, f, policy, setting, err, errsize) != 0)

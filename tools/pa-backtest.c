@@ -170,14 +170,14 @@ buckets_of(double seconds, double step_s)
  * Per-series configuration: durations become bucket counts at the series'
  * step.  A season that is not a whole number of steps is dropped with a
  * warning, as pa-forecast drops it, since rounding it would fit a season
- * of another length.  The history and warm-up defaults stay multiples of
- * the given season.
+ * of another length.  The history and warm-up defaults are multiples of
+ * the season, or of a day when there is none, given or left.
  */
 static void
 series_config(const struct options *o, const struct pa_bt_series *s, struct pa_bt_config *c)
 {
 	double season = o->season_s < 0 ? 86400 : o->season_s;
-	double unit = season > 0 ? season : 86400;
+	double unit;
 	pa_usec_t season_usec = llround(season * PA_USEC_PER_SEC);
 	pa_usec_t step_usec = llround(s->step_s * PA_USEC_PER_SEC);
 
@@ -193,6 +193,9 @@ series_config(const struct options *o, const struct pa_bt_series *s, struct pa_b
 	} else {
 		c->period = buckets_of(season, s->step_s);
 	}
+
+	/* A dropped season leaves the defaults of --season 0, not multiples of it. */
+	unit = c->period > 0 ? season : 86400;
 	c->history = buckets_of(o->history_s < 0 ? 3 * unit : o->history_s, s->step_s);
 	c->warmup = buckets_of(o->warmup_s < 0 ? 2 * unit : o->warmup_s, s->step_s);
 	c->forecast_every = o->every_s < 0 ? 1 : buckets_of(o->every_s, s->step_s);
@@ -227,6 +230,19 @@ replay_series(struct series_run *sr, const struct options *o)
 	size_t first_scored;
 
 	series_config(o, &sr->series, &c);
+
+	/* The first forecast needs a history of 2 buckets, so the warm-up must give them. */
+	if (c.warmup < 2) {
+		char step_text[32], least_text[32];
+		pa_usec_t step_usec = llround(sr->series.step_s * PA_USEC_PER_SEC);
+
+		pa_fc_format_step(step_usec, step_text, sizeof step_text);
+		pa_fc_format_step(2 * step_usec, least_text, sizeof least_text);
+		pa_warn("%s: no backtest: the warm-up is %zu bucket%s of %s, but it must be at least "
+			"2; set --warmup to %s or more", sr->series.name, c.warmup,
+			c.warmup == 1 ? "" : "s", step_text, least_text);
+		return PA_EXIT_DATA;
+	}
 	f = pa_bt_forecast_all(&sr->series, &c, err, sizeof err);
 	if (f == NULL) {
 		pa_warn("%s: no backtest: %s", sr->series.name, err);
