@@ -15,7 +15,7 @@
 
 struct raw {
 	pa_usec_t ts;
-	double work;		/* work units in the bucket */
+	double work;		/* work units in the bucket; NAN: unknown (requests null) */
 	const char *input;	/* input name, for messages; kept in pa_bt_input */
 	size_t lineno;
 };
@@ -82,9 +82,9 @@ pa_bt_input_count(const struct pa_bt_input *in)
 }
 
 /*
- * Reject a bucket for one field: "missing" when the field is absent or null,
- * else the value quoted after what the field should be.  name is the series
- * name, or NULL while it is not known.
+ * Reject a bucket for one field: "missing" when the field is absent, else
+ * the value (null too) quoted after what the field should be.  name is the
+ * series name, or NULL while it is not known.
  */
 static void
 reject_field(const char *where, const struct pa_line *line, const char *name, const json_t *rec,
@@ -93,7 +93,7 @@ reject_field(const char *where, const struct pa_line *line, const char *name, co
 	const json_t *value = json_object_get(rec, field);
 	char msg[300];
 
-	if (value == NULL || json_is_null(value))
+	if (value == NULL)
 		snprintf(msg, sizeof msg, "%s%sfield \"%s\" is missing", name ? name : "",
 			 name ? ": " : "", field);
 	else
@@ -102,7 +102,10 @@ reject_field(const char *where, const struct pa_line *line, const char *name, co
 	pa_reject(where, line->lineno, line->text, line->len, "invalid bucket", "%s", msg);
 }
 
-/* Work units in a bucket record, or -1 with the offending field named. */
+/*
+ * Work units in a bucket record, NAN when the bucket is unknown, or -1
+ * with the offending field named.
+ */
 static double
 bucket_work(const json_t *rec, const char **bad)
 {
@@ -127,6 +130,14 @@ bucket_work(const json_t *rec, const char **bad)
 		*bad = "complexity_sum";
 		return -1;
 	}
+
+	/*
+	 * requests null is an unknown count, as in pa-forecast, so the bucket
+	 * is unknown like one without a record.  An absent field is still an
+	 * error, because it more likely means a record of another shape.
+	 */
+	if (!has_requests && json_is_null(json_object_get(rec, "requests")))
+		return NAN;
 	if (!has_requests) {
 		*bad = "requests";
 		return -1;
@@ -187,7 +198,7 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		return 1;
 	}
 	work = bucket_work(rec, &bad);
-	if (work < 0) {
+	if (!isnan(work) && work < 0) {
 		reject_field(where, line, name, rec, bad,
 			     strcmp(bad, "requests") == 0 ? "a count from 0 to 1e15" :
 			     strcmp(bad, "complexity_sum") == 0 ? "a number from 0 to 1e18" :
@@ -304,7 +315,7 @@ check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, 
 {
 	struct raw *sorted = malloc(s->n * sizeof *sorted);
 	const struct raw *after = NULL, *repeat = NULL, *named = NULL;
-	size_t repeats = 0, gap_at = 0;
+	size_t n = 0, repeats = 0, gap_at = 0;
 	pa_usec_t longest = 0;
 	char from[40], to[40], first[40], last[40], side[200] = "";
 
@@ -312,9 +323,13 @@ check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, 
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
-	memcpy(sorted, s->rows, s->n * sizeof *sorted);
-	qsort(sorted, s->n, sizeof *sorted, by_time);
-	for (size_t k = 1; k < s->n; k++) {
+
+	/* Records with requests null are left out, as they leave their buckets unknown. */
+	for (size_t k = 0; k < s->n; k++)
+		if (!isnan(s->rows[k].work))
+			sorted[n++] = s->rows[k];
+	qsort(sorted, n, sizeof *sorted, by_time);
+	for (size_t k = 1; k < n; k++) {
 		if (sorted[k].ts - sorted[k - 1].ts > longest) {
 			longest = sorted[k].ts - sorted[k - 1].ts;
 			after = &sorted[k];
@@ -335,7 +350,7 @@ check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, 
 	}
 
 	if (after != NULL) {
-		int fewer_before = gap_at < s->n - gap_at;
+		int fewer_before = gap_at < n - gap_at;
 
 		named = fewer_before ? &sorted[gap_at - 1] : after;
 		pa_time_format(after->ts - longest + step, from, sizeof from);
@@ -346,9 +361,9 @@ check_rows(const struct raw_series *s, pa_usec_t step, int too_long, char *err, 
 	if (too_long) {
 		snprintf(err, errsize, "%lld buckets from %s to %s are more than %d; the longest "
 			 "stretch without buckets runs from %s to %s, %s; is a timestamp wrong?",
-			 (long long)((sorted[s->n - 1].ts - sorted[0].ts) / step),
+			 (long long)((sorted[n - 1].ts - sorted[0].ts) / step),
 			 pa_time_format(sorted[0].ts, first, sizeof first),
-			 pa_time_format(sorted[s->n - 1].ts, last, sizeof last), MAX_BUCKETS,
+			 pa_time_format(sorted[n - 1].ts, last, sizeof last), MAX_BUCKETS,
 			 from, to, side);
 		free(sorted);
 		return -1;
@@ -367,20 +382,33 @@ pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *
 		   char *err, size_t errsize)
 {
 	const struct raw_series *s = &in->list[i];
-	pa_usec_t lo, hi, step = (pa_usec_t)s->step_s * PA_USEC_PER_SEC;
-	size_t n;
+	pa_usec_t lo = 0, hi = 0, step = (pa_usec_t)s->step_s * PA_USEC_PER_SEC;
+	size_t n, known = 0;
 
 	memset(out, 0, sizeof *out);
-	if (s->n == 0) {
-		snprintf(err, errsize, "no buckets");
-		return -1;
-	}
-	lo = hi = s->rows[0].ts;
-	for (size_t k = 1; k < s->n; k++) {
-		if (s->rows[k].ts < lo)
+
+	/*
+	 * The span runs between the known buckets, because records with
+	 * requests null outside them would only add unknown buckets that
+	 * every policy is billed across.
+	 */
+	for (size_t k = 0; k < s->n; k++) {
+		if (isnan(s->rows[k].work))
+			continue;
+		if (known == 0 || s->rows[k].ts < lo)
 			lo = s->rows[k].ts;
-		if (s->rows[k].ts > hi)
+		if (known == 0 || s->rows[k].ts > hi)
 			hi = s->rows[k].ts;
+		known++;
+	}
+	if (known == 0) {
+		if (s->n == 1)
+			snprintf(err, errsize, "no bucket is known, because its only record has "
+				 "requests null");
+		else
+			snprintf(err, errsize, "no bucket is known, because all %zu records have "
+				 "requests null", s->n);
+		return -1;
 	}
 	if (check_rows(s, step, (hi - lo) / step >= MAX_BUCKETS, err, errsize) != 0)
 		return -1;
@@ -395,8 +423,12 @@ pa_bt_input_series(const struct pa_bt_input *in, size_t i, struct pa_bt_series *
 	for (size_t k = 0; k < n; k++)
 		out->work[k] = NAN;
 	for (size_t k = 0; k < s->n; k++) {
-		size_t b = (size_t)((s->rows[k].ts - lo) / step);
+		size_t b;
 
+		/* A part with requests null adds nothing, so its bucket stays unknown. */
+		if (isnan(s->rows[k].work))
+			continue;
+		b = (size_t)((s->rows[k].ts - lo) / step);
 		out->work[b] = (isnan(out->work[b]) ? 0 : out->work[b]) + s->rows[k].work;
 	}
 

@@ -5,7 +5,8 @@
  * Work per bucket is complexity_sum, else requests * complexity_mean, else
  * requests (complexity 1), over step_s.  Records for the same bucket add
  * up, so shard partials merge; missing buckets inside the span are
- * unknown (NAN), not zero.
+ * unknown (NAN), not zero, and so are buckets whose only records have
+ * requests null.
  */
 #ifndef PA_BTIO_H
 #define PA_BTIO_H
