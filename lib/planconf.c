@@ -96,11 +96,16 @@ pa_planconf_set(struct pa_planconf *c, const char *key, const char *option, cons
 		break;
 	case KEY_REAL:
 	default:
-		v = pa_opt_double(option, arg, k->min, k->max);
+		/* A range open at its minimum gets one message for both ends, checked below. */
+		if (k->above_min)
+			v = pa_opt_double(option, arg, -HUGE_VAL, HUGE_VAL);
+		else
+			v = pa_opt_double(option, arg, k->min, k->max);
 		break;
 	}
-	if (k->above_min && !(v > k->min))
-		pa_usage_error("%s must be greater than %g, got \"%s\"", option, k->min, arg);
+	if (k->above_min && !(v > k->min && v <= k->max))
+		pa_usage_error("%s must be greater than %g and at most %g, got \"%s\"", option,
+			       k->min, k->max, arg);
 	json_object_set_new(c->cli, key, json_real(v));
 }
 
