@@ -23,6 +23,12 @@ pa_usec_t pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_us
 pa_usec_t pa_opt_max_future(const char *arg);
 
 /*
+ * Check a --model value: a model name that pa_fc_forecast() accepts, or
+ * ets:FORM.  Returns arg, or exits with a usage error that lists the models.
+ */
+const char *pa_opt_model(const char *arg);
+
+/*
  * Parse a value that is a count of steps or a duration.  Digits alone are
  * a count of steps, stored in *steps with *span set to 0.  Anything else
  * must be a duration with a unit (90m, 1.5h), stored in *span.  A number

@@ -508,9 +508,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			o->hpa_target = pa_opt_double("--hpa-target", optarg, 0.01, 1);
 			break;
 		case OPT_MODEL:
-			if (!pa_fc_model_known(optarg))
-				pa_usage_error("--model: unknown model %s", pa_quote(optarg, strlen(optarg)));
-			o->config.model = optarg;
+			o->config.model = pa_opt_model(optarg);
 			break;
 		case OPT_SEASON:
 			o->season_s = (double)pa_opt_duration("--season", optarg, 0, 366LL * 86400 * PA_USEC_PER_SEC) / PA_USEC_PER_SEC;

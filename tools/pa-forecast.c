@@ -617,17 +617,7 @@ main(int argc, char **argv)
 			ro.period2_explicit = 1;
 			break;
 		case 'm':
-			if (strncmp(optarg, "ets:", 4) == 0 && !pa_fc_model_known(optarg))
-				pa_usage_error("invalid ETS form for --model: \"%s\" (error A or M, trend N, "
-					       "A or Ad, season N, A or M; additive error with a "
-					       "multiplicative season is not offered)", optarg);
-			if (!pa_fc_model_known(optarg))
-				pa_usage_error("unknown model for --model: \"%s\" (use auto, snaive, "
-					       "naive, drift, mean, ses, hw, hw-damped, croston, arima, mstl, fourier, "
-					       "regress, "
-					       "ets or ets:FORM such as ets:MAdM)",
-					       optarg);
-			ro.model = optarg;
+			ro.model = pa_opt_model(optarg);
 			break;
 		case OPT_NO_ALIGN_END:
 			align_end = 0;
