@@ -78,6 +78,19 @@ pa_fc_model_known(const char *name)
 	return strncmp(name, "ets:", 4) == 0 && pa_fcm_etsx_parse(name + 4) >= 0;
 }
 
+const char *
+pa_fc_model_list(char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; model_names[i] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s, ", model_names[i]);
+	if (used < size)
+		snprintf(buf + used, size - used, "or ets:FORM such as ets:MAdM");
+	return buf;
+}
+
 size_t
 pa_fc_supported_period(size_t n, size_t period)
 {

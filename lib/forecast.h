@@ -184,6 +184,9 @@ void pa_fc_result_free(struct pa_fc_result *r);
 /* Return 1 when name is a model pa_fc_forecast accepts. */
 int pa_fc_model_known(const char *name);
 
+/* The model names --model takes, as a list for messages, in buf. */
+const char *pa_fc_model_list(char *buf, size_t size);
+
 /* Return 1 when the named model has a seasonal form that needs a period. */
 int pa_fc_model_seasonal(const char *name);
 

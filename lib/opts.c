@@ -181,19 +181,18 @@ pa_opt_max_future(const char *arg)
 	return pa_opt_duration("--max-future", arg, 0, 3660LL * 86400 * PA_USEC_PER_SEC);
 }
 
-/* NOTE: the list in the message repeats model_names in forecast.c, so a new model goes in both. */
 const char *
 pa_opt_model(const char *arg)
 {
 	const char *quoted = pa_quote(arg, strlen(arg));
+	char list[256];
 
 	if (strncmp(arg, "ets:", 4) == 0 && !pa_fc_model_known(arg))
 		pa_usage_error("invalid ETS form for --model: %s (error A or M, trend N, A or Ad, "
 			       "season N, A or M; additive error with a multiplicative season is "
 			       "not offered)", quoted);
 	if (!pa_fc_model_known(arg))
-		pa_usage_error("unknown model for --model: %s (use auto, snaive, naive, drift, mean, "
-			       "ses, hw, hw-damped, croston, arima, mstl, fourier, regress, ets or "
-			       "ets:FORM such as ets:MAdM)", quoted);
+		pa_usage_error("unknown model for --model: %s (use %s)", quoted,
+			       pa_fc_model_list(list, sizeof list));
 	return arg;
 }
