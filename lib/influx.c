@@ -866,6 +866,38 @@ is_id_key(const char *key)
 	       strcmp(key, "tenant_service_name") == 0;
 }
 
+/*
+ * A forecast with several levels lists them in "intervals", which a field
+ * cannot hold.  Each number of each level becomes a field named with the
+ * level in percent, such as volume_upper_95, after the record's own.
+ */
+static void
+put_interval_fields(FILE *out, const json_t *intervals)
+{
+	size_t k;
+	json_t *e;
+
+	json_array_foreach(intervals, k, e) {
+		const json_t *level = json_object_get(e, "interval_level");
+		const char *key;
+		json_t *v;
+
+		if (!json_is_number(level))
+			continue;
+		json_object_foreach(e, key, v) {
+			char num[40];
+
+			if (!json_is_number(v) || strcmp(key, "interval_level") == 0)
+				continue;
+			fputc(',', out);
+			put_escaped(out, key, ", =");
+			fprintf(out, "_%s=", pa_tsdb_format_double(json_number_value(level) * 100, num,
+								    sizeof num));
+			fputs(pa_tsdb_format_double(json_number_value(v), num, sizeof num), out);
+		}
+	}
+}
+
 int
 pa_influx_write_record(FILE *out, const json_t *rec, char *err, size_t errsize)
 {
@@ -948,6 +980,7 @@ pa_influx_write_record(FILE *out, const json_t *rec, char *err, size_t errsize)
 			fputc('"', out);
 		}
 	}
+	put_interval_fields(out, json_object_get(rec, "intervals"));
 	fprintf(out, " %lld\n", (long long)ts * 1000);
 	free(tenant);
 	free(service);

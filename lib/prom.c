@@ -560,9 +560,9 @@ static const struct family families[] = {
 	  "bucket", { "complexity_mean" } },
 	{ "pa_bucket_request_bytes", "Request payload bytes in the bucket.", "bucket", { "bytes_in" } },
 	{ "pa_bucket_response_bytes", "Response bytes in the bucket.", "bucket", { "bytes_out" } },
-	{ "pa_forecast_requests", "Forecast requests per bucket; bound is point, lower or upper.",
+	{ "pa_forecast_requests", "Forecast requests per bucket; bound is point, lower or upper, and a bound has its interval level.",
 	  "forecast", { "predicted_volume", "volume_lower", "volume_upper" } },
-	{ "pa_forecast_complexity", "Forecast mean complexity per bucket; bound is point, lower or upper.",
+	{ "pa_forecast_complexity", "Forecast mean complexity per bucket; bound is point, lower or upper, and a bound has its interval level.",
 	  "forecast", { "predicted_complexity", "complexity_lower", "complexity_upper" } },
 	{ "pa_usage_cpu_ratio", "CPU use as a fraction of the instance limit.", "usage", { "cpu_usage" } },
 	{ "pa_usage_memory_ratio", "Memory use as a fraction of the instance limit.",
@@ -649,6 +649,40 @@ byte_count_known(const json_t *rec, const char *field)
 	return pa_rec_num(rec, known, &n) != 1 || n > 0;
 }
 
+/* Where one sample goes and the labels it shares with the others of its record. */
+struct sample {
+	FILE *f;
+	const char *family, *tenant, *service;
+	const char *instance;		/* usage samples, else NULL */
+	const json_t *level;		/* interval_level of a bound, else NULL */
+	pa_usec_t ts;
+};
+
+/* Write obj's field as one sample, with bound when it is one; nothing when the field is absent. */
+static void
+put_sample(const struct sample *at, const json_t *obj, const char *field, const char *bound)
+{
+	char num[40];
+	double v;
+
+	if (pa_rec_num(obj, field, &v) != 1 || !byte_count_known(obj, field))
+		return;
+	fputs(at->family, at->f);
+	fputc('{', at->f);
+	put_label(at->f, "tenant", at->tenant, 1);
+	put_label(at->f, "service", at->service, 0);
+	if (at->instance != NULL)
+		put_label(at->f, "instance_id", at->instance, 0);
+	if (bound != NULL)
+		put_label(at->f, "bound", bound, 0);
+	if (bound != NULL && strcmp(bound, "point") != 0 && json_is_number(at->level))
+		put_label(at->f, "level", pa_tsdb_format_double(json_number_value(at->level), num,
+								 sizeof num), 0);
+	fprintf(at->f, "} %s ", pa_tsdb_format_double(v, num, sizeof num));
+	put_seconds(at->f, at->ts);
+	fputc('\n', at->f);
+}
+
 int
 pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, size_t errsize)
 {
@@ -679,9 +713,20 @@ pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, size_t 
 		if (strcmp(kind, families[i].kind) != 0)
 			continue;
 		for (int b = 0; b < 3 && families[i].field[b] != NULL; b++) {
+			const json_t *intervals = json_object_get(rec, "intervals");
+			size_t k;
+			json_t *e;
+
 			if (pa_rec_num(rec, families[i].field[b], &v) < 0) {
 				snprintf(err, errsize, "field \"%s\" is not a finite number",
 					 families[i].field[b]);
+				return -1;
+			}
+			json_array_foreach(intervals, k, e) {
+				if (json_is_object(e) && pa_rec_num(e, families[i].field[b], &v) >= 0)
+					continue;
+				snprintf(err, errsize, "intervals[%zu] is not an object with a finite "
+					 "\"%s\"", k, families[i].field[b]);
 				return -1;
 			}
 		}
@@ -690,26 +735,37 @@ pa_om_write_record(struct pa_om_writer *w, const json_t *rec, char *err, size_t 
 		return -1;
 
 	for (size_t i = 0; i < NFAMILIES; i++) {
+		const json_t *intervals = json_object_get(rec, "intervals");
+		struct sample at = { w->f[i], families[i].name, tenant, service, NULL, NULL, ts };
+
 		if (strcmp(kind, families[i].kind) != 0)
 			continue;
-		for (int b = 0; b < 3 && families[i].field[b] != NULL; b++) {
-			char num[40];
-			double v;
+		if (strcmp(kind, "usage") == 0)
+			at.instance = instance;
+		if (families[i].field[1] == NULL) {
+			put_sample(&at, rec, families[i].field[0], NULL);
+			continue;
+		}
 
-			if (pa_rec_num(rec, families[i].field[b], &v) != 1 ||
-			    !byte_count_known(rec, families[i].field[b]))
-				continue;
-			fputs(families[i].name, w->f[i]);
-			fputc('{', w->f[i]);
-			put_label(w->f[i], "tenant", tenant, 1);
-			put_label(w->f[i], "service", service, 0);
-			if (strcmp(kind, "usage") == 0)
-				put_label(w->f[i], "instance_id", instance, 0);
-			if (families[i].field[1] != NULL)
-				put_label(w->f[i], "bound", bounds[b], 0);
-			fprintf(w->f[i], "} %s ", pa_tsdb_format_double(v, num, sizeof num));
-			put_seconds(w->f[i], ts);
-			fputc('\n', w->f[i]);
+		/*
+		 * Bounds carry their level, and a record with several levels
+		 * writes the bounds of each, so a dashboard can tell the 80%
+		 * band from the 95% one.
+		 */
+		put_sample(&at, rec, families[i].field[0], bounds[0]);
+		if (json_is_array(intervals) && json_array_size(intervals) > 0) {
+			size_t k;
+			json_t *e;
+
+			json_array_foreach(intervals, k, e) {
+				at.level = json_object_get(e, "interval_level");
+				for (int b = 1; b < 3; b++)
+					put_sample(&at, e, families[i].field[b], bounds[b]);
+			}
+		} else {
+			at.level = json_object_get(rec, "interval_level");
+			for (int b = 1; b < 3; b++)
+				put_sample(&at, rec, families[i].field[b], bounds[b]);
 		}
 	}
 	free(tenant);

@@ -370,15 +370,37 @@ test_openmetrics(void)
 	CHECK("om forecast written", res == 1);
 	CHECK_STR("om forecast text", text,
 		  "# TYPE pa_forecast_requests gauge\n"
-		  "# HELP pa_forecast_requests Forecast requests per bucket; bound is point, lower or upper.\n"
+		  "# HELP pa_forecast_requests Forecast requests per bucket; bound is point, lower or upper, and a bound has its interval level.\n"
 		  "pa_forecast_requests{tenant=\"shop\",service=\"api\",bound=\"point\"} 12.5 1700000000\n"
 		  "pa_forecast_requests{tenant=\"shop\",service=\"api\",bound=\"lower\"} 10 1700000000\n"
 		  "pa_forecast_requests{tenant=\"shop\",service=\"api\",bound=\"upper\"} 15 1700000000\n"
 		  "# TYPE pa_forecast_complexity gauge\n"
-		  "# HELP pa_forecast_complexity Forecast mean complexity per bucket; bound is point, lower or upper.\n"
+		  "# HELP pa_forecast_complexity Forecast mean complexity per bucket; bound is point, lower or upper, and a bound has its interval level.\n"
 		  "pa_forecast_complexity{tenant=\"shop\",service=\"api\",bound=\"point\"} 1 1700000000\n"
 		  "pa_forecast_complexity{tenant=\"shop\",service=\"api\",bound=\"upper\"} 1.2 1700000000\n"
 		  "# EOF\n");
+	free(text);
+
+	/* Several levels: each bound is written per level, with its level. */
+	text = om_text("{\"kind\":\"forecast\",\"tenant\":\"a\",\"service\":\"b\","
+		       "\"ts\":\"2023-11-14T22:13:20Z\",\"predicted_volume\":6,\"interval_level\":0.8,"
+		       "\"volume_lower\":3,\"volume_upper\":9,\"intervals\":["
+		       "{\"interval_level\":0.8,\"volume_lower\":3,\"volume_upper\":9},"
+		       "{\"interval_level\":0.95,\"volume_lower\":1,\"volume_upper\":11}]}", &res);
+	CHECK_STR("om levels", text,
+		  "# TYPE pa_forecast_requests gauge\n"
+		  "# HELP pa_forecast_requests Forecast requests per bucket; bound is point, lower or upper, and a bound has its interval level.\n"
+		  "pa_forecast_requests{tenant=\"a\",service=\"b\",bound=\"point\"} 6 1700000000\n"
+		  "pa_forecast_requests{tenant=\"a\",service=\"b\",bound=\"lower\",level=\"0.8\"} 3 1700000000\n"
+		  "pa_forecast_requests{tenant=\"a\",service=\"b\",bound=\"upper\",level=\"0.8\"} 9 1700000000\n"
+		  "pa_forecast_requests{tenant=\"a\",service=\"b\",bound=\"lower\",level=\"0.95\"} 1 1700000000\n"
+		  "pa_forecast_requests{tenant=\"a\",service=\"b\",bound=\"upper\",level=\"0.95\"} 11 1700000000\n"
+		  "# EOF\n");
+	free(text);
+	text = om_text("{\"kind\":\"forecast\",\"tenant\":\"a\",\"service\":\"b\","
+		       "\"ts\":\"2023-11-14T22:13:20Z\",\"predicted_volume\":6,"
+		       "\"intervals\":[{\"interval_level\":0.8,\"volume_lower\":\"x\"}]}", &res);
+	CHECK("om bad interval rejected", res == -1);
 	free(text);
 
 	text = om_text("{\"kind\":\"bucket\",\"tenant_service_name\":\"a\\\"q/x\\ny\\\\z\","
@@ -420,6 +442,16 @@ test_line_protocol(void)
 	CHECK_STR("lp bucket text", text,
 		  "pa_bucket,tenant=a\\ b,service=x\\,y\\=z step_s=60,requests=12,complexity_mean=1.25,"
 		  "model=\"h\\\"w\\\\\" 1000000000000000000\n");
+	free(text);
+
+	/* Each level of "intervals" becomes fields named with the level in percent. */
+	text = influx_text("{\"kind\":\"forecast\",\"ts\":\"2001-09-09T01:46:40Z\",\"tenant\":\"a\","
+			   "\"service\":\"b\",\"predicted_volume\":6,\"intervals\":["
+			   "{\"interval_level\":0.8,\"volume_upper\":9},"
+			   "{\"interval_level\":0.995,\"volume_upper\":12}]}", &res, err, sizeof err);
+	CHECK_STR("lp interval levels", text,
+		  "pa_forecast,tenant=a,service=b predicted_volume=6,volume_upper_80=9,"
+		  "volume_upper_99.5=12 1000000000000000000\n");
 	free(text);
 
 	text = influx_text("{\"kind\":\"bucket\",\"ts\":\"2001-09-09T01:46:40Z\",\"tenant\":\"a\\nb\","
