@@ -245,7 +245,7 @@ pa_work_dist_from_forecast(const struct pa_forecast_point *p, struct pa_work_dis
 	struct pa_forecast_bounds all[1 + PA_PLAN_LEVELS_MAX];
 	size_t count = 0;
 
-	/* The tools' widest bucket is a leap year; beyond it bucket ends overflow. */
+	/* The widest bucket the tools take is a leap year, and far beyond it bucket ends overflow. */
 	if (!(p->step_s > 0 && p->step_s <= 366 * 86400.0)) {
 		snprintf(err, errsize, "step_s %g is not a bucket width above 0 and up to 31622400 seconds",
 			 p->step_s);

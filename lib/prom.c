@@ -658,7 +658,7 @@ struct sample {
 	pa_usec_t ts;
 };
 
-/* Write obj's field as one sample, with bound when it is one; nothing when the field is absent. */
+/* Write obj's field as one sample, labelled with bound when it is one, unless the field is absent. */
 static void
 put_sample(const struct sample *at, const json_t *obj, const char *field, const char *bound)
 {
