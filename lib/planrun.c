@@ -3,6 +3,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,29 +280,48 @@ cmp_placed(const void *a, const void *b)
  * one's mean cpu_usage inside the bucket, since exporters do not sample
  * every instance in the same second: summed per timestamp, instances
  * sampled apart would each stand alone beside the whole bucket's work.  A
- * bucket where some instance has no valid reading has an unknown load and
- * is left out.  *samples is the number of buckets used.  Returns 0, or -1
- * with the reason.
+ * bucket has an unknown load, and is left out, when some instance has only
+ * invalid readings in it, or none while it reported before and after it
+ * (a missed scrape).  *samples is the number of buckets used and *missed
+ * the number left out.  Returns 0, or -1 with the reason.
  */
 static int
 learn_capacity(const struct series *s, double *capacity, double *r2, size_t *samples,
-	       char *err, size_t errsize)
+	       size_t *missed, char *err, size_t errsize)
 {
 	const struct history *h = s->history;
 	struct placed *placed;
 	double *work, *load;
-	size_t nplaced = 0, n = 0;
+	pa_usec_t *first, *last;
+	size_t nplaced = 0, n = 0, ninstances;
 	int rc;
 
 	if (h == NULL || h->nreadings == 0 || h->nbuckets == 0) {
 		snprintf(err, errsize, "no capacity set, and no usage history with bucket records to learn it from");
 		return -1;
 	}
+	ninstances = json_object_size(h->instance_num);
 	placed = malloc(h->nreadings * sizeof *placed);
 	work = malloc(h->nbuckets * sizeof *work);
 	load = malloc(h->nbuckets * sizeof *load);
-	if (placed == NULL || work == NULL || load == NULL)
+	first = malloc(ninstances * sizeof *first);
+	last = malloc(ninstances * sizeof *last);
+	if (placed == NULL || work == NULL || load == NULL || first == NULL || last == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
+
+	/* Each instance's span of readings: inside it, a bucket without one is a missed scrape. */
+	for (size_t i = 0; i < ninstances; i++) {
+		first[i] = INT64_MAX;
+		last[i] = INT64_MIN;
+	}
+	for (size_t u = 0; u < h->nreadings; u++) {
+		const struct reading *rd = &h->readings[u];
+
+		if (rd->ts < first[rd->instance])
+			first[rd->instance] = rd->ts;
+		if (rd->ts > last[rd->instance])
+			last[rd->instance] = rd->ts;
+	}
 
 	/* Linear search: learning runs once per series, over its own records. */
 	for (size_t u = 0; u < h->nreadings; u++) {
@@ -318,11 +338,17 @@ learn_capacity(const struct series *s, double *capacity, double *r2, size_t *sam
 	}
 	qsort(placed, nplaced, sizeof *placed, cmp_placed);
 
+	*missed = 0;
 	for (size_t i = 0; i < nplaced;) {
-		size_t b = placed[i].bucket;
+		size_t b = placed[i].bucket, present = 0, expected = 0;
+		pa_usec_t start = h->bucket_ts[b];
+		pa_usec_t end = start + (pa_usec_t)llround(h->bucket_step_s[b] * PA_USEC_PER_SEC);
 		double sum = 0;
 		int unknown = 0;
 
+		for (size_t k = 0; k < ninstances; k++)
+			if (first[k] < end && last[k] >= start)
+				expected++;
 		while (i < nplaced && placed[i].bucket == b) {
 			size_t inst = placed[i].instance, valid = 0;
 			double cpu = 0;
@@ -333,12 +359,15 @@ learn_capacity(const struct series *s, double *capacity, double *r2, size_t *sam
 					valid++;
 				}
 			}
+			present++;
 			if (valid == 0)
 				unknown = 1;
 			else
 				sum += cpu / (double)valid;
 		}
-		if (!unknown) {
+		if (unknown || present < expected) {
+			(*missed)++;
+		} else {
 			work[n] = h->bucket_work[b];
 			load[n] = sum;
 			n++;
@@ -349,6 +378,8 @@ learn_capacity(const struct series *s, double *capacity, double *r2, size_t *sam
 	free(placed);
 	free(work);
 	free(load);
+	free(first);
+	free(last);
 	return rc;
 }
 
@@ -1002,7 +1033,7 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	struct usage_view view;
 	const struct forecast *hit = NULL;
 	pa_usec_t now, target, window_end, last_end;
-	char err[300], buf[2][40], learned[120];
+	char err[300], buf[2][40], learned[200];
 
 	if (s->lost != NULL) {
 		pa_warn("%s: no plan: %s", s->name, s->lost);
@@ -1011,13 +1042,13 @@ plan_series(struct pa_plan_run *r, struct series *s)
 	learned[0] = '\0';
 	if (pa_planconf_settings(r->conf, s->name, &set, err, sizeof err) != 0) {
 		double capacity, r2;
-		size_t samples;
+		size_t samples, missed;
 
 		if (!r->learn || set.capacity > 0) {
 			pa_warn("%s: no plan: %s", s->name, err);
 			return PA_EXIT_USAGE;
 		}
-		if (learn_capacity(s, &capacity, &r2, &samples, err, sizeof err) != 0) {
+		if (learn_capacity(s, &capacity, &r2, &samples, &missed, err, sizeof err) != 0) {
 			pa_warn("%s: no plan: cannot learn the capacity: %s", s->name, err);
 			return PA_EXIT_DATA;
 		}
@@ -1026,8 +1057,13 @@ plan_series(struct pa_plan_run *r, struct series *s)
 			pa_warn("%s: no plan: %s", s->name, err);
 			return PA_EXIT_USAGE;
 		}
-		snprintf(learned, sizeof learned, "capacity %.4g/s learned from %zu buckets of usage (R^2 %.2f)",
-			 capacity, samples, r2);
+		if (missed > 0)
+			snprintf(learned, sizeof learned, "capacity %.4g/s learned from %zu buckets of "
+				 "usage (R^2 %.2f, %zu left out where an instance had no valid reading)",
+				 capacity, samples, r2, missed);
+		else
+			snprintf(learned, sizeof learned, "capacity %.4g/s learned from %zu buckets of "
+				 "usage (R^2 %.2f)", capacity, samples, r2);
 	}
 	sort_forecasts(s);
 	now = r->now_set ? r->now : s->issued_at;
