@@ -743,7 +743,8 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	}
 	if (s->n <= c->warmup) {
 		snprintf(err, errsize, "%zu bucket%s leave%s nothing to score after a warm-up of "
-			 "%zu buckets", s->n, s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
+			 "%zu buckets; give a shorter --warmup (by default two seasons)", s->n,
+			 s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
 		return NULL;
 	}
 	f = calloc(1, sizeof *f);
@@ -1394,7 +1395,8 @@ pa_bt_run(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	out->setting = policy == PA_BT_PREDICTIVE || policy == PA_BT_REACTIVE ? setting : NAN;
 	if (s->n <= c->warmup) {
 		snprintf(err, errsize, "%zu bucket%s leave%s nothing to score after a warm-up of "
-			 "%zu buckets", s->n, s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
+			 "%zu buckets; give a shorter --warmup (by default two seasons)", s->n,
+			 s->n == 1 ? "" : "s", s->n == 1 ? "s" : "", c->warmup);
 		return -1;
 	}
 	if (setup(&r, s, c, f, policy, setting, err, errsize) != 0)
