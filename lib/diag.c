@@ -139,10 +139,11 @@ pa_reject(const char *where, long lineno, const char *line, size_t len,
 		va_end(ap);
 		fputc('\n', stderr);
 	}
-	if (rejects != NULL && line != NULL) {
-		fwrite(line, 1, len, rejects);
-		fputc('\n', rejects);
-	}
+	/* A line that cannot be kept would be lost, so the run stops here. */
+	if (rejects != NULL && line != NULL &&
+	    (fwrite(line, 1, len, rejects) != len || fputc('\n', rejects) == EOF ||
+	     ferror(rejects)))
+		pa_die(PA_EXIT_IO, "%s: write failed: %s", rejects_path, strerror(errno));
 }
 
 void
@@ -183,7 +184,7 @@ pa_diag_finish(double max_bad)
 			pa_warn("rejected %ld: other reasons", other_rejects);
 	}
 	if (rejects != NULL) {
-		if (fclose(rejects) != 0)
+		if (ferror(rejects) | fclose(rejects))
 			pa_die(PA_EXIT_IO, "%s: write failed: %s", rejects_path,
 			       strerror(errno));
 		rejects = NULL;
