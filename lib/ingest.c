@@ -1259,12 +1259,19 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 	struct pa_reader *r = NULL;
 	struct stat seen;
 	enum pa_line_status st;
-	int rc = PA_EXIT_OK;
+	int rc = PA_EXIT_OK, said_waiting = 0;
 
 	while (!*stop) {
-		/* Wait for the file to exist and hold a first line, as tail -F does. */
+		/*
+		 * Wait for the file to exist and hold a first line, as tail -F
+		 * does.  A file missing at the start is named once, because a
+		 * mistyped path would otherwise look like a quiet log.
+		 */
 		if (r == NULL) {
 			if (stat(path, &seen) != 0 || seen.st_size == 0) {
+				if (!said_waiting && access(path, F_OK) != 0)
+					pa_warn("%s: no such file, waiting for it to appear", path);
+				said_waiting = 1;
 				nap(PA_FOLLOW_POLL_MS);
 				continue;
 			}
