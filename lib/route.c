@@ -642,13 +642,21 @@ pa_emit_nginx_locations(FILE *fp, const struct pa_pool *p)
 {
 	char var[16 + 2 * 100];	/* a backend name has at most 100 bytes */
 
-	if (!has_shadow(p))
-		return;
-	var_name(var, sizeof var, p->backend);
 	fprintf(fp, "# add \"mirror /_pa_mirror/%s;\" to the location that proxies to %s\n",
 		p->backend, p->backend);
 	fprintf(fp, "location = /_pa_mirror/%s {\n", p->backend);
 	fprintf(fp, "    internal;\n");
+
+	/*
+	 * Without a shadow the location still returns 204 to the mirror
+	 * subrequest, because nginx would otherwise pass it on to the serving
+	 * location and so to the live upstream a second time.
+	 */
+	if (!has_shadow(p)) {
+		fprintf(fp, "    return 204;\n}\n");
+		return;
+	}
+	var_name(var, sizeof var, p->backend);
 	fprintf(fp, "    if ($%s = \"\") {\n        return 204;\n    }\n", var);
 	fprintf(fp, "    proxy_pass http://%s_shadow$request_uri;\n", p->backend);
 	fprintf(fp, "}\n");

@@ -88,28 +88,38 @@ check route-nginx-split-clients grep -q '20.00% 1;' "$T_TMP/http.conf"
 
 wrap "$T_TMP/http.conf" "$T_TMP/server.conf" "mirror /_pa_mirror/acme-api;" >"$T_TMP/nginx.conf"
 check route-nginx-t nginx -t -q -p "$T_TMP" -c "$T_TMP/nginx.conf"
-nginx -p "$T_TMP" -c "$T_TMP/nginx.conf" >"$T_TMP/nginx.out" 2>&1 &
-pids="$pids $!"
-i=0
-while ! python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$front" 2>/dev/null &&
-	[ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+# start_nginx CONF: run nginx in the foreground, pid in $ngx, and wait for $front.
+start_nginx() {
+	nginx -p "$T_TMP" -c "$1" >"$T_TMP/nginx.out" 2>&1 &
+	ngx=$!
+	pids="$pids $ngx"
+	i=0
+	while ! python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$front" 2>/dev/null &&
+		[ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 
-: >"$T_TMP/hits"
-python3 "$backends" send "http://127.0.0.1:$front/" $N >"$T_TMP/counts"
-# Mirror subrequests may finish after the client's response; wait until
-# the hit count stops growing (at most 5 s).
-last=-1
-i=0
-while [ $i -lt 50 ]; do
-	now=$(wc -l <"$T_TMP/hits")
-	[ "$now" -eq "$last" ] && break
-	last=$now
-	sleep 0.1
-	i=$((i + 1))
-done
+# send_all N: send N requests through nginx into $T_TMP/counts, then wait
+# until the hit count stops growing (at most 5 s), because mirror
+# subrequests may finish after the client's response.
+send_all() {
+	: >"$T_TMP/hits"
+	python3 "$backends" send "http://127.0.0.1:$front/" "$1" >"$T_TMP/counts"
+	last=-1
+	i=0
+	while [ $i -lt 50 ]; do
+		now=$(wc -l <"$T_TMP/hits")
+		[ "$now" -eq "$last" ] && break
+		last=$now
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+start_nginx "$T_TMP/nginx.conf"
+send_all $N
 c1=$(jq '."1" // 0' "$T_TMP/counts")
 c2=$(jq '."2" // 0' "$T_TMP/counts")
 c4=$(jq '."3" // 0' "$T_TMP/counts")
@@ -128,6 +138,26 @@ check route-nginx-split-api1 within "$c1" 400 $((N / 20))
 check route-nginx-split-api2 within "$c2" 200 $((N / 20))
 check route-nginx-shadow-no-live [ "$c4" -eq 0 ]
 check route-nginx-mirror-count within "$mirrored" $((N / 5)) 40
+
+# Once no shadow is left, the serving location keeps its mirror line and
+# the mirror location returns 204 itself, so each request reaches the
+# live servers once, not once more through "location /".
+kill "$ngx"
+wait "$ngx" 2>/dev/null
+front=$(free_port)
+usage 2026-08-08T10:10:00Z api-1:0.3 api-2:0.6 >"$T_TMP/run3.ndjson"
+pa-route -f nginx "$T_TMP/run3.ndjson" >"$T_TMP/plain-http.conf" 2>>"$T_TMP/err"
+pa-route -f nginx-locations "$T_TMP/run3.ndjson" >"$T_TMP/plain-server.conf" 2>>"$T_TMP/err"
+check route-nginx-plain-location grep -q '^location = /_pa_mirror/acme-api {$' "$T_TMP/plain-server.conf"
+wrap "$T_TMP/plain-http.conf" "$T_TMP/plain-server.conf" "mirror /_pa_mirror/acme-api;" >"$T_TMP/plain-nginx.conf"
+check route-nginx-plain-t nginx -t -q -p "$T_TMP" -c "$T_TMP/plain-nginx.conf"
+start_nginx "$T_TMP/plain-nginx.conf"
+send_all $N
+live=$(jq '(."1" // 0) + (."2" // 0)' "$T_TMP/counts")
+hits=$(wc -l <"$T_TMP/hits")
+echo "nginx without a shadow over $N requests: $live answered by the live servers, $hits hits at them (expected $N and $N)"
+check route-nginx-plain-all-answered [ "$live" -eq $N ]
+check route-nginx-plain-no-double-hits [ "$hits" -eq $N ]
 
 # Backends whose names differ only in - and _ each get their own mirror
 # variable, and nginx accepts both.
