@@ -86,7 +86,7 @@ usage(void)
 		"      --max-utilization U\n"
 		"                         utilization counted as full, 0-1 (default 0.9)\n"
 		"  -o, --output FILE      write to FILE by atomic rename, and only when no\n"
-		"                         input was rejected\n"
+		"                         input was rejected and there is a pool to write\n"
 		"      --state FILE       shadow state; new instances first take a mirrored share\n"
 		"      --mirror SHARE     share of requests mirrored to a new instance,\n"
 		"                         0.0001-1 (default 0.05), capped by its spare capacity\n"
@@ -129,6 +129,7 @@ struct ctx {
 	struct pa_shadow *shadow;
 	const char *istio_host;
 	int failed;		/* a pool could not be written */
+	size_t pools;		/* pools written to the sink */
 };
 
 /* Scale for the format and write one pool.  Returns 0, or -1 with the reason in why. */
@@ -228,6 +229,7 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
 		pa_die(PA_EXIT_IO, "out of memory");
 	sink_write(&cx->sink, text, len);
 	free(text);
+	cx->pools++;
 	return 0;
 }
 
@@ -522,6 +524,11 @@ main(int argc, char **argv)
 			pa_warn("%s: not written, because input was rejected", cx.sink.path);
 			if (rc == PA_EXIT_OK)
 				rc = PA_EXIT_DATA;
+		} else if (cx.pools == 0) {
+			/* An empty export would replace a working configuration with none. */
+			pa_warn("%s: not written, because the input has no pool to write "
+				"(no usage or route record)", cx.sink.path);
+			rc = PA_EXIT_DATA;
 		} else if (write_atomically(cx.sink.path, cx.sink.buf, cx.sink.len) != 0) {
 			rc = PA_EXIT_IO;
 		}
