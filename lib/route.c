@@ -862,6 +862,12 @@ struct instance {
 	double cpu;
 	int ready;
 	pa_usec_t ts, started;
+
+	/* The input line of the latest sample, to reject it after all input. */
+	char *where, *line;
+	size_t len;
+	long lineno;
+	long seq;		/* read order of that line */
 };
 
 struct series {
@@ -880,7 +886,18 @@ struct pa_fleet {
 	struct series *v;
 	size_t n, cap;
 	pa_usec_t latest;
+	long lines;		/* usage lines taken, to order rejections as read */
 };
+
+static void
+instance_free(struct instance *in)
+{
+	free(in->id);
+	free(in->server);
+	free(in->addr);
+	free(in->where);
+	free(in->line);
+}
 
 struct pa_fleet *
 pa_fleet_new(void)
@@ -958,7 +975,8 @@ series_get(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 }
 
 static int
-fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, const char **cls)
+fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
+	    const char *text, size_t len, char *why, size_t whysize, const char **cls)
 {
 	const char *id = pa_rec_str(rec, "instance_id");
 	const char *server = pa_rec_str(rec, "server"), *addr = pa_rec_str(rec, "addr");
@@ -1027,18 +1045,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 		return 1;	/* an older sample than the one kept */
 	}
 
-	/* A router keys its servers by name, so a second one would overwrite the first. */
-	for (size_t i = 0; i < s->n; i++) {
-		if (&s->inst[i] != in && strcmp(s->inst[i].server, server) == 0) {
-			snprintf(why, whysize, "instance %s: server name %s is already that of "
-				 "instance %s in %s", pa_quote(id, strlen(id)),
-				 pa_quote(server, strlen(server)),
-				 pa_quote(s->inst[i].id, strlen(s->inst[i].id)),
-				 pa_quote(s->name, strlen(s->name)));
-			*cls = "duplicate server name";
-			return -1;
-		}
-	}
+	/* Server names are compared in pa_fleet_reject_duplicates, once staleness is known. */
 	if (in == NULL) {
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 8;
@@ -1052,8 +1059,17 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, co
 	}
 	free(in->server);
 	free(in->addr);
+	free(in->where);
+	free(in->line);
 	in->server = dup_or_null(server);
 	in->addr = dup_or_null(addr);
+	in->where = dup_or_null(where);
+	in->line = pa_xmalloc(len + 1);
+	memcpy(in->line, text, len);
+	in->line[len] = '\0';
+	in->len = len;
+	in->lineno = lineno;
+	in->seq = f->lines++;
 	in->cpu = cpu;
 	in->ready = ready == NULL || json_is_true(ready);
 	in->ts = ts;
@@ -1139,15 +1155,15 @@ fleet_plan(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 }
 
 int
-pa_fleet_add(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
-	     const char **cls)
+pa_fleet_add(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
+	     const char *text, size_t len, char *why, size_t whysize, const char **cls)
 {
 	const char *kind = pa_rec_kind(rec);
 
 	if (kind == NULL)
 		return 0;
 	if (strcmp(kind, "usage") == 0)
-		return fleet_usage(f, rec, why, whysize, cls);
+		return fleet_usage(f, rec, where, lineno, text, len, why, whysize, cls);
 	if (strcmp(kind, "forecast") == 0)
 		return fleet_forecast(f, rec, why, whysize, cls);
 	if (strcmp(kind, "plan") == 0)
@@ -1184,9 +1200,7 @@ pa_fleet_drop_stale(struct pa_fleet *f, pa_usec_t window)
 							 pa_quote(in->id, strlen(in->id)),
 							 pa_time_format(in->ts, when, sizeof when));
 			dropped++;
-			free(in->id);
-			free(in->server);
-			free(in->addr);
+			instance_free(in);
 		}
 		s->n = kept;
 		if (dropped == 0)
@@ -1204,6 +1218,88 @@ pa_fleet_drop_stale(struct pa_fleet *f, pa_usec_t window)
 				s->name, dropped, dropped == 1 ? "" : "s", dropped == 1 ? "its" : "their",
 				newest, names);
 	}
+}
+
+/* An instance that takes a server name already taken, and the instance that has it. */
+struct duplicate {
+	struct series *series;
+	size_t taker, holder;
+};
+
+static int
+cmp_duplicate_seq(const void *a, const void *b)
+{
+	const struct duplicate *x = a, *y = b;
+	long p = x->series->inst[x->taker].seq, q = y->series->inst[y->taker].seq;
+
+	return (p > q) - (p < q);
+}
+
+void
+pa_fleet_reject_duplicates(struct pa_fleet *f)
+{
+	struct duplicate *dup = NULL;
+	size_t ndup = 0, cap = 0;
+
+	/*
+	 * Instances are kept in the order they were first seen, so the one
+	 * seen first keeps the name.  A rejected instance holds no name for
+	 * the ones after it.
+	 */
+	for (size_t i = 0; i < f->n; i++) {
+		struct series *s = &f->v[i];
+		char *rejected = pa_xcalloc(s->n ? s->n : 1, 1);
+
+		for (size_t k = 0; k < s->n; k++) {
+			for (size_t j = 0; j < k; j++) {
+				if (rejected[j] || strcmp(s->inst[j].server, s->inst[k].server) != 0)
+					continue;
+				if (ndup == cap) {
+					cap = cap ? cap * 2 : 8;
+					dup = realloc(dup, cap * sizeof *dup);
+					if (dup == NULL)
+						pa_die(PA_EXIT_IO, "out of memory");
+				}
+				dup[ndup++] = (struct duplicate){ s, k, j };
+				rejected[k] = 1;
+				break;
+			}
+		}
+		free(rejected);
+	}
+
+	/* Report in the order the lines were read, as a rejection on intake would. */
+	if (ndup > 1)
+		qsort(dup, ndup, sizeof *dup, cmp_duplicate_seq);
+	for (size_t d = 0; d < ndup; d++) {
+		struct series *s = dup[d].series;
+		const struct instance *in = &s->inst[dup[d].taker];
+		const struct instance *holder = &s->inst[dup[d].holder];
+
+		pa_reject(in->where, in->lineno, in->line, in->len, "duplicate server name",
+			  "instance %s: server name %s is already that of instance %s in %s",
+			  pa_quote(in->id, strlen(in->id)), pa_quote(in->server, strlen(in->server)),
+			  pa_quote(holder->id, strlen(holder->id)), pa_quote(s->name, strlen(s->name)));
+		/* Counted as rejected now, so a clash of names must not count it again. */
+		s->records--;
+	}
+
+	/* Remove the rejected instances, which dup indexes, only once the messages are out. */
+	for (size_t d = 0; d < ndup; d++)
+		dup[d].series->inst[dup[d].taker].seq = -1;
+	for (size_t i = 0; i < f->n; i++) {
+		struct series *s = &f->v[i];
+		size_t kept = 0;
+
+		for (size_t k = 0; k < s->n; k++) {
+			if (s->inst[k].seq < 0)
+				instance_free(&s->inst[k]);
+			else
+				s->inst[kept++] = s->inst[k];
+		}
+		s->n = kept;
+	}
+	free(dup);
 }
 
 static int
@@ -1297,11 +1393,8 @@ pa_fleet_free(struct pa_fleet *f)
 	for (size_t i = 0; i < f->n; i++) {
 		struct series *s = &f->v[i];
 
-		for (size_t k = 0; k < s->n; k++) {
-			free(s->inst[k].id);
-			free(s->inst[k].server);
-			free(s->inst[k].addr);
-		}
+		for (size_t k = 0; k < s->n; k++)
+			instance_free(&s->inst[k]);
 		free(s->inst);
 		free(s->name);
 		free(s->tenant);

@@ -161,7 +161,15 @@ const char *pa_phase_name(enum pa_phase ph);
 struct pa_fleet;
 
 struct pa_fleet *pa_fleet_new(void);
-int pa_fleet_add(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
+
+/*
+ * Take a usage, forecast or plan record.  where, lineno, text and len
+ * name the input line, which is kept with a usage sample so that a
+ * duplicate server name found after all input can still reject it.
+ * Returns 1 when taken, 0 for another kind, -1 with the reason in why.
+ */
+int pa_fleet_add(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
+		 const char *text, size_t len, char *why, size_t whysize,
 		 const char **reason_class);
 void pa_fleet_free(struct pa_fleet *f);
 
@@ -171,6 +179,14 @@ void pa_fleet_free(struct pa_fleet *f);
  * names them.  Call it after all input and before pa_fleet_series.
  */
 void pa_fleet_drop_stale(struct pa_fleet *f, pa_usec_t window);
+
+/*
+ * Reject, with its latest input line, each instance whose server name is
+ * already that of an instance seen earlier in its series, because a
+ * router keys servers by name.  Call it after pa_fleet_drop_stale, so a
+ * stale instance never takes a name from its replacement.
+ */
+void pa_fleet_reject_duplicates(struct pa_fleet *f);
 
 /* Series with at least one instance, sorted by tenant_service_name. */
 size_t pa_fleet_series(struct pa_fleet *f);

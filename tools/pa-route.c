@@ -263,9 +263,14 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		return;
 	}
 
-	got = pa_fleet_add(cx->fleet, rec, why, sizeof why, &cls);
+	got = pa_fleet_add(cx->fleet, rec, name, line->lineno, line->text, line->len, why,
+			   sizeof why, &cls);
 	if (got == 0 && cx->shadow != NULL)
 		got = pa_shadow_add_request(cx->shadow, rec, why, sizeof why, &cls);
+	/*
+	 * NOTE: a usage record rejected later by pa_fleet_reject_duplicates
+	 * has already passed through here.
+	 */
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 	else if (cx->format == FMT_NDJSON)
@@ -502,6 +507,7 @@ main(int argc, char **argv)
 
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_fleet_drop_stale(cx.fleet, usage_window);
+	pa_fleet_reject_duplicates(cx.fleet);
 	emit_fleet(&cx, backend_tmpl, &model);
 
 	if (cx.shadow != NULL) {
