@@ -132,9 +132,12 @@ struct ctx {
 	size_t pools;		/* pools written to the sink */
 };
 
-/* Scale for the format and write one pool.  Returns 0, or -1 with the reason in why. */
+/*
+ * Scale for the format and write one pool.  Returns 0, or -1 with the
+ * reason in why and its reject class in cls.
+ */
 static int
-emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
+emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize, const char **cls)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -154,6 +157,7 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
 		rc = pa_route_scale_haproxy(p, why, whysize);
 		break;
 	}
+	*cls = "no live server";
 	if (rc != 0)
 		return -1;
 	if (cx->format == FMT_NGINX || cx->format == FMT_HAPROXY_CONFIG) {
@@ -164,6 +168,7 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
 					 pa_quote(p->backend, strlen(p->backend)),
 					 pa_quote(p->v[i].name, strlen(p->v[i].name)),
 					 format_names[cx->format]);
+				*cls = "missing address";
 				return -1;
 			}
 		}
@@ -171,6 +176,20 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
 
 	if (cx->format == FMT_ISTIO) {
 		char rule[200];
+
+		/*
+		 * The backend name becomes the VirtualService's metadata.name, and
+		 * its host too without --istio-host.  Kubernetes takes an object
+		 * name only as a DNS-1123 subdomain, so "Acme-api" or "a_b-c" fails.
+		 */
+		if (pa_dns1123_subdomain(p->backend, rule, sizeof rule) != 0) {
+			snprintf(why, whysize, "backend %s cannot be an Istio VirtualService "
+				 "name%s, because it is not a DNS-1123 subdomain: it %s",
+				 pa_quote(p->backend, strlen(p->backend)),
+				 cx->istio_host == NULL ? " or host" : "", rule);
+			*cls = "invalid name";
+			return -1;
+		}
 
 		/* Istio subset names are DNS-1123 labels. */
 		for (size_t i = 0; i < p->n; i++) {
@@ -180,6 +199,7 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize)
 						 "Istio subset name: %s",
 						 pa_quote(p->backend, strlen(p->backend)),
 						 pa_quote(p->v[i].name, strlen(p->v[i].name)), rule);
+					*cls = "invalid name";
 					return -1;
 				}
 			}
@@ -254,9 +274,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		if (pa_route_from_record(rec, &pool, why, sizeof why, &cls) != 0) {
 			pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 		} else {
-			if (emit_pool(cx, &pool, why, sizeof why) != 0)
-				pa_reject(name, line->lineno, line->text, line->len,
-					  "no live server", "%s", why);
+			if (emit_pool(cx, &pool, why, sizeof why, &cls) != 0)
+				pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 			pa_pool_free(&pool);
 		}
 		json_decref(rec);
@@ -316,6 +335,7 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 	struct pa_pool *pools = pa_xcalloc(n, sizeof *pools);
 	char *clash = pa_xcalloc(n, 1);
 	char why[600];
+	const char *cls;
 
 	for (size_t i = 0; i < n; i++)
 		pa_fleet_pool(cx->fleet, i, backend_tmpl, &pools[i]);
@@ -354,7 +374,7 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 		if (fallback)
 			pa_warn("%s: predicted demand leaves no serving instance spare capacity; "
 				"weights follow capacity alone", series);
-		if (emit_pool(cx, pool, why, sizeof why) != 0) {
+		if (emit_pool(cx, pool, why, sizeof why, &cls) != 0) {
 			pa_warn("%s: %s", series, why);
 			cx->failed = 1;
 		}
