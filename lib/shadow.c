@@ -73,7 +73,8 @@ static const char *phase_names[] = { "serving", "shadow", "promoting", "rolled_b
 
 /*
  * Check every server entry of a loaded state: a phase this version
- * writes, a step that indexes --steps and a since that is a timestamp.
+ * writes, a step, when present, that indexes --steps and a since that is
+ * a timestamp.  phase and since are required.
  * Returns 0, or -1 with the file, backend, server and value in why.
  */
 static int
@@ -102,11 +103,19 @@ state_check(const struct pa_shadow *sh, char *why, size_t whysize)
 					 pa_quote_json(entry));
 				return -1;
 			}
+			/*
+			 * Without a phase the entry would be read as serving, and
+			 * without a since a shadow would never be judged.
+			 */
+			if (phase == NULL || json_object_get(entry, "since") == NULL) {
+				snprintf(why, whysize, "%s: missing field \"%s\"", where,
+					 phase == NULL ? "phase" : "since");
+				return -1;
+			}
 			while (json_is_string(phase) && k < sizeof phase_names / sizeof phase_names[0] &&
 			       strcmp(json_string_value(phase), phase_names[k]) != 0)
 				k++;
-			if (phase != NULL && (!json_is_string(phase) ||
-					      k == sizeof phase_names / sizeof phase_names[0])) {
+			if (!json_is_string(phase) || k == sizeof phase_names / sizeof phase_names[0]) {
 				snprintf(why, whysize, "%s: field \"phase\" %s is not serving, shadow, "
 					 "promoting or rolled_back", where, pa_quote_json(phase));
 				return -1;
