@@ -1007,8 +1007,10 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 		*cls = "invalid address";
 		return -1;
 	}
-	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || cpu < 0 || cpu > 100) {
-		snprintf(why, whysize, "field \"cpu_usage\" is not a fraction of the limit: %s",
+	/* As in pa-plan, more than PA_USAGE_FRACTION_MAX times the limit is an exporter fault. */
+	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || cpu < 0 || cpu > PA_USAGE_FRACTION_MAX) {
+		snprintf(why, whysize, "field \"cpu_usage\" is not a fraction of the limit from "
+			 "0 to %g: %s", PA_USAGE_FRACTION_MAX,
 			 pa_quote_json(json_object_get(rec, "cpu_usage")));
 		*cls = "invalid cpu_usage";
 		return -1;
