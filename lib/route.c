@@ -236,9 +236,12 @@ pa_route_from_record(const json_t *rec, struct pa_pool *pool, char *why, size_t 
 		}
 		if ((name && pa_route_name_check(name, 0, rule, sizeof rule) != 0) ||
 		    (addr && pa_route_name_check(addr, 1, rule, sizeof rule) != 0)) {
-			snprintf(why, whysize, "%s %s server %s: name or address %s", word,
+			int bad_name = name && pa_route_name_check(name, 0, rule, sizeof rule) != 0;
+			const char *value = bad_name ? name : addr;
+
+			snprintf(why, whysize, "%s %s server %s: field \"%s\" %s %s", word,
 				 pa_quote(backend, strlen(backend)), pa_quote(label, strlen(label)),
-				 rule);
+				 bad_name ? "name" : "addr", pa_quote(value, strlen(value)), rule);
 			*cls = "invalid name";
 			goto fail;
 		}
@@ -992,12 +995,23 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 		*cls = "missing instance_id";
 		return -1;
 	}
+	if (server != NULL && pa_route_name_check(server, 0, rule, sizeof rule) != 0) {
+		snprintf(why, whysize, "instance %s: field \"server\" %s %s",
+			 pa_quote(id, strlen(id)), pa_quote(server, strlen(server)), rule);
+		*cls = "invalid name";
+		return -1;
+	}
+	if (server == NULL && pa_route_name_check(id, 0, rule, sizeof rule) != 0) {
+		snprintf(why, whysize, "instance %s: field \"instance_id\", the server name "
+			 "without \"server\", %s", pa_quote(id, strlen(id)), rule);
+		*cls = "invalid name";
+		return -1;
+	}
 	if (server == NULL)
 		server = id;
-	if (pa_route_name_check(server, 0, rule, sizeof rule) != 0 ||
-	    (addr != NULL && pa_route_name_check(addr, 1, rule, sizeof rule) != 0)) {
-		snprintf(why, whysize, "instance %s: server name or address %s",
-			 pa_quote(id, strlen(id)), rule);
+	if (addr != NULL && pa_route_name_check(addr, 1, rule, sizeof rule) != 0) {
+		snprintf(why, whysize, "instance %s: field \"addr\" %s %s",
+			 pa_quote(id, strlen(id)), pa_quote(addr, strlen(addr)), rule);
 		*cls = "invalid name";
 		return -1;
 	}
