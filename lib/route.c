@@ -779,27 +779,38 @@ cmp_key_nocase(const void *a, const void *b)
 	return c != 0 ? c : (x->pool > y->pool) - (x->pool < y->pool);
 }
 
+#define CLASH_NAMES_SHOWN 5	/* series named per clash; the rest are counted */
+
 /* Name the series of keys[0..k-1], which share one backend name, and mark them in clash[]. */
 static void
 report_group(int nginx, const struct pa_pool *pools, const struct name_key *keys, size_t k,
 	     char *clash)
 {
 	const char *noun = nginx ? "upstream" : "backend";
-	const char *first = pools[keys[0].pool].series, *second = pools[keys[1].pool].series;
+	size_t shown = k < CLASH_NAMES_SHOWN ? k : CLASH_NAMES_SHOWN, used = 0;
 	int case_differs = 0;
-	char more[40] = "";
+	char names[CLASH_NAMES_SHOWN * 260 + 40];
 
 	for (size_t m = 0; m < k; m++) {
 		clash[keys[m].pool] = 1;
 		if (strcmp(keys[m].name, keys[0].name) != 0)
 			case_differs = 1;
 	}
-	if (k > 2)
-		snprintf(more, sizeof more, " and %zu more", k - 2);
-	pa_warn("%s: the series %s%s%s%s %s to this %s name%s, so %s written (give each "
-		"series its own name with --backend)", keys[0].name,
-		pa_quote(first, strlen(first)), k > 2 ? ", " : " and ",
-		pa_quote(second, strlen(second)), more, k > 2 ? "map" : "both map", noun,
+
+	/* List every series, as in "a", "b" and "c", or else five and a count of the rest. */
+	for (size_t m = 0; m < shown; m++) {
+		const char *series = pools[keys[m].pool].series;
+		const char *sep = m == 0 ? "" : (m == k - 1 ? " and " : ", ");
+
+		used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", sep,
+					 pa_quote(series, strlen(series)));
+	}
+	if (k > shown)
+		snprintf(names + used, sizeof names - used, " and %zu more", k - shown);
+
+	pa_warn("%s: the series %s %s to this %s name%s, so %s written (give each "
+		"series its own name with --backend)", keys[0].name, names,
+		k > 2 ? "all map" : "both map", noun,
 		case_differs ? ", which nginx reads without regard to case" : "",
 		k > 2 ? "none is" : "neither is");
 }
