@@ -166,7 +166,6 @@ struct pa_fleet *pa_fleet_new(void);
  * Take a usage, forecast or plan record.  where, lineno, text and len
  * name the input line, which is kept with a usage sample so that a
  * duplicate server name found after all input can still reject it.
- * Returns 1 when taken, 0 for another kind, -1 with the reason in why.
  */
 int pa_fleet_add(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
 		 const char *text, size_t len, char *why, size_t whysize,

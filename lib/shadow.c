@@ -75,7 +75,8 @@ static const char *phase_names[] = { "serving", "shadow", "promoting", "rolled_b
  * Check every server entry of a loaded state: a phase this version
  * writes, a step, when present, that indexes --steps and a since that is
  * a timestamp.  phase and since are required.
- * Returns 0, or -1 with the file, backend, server and value in why.
+ * Returns 0, or -1 with the file, backend, server and the missing field
+ * or the value in why.
  */
 static int
 state_check(const struct pa_shadow *sh, char *why, size_t whysize)
