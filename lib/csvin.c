@@ -23,6 +23,17 @@ space_only(unsigned char c)
 	return c == ' ';
 }
 
+/*
+ * libcsv ends a record at CR as well as LF by default, which splits a row
+ * at a bare CR inside a cell.  The line reader has already dropped the CR
+ * of each CRLF, so only LF ends a record and a bare CR stays in its cell.
+ */
+static int
+newline_only(unsigned char c)
+{
+	return c == '\n';
+}
+
 void
 pa_csvin_init(struct pa_csvin *c, unsigned char delim, int quoting, size_t max_record,
 	      pa_csv_record_fn fn, void *ctx)
@@ -36,6 +47,7 @@ pa_csvin_init(struct pa_csvin *c, unsigned char delim, int quoting, size_t max_r
 	/* Tabs are data in TSV; only spaces around values are trimmed. */
 	if (delim == '\t')
 		csv_set_space_func(&c->parser, space_only);
+	csv_set_term_func(&c->parser, newline_only);
 	c->fn = fn;
 	c->ctx = ctx;
 	c->max_record = max_record;
@@ -106,6 +118,7 @@ restart(struct pa_csvin *c, unsigned char delim, unsigned char quote)
 	csv_set_quote(&c->parser, quote);
 	if (delim == '\t')
 		csv_set_space_func(&c->parser, space_only);
+	csv_set_term_func(&c->parser, newline_only);
 	reset(c);
 }
 
