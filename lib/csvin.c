@@ -104,6 +104,7 @@ on_record(int term, void *ctx)
 	c->rec.lineno = c->start_line;
 	c->rec.raw = c->raw;
 	c->rec.rawlen = c->rawlen;
+	c->rec.cut = c->cut;
 	c->fn(c->ctx, &c->rec);
 	reset(c);
 }
@@ -123,9 +124,10 @@ restart(struct pa_csvin *c, unsigned char delim, unsigned char quote)
 }
 
 void
-pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line)
+pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line, int cut)
 {
 	c->where = where;
+	c->cut = cut;
 	if (!c->in_record) {
 		if (line->len == 0)
 			return;	/* blank lines between records carry nothing */
@@ -167,6 +169,7 @@ reread_after_open_quote(struct pa_csvin *c)
 	char *newline = memchr(c->raw, '\n', c->rawlen), *rest;
 	size_t first = (size_t)(newline - c->raw), restlen = c->rawlen - first - 1;
 	long lineno = c->start_line, lines = 1;
+	int cut = c->cut;
 
 	for (size_t i = 0; i < restlen; i++)
 		lines += newline[1 + i] == '\n';
@@ -192,7 +195,7 @@ reread_after_open_quote(struct pa_csvin *c)
 			end = rest + restlen;
 		*end = '\0';
 		line = (struct pa_line){ at, (size_t)(end - at), ++lineno };
-		pa_csvin_line(c, c->where, &line);
+		pa_csvin_line(c, c->where, &line, end == rest + restlen ? cut : 0);
 	}
 	free(rest);
 }

@@ -27,6 +27,7 @@ struct pa_csvrec {
 	long lineno;		/* physical line where the record starts */
 	const char *raw;	/* the record's lines joined with "\n" */
 	size_t rawlen;
+	int cut;		/* its last line ended without a newline at the end of input */
 };
 
 typedef void (*pa_csv_record_fn)(void *ctx, const struct pa_csvrec *rec);
@@ -45,6 +46,7 @@ struct pa_csvin {
 	char *raw;		/* lines of the current record */
 	size_t rawlen, rawcap;
 	int in_record;
+	int cut;		/* the last line pushed had no newline */
 	long start_line;
 	const char *where;
 };
@@ -56,8 +58,11 @@ struct pa_csvin {
 void pa_csvin_init(struct pa_csvin *c, unsigned char delim, int quoting, size_t max_record,
 		   pa_csv_record_fn fn, void *ctx);
 
-/* Push one physical line. */
-void pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line);
+/*
+ * Push one physical line.  cut is set for a last line that ended without a
+ * newline (PA_LINE_TRUNCATED), so the record it ends is marked cut.
+ */
+void pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line, int cut);
 
 /*
  * End of input: a record still open is handed over when it is complete, or

@@ -349,6 +349,29 @@ pa_row_empty_source(const struct pa_row *row, enum pa_target t)
 	return NULL;
 }
 
+/*
+ * A short row would read its missing cells as empty, and a long one would
+ * lose its surplus.  A short last row without a newline is most often one
+ * that a cut file or a cut gzip stream ended, so it is named as cut off.
+ * NOTE: a row cut inside its last cell has the right count and passes.
+ */
+int
+pa_row_check_cells(const struct pa_row *row, const char *where, long lineno, const char *raw,
+		   size_t rawlen)
+{
+	if (row->csv == NULL || row->csv->nfields == row->nheader)
+		return 0;
+	if (row->csv->cut)
+		pa_reject(where, lineno, raw, rawlen, "record cut off at end of input",
+			  "record cut off at end of input: CSV row of %d cells for a header of %d columns",
+			  row->csv->nfields, row->nheader);
+	else
+		pa_reject(where, lineno, raw, rawlen, "wrong number of cells",
+			  "CSV row of %d cells for a header of %d columns", row->csv->nfields,
+			  row->nheader);
+	return -1;
+}
+
 #define REJECT(cls, ...)                                                       \
 	do {                                                                   \
 		pa_reject(where, lineno, raw, rawlen, (cls), __VA_ARGS__);     \
@@ -451,10 +474,8 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	int has_end = 0;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
 
-	/* A short row would read its missing cells as empty, and a long one would lose its surplus. */
-	if (row->csv != NULL && row->csv->nfields != row->nheader)
-		REJECT("wrong number of cells", "CSV row of %d cells for a header of %d columns",
-		       row->csv->nfields, row->nheader);
+	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
+		return -1;
 	NEED_TIME(PA_T_TS, &start);
 	if ((v = pa_row_get(row, PA_T_END, &len, NULL)) != NULL) {
 		if (pa_parse_time_local(v, len, o->utc_offset, &end) != 0)
@@ -561,10 +582,8 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	int have[3], any = 0;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
 
-	/* A short row would read its missing cells as empty, and a long one would lose its surplus. */
-	if (row->csv != NULL && row->csv->nfields != row->nheader)
-		REJECT("wrong number of cells", "CSV row of %d cells for a header of %d columns",
-		       row->csv->nfields, row->nheader);
+	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
+		return -1;
 	NEED_TIME(PA_T_TS, &ts);
 	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
 	if (inst == NULL && o->instance_is_stem) {
@@ -710,10 +729,8 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	const char *tscol = NULL;
 	size_t len;
 
-	/* A short row would read its missing cells as empty, and a long one would lose its surplus. */
-	if (row->csv != NULL && row->csv->nfields != row->nheader)
-		REJECT("wrong number of cells", "CSV row of %d cells for a header of %d columns",
-		       row->csv->nfields, row->nheader);
+	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
+		return -1;
 	NEED_TIME(PA_T_TS, &ts);
 	pa_row_get(row, PA_T_TS, &len, &tscol);
 	row_series(row, o, 1, tenant, service);

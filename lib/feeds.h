@@ -89,6 +89,14 @@ const char *pa_row_field(struct pa_row *row, const char *name, size_t *len);
 /* pa_row_field as a pa_field_fn; ctx is the struct pa_row. */
 const char *pa_row_field_cb(void *row, const char *name, size_t *len);
 
+/*
+ * Reject a CSV row whose cell count differs from the header's, as cut off
+ * when it is a last line without a newline.  Returns 0 for a row of the
+ * right size or a JSON row, and -1 after rejecting.
+ */
+int pa_row_check_cells(const struct pa_row *row, const char *where, long lineno, const char *raw,
+		       size_t rawlen);
+
 /* Options for events, usage and series records. */
 
 struct pa_feed_opts {

@@ -256,6 +256,8 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	char client_buf[64], host_buf[64], method_buf[64], path_buf[64];
 
 	memset(&req, 0, sizeof req);
+	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
+		return;
 	v = pa_row_get(row, PA_T_TS, &len, &source);
 	if (v == NULL && (source = pa_row_empty_source(row, PA_T_TS)) != NULL)
 		ROW_REJECT("empty timestamp", "empty timestamp in %s %s",
@@ -653,7 +655,7 @@ handle_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 				  "line longer than %zu bytes (see --max-line)", line->len);
 			return;
 		}
-		pa_csvin_line(&in->csv, where, line);
+		pa_csvin_line(&in->csv, where, line, st == PA_LINE_TRUNCATED);
 		return;
 	}
 	if (is_blank(line) && st != PA_LINE_TOO_LONG)
