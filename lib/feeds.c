@@ -380,13 +380,20 @@ pa_row_check_cells(const struct pa_row *row, const char *where, long lineno, con
 
 /*
  * Reads the ts target or rejects.  A time column or key that is there but
- * empty is named as empty, and --field is suggested only when it is absent.
+ * empty is named as empty, one whose JSON value is an object, array or
+ * boolean is shown with its type, and --field is suggested only when it is
+ * absent.
  */
 #define NEED_TIME(t, out)                                                              \
 	do {                                                                           \
 		size_t tl_;                                                            \
-		const char *tv_ = pa_row_get(row, (t), &tl_, NULL);                    \
+		const char *src_ = NULL;                                               \
+		const char *tv_ = pa_row_get(row, (t), &tl_, &src_);                   \
 		const char *empty_ = tv_ == NULL ? pa_row_empty_source(row, (t)) : NULL;      \
+		if (tv_ == NULL && empty_ == NULL && src_ != NULL && row->json != NULL &&     \
+		    row->value != NULL)                                                \
+			REJECT("invalid timestamp", "field %s is not a timestamp: %s", \
+			       pa_quote(src_, strlen(src_)), pa_quote_json(row->value)); \
 		if (empty_ != NULL)                                                    \
 			REJECT("empty timestamp", "empty timestamp in %s %s",          \
 			       row->csv != NULL ? "column" : "field",                  \
@@ -569,6 +576,43 @@ row_text(struct pa_row *row, enum pa_target t, size_t *len)
 	return v;
 }
 
+/*
+ * Write into out the utilization columns or keys of row that are there but
+ * empty, as in 'cpu_usage column "cpu" and memory_usage column "mem" are
+ * empty'.  Returns how many there are.
+ */
+static int
+usage_empty_cells(const struct pa_row *row, char *out, size_t size)
+{
+	static const enum pa_target metric[3] = { PA_T_CPU, PA_T_MEMORY, PA_T_NETWORK };
+	const char *kind = row->csv != NULL ? "column" : "field";
+	const char *source[3];
+	enum pa_target target[3];
+	size_t used = 0;
+	int n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if ((source[n] = pa_row_empty_source(row, metric[i])) != NULL)
+			target[n++] = metric[i];
+	}
+	out[0] = '\0';
+	for (int i = 0; i < n && used < size; i++) {
+		const char *sep = ", ";
+
+		if (i == 0)
+			sep = "";
+		else if (i == n - 1)
+			sep = " and ";
+
+		used += (size_t)snprintf(out + used, size - used, "%s%s %s %s", sep,
+					 pa_target_name(target[i]), kind,
+					 pa_quote(source[i], strlen(source[i])));
+	}
+	if (n > 0 && used < size)
+		snprintf(out + used, size - used, " %s empty", n == 1 ? "is" : "are");
+	return n;
+}
+
 int
 pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw *w,
 	      const char *where, long lineno, const char *raw, size_t rawlen)
@@ -580,7 +624,7 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	size_t ilen, badlen = 0;
 	double val[3];
 	int have[3], any = 0;
-	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
+	char tenant[PA_NAME_MAX], service[PA_NAME_MAX], empty[512];
 
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return -1;
@@ -626,6 +670,8 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 		}
 		any |= have[i];
 	}
+	if (!any && usage_empty_cells(row, empty, sizeof empty) > 0)
+		REJECT("empty utilization", "no utilization value: %s", empty);
 	if (!any)
 		REJECT("missing utilization", "no cpu_usage, memory_usage or network_io column "
 		       "(name one with --field cpu_usage=COLUMN)");
@@ -684,6 +730,16 @@ write_bucket(struct pa_jsonw *w, pa_usec_t ts, pa_usec_t step, const char *tenan
 	pa_jsonw_end(w);
 }
 
+/* Check whether every value of a series row is a gap (an empty cell). */
+static int
+all_gaps(const double *val, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isnan(val[i]))
+			return 0;
+	return 1;
+}
+
 static void
 flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 {
@@ -691,6 +747,7 @@ flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 		if (!isnan(st->val[i]))
 			write_bucket(w, pa_bucket_start(st->pending_ts, st->step), st->step, st->tenant, st->service[i],
 				     st->val[i]);
+	st->gaps += all_gaps(st->val, st->nvals);
 	st->pending = 0;
 }
 
@@ -827,6 +884,7 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	for (int i = 0; i < n; i++)
 		if (!isnan(val[i]))
 			write_bucket(w, pa_bucket_start(ts, st->step), st->step, tenant, names[i], val[i]);
+	st->gaps += all_gaps(val, n);
 	return 0;
 }
 

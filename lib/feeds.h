@@ -151,6 +151,7 @@ struct pa_series_state {
 	char *raw;		/* the waiting row's text, for --rejects; owned */
 	size_t rawlen;
 	long lineno;
+	long gaps;		/* rows whose value cells were all empty, so they wrote no bucket */
 };
 
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,

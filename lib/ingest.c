@@ -259,6 +259,8 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return;
 	v = pa_row_get(row, PA_T_TS, &len, &source);
+	if (wrong_json_type(row, v, source))
+		VALUE_REJECT("invalid timestamp", "a timestamp");
 	if (v == NULL && (source = pa_row_empty_source(row, PA_T_TS)) != NULL)
 		ROW_REJECT("empty timestamp", "empty timestamp in %s %s",
 			   row->csv != NULL ? "column" : "field", pa_quote(source, strlen(source)));
@@ -802,8 +804,10 @@ end_file(struct pa_ingest *in)
 		in->csv_open = 0;
 	}
 	free_header(in);
-	if (in->type == PA_TYPE_SERIES)
+	if (in->type == PA_TYPE_SERIES) {
+		in->gaps += in->series.gaps;
 		pa_series_finish(&in->series, &in->w, in->where);
+	}
 }
 
 static void
@@ -1331,6 +1335,12 @@ pa_ingest_notes(const struct pa_ingest *in)
 void
 pa_ingest_summary(const struct pa_ingest *in)
 {
-	pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
-		pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
+	/* A gap row is read but neither written nor rejected, so it gets its own count. */
+	if (in->gaps > 0)
+		pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected, %ld gap%s",
+			pa_diag_read(), in->w.records, in->passed, pa_diag_rejected(), in->gaps,
+			in->gaps == 1 ? "" : "s");
+	else
+		pa_warn("summary: %ld read, %ld written, %ld passed through, %ld rejected",
+			pa_diag_read(), in->w.records, in->passed, pa_diag_rejected());
 }

@@ -63,6 +63,7 @@ struct pa_ingest {
 	long passed;			/* records passed through unchanged */
 	long cut_fields;		/* log lines written without a cut-off quoted field */
 	char cut_first[300];		/* "FILE:LINE" of the first of them */
+	long gaps;			/* series rows that wrote nothing because every value cell was empty */
 	long bare_rows;			/* rows read as requests with a time and nothing else */
 	char bare_first[300];		/* "FILE:LINE" of the first of them */
 
