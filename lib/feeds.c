@@ -751,6 +751,33 @@ flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 	st->pending = 0;
 }
 
+/*
+ * Warn once when a row is off the grid of a step inferred from the first
+ * two rows, or at the same time as the row before, because such rows share
+ * a bucket that pa-forecast adds up.  The step is then often wrong, as when
+ * the second row of 5-minute data comes 10 minutes after the first.
+ */
+static void
+check_grid(struct pa_series_state *st, pa_usec_t ts, const char *where, long lineno)
+{
+	char when[40];
+	const char *problem;
+
+	if (st->grid_warned)
+		return;
+	if ((ts - st->origin) % st->step != 0)
+		problem = "is not a whole number of steps after the first row";
+	else if (ts == st->last_ts)
+		problem = "repeats the time of the row before";
+	else
+		return;
+	st->grid_warned = 1;
+	pa_warn("%s:%ld: timestamp %s %s, so rows may share a bucket; if the step of %g s "
+		"inferred from the first two rows is wrong, name the step with --step",
+		where, lineno, pa_time_format(ts, when, sizeof when), problem,
+		(double)st->step / PA_USEC_PER_SEC);
+}
+
 /* Check whether a field: rule for the tenant or the service reads column, so it is a label. */
 static int
 is_rule_field(const struct pa_tenancy *t, const char *column)
@@ -862,9 +889,14 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 				REJECT("timestamps out of order",
 				       "timestamp is not after the first row; cannot infer the step (use --step)");
 			st->step = ts - st->pending_ts;
+			st->step_inferred = 1;
+			st->origin = st->pending_ts;
 		}
 		flush_pending(st, w);
 	}
+	if (st->step_inferred)
+		check_grid(st, ts, where, lineno);
+	st->last_ts = ts;
 	if (st->step == 0) {
 		st->pending = 1;
 		st->pending_ts = ts;

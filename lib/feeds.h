@@ -128,6 +128,8 @@ int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_js
  * else the file stem.  Columns named by field: rules are labels, not
  * series.  Without --step,
  * the first row waits in the state until the second one gives the step.
+ * An inferred step is then checked on every row: the first row off its
+ * grid, or at the same time as the row before, gets one warning.
  */
 #define PA_SERIES_MAX 64	/* value columns per row */
 
@@ -152,6 +154,10 @@ struct pa_series_state {
 	size_t rawlen;
 	long lineno;
 	long gaps;		/* rows whose value cells were all empty, so they wrote no bucket */
+	int step_inferred;	/* step came from the first two rows, not --step */
+	pa_usec_t origin;	/* time of the first row, where the inferred grid starts */
+	pa_usec_t last_ts;	/* time of the row before */
+	int grid_warned;	/* a row off the inferred grid has been reported */
 };
 
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
