@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -778,6 +779,28 @@ check_grid(struct pa_series_state *st, pa_usec_t ts, const char *where, long lin
 		(double)st->step / PA_USEC_PER_SEC);
 }
 
+/*
+ * Warn once about a count that is not a whole number, such as a rate.
+ * pa-forecast reads its bucket, but write_bucket leaves out the partials
+ * that pa-score --merge adds up, so --merge rejects it.
+ */
+static void __attribute__((format(printf, 4, 5)))
+warn_fraction(struct pa_series_state *st, const char *where, long lineno, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	if (st->fraction_warned)
+		return;
+	st->fraction_warned = 1;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	pa_warn("%s:%ld: %s is not a whole number, so buckets with fractional counts get no "
+		"merge partials and pa-score --merge will reject them (pa-forecast reads them)",
+		where, lineno, what);
+}
+
 /* Check whether a field: rule for the tenant or the service reads column, so it is a label. */
 static int
 is_rule_field(const struct pa_tenancy *t, const char *column)
@@ -852,6 +875,10 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 				       pa_quote(cell, cellen),
 				       pa_quote(row->header[c], strlen(row->header[c])));
 			}
+			if (cellen > 0 && val[n] != floor(val[n]))
+				warn_fraction(st, where, lineno, "count %s in column %s",
+					      pa_quote(cell, cellen),
+					      pa_quote(row->header[c], strlen(row->header[c])));
 			if (cellen > 0)
 				st->column_kind[c] = PA_COLUMN_NUMBER;
 			pa_name_clean(row->header[c], strlen(row->header[c]), 1, names[n]);
@@ -870,6 +897,9 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 			if (val[n] < 0 || val[n] > PA_REQUESTS_MAX)
 				REJECT("invalid count", "field %s is not a count from 0 to 1e15: %s",
 				       pa_quote(k, strlen(k)), pa_quote_json(v));
+			if (val[n] != floor(val[n]))
+				warn_fraction(st, where, lineno, "count %g in field %s", val[n],
+					      pa_quote(k, strlen(k)));
 			pa_name_clean(k, strlen(k), 1, names[n]);
 			n++;
 		}

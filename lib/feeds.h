@@ -158,6 +158,7 @@ struct pa_series_state {
 	pa_usec_t origin;	/* time of the first row, where the inferred grid starts */
 	pa_usec_t last_ts;	/* time of the row before */
 	int grid_warned;	/* a row off the inferred grid has been reported */
+	int fraction_warned;	/* a fractional count has been reported */
 };
 
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
