@@ -124,7 +124,8 @@ restart(struct pa_csvin *c, unsigned char delim, unsigned char quote)
 }
 
 void
-pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line, int cut)
+pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line,
+	      enum pa_csv_cut cut)
 {
 	c->where = where;
 	c->cut = cut;
@@ -169,7 +170,7 @@ reread_after_open_quote(struct pa_csvin *c)
 	char *newline = memchr(c->raw, '\n', c->rawlen), *rest;
 	size_t first = (size_t)(newline - c->raw), restlen = c->rawlen - first - 1;
 	long lineno = c->start_line, lines = 1;
-	int cut = c->cut;
+	enum pa_csv_cut cut = c->cut;
 
 	for (size_t i = 0; i < restlen; i++)
 		lines += newline[1 + i] == '\n';
@@ -195,7 +196,7 @@ reread_after_open_quote(struct pa_csvin *c)
 			end = rest + restlen;
 		*end = '\0';
 		line = (struct pa_line){ at, (size_t)(end - at), ++lineno };
-		pa_csvin_line(c, c->where, &line, end == rest + restlen ? cut : 0);
+		pa_csvin_line(c, c->where, &line, end == rest + restlen ? cut : PA_CSV_WHOLE);
 	}
 	free(rest);
 }

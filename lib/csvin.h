@@ -17,6 +17,13 @@
 
 #define PA_CSV_MAX_FIELDS 256
 
+/* Ending of the last line of a record. */
+enum pa_csv_cut {
+	PA_CSV_WHOLE,		/* with a newline */
+	PA_CSV_NO_NEWLINE,	/* at the end of input, without a newline */
+	PA_CSV_INPUT_FAILED	/* where a read or decoding error cut the input */
+};
+
 /* One record; every pointer is valid only during the callback. */
 struct pa_csvrec {
 	int nfields;
@@ -27,7 +34,7 @@ struct pa_csvrec {
 	long lineno;		/* physical line where the record starts */
 	const char *raw;	/* the record's lines joined with "\n" */
 	size_t rawlen;
-	int cut;		/* its last line ended without a newline at the end of input */
+	enum pa_csv_cut cut;	/* how its last line ended */
 };
 
 typedef void (*pa_csv_record_fn)(void *ctx, const struct pa_csvrec *rec);
@@ -46,7 +53,7 @@ struct pa_csvin {
 	char *raw;		/* lines of the current record */
 	size_t rawlen, rawcap;
 	int in_record;
-	int cut;		/* the last line pushed had no newline */
+	enum pa_csv_cut cut;	/* how the last line pushed ended */
 	long start_line;
 	const char *where;
 };
@@ -59,10 +66,11 @@ void pa_csvin_init(struct pa_csvin *c, unsigned char delim, int quoting, size_t 
 		   pa_csv_record_fn fn, void *ctx);
 
 /*
- * Push one physical line.  cut is set for a last line that ended without a
- * newline (PA_LINE_TRUNCATED), so the record it ends is marked cut.
+ * Push one physical line.  cut is its ending, and the record that the line
+ * completes is marked with it.
  */
-void pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line, int cut);
+void pa_csvin_line(struct pa_csvin *c, const char *where, const struct pa_line *line,
+		   enum pa_csv_cut cut);
 
 /*
  * End of input: a record still open is handed over when it is complete, or

@@ -354,7 +354,8 @@ pa_row_empty_source(const struct pa_row *row, enum pa_target t)
  * A short row would read its missing cells as empty, and a long one would
  * lose its surplus.  A short last row without a newline is most often one
  * that a cut file or a cut gzip stream ended, so it is named as cut off.
- * NOTE: a row cut inside its last cell has the right count and passes.
+ * NOTE: a plain file cut inside the last cell of its last row has the
+ * right count, so that row passes.
  */
 int
 pa_row_check_cells(const struct pa_row *row, const char *where, long lineno, const char *raw,

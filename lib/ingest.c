@@ -465,6 +465,13 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 			  pa_quote(rec->raw, rec->rawlen < 16 ? rec->rawlen : 16));
 		return;
 	}
+	/* A read or decoding error cut this row, which may still have all its cells. */
+	if (rec->cut == PA_CSV_INPUT_FAILED) {
+		pa_reject(rec->where, rec->lineno, rec->raw, rec->rawlen,
+			  "record cut off at end of input",
+			  "record cut off at end of input: the input failed inside this row");
+		return;
+	}
 	memset(&row, 0, sizeof row);
 	row.csv = rec;
 	row.columns = in->columns;
@@ -657,7 +664,11 @@ handle_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 				  "line longer than %zu bytes (see --max-line)", line->len);
 			return;
 		}
-		pa_csvin_line(&in->csv, where, line, st == PA_LINE_TRUNCATED);
+		enum pa_csv_cut cut = PA_CSV_WHOLE;
+
+		if (st == PA_LINE_TRUNCATED)
+			cut = pa_reader_failed(in->reader) ? PA_CSV_INPUT_FAILED : PA_CSV_NO_NEWLINE;
+		pa_csvin_line(&in->csv, where, line, cut);
 		return;
 	}
 	if (is_blank(line) && st != PA_LINE_TOO_LONG)
@@ -1137,6 +1148,7 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 	int nheld = 0, nonblank = 0;
 
 	in->where = pa_reader_name(r);
+	in->reader = r;
 	set_stem(in, path);
 	in->wider.ntok = 0;
 	memset(&in->series, 0, sizeof in->series);

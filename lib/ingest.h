@@ -80,6 +80,7 @@ struct pa_ingest {
 	int bad_header;			/* the CSV header lacks a required column: skip the file */
 	struct pa_series_state series;
 	const char *where;
+	struct pa_reader *reader;	/* the input being read, whose name is where */
 	int streaming;			/* the current input is not a regular file (pipe, FIFO, tty) */
 	int stream_fd;			/* descriptor to poll for pending data, or -1 when unknown */
 

@@ -418,6 +418,12 @@ pa_reader_next(struct pa_reader *r, struct pa_line *line)
 	}
 }
 
+int
+pa_reader_failed(const struct pa_reader *r)
+{
+	return r->failed;
+}
+
 void
 pa_reader_set_follow(struct pa_reader *r, int on)
 {

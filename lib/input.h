@@ -47,6 +47,13 @@ enum pa_line_status pa_reader_next(struct pa_reader *r, struct pa_line *line);
 /* Return 1 when line contains a control byte other than tab, CR or LF, as binary data does. */
 int pa_line_is_binary(const struct pa_line *line);
 
+/*
+ * Return 1 after a read or decoding error was reported.  A PA_LINE_TRUNCATED
+ * line returned then was cut by that error, not merely left without a
+ * newline.
+ */
+int pa_reader_failed(const struct pa_reader *r);
+
 /* Set when a UTF-16 byte order mark was found at the start of the input. */
 int pa_reader_is_utf16(const struct pa_reader *r);
 

@@ -32,7 +32,7 @@ feed(struct pa_csvin *c, const char *const *lines, int n)
 	for (int i = 0; i < n; i++) {
 		struct pa_line l = { (char *)lines[i], strlen(lines[i]), i + 1 };
 
-		pa_csvin_line(c, "t.csv", &l, 0);
+		pa_csvin_line(c, "t.csv", &l, PA_CSV_WHOLE);
 	}
 	pa_csvin_finish(c);
 }
