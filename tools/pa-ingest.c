@@ -51,7 +51,7 @@ usage(void)
 	       "                         file name)\n"
 	       "      --event-type TYPE  event type (default: type column, else the name)\n"
 	       "      --percent          cpu and memory columns are percentages\n"
-	       "      --step DURATION    series step (default: from the first two rows)\n"
+	       "      --step DURATION    series step (default: first two accepted rows)\n"
 	       "\n"
 	       "      --threads N        parser threads for access logs (default: 2 on\n"
 	       "                         a machine with 2 or more CPUs, else 1; 1 for a\n"
