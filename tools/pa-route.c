@@ -495,8 +495,11 @@ main(int argc, char **argv)
 						       (pa_usec_t)7 * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_ISTIO_HOST:
-			if (pa_route_name_check(optarg, 0, why, sizeof why) != 0)
-				pa_usage_error("--istio-host %s", why);
+			/* A destination host names a Kubernetes service, a DNS-1123 subdomain. */
+			if (pa_route_name_check(optarg, 0, why, sizeof why) != 0 ||
+			    pa_dns1123_subdomain(optarg, why, sizeof why) != 0)
+				pa_usage_error("--istio-host %s: it %s", pa_quote(optarg, strlen(optarg)),
+					       why);
 			cx.istio_host = optarg;
 			break;
 		case 'h':
