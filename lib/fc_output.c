@@ -579,7 +579,7 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
  * is written as 0.  On a series whose recent buckets all stayed well
  * above zero, such as additive Holt-Winters swinging through a trough,
  * that 0 is the model's failure rather than a forecast.  Nothing in the
- * record says so, so the steps are named on stderr.
+ * record shows it, so the steps are named on stderr.
  */
 static void
 warn_zero_forecast(const struct pa_fc_series *s, const double *volume, size_t n, size_t period,

@@ -1277,7 +1277,7 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 	struct pa_reader *r = NULL;
 	struct stat seen;
 	enum pa_line_status st;
-	int rc = PA_EXIT_OK, said_waiting = 0;
+	int rc = PA_EXIT_OK, warned_missing = 0;
 
 	while (!*stop) {
 		/*
@@ -1287,9 +1287,9 @@ pa_ingest_follow(struct pa_ingest *in, const char *path, volatile sig_atomic_t *
 		 */
 		if (r == NULL) {
 			if (stat(path, &seen) != 0 || seen.st_size == 0) {
-				if (!said_waiting && access(path, F_OK) != 0)
+				if (!warned_missing && access(path, F_OK) != 0)
 					pa_warn("%s: no such file, waiting for it to appear", path);
-				said_waiting = 1;
+				warned_missing = 1;
 				nap(PA_FOLLOW_POLL_MS);
 				continue;
 			}

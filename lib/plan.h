@@ -57,7 +57,7 @@ void pa_plan_settings_default(struct pa_plan_settings *s);
  */
 int pa_plan_settings_check(const struct pa_plan_settings *s, char *err, size_t errsize);
 
-/* The most instances a plan may hold, as pa-apply accepts them. */
+/* The maximum instance count of a plan, the largest replica count pa-apply accepts. */
 #define PA_REPLICAS_MAX 100000L
 
 #define PA_PLAN_LEVELS_MAX 8	/* interval levels of one forecast that sizing reads */

@@ -278,7 +278,7 @@ cmp_placed(const void *a, const void *b)
  * Pair each bucket's work with the load of the instances that reported in
  * it, and fit the capacity.  The load is the sum over instances of each
  * one's mean cpu_usage inside the bucket, since exporters do not sample
- * every instance in the same second: summed per timestamp, instances
+ * every instance in the same second.  Summed per timestamp, instances
  * sampled apart would each stand alone beside the whole bucket's work.  A
  * bucket has an unknown load, and is left out, when some instance has only
  * invalid readings in it, or none while it reported before and after it

@@ -649,7 +649,7 @@ byte_count_known(const json_t *rec, const char *field)
 	return pa_rec_num(rec, known, &n) != 1 || n > 0;
 }
 
-/* Where one sample goes and the labels it shares with the others of its record. */
+/* The stream of one sample and the labels it shares with the other samples of its record. */
 struct sample {
 	FILE *f;
 	const char *family, *tenant, *service;

@@ -1270,7 +1270,7 @@ pa_fleet_reject_duplicates(struct pa_fleet *f)
 
 	/*
 	 * Instances are kept in the order they were first seen, so the one
-	 * seen first keeps the name.  A rejected instance holds no name for
+	 * seen first keeps the name.  A rejected instance takes no name from
 	 * the ones after it.
 	 */
 	for (size_t i = 0; i < f->n; i++) {
