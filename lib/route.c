@@ -779,6 +779,13 @@ cmp_key_nocase(const void *a, const void *b)
 	return c != 0 ? c : (x->pool > y->pool) - (x->pool < y->pool);
 }
 
+/* Names alone, for bsearch() over keys sorted by cmp_key_nocase(). */
+static int
+cmp_name_nocase(const void *a, const void *b)
+{
+	return strcasecmp(((const struct name_key *)a)->name, ((const struct name_key *)b)->name);
+}
+
 #define CLASH_NAMES_SHOWN 5	/* series named per clash; the rest are counted */
 
 /* Name the series of keys[0..k-1], which share one backend name, and mark them in clash[]. */
@@ -839,28 +846,22 @@ pa_route_find_clashes(const struct pa_pool *pools, size_t n, int nginx, int shad
 	if (nginx && shadows) {
 		for (size_t i = 0; i < n; i++) {
 			const struct pa_pool *b = &pools[i];
-			size_t size = strlen(b->backend) + sizeof "_shadow", lo = 0, hi = n;
+			size_t size = strlen(b->backend) + sizeof "_shadow";
 			char *shadow = pa_xmalloc(size);
+			struct name_key want = { shadow, 0 };
+			const struct name_key *hit;
 
-			/* Binary search for the first key equal to the shadow name, in case-blind order. */
 			snprintf(shadow, size, "%s_shadow", b->backend);
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-
-				if (strcasecmp(keys[mid].name, shadow) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < n && strcasecmp(keys[lo].name, shadow) == 0) {
-				const struct pa_pool *a = &pools[keys[lo].pool];
+			hit = bsearch(&want, keys, n, sizeof *keys, cmp_name_nocase);
+			if (hit != NULL) {
+				const struct pa_pool *a = &pools[hit->pool];
 
 				pa_warn("%s: the series %s maps to this upstream name, which is also "
 					"the shadow upstream of %s, so neither is written (give each "
 					"series its own name with --backend)", a->backend,
 					pa_quote(a->series, strlen(a->series)),
 					pa_quote(b->series, strlen(b->series)));
-				clash[keys[lo].pool] = 1;
+				clash[hit->pool] = 1;
 				clash[i] = 1;
 			}
 			free(shadow);
