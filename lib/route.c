@@ -1264,7 +1264,8 @@ cmp_duplicate_seq(const void *a, const void *b)
 }
 
 void
-pa_fleet_reject_duplicates(struct pa_fleet *f)
+pa_fleet_reject_duplicates(struct pa_fleet *f,
+			   void (*rejected)(const char *where, long lineno, void *arg), void *arg)
 {
 	struct duplicate *dup = NULL;
 	size_t ndup = 0, cap = 0;
@@ -1308,6 +1309,8 @@ pa_fleet_reject_duplicates(struct pa_fleet *f)
 			  "instance %s: server name %s is already that of instance %s in %s",
 			  pa_quote(in->id, strlen(in->id)), pa_quote(in->server, strlen(in->server)),
 			  pa_quote(holder->id, strlen(holder->id)), pa_quote(s->name, strlen(s->name)));
+		if (rejected != NULL)
+			rejected(in->where, in->lineno, arg);
 		/* Counted as rejected now, so a clash of names must not count it again. */
 		s->records--;
 	}

@@ -183,9 +183,13 @@ void pa_fleet_drop_stale(struct pa_fleet *f, pa_usec_t window);
  * Reject, with its latest input line, each instance whose server name is
  * already that of an instance seen earlier in its series, because a
  * router keys servers by name.  Call it after pa_fleet_drop_stale, so a
- * stale instance never takes a name from its replacement.
+ * stale instance never takes a name from its replacement.  rejected, when
+ * not NULL, is called with each such line's file name and line number,
+ * so a caller that held the line back can leave it out.
  */
-void pa_fleet_reject_duplicates(struct pa_fleet *f);
+void pa_fleet_reject_duplicates(struct pa_fleet *f,
+				void (*rejected)(const char *where, long lineno, void *arg),
+				void *arg);
 
 /* Series with at least one instance, sorted by tenant_service_name. */
 size_t pa_fleet_series(struct pa_fleet *f);

@@ -122,15 +122,114 @@ sink_write(struct sink *s, const char *text, size_t len)
 		fwrite(text, 1, len, s->mem);
 }
 
+/*
+ * A line of NDJSON output held back until all input is in.  A usage line
+ * is found to take a server name already taken only then, and a rejected
+ * line must not reach the output as well as the rejects.
+ */
+struct pending_line {
+	char *text;		/* the whole line, newline included */
+	size_t len;
+	size_t file;		/* index into ctx.files of the input line it came from */
+	long lineno;		/* and that line's number */
+	int dropped;
+};
+
 struct ctx {
 	enum format format;
 	struct sink sink;
+	int hold_output;	/* NDJSON output waits in pending */
+	struct pending_line *pending;
+	size_t npending, pending_cap;
+	char **files;		/* names of the inputs read, in order */
+	size_t nfiles;
+	const char *name;	/* the input line being read */
+	long lineno;
 	struct pa_fleet *fleet;
 	struct pa_shadow *shadow;
 	const char *istio_host;
 	int failed;		/* a pool could not be written */
 	size_t pools;		/* pools written to the sink */
 };
+
+/* Keep one output line that came from input line lineno of name. */
+static void
+hold_line(struct ctx *cx, const char *name, long lineno, const char *text, size_t len)
+{
+	struct pending_line *h;
+
+	if (cx->npending == cx->pending_cap) {
+		cx->pending_cap = cx->pending_cap ? 2 * cx->pending_cap : 256;
+		cx->pending = realloc(cx->pending, cx->pending_cap * sizeof *cx->pending);
+		if (cx->pending == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+	}
+	h = &cx->pending[cx->npending++];
+	if (cx->nfiles == 0 || strcmp(cx->files[cx->nfiles - 1], name) != 0) {
+		cx->files = realloc(cx->files, (cx->nfiles + 1) * sizeof *cx->files);
+		if (cx->files == NULL || (cx->files[cx->nfiles] = strdup(name)) == NULL)
+			pa_die(PA_EXIT_IO, "out of memory");
+		cx->nfiles++;
+	}
+	h->file = cx->nfiles - 1;
+	h->lineno = lineno;
+	h->len = len;
+	h->dropped = 0;
+	h->text = pa_xmalloc(len + 1);
+	memcpy(h->text, text, len);
+	if (len == 0 || text[len - 1] != '\n')
+		h->text[h->len++] = '\n';
+}
+
+/*
+ * Leave out the pending line read from where at lineno.  Lines wait in
+ * read order, so they are sorted by file and line number.
+ */
+static void
+drop_pending(const char *where, long lineno, void *arg)
+{
+	struct ctx *cx = arg;
+	size_t file, lo = 0, hi;
+
+	for (file = cx->nfiles; file > 0; file--)
+		if (strcmp(cx->files[file - 1], where) == 0)
+			break;
+	if (file-- == 0)
+		return;
+
+	hi = cx->npending;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pending_line *h = &cx->pending[mid];
+
+		if (h->file < file || (h->file == file && h->lineno < lineno)) {
+			lo = mid + 1;
+		} else if (h->file == file && h->lineno == lineno) {
+			cx->pending[mid].dropped = 1;
+			return;
+		} else {
+			hi = mid;
+		}
+	}
+}
+
+static void
+write_pending(struct ctx *cx)
+{
+	for (size_t i = 0; i < cx->npending; i++) {
+		if (!cx->pending[i].dropped)
+			sink_write(&cx->sink, cx->pending[i].text, cx->pending[i].len);
+		free(cx->pending[i].text);
+	}
+	for (size_t i = 0; i < cx->nfiles; i++)
+		free(cx->files[i]);
+	free(cx->pending);
+	free(cx->files);
+	cx->pending = NULL;
+	cx->files = NULL;
+	cx->npending = cx->nfiles = 0;
+	cx->hold_output = 0;
+}
 
 /*
  * Scale for the format and write one pool.  Returns 0, or -1 with the
@@ -247,7 +346,10 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize, const ch
 	}
 	if (fclose(fp) != 0)
 		pa_die(PA_EXIT_IO, "out of memory");
-	sink_write(&cx->sink, text, len);
+	if (cx->hold_output)
+		hold_line(cx, cx->name, cx->lineno, text, len);
+	else
+		sink_write(&cx->sink, text, len);
 	free(text);
 	cx->pools++;
 	return 0;
@@ -264,6 +366,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 
 	if (rec == NULL)
 		return;
+	cx->name = name;
+	cx->lineno = line->lineno;
 	kind = pa_rec_kind(rec);
 
 	/* A route record gives weights directly; without a kind, a "router" field marks one. */
@@ -286,14 +390,10 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 			   sizeof why, &cls);
 	if (got == 0 && cx->shadow != NULL)
 		got = pa_shadow_add_request(cx->shadow, rec, why, sizeof why, &cls);
-	/*
-	 * NOTE: a usage record rejected later by pa_fleet_reject_duplicates
-	 * has already passed through here.
-	 */
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 	else if (cx->format == FMT_NDJSON)
-		sink_write(&cx->sink, line->text, line->len), sink_write(&cx->sink, "\n", 1);
+		hold_line(cx, name, line->lineno, line->text, line->len);
 	json_decref(rec);
 }
 
@@ -527,10 +627,12 @@ main(int argc, char **argv)
 			pa_die(PA_EXIT_USAGE, "%s", why);
 	}
 	cx.fleet = pa_fleet_new();
+	cx.hold_output = cx.format == FMT_NDJSON;
 
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_fleet_drop_stale(cx.fleet, usage_window);
-	pa_fleet_reject_duplicates(cx.fleet);
+	pa_fleet_reject_duplicates(cx.fleet, drop_pending, &cx);
+	write_pending(&cx);
 	emit_fleet(&cx, backend_tmpl, &model);
 
 	if (cx.shadow != NULL) {
