@@ -828,6 +828,14 @@ pa_tsdb_output_finish(void)
 	output = NULL;
 }
 
+void
+pa_tsdb_output_check_follow(void)
+{
+	if (output_format == PA_TSDB_OPENMETRICS)
+		pa_usage_error("--output-format openmetrics cannot be used with --follow: each metric "
+			       "family is written whole once the input ends; use influx or ndjson");
+}
+
 int
 pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg)
 {

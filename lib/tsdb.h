@@ -227,6 +227,12 @@ void pa_tsdb_output_option(const char *arg);
 void pa_tsdb_output_finish(void);
 
 /*
+ * A usage error when the format chosen cannot stream: OpenMetrics text is
+ * held until the input ends, which an endless --follow input never does.
+ */
+void pa_tsdb_output_check_follow(void);
+
+/*
  * pa-ingest's options for --format prometheus and --format influxdb: add
  * PA_TSDB_INGEST_LONGOPTS to the option table, PA_TSDB_INGEST_USAGE to the
  * usage text, and pass every option to pa_tsdb_ingest_option first.

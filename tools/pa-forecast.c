@@ -699,6 +699,8 @@ main(int argc, char **argv)
 	}
 	if (c.whole_buckets && !c.follow)
 		pa_usage_error("--whole-buckets needs --follow");
+	if (c.follow)
+		pa_tsdb_output_check_follow();
 	if (save_every_given && !(c.follow && c.state_path != NULL))
 		pa_usage_error("--save-every needs --follow and --state");
 	if (ro.period2_explicit && ro.period2 > 0 && ro.period > 0 && ro.period2 <= ro.period) {

@@ -622,6 +622,8 @@ main(int argc, char **argv)
 
 	if (run.follow && run.step == 0)
 		pa_usage_error("--follow needs --rollup");
+	if (run.follow)
+		pa_tsdb_output_check_follow();
 	if (run.follow && run.lateness < 0)
 		run.lateness = 0;
 	follow_text_buckets = run.text_buckets;
