@@ -85,6 +85,12 @@ pa_out_flush(void)
 }
 
 int
+pa_out_written(void)
+{
+	return fflush(stdout) == 0 && !ferror(stdout);
+}
+
+int
 pa_out_finish(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {

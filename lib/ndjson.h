@@ -42,6 +42,9 @@ void pa_out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void pa_out_flush(void);
 
+/* Flush stdout; returns 1 when all output so far is written, 0 after a failure. */
+int pa_out_written(void);
+
 /* Flush and close stdout; returns PA_EXIT_IO on failure, PA_EXIT_OK otherwise. */
 int pa_out_finish(void);
 

@@ -7,6 +7,7 @@
  * through unchanged and in order as they arrive, so usage records reach
  * pa-plan.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -55,6 +56,7 @@ struct ctx {
 	const char *state_path;	/* NULL: no state file */
 	double save_every;	/* seconds between saves in --follow */
 	struct timespec saved;	/* last save */
+	int output_failed;	/* stdout failed: the state is not saved either */
 	int input_failed;	/* an input file could not be read: the state is not saved */
 	pa_usec_t max_future;	/* latest bucket time after the clock; < 0: any */
 	pa_usec_t future_limit;	/* the clock when last read plus max_future */
@@ -128,8 +130,20 @@ save_state(struct ctx *c)
 	json_t *events;
 	size_t dropped;
 
-	if (c->state_path == NULL || c->input_failed)
+	if (c->state_path == NULL || c->input_failed || c->output_failed)
 		return;
+
+	/*
+	 * The state records which buckets were forecast, and a restart skips
+	 * those, so it is saved only once their forecasts are written.
+	 */
+	if (!pa_out_written()) {
+		if (errno != EPIPE)
+			pa_warn("state file %s not saved, because the forecasts it would record "
+				"could not be written; it keeps what it held before", c->state_path);
+		c->output_failed = 1;
+		return;
+	}
 	events = pa_fcstate_events_keep(c->ro->state, &c->events, &c->event_ids, &dropped);
 	if (events == NULL) {
 		pa_warn("out of memory choosing the events to keep in state file %s", c->state_path);
