@@ -396,8 +396,8 @@ plan_fit(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
 	} else if (json_object_get(fit, "horizon_steps") != NULL &&
 		   json_integer_value(json_object_get(fit, "horizon_steps")) != (json_int_t)horizon) {
 		/* The automatic choice is made on hold-out origins one horizon long. */
-		snprintf(wp->reason, sizeof wp->reason, "the horizon of %zu steps differs from the "
-			 "kept fit's %lld", horizon,
+		snprintf(wp->reason, sizeof wp->reason, "the horizon of %zu step%s differs from the "
+			 "kept fit's %lld", horizon, horizon == 1 ? "" : "s",
 			 (long long)json_integer_value(json_object_get(fit, "horizon_steps")));
 	} else if (o->refit_span == 0 && updates >= o->refit_every) {
 		snprintf(wp->reason, sizeof wp->reason, "%ld update%s since the last full fit "

@@ -782,8 +782,9 @@ pa_tsdb_out_finish(struct pa_tsdb_out *out)
 		free(buf);
 	}
 	if (out->skipped > 0)
-		pa_warn("%ld records not written: %s output has no form for their kind (first: %s)",
-			out->skipped, format_name(out->format), out->skipped_kind);
+		pa_warn("%ld record%s not written: %s output has no form for their kind (first: %s)",
+			out->skipped, out->skipped == 1 ? "" : "s", format_name(out->format),
+			out->skipped_kind);
 	free(out);
 }
 

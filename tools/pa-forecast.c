@@ -603,7 +603,7 @@ main(int argc, char **argv)
 	size_t count;
 	struct timespec shown = { 0, 0 };
 	int opt, rc, in, out;
-	int align_end = 1, lock_fd = -1, save_every_given = 0;
+	int align_end = 1, lock_fd = -1, save_every_given = 0, refit_given = 0;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -674,9 +674,11 @@ main(int argc, char **argv)
 			pa_opt_steps_or_duration("--refit-every", optarg, 0, 1000000,
 						 3660LL * 86400 * PA_USEC_PER_SEC, &ro.refit_every,
 						 &ro.refit_span);
+			refit_given = 1;
 			break;
 		case OPT_DRIFT:
 			ro.drift = pa_opt_double("--drift", optarg, 0, 0.5);
+			refit_given = 1;
 			break;
 		case OPT_FOLLOW:
 			c.follow = 1;
@@ -717,6 +719,9 @@ main(int argc, char **argv)
 		pa_tsdb_output_check_follow();
 	if (save_every_given && !(c.follow && c.state_path != NULL))
 		pa_usage_error("--save-every needs --follow and --state");
+	/* A run without either fits afresh, so a refit rule would be ignored without a word. */
+	if (refit_given && !c.follow && c.state_path == NULL)
+		pa_usage_error("--refit-every and --drift need --state or --follow");
 	if (ro.period2_explicit && ro.period2 > 0 && ro.period > 0 && ro.period2 <= ro.period) {
 		char a[32], b[32];
 
