@@ -191,8 +191,9 @@ pa_fc_regressors_build(struct pa_fc_regressor_plan *rp, const struct pa_fc_event
 		const unsigned char *mask = masks + t * total;
 
 		if (c == width) {
-			pa_warn("%s: more than %d event types and trend streams, the rest are not regressors",
-				s->name, PA_FC_REGRESSORS_MAX);
+			pa_warn("%s: more than %d event types and trend streams, so the %zu from %s "
+				"on, in byte order, are not regressors", s->name, PA_FC_REGRESSORS_MAX,
+				ev->ntypes - t, pa_quote(ev->types[t], strlen(ev->types[t])));
 			break;
 		}
 		if (pa_fc_event_is_stream(ev, ev->types[t])) {

@@ -161,6 +161,16 @@ measure_valid(const json_t *m, const char *measure, char *why, size_t size)
 				 measure, PA_FC_MAX_BUCKETS);
 			return 0;
 		}
+		/* Name all three counts, because any one of the lists may be the wrong one. */
+		size_t nlower = pa_fcstate_numbers_count(json_object_get(m, "lower"));
+		size_t nupper = pa_fcstate_numbers_count(json_object_get(m, "upper"));
+
+		if (nlower > 0 && nupper > 0 && (nlower != horizon || nupper != horizon)) {
+			snprintf(why, size, "has lists of different lengths: \"%s.mean\" %zu, "
+				 "\"%s.lower\" %zu and \"%s.upper\" %zu values", measure, horizon,
+				 measure, nlower, measure, nupper);
+			return 0;
+		}
 		for (i = 0; i < 3; i++) {
 			char field[40];
 

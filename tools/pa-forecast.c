@@ -551,6 +551,9 @@ parse_levels(const char *arg, struct pa_fc_run_opts *ro)
 		v = pa_opt_double("--level", item, 0.01, 99.99);
 		if (v >= 1)
 			v /= 100;
+		/* The same bound for a fraction as for a percentage. */
+		if (v > 0.9999)
+			pa_usage_error("--level %s is above 99.99%%", item);
 		if (v < 0.5)
 			pa_warn("--level %s reads as a %g%% interval, narrower than half; a value "
 				"below 1 is a fraction (0.95) and one from 1 up a percentage (95)",
