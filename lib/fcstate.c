@@ -488,16 +488,6 @@ pa_fcstate_lock(const char *path, char *err, size_t errsize)
 		free(lockname);
 		return -2;
 	}
-	/*
-	 * The state is replaced by renaming a new file over it, which would
-	 * replace a device or a pipe, and a device such as /dev/zero never
-	 * ends, so anything but a regular file is refused before the lock.
-	 */
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(err, errsize, "state file %s is not a regular file", path);
-		free(lockname);
-		return -2;
-	}
 	snprintf(lockname, len, "%s.lock", path);
 	fd = open(lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0) {

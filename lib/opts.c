@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "diag.h"
 #include "forecast.h"
@@ -171,6 +172,18 @@ pa_common_option(struct pa_common_opts *o, int c, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+const char *
+pa_opt_replaceable(const char *opt, const char *path)
+{
+	struct stat st;
+
+	/* A directory is left to the writer, whose message says what to give instead. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		pa_usage_error("%s %s is not a regular file, and a new file renamed over it would "
+			       "replace it", opt, pa_quote(path, strlen(path)));
+	return path;
 }
 
 pa_usec_t

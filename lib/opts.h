@@ -19,6 +19,14 @@ double pa_opt_double(const char *opt, const char *arg, double min, double max);
 long pa_opt_long(const char *opt, const char *arg, long min, long max);
 pa_usec_t pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max);
 
+/*
+ * Check the path of an output file that is written whole and renamed into
+ * place: it must not exist or be a regular file (a directory is left to
+ * the writer to report), because the rename would replace a device or a
+ * pipe.  Returns path, or exits with a usage error naming opt.
+ */
+const char *pa_opt_replaceable(const char *opt, const char *path);
+
 /* Parse --max-future: a duration up to ten years, or "none" (returned as -1) for no check. */
 pa_usec_t pa_opt_max_future(const char *arg);
 

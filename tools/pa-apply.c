@@ -729,7 +729,7 @@ main(int argc, char **argv)
 			do_execute = 1;
 			break;
 		case OPT_JOURNAL:
-			journal_path = optarg;
+			journal_path = pa_opt_replaceable("--journal", optarg);
 			break;
 		case OPT_STOP_ON_ERROR:
 			stop_on_error = 1;

@@ -558,7 +558,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			o->table = 1;
 			break;
 		case OPT_SVG:
-			o->svg = optarg;
+			o->svg = pa_opt_replaceable("--svg", optarg);
 			break;
 		case 'h':
 			usage();

@@ -671,7 +671,7 @@ main(int argc, char **argv)
 						 &ro.max_lag);
 			break;
 		case OPT_STATE:
-			c.state_path = optarg;
+			c.state_path = pa_opt_replaceable("--state", optarg);
 			break;
 		case OPT_REFIT_EVERY:
 			pa_opt_steps_or_duration("--refit-every", optarg, 0, 1000000,

@@ -566,10 +566,10 @@ main(int argc, char **argv)
 			model.max_utilization = pa_opt_double("--max-utilization", optarg, 0.01, 1);
 			break;
 		case 'o':
-			cx.sink.path = optarg;
+			cx.sink.path = pa_opt_replaceable("--output", optarg);
 			break;
 		case OPT_STATE:
-			state_path = optarg;
+			state_path = pa_opt_replaceable("--state", optarg);
 			break;
 		case OPT_MIRROR:
 			sc.mirror = pa_opt_double("--mirror", optarg, 0.0001, 1);

@@ -566,7 +566,7 @@ main(int argc, char **argv)
 			run.rescore = 1;
 			break;
 		case OPT_FIT:
-			run.fit_path = optarg;
+			run.fit_path = pa_opt_replaceable("--fit", optarg);
 			break;
 		case OPT_FIT_METHOD:
 			if (strcmp(optarg, "huber") == 0)
