@@ -354,14 +354,21 @@ gcd(long a, long b)
 	return a;
 }
 
-/* Whether every live weight times scale is a whole number (within rounding of decimal input). */
+/*
+ * Whether every live weight times scale is a whole number (within rounding
+ * of decimal input), and a positive one at least 1: a weight of 1e-6 is
+ * within that rounding of 0, and raised to 1 it would weigh as much as 1.
+ */
 static int
 whole_at(const struct pa_pool *p, double scale)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		double v = p->v[i].raw * scale;
 
-		if (is_live(&p->v[i]) && (v > 1e9 || fabs(v - nearbyint(v)) > 1e-6 * fmax(1, v)))
+		if (!is_live(&p->v[i]))
+			continue;
+		if (v > 1e9 || fabs(v - nearbyint(v)) > 1e-6 * fmax(1, v) ||
+		    (v > 0 && nearbyint(v) < 1))
 			return 0;
 	}
 	return 1;
