@@ -504,6 +504,22 @@ record_state(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
 	json_object_set_new(json_object_get(o->state, "series"), s->name, entry);
 }
 
+/* Name the records from first to last that a gap longer than --max-fill cut off. */
+static void
+warn_cut(const struct pa_fc_series *s, const struct pa_fc_run_opts *o, const char *stepbuf,
+	 size_t count, pa_usec_t first, pa_usec_t last, const char *side)
+{
+	char a[40], b[40], span[100];
+
+	if (count == 1)
+		snprintf(span, sizeof span, "1 bucket record at %s", pa_time_format(first, a, sizeof a));
+	else
+		snprintf(span, sizeof span, "%zu bucket records from %s to %s", count,
+			 pa_time_format(first, a, sizeof a), pa_time_format(last, b, sizeof b));
+	pa_warn("%s: %s left out, because more than %zu buckets of %s are missing %s them (is a "
+		"timestamp wrong? see --max-fill)", s->name, span, o->max_fill, stepbuf, side);
+}
+
 /* Lay s on its grid and report the buckets that no record filled. */
 static int
 lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
@@ -513,10 +529,22 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 	size_t missing;
 
 	pa_fc_format_step(s->step, stepbuf, sizeof stepbuf);
-	if (pa_fc_series_regular(s, o->gaps_unknown, limit, g) != 0) {
+	if (pa_fc_series_regular(s, o->gaps_unknown, limit, o->max_fill, g) != 0) {
 		pa_warn("%s: more than %d buckets of %s between the first and last bucket, series skipped",
 			s->name, PA_FC_MAX_BUCKETS, stepbuf);
 		return -1;
+	}
+	if (g->cut_before)
+		warn_cut(s, o, stepbuf, g->cut_before, g->cut_first, g->cut_gap_from, "after");
+	if (g->cut_after)
+		warn_cut(s, o, stepbuf, g->cut_after, g->cut_gap_to, g->cut_last, "before");
+	if (g->cut_trailing) {
+		char last[40];
+
+		pa_warn("%s: its last bucket, at %s, is %zu steps of %s before the end of input, "
+			"more than --max-fill, so it is forecast from there, not from the end",
+			s->name, pa_time_format(g->first + (pa_usec_t)(g->n - 1) * s->step, last,
+						sizeof last), g->cut_trailing, stepbuf);
 	}
 	if (g->repeats) {
 		char at[40];

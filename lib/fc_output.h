@@ -32,6 +32,7 @@ struct pa_fc_run_opts {
 	pa_usec_t period2;	/* second season, 0: none */
 	int period2_explicit;	/* 1: the user set period2, so a refusal is reported */
 	int gaps_unknown;	/* missing buckets are unknown instead of 0 */
+	size_t max_fill;	/* longest gap filled; the buckets before a longer one are left out */
 	int transform;		/* PA_FC_TRANSFORM_* for volume; complexity is never transformed */
 	const struct pa_fc_events *events;	/* borrowed; NULL or empty: none */
 	json_t *state;		/* borrowed state (fcstate.h), read and updated per

@@ -730,7 +730,7 @@ valid_from(const struct pa_fc_series *s, size_t k, size_t count, pa_usec_t ts)
 }
 
 int
-pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
+pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, size_t max_fill,
 		     struct pa_fc_grid *g)
 {
 	pa_usec_t span, last;
@@ -756,9 +756,45 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
 		from++;
 	if (count == from)
 		return 0;
+
+	/*
+	 * A gap of years between two buckets is more likely a wrong timestamp
+	 * than a quiet series, and filling it would cost time and memory for
+	 * history no model uses.  So the series keeps the longest run of
+	 * records without such a gap, the latest of equal ones, and a stray
+	 * bucket on either side is left out.
+	 */
+	{
+		size_t best_from = from, best_count = count, start = from;
+
+		for (size_t j = from + 1; j <= count; j++) {
+			if (j < count && (size_t)((s->points[j].ts - s->points[j - 1].ts) / s->step) <=
+					 max_fill + 1)
+				continue;
+			if (j - start >= best_count - best_from || start == from) {
+				best_from = start;
+				best_count = j;
+			}
+			start = j;
+		}
+		if (best_from > from) {
+			g->cut_before = best_from - from;
+			g->cut_first = s->points[from].ts;
+			g->cut_gap_from = s->points[best_from - 1].ts;
+		}
+		if (best_count < count) {
+			g->cut_after = count - best_count;
+			g->cut_last = s->points[count - 1].ts;
+			g->cut_gap_to = s->points[best_count].ts;
+		}
+		from = best_from;
+		count = best_count;
+	}
 	g->first = s->points[from].ts;
 	last = s->points[count - 1].ts;
-	if (s->end > last) {
+	if (s->end > last && (size_t)((s->end - last) / s->step) > max_fill) {
+		g->cut_trailing = (size_t)((s->end - last) / s->step);
+	} else if (s->end > last) {
 		g->trailing = (size_t)((s->end - last) / s->step);
 		last = s->end;
 	}

@@ -26,6 +26,7 @@
 
 /* No series is laid out on a grid longer than this many buckets. */
 #define PA_FC_MAX_BUCKETS 10000000
+#define PA_FC_MAX_FILL 100000	/* default of --max-fill, as in pa-score */
 
 /* A limit for pa_fc_series_regular() that takes every bucket. */
 #define PA_FC_NO_LIMIT INT64_MAX
@@ -91,6 +92,11 @@ struct pa_fc_grid {
 	size_t unfinished;	/* earlier buckets whose pending part got no rest */
 	pa_usec_t unfinished_ts;	/* the first of them */
 	pa_usec_t unfinished_covered;	/* and the span its parts cover */
+	/* Records left out beyond a gap longer than max_fill, before and after the run kept: */
+	size_t cut_before, cut_after;
+	pa_usec_t cut_first, cut_gap_from;	/* the first left out before, the last of them */
+	pa_usec_t cut_gap_to, cut_last;		/* the first left out after, the last of them */
+	size_t cut_trailing;	/* steps to the end of input not filled, longer than max_fill */
 };
 
 struct pa_fc_series_set;
@@ -167,12 +173,16 @@ int pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char
  * on its grid, into g.  A bucket absent from the input counts in
  * g->missing.  When it lies after the series' own last bucket (see
  * pa_fc_series_align_end) it also counts in g->trailing.  It reads as 0
- * requests, or as unknown when gaps_unknown is set.  Returns 0, or -1 when
+ * requests, or as unknown when gaps_unknown is set.  Only the longest run
+ * of records without a gap of more than max_fill missing buckets is laid
+ * out, and the fill after the series' own last bucket is left out when it
+ * would be longer than that; g->cut_before, g->cut_after and
+ * g->cut_trailing say so.  Returns 0, or -1 when
  * the grid would pass PA_FC_MAX_BUCKETS or memory runs out.  An empty
  * series gives n = 0.
  */
 int pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit,
-			 struct pa_fc_grid *g);
+			 size_t max_fill, struct pa_fc_grid *g);
 
 void pa_fc_grid_free(struct pa_fc_grid *g);
 

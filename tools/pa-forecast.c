@@ -41,7 +41,8 @@ enum {
 	OPT_SAVE_EVERY,
 	OPT_MAX_LAG,
 	OPT_WHOLE_BUCKETS,
-	OPT_MAX_FUTURE
+	OPT_MAX_FUTURE,
+	OPT_MAX_FILL
 };
 
 struct ctx {
@@ -101,6 +102,8 @@ usage(void)
 	       "      --event-window DUR length of an event record without \"end\" (2h)\n"
 	       "      --max-future DUR   reject buckets stamped more than DUR after the\n"
 	       "                         clock (5m); none: accept any\n"
+	       "      --max-fill N       leave out the buckets before a gap of more than\n"
+	       "                         N missing buckets (100000)\n"
 	       "      --max-lag N|DUR    largest lag of a trend stream as a regressor, in\n"
 	       "                         steps or as a duration (the horizon)\n"
 	       "      --state FILE       keep each series' fitted models and recent history,\n"
@@ -588,6 +591,7 @@ main(int argc, char **argv)
 		{ "save-every", required_argument, NULL, OPT_SAVE_EVERY },
 		{ "whole-buckets", no_argument, NULL, OPT_WHOLE_BUCKETS },
 		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
+		{ "max-fill", required_argument, NULL, OPT_MAX_FILL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "max-lag", required_argument, NULL, OPT_MAX_LAG },
 		PA_COMMON_LONGOPTS,
@@ -598,6 +602,7 @@ main(int argc, char **argv)
 		.model = "auto", .level = { 0.95 }, .nlevels = 1, .horizon_steps = 24,
 		.period = 86400 * PA_USEC_PER_SEC, .period2 = 7 * 86400 * PA_USEC_PER_SEC,
 		.transform = PA_FC_TRANSFORM_AUTO, .refit_every = 24, .drift = 0.01,
+		.max_fill = PA_FC_MAX_FILL,
 	};
 	char err[400];
 	struct ctx c = { .event_window = 2 * 3600 * PA_USEC_PER_SEC, .save_every = 60, .ro = &ro,
@@ -686,6 +691,9 @@ main(int argc, char **argv)
 		case OPT_FOLLOW:
 			c.follow = 1;
 			ro.follow = 1;
+			break;
+		case OPT_MAX_FILL:
+			ro.max_fill = (size_t)pa_opt_long("--max-fill", optarg, 0, PA_FC_MAX_BUCKETS);
 			break;
 		case OPT_MAX_FUTURE:
 			c.max_future = pa_opt_max_future(optarg);

@@ -313,12 +313,12 @@ test_align_end_skips_absent(void)
 	CHECK("add early bucket", pa_fc_series_add(set, early, err, sizeof err, &cls) == 0);
 	pa_fc_series_align_end(set);
 	CHECK("absent series grid", pa_fc_series_regular(pa_fc_series_find(set, "a/b"), 0,
-							 PA_FC_NO_LIMIT, &g) == 0);
+							 PA_FC_NO_LIMIT, 100000, &g) == 0);
 	CHECK("absent series not extended", g.n == 3);
 	CHECK("absent series no trailing", g.trailing == 0);
 	pa_fc_grid_free(&g);
 	CHECK("early series grid", pa_fc_series_regular(pa_fc_series_find(set, "e/f"), 0,
-							PA_FC_NO_LIMIT, &g) == 0);
+							PA_FC_NO_LIMIT, 100000, &g) == 0);
 	CHECK("input series extended", g.n == 9);
 	CHECK("input series trailing", g.trailing == 8);
 	pa_fc_grid_free(&g);
@@ -346,7 +346,7 @@ test_seed_marks_kept(void)
 	}
 	CHECK("seeded series kept", s->has_kept);
 	CHECK("seeded step", s->step == 3600 * PA_USEC_PER_SEC);
-	CHECK("grid", pa_fc_series_regular(s, 0, PA_FC_NO_LIMIT, &g) == 0);
+	CHECK("grid", pa_fc_series_regular(s, 0, PA_FC_NO_LIMIT, 100000, &g) == 0);
 	CHECK("grid length", g.n == 3);
 	CHECK("kept unknown stays unknown", isnan(g.volume[1]));
 	CHECK_NEAR("kept complexity", g.complexity[2], 1.5, 1e-12);
