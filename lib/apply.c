@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "diag.h"
 #include "ndjson.h"
@@ -322,9 +323,10 @@ pa_apply_record(const json_t *rec, const struct pa_apply_conf *conf, long seq,
 		return 0;
 	if (strcmp(kind, "plan") == 0)
 		return plan_record(rec, conf, seq, out, nout, why, whysize, reason_class);
+	/* Kubernetes spells the kinds "Deployment" and so on, so case is not compared. */
 	for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
-		if (strcmp(kind, direct[i]) == 0)
-			return direct_record(rec, kind, seq, out, nout, why, whysize,
+		if (strcasecmp(kind, direct[i]) == 0)
+			return direct_record(rec, direct[i], seq, out, nout, why, whysize,
 					     reason_class);
 	return 0;
 }

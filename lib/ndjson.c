@@ -169,6 +169,20 @@ pa_rec_kind(const json_t *rec)
 	return pa_rec_str(rec, "kind");
 }
 
+int
+pa_kind_known(const char *kind)
+{
+	static const char *const kinds[] = {
+		"request", "event", "usage", "bucket", "forecast", "event_effect", "plan",
+		"route", "journal", "backtest", "backtest_comparison"
+	};
+
+	for (size_t i = 0; kind != NULL && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return 1;
+	return 0;
+}
+
 const char *
 pa_rec_str(const json_t *rec, const char *key)
 {

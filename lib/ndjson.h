@@ -80,6 +80,9 @@ int pa_json_file_error_line(FILE *f, const json_error_t *jerr);
 /* The record's "kind", or NULL when absent or not a string. */
 const char *pa_rec_kind(const json_t *rec);
 
+/* Return 1 when kind is one that a pa tool writes, such as "bucket" or "plan". */
+int pa_kind_known(const char *kind);
+
 /* A string field, or NULL when absent or not a string. */
 const char *pa_rec_str(const json_t *rec, const char *key);
 

@@ -110,6 +110,7 @@ struct ctx {
 	int executing;			/* --execute */
 	pa_usec_t max_age;		/* with --execute: skip older plans; < 0: no limit */
 	long stale;			/* plans skipped for max_age */
+	long unknown;			/* records of no kind that a pa tool writes */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -166,6 +167,25 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
+
+	/*
+	 * Records of the kinds the other tools write ride along from pa-plan
+	 * and are dropped quietly; any other kind is more likely a misspelt
+	 * object record, whose scaling would be lost without a word.
+	 */
+	if (got == 0 && !pa_kind_known(pa_rec_kind(rec)) && cx->unknown++ == 0) {
+		const char *kind = pa_rec_kind(rec);
+
+		char what[160];
+
+		if (kind != NULL)
+			snprintf(what, sizeof what, "kind %s is not one", pa_quote(kind, strlen(kind)));
+		else
+			snprintf(what, sizeof what, "a record without \"kind\" is not one");
+		pa_warn("%s:%ld: %s that pa-apply takes (plan, deployment, statefulset, replicaset "
+			"or horizontalpodautoscaler), so it is skipped, as are later records of "
+			"unknown kinds", name, line->lineno, what);
+	}
 	/* Both halves of a split plan carry the plan's ts. */
 	if (cx->executing && n > 0 && stale_plan(cx, &out[0])) {
 		for (int i = 0; i < n; i++)
@@ -833,6 +853,8 @@ main(int argc, char **argv)
 finish:
 	if (cx.stale > 1)
 		pa_warn("plans older than --max-age skipped: %ld", cx.stale);
+	if (cx.unknown > 1)
+		pa_warn("records of unknown kinds skipped: %ld", cx.unknown);
 
 	/* A cron job reads only the status, so a plan not carried out shows there. */
 	if (rc == PA_EXIT_OK && (unprinted > 0 || cx.changes.dropped > 0)) {
