@@ -143,6 +143,7 @@ struct ctx {
 	size_t npending, pending_cap;
 	char **files;		/* names of the inputs read, in order */
 	size_t nfiles;
+	long unknown;		/* records of no kind a pa tool writes, in a text format */
 	const char *name;	/* the input line being read */
 	long lineno;
 	struct pa_fleet *fleet;
@@ -355,6 +356,21 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize, const ch
 	return 0;
 }
 
+/* A text format carries no records, so a misspelt kind would vanish unseen. */
+static void
+warn_unknown_kind(const struct ctx *cx, const char *name, long lineno, const char *kind)
+{
+	char what[160];
+
+	if (kind != NULL)
+		snprintf(what, sizeof what, "kind %s is not one", pa_quote(kind, strlen(kind)));
+	else
+		snprintf(what, sizeof what, "a record without \"kind\" is not one");
+	pa_warn("%s:%ld: %s that pa-route takes (usage, forecast, plan or route), so it is left "
+		"out of the %s output, as are later records of unknown kinds", name, lineno, what,
+		format_names[cx->format]);
+}
+
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
 {
@@ -394,6 +410,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 	else if (cx->format == FMT_NDJSON)
 		hold_line(cx, name, line->lineno, line->text, line->len);
+	else if (got == 0 && !pa_kind_known(kind) && cx->unknown++ == 0)
+		warn_unknown_kind(cx, name, line->lineno, kind);
 	json_decref(rec);
 }
 
@@ -641,6 +659,8 @@ main(int argc, char **argv)
 		pa_shadow_free(cx.shadow);
 	}
 	pa_fleet_free(cx.fleet);
+	if (cx.unknown > 1)
+		pa_warn("records of unknown kinds left out: %ld", cx.unknown);
 
 	if (rc == PA_EXIT_OK)
 		rc = pa_diag_finish(common.max_bad);
