@@ -1359,6 +1359,13 @@ forecast_from(const double *y, size_t n, size_t horizon,
 		mr->period = is_seasonal(o.model) ? m : 0;
 		mr->transform = transform == PA_FC_TRANSFORM_AUTO ? PA_FC_TRANSFORM_NONE : transform;
 		if (strcmp(o.model, "regress") == 0) {
+			/*
+			 * Trend streams enter as log1p of their magnitude, so the
+			 * counts they explain are fitted on log1p too unless the
+			 * scale was named.
+			 */
+			if (transform == PA_FC_TRANSFORM_AUTO)
+				mr->transform = PA_FC_TRANSFORM_LOG1P;
 			/* The regression model itself drops a season that the history cannot support. */
 			if (mr->transform == PA_FC_TRANSFORM_BOXCOX) {
 				mr->transform = PA_FC_TRANSFORM_NONE;
