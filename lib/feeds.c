@@ -20,7 +20,7 @@ static const struct {
 	const char *aliases[14];
 } targets[PA_T_COUNT] = {
 	[PA_T_TS] = { "ts", { "ts", "time", "timestamp", "@timestamp", "start", "start_time",
-			      "date", "datetime", "ds", "period", "time_local", "time_iso8601",
+			      "bucket_start", "date", "datetime", "ds", "period", "time_local", "time_iso8601",
 			      "StartUTC" } },
 	[PA_T_END] = { "end", { "end", "end_time", "stop", "until" } },
 	[PA_T_CLIENT] = { "client_id", { "client_id", "client", "remote_addr", "client_ip",
