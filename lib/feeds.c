@@ -11,6 +11,7 @@
 
 #include "diag.h"
 #include "ndjson.h"
+#include "opts.h"
 
 #define MAGNITUDE_MAX 1e15	/* the largest count a bucket record holds */
 
@@ -742,40 +743,126 @@ all_gaps(const double *val, int n)
 	return 1;
 }
 
+/* Find the series TENANT/SERVICE in t, adding it when it is new. */
+static struct pa_series_entry *
+series_lookup(struct pa_series_table *t, const char *tenant, const char *service)
+{
+	char name[2 * PA_NAME_MAX];
+	int len = snprintf(name, sizeof name, "%s/%s", tenant, service);
+	size_t mask, i;
+	struct pa_series_entry *e;
+
+	if (2 * (t->count + 1) >= t->index_cap) {
+		t->index_cap = t->index_cap ? 2 * t->index_cap : 64;
+		free(t->index);
+		t->index = pa_xcalloc(t->index_cap, sizeof *t->index);
+		mask = t->index_cap - 1;
+		for (size_t k = 0; k < t->count; k++) {
+			const char *old = t->entry[k].name;
+
+			for (i = pa_hash64(old, strlen(old)) & mask; t->index[i] != 0; i = (i + 1) & mask)
+				;
+			t->index[i] = k + 1;
+		}
+	}
+	mask = t->index_cap - 1;
+	for (i = pa_hash64(name, (size_t)len) & mask; t->index[i] != 0; i = (i + 1) & mask) {
+		e = &t->entry[t->index[i] - 1];
+		if (strcmp(e->name, name) == 0)
+			return e;
+	}
+	if (t->count == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->entry = pa_xrealloc(t->entry, t->cap * sizeof *t->entry);
+	}
+	e = &t->entry[t->count];
+	memset(e, 0, sizeof *e);
+	memcpy(e->name, name, (size_t)len + 1);
+	t->index[i] = ++t->count;
+	return e;
+}
+
+static void
+series_table_free(struct pa_series_table *t)
+{
+	free(t->entry);
+	free(t->index);
+	memset(t, 0, sizeof *t);
+}
+
+/* Write a bucket for each known count of a row, or count the row as a gap. */
+static void
+write_row(struct pa_series_state *st, struct pa_jsonw *w, pa_usec_t ts, const char *tenant,
+	  char (*service)[PA_NAME_MAX], const double *val, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isnan(val[i]))
+			write_bucket(w, pa_bucket_start(ts, st->step), st->step, tenant, service[i],
+				     val[i]);
+	st->gaps += all_gaps(val, n);
+}
+
+/* Keep a row until the step is known. */
+static void
+hold_row(struct pa_series_state *st, pa_usec_t ts, const char *tenant,
+	 char (*service)[PA_NAME_MAX], const double *val, int n, long lineno, const char *raw,
+	 size_t rawlen)
+{
+	struct pa_series_pending *p;
+
+	if (st->npending == st->pending_cap) {
+		st->pending_cap = st->pending_cap ? 2 * st->pending_cap : 4;
+		st->pending = pa_xrealloc(st->pending, (size_t)st->pending_cap * sizeof *st->pending);
+	}
+	p = &st->pending[st->npending++];
+	p->ts = ts;
+	p->nvals = n;
+	memcpy(p->val, val, sizeof val[0] * (size_t)n);
+	memcpy(p->service, service, sizeof service[0] * (size_t)n);
+	snprintf(p->tenant, sizeof p->tenant, "%s", tenant);
+	p->raw = pa_xmalloc(rawlen + 1);
+	memcpy(p->raw, raw, rawlen);
+	p->rawlen = rawlen;
+	p->lineno = lineno;
+}
+
 static void
 flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
 {
-	for (int i = 0; i < st->nvals; i++)
-		if (!isnan(st->val[i]))
-			write_bucket(w, pa_bucket_start(st->pending_ts, st->step), st->step, st->tenant, st->service[i],
-				     st->val[i]);
-	st->gaps += all_gaps(st->val, st->nvals);
-	st->pending = 0;
+	for (int i = 0; i < st->npending; i++) {
+		struct pa_series_pending *p = &st->pending[i];
+
+		write_row(st, w, p->ts, p->tenant, p->service, p->val, p->nvals);
+		free(p->raw);
+	}
+	st->npending = 0;
 }
 
 /*
- * Warn once when a row is off the grid of a step inferred from the first
- * two rows, or at the same time as the row before, because such rows share
- * a bucket that pa-forecast adds up.  The step is then often wrong, as when
- * the second row of 5-minute data comes 10 minutes after the first.
+ * Warn once when a row is off the grid of its series, for a step inferred
+ * from the rows, or at the same time as the series' row before, because
+ * such rows share a bucket that pa-forecast adds up.  The step is then
+ * often wrong, as when the second row of 5-minute data comes 10 minutes
+ * after the first.
  */
 static void
-check_grid(struct pa_series_state *st, pa_usec_t ts, const char *where, long lineno)
+check_grid(struct pa_series_state *st, const struct pa_series_entry *series, pa_usec_t ts,
+	   const char *where, long lineno)
 {
 	char when[40];
 	const char *problem;
 
 	if (st->grid_warned)
 		return;
-	if ((ts - st->origin) % st->step != 0)
-		problem = "is not a whole number of steps after the first row";
-	else if (ts == st->last_ts)
-		problem = "repeats the time of the row before";
+	if ((ts - series->origin) % st->step != 0)
+		problem = "is not a whole number of steps after the first row of its series";
+	else if (ts == series->last_ts)
+		problem = "repeats the time of the row before in its series";
 	else
 		return;
 	st->grid_warned = 1;
-	pa_warn("%s:%ld: timestamp %s %s, so rows may share a bucket; if the step of %g s "
-		"inferred from the first two rows is wrong, name the step with --step",
+	pa_warn("%s:%ld: timestamp %s %s, so rows may share a bucket; if the inferred step of "
+		"%g s is wrong, name the step with --step",
 		where, lineno, pa_time_format(ts, when, sizeof when), problem,
 		(double)st->step / PA_USEC_PER_SEC);
 }
@@ -836,6 +923,7 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	int n = 0;
 	const char *tscol = NULL;
 	size_t len;
+	struct pa_series_entry *group;
 
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return -1;
@@ -914,50 +1002,97 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 
 	if (st->step == 0 && o->step > 0)
 		st->step = o->step;
-	if (st->pending) {
-		if (st->step == 0) {
-			if (ts <= st->pending_ts)
-				REJECT("timestamps out of order",
-				       "timestamp is not after the first row; cannot infer the step (use --step)");
-			st->step = ts - st->pending_ts;
-			st->step_inferred = 1;
-			st->origin = st->pending_ts;
-		}
+	group = series_lookup(&st->groups, tenant, service);
+	if (st->step == 0 && group->rows > 0) {
+		if (ts <= group->origin)
+			REJECT("timestamps out of order",
+			       "timestamp is not after the first row of series %s; cannot infer the "
+			       "step (use --step)", group->name);
+		st->step = ts - group->origin;
+		st->step_inferred = 1;
 		flush_pending(st, w);
 	}
-	if (st->step_inferred)
-		check_grid(st, ts, where, lineno);
-	st->last_ts = ts;
-	if (st->step == 0) {
-		st->pending = 1;
-		st->pending_ts = ts;
-		st->nvals = n;
-		memcpy(st->val, val, sizeof val[0] * (size_t)n);
-		memcpy(st->service, names, sizeof names[0] * (size_t)n);
-		memcpy(st->tenant, tenant, sizeof tenant);
-		free(st->raw);
-		st->raw = malloc(rawlen + 1);
-		if (st->raw == NULL)
-			pa_die(PA_EXIT_IO, "out of memory");
-		memcpy(st->raw, raw, rawlen);
-		st->rawlen = rawlen;
-		st->lineno = lineno;
-		return 0;
-	}
+	if (group->rows == 0)
+		group->origin = ts;
+	else if (st->step_inferred)
+		check_grid(st, group, ts, where, lineno);
+	group->last_ts = ts;
+	group->rows++;
 	for (int i = 0; i < n; i++)
-		if (!isnan(val[i]))
-			write_bucket(w, pa_bucket_start(ts, st->step), st->step, tenant, names[i], val[i]);
-	st->gaps += all_gaps(val, n);
+		series_lookup(&st->counts, tenant, names[i])->has_count |= !isnan(val[i]);
+
+	if (st->step == 0)
+		hold_row(st, ts, tenant, names, val, n, lineno, raw, rawlen);
+	else
+		write_row(st, w, ts, tenant, names, val, n);
 	return 0;
 }
 
-void
+/*
+ * Name the series whose every count cell was empty, the first few of them,
+ * because they write no bucket and would otherwise vanish from the output.
+ */
+static void
+warn_countless(const struct pa_series_state *st, const char *where)
+{
+	char names[5 * 2 * PA_NAME_MAX];
+	size_t used = 0;
+	long count = 0, shown = 0;
+
+	names[0] = '\0';
+	for (size_t i = 0; i < st->counts.count; i++) {
+		const struct pa_series_entry *e = &st->counts.entry[i];
+
+		if (e->has_count)
+			continue;
+		count++;
+		if (shown < 5 && used < sizeof names) {
+			used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
+						 shown ? ", " : "", e->name);
+			shown++;
+		}
+	}
+	if (count == 0)
+		return;
+	if (count > shown)
+		pa_warn("%s: no bucket written for %ld series whose count cells are all empty: "
+			"%s and %ld more", where, count, names, count - shown);
+	else
+		pa_warn("%s: no bucket written for %ld series whose count cells are all empty: %s",
+			where, count, names);
+}
+
+long
 pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where)
 {
-	if (st->pending)
-		pa_reject(where, st->lineno, st->raw, st->rawlen, "series step unknown",
-			  "only one series row and no --step, so the step is unknown");
-	(void)w;
-	free(st->raw);
+	long gaps;
+	const char *unknown_step = st->groups.count == 1
+		? "only one series row and no --step, so the step is unknown"
+		: "every series row is at the same time and there is no --step, so the step is unknown";
+
+	/*
+	 * When no series has a second row, as in a file of one row per series,
+	 * the step is the distance from the first row to the first later row.
+	 */
+	for (int i = 1; i < st->npending && st->step == 0; i++) {
+		if (st->pending[i].ts > st->pending[0].ts) {
+			st->step = st->pending[i].ts - st->pending[0].ts;
+			st->step_inferred = 1;
+			flush_pending(st, w);
+		}
+	}
+	for (int i = 0; i < st->npending; i++) {
+		struct pa_series_pending *p = &st->pending[i];
+
+		pa_reject(where, p->lineno, p->raw, p->rawlen, "series step unknown", "%s",
+			  unknown_step);
+		free(p->raw);
+	}
+	warn_countless(st, where);
+	gaps = st->gaps;
+	free(st->pending);
+	series_table_free(&st->groups);
+	series_table_free(&st->counts);
 	memset(st, 0, sizeof *st);
+	return gaps;
 }

@@ -126,10 +126,16 @@ int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_js
  * With a single value column the service is the row's service instead
  * (a service column, or a --service rule such as field:request_type), or
  * else the file stem.  Columns named by field: rules are labels, not
- * series.  Without --step,
- * the first row waits in the state until the second one gives the step.
- * An inferred step is then checked on every row: the first row off its
- * grid, or at the same time as the row before, gets one warning.
+ * series.
+ *
+ * Rows of several series may come in blocks or interleaved, so time checks
+ * compare a row only with earlier rows of its own series (the row's tenant
+ * and service).  Without --step, rows wait in the state until a series has
+ * a second row, whose distance from that series' first row is the step of
+ * the whole file.  When no series has a second row, the step is the
+ * distance from the first row to the first later row.  An inferred step is then checked on every row: the first
+ * row off its series' grid, or at the same time as the row before in its
+ * series, gets one warning.
  */
 #define PA_SERIES_MAX 64	/* value columns per row */
 
@@ -141,22 +147,44 @@ int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_js
  */
 enum { PA_COLUMN_UNKNOWN, PA_COLUMN_NUMBER, PA_COLUMN_TEXT };
 
-struct pa_series_state {
-	pa_usec_t step;		/* from --step, or inferred from the first two rows */
-	int pending;		/* the first row waits until the step is known */
-	pa_usec_t pending_ts;
+/* A series seen in one input, as TENANT/SERVICE. */
+struct pa_series_entry {
+	char name[2 * PA_NAME_MAX];
+	pa_usec_t origin;	/* time of its first row, where its grid starts */
+	pa_usec_t last_ts;	/* time of its latest row */
+	long rows;		/* rows accepted */
+	int has_count;		/* some row had a count, not only empty cells */
+};
+
+/* Series in order of first appearance, with a hash index into them. */
+struct pa_series_table {
+	struct pa_series_entry *entry;
+	size_t count, cap;
+	size_t *index;		/* open addressing: entry number + 1, or 0 when free */
+	size_t index_cap;	/* a power of two, more than twice count */
+};
+
+/* A row that waits until the step is known. */
+struct pa_series_pending {
+	pa_usec_t ts;
 	int nvals;
 	double val[PA_SERIES_MAX];
 	char tenant[PA_NAME_MAX];
 	char service[PA_SERIES_MAX][PA_NAME_MAX];
-	unsigned char column_kind[PA_CSV_MAX_FIELDS];	/* PA_COLUMN_*, set by a column's first non-empty cell */
-	char *raw;		/* the waiting row's text, for --rejects; owned */
+	char *raw;		/* the row's text, for --rejects; owned */
 	size_t rawlen;
 	long lineno;
+};
+
+struct pa_series_state {
+	pa_usec_t step;		/* from --step, or inferred from the rows */
+	struct pa_series_pending *pending;	/* rows read before the step was known, in input order */
+	int npending, pending_cap;
+	struct pa_series_table groups;	/* the row's own series, for the time checks */
+	struct pa_series_table counts;	/* each written series, to name those without a count */
+	unsigned char column_kind[PA_CSV_MAX_FIELDS];	/* PA_COLUMN_*, set by a column's first non-empty cell */
 	long gaps;		/* rows whose value cells were all empty, so they wrote no bucket */
-	int step_inferred;	/* step came from the first two rows, not --step */
-	pa_usec_t origin;	/* time of the first row, where the inferred grid starts */
-	pa_usec_t last_ts;	/* time of the row before */
+	int step_inferred;	/* step came from the rows, not --step */
 	int grid_warned;	/* a row off the inferred grid has been reported */
 	int fraction_warned;	/* a fractional count has been reported */
 };
@@ -164,8 +192,14 @@ struct pa_series_state {
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
 		   struct pa_series_state *st, struct pa_jsonw *w,
 		   const char *where, long lineno, const char *raw, size_t rawlen);
-/* End one input.  A lone first row is rejected, because without --step its step is unknown. */
-void pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where);
+/*
+ * End one input.  Rows still waiting are written when a later row gives
+ * the step, or else rejected, because without --step their step is
+ * unknown.  Series whose rows all had empty counts are named in one
+ * warning, because they write no bucket at all.  Returns the input's gap
+ * rows, those written here included, and clears st.
+ */
+long pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *where);
 
 /* Parse a number (optional sign, fraction, exponent); 0 or -1. */
 int pa_parse_number(const char *s, size_t len, double *out);

@@ -816,8 +816,7 @@ end_file(struct pa_ingest *in)
 	}
 	free_header(in);
 	if (in->type == PA_TYPE_SERIES) {
-		in->gaps += in->series.gaps;
-		pa_series_finish(&in->series, &in->w, in->where);
+		in->gaps += pa_series_finish(&in->series, &in->w, in->where);
 	}
 }
 
