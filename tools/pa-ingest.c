@@ -319,11 +319,11 @@ main(int argc, char **argv)
 		case 'h':
 			usage();
 			pa_ingest_free(&in);
-			return PA_EXIT_OK;
+			return pa_out_finish();
 		case 'V':
 			pa_print_version();
 			pa_ingest_free(&in);
-			return PA_EXIT_OK;
+			return pa_out_finish();
 		default:
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
