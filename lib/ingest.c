@@ -1,5 +1,7 @@
 #include "ingest.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,20 +206,85 @@ wrong_json_type(const struct pa_row *row, const char *v, const char *source)
 		json_is_boolean(row->value));
 }
 
+/*
+ * Maximum byte count of a JSON or CSV row: 2^53, above which a double
+ * (a JSON number in most readers) cannot represent every whole number.
+ */
+#define BYTES_MAX 9007199254740992LL
+
+/*
+ * Maximum duration of a JSON or CSV row, 1e9 ms (about 11.6 days).  A
+ * longer one comes from a wrong unit or a broken logger, and would swamp
+ * every sum it enters.
+ */
+#define DURATION_MS_MAX 1e9
+
+/*
+ * Parse a byte count: "-" is 0, otherwise a whole number from 0 to
+ * BYTES_MAX.  Returns 0, -1 for text that is no whole number >= 0, or -2
+ * for one above BYTES_MAX.
+ */
 static int
 parse_count(const char *v, size_t len, long long *out)
 {
 	double d;
+	size_t digits = 0;
 
 	if (len == 1 && v[0] == '-') {
 		*out = 0;
 		return 0;
 	}
-	if (pa_parse_number(v, len, &d) != 0 || d < 0 || d != (double)(long long)d)
+
+	/* Plain digits are read exactly, because a double rounds counts above 2^53. */
+	while (digits < len && isdigit((unsigned char)v[digits]))
+		digits++;
+	if (len > 0 && digits == len) {
+		unsigned long long n = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			if (n > BYTES_MAX / 10)
+				return -2;
+			n = n * 10 + (unsigned)(v[i] - '0');
+		}
+		if (n > BYTES_MAX)
+			return -2;
+		*out = (long long)n;
+		return 0;
+	}
+
+	/*
+	 * Other forms, such as 1e3, go through a double, where 2^53 may be a
+	 * rounded larger value.  NOTE: jansson reads a JSON real such as
+	 * 9007199254740993.0 as a double before this, so it arrives as the
+	 * digits of 2^53 and is accepted.
+	 */
+	if (pa_parse_number(v, len, &d) != 0 || d < 0 || d != floor(d))
 		return -1;
+	if (d >= (double)BYTES_MAX)
+		return -2;
 	*out = (long long)d;
 	return 0;
 }
+
+/* Reject a row because a number of field source is above its limit, which max_text names. */
+static void
+reject_range(const struct pa_row *row, const char *where, long lineno, const char *raw,
+	     size_t rawlen, const char *reason_class, const char *source, const char *max_text,
+	     const char *v, size_t len)
+{
+	if (row->json != NULL && row->value != NULL)
+		pa_reject(where, lineno, raw, rawlen, reason_class, "field %s is more than %s: %s",
+			  pa_quote(source, strlen(source)), max_text, pa_quote_json(row->value));
+	else
+		pa_reject(where, lineno, raw, rawlen, reason_class, "column %s is more than %s: %s",
+			  pa_quote(source, strlen(source)), max_text, pa_quote(v, len));
+}
+
+#define RANGE_REJECT(cls, max_text)                                                      \
+	do {                                                                             \
+		reject_range(row, where, lineno, raw, rawlen, (cls), source, (max_text), v, len); \
+		return;                                                                  \
+	} while (0)
 
 /*
  * Keep a field's text as a span.  A JSON number is printed into the row's
@@ -282,14 +349,22 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	source = NULL;
 	if ((v = pa_row_get(row, PA_T_BYTES_OUT, &len, &source)) != NULL ||
 	    wrong_json_type(row, v, source)) {
-		if (v == NULL || parse_count(v, len, &req.bytes_out) != 0)
+		int count_rc = v == NULL ? -1 : parse_count(v, len, &req.bytes_out);
+
+		if (count_rc == -2)
+			RANGE_REJECT("byte count out of range", "2^53 (9007199254740992)");
+		if (count_rc != 0)
 			VALUE_REJECT("invalid byte count", "a byte count (a whole number >= 0)");
 		req.has_bytes_out = 1;
 	}
 	source = NULL;
 	if ((v = pa_row_get(row, PA_T_BYTES_IN, &len, &source)) != NULL ||
 	    wrong_json_type(row, v, source)) {
-		if (v == NULL || parse_count(v, len, &req.bytes_in) != 0)
+		int count_rc = v == NULL ? -1 : parse_count(v, len, &req.bytes_in);
+
+		if (count_rc == -2)
+			RANGE_REJECT("byte count out of range", "2^53 (9007199254740992)");
+		if (count_rc != 0)
 			VALUE_REJECT("invalid byte count", "a byte count (a whole number >= 0)");
 		req.has_bytes_in = 1;
 	}
@@ -300,6 +375,8 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 			continue;
 		if (v == NULL || pa_parse_number(v, len, &d) != 0 || d < 0)
 			VALUE_REJECT("invalid duration", "a duration >= 0");
+		if (d * durations[i].to_ms > DURATION_MS_MAX)
+			RANGE_REJECT("duration out of range", "1e9 ms (about 11.6 days)");
 		req.duration_ms = d * durations[i].to_ms;
 		req.has_duration = 1;
 		break;
