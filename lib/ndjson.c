@@ -183,6 +183,20 @@ pa_kind_known(const char *kind)
 	return 0;
 }
 
+void
+pa_warn_unknown_kind(const char *where, long lineno, const char *kind, const char *takes,
+		     const char *fate)
+{
+	char what[160];
+
+	if (kind != NULL)
+		snprintf(what, sizeof what, "kind %s is not one", pa_quote(kind, strlen(kind)));
+	else
+		snprintf(what, sizeof what, "a record without \"kind\" is not one");
+	pa_warn("%s:%ld: %s that %s takes (%s), so %s, as are later records of unknown kinds",
+		where, lineno, what, pa_prog, takes, fate);
+}
+
 const char *
 pa_rec_str(const json_t *rec, const char *key)
 {

@@ -83,6 +83,15 @@ const char *pa_rec_kind(const json_t *rec);
 /* Return 1 when kind is one that a pa tool writes, such as "bucket" or "plan". */
 int pa_kind_known(const char *kind);
 
+/*
+ * Warn that the record at where:lineno, of kind (NULL: it has none), is
+ * not one the tool takes, which takes lists, and that fate befalls it and
+ * later records of unknown kinds, as in "it is skipped".  For a tool whose
+ * output carries no records, where a misspelt kind would vanish unseen.
+ */
+void pa_warn_unknown_kind(const char *where, long lineno, const char *kind, const char *takes,
+			  const char *fate);
+
 /* A string field, or NULL when absent or not a string. */
 const char *pa_rec_str(const json_t *rec, const char *key);
 

@@ -173,19 +173,10 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	 * and are dropped quietly; any other kind is more likely a misspelt
 	 * object record, whose scaling would be lost without a word.
 	 */
-	if (got == 0 && !pa_kind_known(pa_rec_kind(rec)) && cx->unknown++ == 0) {
-		const char *kind = pa_rec_kind(rec);
-
-		char what[160];
-
-		if (kind != NULL)
-			snprintf(what, sizeof what, "kind %s is not one", pa_quote(kind, strlen(kind)));
-		else
-			snprintf(what, sizeof what, "a record without \"kind\" is not one");
-		pa_warn("%s:%ld: %s that pa-apply takes (plan, deployment, statefulset, replicaset "
-			"or horizontalpodautoscaler), so it is skipped, as are later records of "
-			"unknown kinds", name, line->lineno, what);
-	}
+	if (got == 0 && !pa_kind_known(pa_rec_kind(rec)) && cx->unknown++ == 0)
+		pa_warn_unknown_kind(name, line->lineno, pa_rec_kind(rec),
+				     "plan, deployment, statefulset, replicaset or "
+				     "horizontalpodautoscaler", "it is skipped");
 	/* Both halves of a split plan carry the plan's ts. */
 	if (cx->executing && n > 0 && stale_plan(cx, &out[0])) {
 		for (int i = 0; i < n; i++)

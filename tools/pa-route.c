@@ -356,21 +356,6 @@ emit_pool(struct ctx *cx, struct pa_pool *p, char *why, size_t whysize, const ch
 	return 0;
 }
 
-/* A text format carries no records, so a misspelt kind would vanish unseen. */
-static void
-warn_unknown_kind(const struct ctx *cx, const char *name, long lineno, const char *kind)
-{
-	char what[160];
-
-	if (kind != NULL)
-		snprintf(what, sizeof what, "kind %s is not one", pa_quote(kind, strlen(kind)));
-	else
-		snprintf(what, sizeof what, "a record without \"kind\" is not one");
-	pa_warn("%s:%ld: %s that pa-route takes (usage, forecast, plan or route), so it is left "
-		"out of the %s output, as are later records of unknown kinds", name, lineno, what,
-		format_names[cx->format]);
-}
-
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
 {
@@ -410,8 +395,12 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 	else if (cx->format == FMT_NDJSON)
 		hold_line(cx, name, line->lineno, line->text, line->len);
-	else if (got == 0 && !pa_kind_known(kind) && cx->unknown++ == 0)
-		warn_unknown_kind(cx, name, line->lineno, kind);
+	else if (got == 0 && !pa_kind_known(kind) && cx->unknown++ == 0) {
+		char fate[80];
+
+		snprintf(fate, sizeof fate, "it is left out of the %s output", format_names[cx->format]);
+		pa_warn_unknown_kind(name, line->lineno, kind, "usage, forecast, plan or route", fate);
+	}
 	json_decref(rec);
 }
 
