@@ -40,6 +40,7 @@ usage(void)
 	       "      --on-demand-price P    price per on-demand instance-hour (default 0)\n"
 	       "      --spot-price P         price per spot instance-hour (default: no spot)\n"
 	       "      --spot-interruption R  probability per hour that a spot instance is reclaimed\n"
+	       "                             (default 0)\n"
 	       "      --on-demand-base N     on-demand instances kept before any spot (default 0)\n"
 	       "      --on-demand-share S    minimum on-demand share, 0-1 (default 0)\n"
 	       "Input and output:\n"

@@ -84,7 +84,7 @@ usage(void)
 		"      --capacity N       work units per second one instance handles; with a\n"
 		"                         forecast this gives the predicted utilization\n"
 		"      --max-utilization U\n"
-		"                         utilization counted as full, 0-1 (default 0.9)\n"
+		"                         utilization counted as full, 0.01-1 (default 0.9)\n"
 		"  -o, --output FILE      write to FILE by atomic rename, and only when no\n"
 		"                         input was rejected and there is a pool to write\n"
 		"      --state FILE       shadow state; new instances first take a mirrored share\n"

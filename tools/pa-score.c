@@ -370,6 +370,29 @@ fit_row(struct run *run, const char *name, struct pa_line *line, const json_t *r
 	pa_fitter_add(run->fitter, pa_rec_str(rec, "tenant_service_name"), f, duration);
 }
 
+/*
+ * Name the fits that fell back from Huber to ridge regression or the mean,
+ * which only the model file would show otherwise.
+ */
+static void
+warn_fallback(const json_t *model)
+{
+	const char *method = json_string_value(json_object_get(json_object_get(model, "global"), "fit"));
+	const json_t *entry;
+	const char *name;
+	long fell = 0;
+
+	if (method != NULL && strcmp(method, "huber") != 0)
+		pa_warn("the global Huber fit did not converge or had too few rows, so it is a %s fit",
+			method);
+	json_object_foreach((json_t *)json_object_get(model, "services"), name, entry) {
+		method = json_string_value(json_object_get(entry, "fit"));
+		if (method != NULL && strcmp(method, "ridge") == 0 && fell++ == 0)
+			pa_warn("service %s: the Huber fit did not converge, so it is a ridge fit%s", name,
+				" (see \"fit\" in the model for other services)");
+	}
+}
+
 /* Write the fitted model to run->fit_path through a temporary file. */
 static int
 write_model(struct run *run)
@@ -385,6 +408,8 @@ write_model(struct run *run)
 		pa_warn("cannot fit a model: %s", err);
 		return PA_EXIT_DATA;
 	}
+	if (run->fit_method == PA_FIT_HUBER)
+		warn_fallback(model);
 	n = snprintf(tmp, sizeof tmp, "%s.tmp", run->fit_path);
 	if (n < 0 || (size_t)n >= sizeof tmp)
 		pa_die(PA_EXIT_USAGE, "--fit path is too long");

@@ -10,8 +10,10 @@ apache=$SHARED/data/http-apache-combined-elastic/apache_logs.log
 
 # Fixtures under the file names the examples use.
 cp "$apache" "$dir/access.log"
-head -100 "$apache" >"$dir/access.log.1"
-head -100 "$apache" | gzip >"$dir/access.log.2.gz"
+# The rotated log of virtual hosts: the same lines with a host in front.
+sed 's/^/shop.example.com:443 /' "$apache" >"$dir/vhosts.log"
+head -100 "$dir/vhosts.log" >"$dir/vhosts.log.1"
+head -100 "$dir/vhosts.log" | gzip >"$dir/vhosts.log.2.gz"
 printf '192.0.2.%s - - [01/Jan/2026:00:00:0%s +0000] "GET /api/%s HTTP/1.1" 200 512 231 0.012\n' \
 	1 1 a 2 2 b 3 3 c >"$dir/nginx.log"
 head -2 "$PA_ROOT/tests/cases/pa-ingest/json-caddy-nested/stdin" >"$dir/caddy.log"
