@@ -176,8 +176,8 @@ int pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char
  * requests, or as unknown when gaps_unknown is set.  Only the longest run
  * of records without a gap of more than max_fill missing buckets is laid
  * out, and the fill after the series' own last bucket is left out when it
- * would be longer than that; g->cut_before, g->cut_after and
- * g->cut_trailing say so.  Returns 0, or -1 when
+ * would be longer than that.  g->cut_before, g->cut_after and
+ * g->cut_trailing count what was left out.  Returns 0, or -1 when
  * the grid would pass PA_FC_MAX_BUCKETS or memory runs out.  An empty
  * series gives n = 0.
  */

@@ -179,7 +179,7 @@ pa_opt_replaceable(const char *opt, const char *path)
 {
 	struct stat st;
 
-	/* A directory is left to the writer, whose message says what to give instead. */
+	/* A directory is left to the writer, whose message names the path to give instead. */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
 		pa_usage_error("%s %s is not a regular file, and a new file renamed over it would "
 			       "replace it", opt, pa_quote(path, strlen(path)));

@@ -355,9 +355,10 @@ gcd(long a, long b)
 }
 
 /*
- * Whether every live weight times scale is a whole number (within rounding
- * of decimal input), and a positive one at least 1: a weight of 1e-6 is
- * within that rounding of 0, and raised to 1 it would weigh as much as 1.
+ * Return whether every live weight times scale is a whole number (within
+ * rounding of decimal input) and a positive one is at least 1.  A weight of
+ * 1e-6 is within that rounding of 0, so raised to 1 it would weigh as much
+ * as a weight of 1.
  */
 static int
 whole_at(const struct pa_pool *p, double scale)

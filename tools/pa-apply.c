@@ -169,9 +169,9 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 
 	/*
-	 * Records of the kinds the other tools write ride along from pa-plan
-	 * and are dropped quietly; any other kind is more likely a misspelt
-	 * object record, whose scaling would be lost without a word.
+	 * Records of the kinds the other tools write come along from pa-plan,
+	 * so they are dropped quietly.  Any other kind is more likely a
+	 * misspelt object record, whose scaling would otherwise be lost unseen.
 	 */
 	if (got == 0 && !pa_kind_known(pa_rec_kind(rec)) && cx->unknown++ == 0)
 		pa_warn_unknown_kind(name, line->lineno, pa_rec_kind(rec),

@@ -730,7 +730,7 @@ main(int argc, char **argv)
 		pa_tsdb_output_check_follow();
 	if (save_every_given && !(c.follow && c.state_path != NULL))
 		pa_usage_error("--save-every needs --follow and --state");
-	/* A run without either fits afresh, so a refit rule would be ignored without a word. */
+	/* A run without either fits afresh, so a refit rule would have no effect. */
 	if (refit_given && !c.follow && c.state_path == NULL)
 		pa_usage_error("--refit-every and --drift need --state or --follow");
 	if (ro.period2_explicit && ro.period2 > 0 && ro.period > 0 && ro.period2 <= ro.period) {

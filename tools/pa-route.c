@@ -123,9 +123,9 @@ sink_write(struct sink *s, const char *text, size_t len)
 }
 
 /*
- * A line of NDJSON output held back until all input is in.  A usage line
- * is found to take a server name already taken only then, and a rejected
- * line must not reach the output as well as the rejects.
+ * A line of NDJSON output, held back until all input is read.  Only then
+ * is a usage line known to take a server name already taken, and a
+ * rejected line must not reach both the output and the rejects.
  */
 struct pending_line {
 	char *text;		/* the whole line, newline included */
