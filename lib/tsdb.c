@@ -694,6 +694,7 @@ struct pa_tsdb_out {
 	struct pa_om_writer *om;
 	long skipped;			/* records of kinds without a form */
 	char skipped_kind[32];		/* the first such kind, for the message */
+	long nrecords;			/* records given to the writer, for reject line numbers */
 };
 
 struct pa_tsdb_out *
@@ -728,6 +729,7 @@ pa_tsdb_out_record(struct pa_tsdb_out *out, const json_t *rec)
 	char err[200];
 	int r;
 
+	out->nrecords++;
 	if (out->format == PA_TSDB_NDJSON) {
 		pa_out_json(rec);
 		return;
@@ -755,11 +757,21 @@ pa_tsdb_out_record(struct pa_tsdb_out *out, const json_t *rec)
 		if (out->skipped++ == 0)
 			snprintf(out->skipped_kind, sizeof out->skipped_kind, "%s", kind ? kind : "(none)");
 	} else if (r < 0) {
+		/*
+		 * A record the format cannot carry is rejected like a bad input
+		 * line, so it counts toward --max-bad and --rejects keeps it as
+		 * NDJSON.  Its line number is its place among the output records.
+		 */
 		const char *tsn = pa_rec_str(rec, "tenant_service_name");
+		char *text = pa_tsdb_dump(rec);
+		char where[32];
 
-		pa_warn("%s record for %s not written as %s: %s", pa_rec_kind(rec),
-			tsn ? pa_quote(tsn, strlen(tsn)) : "(no tenant_service_name)",
-			format_name(out->format), err);
+		snprintf(where, sizeof where, "%s output", format_name(out->format));
+		pa_reject(where, out->nrecords, text, strlen(text), "record the output format cannot carry",
+			  "%s record for %s not written as %s: %s", pa_rec_kind(rec),
+			  tsn ? pa_quote(tsn, strlen(tsn)) : "(no tenant_service_name)",
+			  format_name(out->format), err);
+		free(text);
 	}
 }
 
