@@ -167,7 +167,7 @@ parse_time(const json_t *cell, pa_usec_t *out)
 	return -1;
 }
 
-enum column_role { COL_TIME, COL_FIELD, COL_LABEL, COL_IGNORED };
+enum column_role { COL_TIME, COL_FIELD, COL_META, COL_LABEL, COL_IGNORED };
 
 /*
  * Give each column a role.  A column named like a record field fills it,
@@ -198,6 +198,12 @@ column_roles(struct read_ctx *r, const json_t *series, const json_t *columns,
 		if (strcmp(name, "time") == 0) {
 			role[i] = COL_TIME;
 			have_time = 1;
+			continue;
+		}
+		/* step_s and covered_s describe a bucket (pa-score writes them as fields). */
+		field[i] = pa_tsdb_meta_lookup(name);
+		if (field[i] >= 0) {
+			role[i] = COL_META;
 			continue;
 		}
 		field[i] = pa_tsdb_field_lookup(name);
@@ -300,7 +306,7 @@ read_series(struct read_ctx *r, const json_t *series)
 				bad = 1;
 				bad_col = c;
 			}
-			if (!bad && role[c] == COL_FIELD && !json_is_null(cell) &&
+			if (!bad && (role[c] == COL_FIELD || role[c] == COL_META) && !json_is_null(cell) &&
 			    (!json_is_number(cell) || !isfinite(json_number_value(cell)))) {
 				bad = 2;
 				bad_col = c;
@@ -348,6 +354,14 @@ read_series(struct read_ctx *r, const json_t *series)
 			if (*g >= 0)
 				pa_tsdb_acc_add(r->acc, *g, (enum pa_tsdb_field)field[c], ts,
 						json_number_value(cell));
+		}
+		/* The row's bucket record, if it has one, takes the step_s and coverage. */
+		for (c = 0; c < ncol && group[1] >= 0; c++) {
+			json_t *cell = json_array_get(row, c);
+
+			if (role[c] == COL_META && !json_is_null(cell))
+				pa_tsdb_acc_meta(r->acc, group[1], (enum pa_tsdb_meta)field[c], ts,
+						 json_number_value(cell));
 		}
 		json_decref(labels);
 

@@ -193,12 +193,33 @@ parse_sample(struct series_ctx *s, const json_t *sample, size_t k, size_t n, pa_
 	return 0;
 }
 
+/* Whether samples of conv are each a value on their own, not a counter. */
+static int
+is_gauge(enum pa_tsdb_conv conv)
+{
+	return conv != PA_TSDB_CONV_RATE && conv != PA_TSDB_CONV_INCREASE && conv != PA_TSDB_CONV_CPU;
+}
+
 static void
 add_gauge(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
 	  pa_usec_t ts, double v)
 {
-	if (m->conv == PA_TSDB_CONV_MEMORY)
+	switch (m->conv) {
+	case PA_TSDB_CONV_STEP:
+		pa_tsdb_acc_meta(s->acc, group, PA_TSDB_M_STEP_S, ts, v);
+		return;
+	case PA_TSDB_CONV_COVERED:
+		pa_tsdb_acc_meta(s->acc, group, PA_TSDB_M_COVERED_S, ts, v);
+		return;
+	case PA_TSDB_CONV_COVERED_FROM:
+		pa_tsdb_acc_meta(s->acc, group, PA_TSDB_M_COVERED_FROM_S, ts, v);
+		return;
+	case PA_TSDB_CONV_MEMORY:
 		v /= s->map->memory_limit;
+		break;
+	default:
+		break;
+	}
 	pa_tsdb_acc_add(s->acc, group, m->field, ts, v);
 }
 
@@ -348,7 +369,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		reject_series(s, series, "memory limit unknown", msg);
 		goto out;
 	}
-	if (m.conv != PA_TSDB_CONV_GAUGE && m.conv != PA_TSDB_CONV_MEMORY && !matrix) {
+	if (!is_gauge(m.conv) && !matrix) {
 		pa_diag_count_read();
 		snprintf(msg, sizeof msg, "series %s is a counter, and one sample has no rate: "
 			 "query a range (query_range) or wrap it in rate()", s->desc);
@@ -401,7 +422,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 			continue;
 		index[good++] = i;
 	}
-	if (m.conv == PA_TSDB_CONV_GAUGE || m.conv == PA_TSDB_CONV_MEMORY)
+	if (is_gauge(m.conv))
 		for (size_t i = 0; i < good; i++)
 			add_gauge(s, group, &m, ts[i], v[i]);
 	else
@@ -560,6 +581,11 @@ static const struct family families[] = {
 	  "bucket", { "complexity_mean" } },
 	{ "pa_bucket_request_bytes", "Request payload bytes in the bucket.", "bucket", { "bytes_in" } },
 	{ "pa_bucket_response_bytes", "Response bytes in the bucket.", "bucket", { "bytes_out" } },
+	{ "pa_bucket_step_seconds", "Width of the bucket in seconds.", "bucket", { "step_s" } },
+	{ "pa_bucket_covered_seconds", "Seconds of a partial bucket that its input covered; absent on a whole bucket.",
+	  "bucket", { "covered_s" } },
+	{ "pa_bucket_covered_from_seconds", "Where the covered part of a partial bucket begins, in seconds from the bucket start.",
+	  "bucket", { "covered_from_s" } },
 	{ "pa_forecast_requests", "Forecast requests per bucket; bound is point, lower or upper, and a bound has its interval level.",
 	  "forecast", { "predicted_volume", "volume_lower", "volume_upper" } },
 	{ "pa_forecast_complexity", "Forecast mean complexity per bucket; bound is point, lower or upper, and a bound has its interval level.",

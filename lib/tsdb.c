@@ -1,6 +1,7 @@
 #include "tsdb.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ static const char *const field_names[PA_TSDB_F_NFIELDS] = {
 	"cpu_usage", "memory_usage", "network_io",
 	"requests", "errors", "complexity_sum", "complexity_mean", "bytes_in", "bytes_out",
 };
+
+static const char *const meta_names[PA_TSDB_M_NMETA] = { "step_s", "covered_s", "covered_from_s" };
 
 static const char *const key_names[PA_TSDB_K_NKEYS] = { "tenant", "service", "instance_id" };
 
@@ -42,6 +45,9 @@ static const struct pa_tsdb_metric metric_table[] = {
 	{ "pa_bucket_complexity", PA_TSDB_F_COMPLEXITY_MEAN, PA_TSDB_CONV_GAUGE },
 	{ "pa_bucket_request_bytes", PA_TSDB_F_BYTES_IN, PA_TSDB_CONV_GAUGE },
 	{ "pa_bucket_response_bytes", PA_TSDB_F_BYTES_OUT, PA_TSDB_CONV_GAUGE },
+	{ "pa_bucket_step_seconds", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_STEP },
+	{ "pa_bucket_covered_seconds", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_COVERED },
+	{ "pa_bucket_covered_from_seconds", PA_TSDB_F_REQUESTS, PA_TSDB_CONV_COVERED_FROM },
 };
 
 void
@@ -81,6 +87,15 @@ pa_tsdb_field_lookup(const char *name)
 	for (int f = 0; f < PA_TSDB_F_NFIELDS; f++)
 		if (strcmp(name, field_names[f]) == 0)
 			return f;
+	return -1;
+}
+
+int
+pa_tsdb_meta_lookup(const char *name)
+{
+	for (int m = 0; m < PA_TSDB_M_NMETA; m++)
+		if (strcmp(name, meta_names[m]) == 0)
+			return m;
 	return -1;
 }
 
@@ -173,6 +188,8 @@ struct entry {
 	pa_usec_t ts;
 	double val[PA_TSDB_F_NFIELDS];
 	unsigned have;			/* bit per field */
+	double meta[PA_TSDB_M_NMETA];	/* bucket entries: step_s, covered_s, covered_from_s */
+	unsigned have_meta;		/* bit per meta */
 };
 
 struct pa_tsdb_acc {
@@ -358,16 +375,12 @@ grow_slots(struct pa_tsdb_acc *acc)
 	}
 }
 
-void
-pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
-		pa_usec_t ts, double value)
+/* The entry of group at ts, added empty when there is none. */
+static struct entry *
+find_entry(struct pa_tsdb_acc *acc, int group, pa_usec_t ts)
 {
 	struct entry *e = NULL;
 	size_t j;
-
-	assert(group >= 0);
-	assert((size_t)group < acc->ngroups);
-	assert(is_usage_field(field) == acc->groups[group].usage);
 
 	if (acc->nentries * 2 >= acc->nslots)
 		grow_slots(acc);
@@ -387,8 +400,37 @@ pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
 		e->ts = ts;
 		acc->slots[j] = acc->nentries;
 	}
+	return e;
+}
+
+void
+pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
+		pa_usec_t ts, double value)
+{
+	struct entry *e;
+
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
+	assert(is_usage_field(field) == acc->groups[group].usage);
+
+	e = find_entry(acc, group, ts);
 	e->val[field] += value;
 	e->have |= 1u << field;
+}
+
+void
+pa_tsdb_acc_meta(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_meta meta, pa_usec_t ts,
+		 double value)
+{
+	struct entry *e;
+
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
+	assert(!acc->groups[group].usage);
+
+	e = find_entry(acc, group, ts);
+	e->meta[meta] = value;
+	e->have_meta |= 1u << meta;
 }
 
 static int
@@ -457,6 +499,10 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 	json_object_set_new(rec, "kind", json_string("bucket"));
 	pa_rec_set_time(rec, "ts", e->ts);
 	pa_rec_set_num(rec, "step_s", (double)step / PA_USEC_PER_SEC);
+	if (e->have_meta & (1u << PA_TSDB_M_COVERED_FROM_S))
+		pa_rec_set_num(rec, "covered_from_s", e->meta[PA_TSDB_M_COVERED_FROM_S]);
+	if (e->have_meta & (1u << PA_TSDB_M_COVERED_S))
+		pa_rec_set_num(rec, "covered_s", e->meta[PA_TSDB_M_COVERED_S]);
 	set_ids(rec, g);
 	pa_rec_set_num(rec, "requests", requests);
 	if (e->have & (1u << PA_TSDB_F_ERRORS))
@@ -512,17 +558,79 @@ emit_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct e
 	emit_record(bucket_record(g, e, step), emit, ctx, emitted);
 }
 
+/* The span of time a bucket's samples cover, to tell a partial bucket from a whole one. */
+struct coverage {
+	pa_usec_t begin, end;
+	size_t nentries;		/* entries added into the bucket */
+	int marked;			/* some entry carried covered_s */
+};
+
+/*
+ * Add entry e, whose own width is width unless it carries step_s, to the
+ * coverage of its bucket.  An entry covers its whole width unless it
+ * carries covered_s or covered_from_s.
+ */
+static void
+cover_entry(struct coverage *c, const struct entry *e, pa_usec_t width)
+{
+	pa_usec_t from = 0, covered, begin;
+
+	if (e->have_meta & (1u << PA_TSDB_M_STEP_S))
+		width = (pa_usec_t)llround(e->meta[PA_TSDB_M_STEP_S] * PA_USEC_PER_SEC);
+	if (e->have_meta & (1u << PA_TSDB_M_COVERED_FROM_S))
+		from = (pa_usec_t)llround(e->meta[PA_TSDB_M_COVERED_FROM_S] * PA_USEC_PER_SEC);
+	covered = width - from;
+	if (e->have_meta & (1u << PA_TSDB_M_COVERED_S)) {
+		covered = (pa_usec_t)llround(e->meta[PA_TSDB_M_COVERED_S] * PA_USEC_PER_SEC);
+		c->marked = 1;
+	}
+	begin = e->ts + from;
+	if (c->nentries == 0 || begin < c->begin)
+		c->begin = begin;
+	if (c->nentries == 0 || begin + covered > c->end)
+		c->end = begin + covered;
+	c->nentries++;
+}
+
+/*
+ * Mark bucket b, of width step, as partial when its entries leave more than
+ * 1% of the step (at least 1 s) uncovered at either end, the rule pa-score
+ * writes covered_s by.  One entry without covered_s is never marked, so a
+ * sample taken at an unaligned time still makes a whole bucket.
+ */
+static void
+set_coverage(struct entry *b, const struct coverage *c, pa_usec_t step)
+{
+	pa_usec_t slack = step / 100 > PA_USEC_PER_SEC ? step / 100 : PA_USEC_PER_SEC;
+
+	b->have_meta &= ~((1u << PA_TSDB_M_COVERED_S) | (1u << PA_TSDB_M_COVERED_FROM_S));
+	if (c->nentries < 2 && !c->marked)
+		return;
+	if (c->begin - b->ts <= slack && b->ts + step - c->end <= slack)
+		return;
+	b->meta[PA_TSDB_M_COVERED_S] = (double)(c->end - c->begin) / PA_USEC_PER_SEC;
+	b->have_meta |= 1u << PA_TSDB_M_COVERED_S;
+	if (c->begin > b->ts) {
+		b->meta[PA_TSDB_M_COVERED_FROM_S] = (double)(c->begin - b->ts) / PA_USEC_PER_SEC;
+		b->have_meta |= 1u << PA_TSDB_M_COVERED_FROM_S;
+	}
+}
+
 /*
  * Emit the buckets of one group, entries[0..n) sorted by time.  Each
  * sample belongs to the bucket of width step that contains it, so samples
  * taken at unaligned times land on bucket starts, and samples finer than
  * the step add up (per-minute counts with --step 1h make hourly buckets).
+ * width is the width of one sample's bucket, for the coverage of a
+ * bucket that adds several.
  */
 static void
 emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry *entries,
-	     size_t n, pa_usec_t step, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
+	     size_t n, pa_usec_t step, pa_usec_t width, pa_tsdb_emit_fn emit, void *ctx,
+	     long *emitted)
 {
 	struct entry cur;
+	struct coverage cov;
 	int open = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -542,12 +650,15 @@ emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry 
 		bucket_complexity_sum(e);
 
 		if (open && start != cur.ts) {
+			set_coverage(&cur, &cov, step);
 			emit_bucket(acc, g, &cur, step, emit, ctx, emitted);
 			open = 0;
 		}
 		if (!open) {
 			cur = *e;
 			cur.ts = start;
+			memset(&cov, 0, sizeof cov);
+			cover_entry(&cov, e, width);
 			open = 1;
 			continue;
 		}
@@ -555,9 +666,34 @@ emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry 
 			if (e->have & (1u << f))
 				cur.val[f] += e->val[f];
 		cur.have |= e->have;
+		cover_entry(&cov, e, width);
 	}
-	if (open)
+	if (open) {
+		set_coverage(&cur, &cov, step);
 		emit_bucket(acc, g, &cur, step, emit, ctx, emitted);
+	}
+}
+
+/*
+ * The step_s that every entry carrying one gives, or 0 when none does or
+ * two disagree.
+ */
+static pa_usec_t
+stated_step(const struct entry *e, size_t n)
+{
+	pa_usec_t step = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		pa_usec_t s;
+
+		if (!(e[i].have_meta & (1u << PA_TSDB_M_STEP_S)))
+			continue;
+		s = (pa_usec_t)llround(e[i].meta[PA_TSDB_M_STEP_S] * PA_USEC_PER_SEC);
+		if (s <= 0 || (step != 0 && s != step))
+			return 0;
+		step = s;
+	}
+	return step;
 }
 
 /* The smallest gap between the group's samples, which are sorted; 0 with one sample. */
@@ -598,20 +734,26 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 	while (i < acc->nentries) {
 		const struct group *g = &acc->groups[acc->entries[i].group];
 		size_t end = i;
-		pa_usec_t step = acc->map->step;
+		pa_usec_t step = acc->map->step, width = 0, spacing;
 
 		while (end < acc->nentries && acc->entries[end].group == acc->entries[i].group)
 			end++;
 
-		if (!g->usage && step == 0) {
-			step = sample_spacing(acc->entries + i, end - i);
-			if (g->spacing > 0 && (step == 0 || g->spacing < step))
-				step = g->spacing;
+		/* A bucket's own step_s gives its width better than the spacing of samples. */
+		if (!g->usage) {
+			spacing = sample_spacing(acc->entries + i, end - i);
+			if (g->spacing > 0 && (spacing == 0 || g->spacing < spacing))
+				spacing = g->spacing;
+			width = stated_step(acc->entries + i, end - i);
+			if (width == 0)
+				width = spacing;
+			if (step == 0)
+				step = width;
 		}
 		if (!g->usage && step == 0) {
 			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "unknown step",
-				  "series %s has one sample, so the bucket width is unknown: give --step",
-				  g->desc);
+				  "series %s has one sample and no step_s, so the bucket width is "
+				  "unknown: give --step", g->desc);
 			i = end;
 			continue;
 		}
@@ -620,7 +762,8 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 			for (; i < end; i++)
 				emit_record(usage_record(g, &acc->entries[i]), emit, ctx, &emitted);
 		} else {
-			emit_buckets(acc, g, acc->entries + i, end - i, step, emit, ctx, &emitted);
+			emit_buckets(acc, g, acc->entries + i, end - i, step, width ? width : step, emit,
+				     ctx, &emitted);
 			i = end;
 		}
 	}

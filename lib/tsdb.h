@@ -22,6 +22,8 @@
  *	pa_usage_cpu_ratio, pa_usage_memory_ratio, pa_usage_network_bytes_per_second
  *	pa_bucket_requests, pa_bucket_errors, pa_bucket_work,
  *	pa_bucket_complexity, pa_bucket_request_bytes, pa_bucket_response_bytes
+ *	pa_bucket_step_seconds, pa_bucket_covered_seconds,
+ *	pa_bucket_covered_from_seconds      step_s, covered_s, covered_from_s
  *
  * The pa_* names are the ones pa writes, so a write and a read round-trip.
  */
@@ -47,6 +49,19 @@ enum pa_tsdb_field {
 	PA_TSDB_F_NFIELDS
 };
 
+/*
+ * Bucket fields that describe the bucket rather than count in it, so their
+ * samples are kept, not added.  step_s gives the width of a series with one
+ * sample, and covered_s and covered_from_s keep a partial bucket partial
+ * (pa-records(5)).
+ */
+enum pa_tsdb_meta {
+	PA_TSDB_M_STEP_S,
+	PA_TSDB_M_COVERED_S,
+	PA_TSDB_M_COVERED_FROM_S,
+	PA_TSDB_M_NMETA
+};
+
 /* Record fields that identify a series, filled from labels. */
 enum pa_tsdb_key {
 	PA_TSDB_K_TENANT,
@@ -61,7 +76,10 @@ enum pa_tsdb_conv {
 	PA_TSDB_CONV_RATE,		/* counter: per-second rate between samples */
 	PA_TSDB_CONV_INCREASE,	/* counter: increase from one sample to the next */
 	PA_TSDB_CONV_CPU,		/* counter of CPU seconds: rate / cpu_limit */
-	PA_TSDB_CONV_MEMORY		/* gauge of bytes: value / memory_limit */
+	PA_TSDB_CONV_MEMORY,		/* gauge of bytes: value / memory_limit */
+	PA_TSDB_CONV_STEP,		/* gauge of a bucket's step_s */
+	PA_TSDB_CONV_COVERED,		/* gauge of a partial bucket's covered_s */
+	PA_TSDB_CONV_COVERED_FROM	/* gauge of a partial bucket's covered_from_s */
 };
 
 struct pa_tsdb_metric {
@@ -98,6 +116,9 @@ int pa_tsdb_map_label(struct pa_tsdb_map *map, const char *arg, char *err, size_
 int pa_tsdb_field_lookup(const char *name);
 const char *pa_tsdb_field_name(enum pa_tsdb_field f);
 
+/* A bucket field that describes the bucket ("step_s"), or -1. */
+int pa_tsdb_meta_lookup(const char *name);
+
 /* The __name__ table entry for name, or NULL. */
 const struct pa_tsdb_metric *pa_tsdb_metric_lookup(const char *name);
 
@@ -126,6 +147,14 @@ int pa_tsdb_acc_group(struct pa_tsdb_acc *acc, const json_t *labels, enum pa_tsd
 /* Add one finite sample to a group. */
 void pa_tsdb_acc_add(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_field field,
 		     pa_usec_t ts, double value);
+
+/*
+ * Set a bucket field that describes the bucket at ts, such as its step_s.
+ * group must be a bucket group.  A later value for the same bucket
+ * replaces an earlier one.
+ */
+void pa_tsdb_acc_meta(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_meta meta, pa_usec_t ts,
+		      double value);
 
 /*
  * Note the spacing of a group's samples, rejected ones included, so a

@@ -409,6 +409,9 @@ test_openmetrics(void)
 		  "# TYPE pa_bucket_requests gauge\n"
 		  "# HELP pa_bucket_requests Requests in the bucket that starts at the sample time.\n"
 		  "pa_bucket_requests{tenant=\"a\\\"q\",service=\"x\\ny\\\\z\"} 3 1700000000.25\n"
+		  "# TYPE pa_bucket_step_seconds gauge\n"
+		  "# HELP pa_bucket_step_seconds Width of the bucket in seconds.\n"
+		  "pa_bucket_step_seconds{tenant=\"a\\\"q\",service=\"x\\ny\\\\z\"} 60 1700000000.25\n"
 		  "# EOF\n");
 	free(text);
 
