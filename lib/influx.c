@@ -394,9 +394,25 @@ reject_doc(const char *where, long lineno, const char *doc, size_t len, const ch
 	pa_reject(where, lineno, doc, len, reason_class, "%s", message);
 }
 
+/*
+ * Return whether more chunks of this response follow, which a statement
+ * result marks with "partial": true.
+ */
+static int
+is_partial(const json_t *results)
+{
+	size_t i;
+	const json_t *result;
+
+	json_array_foreach(results, i, result)
+		if (json_is_true(json_object_get(result, "partial")))
+			return 1;
+	return 0;
+}
+
 static long
 read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
-	  pa_tsdb_emit_fn emit, void *ctx)
+	  struct pa_tsdb_acc **pending, pa_tsdb_emit_fn emit, void *ctx)
 {
 	json_t *results, *result, *series, *s;
 	const char *error;
@@ -419,7 +435,10 @@ read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
 		return -1;
 	}
 
-	r->acc = pa_tsdb_acc_new(r->map, r->where, r->lineno);
+	if (pending != NULL && *pending != NULL)
+		r->acc = *pending;
+	else
+		r->acc = pa_tsdb_acc_new(r->map, r->where, r->lineno);
 	json_array_foreach(results, i, result) {
 		error = json_string_value(json_object_get(result, "error"));
 		if (error != NULL) {
@@ -438,10 +457,16 @@ read_json(struct read_ctx *r, const json_t *root, const char *doc, size_t len,
 			read_series(r, s);
 		}
 	}
-	if (nseries == 0 && nerrors == 0)
-		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
 	free(r->result_pos);
 	free(r->series_pos);
+	if (pending != NULL && is_partial(results)) {
+		*pending = r->acc;
+		return 0;
+	}
+	if (pending != NULL)
+		*pending = NULL;
+	if (nseries == 0 && nerrors == 0)
+		pa_warn("%s:%ld: the query result is empty: no series matched", r->where, r->lineno);
 	return pa_tsdb_acc_finish(r->acc, emit, ctx);
 }
 
@@ -808,7 +833,7 @@ pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 			pa_tsdb_reject_invalid_json(where, lineno, doc, len, &jerr);
 			return -1;
 		}
-		emitted = read_json(&r, root, doc, len, emit, ctx);
+		emitted = read_json(&r, root, doc, len, NULL, emit, ctx);
 		json_decref(root);
 		return emitted;
 	}
@@ -817,11 +842,12 @@ pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 
 long
 pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
-		    size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
+		    size_t len, const struct pa_tsdb_map *map, struct pa_tsdb_acc **pending,
+		    pa_tsdb_emit_fn emit, void *ctx)
 {
 	struct read_ctx r = { .where = where, .lineno = lineno, .map = map };
 
-	return read_json(&r, root, doc, len, emit, ctx);
+	return read_json(&r, root, doc, len, pending, emit, ctx);
 }
 
 /* ---- Writing line protocol ---- */

@@ -30,9 +30,18 @@
 long pa_influx_read(const char *where, long lineno, const char *doc, size_t len,
 		    const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
 
-/* The same for a JSON document already parsed: root is borrowed, doc[0..len) is kept for --rejects. */
+/*
+ * Read a JSON document already parsed.  root is borrowed, and doc[0..len)
+ * is kept for --rejects.  A chunked response (chunked=true) comes as several
+ * documents, each marked "partial": true but the last, and rows of one series
+ * may be split between them.  So a partial document's samples are kept in
+ * *pending and read together with the next documents, and nothing is emitted
+ * until the document that ends the response.  Start with *pending NULL, and
+ * give a *pending left at the end of the input to pa_tsdb_acc_finish.
+ */
 long pa_influx_read_json(const char *where, long lineno, const json_t *root, const char *doc,
-			 size_t len, const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx);
+			 size_t len, const struct pa_tsdb_map *map, struct pa_tsdb_acc **pending,
+			 pa_tsdb_emit_fn emit, void *ctx);
 
 /*
  * Write one record as a line of line protocol.  Borrows rec.  Returns 1

@@ -145,6 +145,7 @@ read_documents(enum pa_tsdb_input fmt, const char *name, const struct text *t,
 	       const struct pa_tsdb_map *map, pa_tsdb_emit_fn emit, void *ctx)
 {
 	long records = 0, n;
+	struct pa_tsdb_acc *pending = NULL;	/* samples of an unfinished chunked response */
 
 	size_t off = skip_space(t, 0);
 
@@ -167,11 +168,18 @@ read_documents(enum pa_tsdb_input fmt, const char *name, const struct text *t,
 		else if (fmt == PA_TSDB_IN_PROMETHEUS)
 			n = pa_prom_read_json(name, lineno, v, t->buf + off, end, map, emit, ctx);
 		else
-			n = pa_influx_read_json(name, lineno, v, t->buf + off, end, map, emit, ctx);
+			n = pa_influx_read_json(name, lineno, v, t->buf + off, end, map, &pending, emit,
+						ctx);
 		json_decref(v);
 		if (n > 0)
 			records += n;
 		off = skip_space(t, off + end);
+	}
+	/* A chunked response cut off before its last chunk still gives what it read. */
+	if (pending != NULL) {
+		pa_warn("%s: the last document is a partial chunk (\"partial\": true), so the "
+			"chunked response may be cut off", name);
+		records += pa_tsdb_acc_finish(pending, emit, ctx);
 	}
 	return records;
 }
