@@ -273,6 +273,39 @@ add_counter(struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
 	}
 }
 
+/*
+ * Warn when a gauge of pa's own per-bucket counts (pa_bucket_requests and
+ * the like) repeats its value from one sample to the next for most of its
+ * nonzero samples.  Such a gauge has one sample per bucket, so repeats
+ * mean the query step was finer than the bucket and Prometheus filled the
+ * steps between with the last value for its lookback (5 minutes by
+ * default).  Adding them would count each bucket several times.
+ * NOTE: a series whose real counts often repeat (such as 1, 1, 1) warns
+ * too, which is why this warns and does not reject.
+ */
+static void
+warn_repeats(struct series_ctx *s, const struct pa_tsdb_metric *m, size_t n,
+	     const pa_usec_t *ts, const double *v)
+{
+	size_t pairs = 0, repeats = 0;
+
+	if (m->name == NULL || strncmp(m->name, "pa_bucket_", 10) != 0)
+		return;
+	for (size_t i = 1; i < n; i++) {
+		if (v[i - 1] == 0 || ts[i] <= ts[i - 1])
+			continue;
+		pairs++;
+		if (v[i] == v[i - 1])
+			repeats++;
+	}
+	if (repeats < 2 || repeats * 2 < pairs)
+		return;
+	pa_warn("%s:%ld: series %s: %zu of %zu nonzero samples repeat the value before them, as "
+		"Prometheus repeats a per-bucket gauge when the query step is finer than the "
+		"bucket, so buckets may be counted several times: query at the bucket step "
+		"(step_s)", s->where, series_line(s), s->desc, repeats, pairs);
+}
+
 static const char *
 field_list(void)
 {
@@ -422,6 +455,8 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 			continue;
 		index[good++] = i;
 	}
+	if (m.conv == PA_TSDB_CONV_GAUGE && matrix)
+		warn_repeats(s, &m, good, ts, v);
 	if (is_gauge(m.conv))
 		for (size_t i = 0; i < good; i++)
 			add_gauge(s, group, &m, ts[i], v[i]);

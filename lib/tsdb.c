@@ -745,6 +745,18 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 			if (g->spacing > 0 && (spacing == 0 || g->spacing < spacing))
 				spacing = g->spacing;
 			width = stated_step(acc->entries + i, end - i);
+			if (width > 0 && spacing > 0 && spacing < width) {
+				pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
+					  "samples finer than step_s",
+					  "series %s has samples %g s apart in buckets of step_s %g s: "
+					  "a query step finer than the bucket repeats each bucket's values "
+					  "(Prometheus's lookback), so they would be counted several "
+					  "times; query at step=%g", g->desc,
+					  (double)spacing / PA_USEC_PER_SEC, (double)width / PA_USEC_PER_SEC,
+					  (double)width / PA_USEC_PER_SEC);
+				i = end;
+				continue;
+			}
 			if (width == 0)
 				width = spacing;
 			if (step == 0)
