@@ -351,9 +351,11 @@ read_series(struct read_ctx *r, const json_t *series)
 				free(rowdesc);
 				free(raw);
 			}
-			if (*g >= 0)
+			if (*g >= 0) {
 				pa_tsdb_acc_add(r->acc, *g, (enum pa_tsdb_field)field[c], ts,
 						json_number_value(cell));
+				pa_tsdb_acc_source(r->acc, *g, series);
+			}
 		}
 		/* The row's bucket record, if it has one, takes the step_s and coverage. */
 		for (c = 0; c < ncol && group[1] >= 0; c++) {

@@ -418,6 +418,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		goto out;
 	}
+	pa_tsdb_acc_source(s->acc, group, series);
 
 	if (matrix) {
 		samples = json_object_get(series, "values");

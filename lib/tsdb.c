@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,7 @@ struct group {
 	char *tenant_service_name;	/* "TENANT/SERVICE" */
 	char *desc;			/* first series seen, for messages */
 	pa_usec_t spacing;		/* smallest gap noted by the reader, or 0 */
+	json_t *sources;		/* the series objects read into the group, for --rejects */
 };
 
 struct entry {
@@ -516,6 +518,54 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
 	return rec;
 }
 
+/*
+ * Reject a whole group.  --rejects gets the series object it was read
+ * from, or an array of them when several series were added into it.
+ */
+static void
+reject_group(const struct pa_tsdb_acc *acc, const struct group *g, const char *reason_class,
+	     const char *fmt, ...)
+{
+	size_t n = json_array_size(g->sources);
+	char *text = n == 0 ? NULL : pa_tsdb_dump(n == 1 ? json_array_get(g->sources, 0) : g->sources);
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (text != NULL)
+		pa_reject(acc->where, acc->lineno, text, strlen(text), reason_class, "%s", msg);
+	else
+		pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), reason_class, "%s", msg);
+	free(text);
+}
+
+/* Reject one bucket of a group.  --rejects gets the bucket record it would have been. */
+static void
+reject_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct entry *e,
+	      pa_usec_t step, const char *reason_class, const char *fmt, ...)
+{
+	json_t *rec = bucket_record(g, e, step);
+	char *text;
+	char msg[1024];
+	va_list ap;
+
+	if (!(e->have & (1u << PA_TSDB_F_REQUESTS))) {
+		json_object_del(rec, "requests");
+		json_object_del(rec, "complexity_sum");
+		json_object_del(rec, "complexity_mean");
+	}
+	text = pa_tsdb_dump(rec);
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pa_reject(acc->where, acc->lineno, text, strlen(text), reason_class, "%s", msg);
+	free(text);
+	json_decref(rec);
+}
+
 static void
 emit_record(json_t *rec, pa_tsdb_emit_fn emit, void *ctx, long *emitted)
 {
@@ -550,7 +600,7 @@ emit_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct e
 		if (!(e->have & (1u << limits[i].field)) || (v >= 0 && v <= limits[i].max))
 			continue;
 		pa_time_format(e->ts, when, sizeof when);
-		pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "invalid count",
+		reject_bucket(acc, g, e, step, "invalid count",
 			  "series %s at %s: %s %.15g is not %s, so no bucket is written", g->desc,
 			  when, pa_tsdb_field_name(limits[i].field), v, limits[i].range);
 		return;
@@ -641,8 +691,7 @@ emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry 
 			char when[40];
 
 			pa_time_format(e->ts, when, sizeof when);
-			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
-				  "bucket without requests",
+			reject_bucket(acc, g, e, step, "bucket without requests",
 				  "series %s at %s has no requests sample, so no bucket is written",
 				  g->desc, when);
 			continue;
@@ -712,6 +761,23 @@ sample_spacing(const struct entry *e, size_t n)
 }
 
 void
+pa_tsdb_acc_source(struct pa_tsdb_acc *acc, int group, const json_t *series)
+{
+	struct group *g;
+	size_t n;
+
+	assert(group >= 0);
+	assert((size_t)group < acc->ngroups);
+	g = &acc->groups[group];
+	if (g->sources == NULL)
+		g->sources = json_array();
+	n = json_array_size(g->sources);
+	if (n > 0 && json_array_get(g->sources, n - 1) == series)
+		return;
+	json_array_append(g->sources, (json_t *)series);
+}
+
+void
 pa_tsdb_acc_spacing(struct pa_tsdb_acc *acc, int group, pa_usec_t gap)
 {
 	struct group *g;
@@ -746,8 +812,7 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 				spacing = g->spacing;
 			width = stated_step(acc->entries + i, end - i);
 			if (width > 0 && spacing > 0 && spacing < width) {
-				pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc),
-					  "samples finer than step_s",
+				reject_group(acc, g, "samples finer than step_s",
 					  "series %s has samples %g s apart in buckets of step_s %g s: "
 					  "a query step finer than the bucket repeats each bucket's values "
 					  "(Prometheus's lookback), so they would be counted several "
@@ -763,7 +828,7 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 				step = width;
 		}
 		if (!g->usage && step == 0) {
-			pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), "unknown step",
+			reject_group(acc, g, "unknown step",
 				  "series %s has one sample and no step_s, so the bucket width is "
 				  "unknown: give --step", g->desc);
 			i = end;
@@ -793,6 +858,7 @@ pa_tsdb_acc_free(struct pa_tsdb_acc *acc)
 			free(acc->groups[i].key[k]);
 		free(acc->groups[i].desc);
 		free(acc->groups[i].tenant_service_name);
+		json_decref(acc->groups[i].sources);
 	}
 	free(acc->groups);
 	free(acc->entries);

@@ -157,6 +157,13 @@ void pa_tsdb_acc_meta(struct pa_tsdb_acc *acc, int group, enum pa_tsdb_meta meta
 		      double value);
 
 /*
+ * Note that series (a Prometheus or InfluxDB series object, borrowed and
+ * kept until the accumulator is freed) was read into group, so a reject
+ * of the whole group keeps it in --rejects.
+ */
+void pa_tsdb_acc_source(struct pa_tsdb_acc *acc, int group, const json_t *series);
+
+/*
  * Note the spacing of a group's samples, rejected ones included, so a
  * bucket width taken from the spacing is not widened by a dropped sample.
  */
