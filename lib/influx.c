@@ -262,6 +262,8 @@ read_series(struct read_ctx *r, const json_t *series)
 	char *desc;
 	json_t *row;
 	int label_columns = 0, series_group[2] = { -1, -1 };
+	int series_failed[2] = { 0, 0 };	/* usage, bucket: the series' labels did not map */
+	long quiet_rows = 0;			/* later rows of such a series, counted as rejected */
 	pa_usec_t prev_ts = 0, gap = 0;
 
 	desc = pa_tsdb_describe(name, json_is_object(tags) ? tags : NULL);
@@ -293,10 +295,9 @@ read_series(struct read_ctx *r, const json_t *series)
 		json_t *labels = json_is_object(tags) ? json_deep_copy(tags) : json_object();
 		int group[2] = { -2, -2 };	/* usage, bucket; -2 not resolved yet */
 		pa_usec_t ts = 0;
-		int bad = 0;
+		int bad = 0, has_value = 0, quiet = 0;
 		size_t bad_col = 0;
 
-		pa_diag_count_read();
 		for (c = 0; c < ncol; c++) {
 			json_t *cell = json_array_get(row, c);
 
@@ -306,12 +307,21 @@ read_series(struct read_ctx *r, const json_t *series)
 				bad = 1;
 				bad_col = c;
 			}
+			if (role[c] == COL_FIELD && !json_is_null(cell))
+				has_value = 1;
 			if (!bad && (role[c] == COL_FIELD || role[c] == COL_META) && !json_is_null(cell) &&
 			    (!json_is_number(cell) || !isfinite(json_number_value(cell)))) {
 				bad = 2;
 				bad_col = c;
 			}
 		}
+		/*
+		 * A row of nulls, such as an empty GROUP BY time() window, is no
+		 * record, so it does not count as read and cannot dilute the
+		 * rejected share.
+		 */
+		if (!json_is_array(row) || json_array_size(row) != ncol || bad || has_value)
+			pa_diag_count_read();
 		if (!json_is_array(row) || json_array_size(row) != ncol || bad) {
 			char *rowdesc = pa_tsdb_describe(name, labels);
 			const char *column = json_string_value(json_array_get(columns, bad_col));
@@ -341,13 +351,22 @@ read_series(struct read_ctx *r, const json_t *series)
 				continue;
 			usage = field[c] <= PA_TSDB_F_NETWORK_IO;
 			g = &group[usage ? 0 : 1];
-			if (*g == -2) {
+			if (*g == -2 && series_failed[usage ? 0 : 1]) {
+				*g = -1;
+				quiet = 1;
+			} else if (*g == -2) {
+				/*
+				 * Without label columns every row has the series' labels, so
+				 * labels that do not map reject the whole series once.
+				 */
 				char *rowdesc = pa_tsdb_describe(name, labels);
-				char *raw = pa_tsdb_dump(row);
+				char *raw = pa_tsdb_dump(label_columns ? row : series);
 
 				*g = pa_tsdb_acc_group(r->acc, labels, (enum pa_tsdb_field)field[c],
 						       rowdesc, row_line(r, i, json_array_size(values)),
 						       raw, strlen(raw));
+				if (*g < 0 && !label_columns)
+					series_failed[usage ? 0 : 1] = 1;
 				free(rowdesc);
 				free(raw);
 			}
@@ -366,6 +385,7 @@ read_series(struct read_ctx *r, const json_t *series)
 						 json_number_value(cell));
 		}
 		json_decref(labels);
+		quiet_rows += quiet;
 
 		if (!label_columns) {
 			if (i > 0 && ts - prev_ts > 0 && (gap == 0 || ts - prev_ts < gap))
@@ -379,6 +399,8 @@ read_series(struct read_ctx *r, const json_t *series)
 	for (int k = 0; k < 2; k++)
 		if (series_group[k] >= 0)
 			pa_tsdb_acc_spacing(r->acc, series_group[k], gap);
+	if (quiet_rows > 0)
+		pa_reject_records(quiet_rows, "rows of a series without tenant or service");
 out:
 	free(role);
 	free(field);

@@ -91,12 +91,29 @@ reject_json(const struct series_ctx *s, long lineno, const json_t *raw, const ch
 	free(text);
 }
 
+/*
+ * Count the samples of a rejected series after its first as read and
+ * rejected, so a lost series weighs toward --max-bad as its samples do.
+ * The caller counted the first and printed the reason.
+ */
+static void
+count_series_samples(const json_t *series, const char *reason_class)
+{
+	size_t n = json_array_size(json_object_get(series, "values"));
+
+	for (size_t i = 1; i < n; i++)
+		pa_diag_count_read();
+	if (n > 1)
+		pa_reject_records((long)n - 1, reason_class);
+}
+
 /* Reject a whole series on the line where it starts. */
 static void
 reject_series(struct series_ctx *s, const json_t *series, const char *reason_class,
 	      const char *message)
 {
 	reject_json(s, series_line(s), series, reason_class, message);
+	count_series_samples(series, reason_class);
 }
 
 /*
@@ -416,6 +433,7 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 	free(raw);
 	if (group < 0) {
 		pa_diag_count_read();
+		count_series_samples(series, "samples of a series without tenant or service");
 		goto out;
 	}
 	pa_tsdb_acc_source(s->acc, group, series);

@@ -523,8 +523,8 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
  * from, or an array of them when several series were added into it.
  */
 static void
-reject_group(const struct pa_tsdb_acc *acc, const struct group *g, const char *reason_class,
-	     const char *fmt, ...)
+reject_group(const struct pa_tsdb_acc *acc, const struct group *g, size_t nentries,
+	     const char *reason_class, const char *fmt, ...)
 {
 	size_t n = json_array_size(g->sources);
 	char *text = n == 0 ? NULL : pa_tsdb_dump(n == 1 ? json_array_get(g->sources, 0) : g->sources);
@@ -539,6 +539,10 @@ reject_group(const struct pa_tsdb_acc *acc, const struct group *g, const char *r
 	else
 		pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), reason_class, "%s", msg);
 	free(text);
+
+	/* Every sample of the group was counted as read, so each counts as rejected. */
+	if (nentries > 1)
+		pa_reject_records((long)nentries - 1, reason_class);
 }
 
 /* Reject one bucket of a group.  --rejects gets the bucket record it would have been. */
@@ -812,7 +816,7 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 				spacing = g->spacing;
 			width = stated_step(acc->entries + i, end - i);
 			if (width > 0 && spacing > 0 && spacing < width) {
-				reject_group(acc, g, "samples finer than step_s",
+				reject_group(acc, g, end - i, "samples finer than step_s",
 					  "series %s has samples %g s apart in buckets of step_s %g s: "
 					  "a query step finer than the bucket repeats each bucket's values "
 					  "(Prometheus's lookback), so they would be counted several "
@@ -828,7 +832,7 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 				step = width;
 		}
 		if (!g->usage && step == 0) {
-			reject_group(acc, g, "unknown step",
+			reject_group(acc, g, end - i, "unknown step",
 				  "series %s has one sample and no step_s, so the bucket width is "
 				  "unknown: give --step", g->desc);
 			i = end;
