@@ -1,5 +1,6 @@
 #include "prom.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -149,6 +150,43 @@ sample_time(const json_t *t, pa_usec_t *out)
 }
 
 /*
+ * Return whether text is a value as the HTTP API writes one: a decimal
+ * number such as "-1.5" or "2e-05", or NaN, +Inf or -Inf.  Hex ("0x10"),
+ * padded (" 5") and other strtod forms never come from Prometheus.
+ */
+static int
+is_api_number(const char *text)
+{
+	const char *p = text;
+
+	if (strcmp(text, "NaN") == 0 || strcmp(text, "+Inf") == 0 || strcmp(text, "-Inf") == 0)
+		return 1;
+	if (*p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return *p == '\0';
+}
+
+/*
  * Parse sample k of the n in the current series, a [time, "value"] pair.
  * Returns 0 with a finite value, or -1 after rejecting the sample.
  */
@@ -186,8 +224,9 @@ parse_sample(struct series_ctx *s, const json_t *sample, size_t k, size_t n, pa_
 		errno = 0;
 		*v = strtod(text, &end);
 	}
-	if (text == NULL || end == text || *end != '\0') {
-		snprintf(why, sizeof why, "sample at %s: value is not a number in a string: %s",
+	if (text == NULL || end == text || *end != '\0' || !is_api_number(text)) {
+		snprintf(why, sizeof why, "sample at %s: value is not a decimal number in a string, as "
+			 "Prometheus writes one: %s",
 			 when, pa_quote_json(value));
 		reject_sample(s, sample, k, n, "invalid sample", why);
 		return -1;
@@ -472,6 +511,15 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		if (parse_sample(s, json_array_get(samples, i), i, n, &ts[good], &v[good]) != 0)
 			continue;
+		/* A usage ratio or rate below 0 is rejected, as pa-ingest's CSV reader rejects it. */
+		if (is_gauge(m.conv) && m.field <= PA_TSDB_F_NETWORK_IO && v[good] < 0) {
+			char why[200];
+
+			snprintf(why, sizeof why, "negative %s: %s", pa_tsdb_field_name(m.field),
+				 pa_quote_json(json_array_get(json_array_get(samples, i), 1)));
+			reject_sample(s, json_array_get(samples, i), i, n, "negative usage", why);
+			continue;
+		}
 		index[good++] = i;
 	}
 	if (m.conv == PA_TSDB_CONV_GAUGE && matrix)
