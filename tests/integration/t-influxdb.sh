@@ -187,6 +187,26 @@ if command -v pa-plan >/dev/null 2>&1; then
 	check "cron example keeps the old forecast" cmp -s "$store/forecast.ndjson" "$T_TMP/forecast.before"
 	PA_LOG=$T_TMP/no-such.log PA_CAPACITY=5 PA_STORE=$store sh "$PA_ROOT/scripts/cron-example" 2>/dev/null
 	check "cron example fails on a missing log" test $? -eq 3
+	if command -v promtool >/dev/null 2>&1; then
+		cron_prom() {
+			PA_LOG=$apache PA_CAPACITY=5 PA_STORE=$store PA_STEP=1h PA_HORIZON=6h \
+				PA_INGEST_ARGS="--tenant value:elastic --service value:www" \
+				PA_PROM_DATA=$1 sh "$PA_ROOT/scripts/cron-example"
+		}
+		cron_prom /proc/nope 2>"$T_TMP/prom-fail.err"
+		check "cron example exits 3 when promtool fails" test $? -eq 3
+		check "cron example names the promtool failure" grep -q '^cron-example: promtool backfill' \
+			"$T_TMP/prom-fail.err"
+		mkdir "$T_TMP/promdata"
+		cron_prom "$T_TMP/promdata" 2>/dev/null
+		check "cron example backfills forecasts" test -s "$store/prom-backfilled"
+		blocks=$(ls "$T_TMP/promdata" | wc -l)
+		cron_prom "$T_TMP/promdata" 2>/dev/null
+		check "cron example backfills a target bucket once" \
+			test "$(ls "$T_TMP/promdata" | wc -l)" -eq "$blocks"
+	else
+		echo "skip cron example with promtool: promtool is not on the PATH"
+	fi
 else
 	echo "skip cron example: pa-plan is not on the PATH"
 fi
