@@ -299,7 +299,10 @@ enum {
 	"                         series (default: by metric name, see pa-tsdb(7))\n"         \
 	"      --cpu-limit CORES  divide CPU seconds per second by CORES (default 1)\n"       \
 	"      --memory-limit BYTES  divide memory bytes by BYTES (no default)\n"             \
-	"      --step is the bucket width (default: the sample spacing)\n"
+	"      --step is the width of bucket records (default: their step_s, else\n"        \
+	"                         the sample spacing); usage records keep each\n"         \
+	"                         sample's time\n"                                          \
+	"      --max-line is 268435456 (256 MiB) by default for these responses\n"
 
 /* Handle one of the options above; returns 1 when c was one of them. */
 int pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg);
