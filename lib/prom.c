@@ -249,7 +249,7 @@ parse_sample(struct series_ctx *s, const json_t *sample, size_t k, size_t n, pa_
 	return 0;
 }
 
-/* Whether samples of conv are each a value on their own, not a counter. */
+/* Return whether samples of conv are each a value on their own, not a counter. */
 static int
 is_gauge(enum pa_tsdb_conv conv)
 {
