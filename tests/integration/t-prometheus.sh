@@ -227,5 +227,21 @@ pa-ingest -q --format prometheus --step 1h "$T_TMP/vec.json" >"$T_TMP/out"
 check "vector of rollups gives the first hour" \
 	test "$(jq -r .requests "$T_TMP/out")" = "$(head -n 1 "$T_TMP/roll.want" | cut -f 2)"
 
+# pa_bucket_step_seconds gives a range of one sample its width, and the
+# covered gauges keep partial buckets partial.
+q /api/v1/query_range --data-urlencode 'query={__name__=~"pa_bucket_.*"}' \
+	-d start="$rfrom" -d end="$rfrom" -d step=3600 >"$T_TMP/one.json"
+pa-ingest -q --format prometheus "$T_TMP/one.json" >"$T_TMP/one.ndjson"
+check "one-sample rollup takes its step_s" \
+	test "$(jq -r '[.step_s, .requests] | @tsv' "$T_TMP/one.ndjson")" = \
+	"$(head -n 1 "$T_TMP/roll.ndjson" | jq -r '[.step_s, .requests] | @tsv')"
+q /api/v1/query_range --data-urlencode 'query={__name__=~"pa_bucket_.*"}' \
+	-d start="$rfrom" -d end="$rto" -d step=3600 >"$T_TMP/all.json"
+pa-ingest -q --format prometheus "$T_TMP/all.json" >"$T_TMP/all.ndjson"
+jq -c 'select(.covered_s) | [.ts, .covered_s, .covered_from_s]' "$T_TMP/roll.ndjson" >"$T_TMP/cov.want"
+jq -c 'select(.covered_s) | [.ts, .covered_s, .covered_from_s]' "$T_TMP/all.ndjson" >"$T_TMP/cov.got"
+check "rollups have a partial bucket" test -s "$T_TMP/cov.want"
+check "partial buckets round-trip" cmp -s "$T_TMP/cov.want" "$T_TMP/cov.got"
+
 prom_stop
 finish
