@@ -511,6 +511,16 @@ read_series(struct series_ctx *s, const json_t *series, int matrix, json_t *seen
 		pa_diag_count_read();
 		if (parse_sample(s, json_array_get(samples, i), i, n, &ts[good], &v[good]) != 0)
 			continue;
+		/* The API lists a series' samples in time order, each time once. */
+		if (good > 0 && ts[good] <= ts[good - 1]) {
+			char why[200], when[40];
+
+			snprintf(why, sizeof why, "sample at %s is not after the sample before it, so "
+				 "it is not added to that bucket twice",
+				 pa_time_format(ts[good], when, sizeof when));
+			reject_sample(s, json_array_get(samples, i), i, n, "sample out of order", why);
+			continue;
+		}
 		/* A usage ratio or rate below 0 is rejected, as pa-ingest's CSV reader rejects it. */
 		if (is_gauge(m.conv) && m.field <= PA_TSDB_F_NETWORK_IO && v[good] < 0) {
 			char why[200];
