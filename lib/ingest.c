@@ -304,6 +304,30 @@ keep_span(const struct pa_row *row, struct pa_span *span, const char *v, size_t 
 	span->len = len;
 }
 
+/*
+ * Return the --format that reads row, when row is the start of a database
+ * query result rather than a request: a Prometheus HTTP API response, or
+ * an InfluxDB 1.x response as JSON or CSV.  NULL otherwise.
+ */
+static const char *
+query_result_format(const struct pa_row *row)
+{
+	if (row->json != NULL) {
+		const json_t *data = json_object_get(row->json, "data");
+
+		if (json_is_string(json_object_get(row->json, "status")) &&
+		    json_object_get(data, "resultType") != NULL)
+			return "prometheus";
+		if (json_is_array(json_object_get(row->json, "results")))
+			return "influxdb";
+		return NULL;
+	}
+	if (row->header != NULL && row->nheader >= 3 && strcmp(row->header[0], "name") == 0 &&
+	    strcmp(row->header[1], "tags") == 0 && strcmp(row->header[2], "time") == 0)
+		return "influxdb";
+	return NULL;
+}
+
 /* A request from a JSON object or a CSV record, with fields found by name. */
 static void
 row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long lineno,
@@ -325,6 +349,9 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	memset(&req, 0, sizeof req);
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return;
+	if ((v = query_result_format(row)) != NULL)
+		ROW_REJECT("query result", "%s query result, not a request: read it with --format %s",
+			   strcmp(v, "prometheus") == 0 ? "a Prometheus" : "an InfluxDB", v);
 	v = pa_row_get(row, PA_T_TS, &len, &source);
 	if (wrong_json_type(row, v, source))
 		VALUE_REJECT("invalid timestamp", "a timestamp");
