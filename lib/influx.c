@@ -314,6 +314,12 @@ read_series(struct read_ctx *r, const json_t *series)
 				bad = 2;
 				bad_col = c;
 			}
+			/* A usage ratio or rate below 0 is rejected, as the CSV and Prometheus readers do. */
+			if (!bad && role[c] == COL_FIELD && field[c] <= PA_TSDB_F_NETWORK_IO &&
+			    json_is_number(cell) && json_number_value(cell) < 0) {
+				bad = 3;
+				bad_col = c;
+			}
 		}
 		/*
 		 * A row of nulls, such as an empty GROUP BY time() window, is no
@@ -334,7 +340,8 @@ read_series(struct read_ctx *r, const json_t *series)
 			else
 				snprintf(why, sizeof why, "series %s: column \"%s\" is not %s: %s",
 					 rowdesc, column ? column : "?",
-					 bad == 1 ? "a timestamp" : "a finite number or null",
+					 bad == 1 ? "a timestamp" : bad == 2 ? "a finite number or null" :
+					 "a usage value >= 0",
 					 pa_quote_json(json_array_get(row, bad_col)));
 			reject_json(r, row_line(r, i, json_array_size(values)), row, "invalid row",
 				    "%s%s", why, "");
