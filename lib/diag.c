@@ -130,13 +130,20 @@ pa_reject(const char *where, long lineno, const char *line, size_t len,
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	pa_vreject(where, lineno, line, len, reason_class, fmt, ap);
+	va_end(ap);
+}
+
+void
+pa_vreject(const char *where, long lineno, const char *line, size_t len,
+	   const char *reason_class, const char *fmt, va_list ap)
+{
 	nrejected++;
 	count_class(reason_class, 1);
 	if (nrejected - nunlined <= PA_DIAG_SHOWN) {
 		fprintf(stderr, "%s: %s:%ld: ", pa_prog, where, lineno);
-		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
-		va_end(ap);
 		fputc('\n', stderr);
 	}
 	/* A line that cannot be kept would be lost, so the run stops here. */

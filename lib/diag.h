@@ -14,6 +14,7 @@
 #ifndef PA_DIAG_H
 #define PA_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -53,6 +54,11 @@ void pa_rejects_open(const char *path);
 void pa_reject(const char *where, long lineno, const char *line, size_t len,
 	       const char *reason_class, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* pa_reject with the message's arguments as a va_list, for reject helpers of their own. */
+void pa_vreject(const char *where, long lineno, const char *line, size_t len,
+		const char *reason_class, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
 
 /*
  * Count records as rejected under reason_class when no one input line is

@@ -377,7 +377,7 @@ grow_slots(struct pa_tsdb_acc *acc)
 	}
 }
 
-/* The entry of group at ts, added empty when there is none. */
+/* Return the entry of group at ts, adding an empty one when there is none. */
 static struct entry *
 find_entry(struct pa_tsdb_acc *acc, int group, pa_usec_t ts)
 {
@@ -522,22 +522,18 @@ bucket_record(const struct group *g, const struct entry *e, pa_usec_t step)
  * Reject a whole group.  --rejects gets the series object it was read
  * from, or an array of them when several series were added into it.
  */
-static void
+static void __attribute__((format(printf, 5, 6)))
 reject_group(const struct pa_tsdb_acc *acc, const struct group *g, size_t nentries,
 	     const char *reason_class, const char *fmt, ...)
 {
 	size_t n = json_array_size(g->sources);
 	char *text = n == 0 ? NULL : pa_tsdb_dump(n == 1 ? json_array_get(g->sources, 0) : g->sources);
-	char msg[1024];
+	const char *line = text != NULL ? text : g->desc;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	pa_vreject(acc->where, acc->lineno, line, strlen(line), reason_class, fmt, ap);
 	va_end(ap);
-	if (text != NULL)
-		pa_reject(acc->where, acc->lineno, text, strlen(text), reason_class, "%s", msg);
-	else
-		pa_reject(acc->where, acc->lineno, g->desc, strlen(g->desc), reason_class, "%s", msg);
 	free(text);
 
 	/* Every sample of the group was counted as read, so each counts as rejected. */
@@ -546,13 +542,12 @@ reject_group(const struct pa_tsdb_acc *acc, const struct group *g, size_t nentri
 }
 
 /* Reject one bucket of a group.  --rejects gets the bucket record it would have been. */
-static void
+static void __attribute__((format(printf, 6, 7)))
 reject_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct entry *e,
 	      pa_usec_t step, const char *reason_class, const char *fmt, ...)
 {
 	json_t *rec = bucket_record(g, e, step);
 	char *text;
-	char msg[1024];
 	va_list ap;
 
 	if (!(e->have & (1u << PA_TSDB_F_REQUESTS))) {
@@ -563,9 +558,8 @@ reject_bucket(const struct pa_tsdb_acc *acc, const struct group *g, const struct
 	text = pa_tsdb_dump(rec);
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	pa_vreject(acc->where, acc->lineno, text, strlen(text), reason_class, fmt, ap);
 	va_end(ap);
-	pa_reject(acc->where, acc->lineno, text, strlen(text), reason_class, "%s", msg);
 	free(text);
 	json_decref(rec);
 }
@@ -728,8 +722,8 @@ emit_buckets(const struct pa_tsdb_acc *acc, const struct group *g, struct entry 
 }
 
 /*
- * The step_s that every entry carrying one gives, or 0 when none does or
- * two disagree.
+ * Return the step_s that every entry carrying one gives, or 0 when none
+ * does or two disagree.
  */
 static pa_usec_t
 stated_step(const struct entry *e, size_t n)
