@@ -248,6 +248,14 @@ column_roles(struct read_ctx *r, const json_t *series, const json_t *columns,
 	return 0;
 }
 
+/* What is wrong with a row's cells, the first problem found. */
+enum bad_cell {
+	CELL_OK,
+	CELL_NOT_TIME,		/* the time column is not a timestamp */
+	CELL_NOT_NUMBER,	/* a value is not a finite number or null */
+	CELL_NEGATIVE_USAGE	/* a usage value is below 0 */
+};
+
 /* Read the rows of one series: {"name", "tags", "columns", "values"}. */
 static void
 read_series(struct read_ctx *r, const json_t *series)
@@ -295,7 +303,8 @@ read_series(struct read_ctx *r, const json_t *series)
 		json_t *labels = json_is_object(tags) ? json_deep_copy(tags) : json_object();
 		int group[2] = { -2, -2 };	/* usage, bucket; -2 not resolved yet */
 		pa_usec_t ts = 0;
-		int bad = 0, has_value = 0, quiet = 0;
+		enum bad_cell bad = CELL_OK;
+		int has_value = 0, quiet = 0;
 		size_t bad_col = 0;
 
 		for (c = 0; c < ncol; c++) {
@@ -304,20 +313,20 @@ read_series(struct read_ctx *r, const json_t *series)
 			if (role[c] == COL_LABEL && json_is_string(cell))
 				json_object_set(labels, json_string_value(json_array_get(columns, c)), cell);
 			if (!bad && role[c] == COL_TIME && parse_time(cell, &ts) != 0) {
-				bad = 1;
+				bad = CELL_NOT_TIME;
 				bad_col = c;
 			}
 			if (role[c] == COL_FIELD && !json_is_null(cell))
 				has_value = 1;
 			if (!bad && (role[c] == COL_FIELD || role[c] == COL_META) && !json_is_null(cell) &&
 			    (!json_is_number(cell) || !isfinite(json_number_value(cell)))) {
-				bad = 2;
+				bad = CELL_NOT_NUMBER;
 				bad_col = c;
 			}
 			/* A usage ratio or rate below 0 is rejected, as the CSV and Prometheus readers do. */
 			if (!bad && role[c] == COL_FIELD && field[c] <= PA_TSDB_F_NETWORK_IO &&
 			    json_is_number(cell) && json_number_value(cell) < 0) {
-				bad = 3;
+				bad = CELL_NEGATIVE_USAGE;
 				bad_col = c;
 			}
 		}
@@ -340,7 +349,8 @@ read_series(struct read_ctx *r, const json_t *series)
 			else
 				snprintf(why, sizeof why, "series %s: column \"%s\" is not %s: %s",
 					 rowdesc, column ? column : "?",
-					 bad == 1 ? "a timestamp" : bad == 2 ? "a finite number or null" :
+					 bad == CELL_NOT_TIME ? "a timestamp" :
+					 bad == CELL_NOT_NUMBER ? "a finite number or null" :
 					 "a usage value >= 0",
 					 pa_quote_json(json_array_get(row, bad_col)));
 			reject_json(r, row_line(r, i, json_array_size(values)), row, "invalid row",

@@ -84,10 +84,10 @@ const char *pa_rec_kind(const json_t *rec);
 int pa_kind_known(const char *kind);
 
 /*
- * Warn that the record at where:lineno, of kind (NULL: it has none), is
- * not one the tool takes, which takes lists, and that fate befalls it and
- * later records of unknown kinds, as in "it is skipped".  For a tool whose
- * output carries no records, where a misspelt kind would vanish unseen.
+ * Warn that the record at where:lineno has a kind (NULL: none) that the
+ * tool does not take.  takes lists the kinds it takes, and fate says what
+ * becomes of the record, such as "it is skipped".  For a tool whose output
+ * carries no records, where a misspelt kind would otherwise go unseen.
  */
 void pa_warn_unknown_kind(const char *where, long lineno, const char *kind, const char *takes,
 			  const char *fate);

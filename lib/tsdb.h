@@ -116,7 +116,7 @@ int pa_tsdb_map_label(struct pa_tsdb_map *map, const char *arg, char *err, size_
 int pa_tsdb_field_lookup(const char *name);
 const char *pa_tsdb_field_name(enum pa_tsdb_field f);
 
-/* A bucket field that describes the bucket ("step_s"), or -1. */
+/* Return the pa_tsdb_meta of a field that describes a bucket ("step_s"), or -1. */
 int pa_tsdb_meta_lookup(const char *name);
 
 /* The __name__ table entry for name, or NULL. */
