@@ -47,6 +47,7 @@ pa_bt_config_default(struct pa_bt_config *c)
 	c->level = 0.95;
 	c->transform = 0;
 	c->floor = PA_BT_FLOOR_CHANGE;
+	c->error_scale = PA_BT_ERRORS_AUTO;
 	c->event_profile = 1;
 	c->window_errors = 1;
 	c->events = NULL;
@@ -133,7 +134,8 @@ runs_model(const char *ran, const char *requested)
 /*
  * Count a forecast r whose named model could not run on its history: the
  * forecaster ran another model, or the history held less than two seasons
- * and the seasonal part was dropped.  The first reason is kept.
+ * and the seasonal part was dropped.  With the automatic choice only the
+ * dropped season counts.  The first reason is kept.
  */
 static void
 note_fallback(struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t history,
@@ -141,15 +143,22 @@ note_fallback(struct pa_bt_forecasts *f, const struct pa_bt_config *c, size_t hi
 {
 	int season_dropped;
 
-	if (c->model == NULL || strcmp(c->model, "auto") == 0)
-		return;
-	season_dropped = c->period > 1 && period == 0 && pa_fc_model_seasonal(c->model);
-	if (!season_dropped && !(r->fallback && !runs_model(r->model, c->model)))
+	int automatic = c->model == NULL || strcmp(c->model, "auto") == 0;
+
+	season_dropped = c->period > 1 && period == 0 &&
+			 (automatic || pa_fc_model_seasonal(c->model));
+	if (!season_dropped && (automatic || !(r->fallback && !runs_model(r->model, c->model))))
 		return;
 	f->fallbacks++;
 	if (f->fallback[0] != '\0')
 		return;
-	if (season_dropped)
+
+	/* The automatic choice has no named model to fall back from, only the season. */
+	if (season_dropped && automatic)
+		snprintf(f->fallback, sizeof f->fallback,
+			 "a history of %zu buckets is shorter than two seasons of %zu buckets",
+			 history, c->period);
+	else if (season_dropped)
 		snprintf(f->fallback, sizeof f->fallback,
 			 "%s instead: a history of %zu buckets is shorter than two seasons of %zu buckets",
 			 r->model, history, c->period);
@@ -433,7 +442,7 @@ static const double error_levels[] = { 0.5, 0.7, 0.8, 0.9, 0.95, 0.975, 0.99, 0.
 #define NLEVELS (sizeof error_levels / sizeof error_levels[0])
 #define SPOT_SEED 20260601	/* the spot interruption draws */
 #define ERRORS_MIN 24		/* known errors needed before they are trusted */
-#define BLIND_HISTORY 3		/* known history buckets a forecast needs to be acted on */
+#define BLIND_HISTORY PA_BT_MIN_HISTORY
 
 static int
 cmp_double(const void *a, const void *b)
@@ -535,18 +544,107 @@ window_quantiles(struct window_lists *w, const struct pa_bt_forecasts *f, const 
 }
 
 /*
- * Quantiles of the errors (actual - forecast) of the forecasts k steps
- * ahead whose targets were already observed when issue i was made, over
- * the last season of issues.  Model intervals fitted on one-step
- * residuals are often far too narrow for bursts, and a normal width from
- * the error variance lets one burst inflate a whole day, so the sizing
- * reads the empirical quantile at its risk instead.
+ * Forecast errors on the scales of enum pa_bt_error_scale.  The sqrt and
+ * log scales add one instance's capacity to the work, as log_change()
+ * does, so that a few requests more on a near-idle series do not read as
+ * a large relative error.
+ */
+#define NSCALES 3
+
+static double
+to_scale(int scale, double work, double capacity)
+{
+	switch (scale) {
+	case PA_BT_ERRORS_SQRT:
+		return sqrt(fmax(work, 0) + capacity);
+	case PA_BT_ERRORS_LOG:
+		return log(fmax(work, 0) + capacity);
+	}
+	return work;
+}
+
+static double
+from_scale(int scale, double y, double capacity)
+{
+	switch (scale) {
+	case PA_BT_ERRORS_SQRT:
+		return y > 0 ? y * y - capacity : -capacity;
+	case PA_BT_ERRORS_LOG:
+		return exp(y) - capacity;
+	}
+	return y;
+}
+
+/*
+ * Forecast error of issue j, k steps ahead, on the given scale; NAN when
+ * the target is unknown or beyond the series.  The absolute error is taken
+ * from the forecast as made, the others from the forecast clipped at zero,
+ * as the sizing reads it.
+ */
+static double
+scaled_error(const struct pa_bt_forecasts *f, const struct pa_bt_series *s, double capacity,
+	     int scale, size_t j, size_t k)
+{
+	size_t target = f->issue_at[j] + k;
+	double mean = f->mean[j * f->horizon + k];
+
+	if (target >= s->n || isnan(mean))
+		return NAN;
+	if (scale == PA_BT_ERRORS_ABSOLUTE)
+		return s->work[target] - mean;
+	return to_scale(scale, s->work[target], capacity) - to_scale(scale, mean, capacity);
+}
+
+/*
+ * Pinball loss of the bounds mean + q[l] at every error level against the
+ * actual work, summed; the expected loss is least for the true quantiles.
+ * mean is the forecast as the sizing reads it, clipped at zero.  NAN when
+ * either side is unknown.
+ */
+static double
+pinball_loss(const double *q, double mean, double actual)
+{
+	double loss = 0;
+
+	if (isnan(q[0]) || isnan(mean) || isnan(actual))
+		return NAN;
+	for (size_t l = 0; l < NLEVELS; l++) {
+		double bound = mean + q[l];
+
+		if (actual >= bound)
+			loss += error_levels[l] * (actual - bound);
+		else
+			loss += (1 - error_levels[l]) * (bound - actual);
+	}
+	return loss;
+}
+
+/* Per scale, the errors of every issue at one step and a running sum of past losses. */
+struct scale_errors {
+	double *errors;		/* nissues */
+	double *loss_sum;	/* nissues + 1: losses of issues before j, summed */
+	size_t *loss_count;	/* nissues + 1: how many of them were known */
+};
+
+/*
+ * Quantiles of the forecast errors of the forecasts k steps ahead whose
+ * targets were already observed when issue i was made, over the last
+ * season of issues, stored as distances from the forecast in work/s.
+ * Model intervals fitted on one-step residuals are often far too narrow
+ * for bursts, and a normal width from the error variance lets one burst
+ * inflate a whole day, so the sizing reads the empirical quantile at its
+ * risk instead.
  *
  * With c->window_errors, a target inside an event window takes the larger
  * of those quantiles and the ones of the errors of earlier targets inside
  * windows, as many as a season contains however far back
  * (window_quantiles()).  The spread inside a window is far larger than
  * outside, and a day contains few window buckets.
+ *
+ * With PA_BT_ERRORS_AUTO, every scale gets its quantiles and issue i takes
+ * those of the scale with the least pinball loss over the issues of its
+ * error window, each scored against its own target.  The choice reads
+ * only targets observed before issue i, as the quantiles do.
  */
 static int
 calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct pa_bt_config *c)
@@ -554,51 +652,102 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 	size_t every = c->forecast_every ? c->forecast_every : 1;
 	size_t season = c->period ? c->period : (size_t)ceil(86400 / s->step_s);
 	size_t window = season / every > ERRORS_MIN ? season / every : ERRORS_MIN;
-	double *errors = malloc(f->nissues * sizeof *errors);
+	double capacity = c->plan.capacity;
+	int first = c->error_scale == PA_BT_ERRORS_AUTO ? 0 : (int)c->error_scale;
+	int last = c->error_scale == PA_BT_ERRORS_AUTO ? NSCALES - 1 : (int)c->error_scale;
+	struct scale_errors sc[NSCALES] = { { NULL, NULL, NULL } };
 	double *sorted = malloc(window * sizeof *sorted);
 	struct window_lists lists = { NULL, { 0 }, { 0 } };
 	int by_window = c->window_errors && f->window_bin != NULL;
+	int failed = sorted == NULL;
 
 	f->error_q = malloc(f->nissues * f->horizon * NLEVELS * sizeof *f->error_q);
-	if (by_window)
+	failed |= f->error_q == NULL;
+	if (by_window) {
 		lists.issues = malloc(WINDOW_LISTS * f->nissues * sizeof *lists.issues);
-	if (errors == NULL || sorted == NULL || f->error_q == NULL ||
-	    (by_window && lists.issues == NULL)) {
-		free(errors);
-		free(sorted);
-		free(lists.issues);
-		return -1;
+		failed |= lists.issues == NULL;
 	}
-	for (size_t k = 0; k < f->horizon; k++) {
-		for (size_t j = 0; j < f->nissues; j++) {
-			size_t target = f->issue_at[j] + k;
+	for (int a = first; a <= last; a++) {
+		sc[a].errors = malloc(f->nissues * sizeof *sc[a].errors);
+		sc[a].loss_sum = malloc((f->nissues + 1) * sizeof *sc[a].loss_sum);
+		sc[a].loss_count = malloc((f->nissues + 1) * sizeof *sc[a].loss_count);
+		failed |= sc[a].errors == NULL || sc[a].loss_sum == NULL || sc[a].loss_count == NULL;
+	}
+	if (failed)
+		goto out;
 
-			errors[j] = target < s->n ? s->work[target] - f->mean[j * f->horizon + k] : NAN;
+	for (size_t k = 0; k < f->horizon; k++) {
+		for (int a = first; a <= last; a++) {
+			for (size_t j = 0; j < f->nissues; j++)
+				sc[a].errors[j] = scaled_error(f, s, capacity, a, j, k);
+			sc[a].loss_sum[0] = 0;
+			sc[a].loss_count[0] = 0;
 		}
+
+		/* Every scale has the same unknown errors, so one list serves all. */
 		if (by_window)
-			window_lists_fill(&lists, f, errors, k);
+			window_lists_fill(&lists, f, sc[first].errors, k);
+
 		for (size_t i = 0; i < f->nissues; i++) {
 			double *q = f->error_q + (i * f->horizon + k) * NLEVELS;
-			size_t known = known_issues(f, c, every, i, k), from, m = 0;
+			double mean = f->mean[i * f->horizon + k];
+			size_t target = f->issue_at[i] + k;
+			double actual = target < s->n ? s->work[target] : NAN;
+			size_t known = known_issues(f, c, every, i, k), from, m;
+			double best_loss = INFINITY;
 
 			from = known > window ? known - window : 0;
-			for (size_t j = from; j < known; j++)
-				if (!isnan(errors[j]))
-					sorted[m++] = errors[j];
-			if (m < ERRORS_MIN) {
-				for (size_t l = 0; l < NLEVELS; l++)
-					q[l] = NAN;
-			} else {
-				fill_quantiles(sorted, m, q);
+			for (int a = first; a <= last; a++) {
+				double qa[NLEVELS], loss;
+				size_t scored = sc[a].loss_count[known] - sc[a].loss_count[from];
+
+				m = 0;
+				for (size_t j = from; j < known; j++)
+					if (!isnan(sc[a].errors[j]))
+						sorted[m++] = sc[a].errors[j];
+				if (m < ERRORS_MIN) {
+					for (size_t l = 0; l < NLEVELS; l++)
+						qa[l] = NAN;
+				} else {
+					fill_quantiles(sorted, m, qa);
+				}
+				if (by_window)
+					window_quantiles(&lists, f, sc[a].errors, i, k, known, window, sorted, qa);
+
+				/* Back to work/s around the forecast the sizing reads. */
+				if (a != PA_BT_ERRORS_ABSOLUTE && !isnan(mean)) {
+					double at = to_scale(a, mean, capacity);
+
+					for (size_t l = 0; l < NLEVELS; l++)
+						qa[l] = from_scale(a, at + qa[l], capacity) - fmax(mean, 0);
+				}
+
+				/* Pick before this issue's own loss joins the sums. */
+				loss = scored >= ERRORS_MIN
+					       ? (sc[a].loss_sum[known] - sc[a].loss_sum[from]) / (double)scored
+					       : NAN;
+				if (a == first || (!isnan(loss) && loss < best_loss)) {
+					memcpy(q, qa, sizeof qa);
+					if (!isnan(loss))
+						best_loss = loss;
+				}
+
+				loss = pinball_loss(qa, fmax(mean, 0), actual);
+				sc[a].loss_sum[i + 1] = sc[a].loss_sum[i] + (isnan(loss) ? 0 : loss);
+				sc[a].loss_count[i + 1] = sc[a].loss_count[i] + !isnan(loss);
 			}
-			if (by_window)
-				window_quantiles(&lists, f, errors, i, k, known, window, sorted, q);
 		}
 	}
-	free(errors);
+
+out:
+	for (int a = first; a <= last; a++) {
+		free(sc[a].errors);
+		free(sc[a].loss_sum);
+		free(sc[a].loss_count);
+	}
 	free(sorted);
 	free(lists.issues);
-	return 0;
+	return failed ? -1 : 0;
 }
 
 /* Histogram of log changes for calibrate_change(): bins of 0.01 over [-4, 4]. */
@@ -739,6 +888,11 @@ pa_bt_forecast_all(const struct pa_bt_series *s, const struct pa_bt_config *c,
 	if (c->warmup < 2) {
 		snprintf(err, errsize, "the warm-up is %zu bucket%s, but it must be at least 2",
 			 c->warmup, c->warmup == 1 ? "" : "s");
+		return NULL;
+	}
+	if (c->history != 0 && c->history < PA_BT_MIN_HISTORY) {
+		snprintf(err, errsize, "the history is %zu bucket%s, but a forecast needs at least %d",
+			 c->history, c->history == 1 ? "" : "s", PA_BT_MIN_HISTORY);
 		return NULL;
 	}
 	if (s->n <= c->warmup) {

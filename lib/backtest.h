@@ -53,6 +53,23 @@ enum pa_bt_floor {
 				 * over the metric lag and lead time in the last season */
 };
 
+/*
+ * The scale on which the predictive policy measures its forecast errors.
+ * On a series whose level swings over the day, absolute errors of the busy
+ * hours set the headroom of the quiet ones; errors of log(work + capacity)
+ * give headroom in proportion to the load, as a utilization target does.
+ */
+enum pa_bt_error_scale {
+	PA_BT_ERRORS_ABSOLUTE,	/* actual - forecast, work/s */
+	PA_BT_ERRORS_SQRT,	/* differences of sqrt(work + capacity) */
+	PA_BT_ERRORS_LOG,	/* differences of log(work + capacity) */
+	PA_BT_ERRORS_AUTO	/* per forecast and step, the scale whose quantiles
+				 * scored best on the last season's known targets */
+};
+
+/* Known history buckets a forecast needs before the predictive policy acts on it. */
+#define PA_BT_MIN_HISTORY 3
+
 struct pa_bt_config {
 	struct pa_plan_settings plan;	/* capacity, lead time, bounds, prices, sizing */
 	double hpa_tolerance;		/* 0.1 */
@@ -72,6 +89,7 @@ struct pa_bt_config {
 	double level;			/* forecast interval level */
 	int transform;			/* 1: the forecaster fits log1p of the series */
 	enum pa_bt_floor floor;		/* what the plan never goes under, every tick */
+	enum pa_bt_error_scale error_scale;
 	int event_profile;		/* 1: event lifts by offset in the window, 0: one per type */
 	int window_errors;		/* 1: buckets in event windows size from errors in past windows */
 	const struct pa_fc_events *events;	/* borrowed; NULL: no events */

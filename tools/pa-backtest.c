@@ -68,6 +68,11 @@ usage(void)
 	       "                             quantile at the risk of its change over the lead\n"
 	       "                             time in the last season, or the load alone at full\n"
 	       "                             utilization (default change)\n"
+	       "      --error-scale absolute|sqrt|log|auto\n"
+	       "                             scale of the forecast errors that size the\n"
+	       "                             headroom: absolute, or of sqrt or log of work\n"
+	       "                             plus one instance's capacity, or per forecast the\n"
+	       "                             one that sized the last season best (default auto)\n"
 	       "      --event-window DUR     length of an event record without \"end\" (default 2h)\n"
 	       "      --event-lift profile|flat\n"
 	       "                             lift by offset within the window, or one lift per\n"
@@ -91,7 +96,7 @@ usage(void)
 enum {
 	OPT_CAPACITY = 1, OPT_LEAD, OPT_MIN, OPT_MAX, OPT_RISK, OPT_TARGET, OPT_STAB, OPT_PRICE,
 	OPT_HPA, OPT_MODEL, OPT_SEASON, OPT_HISTORY, OPT_WARMUP, OPT_EVERY, OPT_LEVEL, OPT_SWEEP,
-	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW, OPT_FLOOR,
+	OPT_TABLE, OPT_SVG, OPT_TRANSFORM, OPT_EVENT_WINDOW, OPT_FLOOR, OPT_ERROR_SCALE,
 	OPT_REFIT, OPT_EVENT_LIFT, OPT_EVENT_ERRORS, OPT_SPOT_PRICE, OPT_SPOT_INTERRUPTION,
 	OPT_OD_BASE, OPT_OD_SHARE, OPT_MAX_FUTURE
 };
@@ -122,6 +127,7 @@ static const struct option longopts[] = {
 	{ "transform", required_argument, NULL, OPT_TRANSFORM },
 	{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
 	{ "floor", required_argument, NULL, OPT_FLOOR },
+	{ "error-scale", required_argument, NULL, OPT_ERROR_SCALE },
 	{ "refit-every", required_argument, NULL, OPT_REFIT },
 	{ "event-lift", required_argument, NULL, OPT_EVENT_LIFT },
 	{ "event-errors", required_argument, NULL, OPT_EVENT_ERRORS },
@@ -243,6 +249,20 @@ replay_series(struct series_run *sr, const struct options *o)
 			c.warmup == 1 ? "" : "s", step_text, least_text);
 		return PA_EXIT_DATA;
 	}
+
+	/* With fewer known buckets the predictive policy never acts, and its
+	 * rows would read as a result. */
+	if (c.history != 0 && c.history < PA_BT_MIN_HISTORY) {
+		char step_text[32], least_text[32];
+		pa_usec_t step_usec = llround(sr->series.step_s * PA_USEC_PER_SEC);
+
+		pa_fc_format_step(step_usec, step_text, sizeof step_text);
+		pa_fc_format_step(PA_BT_MIN_HISTORY * step_usec, least_text, sizeof least_text);
+		pa_warn("%s: no backtest: the history is %zu bucket%s of %s, but a forecast needs "
+			"at least %d; set --history to %s or more", sr->series.name, c.history,
+			c.history == 1 ? "" : "s", step_text, PA_BT_MIN_HISTORY, least_text);
+		return PA_EXIT_DATA;
+	}
 	f = pa_bt_forecast_all(&sr->series, &c, err, sizeof err);
 	if (f == NULL) {
 		pa_warn("%s: no backtest: %s", sr->series.name, err);
@@ -253,7 +273,10 @@ replay_series(struct series_run *sr, const struct options *o)
 		size_t count, total;
 		const char *fallback = pa_bt_forecasts_fallback(f, &count, &total);
 
-		if (fallback[0] != '\0')
+		if (fallback[0] != '\0' && strcmp(c.model, "auto") == 0)
+			pa_warn("%s: %zu of %zu forecasts ran without the season: %s",
+				sr->series.name, count, total, fallback);
+		else if (fallback[0] != '\0')
 			pa_warn("%s: model %s could not run in %zu of %zu forecasts, which ran %s",
 				sr->series.name, c.model, count, total, fallback);
 	}
@@ -430,6 +453,19 @@ one_of_two(const char *opt, const char *arg, const char *first, const char *seco
 	return 1;
 }
 
+static enum pa_bt_error_scale
+parse_error_scale(const char *arg)
+{
+	static const char *const names[] = { "absolute", "sqrt", "log", "auto" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return (enum pa_bt_error_scale)i;
+	pa_usage_error("invalid value for --error-scale: %s (use absolute, sqrt, log or auto)",
+		       pa_quote(arg, strlen(arg)));
+	return PA_BT_ERRORS_AUTO;
+}
+
 static double
 parse_level(const char *arg)
 {
@@ -535,6 +571,9 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			o->config.floor = one_of_two("--floor", optarg, "change", "load") == 0
 						  ? PA_BT_FLOOR_CHANGE
 						  : PA_BT_FLOOR_LOAD;
+			break;
+		case OPT_ERROR_SCALE:
+			o->config.error_scale = parse_error_scale(optarg);
 			break;
 		case OPT_EVENT_LIFT:
 			o->config.event_profile =

@@ -3,6 +3,8 @@
  * lifts in the predictive forecasts, on crafted series whose results
  * follow from the documented algorithm.
  */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -429,7 +431,9 @@ test_refit_every_reuses(void)
 /*
  * hw needs two seasons of history.  A trailing history of 12 hourly
  * buckets with a daily season cannot hold them, so every forecast runs
- * without the season and the fallback is counted; 48 buckets can.
+ * without the season and the fallback is counted; 48 buckets can.  The
+ * automatic choice counts the dropped season alone, and a history of
+ * fewer than 3 buckets is rejected.
  */
 static void
 test_named_model_fallback(void)
@@ -476,9 +480,26 @@ test_named_model_fallback(void)
 	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
 	CHECK("auto forecasts made", f != NULL);
 	if (f != NULL) {
-		pa_bt_forecasts_fallback(f, &count, &total);
-		CHECK_NEAR("auto choice is no fallback", (double)count, 0, 1e-9);
+		fallback = pa_bt_forecasts_fallback(f, &count, &total);
+		CHECK_NEAR("auto short history drops the season", (double)count, 48, 1e-9);
+		CHECK("auto fallback names the season", strstr(fallback, "two seasons of 24") != NULL);
+		CHECK("auto fallback names no model", strstr(fallback, "instead") == NULL);
 	}
+	pa_bt_forecasts_free(f);
+
+	c.history = 48;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("auto two-season forecasts made", f != NULL);
+	if (f != NULL) {
+		pa_bt_forecasts_fallback(f, &count, &total);
+		CHECK_NEAR("auto two seasons keep the season", (double)count, 0, 1e-9);
+	}
+	pa_bt_forecasts_free(f);
+
+	c.history = 2;
+	f = pa_bt_forecast_all(&s, &c, err, sizeof err);
+	CHECK("history of 2 buckets rejected", f == NULL);
+	CHECK("history message names the least", strstr(err, "at least 3") != NULL);
 	pa_bt_forecasts_free(f);
 	pa_bt_series_free(&s);
 }
@@ -567,6 +588,135 @@ test_window_coverage(void)
 	CHECK("window coverage reactive none", reactive_buckets == 0);
 }
 
+/*
+ * Ten days of 15-minute buckets whose level swings from 10 to 190 over the
+ * day, times noise: multiplicative (a lognormal factor, sigma 0.3) or
+ * additive (a normal term, sd 20), from a fixed seed.
+ */
+static void
+make_swinging_series(struct pa_bt_series *s, int multiplicative)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+
+	gsl_rng_set(rng, 7);
+	make_series(s, 960, 100, 100);
+	s->step_s = 900;
+	for (size_t t = 0; t < s->n; t++) {
+		double level = 100 - 90 * cos((double)(t % 96) * 2 * M_PI / 96);
+
+		if (multiplicative)
+			s->work[t] = level * exp(gsl_ran_gaussian(rng, 0.3));
+		else
+			s->work[t] = fmax(level + gsl_ran_gaussian(rng, 20), 0);
+	}
+	gsl_rng_free(rng);
+}
+
+#define SCALE_RISKS 7
+
+/*
+ * Replay the predictive policy with errors on the given scale at a range
+ * of risks, filling instance-hours and overloaded shares in rising order
+ * of instance-hours.  Returns 0, or -1 when a replay failed.
+ */
+static int
+scale_curve(const struct pa_bt_series *s, struct pa_bt_config *c, enum pa_bt_error_scale scale,
+	    double *hours, double *overloaded)
+{
+	static const double risks[SCALE_RISKS] = { 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01 };
+	struct pa_bt_forecasts *f;
+	char err[200];
+	int rc = 0;
+
+	c->error_scale = scale;
+	f = pa_bt_forecast_all(s, c, err, sizeof err);
+	if (f == NULL) {
+		printf("# %s\n", err);
+		return -1;
+	}
+	for (size_t i = 0; i < SCALE_RISKS && rc == 0; i++) {
+		struct pa_bt_result r;
+
+		rc = pa_bt_run(s, c, f, PA_BT_PREDICTIVE, risks[i], 0, &r, err, sizeof err);
+		if (rc != 0) {
+			printf("# %s\n", err);
+			break;
+		}
+		hours[i] = r.instance_hours;
+		overloaded[i] = r.overloaded_share;
+		pa_bt_result_free(&r);
+	}
+	pa_bt_forecasts_free(f);
+	return rc;
+}
+
+/*
+ * Instance-hours at an overloaded share of 1%, interpolated on a curve in
+ * rising order of instance-hours; NAN when the curve does not cross it.
+ */
+static double
+hours_at_one_percent(const double *hours, const double *overloaded)
+{
+	for (size_t i = 1; i < SCALE_RISKS; i++) {
+		if (overloaded[i - 1] >= 0.01 && overloaded[i] <= 0.01) {
+			double w = (overloaded[i - 1] - 0.01) / (overloaded[i - 1] - overloaded[i]);
+
+			return hours[i - 1] + (hours[i] - hours[i - 1]) * w;
+		}
+	}
+	return NAN;
+}
+
+/*
+ * Seasonal naive forecasts of a level that swings tenfold over the day.
+ * With additive noise the errors do not grow with the level, and log
+ * errors give the busy hours too little headroom and the quiet ones too
+ * much: the log scale needs far more instance-hours for the same
+ * overloaded share.  With multiplicative noise the two scales come close.
+ * The automatic scale, scored on the pinball loss of past targets, must
+ * cost no more than 5% above the better fixed scale on either series.
+ */
+static void
+test_error_scale(void)
+{
+	const char *names[2] = { "additive", "multiplicative" };
+
+	for (int multiplicative = 0; multiplicative <= 1; multiplicative++) {
+		double hours[3][SCALE_RISKS], overloaded[3][SCALE_RISKS], at[3];
+		enum pa_bt_error_scale scales[3] = { PA_BT_ERRORS_ABSOLUTE, PA_BT_ERRORS_LOG,
+						     PA_BT_ERRORS_AUTO };
+		struct pa_bt_series s;
+		struct pa_bt_config c;
+		int ok = 1;
+		char name[80];
+
+		make_swinging_series(&s, multiplicative);
+		pa_bt_config_default(&c);
+		c.plan.capacity = 10;
+		c.plan.lead_time_s = 900;
+		c.period = 96;
+		c.history = 288;
+		c.warmup = 288;
+		c.model = "snaive";
+		c.floor = PA_BT_FLOOR_LOAD;
+		for (int i = 0; i < 3; i++) {
+			ok &= scale_curve(&s, &c, scales[i], hours[i], overloaded[i]) == 0;
+			at[i] = hours_at_one_percent(hours[i], overloaded[i]);
+		}
+		printf("# %s noise: instance-hours at 1%% overloaded: absolute %.0f, log %.0f, auto %.0f\n",
+		       names[multiplicative], at[0], at[1], at[2]);
+		snprintf(name, sizeof name, "error scale %s replays", names[multiplicative]);
+		CHECK(name, ok);
+		snprintf(name, sizeof name, "error scale %s curves cross 1%%", names[multiplicative]);
+		CHECK(name, !isnan(at[0]) && !isnan(at[1]) && !isnan(at[2]));
+		if (!multiplicative)
+			CHECK("error scale additive log costs more", at[1] > 1.2 * at[0]);
+		snprintf(name, sizeof name, "error scale %s auto near the better", names[multiplicative]);
+		CHECK(name, at[2] <= 1.05 * fmin(at[0], at[1]));
+		pa_bt_series_free(&s);
+	}
+}
+
 int
 main(void)
 {
@@ -581,5 +731,6 @@ main(void)
 	test_refit_every_reuses();
 	test_named_model_fallback();
 	test_window_coverage();
+	test_error_scale();
 	return unit_status();
 }
