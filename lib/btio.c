@@ -830,6 +830,22 @@ sy(double v, double top, double hi)
 	return top + PANEL_H - MARGIN - (hi > 0 ? v / hi : 0) * (PANEL_H - 2 * MARGIN);
 }
 
+/*
+ * A reactive target above 1 / (1 + tolerance) never scales a saturated
+ * fleet up, because a utilization of 1 lies within the tolerance of the
+ * target.  Its overloaded share says so and sets no chart scale.
+ */
+static int
+reactive_stuck(const struct pa_bt_result *r)
+{
+	struct pa_bt_config c;
+
+	if (r->policy != PA_BT_REACTIVE)
+		return 0;
+	pa_bt_config_default(&c);
+	return r->setting * (1 + c.hpa_tolerance) > 1;
+}
+
 static void
 svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 {
@@ -838,6 +854,7 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 
 	const struct pa_bt_result *stat = find_policy(rep, PA_BT_STATIC);
 	int static_off = 0;
+	size_t stuck_shown = 0;
 
 	for (size_t i = 0; i < rep->nresults; i++) {
 		const struct pa_bt_result *r = &rep->results[i];
@@ -846,7 +863,8 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 			continue;
 		xmin = fmin(xmin, r->instance_hours);
 		xmax = fmax(xmax, r->instance_hours);
-		ymax = fmax(ymax, 100 * r->overloaded_share);
+		if (!reactive_stuck(r))
+			ymax = fmax(ymax, 100 * r->overloaded_share);
 	}
 
 	/* A peak-sized fleet often costs many times the rest; it would squash the curves. */
@@ -874,6 +892,29 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 				SVG_W - MARGIN - 250.0, top + MARGIN + 15.0 + 15.0 * p, policy_color(order[p]),
 				stat->instance_hours, 100 * stat->overloaded_share);
 			continue;
+		}
+		/* Targets past the tolerance's reach overload far more than the
+		 * rest; they are named instead of squashing the curve. */
+		if (order[p] == PA_BT_REACTIVE) {
+			size_t kept = 0;
+
+			for (size_t i = 0; i < rep->nresults; i++) {
+				const struct pa_bt_result *r = &rep->results[i];
+
+				if (reactive_stuck(r) && 100 * r->overloaded_share > ymax)
+					fprintf(fp, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\" font-size=\"12\">"
+						    "reactive %.3g: %.0f inst-h, %.3g%% (off scale)</text>\n",
+						MARGIN + 10.0, top + MARGIN + 15.0 + 15.0 * (double)stuck_shown++,
+						policy_color(order[p]), r->setting, r->instance_hours,
+						100 * r->overloaded_share);
+			}
+			for (size_t i = 0; i < c.n; i++) {
+				if (100 * c.y[i] > ymax)
+					continue;
+				c.x[kept] = c.x[i];
+				c.y[kept++] = c.y[i];
+			}
+			c.n = kept;
 		}
 		if (c.n > 1) {
 			fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
@@ -910,6 +951,10 @@ svg_timeline(FILE *fp, const struct pa_bt_report *rep, double top, size_t warmup
 	}
 	if (ymax <= 0)
 		ymax = 1;
+
+	/* A margin above the highest line, so a count held at its peak does not
+	 * read as clipped by the frame. */
+	ymax *= 1.05;
 	snprintf(title, sizeof title, "%s: demand and capacity over time", s->name);
 	svg_axes(fp, top, title, "bucket", "work units per second", (double)warmup, (double)s->n - 1, ymax);
 	for (int l = -1; l < 2; l++) {
