@@ -15,11 +15,27 @@ static struct {
 } classes[MAX_CLASSES];
 static int nclasses;
 static long other_rejects;	/* rejects beyond MAX_CLASSES distinct reasons */
-static long nunlined;		/* rejected records without a line of their own */
 
 static long nread, nrejected;
+static long nshown;		/* reject messages printed */
+static long nhidden;		/* reject messages neither printed nor folded */
 static FILE *rejects;
 static const char *rejects_path;
+
+/*
+ * A printed reject message that later rejects repeat, between
+ * pa_diag_fold_begin and pa_diag_fold_end.  Only printed messages are
+ * kept, so there are at most PA_DIAG_SHOWN of them.
+ */
+static struct fold {
+	char *where;
+	char *text;		/* the message after "where:line: " */
+	unsigned long hash;
+	long repeats;		/* rejects after the printed one */
+	long first_line, last_line;	/* lowest and highest line of those repeats */
+} folds[PA_DIAG_SHOWN];
+static int nfolds;
+static int folding;
 
 void
 pa_diag_init(const char *prog)
@@ -135,29 +151,132 @@ pa_reject(const char *where, long lineno, const char *line, size_t len,
 	va_end(ap);
 }
 
-void
-pa_vreject(const char *where, long lineno, const char *line, size_t len,
-	   const char *reason_class, const char *fmt, va_list ap)
+static unsigned long
+text_hash(const char *where, const char *text)
 {
-	nrejected++;
-	count_class(reason_class, 1);
-	if (nrejected - nunlined <= PA_DIAG_SHOWN) {
-		fprintf(stderr, "%s: %s:%ld: ", pa_prog, where, lineno);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
-	/* A line that cannot be kept would be lost, so the run stops here. */
+	unsigned long h = 5381;
+
+	for (const char *p = where; *p; p++)
+		h = h * 33 ^ (unsigned char)*p;
+	for (const char *p = text; *p; p++)
+		h = h * 33 ^ (unsigned char)*p;
+	return h;
+}
+
+/* Return the fold of a message already printed from where, or NULL. */
+static struct fold *
+find_fold(const char *where, const char *text, unsigned long hash)
+{
+	for (int i = 0; i < nfolds; i++)
+		if (folds[i].hash == hash && strcmp(folds[i].text, text) == 0 &&
+		    strcmp(folds[i].where, where) == 0)
+			return &folds[i];
+	return NULL;
+}
+
+/* Copy the raw line to --rejects.  A line that cannot be kept would be lost, so the run stops. */
+static void
+keep_rejected_line(const char *line, size_t len)
+{
 	if (rejects != NULL && line != NULL &&
 	    (fwrite(line, 1, len, rejects) != len || fputc('\n', rejects) == EOF ||
 	     ferror(rejects)))
 		pa_die(PA_EXIT_IO, "%s: write failed: %s", rejects_path, strerror(errno));
 }
 
+/*
+ * Print or fold one reject message while folding is on.  The message is
+ * formatted first, because whether it prints depends on its text.
+ */
+static void
+fold_reject(const char *where, long lineno, const char *fmt, va_list ap)
+{
+	va_list again;
+	char *text;
+	int len;
+	unsigned long hash;
+	struct fold *f;
+
+	va_copy(again, ap);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	text = pa_xmalloc(len > 0 ? (size_t)len + 1 : 1);
+	vsnprintf(text, len > 0 ? (size_t)len + 1 : 1, fmt, again);
+	va_end(again);
+	hash = text_hash(where, text);
+	f = find_fold(where, text, hash);
+	if (f != NULL) {
+		if (f->repeats == 0 || lineno < f->first_line)
+			f->first_line = lineno;
+		if (f->repeats == 0 || lineno > f->last_line)
+			f->last_line = lineno;
+		f->repeats++;
+		free(text);
+		return;
+	}
+	if (nshown >= PA_DIAG_SHOWN) {
+		nhidden++;
+		free(text);
+		return;
+	}
+	fprintf(stderr, "%s: %s:%ld: %s\n", pa_prog, where, lineno, text);
+	nshown++;
+	f = &folds[nfolds++];
+	f->where = pa_xstrdup(where);
+	f->text = text;
+	f->hash = hash;
+	f->repeats = 0;
+}
+
+void
+pa_vreject(const char *where, long lineno, const char *line, size_t len,
+	   const char *reason_class, const char *fmt, va_list ap)
+{
+	nrejected++;
+	count_class(reason_class, 1);
+	if (folding) {
+		fold_reject(where, lineno, fmt, ap);
+	} else if (nshown < PA_DIAG_SHOWN) {
+		fprintf(stderr, "%s: %s:%ld: ", pa_prog, where, lineno);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		nshown++;
+	} else {
+		nhidden++;
+	}
+	keep_rejected_line(line, len);
+}
+
+void
+pa_diag_fold_begin(void)
+{
+	pa_diag_fold_end();
+	folding = 1;
+}
+
+void
+pa_diag_fold_end(void)
+{
+	for (int i = 0; i < nfolds; i++) {
+		struct fold *f = &folds[i];
+
+		if (f->repeats > 0 && f->first_line == f->last_line)
+			pa_warn("%s:%ld: %ld more reject%s with the same message: %s", f->where,
+				f->first_line, f->repeats, f->repeats == 1 ? "" : "s", f->text);
+		else if (f->repeats > 0)
+			pa_warn("%s:%ld-%ld: %ld more reject%s with the same message: %s", f->where,
+				f->first_line, f->last_line, f->repeats, f->repeats == 1 ? "" : "s",
+				f->text);
+		free(f->where);
+		free(f->text);
+	}
+	nfolds = 0;
+	folding = 0;
+}
+
 void
 pa_reject_records(long records, const char *reason_class)
 {
 	nrejected += records;
-	nunlined += records;
 	count_class(reason_class, records);
 }
 
@@ -182,8 +301,9 @@ pa_diag_rejected(void)
 int
 pa_diag_finish(double max_bad)
 {
-	if (nrejected - nunlined > PA_DIAG_SHOWN)
-		pa_warn("%ld more rejected lines not shown", nrejected - nunlined - PA_DIAG_SHOWN);
+	pa_diag_fold_end();
+	if (nhidden > 0)
+		pa_warn("%ld more rejected lines not shown", nhidden);
 	if (nrejected > 0) {
 		for (int i = 0; i < nclasses; i++)
 			pa_warn("rejected %ld: %s", classes[i].count, classes[i].reason);

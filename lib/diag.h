@@ -9,7 +9,9 @@
  * pa_quote_json (ndjson.h) shows a value from a JSON record with its JSON
  * type, as in string "200" or number -1, so that a number sent as a string
  * is plain to see.  The first PA_DIAG_SHOWN rejects are printed; later ones
- * are only counted per reason and summarised by pa_diag_finish().
+ * are only counted per reason and summarised by pa_diag_finish().  While
+ * folding is on (pa_diag_fold_begin), a message printed once is not
+ * printed again, and its repeats are summarised in one line.
  */
 #ifndef PA_DIAG_H
 #define PA_DIAG_H
@@ -66,6 +68,21 @@ void pa_vreject(const char *where, long lineno, const char *line, size_t len,
  * caller prints the reason, and the lines are not copied to --rejects.
  */
 void pa_reject_records(long records, const char *reason_class);
+
+/*
+ * Fold repeated reject messages of one input, such as the samples of a
+ * query result that fail the same way.  From pa_diag_fold_begin on, a
+ * reject whose message, apart from its line number, was already printed
+ * for the same input name is counted instead of printed, and does not use
+ * up the PA_DIAG_SHOWN messages printed.  It still goes to --rejects and
+ * counts toward --max-bad.  pa_diag_fold_end (also called by
+ * pa_diag_finish) prints one line per repeated message, with the count and
+ * the lines of the repeats:
+ *
+ *	pa-ingest: answer.json:1: 29 more rejects with the same message: ...
+ */
+void pa_diag_fold_begin(void);
+void pa_diag_fold_end(void);
 
 /* Count one record read, for the rejected share. */
 void pa_diag_count_read(void);

@@ -215,8 +215,15 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 	for (int i = 0; i < nfiles; i++) {
 		struct text t = { 0 };
 		const char *name = NULL;
-		int r = slurp(files[i], max_line, &t, &name);
+		int r;
 		size_t off;
+
+		/*
+		 * The samples or rows of one response often fail alike, all on
+		 * its one line, so each message is printed once per input.
+		 */
+		pa_diag_fold_begin();
+		r = slurp(files[i], max_line, &t, &name);
 
 		if (r == PA_EXIT_IO)
 			rc = PA_EXIT_IO;
@@ -233,6 +240,7 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 		} else if (r == PA_EXIT_DATA && rc != PA_EXIT_IO) {
 			rc = PA_EXIT_DATA;
 		}
+		pa_diag_fold_end();
 		free((char *)name);
 		free(t.buf);
 		free(t.line_start);
