@@ -743,6 +743,41 @@ stated_step(const struct entry *e, size_t n)
 	return step;
 }
 
+/* Widest step_s that the tools reading buckets accept, as --step allows: 366 days. */
+#define STEP_MAX (366LL * 86400 * PA_USEC_PER_SEC)
+
+/*
+ * Reject group g, of nentries entries, when its bucket width lies outside
+ * the step_s from 1 s to 366 days that every tool reading buckets accepts.
+ * A width from the group's own step_s is checked always, one from the
+ * sample spacing only when it becomes the step (no --step).  Returns 0
+ * when the width can be used, or -1 after rejecting the group.
+ */
+static int
+check_width(const struct pa_tsdb_acc *acc, const struct group *g, size_t nentries,
+	    pa_usec_t width, int stated)
+{
+	double seconds = (double)width / PA_USEC_PER_SEC;
+
+	if (width == 0 || (width >= PA_USEC_PER_SEC && width <= STEP_MAX))
+		return 0;
+	if (stated) {
+		reject_group(acc, g, nentries, "invalid step",
+			  "series %s has step_s %.15g, but a bucket's step_s must be from 1 to "
+			  "31622400 seconds, so no bucket is written", g->desc, seconds);
+		return -1;
+	}
+	if (acc->map->step != 0)
+		return 0;
+
+	/* A range query evaluates at start + k * step, so the spacing is its step. */
+	reject_group(acc, g, nentries, "invalid step",
+		  "series %s has samples %.15g s apart (the query step), but a "
+		  "bucket's step_s must be from 1 to 31622400 seconds: query with a step "
+		  "from 1s to 366d, or give --step to set the bucket width", g->desc, seconds);
+	return -1;
+}
+
 /* The smallest gap between the group's samples, which are sorted; 0 with one sample. */
 static pa_usec_t
 sample_spacing(const struct entry *e, size_t n)
@@ -799,6 +834,7 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 		const struct group *g = &acc->groups[acc->entries[i].group];
 		size_t end = i;
 		pa_usec_t step = acc->map->step, width = 0, spacing;
+		int stated;
 
 		while (end < acc->nentries && acc->entries[end].group == acc->entries[i].group)
 			end++;
@@ -820,8 +856,13 @@ pa_tsdb_acc_finish(struct pa_tsdb_acc *acc, pa_tsdb_emit_fn emit, void *ctx)
 				i = end;
 				continue;
 			}
+			stated = width > 0;
 			if (width == 0)
 				width = spacing;
+			if (check_width(acc, g, end - i, width, stated) != 0) {
+				i = end;
+				continue;
+			}
 			if (step == 0)
 				step = width;
 		}

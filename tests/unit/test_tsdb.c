@@ -499,6 +499,53 @@ test_format_double(void)
 	}
 }
 
+/* A bucket width outside 1 s to 366 days is rejected unless --step sets one. */
+static void
+test_step_bounds(void)
+{
+	static const char half[] =
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+		"{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		"\"values\":[[1700000000,\"1\"],[1700000000.5,\"2\"],[1700000001,\"3\"]]}]}}";
+	static const char year[] =
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+		"{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		"\"values\":[[1700000000,\"1\"],[1734560000,\"2\"]]}]}}";
+	static const char stated[] =
+		"{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+		"{\"metric\":{\"__name__\":\"pa_bucket_requests\",\"tenant\":\"a\",\"service\":\"b\"},"
+		"\"values\":[[1700000000,\"1\"]]},"
+		"{\"metric\":{\"__name__\":\"pa_bucket_step_seconds\",\"tenant\":\"a\",\"service\":\"b\"},"
+		"\"values\":[[1700000000,\"0.5\"]]}]}}";
+	struct pa_tsdb_map map;
+	long n, before;
+	json_t *r;
+
+	pa_tsdb_map_init(&map);
+	before = pa_diag_rejected();
+	r = prom(half, &map, &n);
+	CHECK("half second spacing no bucket", n == 0);
+	CHECK("half second spacing rejected", pa_diag_rejected() == before + 3);
+	json_decref(r);
+
+	r = prom(year, &map, &n);
+	CHECK("400 day spacing no bucket", n == 0);
+	json_decref(r);
+
+	before = pa_diag_rejected();
+	map.step = PA_USEC_PER_SEC;
+	r = prom(half, &map, &n);
+	CHECK("half second with step two buckets", n == 2);
+	CHECK_NEAR("half second with step added", num_at(r, 0, "requests"), 3, 0);
+	CHECK_NEAR("half second with step width", num_at(r, 0, "step_s"), 1, 0);
+	CHECK("half second with step not rejected", pa_diag_rejected() == before);
+	json_decref(r);
+
+	r = prom(stated, &map, &n);
+	CHECK("step_s below 1 s rejected with step", n == 0);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -507,6 +554,7 @@ main(void)
 	test_prom_vector();
 	test_prom_matrix_counter();
 	test_prom_bad();
+	test_step_bounds();
 	test_influx_read();
 	test_openmetrics();
 	test_line_protocol();
