@@ -912,6 +912,104 @@ row_names_service(struct pa_row *row)
 	       pa_row_get(row, PA_T_TSN, &len, NULL) != NULL;
 }
 
+/* Facts about the count cells of one CSV series row, beyond their values. */
+struct count_cells {
+	int unknown_empty;	/* empty cells of columns whose kind is not known yet */
+	int unknown_column;	/* the last of those columns */
+	int first_count_column;	/* a column whose first count is in this row, or -1 */
+};
+
+/*
+ * Read the count cells of a CSV series row into val and names, as
+ * pa_feed_series describes, and store in *cells what else they hold.
+ * Returns the number of values, or -1 after rejecting the row.
+ */
+static int
+read_csv_counts(struct pa_row *row, const struct pa_feed_opts *o, struct pa_series_state *st,
+		const char *tscol, double *val, char (*names)[PA_NAME_MAX], struct count_cells *cells,
+		const char *where, long lineno, const char *raw, size_t rawlen)
+{
+	int n = 0;
+
+	cells->unknown_empty = 0;
+	cells->unknown_column = -1;
+	cells->first_count_column = -1;
+	for (int c = 0; c < row->csv->nfields && c < row->nheader && n < PA_SERIES_MAX; c++) {
+		const char *cell = row->csv->field[c];
+		size_t cellen = row->csv->len[c];
+
+		if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
+		    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN] ||
+		    is_rule_field(o->tenancy, row->header[c]) ||
+		    st->column_kind[c] == PA_COLUMN_TEXT)
+			continue;
+		if (cellen == 0 && st->column_kind[c] == PA_COLUMN_UNKNOWN) {
+			/* Text or numbers: its first non-empty cell decides. */
+			cells->unknown_empty++;
+			cells->unknown_column = c;
+			st->empty_unknown[c] = 1;
+			continue;
+		}
+		if (cellen == 0) {
+			val[n] = NAN;	/* a gap, not a zero */
+		} else if (pa_parse_number(cell, cellen, &val[n]) != 0) {
+			if (st->column_kind[c] == PA_COLUMN_UNKNOWN) {
+				st->column_kind[c] = PA_COLUMN_TEXT;
+				continue;
+			}
+			REJECT("invalid count", "invalid count %s in column %s",
+			       pa_quote(cell, cellen),
+			       pa_quote(row->header[c], strlen(row->header[c])));
+		} else if (val[n] < 0) {
+			REJECT("invalid count", "negative count %s in column %s",
+			       pa_quote(cell, cellen),
+			       pa_quote(row->header[c], strlen(row->header[c])));
+		} else if (val[n] > PA_REQUESTS_MAX) {
+			/* pa-forecast's limit, so the row is named here, in its file. */
+			REJECT("invalid count", "count %s in column %s is more than 1e15",
+			       pa_quote(cell, cellen),
+			       pa_quote(row->header[c], strlen(row->header[c])));
+		}
+		if (cellen > 0 && val[n] != floor(val[n]))
+			warn_fraction(st, where, lineno, "count %s in column %s",
+				      pa_quote(cell, cellen),
+				      pa_quote(row->header[c], strlen(row->header[c])));
+		if (cellen > 0 && st->column_kind[c] == PA_COLUMN_UNKNOWN)
+			cells->first_count_column = c;
+		if (cellen > 0) {
+			st->column_kind[c] = PA_COLUMN_NUMBER;
+			st->any_number = 1;
+		}
+		pa_name_clean(row->header[c], strlen(row->header[c]), 1, names[n]);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Warn once when a column's first count makes a row of several series,
+ * each named by its column, after an earlier row wrote its one count as a
+ * series named by the row's service or the file.  That earlier row was
+ * read while this column was still empty, so the other column's counts now
+ * carry two names.
+ * NOTE: telling the two apart needs every column's first count, which may
+ * come at the end of the input, so the rows are not held until then.
+ */
+static void
+warn_split_names(struct pa_series_state *st, const struct pa_row *row, int column,
+		 const char *where, long lineno)
+{
+	if (st->split_warned || st->single_line == 0)
+		return;
+	st->split_warned = 1;
+	pa_warn("%s:%ld: column %s has its first count here, so from this row each count column "
+		"is a series named by its column, but earlier rows from line %ld, read while it was "
+		"empty, wrote their count as series %s: give each count column a file of its own "
+		"to keep one name per series",
+		where, lineno, pa_quote(row->header[column], strlen(row->header[column])),
+		st->single_line, pa_quote(st->single_name, strlen(st->single_name)));
+}
+
 int
 pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_series_state *st,
 	       struct pa_jsonw *w, const char *where, long lineno, const char *raw, size_t rawlen)
@@ -920,7 +1018,8 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
 	double val[PA_SERIES_MAX];
 	char names[PA_SERIES_MAX][PA_NAME_MAX];
-	int n = 0;
+	struct count_cells cells = { 0, -1, -1 };
+	int n = 0, named_by_empty = 0;
 	const char *tscol = NULL;
 	size_t len;
 	struct pa_series_entry *group;
@@ -933,46 +1032,9 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 
 	/* Every other numeric column is a series of counts. */
 	if (row->csv != NULL) {
-		for (int c = 0; c < row->csv->nfields && c < row->nheader && n < PA_SERIES_MAX; c++) {
-			const char *cell = row->csv->field[c];
-			size_t cellen = row->csv->len[c];
-
-			if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
-			    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN] ||
-			    is_rule_field(o->tenancy, row->header[c]) ||
-			    st->column_kind[c] == PA_COLUMN_TEXT)
-				continue;
-			if (cellen == 0 && st->column_kind[c] == PA_COLUMN_UNKNOWN)
-				continue;	/* text or numbers: its first cell decides */
-			if (cellen == 0) {
-				val[n] = NAN;	/* a gap, not a zero */
-			} else if (pa_parse_number(cell, cellen, &val[n]) != 0) {
-				if (st->column_kind[c] == PA_COLUMN_UNKNOWN) {
-					st->column_kind[c] = PA_COLUMN_TEXT;
-					continue;
-				}
-				REJECT("invalid count", "invalid count %s in column %s",
-				       pa_quote(cell, cellen),
-				       pa_quote(row->header[c], strlen(row->header[c])));
-			} else if (val[n] < 0) {
-				REJECT("invalid count", "negative count %s in column %s",
-				       pa_quote(cell, cellen),
-				       pa_quote(row->header[c], strlen(row->header[c])));
-			} else if (val[n] > PA_REQUESTS_MAX) {
-				/* pa-forecast's limit, so the row is named here, in its file. */
-				REJECT("invalid count", "count %s in column %s is more than 1e15",
-				       pa_quote(cell, cellen),
-				       pa_quote(row->header[c], strlen(row->header[c])));
-			}
-			if (cellen > 0 && val[n] != floor(val[n]))
-				warn_fraction(st, where, lineno, "count %s in column %s",
-					      pa_quote(cell, cellen),
-					      pa_quote(row->header[c], strlen(row->header[c])));
-			if (cellen > 0)
-				st->column_kind[c] = PA_COLUMN_NUMBER;
-			pa_name_clean(row->header[c], strlen(row->header[c]), 1, names[n]);
-			n++;
-		}
+		n = read_csv_counts(row, o, st, tscol, val, names, &cells, where, lineno, raw, rawlen);
+		if (n < 0)
+			return -1;
 	} else {
 		const char *k;
 		json_t *v;
@@ -993,8 +1055,21 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 			n++;
 		}
 	}
-	if (n == 0)
+	if (n == 0 && cells.unknown_empty == 0)
 		REJECT("missing count", "no numeric column besides the timestamp");
+
+	/*
+	 * A row whose count cells are all empty, before any of their columns
+	 * had a number, is a gap, as an empty cell later in a count column
+	 * is.  When one column could hold counts, that cell names the series
+	 * as the column's counts will, so a series without any count is
+	 * still named at the end of the input.
+	 */
+	if (n == 0 && cells.unknown_empty == 1) {
+		val[0] = NAN;
+		n = 1;
+		named_by_empty = 1;
+	}
 	if (n == 1 && (o->tenancy->custom[1] || row_names_service(row)))
 		memcpy(names[0], service, sizeof service);
 	else if (n == 1 && row->columns != NULL)
@@ -1018,8 +1093,22 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 		check_grid(st, group, ts, where, lineno);
 	group->last_ts = ts;
 	group->rows++;
-	for (int i = 0; i < n; i++)
-		series_lookup(&st->counts, tenant, names[i])->has_count |= !isnan(val[i]);
+	for (int i = 0; i < n; i++) {
+		struct pa_series_entry *e = series_lookup(&st->counts, tenant, names[i]);
+
+		e->has_count |= !isnan(val[i]);
+		if (named_by_empty)
+			e->empty_column = cells.unknown_column;
+		else
+			e->column_known = 1;
+	}
+
+	if (n == 1 && !named_by_empty && cells.unknown_empty > 0 && st->single_line == 0) {
+		st->single_line = lineno;
+		snprintf(st->single_name, sizeof st->single_name, "%s/%s", tenant, names[0]);
+	}
+	if (n > 1 && cells.first_count_column >= 0)
+		warn_split_names(st, row, cells.first_count_column, where, lineno);
 
 	if (st->step == 0)
 		hold_row(st, ts, tenant, names, val, n, lineno, raw, rawlen);
@@ -1043,13 +1132,25 @@ warn_countless(const struct pa_series_state *st, const char *where)
 	for (size_t i = 0; i < st->counts.count; i++) {
 		const struct pa_series_entry *e = &st->counts.entry[i];
 
-		if (e->has_count)
+		/* Empty cells of a column that turned out to be text name no series. */
+		if (e->has_count ||
+		    (!e->column_known && st->column_kind[e->empty_column] == PA_COLUMN_TEXT))
 			continue;
 		count++;
 		if (shown < 5 && used < sizeof names) {
 			used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
 						 shown ? ", " : "", e->name);
 			shown++;
+		}
+	}
+	/*
+	 * Empty cells of several columns name no one series.  So when such a
+	 * column never held anything, one warning says that all are empty.
+	 */
+	for (int c = 0; count == 0 && !st->any_number && c < PA_CSV_MAX_FIELDS; c++) {
+		if (st->empty_unknown[c] && st->column_kind[c] == PA_COLUMN_UNKNOWN) {
+			pa_warn("%s: no bucket written: every count cell is empty", where);
+			break;
 		}
 	}
 	if (count == 0)

@@ -154,6 +154,8 @@ struct pa_series_entry {
 	pa_usec_t last_ts;	/* time of its latest row */
 	long rows;		/* rows accepted */
 	int has_count;		/* some row had a count, not only empty cells */
+	int column_known;	/* some row named it from a column known to hold counts */
+	int empty_column;	/* else the CSV column whose empty cell named it */
 };
 
 /* Series in order of first appearance, with a hash index into them. */
@@ -187,6 +189,11 @@ struct pa_series_state {
 	int step_inferred;	/* step came from the rows, not --step */
 	int grid_warned;	/* a row off the inferred grid has been reported */
 	int fraction_warned;	/* a fractional count has been reported */
+	int any_number;		/* some count cell held a number */
+	unsigned char empty_unknown[PA_CSV_MAX_FIELDS];	/* 1: a cell was empty before the column's kind was known */
+	long single_line;	/* first row written as one series while another count column was empty, or 0 */
+	char single_name[2 * PA_NAME_MAX];	/* the TENANT/SERVICE that row wrote */
+	int split_warned;	/* a column whose first count split the naming has been reported */
 };
 
 int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
