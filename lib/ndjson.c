@@ -217,6 +217,20 @@ pa_rec_num(const json_t *rec, const char *key, double *out)
 }
 
 int
+pa_rec_cpu_usage(const json_t *rec, double *cpu, char *why, size_t whysize)
+{
+	int got = pa_rec_num(rec, "cpu_usage", cpu);
+
+	if (got == 0)
+		return 0;
+	if (got == 1 && *cpu >= 0 && *cpu <= PA_USAGE_FRACTION_MAX)
+		return 1;
+	snprintf(why, whysize, "field \"cpu_usage\" is not a fraction of the limit from 0 to %g: %s",
+		 PA_USAGE_FRACTION_MAX, pa_quote_json(json_object_get(rec, "cpu_usage")));
+	return -1;
+}
+
+int
 pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out)
 {
 	const json_t *v = json_object_get(rec, key);

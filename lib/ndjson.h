@@ -101,6 +101,15 @@ const char *pa_rec_str(const json_t *rec, const char *key);
  */
 int pa_rec_num(const json_t *rec, const char *key, double *out);
 
+/*
+ * Read a usage record's cpu_usage, as pa-plan and pa-route both read it.
+ * Returns 1 with a fraction of the instance's CPU limit, from 0 to
+ * PA_USAGE_FRACTION_MAX, in *cpu.  Returns 0 when the field is absent or
+ * null, a missing reading.  Any other value is an exporter fault, not
+ * load, and gets -1 with the reason and the value in why.
+ */
+int pa_rec_cpu_usage(const json_t *rec, double *cpu, char *why, size_t whysize);
+
 /* A timestamp field (string in any accepted form, or epoch number).  Same returns as pa_rec_num. */
 int pa_rec_time(const json_t *rec, const char *key, pa_usec_t *out);
 

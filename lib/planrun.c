@@ -720,7 +720,8 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	struct series *s;
 	pa_usec_t ts;
 	double cpu;
-	char msg[300];
+	int valid;
+	char msg[600], why[200];
 
 	if (id == NULL || id[strspn(id, " \t")] == '\0' || pa_rec_time(rec, "ts", &ts) != 1) {
 		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and a non-blank "
@@ -738,20 +739,23 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 		return;
 	}
 	s = series_get(r, name);
+
 	/*
 	 * A CPU use beyond PA_USAGE_FRACTION_MAX times the limit is an exporter
 	 * fault, not load: read as load, one such sample would ask for the
-	 * maximum.  Like a negative one, it is an invalid signal.
+	 * maximum.  The record is rejected, as pa-route rejects it, but the
+	 * instance still counts, with its reading missing, so it blocks a
+	 * scale-in instead of vanishing from the current instances.
 	 */
-	if (r->learn) {
-		int valid = pa_rec_num(rec, "cpu_usage", &cpu) == 1 && cpu >= 0 &&
-			    cpu <= PA_USAGE_FRACTION_MAX;
-
-		history_usage(s, id, ts, valid ? cpu : 0, valid);
+	valid = pa_rec_cpu_usage(rec, &cpu, why, sizeof why);
+	if (valid < 0) {
+		snprintf(msg, sizeof msg, "%s: instance %s: %s, so the instance still counts, with "
+			 "no CPU reading", name, pa_quote(id, strlen(id)), why);
+		reject(where, line, "invalid cpu_usage", msg);
 	}
-	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || !(cpu >= 0 && cpu <= PA_USAGE_FRACTION_MAX))
-		cpu = NAN;
-	instance_sample(s, id, ts, cpu);
+	if (r->learn)
+		history_usage(s, id, ts, valid == 1 ? cpu : 0, valid == 1);
+	instance_sample(s, id, ts, valid == 1 ? cpu : NAN);
 	if (!s->have_usage || ts > s->usage_ts) {
 		s->usage_ts = ts;
 		s->have_usage = 1;

@@ -461,22 +461,24 @@ int
 pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 			  const struct pa_capacity_model *m)
 {
-	double mean = 0, counted = 0, predicted;
+	double mean = 0, counted = 0, read = 0, predicted;
 	int fallback = 1;
 
 	/*
 	 * Capacity is counted in instances.  A shadow takes no live traffic, so
 	 * the demand falls on the others, and a promoting instance takes its
-	 * step of a full share.
+	 * step of a full share.  Only instances with a reading make the mean.
 	 */
 	for (size_t i = 0; i < p->n; i++) {
 		if (!p->v[i].ready)
 			continue;
-		mean += p->v[i].live_fraction * cpu[i];
 		counted += p->v[i].live_fraction;
+		if (isnan(cpu[i]))
+			continue;
+		mean += p->v[i].live_fraction * cpu[i];
+		read += p->v[i].live_fraction;
 	}
-	if (counted > 0)
-		mean /= counted;
+	mean = read > 0 ? mean / read : NAN;
 
 	if (isfinite(m->demand) && m->capacity > 0 && counted > 0)
 		predicted = m->demand / (m->capacity * counted);
@@ -496,11 +498,21 @@ pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 		}
 		/* Without live traffic an instance keeps the load it has now. */
 		if (s->live_fraction <= 0) {
-			s->spare = fmax(0, m->max_utilization - cpu[i]);
+			s->spare = isnan(cpu[i]) ? NAN : fmax(0, m->max_utilization - cpu[i]);
 			continue;
 		}
-		/* An instance busier than its peers now is expected to stay busier. */
-		u = mean > 0 ? cpu[i] * predicted / mean : predicted;
+		/*
+		 * An instance busier than its peers now is expected to stay
+		 * busier, and one without a reading to carry the predicted share.
+		 */
+		if (isnan(cpu[i]))
+			u = predicted;
+		else
+			u = mean > 0 ? cpu[i] * predicted / mean : predicted;
+		if (isnan(u)) {
+			s->spare = NAN;
+			continue;
+		}
 		s->spare = fmax(0, m->max_utilization - u);
 		s->raw = s->live_fraction * s->spare;
 		if (s->raw > 0)
@@ -509,7 +521,7 @@ pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 	if (fallback && counted > 0) {
 		for (size_t i = 0; i < p->n; i++)
 			p->v[i].raw = p->v[i].ready ? p->v[i].live_fraction : 0;
-		return 1;
+		return isnan(predicted) ? PA_WEIGHTS_NO_LOAD : PA_WEIGHTS_NO_SPARE;
 	}
 	return 0;
 }
@@ -891,6 +903,7 @@ struct instance {
 	size_t len;
 	long lineno;
 	long seq;		/* read order of that line */
+	int line_rejected;	/* that line was rejected already, for its cpu_usage */
 };
 
 struct series {
@@ -997,6 +1010,16 @@ series_get(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 	return s;
 }
 
+/* Set why and *cls for a usage record whose cpu_usage is invalid; returns PA_FLEET_REJECTED_KEPT. */
+static int
+reject_cpu(const char *id, const char *cpu_why, char *why, size_t whysize, const char **cls)
+{
+	snprintf(why, whysize, "instance %s: %s, so the instance still counts, with no CPU reading",
+		 pa_quote(id, strlen(id)), cpu_why);
+	*cls = "invalid cpu_usage";
+	return PA_FLEET_REJECTED_KEPT;
+}
+
 static int
 fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
 	    const char *text, size_t len, char *why, size_t whysize, const char **cls)
@@ -1004,8 +1027,9 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 	const char *id = pa_rec_str(rec, "instance_id");
 	const char *server = pa_rec_str(rec, "server"), *addr = pa_rec_str(rec, "addr");
 	const json_t *ready = json_object_get(rec, "ready");
-	char rule[200];
+	char rule[200], cpu_why[200];
 	double cpu;
+	int cpu_got;
 	pa_usec_t ts = 0, started = 0;
 	struct series *s;
 	struct instance *in = NULL;
@@ -1041,14 +1065,15 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 		*cls = "invalid address";
 		return -1;
 	}
-	/* As in pa-plan, more than PA_USAGE_FRACTION_MAX times the limit is an exporter fault. */
-	if (pa_rec_num(rec, "cpu_usage", &cpu) != 1 || cpu < 0 || cpu > PA_USAGE_FRACTION_MAX) {
-		snprintf(why, whysize, "field \"cpu_usage\" is not a fraction of the limit from "
-			 "0 to %g: %s", PA_USAGE_FRACTION_MAX,
-			 pa_quote_json(json_object_get(rec, "cpu_usage")));
-		*cls = "invalid cpu_usage";
-		return -1;
-	}
+	/*
+	 * As in pa-plan, a cpu_usage beyond PA_USAGE_FRACTION_MAX times the
+	 * limit, or below 0, is an exporter fault.  Its record is rejected once
+	 * the rest of it has been checked, but the instance is still a server
+	 * that takes traffic, so it stays in the pool with no CPU reading.
+	 */
+	cpu_got = pa_rec_cpu_usage(rec, &cpu, cpu_why, sizeof cpu_why);
+	if (cpu_got != 1)
+		cpu = NAN;
 	if (ready != NULL && !json_is_boolean(ready)) {
 		snprintf(why, whysize, "field \"ready\" is not true or false: %s", pa_quote_json(ready));
 		*cls = "invalid ready";
@@ -1076,6 +1101,8 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 	for (size_t i = 0; i < s->n; i++)
 		if (strcmp(s->inst[i].id, id) == 0)
 			in = &s->inst[i];
+	if (in != NULL && ts < in->ts && cpu_got < 0)
+		return reject_cpu(id, cpu_why, why, whysize, cls);
 	if (in != NULL && ts < in->ts) {
 		s->records++;
 		return 1;	/* an older sample than the one kept */
@@ -1110,8 +1137,11 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 	in->ready = ready == NULL || json_is_true(ready);
 	in->ts = ts;
 	in->started = started;
+	in->line_rejected = cpu_got < 0;
 	if (ts > f->latest)
 		f->latest = ts;
+	if (cpu_got < 0)
+		return reject_cpu(id, cpu_why, why, whysize, cls);
 	s->records++;
 	return 1;
 }
@@ -1313,6 +1343,14 @@ pa_fleet_reject_duplicates(struct pa_fleet *f,
 		const struct instance *in = &s->inst[dup[d].taker];
 		const struct instance *holder = &s->inst[dup[d].holder];
 
+		/* A line rejected for its cpu_usage is not rejected twice, but the instance still goes. */
+		if (in->line_rejected) {
+			pa_warn("%s:%ld: instance %s: server name %s is already that of instance %s "
+				"in %s, so the instance is left out", in->where, in->lineno,
+				pa_quote(in->id, strlen(in->id)), pa_quote(in->server, strlen(in->server)),
+				pa_quote(holder->id, strlen(holder->id)), pa_quote(s->name, strlen(s->name)));
+			continue;
+		}
 		pa_reject(in->where, in->lineno, in->line, in->len, "duplicate server name",
 			  "instance %s: server name %s is already that of instance %s in %s",
 			  pa_quote(in->id, strlen(in->id)), pa_quote(in->server, strlen(in->server)),
@@ -1367,6 +1405,22 @@ const char *
 pa_fleet_series_name(const struct pa_fleet *f, size_t i)
 {
 	return f->v[i].name;
+}
+
+size_t
+pa_fleet_unread(const struct pa_fleet *f, size_t i, const char **first)
+{
+	const struct series *s = &f->v[i];
+	size_t n = 0;
+
+	*first = NULL;
+	for (size_t k = 0; k < s->n; k++) {
+		if (!isnan(s->inst[k].cpu))
+			continue;
+		if (n++ == 0)
+			*first = s->inst[k].id;
+	}
+	return n;
 }
 
 long

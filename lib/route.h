@@ -108,17 +108,24 @@ struct pa_capacity_model {
 
 /*
  * Set raw weights from spare capacity.  cpu[i] is instance i's current
- * utilization (0-1).  The demand is carried by the ready instances, each
- * counted as live_fraction of an instance in the capacity and in the mean
+ * utilization (0-1), or NAN when it has no valid reading.  The demand is
+ * carried by the ready instances, each counted as live_fraction of an
+ * instance in the capacity, and those with a reading also in the mean
  * load, so a shadow counts for nothing.  The predicted utilization (demand
  * over the counted capacity, else the plan's expected_utilization, else
  * the counted mean) is spread over them in proportion to their current
- * load.  Each raw weight is the capacity left under max_utilization times
- * live_fraction.  A server with live_fraction 0 gets raw 0 and the spare
- * its current load leaves.  When no counted instance has any left, raw is
- * live_fraction (capacity alone) and 1 is returned, so the caller can
- * warn; otherwise 0.
+ * load, and an instance without a reading gets the predicted utilization
+ * itself.  Each raw weight is the capacity left under max_utilization
+ * times live_fraction.  A server with live_fraction 0 gets raw 0 and the
+ * spare its current load leaves (NAN without a reading).  When no counted
+ * instance has any left, raw is live_fraction (capacity alone) and
+ * PA_WEIGHTS_NO_SPARE is returned, so the caller can warn.  When the
+ * predicted utilization is unknown, because there is no forecast, no plan
+ * and no reading, the same weights come with PA_WEIGHTS_NO_LOAD.
+ * Otherwise it returns 0.
  */
+enum { PA_WEIGHTS_NO_SPARE = 1, PA_WEIGHTS_NO_LOAD = 2 };
+
 int pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 			      const struct pa_capacity_model *m);
 
@@ -159,6 +166,13 @@ const char *pa_phase_name(enum pa_phase ph);
  * *reason_class set.  They borrow rec.
  */
 struct pa_fleet;
+
+/*
+ * Return of pa_fleet_add for a usage record to reject, with why and
+ * *reason_class set, whose instance was kept all the same: its cpu_usage
+ * is invalid, so the instance stays in its pool with no CPU reading.
+ */
+#define PA_FLEET_REJECTED_KEPT 2
 
 struct pa_fleet *pa_fleet_new(void);
 
@@ -210,6 +224,12 @@ void pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_templ
  */
 int pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
 		     struct pa_pool *pool);
+
+/*
+ * Count the instances of series i whose latest usage record has no valid
+ * cpu_usage, and store the instance_id of the first in *first.
+ */
+size_t pa_fleet_unread(const struct pa_fleet *f, size_t i, const char **first);
 
 /* Usage, forecast and plan records of series i taken by pa_fleet_add. */
 long pa_fleet_records(const struct pa_fleet *f, size_t i);

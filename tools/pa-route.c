@@ -391,7 +391,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 			   sizeof why, &cls);
 	if (got == 0 && cx->shadow != NULL)
 		got = pa_shadow_add_request(cx->shadow, rec, why, sizeof why, &cls);
-	if (got < 0)
+	if (got < 0 || got == PA_FLEET_REJECTED_KEPT)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 	else if (cx->format == FMT_NDJSON)
 		hold_line(cx, name, line->lineno, line->text, line->len);
@@ -402,6 +402,25 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		pa_warn_unknown_kind(name, line->lineno, kind, "usage, forecast, plan or route", fate);
 	}
 	json_decref(rec);
+}
+
+/*
+ * Warn when instances of series i have no valid cpu_usage, because their
+ * weights then rest on the load predicted for the series, not their own.
+ */
+static void
+warn_unread(const struct pa_fleet *f, size_t i, const char *series)
+{
+	const char *first = NULL;
+	size_t n = pa_fleet_unread(f, i, &first);
+
+	if (n == 1)
+		pa_warn("%s: instance %s has no valid cpu_usage, so its weight assumes the load "
+			"predicted for the series", series, pa_quote(first, strlen(first)));
+	else if (n > 1)
+		pa_warn("%s: %zu instances, the first %s, have no valid cpu_usage, so their "
+			"weights assume the load predicted for the series", series, n,
+			pa_quote(first, strlen(first)));
 }
 
 /*
@@ -478,9 +497,14 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 		if (cx->shadow != NULL)
 			pa_shadow_mirror(cx->shadow, pool, pa_fleet_demand(cx->fleet, i),
 					 m->capacity);
-		if (fallback)
+		if (fallback == PA_WEIGHTS_NO_SPARE)
 			pa_warn("%s: predicted demand leaves no serving instance spare capacity; "
 				"weights follow capacity alone", series);
+		else if (fallback == PA_WEIGHTS_NO_LOAD)
+			pa_warn("%s: no instance has a valid cpu_usage and there is no forecast or "
+				"plan, so the load is unknown and weights follow capacity alone", series);
+		else
+			warn_unread(cx->fleet, i, series);
 		if (emit_pool(cx, pool, why, sizeof why, &cls) != 0) {
 			pa_warn("%s: %s", series, why);
 			cx->failed = 1;

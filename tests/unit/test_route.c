@@ -129,6 +129,41 @@ test_capacity(void)
 	pa_pool_free(&p);
 }
 
+/* An instance without a CPU reading carries the predicted utilization. */
+static void
+test_capacity_no_reading(void)
+{
+	double w[] = { 0, 0, 0 }, cpu[] = { 0.2, 0.6, NAN };
+	struct pa_pool p = pool_of(w, 3);
+	struct pa_capacity_model m = { 100, 0.9, 150, NAN };
+
+	/* 150 work/s over three instances of 100 is 50%; the mean load is 0.4. */
+	CHECK("no reading ok", pa_route_capacity_weights(&p, cpu, &m) == 0);
+	CHECK_NEAR("no reading first by load", p.v[0].raw, 0.9 - 0.2 * 0.5 / 0.4, 1e-12);
+	CHECK_NEAR("no reading second by load", p.v[1].raw, 0.9 - 0.6 * 0.5 / 0.4, 1e-12);
+	CHECK_NEAR("no reading predicted", p.v[2].raw, 0.9 - 0.5, 1e-12);
+
+	/* A shadow without a reading has unknown spare capacity. */
+	p.v[2].live_fraction = 0;
+	pa_route_capacity_weights(&p, cpu, &m);
+	CHECK("no reading shadow raw 0", p.v[2].raw == 0);
+	CHECK("no reading shadow spare unknown", isnan(p.v[2].spare));
+	p.v[2].live_fraction = 1;
+
+	/* No forecast, plan or reading: the load is unknown, so capacity decides. */
+	cpu[0] = cpu[1] = NAN;
+	m.demand = NAN;
+	CHECK("no load falls back", pa_route_capacity_weights(&p, cpu, &m) == PA_WEIGHTS_NO_LOAD);
+	CHECK("no load first 1", p.v[0].raw == 1);
+	CHECK("no load third 1", p.v[2].raw == 1);
+
+	/* A plan's utilization is enough to weight them. */
+	m.expected_utilization = 0.3;
+	CHECK("plan without readings ok", pa_route_capacity_weights(&p, cpu, &m) == 0);
+	CHECK_NEAR("plan without readings", p.v[1].raw, 0.6, 1e-12);
+	pa_pool_free(&p);
+}
+
 static void
 test_capacity_shadow(void)
 {
@@ -304,6 +339,7 @@ main(void)
 	test_nginx();
 	test_percent();
 	test_capacity();
+	test_capacity_no_reading();
 	test_capacity_shadow();
 	test_steps();
 	test_names();
