@@ -596,10 +596,10 @@ scaled_error(const struct pa_bt_forecasts *f, const struct pa_bt_series *s, doub
 }
 
 /*
- * Pinball loss of the bounds mean + q[l] at every error level against the
- * actual work, summed; the expected loss is least for the true quantiles.
- * mean is the forecast as the sizing reads it, clipped at zero.  NAN when
- * either side is unknown.
+ * Sum the pinball losses of the bounds mean + q[l] at every error level
+ * against the actual work.  The expected sum is least for the true
+ * quantiles.  mean is the forecast as the sizing reads it, clipped at
+ * zero.  Returns NAN when either side is unknown.
  */
 static double
 pinball_loss(const double *q, double mean, double actual)
@@ -716,10 +716,10 @@ calibrate(struct pa_bt_forecasts *f, const struct pa_bt_series *s, const struct 
 
 				/* Back to work/s around the forecast the sizing reads. */
 				if (a != PA_BT_ERRORS_ABSOLUTE && !isnan(mean)) {
-					double at = to_scale(a, mean, capacity);
+					double center = to_scale(a, mean, capacity);
 
 					for (size_t l = 0; l < NLEVELS; l++)
-						qa[l] = from_scale(a, at + qa[l], capacity) - fmax(mean, 0);
+						qa[l] = from_scale(a, center + qa[l], capacity) - fmax(mean, 0);
 				}
 
 				/* Pick before this issue's own loss joins the sums. */

@@ -56,7 +56,7 @@ enum pa_bt_floor {
 /*
  * The scale on which the predictive policy measures its forecast errors.
  * On a series whose level swings over the day, absolute errors of the busy
- * hours set the headroom of the quiet ones; errors of log(work + capacity)
+ * hours set the headroom of the quiet ones.  Errors of log(work + capacity)
  * give headroom in proportion to the load, as a utilization target does.
  */
 enum pa_bt_error_scale {

@@ -833,7 +833,7 @@ sy(double v, double top, double hi)
 /*
  * A reactive target above 1 / (1 + tolerance) never scales a saturated
  * fleet up, because a utilization of 1 lies within the tolerance of the
- * target.  Its overloaded share says so and sets no chart scale.
+ * target.  Its overloaded share shows that and sets no chart scale.
  */
 static int
 reactive_stuck(const struct pa_bt_result *r)
@@ -894,7 +894,7 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 			continue;
 		}
 		/* Targets past the tolerance's reach overload far more than the
-		 * rest; they are named instead of squashing the curve. */
+		 * rest, so they are named instead of squashing the curve. */
 		if (order[p] == PA_BT_REACTIVE) {
 			size_t kept = 0;
 
