@@ -557,10 +557,11 @@ pa_journal_close(struct pa_journal *j)
 
 	if (j->fd >= 0 && close(j->fd) != 0) {
 		pa_warn("%s: journal write failed: %s", name, strerror(errno));
-		rc = -1;
+		rc = PA_JOURNAL_LOST;
 	} else if (j->tmp != NULL && rename(j->tmp, j->path) != 0) {
-		pa_warn("%s: cannot rename journal into place: %s", j->path, strerror(errno));
-		rc = -1;
+		pa_warn("%s: cannot rename the journal to %s: %s, so its records stay in %s",
+			j->tmp, j->path, strerror(errno), j->tmp);
+		rc = PA_JOURNAL_NOT_RENAMED;
 	}
 	free(j->path);
 	free(j->tmp);

@@ -97,13 +97,26 @@ void pa_run_result_free(struct pa_run_result *res);
  * finished ones) and pa_journal_close renames PATH.tmp to PATH.
  * pa_journal_open_append instead appends to PATH itself, for a process
  * that runs until stopped, whose journal must be readable while it runs.
- * Returns -1 after reporting an I/O error.
+ * The open functions return NULL and pa_journal_write returns -1 after
+ * reporting an I/O error.
  */
 struct pa_journal;
 
 struct pa_journal *pa_journal_open(const char *path);
 struct pa_journal *pa_journal_open_append(const char *path);
 int pa_journal_write(struct pa_journal *j, const json_t *rec);	/* borrows rec */
+
+/* Results of pa_journal_close other than 0. */
+enum {
+	PA_JOURNAL_LOST = -1,		/* a write failed: records may be missing */
+	PA_JOURNAL_NOT_RENAMED = -2	/* the rename failed: every record is in PATH.tmp */
+};
+
+/*
+ * Close the journal and rename PATH.tmp to PATH.  Returns 0, or after
+ * reporting the error PA_JOURNAL_LOST or PA_JOURNAL_NOT_RENAMED.  The
+ * message for a failed rename names PATH.tmp, which contains the records.
+ */
 int pa_journal_close(struct pa_journal *j);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "apply.h"
@@ -94,6 +95,7 @@ struct runner {
 	long timeout_ms;
 	long failures;			/* kubectl commands that failed */
 	long journal_failures;		/* journal records not written */
+	int journal_not_renamed;	/* the journal stayed in FILE.tmp */
 	int following;			/* one plan at a time: no batch to report on */
 };
 
@@ -645,6 +647,19 @@ follow_execute(struct ctx *cx, struct pa_change *out, int n)
 		stop_requested = 1;
 }
 
+/* Close the journal and count a failure, which pa_journal_close has reported. */
+static void
+close_journal(struct runner *r)
+{
+	int rc = pa_journal_close(r->journal);
+
+	r->journal = NULL;
+	if (rc == PA_JOURNAL_NOT_RENAMED)
+		r->journal_not_renamed = 1;
+	else if (rc != 0)
+		r->journal_failures++;
+}
+
 /* Report failed commands and journal writes; returns 1 when there were any. */
 static int
 report_failures(const struct runner *r)
@@ -653,7 +668,7 @@ report_failures(const struct runner *r)
 		pa_warn("failed kubectl commands: %ld", r->failures);
 	if (r->journal_failures > 0)
 		pa_warn("journal records not written: %ld", r->journal_failures);
-	return r->failures > 0 || r->journal_failures > 0;
+	return r->failures > 0 || r->journal_failures > 0 || r->journal_not_renamed;
 }
 
 /*
@@ -666,7 +681,7 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 		      const struct pa_common_opts *common, const char *journal_path,
 		      long timeout_ms)
 {
-	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 1 };
+	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 0, 1 };
 	struct sigaction sa;
 	int rc;
 
@@ -686,12 +701,34 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 	if (cx->stop_on_error && r.failures > 0)
 		pa_warn("stopping at the first failure (--stop-on-error); later plans not read");
 
-	if (r.journal != NULL && pa_journal_close(r.journal) != 0)
-		r.journal_failures++;
+	if (r.journal != NULL)
+		close_journal(&r);
 	if (report_failures(&r))
 		rc = PA_EXIT_IO;
 	cx->runner = NULL;
 	return rc;
+}
+
+/*
+ * Reject a journal path that is empty or a directory, before any command
+ * runs.  Without --follow the journal is written to PATH.tmp and renamed
+ * to PATH at the end, and that rename would fail after the cluster has
+ * changed.  pa_opt_replaceable has rejected a device or a pipe.
+ */
+static void
+check_journal_path(const char *path)
+{
+	struct stat st;
+	char example[600];
+
+	if (path[0] == '\0')
+		pa_usage_error("--journal is empty");
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return;
+	snprintf(example, sizeof example, "%s%sjournal.ndjson", path,
+		 path[strlen(path) - 1] == '/' ? "" : "/");
+	pa_usage_error("--journal %s is a directory, not a file: name a file in it, such as %s",
+		       pa_quote(path, strlen(path)), pa_quote(example, strlen(example)));
 }
 
 int
@@ -789,6 +826,8 @@ main(int argc, char **argv)
 	if ((journal_path != NULL || stop_on_error || max_age_arg != NULL || timeout_set) &&
 	    !do_execute)
 		pa_usage_error("--journal, --stop-on-error, --max-age and --timeout need --execute");
+	if (journal_path != NULL)
+		check_journal_path(journal_path);
 	/*
 	 * A split plan's current count is the total, not either workload's,
 	 * so a printed script could never cap a step and would skip them all.
@@ -827,7 +866,7 @@ main(int argc, char **argv)
 	} else if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
-		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0 };
+		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0, 0 };
 
 		if (journal_path != NULL) {
 			r.journal = pa_journal_open(journal_path);
@@ -835,8 +874,8 @@ main(int argc, char **argv)
 				return PA_EXIT_IO;
 		}
 		execute(&r, &cx.changes, max_step, stop_on_error);
-		if (r.journal != NULL && pa_journal_close(r.journal) != 0)
-			r.journal_failures++;
+		if (r.journal != NULL)
+			close_journal(&r);
 		if (report_failures(&r))
 			rc = PA_EXIT_IO;
 	}
