@@ -146,7 +146,15 @@ check_bounds(const struct pa_forecast_point *p, const struct pa_forecast_bounds 
 	    !encloses(b->complexity_lower, b->complexity_upper, p->complexity, "complexity", prefix,
 		      err, errsize))
 		return -1;
-	if (!isnan(b->volume_upper) && !(b->level > 0 && b->level < 1)) {
+	/* An upper bound is read as a quantile, which needs the level it covers. */
+	if (isnan(b->volume_upper) && isnan(b->complexity_upper))
+		return 0;
+	if (isnan(b->level)) {
+		snprintf(err, errsize, "%sinterval_level is missing, but the %s bound needs it",
+			 prefix, isnan(b->volume_upper) ? "complexity_upper" : "volume_upper");
+		return -1;
+	}
+	if (!(b->level > 0 && b->level < 1)) {
 		snprintf(err, errsize, "%sinterval_level %g is outside (0, 1)", prefix, b->level);
 		return -1;
 	}

@@ -606,6 +606,23 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 			return;
 		}
 	}
+
+	/*
+	 * An upper bound is read as the quantile of its level, so a level
+	 * assumed in its place could overstate the headroom.
+	 */
+	if (isnan(p.level) && (!isnan(p.volume_upper) || !isnan(p.complexity_upper))) {
+		const char *bound = isnan(p.volume_upper) ? "complexity_upper" : "volume_upper";
+
+		snprintf(msg, sizeof msg, "%s: field \"interval_level\" is %s, but \"%s\" needs the "
+			 "level it covers, such as 0.95", name,
+			 json_object_get(rec, "interval_level") == NULL ? "missing" : "null", bound);
+		reject(where, line, "invalid forecast", msg);
+		snprintf(why, sizeof why, "forecast at %s:%ld has %s without interval_level", where,
+			 line->lineno, bound);
+		forecast_lost(r, s, rec, why);
+		return;
+	}
 	if (take_intervals(rec, &p, why, sizeof why) != 0 ||
 	    pa_work_dist_from_forecast(&p, &dist, why, sizeof why) != 0) {
 		snprintf(msg, sizeof msg, "%s: %s", name, why);

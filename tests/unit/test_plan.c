@@ -104,6 +104,19 @@ test_work_dist(void)
 	p.level = 95;
 	CHECK("work dist rejects level as percent",
 	      pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+
+	/* An upper bound needs its level, and a forecast without bounds does not. */
+	p.level = NAN;
+	CHECK("work dist rejects missing level",
+	      pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	CHECK("missing level named", strstr(err, "interval_level is missing") != NULL);
+	p.volume_lower = p.volume_upper = NAN;
+	p.complexity_upper = 3;
+	CHECK("complexity bound needs level",
+	      pa_work_dist_from_forecast(&p, &d, err, sizeof err) != 0);
+	CHECK("complexity bound named", strstr(err, "complexity_upper") != NULL);
+	p.complexity_upper = NAN;
+	CHECK("no bounds need no level", pa_work_dist_from_forecast(&p, &d, err, sizeof err) == 0);
 }
 
 /*
