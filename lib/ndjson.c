@@ -417,6 +417,20 @@ pa_quote_json(const json_t *v)
 	return out;
 }
 
+const char *
+pa_field_problem(const json_t *rec, const char *key, const char *expected, char *buf,
+		 size_t size)
+{
+	const json_t *value = json_object_get(rec, key);
+
+	if (value == NULL)
+		snprintf(buf, size, "field \"%s\" is missing", key);
+	else
+		snprintf(buf, size, "field \"%s\" is not %s: %s", key, expected,
+			 pa_quote_json(value));
+	return buf;
+}
+
 void
 pa_rec_set_time(json_t *rec, const char *key, pa_usec_t t)
 {

@@ -179,6 +179,14 @@ int pa_stretch_missing(pa_usec_t length, double rate, pa_usec_t step);
  */
 const char *pa_quote_json(const json_t *v);
 
+/*
+ * Describe field key of rec for a reject message: 'field "ts" is missing'
+ * when it is absent, else 'field "ts" is not EXPECTED: VALUE' with the
+ * value, null included, as pa_quote_json shows it.  Returns buf.
+ */
+const char *pa_field_problem(const json_t *rec, const char *key, const char *expected,
+			     char *buf, size_t size);
+
 /* Set key to an RFC 3339 UTC string. */
 void pa_rec_set_time(json_t *rec, const char *key, pa_usec_t t);
 

@@ -631,17 +631,29 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 		forecast_lost(r, s, rec, msg);
 		return;
 	}
-	if (pa_rec_time(rec, "ts", &ts) != 1 ||
-	    (!r->now_set && pa_rec_time(rec, "issued_at", &issued) != 1)) {
-		snprintf(msg, sizeof msg, "%s: field \"ts\" or \"issued_at\" is missing or not a timestamp%s",
-			 name, r->now_set ? "" : " (--now plans without issued_at)");
-		reject(where, line, "invalid forecast", msg);
-		snprintf(why, sizeof why, "forecast at %s:%ld has no valid timestamp", where, line->lineno);
-		forecast_lost(r, s, rec, why);
-		return;
+
+	/* issued_at orders the issues, so with --now it may be absent but not invalid. */
+	{
+		const char *bad_field = NULL;
+		char problem[200];
+		int got_issued = pa_rec_time(rec, "issued_at", &issued);
+
+		if (pa_rec_time(rec, "ts", &ts) != 1)
+			bad_field = "ts";
+		else if (got_issued < 0 || (got_issued == 0 && !r->now_set))
+			bad_field = "issued_at";
+		if (bad_field != NULL) {
+			pa_field_problem(rec, bad_field, "a timestamp", problem, sizeof problem);
+			snprintf(msg, sizeof msg, "%s: %s%s", name, problem,
+				 strcmp(bad_field, "issued_at") == 0 && got_issued == 0
+					 ? " (--now plans without issued_at)" : "");
+			reject(where, line, "invalid forecast", msg);
+			snprintf(why, sizeof why, "forecast at %s:%ld has no valid %s", where,
+				 line->lineno, bad_field);
+			forecast_lost(r, s, rec, why);
+			return;
+		}
 	}
-	if (r->now_set)
-		pa_rec_time(rec, "issued_at", &issued);
 
 	if (s->tenant[0] == '\0' || s->service[0] == '\0') {
 		const char *t = pa_rec_str(rec, "tenant"), *v = pa_rec_str(rec, "service");
@@ -741,8 +753,14 @@ take_usage(struct pa_plan_run *r, const json_t *rec, const char *name, const cha
 	char msg[600], why[200];
 
 	if (id == NULL || id[strspn(id, " \t")] == '\0' || pa_rec_time(rec, "ts", &ts) != 1) {
-		snprintf(msg, sizeof msg, "%s: usage record without a valid \"ts\" and a non-blank "
-			 "\"instance_id\"", name);
+		char problem[200];
+
+		if (id == NULL || id[strspn(id, " \t")] == '\0')
+			pa_field_problem(rec, "instance_id", "a non-blank string", problem,
+					 sizeof problem);
+		else
+			pa_field_problem(rec, "ts", "a timestamp", problem, sizeof problem);
+		snprintf(msg, sizeof msg, "%s: %s", name, problem);
 		reject(where, line, "invalid usage", msg);
 		return;
 	}
