@@ -11,7 +11,6 @@
 #include "ndjson.h"
 
 #define MAX_BUCKETS 20000000	/* a series span beyond this is almost surely a bad ts */
-#define MAX_STEP_S (366 * 86400.0)	/* 31622400 s, pa-forecast's bound */
 
 struct raw {
 	pa_usec_t ts;
@@ -190,11 +189,8 @@ pa_bt_input_record(struct pa_bt_input *in, const json_t *rec, const char *where,
 		return 1;
 	}
 
-	/* pa-forecast's bound, which also keeps the step in microseconds far from overflow. */
-	if (pa_rec_num(rec, "step_s", &step) != 1 || !(step >= 1 && step <= MAX_STEP_S) ||
-	    step != floor(step)) {
-		reject_field(where, line, name, rec, "step_s",
-			     "a whole number of seconds from 1 to 31622400");
+	if (pa_rec_step_s(rec, &step) != 1) {
+		reject_field(where, line, name, rec, "step_s", PA_STEP_S_RULE);
 		return 1;
 	}
 	work = bucket_work(rec, &bad);

@@ -418,6 +418,33 @@ pa_quote_json(const json_t *v)
 }
 
 const char *
+pa_rec_series(const json_t *rec, char *why, size_t whysize)
+{
+	const char *name = pa_rec_str(rec, "tenant_service_name");
+	const char *slash = name != NULL ? strchr(name, '/') : NULL;
+
+	if (slash == NULL || slash == name || slash[1] == '\0' || strchr(slash + 1, '/') != NULL) {
+		pa_field_problem(rec, "tenant_service_name", "TENANT/SERVICE", why, whysize);
+		return NULL;
+	}
+	return name;
+}
+
+int
+pa_rec_step_s(const json_t *rec, double *out)
+{
+	double step;
+	int got = pa_rec_num(rec, "step_s", &step);
+
+	if (got <= 0)
+		return got;
+	if (!(step >= 1 && step <= PA_STEP_S_MAX) || step != floor(step))
+		return -1;
+	*out = step;
+	return 1;
+}
+
+const char *
 pa_field_problem(const json_t *rec, const char *key, const char *expected, char *buf,
 		 size_t size)
 {

@@ -180,6 +180,28 @@ int pa_stretch_missing(pa_usec_t length, double rate, pa_usec_t step);
 const char *pa_quote_json(const json_t *v);
 
 /*
+ * Return the record's tenant_service_name when it is TENANT/SERVICE: a
+ * string with one "/" and text on both sides.  Otherwise return NULL with
+ * a reject message naming the field and its value in why.
+ */
+const char *pa_rec_series(const json_t *rec, char *why, size_t whysize);
+
+/*
+ * The bucket width that pa-plan and pa-backtest accept in step_s: a whole
+ * number of seconds up to 366 days, which stays far from overflow when
+ * counted in microseconds.
+ * NOTE: pa-score and pa-forecast still take a width that is not whole.
+ */
+#define PA_STEP_S_MAX 31622400.0
+#define PA_STEP_S_RULE "a whole number of seconds from 1 to 31622400"
+
+/*
+ * Read step_s under PA_STEP_S_RULE.  Same returns as pa_rec_num, with -1
+ * also for a number that breaks the rule.
+ */
+int pa_rec_step_s(const json_t *rec, double *out);
+
+/*
  * Describe field key of rec for a reject message: 'field "ts" is missing'
  * when it is absent, else 'field "ts" is not EXPECTED: VALUE' with the
  * value, null included, as pa_quote_json shows it.  Returns buf.

@@ -565,15 +565,14 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 
 	s = series_get(r, name);
 	for (size_t i = 0; i < 3; i++) {
-		if (pa_rec_num(rec, required[i], slots[i]) != 1) {
-			const json_t *v = json_object_get(rec, required[i]);
+		int got = i == 0 ? pa_rec_step_s(rec, slots[i]) : pa_rec_num(rec, required[i], slots[i]);
 
-			if (v == NULL)
-				snprintf(msg, sizeof msg, "%s: field \"%s\" is missing", name,
-					 required[i]);
-			else
-				snprintf(msg, sizeof msg, "%s: field \"%s\" is not a number: %s", name,
-					 required[i], pa_quote_json(v));
+		if (got != 1) {
+			char problem[200];
+
+			pa_field_problem(rec, required[i], i == 0 ? PA_STEP_S_RULE : "a number", problem,
+					 sizeof problem);
+			snprintf(msg, sizeof msg, "%s: %s", name, problem);
 			reject(where, line, "invalid forecast", msg);
 			snprintf(why, sizeof why, "forecast at %s:%ld has no valid %s", where,
 				 line->lineno, required[i]);
@@ -652,17 +651,6 @@ take_forecast(struct pa_plan_run *r, const json_t *rec, const char *name, const 
 				 line->lineno, bad_field);
 			forecast_lost(r, s, rec, why);
 			return;
-		}
-	}
-
-	if (s->tenant[0] == '\0' || s->service[0] == '\0') {
-		const char *t = pa_rec_str(rec, "tenant"), *v = pa_rec_str(rec, "service");
-
-		if (t != NULL && v != NULL) {
-			free(s->tenant);
-			free(s->service);
-			s->tenant = pa_xstrdup(t);
-			s->service = pa_xstrdup(v);
 		}
 	}
 
@@ -803,6 +791,7 @@ pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
 {
 	const char *kind = pa_rec_kind(rec);
 	const char *name;
+	char why[200];
 	int forecast;
 
 	if (kind == NULL)
@@ -815,10 +804,9 @@ pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
 	if (!forecast && strcmp(kind, "usage") != 0)
 		return 0;
 
-	name = pa_rec_str(rec, "tenant_service_name");
-	if (name == NULL || name[0] == '\0') {
-		reject(where, line, forecast ? "invalid forecast" : "invalid usage",
-		       "field \"tenant_service_name\" is missing");
+	name = pa_rec_series(rec, why, sizeof why);
+	if (name == NULL) {
+		reject(where, line, forecast ? "invalid forecast" : "invalid usage", why);
 		return 1;
 	}
 	if (r->keep_input)

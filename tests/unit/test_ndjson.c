@@ -62,10 +62,80 @@ test_quote_json_buffers(void)
 	json_decref(d);
 }
 
+/* Check pa_rec_series on the record that text parses to: want is the name, or the message. */
+static void
+check_series(const char *name, const char *text, const char *want)
+{
+	json_t *rec = json_loads(text, 0, NULL);
+	char why[200];
+	const char *got = pa_rec_series(rec, why, sizeof why);
+
+	CHECK_STR(name, got ? got : why, want);
+	json_decref(rec);
+}
+
+static void
+test_rec_series(void)
+{
+	const char *rule = "field \"tenant_service_name\" is not TENANT/SERVICE: ";
+
+	check_series("series valid", "{\"tenant_service_name\":\"shop/api\"}", "shop/api");
+	check_series("series missing", "{}", "field \"tenant_service_name\" is missing");
+
+	static const struct {
+		const char *name, *value, *quoted;
+	} bad[] = {
+		{ "series number", "5", "number 5" },
+		{ "series null", "null", "null" },
+		{ "series no slash", "\"noslash\"", "string \"noslash\"" },
+		{ "series empty tenant", "\"/api\"", "string \"/api\"" },
+		{ "series empty service", "\"shop/\"", "string \"shop/\"" },
+		{ "series two slashes", "\"a/b/c\"", "string \"a/b/c\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[100], want[200];
+
+		snprintf(text, sizeof text, "{\"tenant_service_name\":%s}", bad[i].value);
+		snprintf(want, sizeof want, "%s%s", rule, bad[i].quoted);
+		check_series(bad[i].name, text, want);
+	}
+}
+
+/* Return what pa_rec_step_s returns for the record that text parses to. */
+static int
+step_result(const char *text, double *step)
+{
+	json_t *rec = json_loads(text, 0, NULL);
+	int got = pa_rec_step_s(rec, step);
+
+	json_decref(rec);
+	return got;
+}
+
+static void
+test_rec_step_s(void)
+{
+	double step = 0;
+
+	CHECK("step 3600 valid", step_result("{\"step_s\":3600}", &step) == 1);
+	CHECK("step 3600 value", step == 3600);
+	CHECK("step 1 valid", step_result("{\"step_s\":1}", &step) == 1);
+	CHECK("step 366 days valid", step_result("{\"step_s\":31622400}", &step) == 1);
+	CHECK("step absent", step_result("{}", &step) == 0);
+	CHECK("step null", step_result("{\"step_s\":null}", &step) == 0);
+	CHECK("step fraction invalid", step_result("{\"step_s\":3600.5}", &step) == -1);
+	CHECK("step below 1 invalid", step_result("{\"step_s\":0.5}", &step) == -1);
+	CHECK("step zero invalid", step_result("{\"step_s\":0}", &step) == -1);
+	CHECK("step above 366 days invalid", step_result("{\"step_s\":31622401}", &step) == -1);
+	CHECK("step string invalid", step_result("{\"step_s\":\"300\"}", &step) == -1);
+}
+
 int
 main(void)
 {
 	test_quote_json();
 	test_quote_json_buffers();
+	test_rec_series();
+	test_rec_step_s();
 	return unit_status();
 }
