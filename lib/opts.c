@@ -54,41 +54,25 @@ pa_opt_long(const char *opt, const char *arg, long min, long max)
 	return v;
 }
 
-/* Format a duration in the largest unit that divides it, as the options take it. */
-static void
-format_duration(pa_usec_t v, char *buf, size_t size)
-{
-	static const struct {
-		pa_usec_t unit;
-		const char *suffix;
-	} units[] = { { 86400 * PA_USEC_PER_SEC, "d" }, { 3600 * PA_USEC_PER_SEC, "h" },
-		      { 60 * PA_USEC_PER_SEC, "m" }, { PA_USEC_PER_SEC, "s" } };
-
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-		if (v >= units[i].unit && v % units[i].unit == 0) {
-			snprintf(buf, size, "%lld%s", (long long)(v / units[i].unit), units[i].suffix);
-			return;
-		}
-	}
-	snprintf(buf, size, "%gs", (double)v / PA_USEC_PER_SEC);
-}
-
 pa_usec_t
 pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max)
 {
 	char low[40], high[40];
 	pa_usec_t v;
 
-	if (pa_duration_parse(arg, &v) != 0)
-		pa_usage_error("invalid duration for %s: \"%s\" (use e.g. 30s, 5m, 1h, 1d)",
-			       opt, arg);
+	if (pa_duration_parse(arg, &v) != 0) {
+		char problem[200];
+
+		pa_usage_error("invalid duration for %s: %s %s", opt, pa_quote(arg, strlen(arg)),
+			       pa_duration_problem(arg, problem, sizeof problem));
+	}
 	if (v >= min && v <= max)
 		return v;
 
-	format_duration(max, high, sizeof high);
+	pa_duration_format(max, high, sizeof high);
 	if (min <= 1)
 		pa_usage_error("%s must be more than 0 and at most %s, got \"%s\"", opt, high, arg);
-	format_duration(min, low, sizeof low);
+	pa_duration_format(min, low, sizeof low);
 	pa_usage_error("%s must be between %s and %s, got \"%s\"", opt, low, high, arg);
 	return v;
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
@@ -119,8 +120,18 @@ convert(const struct key *k, const json_t *val, double *out, char *err, size_t e
 		pa_usec_t us;
 
 		if (pa_duration_parse(json_string_value(val), &us) != 0) {
-			snprintf(err, errsize, "\"%s\" is not a duration: %s", k->name,
-				 pa_quote(json_string_value(val), json_string_length(val)));
+			const char *text = json_string_value(val);
+			const char *quoted = pa_quote(text, json_string_length(val));
+			char problem[200], *end;
+
+			(void)strtod(text, &end);
+			if (end != text && *end == '\0')
+				snprintf(err, errsize, "\"%s\" %s is a string without a unit: write it "
+					 "without quotes for seconds, or add a unit such as s or m",
+					 k->name, quoted);
+			else
+				snprintf(err, errsize, "\"%s\" is not a duration: %s %s", k->name,
+					 quoted, pa_duration_problem(text, problem, sizeof problem));
 			return -1;
 		}
 		v = (double)us / PA_USEC_PER_SEC;

@@ -296,36 +296,108 @@ pa_time_format(pa_usec_t t, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * Read one number and its unit from s into *us, and point *end past them.
+ * Returns 1 for a number with a unit, 0 for a number without one (*end
+ * then points after the number), and -1 when s does not start with a
+ * finite number of at least 0.
+ */
+static int
+duration_term(const char *s, double *us, const char **end)
+{
+	static const struct {
+		const char *name;
+		double seconds;
+	} units[] = { { "ms", 0.001 }, { "min", 60 }, { "s", 1 }, { "m", 60 },
+		      { "h", 3600 }, { "d", 86400 }, { "w", 7 * 86400 } };
+	char *after;
+	double v;
+
+	if (*s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	v = strtod(s, &after);
+	if (after == s || !isfinite(v) || v < 0)
+		return -1;
+	*end = after;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		size_t len = strlen(units[i].name);
+
+		/* A unit ends the text or comes before the next number, so "5mx" has none. */
+		if (strncmp(after, units[i].name, len) == 0 &&
+		    (after[len] == '\0' || isdigit((unsigned char)after[len]) || after[len] == '.')) {
+			*us = v * units[i].seconds * 1e6;
+			*end = after + len;
+			return 1;
+		}
+	}
+	*us = v * 1e6;
+	return 0;
+}
+
 int
 pa_duration_parse(const char *s, pa_usec_t *out)
 {
-	char *end;
-	double v, unit = 1;
+	const char *end;
+	double us;
+	int got;
 
-	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+	if (s == NULL)
 		return -1;
-	v = strtod(s, &end);
-	if (end == s || !isfinite(v) || v < 0)
+	got = duration_term(s, &us, &end);
+	if (got < 0 || *end != '\0' || (got == 0 && us != 0) || us > 1e17)
 		return -1;
-	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-		unit = 1;
-	else if (strcmp(end, "ms") == 0)
-		unit = 0.001;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		unit = 60;
-	else if (strcmp(end, "h") == 0)
-		unit = 3600;
-	else if (strcmp(end, "d") == 0)
-		unit = 86400;
-	else if (strcmp(end, "w") == 0)
-		unit = 7 * 86400;
-	else
-		return -1;
-	v *= unit * 1e6;
-	if (v > 1e17)
-		return -1;
-	*out = (pa_usec_t)llround(v);
+	*out = (pa_usec_t)llround(us);
 	return 0;
+}
+
+const char *
+pa_duration_problem(const char *s, char *buf, size_t size)
+{
+	const char *end = s;
+	double us, total = 0;
+	int got, terms = 0;
+
+	do {
+		got = duration_term(end, &us, &end);
+		if (got >= 0)
+			total += us;
+		terms++;
+	} while (got == 1 && *end != '\0');
+
+	if (*s == '-') {
+		snprintf(buf, size, "is negative");
+	} else if (got == 0 && *end == '\0' && terms == 1) {
+		snprintf(buf, size, "has no unit, so write %.*ss, %.*sm, %.*sh or %.*sd "
+			 "(only 0 goes without one)", (int)(end - s), s, (int)(end - s), s,
+			 (int)(end - s), s, (int)(end - s), s);
+	} else if (got == 1 && *end == '\0' && total <= 1e17) {
+		char whole[40];
+
+		pa_duration_format((pa_usec_t)llround(total), whole, sizeof whole);
+		snprintf(buf, size, "has more than one unit, so write it as %s", whole);
+	} else {
+		snprintf(buf, size, "is not one number and a unit s, m, h, d or w, "
+			 "such as 30s, 5m, 1.5h or 1d");
+	}
+	return buf;
+}
+
+void
+pa_duration_format(pa_usec_t v, char *buf, size_t size)
+{
+	static const struct {
+		pa_usec_t unit;
+		const char *suffix;
+	} units[] = { { 86400 * PA_USEC_PER_SEC, "d" }, { 3600 * PA_USEC_PER_SEC, "h" },
+		      { 60 * PA_USEC_PER_SEC, "m" }, { PA_USEC_PER_SEC, "s" } };
+
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (v >= units[i].unit && v % units[i].unit == 0) {
+			snprintf(buf, size, "%lld%s", (long long)(v / units[i].unit), units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, size, "%gs", (double)v / PA_USEC_PER_SEC);
 }
 
 pa_usec_t

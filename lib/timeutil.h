@@ -40,10 +40,23 @@ int pa_time_parse_epoch(const char *s, size_t len, pa_usec_t *out);
 char *pa_time_format(pa_usec_t t, char *buf, size_t size);
 
 /*
- * Parse a duration: a number with unit s, m, h, d or w ("30s", "5m", "1.5h";
- * a bare number is seconds).  Returns 0 and stores microseconds, or -1.
+ * Parse a duration: one number and one unit, ms, s, m (or min), h, d or w,
+ * such as "30s", "5m" or "1.5h".  A number without a unit is invalid, except
+ * 0, because "1" could mean a second or an hour.  Returns 0 and stores
+ * microseconds, or -1.
  */
 int pa_duration_parse(const char *s, pa_usec_t *out);
+
+/*
+ * Describe why s is not a duration, for a message after the quoted value:
+ * "is negative", "has no unit, so write 1s, 1m, 1h or 1d", "has more than
+ * one unit, so write it as 179m", or a list of the valid forms.  Returns
+ * buf.
+ */
+const char *pa_duration_problem(const char *s, char *buf, size_t size);
+
+/* Write a duration in the largest unit that divides it, as pa_duration_parse reads it: "90s", "5m". */
+void pa_duration_format(pa_usec_t v, char *buf, size_t size);
 
 /* Start of the bucket of width step that contains t (floor, also before 1970). */
 pa_usec_t pa_bucket_start(pa_usec_t t, pa_usec_t step);

@@ -393,6 +393,16 @@ test_settings(void)
 	CHECK("apply count", s.max_instances == 9);
 	json_decref(obj);
 
+	/* A duration string needs a unit, and a JSON number is seconds. */
+	obj = json_pack("{s:s}", "lead_time", "300");
+	CHECK("apply rejects duration without unit", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
+	CHECK("duration without unit message", strstr(err, "is a string without a unit") != NULL);
+	json_decref(obj);
+	obj = json_pack("{s:i}", "lead_time", 120);
+	CHECK("apply takes seconds", pa_planconf_apply(&s, obj, err, sizeof err) == 0);
+	CHECK_NEAR("apply seconds", s.lead_time_s, 120, 0);
+	json_decref(obj);
+
 	obj = json_pack("{s:i}", "capacty", 3);
 	CHECK("apply rejects unknown key", pa_planconf_apply(&s, obj, err, sizeof err) != 0);
 	json_decref(obj);

@@ -24,6 +24,7 @@ int
 main(void)
 {
 	pa_usec_t t, d;
+	char buf[200];
 
 	/* The same instant written with four offsets, two of them not whole hours. */
 	t = parse("2026-08-08T08:49:16Z");
@@ -68,6 +69,35 @@ main(void)
 	CHECK("duration 1.5h value", d == 5400 * PA_USEC_PER_SEC);
 	CHECK("duration bad unit", pa_duration_parse("5x", &d) != 0);
 	CHECK("duration negative", pa_duration_parse("-5m", &d) != 0);
+	CHECK("duration 90min parses", pa_duration_parse("90min", &d) == 0);
+	CHECK("duration 90min value", d == 5400 * PA_USEC_PER_SEC);
+	CHECK("duration 250ms parses", pa_duration_parse("250ms", &d) == 0);
+	CHECK("duration 250ms value", d == 250000);
+	CHECK("duration 1w parses", pa_duration_parse("1w", &d) == 0);
+	CHECK("duration 1w value", d == 7 * 86400 * PA_USEC_PER_SEC);
+
+	/* Only 0 goes without a unit, because "1" could mean a second or an hour. */
+	d = -1;
+	CHECK("duration bare 0 parses", pa_duration_parse("0", &d) == 0);
+	CHECK("duration bare 0 value", d == 0);
+	CHECK("duration bare 1 rejected", pa_duration_parse("1", &d) != 0);
+	CHECK("duration bare 1.5 rejected", pa_duration_parse("1.5", &d) != 0);
+	CHECK("duration two units rejected", pa_duration_parse("2h59m", &d) != 0);
+	CHECK("duration trailing number rejected", pa_duration_parse("1h30", &d) != 0);
+	CHECK("duration space rejected", pa_duration_parse("1 h", &d) != 0);
+	CHECK("duration empty rejected", pa_duration_parse("", &d) != 0);
+
+	CHECK_STR("problem no unit", pa_duration_problem("1", buf, sizeof buf),
+		  "has no unit, so write 1s, 1m, 1h or 1d (only 0 goes without one)");
+	CHECK_STR("problem two units", pa_duration_problem("2h59m", buf, sizeof buf),
+		  "has more than one unit, so write it as 179m");
+	CHECK_STR("problem mixed units", pa_duration_problem("1m30s", buf, sizeof buf),
+		  "has more than one unit, so write it as 90s");
+	CHECK_STR("problem negative", pa_duration_problem("-5m", buf, sizeof buf), "is negative");
+	CHECK_STR("problem bad unit", pa_duration_problem("5x", buf, sizeof buf),
+		  "is not one number and a unit s, m, h, d or w, such as 30s, 5m, 1.5h or 1d");
+	CHECK_STR("problem trailing number", pa_duration_problem("1h30", buf, sizeof buf),
+		  "is not one number and a unit s, m, h, d or w, such as 30s, 5m, 1.5h or 1d");
 
 	d = 3600 * PA_USEC_PER_SEC;
 	CHECK_STR("bucket floor", fmt(pa_bucket_start(t, d)), "2026-08-08T08:00:00Z");
