@@ -190,7 +190,8 @@ const char *pa_rec_series(const json_t *rec, char *why, size_t whysize);
  * The bucket width that pa-plan and pa-backtest accept in step_s: a whole
  * number of seconds up to 366 days, which stays far from overflow when
  * counted in microseconds.
- * NOTE: pa-score and pa-forecast still take a width that is not whole.
+ * NOTE: pa-forecast, pa-route and pa-score --merge still read a width that
+ * is not whole, and pa-ingest --step can write one.
  */
 #define PA_STEP_S_MAX 31622400.0
 #define PA_STEP_S_RULE "a whole number of seconds from 1 to 31622400"

@@ -79,8 +79,8 @@ usage(FILE *fp)
 		"of its service), or roll requests up into bucket records.  Records of\n"
 		"other kinds pass through unchanged.\n"
 		"\n"
-		"  -r, --rollup STEP        write bucket records of width STEP (1s to 1d)\n"
-		"                           instead of requests\n"
+		"  -r, --rollup STEP        write bucket records of width STEP (whole seconds\n"
+		"                           from 1s to 1d) instead of requests\n"
 		"      --lateness DURATION  write each bucket once requests are DURATION\n"
 		"                           past its end; later requests for it are\n"
 		"                           rejected (default: write all at end of input)\n"
@@ -557,6 +557,10 @@ main(int argc, char **argv)
 		case 'r':
 			run.step = pa_opt_duration("--rollup", optarg, PA_USEC_PER_SEC,
 						   86400 * PA_USEC_PER_SEC);
+			/* pa-plan and pa-backtest take only a step_s of whole seconds. */
+			if (run.step % PA_USEC_PER_SEC != 0)
+				pa_usage_error("--rollup must be a whole number of seconds, got %s",
+					       pa_quote(optarg, strlen(optarg)));
 			break;
 		case OPT_MAX_FILL:
 			run.max_fill = pa_opt_long("--max-fill", optarg, 0, 100000000);
