@@ -174,14 +174,16 @@ find_fold(const char *where, const char *text, unsigned long hash)
 	return NULL;
 }
 
-/* Copy the raw line to --rejects.  A line that cannot be kept would be lost, so the run stops. */
-static void
-keep_rejected_line(const char *line, size_t len)
+int
+pa_rejects_keep(const char *line, size_t len)
 {
-	if (rejects != NULL && line != NULL &&
-	    (fwrite(line, 1, len, rejects) != len || fputc('\n', rejects) == EOF ||
-	     ferror(rejects)))
+	if (rejects == NULL)
+		return 0;
+
+	/* A line that cannot be kept would be lost, so the run stops here. */
+	if (fwrite(line, 1, len, rejects) != len || fputc('\n', rejects) == EOF || ferror(rejects))
 		pa_die(PA_EXIT_IO, "%s: write failed: %s", rejects_path, strerror(errno));
+	return 1;
 }
 
 /*
@@ -243,7 +245,8 @@ pa_vreject(const char *where, long lineno, const char *line, size_t len,
 	} else {
 		nhidden++;
 	}
-	keep_rejected_line(line, len);
+	if (line != NULL)
+		pa_rejects_keep(line, len);
 }
 
 void

@@ -57,6 +57,13 @@ void pa_reject(const char *where, long lineno, const char *line, size_t len,
 	       const char *reason_class, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
+/*
+ * Copy a line that the tool skips without rejecting it to the rejects
+ * file, so that --rejects keeps it too.  It is not counted as rejected.
+ * Returns 1 when the line was copied, 0 without --rejects.
+ */
+int pa_rejects_keep(const char *line, size_t len);
+
 /* pa_reject with the message's arguments as a va_list, for reject helpers of their own. */
 void pa_vreject(const char *where, long lineno, const char *line, size_t len,
 		const char *reason_class, const char *fmt, va_list ap)

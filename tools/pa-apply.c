@@ -173,12 +173,19 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	/*
 	 * Records of the kinds the other tools write come along from pa-plan,
 	 * so they are dropped quietly.  Any other kind is more likely a
-	 * misspelt object record, whose scaling would otherwise be lost unseen.
+	 * misspelt object record, whose scaling would otherwise be lost
+	 * unseen, so --rejects keeps it for a fixed rerun.
 	 */
-	if (got == 0 && !pa_kind_known(pa_rec_kind(rec)) && cx->unknown++ == 0)
-		pa_warn_unknown_kind(name, line->lineno, pa_rec_kind(rec),
-				     "plan, deployment, statefulset, replicaset or "
-				     "horizontalpodautoscaler", "it is skipped");
+	if (got == 0 && !pa_kind_known(pa_rec_kind(rec))) {
+		int copied = pa_rejects_keep(line->text, line->len);
+
+		if (cx->unknown++ == 0)
+			pa_warn_unknown_kind(name, line->lineno, pa_rec_kind(rec),
+					     "plan, deployment, statefulset, replicaset or "
+					     "horizontalpodautoscaler",
+					     copied ? "it is skipped and copied to --rejects"
+						  : "it is skipped");
+	}
 	/* Both halves of a split plan carry the plan's ts. */
 	if (cx->executing && n > 0 && stale_plan(cx, &out[0])) {
 		for (int i = 0; i < n; i++)
