@@ -42,8 +42,9 @@ void pa_die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
 /*
- * Open FILE for --rejects.  Every rejected line is appended there verbatim,
- * one per line, so nothing read is ever lost.
+ * Open FILE for --rejects, replacing what it held.  Every rejected line is
+ * written there as the reader returned it, without the CR of a CRLF line
+ * end and cut at --max-line bytes, and ended by a newline.
  */
 void pa_rejects_open(const char *path);
 

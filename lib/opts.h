@@ -88,7 +88,8 @@ struct pa_common_opts {
  * tool's own options.
  */
 #define PA_COMMON_USAGE_AT(pad)                                                          \
-	"      --rejects FILE" pad "     write every rejected input line to FILE verbatim\n" \
+	"      --rejects FILE" pad "     copy every rejected input line to FILE, without the\n" \
+	"                    " pad "     CR of a CRLF line end and cut at --max-line bytes\n" \
 	"      --max-bad SHARE" pad "    exit 1 when more than SHARE (0-1) of records are\n" \
 	"                     " pad "    rejected (default 0.05)\n"                         \
 	"      --max-line BYTES" pad "   reject lines longer than BYTES (default 1048576)\n" \
