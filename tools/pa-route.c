@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -448,6 +449,29 @@ backend_name_check(const char *tmpl)
 	free(sample);
 }
 
+/*
+ * Check the path of --output or --state, which is replaced by a rename, as
+ * pa_opt_replaceable does, and reject a directory too, which no rename
+ * can replace, before any input is read.  example names a file to give
+ * instead inside the directory.
+ */
+static const char *
+replaceable_file(const char *opt, const char *path, const char *example)
+{
+	struct stat st;
+
+	pa_opt_replaceable(opt, path);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		char inside[512];	/* pa_quote shows no more than 60 bytes of it */
+
+		snprintf(inside, sizeof inside, "%s/%s", path, example);
+		pa_usage_error("%s %s is a directory, and the file is renamed into place; give "
+			       "the path of a file, such as %s", opt, pa_quote(path, strlen(path)),
+			       pa_quote(inside, strlen(inside)));
+	}
+	return path;
+}
+
 static int
 is_nginx(const struct ctx *cx)
 {
@@ -597,10 +621,10 @@ main(int argc, char **argv)
 			model.max_utilization = pa_opt_double("--max-utilization", optarg, 0.01, 1);
 			break;
 		case 'o':
-			cx.sink.path = pa_opt_replaceable("--output", optarg);
+			cx.sink.path = replaceable_file("--output", optarg, "pa-route.conf");
 			break;
 		case OPT_STATE:
-			state_path = pa_opt_replaceable("--state", optarg);
+			state_path = replaceable_file("--state", optarg, "pa-route.json");
 			break;
 		case OPT_MIRROR:
 			sc.mirror = pa_opt_double("--mirror", optarg, 0.0001, 1);
