@@ -283,6 +283,18 @@ pa_reject_records(long records, const char *reason_class)
 	count_class(reason_class, records);
 }
 
+int
+pa_rejects_enabled(void)
+{
+	return rejects != NULL;
+}
+
+void
+pa_rejects_copy(const char *line, size_t len)
+{
+	pa_rejects_keep(line, len);
+}
+
 void
 pa_diag_count_read(void)
 {

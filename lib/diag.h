@@ -73,7 +73,8 @@ void pa_vreject(const char *where, long lineno, const char *line, size_t len,
 /*
  * Count records as rejected under reason_class when no one input line is
  * at fault, as when two series clash only in the output they build.  The
- * caller prints the reason, and the lines are not copied to --rejects.
+ * caller prints the reason once for them all, and copies their lines with
+ * pa_rejects_copy.
  */
 void pa_reject_records(long records, const char *reason_class);
 
@@ -91,6 +92,12 @@ void pa_reject_records(long records, const char *reason_class);
  */
 void pa_diag_fold_begin(void);
 void pa_diag_fold_end(void);
+
+/* Return whether --rejects named a file, so a caller knows to keep lines for it. */
+int pa_rejects_enabled(void);
+
+/* Copy a line counted by pa_reject_records to the rejects file, when one is open. */
+void pa_rejects_copy(const char *line, size_t len);
 
 /* Count one record read, for the rejected share. */
 void pa_diag_count_read(void);

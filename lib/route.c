@@ -906,10 +906,25 @@ struct instance {
 	int line_rejected;	/* that line was rejected already, for its cpu_usage */
 };
 
+/*
+ * An input line that a series took, kept so that a clash of backend names,
+ * found only after all input, can reject the series' lines.
+ */
+struct held_line {
+	size_t file;		/* index into the fleet's file names */
+	long lineno;
+	long seq;		/* read order */
+	char *text;		/* NULL unless the fleet keeps text */
+	size_t len;
+	int rejected;		/* already rejected, for a duplicate server name */
+};
+
 struct series {
 	char *name, *tenant, *service;
 	struct instance *inst;
 	size_t n, cap;
+	struct held_line *held;
+	size_t nheld, heldcap;
 	double demand;		/* work units per second, NAN when no forecast */
 	pa_usec_t forecast_ts;
 	pa_usec_t issued_at;	/* issue of the forecast kept; PA_USEC_MIN when unstamped */
@@ -922,7 +937,10 @@ struct pa_fleet {
 	struct series *v;
 	size_t n, cap;
 	pa_usec_t latest;
-	long lines;		/* usage lines taken, to order rejections as read */
+	long lines;		/* lines taken, to order rejections as read */
+	enum pa_fleet_keep keep;
+	char **files;		/* names of the inputs of held lines, in read order */
+	size_t nfiles;
 };
 
 static void
@@ -936,13 +954,66 @@ instance_free(struct instance *in)
 }
 
 struct pa_fleet *
-pa_fleet_new(void)
+pa_fleet_new(enum pa_fleet_keep keep)
 {
 	struct pa_fleet *f = calloc(1, sizeof *f);
 
 	if (f == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
+	f->keep = keep;
 	return f;
+}
+
+/* Count a line that series s took, keep what the fleet keeps of it, and return its read order. */
+static long
+series_take_line(struct pa_fleet *f, struct series *s, const char *where, long lineno,
+		 const char *text, size_t len)
+{
+	struct held_line *h;
+
+	s->records++;
+	if (f->keep == PA_FLEET_KEEP_NONE)
+		return f->lines++;
+	if (f->nfiles == 0 || strcmp(f->files[f->nfiles - 1], where) != 0) {
+		f->files = pa_xrealloc(f->files, (f->nfiles + 1) * sizeof *f->files);
+		f->files[f->nfiles++] = pa_xstrdup(where);
+	}
+	if (s->nheld == s->heldcap) {
+		s->heldcap = s->heldcap ? s->heldcap * 2 : 8;
+		s->held = pa_xrealloc(s->held, s->heldcap * sizeof *s->held);
+	}
+	h = &s->held[s->nheld++];
+	memset(h, 0, sizeof *h);
+	h->file = f->nfiles - 1;
+	h->lineno = lineno;
+	h->seq = f->lines;
+	if (f->keep == PA_FLEET_KEEP_TEXT) {
+		h->text = pa_xmalloc(len + 1);
+		memcpy(h->text, text, len);
+		h->text[len] = '\0';
+		h->len = len;
+	}
+	return f->lines++;
+}
+
+/* Mark the held line of s read at seq as rejected, found by bisection over the read order. */
+static void
+series_mark_rejected(struct series *s, long seq)
+{
+	size_t lo = 0, hi = s->nheld;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->held[mid].seq < seq) {
+			lo = mid + 1;
+		} else if (s->held[mid].seq > seq) {
+			hi = mid;
+		} else {
+			s->held[mid].rejected = 1;
+			return;
+		}
+	}
 }
 
 /* Check the len bytes at s as pa_route_name_check checks a whole name. */
@@ -1104,7 +1175,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 	if (in != NULL && ts < in->ts && cpu_got < 0)
 		return reject_cpu(id, cpu_why, why, whysize, cls);
 	if (in != NULL && ts < in->ts) {
-		s->records++;
+		series_take_line(f, s, where, lineno, text, len);
 		return 1;	/* an older sample than the one kept */
 	}
 
@@ -1132,7 +1203,7 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 	in->line[len] = '\0';
 	in->len = len;
 	in->lineno = lineno;
-	in->seq = f->lines++;
+	in->seq = series_take_line(f, s, where, lineno, text, len);
 	in->cpu = cpu;
 	in->ready = ready == NULL || json_is_true(ready);
 	in->ts = ts;
@@ -1140,15 +1211,18 @@ fleet_usage(struct pa_fleet *f, const json_t *rec, const char *where, long linen
 	in->line_rejected = cpu_got < 0;
 	if (ts > f->latest)
 		f->latest = ts;
-	if (cpu_got < 0)
+	if (cpu_got < 0) {
+		/* Rejected now, so a clash of names must not reject the line again. */
+		s->records--;
+		series_mark_rejected(s, in->seq);
 		return reject_cpu(id, cpu_why, why, whysize, cls);
-	s->records++;
+	}
 	return 1;
 }
 
 static int
-fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
-	       const char **cls)
+fleet_forecast(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
+	       const char *text, size_t len, char *why, size_t whysize, const char **cls)
 {
 	double volume, complexity = 1, step;
 	pa_usec_t ts = 0, issued = PA_USEC_MIN;
@@ -1176,7 +1250,7 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
-	s->records++;
+	series_take_line(f, s, where, lineno, text, len);
 
 	/*
 	 * A file that collects a following forecaster's output contains many
@@ -1195,7 +1269,8 @@ fleet_forecast(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize,
 }
 
 static int
-fleet_plan(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, const char **cls)
+fleet_plan(struct pa_fleet *f, const json_t *rec, const char *where, long lineno,
+	   const char *text, size_t len, char *why, size_t whysize, const char **cls)
 {
 	double u;
 	pa_usec_t ts = 0;
@@ -1211,7 +1286,7 @@ fleet_plan(struct pa_fleet *f, const json_t *rec, char *why, size_t whysize, con
 	s = series_get(f, rec, why, whysize, cls);
 	if (s == NULL)
 		return -1;
-	s->records++;
+	series_take_line(f, s, where, lineno, text, len);
 	pa_rec_time(rec, "ts", &ts);
 	if (got == 1 && (isnan(s->expected_utilization) || ts >= s->plan_ts)) {
 		s->expected_utilization = u;
@@ -1231,9 +1306,9 @@ pa_fleet_add(struct pa_fleet *f, const json_t *rec, const char *where, long line
 	if (strcmp(kind, "usage") == 0)
 		return fleet_usage(f, rec, where, lineno, text, len, why, whysize, cls);
 	if (strcmp(kind, "forecast") == 0)
-		return fleet_forecast(f, rec, why, whysize, cls);
+		return fleet_forecast(f, rec, where, lineno, text, len, why, whysize, cls);
 	if (strcmp(kind, "plan") == 0)
-		return fleet_plan(f, rec, why, whysize, cls);
+		return fleet_plan(f, rec, where, lineno, text, len, why, whysize, cls);
 	return 0;
 }
 
@@ -1357,8 +1432,9 @@ pa_fleet_reject_duplicates(struct pa_fleet *f,
 			  pa_quote(holder->id, strlen(holder->id)), pa_quote(s->name, strlen(s->name)));
 		if (rejected != NULL)
 			rejected(in->where, in->lineno, arg);
-		/* Counted as rejected now, so a clash of names must not count it again. */
+		/* Rejected now, so a clash of names must not reject it again. */
 		s->records--;
+		series_mark_rejected(s, in->seq);
 	}
 
 	/* Remove the rejected instances, which dup indexes, only once the messages are out. */
@@ -1429,6 +1505,52 @@ pa_fleet_records(const struct pa_fleet *f, size_t i)
 	return f->v[i].records;
 }
 
+static int
+cmp_held_seq(const void *a, const void *b)
+{
+	const struct held_line *x = *(const struct held_line *const *)a;
+	const struct held_line *y = *(const struct held_line *const *)b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void
+pa_fleet_reject_series(struct pa_fleet *f, const char *reject, size_t nseries,
+		       const char *reason_class,
+		       void (*rejected)(const char *where, long lineno, void *arg), void *arg)
+{
+	const struct held_line **lines = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < nseries && i < f->n; i++) {
+		struct series *s = &f->v[i];
+
+		if (!reject[i])
+			continue;
+		pa_reject_records(s->records, reason_class);
+		for (size_t k = 0; k < s->nheld; k++) {
+			if (s->held[k].rejected)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				lines = pa_xrealloc(lines, cap * sizeof *lines);
+			}
+			lines[n++] = &s->held[k];
+		}
+	}
+
+	/* Copy in the order the lines were read, as rejections on intake would be. */
+	if (n > 1)
+		qsort(lines, n, sizeof *lines, cmp_held_seq);
+	for (size_t k = 0; k < n; k++) {
+		if (lines[k]->text != NULL)
+			pa_rejects_copy(lines[k]->text, lines[k]->len);
+		if (rejected != NULL)
+			rejected(f->files[lines[k]->file], lines[k]->lineno, arg);
+	}
+	free(lines);
+}
+
 double
 pa_fleet_demand(const struct pa_fleet *f, size_t i)
 {
@@ -1488,11 +1610,17 @@ pa_fleet_free(struct pa_fleet *f)
 
 		for (size_t k = 0; k < s->n; k++)
 			instance_free(&s->inst[k]);
+		for (size_t k = 0; k < s->nheld; k++)
+			free(s->held[k].text);
+		free(s->held);
 		free(s->inst);
 		free(s->name);
 		free(s->tenant);
 		free(s->service);
 	}
+	for (size_t i = 0; i < f->nfiles; i++)
+		free(f->files[i]);
+	free(f->files);
 	free(f->v);
 	free(f);
 }

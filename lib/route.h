@@ -174,7 +174,14 @@ struct pa_fleet;
  */
 #define PA_FLEET_REJECTED_KEPT 2
 
-struct pa_fleet *pa_fleet_new(void);
+/* The parts of each taken line that the fleet keeps for pa_fleet_reject_series. */
+enum pa_fleet_keep {
+	PA_FLEET_KEEP_NONE,	/* a count per series */
+	PA_FLEET_KEEP_PLACE,	/* also the file name and line number, to leave it out */
+	PA_FLEET_KEEP_TEXT	/* also the text, to copy it to --rejects */
+};
+
+struct pa_fleet *pa_fleet_new(enum pa_fleet_keep keep);
 
 /*
  * Take a usage, forecast or plan record.  where, lineno, text and len
@@ -233,6 +240,20 @@ size_t pa_fleet_unread(const struct pa_fleet *f, size_t i, const char **first);
 
 /* Usage, forecast and plan records of series i taken by pa_fleet_add. */
 long pa_fleet_records(const struct pa_fleet *f, size_t i);
+
+/*
+ * Reject every record of each series i below nseries with reject[i] set,
+ * under reason_class, with no message per line because the caller names
+ * the reason once.  The lines kept as PA_FLEET_KEEP_TEXT are copied to
+ * --rejects in the order read, and rejected, when not NULL, is called
+ * with each kept line's file name and line number.  A line already
+ * rejected by pa_fleet_reject_duplicates is skipped.  Call it after
+ * pa_fleet_series, whose order and count reject follows.
+ */
+void pa_fleet_reject_series(struct pa_fleet *f, const char *reject, size_t nseries,
+			    const char *reason_class,
+			    void (*rejected)(const char *where, long lineno, void *arg),
+			    void *arg);
 
 /* Predicted demand of series i in work units per second, NAN without a forecast. */
 double pa_fleet_demand(const struct pa_fleet *f, size_t i);

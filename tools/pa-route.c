@@ -478,29 +478,48 @@ is_nginx(const struct ctx *cx)
 	return cx->format == FMT_NGINX || cx->format == FMT_NGINX_LOCATIONS;
 }
 
+/* A pool per series with usage, and which of them clash with another's name. */
+struct fleet_pools {
+	struct pa_pool *v;
+	char *clash;
+	size_t n;
+};
+
+/*
+ * Build a pool per series and reject every record of the series whose
+ * backend names clash.  Call it before write_pending, because in the
+ * ndjson format a rejected record must not also pass through.
+ */
 static void
-emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_model *m)
+build_pools(struct ctx *cx, const char *backend_tmpl, struct fleet_pools *fp)
 {
-	size_t n = pa_fleet_series(cx->fleet);
-	struct pa_pool *pools = pa_xcalloc(n, sizeof *pools);
-	char *clash = pa_xcalloc(n, 1);
+	fp->n = pa_fleet_series(cx->fleet);
+	fp->v = pa_xcalloc(fp->n, sizeof *fp->v);
+	fp->clash = pa_xcalloc(fp->n, 1);
+	for (size_t i = 0; i < fp->n; i++)
+		pa_fleet_pool(cx->fleet, i, backend_tmpl, &fp->v[i]);
+
+	/* With --state, any nginx upstream may gain a NAME_shadow upstream. */
+	pa_route_find_clashes(fp->v, fp->n, is_nginx(cx), is_nginx(cx) && cx->shadow != NULL,
+			      fp->clash);
+	pa_fleet_reject_series(cx->fleet, fp->clash, fp->n, "backend name clash",
+			       cx->hold_output ? drop_pending : NULL, cx);
+}
+
+/* Set the weights of each pool built by build_pools and write it, then free the pools. */
+static void
+emit_pools(struct ctx *cx, const struct pa_capacity_model *m, struct fleet_pools *fp)
+{
 	char why[600];
 	const char *cls;
 
-	for (size_t i = 0; i < n; i++)
-		pa_fleet_pool(cx->fleet, i, backend_tmpl, &pools[i]);
-
-	/* With --state, any nginx upstream may gain a NAME_shadow upstream. */
-	pa_route_find_clashes(pools, n, is_nginx(cx), is_nginx(cx) && cx->shadow != NULL, clash);
-
-	for (size_t i = 0; i < n; i++) {
-		struct pa_pool *pool = &pools[i];
+	for (size_t i = 0; i < fp->n; i++) {
+		struct pa_pool *pool = &fp->v[i];
 		const char *series = pa_fleet_series_name(cx->fleet, i);
 		int fallback;
 
-		/* The records of a series that cannot be written count towards --max-bad. */
-		if (clash[i]) {
-			pa_reject_records(pa_fleet_records(cx->fleet, i), "backend name clash");
+		/* build_pools rejected the records of a series whose name clashes. */
+		if (fp->clash[i]) {
 			pa_pool_free(pool);
 			continue;
 		}
@@ -535,8 +554,8 @@ emit_fleet(struct ctx *cx, const char *backend_tmpl, const struct pa_capacity_mo
 		}
 		pa_pool_free(pool);
 	}
-	free(pools);
-	free(clash);
+	free(fp->v);
+	free(fp->clash);
 }
 
 /* Write the buffered output to path by a temporary file and rename. */
@@ -582,6 +601,7 @@ main(int argc, char **argv)
 	struct ctx cx = { 0 };
 	struct pa_capacity_model model = { NAN, 0.9, NAN, NAN };
 	struct pa_shadow_conf sc;
+	struct fleet_pools pools;
 	const char *backend_tmpl = "{tenant}-{service}", *state_path = NULL;
 	pa_usec_t usage_window = PA_ROUTE_USAGE_WINDOW_DEFAULT;
 	char why[400];
@@ -681,14 +701,18 @@ main(int argc, char **argv)
 		if (cx.shadow == NULL)
 			pa_die(PA_EXIT_USAGE, "%s", why);
 	}
-	cx.fleet = pa_fleet_new();
 	cx.hold_output = cx.format == FMT_NDJSON;
+	if (pa_rejects_enabled())
+		cx.fleet = pa_fleet_new(PA_FLEET_KEEP_TEXT);
+	else
+		cx.fleet = pa_fleet_new(cx.hold_output ? PA_FLEET_KEEP_PLACE : PA_FLEET_KEEP_NONE);
 
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_fleet_drop_stale(cx.fleet, usage_window);
 	pa_fleet_reject_duplicates(cx.fleet, drop_pending, &cx);
+	build_pools(&cx, backend_tmpl, &pools);
 	write_pending(&cx);
-	emit_fleet(&cx, backend_tmpl, &model);
+	emit_pools(&cx, &model, &pools);
 
 	if (cx.shadow != NULL) {
 		if (rc == PA_EXIT_OK && pa_shadow_save(cx.shadow) != 0)
