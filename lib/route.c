@@ -36,6 +36,7 @@ pa_pool_add(struct pa_pool *p, const char *name, const char *addr, double raw, i
 	s->addr = dup_or_null(addr);
 	s->raw = raw;
 	s->spare = NAN;
+	s->prior_share = NAN;
 	s->ready = ready;
 	s->phase = PA_PHASE_SERVING;
 	s->live_fraction = 1;
@@ -457,73 +458,147 @@ pa_route_scale_percent(struct pa_pool *p, char *why, size_t whysize)
 	return 0;
 }
 
+/*
+ * Limits on what one usage sample shows of an instance's capacity.  Below
+ * CPU_MIN_MEASURED of its limit an instance is near idle, and its reading
+ * is mostly overhead or a sample taken before traffic reached it, so its
+ * capacity is taken to be the median.  A measured capacity is kept within
+ * CAPACITY_SPREAD_MAX times the median either way, so that a single low
+ * reading cannot draw nearly all the traffic to one instance.
+ * NOTE: both limits are judgement, not measured on a fleet.
+ */
+#define CPU_MIN_MEASURED 0.01
+#define CAPACITY_SPREAD_MAX 4.0
+
+static int
+takes_live(const struct pa_server *s)
+{
+	return s->ready && s->live_fraction > 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 int
+pa_pool_takes_live(const struct pa_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (takes_live(&p->v[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Store in cap[i] the capacity of each live server relative to its peers,
+ * which is the share of live traffic it had over the utilization that the
+ * share caused.  A live server whose capacity cannot be measured, because
+ * it has no CPU reading (cpu[i] is NAN), no share or a near-idle reading,
+ * gets the median.  Servers that take no live traffic get 0.
+ */
+static void
+relative_capacity(const struct pa_pool *p, const double *cpu, double *cap)
+{
+	double *measured = pa_xmalloc(p->n * sizeof *measured), median = 1;
+	size_t nmeasured = 0;
+	int any_prior = 0;
+
+	/* Without shares from an earlier run, the router is taken to split traffic equally. */
+	for (size_t i = 0; i < p->n; i++)
+		if (isfinite(p->v[i].prior_share))
+			any_prior = 1;
+
+	for (size_t i = 0; i < p->n; i++) {
+		double share = any_prior ? p->v[i].prior_share : 1;
+
+		cap[i] = NAN;
+		if (!takes_live(&p->v[i]))
+			continue;
+		if (isfinite(share) && share > 0 && !isnan(cpu[i]) && cpu[i] >= CPU_MIN_MEASURED) {
+			cap[i] = share / cpu[i];
+			measured[nmeasured++] = cap[i];
+		}
+	}
+	if (nmeasured > 0) {
+		qsort(measured, nmeasured, sizeof *measured, cmp_double);
+		median = nmeasured % 2 ? measured[nmeasured / 2]
+				       : (measured[nmeasured / 2 - 1] + measured[nmeasured / 2]) / 2;
+	}
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (!takes_live(&p->v[i]))
+			cap[i] = 0;
+		else if (isnan(cap[i]))
+			cap[i] = median;
+		else
+			cap[i] = fmin(fmax(cap[i], median / CAPACITY_SPREAD_MAX),
+				      median * CAPACITY_SPREAD_MAX);
+	}
+	free(measured);
+}
+
+double
 pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
 			  const struct pa_capacity_model *m)
 {
-	double mean = 0, counted = 0, read = 0, predicted;
-	int fallback = 1;
+	double *cap = pa_xmalloc(p->n * sizeof *cap);
+	double counted = 0, capacity_sum = 0, read_capacity = 0, work = 0, predicted = NAN;
+
+	relative_capacity(p, cpu, cap);
+	for (size_t i = 0; i < p->n; i++) {
+		counted += takes_live(&p->v[i]) ? p->v[i].live_fraction : 0;
+		capacity_sum += p->v[i].live_fraction * cap[i];
+	}
 
 	/*
-	 * Capacity is counted in instances.  A shadow takes no live traffic, so
-	 * the demand falls on the others, and a promoting instance takes its
-	 * step of a full share.  Only instances with a reading make the mean.
+	 * Scale the capacities so that each live instance is one instance of
+	 * --capacity on average, and one being promoted counts as its step of
+	 * one.  The current work of an instance with a reading, in those units,
+	 * is its utilization times its capacity.  The work of one without a
+	 * reading is unknown, so the current load is read from the others.
+	 */
+	if (counted > 0 && capacity_sum > 0) {
+		for (size_t i = 0; i < p->n; i++) {
+			cap[i] *= counted / capacity_sum;
+			if (!takes_live(&p->v[i]) || isnan(cpu[i]))
+				continue;
+			work += cpu[i] * cap[i];
+			read_capacity += p->v[i].live_fraction * cap[i];
+		}
+		if (isfinite(m->demand) && m->capacity > 0)
+			predicted = m->demand / (m->capacity * counted);
+		else if (isfinite(m->expected_utilization))
+			predicted = m->expected_utilization;
+		else if (read_capacity > 0)
+			predicted = work / read_capacity;
+	}
+
+	/*
+	 * Weights in proportion to capacity give each serving instance the
+	 * same predicted utilization, and one being promoted its step of it.
+	 * They do so even when that utilization is unknown.
 	 */
 	for (size_t i = 0; i < p->n; i++) {
-		if (!p->v[i].ready)
-			continue;
-		counted += p->v[i].live_fraction;
-		if (isnan(cpu[i]))
-			continue;
-		mean += p->v[i].live_fraction * cpu[i];
-		read += p->v[i].live_fraction;
-	}
-	mean = read > 0 ? mean / read : NAN;
-
-	if (isfinite(m->demand) && m->capacity > 0 && counted > 0)
-		predicted = m->demand / (m->capacity * counted);
-	else if (isfinite(m->expected_utilization))
-		predicted = m->expected_utilization;
-	else
-		predicted = mean;
-
-	for (size_t i = 0; i < p->n; i++) {
 		struct pa_server *s = &p->v[i];
-		double u;
 
 		s->raw = 0;
 		if (!s->ready) {
 			s->spare = 0;
-			continue;
-		}
-		/* Without live traffic an instance keeps the load it has now. */
-		if (s->live_fraction <= 0) {
+		} else if (s->live_fraction <= 0) {
+			/* Without live traffic an instance keeps the load it has now. */
 			s->spare = isnan(cpu[i]) ? NAN : fmax(0, m->max_utilization - cpu[i]);
-			continue;
+		} else {
+			s->raw = s->live_fraction * cap[i];
+			s->spare = isnan(predicted) ? NAN
+				 : fmax(0, m->max_utilization - s->live_fraction * predicted);
 		}
-		/*
-		 * An instance busier than its peers now is expected to stay
-		 * busier, and one without a reading to carry the predicted share.
-		 */
-		if (isnan(cpu[i]))
-			u = predicted;
-		else
-			u = mean > 0 ? cpu[i] * predicted / mean : predicted;
-		if (isnan(u)) {
-			s->spare = NAN;
-			continue;
-		}
-		s->spare = fmax(0, m->max_utilization - u);
-		s->raw = s->live_fraction * s->spare;
-		if (s->raw > 0)
-			fallback = 0;
 	}
-	if (fallback && counted > 0) {
-		for (size_t i = 0; i < p->n; i++)
-			p->v[i].raw = p->v[i].ready ? p->v[i].live_fraction : 0;
-		return isnan(predicted) ? PA_WEIGHTS_NO_LOAD : PA_WEIGHTS_NO_SPARE;
-	}
-	return 0;
+	free(cap);
+	return predicted;
 }
 
 const char *
@@ -1578,14 +1653,13 @@ pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_template,
 	}
 }
 
-int
+double
 pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
 		 struct pa_pool *pool)
 {
 	const struct series *s = &f->v[i];
 	struct pa_capacity_model model = *m;
-	double *cpu = malloc((s->n ? s->n : 1) * sizeof *cpu);
-	int rc;
+	double *cpu = malloc((s->n ? s->n : 1) * sizeof *cpu), predicted;
 
 	if (cpu == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
@@ -1595,9 +1669,9 @@ pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_mo
 		cpu[k] = s->inst[k].cpu;
 	model.demand = s->demand;
 	model.expected_utilization = s->expected_utilization;
-	rc = pa_route_capacity_weights(pool, cpu, &model);
+	predicted = pa_route_capacity_weights(pool, cpu, &model);
 	free(cpu);
-	return rc;
+	return predicted;
 }
 
 void

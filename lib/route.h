@@ -4,9 +4,9 @@
  * A pool is one HAProxy backend or nginx upstream: servers with a raw
  * weight (any non-negative scale), readiness, and an optional mirrored
  * share for a shadow server.  Raw weights come either from route records
- * that give them directly or from pa_route_capacity_weights, which
- * divides predicted demand by the capacity each instance has left.  Each
- * router then gets integers in its own range:
+ * that give them directly or from pa_route_capacity_weights, which weighs
+ * each instance by its capacity inferred from its load.  Each router then
+ * gets integers in its own range:
  *
  *	HAProxy	0-256, the largest weight scaled to 256; 0 takes no new traffic
  *	nginx	positive integers reduced by their common divisor; 0 is "down"
@@ -45,6 +45,7 @@ struct pa_server {
 	enum pa_phase phase;
 	double live_fraction;	/* share of its full weight it takes: 0 shadow, a step promoting */
 	double spare;		/* utilization left under the maximum, NAN when unknown */
+	double prior_share;	/* share of live traffic when cpu_usage was read, NAN unknown */
 	pa_usec_t started;	/* when the instance started, 0 when unknown */
 	double mirror;		/* share of requests mirrored to it, 0-1 (shadow only) */
 	int weight;		/* scaled for the router being written */
@@ -107,27 +108,34 @@ struct pa_capacity_model {
 };
 
 /*
- * Set raw weights from spare capacity.  cpu[i] is instance i's current
- * utilization (0-1), or NAN when it has no valid reading.  The demand is
- * carried by the ready instances, each counted as live_fraction of an
- * instance in the capacity, and those with a reading also in the mean
- * load, so a shadow counts for nothing.  The predicted utilization (demand
- * over the counted capacity, else the plan's expected_utilization, else
- * the counted mean) is spread over them in proportion to their current
- * load, and an instance without a reading gets the predicted utilization
- * itself.  Each raw weight is the capacity left under max_utilization
- * times live_fraction.  A server with live_fraction 0 gets raw 0 and the
- * spare its current load leaves (NAN without a reading).  When no counted
- * instance has any left, raw is live_fraction (capacity alone) and
- * PA_WEIGHTS_NO_SPARE is returned, so the caller can warn.  When the
- * predicted utilization is unknown, because there is no forecast, no plan
- * and no reading, the same weights come with PA_WEIGHTS_NO_LOAD.
- * Otherwise it returns 0.
+ * Set raw weights in proportion to each live instance's capacity, so the
+ * predicted utilization is the same on every instance that takes live
+ * traffic.  cpu[i] is instance i's current utilization (0-1), caused by
+ * its prior_share of the live traffic, so prior_share / cpu[i] measures
+ * its capacity against its peers'.  cpu[i] is NAN when the instance has
+ * no valid reading.  When no server has a prior_share, the ready ones are
+ * taken to have had equal shares.  An instance whose capacity cannot be
+ * measured, because it has no reading, had no share or its cpu is near
+ * idle, gets the median capacity.  Capacities are scaled so that each
+ * live instance counts as one instance of m->capacity on average.
+ *
+ * A live instance counts as live_fraction of itself: its raw weight is
+ * live_fraction times its capacity, so its utilization is live_fraction
+ * times that of a serving one.  A server with live_fraction 0 gets raw 0
+ * and the spare its current load leaves, NAN without a reading.  Returns
+ * the predicted utilization of a serving instance: the demand over the
+ * capacity of the live instances, else the plan's expected_utilization,
+ * else the current work of the live instances with a reading over their
+ * capacity.  Returns NAN when no instance takes live traffic, and also
+ * when there is no demand, no plan and no live instance with a reading.
+ * The live instances then still get raw weights by capacity, and their
+ * spare is NAN.
  */
-enum { PA_WEIGHTS_NO_SPARE = 1, PA_WEIGHTS_NO_LOAD = 2 };
+double pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
+				 const struct pa_capacity_model *m);
 
-int pa_route_capacity_weights(struct pa_pool *p, const double *cpu,
-			      const struct pa_capacity_model *m);
+/* Return 1 when a server of p is ready and takes live traffic, else 0. */
+int pa_pool_takes_live(const struct pa_pool *p);
 
 /*
  * Emitters.  Each writes one pool to fp, assuming the matching
@@ -224,13 +232,14 @@ void pa_fleet_pool(const struct pa_fleet *f, size_t i, const char *backend_templ
 		   struct pa_pool *out);
 
 /*
- * Set the raw weights of series i's pool, built by pa_fleet_pool, from
- * spare capacity, after any shadow phases are set.  m gives capacity and
- * max_utilization; demand and expected_utilization come from the series'
- * forecast and plan.  Returns what pa_route_capacity_weights returns.
+ * Set the raw weights of series i's pool, built by pa_fleet_pool, by
+ * capacity, after any shadow phases and prior shares are set.  m gives
+ * capacity and max_utilization; demand and expected_utilization come from
+ * the series' forecast and plan.  Returns what pa_route_capacity_weights
+ * returns.
  */
-int pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
-		     struct pa_pool *pool);
+double pa_fleet_weights(const struct pa_fleet *f, size_t i, const struct pa_capacity_model *m,
+			struct pa_pool *pool);
 
 /*
  * Count the instances of series i whose latest usage record has no valid

@@ -20,7 +20,7 @@ struct stats {
 struct pa_shadow {
 	struct pa_shadow_conf conf;
 	char *path;
-	json_t *state;		/* {"version":1,"backends":{B:{S:{phase,since,step}}}} */
+	json_t *state;		/* {"version":1,"backends":{B:{S:{phase,since,step,share}}}} */
 	struct stats *st;
 	size_t n, cap;
 	pa_usec_t latest;
@@ -72,9 +72,28 @@ pa_shadow_parse_steps(struct pa_shadow_conf *c, const char *arg, char *why, size
 static const char *phase_names[] = { "serving", "shadow", "promoting", "rolled_back" };
 
 /*
+ * Read an entry's "share", the server's share of live traffic in the
+ * weights last written, into *share when share is not NULL.  Returns 1,
+ * 0 when the entry has none, or -1 when it is not a number from 0 to 1.
+ */
+static int
+share_read(const json_t *entry, double *share)
+{
+	double v;
+	int got = pa_rec_num(entry, "share", &v);
+
+	if (got == 1 && (v < 0 || v > 1))
+		return -1;
+	if (got == 1 && share != NULL)
+		*share = v;
+	return got;
+}
+
+/*
  * Check every server entry of a loaded state: a phase this version
- * writes, a step, when present, that indexes --steps and a since that is
- * a timestamp.  phase and since are required.
+ * writes, a step, when present, that indexes --steps, a share, when
+ * present, from 0 to 1 and a since that is a timestamp.  phase and since
+ * are required.
  * Returns 0, or -1 with the file, backend, server and the missing field
  * or the value in why.
  */
@@ -127,6 +146,11 @@ state_check(const struct pa_shadow *sh, char *why, size_t whysize)
 				snprintf(why, whysize, "%s: field \"step\" %s is not a whole number from 0 "
 					 "to %d (one less than the number of --steps)", where,
 					 pa_quote_json(step), sh->conf.nsteps - 1);
+				return -1;
+			}
+			if (share_read(entry, NULL) < 0) {
+				snprintf(why, whysize, "%s: field \"share\" %s is not a number from 0 "
+					 "to 1", where, pa_quote_json(json_object_get(entry, "share")));
 				return -1;
 			}
 			if (pa_rec_time(entry, "since", &since) < 0) {
@@ -396,6 +420,8 @@ pa_shadow_advance(struct pa_shadow *sh, struct pa_pool *pool, pa_usec_t now)
 		} else {
 			srv->live_fraction = 1;
 		}
+		srv->prior_share = NAN;
+		share_read(entry, &srv->prior_share);
 		json_object_set_new(next, srv->name, entry);
 	}
 	/* Servers gone from the input are dropped from the state. */
@@ -420,6 +446,24 @@ pa_shadow_mirror(const struct pa_shadow *sh, struct pa_pool *pool, double demand
 	}
 }
 
+void
+pa_shadow_record_shares(struct pa_shadow *sh, const struct pa_pool *pool)
+{
+	json_t *bk = json_object_get(json_object_get(sh->state, "backends"), pool->backend);
+	double sum = 0;
+
+	for (size_t i = 0; i < pool->n; i++)
+		sum += pool->v[i].weight;
+	if (sum <= 0)
+		return;
+	for (size_t i = 0; i < pool->n; i++) {
+		json_t *entry = json_object_get(bk, pool->v[i].name);
+
+		if (entry != NULL)
+			pa_rec_set_num(entry, "share", round(pool->v[i].weight / sum * 1e6) / 1e6);
+	}
+}
+
 int
 pa_shadow_save(struct pa_shadow *sh)
 {
@@ -430,7 +474,8 @@ pa_shadow_save(struct pa_shadow *sh)
 	if (tmp == NULL)
 		pa_die(PA_EXIT_IO, "out of memory");
 	snprintf(tmp, n, "%s.tmp", sh->path);
-	if (json_dump_file(sh->state, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) != 0) {
+	if (json_dump_file(sh->state, tmp,
+			   JSON_INDENT(1) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)) != 0) {
 		pa_warn("%s: cannot write state", tmp);
 		rc = -1;
 	} else if (rename(tmp, sh->path) != 0) {

@@ -13,7 +13,9 @@
  *	shadow -> promoting (step 1 .. n) -> serving
  *	   \-----------\-> rolled_back
  *
- * The state file is JSON, rewritten by a temporary file and rename.
+ * The state file is JSON, rewritten by a temporary file and rename.  It
+ * also contains each server's share of live traffic in the weights last
+ * written, from which the next run infers the server's capacity.
  * Times come from the input records, not the clock, so a replay gives the
  * same decisions.
  */
@@ -66,9 +68,10 @@ int pa_shadow_add_request(struct pa_shadow *sh, const json_t *rec, char *why, si
 /*
  * Advance the state of every server in pool at time now and set each
  * server's phase and live_fraction: 0 in shadow or rolled back, the
- * current step's fraction while promoting, 1 serving.  now = 0 takes the
- * latest request time seen.  Call it before the raw weights are set,
- * because they depend on live_fraction.
+ * current step's fraction while promoting, 1 serving.  Set prior_share
+ * to the share of live traffic stored by pa_shadow_record_shares, NAN
+ * when none is stored.  now = 0 takes the latest request time seen.  Call
+ * it before the raw weights are set, because they depend on both.
  */
 void pa_shadow_advance(struct pa_shadow *sh, struct pa_pool *pool, pa_usec_t now);
 
@@ -81,6 +84,13 @@ void pa_shadow_advance(struct pa_shadow *sh, struct pa_pool *pool, pa_usec_t now
  */
 void pa_shadow_mirror(const struct pa_shadow *sh, struct pa_pool *pool, double demand,
 		      double capacity);
+
+/*
+ * Store each server's share of live traffic in the weights just written
+ * for pool, scaled for its router, so the next run can tell how much
+ * traffic caused the load it reads.  Call it after pa_shadow_advance.
+ */
+void pa_shadow_record_shares(struct pa_shadow *sh, const struct pa_pool *pool);
 
 /* Write the state file.  Returns 0, or -1 after reporting the error. */
 int pa_shadow_save(struct pa_shadow *sh);

@@ -1,7 +1,8 @@
 /*
- * pa-route - router weights from spare capacity after predicted demand.
- * Output is HAProxy runtime commands, nginx, Envoy or Istio configuration,
- * or NDJSON route records.  New instances can first take a mirrored share.
+ * pa-route - router weights in proportion to each instance's capacity, so
+ * predicted demand puts every instance at the same utilization.  Output is
+ * HAProxy runtime commands, nginx, Envoy or Istio configuration, or NDJSON
+ * route records.  New instances can first take a mirrored share.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -73,7 +74,8 @@ usage(void)
 {
 	pa_out_printf(
 		"usage: pa-route [options] [file ...]\n"
-		"Set router weights from each instance's capacity left after predicted demand.\n"
+		"Set router weights in proportion to each instance's capacity, read from its\n"
+		"CPU use, so predicted demand puts every instance at the same utilization.\n"
 		"\n"
 		"  -f, --format FORMAT    ndjson (default), haproxy (runtime API commands),\n"
 		"                         haproxy-config, nginx, nginx-locations, envoy, istio\n"
@@ -82,13 +84,16 @@ usage(void)
 		"      --usage-window DURATION\n"
 		"                         leave out an instance whose latest usage sample is\n"
 		"                         more than DURATION before its series' latest (default 5m)\n"
-		"      --capacity N       work units per second one instance handles; with a\n"
-		"                         forecast this gives the predicted utilization\n"
+		"      --capacity N       work units per second one instance handles on average;\n"
+		"                         with a forecast this gives the predicted utilization\n"
 		"      --max-utilization U\n"
-		"                         utilization counted as full, 0.01-1 (default 0.9)\n"
+		"                         utilization counted as full, 0.01-1 (default 0.9);\n"
+		"                         above it a warning says the series needs instances\n"
 		"  -o, --output FILE      write to FILE by atomic rename, and only when no\n"
 		"                         input was rejected and there is a pool to write\n"
-		"      --state FILE       shadow state; new instances first take a mirrored share\n"
+		"      --state FILE       shadow state and the shares written, from which the\n"
+		"                         next run reads capacity; new instances first take a\n"
+		"                         mirrored share\n"
 		"      --mirror SHARE     share of requests mirrored to a new instance,\n"
 		"                         0.0001-1 (default 0.05), capped by its spare capacity\n"
 		"      --window DURATION  validation window before a shadow is judged (default 10m)\n"
@@ -407,7 +412,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 
 /*
  * Warn when instances of series i have no valid cpu_usage, because their
- * weights then rest on the load predicted for the series, not their own.
+ * capacity is then not measured but taken to be the median instance's.
  */
 static void
 warn_unread(const struct pa_fleet *f, size_t i, const char *series)
@@ -416,11 +421,11 @@ warn_unread(const struct pa_fleet *f, size_t i, const char *series)
 	size_t n = pa_fleet_unread(f, i, &first);
 
 	if (n == 1)
-		pa_warn("%s: instance %s has no valid cpu_usage, so its weight assumes the load "
-			"predicted for the series", series, pa_quote(first, strlen(first)));
+		pa_warn("%s: instance %s has no valid cpu_usage, so its capacity counts as "
+			"the median instance's", series, pa_quote(first, strlen(first)));
 	else if (n > 1)
-		pa_warn("%s: %zu instances, the first %s, have no valid cpu_usage, so their "
-			"weights assume the load predicted for the series", series, n,
+		pa_warn("%s: %zu instances, the first %s, have no valid cpu_usage, so the capacity "
+			"of each counts as the median instance's", series, n,
 			pa_quote(first, strlen(first)));
 }
 
@@ -516,7 +521,7 @@ emit_pools(struct ctx *cx, const struct pa_capacity_model *m, struct fleet_pools
 	for (size_t i = 0; i < fp->n; i++) {
 		struct pa_pool *pool = &fp->v[i];
 		const char *series = pa_fleet_series_name(cx->fleet, i);
-		int fallback;
+		double predicted;
 
 		/* build_pools rejected the records of a series whose name clashes. */
 		if (fp->clash[i]) {
@@ -536,21 +541,25 @@ emit_pools(struct ctx *cx, const struct pa_capacity_model *m, struct fleet_pools
 		/* Phases first, because a shadow's capacity carries none of the demand. */
 		if (cx->shadow != NULL)
 			pa_shadow_advance(cx->shadow, pool, pa_fleet_latest(cx->fleet));
-		fallback = pa_fleet_weights(cx->fleet, i, m, pool);
+		predicted = pa_fleet_weights(cx->fleet, i, m, pool);
 		if (cx->shadow != NULL)
 			pa_shadow_mirror(cx->shadow, pool, pa_fleet_demand(cx->fleet, i),
 					 m->capacity);
-		if (fallback == PA_WEIGHTS_NO_SPARE)
-			pa_warn("%s: predicted demand leaves no serving instance spare capacity; "
-				"weights follow capacity alone", series);
-		else if (fallback == PA_WEIGHTS_NO_LOAD)
-			pa_warn("%s: no instance has a valid cpu_usage and there is no forecast or "
-				"plan, so the load is unknown and weights follow capacity alone", series);
+		if (predicted > m->max_utilization)
+			pa_warn("%s: predicted utilization %.3g is above --max-utilization %g on "
+				"every serving instance, with the demand spread by capacity; the "
+				"series needs more instances", series, predicted, m->max_utilization);
+		if (isnan(predicted) && pa_pool_takes_live(pool))
+			pa_warn("%s: no instance that takes live traffic has a valid cpu_usage and "
+				"there is no forecast or plan, so the load is unknown and the "
+				"instances are weighted as equal in capacity", series);
 		else
 			warn_unread(cx->fleet, i, series);
 		if (emit_pool(cx, pool, why, sizeof why, &cls) != 0) {
 			pa_warn("%s: %s", series, why);
 			cx->failed = 1;
+		} else if (cx->shadow != NULL) {
+			pa_shadow_record_shares(cx->shadow, pool);
 		}
 		pa_pool_free(pool);
 	}
@@ -605,7 +614,7 @@ main(int argc, char **argv)
 	const char *backend_tmpl = "{tenant}-{service}", *state_path = NULL;
 	pa_usec_t usage_window = PA_ROUTE_USAGE_WINDOW_DEFAULT;
 	char why[400];
-	int c, rc, out;
+	int c, rc, input_rc, out, write_output = 0;
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -707,18 +716,14 @@ main(int argc, char **argv)
 	else
 		cx.fleet = pa_fleet_new(cx.hold_output ? PA_FLEET_KEEP_PLACE : PA_FLEET_KEEP_NONE);
 
-	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
+	input_rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
+	rc = input_rc;
 	pa_fleet_drop_stale(cx.fleet, usage_window);
 	pa_fleet_reject_duplicates(cx.fleet, drop_pending, &cx);
 	build_pools(&cx, backend_tmpl, &pools);
 	write_pending(&cx);
 	emit_pools(&cx, &model, &pools);
 
-	if (cx.shadow != NULL) {
-		if (rc == PA_EXIT_OK && pa_shadow_save(cx.shadow) != 0)
-			rc = PA_EXIT_IO;
-		pa_shadow_free(cx.shadow);
-	}
 	pa_fleet_free(cx.fleet);
 	if (cx.unknown > 1)
 		pa_warn("records of unknown kinds left out: %ld", cx.unknown);
@@ -730,6 +735,10 @@ main(int argc, char **argv)
 	if (rc == PA_EXIT_OK && cx.failed)
 		rc = PA_EXIT_DATA;
 
+	/*
+	 * A file that is not written leaves the router on its old weights, so
+	 * the state keeps the phases and shares that go with them.
+	 */
 	if (cx.sink.path != NULL) {
 		fclose(cx.sink.mem);
 		if (pa_diag_rejected() > 0 || cx.failed || rc != PA_EXIT_OK) {
@@ -741,11 +750,23 @@ main(int argc, char **argv)
 			pa_warn("%s: not written, because the input has no pool to write "
 				"(no usage or route record)", cx.sink.path);
 			rc = PA_EXIT_DATA;
-		} else if (write_atomically(cx.sink.path, cx.sink.buf, cx.sink.len) != 0) {
-			rc = PA_EXIT_IO;
+		} else {
+			write_output = 1;
 		}
-		free(cx.sink.buf);
 	}
+	if (cx.shadow != NULL) {
+		if (input_rc == PA_EXIT_OK && (cx.sink.path == NULL || write_output) &&
+		    pa_shadow_save(cx.shadow) != 0) {
+			rc = PA_EXIT_IO;
+			if (write_output)
+				pa_warn("%s: not written, because the state file was not", cx.sink.path);
+			write_output = 0;
+		}
+		pa_shadow_free(cx.shadow);
+	}
+	if (write_output && write_atomically(cx.sink.path, cx.sink.buf, cx.sink.len) != 0)
+		rc = PA_EXIT_IO;
+	free(cx.sink.buf);
 	out = pa_out_finish();
 	return out ? out : rc;
 }

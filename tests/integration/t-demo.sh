@@ -17,6 +17,13 @@ sh "$T_TMP/root/scripts/demo" >"$T_TMP/demo.out" 2>"$T_TMP/demo.err"
 check "demo exit status" test $? -eq 0
 check "demo shows kubectl commands" grep -q "^'kubectl' " "$T_TMP/demo.out"
 check "demo shows router weights" grep -q '^set server ' "$T_TMP/demo.out"
+
+# Weights follow each instance's capacity, so no ready search instance is
+# left without traffic.  acme/search is predicted past --max-utilization
+# on both instances, which pa-route reports, and pa-plan adds an instance.
+check "router weights keep every instance live" sh -c "! grep -q '^set server .* weight 0$' '$T_TMP/demo.out'"
+check "router weights by capacity" grep -q '^set server acme-search/acme-search-1 weight 116$' "$T_TMP/demo.out"
+check "router names the overloaded series" grep -q '^pa-route: acme/search: predicted utilization 0.924 is above --max-utilization 0.9' "$T_TMP/demo.err"
 check "campaign lift near the generated 3x" jq -e -s '
 	map(select(.kind=="event_effect" and .tenant_service_name=="acme/search"))
 	| length == 1 and (.[0].lift > 2.5 and .[0].lift < 3.5) and .[0].applied' \

@@ -74,15 +74,26 @@ usage() { # TS, then the instances as ID:CPU
 }
 
 # Run 1 makes api-1 and api-2 the serving pair; in run 2 api-4 is new and
-# shadowed.  Spare capacity 0.6 and 0.3 gives nginx weights 2 and 1.
+# shadowed.  They handle 20 and 10 work units/s, which pa-route is not
+# given.  At equal shares of 12 work/s they run at 30% and 60% CPU, so run
+# 1 gives nginx weights 2 and 1.  Those weights put both at 40%, so run 2
+# reads the same capacities from the shares in --state and keeps 2 and
+# 1.  For 24 work/s both then run at 80%, under --max-utilization.
+LIMIT=0.9
 state=$T_TMP/state.json
 usage 2026-08-08T10:00:00Z api-1:0.3 api-2:0.6 | pa-route -f nginx --state "$state" >/dev/null 2>&1
-usage 2026-08-08T10:05:00Z api-1:0.3 api-2:0.6 api-4:0.0 >"$T_TMP/run2.ndjson"
+{
+	usage 2026-08-08T10:05:00Z api-1:0.4 api-2:0.4 api-4:0.0
+	printf '{"kind":"forecast","tenant_service_name":"acme/api","ts":"2026-08-08T10:10:00Z","step_s":300,"predicted_volume":7200}\n'
+} >"$T_TMP/run2.ndjson"
 cp "$state" "$state.orig"
-pa-route -f nginx --mirror $MIRROR --state "$state" "$T_TMP/run2.ndjson" >"$T_TMP/http.conf" 2>"$T_TMP/err"
+pa-route -f nginx --capacity 15 --mirror $MIRROR --state "$state" "$T_TMP/run2.ndjson" \
+	>"$T_TMP/http.conf" 2>"$T_TMP/err"
 cp "$state.orig" "$state"
-pa-route -f nginx-locations --mirror $MIRROR --state "$state" "$T_TMP/run2.ndjson" >"$T_TMP/server.conf" 2>>"$T_TMP/err"
+pa-route -f nginx-locations --capacity 15 --mirror $MIRROR --state "$state" "$T_TMP/run2.ndjson" \
+	>"$T_TMP/server.conf" 2>>"$T_TMP/err"
 check route-nginx-weights grep -q "server 127.0.0.1:$p1 weight=2;" "$T_TMP/http.conf"
+check route-nginx-weights-second grep -q "server 127.0.0.1:$p2 weight=1;" "$T_TMP/http.conf"
 check route-nginx-shadow-upstream grep -q "server 127.0.0.1:$p4;" "$T_TMP/http.conf"
 check route-nginx-split-clients grep -q '20.00% 1;' "$T_TMP/http.conf"
 
@@ -138,6 +149,18 @@ check route-nginx-split-api1 within "$c1" 400 $((N / 20))
 check route-nginx-split-api2 within "$c2" 200 $((N / 20))
 check route-nginx-shadow-no-live [ "$c4" -eq 0 ]
 check route-nginx-mirror-count within "$mirrored" $((N / 5)) 40
+
+# at_most_limit COUNT CAPACITY: a server taking COUNT of N requests of
+# 24 work units/s runs at most at LIMIT of its CAPACITY.
+at_most_limit() {
+	awk -v c="$1" -v n=$N -v cap="$2" -v limit=$LIMIT 'BEGIN {
+		u = c / n * 24 / cap
+		printf "utilization %.3f, limit %s\n", u, limit
+		exit !(u <= limit + 1e-9)
+	}'
+}
+check route-nginx-api1-under-limit at_most_limit "$c1" 20
+check route-nginx-api2-under-limit at_most_limit "$c2" 10
 
 # Once no shadow is left, the serving location keeps its mirror line and
 # the mirror location returns 204 itself, so each request reaches the
