@@ -674,12 +674,16 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 	 * The last bucket, which the input ended inside, is forecast rather
 	 * than left behind: the forecasts start at it and are issued where
 	 * the input ended, so that pa-plan plans from that time, beside the
-	 * usage sampled with the log.  Its part waits in g for later parts.
+	 * usage sampled with the log.  Its part waits in g for later parts,
+	 * and the kept window ends before it, because the state file keeps
+	 * that part as the bucket after the window.  That holds for a part
+	 * that begins inside the bucket too, such as a quiet hour's log whose
+	 * requests all fall inside one bucket.
 	 */
 	if (n > 1 && isnan(volume[n - 1])) {
 		pa_usec_t last = first + (pa_usec_t)(n - 1) * s->step, end = 0;
 
-		if (g.pending && g.pending_from == 0 && g.pending_ts == last)
+		if (g.pending && g.pending_ts == last)
 			end = last + g.pending_to;
 		else if (s->has_partial_end && last >= s->partial_end)
 			end = s->partial_end_at;

@@ -235,8 +235,8 @@ pending_valid(const json_t *p, pa_usec_t first, size_t n, double step_s, char *w
 }
 
 /*
- * Return 1 when series entry e has the expected shape, or 0 after writing
- * what is wrong into why.
+ * Return 1 when series entry e, apart from its pending part, has the
+ * expected shape, or 0 after writing what is wrong into why.
  */
 static int
 entry_valid(const json_t *e, char *why, size_t size)
@@ -273,21 +273,139 @@ entry_valid(const json_t *e, char *why, size_t size)
 		snprintf(why, size, "has no \"tenant\" and \"service\" strings");
 		return 0;
 	}
-	if (json_object_get(e, "pending") != NULL &&
-	    !pending_valid(json_object_get(e, "pending"), first, n, step, why, size))
-		return 0;
 	return fit_valid(json_object_get(e, "fit"), why, size) &&
 	       measure_valid(json_object_get(e, "volume"), "volume", why, size) &&
 	       measure_valid(json_object_get(e, "complexity"), "complexity", why, size);
+}
+
+/*
+ * Resize the kept window of entry e from n buckets to n - 1, dropping the
+ * last, or to n + 1 with an unknown bucket after the last (grow set).
+ * Returns 0, or -1 when memory runs out.
+ */
+static int
+resize_window(json_t *e, size_t n, int grow)
+{
+	static const char *const lists[] = { "requests", "complexity_sum" };
+
+	for (size_t i = 0; i < 2; i++) {
+		double *x, *longer;
+		json_t *list;
+
+		if (pa_fcstate_numbers_decode(json_object_get(e, lists[i]), n, 0, lists[i], &x, NULL,
+					      0) != 0)
+			return -1;
+		if (grow) {
+			longer = realloc(x, (n + 1) * sizeof *x);
+			if (longer == NULL) {
+				free(x);
+				return -1;
+			}
+			x = longer;
+			x[n] = NAN;
+		}
+		list = pa_fcstate_numbers_encode(x, grow ? n + 1 : n - 1);
+		free(x);
+		if (list == NULL || json_object_set_new(e, lists[i], list) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Check the pending part of entry e of series name, read from path.  A
+ * part whose bucket is the window's last one, unknown there, is the shape
+ * that an earlier pa-forecast wrote for a part that began inside its
+ * bucket: the window then ends before that bucket.  A part of another
+ * wrong shape is dropped with a message that shows it, so the series
+ * goes on without it.  Returns 0, or -1 when memory runs out.
+ */
+static int
+check_pending(json_t *e, const char *name, const char *path)
+{
+	json_t *p = json_object_get(e, "pending");
+	const json_t *req = json_object_get(e, "requests");
+	size_t n = pa_fcstate_numbers_count(req);
+	pa_usec_t first, ts, step;
+	double step_s, *r;
+	char why[400];
+	char *text;
+
+	if (p == NULL)
+		return 0;
+	pa_rec_num(e, "step_s", &step_s);
+	pa_rec_time(e, "first", &first);
+	step = (pa_usec_t)llround(step_s * PA_USEC_PER_SEC);
+	if (n > 1 && json_is_object(p) && pa_rec_time(p, "ts", &ts) == 1 &&
+	    ts == first + (pa_usec_t)(n - 1) * step) {
+		if (pa_fcstate_numbers_decode(req, n, 0, "requests", &r, NULL, 0) != 0)
+			return -1;
+		if (isnan(r[n - 1]) && resize_window(e, n, 0) != 0) {
+			free(r);
+			return -1;
+		}
+		n -= isnan(r[n - 1]);
+		free(r);
+	}
+	if (pending_valid(p, first, n, step_s, why, sizeof why))
+		return 0;
+	/*
+	 * Without its part, the bucket after the window is unknown, not a gap
+	 * of 0 requests: the window grows by that unknown bucket, which a
+	 * whole record of this input replaces.
+	 */
+	text = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	pa_warn("state file %s: series %s %s; that part of a bucket is dropped, and the bucket "
+		"reads as unknown unless this input has it whole: %s", path,
+		pa_quote(name, strlen(name)), why, text ? text : "(out of memory)");
+	free(text);
+	json_object_del(e, "pending");
+	return n < PA_FC_MAX_BUCKETS ? resize_window(e, n, 1) : 0;
+}
+
+/*
+ * Check every series entry of state, read from path.  An entry of the
+ * wrong shape moves to "rejected_series", where it stays in the file for
+ * repair by hand, and its series starts a new history: one damaged entry
+ * must not stop the forecasts of the others.  Returns 0, or -1 when memory
+ * runs out.
+ */
+static int
+check_entries(json_t *state, const char *path)
+{
+	json_t *series = json_object_get(state, "series"), *entry;
+	json_t *rejected = json_object_get(state, "rejected_series");
+	const char *name;
+	void *tmp;
+	char why[400];
+
+	json_object_foreach_safe(series, tmp, name, entry) {
+		if (entry_valid(entry, why, sizeof why)) {
+			if (check_pending(entry, name, path) != 0)
+				return -1;
+			continue;
+		}
+		pa_warn("state file %s: series %s %s; it starts a new history, and its entry is "
+			"moved to \"rejected_series\" in the file, to repair by hand and move back "
+			"to \"series\"", path, pa_quote(name, strlen(name)), why);
+		if (rejected == NULL) {
+			rejected = json_object();
+			if (rejected == NULL || json_object_set_new(state, "rejected_series", rejected) != 0)
+				return -1;
+		}
+		if (json_object_set(rejected, name, entry) != 0)
+			return -1;
+		json_object_del(series, name);
+	}
+	return 0;
 }
 
 json_t *
 pa_fcstate_load(const char *path, char *err, size_t errsize)
 {
 	json_error_t jerr;
-	json_t *state, *series, *entry;
+	json_t *state, *series;
 	json_int_t version;
-	const char *name;
 	char why[400];
 	struct stat st;
 	FILE *f = fopen(path, "rb");
@@ -337,14 +455,17 @@ pa_fcstate_load(const char *path, char *err, size_t errsize)
 		json_decref(state);
 		return NULL;
 	}
-	json_object_foreach(series, name, entry) {
-		if (!entry_valid(entry, why, sizeof why)) {
-			snprintf(err, errsize, "state file %s: series %s %s (delete that series from "
-				 "the file, or remove the file to start a new state)", path,
-				 pa_quote(name, strlen(name)), why);
-			json_decref(state);
-			return NULL;
-		}
+	if (json_object_get(state, "rejected_series") != NULL &&
+	    !json_is_object(json_object_get(state, "rejected_series"))) {
+		snprintf(err, errsize, "state file %s: \"rejected_series\" is not an object "
+			 "(remove the file to start a new state)", path);
+		json_decref(state);
+		return NULL;
+	}
+	if (check_entries(state, path) != 0) {
+		snprintf(err, errsize, "out of memory checking state file %s", path);
+		json_decref(state);
+		return NULL;
 	}
 
 	/* Entries written from now on are of this version; older ones still read. */

@@ -36,6 +36,10 @@
  * PA_FCSTATE_SCORED actuals scored against them, 1 when outside the
  * interval.
  *
+ * "pending" is the part of the bucket after the window that the input
+ * ended inside, joined with the parts of that bucket a later run reads.
+ * "rejected_series" contains entries that did not load, as they were.
+ *
  * "events" contains the event records, trend stream samples included, that
  * end after the first kept bucket of a series they apply to, or of any
  * series when they apply to none.  "name", "end", "tenant" and "service"
@@ -83,13 +87,18 @@
  * and so does one of format_version 1, which keeps no history, after a
  * warning.  Returns a new reference, or NULL with a message naming the
  * file in err when it is a directory, cannot be read, is not valid JSON,
- * is of another version, or has a series entry of the wrong shape.  The
- * wrong shape includes a negative count or complexity sum, and a "fit",
- * "volume" or "complexity" object without a field an update reads.  It
- * also includes an "outside" array longer than PA_FCSTATE_SCORED or with
- * values other than booleans, 0 and 1, and an "events" array with more
- * than PA_FCSTATE_EVENTS_MAX records or with a record that
+ * is of another version, or has an "events" array with more than
+ * PA_FCSTATE_EVENTS_MAX records or with a record that
  * pa_fcstate_events_valid() rejects.
+ *
+ * A series entry of the wrong shape moves to the "rejected_series"
+ * object, with a warning, so the other series go on.  The wrong shape
+ * includes a negative count or complexity sum, a "fit", "volume" or
+ * "complexity" object without a field an update reads, and an "outside"
+ * array longer than PA_FCSTATE_SCORED or with values other than booleans,
+ * 0 and 1.  A "pending" part of the wrong shape is dropped with a warning,
+ * and the window grows by its bucket, unknown.  A part whose bucket is the
+ * window's last, unknown there, is read with the window ending before it.
  */
 json_t *pa_fcstate_load(const char *path, char *err, size_t errsize);
 
