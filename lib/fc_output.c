@@ -570,6 +570,24 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 			pa_time_format(g->holed_ts + g->holed_to, to, sizeof to),
 			g->holed > 1 ? ", as are later ones" : "");
 	}
+	if (g->reread) {
+		char at[40];
+
+		pa_warn("%s: this input covers again the time of the part of the bucket at %s kept "
+			"from the last run (%g to %g s), as a rerun of an input does, so its records "
+			"replace that part instead of adding to it", s->name,
+			pa_time_format(g->reread_ts, at, sizeof at),
+			(double)g->reread_from / PA_USEC_PER_SEC, (double)g->reread_to / PA_USEC_PER_SEC);
+	}
+	if (g->split) {
+		char at[40];
+
+		pa_warn("%s: %zu bucket%s read both as a whole record and as a part (covered_s), "
+			"the first at %s: they are added, as the rollups of several machines' logs "
+			"are, so a log given both as a whole rollup and as a cut one counts its "
+			"requests twice (give one of them)", s->name, g->split,
+			g->split == 1 ? "" : "s", pa_time_format(g->split_ts, at, sizeof at));
+	}
 	if (g->unfinished) {
 		char at[40];
 

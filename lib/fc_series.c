@@ -550,6 +550,8 @@ add_known(double a, double b)
 #define FRESH_WHOLE 2		/* a whole bucket read from the input */
 #define KEPT_KNOWN 4		/* a known bucket of the state's kept history */
 #define FRESH_UNKNOWN 8		/* a part read is rejected or unknown: so is the bucket */
+#define PENDING_REREAD 16	/* a part read covers time of the pending part again */
+#define FRESH_SPLIT 32		/* a part read, beside a whole bucket read */
 
 /* The parts of a bucket that its records cover, in microseconds from its start. */
 struct span {
@@ -848,11 +850,51 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, 
 			fresh[i] |= FRESH_PART;
 		if (!p->kept && p->cover_to == 0 && !isnan(p->requests))
 			fresh[i] |= FRESH_WHOLE;
+		if (!p->kept && p->cover_to > 0 && !isnan(p->requests))
+			fresh[i] |= FRESH_SPLIT;
 		if (p->kept && !p->pending && !isnan(p->requests))
 			fresh[i] |= KEPT_KNOWN;
 		if (!p->kept && isnan(p->requests))
 			fresh[i] |= FRESH_UNKNOWN;
 	}
+
+	/*
+	 * A part read that covers time the pending part covers means that this
+	 * input reads that time again, as a rerun of the last input does.  The
+	 * new records win, as they do over a kept bucket, so the pending part
+	 * is left out instead of counting those requests twice.
+	 */
+	for (size_t j = from; j < count; j++) {
+		const struct pa_fc_point *p = &s->points[j];
+		size_t i = (size_t)((p->ts - g->first) / s->step);
+
+		if (!p->pending)
+			continue;
+		for (size_t k = from; k < count && s->points[k].ts <= p->ts; k++) {
+			const struct pa_fc_point *q = &s->points[k];
+
+			if (q->ts == p->ts && !q->kept && q->cover_to > 0 && !isnan(q->requests) &&
+			    q->cover_from < p->cover_to && q->cover_to > p->cover_from) {
+				fresh[i] |= PENDING_REREAD;
+				if (g->reread++ == 0) {
+					g->reread_ts = p->ts;
+					g->reread_from = p->cover_from;
+					g->reread_to = p->cover_to;
+				}
+				break;
+			}
+		}
+	}
+
+	/*
+	 * A whole bucket and a part of it in one input are added, as pa-score
+	 * --merge adds them, because rollups of several machines' logs may
+	 * cover one bucket so.  The same requests read from two rollups of one
+	 * log, a cut one and a whole one, are counted twice, so it is reported.
+	 */
+	for (size_t i = 0; i < len; i++)
+		if ((fresh[i] & FRESH_WHOLE) && (fresh[i] & FRESH_SPLIT) && g->split++ == 0)
+			g->split_ts = g->first + (pa_usec_t)i * s->step;
 	for (size_t j = from; j < count; j++) {
 		const struct pa_fc_point *p = &s->points[j];
 		size_t i = (size_t)((p->ts - g->first) / s->step);
@@ -861,7 +903,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, 
 
 		if (p->kept && !p->pending && (fresh[i] & FRESH_PART) && !kept_holds)
 			continue;
-		if (partial && (kept_holds || (p->pending && (fresh[i] & FRESH_WHOLE))))
+		if (partial && (kept_holds || (p->pending && (fresh[i] & (FRESH_WHOLE | PENDING_REREAD)))))
 			continue;
 		if (v[i] == -1) {
 			v[i] = p->requests;

@@ -89,6 +89,11 @@ struct pa_fc_grid {
 	size_t holed;		/* buckets whose parts leave a stretch no input covered */
 	pa_usec_t holed_ts;	/* the first of them */
 	pa_usec_t holed_from, holed_to;	/* and that stretch, from its start */
+	size_t reread;		/* pending parts left out because a part read covers their time */
+	pa_usec_t reread_ts;	/* the bucket of the first of them */
+	pa_usec_t reread_from, reread_to;	/* and the span it covered, from the bucket's start */
+	size_t split;		/* buckets read both whole and in parts, which are added */
+	pa_usec_t split_ts;	/* the first of them */
 	size_t unfinished;	/* earlier buckets whose pending part got no rest */
 	pa_usec_t unfinished_ts;	/* the first of them */
 	pa_usec_t unfinished_covered;	/* and the span its parts cover */
