@@ -470,13 +470,17 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 			"no longer runs on this history, so a full fit replaces it", s->name, measure,
 			pa_quote(spec, strlen(spec)));
 	} else if (last_model != NULL && strncmp(last_model, "naive", 5) == 0) {
-		/* Naive is what a flat history or a failed model leaves: no choice was made. */
+		/*
+		 * Naive is what a flat history, a history too short to compare
+		 * models or a failed model leaves: no choice was made.
+		 */
 		snprintf(wp->reason, sizeof wp->reason, "the last full fit made no %s choice to "
-			 "keep: it ran %s, as on a flat history or after a model failed, and this "
-			 "history varies", measure, last_model);
+			 "keep: it ran %s, as on a flat or too short history or after a model "
+			 "failed, and this history varies", measure, last_model);
 	} else if (last_model != NULL) {
 		snprintf(wp->reason, sizeof wp->reason, "the state file keeps no %s choice for its "
-			 "last %s model, %s, as one written before such choices were kept",
+			 "last %s model, %s, because that history was too short to compare models "
+			 "or the file was written before such choices were kept",
 			 measure, measure, last_model);
 	} else {
 		snprintf(wp->reason, sizeof wp->reason, "no %s choice was kept", measure);

@@ -436,6 +436,7 @@ struct choice {
 	struct pa_fcm_params params[COMBINE_MAX];	/* ETS parameters once fitted */
 	size_t count;
 	double scale;
+	int compared;		/* 1: made by comparing models on hold-outs, so worth keeping */
 };
 
 struct holdout {
@@ -720,6 +721,7 @@ choose_auto(const double *y, const struct scales *ys, int transform, size_t n, s
 		return 0;
 	}
 
+	ch->compared = 1;
 	rank_distinct(&h);
 	rank_regressors_alone(&h, &c);
 	for (size_t t = 1; t <= COMBINE_MAX && t <= h.nvalid; t++) {
@@ -1343,9 +1345,16 @@ forecast_from(const double *y, size_t n, size_t horizon,
 		}
 		if (ch.count == 1)
 			ch.ref[0].effects = out->effects;
-		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 0) == 0)
-			encode_choice(&ch, out->spec, sizeof out->spec);
-		else {
+		/*
+		 * Without a comparison (a history too short for hold-outs, or no
+		 * candidate fitted them) the forecast is a fallback with an
+		 * uncalibrated interval.  No spec is written for it, so a state
+		 * file does not keep it for later updates.
+		 */
+		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 0) == 0) {
+			if (ch.compared)
+				encode_choice(&ch, out->spec, sizeof out->spec);
+		} else {
 			ch.count = 1;
 			ch.ref[0] = (struct model_ref){ .name = "naive" };
 			if (run_with_fallback(&ch.ref[0], &ch.params[0], y, &ys, n, horizon, z, sd, &p, out) != 0)

@@ -143,7 +143,7 @@ jq -c '.series["shop/cart"].volume.spec[0] = ""' "$T_TMP/seed.json" >"$T_TMP/o.j
 bucket 317 | pa-forecast -v $OPTS --state "$T_TMP/o.json" >"$T_TMP/o.out" 2>"$T_TMP/o.err"
 check "regress empty spec refits" test "$(fits "$T_TMP/o.out")" = full
 check "regress empty spec reason" \
-	grep -q 'shop/cart: full fit, refit: the state file keeps no volume choice for its last volume model, regress(p=24,x=1), as one written before such choices were kept' \
+	grep -q 'shop/cart: full fit, refit: the state file keeps no volume choice for its last volume model, regress(p=24,x=1), because that history was too short to compare models or the file was written before such choices were kept' \
 	"$T_TMP/o.err"
 check "regress empty spec no warning" test "$(grep -c 'invalid or no longer runs' "$T_TMP/o.err")" -eq 0
 
