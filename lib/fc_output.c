@@ -450,7 +450,7 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 	     const struct pa_fc_result *r, size_t nres, const double *y, size_t n)
 {
 	const char *spec = kept_spec(wp, measure, 0);
-	const char *last_model;
+	const char *last_model, *failed = NULL;
 
 	if (all_reused(r, nres) || pa_fc_is_flat(y, n))
 		return 1;
@@ -458,7 +458,14 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 		return 0;
 	last_model = json_string_value(json_object_get(json_object_get(wp->entry, measure),
 						       "model"));
-	if (spec != NULL && spec[0] != '\0') {
+	for (size_t i = 0; i < nres; i++)
+		if (r[i].reuse_failed[0] != '\0')
+			failed = r[i].reuse_failed;
+	if (spec != NULL && spec[0] != '\0' && failed != NULL) {
+		/* A kept model can go wrong on newer history, as any fit can: a refit reason. */
+		snprintf(wp->reason, sizeof wp->reason, "the kept %s choice failed on this history "
+			 "(%s)", measure, failed);
+	} else if (spec != NULL && spec[0] != '\0') {
 		/*
 		 * The library searches afresh when the kept choice does not
 		 * decode or no longer runs.  A state file edited by hand can

@@ -1144,11 +1144,12 @@ decode_choice(const char *spec, const struct scales *ys, const struct pa_fc_opts
 /*
  * Average the paths of the chosen models, fitted on the whole history,
  * into out.  A model that fails is left out, unless every is set: then
- * the call fails, as a kept choice must run whole or be replaced.
+ * the call fails, as a kept choice must run whole or be replaced, and
+ * failed receives the model and the reason.
  */
 static int
 run_choice(struct choice *ch, const double *y, const struct scales *ys, size_t n, double z,
-	   double *sd, struct path *tmp, struct pa_fc_result *out, int every)
+	   double *sd, struct path *tmp, struct pa_fc_result *out, int every, char *failed)
 {
 	char why[PA_FC_REASON_MAX];
 	size_t used = 0;
@@ -1159,8 +1160,10 @@ run_choice(struct choice *ch, const double *y, const struct scales *ys, size_t n
 	for (size_t t = 0; t < ch->count; t++) {
 		if (forecast_one(&ch->ref[t], y, ys, n, out->horizon, z, sd, tmp, &sigma, why,
 				 &ch->params[t]) != 0) {
-			if (every)
+			if (every) {
+				snprintf(failed, PA_FC_REASON_MAX, "%.40s: %.110s", ch->ref[t].name, why);
 				return -1;
+			}
 			continue;
 		}
 		/* Name the ETS form found, so a reused choice filters with the same one. */
@@ -1330,7 +1333,7 @@ forecast_from(const double *y, size_t n, size_t horizon,
 			 known == 1 ? "history of 1 known value" : "history has zero variance");
 	} else if (strcmp(o.model, "auto") == 0 && o.reuse &&
 		   decode_choice(o.reuse, &ys, &o, out, &ch) == 0 &&
-		   run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 1) == 0) {
+		   run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 1, out->reuse_failed) == 0) {
 		out->reused = 1;
 		snprintf(out->reason, sizeof out->reason, "reused an earlier choice; interval scale %.2f",
 			 ch.scale);
@@ -1351,7 +1354,7 @@ forecast_from(const double *y, size_t n, size_t horizon,
 		 * uncalibrated interval.  No spec is written for it, so a state
 		 * file does not keep it for later updates.
 		 */
-		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 0) == 0) {
+		if (run_choice(&ch, y, &ys, n, z, sd, &tmp, out, 0, NULL) == 0) {
 			if (ch.compared)
 				encode_choice(&ch, out->spec, sizeof out->spec);
 		} else {

@@ -156,6 +156,8 @@ struct pa_fc_result {
 	char spec[PA_FC_SPEC_MAX];	/* the automatic choice as text for opts.reuse;
 					 * "" for a named model or a fallback */
 	int reused;		/* 1: opts.reuse was used */
+	char reuse_failed[PA_FC_REASON_MAX];	/* why opts.reuse, which decoded, could
+						 * not run on this history; else "" */
 	struct pa_fc_effect *effects;	/* NULL, or one per column of
 					 * opts.regressors, filled when the
 					 * forecast came from "regress" alone */

@@ -238,6 +238,12 @@ check "follow flat complexity kept" \
 	test "$(grep -c 'forecast with the kept parameters' "$T_TMP/flat-follow.err")" -eq 186
 check "follow flat complexity full fits" \
 	test "$(grep -c 'shop/cart: full fit' "$T_TMP/flat-follow.err")" -eq 14
+# The kept ARIMA of bucket 26 forecasts far outside the history later on:
+# a reason to refit, given with -v, not a warning about a damaged state.
+check "follow failed kept choice refits" \
+	grep -q 'refit: the kept volume choice failed on this history (arima: forecast' "$T_TMP/flat-follow.err"
+check "follow failed kept choice no warning" \
+	test "$(grep -c 'does not decode' "$T_TMP/flat-follow.err")" -eq 0
 
 # A series kept in the state but absent from the input gets no buckets
 # and no scores: it is forecast again from its kept window, issued where
