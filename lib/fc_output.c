@@ -462,7 +462,7 @@ measure_kept(const struct pa_fc_series *s, struct warm_plan *wp, const char *mea
 		if (r[i].reuse_failed[0] != '\0')
 			failed = r[i].reuse_failed;
 	if (spec != NULL && spec[0] != '\0' && failed != NULL) {
-		/* A kept model can go wrong on newer history, as any fit can: a refit reason. */
+		/* A kept model can go wrong on newer history, as any fit can, so this is a refit reason. */
 		snprintf(wp->reason, sizeof wp->reason, "the kept %s choice failed on this history "
 			 "(%s)", measure, failed);
 	} else if (spec != NULL && spec[0] != '\0') {
