@@ -67,6 +67,14 @@ bad_event_field(const json_t *rec, const char *key, const char *what, char *err,
 	return -1;
 }
 
+static int
+string_or_absent(const json_t *rec, const char *key)
+{
+	const json_t *v = json_object_get(rec, key);
+
+	return v == NULL || json_is_string(v);
+}
+
 int
 pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 		 char *err, size_t errsize, const char **reason_class)
@@ -90,11 +98,30 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 				       reason_class, "invalid end");
 	if (got == 0)
 		end = start + window;
-	/* One sample near the largest double would outweigh a whole trend stream. */
+	/*
+	 * One sample near the largest double would outweigh a whole trend
+	 * stream.  A null magnitude is rejected, not read as the default 1,
+	 * because that 1 would be a made-up sample.
+	 */
 	has_magnitude = pa_rec_num(rec, "magnitude", &magnitude);
-	if (has_magnitude < 0 || (has_magnitude == 1 && !(fabs(magnitude) <= 1e15)))
+	if (has_magnitude < 0 || (has_magnitude == 1 && !(fabs(magnitude) <= 1e15)) ||
+	    (has_magnitude == 0 && json_object_get(rec, "magnitude") != NULL))
 		return bad_event_field(rec, "magnitude", "a number from -1e15 to 1e15", err, errsize,
 				       reason_class, "invalid magnitude");
+
+	/*
+	 * A tenant or service that is not a string would read as absent, and
+	 * the event would apply to every series.
+	 */
+	if (!string_or_absent(rec, "tenant"))
+		return bad_event_field(rec, "tenant", "a string", err, errsize, reason_class,
+				       "invalid tenant");
+	if (!string_or_absent(rec, "service"))
+		return bad_event_field(rec, "service", "a string", err, errsize, reason_class,
+				       "invalid service");
+	if (!string_or_absent(rec, "name"))
+		return bad_event_field(rec, "name", "a string", err, errsize, reason_class,
+				       "invalid name");
 
 	if (e->count == e->alloc) {
 		size_t alloc = e->alloc ? 2 * e->alloc : 32;
