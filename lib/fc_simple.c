@@ -182,8 +182,14 @@ pa_fcm_drift(const double *y, size_t n, size_t horizon, struct pa_fcm_out *out, 
 	span = (double)(n - 1 - age - first);
 	slope = (last - y[first]) / span;
 	sigma = lag_rms(y, n, 1, slope, &pairs);
-	if (pairs == 0) {
-		snprintf(why, PA_FC_REASON_MAX, "no two adjacent known values");
+
+	/*
+	 * The slope is fitted to the differences, so one difference leaves a
+	 * residual of 0, or a single sample of the spread when unknown buckets
+	 * lie between the ends.  Either interval would be too narrow.
+	 */
+	if (pairs < 2) {
+		snprintf(why, PA_FC_REASON_MAX, "fewer than 2 pairs of adjacent known values");
 		return -1;
 	}
 	for (size_t k = 0; k < horizon; k++) {
