@@ -34,6 +34,16 @@ for tool in "$BIN"/pa-*; do
 		echo "$t: options in --help but not in the man page:$missing"
 	fi
 	check "$t man page covers --help" test -z "$missing"
+
+	# Every tool cuts a line longer than --max-line to that length in its
+	# --rejects file, so the --rejects item says so and does not claim
+	# that each line is kept as read.
+	check "$t --rejects item tells of --max-line" sh -c \
+		'mandoc -Tascii "$1" 2>/dev/null | sed "s/.\x08//g" |
+			awk "/^     --rejects [A-Za-z]+(,|\$)/ { item = 1; next }
+				item && /^     -/ { exit }
+				item" | tr -s " \n" "  " | grep -q "kept only up to its first --max-line bytes"' \
+		sh "$page"
 done
 
 finish
