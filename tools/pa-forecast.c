@@ -65,6 +65,7 @@ struct ctx {
 	size_t forecasts_since_prune;	/* --follow: forecasts since events were last pruned */
 	int events_unchecked;	/* an event arrived since warn_far_events() last ran */
 	size_t far_events;	/* events reported as far from the history */
+	int unknown_kind_warned;	/* a record of a kind no pa tool writes was reported */
 };
 
 /* Events far from the history that are reported one by one; the rest are counted. */
@@ -410,7 +411,15 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (rec == NULL)
 		return;
 	kind = pa_rec_kind(rec);
-	if (kind != NULL && strcmp(kind, "event") == 0) {
+
+	/* Every record has a kind, so one without is malformed, as in pa-score. */
+	if (kind == NULL) {
+		pa_reject(name, line->lineno, line->text, line->len, "missing field",
+			  "field \"kind\" is missing or not a string");
+		json_decref(rec);
+		return;
+	}
+	if (strcmp(kind, "event") == 0) {
 		if (!c->fatal && pa_fcstate_event_add(&c->events, &c->event_ids, rec, c->event_window,
 						      err, sizeof err, &reason_class) < 0) {
 			if (strcmp(reason_class, "out of memory") == 0)
@@ -422,7 +431,13 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
-	if (kind == NULL || strcmp(kind, "bucket") != 0) {
+	if (strcmp(kind, "bucket") != 0) {
+		/* A kind no pa tool writes is most often a misspelt "bucket", which would go unforecast. */
+		if (!pa_kind_known(kind) && !c->unknown_kind_warned) {
+			pa_warn_unknown_kind(name, line->lineno, kind, "bucket or event",
+					     "it is passed through unchanged");
+			c->unknown_kind_warned = 1;
+		}
 		pa_out_json(rec);
 		json_decref(rec);
 		return;
