@@ -556,3 +556,72 @@ pa_line_to_object(const char *name, struct pa_line *line, enum pa_line_status st
 	}
 	return rec;
 }
+
+/* Return 1 when text[0, len) contains anything but JSON whitespace. */
+static int
+has_text(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (strchr(" \t\r\n", text[i]) == NULL)
+			return 1;
+	return 0;
+}
+
+int
+pa_file_looks_like_records(const char *path, char *why, size_t whysize)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t len, start;
+	const char *newline;
+	json_t *first;
+	json_error_t jerr;
+	const char *kind;
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	buf = pa_xmalloc(PA_MAX_LINE_DEFAULT);
+	len = fread(buf, 1, PA_MAX_LINE_DEFAULT, f);
+	fclose(f);
+	if (len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b) {
+		snprintf(why, whysize, "it is gzip-compressed");
+		free(buf);
+		return 1;
+	}
+
+	/* A JSON document of named fields, such as a state file, starts with "{". */
+	start = 0;
+	while (start < len && strchr(" \t\r\n", buf[start]) != NULL)
+		start++;
+	if (start < len && buf[start] != '{') {
+		size_t prefix_len = 0;
+
+		while (start + prefix_len < len && prefix_len < 20 && buf[start + prefix_len] != '\n')
+			prefix_len++;
+		snprintf(why, whysize, "it begins with %s, not with the \"{\" of a JSON object",
+			 pa_quote(buf + start, prefix_len));
+		free(buf);
+		return 1;
+	}
+
+	/* A first line longer than the buffer is not one record. */
+	newline = memchr(buf, '\n', len);
+	if (newline == NULL && len == PA_MAX_LINE_DEFAULT) {
+		free(buf);
+		return 0;
+	}
+	first = json_loadb(buf, newline ? (size_t)(newline - buf) : len, 0, &jerr);
+	kind = pa_rec_kind(first);
+	if (json_is_object(first) && kind != NULL) {
+		snprintf(why, whysize, "line 1 is a record of kind %s", pa_quote(kind, strlen(kind)));
+		found = 1;
+	} else if (json_is_object(first) && newline != NULL &&
+		   has_text(newline + 1, len - (size_t)(newline + 1 - buf))) {
+		snprintf(why, whysize, "line 1 is a JSON object of its own, and more lines follow");
+		found = 1;
+	}
+	json_decref(first);
+	free(buf);
+	return found;
+}

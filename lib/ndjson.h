@@ -252,4 +252,16 @@ int pa_input_each_until(int nfiles, char **files, size_t max_line, pa_line_fn fn
 json_t *pa_line_to_object(const char *name, struct pa_line *line,
 			  enum pa_line_status status);
 
+/*
+ * Return 1 when the file at path looks like record input rather than a
+ * JSON object document such as a state file, with the reason in why.
+ * Input is gzip-compressed, or its text does not begin with "{", or its
+ * first line is an object with a "kind" string, or its first line is a
+ * JSON object of its own with more text after it.  An empty file does not
+ * look like input.
+ * Only the first PA_MAX_LINE_DEFAULT bytes are read.  Returns 0 otherwise,
+ * also when the file cannot be read, which the caller reports on opening it.
+ */
+int pa_file_looks_like_records(const char *path, char *why, size_t whysize);
+
 #endif

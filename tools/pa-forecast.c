@@ -461,6 +461,23 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	json_decref(rec);
 }
 
+/*
+ * Exit with a usage error when the --state path looks like an input file,
+ * as when --state lacks its argument and takes the first operand.  This
+ * runs before the lock is taken, so no file is created beside that input.
+ */
+static void
+check_state_path(const char *path)
+{
+	char why[200];
+
+	if (!pa_file_looks_like_records(path, why, sizeof why))
+		return;
+	pa_die(PA_EXIT_USAGE, "state file %s is not a pa-forecast state but looks like input, "
+	       "because %s; --state probably lacks its argument, so give the path of the "
+	       "state file after it (the file need not exist yet)", path, why);
+}
+
 static void
 on_stop(int sig)
 {
@@ -691,6 +708,12 @@ main(int argc, char **argv)
 						 &ro.max_lag);
 			break;
 		case OPT_STATE:
+			/* "--state -H 1" would otherwise write the state to a file named "-H". */
+			if (optarg[0] == '-')
+				pa_usage_error("--state %s: the path begins with \"-\", so --state "
+					       "probably lacks its argument and took the next option (for "
+					       "a file of that name, write ./%s)",
+					       pa_quote(optarg, strlen(optarg)), optarg);
 			c.state_path = pa_opt_replaceable("--state", optarg);
 			break;
 		case OPT_REFIT_EVERY:
@@ -766,6 +789,7 @@ main(int argc, char **argv)
 	if (c.set == NULL || pa_fcstate_event_ids_init(&c.event_ids) != 0)
 		pa_die(PA_EXIT_IO, "out of memory");
 	if (c.state_path) {
+		check_state_path(c.state_path);
 		lock_fd = pa_fcstate_lock(c.state_path, err, sizeof err);
 		if (lock_fd < 0)
 			pa_die(lock_fd == -2 ? PA_EXIT_USAGE : PA_EXIT_IO, "%s", err);

@@ -2,6 +2,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ndjson.h"
 #include "unit.h"
@@ -130,6 +132,68 @@ test_rec_step_s(void)
 	CHECK("step string invalid", step_result("{\"step_s\":\"300\"}", &step) == -1);
 }
 
+/* Write text of len bytes to a new temporary file and return its path. */
+static char *
+temp_file_with(const char *text, size_t len)
+{
+	static char path[64];
+	int fd;
+
+	strcpy(path, "/tmp/pa-test-ndjson-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+		perror("temporary file");
+		exit(1);
+	}
+	close(fd);
+	return path;
+}
+
+/* Check whether a file holding text looks like record input, and the reason given. */
+static void
+check_looks(const char *name, const char *text, size_t len, int want, const char *want_why)
+{
+	char why[200] = "";
+	char *path = temp_file_with(text, len);
+	char label[160];
+
+	snprintf(label, sizeof label, "%s: result", name);
+	CHECK(label, pa_file_looks_like_records(path, why, sizeof why) == want);
+	snprintf(label, sizeof label, "%s: reason", name);
+	CHECK_STR(label, why, want_why);
+	unlink(path);
+}
+
+static void
+test_file_looks_like_records(void)
+{
+	static const char gzip_magic[] = { 0x1f, (char)0x8b, 8, 0 };
+	const char *state = "{\"format_version\":3,\"series\":{}}\n";
+	const char *two = "{\"ts\":1}\n{\"ts\":2}\n";
+	char why[200] = "";
+
+	check_looks("records with kind", "{\"kind\":\"bucket\",\"ts\":1}\n{\"kind\":\"bucket\"}\n",
+		    strlen("{\"kind\":\"bucket\",\"ts\":1}\n{\"kind\":\"bucket\"}\n"), 1,
+		    "line 1 is a record of kind \"bucket\"");
+	check_looks("one record with kind", "{\"kind\":\"event\"}", strlen("{\"kind\":\"event\"}"), 1,
+		    "line 1 is a record of kind \"event\"");
+	check_looks("objects without kind", two, strlen(two), 1,
+		    "line 1 is a JSON object of its own, and more lines follow");
+	check_looks("gzip", gzip_magic, sizeof gzip_magic, 1, "it is gzip-compressed");
+	check_looks("log line", "192.0.2.1 - - x\n", strlen("192.0.2.1 - - x\n"), 1,
+		    "it begins with \"192.0.2.1 - - x\", not with the \"{\" of a JSON object");
+	check_looks("compact state", state, strlen(state), 0, "");
+	check_looks("pretty state", "{\n  \"series\": {}\n}\n", strlen("{\n  \"series\": {}\n}\n"), 0,
+		    "");
+	check_looks("state then blank lines", "{\"series\":{}}\n\n  \n",
+		    strlen("{\"series\":{}}\n\n  \n"), 0, "");
+	check_looks("truncated state", "{\"series\":{\"a/b\":", strlen("{\"series\":{\"a/b\":"), 0,
+		    "");
+	check_looks("empty file", "", 0, 0, "");
+	CHECK("missing file", pa_file_looks_like_records("/nonexistent/pa-state.json", why,
+							 sizeof why) == 0);
+}
+
 int
 main(void)
 {
@@ -137,5 +201,6 @@ main(void)
 	test_quote_json_buffers();
 	test_rec_series();
 	test_rec_step_s();
+	test_file_looks_like_records();
 	return unit_status();
 }
