@@ -294,6 +294,46 @@ pa_fc_series_drop_fresh(struct pa_fc_series *s, pa_usec_t ts)
 	s->count = k;
 }
 
+enum pa_fc_replace
+pa_fc_series_replace_kept(struct pa_fc_series *s, pa_usec_t ts, double *requests,
+			  double *complexity_sum)
+{
+	struct pa_fc_point *kept = NULL, *read = NULL;
+	enum pa_fc_replace outcome;
+	size_t k = 0;
+
+	for (size_t j = 0; j < s->count; j++) {
+		struct pa_fc_point *p = &s->points[j];
+
+		if (p->ts != ts || p->pending)
+			continue;
+		if (p->kept)
+			kept = p;
+		else
+			read = p;
+	}
+	if (kept == NULL || read == NULL)
+		return PA_FC_REPLACE_NOT_KEPT;
+
+	if (read->cover_to > 0) {
+		outcome = PA_FC_KEPT_OVER_PART;
+	} else if (isnan(read->requests) || read->rejected) {
+		outcome = PA_FC_KEPT_OVER_UNKNOWN;
+	} else {
+		kept->requests = read->requests;
+		kept->complexity_sum = read->complexity_sum;
+		outcome = PA_FC_REPLACED;
+	}
+	*requests = kept->requests;
+	*complexity_sum = kept->complexity_sum;
+
+	for (size_t j = 0; j < s->count; j++)
+		if (s->points[j].kept || s->points[j].ts != ts)
+			s->points[k++] = s->points[j];
+	s->count = k;
+	return outcome;
+}
+
 static void
 note_partial_start(struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step, pa_usec_t end)
 {

@@ -150,6 +150,26 @@ int pa_fc_series_compare(const struct pa_fc_series *s, const json_t *rec, pa_use
 /* Drop the buckets at ts read since the last forecast, so a new record replaces them. */
 void pa_fc_series_drop_fresh(struct pa_fc_series *s, pa_usec_t ts);
 
+/* Outcomes of pa_fc_series_replace_kept(). */
+enum pa_fc_replace {
+	PA_FC_REPLACE_NOT_KEPT,		/* no kept bucket at ts: the record read stays for later */
+	PA_FC_REPLACED,			/* the kept bucket now has the record's counts */
+	PA_FC_KEPT_OVER_PART,		/* the record covers only part of the bucket */
+	PA_FC_KEPT_OVER_UNKNOWN		/* the record's requests are unknown (null) */
+};
+
+/*
+ * Move the counts of the record read at ts into the kept bucket at ts, in
+ * place, and drop the record, so a --follow run can correct an older
+ * bucket without laying its series out again.  The new record wins as in
+ * pa_fc_series_regular(): only a whole record with known requests
+ * replaces a kept bucket, and a part or an unknown count leaves it as it
+ * was.  Returns what happened; *requests and *complexity_sum receive the
+ * counts the kept bucket has afterwards.
+ */
+enum pa_fc_replace pa_fc_series_replace_kept(struct pa_fc_series *s, pa_usec_t ts,
+					     double *requests, double *complexity_sum);
+
 /* The series sorted by name, for deterministic output.  Owned by the set. */
 struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count);
 

@@ -312,6 +312,49 @@ resize_window(json_t *e, size_t n, int grow)
 	return 0;
 }
 
+int
+pa_fcstate_set_bucket(json_t *state, const char *name, pa_usec_t ts, double requests,
+		      double complexity_sum)
+{
+	json_t *e = json_object_get(json_object_get(state, "series"), name);
+	json_t *lists[2] = { NULL, NULL };
+	const char *keys[2] = { "requests", "complexity_sum" };
+	double value[2] = { requests, complexity_sum };
+	double step_s;
+	pa_usec_t first, step;
+	size_t n, at;
+
+	if (e == NULL || pa_rec_num(e, "step_s", &step_s) != 1 || pa_rec_time(e, "first", &first) != 1)
+		return 0;
+	step = (pa_usec_t)llround(step_s * PA_USEC_PER_SEC);
+	n = pa_fcstate_numbers_count(json_object_get(e, "requests"));
+	if (step <= 0 || ts < first || (ts - first) % step != 0 || (size_t)((ts - first) / step) >= n)
+		return 0;
+	at = (size_t)((ts - first) / step);
+
+	/* Both lists are encoded before either is set, so a failure changes neither. */
+	for (size_t i = 0; i < 2; i++) {
+		double *x;
+
+		if (pa_fcstate_numbers_decode(json_object_get(e, keys[i]), n, 0, keys[i], &x, NULL,
+					      0) != 0)
+			break;
+		x[at] = value[i];
+		lists[i] = pa_fcstate_numbers_encode(x, n);
+		free(x);
+		if (lists[i] == NULL)
+			break;
+	}
+	if (lists[0] == NULL || lists[1] == NULL) {
+		json_decref(lists[0]);
+		json_decref(lists[1]);
+		return -1;
+	}
+	json_object_set_new(e, keys[0], lists[0]);
+	json_object_set_new(e, keys[1], lists[1]);
+	return 1;
+}
+
 /*
  * Check the pending part of entry e of series name, read from path.  A
  * part whose bucket is the window's last one, unknown there, is the shape

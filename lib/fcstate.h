@@ -187,6 +187,16 @@ struct pa_fcstate_update {
 	json_t *complexity_outside;	/* stolen, may be NULL */
 };
 
+/*
+ * Set the counts of the bucket at ts in the kept window of series name in
+ * state, as a --follow run does when a record corrects an older bucket
+ * without a new forecast.  complexity_sum NAN writes null.  Returns 1
+ * when set, 0 when state has no entry for name or its window has no
+ * bucket at ts, and -1 when memory runs out (the entry is then unchanged).
+ */
+int pa_fcstate_set_bucket(json_t *state, const char *name, pa_usec_t ts, double requests,
+			  double complexity_sum);
+
 /* Build a series entry.  Returns a new reference, or NULL when memory runs out. */
 json_t *pa_fcstate_entry(const struct pa_fcstate_update *u);
 

@@ -242,13 +242,7 @@ check_closed(struct ctx *c, const char *name, struct pa_line *line, const json_t
 		return 1;
 	}
 	if (c->whole_buckets) {
-		int newest = s->has_open ? ts == s->open : ts == s->kept_last;
-
-		pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced by a record that differs; %s",
-			name, line->lineno, pa_time_format(ts, a, sizeof a),
-			pa_quote(series, strlen(series)),
-			newest ? "it is the newest bucket, so its forecasts are written again"
-			       : "later forecasts use it");
+		/* close_bucket() replaces the kept bucket once the record passes its checks. */
 		pa_fc_series_drop_fresh(s, ts);
 		return 0;
 	}
@@ -364,12 +358,64 @@ summarise_far_events(const struct ctx *c)
 }
 
 /*
+ * With --whole-buckets, put rec, read at line of input name, in place of
+ * the closed bucket of s at ts that it differs from, and report what
+ * happened.  The kept history and the state's entry change in place, so
+ * the series' newest bucket, its forecasts and its kept window stay.
+ * Returns 1 when the bucket is the newest, whose forecasts are then
+ * written again, and 0 when nothing more is to be done.
+ */
+static int
+replace_closed(struct ctx *c, const char *name, const struct pa_line *line,
+	       struct pa_fc_series *s, pa_usec_t ts)
+{
+	pa_usec_t newest = s->has_open ? s->open : s->kept_last;
+	enum pa_fc_replace outcome;
+	double requests, complexity_sum;
+	char a[40], b[40];
+	const char *quoted;
+
+	outcome = pa_fc_series_replace_kept(s, ts, &requests, &complexity_sum);
+	pa_time_format(ts, a, sizeof a);
+	quoted = pa_quote(s->name, strlen(s->name));
+	if (outcome == PA_FC_KEPT_OVER_PART || outcome == PA_FC_KEPT_OVER_UNKNOWN) {
+		pa_warn("%s:%ld: bucket \"ts\" %s of %s not replaced: the record %s, and the "
+			"kept bucket is whole, so it stays", name, line->lineno, a, quoted,
+			outcome == PA_FC_KEPT_OVER_PART ? "covers only part of the bucket (covered_s)"
+							: "has unknown requests (null)");
+		return 0;
+	}
+	if (ts == newest) {
+		pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced by a record that differs; it is "
+			"the newest bucket, so its forecasts are written again", name, line->lineno,
+			a, quoted);
+		return 1;
+	}
+	if (outcome == PA_FC_REPLACE_NOT_KEPT) {
+		/* The series has no kept window yet, so its next forecast lays the record out. */
+		pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced by a record that differs; "
+			"later forecasts use it", name, line->lineno, a, quoted);
+		return 0;
+	}
+	if (pa_fcstate_set_bucket(c->ro->state, s->name, ts, requests, complexity_sum) < 0) {
+		pa_warn("out of memory replacing bucket \"ts\" %s of %s in the state; the state "
+			"keeps the old counts", a, quoted);
+		c->fatal = 1;
+	}
+	pa_warn("%s:%ld: bucket \"ts\" %s of %s replaced in the kept history by a record that "
+		"differs; the forecasts already written stay, because the newest bucket is at %s, "
+		"and later forecasts use it", name, line->lineno, a, quoted,
+		pa_time_format(newest, b, sizeof b));
+	return 0;
+}
+
+/*
  * In --follow, forecast the series of rec when rec opens a later bucket,
  * or at once with --whole-buckets, because then no other part of rec's
- * bucket will come.
+ * bucket will come.  rec was read at line of input name.
  */
 static void
-close_bucket(struct ctx *c, const json_t *rec)
+close_bucket(struct ctx *c, const char *name, const struct pa_line *line, const json_t *rec)
 {
 	struct pa_fc_series *s = pa_fc_series_find(c->set, pa_rec_str(rec, "tenant_service_name"));
 	pa_usec_t ts;
@@ -377,15 +423,22 @@ close_bucket(struct ctx *c, const json_t *rec)
 	if (s == NULL || pa_rec_time(rec, "ts", &ts) != 1)
 		return;
 	if (c->whole_buckets) {
-		/* ts == open: the newest bucket, replaced, is forecast again. */
-		if (!s->has_open || ts >= s->open) {
-			s->open = ts;
-			s->has_open = 1;
-			warn_far_events(c);
-			pa_fc_emit_series(s, c->ro, ts);
-			save_if_due(c);
-			prune_events(c);
+		/*
+		 * check_closed() lets a record for a closed bucket through only
+		 * when it differs from the kept one.  A restart from a state has
+		 * no open bucket yet, and the newest is the last one kept.
+		 */
+		if ((s->has_open && ts <= s->open) ||
+		    (!s->has_open && s->has_kept && ts <= s->kept_last)) {
+			if (!replace_closed(c, name, line, s, ts))
+				return;
 		}
+		s->open = ts;
+		s->has_open = 1;
+		warn_far_events(c);
+		pa_fc_emit_series(s, c->ro, ts);
+		save_if_due(c);
+		prune_events(c);
 		return;
 	}
 	if (s->has_open && ts > s->open) {
@@ -456,7 +509,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 			c->fatal = 1;
 		pa_reject(name, line->lineno, line->text, line->len, reason_class, "%s", err);
 	} else if (c->follow && !c->fatal) {
-		close_bucket(c, rec);
+		close_bucket(c, name, line, rec);
 	}
 	json_decref(rec);
 }

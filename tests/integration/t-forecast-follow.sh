@@ -95,6 +95,71 @@ check "restart forecasts new bucket only" \
 	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/r.out" | sort -u)" = 2026-06-01T04:00:00Z
 check "restart replay noted once" test "$(grep -c 'skipping buckets' "$T_TMP/r.err")" -eq 1
 
+# Restart with the state, then a changed record for an older bucket.  It
+# replaces that bucket in the kept history and in the state, the kept
+# window keeps every bucket, and nothing is forecast again, because the
+# newest bucket is still 03:00.  The next bucket's forecast uses it.
+follow_mean() {
+	pa-forecast --follow --whole-buckets --horizon 1 --period 0 --period2 0 --model mean "$@"
+}
+kept_requests() {
+	jq -r '.series["shop/cart"].requests' "$1"
+}
+{ bucket 0 10; bucket 1 12; bucket 2 14; bucket 3 16; } |
+	follow_mean --state "$T_TMP/c.json" >/dev/null 2>&1
+bucket 1 2 | follow_mean --state "$T_TMP/c.json" --rejects "$T_TMP/c.rej" \
+	>"$T_TMP/c1.out" 2>"$T_TMP/c1.err"
+check "older correction exits 0" test $? -eq 0
+check "older correction writes no forecast" test ! -s "$T_TMP/c1.out"
+check "older correction not rejected" test ! -s "$T_TMP/c.rej"
+check "older correction replaced in the state" test "$(kept_requests "$T_TMP/c.json")" = "10 2 14 16"
+check "older correction message" grep -q '<stdin>:1: bucket "ts" 2026-06-01T01:00:00Z of "shop/cart" replaced in the kept history by a record that differs; the forecasts already written stay, because the newest bucket is at 2026-06-01T03:00:00Z' "$T_TMP/c1.err"
+bucket 4 18 | follow_mean --state "$T_TMP/c.json" >"$T_TMP/c2.out" 2>/dev/null
+check "next bucket after correction forecast once" \
+	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/c2.out")" = 2026-06-01T05:00:00Z
+# The mean of 10, 2, 14, 16 and 18; no bucket read as 0 after 01:00.
+check "next forecast uses the correction" \
+	test "$(jq -r 'select(.kind == "forecast") | .predicted_volume' "$T_TMP/c2.out")" = 12
+check "window keeps every bucket" test "$(kept_requests "$T_TMP/c.json")" = "10 2 14 16 18"
+
+# The next bucket, then a correction of an older one, in one restarted
+# run: the saved state has the correction, though no forecast followed it.
+{ bucket 0 10; bucket 1 12; bucket 2 14; bucket 3 16; } |
+	follow_mean --state "$T_TMP/b.json" >/dev/null 2>&1
+{ bucket 4 18; bucket 2 4; } | follow_mean --state "$T_TMP/b.json" >"$T_TMP/b.out" 2>/dev/null
+check "correction after next bucket saved" test "$(kept_requests "$T_TMP/b.json")" = "10 12 4 16 18"
+check "correction after next bucket forecasts once" \
+	test "$(jq -r 'select(.kind == "forecast") | .issued_at' "$T_TMP/b.out")" = 2026-06-01T05:00:00Z
+
+# After a restart the last kept bucket is the newest, so a change to it
+# writes its forecasts again with the same issued_at: the mean of 10, 12,
+# 14 and 6.
+{ bucket 0 10; bucket 1 12; bucket 2 14; bucket 3 16; } |
+	follow_mean --state "$T_TMP/n.json" >/dev/null 2>&1
+bucket 3 6 | follow_mean --state "$T_TMP/n.json" >"$T_TMP/n.out" 2>"$T_TMP/n.err"
+check "newest correction after restart written again" \
+	test "$(jq -r 'select(.kind == "forecast") | [.issued_at, .predicted_volume] | join(" ")' "$T_TMP/n.out")" = "2026-06-01T04:00:00Z 10.5"
+check "newest correction after restart message" grep -q 'it is the newest bucket, so its forecasts are written again' "$T_TMP/n.err"
+check "newest correction after restart saved" test "$(kept_requests "$T_TMP/n.json")" = "10 12 14 6"
+
+# A part or an unknown count does not replace a whole kept bucket, and an
+# invalid count is rejected.  Messages name each case, and the state stays.
+{ bucket 0 10; bucket 1 12; bucket 2 14; bucket 3 16; } |
+	follow_mean --state "$T_TMP/p.json" >/dev/null 2>&1
+{
+	echo '{"kind":"bucket","ts":"2026-06-01T01:00:00Z","step_s":3600,"tenant_service_name":"shop/cart","requests":3,"covered_s":1800}'
+	echo '{"kind":"bucket","ts":"2026-06-01T02:00:00Z","step_s":3600,"tenant_service_name":"shop/cart","requests":null}'
+	echo '{"kind":"bucket","ts":"2026-06-01T01:00:00Z","step_s":3600,"tenant_service_name":"shop/cart","requests":-4}'
+} | follow_mean --state "$T_TMP/p.json" --rejects "$T_TMP/p.rej" --max-bad 1 >"$T_TMP/p.out" 2>"$T_TMP/p.err"
+check "part not replacing exits 0" test $? -eq 0
+check "part not replacing message" grep -q '<stdin>:1: bucket "ts" 2026-06-01T01:00:00Z of "shop/cart" not replaced: the record covers only part of the bucket (covered_s), and the kept bucket is whole, so it stays' "$T_TMP/p.err"
+check "null not replacing message" grep -q '<stdin>:2: bucket "ts" 2026-06-01T02:00:00Z of "shop/cart" not replaced: the record has unknown requests (null)' "$T_TMP/p.err"
+check "invalid correction rejected" grep -q '<stdin>:3: field "requests" is not a count' "$T_TMP/p.err"
+check "invalid correction not called replaced" test "$(grep -c 'stdin>:3: bucket' "$T_TMP/p.err")" -eq 0
+check "invalid correction in rejects" test "$(wc -l <"$T_TMP/p.rej")" -eq 1
+check "part and null leave the state" test "$(kept_requests "$T_TMP/p.json")" = "10 12 14 16"
+check "part and null forecast nothing" test ! -s "$T_TMP/p.out"
+
 # --whole-buckets means nothing without --follow.
 pa-forecast --whole-buckets </dev/null >/dev/null 2>"$T_TMP/usage.err"
 check "whole buckets needs follow status" test $? -eq 2
