@@ -521,20 +521,35 @@ record_state(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
 	json_object_set_new(json_object_get(o->state, "series"), s->name, entry);
 }
 
-/* Name the records from first to last that a gap longer than --max-fill cut off. */
+/*
+ * Name the count records from first to last that a gap longer than
+ * --max-fill cut off on side ("after" or "before" them).  The message
+ * starts with the input and line of the first of them, when it has one:
+ * a bucket kept in the state file (kept set) has none.
+ */
 static void
 warn_cut(const struct pa_fc_series *s, const struct pa_fc_run_opts *o, const char *stepbuf,
-	 size_t count, pa_usec_t first, pa_usec_t last, const char *side)
+	 size_t count, pa_usec_t first, pa_usec_t last, const char *input, size_t line, int kept,
+	 const char *side)
 {
-	char a[40], b[40], span[100];
+	char a[40], b[40], span[120], where[300] = "";
+	int single = count == 1;
 
-	if (count == 1)
+	if (input != NULL && line > 0)
+		snprintf(where, sizeof where, "%s:%zu: ", input, line);
+	else if (input != NULL)
+		snprintf(where, sizeof where, "%s: ", input);
+	if (single)
 		snprintf(span, sizeof span, "1 bucket record at %s", pa_time_format(first, a, sizeof a));
 	else
-		snprintf(span, sizeof span, "%zu bucket records from %s to %s", count,
-			 pa_time_format(first, a, sizeof a), pa_time_format(last, b, sizeof b));
-	pa_warn("%s: %s left out, because more than %zu buckets of %s are missing %s them (is a "
-		"timestamp wrong? see --max-fill)", s->name, span, o->max_fill, stepbuf, side);
+		snprintf(span, sizeof span, "%zu bucket records from %s to %s%s", count,
+			 pa_time_format(first, a, sizeof a), pa_time_format(last, b, sizeof b),
+			 where[0] ? ", the first on this line," : kept ? ", the first kept in the "
+								 "state file," : "");
+	pa_warn("%s%s: %s left out, because more than %zu buckets of %s are missing %s %s (is a "
+		"timestamp wrong? see --max-fill); %s valid, so %s not written to --rejects",
+		where, s->name, span, o->max_fill, stepbuf, side, single ? "it" : "them",
+		single ? "it is" : "they are", single ? "it is" : "they are");
 }
 
 /* Lay s on its grid and report the buckets that no record filled. */
@@ -552,9 +567,11 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 		return -1;
 	}
 	if (g->cut_before)
-		warn_cut(s, o, stepbuf, g->cut_before, g->cut_first, g->cut_gap_from, "after");
+		warn_cut(s, o, stepbuf, g->cut_before, g->cut_first, g->cut_gap_from,
+			 g->cut_first_input, g->cut_first_line, g->cut_first_kept, "after");
 	if (g->cut_after)
-		warn_cut(s, o, stepbuf, g->cut_after, g->cut_gap_to, g->cut_last, "before");
+		warn_cut(s, o, stepbuf, g->cut_after, g->cut_gap_to, g->cut_last,
+			 g->cut_gap_to_input, g->cut_gap_to_line, g->cut_gap_to_kept, "before");
 	if (g->cut_trailing) {
 		char last[40];
 

@@ -19,6 +19,15 @@
  */
 #define PARTIAL_STARTS_MAX 16
 
+/*
+ * Inputs a point can name, the largest value of its 29-bit input field.
+ * A record of a later input is left unnamed in messages.
+ */
+#define POINT_INPUT_MAX ((1u << 29) - 1)
+
+_Static_assert(sizeof(struct pa_fc_point) == 48 || sizeof(void *) < 8,
+	       "a bucket point should take 48 bytes on a 64-bit system");
+
 struct pa_fc_series_set {
 	struct pa_fc_series **slot;	/* open-addressing table keyed by name */
 	size_t size, used;
@@ -32,6 +41,7 @@ struct pa_fc_series_set {
 	size_t npartial_at;
 	struct pa_input_names inputs;	/* names given by pa_fc_series_source() */
 	const char *source;		/* input of the record being added, or NULL */
+	unsigned source_input;		/* 1 + its index in inputs, 0: past POINT_INPUT_MAX */
 	size_t source_line;		/* and its line */
 };
 
@@ -77,6 +87,7 @@ void
 pa_fc_series_source(struct pa_fc_series_set *set, const char *input, size_t line)
 {
 	set->source = pa_input_names_keep(&set->inputs, input);
+	set->source_input = set->inputs.n <= POINT_INPUT_MAX ? (unsigned)set->inputs.n : 0;
 	set->source_line = line;
 }
 
@@ -189,9 +200,11 @@ pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *te
 		return -1;
 	}
 	for (size_t k = 0; k < n; k++)
-		s->points[k] = (struct pa_fc_point){ first + (pa_usec_t)k * step, requests[k],
-						     complexity_sum[k], 1, 0, 0, 0, 0 };
+		s->points[k] = (struct pa_fc_point){ .ts = first + (pa_usec_t)k * step,
+						     .requests = requests[k],
+						     .complexity_sum = complexity_sum[k], .kept = 1 };
 	s->count = n;
+	s->inputs = &set->inputs;
 	s->anchor = first;
 	s->has_kept = 1;
 	s->kept_first = first;
@@ -211,8 +224,10 @@ pa_fc_series_pending(struct pa_fc_series_set *set, const char *name, pa_usec_t t
 
 	if (s == NULL || reserve_points(s, 1) != 0)
 		return -1;
-	s->points[s->count++] = (struct pa_fc_point){ ts, requests, complexity_sum, 1, 0, 1,
-						      cover_from, cover_to };
+	s->points[s->count++] = (struct pa_fc_point){ .ts = ts, .requests = requests,
+						      .complexity_sum = complexity_sum, .kept = 1,
+						      .pending = 1, .cover_from = cover_from,
+						      .cover_to = cover_to };
 	return 0;
 }
 
@@ -457,6 +472,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 			goto nomem;
 		s->first_input = set->source;
 		s->first_line = set->source_line;
+		s->inputs = &set->inputs;
 		set->slot[i] = s;
 		set->used++;
 	} else if (s->step != step) {
@@ -496,7 +512,12 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 	}
 	if (reserve_points(s, 1) != 0)
 		goto nomem;
-	s->points[s->count++] = (struct pa_fc_point){ ts, requests, csum, 0, invalid != 0, 0, 0, 0 };
+	s->points[s->count++] = (struct pa_fc_point){ .ts = ts, .requests = requests,
+						      .complexity_sum = csum,
+						      .rejected = invalid != 0,
+						      .input = set->source_input,
+						      .line = set->source_line <= UINT32_MAX ?
+							      (uint32_t)set->source_line : 0 };
 	if (partial && !invalid) {
 		/* The part's counts wait for the rest of its bucket; alone it is unknown. */
 		s->points[s->count - 1].cover_from = llround(covered_from_s * PA_USEC_PER_SEC);
@@ -771,6 +792,20 @@ valid_from(const struct pa_fc_series *s, size_t k, size_t count, pa_usec_t ts)
 	return 0;
 }
 
+/*
+ * Return the name of the input that point p of s was read from, with its
+ * line in *line (0: unknown), or NULL for a point that no input record
+ * gave, such as a bucket kept in the state.
+ */
+static const char *
+point_input(const struct pa_fc_series *s, const struct pa_fc_point *p, size_t *line)
+{
+	*line = p->line;
+	if (p->kept || p->input == 0 || s->inputs == NULL || p->input > s->inputs->n)
+		return NULL;
+	return s->inputs->v[p->input - 1];
+}
+
 int
 pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, size_t max_fill,
 		     struct pa_fc_grid *g)
@@ -823,11 +858,16 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, 
 			g->cut_before = best_from - from;
 			g->cut_first = s->points[from].ts;
 			g->cut_gap_from = s->points[best_from - 1].ts;
+			g->cut_first_input = point_input(s, &s->points[from], &g->cut_first_line);
+			g->cut_first_kept = s->points[from].kept;
 		}
 		if (best_count < count) {
 			g->cut_after = count - best_count;
 			g->cut_last = s->points[count - 1].ts;
 			g->cut_gap_to = s->points[best_count].ts;
+			g->cut_gap_to_input = point_input(s, &s->points[best_count],
+							  &g->cut_gap_to_line);
+			g->cut_gap_to_kept = s->points[best_count].kept;
 		}
 		from = best_from;
 		count = best_count;
@@ -1021,12 +1061,14 @@ pa_fc_series_keep(struct pa_fc_series *s, const struct pa_fc_grid *g, size_t fro
 	if (p == NULL)
 		return -1;
 	for (size_t i = from; i < g->n; i++)
-		p[k++] = (struct pa_fc_point){ g->first + (pa_usec_t)i * s->step, g->volume[i],
-					       g->complexity_sum[i], 1, 0, 0, 0, 0 };
+		p[k++] = (struct pa_fc_point){ .ts = g->first + (pa_usec_t)i * s->step,
+					       .requests = g->volume[i],
+					       .complexity_sum = g->complexity_sum[i], .kept = 1 };
 	if (g->pending)
-		p[k++] = (struct pa_fc_point){ g->pending_ts,
-					       g->pending_requests, g->pending_complexity_sum, 1, 0, 1,
-					       g->pending_from, g->pending_to };
+		p[k++] = (struct pa_fc_point){ .ts = g->pending_ts, .requests = g->pending_requests,
+					       .complexity_sum = g->pending_complexity_sum,
+					       .kept = 1, .pending = 1, .cover_from = g->pending_from,
+					       .cover_to = g->pending_to };
 	for (size_t j = 0; j < s->count; j++)
 		if (s->points[j].ts > limit)
 			p[k++] = s->points[j];

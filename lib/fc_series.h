@@ -12,7 +12,7 @@
  * input for the same start replaces a kept one instead of adding to it,
  * and a bucket before the kept window is rejected.
  *
- * Memory: every bucket of every series is kept until the end of input, 40
+ * Memory: every bucket of every series is kept until the end of input, 48
  * bytes each plus the series names, unless pa_fc_series_keep() trims it.
  */
 #ifndef PA_FC_SERIES_H
@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input.h"
 #include "timeutil.h"
 
 /* No series is laid out on a grid longer than this many buckets. */
@@ -35,11 +36,14 @@ struct pa_fc_point {
 	pa_usec_t ts;
 	double requests;	/* NAN: unknown */
 	double complexity_sum;	/* NAN: no complexity in the record */
-	/* Flags of one byte each, so that a point takes 48 bytes, not 56. */
-	unsigned char kept;	/* 1: from the state's kept window */
-	unsigned char rejected;	/* 1: from a record rejected for its counts, which
+	/* Bit-fields and a 32-bit line, so that a point takes 48 bytes, not 56. */
+	unsigned kept : 1;	/* 1: from the state's kept window */
+	unsigned rejected : 1;	/* 1: from a record rejected for its counts, which
 				 * makes its bucket unknown rather than a gap */
-	unsigned char pending;	/* 1: a part kept by the state to join with later parts */
+	unsigned pending : 1;	/* 1: a part kept by the state to join with later parts */
+	unsigned input : 29;	/* 1 + index of the record's input in the set's
+				 * names; 0: none, as for a kept bucket */
+	uint32_t line;		/* the record's line in that input; 0: unknown */
 	pa_usec_t cover_from;	/* span of the bucket the part covers, from its start; */
 	pa_usec_t cover_to;	/* cover_to 0: all of it */
 };
@@ -63,6 +67,7 @@ struct pa_fc_series {
 	int has_open;		/* 1: open is set and that bucket has input records */
 	const char *first_input;	/* input of the record that created it, or NULL */
 	size_t first_line;		/* and its line */
+	const struct pa_input_names *inputs;	/* names that points' input indexes refer to */
 };
 
 /*
@@ -101,6 +106,12 @@ struct pa_fc_grid {
 	size_t cut_before, cut_after;
 	pa_usec_t cut_first, cut_gap_from;	/* the first left out before, the last of them */
 	pa_usec_t cut_gap_to, cut_last;		/* the first left out after, the last of them */
+	const char *cut_first_input;	/* input of the first left out before, or NULL */
+	size_t cut_first_line;		/* and its line, 0: unknown */
+	int cut_first_kept;		/* 1: it is a bucket kept in the state */
+	const char *cut_gap_to_input;	/* input of the first left out after, or NULL */
+	size_t cut_gap_to_line;		/* and its line, 0: unknown */
+	int cut_gap_to_kept;		/* 1: it is a bucket kept in the state */
 	size_t cut_trailing;	/* steps to the end of input not filled, longer than max_fill */
 };
 
