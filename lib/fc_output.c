@@ -592,7 +592,7 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 		char at[40], from[40], to[40];
 
 		pa_warn("%s: no part of the bucket at %s covers %s to %s, too long a stretch to be "
-			"quiet at its rate of requests (a missing piece of input?), so it is "
+			"quiet at the rate of requests around it (a missing piece of input?), so it is "
 			"unknown%s", s->name, pa_time_format(g->holed_ts, at, sizeof at),
 			pa_time_format(g->holed_ts + g->holed_from, from, sizeof from),
 			pa_time_format(g->holed_ts + g->holed_to, to, sizeof to),

@@ -13,13 +13,6 @@
 #include "opts.h"
 
 /*
- * Distinct bucket starts that an input ended inside.  One rollup ends once
- * per step, so a few cover inputs merged from several rollups.  A start
- * beyond this many is still unknown in the series whose record marks it.
- */
-#define PARTIAL_STARTS_MAX 16
-
-/*
  * Inputs a point can name, the largest value of its 29-bit input field.
  * A record of a later input is left unnamed in messages.
  */
@@ -28,22 +21,40 @@
 _Static_assert(sizeof(struct pa_fc_point) == 48 || sizeof(void *) < 8,
 	       "a bucket point should take 48 bytes on a 64-bit system");
 
+/*
+ * A bucket start, with its step, that an input began or ended inside.  It
+ * is judged over all series, as pa-score --merge judges its input: the
+ * parts of every series and the whole records at that start show how much
+ * of the bucket the input covered.
+ */
+struct partial_start {
+	pa_usec_t ts, step;
+	pa_usec_t end;		/* latest instant a part covers */
+	struct pa_cover cover;	/* spans that the records of every series cover */
+	double requests;	/* in those records, for the quiet-time test */
+	int whole;		/* 1: they cover the whole bucket */
+	int holed;		/* 1: a stretch between them is too long to be quiet */
+	pa_usec_t from, to;	/* that stretch, or the span they cover, from ts */
+};
+
 struct pa_fc_series_set {
 	struct pa_fc_series **slot;	/* open-addressing table keyed by name */
 	size_t size, used;
 	struct pa_fc_series **sorted;
 	size_t partial;			/* bucket records the input began or ended inside */
 	char partial_first[200];	/* "SERIES at TS" of the first of them */
-	struct {
-		pa_usec_t ts, step;
-		pa_usec_t end;			/* latest instant a part of it covers */
-	} partial_at[PARTIAL_STARTS_MAX];	/* distinct starts and steps of those */
-	size_t npartial_at;
+	struct partial_start *starts;	/* bucket starts that an input began or ended
+					 * inside, sorted by start and step */
+	size_t nstarts, starts_size;
+	int joined;			/* 1: pa_fc_series_join_parts() filled the starts */
 	struct pa_input_names inputs;	/* names given by pa_fc_series_source() */
 	const char *source;		/* input of the record being added, or NULL */
 	unsigned source_input;		/* 1 + its index in inputs, 0: past POINT_INPUT_MAX */
 	size_t source_line;		/* and its line */
 };
+
+static int note_partial_start(struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step,
+			      pa_usec_t end);
 
 struct pa_fc_series_set *
 pa_fc_series_new(void)
@@ -78,6 +89,7 @@ pa_fc_series_free(struct pa_fc_series_set *set)
 		free(s);
 	}
 	pa_input_names_free(&set->inputs);
+	free(set->starts);
 	free(set->slot);
 	free(set->sorted);
 	free(set);
@@ -204,7 +216,7 @@ pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *te
 						     .requests = requests[k],
 						     .complexity_sum = complexity_sum[k], .kept = 1 };
 	s->count = n;
-	s->inputs = &set->inputs;
+	s->set = set;
 	s->anchor = first;
 	s->has_kept = 1;
 	s->kept_first = first;
@@ -222,7 +234,8 @@ pa_fc_series_pending(struct pa_fc_series_set *set, const char *name, pa_usec_t t
 {
 	struct pa_fc_series *s = pa_fc_series_find(set, name);
 
-	if (s == NULL || reserve_points(s, 1) != 0)
+	if (s == NULL || reserve_points(s, 1) != 0 ||
+	    note_partial_start(set, ts, s->step, ts + cover_to) != 0)
 		return -1;
 	s->points[s->count++] = (struct pa_fc_point){ .ts = ts, .requests = requests,
 						      .complexity_sum = complexity_sum, .kept = 1,
@@ -349,22 +362,79 @@ pa_fc_series_replace_kept(struct pa_fc_series *s, pa_usec_t ts, double *requests
 	return outcome;
 }
 
-static void
+/* Return the index in set->starts where (ts, step) is or would go. */
+static size_t
+start_index(const struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step)
+{
+	size_t lo = 0, hi = set->nstarts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct partial_start *m = &set->starts[mid];
+
+		if (m->ts < ts || (m->ts == ts && m->step < step))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Return the partial start (ts, step) of set, or NULL. */
+static const struct partial_start *
+partial_start_at(const struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step)
+{
+	size_t i;
+
+	if (set == NULL)
+		return NULL;
+	i = start_index(set, ts, step);
+	if (i < set->nstarts && set->starts[i].ts == ts && set->starts[i].step == step)
+		return &set->starts[i];
+	return NULL;
+}
+
+/*
+ * Return the bucket of s at ts as judged over all series by
+ * pa_fc_series_join_parts(), or NULL when no input began or ended inside
+ * it or the set was not judged so.
+ */
+static const struct partial_start *
+joined_at(const struct pa_fc_series *s, pa_usec_t ts)
+{
+	if (s->set == NULL || !s->set->joined)
+		return NULL;
+	return partial_start_at(s->set, ts, s->step);
+}
+
+/*
+ * Note that a part of the bucket at ts covers it up to the instant end.
+ * Returns 0, or -1 when memory runs out.
+ */
+static int
 note_partial_start(struct pa_fc_series_set *set, pa_usec_t ts, pa_usec_t step, pa_usec_t end)
 {
-	for (size_t i = 0; i < set->npartial_at; i++) {
-		if (set->partial_at[i].ts == ts && set->partial_at[i].step == step) {
-			if (end > set->partial_at[i].end)
-				set->partial_at[i].end = end;
-			return;
-		}
+	size_t i = start_index(set, ts, step);
+	struct partial_start *p;
+
+	if (i < set->nstarts && set->starts[i].ts == ts && set->starts[i].step == step) {
+		if (end > set->starts[i].end)
+			set->starts[i].end = end;
+		return 0;
 	}
-	if (set->npartial_at < PARTIAL_STARTS_MAX) {
-		set->partial_at[set->npartial_at].ts = ts;
-		set->partial_at[set->npartial_at].step = step;
-		set->partial_at[set->npartial_at].end = end;
-		set->npartial_at++;
+	if (set->nstarts == set->starts_size) {
+		size_t size = set->starts_size ? 2 * set->starts_size : 16;
+
+		p = realloc(set->starts, size * sizeof *p);
+		if (p == NULL)
+			return -1;
+		set->starts = p;
+		set->starts_size = size;
 	}
+	memmove(&set->starts[i + 1], &set->starts[i], (set->nstarts - i) * sizeof *set->starts);
+	set->nstarts++;
+	set->starts[i] = (struct partial_start){ .ts = ts, .step = step, .end = end };
+	return 0;
 }
 
 int
@@ -458,8 +528,9 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 		if (set->partial++ == 0)
 			snprintf(set->partial_first, sizeof set->partial_first, "%s at %s",
 				 pa_quote(name, strlen(name)), pa_time_format(ts, when, sizeof when));
-		note_partial_start(set, ts, step,
-				   ts + llround((covered_from_s + covered_s) * PA_USEC_PER_SEC));
+		if (note_partial_start(set, ts, step,
+				       ts + llround((covered_from_s + covered_s) * PA_USEC_PER_SEC)) != 0)
+			goto nomem;
 	}
 
 	if (set->used * 2 >= set->size && grow(set) != 0)
@@ -472,7 +543,7 @@ pa_fc_series_add(struct pa_fc_series_set *set, const json_t *rec,
 			goto nomem;
 		s->first_input = set->source;
 		s->first_line = set->source_line;
-		s->inputs = &set->inputs;
+		s->set = set;
 		set->slot[i] = s;
 		set->used++;
 	} else if (s->step != step) {
@@ -618,6 +689,7 @@ add_known(double a, double b)
 struct span {
 	struct pa_cover cover;
 	int pending;		/* a part the state kept pending is among them */
+	int whole;		/* a whole record or kept bucket is among them */
 };
 
 static void
@@ -628,14 +700,17 @@ join_span(struct span *sp, const struct pa_fc_point *p, pa_usec_t step)
 
 	pa_cover_add(&sp->cover, from, to);
 	sp->pending |= p->pending;
+	sp->whole |= p->cover_to == 0;
 }
 
 /*
  * Make every bucket whose parts do not cover it unknown, as pa-score
  * judges a whole bucket (pa_bucket_slack()) and a stretch between parts
- * (pa_cover_holed()), as pa-score --merge does.  The parts of the last
- * bucket are kept in g, so that a state file can join them with a later
- * run's.  A last bucket with a stretch missing keeps none.
+ * (pa_cover_holed()), as pa-score --merge does.  After
+ * pa_fc_series_join_parts(), the parts of every series at that start are
+ * judged together.  The parts of the last bucket are kept in g, so that a
+ * state file can join them with a later run's.  A last bucket with a
+ * stretch missing keeps none.
  */
 static void
 settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct span *span,
@@ -644,26 +719,37 @@ settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct sp
 	pa_usec_t slack = pa_bucket_slack(s->step);
 
 	for (size_t i = 0; i < len; i++) {
-		pa_usec_t from, to;
+		pa_usec_t from, to, ts = g->first + (pa_usec_t)i * s->step;
+		const struct partial_start *at;
 		int holed;
 
-		if (span[i].cover.n == 0)
+		if (span[i].cover.n == 0 || span[i].whole)
 			continue;
-		holed = pa_cover_holed(&span[i].cover, isnan(v[i]) ? 0 : v[i], s->step, &from, &to);
-		if (!holed && from <= slack && to >= s->step - slack)
-			continue;
+		at = joined_at(s, ts);
+		if (at != NULL) {
+			if (at->whole)
+				continue;
+			holed = at->holed;
+			from = at->from;
+			to = at->to;
+		} else {
+			holed = pa_cover_holed(&span[i].cover, isnan(v[i]) ? 0 : v[i], s->step,
+					       &from, &to);
+			if (!holed && from <= slack && to >= s->step - slack)
+				continue;
+		}
 		if (holed && g->holed++ == 0) {
-			g->holed_ts = g->first + (pa_usec_t)i * s->step;
+			g->holed_ts = ts;
 			g->holed_from = from;
 			g->holed_to = to;
 		}
 		if (!holed && span[i].pending && i < len - 1 && g->unfinished++ == 0) {
-			g->unfinished_ts = g->first + (pa_usec_t)i * s->step;
+			g->unfinished_ts = ts;
 			g->unfinished_covered = to - from;
 		}
 		if (!holed && i == len - 1 && !isnan(v[i])) {
 			g->pending = 1;
-			g->pending_ts = g->first + (pa_usec_t)i * s->step;
+			g->pending_ts = ts;
 			g->pending_requests = v[i];
 			g->pending_complexity_sum = csum[i];
 			g->pending_from = from;
@@ -681,6 +767,62 @@ has_input(const struct pa_fc_series *s)
 		if (!s->points[k].kept && !s->points[k].rejected)
 			return 1;
 	return 0;
+}
+
+/*
+ * NOTE: Only the spans inside one bucket are joined, so a stretch that no
+ * input covers across a bucket boundary, such as a missing hourly piece
+ * of a log, is not found.  A series with no record in the buckets it
+ * spans reads them as gaps of 0 requests, where pa-score --merge writes
+ * them as unknown.
+ */
+void
+pa_fc_series_join_parts(struct pa_fc_series_set *set)
+{
+	for (size_t k = 0; k < set->nstarts; k++) {
+		set->starts[k].cover.n = 0;
+		set->starts[k].requests = 0;
+	}
+
+	/*
+	 * Every record read and every part kept pending counts, but not a
+	 * bucket the state kept whole: that shows what an earlier input
+	 * covered, not this one.
+	 */
+	for (size_t i = 0; i < set->size; i++) {
+		const struct pa_fc_series *s = set->slot[i];
+
+		for (size_t j = 0; s != NULL && j < s->count; j++) {
+			const struct pa_fc_point *p = &s->points[j];
+			size_t k = start_index(set, p->ts, s->step);
+			struct partial_start *at = &set->starts[k];
+
+			if ((p->kept && !p->pending) || p->rejected || isnan(p->requests) ||
+			    k == set->nstarts || at->ts != p->ts || at->step != s->step)
+				continue;
+			pa_cover_add(&at->cover, p->cover_to > 0 ? p->cover_from : 0,
+				     p->cover_to > 0 ? p->cover_to : s->step);
+			at->requests += p->requests;
+		}
+	}
+	for (size_t k = 0; k < set->nstarts; k++) {
+		struct partial_start *at = &set->starts[k];
+		pa_usec_t slack = pa_bucket_slack(at->step);
+
+		at->holed = pa_cover_holed(&at->cover, at->requests, at->step, &at->from, &at->to);
+		at->whole = at->cover.n > 0 && !at->holed && at->from <= slack &&
+			    at->to >= at->step - slack;
+	}
+	set->joined = 1;
+}
+
+/* Return 1 when point p of s is a part that covers its bucket with the parts of other series. */
+static int
+part_joined_whole(const struct pa_fc_series *s, const struct pa_fc_point *p)
+{
+	const struct partial_start *at = joined_at(s, p->ts);
+
+	return p->cover_to > 0 && at != NULL && at->whole;
 }
 
 size_t
@@ -717,7 +859,8 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 			continue;
 		/* A series with no known count stays empty rather than made of zeros. */
 		for (size_t k = 0; k < s->count; k++)
-			known += !isnan(s->points[k].requests) && s->points[k].cover_to == 0;
+			known += !isnan(s->points[k].requests) &&
+				 (s->points[k].cover_to == 0 || part_joined_whole(s, &s->points[k]));
 		if (known == 0)
 			continue;
 		for (size_t k = 0; k < s->count; k++)
@@ -744,18 +887,20 @@ pa_fc_series_align_end(struct pa_fc_series_set *set)
 		/*
 		 * The input ended inside a bucket that only other series have a
 		 * record for.  The time it did not cover may have held requests
-		 * of this series too, so the fill there is unknown, not 0.
+		 * of this series too, so the fill there is unknown, not 0.  A
+		 * bucket that the parts of all series cover is no such end.
 		 */
 		s->has_partial_end = 0;
-		for (size_t k = 0; k < set->npartial_at; k++) {
-			pa_usec_t at = set->partial_at[k].ts;
+		for (size_t k = 0; k < set->nstarts; k++) {
+			pa_usec_t at = set->starts[k].ts;
 
-			if (set->partial_at[k].step == s->step && at > s->end && at <= end &&
+			if (set->starts[k].step == s->step && at > s->end && at <= end &&
+			    !(set->joined && set->starts[k].whole) &&
 			    (at - s->anchor) % s->step == 0 &&
 			    (!s->has_partial_end || at < s->partial_end)) {
 				s->has_partial_end = 1;
 				s->partial_end = at;
-				s->partial_end_at = set->partial_at[k].end;
+				s->partial_end_at = set->starts[k].end;
 			}
 		}
 		s->end = end;
@@ -801,9 +946,9 @@ static const char *
 point_input(const struct pa_fc_series *s, const struct pa_fc_point *p, size_t *line)
 {
 	*line = p->line;
-	if (p->kept || p->input == 0 || s->inputs == NULL || p->input > s->inputs->n)
+	if (p->kept || p->input == 0 || s->set == NULL || p->input > s->set->inputs.n)
 		return NULL;
-	return s->inputs->v[p->input - 1];
+	return s->set->inputs.v[p->input - 1];
 }
 
 int
@@ -811,7 +956,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, 
 		     struct pa_fc_grid *g)
 {
 	pa_usec_t span, last;
-	size_t len, filled = 0, count, from = 0;
+	size_t len, filled = 0, holed_missing = 0, count, from = 0;
 	double *v, *c, *csum;
 	unsigned char *fresh;
 	struct span *parts;
@@ -1010,7 +1155,25 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, 
 	settle_parts(s, g, parts, len, v, csum);
 	free(parts);
 	for (size_t i = 0, in_gap = 0; i < len; i++) {
-		if (v[i] != -1) {
+		const struct partial_start *at = NULL;
+
+		if (v[i] == -1 && i + g->trailing < len)
+			at = joined_at(s, g->first + (pa_usec_t)i * s->step);
+
+		if (at != NULL && at->holed) {
+			/*
+			 * Other series' parts leave a stretch no input covered, so
+			 * requests of this series may be missing there too.
+			 */
+			v[i] = csum[i] = NAN;
+			in_gap = 0;
+			holed_missing++;
+			if (g->holed++ == 0) {
+				g->holed_ts = at->ts;
+				g->holed_from = at->from;
+				g->holed_to = at->to;
+			}
+		} else if (v[i] != -1) {
 			in_gap = 0;
 		} else {
 			/* Runs of missing buckets, so the message can name where they are. */
@@ -1044,7 +1207,7 @@ pa_fc_series_regular(struct pa_fc_series *s, int gaps_unknown, pa_usec_t limit, 
 	g->complexity = c;
 	g->complexity_sum = csum;
 	g->n = len;
-	g->missing = len - filled;
+	g->missing = len - filled - holed_missing;
 	return 0;
 }
 

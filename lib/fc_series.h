@@ -48,6 +48,8 @@ struct pa_fc_point {
 	pa_usec_t cover_to;	/* cover_to 0: all of it */
 };
 
+struct pa_fc_series_set;
+
 struct pa_fc_series {
 	char *name;		/* tenant_service_name, owned */
 	char *tenant;		/* owned; from the record, else the part before '/' */
@@ -67,7 +69,9 @@ struct pa_fc_series {
 	int has_open;		/* 1: open is set and that bucket has input records */
 	const char *first_input;	/* input of the record that created it, or NULL */
 	size_t first_line;		/* and its line */
-	const struct pa_input_names *inputs;	/* names that points' input indexes refer to */
+	const struct pa_fc_series_set *set;	/* the set it belongs to, for the names that
+						 * points' input indexes refer to and the
+						 * coverage of partial buckets */
 };
 
 /*
@@ -114,8 +118,6 @@ struct pa_fc_grid {
 	int cut_gap_to_kept;		/* 1: it is a bucket kept in the state */
 	size_t cut_trailing;	/* steps to the end of input not filled, longer than max_fill */
 };
-
-struct pa_fc_series_set;
 
 struct pa_fc_series_set *pa_fc_series_new(void);
 void pa_fc_series_free(struct pa_fc_series_set *set);
@@ -183,6 +185,20 @@ enum pa_fc_replace pa_fc_series_replace_kept(struct pa_fc_series *s, pa_usec_t t
 
 /* The series sorted by name, for deterministic output.  Owned by the set. */
 struct pa_fc_series **pa_fc_series_sorted(struct pa_fc_series_set *set, size_t *count);
+
+/*
+ * Judge each bucket that an input began or ended inside over all series,
+ * as pa-score --merge does: the spans that the parts of every series
+ * cover, and the whole records of that bucket, are joined.  When they
+ * cover the bucket (pa_cover_holed(), pa_bucket_slack()), a series' parts
+ * count as its whole bucket, though they cover less.  The input covered
+ * the rest, and the series had no request there, as with two rollups of
+ * a log cut inside the bucket.  Call it once the input has
+ * been read, before pa_fc_series_align_end() and pa_fc_series_regular().
+ * Without it, each series is judged by its own parts, as --follow does,
+ * because there a bucket is forecast before every series has read it.
+ */
+void pa_fc_series_join_parts(struct pa_fc_series_set *set);
 
 /*
  * Extend every series to the last bucket of any series with the same step,

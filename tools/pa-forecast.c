@@ -871,14 +871,16 @@ main(int argc, char **argv)
 
 			if (partial)
 				pa_warn("%zu bucket record%s that the input began or ended inside "
-					"(covered_s below step_s), the first of %s: parts that "
-					"together cover their bucket are added, others read as "
-					"unknown", partial, partial == 1 ? "" : "s", first);
+					"(covered_s below step_s), the first of %s: parts that, "
+					"with those of all series, cover their bucket are added, "
+					"others read as unknown", partial, partial == 1 ? "" : "s",
+					first);
 		}
 
 		warn_far_events(&c);
 
 		/* Forecasts follow the passed-through records, series in name order. */
+		pa_fc_series_join_parts(c.set);
 		if (align_end)
 			pa_fc_series_align_end(c.set);
 		series = pa_fc_series_sorted(c.set, &count);
