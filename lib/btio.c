@@ -892,7 +892,7 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 		/* Targets past the tolerance's reach overload far more than the
 		 * rest, so they are named instead of squashing the curve. */
 		if (order[p] == PA_BT_REACTIVE) {
-			size_t kept = 0;
+			size_t on_scale = 0;
 
 			for (size_t i = 0; i < rep->nresults; i++) {
 				const struct pa_bt_result *r = &rep->results[i];
@@ -907,10 +907,10 @@ svg_tradeoff(FILE *fp, const struct pa_bt_report *rep, double top)
 			for (size_t i = 0; i < c.n; i++) {
 				if (100 * c.y[i] > ymax)
 					continue;
-				c.x[kept] = c.x[i];
-				c.y[kept++] = c.y[i];
+				c.x[on_scale] = c.x[i];
+				c.y[on_scale++] = c.y[i];
 			}
-			c.n = kept;
+			c.n = on_scale;
 		}
 		if (c.n > 1) {
 			fprintf(fp, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
