@@ -60,6 +60,17 @@ wc98_hourly() {
 	}' "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" >"$1"
 }
 
+# extract_examples PAGE PREFIX: write each code block of the EXAMPLES section
+# of man/PAGE, as mandoc renders it, to PREFIX1, PREFIX2 and on.  A code
+# block is a run of lines indented by 11 spaces, ended by prose or a blank line.
+extract_examples() {
+	mandoc -Tascii "$PA_ROOT/man/$1" | sed 's/.\x08//g' |
+		sed -n '/^EXAMPLES/,/^[A-Z]/p' |
+		awk -v out="$2" '
+			/^           / { if (!open) { n++; open = 1 } print substr($0, 12) > (out n); next }
+			{ open = 0 }'
+}
+
 peyton_daily() {
 	awk -F, 'NR > 1 { gsub(/"/, "")
 		printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2

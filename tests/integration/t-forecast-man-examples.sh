@@ -19,12 +19,7 @@ gzip -c "$dir/buckets.ndjson" >"$dir/buckets.ndjson.gz"
 tail -n 500 "$T_TMP/requests.ndjson" >"$dir/last-hour.ndjson"
 peyton_daily "$dir/views.ndjson" "$dir/playoffs.ndjson"
 
-# A code block is a run of lines indented by 11 spaces. Prose and blank lines end it.
-mandoc -Tascii "$PA_ROOT/man/pa-forecast.1" | sed 's/.\x08//g' |
-	sed -n '/^EXAMPLES/,/^[A-Z]/p' |
-	awk -v out="$T_TMP/example" '
-		/^           / { if (!open) { n++; open = 1 } print substr($0, 12) > (out n); next }
-		{ open = 0 }'
+extract_examples pa-forecast.1 "$T_TMP/example"
 for ex in "$T_TMP"/example*; do
 	sed -i "s|/var/lib/pa/|$dir/state/|g" "$ex"
 done

@@ -20,12 +20,7 @@ head -2 "$PA_ROOT/tests/cases/pa-ingest/json-caddy-nested/stdin" >"$dir/caddy.lo
 cp "$SHARED/data/wc98-requests/wc98_matches_fjelstul.csv" "$dir/matches.csv"
 cp "$SHARED/data/wc98-requests/wc98_requests_per_minute.csv" "$dir/requests_per_minute.csv"
 
-# A code block is a run of lines indented by 11 spaces. Prose and blank lines end it.
-mandoc -Tascii "$PA_ROOT/man/pa-ingest.1" | sed 's/.\x08//g' |
-	sed -n '/^EXAMPLES/,/^[A-Z]/p' |
-	awk -v out="$T_TMP/example" '
-		/^           / { if (!open) { n++; open = 1 } print substr($0, 12) > (out n); next }
-		{ open = 0 }'
+extract_examples pa-ingest.1 "$T_TMP/example"
 
 count=$(ls "$T_TMP"/example* | wc -l)
 check "man examples: all six found" test "$count" -eq 6
