@@ -794,8 +794,11 @@ pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
 	char why[200];
 	int forecast;
 
-	if (kind == NULL)
-		return 0;
+	/* Every record has a kind, so one without is malformed, as in pa-score. */
+	if (kind == NULL) {
+		reject(where, line, "missing field", "field \"kind\" is missing or not a string");
+		return 1;
+	}
 	if (r->learn && strcmp(kind, "bucket") == 0) {
 		take_bucket(r, rec);
 		return 0;

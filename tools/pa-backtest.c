@@ -348,7 +348,15 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (rec == NULL)
 		return;
 	kind = pa_rec_kind(rec);
-	if (kind != NULL && strcmp(kind, "event") == 0)
+
+	/* Every record has a kind, so one without is malformed, as in pa-score. */
+	if (kind == NULL) {
+		pa_reject(name, line->lineno, line->text, line->len, "missing field",
+			  "field \"kind\" is missing or not a string");
+		json_decref(rec);
+		return;
+	}
+	if (strcmp(kind, "event") == 0)
 		take_event(ctx, rec, name, line);
 	else if (!pa_bt_input_record(ctx->in, rec, name, line) && ctx->pass)
 		pa_out_json(rec);
