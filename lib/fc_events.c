@@ -75,6 +75,15 @@ string_or_absent(const json_t *rec, const char *key)
 	return v == NULL || json_is_string(v);
 }
 
+/* A series is never named with an empty part, so an empty scope would match none. */
+static int
+scope_or_absent(const json_t *rec, const char *key)
+{
+	const json_t *v = json_object_get(rec, key);
+
+	return v == NULL || (json_is_string(v) && json_string_length(v) > 0);
+}
+
 int
 pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 		 char *err, size_t errsize, const char **reason_class)
@@ -111,13 +120,14 @@ pa_fc_events_add(struct pa_fc_events *e, const json_t *rec, pa_usec_t window,
 
 	/*
 	 * A tenant or service that is not a string would read as absent, and
-	 * the event would apply to every series.
+	 * the event would apply to every series.  An empty one would apply to
+	 * none.
 	 */
-	if (!string_or_absent(rec, "tenant"))
-		return bad_event_field(rec, "tenant", "a string", err, errsize, reason_class,
+	if (!scope_or_absent(rec, "tenant"))
+		return bad_event_field(rec, "tenant", "a non-empty string", err, errsize, reason_class,
 				       "invalid tenant");
-	if (!string_or_absent(rec, "service"))
-		return bad_event_field(rec, "service", "a string", err, errsize, reason_class,
+	if (!scope_or_absent(rec, "service"))
+		return bad_event_field(rec, "service", "a non-empty string", err, errsize, reason_class,
 				       "invalid service");
 	if (!string_or_absent(rec, "name"))
 		return bad_event_field(rec, "name", "a string", err, errsize, reason_class,

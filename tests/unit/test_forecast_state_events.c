@@ -42,8 +42,10 @@ test_identity(void)
 	CHECK("identity no name added", add(&e, &ids, "{\"event_type\":\"match\",\"ts\":0}") == 0);
 	CHECK("identity other start added",
 	      add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"a\",\"ts\":60}") == 0);
-	CHECK("identity empty tenant added",
-	      add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"a\",\"ts\":0,\"tenant\":\"\"}") == 0);
+	CHECK("identity other tenant added",
+	      add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"a\",\"ts\":0,\"tenant\":\"t\"}") == 0);
+	CHECK("identity empty tenant rejected",
+	      add(&e, &ids, "{\"event_type\":\"match\",\"name\":\"a\",\"ts\":0,\"tenant\":\"\"}") == -1);
 	CHECK("identity count", e.count == 5);
 
 	/* Plain concatenation would give both "a|b|c". */
