@@ -78,6 +78,7 @@ struct pa_plan_run {
 	int learn;
 	int follow;			/* plan each issue once it covers what the plan reads */
 	int follow_rc;			/* worst status of the plans made so far */
+	int unknown_kind_warned;	/* a record of a kind no pa tool writes was reported */
 	json_t *index;			/* name -> position in list */
 	struct series **list;
 	size_t n, cap;
@@ -804,8 +805,15 @@ pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
 		return 0;
 	}
 	forecast = strcmp(kind, "forecast") == 0;
-	if (!forecast && strcmp(kind, "usage") != 0)
+	if (!forecast && strcmp(kind, "usage") != 0) {
+		/* A kind no pa tool writes is most often a misspelt "forecast", which would go unplanned. */
+		if (!pa_kind_known(kind) && !r->unknown_kind_warned) {
+			pa_warn_unknown_kind(where, line->lineno, kind, "forecast or usage",
+					     "it is passed through unchanged");
+			r->unknown_kind_warned = 1;
+		}
 		return 0;
+	}
 
 	name = pa_rec_series(rec, why, sizeof why);
 	if (name == NULL) {

@@ -319,6 +319,7 @@ struct intake {
 	pa_usec_t event_window;
 	int pass;		/* pass other kinds through (NDJSON output only) */
 	int out_of_memory;	/* stop taking events */
+	int unknown_kind_warned;	/* a record of a kind no pa tool writes was reported */
 };
 
 /* Take an event record for the forecasts; a bad one is rejected with its line. */
@@ -356,10 +357,18 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
-	if (strcmp(kind, "event") == 0)
+	if (strcmp(kind, "event") == 0) {
 		take_event(ctx, rec, name, line);
-	else if (!pa_bt_input_record(ctx->in, rec, name, line) && ctx->pass)
-		pa_out_json(rec);
+	} else if (!pa_bt_input_record(ctx->in, rec, name, line)) {
+		/* A kind no pa tool writes is most often a misspelt "bucket", which would go unscored. */
+		if (!pa_kind_known(kind) && !ctx->unknown_kind_warned) {
+			pa_warn_unknown_kind(name, line->lineno, kind, "bucket or event",
+					     ctx->pass ? "it is passed through unchanged" : "it is dropped");
+			ctx->unknown_kind_warned = 1;
+		}
+		if (ctx->pass)
+			pa_out_json(rec);
+	}
 	json_decref(rec);
 }
 
