@@ -704,11 +704,36 @@ join_span(struct span *sp, const struct pa_fc_point *p, pa_usec_t step)
 }
 
 /*
+ * Return 1 when the stretch from the start of bucket i to from, the start
+ * of its parts, was covered by the input with no request of s in it.  When
+ * the bucket before is known, its record covered the time up to this
+ * bucket's start.  The stretch is then quiet time unless it is too long for
+ * the rate of requests in the two buckets (pa_stretch_missing()).
+ * pa-score --merge judges the stretch between two inputs the same way.
+ * NOTE: The rate is that of this series alone, where pa-score --merge
+ * takes the requests of all series, so a sparse series reads a longer
+ * stretch as quiet.
+ */
+static int
+head_quiet(const struct pa_fc_series *s, const double *v, size_t i, pa_usec_t from,
+	   pa_usec_t to)
+{
+	double rate;
+
+	if (i == 0 || v[i - 1] == -1 || isnan(v[i - 1]))
+		return 0;
+	rate = (v[i - 1] + (isnan(v[i]) ? 0 : v[i])) / (double)(s->step + (to - from));
+	return !pa_stretch_missing(from, rate, s->step);
+}
+
+/*
  * Make every bucket whose parts do not cover it unknown, as pa-score
  * judges a whole bucket (pa_bucket_slack()) and a stretch between parts
  * (pa_cover_holed()), as pa-score --merge does.  After
  * pa_fc_series_join_parts(), the parts of every series at that start are
- * judged together.  The parts of the last bucket are kept in g, so that a
+ * judged together.  A stretch from the bucket start to its first part,
+ * after a known bucket, is judged as quiet time too (head_quiet()).  The
+ * parts of the last bucket are kept in g, so that a
  * state file can join them with a later run's.  A last bucket with a
  * stretch missing keeps none.
  */
@@ -735,9 +760,10 @@ settle_parts(const struct pa_fc_series *s, struct pa_fc_grid *g, const struct sp
 		} else {
 			holed = pa_cover_holed(&span[i].cover, isnan(v[i]) ? 0 : v[i], s->step,
 					       &from, &to);
-			if (!holed && from <= slack && to >= s->step - slack)
-				continue;
 		}
+		if (!holed && (from <= slack || head_quiet(s, v, i, from, to)) &&
+		    to >= s->step - slack)
+			continue;
 		if (holed && g->holed++ == 0) {
 			g->holed_ts = ts;
 			g->holed_from = from;
