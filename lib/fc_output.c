@@ -522,6 +522,27 @@ record_state(const struct pa_fc_run_opts *o, const struct pa_fc_series *s,
 }
 
 /*
+ * Keep the part of the only bucket of new series s in the state file,
+ * with an empty window, so that a later run adds the rest of the bucket
+ * to it.  The series has no known count to forecast from yet.
+ */
+static void
+keep_part_only(const struct pa_fc_series *s, const struct pa_fc_run_opts *o,
+	       struct pa_fc_grid *g)
+{
+	struct warm_plan wp = { 0 };
+	size_t horizon = o->horizon ? (size_t)((o->horizon + s->step - 1) / s->step)
+				    : (size_t)o->horizon_steps;
+	char at[40];
+
+	pa_warn("%s: no forecast, because its only bucket, at %s, is a part that the input "
+		"began or ended inside, so the state file keeps that part for the next run to add "
+		"the rest to", s->name, pa_time_format(g->first, at, sizeof at));
+	g->n = 0;
+	record_state(o, s, g, 0, 0, 0, horizon, g->first, &wp, NULL, NULL);
+}
+
+/*
  * Name the count records from first to last that a gap longer than
  * --max-fill cut off on side ("after" or "before" them).  The message
  * starts with the input and line of the first of them, when it has one:
@@ -742,6 +763,12 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 
 	for (known = 0, i = 0; i < n; i++)
 		known += !isnan(volume[i]);
+	if (known == 0 && o->state != NULL && n == 1 && !s->has_kept && g.pending &&
+	    g.pending_ts == first) {
+		keep_part_only(s, o, &g);
+		rc = 1;
+		goto done;
+	}
 	if (known == 0) {
 		pa_warn("%s: no forecast: no known request count in %zu bucket%s", s->name, n,
 			n == 1 ? "" : "s");

@@ -218,7 +218,7 @@ pa_fc_series_seed(struct pa_fc_series_set *set, const char *name, const char *te
 	s->count = n;
 	s->set = set;
 	s->anchor = first;
-	s->has_kept = 1;
+	s->has_kept = n > 0;	/* an empty window keeps only a pending part */
 	s->kept_first = first;
 	s->kept_last = first + (pa_usec_t)(n ? n - 1 : 0) * step;
 	s->open = s->kept_last;

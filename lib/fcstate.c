@@ -259,10 +259,11 @@ entry_valid(const json_t *e, char *why, size_t size)
 		snprintf(why, size, "has no valid \"first\" timestamp");
 		return 0;
 	}
+	/* A new series whose only bucket is a part keeps an empty window. */
 	n = pa_fcstate_numbers_count(req);
-	if (n == 0 || n > PA_FC_MAX_BUCKETS) {
-		snprintf(why, size, "has no \"requests\" list of 1 to %d numbers or null",
-			 PA_FC_MAX_BUCKETS);
+	if ((n == 0 && json_object_get(e, "pending") == NULL) || n > PA_FC_MAX_BUCKETS) {
+		snprintf(why, size, "has no \"requests\" list of 1 to %d numbers or null "
+			 "(or an empty one beside a \"pending\" part)", PA_FC_MAX_BUCKETS);
 		return 0;
 	}
 	if (!is_number_list(req, n, PA_REQUESTS_MAX, "requests", why, size) ||
