@@ -183,6 +183,17 @@ pa_kind_known(const char *kind)
 	return 0;
 }
 
+const char *
+pa_rec_kind_or_reject(const json_t *rec, const char *where, const struct pa_line *line)
+{
+	const char *kind = pa_rec_kind(rec);
+
+	if (kind == NULL)
+		pa_reject(where, line->lineno, line->text, line->len, "missing field",
+			  "field \"kind\" is missing or not a string");
+	return kind;
+}
+
 void
 pa_warn_unknown_kind(const char *where, long lineno, const char *kind, const char *takes,
 		     const char *fate)

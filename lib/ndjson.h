@@ -80,6 +80,12 @@ int pa_json_file_error_line(FILE *f, const json_error_t *jerr);
 /* The record's "kind", or NULL when absent or not a string. */
 const char *pa_rec_kind(const json_t *rec);
 
+/*
+ * The record's "kind", or NULL after rejecting the line read from where:
+ * every record has a kind, so one without is malformed.
+ */
+const char *pa_rec_kind_or_reject(const json_t *rec, const char *where, const struct pa_line *line);
+
 /* Return 1 when kind is one that a pa tool writes, such as "bucket" or "plan". */
 int pa_kind_known(const char *kind);
 

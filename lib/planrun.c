@@ -790,16 +790,13 @@ int
 pa_plan_run_record(struct pa_plan_run *r, const json_t *rec, const char *where,
 		   const struct pa_line *line)
 {
-	const char *kind = pa_rec_kind(rec);
+	const char *kind = pa_rec_kind_or_reject(rec, where, line);
 	const char *name;
 	char why[200];
 	int forecast;
 
-	/* Every record has a kind, so one without is malformed, as in pa-score. */
-	if (kind == NULL) {
-		reject(where, line, "missing field", "field \"kind\" is missing or not a string");
+	if (kind == NULL)
 		return 1;
-	}
 	if (r->learn && strcmp(kind, "bucket") == 0) {
 		take_bucket(r, rec);
 		return 0;

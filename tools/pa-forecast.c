@@ -463,12 +463,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 
 	if (rec == NULL)
 		return;
-	kind = pa_rec_kind(rec);
-
-	/* Every record has a kind, so one without is malformed, as in pa-score. */
+	kind = pa_rec_kind_or_reject(rec, name, line);
 	if (kind == NULL) {
-		pa_reject(name, line->lineno, line->text, line->len, "missing field",
-			  "field \"kind\" is missing or not a string");
 		json_decref(rec);
 		return;
 	}

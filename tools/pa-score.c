@@ -443,10 +443,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 			pa_rollup_note_unreadable(run->rollup);
 		return;
 	}
-	kind = pa_rec_kind(rec);
+	kind = pa_rec_kind_or_reject(rec, name, line);
 	if (kind == NULL) {
-		pa_reject(name, line->lineno, line->text, line->len, "missing field",
-			  "field \"kind\" is missing or not a string");
 		if (run->merge)
 			pa_rollup_note_unreadable(run->rollup);
 		json_decref(rec);
