@@ -71,6 +71,16 @@ extract_examples() {
 			{ open = 0 }'
 }
 
+# check_example FILE DIR NAME: run the example FILE in DIR with the built
+# tools first on PATH, and check that it exits 0 and writes to stdout.
+check_example() {
+	(cd "$2" && PATH=$BIN:$PATH sh "$1" >"$T_TMP/out" 2>"$T_TMP/err")
+	status=$?
+	check "man example exits 0: $3" test "$status" -eq 0
+	check "man example writes output: $3" test -s "$T_TMP/out"
+	[ "$status" -eq 0 ] || sed 's/^/  stderr: /' "$T_TMP/err" | head -5
+}
+
 peyton_daily() {
 	awk -F, 'NR > 1 { gsub(/"/, "")
 		printf "{\"kind\":\"bucket\",\"ts\":\"%sT00:00:00Z\",\"step_s\":86400,\"tenant_service_name\":\"wiki/peyton\",\"requests\":%d}\n", $1, $2

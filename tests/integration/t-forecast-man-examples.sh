@@ -66,10 +66,6 @@ for ex in "$T_TMP"/example*; do
 			test -s "$dir/state/forecast.json"
 		continue
 	fi
-	(cd "$dir" && PATH=$BIN:$PATH sh "$ex" >"$T_TMP/out" 2>"$T_TMP/err")
-	status=$?
-	check "man example exits 0: $first" test "$status" -eq 0
-	check "man example writes output: $first" test -s "$T_TMP/out"
-	[ "$status" -eq 0 ] || sed 's/^/  stderr: /' "$T_TMP/err" | head -5
+	check_example "$ex" "$dir" "$first"
 done
 finish

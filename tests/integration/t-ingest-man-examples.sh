@@ -26,10 +26,6 @@ count=$(ls "$T_TMP"/example* | wc -l)
 check "man examples: all six found" test "$count" -eq 6
 for ex in "$T_TMP"/example*; do
 	first=$(grep -m1 pa-ingest "$ex" | cut -c1-50)
-	(cd "$dir" && PATH=$BIN:$PATH sh "$ex" >"$T_TMP/out" 2>"$T_TMP/err")
-	status=$?
-	check "man example exits 0: $first" test "$status" -eq 0
-	check "man example writes output: $first" test -s "$T_TMP/out"
-	[ "$status" -eq 0 ] || sed 's/^/  stderr: /' "$T_TMP/err" | head -5
+	check_example "$ex" "$dir" "$first"
 done
 finish
