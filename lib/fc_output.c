@@ -953,6 +953,15 @@ pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_use
 			pa_warn("%s: complexity: %s, forecasting with %s", s->name, cx[0].reason,
 				cx[0].model);
 	}
+	/*
+	 * Without a state every forecast is a full fit, so what -v can tell is
+	 * why the model was chosen: the hold-out that picked it and the
+	 * factor that calibrated its interval.
+	 */
+	if (o->verbose && o->state == NULL && !vol[0].fallback && vol[0].reason[0])
+		pa_warn("%s: volume: %s: %s", s->name, vol[0].model, vol[0].reason);
+	if (o->verbose && o->state == NULL && have_cx && !cx[0].fallback && cx[0].reason[0])
+		pa_warn("%s: complexity: %s: %s", s->name, cx[0].model, cx[0].reason);
 	if (wp.reason[0]) {
 		size_t used = strlen(vol_model);
 

@@ -121,7 +121,7 @@ usage(void)
 	       "                         pa-score --follow writes them): forecast on arrival\n"
 	       "      --save-every DUR   with --follow and --state, save at most this often\n"
 	       "                         (1m), and at the end of input or on SIGTERM\n"
-	       "  -v, --verbose          say on stderr which fit each series got\n"
+	       "  -v, --verbose          say on stderr which fit or model each series got\n"
 	       "      --output-format FMT  ndjson (default), openmetrics (for promtool\n"
 	       "                         backfill) or influx (InfluxDB line protocol)\n"
 	       PA_COMMON_USAGE);

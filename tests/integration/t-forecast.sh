@@ -54,6 +54,14 @@ check wc98-bounds-hold-point \
 check wc98-seasonal-model \
 	test "$(jq -s 'all(.[]; .model | test("p=24|p=168|\\[(24|168)\\]"))' "$T_TMP/fc.ndjson")" = true
 
+# -v without a state names the chosen model as the records do, and how
+# the hold-out chose it; the records are the same as without -v.
+pa-forecast -v --horizon 24 "$T_TMP/train.ndjson" >"$T_TMP/fc-v.ndjson" 2>"$T_TMP/fc-v.err"
+model=$(jq -r 'select(.horizon_steps == 1) | .model' "$T_TMP/fc.ndjson")
+check verbose-names-choice grep -qF "wc98/www: volume: $model: " "$T_TMP/fc-v.err"
+check verbose-names-holdout grep -q 'candidates by hold-out MAE over [0-9]* origins of 24 steps; interval scale' "$T_TMP/fc-v.err"
+check verbose-same-records cmp -s "$T_TMP/fc.ndjson" "$T_TMP/fc-v.ndjson"
+
 # The automatic ETS form on the same history: seasonal, multiplicative
 # (every hour has requests), bounds around the point.
 pa-forecast --horizon 24 --model ets "$T_TMP/train.ndjson" >"$T_TMP/ets.ndjson"
