@@ -1,9 +1,12 @@
 #include "diag.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *pa_prog = "pa";
 
@@ -21,6 +24,8 @@ static long nshown;		/* reject messages printed */
 static long nhidden;		/* reject messages neither printed nor folded */
 static FILE *rejects;
 static const char *rejects_path;
+static struct stat rejects_st;	/* the rejects file as opened */
+static int rejects_pending;	/* opened but not emptied yet */
 
 /*
  * A printed reject message that later rejects repeat, between
@@ -107,11 +112,16 @@ pa_die(int code, const char *fmt, ...)
 void
 pa_rejects_open(const char *path)
 {
-	rejects = fopen(path, "w");
-	if (rejects == NULL)
-		pa_die(PA_EXIT_IO, "%s: cannot open rejects file: %s", path,
-		       strerror(errno));
+	/*
+	 * Not truncated here: the inputs are not known yet, and one of them
+	 * may be this very file (pa_rejects_start()).
+	 */
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+
+	if (fd < 0 || fstat(fd, &rejects_st) != 0 || (rejects = fdopen(fd, "w")) == NULL)
+		pa_die(PA_EXIT_IO, "%s: cannot open rejects file: %s", path, strerror(errno));
 	rejects_path = path;
+	rejects_pending = 1;
 
 	/*
 	 * Line-buffered, so a rejected line is in the file once its message
@@ -119,6 +129,48 @@ pa_rejects_open(const char *path)
 	 * line, and a killed one loses none.
 	 */
 	setvbuf(rejects, NULL, _IOLBF, 0);
+}
+
+/* Empty the rejects file before its first line, once. */
+static void
+rejects_empty(void)
+{
+	if (!rejects_pending)
+		return;
+	rejects_pending = 0;
+	if (S_ISREG(rejects_st.st_mode) && ftruncate(fileno(rejects), 0) != 0)
+		pa_die(PA_EXIT_IO, "%s: cannot empty rejects file: %s", rejects_path,
+		       strerror(errno));
+}
+
+static int
+same_file(const struct stat *st)
+{
+	return st->st_dev == rejects_st.st_dev && st->st_ino == rejects_st.st_ino;
+}
+
+void
+pa_rejects_start(int nfiles, char *const *files)
+{
+	struct stat st;
+
+	if (rejects == NULL || !rejects_pending)
+		return;
+
+	/* Only a regular file is emptied, so only one can lose its lines. */
+	if (S_ISREG(rejects_st.st_mode)) {
+		for (int i = 0; i < nfiles; i++) {
+			if (strcmp(files[i], "-") == 0)
+				continue;
+			if (stat(files[i], &st) == 0 && same_file(&st))
+				pa_die(PA_EXIT_USAGE, "rejects file %s is also the input %s; give "
+				       "--rejects a file of its own", rejects_path, files[i]);
+		}
+		if (fstat(STDIN_FILENO, &st) == 0 && same_file(&st))
+			pa_die(PA_EXIT_USAGE, "rejects file %s is also the standard input; give "
+			       "--rejects a file of its own", rejects_path);
+	}
+	rejects_empty();
 }
 
 static void
@@ -179,6 +231,7 @@ pa_rejects_keep(const char *line, size_t len)
 {
 	if (rejects == NULL)
 		return 0;
+	rejects_empty();
 
 	/* A line that cannot be kept would be lost, so the run stops here. */
 	if (fwrite(line, 1, len, rejects) != len || fputc('\n', rejects) == EOF || ferror(rejects))
@@ -326,6 +379,7 @@ pa_diag_finish(double max_bad)
 			pa_warn("rejected %ld: other reasons", other_rejects);
 	}
 	if (rejects != NULL) {
+		rejects_empty();
 		if (ferror(rejects) | fclose(rejects))
 			pa_die(PA_EXIT_IO, "%s: write failed: %s", rejects_path,
 			       strerror(errno));

@@ -42,11 +42,20 @@ void pa_die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
 /*
- * Open FILE for --rejects, replacing what it held.  Every rejected line is
- * written there as the reader returned it, without the CR of a CRLF line
- * end and cut at --max-line bytes, and ended by a newline.
+ * Open FILE for --rejects; pa_rejects_start() empties it.  Every rejected
+ * line is written there as the reader returned it, without the CR of a
+ * CRLF line end and cut at --max-line bytes, and ended by a newline.
  */
 void pa_rejects_open(const char *path);
+
+/*
+ * Check the input operands against the --rejects file and empty it.  A
+ * rejects file that is also an input, or the standard input, is a usage
+ * error: emptying it would lose the lines the run is about to read.
+ * Every tool calls this once its operands are known; a tool that rejects
+ * or finishes before empties the file then.
+ */
+void pa_rejects_start(int nfiles, char *const *files);
 
 /*
  * Reject one input line: print "prog: where:line: reason" (while under the

@@ -815,6 +815,7 @@ main(int argc, char **argv)
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 
 	if (strcmp(mode, "scale") == 0)
 		cx.conf.op = PA_OP_SCALE;

@@ -624,6 +624,7 @@ parse_options(int argc, char **argv, struct options *o, struct pa_common_opts *c
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 
 	/* The settings keep their scale-up default of no limit unless layered over. */
 	/* A missing capacity matters only once there is a series to replay. */

@@ -811,6 +811,7 @@ main(int argc, char **argv)
 				pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 	if (c.whole_buckets && !c.follow)
 		pa_usage_error("--whole-buckets needs --follow");
 	if (c.follow)

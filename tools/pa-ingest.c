@@ -328,6 +328,7 @@ main(int argc, char **argv)
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 	in.max_line = common.max_line;
 	if (in.type != PA_TYPE_REQUESTS && in.format == PA_FMT_LOG)
 		pa_usage_error("--type %s reads JSON or CSV, not an access-log format", type_name);

@@ -270,6 +270,7 @@ main(int argc, char **argv)
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 	if (follow && now_set)
 		pa_usage_error("--follow plans each issue at its own time, so it takes no --now");
 	if (config != NULL && pa_planconf_load(&conf, config, err, sizeof err) != 0) {

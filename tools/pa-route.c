@@ -696,6 +696,7 @@ main(int argc, char **argv)
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 	if (pa_template_check(backend_tmpl, why, sizeof why) != 0)
 		pa_usage_error("--backend %s", why);
 	backend_name_check(backend_tmpl);

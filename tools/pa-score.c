@@ -629,6 +629,7 @@ main(int argc, char **argv)
 			pa_usage_error("invalid option or missing value: \"%s\"", argv[optind - 1]);
 		}
 	}
+	pa_rejects_start(argc - optind, argv + optind);
 	if (run.lateness >= 0 && run.step == 0 && !run.merge)
 		pa_usage_error("--lateness needs --rollup or --merge");
 
