@@ -1,5 +1,5 @@
 #!/bin/sh
-# --rejects naming a file that is also an input: every tool refuses with a
+# --rejects naming a file that is also an input: every tool stops with a
 # usage error before the file is emptied, whether the file is an operand or
 # the standard input.  A rejects file of its own is still emptied by a run
 # that rejects nothing.
