@@ -388,8 +388,11 @@ read_series(struct read_ctx *r, const json_t *series)
 				free(raw);
 			}
 			if (*g >= 0) {
-				pa_tsdb_acc_add(r->acc, *g, (enum pa_tsdb_field)field[c], ts,
-						json_number_value(cell));
+				double v = json_number_value(cell);
+
+				if (field[c] == r->map->metric)
+					v /= pa_tsdb_metric_divisor(r->map);
+				pa_tsdb_acc_add(r->acc, *g, (enum pa_tsdb_field)field[c], ts, v);
 				pa_tsdb_acc_source(r->acc, *g, series);
 			}
 		}

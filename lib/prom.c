@@ -274,6 +274,8 @@ add_gauge(const struct series_ctx *s, int group, const struct pa_tsdb_metric *m,
 		v /= s->map->memory_limit;
 		break;
 	default:
+		if (s->map->metric >= 0)
+			v /= pa_tsdb_metric_divisor(s->map);
 		break;
 	}
 	pa_tsdb_acc_add(s->acc, group, m->field, ts, v);

@@ -107,6 +107,16 @@ pa_tsdb_field_name(enum pa_tsdb_field f)
 	return field_names[f];
 }
 
+double
+pa_tsdb_metric_divisor(const struct pa_tsdb_map *map)
+{
+	if (map->metric == PA_TSDB_F_CPU_USAGE && map->cpu_limit_given)
+		return map->cpu_limit;
+	if (map->metric == PA_TSDB_F_MEMORY_USAGE && map->memory_limit > 0)
+		return map->memory_limit;
+	return 1;
+}
+
 const struct pa_tsdb_metric *
 pa_tsdb_metric_lookup(const char *name)
 {
@@ -1136,6 +1146,7 @@ pa_tsdb_ingest_option(struct pa_tsdb_map *map, int c, const char *arg)
 		return 1;
 	case PA_OPT_TSDB_CPU_LIMIT:
 		map->cpu_limit = pa_opt_double("--cpu-limit", arg, 0.001, 1e6);
+		map->cpu_limit_given = 1;
 		return 1;
 	case PA_OPT_TSDB_MEMORY_LIMIT:
 		map->memory_limit = pa_opt_double("--memory-limit", arg, 1, 1e18);

@@ -99,6 +99,7 @@ struct pa_tsdb_map {
 	int metric;			/* field for unknown names, or -1 */
 	pa_usec_t step;			/* bucket width; 0 takes the sample spacing */
 	double cpu_limit;		/* cores per instance (default 1) */
+	int cpu_limit_given;		/* --cpu-limit was given */
 	double memory_limit;		/* bytes per instance; 0 rejects byte gauges */
 	int input;			/* --format: PA_TSDB_IN_*, or -1 for another format */
 };
@@ -121,6 +122,15 @@ int pa_tsdb_meta_lookup(const char *name);
 
 /* The __name__ table entry for name, or NULL. */
 const struct pa_tsdb_metric *pa_tsdb_metric_lookup(const char *name);
+
+/*
+ * The divisor of a sample that fills the --metric field: --cpu-limit for
+ * cpu_usage and --memory-limit for memory_usage when given, else 1.  The
+ * sum of rate() over a container's CPU counter is in cores, so a limit
+ * given beside --metric cpu_usage turns it into a fraction as it does for
+ * the counter itself.
+ */
+double pa_tsdb_metric_divisor(const struct pa_tsdb_map *map);
 
 /* Called once per record read; rec is borrowed for the duration of the call. */
 typedef void (*pa_tsdb_emit_fn)(const json_t *rec, void *ctx);

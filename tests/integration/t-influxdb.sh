@@ -63,6 +63,18 @@ q pa 'SELECT requests, tenant, service FROM wc98' >"$T_TMP/wc98-cols.json"
 pa-ingest -q --format influxdb "$T_TMP/wc98-cols.json" >"$T_TMP/buckets-cols.ndjson"
 check "tags as columns give the same buckets" cmp -s "$T_TMP/buckets.ndjson" "$T_TMP/buckets-cols.ndjson"
 
+# -- A column that no field is named after fills --metric, and a limit
+# given beside it makes cores a fraction of the limit.
+printf 'cpu,namespace=shop,container=api,pod=api-1 cores=0.5 1780272000\ncpu,namespace=shop,container=api,pod=api-2 cores=1.5 1780272000\n' \
+	>"$T_TMP/cores.lp"
+check "write CPU cores" test "$(write "$T_TMP/cores.lp" s)" = 204
+q pa 'SELECT cores FROM cpu GROUP BY namespace, container, pod' >"$T_TMP/cores.json"
+pa-ingest -q --format influxdb --metric cpu_usage --cpu-limit 2 "$T_TMP/cores.json" \
+	>"$T_TMP/cores.ndjson" 2>"$T_TMP/cores.err"
+check "--cpu-limit divides a --metric cpu_usage column" test \
+	"$(jq -r '[.instance_id, .cpu_usage] | @tsv' "$T_TMP/cores.ndjson" | tr '\t\n' ' ,')" = \
+	"api-1 0.25,api-2 0.75,"
+
 # -- The forecast written as line protocol equals its NDJSON form.
 pa-forecast -H 60 "$T_TMP/buckets.ndjson" >"$T_TMP/fc.ndjson"
 pa-forecast -H 60 --output-format influx "$T_TMP/buckets.ndjson" >"$T_TMP/fc.lp"

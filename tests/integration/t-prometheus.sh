@@ -112,6 +112,29 @@ check "cadvisor memory share is exact" test \
 	"$(jq -r '[(.ts | fromdate), .memory_usage] | @tsv' "$T_TMP/cadvisor.ndjson")" = \
 	"$(jq -rR 'split("\t") | [(.[0] | tonumber), (.[1] | tonumber)] | @tsv' "$T_TMP/cpu.want")"
 
+# -- A function drops __name__, so --metric names the field, and a limit
+# given beside it divides the samples as it divides the raw series: rate()
+# in cores over --cpu-limit, bytes over --memory-limit.
+q /api/v1/query_range --data-urlencode 'query=rate(container_cpu_usage_seconds_total{pod="cadvisor"}[10m])' \
+	-d start="$cfrom" -d end="$cto" -d step=300 >"$T_TMP/rate.json"
+pa-ingest -q --format prometheus --metric cpu_usage "$T_TMP/rate.json" >"$T_TMP/rate1.ndjson"
+pa-ingest -q --format prometheus --metric cpu_usage --cpu-limit 4 "$T_TMP/rate.json" \
+	>"$T_TMP/rate4.ndjson"
+check "rate() read with --metric cpu_usage" test "$(wc -l <"$T_TMP/rate1.ndjson")" -gt 200
+jq -r '[.instance_id, .ts, .cpu_usage] | @tsv' "$T_TMP/rate1.ndjson" >"$T_TMP/rate1.tsv"
+jq -r '[.instance_id, .ts, .cpu_usage] | @tsv' "$T_TMP/rate4.ndjson" >"$T_TMP/rate4.tsv"
+check "--cpu-limit divides a --metric cpu_usage rate" awk -F '\t' '
+	NR == FNR { one[FNR] = $3; key[FNR] = $1 " " $2; next }
+	{ d = one[FNR] / 4 - $3; if (d < 0) d = -d; if (d > 1e-12 || key[FNR] != $1 " " $2) bad++ }
+	END { exit bad > 0 || FNR < 200 }' "$T_TMP/rate1.tsv" "$T_TMP/rate4.tsv"
+q /api/v1/query_range --data-urlencode 'query=container_memory_working_set_bytes{pod="cadvisor"} + 0' \
+	-d start="$cfrom" -d end="$cto" -d step=300 >"$T_TMP/mem.json"
+pa-ingest -q --format prometheus --metric memory_usage --memory-limit 1073741824 "$T_TMP/mem.json" \
+	>"$T_TMP/mem.ndjson"
+check "--memory-limit divides a --metric memory_usage series" test \
+	"$(jq -r '[(.ts | fromdate), .memory_usage] | @tsv' "$T_TMP/mem.ndjson")" = \
+	"$(jq -r '[(.ts | fromdate), .memory_usage] | @tsv' "$T_TMP/cadvisor.ndjson")"
+
 # -- The forecast written as OpenMetrics equals its NDJSON form.
 pa-forecast -H 60 "$T_TMP/buckets.ndjson" >"$T_TMP/fc.ndjson"
 pa-forecast -H 60 --output-format openmetrics "$T_TMP/buckets.ndjson" >"$T_TMP/fc.om"
