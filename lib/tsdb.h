@@ -124,11 +124,10 @@ int pa_tsdb_meta_lookup(const char *name);
 const struct pa_tsdb_metric *pa_tsdb_metric_lookup(const char *name);
 
 /*
- * The divisor of a sample that fills the --metric field: --cpu-limit for
- * cpu_usage and --memory-limit for memory_usage when given, else 1.  The
- * sum of rate() over a container's CPU counter is in cores, so a limit
- * given beside --metric cpu_usage turns it into a fraction as it does for
- * the counter itself.
+ * Return the divisor of a sample that fills the --metric field:
+ * --cpu-limit for cpu_usage and --memory-limit for memory_usage when
+ * given, else 1.  rate() of a container's CPU counter is in cores, and
+ * the limit turns it into a fraction, as it does for the counter itself.
  */
 double pa_tsdb_metric_divisor(const struct pa_tsdb_map *map);
 
