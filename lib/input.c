@@ -24,6 +24,8 @@ struct pa_reader {
 	unsigned char *raw;
 	int in_member;		/* inside a gzip member: EOF here means it was cut off */
 	long members;		/* gzip members decoded to their end */
+	long long raw_read;	/* bytes read from fd, so raw_read - zs.avail_in is the file offset */
+	long long member_start;	/* file offset of the gzip member being decoded */
 	char *buf;		/* holds [start, end) unread bytes */
 	size_t cap, start, end;
 	size_t max_line;
@@ -150,9 +152,44 @@ raw_fill(struct pa_reader *r)
 		pa_warn("%s: read failed: %s", r->name, strerror(errno));
 		return -1;
 	}
+	r->raw_read += n;
 	r->zs.next_in = r->raw;
 	r->zs.avail_in = (uInt)n;
 	return n;
+}
+
+/*
+ * Read until at least need raw bytes are waiting, moving those left to
+ * the front of the raw buffer.  Returns the bytes waiting, fewer than need
+ * only at end of file, or -1 on error.
+ */
+static ssize_t
+raw_peek(struct pa_reader *r, size_t need)
+{
+	while (r->zs.avail_in < need) {
+		ssize_t n;
+
+		if (r->zs.avail_in > 0 && r->zs.next_in != r->raw)
+			memmove(r->raw, r->zs.next_in, r->zs.avail_in);
+		r->zs.next_in = r->raw;
+		n = read_input(r, r->raw + r->zs.avail_in, CHUNK - r->zs.avail_in);
+		if (n < 0) {
+			pa_warn("%s: read failed: %s", r->name, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		r->raw_read += n;
+		r->zs.avail_in += (uInt)n;
+	}
+	return (ssize_t)r->zs.avail_in;
+}
+
+/* File offset of the next raw byte not yet decoded. */
+static long long
+raw_offset(const struct pa_reader *r)
+{
+	return r->raw_read - (long long)r->zs.avail_in;
 }
 
 /* Choose plain or gzip from the magic bytes 1f 8b at the start of the input. */
@@ -161,22 +198,11 @@ detect_mode(struct pa_reader *r)
 {
 	ssize_t n = raw_fill(r);
 
+	/* One byte that could start the magic: wait for the second. */
+	if (n == 1 && r->raw[0] == 0x1f)
+		n = raw_peek(r, 2);
 	if (n < 0)
 		return -1;
-	/* One byte that could start the magic: wait for the second. */
-	while (n == 1 && r->raw[0] == 0x1f) {
-		ssize_t more;
-
-		more = read_input(r, r->raw + 1, CHUNK - 1);
-		if (more < 0) {
-			pa_warn("%s: read failed: %s", r->name, strerror(errno));
-			return -1;
-		}
-		if (more == 0)
-			break;
-		r->zs.avail_in += (uInt)more;
-		n += more;
-	}
 	if (n >= 2 && r->raw[0] == 0x1f && r->raw[1] == 0x8b) {
 		/* 15 + 16: a gzip wrapper only, with the largest window. */
 		if (inflateInit2(&r->zs, 15 + 16) != Z_OK) {
@@ -190,19 +216,94 @@ detect_mode(struct pa_reader *r)
 	return 0;
 }
 
-/* Decode gzip input into dst.  Returns bytes produced, 0 at end, -1 on error. */
+/*
+ * Read the rest of the input after the last gzip member.  Zero bytes there
+ * are taken as padding to a block size and ignored.  Anything else, such
+ * as plain text appended to a .gz file, is reported with its offset and
+ * size and fails the reader, because it cannot be read as gzip and
+ * dropping it quietly would lose it.
+ * Returns 0 for padding or nothing, -1 after reporting other data.
+ */
+static int
+read_trailing_data(struct pa_reader *r)
+{
+	long long from = raw_offset(r), size = 0;
+	int only_zeros = 1;
+
+	for (;;) {
+		ssize_t n = raw_fill(r);
+
+		if (n < 0) {
+			r->failed = 1;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n && only_zeros; i++)
+			if (r->zs.next_in[i] != 0)
+				only_zeros = 0;
+		size += n;
+		r->zs.avail_in = 0;
+	}
+	if (only_zeros)
+		return 0;
+	pa_warn("%s: offset %lld: the %lld bytes after the last gzip member are not gzip "
+		"data and were not read", r->name, from, size);
+	r->failed = 1;
+	return -1;
+}
+
+/*
+ * Decide what follows a gzip member that ended: another member, which
+ * starts with the magic bytes 1f 8b, or trailing data.  Returns 1 when a
+ * member starts, 0 at the end of input, -1 after an error.
+ */
+static int
+next_member(struct pa_reader *r)
+{
+	ssize_t avail = raw_peek(r, 2);
+
+	if (avail < 0) {
+		r->failed = 1;
+		return -1;
+	}
+	if (avail == 0)
+		return 0;
+	/* A lone 1f at the end is a member cut off after its first byte. */
+	if (r->zs.next_in[0] == 0x1f && (avail == 1 || r->zs.next_in[1] == 0x8b)) {
+		r->member_start = raw_offset(r);
+		return 1;
+	}
+	return read_trailing_data(r);
+}
+
+/*
+ * Decode gzip input into dst.  Concatenated members (cat a.gz b.gz, pigz,
+ * bgzip) decode as one stream.  Damage in any member ends the input with
+ * a message that gives its offset, after the bytes decoded before it.
+ * Returns bytes produced, 0 at end, -1 on error.
+ */
 static ssize_t
 gzip_read(struct pa_reader *r, char *dst, size_t cap)
 {
 	for (;;) {
-		ssize_t avail = raw_fill(r);
+		ssize_t avail;
 		int ret;
 
+		if (!r->in_member && r->members > 0) {
+			int next = next_member(r);
+
+			if (next <= 0)
+				return next;
+		}
+		avail = raw_fill(r);
 		if (avail < 0)
 			return -1;
 		if (avail == 0) {
 			if (r->in_member) {
-				pa_warn("%s: gzip input cut off before its end", r->name);
+				pa_warn("%s: offset %lld: gzip input cut off inside the member "
+					"that starts at offset %lld", r->name, raw_offset(r),
+					r->member_start);
 				return -1;
 			}
 			return 0;
@@ -210,27 +311,17 @@ gzip_read(struct pa_reader *r, char *dst, size_t cap)
 
 		r->zs.next_out = (Bytef *)dst;
 		r->zs.avail_out = (uInt)cap;
-		int starting = !r->in_member;
-
 		ret = inflate(&r->zs, Z_NO_FLUSH);
 		r->in_member = 1;
 		size_t produced = cap - r->zs.avail_out;
 
 		if (ret == Z_STREAM_END) {
-			/* Concatenated members (cat a.gz b.gz) decode as one stream. */
 			r->in_member = 0;
 			r->members++;
 			inflateReset(&r->zs);
-		} else if (ret == Z_DATA_ERROR && starting && r->members > 0) {
-			/* Like gzip(1), ignore padding after the last member, but report it. */
-			pa_warn("%s: ignored data after the end of the gzip stream", r->name);
-			r->in_member = 0;
-			r->zs.avail_in = 0;
-			while (read(r->fd, r->raw, CHUNK) > 0)
-				;
-			return 0;
 		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
-			pa_warn("%s: invalid gzip data: %s", r->name,
+			pa_warn("%s: offset %lld: invalid gzip data in the member that starts at "
+				"offset %lld: %s", r->name, raw_offset(r), r->member_start,
 				r->zs.msg ? r->zs.msg : "decoding failed");
 
 			/*

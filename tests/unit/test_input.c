@@ -93,6 +93,27 @@ main(void)
 		/* The first member cut short is an error, not a quiet end. */
 		p = write_file("gzcut", two + 100, n1 - 6, 0);
 		CHECK("gzip cut off", strstr(read_all(p, 0), "error") != NULL);
+
+		/* Zero bytes after the last member are padding. */
+		memset(two + 100 + n1 + n2, 0, 40);
+		p = write_file("gzpad", two + 100, n1 + n2 + 40, 0);
+		CHECK_STR("gzip zero padding", read_all(p, 0), "1:one|2:two");
+
+		/* Other bytes after the last member are an error, not a quiet end. */
+		memcpy(two + 100 + n1 + n2, "three\n", 6);
+		p = write_file("gztext", two + 100, n1 + n2 + 6, 0);
+		CHECK_STR("gzip then plain text", read_all(p, 0), "1:one|2:two|error");
+
+		/* A later member whose checksum is wrong gives its lines, then the error. */
+		two[100 + n1 + n2 - 8] ^= 0x55;
+		p = write_file("gzcrc2", two + 100, n1 + n2, 0);
+		CHECK_STR("gzip second member checksum", read_all(p, 0), "1:one|2:two|error");
+		two[100 + n1 + n2 - 8] ^= 0x55;
+
+		/* A later member with a damaged header is an error too. */
+		two[100 + n1 + 3] = (char)0xe0;
+		p = write_file("gzhdr2", two + 100, n1 + n2, 0);
+		CHECK_STR("gzip second member header", read_all(p, 0), "1:one|error");
 	}
 
 	p = write_file("bom", "\xef\xbb\xbf{}\n{}\n\xef\xbb\xbf{}\n", 15, 0);
