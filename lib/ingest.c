@@ -757,6 +757,98 @@ is_blank(const struct pa_line *line)
 	return 1;
 }
 
+struct held_line {
+	char *text;
+	size_t len;
+	long lineno;
+	enum pa_line_status st;
+};
+
+/*
+ * Return the index of the access-log preset that reads most of the lines,
+ * or -1 when none reads any.  Ties go to the earlier preset.  Lines a
+ * preset reads whole count before lines with extra fields at the end, so
+ * a combined log is not taken for common, which reads the start of every
+ * combined line.
+ */
+static int
+best_preset(struct pa_ingest *in, const struct held_line *held, int nheld)
+{
+	int best = -1, best_hits = 0;
+
+	scratch_reserve(in, in->max_line + 1);
+	for (int p = 0; pa_logformat_presets[p] != NULL; p++) {
+		struct pa_logformat f;
+		struct pa_request req;
+		const char *cls;
+		char err[256];
+		int hits = 0;
+
+		pa_logformat_preset(pa_logformat_presets[p], &f);
+		for (int i = 0; i < nheld; i++)
+			if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG &&
+			    pa_logformat_parse(&f, held[i].text, held[i].len, in->scratch, &req, &cls,
+					       err, sizeof err) == 0)
+				hits += req.end == held[i].len ? PA_DETECT_HELD + 1 : 1;
+		if (hits > best_hits) {
+			best = p;
+			best_hits = hits;
+		}
+	}
+	return best;
+}
+
+/*
+ * Set preset p as the layout of access-log lines, with combined for the
+ * lines of a common log that are combined.
+ */
+static void
+use_preset(struct pa_ingest *in, int p)
+{
+	pa_logformat_preset(pa_logformat_presets[p], &in->log);
+	in->wider.ntok = 0;
+	if (strcmp(in->log.name, "common") == 0)
+		pa_logformat_preset("combined", &in->wider);
+}
+
+/* Return 1 when the first byte of line after spaces and tabs opens a JSON object. */
+static int
+starts_object(const struct pa_line *line)
+{
+	size_t i = 0;
+
+	while (i < line->len && (line->text[i] == ' ' || line->text[i] == '\t'))
+		i++;
+	return i < line->len && line->text[i] == '{';
+}
+
+/*
+ * Read a line that is not a JSON object in a request file detected as
+ * JSON, such as the access log in cat events.ndjson access.log.  The
+ * first such line that a preset reads chooses the preset, and the later
+ * ones go through log_line, so a line it does not read is tried with the
+ * other presets.  Until a preset is chosen a line that none reads is
+ * rejected as invalid JSON, because the file may be a JSON log with a
+ * broken line.
+ */
+static void
+json_file_log_line(struct pa_ingest *in, const char *where, struct pa_line *line,
+		   enum pa_line_status st)
+{
+	if (!in->json_log_preset) {
+		struct held_line one = { line->text, line->len, line->lineno, st };
+		int p = st == PA_LINE_TRUNCATED ? -1 : best_preset(in, &one, 1);
+
+		if (p < 0) {
+			json_line(in, where, line, st);
+			return;
+		}
+		use_preset(in, p);
+		in->json_log_preset = 1;
+	}
+	log_line(in, where, line, st);
+}
+
 static void
 handle_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	    enum pa_line_status st)
@@ -783,18 +875,14 @@ handle_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 			  "line longer than %zu bytes (see --max-line)", line->len);
 		return;
 	}
-	if (in->cur == PA_FMT_JSON)
+	if (in->cur == PA_FMT_JSON && in->format == PA_FMT_AUTO && in->type == PA_TYPE_REQUESTS &&
+	    !starts_object(line))
+		json_file_log_line(in, where, line, st);
+	else if (in->cur == PA_FMT_JSON)
 		json_line(in, where, line, st);
 	else
 		log_line(in, where, line, st);
 }
-
-struct held_line {
-	char *text;
-	size_t len;
-	long lineno;
-	enum pa_line_status st;
-};
 
 static unsigned char
 guess_delim(const char *s, size_t len)
@@ -824,7 +912,7 @@ static void
 detect(struct pa_ingest *in, const char *where, struct held_line *held, int nheld)
 {
 	const struct held_line *first = NULL;
-	int best = -1, best_hits = 0;
+	int best;
 
 	for (int i = 0; i < nheld && first == NULL; i++)
 		if (!held_blank(&held[i]) && held[i].st != PA_LINE_TOO_LONG)
@@ -836,6 +924,12 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 	}
 	if (first->text[0] == '{') {
 		in->cur = PA_FMT_JSON;
+
+		/* Access-log lines among the first ones choose the preset for such lines. */
+		if (in->type == PA_TYPE_REQUESTS && (best = best_preset(in, held, nheld)) >= 0) {
+			use_preset(in, best);
+			in->json_log_preset = 1;
+		}
 		return;
 	}
 	if (in->type != PA_TYPE_REQUESTS) {
@@ -845,35 +939,9 @@ detect(struct pa_ingest *in, const char *where, struct held_line *held, int nhel
 		return;
 	}
 
-	/*
-	 * The preset that reads most of the first lines wins, and ties go to
-	 * the earlier one.  Lines it reads whole count before lines with extra
-	 * fields at the end.  So a combined log is not taken for common, which
-	 * reads the start of every combined line.
-	 */
-	scratch_reserve(in, in->max_line + 1);
-	for (int p = 0; pa_logformat_presets[p] != NULL; p++) {
-		struct pa_logformat f;
-		struct pa_request req;
-		const char *cls;
-		char err[256];
-		int hits = 0;
-
-		pa_logformat_preset(pa_logformat_presets[p], &f);
-		for (int i = 0; i < nheld; i++)
-			if (held[i].len > 0 && held[i].st != PA_LINE_TOO_LONG &&
-			    pa_logformat_parse(&f, held[i].text, held[i].len, in->scratch, &req, &cls,
-					       err, sizeof err) == 0)
-				hits += req.end == held[i].len ? PA_DETECT_HELD + 1 : 1;
-		if (hits > best_hits) {
-			best = p;
-			best_hits = hits;
-		}
-	}
+	best = best_preset(in, held, nheld);
 	if (best >= 0) {
-		pa_logformat_preset(pa_logformat_presets[best], &in->log);
-		if (strcmp(in->log.name, "common") == 0)
-			pa_logformat_preset("combined", &in->wider);
+		use_preset(in, best);
 		return;
 	}
 
@@ -1254,6 +1322,7 @@ begin_input(struct pa_ingest *in, struct pa_reader *r, const char *path)
 	in->reader = r;
 	set_stem(in, path);
 	in->wider.ntok = 0;
+	in->json_log_preset = 0;
 	memset(&in->series, 0, sizeof in->series);
 
 	/* Hold the first lines until the format is known. */

@@ -78,6 +78,7 @@ struct pa_ingest {
 	int nheader;
 	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
 	int bad_header;			/* the CSV header lacks a required column: skip the file */
+	int json_log_preset;		/* in a detected JSON file, .log reads its access-log lines */
 	struct pa_series_state series;
 	const char *where;
 	struct pa_reader *reader;	/* the input being read, whose name is where */
