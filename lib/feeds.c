@@ -802,9 +802,9 @@ write_row(struct pa_series_state *st, struct pa_jsonw *w, pa_usec_t ts, const ch
 	st->gaps += all_gaps(val, n);
 }
 
-/* Keep a row until the step is known. */
+/* Keep a row of the series groups.entry[group] until the step is known. */
 static void
-hold_row(struct pa_series_state *st, pa_usec_t ts, const char *tenant,
+hold_row(struct pa_series_state *st, size_t group, pa_usec_t ts, const char *tenant,
 	 char (*service)[PA_NAME_MAX], const double *val, int n, long lineno, const char *raw,
 	 size_t rawlen)
 {
@@ -824,47 +824,112 @@ hold_row(struct pa_series_state *st, pa_usec_t ts, const char *tenant,
 	memcpy(p->raw, raw, rawlen);
 	p->rawlen = rawlen;
 	p->lineno = lineno;
-}
-
-static void
-flush_pending(struct pa_series_state *st, struct pa_jsonw *w)
-{
-	for (int i = 0; i < st->npending; i++) {
-		struct pa_series_pending *p = &st->pending[i];
-
-		write_row(st, w, p->ts, p->tenant, p->service, p->val, p->nvals);
-		free(p->raw);
-	}
-	st->npending = 0;
+	p->group = group;
 }
 
 /*
  * Warn once when a row is off the grid of its series, for a step inferred
- * from the rows, or at the same time as the series' row before, because
- * such rows share a bucket that pa-forecast adds up.  The step is then
- * often wrong, as when the second row of 5-minute data comes 10 minutes
- * after the first.
+ * from the rows, because such rows share a bucket that pa-forecast adds
+ * up.  The step is then often wrong, as when 90-second data has a row a
+ * minute after another near the top.
  */
 static void
 check_grid(struct pa_series_state *st, const struct pa_series_entry *series, pa_usec_t ts,
 	   const char *where, long lineno)
 {
 	char when[40];
-	const char *problem;
 
-	if (st->grid_warned)
-		return;
-	if ((ts - series->origin) % st->step != 0)
-		problem = "is not a whole number of steps after the first row of its series";
-	else if (ts == series->last_ts)
-		problem = "repeats the time of the row before in its series";
-	else
+	if (st->grid_warned || !st->step_inferred || (ts - series->origin) % st->step == 0)
 		return;
 	st->grid_warned = 1;
-	pa_warn("%s:%ld: timestamp %s %s, so rows may share a bucket; if the inferred step of "
-		"%g s is wrong, name the step with --step",
-		where, lineno, pa_time_format(ts, when, sizeof when), problem,
+	pa_warn("%s:%ld: timestamp %s is not a whole number of steps after the first row of its "
+		"series, so rows may share a bucket; if the inferred step of %g s is wrong, name "
+		"the step with --step", where, lineno, pa_time_format(ts, when, sizeof when),
 		(double)st->step / PA_USEC_PER_SEC);
+}
+
+/* Write the rows held until the step was known, in input order. */
+static void
+flush_pending(struct pa_series_state *st, struct pa_jsonw *w, const char *where)
+{
+	for (int i = 0; i < st->npending; i++) {
+		struct pa_series_pending *p = &st->pending[i];
+
+		check_grid(st, &st->groups.entry[p->group], p->ts, where, p->lineno);
+		write_row(st, w, p->ts, p->tenant, p->service, p->val, p->nvals);
+		free(p->raw);
+	}
+	st->npending = 0;
+}
+
+/* A held row's series and time, to sort by. */
+struct held_time {
+	size_t group;
+	pa_usec_t ts;
+};
+
+static int
+compare_held_time(const void *a, const void *b)
+{
+	const struct held_time *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/*
+ * Infer the step from the held rows as the smallest positive distance
+ * between two rows of one series, and write them.  A rejected row only
+ * leaves out a time, so it can make the distances larger but never this
+ * minimum.  Does nothing when no series has rows at two times.
+ */
+static void
+infer_step(struct pa_series_state *st, struct pa_jsonw *w, const char *where)
+{
+	struct held_time *times;
+	pa_usec_t step = 0;
+
+	if (st->npending < 2)
+		return;
+	times = pa_xmalloc((size_t)st->npending * sizeof *times);
+	for (int i = 0; i < st->npending; i++) {
+		times[i].group = st->pending[i].group;
+		times[i].ts = st->pending[i].ts;
+	}
+	qsort(times, (size_t)st->npending, sizeof *times, compare_held_time);
+	for (int i = 1; i < st->npending; i++) {
+		pa_usec_t d = times[i].ts - times[i - 1].ts;
+
+		if (times[i].group == times[i - 1].group && d > 0 && (step == 0 || d < step))
+			step = d;
+	}
+	free(times);
+	if (step == 0)
+		return;
+	st->step = step;
+	st->step_inferred = 1;
+	flush_pending(st, w, where);
+}
+
+/*
+ * Warn about the first row at the time of the row before in its series.
+ * Both rows are written, as buckets that pa-forecast adds up, so counts
+ * split over rows (one per container, say) are kept.
+ */
+static void
+note_repeat(struct pa_series_state *st, const struct pa_series_entry *series, pa_usec_t ts,
+	    const char *where, long lineno)
+{
+	char when[40];
+
+	if (st->repeats++ > 0)
+		return;
+	pa_warn("%s:%ld: timestamp %s repeats the time of line %ld in its series; both rows are "
+		"written, and pa-forecast adds up the buckets of one time (if the rows belong to "
+		"different series, name the column that tells them apart with --service "
+		"field:COLUMN)", where, lineno, pa_time_format(ts, when, sizeof when),
+		series->last_line);
 }
 
 /*
@@ -1078,20 +1143,14 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	if (st->step == 0 && o->step > 0)
 		st->step = o->step;
 	group = series_lookup(&st->groups, tenant, service);
-	if (st->step == 0 && group->rows > 0) {
-		if (ts <= group->origin)
-			REJECT("timestamps out of order",
-			       "timestamp is not after the first row of series %s; cannot infer the "
-			       "step (use --step)", group->name);
-		st->step = ts - group->origin;
-		st->step_inferred = 1;
-		flush_pending(st, w);
-	}
 	if (group->rows == 0)
 		group->origin = ts;
-	else if (st->step_inferred)
-		check_grid(st, group, ts, where, lineno);
+	else if (ts == group->last_ts)
+		note_repeat(st, group, ts, where, lineno);
+	else
+		st->two_times = 1;
 	group->last_ts = ts;
+	group->last_line = lineno;
 	group->rows++;
 	for (int i = 0; i < n; i++) {
 		struct pa_series_entry *e = series_lookup(&st->counts, tenant, names[i]);
@@ -1110,10 +1169,15 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	if (n > 1 && cells.first_count_column >= 0)
 		warn_split_names(st, row, cells.first_count_column, where, lineno);
 
-	if (st->step == 0)
-		hold_row(st, ts, tenant, names, val, n, lineno, raw, rawlen);
-	else
+	if (st->step == 0) {
+		hold_row(st, (size_t)(group - st->groups.entry), ts, tenant, names, val, n, lineno,
+			 raw, rawlen);
+		if (st->two_times && (group->rows >= PA_STEP_ROWS || st->npending >= PA_STEP_HELD))
+			infer_step(st, w, where);
+	} else {
+		check_grid(st, group, ts, where, lineno);
 		write_row(st, w, ts, tenant, names, val, n);
+	}
 	return 0;
 }
 
@@ -1171,15 +1235,18 @@ pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *whe
 		? "only one series row and no --step, so the step is unknown"
 		: "every series row is at the same time and there is no --step, so the step is unknown";
 
+	infer_step(st, w, where);
+
 	/*
-	 * When no series has a second row, as in a file of one row per series,
-	 * the step is the distance from the first row to the first later row.
+	 * When no series has rows at two times, as in a file of one row per
+	 * series, the step is the distance from the first row to the first
+	 * later row.
 	 */
 	for (int i = 1; i < st->npending && st->step == 0; i++) {
 		if (st->pending[i].ts > st->pending[0].ts) {
 			st->step = st->pending[i].ts - st->pending[0].ts;
 			st->step_inferred = 1;
-			flush_pending(st, w);
+			flush_pending(st, w, where);
 		}
 	}
 	for (int i = 0; i < st->npending; i++) {
@@ -1189,6 +1256,9 @@ pa_series_finish(struct pa_series_state *st, struct pa_jsonw *w, const char *whe
 			  unknown_step);
 		free(p->raw);
 	}
+	if (st->repeats > 1)
+		pa_warn("%s: %ld rows in all repeat the time of the row before in their series",
+			where, st->repeats);
 	warn_countless(st, where);
 	gaps = st->gaps;
 	free(st->pending);

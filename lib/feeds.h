@@ -107,7 +107,7 @@ struct pa_feed_opts {
 	int instance_is_stem;		/* usage rows without instance column: instance_id is stem */
 	pa_usec_t utc_offset;		/* --utc-offset for times written without one */
 	int percent;			/* --percent: cpu and memory are 0-100 */
-	pa_usec_t step;			/* --step for series; 0 = from the first two rows */
+	pa_usec_t step;			/* --step for series; 0 = inferred from the first rows */
 	const struct pa_tenancy *tenancy;
 };
 
@@ -130,14 +130,20 @@ int pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_js
  *
  * Rows of several series may come in blocks or interleaved, so time checks
  * compare a row only with earlier rows of its own series (the row's tenant
- * and service).  Without --step, rows wait in the state until a series has
- * a second row, whose distance from that series' first row is the step of
- * the whole file.  When no series has a second row, the step is the
- * distance from the first row to the first later row.  An inferred step is then checked on every row: the first
- * row off its series' grid, or at the same time as the row before in its
- * series, gets one warning.
+ * and service).  Without --step, accepted rows wait in the state until a
+ * series has PA_STEP_ROWS of them, or PA_STEP_HELD wait and some series
+ * has rows at two times, or the input ends.  The step of the whole file
+ * is then the smallest positive distance between two waiting rows of one
+ * series, so rejected rows near the top can leave a gap but cannot widen
+ * the step.  When no series has two times, the step is the distance from
+ * the first row to the first later row.  An inferred step is then checked
+ * on every row, and the first row off its series' grid gets one warning.
+ * A row at the time of the row before in its series is written, whatever
+ * the step, and the first such row gets one warning.
  */
 #define PA_SERIES_MAX 64	/* value columns per row */
+#define PA_STEP_ROWS 8		/* rows of one series that decide an inferred step */
+#define PA_STEP_HELD 256	/* rows held at most while some series has two times */
 
 /*
  * Kind of a CSV column in series input.  A column whose first non-empty
@@ -152,6 +158,7 @@ struct pa_series_entry {
 	char name[2 * PA_NAME_MAX];
 	pa_usec_t origin;	/* time of its first row, where its grid starts */
 	pa_usec_t last_ts;	/* time of its latest row */
+	long last_line;		/* line of its latest row */
 	long rows;		/* rows accepted */
 	int has_count;		/* some row had a count, not only empty cells */
 	int column_known;	/* some row named it from a column known to hold counts */
@@ -176,6 +183,7 @@ struct pa_series_pending {
 	char *raw;		/* the row's text, for --rejects; owned */
 	size_t rawlen;
 	long lineno;
+	size_t group;		/* index of the row's own series in pa_series_state.groups */
 };
 
 struct pa_series_state {
@@ -187,7 +195,9 @@ struct pa_series_state {
 	unsigned char column_kind[PA_CSV_MAX_FIELDS];	/* PA_COLUMN_*, set by a column's first non-empty cell */
 	long gaps;		/* rows whose value cells were all empty, so they wrote no bucket */
 	int step_inferred;	/* step came from the rows, not --step */
+	int two_times;		/* some series has rows at two different times */
 	int grid_warned;	/* a row off the inferred grid has been reported */
+	long repeats;		/* rows at the time of the row before in their series */
 	int fraction_warned;	/* a fractional count has been reported */
 	int any_number;		/* some count cell held a number */
 	unsigned char empty_unknown[PA_CSV_MAX_FIELDS];	/* 1: a cell was empty before the column's kind was known */
@@ -200,9 +210,8 @@ int pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o,
 		   struct pa_series_state *st, struct pa_jsonw *w,
 		   const char *where, long lineno, const char *raw, size_t rawlen);
 /*
- * End one input.  Rows still waiting are written when a later row gives
- * the step, or else rejected, because without --step their step is
- * unknown.  Series whose rows all had empty counts are named in one
+ * End one input.  Rows still waiting are written when they give the step,
+ * or else rejected, because without --step their step is unknown.  Series whose rows all had empty counts are named in one
  * warning, because they write no bucket at all.  Returns the input's gap
  * rows, those written here included, and clears st.
  */
