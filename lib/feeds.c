@@ -171,10 +171,29 @@ json_path(const json_t *obj, const char *path)
 	return NULL;
 }
 
+/*
+ * Write a JSON real as the shortest of 15 to 17 significant digits that
+ * reads back as the same double, so 0.1 is "0.1", not
+ * "0.10000000000000001".
+ */
+static void
+format_real(double d, char *buf, size_t size)
+{
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, size, "%.*g", digits, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+/*
+ * Return the text of a string or number, or NULL for any other value.  A
+ * number's text goes into a slot of its own for the life of the row.
+ */
 static const char *
 json_text(struct pa_row *row, const json_t *v, size_t *len)
 {
-	int n;
+	struct pa_row_number *slot = NULL;
 
 	if (v == NULL)
 		return NULL;
@@ -182,15 +201,25 @@ json_text(struct pa_row *row, const json_t *v, size_t *len)
 		*len = json_string_length(v);
 		return *len > 0 ? json_string_value(v) : NULL;
 	}
-	if (json_is_integer(v))
-		n = snprintf(row->numbuf, sizeof row->numbuf, "%" JSON_INTEGER_FORMAT,
-			     json_integer_value(v));
-	else if (json_is_real(v))
-		n = snprintf(row->numbuf, sizeof row->numbuf, "%.17g", json_real_value(v));
-	else
+	if (!json_is_number(v))
 		return NULL;
-	*len = (size_t)n;
-	return row->numbuf;
+	for (int i = 0; i < row->nnumbers && slot == NULL; i++)
+		if (row->number[i].value == v)
+			slot = &row->number[i];
+	if (slot == NULL) {
+		/* NOTE: a number past PA_ROW_NUMBERS in one row reuses the last slot. */
+		if (row->nnumbers < PA_ROW_NUMBERS)
+			row->nnumbers++;
+		slot = &row->number[row->nnumbers - 1];
+		slot->value = v;
+		if (json_is_integer(v))
+			snprintf(slot->text, sizeof slot->text, "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(v));
+		else
+			format_real(json_real_value(v), slot->text, sizeof slot->text);
+	}
+	*len = strlen(slot->text);
+	return slot->text;
 }
 
 const char *

@@ -286,20 +286,10 @@ reject_range(const struct pa_row *row, const char *where, long lineno, const cha
 		return;                                                                  \
 	} while (0)
 
-/*
- * Keep a field's text as a span.  A JSON number is printed into the row's
- * one number buffer, which the next lookup overwrites, so it is copied
- * into buf (64 bytes) first.
- */
+/* Keep a field's text as a span; the text lives as long as the row. */
 static void
-keep_span(const struct pa_row *row, struct pa_span *span, const char *v, size_t len, char *buf)
+keep_span(struct pa_span *span, const char *v, size_t len)
 {
-	if (v == row->numbuf) {
-		if (len > 63)
-			len = 63;
-		memcpy(buf, v, len);
-		v = buf;
-	}
 	span->p = v;
 	span->len = len;
 }
@@ -344,7 +334,6 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 	const char *v, *source = NULL;
 	size_t len;
 	double d;
-	char client_buf[64], host_buf[64], method_buf[64], path_buf[64];
 
 	memset(&req, 0, sizeof req);
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
@@ -365,7 +354,7 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		VALUE_REJECT("invalid timestamp", "a timestamp");
 
 	if ((v = pa_row_get(row, PA_T_CLIENT, &len, NULL)) != NULL && !(len == 1 && v[0] == '-'))
-		keep_span(row, &req.client, v, len, client_buf);
+		keep_span(&req.client, v, len);
 	/* Status, sizes and durations are parsed at once; text fields are kept as spans below. */
 	source = NULL;
 	if ((v = pa_row_get(row, PA_T_STATUS, &len, &source)) != NULL || wrong_json_type(row, v, source)) {
@@ -409,15 +398,16 @@ row_request(struct pa_ingest *in, struct pa_row *row, const char *where, long li
 		break;
 	}
 	if ((v = pa_row_get(row, PA_T_HOST, &len, NULL)) != NULL)
-		keep_span(row, &req.host, v, len, host_buf);
+		keep_span(&req.host, v, len);
 	if ((v = pa_row_get(row, PA_T_METHOD, &len, NULL)) != NULL)
-		keep_span(row, &req.method, v, len, method_buf);
+		keep_span(&req.method, v, len);
 	if ((v = pa_row_get(row, PA_T_PATH, &len, NULL)) != NULL) {
 		struct pa_span uri;
 
-		keep_span(row, &uri, v, len, path_buf);
+		keep_span(&uri, v, len);
 		pa_request_set_uri(&req, uri.p, uri.len);
-	} else if ((v = pa_row_get(row, PA_T_REQUEST, &len, NULL)) != NULL && v != row->numbuf) {
+	} else if ((v = pa_row_get(row, PA_T_REQUEST, &len, NULL)) != NULL &&
+		   (row->json == NULL || !json_is_number(row->value))) {
 		struct pa_span method = req.method;
 
 		pa_request_set_line(&req, v, len);
