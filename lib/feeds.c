@@ -996,6 +996,16 @@ is_rule_field(const struct pa_tenancy *t, const char *column)
 	return 0;
 }
 
+/* Check whether JSON key k is one of the three label sources, each NULL when absent. */
+static int
+is_label_key(const char *k, const char *const label[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (label[i] != NULL && strcmp(k, label[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Check whether the row has a service or tenant_service_name of its own. */
 static int
 row_names_service(struct pa_row *row)
@@ -1130,13 +1140,19 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 		if (n < 0)
 			return -1;
 	} else {
+		const char *label[3] = { NULL, NULL, NULL };
 		const char *k;
 		json_t *v;
 
+		/* A numeric tenant or service names the series, as its CSV column does. */
+		pa_row_get(row, PA_T_TENANT, &len, &label[0]);
+		pa_row_get(row, PA_T_SERVICE, &len, &label[1]);
+		pa_row_get(row, PA_T_TSN, &len, &label[2]);
 		json_object_foreach((json_t *)row->json, k, v) {
 			if (n == PA_SERIES_MAX)
 				break;
-			if (!json_is_number(v) || strcmp(k, tscol) == 0)
+			if (!json_is_number(v) || strcmp(k, tscol) == 0 || is_label_key(k, label) ||
+			    is_rule_field(o->tenancy, k))
 				continue;
 			val[n] = json_number_value(v);
 			if (val[n] < 0 || val[n] > PA_REQUESTS_MAX)
