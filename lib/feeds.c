@@ -1,6 +1,5 @@
 #include "feeds.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
@@ -439,6 +438,61 @@ pa_row_check_cells(const struct pa_row *row, const char *where, long lineno, con
 			       pa_quote(tv_, tl_));                                    \
 	} while (0)
 
+/*
+ * Return the source name of target t when the JSON row has it with an
+ * object, array or boolean value, which is neither text nor a number.
+ * row->value is then that value.  Returns NULL otherwise, and for CSV.
+ */
+static const char *
+wrong_type_source(struct pa_row *row, enum pa_target t)
+{
+	const char *source = NULL;
+	size_t len;
+
+	if (row->json == NULL || pa_row_get(row, t, &len, &source) != NULL || source == NULL)
+		return NULL;
+	if (json_is_object(row->value) || json_is_array(row->value) || json_is_boolean(row->value))
+		return source;
+	return NULL;
+}
+
+/*
+ * Reject the row when target t is a JSON object, array or boolean, as in
+ * 'field "cpu" is not a cpu_usage number: boolean true', instead of reading
+ * the field as absent.
+ */
+#define NEED_TYPE(t, cls, expected)                                                     \
+	do {                                                                            \
+		const char *wrong_ = wrong_type_source(row, (t));                       \
+		if (wrong_ != NULL)                                                     \
+			REJECT((cls), "field %s is not %s: %s",                         \
+			       pa_quote(wrong_, strlen(wrong_)), (expected),            \
+			       pa_quote_json(row->value));                              \
+	} while (0)
+
+/* Reject the row when its tenant, service or tenant_service_name is no text or number. */
+#define NEED_LABEL_TYPES()                                                              \
+	do {                                                                            \
+		NEED_TYPE(PA_T_TSN, "invalid series name", "a TENANT/SERVICE name");    \
+		NEED_TYPE(PA_T_TENANT, "invalid series name", "a tenant name");         \
+		NEED_TYPE(PA_T_SERVICE, "invalid series name", "a service name");       \
+	} while (0)
+
+/*
+ * Reject the row for the value of the field or column source.  A JSON
+ * value is shown with its type after json_problem, because the string "-1"
+ * and the number -1 call for different fixes, so row->value must be that
+ * value.  A CSV row gets the printf message that follows.
+ */
+#define VALUE_REJECT(cls, source, json_problem, ...)                                    \
+	do {                                                                            \
+		if (row->json != NULL)                                                  \
+			REJECT((cls), "field %s %s: %s",                                \
+			       pa_quote((source), strlen(source)), (json_problem),      \
+			       pa_quote_json(row->value));                              \
+		REJECT((cls), __VA_ARGS__);                                             \
+	} while (0)
+
 static void
 write_series_names(struct pa_jsonw *w, const char *tenant, const char *service)
 {
@@ -507,7 +561,7 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	      const char *where, long lineno, const char *raw, size_t rawlen)
 {
 	pa_usec_t start, end = 0;
-	const char *name, *type, *v;
+	const char *name, *type, *v, *source = NULL;
 	size_t nlen, tlen, len;
 	double magnitude = 1;
 	int has_end = 0;
@@ -516,9 +570,11 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return -1;
 	NEED_TIME(PA_T_TS, &start);
-	if ((v = pa_row_get(row, PA_T_END, &len, NULL)) != NULL) {
+	NEED_TYPE(PA_T_END, "invalid timestamp", "a timestamp");
+	if ((v = pa_row_get(row, PA_T_END, &len, &source)) != NULL) {
 		if (pa_parse_time_local(v, len, o->utc_offset, &end) != 0)
-			REJECT("invalid timestamp", "invalid end time %s", pa_quote(v, len));
+			VALUE_REJECT("invalid timestamp", source, "is not a timestamp",
+				     "invalid end time %s", pa_quote(v, len));
 		/* pa-forecast rejects a window without length, so it is caught here, at its line. */
 		if (end <= start)
 			REJECT("event does not end after it starts",
@@ -528,20 +584,29 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	if (o->event_name != NULL) {
 		name = o->event_name;
 		nlen = strlen(name);
-	} else if ((name = pa_row_get(row, PA_T_NAME, &nlen, NULL)) == NULL) {
-		name = o->stem;
-		nlen = strlen(name);
+	} else {
+		NEED_TYPE(PA_T_NAME, "invalid event name", "an event name (a string or number)");
+		if ((name = pa_row_get(row, PA_T_NAME, &nlen, NULL)) == NULL) {
+			name = o->stem;
+			nlen = strlen(name);
+		}
 	}
 	if (o->event_type != NULL) {
 		type = o->event_type;
 		tlen = strlen(type);
-	} else if ((type = pa_row_get(row, PA_T_EVENT_TYPE, &tlen, NULL)) == NULL) {
-		type = name;
-		tlen = nlen;
+	} else {
+		NEED_TYPE(PA_T_EVENT_TYPE, "invalid event_type", "an event type (a string or number)");
+		if ((type = pa_row_get(row, PA_T_EVENT_TYPE, &tlen, NULL)) == NULL) {
+			type = name;
+			tlen = nlen;
+		}
 	}
-	if ((v = pa_row_get(row, PA_T_MAGNITUDE, &len, NULL)) != NULL &&
+	NEED_LABEL_TYPES();
+	NEED_TYPE(PA_T_MAGNITUDE, "invalid magnitude", "a number");
+	if ((v = pa_row_get(row, PA_T_MAGNITUDE, &len, &source)) != NULL &&
 	    pa_parse_number(v, len, &magnitude) != 0)
-		REJECT("invalid magnitude", "invalid magnitude %s", pa_quote(v, len));
+		VALUE_REJECT("invalid magnitude", source, "is not a number", "invalid magnitude %s",
+			     pa_quote(v, len));
 
 	/*
 	 * A row without an end may be a sample of a trend stream, where an
@@ -555,7 +620,8 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 
 	/* One sample near the largest double would outweigh a whole trend stream, and two overflow. */
 	if (!(fabs(magnitude) <= MAGNITUDE_MAX))
-		REJECT("invalid magnitude", "magnitude %s is outside -1e15 to 1e15", pa_quote(v, len));
+		VALUE_REJECT("invalid magnitude", source, "is outside -1e15 to 1e15",
+			     "magnitude %s is outside -1e15 to 1e15", pa_quote(v, len));
 
 	pa_jsonw_begin(w);
 	pa_jsonw_cstr(w, "kind", "event");
@@ -576,36 +642,47 @@ pa_feed_event(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	return 0;
 }
 
-/* A utilisation figure as a fraction: percent columns and --percent divide by 100. */
+/*
+ * Read the utilization target t of a usage row into *out: cpu_usage and
+ * memory_usage as fractions of the limit (a column named with "percent" or
+ * "%", and all with --percent, are divided by 100), network_io in bytes/s.
+ * Returns 1, 0 when the row has no value for t, or -1 after rejecting it.
+ */
 static int
-usage_fraction(struct pa_row *row, enum pa_target t, const struct pa_feed_opts *o,
-	       double *out, const char **bad, size_t *badlen)
+read_usage_value(struct pa_row *row, enum pa_target t, const struct pa_feed_opts *o, double *out,
+		 const char *where, long lineno, const char *raw, size_t rawlen)
 {
-	const char *src = NULL, *v;
+	const char *key = pa_target_name(t);
+	const char *source = NULL, *v;
+	char expected[48], problem[80];
 	size_t len;
 
-	v = pa_row_get(row, t, &len, &src);
+	snprintf(expected, sizeof expected, "a %s number", key);
+	NEED_TYPE(t, "invalid number", expected);
+	v = pa_row_get(row, t, &len, &source);
 	if (v == NULL)
 		return 0;
-	if (pa_parse_number(v, len, out) != 0) {
-		*bad = v;
-		*badlen = len;
-		return -1;
-	}
-	if (o->percent || (src != NULL && (strstr(src, "percent") != NULL ||
-					   strchr(src, '%') != NULL)))
+	snprintf(problem, sizeof problem, "is not %s", expected);
+	if (pa_parse_number(v, len, out) != 0)
+		VALUE_REJECT("invalid number", source, problem, "invalid %s %s", key, pa_quote(v, len));
+	if (t != PA_T_NETWORK &&
+	    (o->percent || strstr(source, "percent") != NULL || strchr(source, '%') != NULL))
 		*out /= 100;
+
+	/* Utilization and throughput cannot fall below zero; a negative figure is an exporter fault. */
+	snprintf(problem, sizeof problem, "is a negative %s", key);
+	if (*out < 0)
+		VALUE_REJECT("negative utilization", source, problem, "negative %s %s", key,
+			     pa_quote(v, len));
+
+	/* Nor can a machine use ten times its limit; such a figure is one too. */
+	snprintf(problem, sizeof problem, "is more than %g times the limit for %s",
+		 PA_USAGE_FRACTION_MAX, key);
+	if (t != PA_T_NETWORK && *out > PA_USAGE_FRACTION_MAX)
+		VALUE_REJECT("utilization too large", source, problem,
+			     "%s %s is more than %g times the limit", key, pa_quote(v, len),
+			     PA_USAGE_FRACTION_MAX);
 	return 1;
-}
-
-/* Return the text of a target that pa_row_get has found before. */
-static const char *
-row_text(struct pa_row *row, enum pa_target t, size_t *len)
-{
-	const char *v = pa_row_get(row, t, len, NULL);
-
-	assert(v != NULL);
-	return v;
 }
 
 /*
@@ -652,8 +729,8 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	static const enum pa_target metric[3] = { PA_T_CPU, PA_T_MEMORY, PA_T_NETWORK };
 	static const char *const key[3] = { "cpu_usage", "memory_usage", "network_io" };
 	pa_usec_t ts;
-	const char *inst, *bad = NULL;
-	size_t ilen, badlen = 0;
+	const char *inst, *empty_source;
+	size_t ilen;
 	double val[3];
 	int have[3], any = 0;
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX], empty[512];
@@ -661,45 +738,24 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return -1;
 	NEED_TIME(PA_T_TS, &ts);
+	NEED_TYPE(PA_T_INSTANCE, "invalid instance_id", "an instance_id (a string or number)");
 	inst = pa_row_get(row, PA_T_INSTANCE, &ilen, NULL);
 	if (inst == NULL && o->instance_is_stem) {
 		inst = o->stem;
 		ilen = strlen(o->stem);
 	}
-	if (inst == NULL && row->csv != NULL && row->columns[PA_T_INSTANCE] >= 0) {
-		const char *col = row->header[row->columns[PA_T_INSTANCE]];
-
-		REJECT("empty instance_id", "empty instance_id in column %s",
-		       pa_quote(col, strlen(col)));
-	}
+	if (inst == NULL && (empty_source = pa_row_empty_source(row, PA_T_INSTANCE)) != NULL)
+		REJECT("empty instance_id", "empty instance_id in %s %s",
+		       row->csv != NULL ? "column" : "field",
+		       pa_quote(empty_source, strlen(empty_source)));
 	if (inst == NULL)
 		REJECT("missing instance_id",
 		       "missing instance_id (name its column with --field instance_id=NAME)");
+	NEED_LABEL_TYPES();
 	for (int i = 0; i < 3; i++) {
-		if (i < 2) {
-			have[i] = usage_fraction(row, metric[i], o, &val[i], &bad, &badlen);
-		} else {
-			const char *v = pa_row_get(row, metric[i], &badlen, NULL);
-
-			have[i] = v == NULL ? 0 : pa_parse_number(v, badlen, &val[i]) == 0 ? 1 : -1;
-			if (have[i] < 0)
-				bad = v;
-		}
+		have[i] = read_usage_value(row, metric[i], o, &val[i], where, lineno, raw, rawlen);
 		if (have[i] < 0)
-			REJECT("invalid number", "invalid %s %s", key[i], pa_quote(bad, badlen));
-
-		/* Utilization and throughput cannot fall below zero; a negative figure is an exporter fault. */
-		if (have[i] > 0 && val[i] < 0) {
-			bad = row_text(row, metric[i], &badlen);
-			REJECT("negative utilization", "negative %s %s", key[i],
-			       pa_quote(bad, badlen));
-		}
-		/* Nor can a machine use ten times its limit; such a figure is one too. */
-		if (have[i] > 0 && i < 2 && val[i] > PA_USAGE_FRACTION_MAX) {
-			bad = row_text(row, metric[i], &badlen);
-			REJECT("utilization too large", "%s %s is more than %g times the limit",
-			       key[i], pa_quote(bad, badlen), PA_USAGE_FRACTION_MAX);
-		}
+			return -1;
 		any |= have[i];
 	}
 	if (!any && usage_empty_cells(row, empty, sizeof empty) > 0)
@@ -1131,6 +1187,7 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 	if (pa_row_check_cells(row, where, lineno, raw, rawlen) != 0)
 		return -1;
 	NEED_TIME(PA_T_TS, &ts);
+	NEED_LABEL_TYPES();
 	pa_row_get(row, PA_T_TS, &len, &tscol);
 	row_series(row, o, 1, tenant, service);
 
