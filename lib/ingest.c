@@ -478,6 +478,51 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 	json_decref(obj);
 }
 
+static void
+scratch_reserve(struct pa_ingest *in, size_t n)
+{
+	if (n <= in->scratch_cap)
+		return;
+	in->scratch_cap = n < 4096 ? 4096 : n * 2;
+	free(in->scratch);
+	in->scratch = malloc(in->scratch_cap);
+	if (in->scratch == NULL)
+		pa_die(PA_EXIT_IO, "out of memory");
+}
+
+/* Return the name of the access-log preset that reads line s[0..len) whole, or NULL. */
+static const char *
+access_log_preset(struct pa_ingest *in, const char *s, size_t len)
+{
+	scratch_reserve(in, 2 * (len + 1));
+	for (int p = 0; pa_logformat_presets[p] != NULL; p++) {
+		struct pa_logformat f;
+		struct pa_request req;
+		const char *cls;
+		char err[256];
+
+		if (pa_logformat_preset(pa_logformat_presets[p], &f) == 0 &&
+		    pa_logformat_parse(&f, s, len, in->scratch, &req, &cls, err, sizeof err) == 0)
+			return pa_logformat_presets[p];
+	}
+	return NULL;
+}
+
+/* Warn that the header has no column for target t, naming the --field to give. */
+static void
+warn_missing_column(const struct pa_ingest *in, const struct pa_csvrec *rec, enum pa_target t)
+{
+	const char *source = in->fields.source[t];
+
+	if (source != NULL)
+		pa_warn("%s:%ld: column %s (from --field %s=%s) not found in the header",
+			rec->where, rec->lineno, pa_quote(source, strlen(source)), pa_target_name(t),
+			source);
+	else
+		pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
+			rec->where, rec->lineno, pa_target_name(t), pa_target_name(t));
+}
+
 /*
  * Check before the first record that the header has the columns every
  * record needs, so a wrong file or a missing --field stops with one
@@ -486,42 +531,65 @@ json_line(struct pa_ingest *in, const char *where, struct pa_line *line,
 static void
 check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 {
-	enum pa_target need[2] = { PA_T_TS, PA_T_COUNT };
+	static const enum pa_target metric[3] = { PA_T_CPU, PA_T_MEMORY, PA_T_NETWORK };
+	static const char *const type_name[] = {
+		[PA_TYPE_EVENTS] = "events", [PA_TYPE_USAGE] = "usage", [PA_TYPE_SERIES] = "series",
+	};
+	const char *preset;
 
-	if (in->type == PA_TYPE_USAGE)
-		need[1] = PA_T_INSTANCE;
+	in->bad_header = 1;
 	if (pa_line_is_binary(&(struct pa_line){ (char *)rec->raw, rec->rawlen, rec->lineno })) {
 		pa_warn("%s:%ld: binary data, not a text, JSON or CSV header: %s", rec->where,
 			rec->lineno, pa_quote(rec->raw, rec->rawlen < 16 ? rec->rawlen : 16));
-		in->bad_header = 1;
 		return;
 	}
-	/*
-	 * Utilization exports often hold one machine per file, named after it,
-	 * with no instance column.
-	 */
-	if (in->type == PA_TYPE_USAGE && in->columns[PA_T_INSTANCE] < 0 &&
-	    in->fields.source[PA_T_INSTANCE] == NULL && in->feed.stem_is_file) {
-		pa_warn("%s:%ld: the header has no instance_id column; the file name %s is the "
-			"instance_id of every row", rec->where, rec->lineno,
-			pa_quote(in->feed.stem, strlen(in->feed.stem)));
-		in->feed.instance_is_stem = 1;
-		need[1] = PA_T_COUNT;
-	}
-	for (int i = 0; i < 2; i++) {
-		if (need[i] == PA_T_COUNT || in->columns[need[i]] >= 0)
-			continue;
-		if (in->fields.source[need[i]] != NULL)
-			pa_warn("%s:%ld: column %s (from --field %s=%s) not found in the header",
-				rec->where, rec->lineno,
-				pa_quote(in->fields.source[need[i]], strlen(in->fields.source[need[i]])),
-				pa_target_name(need[i]), in->fields.source[need[i]]);
-		else
-			pa_warn("%s:%ld: the header has no %s column; name it with --field %s=COLUMN",
-				rec->where, rec->lineno, pa_target_name(need[i]), pa_target_name(need[i]));
-		in->bad_header = 1;
+
+	/* Only requests come from access logs; other types read CSV or JSON. */
+	if (in->type != PA_TYPE_REQUESTS &&
+	    (preset = access_log_preset(in, rec->raw, rec->rawlen)) != NULL) {
+		pa_warn("%s:%ld: the input is an access log (%s format), but --type %s reads CSV "
+			"or JSON; read access logs without --type", rec->where, rec->lineno, preset,
+			type_name[in->type]);
 		return;
 	}
+	if (in->columns[PA_T_TS] < 0) {
+		warn_missing_column(in, rec, PA_T_TS);
+		return;
+	}
+	if (in->type == PA_TYPE_USAGE) {
+		int found = 0;
+
+		for (int i = 0; i < 3; i++) {
+			if (in->columns[metric[i]] >= 0)
+				found = 1;
+			else if (in->fields.source[metric[i]] != NULL) {
+				warn_missing_column(in, rec, metric[i]);
+				return;
+			}
+		}
+		if (!found) {
+			pa_warn("%s:%ld: the header has no cpu_usage, memory_usage or network_io "
+				"column; name one with --field cpu_usage=COLUMN", rec->where,
+				rec->lineno);
+			return;
+		}
+
+		/*
+		 * Utilization exports often hold one machine per file, named after
+		 * it, with no instance column.
+		 */
+		if (in->columns[PA_T_INSTANCE] < 0 && in->fields.source[PA_T_INSTANCE] == NULL &&
+		    in->feed.stem_is_file) {
+			pa_warn("%s:%ld: the header has no instance_id column; the file name %s is "
+				"the instance_id of every row", rec->where, rec->lineno,
+				pa_quote(in->feed.stem, strlen(in->feed.stem)));
+			in->feed.instance_is_stem = 1;
+		} else if (in->columns[PA_T_INSTANCE] < 0) {
+			warn_missing_column(in, rec, PA_T_INSTANCE);
+			return;
+		}
+	}
+	in->bad_header = 0;
 }
 
 static void
@@ -574,18 +642,6 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 	row.nheader = in->nheader;
 	row.map = &in->fields;
 	dispatch_row(in, &row, rec->where, rec->lineno, rec->raw, rec->rawlen);
-}
-
-static void
-scratch_reserve(struct pa_ingest *in, size_t n)
-{
-	if (n <= in->scratch_cap)
-		return;
-	in->scratch_cap = n < 4096 ? 4096 : n * 2;
-	free(in->scratch);
-	in->scratch = malloc(in->scratch_cap);
-	if (in->scratch == NULL)
-		pa_die(PA_EXIT_IO, "out of memory");
 }
 
 /* Outcome of parsing one access-log line. */
