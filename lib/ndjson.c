@@ -123,7 +123,13 @@ pa_json_parse_object(const char *text, size_t len, char *err, size_t errsize)
 		 * given, here one line, so the message names the line: "end of
 		 * file" in the middle of a stream reads as if the file were cut off.
 		 */
-		if (n >= k && strcmp(jerr.text + n - k, eof) == 0)
+		if (json_error_code(&jerr) == json_error_null_character) {
+			/* jansson's message names its JSON_ALLOW_NUL flag, which a user cannot set. */
+			const char *near = strstr(jerr.text, " near ");
+
+			snprintf(err, errsize, "invalid JSON at column %d: a NUL character (\\u0000) "
+				 "is not allowed in a JSON string%s", jerr.column, near ? near : "");
+		} else if (n >= k && strcmp(jerr.text + n - k, eof) == 0)
 			snprintf(err, errsize, "invalid JSON at column %d: %.*s at end of line",
 				 jerr.column, (int)(n - k), jerr.text);
 		else if (strncmp(jerr.text, premature, sizeof premature - 1) == 0)
