@@ -592,6 +592,19 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 	in->bad_header = 0;
 }
 
+/* Check whether rec repeats the header, as the header of a second file after cat a.csv b.csv does. */
+static int
+is_repeated_header(const struct pa_ingest *in, const struct pa_csvrec *rec)
+{
+	if (rec->nfields != in->nheader)
+		return 0;
+	for (int i = 0; i < rec->nfields; i++)
+		if (rec->len[i] != strlen(in->header[i]) ||
+		    memcmp(rec->field[i], in->header[i], rec->len[i]) != 0)
+			return 0;
+	return 1;
+}
+
 static void
 csv_record(void *ctx, const struct pa_csvrec *rec)
 {
@@ -615,6 +628,14 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 	}
 	if (in->bad_header)
 		return;
+	if (is_repeated_header(in, rec)) {
+		if (in->repeated_headers++ == 0) {
+			in->repeated_first = rec->lineno;
+			pa_warn("%s:%ld: skipped a line that repeats the CSV header, as cat a.csv b.csv "
+				"leaves", rec->where, rec->lineno);
+		}
+		return;
+	}
 	pa_diag_count_read();
 	if (rec->too_many) {
 		pa_reject(rec->where, rec->lineno, rec->raw, rec->rawlen, "too many fields",
@@ -1033,6 +1054,10 @@ end_file(struct pa_ingest *in)
 		in->csv_open = 0;
 	}
 	free_header(in);
+	if (in->repeated_headers > 1)
+		pa_warn("%s: skipped %ld lines that repeat the CSV header, the first at line %ld",
+			in->where, in->repeated_headers, in->repeated_first);
+	in->repeated_headers = 0;
 	if (in->type == PA_TYPE_SERIES) {
 		in->gaps += pa_series_finish(&in->series, &in->w, in->where);
 	}

@@ -79,6 +79,8 @@ struct pa_ingest {
 	int columns[PA_T_COUNT], columns2[PA_T_COUNT];
 	int bad_header;			/* the CSV header lacks a required column: skip the file */
 	int json_log_preset;		/* in a detected JSON file, .log reads its access-log lines */
+	long repeated_headers;		/* lines of the current file that repeat its CSV header */
+	long repeated_first;		/* line of the first of them */
 	struct pa_series_state series;
 	const char *where;
 	struct pa_reader *reader;	/* the input being read, whose name is where */
