@@ -407,7 +407,8 @@ map_find(const struct pa_tenancy *t, const char *key, size_t len)
 }
 
 static void
-map_insert(struct pa_tenancy *t, const char *key, const char *tenant, const char *service)
+map_insert(struct pa_tenancy *t, const char *key, const char *tenant, const char *service,
+	   long line)
 {
 	size_t i, len = strlen(key);
 
@@ -422,7 +423,8 @@ map_insert(struct pa_tenancy *t, const char *key, const char *tenant, const char
 		t->map_count = 0;
 		for (size_t k = 0; k < oldsize; k++)
 			if (old[k].key != NULL) {
-				map_insert(t, old[k].key, old[k].tenant, old[k].service);
+				map_insert(t, old[k].key, old[k].tenant, old[k].service,
+					   old[k].line);
 				free(old[k].key);
 			}
 		free(old);
@@ -439,6 +441,7 @@ map_insert(struct pa_tenancy *t, const char *key, const char *tenant, const char
 	}
 	snprintf(t->map[i].tenant, PA_NAME_MAX, "%s", tenant);
 	snprintf(t->map[i].service, PA_NAME_MAX, "%s", service);
+	t->map[i].line = line;
 }
 
 int
@@ -455,6 +458,7 @@ pa_tenancy_load_map(struct pa_tenancy *t, const char *path, char *err, size_t er
 	while (fgets(line, sizeof line, fp) != NULL) {
 		char key[256], value[256], extra[2];
 		char *slash;
+		const struct pa_map_entry *earlier;
 		char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
 		int n;
 
@@ -470,8 +474,9 @@ pa_tenancy_load_map(struct pa_tenancy *t, const char *path, char *err, size_t er
 			continue;
 		slash = strchr(value, '/');
 		if (n != 2 || strchr(key, '/') == NULL || slash == NULL) {
-			snprintf(err, errsize, "%s:%ld: expected \"TENANT/SERVICE TENANT/SERVICE\"",
-				 path, lineno);
+			snprintf(err, errsize, "%s:%ld: invalid map line %s: expected "
+				 "\"TENANT/SERVICE TENANT/SERVICE\"", path, lineno,
+				 pa_quote(line, strcspn(line, "\r\n")));
 			fclose(fp);
 			return -1;
 		}
@@ -490,7 +495,10 @@ pa_tenancy_load_map(struct pa_tenancy *t, const char *path, char *err, size_t er
 			fclose(fp);
 			return -1;
 		}
-		map_insert(t, key, tenant, service);
+		if ((earlier = map_find(t, key, strlen(key))) != NULL)
+			pa_warn("%s:%ld: map key %s repeats line %ld; this later line wins", path,
+				lineno, pa_quote(key, strlen(key)), earlier->line);
+		map_insert(t, key, tenant, service, lineno);
 	}
 	if (ferror(fp)) {
 		snprintf(err, errsize, "%s: read failed: %s", path, strerror(errno));

@@ -70,6 +70,7 @@ struct pa_rule_input {
 struct pa_map_entry {
 	char *key;		/* "tenant/service", service may be "*"; owned */
 	char tenant[PA_NAME_MAX], service[PA_NAME_MAX];
+	long line;		/* line of the map file that set it */
 };
 
 struct pa_path_template {
