@@ -1098,10 +1098,13 @@ read_csv_counts(struct pa_row *row, const struct pa_feed_opts *o, struct pa_seri
 		const char *cell = row->csv->field[c];
 		size_t cellen = row->csv->len[c];
 
+		/* Of columns with one name, only the first is read, as for every other target. */
 		if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
 		    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN] ||
 		    is_rule_field(o->tenancy, row->header[c]) ||
-		    st->column_kind[c] == PA_COLUMN_TEXT)
+		    st->column_kind[c] == PA_COLUMN_TEXT ||
+		    (row->header[c][0] != '\0' &&
+		     find_column(row->header, c, row->header[c], strlen(row->header[c])) >= 0))
 			continue;
 		if (cellen == 0 && st->column_kind[c] == PA_COLUMN_UNKNOWN) {
 			/* Text or numbers: its first non-empty cell decides. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
@@ -592,6 +593,47 @@ check_header(struct pa_ingest *in, const struct pa_csvrec *rec)
 	in->bad_header = 0;
 }
 
+/*
+ * Warn when two header columns have the same name, compared without
+ * regard to case as columns are found, because only the first of them is
+ * read.  Empty names, as trailing delimiters leave, are not compared.
+ */
+static void
+warn_repeated_columns(const struct pa_ingest *in, const struct pa_csvrec *rec)
+{
+	int first = -1, second = -1;
+	long more = 0;
+
+	for (int c = 1; c < in->nheader; c++) {
+		if (in->header[c][0] == '\0')
+			continue;
+		for (int e = 0; e < c; e++) {
+			if (strcasecmp(in->header[e], in->header[c]) != 0)
+				continue;
+			if (first < 0) {
+				first = e;
+				second = c;
+			} else {
+				more++;
+			}
+			break;
+		}
+	}
+	if (first < 0)
+		return;
+	if (more > 0)
+		pa_warn("%s:%ld: column %s is in the header twice (columns %d and %d), and %ld more "
+			"columns repeat a name; only the first column of each name is read",
+			rec->where, rec->lineno,
+			pa_quote(in->header[second], strlen(in->header[second])), first + 1,
+			second + 1, more);
+	else
+		pa_warn("%s:%ld: column %s is in the header twice (columns %d and %d); only column "
+			"%d is read", rec->where, rec->lineno,
+			pa_quote(in->header[second], strlen(in->header[second])), first + 1,
+			second + 1, first + 1);
+}
+
 /* Check whether rec repeats the header, as the header of a second file after cat a.csv b.csv does. */
 static int
 is_repeated_header(const struct pa_ingest *in, const struct pa_csvrec *rec)
@@ -623,6 +665,7 @@ csv_record(void *ctx, const struct pa_csvrec *rec)
 		}
 		in->nheader = rec->nfields;
 		pa_row_columns(&in->fields, in->header, in->nheader, in->columns, in->columns2);
+		warn_repeated_columns(in, rec);
 		check_header(in, rec);
 		return;
 	}
