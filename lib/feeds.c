@@ -770,9 +770,13 @@ pa_feed_usage(struct pa_row *row, const struct pa_feed_opts *o, struct pa_jsonw 
 	pa_jsonw_time(w, "ts", ts);
 	pa_jsonw_str(w, "instance_id", inst, ilen);
 	write_series_names(w, tenant, service);
-	for (int i = 0; i < 3; i++)
+	/* An unknown figure is written as null, as Prometheus input writes it. */
+	for (int i = 0; i < 3; i++) {
 		if (have[i])
 			pa_jsonw_num(w, key[i], val[i]);
+		else
+			pa_jsonw_raw(w, key[i], "null", 4);
+	}
 	pa_jsonw_end(w);
 	return 0;
 }
