@@ -1102,7 +1102,7 @@ read_csv_counts(struct pa_row *row, const struct pa_feed_opts *o, struct pa_seri
 		const char *cell = row->csv->field[c];
 		size_t cellen = row->csv->len[c];
 
-		/* Of columns with one name, only the first is read, as for every other target. */
+		/* Of columns that share a name, only the first is read, as for every other target. */
 		if (tscol == row->header[c] || c == row->columns[PA_T_TENANT] ||
 		    c == row->columns[PA_T_SERVICE] || c == row->columns[PA_T_TSN] ||
 		    is_rule_field(o->tenancy, row->header[c]) ||
@@ -1208,7 +1208,10 @@ pa_feed_series(struct pa_row *row, const struct pa_feed_opts *o, struct pa_serie
 		const char *k;
 		json_t *v;
 
-		/* A numeric tenant or service names the series, as its CSV column does. */
+		/*
+		 * Tenant, service and field: rule keys name the series, as their
+		 * CSV columns do, so a number there is no count.
+		 */
 		pa_row_get(row, PA_T_TENANT, &len, &label[0]);
 		pa_row_get(row, PA_T_SERVICE, &len, &label[1]);
 		pa_row_get(row, PA_T_TSN, &len, &label[2]);

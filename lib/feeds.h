@@ -45,7 +45,7 @@ struct pa_fieldmap {
 int pa_fieldmap_set(struct pa_fieldmap *map, const char *spec, char *err, size_t errsize);
 void pa_fieldmap_free(struct pa_fieldmap *map);
 
-/* Target values plus the tenant and service field: rules (PA_MAX_RULES each) a row may look up. */
+/* Maximum JSON numbers a row looks up: one per target and one per tenant or service field: rule. */
 #define PA_ROW_NUMBERS (PA_T_COUNT + 2 * PA_MAX_RULES)
 
 /* One input row.  Exactly one of json and csv is set; both are borrowed. */
@@ -61,9 +61,7 @@ struct pa_row {
 	const json_t *value;	/* JSON: the value pa_row_get last found, for messages */
 	/*
 	 * JSON: the text of each number looked up, one slot per JSON value, so
-	 * the text of one field stays valid while others are looked up.  A row
-	 * looks up at most one value per target and one per field: rule, so
-	 * PA_ROW_NUMBERS slots hold them all.
+	 * the text of one field stays valid while others are looked up.
 	 */
 	struct pa_row_number {
 		const json_t *value;

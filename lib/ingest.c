@@ -287,7 +287,7 @@ reject_range(const struct pa_row *row, const char *where, long lineno, const cha
 		return;                                                                  \
 	} while (0)
 
-/* Keep a field's text as a span; the text lives as long as the row. */
+/* Keep a field's text as a span.  The text of a JSON number lives as long as the row. */
 static void
 keep_span(struct pa_span *span, const char *v, size_t len)
 {
