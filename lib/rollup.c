@@ -534,6 +534,8 @@ struct pa_rollup {
 	pa_usec_t step, lateness;
 	int coarsen;		/* the step was given: bucket records of a step dividing it merge up */
 	long max_fill;		/* longest run of zero buckets written in a gap */
+	pa_usec_t retire;	/* quiet time after which a series is dropped; 0: never */
+	size_t retired;		/* series dropped so */
 	pa_bucket_writer writer;
 	void *ctx;
 
@@ -774,9 +776,88 @@ heap_pop(struct series **heap, size_t *n)
 static pa_usec_t
 series_end(const struct pa_rollup *r, const struct series *s, int final, pa_usec_t limit)
 {
+	pa_usec_t end;
+
 	if (final)
 		return s->last;
-	return limit - r->step > s->last ? limit - r->step : s->last;
+	end = limit - r->step > s->last ? limit - r->step : s->last;
+	if (r->retire > 0 && end > s->last + r->retire)
+		end = s->last + r->retire;
+	return end;
+}
+
+static void
+series_free(struct series *s)
+{
+	for (size_t j = s->head; j < s->nbuckets; j++)
+		pa_sketch_free(&s->buckets[j].sketch);
+	free(s->buckets);
+	free(s->name);
+	free(s->tenant);
+	free(s->service);
+	free(s);
+}
+
+/*
+ * Drop every series that has been quiet for the retire time before limit
+ * and has written its zero buckets for it.  A stream that meets new
+ * services all the time (a scanner's paths, short-lived tenants) then
+ * keeps in memory only those with recent requests.  A dropped series that
+ * comes back starts again at its next request.  The quiet stretch between
+ * is not written, and pa-forecast reads it as zeros by default.
+ */
+static void
+series_retire(struct pa_rollup *r, pa_usec_t limit)
+{
+	struct series **old = r->table;
+	size_t dropped = 0;
+
+	if (r->retire <= 0)
+		return;
+	for (size_t i = 0; i < r->tablesize; i++) {
+		struct series *s = old[i];
+
+		if (s != NULL && s->head == s->nbuckets && s->next != INT64_MIN &&
+		    s->next > s->last + r->retire && limit - r->step > s->last + r->retire)
+			dropped++;
+	}
+	if (dropped == 0)
+		return;
+
+	/* Open addressing cannot simply clear a slot, so the table is built again. */
+	r->table = pa_xrealloc(NULL, r->tablesize * sizeof *r->table);
+	memset(r->table, 0, r->tablesize * sizeof *r->table);
+	for (size_t i = 0; i < r->tablesize; i++) {
+		struct series *s = old[i];
+		size_t j;
+
+		if (s == NULL)
+			continue;
+		if (s->head == s->nbuckets && s->next != INT64_MIN &&
+		    s->next > s->last + r->retire && limit - r->step > s->last + r->retire) {
+			series_free(s);
+			continue;
+		}
+		j = pa_hash64(s->name, strlen(s->name)) & (r->tablesize - 1);
+		while (r->table[j] != NULL)
+			j = (j + 1) & (r->tablesize - 1);
+		r->table[j] = s;
+	}
+	free(old);
+	r->nseries -= dropped;
+	r->retired += dropped;
+}
+
+void
+pa_rollup_set_retire(struct pa_rollup *r, pa_usec_t retire)
+{
+	r->retire = retire;
+}
+
+size_t
+pa_rollup_retired(const struct pa_rollup *r)
+{
+	return r->retired;
 }
 
 void
@@ -1104,6 +1185,7 @@ rollup_advance(struct pa_rollup *r, pa_usec_t ts)
 	if (r->have_closed && limit <= r->closed)
 		return;
 	rollup_flush(r, 0, limit);
+	series_retire(r, limit);
 	covers_prune(r, limit);
 	r->have_closed = 1;
 	r->closed = limit;
@@ -1366,19 +1448,9 @@ void
 pa_rollup_finish(struct pa_rollup *r)
 {
 	rollup_flush(r, 1, 0);
-	for (size_t i = 0; i < r->tablesize; i++) {
-		struct series *s = r->table[i];
-
-		if (s == NULL)
-			continue;
-		for (size_t j = s->head; j < s->nbuckets; j++)
-			pa_sketch_free(&s->buckets[j].sketch);
-		free(s->buckets);
-		free(s->name);
-		free(s->tenant);
-		free(s->service);
-		free(s);
-	}
+	for (size_t i = 0; i < r->tablesize; i++)
+		if (r->table[i] != NULL)
+			series_free(r->table[i]);
 	free(r->table);
 	free(r->covers);
 	free(r->ends);

@@ -161,6 +161,20 @@ struct pa_rollup *pa_rollup_new(pa_usec_t step, pa_usec_t lateness,
  */
 void pa_rollup_set_max_fill(struct pa_rollup *r, long max_fill);
 
+/* Default quiet time after which a series is dropped; see pa_rollup_set_retire. */
+#define PA_ROLLUP_RETIRE (86400 * PA_USEC_PER_SEC)
+
+/*
+ * With a lateness, pad a quiet series with zero buckets for at most retire
+ * after its last request, then drop it from memory (0: pad and keep every
+ * series for ever).  Without a lateness nothing is written before the end
+ * of input, and nothing is dropped.
+ */
+void pa_rollup_set_retire(struct pa_rollup *r, pa_usec_t retire);
+
+/* Return how many series pa_rollup_set_retire's rule has dropped so far. */
+size_t pa_rollup_retired(const struct pa_rollup *r);
+
 /*
  * Add one request.  Returns 0, or -1 when its bucket was already written
  * (the request is later than --lateness allows); the caller rejects it.

@@ -401,6 +401,7 @@ struct service {
 	double *scores;		/* scores of the first requests, bytes_in term left out */
 	double *bytes_in;	/* their bytes_in features, NAN when unknown */
 	long n;
+	long cap;		/* room in scores and bytes_in */
 	char *name;
 };
 
@@ -569,12 +570,8 @@ service_index(struct pa_scorer *sc, const char *name)
 		pa_die(PA_EXIT_IO, "out of memory");
 	if (sc->lookup != NULL)
 		s->scale = sc->lookup(name, sc->lookup_ctx);
-	if (s->scale != NULL) {
+	if (s->scale != NULL)
 		s->calibrated = 1;
-	} else {
-		s->scores = pa_xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->scores);
-		s->bytes_in = pa_xrealloc(NULL, (size_t)sc->calibrate_n * sizeof *s->bytes_in);
-	}
 	json_object_set_new(sc->index, name, json_integer(sc->nservices));
 	return sc->nservices++;
 }
@@ -625,6 +622,18 @@ pa_scorer_request(struct pa_scorer *sc, void *item, const char *tenant_service_n
 	h.bytes_in = f->bytes_in_known ? f->x[PA_F_BYTES_IN] : NAN;
 
 	if (!s->calibrated) {
+		/*
+		 * The sample grows as requests come, so a stream of many rare
+		 * services (a scanner's paths) does not reserve room for
+		 * --calibrate requests in each.
+		 */
+		if (s->n == s->cap) {
+			s->cap = s->cap ? 2 * s->cap : 8;
+			if (s->cap > sc->calibrate_n)
+				s->cap = sc->calibrate_n;
+			s->scores = pa_xrealloc(s->scores, (size_t)s->cap * sizeof *s->scores);
+			s->bytes_in = pa_xrealloc(s->bytes_in, (size_t)s->cap * sizeof *s->bytes_in);
+		}
 		s->scores[s->n] = h.partial;
 		s->bytes_in[s->n] = h.bytes_in;
 		s->n++;

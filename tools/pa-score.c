@@ -22,6 +22,7 @@ enum {
 	OPT_LATENESS = 1,
 	OPT_MAX_FUTURE,
 	OPT_MAX_FILL,
+	OPT_RETIRE,
 	OPT_MERGE,
 	OPT_SHARD,
 	OPT_CALIBRATE,
@@ -47,6 +48,7 @@ struct run {
 	unsigned shard_k, shard_n;
 	long calibrate_n, hold_max;
 	long max_fill;			/* longest gap written as zero buckets */
+	pa_usec_t retire;		/* quiet time after which a series is dropped */
 	int max_depth;
 	int fast;			/* roll up flat request lines without jansson */
 	int rescore;			/* score requests that carry a complexity */
@@ -89,6 +91,10 @@ usage(FILE *fp)
 		"      --max-fill N         write at most N zero buckets in one gap of a\n"
 		"                           series; a longer gap is reported and left\n"
 		"                           empty (default 100000)\n"
+		"      --retire DURATION    with --lateness or --follow, stop padding a\n"
+		"                           series DURATION after its last request and\n"
+		"                           drop it until it comes back (default 1d;\n"
+		"                           0: never)\n"
 		"      --follow             write each bucket as soon as it closes and flush\n"
 		"                           it (for tail -f; --lateness defaults to 0)\n"
 		"      --merge              combine bucket records from partial rollups;\n"
@@ -521,6 +527,7 @@ main(int argc, char **argv)
 		{ "lateness", required_argument, NULL, OPT_LATENESS },
 		{ "max-future", required_argument, NULL, OPT_MAX_FUTURE },
 		{ "max-fill", required_argument, NULL, OPT_MAX_FILL },
+		{ "retire", required_argument, NULL, OPT_RETIRE },
 		{ "merge", no_argument, NULL, OPT_MERGE },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "shard", required_argument, NULL, OPT_SHARD },
@@ -540,7 +547,7 @@ main(int argc, char **argv)
 	struct run run = { .cost_field = "duration_ms", .text_buckets = 1, .lateness = -1,
 			   .max_future = PA_MAX_FUTURE_DEFAULT, .future_limit = PA_USEC_MIN, .now = PA_USEC_MIN,
 			   .calibrate_n = 1000, .hold_max = 100000, .max_fill = PA_ROLLUP_MAX_FILL,
-			   .max_depth = PA_BODY_DEPTH_DEFAULT };
+			   .retire = PA_ROLLUP_RETIRE, .max_depth = PA_BODY_DEPTH_DEFAULT };
 	struct pa_weights heuristic;
 	int c, rc, out;
 
@@ -562,6 +569,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_MAX_FILL:
 			run.max_fill = pa_opt_long("--max-fill", optarg, 0, 100000000);
+			break;
+		case OPT_RETIRE:
+			run.retire = pa_opt_duration("--retire", optarg, 0, 3660 * 86400 * PA_USEC_PER_SEC);
 			break;
 		case OPT_MAX_FUTURE:
 			run.max_future = pa_opt_max_future(optarg);
@@ -660,8 +670,10 @@ main(int argc, char **argv)
 		run.rollup = pa_rollup_new(run.step, run.lateness,
 					   run.follow ? write_bucket_flushed : bucket_writer(&run),
 					   NULL);
-	if (run.rollup != NULL)
+	if (run.rollup != NULL) {
 		pa_rollup_set_max_fill(run.rollup, run.max_fill);
+		pa_rollup_set_retire(run.rollup, run.retire);
+	}
 	if (run.fit_path != NULL)
 		run.fitter = pa_fitter_new(run.fit_method, &run.extra);
 
