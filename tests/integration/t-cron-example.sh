@@ -1,7 +1,9 @@
 #!/bin/sh
 # scripts/cron-example, healthy and under failure: a run that prints
-# nothing, unusable settings and files and a lock held by another run.
-# t-influxdb.sh runs the script with a real InfluxDB and promtool.
+# nothing, unusable settings and files, a lock held by another run, a
+# ledger write that fails, a signal during the append and a full disk
+# during the append (a small tmpfs mounted here, when the test runs as
+# root).  t-influxdb.sh runs the script with a real InfluxDB and promtool.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 need_shared cron-example || finish
@@ -9,6 +11,14 @@ need_shared cron-example || finish
 apache=$SHARED/data/http-apache-combined-elastic/apache_logs.log
 script=$PA_ROOT/scripts/cron-example
 month=$(date -u +%Y-%m)
+mnt=$T_TMP/mnt
+mounted=no
+
+cleanup() {
+	[ "$mounted" = no ] || umount "$mnt"
+	rm -rf "$T_TMP"
+}
+trap cleanup EXIT
 
 # Four logs of 2500 lines each, so every one is a new log to the ledger.
 split -l 2500 -d -a 1 "$apache" "$T_TMP/part"
@@ -21,6 +31,11 @@ run_cron() {
 	shift 2
 	env PA_LOG="$cron_log" PA_CAPACITY=5 PA_STORE="$cron_store" PA_STEP=1h PA_HORIZON=6h \
 		PA_INGEST_ARGS="--tenant value:elastic --service value:www" "$@" sh "$script"
+}
+
+# bucket_count STORE: print the number of bucket lines in STORE's month file.
+bucket_count() {
+	gzip -dc "$1/buckets-$month.ndjson.gz" | wc -l
 }
 
 # -- A healthy run prints nothing; the tools' warnings go to the month's log.
@@ -113,4 +128,132 @@ check "run waits for the lock" test $? -eq 0
 check "waiting run stores the log" test "$(wc -l <"$lock_store/ingested")" -eq 1
 wait "$holder"
 
+# -- The ledger write fails: the month's file is cut back as well.  A
+# ledger padded to the file size limit makes only that append fail, and
+# SIGXFSZ is ignored so the write returns EFBIG.
+ledger_store=$T_TMP/ledger-store
+run_cron "$ledger_store" "$T_TMP/part0" 2>/dev/null
+cp "$ledger_store/buckets-$month.ndjson.gz" "$T_TMP/store.before"
+awk 'BEGIN { for (i = 0; i < 16130; i++) printf "%064d\n", i; printf "%060d\n", 0 }' \
+	>>"$ledger_store/ingested"
+cp "$ledger_store/ingested" "$T_TMP/ledger.before"
+check "ledger is padded to 1 MiB" test "$(wc -c <"$ledger_store/ingested")" -eq 1048576
+(
+	trap '' XFSZ
+	ulimit -f 2048
+	run_cron "$ledger_store" "$T_TMP/part1" 2>"$T_TMP/err"
+)
+check "failed ledger write exits 3" test $? -eq 3
+check "failed ledger write message" grep -q \
+	"cannot append the SHA-256 of $T_TMP/part1 to the ledger $ledger_store/ingested" "$T_TMP/err"
+check "failed ledger write cuts the store back" cmp -s "$T_TMP/store.before" \
+	"$ledger_store/buckets-$month.ndjson.gz"
+check "failed ledger write leaves the ledger" cmp -s "$T_TMP/ledger.before" \
+	"$ledger_store/ingested"
+
+# -- SIGTERM during the append: a mock cat on PATH writes part of the
+# member and then waits, as on a slow disk.
+signal_store=$T_TMP/signal-store
+run_cron "$signal_store" "$T_TMP/part0" 2>/dev/null
+cp "$signal_store/buckets-$month.ndjson.gz" "$T_TMP/store.before"
+mkdir "$T_TMP/slow"
+cat >"$T_TMP/slow/cat" <<EOF
+#!/bin/sh
+case \$(readlink /proc/\$\$/fd/1) in
+*/buckets-*.ndjson.gz)
+	head -c 100 "\$1"
+	echo \$\$ >"$T_TMP/appending"
+	exec sleep 30
+	;;
+esac
+exec /bin/cat "\$@"
+EOF
+chmod +x "$T_TMP/slow/cat"
+rm -f "$T_TMP/appending"
+# sh -c records its PID, which the script keeps through exec.
+sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$T_TMP/script.pid" \
+	env PA_LOG="$T_TMP/part1" PA_CAPACITY=5 PA_STORE="$signal_store" PA_STEP=1h \
+	PATH="$T_TMP/slow:$PATH" sh "$script" 2>"$T_TMP/err" &
+runner=$!
+i=0
+while [ ! -s "$T_TMP/appending" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "append is under way" test -s "$T_TMP/appending"
+check "store holds part of the member" test \
+	"$(wc -c <"$signal_store/buckets-$month.ndjson.gz")" -gt "$(wc -c <"$T_TMP/store.before")"
+check "script keeps its PID" test "$(cat "$T_TMP/script.pid")" = "$runner"
+# Both the script's shell and its cat get SIGTERM, as when a process group
+# is stopped.
+kill -TERM "$runner"
+kill -TERM "$(cat "$T_TMP/appending")"
+wait "$runner"
+check "stopped append exits 143" test $? -eq 143
+check "stopped append cuts the store back" cmp -s "$T_TMP/store.before" \
+	"$signal_store/buckets-$month.ndjson.gz"
+check "stopped append adds nothing to the ledger" test "$(wc -l <"$signal_store/ingested")" -eq 1
+
+# -- A full disk during the append leaves the store as it was.  A tmpfs
+# small enough to fill is mounted here, which needs root.
+mkdir "$mnt"
+if ! mount -t tmpfs -o size=16m tmpfs "$mnt" 2>"$T_TMP/mount.err"; then
+	echo "skip cron example on a full disk: cannot mount a tmpfs: $(cat "$T_TMP/mount.err")"
+	finish
+fi
+mounted=yes
+small=$mnt/store
+# Five-minute buckets of every service in the log make a member of about
+# 100 KiB, so page rounding on the tmpfs does not decide what fits.
+run_cron "$small" "$T_TMP/part0" PA_STEP=5m PA_INGEST_ARGS= 2>/dev/null
+check "small store takes a log" test $? -eq 0
+pa-ingest -q "$apache" 2>/dev/null | pa-score --rollup 5m >"$T_TMP/buckets.ndjson"
+bucket_size=$(wc -c <"$T_TMP/buckets.ndjson")
+member_size=$(gzip -c "$T_TMP/buckets.ndjson" | wc -c)
+
+# fill_to BYTES: leave BYTES free on the tmpfs.
+fill_to() {
+	rm -f "$mnt/filler"
+	free=$(df -B1 --output=avail "$mnt" | tail -n 1)
+	head -c $((free - $1)) /dev/zero >"$mnt/filler"
+}
+
+# The buckets fit, but their gzip member does not.
+cp "$small/buckets-$month.ndjson.gz" "$T_TMP/store.before"
+cp "$small/ingested" "$T_TMP/ledger.before"
+fill_to $((bucket_size + 8192 + member_size / 2))
+run_cron "$small" "$apache" PA_STEP=5m PA_INGEST_ARGS= 2>"$T_TMP/err"
+check "full disk while compressing exits 3" test $? -eq 3
+check "full disk while compressing names the file" grep -q \
+	"cannot compress the buckets of $apache into $small/.run.*/buckets.ndjson.gz" "$T_TMP/err"
+check "gzip's message is printed" grep -q 'No space left on device' "$T_TMP/err"
+check "full disk while compressing leaves the store" cmp -s "$T_TMP/store.before" \
+	"$small/buckets-$month.ndjson.gz"
+check "full disk while compressing leaves the ledger" cmp -s "$T_TMP/ledger.before" \
+	"$small/ingested"
+
+# The member is written whole, but appending it to the store fills the disk.
+fill_to $((bucket_size + 8192 + member_size + member_size / 2))
+run_cron "$small" "$apache" PA_STEP=5m PA_INGEST_ARGS= 2>"$T_TMP/err"
+check "full disk while appending exits 3" test $? -eq 3
+check "full disk while appending names the file" grep -q \
+	"cannot append the buckets of $apache to $small/buckets-$month.ndjson.gz, which is cut back" \
+	"$T_TMP/err"
+check "full disk while appending cuts the store back" cmp -s "$T_TMP/store.before" \
+	"$small/buckets-$month.ndjson.gz"
+check "full disk while appending leaves the ledger" cmp -s "$T_TMP/ledger.before" \
+	"$small/ingested"
+check "full disk leaves no temporary files" test -z "$(find "$small" -name '.run.*')"
+
+# With space again, the same log is stored once and whole.
+rm "$mnt/filler"
+run_cron "$small" "$apache" PA_STEP=5m PA_INGEST_ARGS= 2>/dev/null
+check "run after the full disk exits 0" test $? -eq 0
+check "run after the full disk stores the log" test "$(wc -l <"$small/ingested")" -eq 2
+check "store after the full disk passes gzip -t" gzip -t "$small/buckets-$month.ndjson.gz"
+check "store after the full disk holds both logs" test "$(bucket_count "$small")" -eq \
+	$(($(gzip -dc "$T_TMP/store.before" | wc -l) + $(wc -l <"$T_TMP/buckets.ndjson")))
+
+umount "$mnt"
+mounted=no
 finish
