@@ -1,9 +1,10 @@
 #!/bin/sh
 # scripts/cron-example, healthy and under failure: a run that prints
 # nothing, unusable settings and files, a lock held by another run, a
-# ledger write that fails, a signal during the append and a full disk
-# during the append (a small tmpfs mounted here, when the test runs as
-# root).  t-influxdb.sh runs the script with a real InfluxDB and promtool.
+# ledger write that fails, a signal during the append, a store damaged by
+# a cut gzip member and a full disk during the append (a small tmpfs
+# mounted here, when the test runs as root).  t-influxdb.sh runs the
+# script with a real InfluxDB and promtool.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 need_shared cron-example || finish
@@ -193,6 +194,44 @@ check "stopped append exits 143" test $? -eq 143
 check "stopped append cuts the store back" cmp -s "$T_TMP/store.before" \
 	"$signal_store/buckets-$month.ndjson.gz"
 check "stopped append adds nothing to the ledger" test "$(wc -l <"$signal_store/ingested")" -eq 1
+
+# -- A store that an older version left with a cut member between whole
+# ones: the run stops, says what to do, and the repair in the script's
+# header keeps every whole member.
+damaged=$T_TMP/damaged
+mkdir "$damaged"
+for n in 0 1 2; do
+	pa-ingest -q --tenant value:elastic --service value:www "$T_TMP/part$n" 2>/dev/null |
+		pa-score --rollup 1h >"$T_TMP/buckets.ndjson"
+	(cd "$T_TMP" && gzip -c buckets.ndjson >"member$n.gz")
+done
+head -c 300 "$T_TMP/member1.gz" >"$T_TMP/cut.gz"
+cat "$T_TMP/member0.gz" "$T_TMP/cut.gz" "$T_TMP/member1.gz" "$T_TMP/member2.gz" \
+	>"$damaged/buckets-$month.ndjson.gz"
+want=$(cat "$T_TMP/member0.gz" "$T_TMP/member1.gz" "$T_TMP/member2.gz" | gzip -dc | wc -l)
+run_cron "$damaged" "$T_TMP/part3" 2>"$T_TMP/err"
+check "damaged store exits 3" test $? -eq 3
+check "damaged store names the file" grep -q \
+	"^cron-example: the bucket store $damaged/buckets-$month.ndjson.gz is damaged" "$T_TMP/err"
+check "damaged store points to the repair" grep -q "\"A damaged store\" in $script" "$T_TMP/err"
+check "damaged store replaces no forecast" test ! -e "$damaged/forecast.ndjson"
+check "damaged store still stores the new log" test "$(wc -l <"$damaged/ingested")" -eq 1
+offset=$(sed -n 's/.*in the member that starts at offset \([0-9]*\).*/\1/p' "$T_TMP/err" | head -n 1)
+check "pa-score gives the damaged member's offset" test "$offset" = "$(wc -c <"$T_TMP/member0.gz")"
+# The repair, step by step as the header gives it.
+file=$damaged/buckets-$month.ndjson.gz
+cp "$file" "$file.damaged"
+name=$(grep -obUa buckets.ndjson "$file.damaged" | cut -d: -f1 |
+	awk -v after=$((offset + 10)) '$1 > after { print; exit }')
+truncate -s "$offset" "$file"
+tail -c +$((name - 9)) "$file.damaged" >>"$file"
+check "repaired store passes gzip -t" gzip -t "$file"
+check "repair keeps every whole member" test "$(gzip -dc "$file" | wc -l)" -eq \
+	$((want + $(pa-ingest -q --tenant value:elastic --service value:www "$T_TMP/part3" 2>/dev/null |
+		pa-score --rollup 1h | wc -l)))
+rm "$file.damaged"
+run_cron "$damaged" "$T_TMP/part3" 2>"$T_TMP/err"
+check "repaired store runs" test $? -eq 0
 
 # -- A full disk during the append leaves the store as it was.  A tmpfs
 # small enough to fill is mounted here, which needs root.
