@@ -508,6 +508,25 @@ write_series_names(struct pa_jsonw *w, const char *tenant, const char *service)
 }
 
 /*
+ * Apply --map to a series the row named itself; the rules' names are
+ * mapped already.  An event that names only its tenant, for all of its
+ * services, takes only a wildcard entry's tenant, so it keeps its scope.
+ */
+static void
+map_own(const struct pa_tenancy *t, char *tenant, char *service)
+{
+	if (tenant[0] == '\0')
+		return;
+	if (service[0] != '\0') {
+		pa_tenancy_map(t, tenant, service);
+		return;
+	}
+	memcpy(service, "*", 2);
+	pa_tenancy_map(t, tenant, service);
+	service[0] = '\0';
+}
+
+/*
  * Tenant and service of a feed row: a tenant_service_name column, then
  * tenant and service columns, then the --tenant/--service rules.  When
  * need is set (usage, series) both are always filled, with the fallbacks
@@ -519,7 +538,7 @@ row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *ten
 {
 	size_t len;
 	const char *v;
-	int found = 0;
+	int found = 0, own;
 
 	tenant[0] = service[0] = '\0';
 	if ((v = pa_row_get(row, PA_T_TSN, &len, NULL)) != NULL) {
@@ -537,6 +556,7 @@ row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *ten
 		if ((v = pa_row_get(row, PA_T_SERVICE, &len, NULL)) != NULL)
 			found |= pa_name_clean(v, len, 0, service) > 0;
 	}
+	own = found;
 	/* Explicit rules fill what the row left open. */
 	if (o->tenancy->custom[0] || o->tenancy->custom[1] || found || need) {
 		struct pa_rule_input in;
@@ -553,6 +573,8 @@ row_series(struct pa_row *row, const struct pa_feed_opts *o, int need, char *ten
 			memcpy(service, s2, sizeof s2);
 		found = 1;
 	}
+	if (own)
+		map_own(o->tenancy, tenant, service);
 	return found;
 }
 

@@ -107,6 +107,7 @@ emit_request(const struct pa_ingest *in, struct pa_jsonw *w, const struct pa_req
 	if (row != NULL) {
 		const char *v;
 		size_t len;
+		int own = 0;	/* the row named its tenant or service */
 
 		if ((v = pa_row_get(row, PA_T_TSN, &len, NULL)) != NULL && memchr(v, '/', len) &&
 		    !in->tenancy.custom[0] && !in->tenancy.custom[1]) {
@@ -114,16 +115,25 @@ emit_request(const struct pa_ingest *in, struct pa_jsonw *w, const struct pa_req
 
 			pa_name_clean(v, (size_t)(slash - v), 0, tenant);
 			pa_name_clean(slash + 1, len - (size_t)(slash - v) - 1, 0, service);
+			own = 1;
 		} else {
-			if (!in->tenancy.custom[0] && (v = pa_row_get(row, PA_T_TENANT, &len, NULL)) != NULL)
+			if (!in->tenancy.custom[0] && (v = pa_row_get(row, PA_T_TENANT, &len, NULL)) != NULL) {
 				pa_name_clean(v, len, 0, tenant);
-			if (!in->tenancy.custom[1] && (v = pa_row_get(row, PA_T_SERVICE, &len, NULL)) != NULL)
+				own = 1;
+			}
+			if (!in->tenancy.custom[1] && (v = pa_row_get(row, PA_T_SERVICE, &len, NULL)) != NULL) {
 				pa_name_clean(v, len, 0, service);
+				own = 1;
+			}
 		}
 		if (tenant[0] == '\0')
 			memcpy(tenant, in->tenancy.fallback_tenant, PA_NAME_MAX);
 		if (service[0] == '\0')
 			memcpy(service, in->tenancy.fallback_service, PA_NAME_MAX);
+
+		/* pa_tenancy_resolve() mapped the rules' names, and --map renames the row's own too. */
+		if (own)
+			pa_tenancy_map(&in->tenancy, tenant, service);
 	}
 	tl = strlen(tenant);
 	sl = strlen(service);

@@ -509,13 +509,15 @@ pa_tenancy_load_map(struct pa_tenancy *t, const char *path, char *err, size_t er
 	return 0;
 }
 
-static void
-apply_map(const struct pa_tenancy *t, char *tenant, char *service)
+void
+pa_tenancy_map(const struct pa_tenancy *t, char *tenant, char *service)
 {
 	char key[2 * PA_NAME_MAX + 1];
 	size_t tl = strlen(tenant), sl = strlen(service);
 	const struct pa_map_entry *e;
 
+	if (t->map_count == 0)
+		return;
 	memcpy(key, tenant, tl);
 	key[tl] = '/';
 	memcpy(key + tl + 1, service, sl + 1);
@@ -549,8 +551,7 @@ pa_tenancy_resolve(const struct pa_tenancy *t, const struct pa_rule_input *in, c
 			break;
 	if (service[0] == '\0')
 		memcpy(service, t->fallback_service, strlen(t->fallback_service) + 1);
-	if (t->map_count > 0)
-		apply_map(t, tenant, service);
+	pa_tenancy_map(t, tenant, service);
 }
 
 int

@@ -119,6 +119,13 @@ void pa_tenancy_resolve(const struct pa_tenancy *t, const struct pa_rule_input *
 			char *tenant, char *service);
 
 /*
+ * Rename tenant and service in place after the --map entry for the pair,
+ * or else after the tenant's wildcard entry, if there is one.  Both
+ * buffers hold PA_NAME_MAX bytes.
+ */
+void pa_tenancy_map(const struct pa_tenancy *t, char *tenant, char *service);
+
+/*
  * Normalise a path so series do not explode: a matching --path-template
  * replaces it, otherwise segments that look like ids (all digits, a UUID,
  * 16 or more hex digits) become "{id}" unless keep_ids is set.  Writes at
