@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -452,22 +454,84 @@ pa_run_result_free(struct pa_run_result *res)
 
 struct pa_journal {
 	int fd;				/* -1 when appending: opened per record */
+	int lock_fd;			/* holds the flock on PATH.lock until closed */
 	char *path;
 	char *tmp;			/* written and renamed to path; NULL when appending */
 };
 
+/*
+ * Take the exclusive flock on path.lock, waiting while another run holds
+ * it.  The wait is announced first, because a --follow run holds the lock
+ * for as long as it runs.  Returns the descriptor, or -1 after reporting
+ * an error.
+ */
+static int
+lock_journal(const char *path)
+{
+	size_t n = strlen(path) + 6;
+	char *lockname = pa_xrealloc(NULL, n);
+	int fd;
+
+	snprintf(lockname, n, "%s.lock", path);
+	fd = open(lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		pa_warn("%s: cannot lock journal: cannot open %s: %s", path, lockname,
+			strerror(errno));
+		free(lockname);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		free(lockname);
+		return fd;
+	}
+	if (errno == EWOULDBLOCK)
+		pa_warn("journal %s is locked by another pa-apply run (%s); waiting for it to "
+			"finish, as a --follow run holds the lock until it stops", path, lockname);
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		pa_warn("%s: cannot lock journal: %s: %s", path, lockname, strerror(errno));
+		close(fd);
+		free(lockname);
+		return -1;
+	}
+	free(lockname);
+	return fd;
+}
+
+/*
+ * The temporary file gets a name of its own, PATH.tmp.XXXXXX, so that no
+ * other process can write or rename it.  mkstemp creates it with mode
+ * 0600, so it is given the mode that open would give a new file under the
+ * umask.
+ */
 struct pa_journal *
 pa_journal_open(const char *path)
 {
 	struct pa_journal *j = pa_xrealloc(NULL, sizeof *j);
-	size_t n = strlen(path) + 5;
+	size_t n = strlen(path) + 12;
+	mode_t mask;
 
 	j->path = pa_xstrdup(path);
 	j->tmp = pa_xrealloc(NULL, n);
-	snprintf(j->tmp, n, "%s.tmp", path);
-	j->fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(j->tmp, n, "%s.tmp.XXXXXX", path);
+	j->fd = mkstemp(j->tmp);
 	if (j->fd < 0) {
-		pa_warn("%s: cannot open journal: %s", j->tmp, strerror(errno));
+		pa_warn("%s: cannot open journal: cannot create a temporary file beside it: %s",
+			path, strerror(errno));
+		free(j->path);
+		free(j->tmp);
+		free(j);
+		return NULL;
+	}
+	mask = umask(0);
+	umask(mask);
+	fchmod(j->fd, 0644 & ~mask);
+	fcntl(j->fd, F_SETFD, FD_CLOEXEC);	/* kept from the kubectl children */
+	j->lock_fd = lock_journal(path);
+	if (j->lock_fd < 0) {
+		close(j->fd);
+		unlink(j->tmp);
 		free(j->path);
 		free(j->tmp);
 		free(j);
@@ -486,14 +550,19 @@ pa_journal_open_append(const char *path)
 {
 	struct pa_journal *j;
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int lock_fd;
 
 	if (fd < 0) {
 		pa_warn("%s: cannot open journal: %s", path, strerror(errno));
 		return NULL;
 	}
 	close(fd);
+	lock_fd = lock_journal(path);
+	if (lock_fd < 0)
+		return NULL;
 	j = pa_xrealloc(NULL, sizeof *j);
 	j->fd = -1;
+	j->lock_fd = lock_fd;
 	j->path = pa_xstrdup(path);
 	j->tmp = NULL;
 	return j;
@@ -563,6 +632,7 @@ pa_journal_close(struct pa_journal *j)
 			j->tmp, j->path, strerror(errno), j->tmp);
 		rc = PA_JOURNAL_NOT_RENAMED;
 	}
+	close(j->lock_fd);
 	free(j->path);
 	free(j->tmp);
 	free(j);

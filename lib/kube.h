@@ -93,12 +93,15 @@ void pa_run_result_free(struct pa_run_result *res);
 
 /*
  * Journal of executed commands, one NDJSON record per line.  Lines go to
- * PATH.tmp as each command ends (written at once, so a crash keeps the
- * finished ones) and pa_journal_close renames PATH.tmp to PATH.
- * pa_journal_open_append instead appends to PATH itself, for a process
- * that runs until stopped, whose journal must be readable while it runs.
- * The open functions return NULL and pa_journal_write returns -1 after
- * reporting an I/O error.
+ * a temporary file PATH.tmp.XXXXXX of this process as each command ends
+ * (written at once, so a crash keeps the finished ones), and
+ * pa_journal_close renames it to PATH.  pa_journal_open_append instead
+ * appends to PATH itself, for a process that runs until stopped, whose
+ * journal must be readable while it runs.  Both open functions take an
+ * exclusive flock on PATH.lock, waiting with a message while another
+ * process holds it, and keep it until pa_journal_close, so two runs on
+ * one journal take turns.  The open functions return NULL and
+ * pa_journal_write returns -1 after reporting an I/O error.
  */
 struct pa_journal;
 
@@ -109,13 +112,14 @@ int pa_journal_write(struct pa_journal *j, const json_t *rec);	/* borrows rec */
 /* Results of pa_journal_close other than 0. */
 enum {
 	PA_JOURNAL_LOST = -1,		/* a write failed: records may be missing */
-	PA_JOURNAL_NOT_RENAMED = -2	/* the rename failed: every record is in PATH.tmp */
+	PA_JOURNAL_NOT_RENAMED = -2	/* the rename failed: every record is in the temporary file */
 };
 
 /*
- * Close the journal and rename PATH.tmp to PATH.  Returns 0, or after
- * reporting the error PA_JOURNAL_LOST or PA_JOURNAL_NOT_RENAMED.  The
- * message for a failed rename names PATH.tmp, which contains the records.
+ * Close the journal, rename its temporary file to PATH and release the
+ * lock.  Returns 0, or after reporting the error PA_JOURNAL_LOST or
+ * PA_JOURNAL_NOT_RENAMED.  The message for a failed rename names the
+ * temporary file, which contains the records.
  */
 int pa_journal_close(struct pa_journal *j);
 

@@ -95,7 +95,7 @@ struct runner {
 	long timeout_ms;
 	long failures;			/* kubectl commands that failed */
 	long journal_failures;		/* journal records not written */
-	int journal_not_renamed;	/* the journal stayed in FILE.tmp */
+	int journal_not_renamed;	/* the journal stayed in its temporary file */
 	int following;			/* one plan at a time: no batch to report on */
 };
 
@@ -697,11 +697,12 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/* The journal is locked before it is read. */
 	if (journal_path != NULL) {
-		load_applied(cx, journal_path);
 		r.journal = pa_journal_open_append(journal_path);
 		if (r.journal == NULL)
 			return PA_EXIT_IO;
+		load_applied(cx, journal_path);
 	}
 	cx->runner = &r;
 	rc = pa_input_each_until(nfiles, files, common->max_line, on_line, cx, &stop_requested);
@@ -718,9 +719,10 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 
 /*
  * Reject a journal path that is empty or a directory, before any command
- * runs.  Without --follow the journal is written to PATH.tmp and renamed
- * to PATH at the end, and that rename would fail after the cluster has
- * changed.  pa_opt_replaceable has rejected a device or a pipe.
+ * runs.  Without --follow the journal is written to a temporary file
+ * beside PATH and renamed to PATH at the end, and that rename would fail
+ * after the cluster has changed.  pa_opt_replaceable has rejected a
+ * device or a pipe.
  */
 static void
 check_journal_path(const char *path)

@@ -112,7 +112,7 @@ check apply-exec-skips-noop sh -c "! grep -q acme-db '$T_TMP/p2'"
 check apply-exec-continues grep -q 'acme-api/scale {"spec":{"replicas":3}}' "$T_TMP/p2"
 check apply-exec-order [ "$(cut -d' ' -f2 "$T_TMP/p2" | tr '\n' ' ')" = "/apis/apps/v1/namespaces/prod/deployments/acme-web/scale /apis/apps/v1/namespaces/prod/deployments/fail-one/scale /apis/apps/v1/namespaces/prod/deployments/acme-api/scale " ]
 check apply-exec-journal-file cmp -s "$T_TMP/out" "$T_TMP/journal.ndjson"
-check apply-exec-journal-tmp-gone [ ! -e "$T_TMP/journal.ndjson.tmp" ]
+check apply-exec-journal-tmp-gone [ -z "$(find "$T_TMP" -name 'journal.ndjson.tmp*')" ]
 check apply-exec-journal-results [ "$(jq -r '.target + " " + .result' "$T_TMP/out" | tr '\n' ,)" = "deployment/acme-web ok,deployment/acme-db unchanged,deployment/fail-one failed,deployment/acme-api ok," ]
 check apply-exec-journal-stderr [ "$(jq -r 'select(.result == "failed") | .stderr' "$T_TMP/out")" = "Error from server (InternalError): injected failure" ]
 check apply-exec-reports-failure grep -q 'deployment/fail-one: kubectl scale failed with status 1' "$T_TMP/err"
@@ -253,7 +253,7 @@ status=$?
 exec 5>&-
 check apply-follow-exec-term-status [ "$status" -eq 0 ]
 check apply-follow-exec-stdout-is-journal [ "$(jq -r .result "$T_TMP/out" | tr '\n' ,)" = "ok,skipped,ok," ]
-check apply-follow-exec-no-tmp [ ! -e "$live.tmp" ]
+check apply-follow-exec-no-tmp [ -z "$(find "$T_TMP" -name "${live##*/}.tmp*")" ]
 check apply-follow-exec-rotated-kept [ "$(wc -l <"$live.1")" -eq 2 ]
 check apply-follow-exec-journal-plan-ts [ "$(tail -1 "$live" | jq -r .plan_ts)" = "$t_next" ]
 
