@@ -97,6 +97,7 @@ struct runner {
 	long journal_failures;		/* journal records not written */
 	int journal_not_renamed;	/* the journal stayed in its temporary file */
 	int following;			/* one plan at a time: no batch to report on */
+	long not_applied;		/* changes left undone after a stop signal */
 };
 
 struct ctx {
@@ -113,15 +114,42 @@ struct ctx {
 	pa_usec_t max_age;		/* with --execute: skip older plans; < 0: no limit */
 	long stale;			/* plans skipped for max_age */
 	long unknown;			/* records of no kind that a pa tool writes */
+	long not_applied;		/* with --execute: changes left undone after a stop signal */
 };
 
+/* Set to end the input: by a stop signal, or after a failure with --stop-on-error. */
 static volatile sig_atomic_t stop_requested;
+/* The SIGINT or SIGTERM received, 0 before one: no kubectl command starts after it. */
+static volatile sig_atomic_t stop_signal;
 
 static void
 on_stop(int sig)
 {
-	(void)sig;
+	stop_signal = sig;
 	stop_requested = 1;
+}
+
+/*
+ * Handle SIGINT and SIGTERM by setting stop_signal, so a kubectl command
+ * already running finishes and is journalled.  The command runs in a
+ * process group of its own, so a Ctrl-C at the terminal reaches only
+ * pa-apply.
+ */
+static void
+catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char *
+stop_signal_name(void)
+{
+	return stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 static int print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step);
@@ -386,9 +414,14 @@ run_logged(const struct runner *r, const struct pa_change *c, const char *verb,
 	return res->status;
 }
 
-/* Read every object's current value; a failed read is journalled and the change dropped. */
+/*
+ * Read every object's current value; a failed read is journalled and the
+ * change dropped.  Returns 1 when stopped at a failure (--stop-on-error).
+ * After a stop signal, no further object is read: their number is stored
+ * in *unread, and the objects already read are kept.
+ */
 static int
-read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
+read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error, size_t *unread)
 {
 	size_t keep = 0;
 	int stopped = 0;
@@ -400,6 +433,10 @@ read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
 		char why[300];
 		int ok = 0;
 
+		if (!stopped && stop_signal != 0) {
+			*unread = cs->n - i;
+			stopped = -1;
+		}
 		if (stopped) {
 			pa_change_free(c);
 			continue;
@@ -425,7 +462,7 @@ read_currents(struct runner *r, struct pa_changes *cs, int stop_on_error)
 		pa_argv_free(&argv);
 	}
 	cs->n = keep;
-	return stopped;
+	return stopped > 0;
 }
 
 /* The value execute() sets on c: the plan after the step cap, at most the HPA's maxReplicas. */
@@ -499,12 +536,44 @@ hold_scale_in(struct runner *r, const struct pa_changes *cs, const struct pa_cha
 	return keep > value ? keep : value;
 }
 
+/*
+ * Warn that a stop signal ends execution before cs->v[next], and count the
+ * changes not made, unread objects included, in r->not_applied.
+ */
+static void
+stop_on_signal(struct runner *r, const struct pa_changes *cs, size_t next, long max_step,
+	       size_t unread)
+{
+	size_t pending = 0;
+
+	for (size_t j = next; j < cs->n; j++)
+		if (value_to_set(&cs->v[j], max_step) != cs->v[j].current)
+			pending++;
+	r->not_applied += (long)(pending + unread);
+	if (unread > 0)
+		pa_warn("stopping on %s; %zu change%s not made, %zu other object%s already at "
+			"the plan, %zu object%s not read and not changed", stop_signal_name(),
+			pending, pending == 1 ? "" : "s", cs->n - next - pending,
+			cs->n - next - pending == 1 ? "" : "s", unread, unread == 1 ? "" : "s");
+	else
+		pa_warn("stopping on %s; %zu change%s not made, %zu other object%s already at "
+			"the plan", stop_signal_name(), pending, pending == 1 ? "" : "s",
+			cs->n - next - pending, cs->n - next - pending == 1 ? "" : "s");
+}
+
 static void
 execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error)
 {
-	if (read_currents(r, cs, stop_on_error))
+	size_t unread = 0;
+
+	if (read_currents(r, cs, stop_on_error, &unread))
 		return;
 	pa_changes_order(cs);
+	if (stop_signal != 0) {
+		/* No scale command starts after the signal, even for objects read before it. */
+		stop_on_signal(r, cs, 0, max_step, unread);
+		return;
+	}
 
 	for (size_t i = 0; i < cs->n; i++) {
 		struct pa_change *c = &cs->v[i];
@@ -513,6 +582,11 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 		long value = value_to_set(c, max_step), planned, ready = -1;
 		const char *result;
 		json_t *rec;
+
+		if (stop_signal != 0) {
+			stop_on_signal(r, cs, i, max_step, 0);
+			return;
+		}
 
 		/* The API server rejects an HPA whose floor is above its ceiling. */
 		if (value != pa_change_capped(c, max_step))
@@ -688,22 +762,20 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 		      const struct pa_common_opts *common, const char *journal_path,
 		      long timeout_ms)
 {
-	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 0, 1 };
-	struct sigaction sa;
+	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 0, 1, 0 };
 	int rc;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	/* The journal is locked before it is read. */
+	/*
+	 * The journal is locked before it is read.  A stop signal while
+	 * waiting for the lock ends the process, because nothing has run.
+	 */
 	if (journal_path != NULL) {
 		r.journal = pa_journal_open_append(journal_path);
 		if (r.journal == NULL)
 			return PA_EXIT_IO;
 		load_applied(cx, journal_path);
 	}
+	catch_stop_signals();
 	cx->runner = &r;
 	rc = pa_input_each_until(nfiles, files, common->max_line, on_line, cx, &stop_requested);
 	if (cx->stop_on_error && r.failures > 0)
@@ -713,6 +785,7 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 		close_journal(&r);
 	if (report_failures(&r))
 		rc = PA_EXIT_IO;
+	cx->not_applied = r.not_applied;
 	cx->runner = NULL;
 	return rc;
 }
@@ -876,18 +949,20 @@ main(int argc, char **argv)
 	} else if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
-		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0, 0 };
+		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0, 0, 0 };
 
 		if (journal_path != NULL) {
 			r.journal = pa_journal_open(journal_path);
 			if (r.journal == NULL)
 				return PA_EXIT_IO;
 		}
+		catch_stop_signals();
 		execute(&r, &cx.changes, max_step, stop_on_error);
 		if (r.journal != NULL)
 			close_journal(&r);
 		if (report_failures(&r))
 			rc = PA_EXIT_IO;
+		cx.not_applied = r.not_applied;
 	}
 
 finish:
@@ -897,8 +972,8 @@ finish:
 		pa_warn("records of unknown kinds skipped: %ld", cx.unknown);
 
 	/* A cron job reads only the status, so a plan not carried out shows there. */
-	if (rc == PA_EXIT_OK && (unprinted > 0 || cx.changes.dropped > 0)) {
-		long missed = unprinted + (long)cx.changes.dropped;
+	if (rc == PA_EXIT_OK && (unprinted > 0 || cx.changes.dropped > 0 || cx.not_applied > 0)) {
+		long missed = unprinted + (long)cx.changes.dropped + cx.not_applied;
 
 		pa_warn("%ld plan%s not applied (see the messages above)", missed,
 			missed == 1 ? "" : "s");

@@ -1,6 +1,6 @@
 #!/bin/sh
 # pa-apply --execute --journal with a kubectl stub: two runs on one
-# journal, and a batch run beside a --follow run.
+# journal, and SIGINT and SIGTERM while a command runs.
 #
 # The stub logs each call to $KLOG as "RUN VERB TARGET", with RUN from
 # $KRUN, and "RUN end VERB TARGET" when it returns.  It prints a count
@@ -108,5 +108,56 @@ check journal-follow-status [ $? -eq 0 ]
 wait "$pid_b"
 check journal-follow-batch-status [ $? -eq 0 ]
 check journal-follow-batch-after [ "$(cut -d' ' -f1 "$KLOG" | uniq | tr -d '\n')" = FB ]
+
+# 3. SIGINT while the second of three scale commands runs: that command
+# finishes and is journalled, the third does not start, and the journal
+# is renamed into place.  The status is 1 because a plan was not applied.
+: >"$KLOG"
+echo '{"kind":"journal","note":"an earlier run"}' >"$j"
+KSLEEP=1 pa-apply --execute --kubectl "$kubectl" --journal "$j" "$T_TMP/plans" \
+	>"$T_TMP/out" 2>"$T_TMP/err" &
+pid=$!
+wait_for "$KLOG" '^run scale' 2
+kill -INT "$pid"
+wait "$pid"
+status=$?
+check journal-int-status [ "$status" -eq 1 ]
+check journal-int-running-finished [ "$(grep -c '^run end scale' "$KLOG")" -eq 2 ]
+check journal-int-no-new-command [ "$(grep -c '^run scale' "$KLOG")" -eq 2 ]
+check journal-int-journalled [ "$(jq -r .result "$j" | tr '\n' ,)" = ok,ok, ]
+check journal-int-stdout-is-journal cmp -s "$T_TMP/out" "$j"
+check journal-int-no-tmp-left [ -z "$(find "$T_TMP" -name 'journal.ndjson.tmp*')" ]
+check journal-int-message grep -q '^pa-apply: stopping on SIGINT; 1 change not made, 0 other objects already at the plan$' "$T_TMP/err"
+check journal-int-count grep -q '^pa-apply: 1 plan not applied (see the messages above)$' "$T_TMP/err"
+
+# 4. SIGTERM while the first current count is read: no scale command
+# starts, not even for that object, and the journal of this run, with no
+# record, replaces the earlier one.
+: >"$KLOG"
+KGET_SLEEP=1 pa-apply --execute --kubectl "$kubectl" --journal "$j" "$T_TMP/plans" \
+	>"$T_TMP/out" 2>"$T_TMP/err" &
+pid=$!
+wait_for "$KLOG" '^run get'
+kill -TERM "$pid"
+wait "$pid"
+status=$?
+check journal-term-status [ "$status" -eq 1 ]
+check journal-term-get-finished grep -q '^run end get' "$KLOG"
+check journal-term-no-scale [ "$(grep -c '^run scale' "$KLOG")" -eq 0 ]
+check journal-term-journal-empty [ -f "$j" ] && [ ! -s "$j" ]
+check journal-term-message grep -q '^pa-apply: stopping on SIGTERM; 1 change not made, 0 other objects already at the plan, 2 objects not read and not changed$' "$T_TMP/err"
+check journal-term-count grep -q '^pa-apply: 3 plans not applied (see the messages above)$' "$T_TMP/err"
+
+# 5. SIGTERM to a run without --journal: the running command still
+# finishes and its record reaches stdout.
+: >"$KLOG"
+KSLEEP=1 pa-apply --execute --kubectl "$kubectl" "$T_TMP/plans" >"$T_TMP/out" 2>"$T_TMP/err" &
+pid=$!
+wait_for "$KLOG" '^run scale'
+kill -TERM "$pid"
+wait "$pid"
+check journal-none-term-status [ $? -eq 1 ]
+check journal-none-term-record [ "$(jq -r .result "$T_TMP/out" | tr '\n' ,)" = ok, ]
+check journal-none-term-one-scale [ "$(grep -c '^run scale' "$KLOG")" -eq 1 ]
 
 finish
