@@ -89,6 +89,22 @@ usage(void)
 		PA_COMMON_USAGE);
 }
 
+/*
+ * The newest plan started for one object while following with --execute,
+ * and whether the journal records it as carried out.
+ */
+struct applied_plan {
+	char *target;
+	char *ns;			/* NULL: kubectl's namespace */
+	pa_usec_t ts;			/* the plan's ts */
+	int done;			/* journalled as ok, unchanged or held */
+};
+
+struct applied_plans {
+	struct applied_plan *v;
+	size_t n, cap;
+};
+
 struct runner {
 	const struct pa_kube_conf *kc;
 	struct pa_journal *journal;
@@ -98,6 +114,7 @@ struct runner {
 	int journal_not_renamed;	/* the journal stayed in its temporary file */
 	int following;			/* one plan at a time: no batch to report on */
 	long not_applied;		/* changes left undone after a stop signal */
+	struct applied_plans *applied;	/* following: updated from each journal record */
 };
 
 struct ctx {
@@ -109,7 +126,7 @@ struct ctx {
 	long max_step;
 	struct runner *runner;		/* following with --execute */
 	int stop_on_error;
-	struct pa_changes applied;	/* following with --execute: last plan per object */
+	struct applied_plans applied;	/* following with --execute: last plan per object */
 	int executing;			/* --execute */
 	pa_usec_t max_age;		/* with --execute: skip older plans; < 0: no limit */
 	long stale;			/* plans skipped for max_age */
@@ -382,9 +399,13 @@ journal_record(const struct pa_change *c, const char *result, long value,
 	return rec;
 }
 
+static void note_journal_record(struct applied_plans *applied, const json_t *rec);
+
 static void
 emit_journal(struct runner *r, json_t *rec)
 {
+	if (r->applied != NULL)
+		note_journal_record(r->applied, rec);
 	pa_out_json(rec);
 	if (r->journal != NULL && pa_journal_write(r->journal, rec) != 0)
 		r->journal_failures++;
@@ -630,12 +651,12 @@ execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_erro
 	}
 }
 
-/* The last change applied to the object target in ns while following, or NULL. */
-static const struct pa_change *
-applied_for(const struct pa_changes *applied, const char *target, const char *ns)
+/* The newest plan started for the object target in ns, or NULL. */
+static struct applied_plan *
+applied_for(const struct applied_plans *applied, const char *target, const char *ns)
 {
 	for (size_t i = 0; i < applied->n; i++) {
-		const struct pa_change *a = &applied->v[i];
+		struct applied_plan *a = &applied->v[i];
 
 		if (strcmp(a->target, target) == 0 &&
 		    (a->ns == NULL ? ns == NULL : ns != NULL && strcmp(a->ns, ns) == 0))
@@ -644,16 +665,59 @@ applied_for(const struct pa_changes *applied, const char *target, const char *ns
 	return NULL;
 }
 
-/* Remember a plan for ts as applied to the object target in ns, replacing an older one. */
+/*
+ * Remember the plan for ts on the object target in ns as started (done 0)
+ * or carried out (done 1).  A plan older than the one remembered changes
+ * nothing.
+ */
 static void
-remember_applied(struct pa_changes *applied, const char *target, const char *ns, pa_usec_t ts)
+remember_plan(struct applied_plans *applied, const char *target, const char *ns,
+	      pa_usec_t ts, int done)
 {
-	struct pa_change copy = { 0 };
+	struct applied_plan *a = applied_for(applied, target, ns);
 
-	copy.target = pa_xstrdup(target);
-	copy.ns = ns ? pa_xstrdup(ns) : NULL;
-	copy.ts = ts;
-	pa_changes_put(applied, &copy);
+	if (a == NULL) {
+		if (applied->n == applied->cap) {
+			applied->cap = applied->cap ? 2 * applied->cap : 16;
+			applied->v = pa_xrealloc(applied->v, applied->cap * sizeof *applied->v);
+		}
+		a = &applied->v[applied->n++];
+		a->target = pa_xstrdup(target);
+		a->ns = ns ? pa_xstrdup(ns) : NULL;
+		a->ts = ts;
+		a->done = done;
+	} else if (ts > a->ts) {
+		a->ts = ts;
+		a->done = done;
+	} else if (ts == a->ts && done) {
+		a->done = 1;
+	}
+}
+
+static void
+applied_plans_free(struct applied_plans *applied)
+{
+	for (size_t i = 0; i < applied->n; i++) {
+		free(applied->v[i].target);
+		free(applied->v[i].ns);
+	}
+	free(applied->v);
+	memset(applied, 0, sizeof *applied);
+}
+
+/* Remember the plan of a journal record whose result shows it carried out. */
+static void
+note_journal_record(struct applied_plans *applied, const json_t *rec)
+{
+	const char *result = pa_rec_str(rec, "result");
+	const char *target = pa_rec_str(rec, "target"), *ns = pa_rec_str(rec, "namespace");
+	pa_usec_t ts;
+
+	if (target != NULL && result != NULL &&
+	    (strcmp(result, "ok") == 0 || strcmp(result, "unchanged") == 0 ||
+	     strcmp(result, "held") == 0) &&
+	    pa_rec_time(rec, "plan_ts", &ts) == 1)
+		remember_plan(applied, target, ns, ts, 1);
 }
 
 /*
@@ -678,17 +742,8 @@ load_applied(struct ctx *cx, const char *path)
 		return;
 	while ((st = pa_reader_next(reader, &line)) == PA_LINE_OK || st == PA_LINE_TRUNCATED) {
 		json_t *rec = json_loadb(line.text, line.len, 0, NULL);
-		const char *result = pa_rec_str(rec, "result");
-		const char *target = pa_rec_str(rec, "target"), *ns = pa_rec_str(rec, "namespace");
-		pa_usec_t ts;
 
-		if (target != NULL && result != NULL && strcmp(result, "failed") != 0 &&
-		    strcmp(result, "skipped") != 0 && pa_rec_time(rec, "plan_ts", &ts) == 1) {
-			const struct pa_change *last = applied_for(&cx->applied, target, ns);
-
-			if (last == NULL || ts > last->ts)
-				remember_applied(&cx->applied, target, ns, ts);
-		}
+		note_journal_record(&cx->applied, rec);
 		json_decref(rec);
 	}
 	pa_reader_close(reader);
@@ -696,10 +751,12 @@ load_applied(struct ctx *cx, const char *path)
 
 /*
  * Run one plan's changes (two with --spot-target) as soon as it arrives:
- * read the current count, set the new one, journal both.  A plan for an
- * earlier target time than one already applied to the same object is
- * skipped, because a stream replayed after a restart upstream would
- * otherwise set a stale count before the current one.
+ * read the current count, set the new one, journal both.  A plan older
+ * than one already started on the same object is skipped, because a
+ * stream replayed after a restart upstream would otherwise set a stale
+ * count before the current one.  So is a plan with the same ts when the
+ * journal records that plan as carried out, but not one whose command
+ * failed.
  */
 static void
 follow_execute(struct ctx *cx, struct pa_change *out, int n)
@@ -708,18 +765,25 @@ follow_execute(struct ctx *cx, struct pa_change *out, int n)
 	long failures = cx->runner->failures;
 
 	for (int i = 0; i < n; i++) {
-		const struct pa_change *last = applied_for(&cx->applied, out[i].target, out[i].ns);
+		const struct applied_plan *last = applied_for(&cx->applied, out[i].target,
+							      out[i].ns);
 		char had[40], got[40];
+		int older = last != NULL && out[i].ts != 0 && out[i].ts < last->ts;
+		int again = last != NULL && out[i].ts != 0 && out[i].ts == last->ts && last->done;
 
-		if (last != NULL && out[i].ts != 0 && out[i].ts < last->ts) {
+		if (older)
 			pa_warn("%s: plan for %s is older than the one applied for %s; skipped",
 				out[i].target, pa_time_format(out[i].ts, got, sizeof got),
 				pa_time_format(last->ts, had, sizeof had));
+		else if (again)
+			pa_warn("%s: plan for %s is already applied, as the journal records; skipped",
+				out[i].target, pa_time_format(out[i].ts, got, sizeof got));
+		if (older || again) {
 			emit_journal(cx->runner, journal_record(&out[i], "skipped", -1, NULL, NULL));
 			pa_change_free(&out[i]);
 			continue;
 		}
-		remember_applied(&cx->applied, out[i].target, out[i].ns, out[i].ts);
+		remember_plan(&cx->applied, out[i].target, out[i].ns, out[i].ts, 0);
 		pa_changes_put(&batch, &out[i]);
 	}
 	execute(cx->runner, &batch, cx->max_step, cx->stop_on_error);
@@ -762,7 +826,7 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 		      const struct pa_common_opts *common, const char *journal_path,
 		      long timeout_ms)
 {
-	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 0, 1, 0 };
+	struct runner r = { cx->kc, NULL, timeout_ms, 0, 0, 0, 1, 0, &cx->applied };
 	int rc;
 
 	/*
@@ -936,7 +1000,7 @@ main(int argc, char **argv)
 	if (cx.follow && do_execute) {
 		rc = follow_execute_inputs(argc - optind, argv + optind, &cx, &common,
 					   journal_path, timeout_ms);
-		pa_changes_free(&cx.applied);
+		applied_plans_free(&cx.applied);
 		goto finish;
 	}
 	if (cx.follow)
@@ -949,7 +1013,7 @@ main(int argc, char **argv)
 	} else if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
-		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0, 0, 0 };
+		struct runner r = { &kc, NULL, timeout_ms, 0, 0, 0, 0, 0, NULL };
 
 		if (journal_path != NULL) {
 			r.journal = pa_journal_open(journal_path);

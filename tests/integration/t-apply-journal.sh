@@ -1,6 +1,7 @@
 #!/bin/sh
 # pa-apply --execute --journal with a kubectl stub: two runs on one
-# journal, and SIGINT and SIGTERM while a command runs.
+# journal, SIGINT and SIGTERM while a command runs, and a --follow replay
+# through a journal that already records the plans.
 #
 # The stub logs each call to $KLOG as "RUN VERB TARGET", with RUN from
 # $KRUN, and "RUN end VERB TARGET" when it returns.  It prints a count
@@ -159,5 +160,27 @@ wait "$pid"
 check journal-none-term-status [ $? -eq 1 ]
 check journal-none-term-record [ "$(jq -r .result "$T_TMP/out" | tr '\n' ,)" = ok, ]
 check journal-none-term-one-scale [ "$(grep -c '^run scale' "$KLOG")" -eq 1 ]
+
+# 6. A --follow restart that replays the plans skips each plan the
+# journal records as applied, its ts equal to the last one included.  In
+# one stream, a plan that comes twice is applied once.  Every scale of
+# acme-db failed in the first run, so the journal records no plan of it
+# as applied, and the restart runs both of its plans.
+fj=$T_TMP/follow.ndjson
+: >"$KLOG"
+{ plans 2026-08-08T10:00:00Z; plans 2026-08-08T10:05:00Z; plans 2026-08-08T10:05:00Z; } >"$T_TMP/replay"
+KFAIL=acme-db pa-apply --follow --execute --max-age none --kubectl "$kubectl" --journal "$fj" \
+	"$T_TMP/replay" >"$T_TMP/out" 2>"$T_TMP/err"
+check journal-replay-first-status [ $? -eq 3 ]
+check journal-replay-first-results [ "$(jq -r .result "$T_TMP/out" | tr '\n' ,)" = ok,ok,failed,ok,ok,failed,skipped,skipped,failed, ]
+check journal-replay-twice-warned grep -q '^pa-apply: deployment/acme-web: plan for 2026-08-08T10:05:00Z is already applied, as the journal records; skipped$' "$T_TMP/err"
+: >"$KLOG"
+pa-apply --follow --execute --max-age none --kubectl "$kubectl" --journal "$fj" \
+	"$T_TMP/replay" >"$T_TMP/out" 2>"$T_TMP/err"
+check journal-replay-status [ $? -eq 0 ]
+check journal-replay-scales-failed-only [ "$(grep '^run scale' "$KLOG" | sort -u)" = "run scale deployment/acme-db" ]
+check journal-replay-results [ "$(jq -r 'select(.result != "skipped") | .target + " " + .plan_ts + " " + .result' "$T_TMP/out" | tr '\n' ,)" = "deployment/acme-db 2026-08-08T10:00:00Z ok,deployment/acme-db 2026-08-08T10:05:00Z ok," ]
+check journal-replay-skipped [ "$(grep -c '"result":"skipped"' "$T_TMP/out")" -eq 7 ]
+check journal-replay-appended [ "$(wc -l <"$fj")" -eq 18 ]
 
 finish
