@@ -132,6 +132,7 @@ struct ctx {
 	long stale;			/* plans skipped for max_age */
 	long unknown;			/* records of no kind that a pa tool writes */
 	long not_applied;		/* with --execute: changes left undone after a stop signal */
+	long lines;			/* input lines read, valid or not */
 };
 
 /* Set to end the input: by a stop signal, or after a failure with --stop-on-error. */
@@ -170,6 +171,7 @@ stop_signal_name(void)
 }
 
 static int print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_step);
+static void print_header(int follow);
 static void execute(struct runner *r, struct pa_changes *cs, long max_step, int stop_on_error);
 static void follow_execute(struct ctx *cx, struct pa_change *out, int n);
 
@@ -209,6 +211,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	char why[600];
 	int n, got;
 
+	cx->lines++;
 	if (rec == NULL)
 		return;
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
@@ -243,6 +246,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	}
 	for (int i = 0; i < n; i++) {
 		if (cx->follow) {
+			print_header(1);
 			print_change(&out[i], cx->kc, cx->max_step);
 			pa_change_free(&out[i]);
 		} else {
@@ -330,9 +334,15 @@ print_change(const struct pa_change *c, const struct pa_kube_conf *kc, long max_
 	return 1;
 }
 
+/* Print the script's first lines, once. */
 static void
 print_header(int follow)
 {
+	static int printed;
+
+	if (printed)
+		return;
+	printed = 1;
 	pa_out_printf("#!/bin/sh\n# kubectl commands from pa-apply, %s; review, then run "
 		      "with sh\n", follow ? "in the order the plans came" : "scale-ups first");
 }
@@ -1003,13 +1013,14 @@ main(int argc, char **argv)
 		applied_plans_free(&cx.applied);
 		goto finish;
 	}
-	if (cx.follow)
-		print_header(1);
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_changes_order(&cx.changes);
 
-	if (cx.follow) {
-		/* Every change was printed as it came. */
+	if (rc == PA_EXIT_IO && cx.lines == 0) {
+		/* No input could be read: an empty script would look like a plan with no changes. */
+	} else if (cx.follow) {
+		/* Every change was printed as it came, after the header. */
+		print_header(1);
 	} else if (!do_execute) {
 		print_script(&cx.changes, &kc, max_step);
 	} else {
