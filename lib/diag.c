@@ -42,11 +42,39 @@ static struct fold {
 static int nfolds;
 static int folding;
 
+/*
+ * Open /dev/null on each of descriptors 0-2 that is closed, so that no
+ * file the tool opens later gets its number.  Otherwise, with standard
+ * output closed, the records would go into the rejects or lock file that
+ * took descriptor 1.  /dev/null is opened read-only, so writing to a closed
+ * standard output still fails with EBADF (exit status 3), and a closed
+ * standard input reads as empty.
+ */
+static void
+fill_closed_std_fds(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null_fd;
+
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		null_fd = open("/dev/null", O_RDONLY);
+		if (null_fd < 0)
+			_exit(PA_EXIT_IO);	/* stderr may be the closed one, so no message */
+		if (null_fd != fd) {
+			if (dup2(null_fd, fd) < 0)
+				_exit(PA_EXIT_IO);
+			close(null_fd);
+		}
+	}
+}
+
 void
 pa_diag_init(const char *prog)
 {
 	const char *slash = strrchr(prog, '/');
 
+	fill_closed_std_fds();
 	pa_prog = slash ? slash + 1 : prog;
 }
 

@@ -32,6 +32,11 @@ enum pa_exit {
 
 extern const char *pa_prog;	/* program name for messages, set by pa_diag_init */
 
+/*
+ * Set the program name for messages, and open /dev/null read-only on any
+ * of descriptors 0-2 that is closed.  Every tool calls it first, before
+ * it opens any file.
+ */
 void pa_diag_init(const char *prog);
 
 /* Print "prog: message" on stderr. */

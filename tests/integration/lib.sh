@@ -10,6 +10,11 @@
 # peyton_daily OUT EVENTS write Peyton Manning's daily page views as bucket
 #                         records of wiki/peyton to OUT, and his playoff
 #                         games and Super Bowls as event records to EVENTS
+# sample_chain DIR        write a small pipeline's stages to DIR: log (an
+#                         access log of 4 days), requests, buckets (hourly),
+#                         forecasts, plans, usage and usage+forecasts
+# tool_input TOOL DIR     print the options and input file from DIR that
+#                         make TOOL write records
 # finish                  exit 1 when any check failed
 
 t_failed=0
@@ -99,4 +104,31 @@ wait_issued() {
 		i=$((i + 1))
 	done
 	grep -q "\"issued_at\":\"$2\"" "$1"
+}
+
+sample_chain() {
+	awk 'BEGIN {
+		for (h = 0; h < 96; h++)
+			for (i = 0; i < 5 + h % 24; i++)
+				printf "192.0.2.%d - - [%02d/Jan/2026:%02d:%02d:00 +0000] \"GET /api/x%d HTTP/1.1\" 200 %d \"-\" \"t\"\n",
+					i % 250, 1 + int(h / 24), h % 24, i % 60, i % 3, 100 + i
+	}' >"$1/log"
+	pa-ingest -q "$1/log" >"$1/requests"
+	pa-score --rollup 1h "$1/requests" >"$1/buckets"
+	pa-forecast --horizon 3 "$1/buckets" >"$1/forecasts" 2>/dev/null
+	pa-plan --capacity 5 --lead-time 1h "$1/forecasts" >"$1/plans"
+	printf '{"kind":"usage","ts":"2026-01-04T23:59:00Z","tenant_service_name":"default/api","instance_id":"10.0.0.1:80","utilization":0.5}\n' >"$1/usage"
+	cat "$1/usage" "$1/forecasts" >"$1/usage-forecasts"
+}
+
+tool_input() {
+	case $1 in
+	pa-ingest) echo "$2/log" ;;
+	pa-score) echo "--rollup 1h $2/requests" ;;
+	pa-forecast) echo "--horizon 3 $2/buckets" ;;
+	pa-plan) echo "--capacity 5 --lead-time 1h $2/forecasts" ;;
+	pa-apply) echo "$2/plans" ;;
+	pa-route) echo "--capacity 5 $2/usage-forecasts" ;;
+	pa-backtest) echo "--capacity 5 --lead-time 1h $2/buckets" ;;
+	esac
 }
