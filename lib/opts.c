@@ -145,7 +145,7 @@ pa_common_option(struct pa_common_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case PA_OPT_REJECTS:
-		pa_rejects_open(arg);
+		pa_rejects_open(pa_opt_output_path("--rejects", arg));
 		return 1;
 	case PA_OPT_MAX_BAD:
 		o->max_bad = pa_opt_double("--max-bad", arg, 0, 1);
@@ -159,9 +159,28 @@ pa_common_option(struct pa_common_opts *o, int c, const char *arg)
 }
 
 const char *
+pa_opt_output_path(const char *opt, const char *path)
+{
+	if (path[0] == '\0')
+		pa_usage_error("%s needs a file name, got an empty string", opt);
+	if (strcmp(path, "-") == 0)
+		pa_usage_error("%s \"-\": give a file name, because \"-\" does not stand for "
+			       "standard output here (./- names a file called \"-\")", opt);
+
+	/* "--rejects --max-bad 1" would otherwise write the rejects to a file named "--max-bad". */
+	if (path[0] == '-')
+		pa_usage_error("%s %s: the path begins with \"-\", so %s probably lacks its "
+			       "argument and took the next option (for a file of that name, write "
+			       "./%s)", opt, pa_quote(path, strlen(path)), opt, path);
+	return path;
+}
+
+const char *
 pa_opt_replaceable(const char *opt, const char *path)
 {
 	struct stat st;
+
+	pa_opt_output_path(opt, path);
 
 	/* A directory is left to the writer, whose message names the path to give instead. */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))

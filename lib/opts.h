@@ -20,10 +20,19 @@ long pa_opt_long(const char *opt, const char *arg, long min, long max);
 pa_usec_t pa_opt_duration(const char *opt, const char *arg, pa_usec_t min, pa_usec_t max);
 
 /*
+ * Check the path given to an option that names an output file, such as
+ * --rejects: it must not be empty, "-", or begin with "-", which is most
+ * likely the next option taken as the value of one given without it.
+ * Returns path, or exits with a usage error naming opt.
+ */
+const char *pa_opt_output_path(const char *opt, const char *path);
+
+/*
  * Check the path of an output file that is written whole and renamed into
- * place: it must not exist or be a regular file (a directory is left to
- * the writer to report), because the rename would replace a device or a
- * pipe.  Returns path, or exits with a usage error naming opt.
+ * place: pa_opt_output_path's checks, and it must not exist or be a
+ * regular file (a directory is left to the writer to report), because the
+ * rename would replace a device or a pipe.  Returns path, or exits with a
+ * usage error naming opt.
  */
 const char *pa_opt_replaceable(const char *opt, const char *path);
 

@@ -757,12 +757,6 @@ main(int argc, char **argv)
 						 &ro.max_lag);
 			break;
 		case OPT_STATE:
-			/* "--state -H 1" would otherwise write the state to a file named "-H". */
-			if (optarg[0] == '-')
-				pa_usage_error("--state %s: the path begins with \"-\", so --state "
-					       "probably lacks its argument and took the next option (for "
-					       "a file of that name, write ./%s)",
-					       pa_quote(optarg, strlen(optarg)), optarg);
 			c.state_path = pa_opt_replaceable("--state", optarg);
 			break;
 		case OPT_REFIT_EVERY:
