@@ -394,6 +394,13 @@ pa_diag_rejected(void)
 	return nrejected;
 }
 
+void
+pa_warn_kind_missing(long consumed, const char *kind, const char *maker)
+{
+	if (consumed == 0 && nread > nrejected)
+		pa_warn("no %s records in the input; %s makes them", kind, maker);
+}
+
 int
 pa_diag_finish(double max_bad)
 {

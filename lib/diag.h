@@ -120,6 +120,16 @@ long pa_diag_read(void);
 long pa_diag_rejected(void);
 
 /*
+ * Call at the end of the input with the count of records of the kind the
+ * tool consumes.  When it is 0 but records were read and not all were
+ * rejected, print that none of that kind arrived and which tool makes
+ * them, as in "no bucket records in the input; pa-score --rollup makes
+ * them", because a pipeline with a stage missing would otherwise pass its
+ * records through without a word.
+ */
+void pa_warn_kind_missing(long consumed, const char *kind, const char *maker);
+
+/*
  * Print the repeat summary and per-reason counts (when anything was
  * rejected), close the rejects file, and return PA_EXIT_DATA when the
  * rejected share of records read exceeds max_bad, PA_EXIT_OK otherwise.

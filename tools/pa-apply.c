@@ -133,6 +133,7 @@ struct ctx {
 	long unknown;			/* records of no kind that a pa tool writes */
 	long not_applied;		/* with --execute: changes left undone after a stop signal */
 	long lines;			/* input lines read, valid or not */
+	long consumed;			/* plan and object records read, valid or not */
 };
 
 /* Set to end the input: by a stop signal, or after a failure with --stop-on-error. */
@@ -215,6 +216,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	if (rec == NULL)
 		return;
 	got = pa_apply_record(rec, &cx->conf, cx->seq++, out, &n, why, sizeof why, &cls);
+	if (got != 0)
+		cx->consumed++;
 	if (got < 0)
 		pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 
@@ -1041,6 +1044,7 @@ main(int argc, char **argv)
 	}
 
 finish:
+	pa_warn_kind_missing(cx.consumed, "plan", "pa-plan");
 	if (cx.stale > 1)
 		pa_warn("plans older than --max-age skipped: %ld", cx.stale);
 	if (cx.unknown > 1)

@@ -677,7 +677,8 @@ main(int argc, char **argv)
 			pa_warn("no valid bucket records in the input (%ld rejected), nothing replayed",
 				pa_diag_rejected());
 		else
-			pa_warn("no bucket records in the input, nothing replayed");
+			pa_warn("no bucket records in the input, nothing replayed; pa-score --rollup "
+				"makes them");
 		rc = PA_EXIT_DATA;
 	}
 	if (n > 0 && o.capacity_missing) {

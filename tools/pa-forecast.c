@@ -66,6 +66,7 @@ struct ctx {
 	int events_unchecked;	/* an event arrived since warn_far_events() last ran */
 	size_t far_events;	/* events reported as far from the history */
 	int unknown_kind_warned;	/* a record of a kind no pa tool writes was reported */
+	long buckets;		/* bucket records read, valid or not */
 };
 
 /* Events far from the history that are reported one by one; the rest are counted. */
@@ -491,6 +492,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
+	c->buckets++;
 	if (reject_future(c, name, line, rec)) {
 		json_decref(rec);
 		return;
@@ -881,6 +883,7 @@ main(int argc, char **argv)
 		}
 		show_progress(count, count, &shown);
 	}
+	pa_warn_kind_missing(c.buckets, "bucket", "pa-score --rollup");
 	summarise_far_events(&c);
 	pa_fc_series_free(c.set);
 	pa_tsdb_output_finish();

@@ -97,6 +97,7 @@ static const struct setting_opt setting_opts[] = {
 
 struct ctx {
 	struct pa_plan_run *run;
+	long forecasts;		/* forecast records read, valid or not */
 };
 
 /* Set by SIGINT or SIGTERM while following: the input ends. */
@@ -120,6 +121,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 			pa_plan_run_lost_line(c->run, line->text, line->len);
 		return;
 	}
+	if (pa_rec_kind(rec) != NULL && strcmp(pa_rec_kind(rec), "forecast") == 0)
+		c->forecasts++;
 	if (!pa_plan_run_record(c->run, rec, name, line))
 		pa_out_json(rec);
 	json_decref(rec);
@@ -182,7 +185,7 @@ main(int argc, char **argv)
 	struct option longopts[NSETTINGS + 8 + 6];	/* settings, own, common and the terminator */
 	struct pa_common_opts common;
 	struct pa_planconf conf;
-	struct ctx ctx;
+	struct ctx ctx = { 0 };
 	const char *config = NULL;
 	pa_usec_t now = 0;
 	pa_usec_t usage_window = PA_PLAN_USAGE_WINDOW_DEFAULT;
@@ -306,6 +309,7 @@ main(int argc, char **argv)
 	}
 	rc = pa_input_each_until(argc - optind, argv + optind, common.max_line, on_line, &ctx,
 				 &stop_requested);
+	pa_warn_kind_missing(ctx.forecasts, "forecast", "pa-forecast");
 	run_rc = stop_requested ? pa_plan_run_stop(ctx.run) : pa_plan_run_finish(ctx.run);
 	pa_plan_run_free(ctx.run);
 	pa_planconf_free(&conf);

@@ -150,6 +150,7 @@ struct ctx {
 	char **files;		/* names of the inputs read, in order */
 	size_t nfiles;
 	long unknown;		/* records of no kind a pa tool writes, in a text format */
+	long consumed;		/* usage and route records read, valid or not */
 	const char *name;	/* the input line being read */
 	long lineno;
 	struct pa_fleet *fleet;
@@ -382,6 +383,7 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	    (kind == NULL && json_object_get(rec, "router") != NULL)) {
 		struct pa_pool pool;
 
+		cx->consumed++;
 		if (pa_route_from_record(rec, &pool, why, sizeof why, &cls) != 0) {
 			pa_reject(name, line->lineno, line->text, line->len, cls, "%s", why);
 		} else {
@@ -393,6 +395,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		return;
 	}
 
+	if (kind != NULL && strcmp(kind, "usage") == 0)
+		cx->consumed++;
 	got = pa_fleet_add(cx->fleet, rec, name, line->lineno, line->text, line->len, why,
 			   sizeof why, &cls);
 	if (got == 0 && cx->shadow != NULL)
@@ -719,6 +723,7 @@ main(int argc, char **argv)
 
 	input_rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	rc = input_rc;
+	pa_warn_kind_missing(cx.consumed, "usage", "pa-ingest --type usage");
 	pa_fleet_drop_stale(cx.fleet, usage_window);
 	pa_fleet_reject_duplicates(cx.fleet, drop_pending, &cx);
 	build_pools(&cx, backend_tmpl, &pools);

@@ -69,6 +69,7 @@ struct run {
 	pa_usec_t max_future;		/* latest request time after the clock; < 0: any */
 	pa_usec_t future_limit;		/* the clock when last read plus max_future */
 	pa_usec_t now;			/* the clock when last read, for the watermark */
+	long consumed;			/* request records read, or bucket records with --merge */
 };
 
 static void
@@ -284,6 +285,7 @@ fast_request(struct run *run, const char *name, struct pa_line *line)
 	if (pa_request_flat(line->text, line->len, &p) != 0 || !p.has_ts)
 		return 0;
 	pa_diag_count_read();
+	run->consumed++;
 	if (run->sharded && pa_hash64(p.tenant_service_name, p.tenant_service_name_len) %
 				    run->shard_n != run->shard_k)
 		return 1;
@@ -456,6 +458,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		json_decref(rec);
 		return;
 	}
+	if (strcmp(kind, run->merge ? "bucket" : "request") == 0)
+		run->consumed++;
 	if (!keep_in_shard(run, rec)) {
 		json_decref(rec);
 		return;
@@ -686,6 +690,10 @@ main(int argc, char **argv)
 	rc = pa_input_each(argc - optind, argv + optind, run.common.max_line, on_line, &run);
 
 	pa_scorer_finish(run.scorer);
+	if (run.merge)
+		pa_warn_kind_missing(run.consumed, "bucket", "pa-score --rollup");
+	else
+		pa_warn_kind_missing(run.consumed, "request", "pa-ingest");
 	if (run.rollup != NULL) {
 		size_t unknown, gaps;
 
