@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +128,25 @@ read_input(struct pa_reader *r, void *buf, size_t size)
 
 	if (r->interactive)
 		fflush(stdout);
-	do {
+	for (;;) {
 		if (r->stop != NULL && *r->stop)
 			return 0;
+
+		/*
+		 * Wait in poll(2), which a signal interrupts even when its
+		 * handler has SA_RESTART, so a stop ends the wait for a slow
+		 * writer.  A poll error is left to the read that follows.
+		 */
+		if (r->interactive && r->stop != NULL) {
+			struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+				continue;
+		}
 		n = read(r->fd, buf, size);
-	} while (n < 0 && errno == EINTR);
-	return n;
+		if (n >= 0 || errno != EINTR)
+			return n;
+	}
 }
 
 /*

@@ -67,8 +67,9 @@ void pa_reader_set_follow(struct pa_reader *r, int on);
 
 /*
  * End the input when *stop is set: before each read, and when a signal
- * interrupts a read that waits for a slow writer.  The caller's handler
- * sets *stop and must be installed without SA_RESTART.
+ * interrupts the wait for a slow writer on a pipe or terminal.  That wait
+ * is in poll(2), which Linux never restarts after a signal handler
+ * (signal(7)), so the handler that sets *stop may use SA_RESTART.
  */
 void pa_reader_set_stop(struct pa_reader *r, volatile sig_atomic_t *stop);
 

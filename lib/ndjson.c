@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "stop.h"
 
 static char outbuf[1 << 16];
 
@@ -497,7 +498,7 @@ pa_rec_set_num(json_t *rec, const char *key, double v)
 int
 pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx)
 {
-	return pa_input_each_until(nfiles, files, max_line, fn, ctx, NULL);
+	return pa_input_each_until(nfiles, files, max_line, fn, ctx, &pa_stop_requested);
 }
 
 int

@@ -238,7 +238,8 @@ typedef void (*pa_line_fn)(const char *name, struct pa_line *line,
  * Read every operand in order ("-" or no operands: stdin) and call fn for
  * each line.  Returns PA_EXIT_IO when an input could not be opened or read
  * (the others are still read), PA_EXIT_DATA for UTF-16 input, PA_EXIT_OK
- * otherwise.
+ * otherwise.  After pa_stop_catch (stop.h), a stop signal ends the input
+ * before the next line.
  */
 int pa_input_each(int nfiles, char **files, size_t max_line, pa_line_fn fn, void *ctx);
 

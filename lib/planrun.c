@@ -1238,9 +1238,12 @@ pa_plan_run_stop(struct pa_plan_run *r)
 	for (size_t i = 0; i < r->n; i++)
 		if (r->list[i]->has_forecast && !r->list[i]->planned)
 			pending++;
-	if (pending > 0)
+	if (pending > 0 && r->follow)
 		pa_warn("stopped; the latest issue of %zu series was not planned, because its "
 			"forecasts did not yet reach the end of the stabilization window", pending);
+	else if (pending > 0)
+		pa_warn("stopped before the end of the input; %zu series not planned, because "
+			"more of their forecasts may have followed", pending);
 	return r->follow_rc;
 }
 

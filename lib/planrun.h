@@ -92,10 +92,10 @@ void pa_plan_run_lost_line(struct pa_plan_run *r, const char *text, size_t len);
 int pa_plan_run_finish(struct pa_plan_run *r);
 
 /*
- * End a followed run that a stop signal interrupted: the issues not yet
- * planned stay unplanned, because their forecasts may still have been on
- * the way, and a message counts them.  Returns the worst status of the
- * plans already made.
+ * End a run that a stop signal interrupted: the issues not yet planned
+ * stay unplanned, because their forecasts may still have been on the way,
+ * and a message counts them.  A batch run plans at the end of its input,
+ * so it plans none.  Returns the worst status of the plans already made.
  */
 int pa_plan_run_stop(struct pa_plan_run *r);
 

@@ -16,6 +16,7 @@
 #include "kube.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "stop.h"
 
 enum {
 	OPT_TARGET = 1,
@@ -1016,6 +1017,9 @@ main(int argc, char **argv)
 		applied_plans_free(&cx.applied);
 		goto finish;
 	}
+	/* With --execute, the signals are caught once the journal is open. */
+	if (!do_execute)
+		pa_stop_catch();
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	pa_changes_order(&cx.changes);
 

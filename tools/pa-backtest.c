@@ -21,6 +21,7 @@
 #include "ndjson.h"
 #include "opts.h"
 #include "planconf.h"
+#include "stop.h"
 
 static void
 usage(void)
@@ -669,7 +670,11 @@ main(int argc, char **argv)
 	intake.events = &events;
 	intake.event_window = o.event_window;
 	intake.pass = !o.table;
+	pa_stop_catch();
 	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &intake);
+
+	/* The replay can be long, so a signal during it ends the run at once, as before. */
+	pa_stop_release();
 	n = pa_bt_input_count(in);
 	o.config.events = &events;
 	if (n == 0 && rc == PA_EXIT_OK) {

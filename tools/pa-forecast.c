@@ -26,6 +26,7 @@
 #include "input.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "stop.h"
 #include "tsdb.h"
 
 enum {
@@ -67,6 +68,7 @@ struct ctx {
 	size_t far_events;	/* events reported as far from the history */
 	int unknown_kind_warned;	/* a record of a kind no pa tool writes was reported */
 	long buckets;		/* bucket records read, valid or not */
+	int stopped_forecasting;	/* a stop signal came after the input: not every series was forecast */
 };
 
 /* Events far from the history that are reported one by one; the rest are counted. */
@@ -75,7 +77,6 @@ struct ctx {
 /* Forecasts in --follow between two prunings of ended events. */
 #define PRUNE_EVERY 256
 
-static volatile sig_atomic_t stop_requested;
 
 static void
 usage(void)
@@ -137,6 +138,11 @@ save_state(struct ctx *c)
 
 	if (c->state_path == NULL || c->input_failed || c->output_failed)
 		return;
+	if (c->stopped_forecasting) {
+		pa_warn("state file %s not saved, because the run was stopped before every "
+			"series was forecast; it keeps what it held before", c->state_path);
+		return;
+	}
 
 	/*
 	 * The state records which buckets were forecast, and a restart skips
@@ -529,17 +535,6 @@ check_state_path(const char *path)
 	       "state file after it (the file need not exist yet)", path, why);
 }
 
-static void
-on_stop(int sig)
-{
-	if (stop_requested) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	stop_requested = 1;
-}
-
 /*
  * Read the inputs as a stream.  A stop signal ends the input as its end
  * does: every open bucket closes and is forecast, and the state is saved.
@@ -548,21 +543,16 @@ static int
 follow_inputs(int nfiles, char **files, struct ctx *c)
 {
 	static char *stdin_only[] = { "-" };
-	struct sigaction sa;
 	struct pa_fc_series **series;
 	size_t count;
 	int rc = PA_EXIT_OK;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	if (nfiles == 0) {
 		nfiles = 1;
 		files = stdin_only;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &c->saved);
-	for (int i = 0; i < nfiles && !stop_requested; i++) {
+	for (int i = 0; i < nfiles && !pa_stop_requested; i++) {
 		struct pa_reader *r = pa_reader_open(files[i], 0);
 		struct pa_line line;
 		enum pa_line_status st;
@@ -572,8 +562,8 @@ follow_inputs(int nfiles, char **files, struct ctx *c)
 			c->input_failed = 1;
 			continue;
 		}
-		pa_reader_set_stop(r, &stop_requested);
-		while (!stop_requested && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
+		pa_reader_set_stop(r, &pa_stop_requested);
+		while (!pa_stop_requested && (st = pa_reader_next(r, &line)) != PA_LINE_EOF) {
 			if (st == PA_LINE_ERROR) {
 				rc = PA_EXIT_IO;
 				c->input_failed = 1;
@@ -695,6 +685,7 @@ main(int argc, char **argv)
 	struct timespec shown = { 0, 0 };
 	int opt, rc, in, out;
 	int align_end = 1, lock_fd = -1, save_every_given = 0, refit_given = 0;
+	int stopped_reading = 0;	/* a stop signal ended the input */
 
 	pa_diag_init(argv[0]);
 	pa_out_init();
@@ -854,10 +845,12 @@ main(int argc, char **argv)
 	}
 	ro.events = &c.events;
 
+	pa_stop_catch();
 	if (c.follow) {
 		in = follow_inputs(argc - optind, argv + optind, &c);
 	} else {
 		in = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &c);
+		stopped_reading = pa_stop_requested != 0;
 		{
 			const char *first;
 			size_t partial = pa_fc_series_partial(c.set, &first);
@@ -878,6 +871,12 @@ main(int argc, char **argv)
 			pa_fc_series_align_end(c.set);
 		series = pa_fc_series_sorted(c.set, &count);
 		for (size_t i = 0; i < count; i++) {
+			/* A stop while forecasting ends the output after a whole series. */
+			if (pa_stop_requested && !stopped_reading) {
+				pa_warn("stopped; %zu of %zu series not forecast", count - i, count);
+				c.stopped_forecasting = 1;
+				break;
+			}
 			show_progress(i, count, &shown);
 			pa_fc_emit_series(series[i], &ro, PA_FC_NO_LIMIT);
 		}

@@ -13,6 +13,7 @@
 #include "ingest.h"
 #include "ndjson.h"
 #include "opts.h"
+#include "stop.h"
 #include "tsdb.h"
 
 static void
@@ -72,32 +73,6 @@ enum {
 	OPT_DEFAULT_TENANT, OPT_DEFAULT_SERVICE, OPT_MAP, OPT_PATH_TEMPLATE, OPT_KEEP_IDS,
 	OPT_ADD, OPT_EVENT_NAME, OPT_EVENT_TYPE, OPT_PERCENT, OPT_STEP, OPT_FOLLOW, OPT_THREADS
 };
-
-static volatile sig_atomic_t stop_requested, input_drained;
-
-static void
-on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/*
- * Handle a stop signal while a pipe is read.  With every record written and the
- * reader waiting, end at once by the default action.  Otherwise let the
- * reader finish the current line and write what it has.  A second signal
- * always ends at once, for a reader that waits in the middle of a line.
- */
-static void
-on_stop_stream(int sig)
-{
-	if (input_drained || stop_requested) {
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	stop_requested = 1;
-}
 
 static const struct option longopts[] = {
 	{ "type", required_argument, NULL, 't' },
@@ -181,24 +156,17 @@ parse_offset(const char *arg)
 	return -t;
 }
 
-/* Catch SIGINT and SIGTERM when any input (stdin when none is named) is not a regular file. */
+/*
+ * Catch SIGINT and SIGTERM, so that a stop ends the input after the
+ * current line.  A reader waiting on a pipe with every record written
+ * sets pa_stop_idle, and a signal then ends the run at once.
+ */
 static void
-catch_stop_streaming(struct pa_ingest *in, int npaths, char **paths)
+catch_stop(struct pa_ingest *in)
 {
-	struct sigaction sa;
-	int streaming = npaths == 0 && !pa_ingest_is_regular("-");
-
-	for (int i = 0; i < npaths; i++)
-		if (!pa_ingest_is_regular(paths[i]))
-			streaming = 1;
-	if (!streaming)
-		return;
-	in->stop = &stop_requested;
-	in->drained = &input_drained;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_stream;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	in->stop = &pa_stop_requested;
+	in->drained = &pa_stop_idle;
+	pa_stop_catch();
 }
 
 int
@@ -350,25 +318,20 @@ main(int argc, char **argv)
 	}
 
 	if (follow) {
-		struct sigaction sa;
-
 		if (argc - optind != 1 || strcmp(argv[optind], "-") == 0)
 			pa_usage_error("--follow needs exactly one FILE (a pipe on stdin is followed anyway)");
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_stop;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		rc = pa_ingest_follow(&in, argv[optind], &stop_requested);
+		pa_stop_catch();
+		rc = pa_ingest_follow(&in, argv[optind], &pa_stop_requested);
 	} else if (tsdb.input >= 0) {
 		tsdb.step = in.feed.step;
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
 					&tsdb, pa_tsdb_emit_stdout, NULL, &in.w.records);
 	} else if (optind == argc) {
-		catch_stop_streaming(&in, 0, NULL);
+		catch_stop(&in);
 		rc = pa_ingest_file(&in, "-");
 	} else {
-		catch_stop_streaming(&in, argc - optind, argv + optind);
-		for (int i = optind; i < argc && !stop_requested; i++) {
+		catch_stop(&in);
+		for (int i = optind; i < argc && !pa_stop_requested; i++) {
 			int frc = pa_ingest_file(&in, argv[i]);
 
 			if (frc > rc)

@@ -12,6 +12,7 @@
 #include "opts.h"
 #include "planconf.h"
 #include "planrun.h"
+#include "stop.h"
 
 static void
 usage(void)
@@ -100,15 +101,6 @@ struct ctx {
 	long forecasts;		/* forecast records read, valid or not */
 };
 
-/* Set by SIGINT or SIGTERM while following: the input ends. */
-static volatile sig_atomic_t stop_requested;
-
-static void
-on_stop(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void
 on_line(const char *name, struct pa_line *line, enum pa_line_status status, void *arg)
@@ -299,18 +291,10 @@ main(int argc, char **argv)
 		pa_plan_run_follow(ctx.run);
 	if (learn)
 		pa_plan_run_learn_capacity(ctx.run);
-	if (follow) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_stop;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
-	rc = pa_input_each_until(argc - optind, argv + optind, common.max_line, on_line, &ctx,
-				 &stop_requested);
+	pa_stop_catch();
+	rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &ctx);
 	pa_warn_kind_missing(ctx.forecasts, "forecast", "pa-forecast");
-	run_rc = stop_requested ? pa_plan_run_stop(ctx.run) : pa_plan_run_finish(ctx.run);
+	run_rc = pa_stop_requested ? pa_plan_run_stop(ctx.run) : pa_plan_run_finish(ctx.run);
 	pa_plan_run_free(ctx.run);
 	pa_planconf_free(&conf);
 

@@ -19,6 +19,7 @@
 #include "opts.h"
 #include "route.h"
 #include "shadow.h"
+#include "stop.h"
 
 enum format {
 	FMT_NDJSON,
@@ -721,6 +722,7 @@ main(int argc, char **argv)
 	else
 		cx.fleet = pa_fleet_new(cx.hold_output ? PA_FLEET_KEEP_PLACE : PA_FLEET_KEEP_NONE);
 
+	pa_stop_catch();
 	input_rc = pa_input_each(argc - optind, argv + optind, common.max_line, on_line, &cx);
 	rc = input_rc;
 	pa_warn_kind_missing(cx.consumed, "usage", "pa-ingest --type usage");
@@ -747,7 +749,13 @@ main(int argc, char **argv)
 	 */
 	if (cx.sink.path != NULL) {
 		fclose(cx.sink.mem);
-		if (pa_diag_rejected() > 0 || cx.failed || rc != PA_EXIT_OK) {
+		if (pa_stop_requested) {
+			/* Pools named later in the input would be missing from the file. */
+			pa_warn("%s: not written, because the run was stopped before the end of the "
+				"input", cx.sink.path);
+			if (rc == PA_EXIT_OK)
+				rc = PA_EXIT_DATA;
+		} else if (pa_diag_rejected() > 0 || cx.failed || rc != PA_EXIT_OK) {
 			pa_warn("%s: not written, because input was rejected", cx.sink.path);
 			if (rc == PA_EXIT_OK)
 				rc = PA_EXIT_DATA;
@@ -761,7 +769,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (cx.shadow != NULL) {
-		if (input_rc == PA_EXIT_OK && (cx.sink.path == NULL || write_output) &&
+		if (pa_stop_requested && cx.sink.path == NULL)
+			pa_warn("%s: not saved, because the run was stopped before the end of the "
+				"input", state_path);
+		if (input_rc == PA_EXIT_OK && !pa_stop_requested &&
+		    (cx.sink.path == NULL || write_output) &&
 		    pa_shadow_save(cx.shadow) != 0) {
 			rc = PA_EXIT_IO;
 			if (write_output)

@@ -15,6 +15,7 @@
 #include "opts.h"
 #include "rollup.h"
 #include "score.h"
+#include "stop.h"
 #include "timeutil.h"
 #include "tsdb.h"
 
@@ -687,6 +688,7 @@ main(int argc, char **argv)
 	run.scorer = pa_scorer_new(&heuristic, run.calibrate_n, run.hold_max,
 				   run.model ? pa_model_lookup : NULL, run.model, emit, &run);
 
+	pa_stop_catch();
 	rc = pa_input_each(argc - optind, argv + optind, run.common.max_line, on_line, &run);
 
 	pa_scorer_finish(run.scorer);
