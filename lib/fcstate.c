@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "diag.h"
 #include "fc_output.h"
 #include "fcstate.h"
+#include "lockfile.h"
 #include "ndjson.h"
 
 /* Rolling origins of the automatic choice (forecast.c), each one horizon long. */
@@ -638,53 +638,14 @@ pa_fcstate_save(const char *path, const json_t *state, char *err, size_t errsize
 int
 pa_fcstate_lock(const char *path, char *err, size_t errsize)
 {
-	size_t len = strlen(path) + 6;
-	char *lockname = malloc(len);
 	struct stat st;
-	int fd;
 
-	if (lockname == NULL) {
-		snprintf(err, errsize, "out of memory locking state file %s", path);
-		return -1;
-	}
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		snprintf(err, errsize, "state file %s is a directory (give the path of a file "
 			 "inside it)", path);
-		free(lockname);
 		return -2;
 	}
-	snprintf(lockname, len, "%s.lock", path);
-	fd = open(lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		snprintf(err, errsize, "cannot lock state file %s: cannot open %s: %s", path,
-			 lockname, strerror(errno));
-		free(lockname);
-		return -1;
-	}
-
-	/*
-	 * Wait for a run that holds the lock, saying so first: a --follow run
-	 * holds it for as long as it runs, and a cron job must not wait in
-	 * silence.  A signal that interrupts the wait restarts it.
-	 */
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		free(lockname);
-		return fd;
-	}
-	if (errno == EWOULDBLOCK)
-		pa_warn("state file %s is locked by another run (%s); waiting for it to finish, "
-			"as a --follow run holds the lock until it stops", path, lockname);
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		snprintf(err, errsize, "cannot lock state file %s: %s: %s", path, lockname,
-			 strerror(errno));
-		close(fd);
-		free(lockname);
-		return -1;
-	}
-	free(lockname);
-	return fd;
+	return pa_lock_beside(path, "state file", "another run", err, errsize);
 }
 
 /* Add the pending part p, checked by pending_valid(), to the series name. */

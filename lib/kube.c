@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
+#include "lockfile.h"
 #include "ndjson.h"
 
 /* A byte for a message: printable as itself, anything else as \xNN. */
@@ -459,43 +459,15 @@ struct pa_journal {
 	char *tmp;			/* written and renamed to path; NULL when appending */
 };
 
-/*
- * Take the exclusive flock on path.lock, waiting while another run holds
- * it.  The wait is announced first, because a --follow run holds the lock
- * for as long as it runs.  Returns the descriptor, or -1 after reporting
- * an error.
- */
+/* Take the lock on path.lock; returns its descriptor, or -1 after reporting an error. */
 static int
 lock_journal(const char *path)
 {
-	size_t n = strlen(path) + 6;
-	char *lockname = pa_xrealloc(NULL, n);
-	int fd;
+	char err[4096 + 200];
+	int fd = pa_lock_beside(path, "journal", "another pa-apply run", err, sizeof err);
 
-	snprintf(lockname, n, "%s.lock", path);
-	fd = open(lockname, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		pa_warn("%s: cannot lock journal: cannot open %s: %s", path, lockname,
-			strerror(errno));
-		free(lockname);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-		free(lockname);
-		return fd;
-	}
-	if (errno == EWOULDBLOCK)
-		pa_warn("journal %s is locked by another pa-apply run (%s); waiting for it to "
-			"finish, as a --follow run holds the lock until it stops", path, lockname);
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno == EINTR)
-			continue;
-		pa_warn("%s: cannot lock journal: %s: %s", path, lockname, strerror(errno));
-		close(fd);
-		free(lockname);
-		return -1;
-	}
-	free(lockname);
+	if (fd < 0)
+		pa_warn("%s", err);
 	return fd;
 }
 
