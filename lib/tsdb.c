@@ -1099,6 +1099,12 @@ pa_tsdb_output_option(const char *arg)
 	pa_out_set_record_hook(output_format == PA_TSDB_NDJSON ? NULL : output_hook, NULL);
 }
 
+int
+pa_tsdb_output_converts(void)
+{
+	return output_format != PA_TSDB_NDJSON;
+}
+
 void
 pa_tsdb_output_finish(void)
 {

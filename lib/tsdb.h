@@ -268,6 +268,12 @@ int pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t 
 /* Parse FMT and route pa_out_json through its writer; a bad FMT is a usage error. */
 void pa_tsdb_output_option(const char *arg);
 
+/*
+ * Return 1 when --output-format chose openmetrics or influx, so the
+ * records passed through are converted, and 0 for ndjson.
+ */
+int pa_tsdb_output_converts(void);
+
 /* Write what the format buffers (OpenMetrics families, "# EOF"); a no-op for ndjson. */
 void pa_tsdb_output_finish(void);
 

@@ -68,6 +68,7 @@ struct ctx {
 	size_t far_events;	/* events reported as far from the history */
 	int unknown_kind_warned;	/* a record of a kind no pa tool writes was reported */
 	long buckets;		/* bucket records read, valid or not */
+	long forecasts;		/* forecast records read, which --output-format converts */
 	int stopped_forecasting;	/* a stop signal came after the input: not every series was forecast */
 };
 
@@ -488,6 +489,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 		return;
 	}
 	if (strcmp(kind, "bucket") != 0) {
+		if (strcmp(kind, "forecast") == 0)
+			c->forecasts++;
 		/* A kind no pa tool writes is most often a misspelt "bucket", which would go unforecast. */
 		if (!pa_kind_known(kind) && !c->unknown_kind_warned) {
 			pa_warn_unknown_kind(name, line->lineno, kind, "bucket or event",
@@ -882,7 +885,9 @@ main(int argc, char **argv)
 		}
 		show_progress(count, count, &shown);
 	}
-	pa_warn_kind_missing(c.buckets, "bucket", "pa-score --rollup");
+	/* Forecasts read back only to change their format miss no stage. */
+	if (c.forecasts == 0 || !pa_tsdb_output_converts())
+		pa_warn_kind_missing(c.buckets, "bucket", "pa-score --rollup");
 	summarise_far_events(&c);
 	pa_fc_series_free(c.set);
 	pa_tsdb_output_finish();

@@ -71,6 +71,7 @@ struct run {
 	pa_usec_t future_limit;		/* the clock when last read plus max_future */
 	pa_usec_t now;			/* the clock when last read, for the watermark */
 	long consumed;			/* request records read, or bucket records with --merge */
+	long buckets_passed;		/* bucket records read without --merge */
 };
 
 static void
@@ -461,6 +462,8 @@ on_line(const char *name, struct pa_line *line, enum pa_line_status status, void
 	}
 	if (strcmp(kind, run->merge ? "bucket" : "request") == 0)
 		run->consumed++;
+	else if (strcmp(kind, "bucket") == 0)
+		run->buckets_passed++;
 	if (!keep_in_shard(run, rec)) {
 		json_decref(rec);
 		return;
@@ -692,9 +695,10 @@ main(int argc, char **argv)
 	rc = pa_input_each(argc - optind, argv + optind, run.common.max_line, on_line, &run);
 
 	pa_scorer_finish(run.scorer);
+	/* Buckets read back only to change their format miss no stage. */
 	if (run.merge)
 		pa_warn_kind_missing(run.consumed, "bucket", "pa-score --rollup");
-	else
+	else if (run.buckets_passed == 0 || !pa_tsdb_output_converts())
 		pa_warn_kind_missing(run.consumed, "request", "pa-ingest");
 	if (run.rollup != NULL) {
 		size_t unknown, gaps;
