@@ -96,6 +96,19 @@ check "unreachable InfluxDB message" grep -q \
 	"^cron-example: InfluxDB /write to http://127.0.0.1:$port failed" "$T_TMP/err"
 check "curl's message is printed" grep -q '^curl: (7) ' "$T_TMP/err"
 
+# -- A missing required setting is a usage error in sh and in bash alike.
+for shell in sh bash; do
+	env -u PA_LOG PA_CAPACITY=5 PA_STORE="$T_TMP/unset-store" "$shell" "$script" 2>"$T_TMP/err"
+	check "unset PA_LOG exits 2 in $shell" test $? -eq 2
+	check "unset PA_LOG message in $shell" grep -q '^cron-example: PA_LOG is not set' "$T_TMP/err"
+	env -u PA_CAPACITY PA_LOG="$T_TMP/part0" PA_STORE="$T_TMP/unset-store" "$shell" "$script" \
+		2>"$T_TMP/err"
+	check "unset PA_CAPACITY exits 2 in $shell" test $? -eq 2
+	check "unset PA_CAPACITY message in $shell" grep -q '^cron-example: PA_CAPACITY is not set' \
+		"$T_TMP/err"
+done
+check "unset setting creates no store" test ! -e "$T_TMP/unset-store"
+
 # -- A lock timeout that is not whole seconds is rejected.
 run_cron "$T_TMP/timeout-store" "$T_TMP/part0" PA_LOCK_TIMEOUT=1.5 2>"$T_TMP/err"
 check "fractional PA_LOCK_TIMEOUT exits 2" test $? -eq 2
