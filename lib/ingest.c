@@ -1500,7 +1500,8 @@ read_lines(struct pa_ingest *in, struct pa_reader *r)
 		if (input_idle(in)) {
 			pa_jsonw_flush(&in->w);
 			pa_out_flush();
-			set_drained(in, 1);
+			/* Series rows held until the step is known are not written yet. */
+			set_drained(in, in->series.npending == 0);
 		}
 		if (stop_requested(in))
 			break;

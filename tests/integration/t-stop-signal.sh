@@ -131,4 +131,22 @@ check "forecast TERM while forecasting: exit status 0" test $? -eq 0
 check "forecast TERM while forecasting: whole records" whole_records out
 check "forecast TERM while forecasting: message" grep -q "stopped; [0-9]* of 300 series not forecast" err
 check "forecast TERM while forecasting: state not saved" test ! -e state.json
+
+# pa-ingest waiting on a pipe dies at once only when it has written every
+# record.  Series rows held until their step is known are written first.
+printf 'time,service,requests\n2026-01-01T00:00:00Z,a,5\n2026-01-01T00:05:00Z,a,6\n' >series.csv
+rm -f pipe
+mkfifo pipe
+pa-ingest -t series <pipe >out 2>err &
+pid=$!
+{ cat series.csv; sleep 3; } >pipe &
+writer=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+status=$?
+wait $writer
+check "ingest series on a pipe TERM: exit status 0" test $status -eq 0
+check "ingest series on a pipe TERM: held rows written" test "$(wc -l <out)" -eq 2
+check "ingest series on a pipe TERM: summary" grep -q "summary: 2 read, 2 written" err
 finish
