@@ -474,8 +474,9 @@ pa_tenancy_load_map(struct pa_tenancy *t, const char *path, char *err, size_t er
 			continue;
 		slash = strchr(value, '/');
 		if (n != 2 || strchr(key, '/') == NULL || slash == NULL) {
-			snprintf(err, errsize, "%s:%ld: invalid map line %s: expected "
-				 "\"TENANT/SERVICE TENANT/SERVICE\"", path, lineno,
+			snprintf(err, errsize, "%s:%ld: invalid map line %s: expected a key "
+				 "TENANT/SERVICE or TENANT/* and a value TENANT/SERVICE, where * "
+				 "in the value keeps that part", path, lineno,
 				 pa_quote(line, strcspn(line, "\r\n")));
 			fclose(fp);
 			return -1;

@@ -50,6 +50,7 @@ struct run {
 	long calibrate_n, hold_max;
 	long max_fill;			/* longest gap written as zero buckets */
 	pa_usec_t retire;		/* quiet time after which a series is dropped */
+	int retire_given;		/* --retire was given */
 	int max_depth;
 	int fast;			/* roll up flat request lines without jansson */
 	int rescore;			/* score requests that carry a complexity */
@@ -580,6 +581,7 @@ main(int argc, char **argv)
 			break;
 		case OPT_RETIRE:
 			run.retire = pa_opt_duration("--retire", optarg, 0, 3660 * 86400 * PA_USEC_PER_SEC);
+			run.retire_given = 1;
 			break;
 		case OPT_MAX_FUTURE:
 			run.max_future = pa_opt_max_future(optarg);
@@ -668,6 +670,9 @@ main(int argc, char **argv)
 
 	if (run.follow && run.step == 0)
 		pa_usage_error("--follow needs --rollup");
+	if (run.retire_given && !run.follow && run.lateness < 0)
+		pa_usage_error("--retire needs --lateness or --follow: without them every bucket is "
+			       "written at the end of input, and no series is padded or dropped");
 	if (run.follow)
 		pa_tsdb_output_check_follow();
 	if (run.follow && run.lateness < 0)
