@@ -1244,6 +1244,10 @@ pa_plan_run_stop(struct pa_plan_run *r)
 	else if (pending > 0)
 		pa_warn("stopped before the end of the input; %zu series not planned, because "
 			"more of their forecasts may have followed", pending);
+
+	/* A batch run left without plans must not pass for a whole run in a script. */
+	if (pending > 0 && !r->follow && r->follow_rc == PA_EXIT_OK)
+		return PA_EXIT_DATA;
 	return r->follow_rc;
 }
 

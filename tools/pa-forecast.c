@@ -912,5 +912,9 @@ main(int argc, char **argv)
 		return out;
 	if (c.fatal || in == PA_EXIT_IO)
 		return PA_EXIT_IO;
-	return in ? in : rc;
+	if (in)
+		return in;
+
+	/* Output cut short by a stop must not pass for a whole run in a script. */
+	return c.stopped_forecasting && rc == PA_EXIT_OK ? PA_EXIT_DATA : rc;
 }

@@ -2,7 +2,8 @@
 # SIGTERM or SIGINT while a tool reads a regular file ends the input after
 # a whole line.  The tool finishes as at the end of its input, so its
 # output ends with a whole record, and the exit status is that of the
-# input read so far.  A second signal ends the tool at once.
+# input read so far, or 1 where the stop left series without forecasts or
+# plans.  A second signal ends the tool at once.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 cd "$T_TMP" || exit 1
@@ -58,6 +59,15 @@ stop_blocked "score TERM" TERM 0 pa-score requests.gz
 stop_blocked "score rollup TERM" TERM 0 pa-score --rollup 1m requests.gz
 stop_blocked "forecast TERM while reading" TERM 0 pa-forecast requests.gz
 stop_blocked "plan TERM" TERM 0 pa-plan --capacity 5 requests.gz
+
+# Forecasts read before the stop leave their series unplanned, and the
+# exit status says the plans are missing.
+awk 'BEGIN {
+	for (h = 0; h < 72; h++)
+		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":3600,\"tenant_service_name\":\"t/a\",\"requests\":%d}\n", 1780272000 + 3600 * h, 100 + h % 24
+}' | pa-forecast --horizon 3 >fc.ndjson 2>/dev/null
+stop_blocked "plan TERM with forecasts" TERM 1 pa-plan --capacity 5 fc.ndjson requests.gz
+check "plan TERM with forecasts: message" grep -q "stopped before the end of the input; 1 series not planned" err
 stop_blocked "backtest TERM" TERM 1 pa-backtest --capacity 5 requests.gz
 
 # A second signal ends the tool at once by the signal's default action.
@@ -127,7 +137,7 @@ while ! grep -q '"kind":"forecast"' out && [ $i -lt 200 ]; do
 done
 kill -TERM $pid
 wait $pid
-check "forecast TERM while forecasting: exit status 0" test $? -eq 0
+check "forecast TERM while forecasting: exit status 1" test $? -eq 1
 check "forecast TERM while forecasting: whole records" whole_records out
 check "forecast TERM while forecasting: message" grep -q "stopped; [0-9]* of 300 series not forecast" err
 check "forecast TERM while forecasting: state not saved" test ! -e state.json
