@@ -1,9 +1,9 @@
 #!/bin/sh
 # SIGTERM or SIGINT while a tool reads a regular file ends the input after
 # a whole line.  The tool finishes as at the end of its input, so its
-# output ends with a whole record, and the exit status is that of the
-# input read so far, or 1 where the stop left series without forecasts or
-# plans.  A second signal ends the tool at once.
+# output ends with a whole record.  The exit status is that of the input
+# read so far, or 1 where the stop left series without forecasts or plans.
+# A second signal ends the tool at once.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 cd "$T_TMP" || exit 1
@@ -61,7 +61,7 @@ stop_blocked "forecast TERM while reading" TERM 0 pa-forecast requests.gz
 stop_blocked "plan TERM" TERM 0 pa-plan --capacity 5 requests.gz
 
 # Forecasts read before the stop leave their series unplanned, and the
-# exit status says the plans are missing.
+# exit status is 1 for the missing plans.
 awk 'BEGIN {
 	for (h = 0; h < 72; h++)
 		printf "{\"kind\":\"bucket\",\"ts\":%d,\"step_s\":3600,\"tenant_service_name\":\"t/a\",\"requests\":%d}\n", 1780272000 + 3600 * h, 100 + h % 24
