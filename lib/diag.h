@@ -120,12 +120,12 @@ long pa_diag_read(void);
 long pa_diag_rejected(void);
 
 /*
- * Call at the end of the input with the count of records of the kind the
- * tool consumes.  When it is 0 but records were read and not all were
- * rejected, print that none of that kind arrived and which tool makes
- * them, as in "no bucket records in the input; pa-score --rollup makes
- * them", because a pipeline with a stage missing would otherwise pass its
- * records through without a word.
+ * Report a missing stage of the pipeline at the end of the input, given
+ * the count of records of the kind the tool consumes.  When it is 0 but
+ * records were read and not all were rejected, print that none of that
+ * kind arrived and which tool makes them, as in "no bucket records in the
+ * input; pa-score --rollup makes them".  Without it the records would
+ * pass through without a word.
  */
 void pa_warn_kind_missing(long consumed, const char *kind, const char *maker);
 

@@ -1,10 +1,10 @@
 #!/bin/sh
-# scripts/cron-example, healthy and under failure: a run that prints
-# nothing, unusable settings and files, a lock held by another run, a
-# ledger write that fails, a signal during the append, a store damaged by
-# a cut gzip member and a full disk during the append (a small tmpfs
-# mounted here, when the test runs as root).  t-influxdb.sh runs the
-# script with a real InfluxDB and promtool.
+# scripts/cron-example, healthy and under failure.  The cases: a run that
+# prints nothing, unusable settings and files, a lock held by another run,
+# a ledger write that fails, a signal during the append, and a store
+# damaged by a cut gzip member.  A full disk during the append needs a
+# small tmpfs mounted here, so it runs when the test runs as root.
+# t-influxdb.sh runs the script with a real InfluxDB and promtool.
 . "$PA_ROOT/tests/integration/lib.sh"
 
 need_shared cron-example || finish
@@ -209,8 +209,8 @@ check "stopped append cuts the store back" cmp -s "$T_TMP/store.before" \
 check "stopped append adds nothing to the ledger" test "$(wc -l <"$signal_store/ingested")" -eq 1
 
 # -- A store that an older version left with a cut member between whole
-# ones: the run stops, says what to do, and the repair in the script's
-# header keeps every whole member.
+# ones: the run stops with a message that gives the repair, and the
+# repair in the script's header keeps every whole member.
 damaged=$T_TMP/damaged
 mkdir "$damaged"
 for n in 0 1 2; do

@@ -55,7 +55,7 @@ check wc98-seasonal-model \
 	test "$(jq -s 'all(.[]; .model | test("p=24|p=168|\\[(24|168)\\]"))' "$T_TMP/fc.ndjson")" = true
 
 # -v without a state names the chosen model as the records do, and how
-# the hold-out chose it; the records are the same as without -v.
+# the hold-out chose it.  The records are the same as without -v.
 pa-forecast -v --horizon 24 "$T_TMP/train.ndjson" >"$T_TMP/fc-v.ndjson" 2>"$T_TMP/fc-v.err"
 model=$(jq -r 'select(.horizon_steps == 1) | .model' "$T_TMP/fc.ndjson")
 check verbose-names-choice grep -qF "wc98/www: volume: $model: " "$T_TMP/fc-v.err"
