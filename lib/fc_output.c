@@ -573,6 +573,29 @@ warn_cut(const struct pa_fc_series *s, const struct pa_fc_run_opts *o, const cha
 		single ? "it is" : "they are", single ? "it is" : "they are");
 }
 
+/*
+ * The notes on quiet tails and gaps name the first GAP_NOTES_SHOWN series
+ * of each kind, and pa_fc_gap_notes_finish() counts the rest.  A log
+ * whose scanner paths became services would otherwise print a line per
+ * path on every run.  -v names them all, and so does --follow, which has
+ * no end to count at.
+ */
+#define GAP_NOTES_SHOWN 5
+static size_t quiet_tails, quiet_tails_folded, gapped, gapped_folded;
+
+void
+pa_fc_gap_notes_finish(const struct pa_fc_run_opts *o)
+{
+	if (quiet_tails_folded)
+		pa_warn("%zu more series with no bucket in their last steps before the end of "
+			"input, read as %s (-v names them)", quiet_tails_folded,
+			o->gaps_unknown ? "unknown" : "0 requests");
+	if (gapped_folded)
+		pa_warn("%zu more series with buckets missing in gaps, read as %s (-v names them)",
+			gapped_folded, o->gaps_unknown ? "unknown" : "0 requests");
+	quiet_tails = quiet_tails_folded = gapped = gapped_folded = 0;
+}
+
 /* Lay s on its grid and report the buckets that no record filled. */
 static int
 lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
@@ -647,7 +670,10 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 			g->unfinished > 1 ? ", as are later ones" : "");
 	}
 	missing = g->missing;
-	if (g->trailing) {
+	if (g->trailing && !o->verbose && !o->follow && quiet_tails++ >= GAP_NOTES_SHOWN) {
+		quiet_tails_folded++;
+		missing -= g->trailing;
+	} else if (g->trailing) {
 		char from[40];
 
 		char partly[120] = "", at[40];
@@ -662,7 +688,9 @@ lay_out(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit,
 			o->gaps_unknown ? "unknown" : "0 requests", partly);
 		missing -= g->trailing;
 	}
-	if (missing) {
+	if (missing && !o->verbose && !o->follow && gapped++ >= GAP_NOTES_SHOWN) {
+		gapped_folded++;
+	} else if (missing) {
 		char from[40], to[40];
 
 		pa_warn("%s: %zu bucket%s of %s missing in %zu gap%s, %s from %s to %s, read as %s",

@@ -56,6 +56,9 @@ struct pa_fc_run_opts {
  */
 int pa_fc_emit_series(struct pa_fc_series *s, const struct pa_fc_run_opts *o, pa_usec_t limit);
 
+/* Count on stderr the series whose gap notes were left out after the first few. */
+void pa_fc_gap_notes_finish(const struct pa_fc_run_opts *o);
+
 /* Write a step as the shortest exact duration ("1h", "5m", "90s") into buf. */
 char *pa_fc_format_step(pa_usec_t step, char *buf, size_t size);
 

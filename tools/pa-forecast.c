@@ -885,6 +885,7 @@ main(int argc, char **argv)
 			pa_fc_emit_series(series[i], &ro, PA_FC_NO_LIMIT);
 		}
 		show_progress(count, count, &shown);
+		pa_fc_gap_notes_finish(&ro);
 	}
 	/* Forecasts read back only to change their format miss no stage. */
 	if (c.forecasts == 0 || !pa_tsdb_output_converts())
