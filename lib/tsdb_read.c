@@ -7,6 +7,7 @@
 #include "input.h"
 #include "ndjson.h"
 #include "prom.h"
+#include "stop.h"
 #include "tsdb.h"
 
 /* One input read whole, with where each line starts for messages. */
@@ -212,7 +213,7 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 	 */
 	if (max_line == PA_MAX_LINE_DEFAULT)
 		max_line = PA_TSDB_MAX_LINE_DEFAULT;
-	for (int i = 0; i < nfiles; i++) {
+	for (int i = 0; i < nfiles && !pa_stop_requested; i++) {
 		struct text t = { 0 };
 		const char *name = NULL;
 		int r;
@@ -223,7 +224,17 @@ pa_tsdb_read_files(enum pa_tsdb_input fmt, int nfiles, char **files, size_t max_
 		 * its one line, so each message is printed once per input.
 		 */
 		pa_diag_fold_begin();
+
+		/*
+		 * A document is read whole before any of its records is written,
+		 * so while it is read every earlier record is out, and a stop
+		 * signal may end the run at once.  One that comes while a
+		 * document is read into records ends the input after it.
+		 */
+		pa_out_flush();
+		pa_stop_idle = 1;
 		r = slurp(files[i], max_line, &t, &name);
+		pa_stop_idle = 0;
 
 		if (r == PA_EXIT_IO)
 			rc = PA_EXIT_IO;

@@ -324,6 +324,7 @@ main(int argc, char **argv)
 		rc = pa_ingest_follow(&in, argv[optind], &pa_stop_requested);
 	} else if (tsdb.input >= 0) {
 		tsdb.step = in.feed.step;
+		pa_stop_catch();
 		rc = pa_tsdb_read_files(tsdb.input, argc - optind, argv + optind, common.max_line,
 					&tsdb, pa_tsdb_emit_stdout, NULL, &in.w.records);
 	} else if (optind == argc) {

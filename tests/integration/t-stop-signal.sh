@@ -159,4 +159,20 @@ wait $writer
 check "ingest series on a pipe TERM: exit status 0" test $status -eq 0
 check "ingest series on a pipe TERM: held rows written" test "$(wc -l <out)" -eq 2
 check "ingest series on a pipe TERM: summary" grep -q "summary: 2 read, 2 written" err
+
+# A query result is read whole before its records are written, so a stop
+# while pa-ingest waits for the next one ends it at once, with the records
+# of the results before it written.
+printf '%s\n' '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"namespace":"shop","container":"api","pod":"api-1"},"value":[1780272000,"0.5"]},{"metric":{"namespace":"shop","container":"api","pod":"api-2"},"value":[1780272000,"1.5"]}]}}' >vector.json
+rm -f pipe
+mkfifo pipe
+pa-ingest -q --format prometheus --metric cpu_usage vector.json pipe >out 2>err &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+status=$?
+check "ingest query result waiting TERM: killed by SIGTERM" test $status -eq 143
+check "ingest query result waiting TERM: earlier records written" test "$(wc -l <out)" -eq 2
+check "ingest query result waiting TERM: whole records" whole_records out
 finish
