@@ -869,11 +869,11 @@ follow_execute_inputs(int nfiles, char **files, struct ctx *cx,
 }
 
 /*
- * Reject a journal path that is empty or a directory, before any command
- * runs.  Without --follow the journal is written to a temporary file
- * beside PATH and renamed to PATH at the end, and that rename would fail
- * after the cluster has changed.  pa_opt_replaceable has rejected a
- * device or a pipe.
+ * Reject a journal path that is a directory, before any command runs.
+ * Without --follow the journal is written to a temporary file beside PATH
+ * and renamed to PATH at the end, and that rename would fail after the
+ * cluster has changed.  pa_opt_replaceable has rejected an empty path, a
+ * device and a pipe.
  */
 static void
 check_journal_path(const char *path)
@@ -881,8 +881,6 @@ check_journal_path(const char *path)
 	struct stat st;
 	char example[600];
 
-	if (path[0] == '\0')
-		pa_usage_error("--journal is empty");
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return;
 	snprintf(example, sizeof example, "%s%sjournal.ndjson", path,
